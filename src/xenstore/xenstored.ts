@@ -126,7 +126,7 @@ export class XenStored {
     const live = this.db.live;
     for (const p of ['/@introduceDomain', '/@releaseDomain', '/local/domain/0']) live.mkdir(root, p);
     live.write(root, '/tool/xenstored', daemonPath);
-    this.flushChanges();
+    this.settle();
   }
 
   connect(domid: number, kind: ConnectionKind, sink: MessageSink): XsConnection {
@@ -170,6 +170,15 @@ export class XenStored {
       else this.log(`internal error handling ${xsTypeName(type)}: ${(err as Error).stack ?? String(err)}`);
       this.send(conn, XsType.ERROR, msg.reqId, ignoresTx ? 0 : msg.txId, `${errno}\0`);
     }
+    this.settle();
+  }
+
+  /**
+   * Hand what the last operation produced onwards: changes to persistence, then watch
+   * events to their connections. handle() does this after every request; anything that
+   * changes the store outside a request (the hypervisor releasing a domain) calls it.
+   */
+  settle(): void {
     this.flushChanges();
     this.flushEvents();
   }
@@ -509,6 +518,7 @@ export class XenStored {
       if (withoutDomain(node.perms, domid) !== node.perms) stale.push([path, node]);
     });
     for (const [path, node] of stale) this.db.live.setPerms(root, path, withoutDomain(node.perms, domid));
+    this.settle();
   }
 
   private resume(req: Request): Reply {

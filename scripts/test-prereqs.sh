@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The compatibility tests run the real Xen clients against xenemu: Debian's
+# xenstore-utils (xenstore-read, ...), python3-pyxs, tmux for the terminal check,
+# and Xen's test-xenstore (unpacked from xen-utils-4.17, see fetch-xen-tools.sh).
+# Installs what is missing when it can (root with apt), else says what to install.
+set -euo pipefail
+missing=()
+command -v xenstore-read >/dev/null || missing+=(xenstore-utils)
+[ -d /usr/lib/python3/dist-packages/pyxs ] || missing+=(python3-pyxs)
+command -v tmux >/dev/null || missing+=(tmux)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test-prereqs: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq "${missing[@]}" >&2
+  else
+    echo "test-prereqs: please install: ${missing[*]} (Debian package names)" >&2
+    exit 1
+  fi
+fi
+"$(dirname "$0")/fetch-xen-tools.sh" >/dev/null

@@ -1,0 +1,101 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { entryPoint } from '../host/entry-point.js';
+import { FileLock } from '../host/lock.js';
+import { ensureStateDir, type StatePaths } from '../host/state-dir.js';
+import { RpcClient } from './rpc-client.js';
+
+/** The daemon could not be reached or started; the message says why and what to do. */
+export class DaemonError extends Error {
+  override name = 'DaemonError';
+}
+
+/** How long a CLI waits for a racing CLI that is starting the daemon. */
+const START_LOCK_WAIT_MS = 30_000;
+
+/** A control connection if the daemon answers a ping, else null. */
+export async function reachDaemon(paths: StatePaths): Promise<RpcClient | null> {
+  let rpc: RpcClient;
+  try {
+    rpc = await RpcClient.connect(paths.control);
+  } catch {
+    return null;
+  }
+  try {
+    await rpc.call('ping');
+    return rpc;
+  } catch {
+    rpc.close();
+    return null;
+  }
+}
+
+/**
+ * Make sure the state dir's daemon runs, starting it if needed. Two CLIs racing here
+ * serialise on the start lock, so only one daemon is ever spawned; the loser finds it
+ * running. Returns whether this call started it.
+ */
+export async function ensureDaemon(paths: StatePaths): Promise<boolean> {
+  const running = await reachDaemon(paths);
+  if (running) {
+    running.close();
+    return false;
+  }
+  ensureStateDir(paths);
+  const lock = await FileLock.acquire(paths.startLock, START_LOCK_WAIT_MS);
+  if (lock === null) throw new DaemonError(`another xenemu has been starting the daemon in ${paths.home} for ${START_LOCK_WAIT_MS / 1000} s; see ${paths.log}`);
+  try {
+    const raced = await reachDaemon(paths);
+    if (raced) {
+      raced.close();
+      return false;
+    }
+    await spawnDaemon(paths);
+    return true;
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * Start the daemon detached, with its output in the log, and wait for the line it
+ * writes on fd 3 once it is listening (or for it to exit, which is a failure).
+ */
+async function spawnDaemon(paths: StatePaths): Promise<void> {
+  const entry = entryPoint('../host/daemon.js', import.meta.url);
+  const logFd = openSync(paths.log, 'a', 0o600);
+  const child = spawn(process.execPath, [...entry.execArgv, entry.file, '--home', paths.home], {
+    detached: true,
+    stdio: ['ignore', logFd, logFd, 'pipe'],
+    env: { ...process.env, XENEMU_READY_FD: '3' },
+  });
+  closeSync(logFd);
+  const ready = child.stdio[3] as Readable;
+  const outcome = await new Promise<'ready' | 'exited'>((resolve) => {
+    let text = '';
+    ready.setEncoding('utf8');
+    ready.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.includes('ready\n')) resolve('ready');
+    });
+    child.once('exit', () => resolve('exited'));
+    child.once('error', () => resolve('exited'));
+  });
+  ready.destroy();
+  child.unref();
+  if (outcome === 'exited') {
+    // It may have lost the lock to a daemon started by hand meanwhile: fine if one answers.
+    const other = await reachDaemon(paths);
+    if (other) return other.close();
+    throw new DaemonError(`the xenemu daemon failed to start:\n${logTail(paths.log)}`);
+  }
+}
+
+function logTail(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-10).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}

@@ -1,0 +1,79 @@
+import { connect, type Socket } from 'node:net';
+import { LineReader, type RpcResponse } from '../protocol/control-rpc.js';
+
+/** A failed control call: `code` is the daemon's machine code (e.g. ENOENT). */
+export class RpcCallError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RpcCallError';
+  }
+}
+
+/** A client of the daemon's control socket (newline-delimited JSON). */
+export class RpcClient {
+  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  private readonly closeListeners: Array<() => void> = [];
+  private nextId = 1;
+  private closed: Error | null = null;
+
+  private constructor(private readonly socket: Socket) {
+    socket.setEncoding('utf8');
+    const lines = new LineReader();
+    socket.on('data', (chunk: string) => {
+      for (const line of lines.push(chunk)) this.receive(line);
+    });
+    socket.on('error', (err) => this.fail(err));
+    socket.on('close', () => this.fail(new Error('the xenemu daemon closed the control connection')));
+  }
+
+  static connect(path: string): Promise<RpcClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(path);
+      socket.once('connect', () => {
+        socket.removeListener('error', reject);
+        resolve(new RpcClient(socket));
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  private receive(line: string): void {
+    const msg = JSON.parse(line) as RpcResponse;
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    if ('error' in msg) p.reject(new RpcCallError(msg.error.code, msg.error.message));
+    else p.resolve(msg.result);
+  }
+
+  private fail(err: Error): void {
+    if (this.closed) return;
+    this.closed = err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    for (const listener of this.closeListeners) listener();
+  }
+
+  /** Run `listener` once the connection is gone (at once if it already is). */
+  onClose(listener: () => void): void {
+    if (this.closed) listener();
+    else this.closeListeners.push(listener);
+  }
+
+  call<T = unknown>(method: string, params: unknown = {}): Promise<T> {
+    if (this.closed) return Promise.reject(this.closed);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.socket.write(`${JSON.stringify({ id, method, params })}\n`);
+    });
+  }
+
+  close(): void {
+    this.fail(new Error('client closed'));
+    this.socket.destroy();
+  }
+}

@@ -1,0 +1,185 @@
+import { connect, type Socket } from 'node:net';
+import { encodeMessage, splitNul, XsFrameReader, XsType, xsTypeName, type XsMessage } from '../protocol/xs-wire.js';
+
+/** An ERROR reply: `errno` is the Xen errno name the daemon sent. */
+export class XsRequestError extends Error {
+  constructor(
+    readonly errno: string,
+    readonly request: string,
+  ) {
+    super(`${request}: ${errno}`);
+    this.name = 'XsRequestError';
+  }
+}
+
+export interface WatchEvent {
+  path: string;
+  token: string;
+}
+
+interface Pending {
+  type: number;
+  resolve(payload: Buffer): void;
+  reject(err: Error): void;
+}
+
+/**
+ * A xenstore client over the unix socket, the way libxenstore talks to xenstored:
+ * several requests may be in flight, replies are matched by req_id, watch events
+ * arrive in between and go to `onWatch`.
+ */
+export class XsClient {
+  private readonly reader = new XsFrameReader();
+  private readonly pending = new Map<number, Pending>();
+  private nextReqId = 1;
+  private closedError: Error | null = null;
+  private readonly watchers = new Set<(e: WatchEvent) => void>();
+
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      for (const m of this.reader.push(chunk)) this.receive(m);
+    });
+    socket.on('error', (err) => this.fail(err));
+    socket.on('close', () => this.fail(new Error('xenstored closed the connection')));
+  }
+
+  static connect(path: string): Promise<XsClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(path);
+      socket.once('connect', () => {
+        socket.removeListener('error', reject);
+        resolve(new XsClient(socket));
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  private receive(m: XsMessage): void {
+    if (m.type === XsType.WATCH_EVENT) {
+      const [path = '', token = ''] = splitNul(m.payload);
+      for (const w of this.watchers) w({ path, token });
+      return;
+    }
+    const p = this.pending.get(m.reqId);
+    if (p === undefined) return;
+    this.pending.delete(m.reqId);
+    // The reader's buffer is reused for the next chunk; keep a private copy.
+    const payload = Buffer.from(m.payload);
+    if (m.type === XsType.ERROR) p.reject(new XsRequestError(payload.toString('latin1').replace(/\0.*$/s, ''), xsTypeName(p.type)));
+    else p.resolve(payload);
+  }
+
+  private fail(err: Error): void {
+    if (this.closedError) return;
+    this.closedError = err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  /** Send a raw request; resolves with the reply payload or rejects with XsRequestError. */
+  request(type: number, payload: Buffer | string, txId = 0): Promise<Buffer> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const reqId = this.nextReqId;
+    this.nextReqId = (this.nextReqId + 1) >>> 0 || 1;
+    return new Promise((resolve, reject) => {
+      this.pending.set(reqId, { type, resolve, reject });
+      this.socket.write(encodeMessage(type, reqId, txId, payload));
+    });
+  }
+
+  onWatch(listener: (e: WatchEvent) => void): () => void {
+    this.watchers.add(listener);
+    return () => this.watchers.delete(listener);
+  }
+
+  async read(path: string, tx = 0): Promise<Buffer> {
+    return this.request(XsType.READ, `${path}\0`, tx);
+  }
+
+  async write(path: string, value: Buffer | string, tx = 0): Promise<void> {
+    const v = typeof value === 'string' ? Buffer.from(value, 'latin1') : value;
+    await this.request(XsType.WRITE, Buffer.concat([Buffer.from(`${path}\0`, 'latin1'), v]), tx);
+  }
+
+  async mkdir(path: string, tx = 0): Promise<void> {
+    await this.request(XsType.MKDIR, `${path}\0`, tx);
+  }
+
+  async rm(path: string, tx = 0): Promise<void> {
+    await this.request(XsType.RM, `${path}\0`, tx);
+  }
+
+  async directory(path: string, tx = 0): Promise<string[]> {
+    return nulList(await this.request(XsType.DIRECTORY, `${path}\0`, tx));
+  }
+
+  async getPerms(path: string, tx = 0): Promise<string[]> {
+    return nulList(await this.request(XsType.GET_PERMS, `${path}\0`, tx));
+  }
+
+  async setPerms(path: string, perms: readonly string[], tx = 0): Promise<void> {
+    await this.request(XsType.SET_PERMS, `${path}\0${perms.map((p) => `${p}\0`).join('')}`, tx);
+  }
+
+  async watch(path: string, token: string): Promise<void> {
+    await this.request(XsType.WATCH, `${path}\0${token}\0`);
+  }
+
+  async unwatch(path: string, token: string): Promise<void> {
+    await this.request(XsType.UNWATCH, `${path}\0${token}\0`);
+  }
+
+  async transactionStart(): Promise<number> {
+    const reply = await this.request(XsType.TRANSACTION_START, '\0');
+    return Number.parseInt(reply.toString('latin1'), 10);
+  }
+
+  async transactionEnd(tx: number, commit: boolean): Promise<void> {
+    await this.request(XsType.TRANSACTION_END, commit ? 'T\0' : 'F\0', tx);
+  }
+
+  /**
+   * Run `body` in a transaction, retrying on EAGAIN as libxenstore users (libxl) do.
+   * Any other error aborts the transaction and propagates.
+   */
+  async transaction<T>(body: (tx: number) => Promise<T>): Promise<T> {
+    for (;;) {
+      const tx = await this.transactionStart();
+      let result: T;
+      try {
+        result = await body(tx);
+      } catch (err) {
+        await this.transactionEnd(tx, false).catch(() => {});
+        throw err;
+      }
+      try {
+        await this.transactionEnd(tx, true);
+        return result;
+      } catch (err) {
+        if (!(err instanceof XsRequestError && err.errno === 'EAGAIN')) throw err;
+      }
+    }
+  }
+
+  async control(args: readonly string[]): Promise<string> {
+    const reply = await this.request(XsType.CONTROL, args.map((a) => `${a}\0`).join(''));
+    return reply.toString('latin1').replace(/\0$/, '');
+  }
+
+  async getDomainPath(domid: number): Promise<string> {
+    return (await this.request(XsType.GET_DOMAIN_PATH, `${domid}\0`)).toString('latin1').replace(/\0$/, '');
+  }
+
+  close(): void {
+    this.fail(new Error('client closed'));
+    this.socket.destroy();
+  }
+}
+
+/** A reply made of NUL-terminated strings. */
+function nulList(payload: Buffer): string[] {
+  if (payload.length === 0) return [];
+  const parts = splitNul(payload);
+  if (parts[parts.length - 1] === '') parts.pop();
+  return parts;
+}

@@ -1,0 +1,83 @@
+import { chmodSync, unlinkSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { LineReader, MAX_RPC_LINE, type RpcRequest, type RpcResponse } from '../protocol/control-rpc.js';
+
+/** A control method: params in, a JSON-serialisable result out (or an RpcFailure). */
+export type RpcMethod = (params: unknown) => unknown | Promise<unknown>;
+
+/** A failure with a machine code, returned to the CLI as it is. */
+export class RpcFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RpcFailure';
+  }
+}
+
+/** The control socket: JSON-lines RPC for the CLI (host status, stop, and later domains). */
+export class ControlServer {
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(
+    private readonly methods: Readonly<Record<string, RpcMethod>>,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  async listen(path: string): Promise<void> {
+    try {
+      unlinkSync(path);
+    } catch {
+      // nothing there
+    }
+    const server = createServer((socket) => this.accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.removeListener('error', reject);
+        resolve();
+      });
+    });
+    chmodSync(path, 0o600);
+    this.server = server;
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.setEncoding('utf8');
+    const lines = new LineReader();
+    socket.on('data', (chunk: string) => {
+      for (const line of lines.push(chunk)) void this.answer(socket, line);
+      if (lines.pendingLength > MAX_RPC_LINE) socket.destroy();
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.sockets.delete(socket));
+  }
+
+  private async answer(socket: Socket, line: string): Promise<void> {
+    let id = 0;
+    let response: RpcResponse;
+    try {
+      const req = JSON.parse(line) as RpcRequest;
+      id = typeof req.id === 'number' ? req.id : 0;
+      const method = typeof req.method === 'string' ? this.methods[req.method] : undefined;
+      if (method === undefined) throw new RpcFailure('ENOSYS', `unknown method ${String(req.method)}`);
+      response = { id, result: (await method(req.params ?? {})) ?? null };
+    } catch (err) {
+      if (err instanceof RpcFailure) response = { id, error: { code: err.code, message: err.message } };
+      else if (err instanceof SyntaxError) response = { id, error: { code: 'EINVAL', message: `bad request: ${err.message}` } };
+      else {
+        this.log(`control: internal error: ${(err as Error).stack ?? String(err)}`);
+        response = { id, error: { code: 'EIO', message: (err as Error).message } };
+      }
+    }
+    if (!socket.destroyed) socket.write(`${JSON.stringify(response)}\n`);
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}

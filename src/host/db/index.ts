@@ -1,0 +1,235 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { NodeRecord } from '../../xenstore/database.js';
+import type { Change } from '../../xenstore/store.js';
+import type { JournalPosition } from './journal-codec.js';
+import { Journal, type Durability } from './journal.js';
+import { recover, type RecoveryReport } from './recovery.js';
+import { SqliteStore } from './sqlite-store.js';
+import { SqliteWriter, type StoreFiles } from './sqlite-writer.js';
+
+export type { Durability } from './journal.js';
+export type { JournalPosition } from './journal-codec.js';
+export type { RecoveryReport } from './recovery.js';
+export type { StoreFiles } from './sqlite-writer.js';
+
+export interface PersistenceOptions {
+  /** 'write' (default): acknowledged writes survive a daemon crash; 'fsync': also a power cut. */
+  durability?: Durability;
+  /** Start a new journal file once the current one is this big (bytes). */
+  rotateBytes?: number;
+  /** Hand journal bytes to the SQLite worker once this many are waiting... */
+  handOffBytes?: number;
+  /** ...or this many milliseconds after the first of them was flushed. */
+  handOffMs?: number;
+  /** The SQLite worker failed, or a journal rotation did (nothing is lost; see SqliteWriter). */
+  onError?: (err: Error) => void;
+}
+
+/**
+ * Figures for CONTROL memreport and `host status`. Flat numbers and strings so the
+ * host can print them as `key: value` lines.
+ */
+export type PersistenceStats = {
+  /** The journal file being appended to, and its size in bytes. */
+  journalSeq: number;
+  journalBytes: number;
+  /** Journal bytes not yet committed to SQLite (flushed, waiting for or in the worker). */
+  unappliedBytes: number;
+  /** How far into the journal SQLite is: journal.<appliedSeq>, byte appliedOffset. */
+  appliedSeq: number;
+  appliedOffset: number;
+  /** SQLite transactions and entries the worker applied, and its busy time. */
+  sqliteTransactions: number;
+  sqliteEntries: number;
+  sqliteBusyMs: number;
+  /** 'running', 'closed', or 'failed: <why>'. */
+  writer: string;
+};
+
+type Settings = Required<Omit<PersistenceOptions, 'onError'>>;
+
+/**
+ * The XenStore's persistence: a journal for durability, SQLite for the state.
+ *
+ * Each request's changes are appended to the journal buffer; once per turn of the
+ * event loop, before any reply goes out, the daemon calls flush(), one write(2). A
+ * reply therefore only ever acknowledges a change the kernel already holds, and the
+ * request path never touches SQLite. Written journal bytes go to a worker thread in
+ * batches (every handOffMs or handOffBytes) and are applied there in large
+ * transactions. At start-up, recovery replays into SQLite whatever the worker had not
+ * applied, and the store is loaded from SQLite alone.
+ *
+ * Usage: open(), feed loadRecords() to Database.load (once, at start-up), then
+ * append() per request and flush() per turn; close() on shutdown.
+ */
+export class StorePersistence {
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private closing: Promise<void> | null = null;
+  /** The start-up connection, kept until the records are loaded. */
+  private reader: SqliteStore | null;
+
+  private constructor(
+    private readonly journalDir: string,
+    private readonly options: Settings,
+    private readonly onError: (err: Error) => void,
+    private journal: Journal,
+    private readonly writer: SqliteWriter,
+    reader: SqliteStore,
+    private readonly meta: Map<string, string>,
+    /** What start-up recovery replayed and dropped. */
+    readonly recovery: RecoveryReport,
+  ) {
+    this.reader = reader;
+  }
+
+  /**
+   * Open the store, recovering after a crash. `location` is a directory to keep
+   * everything in (xenstore.db and the journal files), or the two places apart.
+   * Missing directories are created.
+   */
+  static open(location: string | StoreFiles, options: PersistenceOptions = {}): StorePersistence {
+    const files = typeof location === 'string' ? { database: join(location, 'xenstore.db'), journalDir: location } : location;
+    const opts: Settings = {
+      durability: options.durability ?? 'write',
+      rotateBytes: options.rotateBytes ?? 16 * 1024 * 1024,
+      handOffBytes: options.handOffBytes ?? 256 * 1024,
+      handOffMs: options.handOffMs ?? 5,
+    };
+    const onError = options.onError ?? (() => {});
+    mkdirSync(dirname(files.database), { recursive: true });
+    mkdirSync(files.journalDir, { recursive: true });
+    const store = SqliteStore.open(files.database);
+    let journal: Journal | null = null;
+    try {
+      const recovery = recover(files.journalDir, store);
+      const meta = store.readMeta();
+      // prevEnd 0: SQLite's position names this file itself, so no predecessor is checked.
+      journal = Journal.create(files.journalDir, recovery.resumeAt.seq, 0, opts.durability);
+      const writer = new SqliteWriter(files, recovery.resumeAt, onError);
+      return new StorePersistence(files.journalDir, opts, onError, journal, writer, store, meta, recovery);
+    } catch (err) {
+      journal?.close();
+      store.db.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Every stored node, parents first, for Database.load. Streams from SQLite: call it
+   * once, at start-up; the start-up connection closes when the iteration ends.
+   */
+  *loadRecords(): Generator<NodeRecord, void, undefined> {
+    const reader = this.reader;
+    if (reader === null) throw new Error('store records were already loaded');
+    this.reader = null;
+    try {
+      yield* reader.nodes();
+    } finally {
+      reader.db.close();
+    }
+  }
+
+  /** Queue a request's changes (in memory only; flush() makes them durable). */
+  append(changes: readonly Change[]): void {
+    if (this.closed) throw new Error('store persistence is closed');
+    this.journal.append(changes);
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.meta.get(key);
+  }
+
+  /** Set (or with null, delete) a store-level setting; journalled like a change. */
+  setMeta(key: string, value: string | null): void {
+    if (this.closed) throw new Error('store persistence is closed');
+    if (value === null) this.meta.delete(key);
+    else this.meta.set(key, value);
+    this.journal.append([{ op: 'meta', key, value }]);
+  }
+
+  /**
+   * Write everything appended so far to the journal (one write(2), plus fdatasync with
+   * durability 'fsync'). Call once per turn of the event loop, before any reply to
+   * the requests whose changes were appended is sent. Throws if the write fails; the
+   * bytes stay queued and nothing they carry may be acknowledged.
+   */
+  flush(): void {
+    if (this.journal.flush() === 0) return;
+    if (this.journal.size >= this.options.rotateBytes) this.rotate();
+    else if (this.journal.unposted >= this.options.handOffBytes) this.handOff();
+    else this.timer ??= setTimeout(this.onTimer, this.options.handOffMs);
+  }
+
+  /** Resolves once SQLite holds everything flushed so far. */
+  sync(): Promise<JournalPosition> {
+    this.handOff();
+    return this.writer.whenApplied();
+  }
+
+  stats(): PersistenceStats {
+    const w = this.writer.stats();
+    return {
+      journalSeq: this.journal.seq,
+      journalBytes: this.journal.size,
+      unappliedBytes: w.unappliedBytes + this.journal.unposted,
+      appliedSeq: w.applied.seq,
+      appliedOffset: w.applied.offset,
+      sqliteTransactions: w.transactions,
+      sqliteEntries: w.entries,
+      sqliteBusyMs: Math.round(w.busyMs * 10) / 10,
+      writer: w.error !== null ? `failed: ${w.error.message}` : this.closed ? 'closed' : 'running',
+    };
+  }
+
+  /** Flush, let SQLite apply everything, checkpoint and close. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    this.handOff();
+    this.closed = true;
+    this.reader?.db.close();
+    this.reader = null;
+    try {
+      await this.writer.close();
+    } finally {
+      this.journal.close();
+    }
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = null;
+    this.handOff();
+  };
+
+  private handOff(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const batch = this.journal.handOff();
+    if (batch !== null) this.writer.post(batch);
+  }
+
+  /**
+   * Continue in a new journal file. The old one is deleted by the worker once SQLite
+   * has applied it; rotation does not wait for that, so a slow worker never stalls
+   * the request path. A failure here is not a failed flush (the frame is written),
+   * so it is reported and retried at the next flush.
+   */
+  private rotate(): void {
+    this.handOff();
+    const old = this.journal;
+    try {
+      this.journal = Journal.create(this.journalDir, old.seq + 1, old.size, this.options.durability);
+    } catch (err) {
+      this.onError(err as Error);
+      return;
+    }
+    old.close();
+  }
+}

@@ -1,0 +1,23 @@
+import type { HostStatus } from '../host/host.js';
+
+function mib(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(1)} MiB`;
+}
+
+export function formatHostStatus(s: HostStatus): string {
+  const rows: Array<[string, string]> = [
+    ['pid', String(s.pid)],
+    ['version', s.version],
+    ['state dir', s.home],
+    ['xenstored socket', s.socket],
+    ['read-only socket', s.socketRo],
+    ['control socket', s.control],
+    ['started', `${s.startedAt} (up ${s.uptimeSeconds} s)`],
+    ['store nodes', String(s.nodes)],
+    ['connections', String(s.connections)],
+    ['memory (RSS)', mib(s.rssBytes)],
+    ...Object.entries(s.persistence).map(([k, v]): [string, string] => [k, String(v)]),
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return [`xenemu host: running`, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)].join('\n');
+}

@@ -1,0 +1,62 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureDaemon, reachDaemon } from '../../src/client/daemon.js';
+import { FileLock } from '../../src/host/lock.js';
+import { statePaths, type StatePaths } from '../../src/host/state-dir.js';
+
+/** A xenemu daemon of a test's own, in a temporary state dir. */
+export interface TestHost {
+  readonly paths: StatePaths;
+  /** Environment for child processes: XENEMU_HOME and XENSTORED_PATH point here. */
+  readonly env: NodeJS.ProcessEnv;
+  pid(): number;
+  /** Stop it cleanly (RPC, then wait for its lock to be released). */
+  stop(): Promise<void>;
+  /** SIGKILL it and wait until the kernel has released its lock. */
+  kill(): Promise<void>;
+  /** Start it again on the same state dir. */
+  restart(): Promise<void>;
+  /** Stop it if running and delete the state dir. */
+  dispose(): Promise<void>;
+}
+
+export function tempHome(): string {
+  // Short paths: unix socket names are limited to 107 bytes.
+  return mkdtempSync(join(tmpdir(), 'xe-'));
+}
+
+export async function startHost(home = tempHome()): Promise<TestHost> {
+  const paths = statePaths(home);
+  const env = { ...process.env, XENEMU_HOME: home, XENSTORED_PATH: paths.socket };
+  await ensureDaemon(paths);
+  const waitForExit = async (): Promise<void> => {
+    const lock = await FileLock.acquire(paths.daemonLock, 60_000);
+    if (lock === null) throw new Error('daemon did not exit');
+    lock.release();
+  };
+  const host: TestHost = {
+    paths,
+    env,
+    pid: () => Number(readFileSync(paths.pidFile, 'utf8')),
+    async stop() {
+      const rpc = await reachDaemon(paths);
+      if (rpc === null) return;
+      await rpc.call('host.stop').catch(() => {});
+      rpc.close();
+      await waitForExit();
+    },
+    async kill() {
+      process.kill(host.pid(), 'SIGKILL');
+      await waitForExit();
+    },
+    async restart() {
+      await ensureDaemon(paths);
+    },
+    async dispose() {
+      await host.stop();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+  return host;
+}

@@ -1,0 +1,29 @@
+import { spawn } from 'node:child_process';
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a program to completion, capturing its output. */
+export function run(cmd: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('latin1').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('latin1').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** The Xen 4.17 tools directory fetched by scripts/fetch-xen-tools.sh. */
+export function xenToolsDir(): string {
+  return new URL('../../.cache/xen-tools/usr/lib/xen-4.17/bin', import.meta.url).pathname;
+}
+
+/** Debian's python, which has python3-pyxs (a pyenv python may shadow it on PATH). */
+export const SYSTEM_PYTHON = '/usr/bin/python3';
