@@ -1,12 +1,14 @@
-import { rmSync } from 'node:fs';
 import { startHost, tempHome, type TestHost } from '../../test/helpers/daemon.js';
 
-/** A xenemu daemon in a scratch state dir, persistence on, as users run it. */
+/**
+ * A xenemu daemon in a scratch state dir, persistence on, as users run it: the
+ * compiled daemon from dist/ (run `npm run build` first), not the sources under tsx.
+ */
 export async function startXenemu(): Promise<TestHost> {
-  return startHost(tempHome());
+  const compiled = (await import(new URL('../../dist/src/client/daemon.js', import.meta.url).href)) as typeof import('../../src/client/daemon.js');
+  return startHost(tempHome(), compiled.ensureDaemon);
 }
 
 export async function stopXenemu(host: TestHost): Promise<void> {
   await host.dispose();
-  rmSync(host.paths.home, { recursive: true, force: true });
 }

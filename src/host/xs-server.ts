@@ -146,9 +146,11 @@ export class XsSocketServer {
   scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    // setImmediate runs after every socket that was readable in this turn has been
-    // handled: one journal write and one socket write per client cover them all.
-    setImmediate(() => this.flush());
+    // Flush right after the callback that produced the replies: waiting for the end
+    // of the loop turn (setImmediate) would batch more clients per journal write, but
+    // measured with test-xenstore it adds ~10 µs to every round trip, while a journal
+    // write costs ~2 µs.
+    process.nextTick(() => this.flush());
   }
 
   /** Make the turn durable, then write each client's replies in one write. */

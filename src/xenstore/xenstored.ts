@@ -5,7 +5,7 @@ import { XsError, xsFail } from './errors.js';
 import { parentPath, resolvePath } from './path.js';
 import { PERM_READ, permits, permsFromEntries, withoutDomain } from './perms.js';
 import { overLimit, QUOTA_NAMES, QuotaTable, quotaKey, type QuotaLimits } from './quota.js';
-import type { Change, StoreView, TxOp } from './store.js';
+import type { Caller, Change, StoreView, TxOp } from './store.js';
 import { applyOp } from './store.js';
 import { lookupNode, walkTree, type XsNode } from './tree.js';
 import { WatchIndex, type Watch } from './watches.js';
@@ -36,6 +36,12 @@ export interface XenStoredOptions {
 }
 
 export type SpecialEvent = '@introduceDomain' | '@releaseDomain';
+
+/** DOMID_FIRST_RESERVED (xen.h): ids from here on name DOMID_SELF, DOMID_IO, ... */
+const DOMID_FIRST_RESERVED = 0x7ff0;
+
+/** The daemon acting on its own behalf (initial nodes, domain clean-up). */
+const DOM0: Caller = { domid: 0, target: null, privileged: true };
 
 /** A handler's answer: payload bytes (a latin1 string or a Buffer) or plain OK. */
 type Reply = string | Buffer | typeof OK;
@@ -122,10 +128,11 @@ export class XenStored {
    * the special-watch nodes, dom0's home and /tool/xenstored.
    */
   initialise(daemonPath: string): void {
-    const root = { domid: 0, target: null, privileged: true };
     const live = this.db.live;
-    for (const p of ['/@introduceDomain', '/@releaseDomain', '/local/domain/0']) live.mkdir(root, p);
-    live.write(root, '/tool/xenstored', daemonPath);
+    live.enforceQuota = false;
+    for (const p of ['/@introduceDomain', '/@releaseDomain', '/local/domain/0']) live.mkdir(DOM0, p);
+    live.write(DOM0, '/tool/xenstored', daemonPath);
+    live.enforceQuota = true;
     this.settle();
   }
 
@@ -221,7 +228,7 @@ export class XenStored {
     for (const [w, reported] of this.watches.match(path, recursive)) {
       const conn = w.owner;
       const abs = reported.charCodeAt(0) === 0x2f ? reported : w.relativeBase + reported;
-      if (conn.privileged || roots.some((root) => canRead(root, abs, conn))) {
+      if (roots.some((root) => canFire(root, abs, conn))) {
         this.events.push([conn, reported, w.token]);
       }
     }
@@ -296,12 +303,11 @@ export class XenStored {
 
   /**
    * The live root as it is before a removal or permission change, for deciding who
-   * may hear about it. Freezing costs a path copy on the next write, so it is only
-   * done when an unprivileged watcher could be affected.
+   * hears about it. Freezing costs a path copy on the next write, so it is only done
+   * when some watch could fire.
    */
   private beforeRoot(path: string): XsNode | null {
-    for (const [w] of this.watches.match(path, true)) if (!w.owner.privileged) return this.db.snapshot();
-    return null;
+    return this.watches.match(path, true).length > 0 ? this.db.snapshot() : null;
   }
 
   // ---------------------------------------------------------------- handlers
@@ -402,10 +408,8 @@ export class XenStored {
 
   /** Watch paths: node paths as usual; any '@...' string names a special event. */
   private watchPath(req: Request, path: string): string {
-    if (path.charCodeAt(0) === 0x40) {
-      if (path.length < 2) xsFail('EINVAL', 'empty special path');
-      return path;
-    }
+    // xenstore.txt: after the '@' a special watch "may have any syntax".
+    if (path.charCodeAt(0) === 0x40) return path;
     return this.path(req, path);
   }
 
@@ -472,8 +476,10 @@ export class XenStored {
   private introduce(req: Request): Reply {
     this.requirePrivileged(req);
     const parts = splitNul(req.msg.payload);
-    if (parts.length < 4) xsFail('EINVAL', 'expected <domid>|<gfn>|<evtchn>|');
+    if (parts.length < 3) xsFail('EINVAL', 'expected <domid>|<gfn>|<evtchn>|');
     const domid = this.domidArg(parts[0]);
+    // xenstore.txt: a real domain, not dom0 and not a DOMID_* special value.
+    if (domid === 0 || domid >= DOMID_FIRST_RESERVED) xsFail('EINVAL', `domain ${domid} cannot be introduced`);
     if (!/^-?[0-9]{1,20}$/.test(parts[1]!) || !/^[0-9]{1,10}$/.test(parts[2]!)) xsFail('EINVAL', 'bad gfn or port');
     const mfn = BigInt(parts[1]!);
     const port = Number(parts[2]);
@@ -512,12 +518,11 @@ export class XenStored {
         conn.sink.close?.('domain released');
       }
     }
-    const root = { domid: 0, target: null, privileged: true };
     const stale: Array<[string, XsNode]> = [];
     walkTree(this.db.root, '/', (path, node) => {
       if (withoutDomain(node.perms, domid) !== node.perms) stale.push([path, node]);
     });
-    for (const [path, node] of stale) this.db.live.setPerms(root, path, withoutDomain(node.perms, domid));
+    for (const [path, node] of stale) this.db.live.setPerms(DOM0, path, withoutDomain(node.perms, domid));
     this.settle();
   }
 
@@ -544,10 +549,11 @@ export class XenStored {
     const [text] = this.args(req, 1);
     // Like oxenstored, take the first run of digits and ignore the rest ("7x" is 7).
     const digits = /[0-9]+/.exec(text!)?.[0] ?? '0';
-    return `/local/domain/${Number(digits) >>> 0}\0`;
+    return `/local/domain/${BigInt(digits)}\0`;
   }
 
   private isDomainIntroduced(req: Request): Reply {
+    this.requirePrivileged(req);
     const [text] = this.args(req, 1);
     return this.domains.has(this.domidArg(text)) ? 'T\0' : 'F\0';
   }
@@ -606,8 +612,12 @@ export class XenStored {
   }
 }
 
-/** Whether `conn` may read the node at `abs` in `root` (or its parent, if the node is absent). */
-function canRead(root: XsNode, abs: string, conn: XsConnection): boolean {
+/**
+ * Whether a watch event about `abs`, judged on `root`, reaches `conn`: as in
+ * oxenstored, the node (or, if it is absent, its parent) must exist there, and an
+ * unprivileged connection must be able to read it.
+ */
+function canFire(root: XsNode, abs: string, conn: XsConnection): boolean {
   const node = lookupNode(root, abs) ?? lookupNode(root, parentPath(abs));
-  return node !== undefined && permits(node.perms, conn.domid, conn.target, PERM_READ);
+  return node !== undefined && (conn.privileged || permits(node.perms, conn.domid, conn.target, PERM_READ));
 }

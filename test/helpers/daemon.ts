@@ -26,10 +26,14 @@ export function tempHome(): string {
   return mkdtempSync(join(tmpdir(), 'xe-'));
 }
 
-export async function startHost(home = tempHome()): Promise<TestHost> {
+/**
+ * Start (or attach to) the daemon of `home`. `ensure` starts it; the default runs the
+ * daemon from these sources, benchmarks pass the compiled one.
+ */
+export async function startHost(home = tempHome(), ensure: (paths: StatePaths) => Promise<boolean> = ensureDaemon): Promise<TestHost> {
   const paths = statePaths(home);
   const env = { ...process.env, XENEMU_HOME: home, XENSTORED_PATH: paths.socket };
-  await ensureDaemon(paths);
+  await ensure(paths);
   const waitForExit = async (): Promise<void> => {
     const lock = await FileLock.acquire(paths.daemonLock, 60_000);
     if (lock === null) throw new Error('daemon did not exit');
@@ -51,7 +55,7 @@ export async function startHost(home = tempHome()): Promise<TestHost> {
       await waitForExit();
     },
     async restart() {
-      await ensureDaemon(paths);
+      await ensure(paths);
     },
     async dispose() {
       await host.stop();
