@@ -109,8 +109,32 @@ export class XsClient {
     await this.request(XsType.RM, `${path}\0`, tx);
   }
 
+  /**
+   * Children of a node. A list too long for one reply (E2BIG) is read in parts with
+   * DIRECTORY_PART, restarting if the node's generation changes in between, as
+   * libxenstore's xs_directory does.
+   */
   async directory(path: string, tx = 0): Promise<string[]> {
-    return nulList(await this.request(XsType.DIRECTORY, `${path}\0`, tx));
+    try {
+      return nulList(await this.request(XsType.DIRECTORY, `${path}\0`, tx));
+    } catch (err) {
+      if (!(err instanceof XsRequestError && err.errno === 'E2BIG')) throw err;
+    }
+    for (;;) {
+      let gen: string | null = null;
+      let list = '';
+      for (;;) {
+        const reply = (await this.request(XsType.DIRECTORY_PART, `${path}\0${list.length}\0`, tx)).toString('latin1');
+        const nul = reply.indexOf('\0');
+        const partGen = reply.slice(0, nul);
+        if (gen !== null && partGen !== gen) break;
+        gen = partGen;
+        const part = reply.slice(nul + 1);
+        // The last part ends with an empty name, i.e. an extra NUL.
+        if (part.endsWith('\0\0') || part === '\0') return (list + part.slice(0, -1)).split('\0').slice(0, -1);
+        list += part;
+      }
+    }
   }
 
   async getPerms(path: string, tx = 0): Promise<string[]> {
