@@ -11,6 +11,7 @@ const PEER = process.env.OXENSTORED_PEER ?? fileURLToPath(new URL('../../../shar
 
 export interface Peer {
   socket: string;
+  pid(): number;
   stop(): void;
 }
 
@@ -20,6 +21,7 @@ export function startPeer(instance = 'xenemu-bench'): Peer {
   const socket = execFileSync(PEER, ['start'], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').pop()!;
   return {
     socket,
+    pid: () => Number(/pid=(\d+)/.exec(execFileSync(PEER, ['status'], { env, encoding: 'utf8' }))?.[1]),
     stop: () => void execFileSync(PEER, ['stop'], { env, stdio: 'ignore' }),
   };
 }

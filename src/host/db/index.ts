@@ -94,8 +94,11 @@ export class StorePersistence {
     const opts: Settings = {
       durability: options.durability ?? 'write',
       rotateBytes: options.rotateBytes ?? 16 * 1024 * 1024,
-      handOffBytes: options.handOffBytes ?? 256 * 1024,
-      handOffMs: options.handOffMs ?? 5,
+      // Each hand-off costs the request path a latency spike (the worker's SQLite
+      // transaction competes for the CPU), so hand off rarely: the journal already
+      // holds the data safely, SQLite is only its compacted form.
+      handOffBytes: options.handOffBytes ?? 4 * 1024 * 1024,
+      handOffMs: options.handOffMs ?? 1000,
     };
     const onError = options.onError ?? (() => {});
     mkdirSync(dirname(files.database), { recursive: true });

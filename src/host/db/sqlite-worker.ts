@@ -1,4 +1,5 @@
 import { unlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { journalPath, listJournals } from './journal.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -19,6 +20,16 @@ import type { AppliedMessage, StoreFiles, ToWorker } from './sqlite-writer.js';
  */
 
 type Batch = Extract<ToWorker, { type: 'batch' }>;
+
+// Requests come first: on Linux a nice value belongs to a thread, and
+// setpriority(PRIO_PROCESS, 0) (what os.setPriority() calls) changes only the calling
+// one, so this lowers the SQLite writer alone. On a busy two-core host it then takes
+// the CPU the request path leaves, instead of stretching reply latencies.
+try {
+  setPriority(19);
+} catch {
+  // not permitted here; the writer just runs at normal priority
+}
 
 const port = parentPort!;
 const { database, journalDir } = workerData as StoreFiles;
