@@ -75,6 +75,7 @@ async function spawnDaemon(paths: StatePaths): Promise<void> {
   const outcome = await new Promise<'ready' | 'exited'>((resolve) => {
     let text = '';
     ready.setEncoding('utf8');
+    ready.on('error', () => resolve('exited'));
     ready.on('data', (chunk: string) => {
       text += chunk;
       if (text.includes('ready\n')) resolve('ready');

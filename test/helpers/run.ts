@@ -16,6 +16,8 @@ export function run(cmd: string, args: readonly string[], options: { env?: NodeJ
     child.stderr.setEncoding('latin1').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+    // A program that exits without reading its input closes the pipe first.
+    child.stdin.on('error', () => {});
     child.stdin.end(options.input ?? '');
   });
 }

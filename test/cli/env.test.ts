@@ -1,0 +1,83 @@
+import test from 'ava';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatEnv, prepareEnv, shellQuote, XENSTORE_TOOLS } from '../../src/compat/env.js';
+import { statePaths } from '../../src/host/state-dir.js';
+import { startHost } from '../helpers/daemon.js';
+import { assertBuilt, RUN_JS, scratchDir, SHIM } from '../helpers/xenstore-cli.js';
+
+/** A PATH directory holding executables (and a dangling link, like Debian's xenstore-control wrapper). */
+function fakeBin(present: string[], dangling: string[] = []): string {
+  const dir = join(scratchDir('xe-'), 'bin');
+  mkdirSync(dir);
+  for (const name of present) {
+    writeFileSync(join(dir, name), '#!/bin/sh\n');
+    chmodSync(join(dir, name), 0o755);
+  }
+  for (const name of dangling) symlinkSync('/nonexistent/wrapper', join(dir, name));
+  return dir;
+}
+
+test('only missing tools get a shim, and the shim directory goes last on PATH', (t) => {
+  const real = fakeBin(['xenstore', 'xenstore-read', 'xenstore-write'], ['xenstore-control']);
+  const paths = statePaths(scratchDir('xe-'));
+  const plan = prepareEnv(paths, { PATH: `${real}:/nonexistent` });
+  const missing = XENSTORE_TOOLS.filter((n) => !['xenstore', 'xenstore-read', 'xenstore-write'].includes(n));
+  t.deepEqual(plan.shims, missing);
+  t.is(plan.variables.PATH, `${real}:/nonexistent:${paths.shimDir}`);
+  for (const tool of missing) t.is(readlinkSync(join(paths.shimDir, tool)), SHIM);
+  t.false(existsSync(join(paths.shimDir, 'xenstore-read')));
+  t.deepEqual(
+    { XENEMU_HOME: plan.variables.XENEMU_HOME, XENSTORED_PATH: plan.variables.XENSTORED_PATH },
+    { XENEMU_HOME: paths.home, XENSTORED_PATH: paths.socket },
+  );
+});
+
+test('running env again after eval gives the same answer; a tool installed since loses its shim', (t) => {
+  const real = fakeBin(['xenstore-read']);
+  const paths = statePaths(scratchDir('xe-'));
+  const first = prepareEnv(paths, { PATH: real });
+  const again = prepareEnv(paths, { PATH: first.variables.PATH });
+  t.deepEqual(again, first);
+  writeFileSync(join(real, 'xenstore-ls'), '#!/bin/sh\n');
+  chmodSync(join(real, 'xenstore-ls'), 0o755);
+  const later = prepareEnv(paths, { PATH: first.variables.PATH });
+  t.false(later.shims.includes('xenstore-ls'));
+  t.false(existsSync(join(paths.shimDir, 'xenstore-ls')));
+});
+
+test('nothing missing: no PATH and no shims', (t) => {
+  const real = fakeBin([...XENSTORE_TOOLS]);
+  const plan = prepareEnv(statePaths(scratchDir('xe-')), { PATH: real });
+  t.deepEqual(plan.shims, []);
+  t.false('PATH' in plan.variables);
+  t.notRegex(formatEnv(plan), /^export PATH=/m);
+});
+
+test('the exports survive eval whatever the characters', (t) => {
+  const nasty = `/tmp/it's a "home" $HOME \`id\` \\ ;|&`;
+  const plan = { variables: { XENEMU_HOME: nasty, XENSTORED_PATH: `${nasty}/socket` }, shims: [], shimDir: '' };
+  const out = execFileSync('bash', ['-c', `eval "$1"; printf '%s\\n%s' "$XENEMU_HOME" "$XENSTORED_PATH"`, 'bash', formatEnv(plan)], { encoding: 'utf8' });
+  t.is(out, `${nasty}\n${nasty}/socket`);
+  t.is(shellQuote("a'b"), `'a'\\''b'`);
+});
+
+test('`xenemu env` points the tools at the host: eval, then xenstore-* work', async (t) => {
+  assertBuilt();
+  const host = await startHost();
+  try {
+    // No xenstore tools on PATH at all: every one comes from the shims.
+    const env = { HOME: process.env.HOME, XENEMU_HOME: host.paths.home, PATH: `${fakeBin([])}:/usr/bin/env-missing:${process.execPath.replace(/\/node$/, '')}:/bin` };
+    const script = `eval "$(node ${RUN_JS} env)" && xenstore-write /envtest/a 'x y' && xenstore-read /envtest/a && xenstore read /envtest/a && xenstore-control print hi && echo "$XENSTORED_PATH"`;
+    const r = spawnSync('bash', ['-c', script], { env, encoding: 'utf8' });
+    t.is(r.stderr, '');
+    t.is(r.stdout, `x y\nx y\nOK\n${host.paths.socket}\n`);
+    const js = spawnSync(process.execPath, [RUN_JS, 'env', '--json'], { env, encoding: 'utf8' });
+    const vars = JSON.parse(js.stdout) as Record<string, string>;
+    t.is(vars.XENSTORED_PATH, host.paths.socket);
+    t.true(vars.PATH!.endsWith(`:${host.paths.shimDir}`));
+  } finally {
+    await host.dispose();
+  }
+});
