@@ -4,7 +4,7 @@
  * hits both alike), and the per-test ratio of medians is reported. Persistence is on
  * for xenemu (journal flushed before every reply), as users run it.
  *
- *   node --import tsx bench/test-xenstore.ts [--rounds 15] [--iterations 2000]
+ *   node --import tsx bench/test-xenstore.ts [--rounds 15] [--iterations 2000] [--test NAME ...]
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -14,7 +14,11 @@ import { machine, median, table } from './lib/stats.js';
 import { startXenemu, stopXenemu } from './lib/xenemu-host.js';
 
 const { values } = parseArgs({
-  options: { rounds: { type: 'string', default: '15' }, iterations: { type: 'string', default: '2000' } },
+  options: {
+    rounds: { type: 'string', default: '15' },
+    iterations: { type: 'string', default: '2000' },
+    test: { type: 'string', multiple: true },
+  },
 });
 const rounds = Number(values.rounds);
 const iterations = Number(values.iterations);
@@ -23,7 +27,8 @@ const testXenstore = join(peerBinDir(), 'test-xenstore');
 const tests = execFileSync(testXenstore, ['-l'], { encoding: 'utf8' })
   .split('\n')
   .filter((l) => l.includes(':'))
-  .map((l) => l.slice(0, l.indexOf(':')).trim());
+  .map((l) => l.slice(0, l.indexOf(':')).trim())
+  .filter((name) => !values.test || values.test.includes(name));
 
 /** ns per operation for one test, as test-xenstore prints it. */
 function runOnce(socket: string, test: string): number {
@@ -44,6 +49,7 @@ try {
   for (const test of tests) {
     const ox: number[] = [];
     const xe: number[] = [];
+    runOnce(xenemu.paths.socket, test); // warm up the JIT; oxenstored is compiled ahead of time
     for (let r = 0; r < rounds; r++) {
       // Alternate which daemon goes first, so neither always runs on a warmer machine.
       if (r % 2 === 0) {

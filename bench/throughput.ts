@@ -1,12 +1,15 @@
 /**
  * Throughput with concurrent socket clients doing a read/write mix, xenemu against the
- * real oxenstored in the same run (alternating rounds), each client with one request
- * in flight at a time as libxenstore users have.
+ * real oxenstored in the same run (alternating rounds). The load comes from a C client
+ * (bench/tools/xs-load.c) forking one process per connection, each with one request in
+ * flight as libxenstore users have, so the load generator costs less than the daemons.
  *
- *   node --import tsx bench/throughput.ts [--clients 16] [--ops 4000] [--rounds 5] [--writes 20]
+ *   node --import tsx bench/throughput.ts [--clients 16] [--ops 5000] [--rounds 7] [--writes 20] [--keys 1000]
  */
+import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { XsClient } from '../src/client/xs-client.js';
+import { cTool } from './lib/c-tools.js';
 import { startPeer } from './lib/peer.js';
 import { machine, median, table } from './lib/stats.js';
 import { startXenemu, stopXenemu } from './lib/xenemu-host.js';
@@ -14,48 +17,24 @@ import { startXenemu, stopXenemu } from './lib/xenemu-host.js';
 const { values } = parseArgs({
   options: {
     clients: { type: 'string', default: '16' },
-    ops: { type: 'string', default: '4000' },
-    rounds: { type: 'string', default: '5' },
+    ops: { type: 'string', default: '5000' },
+    rounds: { type: 'string', default: '7' },
     writes: { type: 'string', default: '20' },
     keys: { type: 'string', default: '1000' },
   },
 });
-const clients = Number(values.clients);
-const opsPerClient = Number(values.ops);
-const rounds = Number(values.rounds);
-const writePercent = Number(values.writes);
-const keys = Number(values.keys);
-
-/** A deterministic generator, so both daemons get the very same request sequence. */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
+const [clients, ops, rounds, writes, keys] = [values.clients!, values.ops!, values.rounds!, values.writes!, values.keys!];
+const load = cTool('xs-load');
 
 async function prepare(socket: string): Promise<void> {
   const xs = await XsClient.connect(socket);
   await xs.rm('/bench').catch(() => {});
-  await Promise.all(Array.from({ length: keys }, (_, i) => xs.write(`/bench/k${i}`, `value-${i}`)));
+  await Promise.all(Array.from({ length: Number(keys) }, (_, i) => xs.write(`/bench/k${i}`, `value-${i}`)));
   xs.close();
 }
 
-/** Requests per second over all clients. */
-async function round(socket: string): Promise<number> {
-  const conns = await Promise.all(Array.from({ length: clients }, () => XsClient.connect(socket)));
-  const start = process.hrtime.bigint();
-  await Promise.all(
-    conns.map(async (xs, c) => {
-      const rand = lcg(c + 1);
-      for (let i = 0; i < opsPerClient; i++) {
-        const key = `/bench/k${Math.floor(rand() * keys)}`;
-        if (rand() * 100 < writePercent) await xs.write(key, `w${i}`);
-        else await xs.read(key);
-      }
-    }),
-  );
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  for (const xs of conns) xs.close();
-  return (clients * opsPerClient) / seconds;
+function round(socket: string): number {
+  return Number(execFileSync(load, [socket, clients, ops, keys, writes], { encoding: 'utf8' }).trim());
 }
 
 const peer = startPeer();
@@ -63,18 +42,19 @@ const xenemu = await startXenemu();
 try {
   await prepare(peer.socket);
   await prepare(xenemu.paths.socket);
+  round(xenemu.paths.socket); // warm up the JIT; oxenstored is compiled ahead of time
   const ox: number[] = [];
   const xe: number[] = [];
-  for (let r = 0; r < rounds; r++) {
+  for (let r = 0; r < Number(rounds); r++) {
     if (r % 2 === 0) {
-      ox.push(await round(peer.socket));
-      xe.push(await round(xenemu.paths.socket));
+      ox.push(round(peer.socket));
+      xe.push(round(xenemu.paths.socket));
     } else {
-      xe.push(await round(xenemu.paths.socket));
-      ox.push(await round(peer.socket));
+      xe.push(round(xenemu.paths.socket));
+      ox.push(round(peer.socket));
     }
   }
-  console.log(`throughput: ${clients} clients x ${opsPerClient} requests, ${100 - writePercent}% READ / ${writePercent}% WRITE over ${keys} keys, ${rounds} alternating rounds`);
+  console.log(`throughput: ${clients} clients x ${ops} requests, ${100 - Number(writes)}% READ / ${writes}% WRITE over ${keys} keys, ${rounds} alternating rounds`);
   console.log(`machine: ${machine()}`);
   console.log(
     table(

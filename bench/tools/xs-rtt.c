@@ -4,7 +4,7 @@
  * A C client keeps the measuring side cheap and identical for every daemon.
  *
  *   xs-rtt SOCKET TYPE PAYLOAD COUNT   (PAYLOAD may use \0 for NUL)
- * Prints: median and p99 in ns.
+ * Prints: average, median, p99 and maximum in ns.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -57,7 +57,10 @@ int main(int argc, char **argv) {
 		clock_gettime(CLOCK_MONOTONIC, &b);
 		t[i] = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u + (uint64_t)(b.tv_nsec - a.tv_nsec);
 	}
+	uint64_t sum = 0;
+	for (long i = 0; i < count; i++) sum += t[i];
 	qsort(t, (size_t)count, sizeof(*t), cmp);
-	printf("median %llu p99 %llu\n", (unsigned long long)t[count / 2], (unsigned long long)t[count * 99 / 100]);
+	printf("avg %llu median %llu p99 %llu max %llu\n", (unsigned long long)(sum / (uint64_t)count), (unsigned long long)t[count / 2],
+	       (unsigned long long)t[count * 99 / 100], (unsigned long long)t[count - 1]);
 	return 0;
 }

@@ -109,7 +109,8 @@ export class Database implements Clocks {
   /** Drain the changes made to the live store since the last call. */
   takeChanges(): Change[] {
     const changes = this.live.changes;
-    this.live.changes = [];
+    // Most requests change nothing: keep the empty array rather than allocate one.
+    if (changes.length > 0) this.live.changes = [];
     return changes;
   }
 

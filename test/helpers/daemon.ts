@@ -21,6 +21,21 @@ export interface TestHost {
   dispose(): Promise<void>;
 }
 
+/**
+ * Daemons are detached, so a test process that dies (an uncaught error skips the
+ * after hooks) would leave its daemons running: stop whatever is left on the way out.
+ */
+const running = new Set<StatePaths>();
+process.on('exit', () => {
+  for (const paths of running) {
+    try {
+      process.kill(Number(readFileSync(paths.pidFile, 'utf8')), 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+});
+
 export function tempHome(): string {
   // Short paths: unix socket names are limited to 107 bytes.
   return mkdtempSync(join(tmpdir(), 'xe-'));
@@ -34,6 +49,7 @@ export async function startHost(home = tempHome(), ensure: (paths: StatePaths) =
   const paths = statePaths(home);
   const env = { ...process.env, XENEMU_HOME: home, XENSTORED_PATH: paths.socket };
   await ensure(paths);
+  running.add(paths);
   const waitForExit = async (): Promise<void> => {
     const lock = await FileLock.acquire(paths.daemonLock, 60_000);
     if (lock === null) throw new Error('daemon did not exit');
@@ -59,6 +75,7 @@ export async function startHost(home = tempHome(), ensure: (paths: StatePaths) =
     },
     async dispose() {
       await host.stop();
+      running.delete(paths);
       rmSync(home, { recursive: true, force: true });
     },
   };
