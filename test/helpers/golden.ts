@@ -62,5 +62,8 @@ export function loadGoldenDir(dir: string, accept: (name: string) => boolean = (
     .map((name) => ({ name, cases: parseGolden(readFileSync(join(dir, name), 'latin1'), name) }));
 }
 
-/** shared/reference/golden, beside the repository (CI copies shared/ there too). */
-export const GOLDEN_DIR = new URL('../../../shared/reference/golden/', import.meta.url).pathname;
+/**
+ * Copies of the workplace's shared/reference/golden captures (01-30 and their README),
+ * kept in the repository so the tests need nothing outside the checkout.
+ */
+export const GOLDEN_DIR = new URL('../fixtures/golden/', import.meta.url).pathname;
