@@ -1,0 +1,132 @@
+/**
+ * Domain configs, the toolstack's input: YAML (xenemu's own format, with
+ * configs/schema.json for editors) or a real xl.cfg, plus xl-style KEY=VALUE
+ * overrides, read into one normalised DomainConfig.
+ *
+ * Relative paths in a config (disk targets, kernel, ramdisk) are resolved against
+ * the config file's directory, never the daemon's working directory or the state
+ * directory; a relative disk target may not climb out of that directory with "..",
+ * so a config can only make the daemon write where its author points (an absolute
+ * path is such a pointer).
+ */
+
+import { readFileSync } from 'node:fs';
+import { dirname, extname, resolve } from 'node:path';
+import { ConfigError, type ConfigWarning } from './errors.js';
+import { applyOverrides, parseOverrides } from './overrides.js';
+import type { DomainConfig } from './schema.js';
+import { SpotMap } from './spots.js';
+import { lintConfig, resolveConfigPaths, validateInput } from './validate.js';
+import { mapXlSettings } from './xlcfg.js';
+import { parseXlCfgSettings, resolveSettings } from './xlcfg-syntax.js';
+import { loadYamlText } from './yaml.js';
+
+export { ConfigError, formatIssue, type ConfigIssue, type ConfigLocation, type ConfigWarning } from './errors.js';
+export {
+  DomainConfigInputSchema,
+  DomainConfigSchema,
+  MAX_VCPUS,
+  type DiskSpec,
+  type DomainConfig,
+  type DomainConfigInput,
+  type EventSource,
+  type VifSpec,
+} from './schema.js';
+export { vdevToDevid, decodeVdev } from './vdev.js';
+export { parseVifRate, generateMac, type VifRate } from './vif-spec.js';
+export { expandCpuList } from './cpulist.js';
+export { toXlCfg, toYaml } from './convert.js';
+export { OVERRIDE_SOURCE } from './overrides.js';
+
+export type ConfigFormat = 'yaml' | 'xlcfg';
+
+/**
+ * The kernel command line as xl builds it (parse_cmdline in xl_parse.c): cmdline
+ * when given, else "root=ROOT EXTRA", "root=ROOT" or EXTRA.
+ */
+export function kernelCommandLine(c: Pick<DomainConfig, 'cmdline' | 'root' | 'extra'>): string | undefined {
+  if (c.cmdline !== undefined) return c.cmdline;
+  if (c.root !== undefined) return c.extra !== undefined ? `root=${c.root} ${c.extra}` : `root=${c.root}`;
+  return c.extra;
+}
+
+export interface LoadedDomainConfig {
+  config: DomainConfig;
+  warnings: ConfigWarning[];
+  format: ConfigFormat;
+}
+
+export interface ParseOptions {
+  /** xl-style KEY=VALUE (or KEY+=VALUE) statements applied after the config. */
+  overrides?: readonly string[];
+  /** Resolve relative paths against this directory (loadDomainConfig passes the file's). */
+  baseDir?: string;
+}
+
+/**
+ * YAML or xl.cfg: by extension (.yaml/.yml, .cfg/.xl), else by the first line that
+ * is not blank or a comment (`key = ...` is xl.cfg; anything else is read as YAML).
+ */
+export function detectConfigFormat(path: string, text: string): ConfigFormat {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.yaml' || ext === '.yml') return 'yaml';
+  if (ext === '.cfg' || ext === '.xl') return 'xlcfg';
+  for (const line of text.split('\n')) {
+    const l = line.trim();
+    if (l === '' || l.startsWith('#')) continue;
+    return /^[A-Za-z_][A-Za-z0-9_.]*\s*\+?=/.test(l) ? 'xlcfg' : 'yaml';
+  }
+  return 'yaml';
+}
+
+function parse(text: string, format: ConfigFormat, file: string, options: ParseOptions): LoadedDomainConfig {
+  const overrides = parseOverrides(options.overrides ?? []);
+  let raw: Record<string, unknown>;
+  let spots: SpotMap;
+  let warnings: ConfigWarning[];
+  if (format === 'xlcfg') {
+    // As xl does: the overrides are statements after the file's last line.
+    const settings = [...parseXlCfgSettings(text, file), ...overrides];
+    ({ raw, spots, warnings } = mapXlSettings(resolveSettings(settings)));
+  } else {
+    ({ raw, spots, warnings } = loadYamlText(text, file));
+    applyOverrides(raw, spots, overrides, warnings);
+  }
+  let config = validateInput(raw, spots, file, format);
+  warnings.push(...lintConfig(raw, config, spots, file));
+  if (options.baseDir !== undefined) config = resolveConfigPaths(config, options.baseDir);
+  return { config, warnings, format };
+}
+
+/**
+ * Parse a config held in memory. `fileLabel` names it in diagnostics. Throws
+ * ConfigError, and nothing else, for any input.
+ */
+export function parseDomainConfigText(text: string, format: ConfigFormat, fileLabel: string, options: ParseOptions = {}): LoadedDomainConfig {
+  try {
+    return parse(text, format, fileLabel, options);
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    // A bug, not a bad config; still answer with the one error type callers handle.
+    throw ConfigError.at({ file: fileLabel, line: 1, column: 1 }, '', `internal error while reading the config: ${(e as Error)?.message ?? String(e)}`);
+  }
+}
+
+/**
+ * Read a config file (YAML or xl.cfg, detected), apply xl-style KEY=VALUE overrides,
+ * validate, and resolve relative paths against the file's directory (unless
+ * `resolvePaths: false`, for tools that rewrite the config). Throws ConfigError
+ * with .file/.line/.column/.key.
+ */
+export function loadDomainConfig(path: string, overrides: readonly string[] = [], options: { resolvePaths?: boolean } = {}): LoadedDomainConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw ConfigError.at({ file: path, line: 1, column: 1 }, '', `cannot read the config file: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+  }
+  const parseOptions: ParseOptions = { overrides };
+  if (options.resolvePaths !== false) parseOptions.baseDir = dirname(resolve(path));
+  return parseDomainConfigText(text, detectConfigFormat(path, text), path, parseOptions);
+}

@@ -1,0 +1,217 @@
+/**
+ * Validation shared by both input formats: the schema runs over the input object,
+ * and each zod issue becomes a ConfigIssue at the place in the source the value
+ * came from (a SpotMap filled by the YAML or the xl.cfg reader). Then a lint pass
+ * finds what is valid but will not do what it says, as warnings.
+ */
+
+import { isAbsolute, resolve } from 'node:path';
+import type * as z from 'zod';
+import { parseDiskSpec } from './disk-spec.js';
+import { ConfigError, formatPath, suggestion, type ConfigIssue, type ConfigPath } from './errors.js';
+import { DomainConfigSchema, knownKeysAt, MAX_VCPUS, type DomainConfig } from './schema.js';
+import { parseVifSpec } from './vif-spec.js';
+import type { SpotMap } from './spots.js';
+import { XL_NOT_EMULATED_KEYS } from './xlcfg.js';
+
+type RawIssue = z.core.$ZodRawIssue;
+type Issue = z.core.$ZodIssue;
+
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+};
+
+function describeInput(input: unknown): string {
+  if (input === null) return 'no value';
+  if (input === undefined) return 'nothing';
+  if (typeof input === 'string') return `the string ${JSON.stringify(input)}`;
+  if (typeof input === 'number' || typeof input === 'boolean') return String(input);
+  if (Array.isArray(input)) return 'a list';
+  if (typeof input === 'object') return 'a mapping';
+  return typeof input;
+}
+
+/** Messages for the issues the schema leaves to its caller (no message of its own). */
+function defaultMessage(iss: RawIssue): string | undefined {
+  switch (iss.code) {
+    case 'invalid_type': {
+      const expected = TYPE_NAMES[iss.expected] ?? iss.expected;
+      let msg = `expected ${expected}, got ${describeInput(iss.input)}`;
+      if (typeof iss.input === 'string' && (iss.expected === 'int' || iss.expected === 'number') && /^-?[0-9.]+$/.test(iss.input)) {
+        msg += ' (write the number without quotes)';
+      }
+      if (iss.expected === 'int' && typeof iss.input === 'number') msg = `expected a whole number, got ${iss.input}`;
+      if (iss.input === null) msg = `has no value: give ${expected} or remove the key`;
+      return msg;
+    }
+    case 'invalid_value': {
+      const values = iss.values.map(String);
+      const got = typeof iss.input === 'string' ? `"${iss.input}" is not valid: ` : '';
+      const hint = typeof iss.input === 'string' ? suggestion(iss.input, values) : '';
+      return `${got}must be one of ${values.join(', ')}${hint}`;
+    }
+    case 'too_small': {
+      const min = Number(iss.minimum);
+      if (iss.origin === 'array') return `needs at least ${min} item${min === 1 ? '' : 's'}`;
+      if (iss.origin === 'string') return min <= 1 ? 'is empty' : `must be at least ${min} characters`;
+      return iss.inclusive === false ? `must be greater than ${min}` : `must be at least ${min}`;
+    }
+    case 'too_big': {
+      const max = Number(iss.maximum);
+      if (iss.origin === 'array') return `has more than ${max} items`;
+      if (iss.origin === 'string') return `is longer than ${max} characters`;
+      return `must be at most ${max}`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+interface Flat {
+  path: ConfigPath;
+  message: string;
+  /** An unknown key: locate the key rather than its value. */
+  isKey?: boolean;
+  /** Offset of the problem inside a spec string. */
+  offset?: number;
+}
+
+function unknownKeyMessage(path: ConfigPath, key: string): string {
+  if (path.length === 0 && key === 'builder') return 'builder is the deprecated xl.cfg spelling of type: write type: pv, pvh or hvm';
+  if (path.length === 0 && XL_NOT_EMULATED_KEYS.has(key)) return `${key} is an xl.cfg key that xenemu does not emulate: remove it`;
+  const known = knownKeysAt(path);
+  const hint = suggestion(key, known);
+  if (path.length === 0) return `unknown key${hint}: not a key of a domain config (see xl.cfg(5) and configs/schema.json)`;
+  return `unknown key${hint}${known.length > 0 ? `: the keys here are ${known.join(', ')}` : ''}`;
+}
+
+function flatten(issues: readonly Issue[], base: ConfigPath, out: Flat[], nameExample: string): void {
+  for (const iss of issues) {
+    const path = [...base, ...(iss.path as (string | number)[])];
+    if (iss.code === 'invalid_union') {
+      // Keep the branch that matched the input's type: the others only say "expected a
+      // string" about a mapping, or the reverse.
+      const branches = iss.errors.filter((b) => !(b.length === 1 && b[0]!.code === 'invalid_type' && b[0]!.path.length === 0));
+      if (branches.length > 0) flatten(branches[0]!, path, out, nameExample);
+      else out.push({ path, message: iss.message });
+      continue;
+    }
+    if (iss.code === 'unrecognized_keys') {
+      for (const key of iss.keys) out.push({ path: [...path, key], message: unknownKeyMessage(path, key), isKey: true });
+      continue;
+    }
+    let message = iss.message;
+    if ((iss.code === 'invalid_type' || iss.code === 'invalid_value') && iss.input === undefined) {
+      if (path.length === 1 && path[0] === 'name') message = `is mandatory: every domain needs a name, e.g. ${nameExample}`;
+      else if (iss.code === 'invalid_value') message = `is mandatory: one of ${iss.values.map(String).join(', ')}`;
+      else message = 'is mandatory';
+    }
+    const last = path[path.length - 1];
+    if (iss.code === 'too_big' && (last === 'vcpus' || last === 'maxvcpus')) message += ` (xenemu emulates at most ${MAX_VCPUS} vCPUs per domain)`;
+    const flat: Flat = { path, message };
+    const offset = (iss as { params?: { offset?: unknown } }).params?.offset;
+    if (typeof offset === 'number') flat.offset = offset;
+    out.push(flat);
+  }
+}
+
+/** Where an issue about `path` is, in the sources the SpotMap knows. */
+export function locate(spots: SpotMap, file: string, path: ConfigPath, isKey = false, offset?: number): { file: string; line: number; column: number } {
+  const found = (isKey && spots.findKey(path)) || spots.find(path);
+  if (!found) return { file, line: 1, column: 1 };
+  const { spot, exact } = found;
+  const column = exact && offset !== undefined && spot.contentColumn !== undefined ? spot.contentColumn + offset : spot.column;
+  return { file: spot.file, line: spot.line, column };
+}
+
+/** Run the schema; every problem becomes a located ConfigIssue. Throws ConfigError. */
+export function validateInput(raw: unknown, spots: SpotMap, file: string, format: 'yaml' | 'xlcfg'): DomainConfig {
+  const result = DomainConfigSchema.safeParse(raw, { error: defaultMessage, reportInput: true });
+  if (result.success) return result.data;
+  const flat: Flat[] = [];
+  flatten(result.error.issues, [], flat, format === 'yaml' ? 'name: web' : 'name = "web"');
+  const issues: ConfigIssue[] = flat.map((f) => ({ ...locate(spots, file, f.path, f.isKey, f.offset), key: formatPath(f.path), message: f.message }));
+  issues.sort((a, b) => (a.file === b.file ? a.line - b.line || a.column - b.column : 0));
+  throw new ConfigError(issues);
+}
+
+/**
+ * What is valid but will not do what it says: values xenemu does not emulate,
+ * settings xl ignores in the presence of others. `raw` is the validated input.
+ */
+export function lintConfig(raw: Record<string, unknown>, config: DomainConfig, spots: SpotMap, file: string): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const warn = (path: ConfigPath, message: string, offset?: number): void => {
+    out.push({ ...locate(spots, file, path, false, offset), key: formatPath(path), message });
+  };
+
+  // Items inside spec strings: deprecated forms, COLO and the like.
+  const rawDisks = Array.isArray(raw.disk) ? (raw.disk as unknown[]) : [];
+  rawDisks.forEach((d, i) => {
+    if (typeof d === 'string') for (const w of parseDiskSpec(d).warnings) warn(['disk', i], w.message, w.offset);
+  });
+  const rawVifs = Array.isArray(raw.vif) ? (raw.vif as unknown[]) : [];
+  rawVifs.forEach((v, i) => {
+    if (typeof v === 'string') for (const w of parseVifSpec(v).warnings) warn(['vif', i], w.message, w.offset);
+  });
+
+  config.disk.forEach((d, i) => {
+    if (d.format !== 'raw' && d.format !== 'empty') {
+      warn(['disk', i], `format ${d.format} is not emulated: xenemu serves raw images (convert one with qemu-img convert -O raw)`);
+    }
+    if (d.specification === 'virtio') warn(['disk', i], 'virtio disks are not emulated: the disk is offered as a Xen vbd');
+    if (d.backendtype !== undefined && d.backendtype !== 'phy') {
+      warn(['disk', i], `backendtype ${d.backendtype} is not emulated: xenemu's blkback serves every disk`);
+    }
+  });
+
+  const macs = new Map<string, number>();
+  config.vif.forEach((v, i) => {
+    const first = parseInt(v.mac.slice(0, 2), 16);
+    if (first & 1) warn(['vif', i], `mac ${v.mac} is a multicast address: a NIC needs a unicast one (clear bit 0 of the first byte)`);
+    const prev = macs.get(v.mac);
+    if (prev !== undefined) warn(['vif', i], `mac ${v.mac} is also used by vif[${prev}]`);
+    macs.set(v.mac, i);
+    if (config.type !== 'hvm' && (v.type === 'ioemu' || v.model !== undefined)) {
+      warn(['vif', i], `type=ioemu and model apply to HVM guests; this ${config.type} guest gets a PV vif`);
+    }
+  });
+
+  if (config.cmdline !== undefined) {
+    for (const k of ['root', 'extra'] as const) {
+      if (config[k] !== undefined) warn([k], `${k} is ignored in favour of cmdline (as xl does)`);
+    }
+  }
+  if (config.viridian !== false && config.type !== 'hvm') warn(['viridian'], `viridian applies to HVM guests only; it is ignored for a ${config.type} guest`);
+  if (config.type !== 'hvm' && raw.xenemu && typeof raw.xenemu === 'object' && 'callback' in raw.xenemu) {
+    warn(['xenemu', 'callback'], `callback applies to HVM guests only; a ${config.type} guest gets its upcall through its registered vector`);
+  }
+  for (const k of ['cpus', 'cpus_soft'] as const) {
+    const v = config[k];
+    if (Array.isArray(v) && v.length > config.maxvcpus) {
+      warn([k], `${v.length} entries for ${config.maxvcpus} vCPU${config.maxvcpus === 1 ? '' : 's'}: the extra entries are ignored (as xl does)`);
+    }
+  }
+  return out;
+}
+
+/**
+ * The config with relative paths made absolute against `baseDir` (the config file's
+ * directory): disk targets that are paths (no script), kernel and ramdisk.
+ * diskTargetProblem() has already refused relative targets that climb out of it.
+ */
+export function resolveConfigPaths(config: DomainConfig, baseDir: string): DomainConfig {
+  const abs = (p: string | undefined): string | undefined => (p === undefined || p === '' || isAbsolute(p) ? p : resolve(baseDir, p));
+  const out: DomainConfig = {
+    ...config,
+    disk: config.disk.map((d) => (d.target === undefined || d.script !== undefined ? d : { ...d, target: abs(d.target)! })),
+  };
+  if (config.kernel !== undefined) out.kernel = abs(config.kernel)!;
+  if (config.ramdisk !== undefined) out.ramdisk = abs(config.ramdisk)!;
+  return out;
+}

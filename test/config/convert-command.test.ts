@@ -1,0 +1,62 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { run } from '../helpers/run.js';
+
+const REPO = new URL('../..', import.meta.url).pathname;
+
+/** Run `xenemu config convert ARGS` from the TypeScript sources (no build needed). */
+function convert(...args: string[]) {
+  const script = `
+    import { handle } from '@oclif/core';
+    const { default: C } = await import(${JSON.stringify(join(REPO, 'commands/config/convert.ts'))});
+    try { await C.run(${JSON.stringify(args)}, ${JSON.stringify(REPO)}); } catch (e) { await handle(e); }
+  `;
+  return run(process.execPath, ['--import=tsx', '--input-type=module', '-e', script]);
+}
+
+function tmp(name: string, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'xenemu-convert-'));
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+test('convert turns an xl.cfg into YAML, with warnings on stderr', async (t) => {
+  const file = tmp('vm.cfg', 'name = "web"\nmemory = 512\ndisk = [ "web.img,,xvda" ]\nvfb = [ "vnc=1" ]\n');
+  const r = await convert(file);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, "# Converted from vm.cfg by xenemu config convert.\n# Keys are xl.cfg(5)'s; configs/schema.json describes them.\nname: web\ntype: pv\nmemory: 512\nvcpus: 1\ndisk:\n  - target: web.img\n    vdev: xvda\n");
+  t.is(r.stderr, `xenemu: warning: ${file}:4:1: vfb: vfb is not emulated by xenemu and was ignored\n`);
+});
+
+test('convert takes --to, -o and xl-style overrides', async (t) => {
+  const file = tmp('web.yaml', 'name: web\nmemory: 512\n');
+  const out = join(file, '..', 'web.cfg');
+  const r = await convert(file, '--to', 'xlcfg', '-o', out, 'memory=1024', 'extra="quiet"');
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, '');
+  t.is(readFileSync(out, 'utf8'), '# Converted from web.yaml by xenemu config convert.\nname = "web"\ntype = "pv"\nmemory = 1024\nvcpus = 1\nextra = "quiet"\n');
+});
+
+test('a bad config is an error on stderr naming file:line:column and the key, exit 1 as xl', async (t) => {
+  const file = tmp('bad.cfg', 'name = "web"\nmemroy = 512\n');
+  const r = await convert(file);
+  t.is(r.code, 1);
+  t.is(r.stdout, '');
+  t.is(r.stderr, `xenemu: ${file}:2:1: memroy: unknown key (did you mean "memory"?): xl.cfg(5) has no such key\n`);
+});
+
+test('a missing file is a config error too', async (t) => {
+  const r = await convert('/nonexistent/vm.cfg');
+  t.is(r.code, 1);
+  t.is(r.stderr, 'xenemu: /nonexistent/vm.cfg:1:1: cannot read the config file: no such file\n');
+});
+
+test('convert refuses to overwrite its input', async (t) => {
+  const file = tmp('web.yaml', 'name: web\n');
+  const r = await convert(file, '--to', 'yaml', '-o', file);
+  t.is(r.code, 1);
+  t.is(readFileSync(file, 'utf8'), 'name: web\n');
+});
