@@ -11,6 +11,7 @@ export * from './errors.js';
 export * from './grant-table.js';
 export * from './layout.js';
 export * from './ring.js';
+export * from './ring-endpoint.js';
 export * from './shared-info.js';
 export * from './start-info.js';
 export * from './vcpu-info.js';

@@ -24,9 +24,33 @@ interface Pending {
 }
 
 /**
- * A xenstore client over the unix socket, the way libxenstore talks to xenstored:
- * several requests may be in flight, replies are matched by req_id, watch events
- * arrive in between and go to `onWatch`.
+ * A duplex byte stream to xenstored: the unix socket for tools, a domain's ring page
+ * for an emulated kernel. The protocol on top is the same.
+ */
+export interface XsTransport {
+  write(bytes: Buffer): void;
+  /** Register the receivers; called once, by the client. */
+  attach(onData: (chunk: Buffer) => void, onClose: (err: Error) => void): void;
+  close(): void;
+}
+
+/** The unix socket as a transport. */
+export function socketTransport(socket: Socket): XsTransport {
+  return {
+    write: (bytes) => void socket.write(bytes),
+    attach(onData, onClose) {
+      socket.on('data', onData);
+      socket.on('error', onClose);
+      socket.on('close', () => onClose(new Error('xenstored closed the connection')));
+    },
+    close: () => socket.destroy(),
+  };
+}
+
+/**
+ * A xenstore client, the way libxenstore talks to xenstored: several requests may be
+ * in flight, replies are matched by req_id, watch events arrive in between and go to
+ * `onWatch`.
  */
 export class XsClient {
   private readonly reader = new XsFrameReader();
@@ -35,12 +59,13 @@ export class XsClient {
   private closedError: Error | null = null;
   private readonly watchers = new Set<(e: WatchEvent) => void>();
 
-  private constructor(private readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      for (const m of this.reader.push(chunk)) this.receive(m);
-    });
-    socket.on('error', (err) => this.fail(err));
-    socket.on('close', () => this.fail(new Error('xenstored closed the connection')));
+  constructor(private readonly transport: XsTransport) {
+    transport.attach(
+      (chunk) => {
+        for (const m of this.reader.push(chunk)) this.receive(m);
+      },
+      (err) => this.fail(err),
+    );
   }
 
   static connect(path: string): Promise<XsClient> {
@@ -48,7 +73,7 @@ export class XsClient {
       const socket = connect(path);
       socket.once('connect', () => {
         socket.removeListener('error', reject);
-        resolve(new XsClient(socket));
+        resolve(new XsClient(socketTransport(socket)));
       });
       socket.once('error', reject);
     });
@@ -83,7 +108,7 @@ export class XsClient {
     this.nextReqId = (this.nextReqId + 1) >>> 0 || 1;
     return new Promise((resolve, reject) => {
       this.pending.set(reqId, { type, resolve, reject });
-      this.socket.write(encodeMessage(type, reqId, txId, payload));
+      this.transport.write(encodeMessage(type, reqId, txId, payload));
     });
   }
 
@@ -196,7 +221,7 @@ export class XsClient {
 
   close(): void {
     this.fail(new Error('client closed'));
-    this.socket.destroy();
+    this.transport.close();
   }
 }
 

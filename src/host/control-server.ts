@@ -20,11 +20,19 @@ export class RpcFailure extends Error {
 export class ControlServer {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
+  private readonly methods: Record<string, RpcMethod> = {};
 
   constructor(
-    private readonly methods: Readonly<Record<string, RpcMethod>>,
+    methods: Readonly<Record<string, RpcMethod>>,
     private readonly log: (line: string) => void,
-  ) {}
+  ) {
+    this.register(methods);
+  }
+
+  /** Add methods (the host registers its own once everything they need is up). */
+  register(methods: Readonly<Record<string, RpcMethod>>): void {
+    Object.assign(this.methods, methods);
+  }
 
   async listen(path: string): Promise<void> {
     try {
@@ -62,7 +70,7 @@ export class ControlServer {
     try {
       const req = JSON.parse(line) as RpcRequest;
       id = typeof req.id === 'number' ? req.id : 0;
-      const method = typeof req.method === 'string' ? this.methods[req.method] : undefined;
+      const method = typeof req.method === 'string' && Object.hasOwn(this.methods, req.method) ? this.methods[req.method] : undefined;
       if (method === undefined) throw new RpcFailure('ENOSYS', `unknown method ${String(req.method)}`);
       response = { id, result: (await method(req.params ?? {})) ?? null };
     } catch (err) {

@@ -478,22 +478,29 @@ export class XenStored {
     const parts = splitNul(req.msg.payload);
     if (parts.length < 3) xsFail('EINVAL', 'expected <domid>|<gfn>|<evtchn>|');
     const domid = this.domidArg(parts[0]);
+    if (!/^-?[0-9]{1,20}$/.test(parts[1]!) || !/^[0-9]{1,10}$/.test(parts[2]!)) xsFail('EINVAL', 'bad gfn or port');
+    this.introduceDomain(domid, BigInt(parts[1]!), Number(parts[2]));
+    return OK;
+  }
+
+  /**
+   * Start serving a domain through its ring (INTRODUCE, or the toolstack directly):
+   * map its page, bind its event channel, fire @introduceDomain.
+   */
+  introduceDomain(domid: number, mfn: bigint, port: number): void {
     // xenstore.txt: a real domain, not dom0 and not a DOMID_* special value.
     if (domid === 0 || domid >= DOMID_FIRST_RESERVED) xsFail('EINVAL', `domain ${domid} cannot be introduced`);
-    if (!/^-?[0-9]{1,20}$/.test(parts[1]!) || !/^[0-9]{1,10}$/.test(parts[2]!)) xsFail('EINVAL', 'bad gfn or port');
-    const mfn = BigInt(parts[1]!);
-    const port = Number(parts[2]);
     const existing = this.domains.get(domid);
     if (existing !== undefined) {
       // Re-introducing with the same page rebinds the event channel (xenstore.txt).
       if (existing.mfn !== mfn) xsFail('EINVAL', 'domain already introduced with another page');
       existing.port = port;
-      return OK;
+      return;
     }
     this.hooks?.introduce(domid, mfn, port);
     this.domains.set(domid, { domid, mfn, port });
     this.queueSpecial('@introduceDomain', domid);
-    return OK;
+    this.settle();
   }
 
   /** RELEASE `<domid>|`: drop the domain's connection and its entries in permission lists. */

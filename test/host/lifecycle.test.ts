@@ -25,7 +25,10 @@ test('host.status reports the sockets and the store size', async (t) => {
   rpc.close();
   t.is(status.pid, host.pid());
   t.is(status.socket, host.paths.socket);
-  t.is(status.nodes, 8, 'root, two special nodes, /local/domain/0 with parents, /tool/xenstored and /tool');
+  // root, @introduceDomain, @releaseDomain, /local, /local/domain, /local/domain/0 with
+  // name, domid, memory, memory/static-max, memory/target (xen-init-dom0's), /tool, /tool/xenstored
+  t.is(status.nodes, 13);
+  t.is(status.domains, 1, 'Domain-0');
 });
 
 test('a clean stop removes the sockets and pid file, and a restart brings the store back', async (t) => {

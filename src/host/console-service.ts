@@ -1,0 +1,92 @@
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { ConsoleRingBackend, RingEndpoint } from '../abi/index.js';
+import type { Hypervisor } from '../hypervisor/hypervisor.js';
+import type { Kernel } from '../kernel/kernel.js';
+
+interface Attached {
+  endpoint: RingEndpoint;
+  localPort: number;
+  log: WriteStream;
+  /** The last lines, for `xenemu console --tail` style readers. */
+  tail: string[];
+  partial: string;
+}
+
+const TAIL_LINES = 200;
+
+/**
+ * The console backend, xenconsoled's job in dom0: map each guest's console page, bind
+ * its console event channel, and copy what the guest writes to out[] into
+ * <dir>/guest-<name>.log (xenconsoled's log name).
+ */
+export class ConsoleService {
+  private readonly consoles = new Map<number, Attached>();
+
+  constructor(
+    private readonly hv: Hypervisor,
+    private readonly dom0: () => Kernel,
+    private readonly dir: string,
+  ) {}
+
+  logPath(name: string): string {
+    return join(this.dir, `guest-${name}.log`);
+  }
+
+  attach(domid: number, name: string, gfn: number, port: number): void {
+    const dom0 = this.dom0();
+    const ring = new ConsoleRingBackend(this.hv.get(domid).memory.page(gfn));
+    const localPort = dom0.hc.evtchn.bindInterdomain(domid, port);
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const entry: Attached = {
+      endpoint: null as unknown as RingEndpoint,
+      localPort,
+      log: createWriteStream(this.logPath(name), { flags: 'a', mode: 0o600 }),
+      tail: [],
+      partial: '',
+    };
+    entry.endpoint = new RingEndpoint(
+      { write: (b) => ring.write(b), read: () => ring.read() },
+      () => dom0.hc.evtchn.send(localPort),
+      (chunk) => this.output(entry, chunk),
+    );
+    this.consoles.set(domid, entry);
+    dom0.intr.bind(localPort, 0, () => entry.endpoint.onEvent());
+    dom0.hc.evtchn.unmask(localPort);
+  }
+
+  private output(entry: Attached, chunk: Buffer): void {
+    entry.log.write(chunk);
+    const text = entry.partial + chunk.toString('utf8');
+    const lines = text.split(/\r?\n/);
+    entry.partial = lines.pop()!;
+    entry.tail.push(...lines);
+    if (entry.tail.length > TAIL_LINES) entry.tail.splice(0, entry.tail.length - TAIL_LINES);
+  }
+
+  /** What the guest printed last (complete lines). */
+  tail(domid: number): string[] {
+    return this.consoles.get(domid)?.tail ?? [];
+  }
+
+  detach(domid: number): void {
+    const entry = this.consoles.get(domid);
+    if (entry === undefined) return;
+    this.consoles.delete(domid);
+    entry.endpoint.close();
+    entry.log.end();
+    const dom0 = this.dom0();
+    dom0.intr.unbind(entry.localPort);
+    try {
+      dom0.hc.evtchn.close(entry.localPort);
+    } catch {
+      // the domain's end went with it
+    }
+  }
+
+  async close(): Promise<void> {
+    const ends = [...this.consoles.values()].map((e) => new Promise<void>((resolve) => e.log.end(resolve)));
+    this.consoles.clear();
+    await Promise.all(ends);
+  }
+}

@@ -1,0 +1,235 @@
+import { release, machine, version as osVersion } from 'node:os';
+import type { Domain } from '../hypervisor/domain.js';
+import type { Hypervisor } from '../hypervisor/hypervisor.js';
+import type { Kernel } from '../kernel/kernel.js';
+import type { DomainRpc, DomainMethod } from '../protocol/domain-rpc.js';
+import { ToolstackError } from '../toolstack/errors.js';
+import type { Toolstack } from '../toolstack/toolstack.js';
+import { xlDom0DomainConfig, xlGuestDomainConfig } from '../ui/xl/libxl-defaults.js';
+import type { XlDomainRow, XlInfo, XlVcpuRow } from '../ui/xl/types.js';
+import { RpcFailure, type RpcMethod } from './control-server.js';
+
+type Handlers = { [M in DomainMethod]: (params: DomainRpc[M]['params']) => DomainRpc[M]['result'] | Promise<DomainRpc[M]['result']> };
+
+/**
+ * The daemon's side of the xl-like commands: it finds domains, calls the toolstack, and
+ * answers with the plain rows src/ui/xl formats (libxl's raw units: KiB, ns).
+ */
+export function domainMethods(hv: Hypervisor, toolstack: Toolstack, dom0: Kernel, dom0Uptime: () => number): Record<string, RpcMethod> {
+  const find = (ref: string): Domain => {
+    try {
+      return toolstack.find(ref);
+    } catch (err) {
+      throw failure(err);
+    }
+  };
+  const select = (refs: string[] | undefined): Domain[] =>
+    refs === undefined || refs.length === 0 ? [...hv.domains.values()].sort((a, b) => a.domid - b.domid) : refs.map(find);
+  const run = async <T>(f: () => T | Promise<T>): Promise<T> => {
+    try {
+      return await f();
+    } catch (err) {
+      throw failure(err);
+    }
+  };
+
+  const handlers: Handlers = {
+    'domain.create': (p) => run(async () => {
+      const r = await toolstack.create(p.config, { paused: p.paused, ...(p.source ? { source: p.source } : {}) });
+      return { domid: r.domid, name: r.name, uuid: r.uuid };
+    }),
+    'domain.list': (p) => select(p.refs).map(listRow),
+    'domain.listLong': (p) =>
+      select(p.refs).map((d) => {
+        const record = toolstack.record(d.domid);
+        if (d.domid === 0 || record === undefined) {
+          return { domid: d.domid, config: xlDom0DomainConfig({ name: d.name, uuid: d.uuid, targetMemKb: d.targetKiB, maxMemKb: d.maxKiB }) };
+        }
+        const c = record.config;
+        return {
+          domid: d.domid,
+          config: xlGuestDomainConfig({
+            type: c.type,
+            name: d.name,
+            uuid: d.uuid,
+            maxVcpus: c.maxvcpus,
+            onlineVcpus: d.vcpus.filter((v) => v.online).map((v) => v.id),
+            maxMemKb: c.maxmem * 1024,
+            targetMemKb: d.targetKiB,
+            ...(c.kernel !== undefined ? { kernel: c.kernel } : {}),
+            ...(c.ramdisk !== undefined ? { ramdisk: c.ramdisk } : {}),
+            ...(c.cmdline !== undefined ? { cmdline: c.cmdline } : {}),
+            onPoweroff: c.on_poweroff,
+            onReboot: c.on_reboot,
+            onWatchdog: c.on_watchdog,
+            onCrash: c.on_crash,
+            onSoftReset: c.on_soft_reset,
+            eventChannels: c.max_event_channels,
+          } as Parameters<typeof xlGuestDomainConfig>[0]),
+        };
+      }),
+    'domain.destroy': (p) => run(async () => {
+      await toolstack.destroy(find(p.ref).domid);
+      return null;
+    }),
+    'domain.shutdown': (p) => run(async () => {
+      const targets = p.all ? [...hv.domains.values()].filter((d) => d.domid !== 0) : select(p.refs);
+      return Promise.all(
+        targets.map(async (d) => ({ domid: d.domid, name: d.name, reason: await toolstack.requestShutdown(d.domid, p.command, p.wait ?? false) })),
+      );
+    }),
+    'domain.pause': (p) => run(() => {
+      toolstack.pause(find(p.ref).domid);
+      return null;
+    }),
+    'domain.unpause': (p) => run(async () => {
+      await toolstack.unpause(find(p.ref).domid);
+      return null;
+    }),
+    'domain.rename': (p) => run(async () => {
+      await toolstack.rename(find(p.ref).domid, p.name);
+      return null;
+    }),
+    'domain.domid': (p) => {
+      for (const d of hv.domains.values()) if (d.name === p.name) return d.domid;
+      throw new RpcFailure('ESRCH', `Can't get domid of domain name '${p.name}', maybe this domain does not exist.`);
+    },
+    'domain.domname': (p) => {
+      const d = hv.domains.get(p.domid);
+      if (d === undefined) throw new RpcFailure('ESRCH', `Can't get domain name of domain id '${p.domid}', maybe this domain does not exist.`);
+      return d.name;
+    },
+    'domain.uptime': (p) =>
+      select(p.refs).map((d) => ({
+        name: d.name,
+        domid: d.domid,
+        uptimeSeconds: d.domid === 0 ? dom0Uptime() : Math.floor((hv.clock.now() - d.createdAtNs) / 1e9),
+      })),
+    'domain.dmesg': (p) => {
+      if (p.ref === undefined) return [...hv.consoleLog];
+      const d = find(p.ref);
+      const kernel = d.domid === 0 ? dom0 : toolstack.kernel(d.domid);
+      return kernel === undefined ? [] : [...kernel.log.lines];
+    },
+    'host.info': () => hostInfo(hv),
+    'vcpu.list': (p) => ({ rows: select(p.refs).flatMap(vcpuRows), nrCpus: hv.host.pcpus }),
+    'vcpu.pin': (p) => run(() => {
+      const d = find(p.ref);
+      const map = (a: number[] | 'all' | null) => (a === null ? undefined : a === 'all' ? null : a);
+      toolstack.vcpuPin(d.domid, p.vcpu === 'all' ? null : p.vcpu, map(p.hard), map(p.soft));
+      return null;
+    }),
+    'vcpu.set': (p) => run(async () => {
+      await toolstack.vcpuSet(find(p.ref).domid, p.count);
+      return null;
+    }),
+    'mem.set': (p) => run(async () => {
+      await toolstack.memSet(find(p.ref).domid, p.kib);
+      return null;
+    }),
+    'mem.max': (p) => run(async () => {
+      await toolstack.memMax(find(p.ref).domid, p.kib);
+      return null;
+    }),
+  };
+  return handlers as unknown as Record<string, RpcMethod>;
+}
+
+function failure(err: unknown): Error {
+  if (err instanceof ToolstackError) return new RpcFailure(err.code, err.message);
+  return err as Error;
+}
+
+/** libxl_dominfo, as `xl list` reads it. */
+function listRow(d: Domain): XlDomainRow {
+  const running = d.vcpus.some((v) => v.running);
+  return {
+    domid: d.domid,
+    name: d.name,
+    currentMemKb: d.currentKiB,
+    vcpusOnline: d.onlineVcpus,
+    stateFlags: {
+      // dom0 runs the toolstack asking, so Xen sees it running, as on a real host.
+      running: d.domid === 0 || running,
+      blocked: d.domid !== 0 && !running && !d.paused && d.shutdownReason === null,
+      paused: d.paused,
+      shutdown: d.shutdownReason !== null,
+      dying: d.dying,
+    },
+    ...(d.shutdownReason !== null ? { shutdownReason: d.shutdownReason } : {}),
+    cpuTimeNs: d.cpuTimeNs,
+    uuid: d.uuid,
+  };
+}
+
+/** libxl_vcpuinfo for every vCPU of a domain. */
+function vcpuRows(d: Domain): XlVcpuRow[] {
+  return d.vcpus.map((v) => ({
+    domName: d.name,
+    domid: d.domid,
+    vcpuid: v.id,
+    online: v.online,
+    running: v.running || (d.domid === 0 && v.id === 0),
+    blocked: v.online && !v.running && !(d.domid === 0 && v.id === 0),
+    cpu: v.pcpu,
+    vcpuTimeNs: v.cpuTimeNs,
+    hardAffinity: v.hardAffinity ?? 'all',
+    softAffinity: v.softAffinity ?? 'all',
+    vcpuInfoLocation:
+      v.vcpuInfo.kind === 'shared_info'
+        ? `shared_info slot ${v.vcpuInfo.slot}`
+        : v.vcpuInfo.gfn < 0
+          ? 'unregistered'
+          : `gfn 0x${v.vcpuInfo.gfn.toString(16)}+0x${v.vcpuInfo.offset.toString(16)}`,
+  }));
+}
+
+/** What `xl info` needs: uname, the emulated machine (libxl_physinfo) and Xen's version. */
+function hostInfo(hv: Hypervisor): XlInfo {
+  const h = hv.host;
+  const totalPages = Math.floor(hv.totalKiB / 4);
+  return {
+    uname: { nodename: h.hostname, release: release(), version: osVersion(), machine: machine() },
+    physinfo: {
+      nr_cpus: h.pcpus,
+      max_cpu_id: h.pcpus - 1,
+      nr_nodes: 1,
+      cores_per_socket: h.pcpus,
+      threads_per_core: 1,
+      cpu_khz: h.cpuMhz * 1000,
+      hw_cap: [0x178bfbff, 0xf6d8320b, 0x2c100800, 0x0000000d, 0x000001fb, 0x219c91a9, 0, 0x00000500],
+      cap_pv: true,
+      cap_hvm: true,
+      cap_hvm_directio: false,
+      cap_hap: true,
+      cap_shadow: true,
+      cap_iommu_hap_pt_share: false,
+      cap_vmtrace: false,
+      cap_vpmu: false,
+      cap_gnttab_v1: true,
+      cap_gnttab_v2: true,
+      total_pages: totalPages,
+      free_pages: Math.floor(hv.freeKiB / 4),
+      outstanding_pages: 0,
+      sharing_freed_pages: 0,
+      sharing_used_frames: 0,
+    },
+    freeCpus: [],
+    version: {
+      xen_version_major: h.xenMajor,
+      xen_version_minor: h.xenMinor,
+      xen_version_extra: h.xenExtra,
+      capabilities: h.xenCaps,
+      pagesize: 4096,
+      virt_start: 0xffff800000000000n,
+      changeset: 'xenemu',
+      commandline: 'placeholder dom0_mem=' + Math.round((hv.domains.get(0)?.currentKiB ?? 0) / 1024) + 'M',
+      compiler: 'xenemu (TypeScript on Node ' + process.version + ')',
+      compile_by: 'xenemu',
+      compile_domain: 'xenemu',
+      compile_date: '',
+      build_id: '',
+    },
+    scheduler: h.scheduler,
+  };
+}

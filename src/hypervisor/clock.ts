@@ -1,0 +1,149 @@
+/**
+ * Time as the emulation sees it. Everything time-based in the hypervisor and the
+ * kernels (timer VIRQs, uptime, CPU time, emulated interrupt costs) reads this clock
+ * and schedules on it, so tests can swap in a VirtualClock and run hours of guest time
+ * in milliseconds, the same way every time.
+ */
+export interface Timer {
+  cancel(): void;
+}
+
+export interface Clock {
+  /** Nanoseconds since an arbitrary origin (monotonic). */
+  now(): number;
+  /** Run `fn` once, `delayNs` from now. */
+  after(delayNs: number, fn: () => void): Timer;
+  /** Run `fn` soon, after the current work (never re-entrantly). */
+  defer(fn: () => void): void;
+}
+
+/** Wall-clock time: process.hrtime, timers from Node's event loop. */
+export class RealClock implements Clock {
+  now(): number {
+    return Number(process.hrtime.bigint());
+  }
+
+  after(delayNs: number, fn: () => void): Timer {
+    const t = setTimeout(fn, Math.max(0, delayNs / 1e6));
+    t.unref?.();
+    return { cancel: () => clearTimeout(t) };
+  }
+
+  defer(fn: () => void): void {
+    setImmediate(fn);
+  }
+}
+
+interface Pending {
+  at: number;
+  seq: number;
+  fn: () => void;
+  cancelled: boolean;
+}
+
+/** Earlier due time first; ties in the order they were scheduled. */
+function before(a: Pending, b: Pending): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}
+
+/** A binary min-heap of timers: thousands of periodic guest timers stay O(log n) each. */
+class TimerHeap {
+  private readonly items: Pending[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peek(): Pending | undefined {
+    return this.items[0];
+  }
+
+  push(p: Pending): void {
+    const a = this.items;
+    a.push(p);
+    let i = a.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(a[i]!, a[parent]!)) break;
+      [a[i], a[parent]] = [a[parent]!, a[i]!];
+      i = parent;
+    }
+  }
+
+  pop(): Pending | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last !== undefined) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && before(a[l]!, a[m]!)) m = l;
+        if (r < a.length && before(a[r]!, a[m]!)) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m]!, a[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+/**
+ * Time that only moves when a test says so. Deferred work and due timers run in a
+ * fixed order (deferred first, then timers by due time, ties by scheduling order), so
+ * a run is reproducible.
+ */
+export class VirtualClock implements Clock {
+  private time = 0;
+  private seq = 0;
+  private readonly timers = new TimerHeap();
+  private deferred: Array<() => void> = [];
+
+  now(): number {
+    return this.time;
+  }
+
+  after(delayNs: number, fn: () => void): Timer {
+    const p: Pending = { at: this.time + Math.max(0, delayNs), seq: this.seq++, fn, cancelled: false };
+    this.timers.push(p);
+    return {
+      cancel: () => {
+        p.cancelled = true;
+      },
+    };
+  }
+
+  defer(fn: () => void): void {
+    this.deferred.push(fn);
+  }
+
+  /** Run deferred work until none is left (work may defer more work). */
+  drain(): void {
+    for (let guard = 0; this.deferred.length > 0; guard++) {
+      if (guard > 10_000_000) throw new Error('VirtualClock: deferred work does not settle');
+      const batch = this.deferred;
+      this.deferred = [];
+      for (const fn of batch) fn();
+    }
+  }
+
+  /** Move time forward by `ns`, running deferred work and every timer that falls due. */
+  advance(ns: number): void {
+    const end = this.time + ns;
+    this.drain();
+    for (;;) {
+      const next = this.timers.peek();
+      if (next === undefined || next.at > end) break;
+      this.timers.pop();
+      if (next.cancelled) continue;
+      this.time = next.at;
+      next.fn();
+      this.drain();
+    }
+    this.time = end;
+  }
+}

@@ -1,0 +1,120 @@
+import type { EventChannelTable } from './evtchn.js';
+import { GuestMemory } from './memory.js';
+
+export type DomainType = 'pv' | 'pvh' | 'hvm';
+
+/** SCHEDOP_shutdown reasons (public/sched.h), by name. */
+export type ShutdownReason = 'poweroff' | 'reboot' | 'suspend' | 'crash' | 'watchdog' | 'soft_reset';
+export const SHUTDOWN_CODES: Readonly<Record<ShutdownReason, number>> = {
+  poweroff: 0,
+  reboot: 1,
+  suspend: 2,
+  crash: 3,
+  watchdog: 4,
+  soft_reset: 5,
+};
+
+/** Where a vCPU's vcpu_info lives: a slot of shared_info, or a frame the guest registered. */
+export type VcpuInfoPlace = { kind: 'shared_info'; slot: number } | { kind: 'registered'; gfn: number; offset: number };
+
+/** XEN_LEGACY_MAX_VCPUS: shared_info has vcpu_info slots for this many vCPUs only. */
+export const LEGACY_MAX_VCPUS = 32;
+
+export class VCpu {
+  online = false;
+  /** Physical CPUs it may run on (null: all), and prefers (null: all). */
+  hardAffinity: number[] | null = null;
+  softAffinity: number[] | null = null;
+  /** Guest time the emulated vCPU has spent running, in ns. */
+  cpuTimeNs = 0;
+  /** The physical CPU it last ran on. */
+  pcpu = 0;
+  running = false;
+  vcpuInfo: VcpuInfoPlace;
+
+  constructor(readonly id: number) {
+    this.vcpuInfo = id < LEGACY_MAX_VCPUS ? { kind: 'shared_info', slot: id } : { kind: 'registered', gfn: -1, offset: 0 };
+  }
+
+  /** Whether the vCPU has somewhere to receive events (vCPUs ≥ 32 must register first). */
+  get hasVcpuInfo(): boolean {
+    return this.vcpuInfo.kind === 'shared_info' || this.vcpuInfo.gfn >= 0;
+  }
+}
+
+export interface DomainSpec {
+  domid: number;
+  name: string;
+  uuid: string;
+  type: DomainType;
+  /** Memory at creation and the most it may ever have (KiB). */
+  memoryKiB: number;
+  maxMemKiB: number;
+  maxVcpus: number;
+  onlineVcpus: number;
+  /** Ports the domain may use (xl.cfg max_event_channels). */
+  maxEventChannels?: number;
+}
+
+/**
+ * A domain as the hypervisor knows it: identity, memory, vCPUs, run state. The pieces
+ * a guest sees (shared_info, event channels) are attached by the hypervisor.
+ */
+export class Domain {
+  readonly domid: number;
+  name: string;
+  readonly uuid: string;
+  readonly type: DomainType;
+  readonly memory: GuestMemory;
+  /** Xen's max_pages: the allocation limit mem-max sets (KiB). */
+  maxKiB: number;
+  /** The balloon target the toolstack last set (KiB). */
+  targetKiB: number;
+  readonly vcpus: VCpu[];
+  /** Pause count: the domain runs only at 0 (xl pause / unpause nest like Xen's). */
+  pauseCount = 0;
+  shutdownReason: ShutdownReason | null = null;
+  dying = false;
+  /** When it was created, on the hypervisor clock (ns). */
+  readonly createdAtNs: number;
+  /** The shared_info frame: Xen's own page, mapped into the guest at `sharedInfoGfn`. */
+  readonly sharedInfo = new Uint8Array(4096);
+  sharedInfoGfn = -1;
+  /** Event channels (set up by the hypervisor when it creates the domain). */
+  evtchn: EventChannelTable | null = null;
+  /** Hyper-V enlightenments on: Xen's CPUID leaves move up to 0x40000100. */
+  viridian = false;
+  /** HVM params the domain builder sets (HVM_PARAM_STORE_PFN, ...), for HVM and PVH guests. */
+  readonly hvmParams = new Map<number, bigint>();
+
+  constructor(spec: DomainSpec, nowNs: number) {
+    this.domid = spec.domid;
+    this.name = spec.name;
+    this.uuid = spec.uuid;
+    this.type = spec.type;
+    const pages = Math.ceil(spec.memoryKiB / 4);
+    const maxPages = Math.ceil(spec.maxMemKiB / 4);
+    this.memory = new GuestMemory(maxPages, pages);
+    this.maxKiB = spec.maxMemKiB;
+    this.targetKiB = spec.memoryKiB;
+    this.vcpus = Array.from({ length: spec.maxVcpus }, (_, i) => new VCpu(i));
+    for (let i = 0; i < spec.onlineVcpus; i++) this.vcpus[i]!.online = true;
+    this.createdAtNs = nowNs;
+  }
+
+  get paused(): boolean {
+    return this.pauseCount > 0;
+  }
+
+  get currentKiB(): number {
+    return this.memory.reservation * 4;
+  }
+
+  get onlineVcpus(): number {
+    return this.vcpus.filter((v) => v.online).length;
+  }
+
+  get cpuTimeNs(): number {
+    return this.vcpus.reduce((sum, v) => sum + v.cpuTimeNs, 0);
+  }
+}

@@ -1,0 +1,37 @@
+import { cpus, hostname, totalmem } from 'node:os';
+
+/**
+ * The emulated machine: how many physical CPUs and how much memory Xen sees, and the
+ * version strings it reports. Defaults come from this machine; a host may be made
+ * smaller or bigger than the real one (memory is only accounted, not allocated).
+ */
+export interface HostModel {
+  pcpus: number;
+  totalMemoryMiB: number;
+  /** Memory Xen keeps for itself (the difference between total and what domains may use). */
+  xenReservedMiB: number;
+  cpuMhz: number;
+  xenMajor: number;
+  xenMinor: number;
+  xenExtra: string;
+  xenCaps: string;
+  scheduler: string;
+  hostname: string;
+}
+
+export function defaultHostModel(overrides: Partial<HostModel> = {}): HostModel {
+  const cpuList = cpus();
+  return {
+    pcpus: cpuList.length || 1,
+    totalMemoryMiB: Math.floor(totalmem() / 2 ** 20),
+    xenReservedMiB: 64,
+    cpuMhz: cpuList[0]?.speed ?? 2000,
+    xenMajor: 4,
+    xenMinor: 17,
+    xenExtra: '.7-xenemu',
+    xenCaps: 'xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64',
+    scheduler: 'credit2',
+    hostname: hostname(),
+    ...overrides,
+  };
+}

@@ -1,0 +1,35 @@
+import { RingEndpoint, XenstoreRingGuest } from '../../abi/index.js';
+import type { XsTransport } from '../../client/xs-client.js';
+import type { Hypercalls } from '../../hypervisor/hypercalls.js';
+import type { EvtchnDispatch } from '../intr/evtchn-dispatch.js';
+
+/**
+ * The guest's connection to xenstored: its xenstore ring page and the event channel
+ * the domain builder allocated (start_info.store_evtchn, or HVM_PARAM_STORE_EVTCHN).
+ * The same client code that tools use over the unix socket runs on top of it.
+ */
+export function xenstoreRingTransport(page: Uint8Array, port: number, hc: Hypercalls, intr: EvtchnDispatch): XsTransport {
+  const ring = new XenstoreRingGuest(page);
+  let endpoint: RingEndpoint | null = null;
+  return {
+    attach(onData) {
+      endpoint = new RingEndpoint(
+        { write: (b) => ring.write(b), read: () => ring.read() },
+        () => hc.evtchn.send(port),
+        onData,
+      );
+      const ep = endpoint;
+      intr.bind(port, 0, () => ep.onEvent());
+      hc.evtchn.unmask(port);
+      // Replies may already be waiting (a reconnect); take them now.
+      ep.onEvent();
+    },
+    write(bytes) {
+      endpoint?.send(bytes);
+    },
+    close() {
+      endpoint?.close();
+      intr.unbind(port);
+    },
+  };
+}

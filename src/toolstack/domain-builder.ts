@@ -1,0 +1,85 @@
+import { HVM_PARAM, START_INFO_MAGIC_X86_64, StartInfoView } from '../abi/index.js';
+import type { Domain } from '../hypervisor/domain.js';
+import type { Hypervisor } from '../hypervisor/hypervisor.js';
+
+/** Where the builder put what the guest kernel needs to find at boot. */
+export interface BuiltDomain {
+  domain: Domain;
+  storeGfn: number;
+  storePort: number;
+  consoleGfn: number;
+  consolePort: number;
+  /** PV: the frame handed to the kernel at entry; HVM/PVH: where it maps shared_info. */
+  startInfoGfn: number;
+  sharedInfoGfn: number;
+}
+
+/** Where the emulated Xen heap's frames start (above any guest memory). */
+const XEN_HEAP_MFN_BASE = 0x4000000;
+
+export interface BuildSpec {
+  name: string;
+  uuid: string;
+  type: 'pv' | 'pvh' | 'hvm';
+  memoryKiB: number;
+  maxMemKiB: number;
+  vcpus: number;
+  maxVcpus: number;
+  viridian: boolean;
+  cmdline: string;
+  maxEventChannels: number;
+  domid?: number;
+}
+
+/**
+ * The domain builder (libxc's xc_dom_* with libxl's build step): create the domain
+ * paused, give it its special frames at the top of its memory (xenstore ring, console
+ * ring, and start_info for PV), allocate the unbound event channels dom0 will bind to,
+ * and tell the guest where they are: in start_info for PV, in HVM params for HVM and
+ * PVH. Frame layout, counting down from the top of the initial memory:
+ *
+ *   top-1 xenstore page   top-2 console page   top-3 start_info (PV) / shared_info (HVM)
+ */
+export function buildDomain(hv: Hypervisor, spec: BuildSpec): BuiltDomain {
+  const domain = hv.createDomain({
+    name: spec.name,
+    uuid: spec.uuid,
+    type: spec.type,
+    memoryKiB: spec.memoryKiB,
+    maxMemKiB: spec.maxMemKiB,
+    maxVcpus: spec.maxVcpus,
+    onlineVcpus: spec.vcpus,
+    maxEventChannels: spec.maxEventChannels,
+    ...(spec.domid !== undefined ? { domid: spec.domid } : {}),
+  });
+  domain.viridian = spec.viridian && spec.type === 'hvm';
+  const evtchn = domain.evtchn!;
+  const top = domain.memory.reservation;
+  const storeGfn = top - 1;
+  const consoleGfn = top - 2;
+  const thirdGfn = top - 3;
+  // Both channels are opened towards dom0, which runs xenstored and the console backend.
+  const storePort = evtchn.allocUnbound(0);
+  const consolePort = evtchn.allocUnbound(0);
+
+  if (spec.type === 'pv') {
+    // shared_info is Xen's own frame, outside the guest's memory; a PV guest learns its
+    // machine address from start_info.
+    domain.sharedInfoGfn = XEN_HEAP_MFN_BASE + domain.domid;
+    const si = new StartInfoView(domain.memory.page(thirdGfn));
+    si.magic = START_INFO_MAGIC_X86_64;
+    si.nrPages = BigInt(top);
+    si.sharedInfo = BigInt(domain.sharedInfoGfn) << 12n;
+    si.storeMfn = BigInt(storeGfn);
+    si.storeEvtchn = storePort;
+    si.consoleMfn = BigInt(consoleGfn);
+    si.consoleEvtchn = consolePort;
+    si.cmdLine = spec.cmdline;
+    return { domain, storeGfn, storePort, consoleGfn, consolePort, startInfoGfn: thirdGfn, sharedInfoGfn: domain.sharedInfoGfn };
+  }
+  domain.hvmParams.set(HVM_PARAM.STORE_PFN, BigInt(storeGfn));
+  domain.hvmParams.set(HVM_PARAM.STORE_EVTCHN, BigInt(storePort));
+  domain.hvmParams.set(HVM_PARAM.CONSOLE_PFN, BigInt(consoleGfn));
+  domain.hvmParams.set(HVM_PARAM.CONSOLE_EVTCHN, BigInt(consolePort));
+  return { domain, storeGfn, storePort, consoleGfn, consolePort, startInfoGfn: -1, sharedInfoGfn: thirdGfn };
+}

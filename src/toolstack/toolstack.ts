@@ -1,0 +1,386 @@
+import { randomUUID } from 'node:crypto';
+import type { XsClient } from '../client/xs-client.js';
+import type { Clock } from '../hypervisor/clock.js';
+import type { Domain, ShutdownReason } from '../hypervisor/domain.js';
+import { Hypercalls } from '../hypervisor/hypercalls.js';
+import { type DomainEvent, HypervisorError, type Hypervisor } from '../hypervisor/hypervisor.js';
+import { Kernel } from '../kernel/kernel.js';
+import { XsType } from '../protocol/xs-wire.js';
+import type { DomainConfig } from './config/index.js';
+import { kernelCommandLine } from './config/index.js';
+import { buildDomain, type BuiltDomain } from './domain-builder.js';
+import { ToolstackError } from './errors.js';
+import { removeDomainLayout, writeConsoleLayout, writeDomainLayout, type LayoutInfo } from './xenstore-layout.js';
+
+/** What the toolstack keeps per guest, and persists so the guest comes back after a restart. */
+export interface DomainRecord {
+  domid: number;
+  uuid: string;
+  name: string;
+  config: DomainConfig;
+  /** Where the config came from (for `list -l` and messages), if from a file. */
+  source?: string;
+}
+
+/** The host services a toolstack drives, all as dom0 would. */
+export interface ToolstackDeps {
+  hv: Hypervisor;
+  clock: Clock;
+  /** dom0's xenstore connection (in-process, privileged). */
+  xs: XsClient;
+  consoles: {
+    attach(domid: number, name: string, gfn: number, port: number): void;
+    detach(domid: number): void;
+  };
+  /** Save / forget a domain record and the domid cursor (persistence). */
+  store: {
+    save(record: DomainRecord): void;
+    forget(domid: number): void;
+    saveDomidCursor(next: number): void;
+  };
+  log: (line: string) => void;
+}
+
+/** How long a guest has to acknowledge control/shutdown, as libxl waits. */
+export const SHUTDOWN_ACK_TIMEOUT_NS = 60e9;
+
+interface Guest {
+  record: DomainRecord;
+  built: BuiltDomain;
+  kernel: Kernel;
+  /** Waiters for this domain to shut down (xl shutdown -w). */
+  shutdownWaiters: Array<(reason: ShutdownReason) => void>;
+}
+
+/**
+ * The libxl of the emulated host: builds domains from configs (memory, vCPUs, special
+ * pages, event channels, the XenStore layout, INTRODUCE), boots their kernels, and
+ * runs their lifecycle the xl way (shutdown and reboot through control/shutdown, the
+ * on_poweroff / on_reboot / on_crash actions, pause, rename, memory and vCPU changes).
+ */
+export class Toolstack {
+  private readonly guests = new Map<number, Guest>();
+
+  constructor(private readonly deps: ToolstackDeps) {
+    deps.hv.onDomainEvent((e) => this.onDomainEvent(e));
+  }
+
+  /** The guest, by domid or name, or a ToolstackError naming what was asked for. */
+  find(ref: string | number): Domain {
+    const hv = this.deps.hv;
+    if (typeof ref === 'number' || /^[0-9]+$/.test(ref)) {
+      const d = hv.domains.get(Number(ref));
+      if (d) return d;
+    } else {
+      for (const d of hv.domains.values()) if (d.name === ref) return d;
+    }
+    throw new ToolstackError('ESRCH', `${typeof ref === 'number' || /^[0-9]+$/.test(String(ref)) ? 'domain' : 'domain name'} '${ref}' does not exist`);
+  }
+
+  record(domid: number): DomainRecord | undefined {
+    return this.guests.get(domid)?.record;
+  }
+
+  kernel(domid: number): Kernel | undefined {
+    return this.guests.get(domid)?.kernel;
+  }
+
+  /**
+   * xl create: build the domain, write its XenStore layout in one transaction, hand
+   * it to xenstored (INTRODUCE), attach its console, and unless `paused`, unpause it
+   * so its kernel boots. On any failure nothing of the domain is left behind.
+   */
+  async create(config: DomainConfig, options: { paused?: boolean; domid?: number; uuid?: string; source?: string } = {}): Promise<DomainRecord> {
+    const { hv } = this.deps;
+    for (const d of hv.domains.values()) {
+      if (d.name === config.name) throw new ToolstackError('EEXIST', `domain '${config.name}' already exists with ID ${d.domid}`);
+    }
+    const uuid = options.uuid ?? config.uuid ?? randomUUID();
+    let built: BuiltDomain;
+    try {
+      built = buildDomain(hv, {
+        name: config.name,
+        uuid,
+        type: config.type,
+        memoryKiB: config.memory * 1024,
+        maxMemKiB: config.maxmem * 1024,
+        vcpus: config.vcpus,
+        maxVcpus: config.maxvcpus,
+        viridian: config.viridian !== false,
+        cmdline: kernelCommandLine(config) ?? '',
+        maxEventChannels: config.max_event_channels,
+        ...(options.domid !== undefined ? { domid: options.domid } : {}),
+      });
+    } catch (err) {
+      if (err instanceof HypervisorError) throw new ToolstackError(err.code, `cannot create domain '${config.name}': ${err.message}`);
+      throw err;
+    }
+    const domain = built.domain;
+    this.deps.store.saveDomidCursor(hv.domidCursor);
+    const record: DomainRecord = { domid: domain.domid, uuid, name: config.name, config, ...(options.source ? { source: options.source } : {}) };
+    try {
+      await this.writeLayout(record, built);
+      this.deps.consoles.attach(domain.domid, config.name, built.consoleGfn, built.consolePort);
+      const kernel = this.makeKernel(record, built);
+      this.guests.set(domain.domid, { record, built, kernel, shutdownWaiters: [] });
+      this.deps.store.save(record);
+      if (!options.paused) await this.unpause(domain.domid);
+    } catch (err) {
+      await this.teardown(domain.domid).catch(() => {});
+      throw err;
+    }
+    this.deps.log(`created domain ${domain.domid} '${config.name}' (${config.type}, ${config.vcpus}/${config.maxvcpus} vCPUs, ${config.memory}/${config.maxmem} MiB)`);
+    return record;
+  }
+
+  private async writeLayout(record: DomainRecord, built: BuiltDomain): Promise<void> {
+    const { xs } = this.deps;
+    const c = record.config;
+    const now = Date.now();
+    const cmdline = kernelCommandLine(c);
+    const info: LayoutInfo = {
+      domid: record.domid,
+      name: c.name,
+      uuid: record.uuid,
+      type: c.type,
+      maxvcpus: c.maxvcpus,
+      vcpus: c.vcpus,
+      staticMaxKiB: c.maxmem * 1024,
+      targetKiB: c.memory * 1024,
+      storeGfn: built.storeGfn,
+      storePort: built.storePort,
+      consoleGfn: built.consoleGfn,
+      consolePort: built.consolePort,
+      ...(c.kernel !== undefined ? { kernel: c.kernel } : {}),
+      ...(c.ramdisk !== undefined ? { ramdisk: c.ramdisk } : {}),
+      ...(cmdline !== undefined ? { cmdline } : {}),
+      startTime: `${Math.floor(now / 1000)}.${String(Math.floor((now % 1000) / 10)).padStart(2, '0')}`,
+    };
+    await xs.transaction((tx) => writeDomainLayout(xs, tx, info));
+    // The same message an external toolstack sends: xenstored maps the ring, binds the
+    // event channel and fires @introduceDomain.
+    await xs.request(XsType.INTRODUCE, `${record.domid}\0${built.storeGfn}\0${built.storePort}\0`);
+    await xs.transaction((tx) => writeConsoleLayout(xs, tx, info));
+  }
+
+  private makeKernel(record: DomainRecord, built: BuiltDomain): Kernel {
+    const c = record.config;
+    return new Kernel({
+      domid: record.domid,
+      name: c.name,
+      type: c.type,
+      vcpus: c.maxvcpus,
+      pages: built.domain.memory.reservation,
+      hc: new Hypercalls(this.deps.hv, record.domid),
+      clock: this.deps.clock,
+      boot: c.type === 'pv' ? { kind: 'pv', startInfoGfn: built.startInfoGfn } : { kind: 'hvm', sharedInfoGfn: built.sharedInfoGfn },
+    });
+  }
+
+  /** xl unpause; the first unpause of a created domain boots its kernel. */
+  async unpause(domid: number): Promise<void> {
+    const guest = this.guests.get(domid);
+    this.deps.hv.unpause(domid);
+    if (guest !== undefined && guest.kernel.state === 'created') {
+      try {
+        await guest.kernel.boot();
+      } catch (err) {
+        guest.kernel.log.print(`Kernel panic - not syncing: ${(err as Error).message}`);
+        this.deps.hv.shutdown(domid, 'crash');
+      }
+    }
+  }
+
+  pause(domid: number): void {
+    this.deps.hv.pause(domid);
+  }
+
+  /**
+   * xl shutdown / reboot: write the command to control/shutdown and wait for the guest
+   * to acknowledge it by clearing the node (libxl gives it 60 s); with `wait`, also
+   * until the domain has shut down.
+   */
+  async requestShutdown(domid: number, command: 'poweroff' | 'reboot', wait: boolean): Promise<ShutdownReason | null> {
+    if (domid === 0) throw new ToolstackError('EINVAL', 'Domain-0 cannot be shut down from here; stop the host with `xenemu host stop`');
+    const guest = this.guests.get(domid);
+    if (guest === undefined) throw new ToolstackError('ESRCH', `domain ${domid} does not exist`);
+    const done = wait ? new Promise<ShutdownReason>((resolve) => guest.shutdownWaiters.push(resolve)) : null;
+    const { xs, clock } = this.deps;
+    const node = `/local/domain/${domid}/control/shutdown`;
+    const acked = new Promise<void>((resolve, reject) => {
+      const token = `ack-${domid}-${clock.now()}`;
+      const timer = clock.after(SHUTDOWN_ACK_TIMEOUT_NS, () => {
+        off();
+        reject(new ToolstackError('ETIMEDOUT', "guest didn't acknowledge control request"));
+      });
+      const off = xs.onWatch((e) => {
+        if (e.token !== token) return;
+        void xs.read(node).then(
+          (v) => {
+            if (v.length === 0) {
+              timer.cancel();
+              off();
+              void xs.unwatch(node, token).catch(() => {});
+              resolve();
+            }
+          },
+          () => {
+            timer.cancel();
+            off();
+            resolve(); // removed: the domain is going away, which also answers
+          },
+        );
+      });
+      void xs.write(node, command).then(() => xs.watch(node, token));
+    });
+    await acked;
+    return done === null ? null : await done;
+  }
+
+  /** xl destroy: tear the domain down at once. */
+  async destroy(domid: number): Promise<void> {
+    if (domid === 0) throw new ToolstackError('EINVAL', 'Domain-0 cannot be destroyed');
+    this.find(domid);
+    await this.teardown(domid);
+  }
+
+  /** Everything create built, taken apart in reverse; used for failed creates too. */
+  private async teardown(domid: number): Promise<void> {
+    const { hv, xs } = this.deps;
+    const guest = this.guests.get(domid);
+    this.guests.delete(domid);
+    guest?.kernel.stop();
+    const domain = hv.domains.get(domid);
+    this.deps.consoles.detach(domid);
+    await xs.request(XsType.RELEASE, `${domid}\0`).catch(() => {});
+    if (domain !== undefined) hv.destroy(domid);
+    if (domain !== undefined) await xs.transaction((tx) => removeDomainLayout(xs, tx, domid, domain.uuid));
+    this.deps.store.forget(domid);
+    for (const w of guest?.shutdownWaiters ?? []) w(domain?.shutdownReason ?? 'poweroff');
+  }
+
+  /**
+   * A domain shut down: apply its on_poweroff / on_reboot / on_crash / on_watchdog
+   * action, as xl's per-domain monitor does.
+   */
+  private onDomainEvent(e: DomainEvent): void {
+    if (e.kind !== 'shutdown') return;
+    const guest = this.guests.get(e.domid);
+    if (guest === undefined) return;
+    for (const w of guest.shutdownWaiters.splice(0)) w(e.reason);
+    const c = guest.record.config;
+    const action =
+      e.reason === 'reboot' ? c.on_reboot : e.reason === 'crash' ? c.on_crash : e.reason === 'watchdog' ? c.on_watchdog : e.reason === 'suspend' ? 'preserve' : c.on_poweroff;
+    this.deps.log(`domain ${e.domid} '${guest.record.name}' shut down (${e.reason}): ${action}`);
+    this.deps.clock.defer(() => void this.applyAction(guest, action).catch((err: Error) => this.deps.log(`domain ${e.domid}: ${action} failed: ${err.message}`)));
+  }
+
+  private async applyAction(guest: Guest, action: DomainConfig['on_poweroff']): Promise<void> {
+    const { domid, config, uuid } = guest.record;
+    switch (action) {
+      case 'preserve':
+        return;
+      case 'destroy':
+      case 'coredump-destroy':
+        await this.teardown(domid);
+        return;
+      case 'restart':
+      case 'coredump-restart':
+      case 'soft-reset':
+        // xl builds the domain again: same name and UUID, a new domain id.
+        await this.teardown(domid);
+        await this.create(config, { uuid });
+        return;
+      case 'rename-restart': {
+        const renamed = `${config.name}-${domid}`;
+        await this.rename(domid, renamed);
+        this.guests.delete(domid);
+        await this.create(config, { uuid: randomUUID() });
+        return;
+      }
+    }
+  }
+
+  /** xl rename: the hypervisor's name, ~/name and /vm/<uuid>/name together. */
+  async rename(domid: number, name: string): Promise<void> {
+    const d = this.find(domid);
+    for (const other of this.deps.hv.domains.values()) {
+      if (other.name === name && other.domid !== domid) throw new ToolstackError('EEXIST', `domain '${name}' already exists`);
+    }
+    const { xs } = this.deps;
+    await xs.transaction(async (tx) => {
+      await xs.write(`/local/domain/${domid}/name`, name, tx);
+      await xs.write(`/vm/${d.uuid}/name`, name, tx);
+    });
+    d.name = name;
+    const guest = this.guests.get(domid);
+    if (guest) {
+      guest.record = { ...guest.record, name, config: { ...guest.record.config, name } };
+      this.deps.store.save(guest.record);
+    }
+  }
+
+  /**
+   * xl mem-set (libxl_set_memory_target): in one transaction check against static-max,
+   * raise Xen's limit to target + 1 MiB (LIBXL_MAXMEM_CONSTANT), write memory/target
+   * in KiB and /vm/<uuid>/memory in MiB. The guest's balloon does the rest.
+   */
+  async memSet(domid: number, targetKiB: number): Promise<void> {
+    const d = this.find(domid);
+    const { xs } = this.deps;
+    await xs.transaction(async (tx) => {
+      const staticMax = Number((await xs.read(`/local/domain/${domid}/memory/static-max`, tx)).toString());
+      if (domid !== 0 && targetKiB > staticMax) {
+        throw new ToolstackError('EINVAL', `memory_dynamic_max must be less than or equal to memory_static_max (${targetKiB} KiB > ${staticMax} KiB)`);
+      }
+      this.deps.hv.setMaxMem(domid, targetKiB + 1024);
+      await xs.write(`/local/domain/${domid}/memory/target`, String(targetKiB), tx);
+      await xs.write(`/vm/${d.uuid}/memory`, String(Math.floor(targetKiB / 1024)), tx);
+    });
+  }
+
+  /** xl mem-max: Xen's limit and memory/static-max, not the target. */
+  async memMax(domid: number, maxKiB: number): Promise<void> {
+    this.find(domid);
+    this.deps.hv.setMaxMem(domid, maxKiB + 1024);
+    await this.deps.xs.write(`/local/domain/${domid}/memory/static-max`, String(maxKiB));
+  }
+
+  /** xl vcpu-set: cpu/<i>/availability for every vCPU; the guest brings them up or down. */
+  async vcpuSet(domid: number, count: number): Promise<void> {
+    const d = this.find(domid);
+    if (count < 1 || count > d.vcpus.length) {
+      throw new ToolstackError('EINVAL', `domain ${domid} has ${d.vcpus.length} vCPUs at most (maxvcpus); asked for ${count}`);
+    }
+    const { xs } = this.deps;
+    await xs.transaction(async (tx) => {
+      for (let i = 0; i < d.vcpus.length; i++) await xs.write(`/local/domain/${domid}/cpu/${i}/availability`, i < count ? 'online' : 'offline', tx);
+    });
+  }
+
+  /** xl vcpu-pin: hard and soft affinity of one vCPU (or all, with vcpu = null). */
+  vcpuPin(domid: number, vcpu: number | null, hard: number[] | null | undefined, soft: number[] | null | undefined): void {
+    const d = this.find(domid);
+    const targets = vcpu === null ? d.vcpus : [d.vcpus[vcpu]];
+    for (const v of targets) {
+      if (v === undefined) throw new ToolstackError('EINVAL', `domain ${domid} has no vCPU ${vcpu}`);
+      if (hard !== undefined) v.hardAffinity = hard;
+      if (soft !== undefined) v.softAffinity = soft;
+    }
+  }
+
+  /** Rebuild the guests of a previous run: same domids, names and UUIDs, booted again. */
+  async restore(records: readonly DomainRecord[]): Promise<void> {
+    const { xs } = this.deps;
+    for (const r of records) {
+      // Whatever the previous run left in the store for this domain is stale now.
+      await xs.transaction((tx) => removeDomainLayout(xs, tx, r.domid, r.uuid));
+      try {
+        await this.create(r.config, { domid: r.domid, uuid: r.uuid, ...(r.source ? { source: r.source } : {}) });
+      } catch (err) {
+        this.deps.log(`could not restore domain ${r.domid} '${r.name}': ${(err as Error).message}`);
+        this.deps.store.forget(r.domid);
+      }
+    }
+  }
+}
