@@ -85,7 +85,10 @@ export class ConsoleService {
   }
 
   async close(): Promise<void> {
-    const ends = [...this.consoles.values()].map((e) => new Promise<void>((resolve) => e.log.end(resolve)));
+    const ends = [...this.consoles.values()].map((e) => {
+      e.endpoint.close();
+      return new Promise<void>((resolve) => e.log.end(resolve));
+    });
     this.consoles.clear();
     await Promise.all(ends);
   }

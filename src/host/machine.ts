@@ -1,0 +1,172 @@
+import { XsClient } from '../client/xs-client.js';
+import type { Clock } from '../hypervisor/clock.js';
+import { defaultHostModel, type HostModel } from '../hypervisor/host-model.js';
+import { Hypercalls } from '../hypervisor/hypercalls.js';
+import { Hypervisor } from '../hypervisor/hypervisor.js';
+import { engineTransport } from '../kernel/engine-transport.js';
+import { Kernel } from '../kernel/kernel.js';
+import { Toolstack, type DomainRecord } from '../toolstack/toolstack.js';
+import type { NodeRecord } from '../xenstore/database.js';
+import type { QuotaLimits } from '../xenstore/quota.js';
+import type { Change } from '../xenstore/store.js';
+import { XenStored } from '../xenstore/xenstored.js';
+import { ConsoleService } from './console-service.js';
+import { XsRingService } from './xs-ring-service.js';
+
+/** Where the machine keeps the toolstack's own state between runs. */
+export interface MachineState {
+  domains(): DomainRecord[];
+  saveDomains(records: DomainRecord[]): void;
+  domidCursor(): number | undefined;
+  saveDomidCursor(next: number): void;
+}
+
+export interface MachineOptions {
+  clock: Clock;
+  host?: Partial<HostModel>;
+  /** dom0's memory in MiB (default: an eighth of the host's, at most 2 GiB). */
+  dom0MemoryMiB?: number;
+  quota?: Partial<QuotaLimits>;
+  /** The store as it was (empty for a new host). */
+  storeRecords?: Iterable<NodeRecord>;
+  onStoreChanges?: (changes: Change[]) => void;
+  state: MachineState;
+  consoleDir: string;
+  /** What /tool/xenstored holds in a new store. */
+  daemonPath: string;
+  log: (line: string) => void;
+  memoryReport?: () => string[];
+}
+
+/** Xen's own frame for dom0's shared_info (any value outside dom0's memory). */
+const DOM0_SHARED_INFO_MFN = 0x3ffffff;
+
+/**
+ * The emulated machine without its doors: the hypervisor with dom0 and dom0's kernel,
+ * xenstored (serving dom0 in-process and every guest through its ring), the console
+ * backend, and the toolstack. The daemon puts sockets and persistence around it; tests
+ * boot it in-process on a virtual clock.
+ */
+export class Machine {
+  readonly hv: Hypervisor;
+  readonly xs: XenStored;
+  readonly consoles: ConsoleService;
+  readonly rings: XsRingService;
+  dom0!: Kernel;
+  toolstack!: Toolstack;
+
+  private constructor(private readonly options: MachineOptions) {
+    this.hv = new Hypervisor(defaultHostModel(options.host), options.clock);
+    this.rings = new XsRingService(this.hv, () => this.dom0);
+    this.xs = new XenStored({
+      quota: options.quota,
+      log: options.log,
+      domains: this.rings,
+      ...(options.onStoreChanges ? { onChanges: options.onStoreChanges } : {}),
+      ...(options.memoryReport ? { memoryReport: options.memoryReport } : {}),
+    });
+    this.rings.attach(this.xs);
+    this.consoles = new ConsoleService(this.hv, () => this.dom0, options.consoleDir);
+  }
+
+  /** Load the store, boot dom0, then bring back the guests of the previous run. */
+  static async boot(options: MachineOptions): Promise<Machine> {
+    const m = new Machine(options);
+    if (options.storeRecords) m.xs.db.load(options.storeRecords);
+    // A new state dir: start from the tree a fresh xenstored has.
+    if (m.xs.db.root.childCount === 0) m.xs.initialise(options.daemonPath);
+    await m.bootDom0();
+    m.startToolstack();
+    const cursor = options.state.domidCursor();
+    if (cursor !== undefined && cursor > 0) m.hv.domidCursor = cursor;
+    await m.toolstack.restore(options.state.domains());
+    return m;
+  }
+
+  /**
+   * Domain-0: created and unpaused with the host, its kernel booted like any other (it
+   * reaches xenstored in-process, since xenstored runs "in" dom0), and its home written
+   * as xen-init-dom0 writes it.
+   */
+  private async bootDom0(): Promise<void> {
+    const hv = this.hv;
+    const memoryMiB = this.options.dom0MemoryMiB ?? Math.min(2048, Math.floor(hv.host.totalMemoryMiB / 8));
+    const dom0 = hv.createDomain({
+      domid: 0,
+      name: 'Domain-0',
+      uuid: '00000000-0000-0000-0000-000000000000',
+      type: 'pv',
+      memoryKiB: memoryMiB * 1024,
+      maxMemKiB: memoryMiB * 1024,
+      maxVcpus: hv.host.pcpus,
+      onlineVcpus: hv.host.pcpus,
+    });
+    hv.unpause(0);
+    this.dom0 = new Kernel({
+      domid: 0,
+      name: dom0.name,
+      type: 'pv',
+      vcpus: hv.host.pcpus,
+      pages: dom0.memory.reservation,
+      hc: new Hypercalls(hv, 0),
+      clock: hv.clock,
+      boot: { kind: 'dom0', xenstore: engineTransport(this.xs), sharedInfoGfn: DOM0_SHARED_INFO_MFN },
+    });
+    const xs = new XsClient(engineTransport(this.xs));
+    await xs.write('/local/domain/0/name', dom0.name);
+    await xs.write('/local/domain/0/domid', '0');
+    await xs.write('/local/domain/0/memory/static-max', String(dom0.maxKiB));
+    await xs.write('/local/domain/0/memory/target', String(dom0.targetKiB));
+    xs.close();
+    await this.dom0.boot();
+    // Domain death reaches xenstored as VIRQ_DOM_EXC would: @releaseDomain.
+    hv.onDomainEvent((e) => {
+      if (e.kind === 'shutdown') this.xs.fireSpecial('@releaseDomain', e.domid);
+    });
+  }
+
+  private startToolstack(): void {
+    const { state, log } = this.options;
+    const records = new Map<number, DomainRecord>(state.domains().map((r) => [r.domid, r]));
+    this.toolstack = new Toolstack({
+      hv: this.hv,
+      clock: this.hv.clock,
+      xs: new XsClient(engineTransport(this.xs)),
+      consoles: this.consoles,
+      store: {
+        save: (r) => {
+          records.set(r.domid, r);
+          state.saveDomains([...records.values()]);
+        },
+        forget: (domid) => {
+          if (records.delete(domid)) state.saveDomains([...records.values()]);
+        },
+        saveDomidCursor: (next) => state.saveDomidCursor(next),
+      },
+      log,
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.consoles.close();
+  }
+}
+
+/** A MachineState that lives only in memory (tests, dry runs). */
+export function memoryState(): MachineState & { records: DomainRecord[] } {
+  let records: DomainRecord[] = [];
+  let cursor: number | undefined;
+  return {
+    get records() {
+      return records;
+    },
+    domains: () => records,
+    saveDomains: (r) => {
+      records = r;
+    },
+    domidCursor: () => cursor,
+    saveDomidCursor: (next) => {
+      cursor = next;
+    },
+  };
+}

@@ -1,0 +1,161 @@
+import test from 'ava';
+import { bootMachine, until, yamlConfig } from '../helpers/machine.js';
+
+const web = yamlConfig('name: web\ntype: pvh\nmemory: 256\nmaxmem: 512\nvcpus: 2\nmaxvcpus: 4\ncmdline: console=hvc0\n');
+
+test('create builds, introduces and boots a guest; its home has libxl\'s layout and permissions', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  const introduced: string[] = [];
+  tm.xs.onWatch((e) => e.token === 'intro' && introduced.push(e.path));
+  await tm.xs.request(4, '@introduceDomain\0intro\x001\0'); // WATCH with depth 1: report the domid
+
+  const r = await tm.m.toolstack.create(web);
+  t.is(r.domid, 1);
+  const kernel = tm.m.toolstack.kernel(1)!;
+  await until(() => kernel.state === 'running', 'guest kernel running');
+  t.true(kernel.xenHvmDomain, 'a PVH guest is an HVM container');
+  t.false(kernel.xenPvDomain);
+
+  const home = '/local/domain/1';
+  const read = async (p: string) => (await tm.xs.read(p)).toString();
+  t.is(await read(`${home}/name`), 'web');
+  t.is(await read(`${home}/domid`), '1');
+  t.is(await read(`${home}/vm`), `/vm/${r.uuid}`);
+  t.is(await read(`${home}/memory/static-max`), String(512 * 1024));
+  t.is(await read(`${home}/memory/target`), String(256 * 1024));
+  t.deepEqual(await tm.xs.directory(`${home}/cpu`), ['0', '1', '2', '3']);
+  t.is(await read(`${home}/cpu/1/availability`), 'online');
+  t.is(await read(`${home}/cpu/2/availability`), 'offline');
+  t.deepEqual(await tm.xs.getPerms(home), ['n0', 'r1']);
+  t.deepEqual(await tm.xs.getPerms(`${home}/control/shutdown`), ['n1']);
+  t.deepEqual(await tm.xs.getPerms(`${home}/data`), ['n1']);
+  t.deepEqual(await tm.xs.getPerms(`/vm/${r.uuid}`), ['n0', 'r1']);
+  t.deepEqual(await tm.xs.getPerms('/libxl/1'), ['n0']);
+  t.is(await read('/libxl/1/type'), 'pvh');
+  t.is(await read(`${home}/console/backend`), '/local/domain/0/backend/console/1/0');
+  t.is(await read('/local/domain/0/backend/console/1/0/frontend'), `${home}/console`);
+  // The guest's control driver announced what it can do, through its own ring.
+  t.is(await read(`${home}/control/feature-poweroff`), '1');
+  t.is(await read(`${home}/control/feature-reboot`), '1');
+  // xenstored serves the guest: it is introduced, and a dom0 watcher heard of it.
+  t.is((await tm.xs.request(17, '1\0')).toString(), 'T\0');
+  await until(() => introduced.includes('@introduceDomain/1'), '@introduceDomain/1 event');
+  t.true(kernel.log.lines.some((l) => l.includes('Hypervisor detected: Xen 4.17 at CPUID leaf 0x40000000')));
+});
+
+test('a guest writes to its own subtree and is refused dom0\'s nodes (it is an unprivileged domain)', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  await tm.m.toolstack.create(web);
+  const guest = tm.m.toolstack.kernel(1)!;
+  await until(() => guest.state === 'running', 'guest running');
+  await guest.xs.write('data/greeting', 'hello from domU');
+  t.is((await tm.xs.read('/local/domain/1/data/greeting')).toString(), 'hello from domU');
+  t.deepEqual(await tm.xs.getPerms('/local/domain/1/data/greeting'), ['n1']);
+  const denied = await t.throwsAsync(guest.xs.write('/local/domain/1/name', 'renamed'));
+  t.is((denied as { errno?: string }).errno, 'EACCES');
+  const hidden = await t.throwsAsync(guest.xs.read('/libxl/1/type'));
+  t.is((hidden as { errno?: string }).errno, 'EACCES');
+});
+
+test('shutdown: the guest acknowledges control/shutdown, powers off, and on_poweroff destroy removes it', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  const released: string[] = [];
+  tm.xs.onWatch((e) => e.token === 'rel' && released.push(e.path));
+  await tm.xs.watch('@releaseDomain', 'rel');
+  const r = await tm.m.toolstack.create(web);
+  await until(() => tm.m.toolstack.kernel(1)?.state === 'running', 'guest running');
+  const reason = await tm.m.toolstack.requestShutdown(r.domid, 'poweroff', true);
+  t.is(reason, 'poweroff');
+  await until(() => !tm.m.hv.domains.has(1), 'domain destroyed');
+  t.false(await tm.xs.read('/local/domain/1').then(() => true, () => false));
+  t.false(await tm.xs.read(`/vm/${r.uuid}`).then(() => true, () => false));
+  t.false(await tm.xs.read('/libxl/1').then(() => true, () => false));
+  t.is(tm.state.records.length, 0, 'no record of it is kept');
+  t.true(released.filter((p) => p === '@releaseDomain').length >= 2, 'initial event, then the shutdown');
+});
+
+test('reboot: xl builds the domain again with the same name and UUID and a new domid', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  const first = await tm.m.toolstack.create(web);
+  await until(() => tm.m.toolstack.kernel(1)?.state === 'running', 'guest running');
+  await tm.m.toolstack.requestShutdown(first.domid, 'reboot', true);
+  await until(() => tm.m.toolstack.kernel(2)?.state === 'running', 'rebooted guest running');
+  const second = tm.m.toolstack.record(2)!;
+  t.is(second.name, 'web');
+  t.is(second.uuid, first.uuid);
+  t.false(tm.m.hv.domains.has(1));
+});
+
+test('on_crash preserve keeps a crashed domain in its shutdown state', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  await tm.m.toolstack.create(yamlConfig('name: crashy\non_crash: preserve\n'));
+  await until(() => tm.m.toolstack.kernel(1)?.state === 'running', 'guest running');
+  await tm.xs.write('/local/domain/1/control/sysrq', 'c');
+  await until(() => tm.m.hv.domains.get(1)?.shutdownReason === 'crash', 'crashed');
+  t.true(tm.m.hv.domains.has(1), 'preserved');
+});
+
+test('mem-set moves the balloon and the domain\'s memory follows; mem-set beyond static-max is refused', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  await tm.m.toolstack.create(web);
+  await until(() => tm.m.toolstack.kernel(1)?.state === 'running', 'guest running');
+  const d = tm.m.hv.get(1);
+  await tm.m.toolstack.memSet(1, 128 * 1024);
+  await until(() => d.currentKiB === 128 * 1024, 'ballooned down to 128 MiB');
+  await tm.m.toolstack.memSet(1, 384 * 1024);
+  await until(() => d.currentKiB === 384 * 1024, 'ballooned up to 384 MiB');
+  t.is((await tm.xs.read(`/vm/${d.uuid}/memory`)).toString(), '384');
+  await t.throwsAsync(tm.m.toolstack.memSet(1, 1024 * 1024), { message: /static_max/ });
+});
+
+test('vcpu-set brings vCPUs up and down through cpu/N/availability', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  await tm.m.toolstack.create(web);
+  await until(() => tm.m.toolstack.kernel(1)?.state === 'running', 'guest running');
+  const d = tm.m.hv.get(1);
+  t.is(d.onlineVcpus, 2);
+  await tm.m.toolstack.vcpuSet(1, 4);
+  await until(() => d.onlineVcpus === 4, '4 vCPUs online');
+  await tm.m.toolstack.vcpuSet(1, 1);
+  await until(() => d.onlineVcpus === 1, '1 vCPU online');
+  await t.throwsAsync(tm.m.toolstack.vcpuSet(1, 5), { message: /4 vCPUs at most/ });
+});
+
+test('a taken name, too much memory or an unknown domain fail cleanly and leave nothing behind', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  await tm.m.toolstack.create(web);
+  await t.throwsAsync(tm.m.toolstack.create(web), { message: "domain 'web' already exists with ID 1" });
+  const big = yamlConfig('name: huge\nmemory: 900000\n');
+  await t.throwsAsync(tm.m.toolstack.create(big), { message: /not enough free memory/ });
+  t.deepEqual([...tm.m.hv.domains.keys()], [0, 1]);
+  t.deepEqual(await tm.xs.directory('/local/domain'), ['0', '1']);
+  t.throws(() => tm.m.toolstack.find('nosuch'), { message: "domain name 'nosuch' does not exist" });
+});
+
+test('after a restart the same domains come back with the same ids, names and UUIDs, and boot again', async (t) => {
+  const first = await bootMachine();
+  await first.m.toolstack.create(web);
+  await first.m.toolstack.create(yamlConfig('name: db\ntype: pv\nvcpus: 4\n'));
+  await first.m.toolstack.destroy(1);
+  await first.m.toolstack.create(yamlConfig('name: cache\n'));
+  const before = first.state.records.map((r) => [r.domid, r.name, r.uuid]);
+  // The machine stops (the daemon exits); a new one starts on the same store and state.
+  const second = await bootMachine({ state: first.state, machine: first.m });
+  await first.dispose();
+  t.teardown(() => second.dispose());
+  const after = [...second.m.hv.domains.values()].filter((d) => d.domid !== 0).map((d) => [d.domid, d.name, d.uuid]);
+  t.deepEqual(after.sort(), before.sort());
+  t.deepEqual(before.map((r) => r[0]).sort(), [2, 3]);
+  await until(() => second.m.toolstack.kernel(3)?.state === 'running', 'restored guest running');
+  // domids keep increasing across the restart: no reuse of 1..3.
+  const next = await second.m.toolstack.create(yamlConfig('name: later\n'));
+  t.is(next.domid, 4);
+});
