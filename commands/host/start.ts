@@ -1,17 +1,45 @@
+import { Flags } from '@oclif/core';
 import { ensureDaemon, reachDaemon } from '../../src/client/daemon.js';
 import { XenemuCommand } from '../../src/cli/base-command.js';
 import type { HostStatus } from '../../src/host/host.js';
+import { ensureStateDir } from '../../src/host/state-dir.js';
+import { parseMemSizeKb } from '../../src/ui/xl/args.js';
 
 export default class HostStart extends XenemuCommand {
   static override summary = 'Start the emulated host daemon (other commands start it on demand)';
-  static override description = `The daemon serves the xenstored socket (the real xenstore-* tools, libxenstore and pyxs work against it), a read-only socket like xenstored's socket_ro, and the control socket of the CLI. Its state lives in $XENEMU_HOME, else $XDG_STATE_HOME/xenemu, else ~/.local/state/xenemu. Starting a running host does nothing.`;
-  static override examples = ['<%= config.bin %> host start', 'XENEMU_HOME=/tmp/lab <%= config.bin %> host start --json'];
+  static override description = `The daemon serves the xenstored socket (the real xenstore-* tools, libxenstore and pyxs work against it), a read-only socket like xenstored's socket_ro, and the control socket of the CLI. Its state lives in $XENEMU_HOME, else $XDG_STATE_HOME/xenemu, else ~/.local/state/xenemu. Starting a running host does nothing.
+
+--pcpus, --memory and --dom0-memory shape the emulated machine; they are recorded in the state dir's host.yaml and apply from the next start of the daemon (stop it first to change a running host). Memory is only accounted, so the machine may be far bigger than this one. Sizes take xl's suffixes (b, k, m, g, t); a bare number is MiB, as for xl mem-set.`;
+  static override examples = [
+    '<%= config.bin %> host start',
+    'XENEMU_HOME=/tmp/lab <%= config.bin %> host start --pcpus 16 --memory 512g --json',
+  ];
   static override enableJsonFlag = true;
+  static override flags = {
+    pcpus: Flags.integer({ summary: 'Physical CPUs of the emulated machine', min: 1, max: 4096 }),
+    memory: Flags.string({ summary: 'Total memory of the emulated machine (e.g. 64g)' }),
+    'dom0-memory': Flags.string({ summary: "dom0's memory (e.g. 2g)" }),
+  };
 
   async run(): Promise<{ started: boolean; status: HostStatus }> {
-    await this.parse(HostStart);
-    const started = await ensureDaemon(this.paths);
-    const rpc = await reachDaemon(this.paths);
+    const { flags } = await this.parse(HostStart);
+    const paths = this.paths;
+    const mib = (flag: string, v: string | undefined) => {
+      if (v === undefined) return undefined;
+      try {
+        return Number(parseMemSizeKb(v) / 1024n);
+      } catch {
+        this.error(`--${flag}: "${v}" is not a size (a number of MiB, or with a suffix b, k, m, g, t)`, { exit: 2 });
+      }
+    };
+    const settings = { pcpus: flags.pcpus, memory: mib('memory', flags.memory), dom0_memory: mib('dom0-memory', flags['dom0-memory']) };
+    if (Object.values(settings).some((v) => v !== undefined)) {
+      ensureStateDir(paths);
+      const { writeHostConfig } = await import('../../src/host/host-config.js');
+      writeHostConfig(paths.hostConfig, settings);
+    }
+    const started = await ensureDaemon(paths);
+    const rpc = await reachDaemon(paths);
     if (rpc === null) this.error('the daemon started but does not answer', { exit: 1 });
     const status = await rpc.call<HostStatus>('host.status');
     rpc.close();

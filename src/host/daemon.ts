@@ -10,6 +10,7 @@ import { appendFileSync, closeSync, unlinkSync, writeFileSync, writeSync } from 
 import { FileLock } from './lock.js';
 import { Host, type StoreBackend } from './host.js';
 import { ensureStateDir, statePaths, type StatePaths } from './state-dir.js';
+import { readHostConfig } from './host-config.js';
 import { readXenstoredConf } from './xenstored-conf.js';
 
 function parseArgs(argv: string[]): { home: string } {
@@ -66,12 +67,18 @@ async function main(): Promise<void> {
     return;
   }
   const quota = readXenstoredConf(paths.xenstoredConf);
+  const machine = readHostConfig(paths.hostConfig);
   const backend = await openBackend(paths);
   let stopping = false;
   const host = await Host.start({
     paths,
     backend,
     quota,
+    host: {
+      ...(machine.pcpus !== undefined ? { pcpus: machine.pcpus } : {}),
+      ...(machine.memory !== undefined ? { totalMemoryMiB: machine.memory } : {}),
+    },
+    ...(machine.dom0_memory !== undefined ? { dom0MemoryMiB: machine.dom0_memory } : {}),
     log,
     onStopRequest: () => void stop('stop requested'),
   });

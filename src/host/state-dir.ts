@@ -21,6 +21,8 @@ export interface StatePaths {
   journalDir: string;
   /** oxenstored.conf-style limits, read at start if present. */
   xenstoredConf: string;
+  /** The emulated machine's CPUs and memory (host.yaml), read at start if present. */
+  hostConfig: string;
   /** PATH entry with the compat shims of tools this machine lacks. */
   shimDir: string;
 }
@@ -48,6 +50,7 @@ export function statePaths(home: string): StatePaths {
     database: join(home, 'state.db'),
     journalDir: join(home, 'journal'),
     xenstoredConf: join(home, 'xenstored.conf'),
+    hostConfig: join(home, 'host.yaml'),
     shimDir: join(home, 'bin'),
   };
 }

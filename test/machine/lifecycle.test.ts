@@ -159,3 +159,31 @@ test('after a restart the same domains come back with the same ids, names and UU
   const next = await second.m.toolstack.create(yamlConfig('name: later\n'));
   t.is(next.domid, 4);
 });
+
+test('an HVM guest with Viridian finds Hyper-V at 0x40000000 and Xen at 0x40000100', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  await tm.m.toolstack.create(yamlConfig('name: win\ntype: hvm\nviridian: true\n'));
+  const kernel = tm.m.toolstack.kernel(1)!;
+  await until(() => kernel.state === 'running', 'guest running');
+  t.is(kernel.xenLeaf, 0x40000100);
+  t.true(kernel.log.lines.some((l) => l.includes('Hypervisor signature "Microsoft Hv" at CPUID leaf 0x40000000')));
+  t.true(kernel.log.lines.some((l) => l.includes('Xen 4.17 at CPUID leaf 0x40000100')));
+  t.true(kernel.xenHvmDomain);
+});
+
+test('a 128-vCPU guest boots with vcpu_info for vCPUs 32-127 in its own pages', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  await tm.m.toolstack.create(yamlConfig('name: wide\ntype: pvh\nvcpus: 128\nmemory: 1024\n'));
+  const kernel = tm.m.toolstack.kernel(1)!;
+  await until(() => kernel.state === 'running', 'guest running');
+  const d = tm.m.hv.get(1);
+  t.deepEqual(d.vcpus[31]!.vcpuInfo, { kind: 'shared_info', slot: 31 });
+  const places = d.vcpus.slice(32).map((v) => v.vcpuInfo);
+  t.true(places.every((p) => p.kind === 'registered' && p.gfn >= 0));
+  // 64 vcpu_info structures fit in one page: vCPUs 32-95 share a frame, 96-127 the next.
+  const gfns = new Set(places.map((p) => (p.kind === 'registered' ? p.gfn : -1)));
+  t.is(gfns.size, 2);
+  t.is(d.onlineVcpus, 128);
+});

@@ -1,0 +1,62 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+
+/**
+ * The emulated machine's shape, from <state dir>/host.yaml: how many physical CPUs and
+ * how much memory Xen sees, and dom0's share. Memory is only accounted, never
+ * allocated, so a laptop can host a "1 TiB" machine with hundreds of guests.
+ *
+ *   pcpus: 16
+ *   memory: 262144        # MiB
+ *   dom0_memory: 2048     # MiB
+ */
+const HostConfigSchema = z.strictObject({
+  pcpus: z.int().min(1).max(4096).optional().describe('Physical CPUs (default: this machine\'s)'),
+  memory: z.int().min(256).max(0x7fffffff).optional().describe('Total memory in MiB (default: this machine\'s)'),
+  dom0_memory: z.int().min(64).max(0x7fffffff).optional().describe('dom0\'s memory in MiB (default: an eighth of the total, at most 2048)'),
+});
+
+export type HostConfig = z.infer<typeof HostConfigSchema>;
+
+export class HostConfigError extends Error {
+  override name = 'HostConfigError';
+}
+
+export function parseHostConfig(text: string, file: string): HostConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines });
+  const where = (offset: number | undefined) => {
+    const p = lines.linePos(offset ?? 0);
+    return `${file}:${p.line}:${p.col}`;
+  };
+  if (doc.errors.length > 0) throw new HostConfigError(`${where(doc.errors[0]!.pos[0])}: ${doc.errors[0]!.message}`);
+  const result = HostConfigSchema.safeParse(doc.toJS() ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const key = issue.path.join('.');
+  const node = key === '' ? undefined : doc.getIn(issue.path, true);
+  const offset = (node as { range?: [number] } | undefined)?.range?.[0];
+  throw new HostConfigError(`${where(offset)}: ${key || 'host.yaml'}: ${issue.message}`);
+}
+
+/** The config of a state dir, or the defaults when it has none. */
+export function readHostConfig(file: string): HostConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw err;
+  }
+  return parseHostConfig(text, file);
+}
+
+/** Record settings (for `host start --pcpus ...`), keeping the ones not given. */
+export function writeHostConfig(file: string, settings: HostConfig): void {
+  const merged = { ...readHostConfig(file), ...settings };
+  const lines = Object.entries(merged)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}: ${v}`);
+  writeFileSync(file, `# The emulated machine (read when the daemon starts). Memory in MiB.\n${lines.join('\n')}\n`, { mode: 0o600 });
+}
