@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { LineReader, type RpcResponse } from '../protocol/control-rpc.js';
+import { LineReader, type RpcEvent, type RpcResponse } from '../protocol/control-rpc.js';
 
 /** A failed control call: `code` is the daemon's machine code (e.g. ENOENT). */
 export class RpcCallError extends Error {
@@ -16,6 +16,7 @@ export class RpcCallError extends Error {
 export class RpcClient {
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   private readonly closeListeners: Array<() => void> = [];
+  private readonly eventListeners = new Map<string, Set<(data: unknown) => void>>();
   private nextId = 1;
   private closed: Error | null = null;
 
@@ -41,7 +42,11 @@ export class RpcClient {
   }
 
   private receive(line: string): void {
-    const msg = JSON.parse(line) as RpcResponse;
+    const msg = JSON.parse(line) as RpcResponse | RpcEvent;
+    if ('event' in msg) {
+      for (const l of this.eventListeners.get(msg.event) ?? []) l(msg.data);
+      return;
+    }
     const p = this.pending.get(msg.id);
     if (!p) return;
     this.pending.delete(msg.id);
@@ -55,6 +60,15 @@ export class RpcClient {
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
     for (const listener of this.closeListeners) listener();
+  }
+
+  /** Receive the events the daemon pushes under `name` (after subscribing to them). */
+  onEvent<T>(name: string, listener: (data: T) => void): () => void {
+    let set = this.eventListeners.get(name);
+    if (set === undefined) this.eventListeners.set(name, (set = new Set()));
+    const l = listener as (data: unknown) => void;
+    set.add(l);
+    return () => set.delete(l);
   }
 
   /** Run `listener` once the connection is gone (at once if it already is). */

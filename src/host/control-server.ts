@@ -2,8 +2,14 @@ import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { LineReader, MAX_RPC_LINE, type RpcRequest, type RpcResponse } from '../protocol/control-rpc.js';
 
+/** What a method may do beyond answering: push events to its caller, until it hangs up. */
+export interface RpcContext {
+  push(event: string, data: unknown): void;
+  onClose(listener: () => void): void;
+}
+
 /** A control method: params in, a JSON-serialisable result out (or an RpcFailure). */
-export type RpcMethod = (params: unknown) => unknown | Promise<unknown>;
+export type RpcMethod = (params: unknown, ctx: RpcContext) => unknown | Promise<unknown>;
 
 /** A failure with a machine code, returned to the CLI as it is. */
 export class RpcFailure extends Error {
@@ -56,15 +62,25 @@ export class ControlServer {
     this.sockets.add(socket);
     socket.setEncoding('utf8');
     const lines = new LineReader();
+    const closeListeners: Array<() => void> = [];
+    const ctx: RpcContext = {
+      push: (event, data) => {
+        if (!socket.destroyed) socket.write(`${JSON.stringify({ event, data })}\n`);
+      },
+      onClose: (listener) => closeListeners.push(listener),
+    };
     socket.on('data', (chunk: string) => {
-      for (const line of lines.push(chunk)) void this.answer(socket, line);
+      for (const line of lines.push(chunk)) void this.answer(socket, line, ctx);
       if (lines.pendingLength > MAX_RPC_LINE) socket.destroy();
     });
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      for (const l of closeListeners.splice(0)) l();
+    });
   }
 
-  private async answer(socket: Socket, line: string): Promise<void> {
+  private async answer(socket: Socket, line: string, ctx: RpcContext): Promise<void> {
     let id = 0;
     let response: RpcResponse;
     try {
@@ -72,7 +88,7 @@ export class ControlServer {
       id = typeof req.id === 'number' ? req.id : 0;
       const method = typeof req.method === 'string' && Object.hasOwn(this.methods, req.method) ? this.methods[req.method] : undefined;
       if (method === undefined) throw new RpcFailure('ENOSYS', `unknown method ${String(req.method)}`);
-      response = { id, result: (await method(req.params ?? {})) ?? null };
+      response = { id, result: (await method(req.params ?? {}, ctx)) ?? null };
     } catch (err) {
       if (err instanceof RpcFailure) response = { id, error: { code: err.code, message: err.message } };
       else if (err instanceof SyntaxError) response = { id, error: { code: 'EINVAL', message: `bad request: ${err.message}` } };

@@ -1,7 +1,8 @@
 /**
  * The CLI's control protocol: newline-delimited JSON over a unix socket.
  * Request `{"id":1,"method":"host.status","params":{}}`, answer `{"id":1,"result":...}`
- * or `{"id":1,"error":{"code":"ENOENT","message":"..."}}`. Small and debuggable with
+ * or `{"id":1,"error":{"code":"ENOENT","message":"..."}}`; after a subscription the daemon
+ * also pushes `{"event":...,"data":...}` lines. Small and debuggable with
  * `socat - UNIX-CONNECT:control.sock`.
  */
 
@@ -18,6 +19,15 @@ export interface RpcError {
 }
 
 export type RpcResponse = { id: number; result: unknown } | { id: number; error: RpcError };
+
+/**
+ * A message the daemon pushes without being asked, after a subscription (the stats
+ * stream of `xenemu top`): `{"event":"stats","data":{...}}`.
+ */
+export interface RpcEvent {
+  event: string;
+  data: unknown;
+}
 
 /** Longest request line the daemon accepts; anything longer is a broken client. */
 export const MAX_RPC_LINE = 1024 * 1024;
