@@ -1,5 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
+import { readOptionalFile } from './optional-file.js';
 import { z } from 'zod';
 
 /**
@@ -42,13 +43,8 @@ export function parseHostConfig(text: string, file: string): HostConfig {
 
 /** The config of a state dir, or the defaults when it has none. */
 export function readHostConfig(file: string): HostConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw err;
-  }
+  const text = readOptionalFile(file);
+  if (text === null) return {};
   return parseHostConfig(text, file);
 }
 

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import type { QuotaLimits } from '../xenstore/quota.js';
+import { readOptionalFile } from './optional-file.js';
 
 /**
  * Limits from an oxenstored.conf-style file (`key = value`, `#` comments), so that an
@@ -53,12 +53,7 @@ export function parseXenstoredConf(text: string, file: string): Partial<QuotaLim
 
 /** The file's limits, or none when it does not exist. */
 export function readXenstoredConf(file: string): Partial<QuotaLimits> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw err;
-  }
+  const text = readOptionalFile(file);
+  if (text === null) return {};
   return parseXenstoredConf(text, file);
 }

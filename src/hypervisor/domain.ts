@@ -3,16 +3,8 @@ import { GuestMemory } from './memory.js';
 
 export type DomainType = 'pv' | 'pvh' | 'hvm';
 
-/** SCHEDOP_shutdown reasons (public/sched.h), by name. */
+/** SCHEDOP_shutdown reasons (public/sched.h; the codes are abi's SHUTDOWN), by name. */
 export type ShutdownReason = 'poweroff' | 'reboot' | 'suspend' | 'crash' | 'watchdog' | 'soft_reset';
-export const SHUTDOWN_CODES: Readonly<Record<ShutdownReason, number>> = {
-  poweroff: 0,
-  reboot: 1,
-  suspend: 2,
-  crash: 3,
-  watchdog: 4,
-  soft_reset: 5,
-};
 
 /** Where a vCPU's vcpu_info lives: a slot of shared_info, or a frame the guest registered. */
 export type VcpuInfoPlace = { kind: 'shared_info'; slot: number } | { kind: 'registered'; gfn: number; offset: number };
