@@ -10,6 +10,7 @@ import type { Change } from '../xenstore/store.js';
 import type { XenStored } from '../xenstore/xenstored.js';
 import { ControlServer, type RpcMethod } from './control-server.js';
 import { domainMethods } from './domain-service.js';
+import { evtchnMethods } from './evtchn-service.js';
 import { Machine } from './machine.js';
 import type { StatePaths } from './state-dir.js';
 import { XsSocketServer } from './xs-server.js';
@@ -124,6 +125,7 @@ export class Host {
         return { stopping: true };
       },
       ...domainMethods(this.machine.hv, this.machine.toolstack, this.machine.dom0, () => hostUptimeSeconds()),
+      ...evtchnMethods(this.machine.hv, this.machine.toolstack, this.machine.dom0),
     };
   }
 

@@ -1,7 +1,24 @@
-import { checkRegisterVcpuInfo, VcpuInfoView } from '../abi/index.js';
+import { checkRegisterVcpuInfo, DOMID, VcpuInfoView, VIRQ } from '../abi/index.js';
 import { hypervisorCpuid, type CpuidResult } from './cpuid.js';
 import type { Domain, ShutdownReason } from './domain.js';
-import { HypervisorError, type Hypervisor, type UpcallHandler } from './hypervisor.js';
+import type { ChannelStatus } from './evtchn.js';
+import { HypervisorError, type CallbackVia, type Hypervisor, type UpcallHandler } from './hypervisor.js';
+import type { TimerHandle } from './vtimers.js';
+
+/** VCPUOP_set_periodic_timer refuses periods below 1 ms (xen/common/domain.c). */
+export const MIN_PERIODIC_TIMER_NS = 1e6;
+
+/** Per-domain state behind the timer and emulated-device calls. */
+interface GuestTimers {
+  /** The periodic (or re-armed one-shot) timer of each vCPU. */
+  vcpu: Array<TimerHandle | undefined>;
+  /** Emulated LAPIC timers (HVM guests without per-vCPU event channels). */
+  lapic: Array<TimerHandle | undefined>;
+  /** Emulated devices raising a port at a rate, and the events they posted. */
+  sources: Map<number, { handle: TimerHandle; posted: number; total: number }>;
+}
+
+const guestTimers = new WeakMap<Domain, GuestTimers>();
 
 /**
  * A domain's way into the hypervisor: what its kernel reaches through the hypercall
@@ -72,14 +89,23 @@ export class Hypercalls {
     if (v === undefined) throw new HypervisorError('ENOENT', `no vCPU ${vcpu}`);
     if (!v.hasVcpuInfo) throw new HypervisorError('EINVAL', `vCPU ${vcpu} has no vcpu_info; register one first`);
     v.online = true;
+    // Events notified to it while it was down are waiting in its vcpu_info.
+    this.hv.kickPending(this.domain);
   }
 
   vcpuDown(vcpu: number): void {
     const v = this.domain.vcpus[vcpu];
     if (v === undefined) throw new HypervisorError('ENOENT', `no vCPU ${vcpu}`);
     if (vcpu === 0) throw new HypervisorError('EBUSY', 'vCPU 0 cannot go offline');
+    // The guest's own CPU-offline path runs first: it moves its interrupts to other
+    // vCPUs and stops the timer of the one going down (Linux's take_cpu_down and
+    // fixup_irqs). The hook stands for that guest code.
+    this.beforeVcpuDown?.(vcpu);
     v.online = false;
   }
+
+  /** The guest's CPU-offline work, run before VCPUOP_down takes the vCPU away. */
+  beforeVcpuDown: ((vcpu: number) => void) | null = null;
 
   /** SCHEDOP_shutdown. */
   shutdown(reason: ShutdownReason): void {
@@ -140,6 +166,188 @@ export class Hypercalls {
   /** This domain's event channel operations (EVTCHNOP_*). */
   get evtchn(): NonNullable<Domain['evtchn']> {
     return this.domain.evtchn!;
+  }
+
+  // ------------------------------------------------------------- EVTCHNOP with a domain argument
+
+  /** DOMID_SELF means the caller. */
+  private resolve(dom: number): number {
+    return dom === DOMID.SELF ? this.domid : dom;
+  }
+
+  /**
+   * XSM_TARGET (the default dummy policy): a domain may act on itself; acting on another
+   * domain takes a privileged domain (dom0). Xen answers EPERM otherwise.
+   */
+  private target(dom: number, op: string): Domain {
+    const domid = this.resolve(dom);
+    const d = this.hv.get(domid); // ESRCH
+    if (domid !== this.domid && this.domid !== 0) throw new HypervisorError('EPERM', `domain ${this.domid} may not ${op} for domain ${domid} (only a privileged domain may)`);
+    return d;
+  }
+
+  /** EVTCHNOP_alloc_unbound{dom, remote_dom}: a port in `dom` that `remoteDom` may bind. */
+  evtchnAllocUnbound(dom: number, remoteDom: number): number {
+    const d = this.target(dom, 'allocate event channels');
+    return d.evtchn!.allocUnbound(remoteDom === DOMID.SELF ? this.domid : remoteDom);
+  }
+
+  /** EVTCHNOP_bind_interdomain{remote_dom, remote_port}: a local port connected to theirs. */
+  evtchnBindInterdomain(remoteDom: number, remotePort: number): number {
+    return this.evtchn.bindInterdomain(this.resolve(remoteDom), remotePort);
+  }
+
+  /** EVTCHNOP_status{dom, port}. */
+  evtchnStatus(dom: number, port: number): ChannelStatus {
+    return this.target(dom, 'read event channel status').evtchn!.status(port);
+  }
+
+  /** One past the highest port EVTCHNOP_status answers for in `dom` (lsevtchn's loop bound). */
+  evtchnTableSize(dom: number): number {
+    return this.target(dom, 'read event channel status').evtchn!.tableSize;
+  }
+
+  /** EVTCHNOP_reset{dom}: close all of a domain's ports. */
+  evtchnReset(dom: number): void {
+    this.target(dom, 'reset event channels').evtchn!.reset();
+  }
+
+  /**
+   * EVTCHNOP_bind_pirq. xenemu passes no physical devices through, so no domain has
+   * access to a physical IRQ: Xen's answer to a PV guest without irq access is EPERM.
+   */
+  evtchnBindPirq(pirq: number): number {
+    throw new HypervisorError('EPERM', `domain ${this.domid} has no access to physical IRQ ${pirq} (xenemu passes no physical devices through)`);
+  }
+
+  // ------------------------------------------------------------- HVM callback
+
+  /** HVMOP_set_param (HVM_PARAM_CALLBACK_IRQ selects how upcalls are delivered). */
+  setHvmParam(index: number, value: bigint): void {
+    this.hv.setHvmParam(this.domid, index, value);
+  }
+
+  /** How upcalls reach this domain now. */
+  get callbackVia(): CallbackVia {
+    return this.hv.callbackVia(this.domid);
+  }
+
+  // ------------------------------------------------------------- timers
+
+  private timers(): GuestTimers {
+    const d = this.domain;
+    let t = guestTimers.get(d);
+    if (t === undefined) {
+      t = { vcpu: [], lapic: [], sources: new Map() };
+      guestTimers.set(d, t);
+    }
+    return t;
+  }
+
+  /**
+   * VCPUOP_set_periodic_timer: VIRQ_TIMER on `vcpu` every `periodNs` (Xen refuses
+   * periods under 1 ms with EINVAL). Expiries are coalesced to the host's timer slop;
+   * the guest counts the periods that passed from its clock.
+   */
+  setPeriodicTimer(vcpu: number, periodNs: number): void {
+    if (periodNs < MIN_PERIODIC_TIMER_NS) throw new HypervisorError('EINVAL', `periodic timer period ${periodNs} ns is below Xen's 1 ms minimum`);
+    this.startVcpuTimer(vcpu, periodNs);
+  }
+
+  /**
+   * A tick faster than 1 kHz: the guest re-arms VCPUOP_set_singleshot_timer at every
+   * tick. Modelled as the same coalesced periodic expiry, which is what it amounts to.
+   */
+  setSingleshotTickTimer(vcpu: number, periodNs: number): void {
+    if (!(periodNs > 0)) throw new HypervisorError('EINVAL', `timer period ${periodNs} ns`);
+    this.startVcpuTimer(vcpu, periodNs);
+  }
+
+  private startVcpuTimer(vcpu: number, periodNs: number): void {
+    const d = this.domain;
+    if (d.vcpus[vcpu] === undefined) throw new HypervisorError('ENOENT', `domain ${d.domid} has no vCPU ${vcpu}`);
+    const t = this.timers();
+    t.vcpu[vcpu]?.cancel();
+    t.vcpu[vcpu] = this.hv.domainTimers(d.domid).periodic(periodNs, {
+      fire: () => {
+        // A vCPU that is down takes no timer interrupts (its timer is stopped when it
+        // goes down; this covers a racing expiry).
+        if (d.vcpus[vcpu]?.online) d.evtchn?.raiseVirq(VIRQ.TIMER, vcpu);
+      },
+    });
+  }
+
+  /** VCPUOP_stop_periodic_timer. */
+  stopPeriodicTimer(vcpu: number): void {
+    const t = this.timers();
+    t.vcpu[vcpu]?.cancel();
+    t.vcpu[vcpu] = undefined;
+  }
+
+  /**
+   * The emulated local APIC timer of an HVM vCPU in periodic mode: its interrupt is a
+   * vector injected into that vCPU, not an event channel. Guests without per-vCPU
+   * event channels (the INTx callback) use it, as FreeBSD falls back from the Xen PV
+   * timer to the LAPIC timer.
+   */
+  startLapicTimer(vcpu: number, periodNs: number, isr: (vcpu: number) => void): void {
+    const d = this.domain;
+    if (d.type === 'pv') throw new HypervisorError('EINVAL', `domain ${d.domid} is PV: it has no local APIC`);
+    if (d.vcpus[vcpu] === undefined) throw new HypervisorError('ENOENT', `domain ${d.domid} has no vCPU ${vcpu}`);
+    const t = this.timers();
+    t.lapic[vcpu]?.cancel();
+    t.lapic[vcpu] = this.hv.domainTimers(d.domid).periodic(periodNs, {
+      // A timer expiry is not a hypercall: the interrupt is taken at once.
+      fire: () => {
+        if (d.vcpus[vcpu]?.online && !d.paused && d.shutdownReason === null && !d.dying) isr(vcpu);
+      },
+    });
+  }
+
+  stopLapicTimer(vcpu: number): void {
+    const t = this.timers();
+    t.lapic[vcpu]?.cancel();
+    t.lapic[vcpu] = undefined;
+  }
+
+  // ------------------------------------------------------------- emulated event sources
+
+  /**
+   * A xenemu emulated device that raises this domain's `port` at `perSecond` events
+   * per second (xenemu.events in the domain config, until real block and network
+   * devices exist). Like a device with interrupt moderation it posts its events and
+   * raises the port once per batch; the guest's handler takes the count of posted
+   * events (eventSourceTake), so no event goes uncounted when raises coalesce.
+   */
+  attachEventSource(port: number, perSecond: number): void {
+    const d = this.domain;
+    d.evtchn!.channel(port);
+    const t = this.timers();
+    t.sources.get(port)?.handle.cancel();
+    const src = { handle: null as unknown as TimerHandle, posted: 0, total: 0 };
+    src.handle = this.hv.domainTimers(d.domid).rate(perSecond, {
+      fire: (n) => {
+        src.posted += n;
+        src.total += n;
+        d.evtchn?.raise(port);
+      },
+    });
+    t.sources.set(port, src);
+  }
+
+  detachEventSource(port: number): void {
+    const t = this.timers();
+    t.sources.get(port)?.handle.cancel();
+    t.sources.delete(port);
+  }
+
+  /** The events the device on `port` posted since the last call (its status register, read and cleared). */
+  eventSourceTake(port: number): number {
+    const src = this.timers().sources.get(port);
+    if (src === undefined) return 0;
+    const n = src.posted;
+    src.posted = 0;
+    return n;
   }
 }
 

@@ -1,10 +1,54 @@
+import { HVM_PARAM, HVM_PARAM_CALLBACK_TYPE, HVM_PARAM_CALLBACK_TYPE_SHIFT, VIRQ } from '../abi/index.js';
 import type { Clock } from './clock.js';
 import { Domain, type DomainSpec, type ShutdownReason } from './domain.js';
 import { EventChannelTable, type EventChannelHost } from './evtchn.js';
 import type { HostModel } from './host-model.js';
+import { DomainTimers } from './vtimers.js';
 
-/** What a guest kernel registers to be told that a vCPU has an upcall pending. */
-export type UpcallHandler = (vcpu: number) => void;
+/**
+ * What a guest kernel registers to be told that a vCPU has an upcall pending. It may
+ * return true when it stopped before its upcall flag was clear (to let other vCPUs
+ * and domains run): Xen re-injects an upcall whose flag is still set when the vCPU
+ * returns to the guest, so the vCPU is queued again.
+ */
+export type UpcallHandler = (vcpu: number) => unknown;
+
+/**
+ * How a domain's event upcall reaches it (the "callback via"):
+ * - `pv`: a PV guest's direct upcall (HYPERVISOR_set_callbacks), on the notified vCPU;
+ * - `vector`: HVM_PARAM_CALLBACK_IRQ type VECTOR, an IDT vector injected on the
+ *   notified vCPU (what FreeBSD and Linux use when Xen offers
+ *   XENFEAT_hvm_callback_vector; FreeBSD's vector is 0x93);
+ * - `pci-intx` / `gsi`: the emulated platform PCI device's INTx line (or an ISA GSI)
+ *   through the emulated I/O APIC. Xen only looks at vCPU 0 for these
+ *   (hvm_assert_evtchn_irq: `else if ( v->vcpu_id == 0 ) hvm_set_callback_irq_level`),
+ *   so events notified to any other vCPU raise no interrupt at all;
+ * - `none`: an HVM guest that has not set HVM_PARAM_CALLBACK_IRQ yet gets nothing.
+ */
+export type CallbackVia =
+  | { kind: 'pv' }
+  | { kind: 'vector'; vector: number }
+  | { kind: 'pci-intx'; slot: number; pin: number }
+  | { kind: 'gsi'; gsi: number }
+  | { kind: 'none' };
+
+/** Per-domain upcall delivery state: which vCPUs have an upcall queued. */
+interface Delivery {
+  handler: UpcallHandler | null;
+  via: CallbackVia;
+  /** vCPU v has an upcall queued (coalesces kicks until it runs). */
+  queued: Uint8Array;
+  queue: number[];
+  scheduled: boolean;
+  run: () => void;
+  /** Upcalls injected, per vCPU. */
+  injected: Float64Array;
+  /** Times the emulated INTx line was asserted (pci-intx / gsi only). */
+  intxAssertions: number;
+}
+
+/** Default timer slop: expiries of a domain are coalesced to multiples of this (see DomainTimers). */
+export const DEFAULT_TIMER_SLOP_NS = 1e9;
 
 /** DOMID_FIRST_RESERVED (xen.h): domids from here on are special values, never domains. */
 export const DOMID_FIRST_RESERVED = 0x7ff0;
@@ -12,7 +56,7 @@ export const DOMID_FIRST_RESERVED = 0x7ff0;
 /** What a failed hypervisor operation says; `code` is the Xen errno name. */
 export class HypervisorError extends Error {
   constructor(
-    readonly code: 'ENOMEM' | 'EEXIST' | 'ESRCH' | 'EINVAL' | 'EBUSY' | 'EPERM' | 'ENOSPC' | 'ENOENT',
+    readonly code: 'ENOMEM' | 'EEXIST' | 'ESRCH' | 'EINVAL' | 'EBUSY' | 'EPERM' | 'ENOSPC' | 'ENOENT' | 'ENOSYS',
     message: string,
   ) {
     super(message);
@@ -35,9 +79,14 @@ export type NewDomainSpec = Omit<DomainSpec, 'domid'> & { domid?: number };
  */
 export class Hypervisor implements EventChannelHost {
   readonly domains = new Map<number, Domain>();
-  private readonly upcalls = new Map<number, UpcallHandler>();
-  /** vCPUs with an upcall already scheduled ("domid:vcpu"), so kicks coalesce. */
-  private readonly kicked = new Set<string>();
+  private readonly delivery = new Map<number, Delivery>();
+  private readonly timers = new Map<number, DomainTimers>();
+  /**
+   * How far apart a domain's timer expiries may be coalesced (Xen's timer_slop, but
+   * much larger: see DomainTimers). A smaller slop delivers ticks more often (counts
+   * move more smoothly, at more CPU); the tick period delivers every tick on its own.
+   */
+  timerSlopNs = DEFAULT_TIMER_SLOP_NS;
   /** Xen hands out domids increasing from here, wrapping before the reserved range. */
   private nextDomid = 1;
   private readonly listeners = new Set<(e: DomainEvent) => void>();
@@ -57,6 +106,8 @@ export class Hypervisor implements EventChannelHost {
   log(line: string): void {
     this.consoleLog.push(`(XEN) ${line}`);
     if (this.consoleLog.length > 10_000) this.consoleLog.splice(0, this.consoleLog.length - 10_000);
+    // New bytes in Xen's console ring: xenconsoled in dom0 reads them on VIRQ_CON_RING.
+    this.sendGlobalVirq(VIRQ.CON_RING);
   }
 
   onDomainEvent(listener: (e: DomainEvent) => void): () => void {
@@ -113,6 +164,7 @@ export class Hypervisor implements EventChannelHost {
     const domain = new Domain({ ...spec, domid }, this.clock.now());
     domain.pauseCount = 1;
     domain.evtchn = new EventChannelTable(this, domain, domain.sharedInfo, spec.maxEventChannels);
+    this.delivery.set(domid, this.newDelivery(domain));
     this.domains.set(domid, domain);
     this.log(`d${domid}: created (${spec.type}, ${spec.maxVcpus} vCPUs, ${Math.round(spec.memoryKiB / 1024)} MiB)`);
     this.emit({ kind: 'created', domid });
@@ -129,38 +181,169 @@ export class Hypervisor implements EventChannelHost {
     return this.get(domid);
   }
 
+  private newDelivery(domain: Domain): Delivery {
+    const n = domain.vcpus.length;
+    const d: Delivery = {
+      handler: null,
+      via: domain.type === 'pv' ? { kind: 'pv' } : { kind: 'none' },
+      queued: new Uint8Array(n),
+      queue: [],
+      scheduled: false,
+      run: () => this.runUpcalls(domain, d),
+      injected: new Float64Array(n),
+      intxAssertions: 0,
+    };
+    return d;
+  }
+
   /**
-   * The guest's event callback (HYPERVISOR_set_callbacks for PV, HVM_PARAM_CALLBACK_IRQ
-   * for HVM): what runs when one of its vCPUs has an upcall pending.
+   * The guest's event callback (HYPERVISOR_set_callbacks for PV, the IDT handler of
+   * the callback vector or of the platform PCI device for HVM): what runs when one of
+   * its vCPUs takes an upcall. For an HVM guest, where it is delivered is decided by
+   * HVM_PARAM_CALLBACK_IRQ (setHvmParam).
    */
   setUpcallHandler(domid: number, handler: UpcallHandler | null): void {
-    if (handler === null) this.upcalls.delete(domid);
-    else this.upcalls.set(domid, handler);
+    const d = this.delivery.get(domid);
+    if (d === undefined) return;
+    d.handler = handler;
+    if (handler !== null) this.kickPending(this.get(domid));
+  }
+
+  /** How the domain's upcalls are delivered now. */
+  callbackVia(domid: number): CallbackVia {
+    return this.delivery.get(domid)?.via ?? { kind: 'none' };
+  }
+
+  /** Upcalls injected into each vCPU of a domain, and INTx assertions (for statistics). */
+  deliveryCounters(domid: number): { injected: number[]; intxAssertions: number } {
+    const d = this.delivery.get(domid);
+    return { injected: d ? Array.from(d.injected) : [], intxAssertions: d?.intxAssertions ?? 0 };
+  }
+
+  /**
+   * HVMOP_set_param. HVM_PARAM_CALLBACK_IRQ chooses how event upcalls reach an HVM
+   * guest: the type in bits 63:56, then a vector, a PCI slot and INTx pin
+   * (slot << 11 | pin), or a GSI (hvm/params.h). Setting it re-checks the vCPUs'
+   * upcall flags, so events raised before the guest was ready are not lost.
+   */
+  setHvmParam(domid: number, index: number, value: bigint): void {
+    const domain = this.get(domid);
+    if (index === HVM_PARAM.CALLBACK_IRQ) {
+      if (domain.type === 'pv') throw new HypervisorError('EINVAL', `domain ${domid} is PV: it takes its upcall through set_callbacks, not HVM_PARAM_CALLBACK_IRQ`);
+      const type = Number(BigInt.asUintN(8, value >> BigInt(HVM_PARAM_CALLBACK_TYPE_SHIFT)));
+      const low = Number(BigInt.asUintN(32, value));
+      const d = this.delivery.get(domid)!;
+      switch (type) {
+        case HVM_PARAM_CALLBACK_TYPE.VECTOR:
+          if (low < 0x10 || low > 0xff) throw new HypervisorError('EINVAL', `callback vector ${low} is not a valid IDT vector`);
+          d.via = { kind: 'vector', vector: low };
+          break;
+        case HVM_PARAM_CALLBACK_TYPE.PCI_INTX:
+          if (domain.type === 'pvh') throw new HypervisorError('EINVAL', 'a PVH domain has no emulated PCI bus: use the vector callback');
+          d.via = { kind: 'pci-intx', slot: (low >> 11) & 0x1f, pin: low & 3 };
+          break;
+        case HVM_PARAM_CALLBACK_TYPE.GSI:
+          d.via = low === 0 ? { kind: 'none' } : { kind: 'gsi', gsi: low };
+          break;
+        default:
+          throw new HypervisorError('EINVAL', `HVM_PARAM_CALLBACK_IRQ type ${type} is not known`);
+      }
+      domain.hvmParams.set(index, value);
+      this.kickPending(domain);
+      return;
+    }
+    domain.hvmParams.set(index, value);
   }
 
   /**
    * vcpu_kick: make the vCPU take its upcall. It runs later (never inside the
    * hypercall that raised the event), once per kick however many events piled up, and
-   * not while the domain is paused or shut down (unpause kicks it again).
+   * not while the domain is paused or shut down (unpause kicks it again). With an
+   * INTx/GSI callback only vCPU 0's flag asserts the line, and the interrupt is taken
+   * on vCPU 0 (the guest routes the platform device's interrupt there, as FreeBSD's
+   * xenpci does with BUS_BIND_INTR).
    */
   kick(domain: Domain, vcpu: number): void {
     if (domain.paused || domain.shutdownReason !== null || domain.dying) return;
-    const handler = this.upcalls.get(domain.domid);
-    if (handler === undefined) return;
-    const key = `${domain.domid}:${vcpu}`;
-    if (this.kicked.has(key)) return;
-    this.kicked.add(key);
-    this.clock.defer(() => {
-      this.kicked.delete(key);
-      if (this.domains.get(domain.domid) === domain && !domain.paused) handler(vcpu);
-    });
+    const d = domain.evtchn === null ? undefined : this.delivery.get(domain.domid);
+    if (d === undefined || d.handler === null) return;
+    switch (d.via.kind) {
+      case 'none':
+        return;
+      case 'pci-intx':
+      case 'gsi':
+        if (vcpu !== 0) return;
+        d.intxAssertions++;
+        break;
+      default:
+        break;
+    }
+    if (d.queued[vcpu] === 1 || domain.vcpus[vcpu]?.online !== true) return;
+    d.queued[vcpu] = 1;
+    d.queue.push(vcpu);
+    if (!d.scheduled) {
+      d.scheduled = true;
+      this.clock.defer(d.run);
+    }
   }
 
-  /** Kick every vCPU of a domain that has an upcall pending (after unpause). */
-  private kickPending(domain: Domain): void {
+  /**
+   * Deliver the queued upcalls of a domain. A vCPU whose handler stopped early with
+   * its flag still set is queued again, behind the others.
+   */
+  private runUpcalls(domain: Domain, d: Delivery): void {
+    d.scheduled = false;
+    const queue = d.queue;
+    d.queue = [];
+    for (const v of queue) d.queued[v] = 0;
+    if (this.domains.get(domain.domid) !== domain || domain.paused || d.handler === null) return;
+    for (const v of queue) {
+      if (domain.shutdownReason !== null || domain.dying) return;
+      d.injected[v]!++;
+      if (d.handler(v) === true && domain.evtchn!.vcpuInfo(v)?.evtchnUpcallPending) this.kick(domain, v);
+    }
+  }
+
+  /** Kick every vCPU of a domain that has an upcall pending (after unpause, vCPU up, callback set). */
+  kickPending(domain: Domain): void {
     for (const v of domain.vcpus) {
       if (domain.evtchn?.vcpuInfo(v.id)?.evtchnUpcallPending) this.kick(domain, v.id);
     }
+  }
+
+  /** The domain's timer wheel (periodic vCPU timers, emulated LAPIC timers, emulated devices). */
+  domainTimers(domid: number): DomainTimers {
+    let t = this.timers.get(domid);
+    if (t === undefined) {
+      this.get(domid);
+      t = new DomainTimers(this.clock, () => this.timerSlopNs);
+      this.timers.set(domid, t);
+    }
+    return t;
+  }
+
+  /**
+   * Bring a domain up to date for someone reading its statistics: deliver the timer
+   * and device expiries that are due but were coalesced, and run the upcalls that are
+   * queued, now. Safe here because it is not called from inside a hypercall.
+   */
+  syncDomain(domid: number): void {
+    this.timers.get(domid)?.flush();
+    const d = this.delivery.get(domid);
+    if (d?.scheduled) d.run();
+  }
+
+  /** send_global_virq: a global VIRQ goes to the domain that handles it, dom0 here. */
+  sendGlobalVirq(virq: number): void {
+    this.domains.get(0)?.evtchn?.raiseVirq(virq, 0);
+  }
+
+  /**
+   * The 'q' debug key (dump domain and vCPU state): Xen raises VIRQ_DEBUG on every
+   * vCPU of every domain that bound it, and guests that did print their state.
+   */
+  debugKey(): void {
+    for (const d of this.domains.values()) for (const v of d.vcpus) d.evtchn?.raiseVirq(VIRQ.DEBUG, v.id);
   }
 
   pause(domid: number): void {
@@ -183,6 +366,8 @@ export class Hypervisor implements EventChannelHost {
     d.shutdownReason = reason;
     for (const v of d.vcpus) v.running = false;
     this.log(`d${domid}: shut down (${reason})`);
+    // domain_shutdown tells the toolstack's domain through VIRQ_DOM_EXC.
+    this.sendGlobalVirq(VIRQ.DOM_EXC);
     this.emit({ kind: 'shutdown', domid, reason });
   }
 
@@ -192,9 +377,12 @@ export class Hypervisor implements EventChannelHost {
     d.dying = true;
     // Its event channels go first, so peers see their ends unbound.
     d.evtchn?.reset();
-    this.upcalls.delete(domid);
+    this.timers.get(domid)?.close();
+    this.timers.delete(domid);
+    this.delivery.delete(domid);
     this.domains.delete(domid);
     this.log(`d${domid}: destroyed`);
+    this.sendGlobalVirq(VIRQ.DOM_EXC);
     this.emit({ kind: 'destroyed', domid });
   }
 

@@ -1,4 +1,4 @@
-import { EVTCHN_2L_NR_CHANNELS, HVM_PARAM, StartInfoView } from '../abi/index.js';
+import { EVTCHN_2L_NR_CHANNELS, HVM_PARAM, HVM_PARAM_CALLBACK_TYPE, HVM_PARAM_CALLBACK_TYPE_SHIFT, StartInfoView, VIRQ } from '../abi/index.js';
 import { XsClient, type XsTransport } from '../client/xs-client.js';
 import type { Clock } from '../hypervisor/clock.js';
 import { cpuidSignature } from '../hypervisor/cpuid.js';
@@ -9,7 +9,13 @@ import { BalloonDriver } from './balloon/balloon.js';
 import { HvcConsole } from './console/hvc.js';
 import { ControlDriver } from './control/control.js';
 import { CpuHotplug } from './cpu-hotplug.js';
-import { EvtchnDispatch } from './intr/evtchn-dispatch.js';
+import type { CostModel } from './intr/cost-model.js';
+import { EvtchnUser } from './intr/evtchn-dev.js';
+import type { CallbackMode } from './intr/stats.js';
+import { SyntheticSources, type SyntheticEventSpec } from './intr/synthetic.js';
+import { XenIntr } from './intr/xen-intr.js';
+import { XenIpis } from './intr/xen-ipi.js';
+import { XenTimer } from './intr/xen-timer.js';
 import { KernelLog } from './kernel-log.js';
 import { xenstoreRingTransport } from './xenstore/ring-transport.js';
 
@@ -33,7 +39,28 @@ export interface KernelOptions {
   hc: Hypercalls;
   clock: Clock;
   boot: BootInfo;
+  /**
+   * The emulation settings of the domain config (its `xenemu` section): the timer
+   * frequency, how an HVM guest takes its event upcall, and synthetic event sources.
+   */
+  xenemu?: {
+    hz?: number;
+    callback?: 'vector' | 'pci-intx';
+    events?: readonly SyntheticEventSpec[];
+  };
+  /** Modelled interrupt costs, for studies (default: DEFAULT_COST_MODEL). */
+  cost?: Partial<CostModel>;
 }
+
+/** The IDT vector FreeBSD takes Xen's callback on (IDT_EVTCHN). */
+export const IDT_EVTCHN = 0x93;
+
+/** Where xen-platform-pci sits on the emulated PCI bus: 00:03.0, INTA#. */
+const PLATFORM_PCI_SLOT = 3;
+const PLATFORM_PCI_PIN = 0;
+
+/** Timer frequency when the config says nothing (FreeBSD's and xenemu's default HZ). */
+export const DEFAULT_HZ = 100;
 
 /** The top frames of a guest are the builder's (start_info, rings); the kernel allocates below them. */
 const RESERVED_TOP_FRAMES = 16;
@@ -52,7 +79,19 @@ export class Kernel {
   readonly domid: number;
   readonly name: string;
   state: 'created' | 'booting' | 'running' | 'halted' = 'created';
-  intr!: EvtchnDispatch;
+  intr!: XenIntr;
+  /** The per-vCPU clock interrupt. */
+  timer!: XenTimer;
+  /** PV IPIs (none with the INTx callback). */
+  ipis!: XenIpis;
+  /**
+   * An open of the kernel's /dev/xen/evtchn held for the host's scripting commands
+   * (`xenemu evtchn`), with a reader that re-enables each port as soon as it fired.
+   */
+  evtchn!: EvtchnUser;
+  synthetic: SyntheticSources | null = null;
+  /** vCPUs whose per-CPU interrupts (timer, IPIs, VIRQ_DEBUG) were set up. */
+  private readonly cpuReady: boolean[] = [];
   xs!: XsClient;
   console: HvcConsole | null = null;
   /** The CPUID leaf where Xen's signature was found. */
@@ -100,9 +139,27 @@ export class Kernel {
     this.log.print(`xen: shared_info page mapped at gfn 0x${sharedInfoGfn.toString(16)}`);
     this.maskAllPorts();
     this.setUpVcpuInfo();
-    this.intr = new EvtchnDispatch(this.hc.evtchn.shared, (v) => this.hc.evtchn.vcpuInfo(v), o.vcpus);
-    this.hc.setUpcallHandler((v) => this.upcall(v));
-    this.log.print(`xen:events: using 2-level event channels (${EVTCHN_2L_NR_CHANNELS} ports), ${this.xenPvDomain ? 'PV upcall' : 'HVM vector callback'}`);
+    const mode = this.callbackMode();
+    const hz = o.xenemu?.hz ?? DEFAULT_HZ;
+    this.intr = new XenIntr({
+      hc: this.hc,
+      clock: o.clock,
+      nrVcpus: o.vcpus,
+      mode,
+      hz,
+      ...(o.cost ? { cost: o.cost } : {}),
+      onHandlerError: (src, err) => this.log.print(`irq${src.irq}: ${src.name}: handler failed: ${(err as Error).message ?? String(err)}`),
+    });
+    this.installCallback(mode);
+    if (consoleRing !== null) this.intr.expectPort(consoleRing.port, 'xc0');
+    if (store.kind === 'ring') this.intr.expectPort(store.port, 'xenstore0');
+    this.timer = new XenTimer(this.intr, this.hc, o.clock, hz);
+    this.ipis = new XenIpis(this.intr);
+    this.evtchn = new EvtchnUser(this.intr, true, o.domid);
+    this.hc.beforeVcpuDown = (v) => this.cpuDown(v);
+    for (let v = 0; v < o.vcpus; v++) if (this.hc.vcpuOnline(v)) this.cpuUp(v, false);
+    this.log.print(`xen: clock interrupt at ${hz} Hz on each vCPU (${mode === 'pci-intx' ? 'emulated LAPIC timer' : 'Xen PV timer, VIRQ_TIMER'})${this.ipis.enabled ? ', PV IPIs' : ''}`);
+    if (this.initialDomain) this.bindDom0Virqs();
     if (consoleRing !== null) {
       this.console = new HvcConsole(this.hc.page(consoleRing.gfn), consoleRing.port, this.hc, this.intr);
       this.log.print(`hvc0: console ring at gfn 0x${consoleRing.gfn.toString(16)}, event channel ${consoleRing.port}`);
@@ -113,8 +170,111 @@ export class Kernel {
     const home = await this.xs.getDomainPath(o.domid);
     this.log.print(`xenbus: connected; home ${home}`);
     await this.startDrivers();
+    this.startSyntheticSources();
     this.state = 'running';
     this.log.print('Freeing unused kernel memory; reached the idle loop');
+  }
+
+  /**
+   * How this kernel takes its event upcall. PV: the direct upcall, always. HVM: the
+   * callback vector, unless the config asks for the platform PCI device's INTx (as
+   * Linux's xen_no_vector_callback, or a Xen without XENFEAT_hvm_callback_vector,
+   * makes a guest do). PVH has no emulated PCI bus, so it always uses the vector.
+   */
+  private callbackMode(): CallbackMode {
+    const o = this.options;
+    if (o.type === 'pv') return 'pv';
+    const want = o.xenemu?.callback ?? 'vector';
+    if (want === 'pci-intx' && o.type === 'pvh') {
+      this.log.print('xen: PVH has no emulated PCI bus for the platform device; using the callback vector');
+      return 'vector';
+    }
+    return want;
+  }
+
+  /**
+   * Install the upcall handler, and for HVM tell Xen how to deliver it
+   * (xen_hvm_set_callback: HVM_PARAM_CALLBACK_IRQ = HVM_CALLBACK_VECTOR(IDT_EVTCHN),
+   * or HVM_CALLBACK_PCI_INTX(slot, pin) of xen-platform-pci).
+   */
+  private installCallback(mode: CallbackMode): void {
+    this.hc.setUpcallHandler((v) => this.intr.handleUpcall(v));
+    const shift = BigInt(HVM_PARAM_CALLBACK_TYPE_SHIFT);
+    let how: string;
+    if (mode === 'vector') {
+      this.hc.setHvmParam(HVM_PARAM.CALLBACK_IRQ, (BigInt(HVM_PARAM_CALLBACK_TYPE.VECTOR) << shift) | BigInt(IDT_EVTCHN));
+      how = `HVM callback vector 0x${IDT_EVTCHN.toString(16)}, per-vCPU`;
+    } else if (mode === 'pci-intx') {
+      this.hc.setHvmParam(HVM_PARAM.CALLBACK_IRQ, (BigInt(HVM_PARAM_CALLBACK_TYPE.PCI_INTX) << shift) | BigInt((PLATFORM_PCI_SLOT << 11) | PLATFORM_PCI_PIN));
+      how = `xen-platform-pci 00:0${PLATFORM_PCI_SLOT}.0 INTA# through the I/O APIC, all events on vCPU 0`;
+    } else {
+      how = 'PV upcall, per-vCPU';
+    }
+    this.log.print(`xen:events: using 2-level event channels (${EVTCHN_2L_NR_CHANNELS} ports), ${how}`);
+  }
+
+  /**
+   * A vCPU came up (at boot, or through vCPU hotplug): its clock interrupt, its IPIs
+   * and its VIRQ_DEBUG, bound once; then a rendezvous IPI to the others, which is how
+   * the other CPUs learn the set of online CPUs changed.
+   */
+  private cpuUp(vcpu: number, announce = true): void {
+    try {
+      this.timer.start(vcpu);
+      if (!this.cpuReady[vcpu]) {
+        this.cpuReady[vcpu] = true;
+        if (this.intr.percpuEvtchn || vcpu === 0) {
+          this.intr.bindVirq(`cpu${vcpu}:debug`, VIRQ.DEBUG, vcpu, {
+            filter: (src, v) => {
+              const info = this.hc.evtchn.vcpuInfo(v);
+              this.log.print(`xen: VIRQ_DEBUG on vCPU ${v}: upcall_pending ${info?.evtchnUpcallPending ?? '-'}, port ${src.port}`);
+              return 'handled';
+            },
+          });
+        }
+        this.ipis.initCpu(vcpu);
+      }
+    } catch (err) {
+      this.log.print(`xen: vCPU ${vcpu}: cannot set up its interrupts: ${(err as Error).message}`);
+    }
+    if (announce) this.ipis.send('r', 'others', vcpu);
+  }
+
+  /** A vCPU is going down: move its interrupts away and stop its clock (before VCPUOP_down). */
+  private cpuDown(vcpu: number): void {
+    this.intr.cpuOffline(vcpu);
+    this.timer.stop(vcpu);
+    this.ipis.send('r', 'others', vcpu);
+  }
+
+  /**
+   * dom0's global VIRQs: VIRQ_DOM_EXC (xenstored learns of domain deaths) and
+   * VIRQ_CON_RING (xenconsoled reads Xen's console ring) through the event channel
+   * device as those daemons bind them, and VIRQ_CONSOLE for dom0's own console
+   * driver (xc0).
+   */
+  private bindDom0Virqs(): void {
+    try {
+      this.evtchn.bindVirq(VIRQ.DOM_EXC);
+      this.evtchn.bindVirq(VIRQ.CON_RING);
+      this.intr.bindVirq('xc0', VIRQ.CONSOLE, 0, { filter: () => 'handled' });
+    } catch (err) {
+      this.log.print(`xen: cannot bind dom0's VIRQs: ${(err as Error).message}`);
+    }
+  }
+
+  /** The config's synthetic event sources (xenemu.events). */
+  private startSyntheticSources(): void {
+    const events = this.options.xenemu?.events ?? [];
+    if (events.length === 0) return;
+    this.synthetic = new SyntheticSources(this.intr, this.hc, this.log);
+    for (const e of events) {
+      try {
+        this.synthetic.attach(e);
+      } catch (err) {
+        this.log.print(`${e.name}: cannot attach the synthetic event source: ${(err as Error).message}`);
+      }
+    }
   }
 
   /**
@@ -199,20 +359,14 @@ export class Kernel {
       await new ControlDriver(this.xs, this.log, (reason) => this.halt(reason)).start();
     }
     await new BalloonDriver(this.xs, this.hc, this.log, () => this.hc.currentPages(), 0x100).start();
-    await new CpuHotplug(this.xs, this.hc, this.log, (v) => this.hc.vcpuOnline(v)).start();
-  }
-
-  /** The event upcall on one vCPU, with the time it takes charged to that vCPU. */
-  private upcall(vcpu: number): void {
-    const start = process.hrtime.bigint();
-    this.intr.upcall(vcpu);
-    this.hc.chargeCpuTime(vcpu, Number(process.hrtime.bigint() - start));
+    await new CpuHotplug(this.xs, this.hc, this.log, (v) => this.hc.vcpuOnline(v), (v) => this.cpuUp(v)).start();
   }
 
   /** Stop the kernel and tell Xen why (SCHEDOP_shutdown). */
   halt(reason: ShutdownReason): void {
     this.log.print(`reboot: ${reason === 'reboot' ? 'Restarting system' : reason === 'suspend' ? 'Suspending' : 'Power down'}`);
     this.state = 'halted';
+    if (reason !== 'suspend') this.stopInterrupts();
     this.hc.shutdown(reason);
   }
 
@@ -220,5 +374,13 @@ export class Kernel {
   stop(): void {
     this.state = 'halted';
     this.xs?.close();
+    this.stopInterrupts();
+  }
+
+  /** No more clock ticks, device events or interrupt threads. */
+  private stopInterrupts(): void {
+    this.synthetic?.detachAll();
+    this.timer?.stopAll();
+    this.intr?.stop();
   }
 }

@@ -174,6 +174,7 @@ export class Toolstack {
       hc: new Hypercalls(this.deps.hv, record.domid),
       clock: this.deps.clock,
       boot: c.type === 'pv' ? { kind: 'pv', startInfoGfn: built.startInfoGfn } : { kind: 'hvm', sharedInfoGfn: built.sharedInfoGfn },
+      xenemu: c.xenemu,
     });
   }
 

@@ -1,117 +1,227 @@
-import { EVTCHN_2L_NR_CHANNELS, lowestSetBit, type SharedInfoView, type VcpuInfoView } from '../../abi/index.js';
+import { EVTCHN_2L_NR_CHANNELS, lowestSetBit, SharedInfoView, type VcpuInfoView } from '../../abi/index.js';
 
 /** A port's handler: runs on the vCPU the port is bound to, with the port's pending bit cleared. */
 export type PortHandler = (port: number, vcpu: number) => void;
 
 const LANES = EVTCHN_2L_NR_CHANNELS >>> 5;
+const PORT_MASK = EVTCHN_2L_NR_CHANNELS - 1;
+
+/**
+ * How many times one upcall rescans after new events arrived while it ran, before it
+ * returns and lets the other vCPUs and domains run. The hypervisor re-delivers the
+ * upcall while the flag stays set, so nothing is lost by stopping.
+ */
+export const UPCALL_ROUNDS = 64;
+
+/** Bits of lane `x` strictly above bit `b` (b from -1 to 31). */
+function bitsAbove(x: number, b: number): number {
+  if (b < 0) return x;
+  if (b >= 31) return 0;
+  return x & ~((2 << b) - 1);
+}
+
+/** Bits of lane `x` strictly below bit `b` (b from 0 to 32). */
+function bitsBelow(x: number, b: number): number {
+  if (b <= 0) return 0;
+  if (b >= 32) return x;
+  return x & ((1 << b) - 1);
+}
+
+/** Bits `from` (inclusive) to `to` (exclusive) of a lane, 0 ≤ from ≤ to ≤ 32. */
+function bitRange(from: number, to: number): number {
+  if (from >= to) return 0;
+  const upper = to >= 32 ? 0xffffffff : (1 << to) - 1;
+  return (upper & ~((1 << from) - 1)) | 0;
+}
 
 /**
  * The guest side of 2-level event delivery: the upcall that turns pending bits into
- * handler calls. Each port belongs to one vCPU (the one Xen notifies); a vCPU only
- * takes the ports bound to it, as Linux's per-CPU evtchn mask and FreeBSD's per-CPU
- * port sets do, so rebinding a port moves its handling with it.
+ * handler calls, as FreeBSD's xen_intr_handle_upcall does it.
  *
- * The scan is fair: it resumes after the last port it served, word and bit, so a port
- * that fires constantly cannot keep a quieter one waiting (FreeBSD xen_intr_handle_upcall,
- * Linux's current_word_idx / current_bit_idx).
+ * Each port belongs to one vCPU: the one Xen notifies. A vCPU only takes the ports
+ * enabled for it (FreeBSD's per-CPU evtchn_enabled bitmaps, Linux's cpu_evtchn_mask),
+ * because the selector bit that brought it here says only that some port in the word
+ * is pending, possibly one that belongs to another vCPU. Rebinding a port moves its
+ * bit from one vCPU's map to the other's.
+ *
+ * The scan is fair: it resumes right after the last port it served (FreeBSD keeps
+ * last_processed_l1i/l2i per CPU, Linux current_word_idx/current_bit_idx), and the
+ * ports before that point are served last. A port that fires again while it is being
+ * handled therefore waits until every other pending port of its vCPU had its turn,
+ * so one busy device cannot starve a quiet one.
+ *
+ * Pending is cleared before the handler runs, so an event raised while the handler
+ * runs sets the bit again and is seen by the next scan rather than lost: this is what
+ * makes event channels edge-triggered.
  */
 export class EvtchnDispatch {
-  private readonly handlers: Array<PortHandler | undefined> = [];
-  /** For each vCPU, the ports bound to it, as 32-bit lanes like evtchn_pending. */
-  private readonly owned: Uint32Array[] = [];
-  private readonly resumeLane: number[] = [];
-  private readonly resumeBit: number[] = [];
-  private readonly boundVcpu = new Int32Array(EVTCHN_2L_NR_CHANNELS).fill(-1);
+  protected readonly handlers: Array<PortHandler | undefined> = [];
+  /** For each vCPU, the ports enabled on it, as 32-bit lanes like evtchn_pending. */
+  protected readonly enabled: Uint32Array[] = [];
+  /** For each vCPU, the port its next scan starts at (one past the last one served). */
+  private readonly resume: Int32Array;
+  protected readonly boundVcpu = new Int32Array(EVTCHN_2L_NR_CHANNELS).fill(-1);
+  /** evtchn_pending and evtchn_mask of shared_info as lanes, read directly by the scan. */
+  private readonly pendingLanes: Uint32Array;
+  private readonly maskLanes: Uint32Array;
+  private readonly atomic: boolean;
+  /** Whether the last upcall stopped after UPCALL_ROUNDS with its flag still set. */
+  protected yielded = false;
 
   constructor(
-    private readonly shared: SharedInfoView,
-    private readonly vcpuInfo: (vcpu: number) => VcpuInfoView | null,
-    nrVcpus: number,
+    protected readonly shared: SharedInfoView,
+    protected readonly vcpuInfo: (vcpu: number) => VcpuInfoView | null,
+    readonly nrVcpus: number,
   ) {
-    for (let v = 0; v < nrVcpus; v++) {
-      this.owned.push(new Uint32Array(LANES));
-      this.resumeLane.push(0);
-      this.resumeBit.push(0);
-    }
+    const f = SharedInfoView.layout.fields;
+    const v = shared.view;
+    this.pendingLanes = new Uint32Array(v.buffer, v.byteOffset + f.evtchnPending.offset, LANES);
+    this.maskLanes = new Uint32Array(v.buffer, v.byteOffset + f.evtchnMask.offset, LANES);
+    this.atomic = shared.evtchnPending.atomic;
+    for (let cpu = 0; cpu < nrVcpus; cpu++) this.enabled.push(new Uint32Array(LANES));
+    this.resume = new Int32Array(nrVcpus);
   }
 
   /** Take `port` on `vcpu` with `handler`; its mask is cleared by the caller (unmask). */
   bind(port: number, vcpu: number, handler: PortHandler): void {
     this.unbind(port);
     this.handlers[port] = handler;
-    this.boundVcpu[port] = vcpu;
-    this.owned[vcpu]![port >>> 5]! |= 1 << (port & 31);
+    this.cpuUnmaskPort(vcpu, port);
   }
 
   unbind(port: number): void {
     const v = this.boundVcpu[port]!;
-    if (v >= 0) this.owned[v]![port >>> 5]! &= ~(1 << (port & 31));
-    this.boundVcpu[port] = -1;
+    if (v >= 0) this.cpuMaskPort(v, port);
     this.handlers[port] = undefined;
   }
 
   /** Move a port's handling to another vCPU (after EVTCHNOP_bind_vcpu). */
   rebind(port: number, vcpu: number): void {
-    const handler = this.handlers[port];
-    if (handler !== undefined) this.bind(port, vcpu, handler);
+    const v = this.boundVcpu[port]!;
+    if (v < 0) return;
+    this.cpuMaskPort(v, port);
+    this.cpuUnmaskPort(vcpu, port);
   }
 
+  /** The vCPU a port is enabled on, or -1. */
   vcpuOf(port: number): number {
     return this.boundVcpu[port]!;
   }
 
+  /** evtchn_cpu_unmask_port: `vcpu` takes `port` from now on. */
+  protected cpuUnmaskPort(vcpu: number, port: number): void {
+    const old = this.boundVcpu[port]!;
+    if (old >= 0 && old !== vcpu) this.enabled[old]![port >>> 5]! &= ~(1 << (port & 31));
+    this.enabled[vcpu]![port >>> 5]! |= 1 << (port & 31);
+    this.boundVcpu[port] = vcpu;
+  }
+
+  /** evtchn_cpu_mask_port: `vcpu` no longer takes `port`. */
+  protected cpuMaskPort(vcpu: number, port: number): void {
+    this.enabled[vcpu]![port >>> 5]! &= ~(1 << (port & 31));
+    if (this.boundVcpu[port] === vcpu) this.boundVcpu[port] = -1;
+  }
+
+  /** Serve one port (pending already cleared). Subclasses dispatch to their sources. */
+  protected servePort(port: number, vcpu: number): void {
+    this.handlers[port]?.(port, vcpu);
+  }
+
   /**
-   * The upcall on `vcpu`: clear the flag, take the selector, serve every pending and
-   * unmasked port of this vCPU in the flagged words, until no new upcall is flagged.
+   * The upcall on `vcpu`: clear the flag, take the selector, serve every pending,
+   * unmasked port of this vCPU in the flagged words; again while new events flagged
+   * the upcall meanwhile, up to UPCALL_ROUNDS times. Returns how many ports it served.
    */
   upcall(vcpu: number): number {
+    this.yielded = false;
     const info = this.vcpuInfo(vcpu);
     if (info === null) return 0;
-    const owned = this.owned[vcpu]!;
     let served = 0;
-    while (info.evtchnUpcallPending !== 0) {
+    for (let round = 0; info.evtchnUpcallPending !== 0; round++) {
+      if (round === UPCALL_ROUNDS) {
+        this.yielded = true;
+        break;
+      }
+      // Clear the flag before taking the selector: Xen sets the selector first and the
+      // flag second, so a raise in between is either in this selector or flags again.
       info.evtchnUpcallPending = 0;
-      // A 64-bit selector word covers two 32-bit pending lanes.
-      const sel = [info.exchangeSelHalf(0), info.exchangeSelHalf(1)];
-      served += this.scan(vcpu, owned, sel);
+      const lo = info.exchangeSelHalf(0);
+      const hi = info.exchangeSelHalf(1);
+      if ((lo | hi) !== 0) served += this.scan(vcpu, lo, hi);
     }
     return served;
   }
 
-  private scan(vcpu: number, owned: Uint32Array, sel: number[]): number {
-    // Start where the last scan stopped; the bits before that point in the starting
-    // lane are served last, after one full round of every other lane.
-    const startLane = this.resumeLane[vcpu]!;
-    const startBit = this.resumeBit[vcpu]!;
-    const below = (1 << startBit) - 1;
+  /**
+   * One pass over the selected words in the order "from the resume point to the end,
+   * then from the start to the resume point": the resume word's ports from the
+   * resume bit on, the selected words above it, the selected words below it, and
+   * last the resume word's ports before the resume bit.
+   */
+  private scan(vcpu: number, lo: number, hi: number): number {
+    const en = this.enabled[vcpu]!;
+    const start = this.resume[vcpu]!;
+    const sw = start >>> 6;
+    const sb = start & 63;
+    const selected = sw < 32 ? (lo >>> sw) & 1 : (hi >>> (sw - 32)) & 1;
     let served = 0;
-    for (let n = 0; n <= LANES; n++) {
-      const lane = (startLane + n) % LANES;
-      // Word w of evtchn_pending (flagged by selector bit w) is lanes 2w and 2w+1.
-      const word = lane >>> 1;
-      if ((sel[word >>> 5]! & (1 << (word & 31))) === 0) continue;
-      let bits = this.shared.pendingLane(lane) & ~this.shared.maskLane(lane) & owned[lane]!;
-      if (n === 0) bits &= ~below;
-      else if (n === LANES) bits &= below;
-      served += this.serveBits(vcpu, lane, bits);
+    if (selected) served += this.scanWord(vcpu, en, sw, sb, 64);
+    let aLo: number, aHi: number, bLo: number, bHi: number;
+    if (sw < 32) {
+      aLo = bitsAbove(lo, sw);
+      aHi = hi;
+      bLo = bitsBelow(lo, sw);
+      bHi = 0;
+    } else {
+      aLo = 0;
+      aHi = bitsAbove(hi, sw - 32);
+      bLo = lo;
+      bHi = bitsBelow(hi, sw - 32);
     }
+    while (aLo !== 0) {
+      const w = lowestSetBit(aLo);
+      aLo &= aLo - 1;
+      served += this.scanWord(vcpu, en, w, 0, 64);
+    }
+    while (aHi !== 0) {
+      const w = 32 + lowestSetBit(aHi);
+      aHi &= aHi - 1;
+      served += this.scanWord(vcpu, en, w, 0, 64);
+    }
+    while (bLo !== 0) {
+      const w = lowestSetBit(bLo);
+      bLo &= bLo - 1;
+      served += this.scanWord(vcpu, en, w, 0, 64);
+    }
+    while (bHi !== 0) {
+      const w = 32 + lowestSetBit(bHi);
+      bHi &= bHi - 1;
+      served += this.scanWord(vcpu, en, w, 0, 64);
+    }
+    if (selected && sb > 0) served += this.scanWord(vcpu, en, sw, 0, sb);
     return served;
   }
 
-  private serveBits(vcpu: number, lane: number, bits: number): number {
+  /** Serve the active ports of word `w` (64-bit word, two lanes) with bit index in [from, to). */
+  private scanWord(vcpu: number, en: Uint32Array, w: number, from: number, to: number): number {
     let served = 0;
-    while (bits !== 0) {
-      const bit = lowestSetBit(bits);
-      bits &= bits - 1;
-      const port = (lane << 5) | bit;
-      // Edge-triggered: clear pending first, so an event raised while the handler
-      // runs is seen by the next scan instead of being lost.
-      this.shared.clearPending(port);
-      this.resumeLane[vcpu] = lane;
-      this.resumeBit[vcpu] = (bit + 1) & 31;
-      if (bit === 31) this.resumeLane[vcpu] = (lane + 1) % LANES;
-      this.handlers[port]?.(port, vcpu);
-      served++;
+    for (let half = 0; half < 2; half++) {
+      const lane = 2 * w + half;
+      const base = half * 32;
+      const range = bitRange(Math.max(0, from - base), Math.min(32, to - base));
+      if (range === 0) continue;
+      let bits = this.pendingLanes[lane]! & ~this.maskLanes[lane]! & en[lane]! & range;
+      while (bits !== 0) {
+        const bit = lowestSetBit(bits);
+        bits &= bits - 1;
+        const port = (lane << 5) | bit;
+        const m = 1 << bit;
+        if (this.atomic) Atomics.and(this.pendingLanes, lane, ~m);
+        else this.pendingLanes[lane]! &= ~m;
+        this.resume[vcpu] = (port + 1) & PORT_MASK;
+        this.servePort(port, vcpu);
+        served++;
+      }
     }
     return served;
   }

@@ -1,0 +1,200 @@
+import type { Domain } from '../hypervisor/domain.js';
+import type { ChannelStatus } from '../hypervisor/evtchn.js';
+import { HypervisorError, type Hypervisor } from '../hypervisor/hypervisor.js';
+import { IntrError } from '../kernel/intr/errors.js';
+import type { Kernel } from '../kernel/kernel.js';
+import type { DomainIntrStats, EvtchnMethod, EvtchnPortRow, EvtchnRpc, HostIntrRow } from '../protocol/evtchn-rpc.js';
+import { ToolstackError } from '../toolstack/errors.js';
+import type { Toolstack } from '../toolstack/toolstack.js';
+import { RpcFailure, type RpcMethod } from './control-server.js';
+
+type Handlers = { [M in EvtchnMethod]: (params: EvtchnRpc[M]['params']) => EvtchnRpc[M]['result'] | Promise<EvtchnRpc[M]['result']> };
+
+/** Errors of every layer become answers with their errno name. */
+function failure(err: unknown): Error {
+  if (err instanceof ToolstackError || err instanceof HypervisorError || err instanceof IntrError) return new RpcFailure(err.code, err.message);
+  return err as Error;
+}
+
+function wrap<P, R>(f: (p: P) => R): (p: P) => R {
+  return (p) => {
+    try {
+      return f(p);
+    } catch (err) {
+      throw failure(err);
+    }
+  };
+}
+
+function portNumber(v: unknown, what = 'port'): number {
+  const n = typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new RpcFailure('EINVAL', `${what} must be a non-negative integer, not ${JSON.stringify(v)}`);
+  return n;
+}
+
+/**
+ * The daemon's side of `xenemu evtchn`, `xenemu interrupts` and `xenemu intr-bind`.
+ * The event channel verbs act as a script in the domain using its /dev/xen/evtchn
+ * (libxenevtchn): each domain's kernel holds one open of the device for them, so a
+ * port bound by `alloc-unbound` stays bound until `close`. The statistics come from
+ * the guest's interrupt layer and the hypervisor's counters.
+ */
+export function evtchnMethods(hv: Hypervisor, toolstack: Toolstack, dom0: Kernel): Record<string, RpcMethod> {
+  const find = (ref: string): Domain => toolstack.find(String(ref));
+  const kernelOf = (d: Domain): Kernel | undefined => (d.domid === 0 ? dom0 : toolstack.kernel(d.domid));
+  /** The kernel of a domain whose interrupt layer is up. */
+  const booted = (d: Domain): Kernel => {
+    const k = kernelOf(d);
+    if (k === undefined || k.intr === undefined || k.state === 'created') {
+      throw new RpcFailure('EAGAIN', `domain ${d.domid} (${d.name}) has not booted its kernel yet${d.paused ? ' (it is paused: xenemu unpause it)' : ''}`);
+    }
+    if (k.state === 'halted') throw new RpcFailure('EAGAIN', `domain ${d.domid} (${d.name}) has halted (${d.shutdownReason ?? 'stopped'})`);
+    return k;
+  };
+
+  const portRow = (d: Domain, port: number, st: ChannelStatus, k: Kernel | undefined): EvtchnPortRow => {
+    const shared = d.evtchn!.shared;
+    const row: EvtchnPortRow = {
+      port,
+      status: st.status,
+      vcpu: st.vcpu,
+      masked: shared.isMasked(port),
+      pending: shared.testPending(port),
+      source: null,
+      device: false,
+    };
+    if (st.status === 'unbound' || st.status === 'interdomain') row.remoteDomid = st.remoteDomid;
+    if (st.status === 'interdomain') row.remotePort = st.remotePort;
+    if (st.status === 'virq') row.virq = st.virq;
+    if (st.status === 'pirq') row.pirq = st.pirq;
+    const intr = k?.intr;
+    const src = intr?.sourceOf(port);
+    if (src !== undefined) {
+      const r = src.row(intr!.nrVcpus, src.type);
+      row.source = { name: src.name, intrname: r.intrname, irq: src.irq, handler: r.handler, cpu: src.cpu, total: r.total };
+    }
+    const dev = k?.evtchn?.get(port);
+    if (dev !== undefined) {
+      row.device = true;
+      row.notifications = dev.notifications;
+    }
+    return row;
+  };
+
+  const stats = (d: Domain): DomainIntrStats => {
+    const k = booted(d);
+    // Coalesced ticks and device events are delivered now, so the counts are exact.
+    hv.syncDomain(d.domid);
+    const snap = k.intr.snapshot();
+    const t = d.evtchn!;
+    const c = hv.deliveryCounters(d.domid);
+    return {
+      domid: d.domid,
+      name: d.name,
+      type: d.type,
+      uptimeNs: Math.max(0, hv.clock.now() - d.createdAtNs),
+      ...snap,
+      hypervisor: {
+        injected: c.injected,
+        intxAssertions: c.intxAssertions,
+        ...t.counters,
+        portsInUse: t.inUse,
+      },
+    };
+  };
+
+  const handlers: Handlers = {
+    'evtchn.list': wrap((p) => {
+      const d = find(p.ref);
+      const k = kernelOf(d);
+      const t = d.evtchn!;
+      const ports: EvtchnPortRow[] = [];
+      // lsevtchn's loop: EVTCHNOP_status from port 0 until Xen says EINVAL, closed ports skipped.
+      for (let port = 0; port < t.tableSize; port++) {
+        const st = t.status(port);
+        if (st.status !== 'closed') ports.push(portRow(d, port, st, k));
+      }
+      return { domid: d.domid, name: d.name, ports };
+    }),
+    'evtchn.status': wrap((p) => {
+      const d = find(p.ref);
+      const port = portNumber(p.port);
+      return { domid: d.domid, name: d.name, row: portRow(d, port, d.evtchn!.status(port), kernelOf(d)) };
+    }),
+    'evtchn.allocUnbound': wrap((p) => {
+      const d = find(p.ref);
+      const remote = find(p.remote);
+      const port = booted(d).evtchn.bindUnboundPort(remote.domid);
+      return { domid: d.domid, port, remoteDomid: remote.domid };
+    }),
+    'evtchn.bindInterdomain': wrap((p) => {
+      const d = find(p.ref);
+      const remote = find(p.remote);
+      const remotePort = portNumber(p.remotePort, 'the remote port');
+      const port = booted(d).evtchn.bindInterdomain(remote.domid, remotePort);
+      return { domid: d.domid, port, remoteDomid: remote.domid, remotePort };
+    }),
+    'evtchn.notify': wrap((p) => {
+      const d = find(p.ref);
+      const port = portNumber(p.port);
+      booted(d).evtchn.notify(port);
+      return { domid: d.domid, port };
+    }),
+    'evtchn.close': wrap((p) => {
+      const d = find(p.ref);
+      const port = portNumber(p.port);
+      booted(d).evtchn.unbind(port);
+      return { domid: d.domid, port };
+    }),
+    'intr.stats': wrap((p) => stats(find(p.ref))),
+    'intr.host': wrap(() => {
+      const rows: HostIntrRow[] = [];
+      for (const d of [...hv.domains.values()].sort((a, b) => a.domid - b.domid)) {
+        const k = kernelOf(d);
+        const t = d.evtchn!;
+        const via = hv.callbackVia(d.domid).kind;
+        const row: HostIntrRow = {
+          domid: d.domid,
+          name: d.name,
+          type: d.type,
+          callback: via,
+          vcpus: d.vcpus.length,
+          online: d.onlineVcpus,
+          portsInUse: t.inUse,
+          upcalls: 0,
+          interrupts: 0,
+          uptimeNs: Math.max(0, hv.clock.now() - d.createdAtNs),
+          filterNs: 0,
+          ithreadNs: 0,
+          modelledNs: 0,
+          apicNs: 0,
+          raises: t.counters.raises,
+          coalesced: t.counters.coalesced,
+          booted: k !== undefined && k.intr !== undefined && k.state !== 'created',
+        };
+        if (row.booted) {
+          hv.syncDomain(d.domid);
+          for (const r of k!.intr.snapshot().rows) {
+            if (r.kind === 'upcall') row.upcalls += r.total;
+            else row.interrupts += r.total;
+            row.filterNs += r.filterNs;
+            row.ithreadNs += r.ithreadNs;
+            row.modelledNs += r.modelledNs;
+            row.apicNs += r.apicNs;
+          }
+        }
+        rows.push(row);
+      }
+      return rows;
+    }),
+    'intr.bind': wrap((p) => {
+      const d = find(p.ref);
+      const k = booted(d);
+      const cpu = portNumber(p.cpu, 'the vCPU');
+      const src = k.intr.findSource(String(p.source));
+      const from = k.intr.rebindSource(src, cpu);
+      return { domid: d.domid, source: src.name, irq: src.irq, port: src.port, from, to: src.cpu };
+    }),
+  };
+  return handlers as unknown as Record<string, RpcMethod>;
+}

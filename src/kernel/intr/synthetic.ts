@@ -1,0 +1,82 @@
+import { DOMID } from '../../abi/index.js';
+import type { Hypercalls } from '../../hypervisor/hypercalls.js';
+import type { KernelLog } from '../kernel-log.js';
+import type { IntrHandlers, XenIntr, XenIntrSource } from './xen-intr.js';
+
+/** A synthetic event source, as xenemu.events in the domain config describes it. */
+export interface SyntheticEventSpec {
+  name: string;
+  /** Events per second. */
+  rate: number;
+  handler: 'filter' | 'ithread' | 'both';
+  /** vCPU to bind it to (default: the layer's round robin). */
+  vcpu?: number | undefined;
+}
+
+export interface SyntheticSource {
+  spec: SyntheticEventSpec;
+  src: XenIntrSource;
+  /** Events the handlers processed (the filter, or the thread for ithread-only sources). */
+  processed: number;
+}
+
+/**
+ * Event sources for guests to count until the block and network drivers bring real
+ * ones: each is an ordinary event channel port of the guest (alloc_unbound for itself,
+ * bound by a driver instance named after the source, spread round robin like any
+ * device port), raised by a xenemu emulated device at the configured rate. Its
+ * handlers are a filter that finishes the work, an interrupt thread, or a filter that
+ * takes the event and hands the rest to the thread; they process however many events
+ * the device posted since the last interrupt, as a driver drains its ring.
+ */
+export class SyntheticSources {
+  readonly sources: SyntheticSource[] = [];
+
+  constructor(
+    private readonly intr: XenIntr,
+    private readonly hc: Hypercalls,
+    private readonly log: KernelLog,
+  ) {}
+
+  attach(spec: SyntheticEventSpec): SyntheticSource {
+    let pendingForThread = 0;
+    const entry = { spec, src: null as unknown as XenIntrSource, processed: 0 };
+    const handlers: IntrHandlers = {};
+    if (spec.handler === 'filter') {
+      handlers.filter = () => 'handled';
+    } else if (spec.handler === 'both') {
+      handlers.filter = () => 'schedule-thread';
+      handlers.ithread = () => {
+        entry.processed += pendingForThread;
+        pendingForThread = 0;
+      };
+    } else {
+      handlers.ithread = () => {
+        entry.processed += pendingForThread;
+        pendingForThread = 0;
+      };
+    }
+    const want = spec.vcpu;
+    const percpu = this.intr.percpuEvtchn;
+    const src = this.intr.allocAndBindLocalPort(spec.name, DOMID.SELF, handlers, percpu && want !== undefined && this.hc.vcpuOnline(want) ? want : null);
+    entry.src = src;
+    // What the device posted since the last notification is what this interrupt stands for.
+    src.eventsOf = () => {
+      const n = this.hc.eventSourceTake(src.port);
+      if (spec.handler === 'filter') entry.processed += n;
+      else pendingForThread += n;
+      return n;
+    };
+    this.hc.attachEventSource(src.port, spec.rate);
+    if (want !== undefined && src.cpu !== want) {
+      this.log.print(`${spec.name}: wanted vCPU ${want}, ${percpu ? `which is offline;` : 'but events all arrive on vCPU 0 with the INTx callback;'} bound to vCPU ${src.cpu}`);
+    }
+    this.log.print(`${spec.name}: synthetic event source at ${spec.rate}/s on port ${src.port} (irq${src.irq}, vCPU ${src.cpu}, ${spec.handler})`);
+    this.sources.push(entry);
+    return entry;
+  }
+
+  detachAll(): void {
+    for (const s of this.sources) this.hc.detachEventSource(s.src.port);
+  }
+}
