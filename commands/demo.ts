@@ -1,11 +1,14 @@
 import { ensureDaemon } from '../src/client/daemon.js';
 import { XsClient } from '../src/client/xs-client.js';
 import { XenemuCommand } from '../src/cli/base-command.js';
-import { runDemo } from '../src/client/demo.js';
+import { runDemo, runDomainDemo } from '../src/client/demo.js';
+import { XlFailure, XlSession } from '../src/compat/xl-commands.js';
 
 export default class Demo extends XenemuCommand {
-  static override summary = 'Show the emulated host at work: start it, fill XenStore, watch it change';
-  static override description = `Starts the host daemon if needed, then walks through XenStore the way a toolstack uses it: a transaction that writes a domain-like subtree, permissions, a watch that fires, a listing in xenstore-ls format. Everything it writes lives under /demo and is replaced on each run. Afterwards, \`eval "$(xenemu env)"\` points the real xenstore-* tools at the same store.`;
+  static override summary = 'Show the emulated host at work: XenStore as a toolstack uses it, then real domains';
+  static override description = `Starts the host daemon if needed, then walks through XenStore the way a toolstack uses it: a transaction that writes a domain-like subtree, permissions, a watch that fires, a listing in xenstore-ls format. Everything it writes there lives under /demo and is replaced on each run.
+
+Then it creates the sample domains of configs/ (web.yaml and db.yaml, as demo-web and demo-db), lists them as \`xl list\` does, and shuts demo-web down with -w. Domains of those names from an earlier run are destroyed first, so the demo can be run again. Afterwards, \`eval "$(xenemu env)"\` points the real xenstore-* tools at the same store.`;
   static override examples = ['<%= config.bin %> demo'];
 
   async run(): Promise<void> {
@@ -17,6 +20,16 @@ export default class Demo extends XenemuCommand {
       await runDemo(xs, { started, paths }, (line) => this.log(line));
     } finally {
       xs.close();
+    }
+    // xl's progress lines ("Parsing config from", "Shutting down domain 1") go in the story too.
+    const session = new XlSession(paths, (text) => this.log(text.trimEnd().replace(/^/gm, '   ')));
+    try {
+      await runDomainDemo(session, (line) => this.log(line));
+    } catch (err) {
+      if (err instanceof XlFailure) this.error(err.stderr.trimEnd(), { exit: err.exitCode });
+      throw err;
+    } finally {
+      session.close();
     }
   }
 }

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { xlCreate, xlDestroy, xlList, xlShutdown, type XlContext } from '../compat/xl-commands.js';
 import type { StatePaths } from '../host/state-dir.js';
 import { renderLsOutput } from '../ui/xenstore-render.js';
 import { lsTree } from './xenstore-tools.js';
@@ -57,4 +60,55 @@ export async function runDemo(xs: XsClient, ctx: DemoContext, say: (line: string
   say('  eval "$(xenemu env)"');
   say(`  xenstore-ls -f ${home}`);
   say(`  xenstore-watch -n 3 ${home}   # then, in another shell: xenemu xenstore write ${home}/name renamed`);
+}
+
+/** The sample configs: configs/ of the package, from the sources (src/client) or the build (dist/src/client). */
+export function configsDir(): string {
+  for (const rel of ['../../configs/', '../../../configs/']) {
+    const dir = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(`${dir}web.yaml`)) return dir;
+  }
+  throw new Error('cannot find configs/web.yaml next to the xenemu sources');
+}
+
+/** The demo's domains: the sample configs under names of their own, so the user's web and db are left alone. */
+export const DEMO_DOMAINS = [
+  { name: 'demo-web', file: 'web.yaml', overrides: ['name="demo-web"'] },
+  // db.yaml fixes its uuid; the demo's copy gets another, so both can run side by side.
+  { name: 'demo-db', file: 'db.yaml', overrides: ['name="demo-db"', 'uuid="de30db00-0000-4000-8000-000000000001"'] },
+] as const;
+
+/**
+ * The second half of `xenemu demo`: real domains from configs/, through the same code
+ * as `xenemu create`, `list` and `shutdown` (and the xl shim). Idempotent: the demo's
+ * domains from an earlier run are destroyed first.
+ */
+export async function runDomainDemo(ctx: XlContext, say: (line: string) => void): Promise<void> {
+  const indent = (text: string): string => text.trimEnd().replace(/^/gm, '   ');
+  const client = await ctx.client();
+  for (const d of DEMO_DOMAINS) {
+    const existing = (await client.list()).find((r) => r.name === d.name);
+    if (existing !== undefined) await xlDestroy(ctx, { domain: String(existing.domid), force: false });
+  }
+  const dir = configsDir();
+
+  say('\n6. Domains from the sample configs, as `xenemu create` (or `xl create`) builds them: memory, vCPUs,');
+  say('   the XenStore layout, the introduction to xenstored; then the guest kernel boots');
+  for (const d of DEMO_DOMAINS) {
+    say(`   $ xenemu create configs/${d.file} ${d.overrides.map((o) => `'${o}'`).join(' ')}`);
+    await xlCreate(ctx, { file: `${dir}${d.file}`, overrides: d.overrides, paused: false, dryRun: false, quiet: false, debug: false });
+  }
+
+  say('7. `xenemu list`, byte for byte what xl list prints');
+  say(indent((await xlList(ctx, { domains: [], long: false, verbose: false, context: false, cpupool: false, numa: false })).stdout));
+
+  say('8. `xenemu shutdown -w demo-web`: the guest acknowledges, powers off, and its on_poweroff (destroy) removes it');
+  await xlShutdown(ctx, { reboot: false, all: false, wait: true, domain: 'demo-web' });
+  // -w returns once the guest has shut down; the destroy follows at once in the daemon.
+  for (let i = 0; i < 1000 && (await client.list()).some((r) => r.name === 'demo-web'); i++) await new Promise((r) => setTimeout(r, 10));
+  say(indent((await xlList(ctx, { domains: [], long: false, verbose: false, context: false, cpupool: false, numa: false })).stdout));
+
+  say('\nNext:');
+  say('  xenemu vcpu-list demo-db       xenemu dmesg demo-db       xenemu mem-set demo-db 1g');
+  say('  xenemu reboot -w demo-db       xenemu destroy demo-db     bin/xl.js list   # the xl shim');
 }

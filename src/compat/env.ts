@@ -10,6 +10,10 @@ import { onPath } from './invoked-as.js';
  * answer in ~2 ms and any Node program needs 60+, so a shim goes on PATH only for a
  * tool this machine lacks, and in a directory appended to PATH: it can never shadow a
  * real tool.
+ *
+ * xl is the exception: a real xl only works on a Xen host (it opens /dev/xen/privcmd
+ * before anything else), so where that device is missing an installed xl is useless
+ * and xenemu's goes in front of it, in a second directory that holds nothing else.
  */
 
 /** Debian's xenstore-utils, plus xenstore-control from xen-utils. */
@@ -26,6 +30,12 @@ export const XENSTORE_TOOLS = [
   'xenstore-control',
 ] as const;
 
+/** Tools with a shim, and the bin/ script each one runs. */
+const SHIM_SCRIPTS: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(XENSTORE_TOOLS.map((t) => [t, 'xenstore.js'])),
+  xl: 'xl.js',
+};
+
 export interface EnvVariables {
   XENEMU_HOME: string;
   XENSTORED_PATH: string;
@@ -35,47 +45,59 @@ export interface EnvVariables {
 
 export interface EnvPlan {
   variables: EnvVariables;
-  /** The tools that get a shim (those missing from PATH). */
+  /** The tools that get a shim (those missing from PATH, and xl where it cannot work). */
   shims: string[];
   shimDir: string;
+  /** The directory put in front of PATH, for an installed xl that cannot work here. */
+  overrideDir: string;
 }
 
-/** bin/xenstore.js, whether we run compiled (dist/src/compat) or from sources (src/compat). */
-export function shimTarget(): string {
-  for (const rel of ['../../../bin/xenstore.js', '../../bin/xenstore.js']) {
+/** A bin/ script, whether we run compiled (dist/src/compat) or from sources (src/compat). */
+export function binScript(name: string): string {
+  for (const rel of [`../../../bin/${name}`, `../../bin/${name}`]) {
     const file = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(file)) return file;
   }
-  throw new Error('cannot find bin/xenstore.js next to the xenemu sources');
+  throw new Error(`cannot find bin/${name} next to the xenemu sources`);
 }
 
 /**
- * Work out the variables and make the shim directory match them: a link to
- * bin/xenstore.js for each missing tool, and no link of ours for a tool that is
- * present (installed since the last run). The shim directory itself is left out of
- * the PATH search, so running `env` again after `eval` gives the same answer.
+ * Work out the variables and make the shim directories match them: a link to the bin/
+ * script for each missing tool, and no link of ours for a tool that is present
+ * (installed since the last run). The shim directories themselves are left out of the
+ * PATH search, so running `env` again after `eval` gives the same answer.
  */
-export function prepareEnv(paths: StatePaths, env: NodeJS.ProcessEnv = process.env, target = shimTarget()): EnvPlan {
+export function prepareEnv(paths: StatePaths, env: NodeJS.ProcessEnv = process.env, script = binScript, hasXen = existsSync('/dev/xen/privcmd')): EnvPlan {
   const shimDir = resolve(paths.shimDir);
-  const shims = XENSTORE_TOOLS.filter((tool) => onPath(tool, env, [shimDir]) === undefined);
-  mkdirSync(shimDir, { recursive: true, mode: 0o700 });
-  for (const tool of XENSTORE_TOOLS) {
-    const link = join(shimDir, tool);
-    const ours = linkTarget(link);
-    if (shims.includes(tool)) {
-      if (ours === target) continue;
-      if (ours !== undefined) unlinkSync(link);
+  const overrideDir = `${shimDir}-override`;
+  const ours = [shimDir, overrideDir];
+  const missing = Object.keys(SHIM_SCRIPTS).filter((tool) => onPath(tool, env, ours) === undefined);
+  const unusableXl = !hasXen && onPath('xl', env, ours) !== undefined;
+  syncLinks(shimDir, missing, script);
+  syncLinks(overrideDir, unusableXl ? ['xl'] : [], script);
+  const variables: EnvVariables = { XENEMU_HOME: paths.home, XENSTORED_PATH: paths.socket };
+  if (missing.length > 0 || unusableXl) {
+    const entries = (env.PATH ?? '').split(delimiter).filter((e) => e !== '' && !ours.includes(resolve(e)));
+    variables.PATH = [...(unusableXl ? [overrideDir] : []), ...entries, ...(missing.length > 0 ? [shimDir] : [])].join(delimiter);
+  }
+  return { variables, shims: unusableXl ? [...missing, 'xl'] : missing, shimDir, overrideDir };
+}
+
+/** Make `dir` hold exactly our links for `tools`, leaving anything else in it alone. */
+function syncLinks(dir: string, tools: readonly string[], script: (name: string) => string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const tool of Object.keys(SHIM_SCRIPTS)) {
+    const link = join(dir, tool);
+    const current = linkTarget(link);
+    if (tools.includes(tool)) {
+      const target = script(SHIM_SCRIPTS[tool]!);
+      if (current === target) continue;
+      if (current !== undefined) unlinkSync(link);
       symlinkSync(target, link);
-    } else if (ours !== undefined) {
+    } else if (current !== undefined) {
       unlinkSync(link);
     }
   }
-  const variables: EnvVariables = { XENEMU_HOME: paths.home, XENSTORED_PATH: paths.socket };
-  if (shims.length > 0) {
-    const entries = (env.PATH ?? '').split(delimiter).filter((e) => e !== '' && resolve(e) !== shimDir);
-    variables.PATH = [...entries, shimDir].join(delimiter);
-  }
-  return { variables, shims, shimDir };
 }
 
 /** Where `link` points if it is a symlink (ours to manage), else undefined. */

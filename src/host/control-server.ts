@@ -97,11 +97,30 @@ export class ControlServer {
         response = { id, error: { code: 'EIO', message: (err as Error).message } };
       }
     }
-    if (!socket.destroyed) socket.write(`${JSON.stringify(response)}\n`);
+    if (!socket.destroyed) socket.write(`${this.encode(response)}\n`);
+  }
+
+  /**
+   * One answer line. Results may hold 64-bit values (libxl's memkb fields) as bigints:
+   * they go out as numbers when exact, else as decimal strings. An answer that still
+   * cannot be encoded becomes an EIO error rather than taking the daemon down.
+   */
+  private encode(response: RpcResponse): string {
+    try {
+      return JSON.stringify(response, bigintAsJson);
+    } catch (err) {
+      this.log(`control: cannot encode the answer: ${(err as Error).message}`);
+      return JSON.stringify({ id: response.id, error: { code: 'EIO', message: `cannot encode the answer: ${(err as Error).message}` } });
+    }
   }
 
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
+}
+
+function bigintAsJson(_key: string, value: unknown): unknown {
+  if (typeof value !== 'bigint') return value;
+  return BigInt(Number(value)) === value ? Number(value) : value.toString();
 }

@@ -3,9 +3,11 @@ import type { Domain } from '../hypervisor/domain.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { DomainRpc, DomainMethod } from '../protocol/domain-rpc.js';
+import { kernelCommandLine, type DomainConfig } from '../toolstack/config/index.js';
 import { ToolstackError } from '../toolstack/errors.js';
 import type { Toolstack } from '../toolstack/toolstack.js';
 import { xlDom0DomainConfig, xlGuestDomainConfig } from '../ui/xl/libxl-defaults.js';
+import type { LibxlActionOnShutdown } from '../ui/xl/libxl-idl.js';
 import type { XlDomainRow, XlInfo, XlVcpuRow } from '../ui/xl/types.js';
 import { RpcFailure, type RpcMethod } from './control-server.js';
 
@@ -46,6 +48,7 @@ export function domainMethods(hv: Hypervisor, toolstack: Toolstack, dom0: Kernel
           return { domid: d.domid, config: xlDom0DomainConfig({ name: d.name, uuid: d.uuid, targetMemKb: d.targetKiB, maxMemKb: d.maxKiB }) };
         }
         const c = record.config;
+        const cmdline = kernelCommandLine(c);
         return {
           domid: d.domid,
           config: xlGuestDomainConfig({
@@ -58,14 +61,33 @@ export function domainMethods(hv: Hypervisor, toolstack: Toolstack, dom0: Kernel
             targetMemKb: d.targetKiB,
             ...(c.kernel !== undefined ? { kernel: c.kernel } : {}),
             ...(c.ramdisk !== undefined ? { ramdisk: c.ramdisk } : {}),
-            ...(c.cmdline !== undefined ? { cmdline: c.cmdline } : {}),
-            onPoweroff: c.on_poweroff,
-            onReboot: c.on_reboot,
-            onWatchdog: c.on_watchdog,
-            onCrash: c.on_crash,
-            onSoftReset: c.on_soft_reset,
+            ...(cmdline !== undefined ? { cmdline } : {}),
+            onPoweroff: libxlAction(c.on_poweroff),
+            onReboot: libxlAction(c.on_reboot),
+            onWatchdog: libxlAction(c.on_watchdog),
+            onCrash: libxlAction(c.on_crash),
+            onSoftReset: libxlAction(c.on_soft_reset),
             eventChannels: c.max_event_channels,
-          } as Parameters<typeof xlGuestDomainConfig>[0]),
+            disks: c.disk.map((k) => ({
+              vdev: k.vdev,
+              readwrite: k.access === 'rw',
+              ...(k.target !== undefined ? { pdev_path: k.target } : {}),
+              ...(k.format !== 'empty' ? { format: k.format } : {}),
+              ...(k.devtype === 'cdrom' ? { is_cdrom: true } : {}),
+              ...(k.script !== undefined ? { script: k.script } : {}),
+              backend_domid: typeof k.backend === 'number' ? k.backend : 0,
+            })),
+            nics: c.vif.map((v) => ({
+              devid: v.devid,
+              mac: v.mac,
+              bridge: v.bridge,
+              script: v.script,
+              ...(v.ip !== undefined ? { ip: v.ip } : {}),
+              ...(v.vifname !== undefined ? { vifname: v.vifname } : {}),
+              ...(v.model !== undefined ? { model: v.model } : {}),
+              mtu: v.mtu,
+            })),
+          }),
         };
       }),
     'domain.destroy': (p) => run(async () => {
@@ -135,6 +157,11 @@ export function domainMethods(hv: Hypervisor, toolstack: Toolstack, dom0: Kernel
   return handlers as unknown as Record<string, RpcMethod>;
 }
 
+/** xl.cfg spells the on_* actions with dashes; libxl's enum (and `xl list -l`) does not. */
+function libxlAction(action: DomainConfig['on_poweroff']): LibxlActionOnShutdown {
+  return (action === 'rename-restart' ? 'restart_rename' : action.replace(/-/g, '_')) as LibxlActionOnShutdown;
+}
+
 function failure(err: unknown): Error {
   if (err instanceof ToolstackError) return new RpcFailure(err.code, err.message);
   return err as Error;
@@ -196,7 +223,7 @@ function hostInfo(hv: Hypervisor): XlInfo {
       nr_nodes: 1,
       cores_per_socket: h.pcpus,
       threads_per_core: 1,
-      cpu_khz: h.cpuMhz * 1000,
+      cpu_khz: Math.round(h.cpuMhz * 1000),
       hw_cap: [0x178bfbff, 0xf6d8320b, 0x2c100800, 0x0000000d, 0x000001fb, 0x219c91a9, 0, 0x00000500],
       cap_pv: true,
       cap_hvm: true,

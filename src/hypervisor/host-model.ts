@@ -25,7 +25,8 @@ export function defaultHostModel(overrides: Partial<HostModel> = {}): HostModel 
     pcpus: cpuList.length || 1,
     totalMemoryMiB: Math.floor(totalmem() / 2 ** 20),
     xenReservedMiB: 64,
-    cpuMhz: cpuList[0]?.speed ?? 2000,
+    // Some virtual machines report 0 MHz; a Xen host always knows its clock.
+    cpuMhz: cpuList[0]?.speed || 2000,
     xenMajor: 4,
     xenMinor: 17,
     xenExtra: '.7-xenemu',

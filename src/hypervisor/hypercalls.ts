@@ -134,7 +134,9 @@ export class Hypercalls {
     const d = this.domain;
     const room = Math.floor((d.maxKiB - d.currentKiB) / 4);
     const free = Math.floor(this.hv.freeKiB / 4);
-    const n = Math.max(0, Math.min(count, room, free));
+    // Nor beyond the frame space the domain was built with (its boot-time maxmem).
+    const frames = d.memory.maxPages - d.memory.reservation;
+    const n = Math.max(0, Math.min(count, room, free, frames));
     d.memory.populate(n);
     return n;
   }
@@ -155,7 +157,8 @@ export class Hypercalls {
    */
   chargeCpuTime(vcpu: number, ns: number): void {
     const v = this.domain.vcpus[vcpu];
-    if (v !== undefined) v.cpuTimeNs += ns;
+    // Whole nanoseconds, as Xen's runstate times are.
+    if (v !== undefined) v.cpuTimeNs += Math.round(ns);
   }
 
   /** Where the guest registers its event callback (set_callbacks / HVM callback). */

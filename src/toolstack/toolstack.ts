@@ -7,7 +7,7 @@ import { type DomainEvent, HypervisorError, type Hypervisor } from '../hyperviso
 import { Kernel } from '../kernel/kernel.js';
 import { XsType } from '../protocol/xs-wire.js';
 import type { DomainConfig } from './config/index.js';
-import { kernelCommandLine } from './config/index.js';
+import { domainNameProblem, expandCpuList, kernelCommandLine } from './config/index.js';
 import { buildDomain, type BuiltDomain } from './domain-builder.js';
 import { ToolstackError } from './errors.js';
 import { removeDomainLayout, writeConsoleLayout, writeDomainLayout, type LayoutInfo } from './xenstore-layout.js';
@@ -96,6 +96,9 @@ export class Toolstack {
       if (d.name === config.name) throw new ToolstackError('EEXIST', `domain '${config.name}' already exists with ID ${d.domid}`);
     }
     const uuid = options.uuid ?? config.uuid ?? randomUUID();
+    for (const d of hv.domains.values()) {
+      if (d.uuid === uuid) throw new ToolstackError('EEXIST', `domain ${d.domid} '${d.name}' already has UUID ${uuid}`);
+    }
     let built: BuiltDomain;
     try {
       built = buildDomain(hv, {
@@ -116,6 +119,7 @@ export class Toolstack {
       throw err;
     }
     const domain = built.domain;
+    applyAffinity(domain, config, hv.host.pcpus);
     this.deps.store.saveDomidCursor(hv.domidCursor);
     const record: DomainRecord = { domid: domain.domid, uuid, name: config.name, config, ...(options.source ? { source: options.source } : {}) };
     try {
@@ -308,6 +312,8 @@ export class Toolstack {
     for (const other of this.deps.hv.domains.values()) {
       if (other.name === name && other.domid !== domid) throw new ToolstackError('EEXIST', `domain '${name}' already exists`);
     }
+    const problem = domainNameProblem(name);
+    if (problem !== undefined) throw new ToolstackError('EINVAL', `cannot rename domain ${domid} to "${name}": ${problem}`);
     const { xs } = this.deps;
     await xs.transaction(async (tx) => {
       await xs.write(`/local/domain/${domid}/name`, name, tx);
@@ -342,7 +348,15 @@ export class Toolstack {
 
   /** xl mem-max: Xen's limit and memory/static-max, not the target. */
   async memMax(domid: number, maxKiB: number): Promise<void> {
-    this.find(domid);
+    const d = this.find(domid);
+    // The guest's frame space was fixed when it was built (maxmem): xl cannot grow it.
+    const frameSpaceKiB = d.memory.maxPages * 4;
+    if (domid !== 0 && maxKiB > frameSpaceKiB) {
+      throw new ToolstackError('EINVAL', `cannot set max memory of domain ${domid} above the ${frameSpaceKiB} KiB it was built with (maxmem)`);
+    }
+    if (maxKiB < d.targetKiB) {
+      throw new ToolstackError('EINVAL', `memory_static_max must be greater than or equal to memory_dynamic_max (${maxKiB} KiB < target ${d.targetKiB} KiB)`);
+    }
     this.deps.hv.setMaxMem(domid, maxKiB + 1024);
     await this.deps.xs.write(`/local/domain/${domid}/memory/static-max`, String(maxKiB));
   }
@@ -383,5 +397,21 @@ export class Toolstack {
         this.deps.store.forget(r.domid);
       }
     }
+  }
+}
+
+/**
+ * cpus / cpus_soft: one list for every vCPU, or one per vCPU (the last one repeating
+ * for vCPUs beyond the list, as xl does).
+ */
+function applyAffinity(domain: Domain, config: DomainConfig, pcpus: number): void {
+  const pick = (spec: string | string[] | undefined, vcpu: number): number[] | null => {
+    if (spec === undefined) return null;
+    const s = typeof spec === 'string' ? spec : spec[Math.min(vcpu, spec.length - 1)]!;
+    return expandCpuList(s, pcpus);
+  };
+  for (const v of domain.vcpus) {
+    v.hardAffinity = pick(config.cpus, v.id);
+    v.softAffinity = pick(config.cpus_soft, v.id);
   }
 }

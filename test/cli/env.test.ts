@@ -2,7 +2,7 @@ import test from 'ava';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatEnv, prepareEnv, shellQuote, XENSTORE_TOOLS } from '../../src/compat/env.js';
+import { binScript, formatEnv, prepareEnv, shellQuote, XENSTORE_TOOLS } from '../../src/compat/env.js';
 import { statePaths } from '../../src/host/state-dir.js';
 import { startHost } from '../helpers/daemon.js';
 import { assertBuilt, RUN_JS, scratchDir, SHIM } from '../helpers/xenstore-cli.js';
@@ -22,11 +22,12 @@ function fakeBin(present: string[], dangling: string[] = []): string {
 test('only missing tools get a shim, and the shim directory goes last on PATH', (t) => {
   const real = fakeBin(['xenstore', 'xenstore-read', 'xenstore-write'], ['xenstore-control']);
   const paths = statePaths(scratchDir('xe-'));
-  const plan = prepareEnv(paths, { PATH: `${real}:/nonexistent` });
+  const plan = prepareEnv(paths, { PATH: `${real}:/nonexistent` }, binScript, true);
   const missing = XENSTORE_TOOLS.filter((n) => !['xenstore', 'xenstore-read', 'xenstore-write'].includes(n));
-  t.deepEqual(plan.shims, missing);
+  t.deepEqual(plan.shims, [...missing, 'xl']);
   t.is(plan.variables.PATH, `${real}:/nonexistent:${paths.shimDir}`);
   for (const tool of missing) t.is(readlinkSync(join(paths.shimDir, tool)), SHIM);
+  t.is(readlinkSync(join(paths.shimDir, 'xl')), binScript('xl.js'));
   t.false(existsSync(join(paths.shimDir, 'xenstore-read')));
   t.deepEqual(
     { XENEMU_HOME: plan.variables.XENEMU_HOME, XENSTORED_PATH: plan.variables.XENSTORED_PATH },
@@ -37,27 +38,41 @@ test('only missing tools get a shim, and the shim directory goes last on PATH', 
 test('running env again after eval gives the same answer; a tool installed since loses its shim', (t) => {
   const real = fakeBin(['xenstore-read']);
   const paths = statePaths(scratchDir('xe-'));
-  const first = prepareEnv(paths, { PATH: real });
-  const again = prepareEnv(paths, { PATH: first.variables.PATH });
+  const first = prepareEnv(paths, { PATH: real }, binScript, true);
+  const again = prepareEnv(paths, { PATH: first.variables.PATH }, binScript, true);
   t.deepEqual(again, first);
   writeFileSync(join(real, 'xenstore-ls'), '#!/bin/sh\n');
   chmodSync(join(real, 'xenstore-ls'), 0o755);
-  const later = prepareEnv(paths, { PATH: first.variables.PATH });
+  const later = prepareEnv(paths, { PATH: first.variables.PATH }, binScript, true);
   t.false(later.shims.includes('xenstore-ls'));
   t.false(existsSync(join(paths.shimDir, 'xenstore-ls')));
 });
 
 test('nothing missing: no PATH and no shims', (t) => {
-  const real = fakeBin([...XENSTORE_TOOLS]);
-  const plan = prepareEnv(statePaths(scratchDir('xe-')), { PATH: real });
+  const real = fakeBin([...XENSTORE_TOOLS, 'xl']);
+  const plan = prepareEnv(statePaths(scratchDir('xe-')), { PATH: real }, binScript, true);
   t.deepEqual(plan.shims, []);
   t.false('PATH' in plan.variables);
   t.notRegex(formatEnv(plan), /^export PATH=/m);
 });
 
+test('an installed xl that cannot work here (no /dev/xen) is overridden from the front of PATH, and only xl', (t) => {
+  const real = fakeBin([...XENSTORE_TOOLS, 'xl']);
+  const paths = statePaths(scratchDir('xe-'));
+  const plan = prepareEnv(paths, { PATH: real }, binScript, false);
+  t.deepEqual(plan.shims, ['xl']);
+  t.is(plan.variables.PATH, `${plan.overrideDir}:${real}`);
+  t.is(readlinkSync(join(plan.overrideDir, 'xl')), binScript('xl.js'));
+  t.false(existsSync(join(plan.overrideDir, 'xenstore-read')));
+  // With a hypervisor the real xl is used and the override goes away.
+  const onXen = prepareEnv(paths, { PATH: plan.variables.PATH }, binScript, true);
+  t.deepEqual(onXen.shims, []);
+  t.false(existsSync(join(plan.overrideDir, 'xl')));
+});
+
 test('the exports survive eval whatever the characters', (t) => {
   const nasty = `/tmp/it's a "home" $HOME \`id\` \\ ;|&`;
-  const plan = { variables: { XENEMU_HOME: nasty, XENSTORED_PATH: `${nasty}/socket` }, shims: [], shimDir: '' };
+  const plan = { variables: { XENEMU_HOME: nasty, XENSTORED_PATH: `${nasty}/socket` }, shims: [], shimDir: '', overrideDir: '' };
   const out = execFileSync('bash', ['-c', `eval "$1"; printf '%s\\n%s' "$XENEMU_HOME" "$XENSTORED_PATH"`, 'bash', formatEnv(plan)], { encoding: 'utf8' });
   t.is(out, `${nasty}\n${nasty}/socket`);
   t.is(shellQuote("a'b"), `'a'\\''b'`);

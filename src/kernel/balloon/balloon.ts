@@ -41,6 +41,15 @@ export class BalloonDriver {
     }
     if (!/^[0-9]+$/.test(text)) return;
     const target = Math.floor(Number(text) / 4);
+    try {
+      this.resize(target);
+    } catch (err) {
+      // A hypercall refused: the guest logs it and keeps running, as Linux's balloon does.
+      this.log.print(`xen:balloon: cannot reach ${target * 4} KiB: ${(err as Error).message}`);
+    }
+  }
+
+  private resize(target: number): void {
     const current = this.currentPages();
     if (target < current) {
       const count = current - target;

@@ -25,6 +25,7 @@ export { ConfigError, formatIssue, type ConfigIssue, type ConfigLocation, type C
 export {
   DomainConfigInputSchema,
   DomainConfigSchema,
+  domainNameProblem,
   MAX_VCPUS,
   type DiskSpec,
   type DomainConfig,

@@ -1,0 +1,54 @@
+import { Args, Flags } from '@oclif/core';
+import { xlCreate, type XlCreateResult } from '../src/compat/xl-commands.js';
+import { XlCommand } from '../src/compat/xl-command.js';
+
+export default class Create extends XlCommand {
+  static override summary = 'Create a domain from a config file, like xl create';
+  static override description = `CONFIG is a YAML domain config (configs/*.yaml, with configs/schema.json for editors) or an xl.cfg as \`xl create\` reads it. KEY=VALUE arguments after it are applied on top, with xl.cfg syntax: strings are quoted (name="web2"), lists are [ ... ], and KEY+=VALUE appends to a list.
+
+Prints "Parsing config from CONFIG" on standard error, like xl, and nothing else on success; the domain boots unless -p leaves it paused (\`xenemu unpause\` starts it). -n prints the configuration as xl would hand it to libxl (libxl's JSON) and creates nothing, without needing the host daemon.
+
+A config error names file:line:column and the key, and exits 1. When the host refuses the domain (its name is taken, not enough free memory, ...) the reason is printed and the exit status is 3, as xl's; nothing of the domain is left behind.`;
+
+  static override examples = [
+    '<%= config.bin %> create configs/web.yaml',
+    `<%= config.bin %> create configs/web.yaml 'name="web2"' memory=1024`,
+    '<%= config.bin %> create -p configs/db.yaml   # created paused',
+    '<%= config.bin %> create -n configs/web.yaml  # print the configuration, create nothing',
+    '<%= config.bin %> create /etc/xen/legacy.cfg vcpus=4',
+  ];
+
+  static override strict = false;
+
+  static override args = {
+    config: Args.string({ required: false, description: 'domain config: YAML or xl.cfg (or give it with -f)' }),
+  };
+
+  static override flags = {
+    paused: Flags.boolean({ char: 'p', description: 'leave the domain paused after it is created' }),
+    'dry-run': Flags.boolean({ char: 'n', aliases: ['dryrun'], description: 'print the resulting configuration (libxl JSON) and create nothing' }),
+    quiet: Flags.boolean({ char: 'q', description: 'do not print "Parsing config from ..."' }),
+    defconfig: Flags.string({ char: 'f', description: 'the config file (instead of the CONFIG argument)' }),
+    debug: Flags.boolean({ char: 'd', description: 'print the resulting configuration on standard error, then create' }),
+  };
+
+  async run(): Promise<XlCreateResult> {
+    const { flags, argv } = await this.parse(Create);
+    // As xl: KEY=VALUE operands are settings, the other one is the config file.
+    const operands = argv as string[];
+    const overrides = operands.filter((a) => a.includes('='));
+    const files = operands.filter((a) => !a.includes('='));
+    if (files.length + (flags.defconfig !== undefined ? 1 : 0) > 1) this.error('give one config file: CONFIG or -f FILE', { exit: 2 });
+    const file = flags.defconfig ?? files[0];
+    return this.runXl((ctx) =>
+      xlCreate(ctx, {
+        ...(file !== undefined ? { file } : {}),
+        overrides,
+        paused: flags.paused,
+        dryRun: flags['dry-run'],
+        quiet: flags.quiet,
+        debug: flags.debug,
+      }),
+    );
+  }
+}

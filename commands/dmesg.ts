@@ -1,0 +1,18 @@
+import { Args, Flags } from '@oclif/core';
+import { xlDmesg } from '../src/compat/xl-commands.js';
+import { XlCommand } from '../src/compat/xl-command.js';
+
+export default class Dmesg extends XlCommand {
+  static override summary = "Print the hypervisor's log, or a guest kernel's, like xl dmesg";
+  static override description = `Without DOMAIN, the emulated hypervisor's console log, "(XEN) ..." lines, as \`xl dmesg\` prints Xen's. With DOMAIN, that guest kernel's log (xenemu's extension): its boot, its XenBus and driver messages, shutdown.`;
+  static override examples = ['<%= config.bin %> dmesg', '<%= config.bin %> dmesg web', '<%= config.bin %> dmesg db --json'];
+  static override enableJsonFlag = true;
+
+  static override args = { domain: Args.string({ required: false, description: 'a guest: print its kernel log' }) };
+  static override flags = { clear: Flags.boolean({ char: 'c', description: 'accepted as in xl; the log is kept (clearing is not emulated)' }) };
+
+  async run(): Promise<{ lines: string[] }> {
+    const { args, flags } = await this.parse(Dmesg);
+    return this.runXl((ctx) => xlDmesg(ctx, { clear: flags.clear, ...(args.domain !== undefined ? { domain: args.domain } : {}) }));
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * What `xl create -n` prints: the libxl_domain_config that xl's parse_config_data()
+ * (tools/xl/xl_parse.c, 4.17) builds from a config file, before libxl fills its
+ * defaults (that later form is libxl-defaults.ts's, for `xl list -l`). create_domain()
+ * (xl_vmcontrol.c) prints it with libxl_domain_config_to_json(): the bare config
+ * object, no {"domid", "config"} wrapper.
+ *
+ * xenemu reads configs into a normalised DomainConfig (every default filled in), so a
+ * key the file left out and a key set to its default look the same here. The rule:
+ * a field appears when its value differs from what xl leaves unset, plus the fields
+ * xl always sets (name, type, uuid, memory, vCPUs, run_hotplug_scripts and claim_mode
+ * from xl.conf's defaults, on_reboot, on_soft_reset, each nic's devid). Checked
+ * against the real xl 4.17 for configs/web.yaml, db.yaml, legacy.cfg and an HVM
+ * config (see test/cli-xl/create.test.ts). Differences that remain, by design:
+ *
+ * - xl prints a nic's mac only when the config has one (libxl draws a random one
+ *   later); xenemu settles the mac when it reads the config, so it is always shown.
+ * - A domain needs no kernel or bootloader here (xl refuses such a config: the
+ *   emulated kernel boots anyway).
+ * - viridian given as a list of enlightenments is not shown (only `viridian = 1`).
+ */
+
+import { randomUUID } from 'node:crypto';
+import { expandCpuList, kernelCommandLine, parseVifRate, type DiskSpec, type DomainConfig, type VifSpec } from '../toolstack/config/index.js';
+import type { LibxlActionOnShutdown, LibxlDeviceDisk, LibxlDeviceNic, LibxlDomainBuildInfo, LibxlDomainConfig } from '../ui/xl/index.js';
+
+export interface DryRunOptions {
+  /** libxl_get_max_cpus(): how many CPUs "all" in cpus=/cpus_soft= stands for. */
+  hostCpus: number;
+  /** xl generates a uuid when the config has none (tests pass a fixed one). */
+  uuid?: () => string;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** libxl_action_on_shutdown's names: xl.cfg's words with "_" (rename-restart is restart_rename). */
+function action(a: DomainConfig['on_poweroff']): LibxlActionOnShutdown {
+  return a === 'rename-restart' ? 'restart_rename' : (a.replace(/-/g, '_') as LibxlActionOnShutdown);
+}
+
+/** parse_config_data()'s libxl_domain_config for `config`. */
+export function xlParsedDomainConfig(config: DomainConfig, options: DryRunOptions): LibxlDomainConfig {
+  const c = config;
+  const affinity = (spec: string | string[] | undefined): number[][] | undefined => {
+    if (spec === undefined) return undefined;
+    // A string applies to every vCPU (max_vcpus of them); a list gives one per entry.
+    if (typeof spec === 'string') return Array.from({ length: c.maxvcpus }, () => expandCpuList(spec, options.hostCpus));
+    return spec.map((s) => expandCpuList(s, options.hostCpus));
+  };
+  const b: Mutable<LibxlDomainBuildInfo> = {
+    max_vcpus: c.maxvcpus,
+    avail_vcpus: Array.from({ length: c.vcpus }, (_, i) => i),
+    max_memkb: c.maxmem * 1024,
+    target_memkb: c.memory * 1024,
+    sched_params: {
+      ...(c.cpu_weight !== 256 ? { weight: c.cpu_weight } : {}),
+      ...(c.cap !== 0 ? { cap: c.cap } : {}),
+    },
+    // xl.conf's claim_mode defaults to 1, and xl sets it on every domain.
+    claim_mode: true,
+    type: c.type,
+    u: { [c.type]: c.type === 'hvm' && c.viridian === true ? { viridian: true } : {} },
+  };
+  const hard = affinity(c.cpus);
+  const soft = affinity(c.cpus_soft);
+  if (hard) b.vcpu_hard_affinity = hard;
+  if (soft) {
+    b.vcpu_soft_affinity = soft;
+    // A soft affinity turns libxl's automatic NUMA placement off (xl_parse.c).
+    b.numa_placement = false;
+  }
+  if (c.max_grant_frames !== 64) b.max_grant_frames = c.max_grant_frames;
+  if (c.max_maptrack_frames !== 1024) b.max_maptrack_frames = c.max_maptrack_frames;
+  if (c.max_event_channels !== 1023) b.event_channels = c.max_event_channels;
+  if (c.kernel !== undefined) b.kernel = c.kernel;
+  const cmdline = kernelCommandLine(c);
+  if (cmdline !== undefined) b.cmdline = cmdline;
+  if (c.ramdisk !== undefined) b.ramdisk = c.ramdisk;
+  if (c.bootloader !== undefined) b.bootloader = c.bootloader;
+  if (c.bootloader_args !== undefined) b.bootloader_args = c.bootloader_args;
+
+  const out: Mutable<LibxlDomainConfig> = {
+    c_info: {
+      type: c.type,
+      name: c.name,
+      uuid: c.uuid ?? (options.uuid ?? randomUUID)(),
+      // xl.conf's run_hotplug_scripts defaults to 1.
+      run_hotplug_scripts: true,
+      ...(c.driver_domain ? { driver_domain: true } : {}),
+    },
+    b_info: b,
+  };
+  if (c.disk.length > 0) out.disks = c.disk.map(disk);
+  if (c.vif.length > 0) out.nics = c.vif.map((v) => nic(v, c.type));
+  // xl sets every on_* from the config or its own default; the printer leaves out
+  // destroy, libxl's initial value.
+  out.on_poweroff = action(c.on_poweroff);
+  out.on_reboot = action(c.on_reboot);
+  out.on_watchdog = action(c.on_watchdog);
+  out.on_crash = action(c.on_crash);
+  out.on_soft_reset = action(c.on_soft_reset);
+  return out;
+}
+
+/** xlu_disk_parse() (libxlu_disk_l.l) into a libxl_device_disk. */
+function disk(d: DiskSpec): LibxlDeviceDisk {
+  const cdrom = d.devtype === 'cdrom';
+  return {
+    ...(d.backend !== '0' ? { backend_domname: d.backend } : {}),
+    ...(d.target !== undefined ? { pdev_path: d.target } : {}),
+    vdev: d.vdev,
+    ...(d.backendtype !== undefined ? { backend: d.backendtype } : {}),
+    // An empty cdrom drive has format "empty"; a cdrom image keeps its format.
+    format: d.format,
+    ...(d.script !== undefined ? { script: d.script } : {}),
+    ...(cdrom ? { removable: 1, is_cdrom: 1 } : { readwrite: d.access === 'rw' ? 1 : 0 }),
+    ...(d['direct-io-safe'] ? { direct_io_safe: true } : {}),
+    ...(!d.discard ? { discard_enable: false } : {}),
+    ...(!d.trusted ? { trusted: false } : {}),
+    ...(d.specification !== 'xen' ? { specification: d.specification } : {}),
+  };
+}
+
+/** parse_nic_config() (xl_parse.c) into a libxl_device_nic. */
+function nic(v: VifSpec, type: DomainConfig['type']): LibxlDeviceNic {
+  const rate = v.rate !== undefined ? parseVifRate(v.rate) : undefined;
+  // type= sets nictype; without it xl leaves nictype to libxl (vif_ioemu on HVM).
+  const defaultType = type === 'hvm' ? 'ioemu' : 'vif';
+  return {
+    ...(v.backend !== '0' ? { backend_domname: v.backend } : {}),
+    devid: v.devid,
+    ...(v.mtu !== 1500 ? { mtu: v.mtu } : {}),
+    // The config reader fills model rtl8139 for an emulated (ioemu) nic; xl leaves it to libxl.
+    ...(v.model !== undefined && !(v.model === 'rtl8139' && v.type === 'ioemu') ? { model: v.model } : {}),
+    mac: v.mac,
+    ...(v.ip !== undefined ? { ip: v.ip } : {}),
+    ...(v.bridge !== 'xenbr0' ? { bridge: v.bridge } : {}),
+    ...(v.vifname !== undefined ? { ifname: v.vifname } : {}),
+    ...(v.script !== 'vif-bridge' ? { script: v.script } : {}),
+    ...(v.type !== defaultType ? { nictype: v.type === 'ioemu' ? 'vif_ioemu' : 'vif' } : {}),
+    ...(rate !== undefined ? { rate_bytes_per_interval: rate.bytesPerInterval, rate_interval_usecs: rate.intervalUsecs } : {}),
+    ...(v.gatewaydev !== undefined ? { gatewaydev: v.gatewaydev } : {}),
+    ...(!v.trusted ? { trusted: false } : {}),
+  };
+}

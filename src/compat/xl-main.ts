@@ -1,0 +1,245 @@
+/**
+ * The `xl` compatibility shim (bin/xl.js): xl's command line, messages and exit
+ * statuses, running xenemu's commands (xl-commands.ts, the same code as
+ * `xenemu <verb>`) against the host daemon of $XENEMU_HOME.
+ *
+ * main() of tools/xl/xl.c: global options by getopt("+vfNtT") (a bad one prints
+ * glibc's complaint, "unknown global option", status 1), then the subcommand, found
+ * by cmdtable_lookup() (a unique prefix is enough), "help", or "command not
+ * implemented" (status 1). -N is honoured by the commands that can dry-run and
+ * refused by the others; -v, -f, -t and -T are accepted and change nothing here.
+ * Commands of xl's table that xenemu does not emulate say so and exit 1.
+ *
+ * Deliberately not loaded: oclif, and until `create` needs it, the config reader
+ * (zod, yaml); the daemon starter only when no daemon answers.
+ */
+
+import { DaemonError } from '../client/daemon.js';
+import { RpcCallError } from '../client/rpc-client.js';
+import { resolveHome, StateDirError, statePaths } from '../host/state-dir.js';
+import {
+  COMMAND_NOT_IMPLEMENTED,
+  formatCommandHelp,
+  formatHelpList,
+  lookupCommand,
+  NO_DRYRUN,
+  UNKNOWN_GLOBAL_OPTION,
+  XENEMU_XL_COMMANDS,
+  XL_REQUIRED_ARGS,
+  type XenemuXlCommand,
+} from '../ui/xl/index.js';
+import { getoptLong, type LongOption } from './getopt.js';
+import { invokedAs } from './invoked-as.js';
+import {
+  XlFailure,
+  XlSession,
+  xlCreate,
+  xlDestroy,
+  xlDmesg,
+  xlDomid,
+  xlDomname,
+  xlInfo,
+  xlList,
+  xlMem,
+  xlPause,
+  xlRename,
+  xlShutdown,
+  xlUptime,
+  xlVcpuList,
+  xlVcpuPin,
+  xlVcpuSet,
+  type XlContext,
+  type XlOutput,
+} from './xl-commands.js';
+import { isXlExit, xlGetopt, type ParsedXlArgs, type XlExit } from './xl-getopt.js';
+
+interface Globals {
+  dryRun: boolean;
+}
+
+type Runner = (ctx: XlContext, p: ParsedXlArgs, g: Globals) => Promise<XlOutput<unknown>> | XlExit;
+
+interface CommandSpec {
+  optstring: string;
+  longopts: readonly LongOption[];
+  run: Runner;
+}
+
+const has = (p: ParsedXlArgs, opt: string): boolean => p.options.some((o) => o.opt === opt);
+const long = (name: string, short: string, hasArg = false): LongOption => ({ name, short, hasArg });
+
+/** Each command's SWITCH_FOREACH_OPT: option string, long options, and what it runs. */
+const COMMANDS: Record<Exclude<XenemuXlCommand, 'create'>, CommandSpec> = {
+  list: {
+    optstring: 'lvhZcn',
+    longopts: [long('long', 'l'), long('verbose', 'v'), long('context', 'Z'), long('cpupool', 'c'), long('numa', 'n')],
+    run: (ctx, p) => {
+      // xl lists one domain or all; more operands print the help, status 1.
+      if (p.operands.length > 1) return { stdout: formatCommandHelp('list'), stderr: '', code: 1 };
+      return xlList(ctx, { domains: p.operands, long: has(p, 'l'), verbose: has(p, 'v'), context: has(p, 'Z'), cpupool: has(p, 'c'), numa: has(p, 'n') });
+    },
+  },
+  destroy: { optstring: 'f', longopts: [], run: (ctx, p) => xlDestroy(ctx, { domain: p.operands[0]!, force: has(p, 'f') }) },
+  shutdown: {
+    optstring: 'awF',
+    longopts: [long('all', 'a'), long('wait', 'w')],
+    run: (ctx, p) => xlShutdown(ctx, { reboot: false, all: has(p, 'a'), wait: has(p, 'w'), ...(p.operands[0] !== undefined ? { domain: p.operands[0] } : {}) }),
+  },
+  reboot: {
+    optstring: 'awF',
+    longopts: [long('all', 'a'), long('wait', 'w')],
+    run: (ctx, p) => xlShutdown(ctx, { reboot: true, all: has(p, 'a'), wait: has(p, 'w'), ...(p.operands[0] !== undefined ? { domain: p.operands[0] } : {}) }),
+  },
+  pause: { optstring: '', longopts: [], run: (ctx, p) => xlPause(ctx, { domain: p.operands[0]!, unpause: false }) },
+  unpause: { optstring: '', longopts: [], run: (ctx, p) => xlPause(ctx, { domain: p.operands[0]!, unpause: true }) },
+  'mem-max': { optstring: '', longopts: [], run: (ctx, p) => xlMem(ctx, { domain: p.operands[0]!, size: p.operands[1]!, max: true }) },
+  'mem-set': { optstring: '', longopts: [], run: (ctx, p) => xlMem(ctx, { domain: p.operands[0]!, size: p.operands[1]!, max: false }) },
+  // -l is xenemu's (the vcpu_info column); xl's vcpu-list has no options.
+  'vcpu-list': { optstring: 'l', longopts: [long('long', 'l')], run: (ctx, p) => xlVcpuList(ctx, { domains: p.operands, long: has(p, 'l') }) },
+  'vcpu-pin': {
+    optstring: 'fi',
+    longopts: [long('force', 'f'), long('ignore-global-affinity-masks', 'i')],
+    run: (ctx, p, g) =>
+      xlVcpuPin(ctx, {
+        domain: p.operands[0]!,
+        vcpu: p.operands[1]!,
+        hard: p.operands[2]!,
+        ...(p.operands[3] !== undefined ? { soft: p.operands[3] } : {}),
+        force: has(p, 'f'),
+        ignoreMasks: has(p, 'i'),
+        dryRun: g.dryRun,
+      }),
+  },
+  'vcpu-set': {
+    optstring: 'i',
+    longopts: [long('ignore-host', 'i')],
+    run: (ctx, p) => xlVcpuSet(ctx, { domain: p.operands[0]!, count: p.operands[1]!, ignoreHost: has(p, 'i') }),
+  },
+  info: {
+    optstring: 'n',
+    longopts: [long('numa', 'n')],
+    run: (ctx, p) => xlInfo(ctx, { numa: has(p, 'n'), ...(p.operands[0] !== undefined ? { only: p.operands[0] } : {}) }),
+  },
+  domid: { optstring: '', longopts: [], run: (ctx, p) => xlDomid(ctx, { name: p.operands[0]! }) },
+  domname: { optstring: '', longopts: [], run: (ctx, p) => xlDomname(ctx, { domid: p.operands[0]! }) },
+  rename: { optstring: '', longopts: [], run: (ctx, p) => xlRename(ctx, { domain: p.operands[0]!, newName: p.operands[1]! }) },
+  dmesg: {
+    optstring: 'c',
+    longopts: [long('clear', 'c')],
+    run: (ctx, p) => xlDmesg(ctx, { clear: has(p, 'c'), ...(p.operands[0] !== undefined ? { domain: p.operands[0] } : {}) }),
+  },
+  uptime: { optstring: 's', longopts: [], run: (ctx, p) => xlUptime(ctx, { domains: p.operands, short: has(p, 's') }) },
+};
+
+const CREATE_LONGOPTS: readonly LongOption[] = [
+  long('dryrun', 'n'),
+  long('quiet', 'q'),
+  long('defconfig', 'f', true),
+  long('vncviewer', 'V'),
+  long('vncviewer-autopass', 'A'),
+  long('ignore-global-affinity-masks', 'i'),
+];
+
+/**
+ * main_create(): a first argument that is neither an option nor KEY=VALUE is the
+ * config file, taken before getopt; after the options, KEY=VALUE operands are
+ * settings, one more operand is the file, and another one prints the help, status 2.
+ */
+function runCreate(ctx: XlContext, argv: readonly string[], g: Globals, env: NodeJS.ProcessEnv): Promise<XlOutput<unknown>> | XlExit {
+  let file: string | undefined;
+  let rest = argv;
+  const first = argv[1];
+  if (first !== undefined && !first.startsWith('-') && !first.includes('=')) {
+    file = first;
+    rest = argv.slice(1);
+  }
+  const p = xlGetopt('create', rest, 'Fnqf:pcdeVAi', CREATE_LONGOPTS, 0, env);
+  if (isXlExit(p)) return p;
+  const overrides: string[] = [];
+  for (const o of p.options) if (o.opt === 'f') file = o.arg;
+  for (const operand of p.operands) {
+    if (operand.includes('=')) overrides.push(operand);
+    else if (file === undefined) file = operand;
+    else return { stdout: formatCommandHelp('create'), stderr: '', code: 2 };
+  }
+  if (has(p, 'c')) ctx.note('xenemu: -c: attaching to the console is not emulated; `xenemu dmesg DOMAIN` shows the guest kernel log\n');
+  if (has(p, 'V') || has(p, 'A')) ctx.note('xenemu: -V/-A: the emulated guests have no VNC display\n');
+  return xlCreate(ctx, {
+    ...(file !== undefined ? { file } : {}),
+    overrides,
+    paused: has(p, 'p'),
+    dryRun: g.dryRun || has(p, 'n'),
+    quiet: has(p, 'q'),
+    debug: has(p, 'd'),
+  });
+}
+
+/** What an unexpected error says: the daemon's answer or why it could not be reached. */
+function explain(err: unknown): XlExit {
+  if (err instanceof XlFailure) return { stdout: err.stdout, stderr: err.stderr, code: err.exitCode };
+  if (err instanceof RpcCallError || err instanceof DaemonError || err instanceof StateDirError) return { stdout: '', stderr: `xenemu: ${err.message}\n`, code: 1 };
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'ECONNREFUSED' || e?.code === 'ENOENT') return { stdout: '', stderr: `xenemu: cannot reach the xenemu daemon: ${e.message}\n`, code: 1 };
+  // A bug of ours (or an answer the formatters refuse): one line, not a stack trace.
+  if (err instanceof Error) return { stdout: '', stderr: `xenemu: internal error: ${err.message}\n`, code: 1 };
+  throw err;
+}
+
+/**
+ * Run `xl ARGS` as invoked through `scriptPath`; the result says what to print. `note`
+ * receives what xl writes to stderr while it works, at once.
+ */
+export async function xlRun(argv0: string, args: readonly string[], note: (text: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<XlExit> {
+  const globals: Globals = { dryRun: false };
+  // Global options stop at the first operand ("+"); glibc complains under argv[0].
+  const g = getoptLong([argv0, ...args], '+vfNtT', [], env);
+  let step = g.next();
+  for (; !step.done; step = g.next()) {
+    if (step.value.kind === 'error') return { stdout: '', stderr: `${step.value.diagnostic}\n${UNKNOWN_GLOBAL_OPTION}`, code: 1 };
+    if (step.value.opt === 'N') globals.dryRun = true;
+  }
+  const rest = step.value;
+  const cmd = rest[0];
+  if (cmd === undefined) return { stdout: formatHelpList(), stderr: '', code: 1 };
+  const spec = lookupCommand(cmd);
+  if (spec === undefined) {
+    if (cmd === 'help') return { stdout: rest[1] === undefined ? formatHelpList() : formatCommandHelp(rest[1]), stderr: '', code: 0 };
+    return { stdout: '', stderr: COMMAND_NOT_IMPLEMENTED, code: 1 };
+  }
+  if (globals.dryRun && !spec.canDryrun) return { stdout: '', stderr: NO_DRYRUN, code: 1 };
+  const name = spec.name as XenemuXlCommand;
+  if (!(XENEMU_XL_COMMANDS as readonly string[]).includes(name)) {
+    return { stdout: '', stderr: `command "${spec.name}" not implemented (xenemu emulates ${XENEMU_XL_COMMANDS.join(', ')})\n`, code: 1 };
+  }
+
+  const session = new XlSession(statePaths(resolveHome(env)), note);
+  try {
+    let result: Promise<XlOutput<unknown>> | XlExit;
+    if (name === 'create') {
+      result = runCreate(session, rest, globals, env);
+    } else {
+      const c = COMMANDS[name];
+      const parsed = xlGetopt(name, rest, c.optstring, c.longopts, XL_REQUIRED_ARGS[name], env);
+      result = isXlExit(parsed) ? parsed : c.run(session, parsed, globals);
+    }
+    if (!(result instanceof Promise)) return result;
+    const out = await result;
+    return { stdout: out.stdout, stderr: '', code: 0 };
+  } catch (err) {
+    return explain(err);
+  } finally {
+    session.close();
+  }
+}
+
+/** bin/xl.js: run, print, and return the exit status. */
+export async function xlMain(scriptPath: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(141);
+    throw err;
+  });
+  const r = await xlRun(invokedAs(scriptPath, env), args, (text) => process.stderr.write(text), env);
+  if (r.stdout !== '') await new Promise<void>((done) => process.stdout.write(r.stdout, () => done()));
+  if (r.stderr !== '') process.stderr.write(r.stderr);
+  return r.code;
+}

@@ -1,0 +1,163 @@
+import test from 'ava';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { assertXlBuilt, REPO, scratchFile, XL_JS, xlHost, type Outcome, type XlHost } from './helpers.js';
+
+// The shim against the real xl 4.17 (Debian's xen-utils-4.17, unpacked by
+// scripts/fetch-xen-tools.sh), run without a hypervisor: tools/fake-libxc.c answers
+// its few libxenctrl calls (a host of 4 CPUs with a lone Domain-0), and xenstore is
+// this test's xenemu. Compared: everything xl decides before it needs a guest, that is
+// its command line (global options, help, getopt, operand checks), argument parsing
+// (sizes, CPU lists, vCPU numbers, domain ids), name lookups, and `create -n`.
+// Skipped when the xl binary, gcc or the Xen headers (libxen-dev) are missing.
+
+const XL = join(REPO, '.cache/xen-tools/usr/lib/xen-4.17/bin/xl');
+
+function fakeLibxc(): string | null {
+  const src = join(REPO, 'test/cli-xl/tools/fake-libxc.c');
+  const key = createHash('sha256').update(readFileSync(src)).digest('hex').slice(0, 16);
+  const dir = join(tmpdir(), 'xenemu-cli-xl-oracles');
+  const so = join(dir, `fake-libxc-${key}.so`);
+  if (existsSync(so)) return so;
+  try {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-o', so, src], { stdio: 'ignore' });
+    return so;
+  } catch {
+    return null;
+  }
+}
+
+const fake = existsSync(XL) ? fakeLibxc() : null;
+const oracle = fake === null ? test.skip : test;
+
+let h: XlHost;
+
+test.before(async () => {
+  if (fake === null) return;
+  assertXlBuilt();
+  h = await xlHost();
+});
+
+test.after.always(async () => {
+  await h?.dispose();
+});
+
+function realXl(args: readonly string[]): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const env = { ...h.env, LD_PRELOAD: fake!, XENSTORED_PATH: h.host.paths.socket };
+    const child = spawn(XL, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      // Without /etc/xen/xl.conf, xl says so first and goes on with its defaults.
+      stderr = stderr.replace(/^Failed to read config file: \/etc\/xen\/xl\.conf: .*\n/, '');
+      resolve({ stdout, stderr: stderr.split(XL).join('xl'), code: code ?? -1 });
+    });
+  });
+}
+
+async function shim(args: readonly string[]): Promise<Outcome> {
+  const r = await h.xl(...args);
+  return { ...r, stderr: r.stderr.split(XL_JS).join('xl') };
+}
+
+const CASES: string[][] = [
+  [],
+  ['help'],
+  ['help', 'list'],
+  ['help', 'create'],
+  ['help', 'vcpu'],
+  ['-N', 'help'],
+  ['list', '-h'],
+  ['vcpu-pin', '--help'],
+  ['bogus'],
+  ['de', '0'],
+  ['-x', 'list'],
+  ['-N', 'list'],
+  ['-N', 'destroy', '0'],
+  ['list', '-x'],
+  ['list', '--bogus'],
+  ['list', '--lo=3'],
+  ['list', '0', '1'],
+  ['list', 'nosuch'],
+  ['list', '99'],
+  ['list', '--', '-l'],
+  ['create'],
+  ['create', '--vnc', 'x'],
+  ['create', '-f'],
+  ['create', '/nonexistent/x.cfg'],
+  ['pause'],
+  ['pause', 'nosuch'],
+  ['mem-set', '0'],
+  ['mem-set', '0', '12q'],
+  ['mem-max', '0', '1kb'],
+  ['mem-set', 'nosuch', '1g'],
+  ['rename', '0'],
+  ['shutdown'],
+  ['reboot', '-x'],
+  ['destroy', '0'],
+  ['destroy', 'nosuch'],
+  ['domid', 'Domain-0'],
+  ['domid', 'nosuch'],
+  ['domname', '0'],
+  ['domname', '0abc'],
+  ['domname', 'x'],
+  ['domname', '-1'],
+  ['domname', '--', '-1'],
+  ['uptime', 'nosuch'],
+  ['vcpu-list', 'nosuch'],
+  ['vcpu-pin', '0', 'x', '1'],
+  ['vcpu-pin', '-f', '0', 'all', '1'],
+  ['vcpu-pin', '0', '0', '1-0'],
+  ['-N', 'vcpu-pin', '0', 'all', '0-3,^1'],
+  ['-N', 'vcpu-pin', '0', '0', '-', '9'],
+  ['-N', 'vcpu-pin', '0', '1', 'all', '^all'],
+  ['vcpu-set', '0', 'abc'],
+  ['vcpu-set', '0', '99'],
+];
+
+oracle('command lines, usage errors and argument checks: the same stdout, stderr and status as xl 4.17', async (t) => {
+  for (const args of CASES) {
+    const [real, ours] = await Promise.all([realXl(args), shim(args)]);
+    t.deepEqual(ours, real, `xl ${args.join(' ')}`);
+  }
+});
+
+oracle('create -n: the same libxl JSON as xl 4.17 for an xl.cfg with most keys xenemu reads', async (t) => {
+  const cfg = scratchFile(
+    'guest.cfg',
+    [
+      'name = "guest"',
+      'type = "pv"',
+      'uuid = "6f1c8a52-3b1e-4c44-9d0a-2f7e5b9c1d20"',
+      'kernel = "/boot/vmlinuz"',
+      'ramdisk = "/boot/initrd.img"',
+      'root = "/dev/xvda1 ro"',
+      'extra = "console=hvc0"',
+      'memory = 1024',
+      'maxmem = 2048',
+      'vcpus = 2',
+      'maxvcpus = 3',
+      'cpus = "0-2,^1"',
+      'cpu_weight = 512',
+      'cap = 50',
+      'max_event_channels = 2047',
+      'on_poweroff = "preserve"',
+      'on_crash = "coredump-restart"',
+      'on_watchdog = "rename-restart"',
+      "disk = [ 'images/root.img,raw,xvda,rw', 'format=raw, vdev=xvdb, access=ro, target=/srv/data.img', 'vdev=xvdc, access=rw, no-discard, target=scratch.img' ]",
+      "vif = [ 'mac=00:16:3e:74:3d:76,bridge=br1,ip=192.0.2.7,script=vif-route,rate=10Mb/s@20ms', 'mac=00:16:3e:74:3d:77,vifname=guest-int,mtu=9000' ]",
+      '',
+    ].join('\n'),
+  );
+  const [real, ours] = await Promise.all([realXl(['create', '-n', cfg]), shim(['create', '-n', cfg])]);
+  t.is(real.code, 0, real.stderr);
+  t.deepEqual(ours, real);
+});
