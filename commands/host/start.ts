@@ -9,7 +9,7 @@ export default class HostStart extends XenemuCommand {
   static override summary = 'Start the emulated host daemon (other commands start it on demand)';
   static override description = `The daemon serves the xenstored socket (the real xenstore-* tools, libxenstore and pyxs work against it), a read-only socket like xenstored's socket_ro, and the control socket of the CLI. Its state lives in $XENEMU_HOME, else $XDG_STATE_HOME/xenemu, else ~/.local/state/xenemu. Starting a running host does nothing.
 
---pcpus, --memory and --dom0-memory shape the emulated machine; they are recorded in the state dir's host.yaml and apply from the next start of the daemon (stop it first to change a running host). Memory is only accounted, so the machine may be far bigger than this one. Sizes take xl's suffixes (b, k, m, g, t); a bare number is MiB, as for xl mem-set.`;
+--pcpus, --memory and --dom0-memory shape the emulated machine, and --xen-init-dom0 gives dom0 the name and domid keys a booted Xen host has (without it dom0's home starts empty, as under \`xenstored --no-domain-init\`); they are recorded in the state dir's host.yaml and apply from the next start of the daemon (stop it first to change a running host). Memory is only accounted, so the machine may be far bigger than this one. Sizes take xl's suffixes (b, k, m, g, t); a bare number is MiB, as for xl mem-set.`;
   static override examples = [
     '<%= config.bin %> host start',
     'XENEMU_HOME=/tmp/lab <%= config.bin %> host start --pcpus 16 --memory 512g --json',
@@ -19,6 +19,10 @@ export default class HostStart extends XenemuCommand {
     pcpus: Flags.integer({ summary: 'Physical CPUs of the emulated machine', min: 1, max: 4096 }),
     memory: Flags.string({ summary: 'Total memory of the emulated machine (e.g. 64g)' }),
     'dom0-memory': Flags.string({ summary: "dom0's memory (e.g. 2g)" }),
+    'xen-init-dom0': Flags.boolean({
+      summary: "Write dom0's name and domid to XenStore at start, as xencommons' xen-init-dom0 does",
+      allowNo: true,
+    }),
   };
 
   async run(): Promise<{ started: boolean; status: HostStatus }> {
@@ -32,7 +36,12 @@ export default class HostStart extends XenemuCommand {
         this.error(`--${flag}: "${v}" is not a size (a number of MiB, or with a suffix b, k, m, g, t)`, { exit: 2 });
       }
     };
-    const settings = { pcpus: flags.pcpus, memory: mib('memory', flags.memory), dom0_memory: mib('dom0-memory', flags['dom0-memory']) };
+    const settings = {
+      pcpus: flags.pcpus,
+      memory: mib('memory', flags.memory),
+      dom0_memory: mib('dom0-memory', flags['dom0-memory']),
+      xen_init_dom0: flags['xen-init-dom0'],
+    };
     if (Object.values(settings).some((v) => v !== undefined)) {
       ensureStateDir(paths);
       const { writeHostConfig } = await import('../../src/host/host-config.js');

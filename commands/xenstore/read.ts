@@ -8,10 +8,10 @@ export default class XenstoreRead extends XenstoreToolCommand {
 
 Connects to $XENSTORED_PATH if it is set, else to the xenemu host (started if needed). With --json, values come as UTF-8 text or, when they are not valid UTF-8, as base64 ("encoding" says which).`;
   static override examples = [
-    '<%= config.bin %> xenstore read /local/domain/0/name',
+    '<%= config.bin %> xenstore read /local/domain/1/name',
     '<%= config.bin %> xenstore read -p /vm/1/name /vm/1/uuid',
     '<%= config.bin %> xenstore read -R /local/domain/1/data/blob | od -c',
-    '<%= config.bin %> xenstore read --json /local/domain/0/name',
+    '<%= config.bin %> xenstore read --json /local/domain/1/name',
   ];
   static override strict = false;
   static override enableJsonFlag = true;

@@ -79,6 +79,7 @@ async function main(): Promise<void> {
       ...(machine.memory !== undefined ? { totalMemoryMiB: machine.memory } : {}),
     },
     ...(machine.dom0_memory !== undefined ? { dom0MemoryMiB: machine.dom0_memory } : {}),
+    xenInitDom0: machine.xen_init_dom0 === true,
     log,
     onStopRequest: () => void stop('stop requested'),
   });

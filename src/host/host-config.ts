@@ -11,11 +11,13 @@ import { z } from 'zod';
  *   pcpus: 16
  *   memory: 262144        # MiB
  *   dom0_memory: 2048     # MiB
+ *   xen_init_dom0: true   # write dom0's name and domid as xencommons' xen-init-dom0 does
  */
 const HostConfigSchema = z.strictObject({
   pcpus: z.int().min(1).max(4096).optional().describe('Physical CPUs (default: this machine\'s)'),
   memory: z.int().min(256).max(0x7fffffff).optional().describe('Total memory in MiB (default: this machine\'s)'),
   dom0_memory: z.int().min(64).max(0x7fffffff).optional().describe('dom0\'s memory in MiB (default: an eighth of the total, at most 2048)'),
+  xen_init_dom0: z.boolean().optional().describe('Write /local/domain/0/name and domid as xen-init-dom0 does (default: false, like a xenstored started with --no-domain-init)'),
 });
 
 export type HostConfig = z.infer<typeof HostConfigSchema>;

@@ -36,6 +36,9 @@ export interface HostOptions {
   host?: Partial<HostModel>;
   /** dom0's memory in MiB (default: an eighth of the host's, at most 2 GiB). */
   dom0MemoryMiB?: number;
+  /** Write dom0's name and domid to XenStore as xen-init-dom0 does (default: no, as
+   * with `xenstored --no-domain-init`, so relative paths of dom0 start empty). */
+  xenInitDom0?: boolean;
   clock?: Clock;
   log: (line: string) => void;
   /** Called when a client asks the host to stop (the daemon exits after it). */
@@ -89,6 +92,7 @@ export class Host {
       clock: options.clock ?? new RealClock(),
       ...(options.host ? { host: options.host } : {}),
       ...(options.dom0MemoryMiB !== undefined ? { dom0MemoryMiB: options.dom0MemoryMiB } : {}),
+      ...(options.xenInitDom0 !== undefined ? { xenInitDom0: options.xenInitDom0 } : {}),
       ...(options.quota ? { quota: options.quota } : {}),
       storeRecords: backend.loadRecords(),
       onStoreChanges: (changes) => {

@@ -26,6 +26,9 @@ export interface MachineOptions {
   host?: Partial<HostModel>;
   /** dom0's memory in MiB (default: an eighth of the host's, at most 2 GiB). */
   dom0MemoryMiB?: number;
+  /** Write dom0's name and domid to XenStore as xen-init-dom0 does (default: no, as
+   * with `xenstored --no-domain-init`, so relative paths of dom0 start empty). */
+  xenInitDom0?: boolean;
   quota?: Partial<QuotaLimits>;
   /** The store as it was (empty for a new host). */
   storeRecords?: Iterable<NodeRecord>;
@@ -85,8 +88,9 @@ export class Machine {
 
   /**
    * Domain-0: created and unpaused with the host, its kernel booted like any other (it
-   * reaches xenstored in-process, since xenstored runs "in" dom0), and its home written
-   * as xen-init-dom0 writes it.
+   * reaches xenstored in-process, since xenstored runs "in" dom0). Its name and domid
+   * reach XenStore only when asked for (xen-init-dom0); the toolstack names dom0 from
+   * the hypervisor either way.
    */
   private async bootDom0(): Promise<void> {
     const hv = this.hv;
@@ -113,8 +117,10 @@ export class Machine {
       boot: { kind: 'dom0', xenstore: engineTransport(this.xs), sharedInfoGfn: DOM0_SHARED_INFO_MFN },
     });
     const xs = new XsClient(engineTransport(this.xs));
-    await xs.write('/local/domain/0/name', dom0.name);
-    await xs.write('/local/domain/0/domid', '0');
+    if (this.options.xenInitDom0 === true) {
+      await xs.write('/local/domain/0/name', dom0.name);
+      await xs.write('/local/domain/0/domid', '0');
+    }
     await xs.write('/local/domain/0/memory/static-max', String(dom0.maxKiB));
     await xs.write('/local/domain/0/memory/target', String(dom0.targetKiB));
     xs.close();
