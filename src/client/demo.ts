@@ -107,8 +107,4 @@ export async function runDomainDemo(ctx: XlContext, say: (line: string) => void)
   // -w returns once the guest has shut down; the destroy follows at once in the daemon.
   for (let i = 0; i < 1000 && (await client.list()).some((r) => r.name === 'demo-web'); i++) await new Promise((r) => setTimeout(r, 10));
   say(indent((await xlList(ctx, { domains: [], long: false, verbose: false, context: false, cpupool: false, numa: false })).stdout));
-
-  say('\nNext:');
-  say('  xenemu vcpu-list demo-db       xenemu dmesg demo-db       xenemu mem-set demo-db 1g');
-  say('  xenemu reboot -w demo-db       xenemu destroy demo-db     bin/xl.js list   # the xl shim');
 }

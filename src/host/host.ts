@@ -13,6 +13,7 @@ import { domainMethods } from './domain-service.js';
 import { evtchnMethods } from './evtchn-service.js';
 import { Machine } from './machine.js';
 import type { StatePaths } from './state-dir.js';
+import { statsMethods } from './stats-service.js';
 import { XsSocketServer } from './xs-server.js';
 
 /** What the host needs from the persistence layer. */
@@ -129,6 +130,7 @@ export class Host {
         return { stopping: true };
       },
       ...domainMethods(this.machine.hv, this.machine.toolstack, this.machine.dom0, () => hostUptimeSeconds()),
+      ...statsMethods(this.machine),
       ...evtchnMethods(this.machine.hv, this.machine.toolstack, this.machine.dom0),
     };
   }

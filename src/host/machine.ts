@@ -72,6 +72,11 @@ export class Machine {
     this.consoles = new ConsoleService(this.hv, () => this.dom0, options.consoleDir);
   }
 
+  /** The kernel running in a domain (dom0's included), if it has one. */
+  kernel(domid: number): Kernel | undefined {
+    return domid === 0 ? this.dom0 : this.toolstack.kernel(domid);
+  }
+
   /** Load the store, boot dom0, then bring back the guests of the previous run. */
   static async boot(options: MachineOptions): Promise<Machine> {
     const m = new Machine(options);

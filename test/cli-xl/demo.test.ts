@@ -33,6 +33,10 @@ test('xenemu demo starts a host from nothing, creates and lists the sample domai
   t.regex(first.stdout, new RegExp(`7\\. .*\n${table(header, dom0, web(1), db(2))}8\\. `));
   t.regex(first.stdout, new RegExp(`\n   Shutting down domain 1\n   Waiting for 1 domains\n   Domain 1 has been shut down, reason code 0\n${table(header, dom0, db(2))}\n`));
 
+  // demo-db's interrupt layer: a per-vCPU vmstat -i with its upcall and timer rows.
+  t.regex(first.stdout, /\n9\. .*\n {3}interrupt +cpu0 +cpu1 +total +rate\n {3}cpu0:xen +\d+/);
+  t.regex(first.stdout, /\n {3}irq\d+: cpu1:timer +\d+ +\d+ +\d+ +\d+\n/);
+
   const again = await runNode(RUN_JS, ['demo'], env);
   t.is(again.code, 0, again.stderr);
   t.true(again.stdout.startsWith(`using the running xenemu host in ${home}\n`));

@@ -1,0 +1,515 @@
+import type { Domain } from '../hypervisor/domain.js';
+import type { CallbackVia, Hypervisor } from '../hypervisor/hypervisor.js';
+import {
+  MAX_INTERVAL_MS,
+  MIN_INTERVAL_MS,
+  STATS_EVENT,
+  type CallbackMode,
+  type DomainStateFlags,
+  type DomainStats,
+  type EvtchnStats,
+  type HandlerKind,
+  type HostStats,
+  type InterruptSource,
+  type NetStats,
+  type SelectedDomainStats,
+  type StatsFrame,
+  type StatsMethod,
+  type StatsRpc,
+  type VbdStats,
+} from '../protocol/stats.js';
+import { RpcFailure, type RpcContext, type RpcMethod } from './control-server.js';
+import type { Machine } from './machine.js';
+
+/**
+ * One row of a guest kernel's interrupt statistics, as the sampler reads it. This is
+ * the shape of IntrRow in src/kernel/intr/stats.ts (the interrupt layer), reduced to
+ * what the grid needs, so any IntrSnapshot can be passed as it is.
+ */
+export interface KernelIntrRow {
+  /** The source's own name: `xenstore0`, `cpu1:timer`, `xn0`. */
+  name: string;
+  /** upcall, port, virq, ipi, pirq, lapic-timer. */
+  kind: string;
+  handler: HandlerKind;
+  /** Interrupts counted, by vCPU (cumulative). */
+  perCpu: readonly number[];
+  /** Time in the filter / in the interrupt thread (cumulative), ns. */
+  filterNs: number;
+  ithreadNs: number;
+}
+
+/** A guest kernel's interrupt statistics at one instant (IntrSnapshot's shape). */
+export interface KernelIntrStats {
+  hz?: number;
+  rows: readonly KernelIntrRow[];
+}
+
+/** Per-domain devices as dom0's backends see them (libxenstat's networks and vbds). */
+export interface DomainDevices {
+  nets: NetStats[];
+  vbds: VbdStats[];
+}
+
+/** What the sampler reads. Everything is read directly; nothing goes through XenStore. */
+export interface StatsSources {
+  hv: Hypervisor;
+  /** The domain's kernel interrupt statistics, or null when its kernel keeps none. */
+  interrupts(domid: number): KernelIntrStats | null;
+  devices(domid: number): DomainDevices;
+  /** Monotonic time, ns. */
+  nowNs(): number;
+  /** Wall-clock time, ms since the epoch. */
+  wallMs(): number;
+}
+
+const NO_DEVICES: DomainDevices = Object.freeze({ nets: [], vbds: [] }) as DomainDevices;
+
+/**
+ * What the daemon's machine offers the sampler: per-source counts from each guest
+ * kernel's interrupt layer (src/kernel/intr), brought up to date first since the
+ * hypervisor delivers coalesced timer ticks lazily. Network and block backends do
+ * not exist yet, so every domain has no vifs and no vbds, which is what libxenstat
+ * reports on a host whose dom0 runs no backends.
+ */
+export function machineSources(machine: Machine): StatsSources {
+  return {
+    hv: machine.hv,
+    interrupts: (domid) => {
+      const k = machine.kernel(domid);
+      if (k?.intr === undefined || k.state === 'created' || k.state === 'halted') return null;
+      machine.hv.syncDomain(domid);
+      return k.intr.snapshot();
+    },
+    devices: () => NO_DEVICES,
+    nowNs: () => machine.hv.clock.now(),
+    wallMs: () => Date.now(),
+  };
+}
+
+/** libxenstat's state accessors over a Domain (the same reading as `xl list`'s listRow). */
+export function domainStateFlags(d: Domain): DomainStateFlags {
+  // dom0 runs the toolstack asking, so Xen sees it running, as on a real host.
+  const running = d.domid === 0 || d.vcpus.some((v) => v.running);
+  const reason = d.shutdownReason;
+  return {
+    dying: d.dying,
+    shutdown: reason !== null && reason !== 'crash',
+    blocked: d.domid !== 0 && !running && !d.paused && reason === null,
+    crashed: reason === 'crash',
+    paused: d.paused,
+    running,
+  };
+}
+
+export function callbackInfo(via: CallbackVia): { mode: CallbackMode; label: string } {
+  switch (via.kind) {
+    case 'pv':
+      return { mode: 'pv', label: 'PV upcall' };
+    case 'vector':
+      return { mode: 'vector', label: `vector 0x${via.vector.toString(16)}` };
+    case 'pci-intx':
+      return { mode: 'pci-intx', label: `PCI INTx (slot ${via.slot}, INT${'ABCD'[via.pin & 3]}, vCPU 0 only)` };
+    case 'gsi':
+      return { mode: 'gsi', label: `GSI ${via.gsi} (vCPU 0 only)` };
+    case 'none':
+      return { mode: 'none', label: 'none set' };
+  }
+}
+
+/** Per-vCPU rows of one source ("cpu0:timer", "cpu1:timer") are one row of the grid. */
+function sourceName(name: string): string {
+  return name.replace(/^cpu[0-9]+:\s*/, '');
+}
+
+interface SourceCounts {
+  source: InterruptSource;
+  perCpu: number[];
+  filterNs: number;
+  ithreadNs: number;
+}
+
+/** Merge a kernel's rows by source, summing per-vCPU counts and handler times. */
+function groupRows(rows: readonly KernelIntrRow[], nrVcpus: number): Map<string, SourceCounts> {
+  const out = new Map<string, SourceCounts>();
+  for (const r of rows) {
+    const name = sourceName(r.name);
+    const key = `${r.kind}:${name}`;
+    let g = out.get(key);
+    if (g === undefined) {
+      g = { source: { key, name, kind: r.kind, handler: r.handler }, perCpu: new Array<number>(nrVcpus).fill(0), filterNs: 0, ithreadNs: 0 };
+      out.set(key, g);
+    } else if (g.source.handler !== r.handler) {
+      g.source.handler = 'both';
+    }
+    const n = Math.min(nrVcpus, r.perCpu.length);
+    for (let v = 0; v < n; v++) g.perCpu[v]! += r.perCpu[v]!;
+    g.filterNs += r.filterNs;
+    g.ithreadNs += r.ithreadNs;
+  }
+  return out;
+}
+
+/** What the selected domain's rates are computed against. */
+interface SelectedBaseline {
+  domid: number;
+  /** Whether the per-source counts are the kernel's (else the hypervisor's upcalls). */
+  kernel: boolean;
+  hz: number | null;
+  /** The Domain object: a domid reused by a new domain is a different domain. */
+  domain: Domain;
+  tNs: number;
+  sources: Map<string, SourceCounts>;
+  vcpuNs: number[];
+  upcalls: number[];
+  evtchn: { sends: number; raises: number; coalesced: number; masked: number; kicks: number };
+}
+
+interface DomainBaseline {
+  domain: Domain;
+  cpuNs: number;
+  raises: number;
+}
+
+const rate = (delta: number, seconds: number): number => (seconds > 0 && delta > 0 ? Math.round((delta / seconds) * 100) / 100 : 0);
+const pct = (deltaNs: number, elapsedNs: number): number => (elapsedNs > 0 && deltaNs > 0 ? (deltaNs / elapsedNs) * 100 : 0);
+
+/**
+ * One subscription's sampler: each `frame()` reads the host and turns counter deltas
+ * since the previous frame into rates. It holds only the previous sample, so frames
+ * of different subscribers (at different delays) do not disturb each other.
+ */
+export class StatsSampler {
+  private seq = 0;
+  private prevNs = 0;
+  private prev = new Map<number, DomainBaseline>();
+  private selectedDomid: number | null;
+  private selBase: SelectedBaseline | null = null;
+
+  constructor(
+    private readonly src: StatsSources,
+    private options: { intervalMs: number; selected: number | null; vcpuTimes: boolean },
+  ) {
+    this.selectedDomid = options.selected;
+  }
+
+  get intervalMs(): number {
+    return this.options.intervalMs;
+  }
+
+  set intervalMs(ms: number) {
+    this.options = { ...this.options, intervalMs: ms };
+  }
+
+  get selected(): number | null {
+    return this.selectedDomid;
+  }
+
+  /**
+   * Select a domain; its rates run from now, so the next frame already has them.
+   * Returns its detail as of now, with rates 0 (null if it does not exist).
+   */
+  select(domid: number | null): SelectedDomainStats | null {
+    this.selectedDomid = domid;
+    this.selBase = null;
+    return this.selectedDetail(this.src.nowNs());
+  }
+
+  frame(): StatsFrame {
+    const { hv } = this.src;
+    const now = this.src.nowNs();
+    const first = this.seq === 0;
+    const elapsedNs = first ? 0 : now - this.prevNs;
+    const seconds = elapsedNs / 1e9;
+    const next = new Map<number, DomainBaseline>();
+    const domains: DomainStats[] = [];
+    const sorted = [...hv.domains.values()].sort((a, b) => a.domid - b.domid);
+    for (const d of sorted) {
+      const cpuNs = d.cpuTimeNs;
+      const raises = d.evtchn?.counters.raises ?? 0;
+      const before = this.prev.get(d.domid);
+      const same = before !== undefined && before.domain === d;
+      next.set(d.domid, { domain: d, cpuNs, raises });
+      const dev = this.src.devices(d.domid);
+      const row: DomainStats = {
+        domid: d.domid,
+        name: d.name,
+        state: domainStateFlags(d),
+        cpuNs,
+        cpuPct: same ? pct(cpuNs - before.cpuNs, elapsedNs) : 0,
+        memKiB: d.currentKiB,
+        maxMemKiB: Number.isFinite(d.maxKiB) && d.maxKiB >= 0 ? d.maxKiB : null,
+        vcpus: d.vcpus.length,
+        vcpusOnline: d.onlineVcpus,
+        nets: dev.nets,
+        vbds: dev.vbds,
+        ssid: 0,
+        eventsPerSec: same ? rate(raises - before.raises, seconds) : 0,
+      };
+      if (this.options.vcpuTimes) row.vcpuNs = d.vcpus.map((v) => (v.online ? v.cpuTimeNs : null));
+      domains.push(row);
+    }
+    this.prev = next;
+    this.prevNs = now;
+    this.seq++;
+    return {
+      seq: this.seq,
+      timeMs: this.src.wallMs(),
+      elapsedNs,
+      intervalMs: this.options.intervalMs,
+      host: this.hostStats(now),
+      domains,
+      selected: this.selectedDetail(now),
+    };
+  }
+
+  private hostStats(now: number): HostStats {
+    const { hv } = this.src;
+    const h = hv.host;
+    return {
+      hostname: h.hostname,
+      xenVersion: `${h.xenMajor}.${h.xenMinor}${h.xenExtra}`,
+      pcpus: h.pcpus,
+      cpuMhz: h.cpuMhz,
+      totalKiB: hv.totalKiB,
+      freeKiB: hv.freeKiB,
+      uptimeSec: Math.max(0, Math.floor((now - hv.startedAtNs) / 1e9)),
+    };
+  }
+
+  private selectedSample(d: Domain, tNs: number): SelectedBaseline {
+    const n = d.vcpus.length;
+    const intr = this.src.interrupts(d.domid);
+    const upcalls = this.src.hv.deliveryCounters(d.domid).injected;
+    const c = d.evtchn?.counters;
+    return {
+      domid: d.domid,
+      kernel: intr !== null,
+      hz: intr?.hz ?? null,
+      domain: d,
+      tNs,
+      sources:
+        intr === null
+          ? new Map([
+              [
+                'upcall:upcall',
+                { source: { key: 'upcall:upcall', name: 'upcall', kind: 'upcall', handler: 'none' as HandlerKind }, perCpu: upcalls.slice(0, n), filterNs: 0, ithreadNs: 0 },
+              ],
+            ])
+          : groupRows(intr.rows, n),
+      vcpuNs: d.vcpus.map((v) => v.cpuTimeNs),
+      upcalls,
+      evtchn: { sends: c?.sends ?? 0, raises: c?.raises ?? 0, coalesced: c?.coalesced ?? 0, masked: c?.masked ?? 0, kicks: c?.kicks ?? 0 },
+    };
+  }
+
+  private selectedDetail(now: number): SelectedDomainStats | null {
+    const domid = this.selectedDomid;
+    if (domid === null) return null;
+    const d = this.src.hv.domains.get(domid);
+    if (d === undefined) {
+      this.selBase = null;
+      return null;
+    }
+    const cur = this.selectedSample(d, now);
+    const base = this.selBase !== null && this.selBase.domain === d ? this.selBase : null;
+    this.selBase = cur;
+    const elapsedNs = base === null ? 0 : now - base.tNs;
+    const seconds = elapsedNs / 1e9;
+    const n = d.vcpus.length;
+
+    const sources: InterruptSource[] = [];
+    const rates: number[][] = [];
+    const totals: number[] = [];
+    let filterNs = 0;
+    let ithreadNs = 0;
+    for (const [key, g] of cur.sources) {
+      const was = base?.sources.get(key);
+      sources.push({ ...g.source });
+      rates.push(g.perCpu.map((count, v) => (base === null ? 0 : rate(count - (was?.perCpu[v] ?? 0), seconds))));
+      totals.push(g.perCpu.reduce((a, b) => a + b, 0));
+      if (g.source.kind !== 'upcall' && base !== null) {
+        filterNs += Math.max(0, g.filterNs - (was?.filterNs ?? 0));
+        ithreadNs += Math.max(0, g.ithreadNs - (was?.ithreadNs ?? 0));
+      }
+    }
+    // Totals per vCPU count interrupts by source; the upcall counter stands in only
+    // when the kernel keeps no per-source counts.
+    const counted = sources.map((s, i) => (s.kind === 'upcall' ? -1 : i)).filter((i) => i >= 0);
+    const use = counted.length > 0 ? counted : sources.map((_, i) => i);
+    const vcpus = d.vcpus.map((v, i) => ({
+      id: v.id,
+      online: v.online,
+      pcpu: v.pcpu,
+      cpuPct: base === null ? 0 : pct(v.cpuTimeNs - (base.vcpuNs[i] ?? 0), elapsedNs),
+      intrPerSec: Math.round(use.reduce((sum, s) => sum + (rates[s]![i] ?? 0), 0) * 100) / 100,
+      upcallsPerSec: base === null ? 0 : rate((cur.upcalls[i] ?? 0) - (base.upcalls[i] ?? 0), seconds),
+    }));
+
+    const ev = cur.evtchn;
+    const was = base?.evtchn;
+    const handlerTotal = filterNs + ithreadNs;
+    return {
+      domid,
+      name: d.name,
+      callback: callbackInfo(this.src.hv.callbackVia(domid)),
+      evtchn: {
+        ...evtchnPorts(d, n),
+        rates: {
+          sends: was === undefined ? 0 : rate(ev.sends - was.sends, seconds),
+          raises: was === undefined ? 0 : rate(ev.raises - was.raises, seconds),
+          coalesced: was === undefined ? 0 : rate(ev.coalesced - was.coalesced, seconds),
+          masked: was === undefined ? 0 : rate(ev.masked - was.masked, seconds),
+          kicks: was === undefined ? 0 : rate(ev.kicks - was.kicks, seconds),
+        },
+      },
+      counters: cur.kernel ? 'kernel' : 'hypervisor',
+      hz: cur.hz,
+      sources,
+      rates,
+      totals,
+      vcpus,
+      handlerShare: handlerTotal > 0 ? { filter: (filterNs / handlerTotal) * 100, ithread: (ithreadNs / handlerTotal) * 100 } : null,
+    };
+  }
+}
+
+/** The domain's ports by state and by the vCPU they notify. */
+function evtchnPorts(d: Domain, nrVcpus: number): Omit<EvtchnStats, 'rates'> {
+  const byState = { unbound: 0, interdomain: 0, virq: 0, ipi: 0, pirq: 0 };
+  const perVcpu = new Array<number>(nrVcpus).fill(0);
+  let inUse = 0;
+  const t = d.evtchn;
+  if (t !== null) {
+    for (const ch of t.ports) {
+      if (ch === undefined) continue;
+      inUse++;
+      byState[ch.state]++;
+      if (ch.vcpu >= 0 && ch.vcpu < nrVcpus) perVcpu[ch.vcpu]!++;
+    }
+  }
+  return { inUse, max: t?.maxPort ?? 0, byState, perVcpu };
+}
+
+/** Check the parameters of a control method; bad input is an EINVAL answer, never a crash. */
+function intervalParam(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < MIN_INTERVAL_MS || v > MAX_INTERVAL_MS) {
+    throw new RpcFailure('EINVAL', `intervalMs must be a number of milliseconds from ${MIN_INTERVAL_MS} to ${MAX_INTERVAL_MS}, not ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function domidParam(v: unknown): number | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new RpcFailure('EINVAL', `a domid is a non-negative integer, not ${JSON.stringify(v)}`);
+  return v;
+}
+
+function objectParams(p: unknown): Record<string, unknown> {
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new RpcFailure('EINVAL', 'parameters must be an object');
+  return p as Record<string, unknown>;
+}
+
+/** One connection's stream: a sampler and the timer that pushes its frames. */
+class Subscription {
+  private timer: NodeJS.Timeout | null = null;
+  private nextAt = 0;
+  private stopped = false;
+
+  constructor(
+    readonly sampler: StatsSampler,
+    private readonly push: (frame: StatsFrame) => void,
+  ) {}
+
+  /** The first frame, answered to the subscribe call; the timer pushes the rest. */
+  start(): StatsFrame {
+    const frame = this.sampler.frame();
+    this.nextAt = Date.now() + this.sampler.intervalMs;
+    this.arm();
+    return frame;
+  }
+
+  setInterval(ms: number): void {
+    this.sampler.intervalMs = ms;
+    this.nextAt = Date.now() + ms;
+    this.arm();
+  }
+
+  /**
+   * Frames are due at fixed steps from the start, so a slow frame does not make the
+   * next one late; after a stall (a suspended laptop) it skips ahead rather than
+   * pushing a burst of frames.
+   */
+  private arm(): void {
+    if (this.stopped) return;
+    if (this.timer !== null) clearTimeout(this.timer);
+    const delay = Math.max(0, this.nextAt - Date.now());
+    this.timer = setTimeout(() => this.tick(), delay);
+    this.timer.unref();
+  }
+
+  private tick(): void {
+    this.timer = null;
+    if (this.stopped) return;
+    this.push(this.sampler.frame());
+    const step = this.sampler.intervalMs;
+    this.nextAt += step;
+    const now = Date.now();
+    if (this.nextAt <= now) this.nextAt = now + step;
+    this.arm();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
+type Handlers = { [M in StatsMethod]: (params: StatsRpc[M]['params'], ctx: RpcContext) => StatsRpc[M]['result'] };
+
+/**
+ * The daemon's side of `xenemu top`: `stats.subscribe {intervalMs, selected?, vcpuTimes?}`
+ * starts this connection's stream (one per connection; subscribing again restarts
+ * it), `stats.select` and `stats.interval` change it, and it stops when the
+ * connection closes or on `stats.unsubscribe`.
+ */
+export function statsMethods(machine: Machine, sources: StatsSources = machineSources(machine)): Record<string, RpcMethod> {
+  const subs = new Map<RpcContext, Subscription>();
+  const watched = new WeakSet<RpcContext>();
+  const current = (ctx: RpcContext): Subscription => {
+    const s = subs.get(ctx);
+    if (s === undefined) throw new RpcFailure('ENOENT', 'this connection has no stats subscription: call stats.subscribe first');
+    return s;
+  };
+  const handlers: Handlers = {
+    'stats.subscribe': (raw, ctx) => {
+      const p = objectParams(raw);
+      const intervalMs = intervalParam(p.intervalMs);
+      const selected = domidParam(p.selected);
+      subs.get(ctx)?.stop();
+      const sampler = new StatsSampler(sources, { intervalMs, selected, vcpuTimes: p.vcpuTimes === true });
+      const sub = new Subscription(sampler, (frame) => ctx.push(STATS_EVENT, frame));
+      if (!watched.has(ctx)) {
+        watched.add(ctx);
+        ctx.onClose(() => {
+          subs.get(ctx)?.stop();
+          subs.delete(ctx);
+        });
+      }
+      subs.set(ctx, sub);
+      return sub.start();
+    },
+    'stats.select': (raw, ctx) => current(ctx).sampler.select(domidParam(objectParams(raw).domid)),
+    'stats.interval': (raw, ctx) => {
+      current(ctx).setInterval(intervalParam(objectParams(raw).intervalMs));
+      return null;
+    },
+    'stats.unsubscribe': (_raw, ctx) => {
+      subs.get(ctx)?.stop();
+      subs.delete(ctx);
+      return null;
+    },
+  };
+  return handlers as unknown as Record<string, RpcMethod>;
+}

@@ -1,0 +1,255 @@
+import test from 'ava';
+import type { RpcContext } from '../../src/host/control-server.js';
+import { machineSources, StatsSampler, statsMethods, type KernelIntrStats, type StatsSources } from '../../src/host/stats-service.js';
+import type { StatsFrame } from '../../src/protocol/stats.js';
+import { bootMachine, until, yamlConfig, type TestMachine } from '../helpers/machine.js';
+
+// The daemon's side of `xenemu top`: rates from counter deltas between frames, detail
+// for the selected domain only, and the stream's life over a connection. The machine
+// boots in-process; the sampler's clock is the test's, so every rate is exact.
+
+const web = yamlConfig('name: web\ntype: pvh\nmemory: 256\nvcpus: 2\n');
+const db = yamlConfig('name: db\ntype: pv\nmemory: 512\nvcpus: 4\n');
+
+interface Rig {
+  tm: TestMachine;
+  sources: StatsSources;
+  /** Move the sampler's clock. */
+  advance(ns: number): void;
+  /** What the "kernel" reports per domain (the interrupt layer's snapshot). */
+  intr: Map<number, KernelIntrStats>;
+}
+
+async function rig(): Promise<Rig> {
+  const tm = await bootMachine();
+  await tm.m.toolstack.create(web);
+  await tm.m.toolstack.create(db);
+  await until(() => tm.m.toolstack.kernel(2)?.state === 'running', 'guests running');
+  let now = 1e12;
+  const intr = new Map<number, KernelIntrStats>();
+  const sources: StatsSources = {
+    ...machineSources(tm.m),
+    interrupts: (domid) => intr.get(domid) ?? null,
+    nowNs: () => now,
+    wallMs: () => now / 1e6,
+  };
+  return { tm, sources, advance: (ns) => (now += ns), intr };
+}
+
+const row = (name: string, kind: string, handler: 'filter' | 'ithread' | 'both' | 'none', perCpu: number[], filterNs = 0, ithreadNs = 0) => ({ name, kind, handler, perCpu, filterNs, ithreadNs });
+
+test('the first frame: every domain in domid order, the host, no rates yet', async (t) => {
+  const r = await rig();
+  t.teardown(() => r.tm.dispose());
+  const f = new StatsSampler(r.sources, { intervalMs: 1000, selected: null, vcpuTimes: false }).frame();
+  t.is(f.seq, 1);
+  t.is(f.elapsedNs, 0);
+  t.deepEqual(
+    f.domains.map((d) => [d.domid, d.name, d.vcpus, d.memKiB, d.cpuPct, d.eventsPerSec]),
+    [
+      [0, 'Domain-0', 4, 1024 * 1024, 0, 0],
+      [1, 'web', 2, 256 * 1024, 0, 0],
+      [2, 'db', 4, 512 * 1024, 0, 0],
+    ],
+  );
+  t.deepEqual(f.host, { hostname: 'testhost', xenVersion: '4.17.7-xenemu', pcpus: 4, cpuMhz: f.host.cpuMhz, totalKiB: 16384 * 1024, freeKiB: r.tm.m.hv.freeKiB, uptimeSec: f.host.uptimeSec });
+  t.is(f.selected, null);
+  t.is(f.domains[0]!.vcpuNs, undefined, 'per-vCPU times only when asked for');
+  t.deepEqual(f.domains[0]!.state, { dying: false, shutdown: false, blocked: false, crashed: false, paused: false, running: true });
+});
+
+test('CPU(%) and EVTS/s are deltas over the time between two frames, as xentop computes CPU(%)', async (t) => {
+  const r = await rig();
+  t.teardown(() => r.tm.dispose());
+  const s = new StatsSampler(r.sources, { intervalMs: 1000, selected: null, vcpuTimes: true });
+  s.frame();
+  const d = r.tm.m.hv.get(2);
+  d.vcpus[0]!.cpuTimeNs += 250e6;
+  d.vcpus[3]!.cpuTimeNs += 250e6;
+  d.evtchn!.counters.raises += 3000;
+  r.advance(2e9);
+  const f = s.frame();
+  const row2 = f.domains.find((x) => x.domid === 2)!;
+  t.is(f.elapsedNs, 2e9);
+  t.is(row2.cpuPct, 25); // 500 ms of CPU in 2 s
+  t.is(row2.eventsPerSec, 1500);
+  t.deepEqual(row2.vcpuNs, d.vcpus.map((v) => (v.online ? v.cpuTimeNs : null)));
+  t.is(f.domains.find((x) => x.domid === 1)!.cpuPct < 1, true);
+});
+
+test('a domain that was not in the previous frame starts at 0, like a domain xentop has no old sample of', async (t) => {
+  const r = await rig();
+  t.teardown(() => r.tm.dispose());
+  const s = new StatsSampler(r.sources, { intervalMs: 1000, selected: null, vcpuTimes: false });
+  s.frame();
+  await r.tm.m.toolstack.create(yamlConfig('name: late\nmemory: 64\n'));
+  r.tm.m.hv.get(3).vcpus[0]!.cpuTimeNs += 1e9;
+  r.advance(1e9);
+  t.is(s.frame().domains.find((x) => x.name === 'late')!.cpuPct, 0);
+});
+
+test('state flags follow the domain: paused, crashed, shut down', async (t) => {
+  const r = await rig();
+  t.teardown(() => r.tm.dispose());
+  const s = new StatsSampler(r.sources, { intervalMs: 1000, selected: null, vcpuTimes: false });
+  r.tm.m.toolstack.pause(1);
+  r.tm.m.hv.shutdown(2, 'crash');
+  const f = s.frame();
+  t.like(f.domains[1]!.state, { paused: true, blocked: false, running: false });
+  t.like(f.domains[2]!.state, { crashed: true, shutdown: false });
+});
+
+test('detail comes for the selected domain only; per-vCPU rows of a source merge into one grid row', async (t) => {
+  const r = await rig();
+  t.teardown(() => r.tm.dispose());
+  r.intr.set(2, {
+    hz: 250,
+    rows: [
+      row('cpu0:xen', 'upcall', 'none', [10, 0, 0, 0], 500),
+      row('cpu0:timer', 'virq', 'filter', [100, 0, 0, 0], 1000),
+      row('cpu1:timer', 'virq', 'filter', [0, 200, 0, 0], 1000),
+      row('net0', 'port', 'ithread', [0, 50, 0, 0], 0, 3000),
+    ],
+  });
+  const s = new StatsSampler(r.sources, { intervalMs: 1000, selected: 2, vcpuTimes: false });
+  const first = s.frame();
+  t.is(first.selected!.domid, 2);
+  t.deepEqual(
+    first.selected!.sources.map((x) => x.key),
+    ['upcall:xen', 'virq:timer', 'port:net0'],
+  );
+  t.deepEqual(first.selected!.rates, [
+    [0, 0, 0, 0],
+    [0, 0, 0, 0],
+    [0, 0, 0, 0],
+  ]);
+  t.deepEqual(first.selected!.totals, [10, 300, 50]);
+  t.is(first.selected!.counters, 'kernel');
+  t.is(first.selected!.hz, 250);
+
+  r.intr.set(2, {
+    hz: 250,
+    rows: [
+      row('cpu0:xen', 'upcall', 'none', [30, 0, 0, 0], 900),
+      row('cpu0:timer', 'virq', 'filter', [350, 0, 0, 0], 3000),
+      row('cpu1:timer', 'virq', 'filter', [0, 450, 0, 0], 3000),
+      row('net0', 'port', 'ithread', [0, 1050, 0, 0], 0, 15000),
+    ],
+  });
+  r.advance(500e6);
+  const f = s.frame().selected!;
+  t.deepEqual(f.rates, [
+    [40, 0, 0, 0],
+    [500, 500, 0, 0],
+    [0, 2000, 0, 0],
+  ]);
+  // Totals per vCPU count sources, not the upcall counter.
+  t.deepEqual(
+    f.vcpus.map((v) => v.intrPerSec),
+    [500, 2500, 0, 0],
+  );
+  // Handler time in the interval: filters 4000 ns, ithreads 12000 ns (the upcall's own scan not counted).
+  t.deepEqual(f.handlerShare, { filter: 25, ithread: 75 });
+  t.is(f.evtchn.inUse, r.tm.m.hv.get(2).evtchn!.inUse);
+  t.is(f.callback.mode, 'pv');
+});
+
+test('without kernel counters the grid is the hypervisor\'s upcalls per vCPU', async (t) => {
+  const r = await rig();
+  t.teardown(() => r.tm.dispose());
+  const s = new StatsSampler(r.sources, { intervalMs: 1000, selected: 1, vcpuTimes: false });
+  const f = s.frame().selected!;
+  t.is(f.counters, 'hypervisor');
+  t.deepEqual(f.sources, [{ key: 'upcall:upcall', name: 'upcall', kind: 'upcall', handler: 'none' }]);
+  t.deepEqual(f.totals, [r.tm.m.hv.deliveryCounters(1).injected.reduce((a, b) => a + b, 0)]);
+  t.is(f.callback.label, 'vector 0x93');
+  t.is(f.handlerShare, null);
+});
+
+test('select() answers the detail at once with rates 0; the next frame has rates since the select', async (t) => {
+  const r = await rig();
+  t.teardown(() => r.tm.dispose());
+  r.intr.set(1, { rows: [row('disk0', 'port', 'filter', [0, 0])] });
+  const s = new StatsSampler(r.sources, { intervalMs: 1000, selected: null, vcpuTimes: false });
+  t.is(s.frame().selected, null);
+  r.advance(10e9);
+  r.intr.set(1, { rows: [row('disk0', 'port', 'filter', [1000, 0])] });
+  const now = s.select(1)!;
+  t.deepEqual(now.rates, [[0, 0]]);
+  t.deepEqual(now.totals, [1000]);
+  r.intr.set(1, { rows: [row('disk0', 'port', 'filter', [1100, 40])] });
+  r.advance(200e6);
+  t.deepEqual(s.frame().selected!.rates, [[500, 200]]);
+  t.is(s.select(99), null, 'a domain that does not exist has no detail');
+  t.is(s.frame().selected, null);
+});
+
+test('a selected domain that goes away leaves no detail; a new domain reusing nothing is not confused with it', async (t) => {
+  const r = await rig();
+  t.teardown(() => r.tm.dispose());
+  const s = new StatsSampler(r.sources, { intervalMs: 1000, selected: 1, vcpuTimes: false });
+  t.is(s.frame().selected!.name, 'web');
+  await r.tm.m.toolstack.destroy(1);
+  t.is(s.frame().selected, null);
+  t.false(s.frame().domains.some((d) => d.domid === 1));
+});
+
+// ------------------------------------------------------------------ the RPC methods
+
+function fakeCtx(): RpcContext & { frames: StatsFrame[]; close(): void } {
+  const listeners: Array<() => void> = [];
+  const frames: StatsFrame[] = [];
+  return {
+    frames,
+    push: (event, data) => {
+      if (event === 'stats') frames.push(data as StatsFrame);
+    },
+    onClose: (l) => listeners.push(l),
+    close: () => listeners.splice(0).forEach((l) => l()),
+  };
+}
+
+test('stats.subscribe answers the first frame, then pushes one per interval until the connection closes', async (t) => {
+  const r = await rig();
+  t.teardown(() => r.tm.dispose());
+  const methods = statsMethods(r.tm.m);
+  const ctx = fakeCtx();
+  const first = (await methods['stats.subscribe']!({ intervalMs: 100, selected: 1 }, ctx)) as StatsFrame;
+  t.is(first.seq, 1);
+  t.is(first.selected!.name, 'web');
+  await until(() => ctx.frames.length >= 2, 'two pushed frames', 1_000_000);
+  t.deepEqual(
+    ctx.frames.slice(0, 2).map((f) => f.seq),
+    [2, 3],
+  );
+  t.true(ctx.frames[0]!.elapsedNs > 0);
+
+  t.is(await methods['stats.interval']!({ intervalMs: 200 }, ctx), null);
+  const detail = (await methods['stats.select']!({ domid: 2 }, ctx)) as { name: string };
+  t.is(detail.name, 'db');
+  const n = ctx.frames.length;
+  await until(() => ctx.frames.length > n, 'a frame after select', 1_000_000);
+  t.is(ctx.frames.at(-1)!.intervalMs, 200);
+  t.is(ctx.frames.at(-1)!.selected!.name, 'db');
+
+  ctx.close();
+  const after = ctx.frames.length;
+  await new Promise((res) => setTimeout(res, 500));
+  t.is(ctx.frames.length, after, 'no frame after the connection closed');
+});
+
+test('bad parameters are EINVAL answers; select without a subscription is ENOENT', async (t) => {
+  const r = await rig();
+  t.teardown(() => r.tm.dispose());
+  const methods = statsMethods(r.tm.m);
+  const ctx = fakeCtx();
+  for (const p of [{}, { intervalMs: 10 }, { intervalMs: 'fast' }, { intervalMs: 1000, selected: -1 }, { intervalMs: 1000, selected: 1.5 }, null]) {
+    const err = t.throws(() => methods['stats.subscribe']!(p, ctx));
+    t.is((err as { code?: string }).code, 'EINVAL', JSON.stringify(p));
+  }
+  t.is((t.throws(() => methods['stats.select']!({ domid: 1 }, ctx)) as { code?: string }).code, 'ENOENT');
+  await methods['stats.subscribe']!({ intervalMs: 1000 }, ctx);
+  t.is((t.throws(() => methods['stats.interval']!({ intervalMs: 99 }, ctx)) as { code?: string }).code, 'EINVAL');
+  t.is(await methods['stats.unsubscribe']!({}, ctx), null);
+  ctx.close();
+});
