@@ -183,6 +183,7 @@ export interface TableView {
   order: SortOrder;
   selected: number | null;
   scroll: number;
+  /** Domain rows (the header line comes on top). */
   rows: number;
   width: number;
 }
