@@ -147,6 +147,11 @@ function groupRows(rows: readonly KernelIntrRow[], nrVcpus: number): Map<string,
     g.filterNs += r.filterNs;
     g.ithreadNs += r.ithreadNs;
   }
+  // Sources of different kinds may share a driver's name (dom0's evtchn0 binds VIRQs
+  // and interdomain ports alike): tell their rows apart by kind.
+  const seen = new Map<string, number>();
+  for (const g of out.values()) seen.set(g.source.name, (seen.get(g.source.name) ?? 0) + 1);
+  for (const g of out.values()) if (seen.get(g.source.name)! > 1) g.source.name = `${g.source.name}:${g.source.kind}`;
   return out;
 }
 

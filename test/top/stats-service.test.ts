@@ -253,3 +253,24 @@ test('bad parameters are EINVAL answers; select without a subscription is ENOENT
   t.is(await methods['stats.unsubscribe']!({}, ctx), null);
   ctx.close();
 });
+
+test('sources of different kinds with one driver name get a row each, told apart by kind', async (t) => {
+  const r = await rig();
+  t.teardown(() => r.tm.dispose());
+  r.intr.set(0, { hz: 100, rows: [row('evtchn0', 'virq', 'filter', [1, 0, 0, 0]), row('evtchn0', 'port', 'both', [2, 3, 0, 0]), row('cpu0:timer', 'virq', 'filter', [5, 0, 0, 0])] });
+  const s = new StatsSampler(r.sources, { intervalMs: 1000, selected: 0, vcpuTimes: false });
+  const d = s.frame().selected!;
+  t.deepEqual(
+    d.sources.map((x) => [x.name, x.kind, x.handler]),
+    [
+      ['evtchn0:virq', 'virq', 'filter'],
+      ['evtchn0:port', 'port', 'both'],
+      ['timer', 'virq', 'filter'],
+    ],
+  );
+  t.deepEqual(d.totals, [1, 5, 5]);
+  // And on the machine as booted, dom0's own sources never share a row name.
+  const live = new StatsSampler(machineSources(r.tm.m), { intervalMs: 1000, selected: 0, vcpuTimes: false }).frame().selected!;
+  const names = live.sources.map((x) => x.name);
+  t.is(new Set(names).size, names.length, names.join(' '));
+});
