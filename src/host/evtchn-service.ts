@@ -5,8 +5,8 @@ import { IntrError } from '../kernel/intr/errors.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { DomainIntrStats, EvtchnMethod, EvtchnPortRow, EvtchnRpc, HostIntrRow } from '../protocol/evtchn-rpc.js';
 import { ToolstackError } from '../toolstack/errors.js';
-import type { Toolstack } from '../toolstack/toolstack.js';
 import { RpcFailure, type RpcMethod } from './control-server.js';
+import type { Machine } from './machine.js';
 
 type Handlers = { [M in EvtchnMethod]: (params: EvtchnRpc[M]['params']) => EvtchnRpc[M]['result'] | Promise<EvtchnRpc[M]['result']> };
 
@@ -39,9 +39,10 @@ function portNumber(v: unknown, what = 'port'): number {
  * port bound by `alloc-unbound` stays bound until `close`. The statistics come from
  * the guest's interrupt layer and the hypervisor's counters.
  */
-export function evtchnMethods(hv: Hypervisor, toolstack: Toolstack, dom0: Kernel): Record<string, RpcMethod> {
-  const find = (ref: string): Domain => toolstack.find(String(ref));
-  const kernelOf = (d: Domain): Kernel | undefined => (d.domid === 0 ? dom0 : toolstack.kernel(d.domid));
+export function evtchnMethods(machine: Machine): Record<string, RpcMethod> {
+  const hv: Hypervisor = machine.hv;
+  const find = (ref: string): Domain => machine.toolstack.find(String(ref));
+  const kernelOf = (d: Domain): Kernel | undefined => machine.kernel(d.domid);
   /** The kernel of a domain whose interrupt layer is up. */
   const booted = (d: Domain): Kernel => {
     const k = kernelOf(d);

@@ -131,7 +131,7 @@ export class Host {
       },
       ...domainMethods(this.machine.hv, this.machine.toolstack, this.machine.dom0, () => hostUptimeSeconds()),
       ...statsMethods(this.machine),
-      ...evtchnMethods(this.machine.hv, this.machine.toolstack, this.machine.dom0),
+      ...evtchnMethods(this.machine),
     };
   }
 

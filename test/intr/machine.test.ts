@@ -13,7 +13,7 @@ import { bootMachine, until, yamlConfig, type TestMachine } from '../helpers/mac
 type Rpc = { [M in keyof EvtchnRpc]: (p: EvtchnRpc[M]['params']) => EvtchnRpc[M]['result'] };
 
 function rpc(tm: TestMachine): Rpc {
-  return evtchnMethods(tm.m.hv, tm.m.toolstack, tm.m.dom0) as unknown as Rpc;
+  return evtchnMethods(tm.m) as unknown as Rpc;
 }
 
 /** The errno name an RPC method fails with. */
