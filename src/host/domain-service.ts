@@ -1,15 +1,14 @@
-import { release, machine, version as osVersion } from 'node:os';
+import { release, machine as osMachine, version as osVersion } from 'node:os';
 import type { Domain } from '../hypervisor/domain.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
-import type { Kernel } from '../kernel/kernel.js';
 import type { DomainRpc, DomainMethod } from '../protocol/domain-rpc.js';
 import { kernelCommandLine, type DomainConfig } from '../toolstack/config/index.js';
 import { ToolstackError } from '../toolstack/errors.js';
-import type { Toolstack } from '../toolstack/toolstack.js';
 import { xlDom0DomainConfig, xlGuestDomainConfig } from '../ui/xl/libxl-defaults.js';
 import type { LibxlActionOnShutdown } from '../ui/xl/libxl-idl.js';
 import type { XlDomainRow, XlInfo, XlVcpuRow } from '../ui/xl/types.js';
 import { RpcFailure, type RpcMethod } from './control-server.js';
+import type { Machine } from './machine.js';
 
 type Handlers = { [M in DomainMethod]: (params: DomainRpc[M]['params']) => DomainRpc[M]['result'] | Promise<DomainRpc[M]['result']> };
 
@@ -17,7 +16,8 @@ type Handlers = { [M in DomainMethod]: (params: DomainRpc[M]['params']) => Domai
  * The daemon's side of the xl-like commands: it finds domains, calls the toolstack, and
  * answers with the plain rows src/ui/xl formats (libxl's raw units: KiB, ns).
  */
-export function domainMethods(hv: Hypervisor, toolstack: Toolstack, dom0: Kernel, dom0Uptime: () => number): Record<string, RpcMethod> {
+export function domainMethods(machine: Machine, dom0Uptime: () => number): Record<string, RpcMethod> {
+  const { hv, toolstack } = machine;
   const find = (ref: string): Domain => {
     try {
       return toolstack.find(ref);
@@ -130,7 +130,7 @@ export function domainMethods(hv: Hypervisor, toolstack: Toolstack, dom0: Kernel
     'domain.dmesg': (p) => {
       if (p.ref === undefined) return [...hv.consoleLog];
       const d = find(p.ref);
-      const kernel = d.domid === 0 ? dom0 : toolstack.kernel(d.domid);
+      const kernel = machine.kernel(d.domid);
       return kernel === undefined ? [] : [...kernel.log.lines];
     },
     'host.info': () => hostInfo(hv),
@@ -216,7 +216,7 @@ function hostInfo(hv: Hypervisor): XlInfo {
   const h = hv.host;
   const totalPages = Math.floor(hv.totalKiB / 4);
   return {
-    uname: { nodename: h.hostname, release: release(), version: osVersion(), machine: machine() },
+    uname: { nodename: h.hostname, release: release(), version: osVersion(), machine: osMachine() },
     physinfo: {
       nr_cpus: h.pcpus,
       max_cpu_id: h.pcpus - 1,

@@ -129,7 +129,7 @@ export class Host {
         setImmediate(() => this.options.onStopRequest?.());
         return { stopping: true };
       },
-      ...domainMethods(this.machine.hv, this.machine.toolstack, this.machine.dom0, () => hostUptimeSeconds()),
+      ...domainMethods(this.machine, () => hostUptimeSeconds()),
       ...statsMethods(this.machine),
       ...evtchnMethods(this.machine),
     };
