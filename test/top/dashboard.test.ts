@@ -276,3 +276,22 @@ test('a domain that disappears moves the selection to the row that took its plac
   await until(() => d.feed.selects.at(-1) === 3, 'stats.select 3');
   t.pass();
 });
+
+test('when the sources do not fit, the ones that never fired make way first; the others keep their order', async (t) => {
+  const feed = new FakeFeed();
+  const ipis = ['r', 'itlb', 'ipg', 'irg', 'ic', 'b', 'st', 'sp', 'sth', 'debug'].map((name) => ({ name, kind: 'ipi', rates: [0, 0] }));
+  feed.details.set(0, detail(0, 'Domain-0', [{ name: 'timer', kind: 'virq', rates: [100, 100] }, ...ipis, { name: 'xenstore0', rates: [0, 7] }, { name: 'evtchn0', rates: [3, 0] }]));
+  // Sorted by name, Domain-0 comes first and is selected.
+  feed.push(frame([domain(0, 'Domain-0'), domain(1, 'web'), domain(2, 'www')]));
+  const d = dashboard({}, feed);
+  t.teardown(() => d.unmount());
+  const out = await d.show('xenstore0');
+  const names = d
+    .lines()
+    .map((l) => l.split(' ')[0])
+    .filter((n) => ['timer', 'xenstore0', 'evtchn0', ...ipis.map((s) => s.name)].includes(n!));
+  t.deepEqual(names.slice(0, 1), ['timer']);
+  t.deepEqual(names.slice(-2), ['xenstore0', 'evtchn0'], 'the busy sources after the quiet ones are shown');
+  t.is(d.lines().length, 24);
+  t.regex(out, /… \d+ more sources \(\d+ never fired\): enlarge the terminal/);
+});

@@ -148,6 +148,11 @@ function heatRuler(shape: GridShape): string {
   return chars.join('');
 }
 
+/** Sources that have counted nothing since the domain booted. */
+function neverFired(d: SelectedDomainStats): boolean[] {
+  return d.sources.map((_, i) => (d.totals[i] ?? 0) === 0);
+}
+
 function sourceRate(d: SelectedDomainStats, i: number): number {
   return (d.rates[i] ?? []).reduce((a, b) => a + b, 0);
 }
@@ -176,7 +181,7 @@ function heatLines(d: SelectedDomainStats, width: number, room: number): Line[] 
     shape,
   );
   const cpuLine: Line = [...prefix('cpu %', '', ''), ...gridCells(cpu, shape, 100, (v) => (v >= 99.95 ? '100' : v.toFixed(1)))];
-  return fitRows(header, rows, [total, cpuLine], width, room);
+  return fitRows(header, rows, [total, cpuLine], width, room, neverFired(d));
 }
 
 function sparkCells(series: Array<number | null>): Line {
@@ -198,21 +203,33 @@ function sparkLines(d: SelectedDomainStats, history: History, nowMs: number, int
     ...sparkCells(series((h) => h.sources.get(s.key) ?? 0)),
   ]);
   const total: Line = [...prefix('total', '', human(d.vcpus.reduce((a, v) => a + v.intrPerSec, 0)), { bold: true }), ...sparkCells(series((h) => h.total))];
-  return fitRows(header, rows, [total], width, room);
+  return fitRows(header, rows, [total], width, room, neverFired(d));
 }
 
 /**
  * The header, as many source rows as fit (a last line says how many did not), then
- * the footer rows; when even that is too much the footer rows go first.
+ * the footer rows; when even that is too much the footer rows go first. Sources that
+ * never fired (`quiet`) make way first, as vmstat -i leaves them out; the rest keep
+ * their order.
  */
-function fitRows(header: Line, rows: Line[], footer: Line[], width: number, room: number): Line[] {
+function fitRows(header: Line, rows: Line[], footer: Line[], width: number, room: number, quiet: readonly boolean[]): Line[] {
   if (room <= 0) return [];
   const foot = footer.slice(0, Math.max(0, room - 2));
   const space = room - 1 - foot.length;
   let shown = rows;
   if (rows.length > space) {
     const keep = Math.max(0, space - 1);
-    shown = [...rows.slice(0, keep), [seg(`… ${rows.length - keep} more source${rows.length - keep === 1 ? '' : 's'}: enlarge the terminal`, { color: 'gray' })]];
+    let surplus = rows.length - keep;
+    const dropped = new Set<number>();
+    for (let i = rows.length - 1; i >= 0 && surplus > 0; i--) {
+      if (quiet[i] === true) {
+        dropped.add(i);
+        surplus--;
+      }
+    }
+    const kept = rows.filter((_, i) => !dropped.has(i)).slice(0, keep);
+    const hidden = rows.length - kept.length;
+    shown = [...kept, [seg(`… ${hidden} more source${hidden === 1 ? '' : 's'}${dropped.size > 0 ? ` (${dropped.size} never fired)` : ''}: enlarge the terminal`, { color: 'gray' })]];
   }
   return [header, ...shown, ...foot].map((l) => fit(l, width)).slice(0, room);
 }
