@@ -1,5 +1,6 @@
 import type { Domain } from '../hypervisor/domain.js';
 import type { CallbackVia, Hypervisor } from '../hypervisor/hypervisor.js';
+import type { IntrRow, IntrSnapshot } from '../kernel/intr/stats.js';
 import {
   MAX_INTERVAL_MS,
   MIN_INTERVAL_MS,
@@ -21,27 +22,12 @@ import {
 import { RpcFailure, type RpcContext, type RpcMethod } from './control-server.js';
 import type { Machine } from './machine.js';
 
-/**
- * One row of a guest kernel's interrupt statistics, as the sampler reads it. This is
- * the shape of IntrRow in src/kernel/intr/stats.ts (the interrupt layer), reduced to
- * what the grid needs, so any IntrSnapshot can be passed as it is.
- */
-export interface KernelIntrRow {
-  /** The source's own name: `xenstore0`, `cpu1:timer`, `xn0`. */
-  name: string;
-  /** upcall, port, virq, ipi, pirq, lapic-timer. */
-  kind: string;
-  handler: HandlerKind;
-  /** Interrupts counted, by vCPU (cumulative). */
-  perCpu: readonly number[];
-  /** Time in the filter / in the interrupt thread (cumulative), ns. */
-  filterNs: number;
-  ithreadNs: number;
-}
+/** What the grid reads of a row of a guest kernel's interrupt statistics. */
+export type KernelIntrRow = Pick<IntrRow, 'name' | 'kind' | 'handler' | 'perCpu' | 'filterNs' | 'ithreadNs'>;
 
-/** A guest kernel's interrupt statistics at one instant (IntrSnapshot's shape). */
+/** What the grid reads of a guest kernel's interrupt statistics at one instant. */
 export interface KernelIntrStats {
-  hz?: number;
+  hz?: IntrSnapshot['hz'];
   rows: readonly KernelIntrRow[];
 }
 

@@ -1,6 +1,7 @@
 import test from 'ava';
 import type { RpcContext } from '../../src/host/control-server.js';
 import { machineSources, StatsSampler, statsMethods, type KernelIntrStats, type StatsSources } from '../../src/host/stats-service.js';
+import type { IntrRowKind } from '../../src/kernel/intr/stats.js';
 import type { StatsFrame } from '../../src/protocol/stats.js';
 import { bootMachine, until, yamlConfig, type TestMachine } from '../helpers/machine.js';
 
@@ -36,7 +37,7 @@ async function rig(): Promise<Rig> {
   return { tm, sources, advance: (ns) => (now += ns), intr };
 }
 
-const row = (name: string, kind: string, handler: 'filter' | 'ithread' | 'both' | 'none', perCpu: number[], filterNs = 0, ithreadNs = 0) => ({ name, kind, handler, perCpu, filterNs, ithreadNs });
+const row = (name: string, kind: IntrRowKind, handler: 'filter' | 'ithread' | 'both' | 'none', perCpu: number[], filterNs = 0, ithreadNs = 0) => ({ name, kind, handler, perCpu, filterNs, ithreadNs });
 
 test('the first frame: every domain in domid order, the host, no rates yet', async (t) => {
   const r = await rig();

@@ -7,23 +7,18 @@
  * Nothing here imports the hypervisor model: the caller maps its objects to these.
  */
 
+import { SHUTDOWN } from '../../abi/constants.js';
 import type { LibxlDomainConfig } from './libxl-idl.js';
 
 export type { LibxlDomainConfig } from './libxl-idl.js';
 
-/** libxl_shutdown_reason, as the guest's SCHEDOP_shutdown reason (sched.h). */
-export type XlShutdownReason = 'poweroff' | 'reboot' | 'suspend' | 'crash' | 'watchdog' | 'soft_reset' | 'unknown';
+const { MAX: _max, ...SCHEDOP_REASONS } = SHUTDOWN;
 
-/** libxl_shutdown_reason's values: poweroff 0 … soft_reset 5, unknown -1. */
-export const SHUTDOWN_REASON_CODE: Readonly<Record<XlShutdownReason, number>> = {
-  unknown: -1,
-  poweroff: 0,
-  reboot: 1,
-  suspend: 2,
-  crash: 3,
-  watchdog: 4,
-  soft_reset: 5,
-};
+/** libxl_shutdown_reason's values: the guest's SCHEDOP_shutdown reasons (sched.h), unknown -1. */
+export const SHUTDOWN_REASON_CODE = Object.freeze({ unknown: -1, ...SCHEDOP_REASONS });
+
+/** libxl_shutdown_reason, as the guest's SCHEDOP_shutdown reason (sched.h). */
+export type XlShutdownReason = keyof typeof SHUTDOWN_REASON_CODE;
 
 /** One domain as `xl list` sees it (libxl_dominfo). */
 export interface XlDomainRow {
