@@ -10,6 +10,10 @@ import { domain, FakeFeed, frame, until } from './frames.js';
 // on every way out (quit, the daemon going away, a signal, a render error), and
 // NO_COLOR drops colours but keeps bold and inverse.
 
+// As on CI machines: Ink, when it loads (inside renderTop), reads this and would draw
+// nothing but the last frame; the dashboard must draw live on a terminal anyway.
+process.env.CI = 'true';
+
 class FakeTty extends Writable {
   readonly isTTY = true;
   columns = 80;

@@ -49,7 +49,9 @@ const shows = (window: string, text: string | RegExp) =>
  * its exit status and the terminal's line settings once it is gone.
  */
 function openTop(window: string, args = '-d 1'): void {
-  const env = `env -u CI XENEMU_HOME=${host.paths.home} TERM=xterm-256color`;
+  // CI=true as CI machines (and some users' shells) set it: Ink would then draw only at
+  // exit, and top must still draw live on a terminal.
+  const env = `env CI=true XENEMU_HOME=${host.paths.home} TERM=xterm-256color`;
   const after = 'echo "EXIT $?"; stty -a | tr ";" "\\n" | grep -Eo -- "(^| )-?(icanon|echo)( |$)" | tr -d " " | tr "\\n" " "; echo; exec sleep 3600';
   const command = `cd ${REPO} && ${env} ${process.execPath} --import tsx ${TOP} ${args}; ${after}`;
   tmux('new-window', '-d', '-n', window, '-t', 'top', 'sh', '-c', command);

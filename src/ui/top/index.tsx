@@ -38,10 +38,12 @@ export async function renderTop(options: RenderTopOptions): Promise<number> {
   const guard = new TerminalGuard({ stdout, stdin });
 
   // Ink draws nothing but the last frame, at exit, when it believes it runs in a CI job
-  // (is-in-ci: CI or CI_* in the environment). On a terminal the user is watching,
-  // that would be a blank dashboard; so on a TTY, say we are not in CI before Ink
-  // reads it.
-  if (stdout.isTTY && env === process.env && env.CI !== undefined) process.env.CI = 'false';
+  // (is-in-ci: CI or CONTINUOUS_INTEGRATION in process.env, read once when Ink loads,
+  // whatever `env` says). On a terminal the user is watching, that would be a blank
+  // dashboard; so on a TTY, say we are not in CI before Ink reads it.
+  if (stdout.isTTY) {
+    for (const key of ['CI', 'CONTINUOUS_INTEGRATION']) if (process.env[key] !== undefined) process.env[key] = 'false';
+  }
   // React picks its build from NODE_ENV when it loads: the development one (checks,
   // warnings, profiling hooks) takes twice as long per frame. A dashboard is not
   // developed here.
