@@ -1,11 +1,14 @@
 import test from 'ava';
 import { render } from 'ink-testing-library';
+import { stripVTControlCharacters } from 'node:util';
 import { createElement } from 'react';
 import { TopApp, type TopAppProps } from '../../src/ui/top/components/TopApp.js';
 import { detail, domain, FakeFeed, frame, until } from './frames.js';
 
 // The dashboard's components and keys, rendered into ink-testing-library's fake
 // terminal at a fixed size. Waits are on what the last frame shows, never on time.
+// Frames are read as text: bold and inverse stay even without colour, and are
+// checked in terminal.test.ts.
 
 const ARROW_UP = '\u001B[A';
 const ARROW_DOWN = '\u001B[B';
@@ -26,12 +29,12 @@ function dashboard(props: Partial<TopAppProps> = {}, feed = new FakeFeed()): Run
   const quit: number[] = [];
   const base: TopAppProps = { feed, delayMs: 1000, color: false, size: { columns: 80, rows: 24 }, onQuit: (s) => quit.push(s), ...props };
   const app = render(createElement(TopApp, base));
-  const last = () => app.lastFrame() ?? '';
+  const last = () => stripVTControlCharacters(app.lastFrame() ?? '');
   return {
     feed,
     quit,
     last,
-    lines: () => last().split('\n'),
+    lines: () => last().split('\n').map((l) => l.trimEnd()),
     press: (keys) => app.stdin.write(keys),
     show: (text) => until(() => (typeof text === 'string' ? last().includes(text) : text.test(last())) && last(), `the dashboard shows ${String(text)}:\n${last()}`),
     rerender: (p) => app.rerender(createElement(TopApp, { ...base, ...p })),

@@ -1,5 +1,4 @@
 import test from 'ava';
-import chalk from 'chalk';
 import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { colorEnabled, renderTop } from '../../src/ui/top/index.js';
@@ -90,13 +89,6 @@ test.serial('an error while rendering: exit 1 with the error, the terminal resto
 const COLOR_SGR = new RegExp(`${String.fromCharCode(27)}\\[(?:3[0-7]|9[0-7]|38;[0-9;]+)m`);
 
 test.serial('NO_COLOR: no colour codes, but the header and the selection keep inverse and bold', async (t) => {
-  // Ink styles through chalk, which found the test runner's stdout is no terminal:
-  // turn it on, so that NO_COLOR has colours to remove.
-  const level = chalk.level;
-  chalk.level = 1;
-  t.teardown(() => {
-    chalk.level = level;
-  });
   const plain = start({ TERM: 'xterm-256color', NO_COLOR: '1' });
   await until(() => plain.stdout.data.includes('Domain-0'), 'first frame drawn');
   plain.feed.loseDaemon();

@@ -1,5 +1,6 @@
-import { Text } from 'ink';
+import { Transform } from 'ink';
 import type { Line } from '../lines.js';
+import { lineToSgr } from '../sgr.js';
 
 export interface LinesProps {
   lines: readonly Line[];
@@ -7,21 +8,26 @@ export interface LinesProps {
   color: boolean;
 }
 
-/** Lines of styled segments, one Ink <Text> each; they arrive cut to the width, so nothing wraps. */
+/**
+ * Lines of styled segments, cut to the width already, so nothing wraps.
+ *
+ * Each line is a <Transform> over one space that writes the finished line in its place.
+ * Ink measures a text node by its text and remembers every text it ever measured
+ * (measure-text's cache has no bound, ink#986): a dashboard whose numbers change every
+ * second would grow by every line it ever drew. The space is all Ink measures, so that
+ * cache holds one entry, and layout skips the work of squashing styled children.
+ */
 export function Lines({ lines, color }: LinesProps) {
   return (
     <>
-      {lines.map((line, i) => (
-        <Text key={i} wrap="truncate-end">
-          {line.length === 0
-            ? ' '
-            : line.map((s, j) => (
-                <Text key={j} color={color ? s.color : undefined} dimColor={color && s.dim === true} bold={s.bold === true} inverse={s.inverse === true}>
-                  {s.text}
-                </Text>
-              ))}
-        </Text>
-      ))}
+      {lines.map((line, i) => {
+        const text = lineToSgr(line, color);
+        return (
+          <Transform key={i} transform={() => text}>
+            {' '}
+          </Transform>
+        );
+      })}
     </>
   );
 }
