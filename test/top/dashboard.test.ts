@@ -3,12 +3,18 @@ import { render } from 'ink-testing-library';
 import { stripVTControlCharacters } from 'node:util';
 import { createElement } from 'react';
 import { TopApp, type TopAppProps } from '../../src/ui/top/components/TopApp.js';
+import { installInkLineCache } from '../../src/ui/top/ink-line-cache.js';
 import { detail, domain, FakeFeed, frame, until } from './frames.js';
 
 // The dashboard's components and keys, rendered into ink-testing-library's fake
 // terminal at a fixed size. Waits are on what the last frame shows, never on time.
 // Frames are read as text: bold and inverse stay even without colour, and are
 // checked in terminal.test.ts.
+
+// Through Ink's line cache, as `xenemu top` draws.
+test.before(async () => {
+  await installInkLineCache();
+});
 
 const ARROW_UP = '\u001B[A';
 const ARROW_DOWN = '\u001B[B';

@@ -1,4 +1,5 @@
 import type { StatsFeed } from './feed.js';
+import { installInkLineCache } from './ink-line-cache.js';
 import { TerminalGuard } from './terminal.js';
 
 /**
@@ -24,6 +25,25 @@ export function colorEnabled(env: NodeJS.ProcessEnv): boolean {
 }
 
 /**
+ * What has to hold before Ink and React load, for `xenemu top` and for the benchmark
+ * that measures it.
+ */
+export async function prepareInk(options: { terminal: boolean; env: NodeJS.ProcessEnv }): Promise<void> {
+  // Ink draws nothing but the last frame, at exit, when it believes it runs in a CI job
+  // (is-in-ci: CI or CONTINUOUS_INTEGRATION in process.env, read once when Ink loads,
+  // whatever `env` says). On a terminal the user is watching, that would be a blank
+  // dashboard; so on a terminal, say we are not in CI before Ink reads it.
+  if (options.terminal) {
+    for (const key of ['CI', 'CONTINUOUS_INTEGRATION']) if (process.env[key] !== undefined) process.env[key] = 'false';
+  }
+  // React picks its build from NODE_ENV when it loads: the development one (checks,
+  // warnings, profiling hooks) takes half as long again per frame. A dashboard is not
+  // developed here.
+  if (options.env === process.env && process.env.NODE_ENV === undefined) process.env.NODE_ENV = 'production';
+  await installInkLineCache();
+}
+
+/**
  * Run the live dashboard until the user quits, the daemon goes away, a signal comes
  * or something breaks; the terminal is given back as it was in every case. Resolves
  * with the exit status: 0 for q, 1 when the daemon went away or on an error, 128+N
@@ -37,17 +57,7 @@ export async function renderTop(options: RenderTopOptions): Promise<number> {
   const env = options.env ?? process.env;
   const guard = new TerminalGuard({ stdout, stdin });
 
-  // Ink draws nothing but the last frame, at exit, when it believes it runs in a CI job
-  // (is-in-ci: CI or CONTINUOUS_INTEGRATION in process.env, read once when Ink loads,
-  // whatever `env` says). On a terminal the user is watching, that would be a blank
-  // dashboard; so on a TTY, say we are not in CI before Ink reads it.
-  if (stdout.isTTY) {
-    for (const key of ['CI', 'CONTINUOUS_INTEGRATION']) if (process.env[key] !== undefined) process.env[key] = 'false';
-  }
-  // React picks its build from NODE_ENV when it loads: the development one (checks,
-  // warnings, profiling hooks) takes twice as long per frame. A dashboard is not
-  // developed here.
-  if (env === process.env && env.NODE_ENV === undefined) process.env.NODE_ENV = 'production';
+  await prepareInk({ terminal: stdout.isTTY === true, env });
   const [{ render }, { createElement }, { TopApp }] = await Promise.all([import('ink'), import('react'), import('./components/TopApp.js')]);
 
   let status = 0;
