@@ -18,6 +18,8 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { RpcClient } from '../src/client/rpc-client.js';
 import { StatsSampler, machineSources } from '../src/host/stats-service.js';
 import type { StatsFrame } from '../src/protocol/stats.js';
@@ -148,9 +150,13 @@ async function samplerCost(): Promise<Array<Array<string | number>>> {
 }
 
 /** Push recorded frames through the dashboard and time each from push to frame written. */
-async function renderCost(recorded: StatsFrame[]): Promise<Array<Array<string | number>>> {
+async function renderCost(recorded: StatsFrame[]): Promise<{ rows: Array<Array<string | number>>; heap: Array<Array<string | number>> }> {
+  // As `xenemu top` prepares them: React's production build, Ink's line cache.
+  const { prepareInk } = await import('../src/ui/top/index.js');
+  await prepareInk({ terminal: true, env: process.env });
   const [{ render }, { createElement }, { TopApp }] = await Promise.all([import('ink-testing-library'), import('react'), import('../src/ui/top/components/TopApp.js')]);
   const rows: Array<Array<string | number>> = [];
+  const heap: Array<Array<string | number>> = [];
   const usable = recorded.filter((f) => f.selected !== null);
   if (usable.length === 0) throw new Error('no recorded frame carries the selected domain');
   for (const [columns, lines, grid] of [
@@ -169,25 +175,37 @@ async function renderCost(recorded: StatsFrame[]): Promise<Array<Array<string | 
     await new Promise((r) => setTimeout(r, 50));
     // The time from the push to the moment the frame is written out (React renders the
     // update in a microtask, Ink lays it out and writes it).
+    // The frame is not kept (ink-testing-library would keep every one): what the heap
+    // keeps over the run is the dashboard's and Ink's.
     let written: (() => void) | null = null;
-    const write = app.stdout.write;
-    app.stdout.write = (frame: string) => {
-      write(frame);
-      written?.();
-    };
+    app.stdout.write = () => written?.();
     const times: number[] = [];
+    // From the middle of the run on, caches have filled: what grows after is kept for good.
+    let heapMid = 0;
     for (let i = 0; i < FRAMES; i++) {
+      if (i === FRAMES >> 1) heapMid = retainedHeap();
       const f = usable[i % usable.length]!;
       const t0 = process.hrtime.bigint();
       const done = new Promise<bigint>((r) => (written = () => r(process.hrtime.bigint())));
-      feed.push({ ...f, seq: 1000 + i, timeMs: base.timeMs + i * 1000 });
+      // The clock and every CPU(sec) move on, as on a live host: no line repeats forever.
+      feed.push({ ...f, seq: 1000 + i, timeMs: base.timeMs + i * 1000, domains: f.domains.map((d) => ({ ...d, cpuNs: d.cpuNs + i * 1e9 })) });
       times.push(Number((await done) - t0) / 1e6);
       written = null;
     }
+    const grown = (retainedHeap() - heapMid) / 1024;
     app.unmount();
-    rows.push([`render a frame at ${columns}x${lines}, ${grid === 'heat' ? 'heat map' : 'sparklines'} (ms)`, median(times).toFixed(2), percentile(times, 99).toFixed(2), Math.max(...times).toFixed(2)]);
+    const what = `at ${columns}x${lines}, ${grid === 'heat' ? 'heat map' : 'sparklines'}`;
+    rows.push([`render a frame ${what} (ms)`, median(times).toFixed(2), percentile(times, 99).toFixed(2), Math.max(...times).toFixed(2)]);
+    heap.push([`heap grown over frames ${FRAMES >> 1}-${FRAMES} ${what} (KiB)`, grown.toFixed(0)]);
   }
-  return rows;
+  return { rows, heap };
+}
+
+/** Heap in use after a full collection, bytes. */
+function retainedHeap(): number {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  return process.memoryUsage().heapUsed;
 }
 
 const daemon = await daemonCost();
@@ -201,4 +219,6 @@ console.log(`daemon: ${daemon.compiled ? 'compiled (dist/)' : 'sources under tsx
 console.log(`machine: ${machine()}`);
 console.log(table(['measure', 'median', 'min', 'max'], daemon.rows));
 console.log();
-console.log(table(['measure', 'median', 'p99', 'max'], [...sampler, ...renders]));
+console.log(table(['measure', 'median', 'p99', 'max'], [...sampler, ...renders.rows]));
+console.log();
+console.log(table(['measure', 'value'], renders.heap));
