@@ -1,5 +1,5 @@
-import { Transform } from 'ink';
-import type { Line } from '../lines.js';
+import { Text, Transform, useIsScreenReaderEnabled } from 'ink';
+import { lineText, type Line } from '../lines.js';
 import { lineToSgr } from '../sgr.js';
 
 export interface LinesProps {
@@ -16,11 +16,16 @@ export interface LinesProps {
  * (measure-text's cache has no bound, ink#986): a dashboard whose numbers change every
  * second would grow by every line it ever drew. The space is all Ink measures, so that
  * cache holds one entry, and layout skips the work of squashing styled children.
+ *
+ * A screen reader (INK_SCREEN_READER=true) is given the text itself: Ink reads it the
+ * nodes' text, not what a Transform writes.
  */
 export function Lines({ lines, color }: LinesProps) {
+  const screenReader = useIsScreenReaderEnabled();
   return (
     <>
       {lines.map((line, i) => {
+        if (screenReader) return <Text key={i}>{line.length === 0 ? ' ' : lineText(line)}</Text>;
         const text = lineToSgr(line, color);
         return (
           <Transform key={i} transform={() => text}>
