@@ -19,3 +19,8 @@ test('without colour: colours and faint go, bold and inverse stay', (t) => {
   t.is(lineToSgr(line, false), 'ab\x1b[1;7mc\x1b[27;22m');
   t.is(stripVTControlCharacters(lineToSgr(line, true)), 'abc');
 });
+
+test('control characters in a text are shown as "?", one for one: nothing reaches the terminal as an escape', (t) => {
+  t.is(lineToSgr([seg('a\x1b[2Jb\x07c\x9b31md\x7f')], true), 'a?[2Jb?c?31md?');
+  t.is(lineToSgr([seg('\x1b]0;title\x07', { bold: true })], false), '\x1b[1m?]0;title?\x1b[22m');
+});

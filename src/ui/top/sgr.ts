@@ -26,12 +26,22 @@ function close(s: Seg, color: boolean): string {
   return codes.length === 0 ? '' : `\x1b[${codes.join(';')}m`;
 }
 
-/** `color` false (NO_COLOR, a dumb terminal): colours and faint go, bold and inverse stay. */
+/** C0 and C1 controls and DEL: in a text, they would be escape sequences for the terminal. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROLS = /[\x00-\x1f\x7f-\x9f]/g;
+
+/**
+ * `color` false (NO_COLOR, a dumb terminal): colours and faint go, bold and inverse stay.
+ * A control character in a text is shown as "?", one column for one, so that nothing
+ * a text carries (a name, a typed value echoed back) can move the cursor or restyle
+ * the screen.
+ */
 export function lineToSgr(line: Line, color: boolean): string {
   let out = '';
   for (const s of line) {
+    const text = s.text.replace(CONTROLS, '?');
     const on = open(s, color);
-    out += on === '' ? s.text : on + s.text + close(s, color);
+    out += on === '' ? text : on + text + close(s, color);
   }
   return out;
 }
