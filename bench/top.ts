@@ -201,10 +201,15 @@ async function renderCost(recorded: StatsFrame[]): Promise<{ rows: Array<Array<s
   return { rows, heap };
 }
 
+let gc: (() => void) | undefined;
+
 /** Heap in use after a full collection, bytes. */
 function retainedHeap(): number {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
+  if (gc === undefined) {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as () => void;
+  }
+  gc();
   return process.memoryUsage().heapUsed;
 }
 

@@ -1,9 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { styledChars } from '../../src/ui/top/ink-cells.js';
+import { inkOutputUrl } from '../../src/ui/top/ink-line-cache.js';
 import type { Color, Seg } from '../../src/ui/top/lines.js';
 import { lineToSgr } from '../../src/ui/top/sgr.js';
 
@@ -14,8 +12,7 @@ import { lineToSgr } from '../../src/ui/top/sgr.js';
 type GetStyledChars = (line: string) => unknown;
 
 async function inkStyledChars(): Promise<GetStyledChars> {
-  const entry = createRequire(import.meta.url).resolve('ink');
-  const { default: Output } = (await import(pathToFileURL(join(dirname(entry), 'output.js')).href)) as {
+  const { default: Output } = (await import(inkOutputUrl())) as {
     default: new (o: { width: number; height: number }) => { caches: { getStyledChars: GetStyledChars } };
   };
   return (line) => new Output({ width: 1, height: 1 }).caches.getStyledChars(line);

@@ -1,8 +1,5 @@
 import test from 'ava';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { installInkLineCache } from '../../src/ui/top/ink-line-cache.js';
+import { inkOutputUrl, installInkLineCache } from '../../src/ui/top/ink-line-cache.js';
 
 // The cache reaches into Ink's Output (not Ink's API). These tests hold the Ink we pin
 // to the shape it relies on, and show that frames come out as they would without it.
@@ -15,8 +12,7 @@ interface Output {
 type OutputClass = new (options: { width: number; height: number }) => Output;
 
 async function outputClass(): Promise<OutputClass> {
-  const entry = createRequire(import.meta.url).resolve('ink');
-  return ((await import(pathToFileURL(join(dirname(entry), 'output.js')).href)) as { default: OutputClass }).default;
+  return ((await import(inkOutputUrl())) as { default: OutputClass }).default;
 }
 
 function frame(Output: OutputClass, lines: string[]): string {

@@ -9,6 +9,8 @@
  * or null for anything else, which then goes the long way.
  */
 
+import { END_INTENSITY, SGR_CODES } from './sgr.js';
+
 export interface AnsiCode {
   type: 'ansi';
   code: string;
@@ -25,17 +27,10 @@ export interface StyledChar {
 const sgr = (param: string): string => `\x1b[${param}m`;
 
 /** The start codes sgr.ts writes, by their parameter, with the code that ends each. */
-const START = new Map<string, AnsiCode>();
-for (const [param, end] of [
-  ['1', '22'],
-  ['2', '22'],
-  ['7', '27'],
-  ...['30', '31', '32', '33', '34', '35', '36', '37', '90', '91', '92', '93', '94', '95', '96', '97'].map((c) => [c, '39']),
-] as const) {
-  START.set(param, { type: 'ansi', code: sgr(param), endCode: sgr(end) });
-}
-const END = new Set(['22', '27', '39']);
+const START = new Map<string, AnsiCode>(SGR_CODES.map(([start, end]) => [String(start), { type: 'ansi', code: sgr(String(start)), endCode: sgr(String(end)) }]));
+const END = new Set(SGR_CODES.map(([, end]) => String(end)));
 const RESET = '0';
+const INTENSITY_END = sgr(String(END_INTENSITY));
 
 /**
  * One-column characters Intl.Segmenter keeps as one grapheme each: printable ASCII
@@ -55,7 +50,7 @@ function apply(styles: AnsiCode[], param: string): AnsiCode[] | null {
   const start = START.get(param);
   if (start === undefined) return null;
   // Bold and faint share their end code and live side by side.
-  if (param === '1' || param === '2') return styles.some((s) => s.code === start.code) ? styles : [...styles, start];
+  if (start.endCode === INTENSITY_END) return styles.some((s) => s.code === start.code) ? styles : [...styles, start];
   return [...styles.filter((s) => s.endCode !== start.endCode), start];
 }
 

@@ -29,6 +29,11 @@ type OutputClass = (new (options: { width: number; height: number }) => OutputLi
 
 let installed: Promise<boolean> | null = null;
 
+/** Where Ink's Output module is: beside Ink's entry point (ink's exports map hides it). */
+export function inkOutputUrl(): string {
+  return pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('ink')), 'output.js')).href;
+}
+
 /** Install once per process; resolves false (and leaves Ink alone) if Ink's internals differ. */
 export function installInkLineCache(): Promise<boolean> {
   installed ??= install();
@@ -38,8 +43,7 @@ export function installInkLineCache(): Promise<boolean> {
 async function install(): Promise<boolean> {
   let Output: OutputClass;
   try {
-    const inkEntry = createRequire(import.meta.url).resolve('ink');
-    ({ default: Output } = (await import(pathToFileURL(join(dirname(inkEntry), 'output.js')).href)) as { default: OutputClass });
+    ({ default: Output } = (await import(inkOutputUrl())) as { default: OutputClass });
   } catch {
     return false;
   }

@@ -8,21 +8,36 @@ import type { Color, Line, Seg } from './lines.js';
  */
 
 const FOREGROUND: Record<Color, number> = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, white: 37, gray: 90 };
+const BOLD = 1;
+const FAINT = 2;
+const INVERSE = 7;
+/** Bold and faint both end with it. */
+export const END_INTENSITY = 22;
+const END_INVERSE = 27;
+const END_FOREGROUND = 39;
+
+/** Every start code this module writes, with the code that ends it (ink-cells.ts reads these). */
+export const SGR_CODES: ReadonlyArray<readonly [start: number, end: number]> = [
+  [BOLD, END_INTENSITY],
+  [FAINT, END_INTENSITY],
+  [INVERSE, END_INVERSE],
+  ...Object.values(FOREGROUND).map((c) => [c, END_FOREGROUND] as const),
+];
 
 function open(s: Seg, color: boolean): string {
   const codes: number[] = [];
-  if (s.bold === true) codes.push(1);
-  if (color && s.dim === true) codes.push(2);
-  if (s.inverse === true) codes.push(7);
+  if (s.bold === true) codes.push(BOLD);
+  if (color && s.dim === true) codes.push(FAINT);
+  if (s.inverse === true) codes.push(INVERSE);
   if (color && s.color !== undefined) codes.push(FOREGROUND[s.color]);
   return codes.length === 0 ? '' : `\x1b[${codes.join(';')}m`;
 }
 
 function close(s: Seg, color: boolean): string {
   const codes: number[] = [];
-  if (color && s.color !== undefined) codes.push(39);
-  if (s.inverse === true) codes.push(27);
-  if (s.bold === true || (color && s.dim === true)) codes.push(22);
+  if (color && s.color !== undefined) codes.push(END_FOREGROUND);
+  if (s.inverse === true) codes.push(END_INVERSE);
+  if (s.bold === true || (color && s.dim === true)) codes.push(END_INTENSITY);
   return codes.length === 0 ? '' : `\x1b[${codes.join(';')}m`;
 }
 

@@ -17,8 +17,8 @@ export interface LinesProps {
  * second would grow by every line it ever drew. The space is all Ink measures, so that
  * cache holds one entry, and layout skips the work of squashing styled children.
  *
- * A screen reader (INK_SCREEN_READER=true) is given the text itself: Ink reads it the
- * nodes' text, not what a Transform writes.
+ * A screen reader (INK_SCREEN_READER=true) is given the text itself: in that mode Ink
+ * reads out the nodes' text, not what a Transform writes.
  */
 export function Lines({ lines, color }: LinesProps) {
   const screenReader = useIsScreenReaderEnabled();
