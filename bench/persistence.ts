@@ -103,8 +103,11 @@ async function benchWorker(total: number, batch: number): Promise<void> {
 
 async function benchRecovery(total: number): Promise<void> {
   await withDir(async (dir) => {
-    // The journal a daemon killed before its worker applied anything would leave.
-    const journal = Journal.create(dir, 1, 0, 'write');
+    // The journal a daemon killed before its worker applied anything would leave: it
+    // continues the (empty) database the first start made, from the file that start began.
+    const first = StorePersistence.open(dir);
+    await first.close();
+    const journal = Journal.create(dir, 2, first.stats().journalBytes, 'write', first.recovery.storeId);
     for (let i = 0; i < total; i++) {
       journal.append([{ op: 'set', path: `/local/domain/${i % DOMAINS}/data/${i}`, value: `v${i}`, perms: 'n0' }]);
       if (i % 64 === 63) journal.flush();

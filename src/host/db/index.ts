@@ -4,13 +4,13 @@ import type { NodeRecord } from '../../xenstore/database.js';
 import type { Change } from '../../xenstore/store.js';
 import type { JournalPosition } from './journal-codec.js';
 import { Journal, type Durability } from './journal.js';
-import { recover, type RecoveryReport } from './recovery.js';
-import { SqliteStore } from './sqlite-store.js';
+import { openStore, type RecoveryReport } from './recovery.js';
+import type { SqliteStore } from './sqlite-store.js';
 import { SqliteWriter, type StoreFiles } from './sqlite-writer.js';
 
 export type { Durability } from './journal.js';
 export type { JournalPosition } from './journal-codec.js';
-export type { RecoveryReport } from './recovery.js';
+export { DamagedStoreError, describeRecovery, type RecoveryReport } from './recovery.js';
 export type { StoreFiles } from './sqlite-writer.js';
 
 export interface PersistenceOptions {
@@ -22,6 +22,8 @@ export interface PersistenceOptions {
   handOffBytes?: number;
   /** ...or this many milliseconds after the first of them was flushed. */
   handOffMs?: number;
+  /** Start over a damaged store, keeping what can be kept (see openStore); default: refuse. */
+  recover?: boolean;
   /** The SQLite worker failed, or a journal rotation did (nothing is lost; see SqliteWriter). */
   onError?: (err: Error) => void;
 }
@@ -47,7 +49,7 @@ export type PersistenceStats = {
   writer: string;
 };
 
-type Settings = Required<Omit<PersistenceOptions, 'onError'>>;
+type Settings = Required<Omit<PersistenceOptions, 'onError' | 'recover'>>;
 
 /**
  * The XenStore's persistence: a journal for durability, SQLite for the state.
@@ -101,19 +103,19 @@ export class StorePersistence {
       handOffMs: options.handOffMs ?? 1000,
     };
     const onError = options.onError ?? (() => {});
-    mkdirSync(dirname(files.database), { recursive: true });
-    mkdirSync(files.journalDir, { recursive: true });
-    const store = SqliteStore.open(files.database);
-    let journal: Journal | null = null;
-    try {
-      const recovery = recover(files.journalDir, store);
-      const meta = store.readMeta();
+    mkdirSync(dirname(files.database), { recursive: true, mode: 0o700 });
+    mkdirSync(files.journalDir, { recursive: true, mode: 0o700 });
+    const { store, journal, recovery } = openStore(files, {
+      recover: options.recover ?? false,
       // prevEnd 0: SQLite's position names this file itself, so no predecessor is checked.
-      journal = Journal.create(files.journalDir, recovery.resumeAt.seq, 0, opts.durability);
+      startJournal: (seq, storeId) => Journal.create(files.journalDir, seq, 0, opts.durability, storeId),
+    });
+    try {
+      const meta = store.readMeta();
       const writer = new SqliteWriter(files, recovery.resumeAt, onError);
       return new StorePersistence(files.journalDir, opts, onError, journal, writer, store, meta, recovery);
     } catch (err) {
-      journal?.close();
+      journal.close();
       store.db.close();
       throw err;
     }
@@ -228,7 +230,7 @@ export class StorePersistence {
     this.handOff();
     const old = this.journal;
     try {
-      this.journal = Journal.create(this.journalDir, old.seq + 1, old.size, this.options.durability);
+      this.journal = Journal.create(this.journalDir, old.seq + 1, old.size, this.options.durability, old.storeId);
     } catch (err) {
       this.onError(err as Error);
       return;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { Change } from '../../xenstore/store.js';
 
@@ -7,9 +8,19 @@ import type { Change } from '../../xenstore/store.js';
  *
  * A journal file starts with a header:
  *
- *   0  4  magic "XSJ1" (the digit is the format version)
+ *   0  4  magic "XSJ2" (the digit is the format version)
  *   4  4  u32 seq: the file's sequence number (its name is journal.<seq>)
  *   8  8  u64 prevEnd: the final size of journal.<seq-1> when this file was started
+ *  16 16  storeId: the identity of the database the file continues (see below)
+ *  32  4  u32 CRC-32 of bytes 0-31
+ *
+ * Version 1 ("XSJ1") headers are the first 16 bytes of this, with no identity and no
+ * CRC; files written by older daemons still have them and are still read.
+ *
+ * storeId ties a journal to its database: the database gets a random identity when
+ * it is created, and every journal file names it. A journal next to a database it
+ * does not name belongs to another store, or the database it continued was lost and
+ * re-created (rm state.db): recovery must say so, not replay or delete it.
  *
  * and continues with frames, one per flush:
  *
@@ -39,8 +50,12 @@ import type { Change } from '../../xenstore/store.js';
  *   4 meta del   u32 len, key
  */
 
-const MAGIC = 0x314a5358; // "XSJ1" read as a little-endian u32
-export const HEADER_SIZE = 16;
+const MAGIC_V1 = 0x314a5358; // "XSJ1" read as a little-endian u32
+const MAGIC_V2 = 0x324a5358; // "XSJ2"
+const HEADER_V1_SIZE = 16;
+const STORE_ID_BYTES = 16;
+/** The size of the headers this code writes (version 2). */
+export const HEADER_SIZE = 36;
 export const FRAME_HEADER_SIZE = 8;
 
 const OP_SET = 1;
@@ -78,20 +93,39 @@ export interface EntryVisitor {
 export interface JournalHeader {
   readonly seq: number;
   readonly prevEnd: number;
+  /** The database this file continues, as hex; null in a version 1 file. */
+  readonly storeId: string | null;
+  /** Where the frames start. */
+  readonly size: number;
 }
 
-export function encodeHeader(header: JournalHeader): Buffer {
+/** A new random store identity, as the database and the journal headers keep it. */
+export function newStoreId(): string {
+  return randomBytes(STORE_ID_BYTES).toString('hex');
+}
+
+export function encodeHeader(header: { seq: number; prevEnd: number; storeId: string }): Buffer {
   const buf = Buffer.alloc(HEADER_SIZE);
-  buf.writeUInt32LE(MAGIC, 0);
+  buf.writeUInt32LE(MAGIC_V2, 0);
   buf.writeUInt32LE(header.seq, 4);
   buf.writeBigUInt64LE(BigInt(header.prevEnd), 8);
+  if (buf.write(header.storeId, 16, 'hex') !== STORE_ID_BYTES) throw new Error(`journal: bad store id "${header.storeId}"`);
+  buf.writeUInt32LE(crc32(buf.subarray(0, 32)), 32);
   return buf;
 }
 
-/** The header of a journal file, or null if the file is too short or not a journal. */
+/**
+ * The header of a journal file, or null if the file is too short, not a journal, or
+ * its header fails its CRC.
+ */
 export function decodeHeader(buf: Buffer): JournalHeader | null {
-  if (buf.length < HEADER_SIZE || buf.readUInt32LE(0) !== MAGIC) return null;
-  return { seq: buf.readUInt32LE(4), prevEnd: Number(buf.readBigUInt64LE(8)) };
+  if (buf.length < HEADER_V1_SIZE) return null;
+  const magic = buf.readUInt32LE(0);
+  const seq = buf.readUInt32LE(4);
+  const prevEnd = Number(buf.readBigUInt64LE(8));
+  if (magic === MAGIC_V1) return { seq, prevEnd, storeId: null, size: HEADER_V1_SIZE };
+  if (magic !== MAGIC_V2 || buf.length < HEADER_SIZE || crc32(buf.subarray(0, 32)) !== buf.readUInt32LE(32)) return null;
+  return { seq, prevEnd, storeId: buf.toString('hex', 16, 32), size: HEADER_SIZE };
 }
 
 /** Bytes `entries` take in a frame body. */

@@ -66,16 +66,18 @@ export class Journal {
     private readonly fd: number,
     readonly seq: number,
     private readonly durability: Durability,
+    /** The database this journal continues (see journal-codec.ts). */
+    readonly storeId: string,
   ) {}
 
   /**
    * Start journal.<seq>; `prevEnd` is the final size of the previous journal file
    * (see journal-codec.ts). The file must not exist: a sequence number is used once.
    */
-  static create(dir: string, seq: number, prevEnd: number, durability: Durability): Journal {
-    const fd = openSync(journalPath(dir, seq), 'ax');
+  static create(dir: string, seq: number, prevEnd: number, durability: Durability, storeId: string): Journal {
+    const fd = openSync(journalPath(dir, seq), 'ax', 0o600);
     try {
-      const header = encodeHeader({ seq, prevEnd });
+      const header = encodeHeader({ seq, prevEnd, storeId });
       for (let at = 0; at < HEADER_SIZE; ) at += writeSync(fd, header, at, HEADER_SIZE - at);
       if (durability === 'fsync') {
         fdatasyncSync(fd);
@@ -86,7 +88,7 @@ export class Journal {
       closeSync(fd);
       throw err;
     }
-    return new Journal(fd, seq, durability);
+    return new Journal(fd, seq, durability, storeId);
   }
 
   /** Bytes in the file, header included. */

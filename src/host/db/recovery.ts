@@ -1,83 +1,170 @@
-import { readFileSync, unlinkSync } from 'node:fs';
-import { decodeHeader, forEachEntry, HEADER_SIZE, readFrames, type JournalPosition } from './journal-codec.js';
+import { readFileSync, statSync, unlinkSync } from 'node:fs';
+import { basename } from 'node:path';
+import { moveDatabaseAside, moveJournalsAside } from './aside.js';
+import { decodeHeader, forEachEntry, HEADER_SIZE, newStoreId, readFrames, type JournalPosition } from './journal-codec.js';
+import { scanJournal, type Dropped } from './journal-scan.js';
 import { journalPath, listJournals } from './journal.js';
-import type { SqliteStore } from './sqlite-store.js';
+import { SqliteStore } from './sqlite-store.js';
+import type { StoreFiles } from './sqlite-writer.js';
 
-/** What recovery found, for the daemon's start-up log. */
+/** What start-up recovery found and did: logged at every start, shown by `host status`. */
 export interface RecoveryReport {
+  /** When recovery ran (ISO 8601). */
+  readonly at: string;
+  readonly storeId: string;
   /** Journal frames and entries that SQLite did not have yet and now has. */
   readonly frames: number;
   readonly entries: number;
-  /** Bytes after the last good frame: a write torn by a crash, never acknowledged. */
-  readonly droppedBytes: number;
-  /** Journal files after the stop that could not be a continuation (power cut only). */
-  readonly ignoredFiles: number;
+  /** Bytes of a write torn by a crash at the journal's end: never acknowledged, dropped. */
+  readonly tornBytes: number;
   /** Where the new journal starts (journal.<seq>, first frame). */
   readonly resumeAt: JournalPosition;
+  /** Damage found, one sentence each; empty when the store was whole. */
+  readonly problems: readonly string[];
+  /** What `--recover` could not apply, and where the files holding it are now. */
+  readonly dropped: Dropped;
+  readonly movedAside: readonly string[];
+}
+
+/** The store is damaged and recovery was not asked to go on. Nothing was changed. */
+export class DamagedStoreError extends Error {
+  override name = 'DamagedStoreError';
+  constructor(readonly problems: readonly string[]) {
+    super(
+      [
+        'the store is damaged; not starting over it:',
+        ...problems.map((p) => `  - ${p}`),
+        'Run `xenemu host start --recover` to start with what can be kept (the database, and the journal up to the damage);',
+        'the files it cannot apply are moved aside, never deleted, and reported.',
+      ].join('\n'),
+    );
+  }
+}
+
+export interface OpenOptions<J> {
+  /** Go on over damage: keep what can be kept, move the rest aside, report it. */
+  readonly recover: boolean;
+  /**
+   * Start the journal file the daemon appends to. It is created before recovery
+   * commits, so the file the database's position names always exists: a missing one
+   * means the journal was lost.
+   */
+  readonly startJournal: (seq: number, storeId: string) => J;
 }
 
 /**
- * Bring SQLite up to date with the journal, then retire the journal files.
+ * Open the database, check it and the journal against each other, and bring the
+ * database up to date with the journal (see scanJournal for what counts as damage).
  *
- * SQLite holds every node as of its `applied` position; the journal files hold every
- * acknowledged change, in order, from (at least) there on. Replaying them into SQLite
- * at start-up, rather than loading SQLite into memory and patching it with the
- * journal, keeps one source to load from and keeps the load a single ordered scan of
- * the primary key: no sort of a million paths in JavaScript. The replay is whatever
- * the worker had not applied at the crash, normally a few milliseconds of writes.
+ * Replaying into SQLite at start-up, rather than loading SQLite into memory and
+ * patching it with the journal, keeps one source to load from, in one ordered scan of
+ * the primary key. The replay and the new start position are committed durably, and
+ * only then are the old journal files deleted; the daemon appends to a fresh file, so
+ * a file is only ever written by one run of the daemon.
  *
- * The replay stops at the first torn or corrupt frame, and at any file that does not
- * continue exactly where the replay got to (see prevEnd in journal-codec.ts), so the
- * result is always a prefix of the acknowledged history, never a mix. The journal
- * is not truncated in place: the replay and the new start position are committed to
- * SQLite durably, and then every old journal file is deleted; the daemon appends to a
- * fresh file, so a file is only ever written by one run of the daemon.
+ * Damage stops the start (DamagedStoreError) before anything is written, unless
+ * `recover` is set: then the database and the replayable prefix are kept, and every
+ * file that holds something that could not be applied is moved aside.
  */
-export function recover(dir: string, store: SqliteStore): RecoveryReport {
-  const applied = store.applied();
-  const seqs = listJournals(dir);
-  let frames = 0;
-  let entries = 0;
-  let droppedBytes = 0;
-  let ignoredFiles = 0;
-  const resumeAt = { seq: Math.max(applied.seq, ...seqs) + 1, offset: HEADER_SIZE };
+export function openStore<J extends { close(): void }>(
+  files: StoreFiles,
+  options: OpenOptions<J>,
+): { store: SqliteStore; journal: J; recovery: RecoveryReport } {
+  const at = new Date();
+  const problems: string[] = [];
+  const movedAside: string[] = [];
+  const seqs = listJournals(files.journalDir);
 
-  store.transaction(true, () => {
-    let pos = applied;
-    let stopped = false;
-    for (const seq of seqs) {
-      if (seq < applied.seq) continue; // applied and durable already; deleted below
-      if (stopped) {
-        ignoredFiles++;
-        continue;
-      }
-      const data = readFileSync(journalPath(dir, seq));
-      const header = decodeHeader(data);
-      let start = -1;
-      if (header !== null && header.seq === seq) {
-        if (seq === pos.seq) start = pos.offset;
-        else if (seq === pos.seq + 1 && header.prevEnd === pos.offset) start = HEADER_SIZE;
-      }
-      if (start < 0) {
-        stopped = true;
-        ignoredFiles++;
-        continue;
-      }
-      // A file shorter than the applied position lost its tail in a power cut after
-      // SQLite had it: nothing to replay, and SQLite's position stands.
-      const end = readFrames(data, start, data.length, true, (from, to) => {
-        frames++;
-        entries += forEachEntry(data, from, to, store);
-      });
-      pos = { seq, offset: end };
-      if (end < data.length) {
-        droppedBytes = data.length - end;
-        stopped = true;
-      }
+  // rm state.db, or `: > state.db`: SQLite would make a new, empty database of it.
+  const dbSize = sizeOf(files.database);
+  const wal = sizeOf(files.database + '-wal');
+  let fresh = dbSize <= 0;
+  if (fresh && (seqs.length > 0 || wal > 0)) {
+    const what = [...(seqs.length > 0 ? [`${seqs.length} journal files`] : []), ...(wal > 0 ? [`${basename(files.database)}-wal`] : [])];
+    problems.push(`${files.database} is ${dbSize < 0 ? 'missing' : 'empty'}, but ${what.join(' and ')} continue it`);
+    if (!options.recover) throw new DamagedStoreError(problems);
+    movedAside.push(...moveDatabaseAside(files.database, at));
+  }
+
+  let store: SqliteStore;
+  let applied: JournalPosition;
+  let storeId: string | null;
+  try {
+    store = SqliteStore.open(files.database);
+    applied = store.applied();
+    storeId = store.storeId();
+  } catch (err) {
+    if (!isDamagedDatabase(err)) throw err;
+    problems.push(`${files.database} is damaged: ${(err as Error).message}`);
+    if (!options.recover) throw new DamagedStoreError(problems);
+    movedAside.push(...moveDatabaseAside(files.database, at));
+    fresh = true;
+    store = SqliteStore.open(files.database);
+    applied = store.applied();
+    storeId = null;
+  }
+
+  let journal: J | null = null;
+  try {
+    // A re-created database may take over a journal that holds the store's whole
+    // history (journal.1, continuing nothing): replaying it rebuilds everything.
+    const origin = fresh && options.recover && seqs[0] === 1 ? decodeHeader(readFileSync(journalPath(files.journalDir, 1))) : null;
+    const adopt = origin !== null && origin.prevEnd === 0;
+    if (storeId === null) {
+      storeId = (adopt ? origin.storeId : null) ?? newStoreId();
+      store.setStoreId(storeId);
     }
-    store.setPosition(resumeAt);
-  });
+    const scan = scanJournal(files.journalDir, { applied, storeId, acceptUnnamed: !fresh || adopt });
+    problems.push(...scan.problems);
+    if (problems.length > 0 && !options.recover) throw new DamagedStoreError(problems);
 
-  for (const seq of seqs) unlinkSync(journalPath(dir, seq));
-  return { frames, entries, droppedBytes, ignoredFiles, resumeAt };
+    const resumeAt = { seq: Math.max(applied.seq, ...seqs) + 1, offset: HEADER_SIZE };
+    journal = options.startJournal(resumeAt.seq, storeId);
+    let frames = 0;
+    let entries = 0;
+    store.transaction(true, () => {
+      for (const r of scan.replays) {
+        readFrames(r.data, r.from, r.to, false, (from, to) => {
+          frames++;
+          entries += forEachEntry(r.data, from, to, store);
+        });
+      }
+      store.setPosition(resumeAt);
+    });
+    movedAside.push(...moveJournalsAside(scan.damaged.map((seq) => journalPath(files.journalDir, seq)), files.journalDir, at));
+    for (const seq of seqs) if (!scan.damaged.includes(seq)) unlinkSync(journalPath(files.journalDir, seq));
+    const recovery = { at: at.toISOString(), storeId, frames, entries, tornBytes: scan.tornBytes, resumeAt, problems, dropped: scan.dropped, movedAside };
+    return { store, journal, recovery };
+  } catch (err) {
+    journal?.close();
+    store.db.close();
+    throw err;
+  }
+}
+
+/** One paragraph for the daemon log and the CLI. */
+export function describeRecovery(r: RecoveryReport): string {
+  const replayed = `replayed ${r.frames} journal frames (${r.entries} entries)${r.tornBytes > 0 ? `, dropped a torn write of ${r.tornBytes} bytes at the end` : ''}`;
+  if (r.problems.length === 0) return `store ${r.storeId}: ${replayed}`;
+  const d = r.dropped;
+  return [
+    `store ${r.storeId}: RECOVERED FROM DAMAGE: ${replayed}; NOT applied: ${d.frames} frames (${d.entries} entries, ${d.bytes} bytes) in ${d.files} files`,
+    ...r.problems.map((p) => `  damage: ${p}`),
+    ...r.movedAside.map((p) => `  moved aside: ${p}`),
+  ].join('\n');
+}
+
+/** Size of a file in bytes, or -1 if there is none. */
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return -1;
+  }
+}
+
+/** SQLite's own word that a file is not (or no longer) a database. */
+function isDamagedDatabase(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^SQLITE_(CORRUPT|NOTADB)/.test(code);
 }

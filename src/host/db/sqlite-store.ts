@@ -1,5 +1,6 @@
 import Sqlite from 'better-sqlite3';
 import type { NodeRecord } from '../../xenstore/database.js';
+import { ensurePrivateFile, makePrivate } from '../private-file.js';
 import { forEachEntry, readFrames, type EntryVisitor, type JournalPosition } from './journal-codec.js';
 
 const SCHEMA = `
@@ -19,6 +20,11 @@ const SCHEMA = `
     offset INTEGER NOT NULL
   );
   INSERT OR IGNORE INTO journal_applied VALUES (0, 0, 0);
+  -- The store's identity, which every journal file names (see journal-codec.ts).
+  CREATE TABLE IF NOT EXISTS store_identity (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    store_id TEXT NOT NULL
+  );
 `;
 
 /** Rows per query while loading: big enough to amortise the query, small enough to stream. */
@@ -59,6 +65,8 @@ export class SqliteStore implements EntryVisitor {
    * holds everything not yet applied; transactions that must reach the disk say so.
    */
   static open(file: string): SqliteStore {
+    ensurePrivateFile(file);
+    for (const side of ['-wal', '-shm']) makePrivate(file + side);
     const db = new Sqlite(file);
     try {
       db.pragma('journal_mode = WAL');
@@ -73,6 +81,17 @@ export class SqliteStore implements EntryVisitor {
 
   applied(): JournalPosition {
     return this.db.prepare('SELECT seq, offset FROM journal_applied WHERE id = 0').get() as JournalPosition;
+  }
+
+  /** The store's identity, or null in a database written before identities existed. */
+  storeId(): string | null {
+    const row = this.db.prepare('SELECT store_id FROM store_identity WHERE id = 0').get() as { store_id: string } | undefined;
+    return row?.store_id ?? null;
+  }
+
+  /** Give the store its identity, durably: journal files naming it are written next. */
+  setStoreId(id: string): void {
+    this.transaction(true, () => this.db.prepare('INSERT OR REPLACE INTO store_identity VALUES (0, ?)').run(id));
   }
 
   /**
