@@ -36,7 +36,7 @@ export async function reachDaemon(paths: StatePaths): Promise<RpcClient | null> 
  * serialise on the start lock, so only one daemon is ever spawned; the loser finds it
  * running. Returns whether this call started it.
  */
-export async function ensureDaemon(paths: StatePaths): Promise<boolean> {
+export async function ensureDaemon(paths: StatePaths, options: { recover?: boolean } = {}): Promise<boolean> {
   const running = await reachDaemon(paths);
   if (running) {
     running.close();
@@ -51,7 +51,7 @@ export async function ensureDaemon(paths: StatePaths): Promise<boolean> {
       raced.close();
       return false;
     }
-    await spawnDaemon(paths);
+    await spawnDaemon(paths, options.recover === true);
     return true;
   } finally {
     lock.release();
@@ -60,27 +60,29 @@ export async function ensureDaemon(paths: StatePaths): Promise<boolean> {
 
 /**
  * Start the daemon detached, with its output in the log, and wait for the line it
- * writes on fd 3 once it is listening (or for it to exit, which is a failure).
+ * writes on fd 3 once it is listening (or for it to exit, which is a failure: its
+ * "failed" line on fd 3 says why).
  */
-async function spawnDaemon(paths: StatePaths): Promise<void> {
+async function spawnDaemon(paths: StatePaths, recover: boolean): Promise<void> {
   const entry = entryPoint('../host/daemon.js', import.meta.url);
   const logFd = openSync(paths.log, 'a', 0o600);
-  const child = spawn(process.execPath, [...entry.execArgv, entry.file, '--home', paths.home], {
+  const child = spawn(process.execPath, [...entry.execArgv, entry.file, '--home', paths.home, ...(recover ? ['--recover'] : [])], {
     detached: true,
     stdio: ['ignore', logFd, logFd, 'pipe'],
     env: { ...process.env, XENEMU_READY_FD: '3' },
   });
   closeSync(logFd);
   const ready = child.stdio[3] as Readable;
+  let text = '';
   const outcome = await new Promise<'ready' | 'exited'>((resolve) => {
-    let text = '';
     ready.setEncoding('utf8');
     ready.on('error', () => resolve('exited'));
     ready.on('data', (chunk: string) => {
       text += chunk;
       if (text.includes('ready\n')) resolve('ready');
     });
-    child.once('exit', () => resolve('exited'));
+    // The pipe closes when the daemon exits, after its last words were read ('exit' may come first).
+    ready.on('close', () => resolve('exited'));
     child.once('error', () => resolve('exited'));
   });
   ready.destroy();
@@ -89,6 +91,8 @@ async function spawnDaemon(paths: StatePaths): Promise<void> {
     // It may have lost the lock to a daemon started by hand meanwhile: fine if one answers.
     const other = await reachDaemon(paths);
     if (other) return other.close();
+    const failed = /^failed (.*)$/m.exec(text);
+    if (failed) throw new DaemonError(`the xenemu daemon did not start: ${JSON.parse(failed[1]!) as string}\n(daemon log: ${paths.log})`);
     throw new DaemonError(`the xenemu daemon failed to start:\n${logTail(paths.log)}`);
   }
 }

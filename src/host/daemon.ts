@@ -4,43 +4,56 @@
  *
  * Start-up order matters: take the state dir's lock first (only the lock holder may
  * touch the sockets, so a stale socket from a crashed daemon is safe to replace), then
- * recover the store, then listen, then write the pid file, which is informational only.
+ * recover the store (refusing a damaged one unless started with --recover), then
+ * listen, then write the pid file, which is informational only.
  */
 import { appendFileSync, closeSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { FileLock } from './lock.js';
 import { Host, type StoreBackend } from './host.js';
-import { ensureStateDir, statePaths, type StatePaths } from './state-dir.js';
+import { checkSocketPaths, ensureStateDir, statePaths, type StatePaths } from './state-dir.js';
 import { readHostConfig } from './host-config.js';
 import { readXenstoredConf } from './xenstored-conf.js';
 
-function parseArgs(argv: string[]): { home: string } {
+function parseArgs(argv: string[]): { home: string; recover: boolean } {
   const i = argv.indexOf('--home');
   const home = i >= 0 ? argv[i + 1] : undefined;
-  if (!home) throw new Error('usage: daemon --home DIR');
-  return { home };
+  if (!home) throw new Error('usage: daemon --home DIR [--recover]');
+  return { home, recover: argv.includes('--recover') };
 }
 
 function logger(paths: StatePaths): (line: string) => void {
   return (line) => {
     try {
-      appendFileSync(paths.log, `${new Date().toISOString()} ${line}\n`);
+      appendFileSync(paths.log, `${new Date().toISOString()} ${line}\n`, { mode: 0o600 });
     } catch {
       // the log is best effort; never let it take the daemon down
     }
   };
 }
 
-async function openBackend(paths: StatePaths): Promise<StoreBackend> {
-  const { StorePersistence } = await import('./db/index.js');
-  return StorePersistence.open(paths);
+/** Open the store, logging what recovery found; damage is in the log before it stops the start. */
+async function openBackend(paths: StatePaths, recover: boolean, log: (line: string) => void): Promise<StoreBackend> {
+  const { StorePersistence, DamagedStoreError, describeRecovery } = await import('./db/index.js');
+  try {
+    const store = StorePersistence.open(paths, { recover });
+    log(`pid ${process.pid}: ${describeRecovery(store.recovery)}`);
+    return store;
+  } catch (err) {
+    if (err instanceof DamagedStoreError) log(`pid ${process.pid}: ${err.message}`);
+    throw err;
+  }
 }
 
-/** Tell the CLI that spawned us (it waits on fd 3) that the sockets are up. */
-function signalReady(): void {
+/**
+ * Tell the CLI that spawned us (it waits on fd 3) that the sockets are up ("ready"),
+ * or why the daemon is not starting ("failed" and the reason as a JSON string), so
+ * that it can say so itself instead of pointing at the log.
+ */
+function tellStarter(line: string): void {
   const fd = Number(process.env.XENEMU_READY_FD);
   if (!Number.isInteger(fd) || fd < 3) return;
   try {
-    writeSync(fd, 'ready\n');
+    writeSync(fd, `${line}\n`);
     closeSync(fd);
   } catch {
     // the CLI went away; nobody is waiting
@@ -56,7 +69,8 @@ function removeQuietly(path: string): void {
 }
 
 async function main(): Promise<void> {
-  const paths = statePaths(parseArgs(process.argv).home);
+  const args = parseArgs(process.argv);
+  const paths = statePaths(args.home);
   ensureStateDir(paths);
   const log = logger(paths);
   const lock = await FileLock.acquire(paths.daemonLock);
@@ -68,7 +82,8 @@ async function main(): Promise<void> {
   }
   const quota = readXenstoredConf(paths.xenstoredConf);
   const machine = readHostConfig(paths.hostConfig);
-  const backend = await openBackend(paths);
+  checkSocketPaths(paths);
+  const backend = await openBackend(paths, args.recover, log);
   let stopping = false;
   const host = await Host.start({
     paths,
@@ -85,7 +100,7 @@ async function main(): Promise<void> {
   });
   writeFileSync(paths.pidFile, `${process.pid}\n`, { mode: 0o600 });
   log(`pid ${process.pid}: serving ${paths.socket} (${host.xs.db.counts.total + 1} nodes)`);
-  signalReady();
+  tellStarter('ready');
 
   async function stop(reason: string): Promise<void> {
     if (stopping) return;
@@ -104,5 +119,6 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`xenemu daemon: ${message}\n`);
+  tellStarter(`failed ${JSON.stringify(message)}`);
   process.exit(1);
 });

@@ -9,6 +9,7 @@ import type { QuotaLimits } from '../xenstore/quota.js';
 import type { Change } from '../xenstore/store.js';
 import type { XenStored } from '../xenstore/xenstored.js';
 import { ControlServer, type RpcMethod } from './control-server.js';
+import type { RecoveryReport } from './db/index.js';
 import { domainMethods } from './domain-service.js';
 import { evtchnMethods } from './evtchn-service.js';
 import { Machine } from './machine.js';
@@ -25,6 +26,8 @@ export interface StoreBackend {
   flush(): void;
   close(): Promise<void>;
   stats(): Record<string, number | string>;
+  /** What start-up recovery found and did (none for a store without a journal). */
+  readonly recovery?: RecoveryReport;
   /** Host-level settings, journalled like store changes. */
   getMeta(key: string): string | undefined;
   setMeta(key: string, value: string | null): void;
@@ -60,6 +63,8 @@ export interface HostStatus {
   domains: number;
   rssBytes: number;
   persistence: Record<string, number | string>;
+  /** This start's recovery: what was replayed, and any damage found and set aside. */
+  recovery: RecoveryReport | null;
 }
 
 /** Meta keys of the toolstack's own state. */
@@ -151,6 +156,7 @@ export class Host {
       domains: this.machine.hv.domains.size,
       rssBytes: process.memoryUsage.rss(),
       persistence: backend.stats(),
+      recovery: backend.recovery ?? null,
     };
   }
 

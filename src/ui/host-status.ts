@@ -1,3 +1,4 @@
+import { describeRecovery } from '../host/db/recovery.js';
 import type { HostStatus } from '../host/host.js';
 
 function mib(bytes: number): string {
@@ -19,5 +20,6 @@ export function formatHostStatus(s: HostStatus): string {
     ...Object.entries(s.persistence).map(([k, v]): [string, string] => [k, String(v)]),
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
-  return [`xenemu host: running`, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)].join('\n');
+  const recovery = s.recovery === null ? [] : [`  last recovery (${s.recovery.at}):`, ...describeRecovery(s.recovery).split('\n').map((l) => `    ${l}`)];
+  return [`xenemu host: running`, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`), ...recovery].join('\n');
 }
