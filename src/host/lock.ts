@@ -1,4 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { ensurePrivateFile } from './private-file.js';
 
 /**
  * An exclusive, process-lifetime lock on a file. It is an fcntl lock taken through
@@ -15,6 +16,7 @@ export class FileLock {
    */
   static async acquire(path: string, waitMs = 0): Promise<FileLock | null> {
     const { default: Database } = await import('better-sqlite3');
+    ensurePrivateFile(path);
     const db = new Database(path, { timeout: waitMs });
     try {
       db.pragma('locking_mode = EXCLUSIVE');

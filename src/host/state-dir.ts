@@ -1,4 +1,4 @@
-import { chmodSync, lstatSync, mkdirSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -60,13 +60,18 @@ export class StateDirError extends Error {
 }
 
 /**
- * Create the state directory 0700 (sockets inside are 0600), or tighten an existing
- * one we own. A directory owned by someone else is refused: its sockets would be
- * theirs to replace.
+ * Create the state directory 0700 (every file inside 0600, journal/ 0700), or tighten
+ * an existing one we own. A directory owned by someone else is refused: its sockets
+ * would be theirs to replace. So is a symbolic link: whoever can change the link
+ * decides where the sockets and the store go.
  */
 export function ensureStateDir(paths: StatePaths): void {
   if (Buffer.byteLength(paths.control) > SUN_PATH_MAX) {
     throw new StateDirError(`state dir ${paths.home} is too long for unix sockets (max ${SUN_PATH_MAX - 13} bytes); set XENEMU_HOME to a shorter path`);
+  }
+  const existing = lstatOrNull(paths.home);
+  if (existing?.isSymbolicLink()) {
+    throw new StateDirError(`${paths.home} is a symbolic link (to ${readlinkSync(paths.home)}), not a directory; set XENEMU_HOME to the directory itself`);
   }
   mkdirSync(paths.home, { recursive: true, mode: 0o700 });
   const st = lstatSync(paths.home);
@@ -74,5 +79,50 @@ export function ensureStateDir(paths: StatePaths): void {
   if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
     throw new StateDirError(`${paths.home} belongs to uid ${st.uid}, not to you`);
   }
-  if ((st.mode & 0o777) !== 0o700) chmodSync(paths.home, 0o700);
+  tighten(paths.home, st, 0o700);
+  // State dirs made by older versions have a 0755 journal/ and 0644 files.
+  const journal = lstatOrNull(paths.journalDir);
+  if (journal?.isDirectory()) tighten(paths.journalDir, journal, 0o700);
+  for (const dir of [paths.home, paths.journalDir]) {
+    for (const entry of readdirOrEmpty(dir)) {
+      const file = join(dir, entry);
+      const fst = lstatOrNull(file);
+      if (fst?.isFile()) tighten(file, fst, 0o600);
+    }
+  }
+}
+
+/**
+ * Refuse to start when something that is not a socket sits where the daemon listens:
+ * listen() would fail with a bare EADDRINUSE. A socket there is stale (the caller
+ * holds the daemon lock, so no live daemon owns it) and is replaced.
+ */
+export function checkSocketPaths(paths: StatePaths): void {
+  for (const path of [paths.socket, paths.socketRo, paths.control]) {
+    const st = lstatOrNull(path);
+    if (st === null || st.isSocket()) continue;
+    const what = st.isDirectory() ? 'a directory' : st.isSymbolicLink() ? 'a symbolic link' : st.isFile() ? 'a regular file' : 'not a socket';
+    throw new StateDirError(`${path} is ${what}, in the way of the daemon's socket; move it away and start again`);
+  }
+}
+
+function tighten(path: string, st: Stats, mode: number): void {
+  if ((st.mode & 0o777) !== mode) chmodSync(path, mode);
+}
+
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+function readdirOrEmpty(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
