@@ -9,7 +9,7 @@
  */
 import { appendFileSync, closeSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { FileLock } from './lock.js';
-import { Host, type StoreBackend } from './host.js';
+import { Host, type LastStart, type StoreBackend } from './host.js';
 import { checkSocketPaths, ensureStateDir, statePaths, type StatePaths } from './state-dir.js';
 import { readHostConfig } from './host-config.js';
 import { readXenstoredConf } from './xenstored-conf.js';
@@ -31,15 +31,23 @@ function logger(paths: StatePaths): (line: string) => void {
   };
 }
 
-/** Open the store, logging what recovery found; damage is in the log before it stops the start. */
+/**
+ * Open the store, logging what recovery found, and record it for `host status`: a
+ * refused start leaves no daemon to ask, so the reason must be on disk.
+ */
 async function openBackend(paths: StatePaths, recover: boolean, log: (line: string) => void): Promise<StoreBackend> {
   const { StorePersistence, DamagedStoreError, describeRecovery } = await import('./db/index.js');
+  const record = (lastStart: LastStart): void => writeFileSync(paths.lastStart, `${JSON.stringify(lastStart, null, 2)}\n`, { mode: 0o600 });
   try {
     const store = StorePersistence.open(paths, { recover });
     log(`pid ${process.pid}: ${describeRecovery(store.recovery)}`);
+    record({ at: store.recovery.at, recovery: store.recovery });
     return store;
   } catch (err) {
-    if (err instanceof DamagedStoreError) log(`pid ${process.pid}: ${err.message}`);
+    if (err instanceof DamagedStoreError) {
+      log(`pid ${process.pid}: ${err.message}`);
+      record({ at: new Date().toISOString(), refused: err.message });
+    }
     throw err;
   }
 }

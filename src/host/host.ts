@@ -67,6 +67,9 @@ export interface HostStatus {
   recovery: RecoveryReport | null;
 }
 
+/** What the daemon's last start made of the store (the state dir's last-start.json). */
+export type LastStart = { at: string; recovery: RecoveryReport } | { at: string; refused: string };
+
 /** Meta keys of the toolstack's own state. */
 const META_DOMAINS = 'toolstack/domains';
 const META_DOMID_CURSOR = 'toolstack/next-domid';

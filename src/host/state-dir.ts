@@ -17,6 +17,8 @@ export interface StatePaths {
   /** Held by a CLI while it starts the daemon, so racing CLIs start one. */
   startLock: string;
   log: string;
+  /** The last start's recovery report, or why it refused the store (see LastStart). */
+  lastStart: string;
   database: string;
   journalDir: string;
   /** oxenstored.conf-style limits, read at start if present. */
@@ -47,6 +49,7 @@ export function statePaths(home: string): StatePaths {
     daemonLock: join(home, 'daemon.lock'),
     startLock: join(home, 'start.lock'),
     log: join(home, 'daemon.log'),
+    lastStart: join(home, 'last-start.json'),
     database: join(home, 'state.db'),
     journalDir: join(home, 'journal'),
     xenstoredConf: join(home, 'xenstored.conf'),

@@ -1,5 +1,5 @@
 import { describeRecovery } from '../host/db/recovery.js';
-import type { HostStatus } from '../host/host.js';
+import type { HostStatus, LastStart } from '../host/host.js';
 
 function mib(bytes: number): string {
   return `${(bytes / 1048576).toFixed(1)} MiB`;
@@ -22,4 +22,11 @@ export function formatHostStatus(s: HostStatus): string {
   const width = Math.max(...rows.map(([k]) => k.length));
   const recovery = s.recovery === null ? [] : [`  last recovery (${s.recovery.at}):`, ...describeRecovery(s.recovery).split('\n').map((l) => `    ${l}`)];
   return [`xenemu host: running`, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`), ...recovery].join('\n');
+}
+
+/** A stopped host, and what its last start made of the store if that start failed on it. */
+export function formatStopped(home: string, last: LastStart | undefined): string {
+  const head = `xenemu host: stopped (state dir ${home})`;
+  if (last === undefined || !('refused' in last)) return head;
+  return [head, `  last start (${last.at}) refused the store:`, ...last.refused.split('\n').map((l) => `    ${l}`)].join('\n');
 }

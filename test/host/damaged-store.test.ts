@@ -54,11 +54,16 @@ test('a damaged journal stops the start with the reason on the CLI, and host sta
   const refused = await xenemu(host, 'list');
   t.is(refused.code, 1, refused.stderr);
   t.regex(refused.stderr, /the store is damaged; not starting over it/);
-  t.regex(refused.stderr, new RegExp(`journal\\.${seq}: the frame at byte [0-9]+ is corrupt, and journal data follows it; 1 frames \\(1 entries`));
+  t.regex(refused.stderr, new RegExp(`journal\\.${seq}: the frame at byte [0-9]+ is corrupt, and journal data follows it; not applied: [0-9]+ bytes from byte [0-9]+ on, holding 1 frames \\(1 entries\\)`));
   t.regex(refused.stderr, /xenemu host start --recover/);
   t.notRegex(refused.stderr, /timed out/);
   t.deepEqual(readFileSync(journalPath(journalDir, seq)), damaged, 'the refused start left the journal as it was');
   t.regex(readFileSync(host.paths.log, 'utf8'), /the store is damaged; not starting over it/, 'and the daemon log says so');
+  const stopped = await xenemu(host, 'host', 'status');
+  t.is(stopped.code, 3);
+  t.regex(stopped.stdout, /stopped .*\n {2}last start \(.*\) refused the store:\n {4}the store is damaged/);
+  const stoppedJson = JSON.parse((await xenemu(host, 'host', 'status', '--json')).stdout) as { lastStart: { refused: string } };
+  t.regex(stoppedJson.lastStart.refused, /journal data follows it/);
 
   const recovered = await xenemu(host, 'host', 'start', '--recover');
   t.is(recovered.code, 0, recovered.stderr);
@@ -74,8 +79,7 @@ test('a damaged journal stops the start with the reason on the CLI, and host sta
   xs.close();
 
   const status = await xenemu(host, 'host', 'status', '--json');
-  const json = JSON.parse(status.stdout) as { result: { status: HostStatus } } | { status: HostStatus };
-  const report = ('result' in json ? json.result : json).status.recovery!;
+  const report = (JSON.parse(status.stdout) as { status: HostStatus }).status.recovery!;
   t.like(report, { dropped: { frames: 1, entries: 1, files: 1 }, movedAside: [aside] });
   t.is(report.problems.length, 1);
   const human = await xenemu(host, 'host', 'status');

@@ -77,7 +77,7 @@ export function scanJournal(dir: string, target: ScanTarget): JournalScan {
       entries += countEntries(data, bodyFrom, bodyTo);
     });
     const bytes = data.length - from;
-    problems.push(`${journalPath(dir, seq)}: ${problem}; ${frames} frames (${entries} entries, ${bytes} bytes) from byte ${from} on are not applied`);
+    problems.push(`${journalPath(dir, seq)}: ${problem}; not applied: ${bytes} bytes from byte ${from} on, holding ${frames} frames (${entries} entries) that pass their checksums`);
     damaged.push(seq);
     dropped.files++;
     dropped.frames += frames;
