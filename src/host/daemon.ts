@@ -37,7 +37,13 @@ function logger(paths: StatePaths): (line: string) => void {
  */
 async function openBackend(paths: StatePaths, recover: boolean, log: (line: string) => void): Promise<StoreBackend> {
   const { StorePersistence, DamagedStoreError, describeRecovery } = await import('./db/index.js');
-  const record = (lastStart: LastStart): void => writeFileSync(paths.lastStart, `${JSON.stringify(lastStart, null, 2)}\n`, { mode: 0o600 });
+  const record = (lastStart: LastStart): void => {
+    try {
+      writeFileSync(paths.lastStart, `${JSON.stringify(lastStart, null, 2)}\n`, { mode: 0o600 });
+    } catch (err) {
+      log(`pid ${process.pid}: cannot write ${paths.lastStart}: ${(err as Error).message}`);
+    }
+  };
   try {
     const store = StorePersistence.open(paths, { recover });
     log(`pid ${process.pid}: ${describeRecovery(store.recovery)}`);

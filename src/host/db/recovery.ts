@@ -62,7 +62,8 @@ export interface OpenOptions<J> {
  * only then are the old journal files deleted; the daemon appends to a fresh file, so
  * a file is only ever written by one run of the daemon.
  *
- * Damage stops the start (DamagedStoreError) before anything is written, unless
+ * Damage stops the start (DamagedStoreError) before anything is replayed, moved or
+ * deleted (a database from before identities has only been given one), unless
  * `recover` is set: then the database and the replayable prefix are kept, and every
  * file that holds something that could not be applied is moved aside.
  */
@@ -86,23 +87,19 @@ export function openStore<J extends { close(): void }>(
     movedAside.push(...moveDatabaseAside(files.database, at));
   }
 
-  let store: SqliteStore;
-  let applied: JournalPosition;
-  let storeId: string | null;
+  let db: OpenDatabase;
   try {
-    store = SqliteStore.open(files.database);
-    applied = store.applied();
-    storeId = store.storeId();
+    db = openDatabase(files.database);
   } catch (err) {
     if (!isDamagedDatabase(err)) throw err;
     problems.push(`${files.database} is damaged: ${(err as Error).message}`);
     if (!options.recover) throw new DamagedStoreError(problems);
     movedAside.push(...moveDatabaseAside(files.database, at));
     fresh = true;
-    store = SqliteStore.open(files.database);
-    applied = store.applied();
-    storeId = null;
+    db = openDatabase(files.database);
   }
+  const { store, applied } = db;
+  let storeId = db.storeId;
 
   let journal: J | null = null;
   try {
@@ -152,6 +149,23 @@ export function describeRecovery(r: RecoveryReport): string {
     ...r.problems.map((p) => `  damage: ${p}`),
     ...r.movedAside.map((p) => `  moved aside: ${p}`),
   ].join('\n');
+}
+
+interface OpenDatabase {
+  readonly store: SqliteStore;
+  readonly applied: JournalPosition;
+  readonly storeId: string | null;
+}
+
+/** Open the database and read where it stands; closed again if it cannot be read. */
+function openDatabase(file: string): OpenDatabase {
+  const store = SqliteStore.open(file);
+  try {
+    return { store, applied: store.applied(), storeId: store.storeId() };
+  } catch (err) {
+    store.db.close();
+    throw err;
+  }
 }
 
 /** Size of a file in bytes, or -1 if there is none. */
