@@ -228,6 +228,20 @@ test('a missing journal file that the database continues in is detected', async 
   t.throws(() => StorePersistence.open(dir), { instanceOf: DamagedStoreError, message: /journal\.1 is missing: the database continues in it/ });
 });
 
+test('a database put back from an older copy is detected: the journal continues a later state', async (t) => {
+  const dir = tempDir(t);
+  const store = openStore(t, dir);
+  store.append([set('/a')]);
+  await store.close();
+  const copy = join(dir, 'copy.db');
+  cpSync(join(dir, 'xenstore.db'), copy);
+  const later = openStore(t, dir); // a restart: the journal moves on to a new file
+  later.append([set('/b')]);
+  await later.close();
+  cpSync(copy, join(dir, 'xenstore.db'));
+  t.throws(() => StorePersistence.open(dir), { instanceOf: DamagedStoreError, message: /journal\.1 is missing: the database continues in it/ });
+});
+
 test('a damaged database is refused, and moved aside by recover', async (t) => {
   const dir = tempDir(t);
   const store = openStore(t, dir);
