@@ -44,6 +44,11 @@ export class RingEndpoint {
     if (moved) this.notify();
   }
 
+  /** Messages (or the rest of one) waiting for room in the ring. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
   /** Bytes waiting for room in the ring. */
   get backlog(): number {
     return this.queue.reduce((n, b) => n + b.length, 0);

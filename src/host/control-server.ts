@@ -63,9 +63,25 @@ export class ControlServer {
     socket.setEncoding('utf8');
     const lines = new LineReader();
     const closeListeners: Array<() => void> = [];
+    // Pushed events are snapshots (a top frame): one that a slow reader has not
+    // taken yet is superseded by the next. While the socket's buffer is over its
+    // high-water mark the newest event of each name waits here instead of queueing
+    // (a `top` stopped with Ctrl-Z would otherwise grow the daemon forever), and it
+    // goes out when the buffer drains.
+    const behind = new Map<string, unknown>();
+    const send = (event: string, data: unknown): void => {
+      socket.write(`${JSON.stringify({ event, data })}\n`);
+    };
+    socket.on('drain', () => {
+      const due = [...behind];
+      behind.clear();
+      for (const [event, data] of due) if (!socket.destroyed) send(event, data);
+    });
     const ctx: RpcContext = {
       push: (event, data) => {
-        if (!socket.destroyed) socket.write(`${JSON.stringify({ event, data })}\n`);
+        if (socket.destroyed) return;
+        if (socket.writableNeedDrain) behind.set(event, data);
+        else send(event, data);
       },
       onClose: (listener) => closeListeners.push(listener),
     };

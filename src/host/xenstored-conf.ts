@@ -12,6 +12,7 @@ const QUOTA_KEYS: Readonly<Record<string, keyof QuotaLimits>> = {
   'quota-maxwatch': 'watches',
   'quota-transaction': 'transactions',
   'quota-maxoutstanding': 'outstanding',
+  'quota-maxwatchevents': 'watchEvents',
   'quota-maxrequests': 'transactionNodes',
   'quota-path-max': 'pathMax',
   'quota-permissions': 'permissions',
@@ -20,7 +21,7 @@ const QUOTA_KEYS: Readonly<Record<string, keyof QuotaLimits>> = {
 const IGNORED_KEYS = new Set([
   'pid-file', 'test-eagain', 'merge-activate', 'conflict-burst-limit', 'conflict-max-history-seconds',
   'conflict-rate-limit-is-aggregate', 'perms-activate', 'perms-watch-activate', 'quota-activate',
-  'quota-maxwatchevents', 'persistent', 'xenstored-log-file', 'xenstored-log-level', 'xenstored-log-nb-files',
+  'persistent', 'xenstored-log-file', 'xenstored-log-level', 'xenstored-log-nb-files',
   'xenstored-log-nb-lines', 'xenstored-log-nb-chars', 'access-log-file', 'access-log-nb-files',
   'access-log-nb-lines', 'access-log-nb-chars', 'access-log-special-ops', 'xenstored-kva', 'xenstored-port',
 ]);

@@ -4,6 +4,7 @@ import type { Kernel } from '../kernel/kernel.js';
 import { XsFrameReader } from '../protocol/xs-wire.js';
 import type { XsConnection } from '../xenstore/connection.js';
 import { XsError } from '../xenstore/errors.js';
+import { overLimit, queuedFrameLimit } from '../xenstore/quota.js';
 import type { DomainHooks, XenStored } from '../xenstore/xenstored.js';
 
 interface DomainRing {
@@ -53,7 +54,10 @@ export class XsRingService implements DomainHooks {
       { write: (b) => ring.write(b), read: () => ring.read() },
       () => dom0.hc.evtchn.send(localPort),
       (chunk) => {
-        for (const m of reader.push(chunk)) xs.handle(conn!, m);
+        for (const m of reader.push(chunk)) {
+          if (conn!.closed) return;
+          xs.handle(conn!, m);
+        }
         if (reader.oversized) {
           // xenstore-ring.txt: a client exceeding the payload limit has broken the
           // protocol; say so in the error word and stop serving it.
@@ -63,7 +67,17 @@ export class XsRingService implements DomainHooks {
       },
     );
     conn = xs.connect(domid, 'domain', {
-      deliver: (frame) => endpoint.send(frame),
+      deliver: (frame) => {
+        endpoint.send(frame);
+        // A guest that stops reading its ring would make xenstored hold its replies
+        // and watch events without end; past the bound it is no longer served, as C
+        // xenstored ignores a domain whose watch events time out.
+        const limit = queuedFrameLimit(xs.quota, domid);
+        if (overLimit(endpoint.queued, limit)) {
+          xs.log(`domain ${domid}: ${endpoint.queued} replies and watch events wait for room in its ring (limit ${limit}), disconnecting`);
+          this.disconnect(domid);
+        }
+      },
       close: () => this.disconnect(domid),
     });
     this.rings.set(domid, { conn, endpoint, localPort });

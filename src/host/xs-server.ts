@@ -2,6 +2,7 @@ import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { encodeMessage, XsFrameReader, XsType, type XsMessage } from '../protocol/xs-wire.js';
 import type { XsConnection } from '../xenstore/connection.js';
+import { overLimit, queuedFrameLimit } from '../xenstore/quota.js';
 import type { XenStored } from '../xenstore/xenstored.js';
 
 /**
@@ -13,11 +14,6 @@ export type BeforeReplies = () => void;
 
 /** Requests handled for one connection before others get a turn. */
 const BATCH = 64;
-/**
- * Bytes queued for a client that does not read. A socket client is dom0 and has no
- * quota, but one stuck reader must not make the daemon hold unbounded memory.
- */
-const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
 /** How soon a failed journal write is tried again. */
 const FLUSH_RETRY_MS = 100;
@@ -29,6 +25,13 @@ class SocketClient {
   head = 0;
   out: Buffer[] = [];
   outBytes = 0;
+  /**
+   * Frames queued for this client that the kernel has not taken yet: those in `out`
+   * and those Node still buffers after socket.write() (until its callback runs). The
+   * kernel's own socket buffer is bounded by the kernel; everything counted here is
+   * the daemon's memory.
+   */
+  unsent = 0;
   conn!: XsConnection;
   draining = false;
 
@@ -135,9 +138,17 @@ export class XsSocketServer {
     if (!this.clients.has(client)) return;
     client.out.push(frame);
     client.outBytes += frame.length;
+    client.unsent++;
     this.dirty.add(client);
-    if (client.outBytes > MAX_QUEUED_BYTES) {
-      this.log(`socket client ${client.conn.label}: ${client.outBytes} bytes unread, closing`);
+    // A client that stops reading while others write would make the daemon hold
+    // every watch event for it; past the bound it is closed, as oxenstored's queue
+    // capacity and C xenstored's watch event timeout end such a connection.
+    const limit = queuedFrameLimit(this.xs.quota, client.conn.domid);
+    if (overLimit(client.unsent, limit)) {
+      this.log(
+        `socket client ${client.conn.label}: ${client.unsent} replies and watch events unread ` +
+          `(quota-maxoutstanding + quota-maxwatchevents = ${limit}), closing`,
+      );
       this.drop(client);
     }
     this.scheduleFlush();
@@ -169,10 +180,14 @@ export class XsSocketServer {
         return;
       }
       for (const client of this.dirty) {
-        const data = client.out.length === 1 ? client.out[0]! : Buffer.concat(client.out, client.outBytes);
+        const frames = client.out.length;
+        const data = frames === 1 ? client.out[0]! : Buffer.concat(client.out, client.outBytes);
         client.out = [];
         client.outBytes = 0;
-        if (!client.socket.destroyed && !client.socket.write(data)) {
+        const written = (): void => {
+          client.unsent -= frames;
+        };
+        if (!client.socket.destroyed && !client.socket.write(data, written)) {
           client.draining = true;
           client.socket.pause();
         }

@@ -118,6 +118,7 @@ function memoryReport(xs: XenStored): string {
     `connections: ${xs.connections.size}`,
     `introduced domains: ${xs.domains.size}`,
     `watches: ${watches}`,
+    `watch index entries: ${xs.watches.entries}`,
     `transactions open: ${transactions}`,
     `transactions committed: ${xs.commits}`,
     `transactions conflicted: ${xs.conflicts}`,

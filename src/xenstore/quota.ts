@@ -15,8 +15,10 @@ export interface QuotaLimits {
   watches: number;
   /** Open transactions per connection. */
   transactions: number;
-  /** Replies and events queued for a connection before it is read from again. */
+  /** Replies that may wait for a connection to read them (see queuedFrameLimit). */
   outstanding: number;
+  /** Watch events that may wait for a connection to read them (see queuedFrameLimit). */
+  watchEvents: number;
   /** Entries in one node's permission list. */
   permissions: number;
   /** Distinct nodes one transaction may touch. */
@@ -31,6 +33,7 @@ export const DEFAULT_QUOTA: Readonly<QuotaLimits> = Object.freeze({
   watches: 100,
   transactions: 10,
   outstanding: 1024,
+  watchEvents: 1024,
   permissions: 5,
   transactionNodes: 1024,
   pathMax: 1024,
@@ -57,6 +60,20 @@ export function quotaKey(name: string): keyof QuotaLimits {
 /** True when `used` has reached a limit (0 means unlimited). */
 export function overLimit(used: number, limit: number): boolean {
   return limit > 0 && used > limit;
+}
+
+/**
+ * Frames (replies and watch events) that may wait for one connection to read them
+ * before xenstored gives up on it: oxenstored's per-connection output queue, whose
+ * capacity is quota-maxoutstanding + quota-maxwatchevents. Unlike the other quotas
+ * this binds dom0's sockets too, because what it protects is the daemon's memory: a
+ * client that stops reading while others write would otherwise make it hold every
+ * event forever. 0 in either limit means no bound.
+ */
+export function queuedFrameLimit(quota: QuotaTable, domid: number): number {
+  const replies = quota.limit(domid, 'outstanding');
+  const events = quota.limit(domid, 'watchEvents');
+  return replies === 0 || events === 0 ? 0 : replies + events;
 }
 
 /** Global limits plus per-domain overrides set with SET_QUOTA. */

@@ -3,7 +3,7 @@ import { XsConnection, type ConnectionKind, type MessageSink } from './connectio
 import { Database, type Transaction } from './database.js';
 import { XsError, xsFail } from './errors.js';
 import { parentPath, resolvePath } from './path.js';
-import { PERM_READ, permits, permsFromEntries, withoutDomain } from './perms.js';
+import { PERM_READ, permits, permsFromEntries, withOwner, withoutDomain, type Perms } from './perms.js';
 import { overLimit, QUOTA_NAMES, QuotaTable, quotaKey, type QuotaLimits } from './quota.js';
 import type { Caller, Change, StoreView, TxOp } from './store.js';
 import { applyOp } from './store.js';
@@ -332,8 +332,9 @@ export class XenStored {
    */
   private directoryPart(req: Request): Reply {
     const [raw, offsetText] = this.args(req, 2);
+    if (!/^[0-9]{1,10}$/.test(offsetText!)) xsFail('EINVAL', `bad offset ${offsetText}`);
+    const offset = Number(offsetText);
     const node = req.view.list(req.conn, this.path(req, raw!));
-    const offset = Number.parseInt(offsetText!, 10) || 0;
     const all = node.sortedNames().length === 0 ? '' : `${node.sortedNames().join('\0')}\0`;
     const gen = `${node.cgen}\0`;
     if (offset >= all.length) return `${gen}\0`;
@@ -445,9 +446,11 @@ export class XenStored {
 
   private transactionEnd(req: Request): Reply {
     const { conn, tx } = req;
+    // The verdict is checked first, as oxenstored does: an empty payload is EINVAL
+    // even without a transaction.
     const verdict = splitNul(req.msg.payload)[0];
-    if (tx === null) xsFail('ENOENT', 'no transaction given');
     if (verdict !== 'T' && verdict !== 'F') xsFail('EINVAL', 'expected T or F');
+    if (tx === null) xsFail('ENOENT', 'no transaction given');
     conn.transactions.delete(tx.id);
     if (verdict === 'F') return OK;
     if (!this.db.commit(tx, conn)) {
@@ -503,7 +506,7 @@ export class XenStored {
     this.settle();
   }
 
-  /** RELEASE `<domid>|`: drop the domain's connection and its entries in permission lists. */
+  /** RELEASE `<domid>|`: forget the domain (its connection, nodes and permission entries). */
   private release(req: Request): Reply {
     this.requirePrivileged(req);
     const [text] = this.args(req, 1);
@@ -514,10 +517,17 @@ export class XenStored {
     return OK;
   }
 
-  /** Forget a domain: its connections close and no permission list names it any more. */
+  /**
+   * Forget a domain as C xenstored does when it frees the domain (domain_tree_remove,
+   * remove_domid_from_perm; xenstored_domain.c in 4.17): its connections close, every
+   * node it owns is deleted with its subtree (firing watches, as rm_node does), no
+   * permission list names it any more, and the special nodes it owned pass to dom0.
+   * A domain created later with the same id must inherit nothing.
+   */
   releaseDomain(domid: number): void {
     this.domains.delete(domid);
     this.features.delete(domid);
+    this.quota.forget(domid);
     this.hooks?.release(domid);
     for (const conn of [...this.connections]) {
       if (conn.kind === 'domain' && conn.domid === domid) {
@@ -525,11 +535,25 @@ export class XenStored {
         conn.sink.close?.('domain released');
       }
     }
-    const stale: Array<[string, XsNode]> = [];
+    const orphans: string[] = [];
+    const stale: Array<[string, Perms]> = [];
     walkTree(this.db.root, '/', (path, node) => {
-      if (withoutDomain(node.perms, domid) !== node.perms) stale.push([path, node]);
+      const last = orphans[orphans.length - 1];
+      if (last !== undefined && path.startsWith(`${last}/`)) return; // deleted with its ancestor
+      if (node.perms.owner !== domid) {
+        const perms = withoutDomain(node.perms, domid);
+        if (perms !== node.perms) stale.push([path, perms]);
+      } else if (passesToDom0(path)) {
+        stale.push([path, withoutDomain(withOwner(node.perms, 0), domid)]);
+      } else {
+        orphans.push(path);
+      }
     });
-    for (const [path, node] of stale) this.db.live.setPerms(DOM0, path, withoutDomain(node.perms, domid));
+    for (const [path, perms] of stale) this.db.live.setPerms(DOM0, path, perms);
+    const before = orphans.length > 0 ? this.db.snapshot() : this.db.root;
+    const removals: TxOp[] = orphans.map((path) => ({ kind: 'rm', path }));
+    for (const op of removals) applyOp(this.db.live, DOM0, op);
+    this.raiseOps(removals, before);
     this.settle();
   }
 
@@ -624,6 +648,15 @@ export class XenStored {
  * oxenstored, the node (or, if it is absent, its parent) must exist there, and an
  * unprivileged connection must be able to read it.
  */
+/**
+ * Nodes that outlive a released owner, passing to dom0: the root and the nodes behind
+ * the special watch paths (/@introduceDomain, ...), whose permissions C xenstored keeps
+ * apart from the tree and gives to dom0 (remove_domid_from_perm).
+ */
+function passesToDom0(path: string): boolean {
+  return path === '/' || path.charCodeAt(1) === 0x40;
+}
+
 function canFire(root: XsNode, abs: string, conn: XsConnection): boolean {
   const node = lookupNode(root, abs) ?? lookupNode(root, parentPath(abs));
   return node !== undefined && (conn.privileged || permits(node.perms, conn.domid, conn.target, PERM_READ));
