@@ -26,6 +26,7 @@ export {
   DomainConfigInputSchema,
   DomainConfigSchema,
   domainNameProblem,
+  kernelCommandLine,
   MAX_VCPUS,
   type DiskSpec,
   type DomainConfig,
@@ -40,16 +41,6 @@ export { toXlCfg, toYaml } from './convert.js';
 export { OVERRIDE_SOURCE } from './overrides.js';
 
 export type ConfigFormat = 'yaml' | 'xlcfg';
-
-/**
- * The kernel command line as xl builds it (parse_cmdline in xl_parse.c): cmdline
- * when given, else "root=ROOT EXTRA", "root=ROOT" or EXTRA.
- */
-export function kernelCommandLine(c: Pick<DomainConfig, 'cmdline' | 'root' | 'extra'>): string | undefined {
-  if (c.cmdline !== undefined) return c.cmdline;
-  if (c.root !== undefined) return c.extra !== undefined ? `root=${c.root} ${c.extra}` : `root=${c.root}`;
-  return c.extra;
-}
 
 export interface LoadedDomainConfig {
   config: DomainConfig;
