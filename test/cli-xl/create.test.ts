@@ -138,6 +138,18 @@ const WEB_JSON = (uuid: string) => `{
 }
 `;
 
+test.serial('a create that fails half-way (no event channel for the console) exits 3 and leaves nothing, not a paused domain', async (t) => {
+  const yaml = scratchFile('few-ports.yaml', 'name: few\ntype: pv\nmemory: 64\nmax_event_channels: 1\n');
+  const before = await names();
+  const r = await h.xl('create', yaml);
+  t.is(r.code, 3);
+  t.is(r.stdout, '');
+  const m = /^Parsing config from .*\nxenemu: cannot create domain 'few': domain (\d+) has no free event channel \(max_event_channels 1\)\n$/.exec(r.stderr);
+  t.truthy(m, r.stderr);
+  t.deepEqual(await names(), before);
+  t.not((await h.xenemu('xenstore', 'exists', `/local/domain/${m![1]}`)).code, 0);
+});
+
 test.serial('-n prints the libxl JSON of the config (xl create -n) and creates nothing, with no daemon needed', async (t) => {
   // A state dir with no daemon: the dry run must not start one.
   const home = tempHome();

@@ -5,6 +5,7 @@
 import test from 'ava';
 import { XsClient, XsRequestError, type XsTransport } from '../../src/client/xs-client.js';
 import { engineTransport } from '../../src/kernel/engine-transport.js';
+import type { ToolstackError } from '../../src/toolstack/errors.js';
 import { encodeMessage, PAYLOAD_MAX, XsFrameReader, XsType } from '../../src/protocol/xs-wire.js';
 import { bootMachine, until, yamlConfig } from '../helpers/machine.js';
 
@@ -17,7 +18,7 @@ test('a create with a 5000-byte kernel path fails with E2BIG; later create, mem-
   // own XenStore connection must refuse the write, not wedge.
   const big = { ...yamlConfig('name: big\ntype: pv\nmemory: 64\n'), kernel: `/${'k'.repeat(5000)}` };
   const err = await t.throwsAsync(tm.m.toolstack.create(big));
-  t.is((err as XsRequestError).errno, 'E2BIG');
+  t.is((err as ToolstackError).code, 'E2BIG');
   t.deepEqual([...tm.m.hv.domains.keys()], [0], 'nothing of it is left');
 
   const r = await tm.m.toolstack.create(small);
