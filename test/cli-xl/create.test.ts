@@ -150,6 +150,19 @@ test.serial('a create that fails half-way (no event channel for the console) exi
   t.not((await h.xenemu('xenstore', 'exists', `/local/domain/${m![1]}`)).code, 0);
 });
 
+test.serial('a config with a value over 1 MB is refused with a clear error, not ECONNRESET', async (t) => {
+  const before = await names();
+  const yaml = scratchFile('huge.yaml', `name: huge\ntype: pvh\ndisk:\n  - target: /${'d'.repeat(1_100_000)}\n    vdev: xvda\n`);
+  const r = await h.xl('create', yaml);
+  t.is(r.code, 1);
+  t.is(r.stderr, `Parsing config from ${yaml}\n${yaml}:1:1: the config file is 1100056 bytes; xenemu reads configs of at most 1048576 bytes (1 MiB)\n`);
+  const small = scratchFile('long-value.yaml', `name: long\ntype: pvh\ndisk:\n  - target: /${'d'.repeat(500_000)}\n    vdev: xvda\n`);
+  const s = await h.xenemu('create', small);
+  t.is(s.code, 1);
+  t.is(s.stderr, `Parsing config from ${small}\n${small}:4:13: disk[0].target: the value is 500001 bytes; a config value may be at most 4096 bytes\n`);
+  t.deepEqual(await names(), before);
+});
+
 test.serial('-n prints the libxl JSON of the config (xl create -n) and creates nothing, with no daemon needed', async (t) => {
   // A state dir with no daemon: the dry run must not start one.
   const home = tempHome();
