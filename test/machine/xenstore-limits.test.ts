@@ -90,3 +90,22 @@ test('a guest refuses to put an oversized request on its ring (E2BIG) and its ri
   await guest.xs.write('data/after', 'still here');
   t.is((await tm.xs.read(`/local/domain/${r.domid}/data/after`)).toString(), 'still here');
 });
+
+test('a ring that breaks the protocol is closed with XENSTORE_ERROR_PROTO and the guest\'s requests fail instead of waiting', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  const r = await tm.m.toolstack.create(small);
+  const guest = tm.m.toolstack.kernel(r.domid)!;
+  await until(() => guest.state === 'running', 'guest running');
+  // A request header announcing more than a payload may hold, put on the ring by hand
+  // (the client itself refuses to send one).
+  const header = encodeMessage(XsType.WRITE, 999, 0, Buffer.alloc(0));
+  header.writeUInt32LE(PAYLOAD_MAX + 1, 12);
+  (guest.xs as unknown as { transport: XsTransport }).transport.write(header);
+  const waiting = guest.xs.read('name');
+  await t.throwsAsync(waiting, { message: /xenstored stopped serving the ring \(error 3\)/ });
+  await t.throwsAsync(guest.xs.read('name'));
+  // dom0 and the toolstack are unaffected.
+  await tm.m.toolstack.destroy(r.domid);
+  t.deepEqual([...tm.m.hv.domains.keys()], [0]);
+});
