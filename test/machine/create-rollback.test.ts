@@ -70,7 +70,6 @@ test.serial('XenStore layout: a value over the quota fails the create and remove
   const err = await failsCleanly(t, tm, () => tm.m.toolstack.create({ ...pv, kernel: `/${'k'.repeat(3000)}` }));
   t.is(err.code, 'E2BIG');
   t.is(err.message, "cannot create domain 'cmd': WRITE: E2BIG");
-  t.is((await tm.xs.request(17, '1\0')).toString(), 'F\0', 'domain 1 is not introduced any more');
 });
 
 test.serial('console: a log that cannot be opened fails the create and undoes the layout and the introduction', async (t) => {
@@ -80,6 +79,8 @@ test.serial('console: a log that cannot be opened fails the create and undoes th
   mkdirSync(tm.m.consoles.logPath('cmd'), { recursive: true });
   const err = await failsCleanly(t, tm, () => tm.m.toolstack.create(pv));
   t.regex(err.message, /^cannot create domain 'cmd': cannot open the console log: EISDIR/);
+  // It was introduced to xenstored before the console failed; it is released again.
+  t.is((await tm.xs.request(17, '1\0')).toString(), 'F\0');
 });
 
 test.serial('kernel boot: a kernel that fails to boot fails the create and removes its new console log', async (t) => {
