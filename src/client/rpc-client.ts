@@ -24,7 +24,10 @@ export class RpcClient {
     socket.setEncoding('utf8');
     const lines = new LineReader();
     socket.on('data', (chunk: string) => {
-      for (const line of lines.push(chunk)) this.receive(line);
+      for (const line of lines.push(chunk)) {
+        if (this.closed) break;
+        this.receive(line);
+      }
     });
     socket.on('error', (err) => this.fail(err));
     socket.on('close', () => this.fail(new Error('the xenemu daemon closed the control connection')));
@@ -42,7 +45,16 @@ export class RpcClient {
   }
 
   private receive(line: string): void {
-    const msg = JSON.parse(line) as RpcResponse | RpcEvent;
+    let msg: RpcResponse | RpcEvent;
+    try {
+      msg = JSON.parse(line) as RpcResponse | RpcEvent;
+    } catch {
+      // Nothing after a line that is not JSON can be trusted to match a request: fail
+      // them all rather than throw out of the socket's data handler.
+      this.fail(new Error(`the xenemu daemon sent a malformed reply: ${JSON.stringify(line.slice(0, 80))}`));
+      this.socket.destroy();
+      return;
+    }
     if ('event' in msg) {
       for (const l of this.eventListeners.get(msg.event) ?? []) l(msg.data);
       return;
