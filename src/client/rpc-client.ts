@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { LineReader, type RpcEvent, type RpcResponse } from '../protocol/control-rpc.js';
+import { LineReader, MAX_RPC_LINE, type RpcEvent, type RpcResponse } from '../protocol/control-rpc.js';
 
 /** A failed control call: `code` is the daemon's machine code (e.g. ENOENT). */
 export class RpcCallError extends Error {
@@ -24,7 +24,10 @@ export class RpcClient {
     socket.setEncoding('utf8');
     const lines = new LineReader();
     socket.on('data', (chunk: string) => {
-      for (const line of lines.push(chunk)) this.receive(line);
+      for (const line of lines.push(chunk)) {
+        if (this.closed) break;
+        this.receive(line);
+      }
     });
     socket.on('error', (err) => this.fail(err));
     socket.on('close', () => this.fail(new Error('the xenemu daemon closed the control connection')));
@@ -42,7 +45,16 @@ export class RpcClient {
   }
 
   private receive(line: string): void {
-    const msg = JSON.parse(line) as RpcResponse | RpcEvent;
+    let msg: RpcResponse | RpcEvent;
+    try {
+      msg = JSON.parse(line) as RpcResponse | RpcEvent;
+    } catch {
+      // Nothing after a line that is not JSON can be trusted to match a request: fail
+      // them all rather than throw out of the socket's data handler.
+      this.fail(new Error(`the xenemu daemon sent a malformed reply: ${JSON.stringify(line.slice(0, 80))}`));
+      this.socket.destroy();
+      return;
+    }
     if ('event' in msg) {
       for (const l of this.eventListeners.get(msg.event) ?? []) l(msg.data);
       return;
@@ -77,12 +89,22 @@ export class RpcClient {
     else this.closeListeners.push(listener);
   }
 
+  /**
+   * Call a method. A request longer than the daemon reads (MAX_RPC_LINE) is refused
+   * here with E2BIG: sent, it would make the daemon drop the connection, and the
+   * caller would only learn "ECONNRESET".
+   */
   call<T = unknown>(method: string, params: unknown = {}): Promise<T> {
     if (this.closed) return Promise.reject(this.closed);
     const id = this.nextId++;
+    const line = JSON.stringify({ id, method, params });
+    const bytes = Buffer.byteLength(line);
+    if (bytes > MAX_RPC_LINE) {
+      return Promise.reject(new RpcCallError('E2BIG', `the ${method} request is ${bytes} bytes; the daemon reads requests of at most ${MAX_RPC_LINE} bytes`));
+    }
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.socket.write(`${JSON.stringify({ id, method, params })}\n`);
+      this.socket.write(`${line}\n`);
     });
   }
 

@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { encodeMessage, splitNul, XsFrameReader, XsType, xsTypeName, type XsMessage } from '../protocol/xs-wire.js';
+import { encodeMessage, PAYLOAD_MAX, splitNul, XsFrameReader, XsType, xsTypeName, type XsMessage } from '../protocol/xs-wire.js';
 
 /** An ERROR reply: `errno` is the Xen errno name the daemon sent. */
 export class XsRequestError extends Error {
@@ -63,6 +63,13 @@ export class XsClient {
     transport.attach(
       (chunk) => {
         for (const m of this.reader.push(chunk)) this.receive(m);
+        const bad = this.reader.oversized;
+        if (bad !== null) {
+          // The reader stops at a header it cannot trust; nothing after it can be matched
+          // to a request, so every waiting and later request fails instead of hanging.
+          this.fail(new Error(`xenstored sent a ${xsTypeName(bad.type)} message of ${bad.len} bytes, over the ${PAYLOAD_MAX}-byte limit: connection closed`));
+          this.transport.close();
+        }
       },
       (err) => this.fail(err),
     );
@@ -101,9 +108,16 @@ export class XsClient {
     this.pending.clear();
   }
 
-  /** Send a raw request; resolves with the reply payload or rejects with XsRequestError. */
+  /**
+   * Send a raw request; resolves with the reply payload or rejects with XsRequestError.
+   * A payload over XENSTORE_PAYLOAD_MAX is refused here with E2BIG, as libxenstore's
+   * xs_talkv refuses it: sent, it would make xenstored drop the connection (a socket or
+   * ring) with every other request on it.
+   */
   request(type: number, payload: Buffer | string, txId = 0): Promise<Buffer> {
     if (this.closedError) return Promise.reject(this.closedError);
+    const len = typeof payload === 'string' ? Buffer.byteLength(payload, 'latin1') : payload.length;
+    if (len > PAYLOAD_MAX) return Promise.reject(new XsRequestError('E2BIG', xsTypeName(type)));
     const reqId = this.nextReqId;
     this.nextReqId = (this.nextReqId + 1) >>> 0 || 1;
     return new Promise((resolve, reject) => {

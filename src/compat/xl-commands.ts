@@ -15,7 +15,7 @@
  * daemon; xl's summary line after it is kept as xl prints it.
  */
 
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DomainClient, isRpcError } from '../client/domains.js';
 import { RpcCallError } from '../client/rpc-client.js';
@@ -223,7 +223,17 @@ export async function xlCreate(ctx: XlContext, o: XlCreateOptions): Promise<XlOu
   if (o.file === undefined) throw new XlFailure('Config file not specified and none in save file\n', 6);
   const file = o.file;
   try {
-    readFileSync(file);
+    // What libxl_read_file_contents() fails on (a missing or unreadable file, a
+    // directory), found without reading what may be a huge file: its size is the
+    // config reader's to refuse.
+    const fd = openSync(file, 'r');
+    let isDir: boolean;
+    try {
+      isDir = fstatSync(fd).isDirectory();
+    } finally {
+      closeSync(fd);
+    }
+    if (isDir) throw Object.assign(new Error(`${file} is a directory`), { code: 'EISDIR' });
   } catch (err) {
     // libxl_read_file_contents() fails: ERROR_FAIL, exit status 3.
     throw new XlFailure(`Failed to read config file: ${file}: ${strerror((err as NodeJS.ErrnoException).code ?? 'EIO')}\n`, 3);

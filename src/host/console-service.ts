@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, openSync, rmSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { ConsoleRingBackend, RingEndpoint } from '../abi/index.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
@@ -8,6 +8,9 @@ interface Attached {
   endpoint: RingEndpoint;
   localPort: number;
   log: WriteStream;
+  logPath: string;
+  /** attach made the log file (no earlier domain of this name left one). */
+  newLog: boolean;
   /** The last lines, for `xenemu console --tail` style readers. */
   tail: string[];
   partial: string;
@@ -36,12 +39,27 @@ export class ConsoleService {
   attach(domid: number, name: string, gfn: number, port: number): void {
     const dom0 = this.dom0();
     const ring = new ConsoleRingBackend(this.hv.get(domid).memory.page(gfn));
-    const localPort = dom0.hc.evtchn.bindInterdomain(domid, port);
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    // Opened here, synchronously, so a log that cannot be opened fails the create
+    // (which then undoes itself) instead of an 'error' event nobody waits for.
+    const logPath = this.logPath(name);
+    const newLog = !existsSync(logPath);
+    const localPort = dom0.hc.evtchn.bindInterdomain(domid, port);
+    let fd: number;
+    try {
+      fd = openSync(logPath, 'a', 0o600);
+    } catch (err) {
+      dom0.hc.evtchn.close(localPort);
+      throw new Error(`cannot open the console log: ${(err as Error).message}`);
+    }
+    const log = createWriteStream('', { fd });
+    log.on('error', () => {}); // a write that fails later loses console output, not the host
     const entry: Attached = {
       endpoint: null as unknown as RingEndpoint,
       localPort,
-      log: createWriteStream(this.logPath(name), { flags: 'a', mode: 0o600 }),
+      log,
+      logPath,
+      newLog,
       tail: [],
       partial: '',
     };
@@ -69,12 +87,14 @@ export class ConsoleService {
     return this.consoles.get(domid)?.tail ?? [];
   }
 
-  detach(domid: number): void {
+  /** Stop serving a console; with discardNewConsoleLog, remove a log file attach made. */
+  detach(domid: number, options: { discardNewConsoleLog?: boolean } = {}): void {
     const entry = this.consoles.get(domid);
     if (entry === undefined) return;
     this.consoles.delete(domid);
     entry.endpoint.close();
     entry.log.end();
+    if (options.discardNewConsoleLog && entry.newLog) rmSync(entry.logPath, { force: true });
     const dom0 = this.dom0();
     dom0.intr.unbind(entry.localPort);
     try {

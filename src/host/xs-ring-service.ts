@@ -62,6 +62,8 @@ export class XsRingService implements DomainHooks {
           // xenstore-ring.txt: a client exceeding the payload limit has broken the
           // protocol; say so in the error word and stop serving it.
           ring.setError(XENSTORE_ERROR.PROTO);
+          // Signal once more, so the guest sees the error word instead of waiting.
+          dom0.hc.evtchn.send(localPort);
           this.disconnect(domid);
         }
       },

@@ -52,6 +52,17 @@ export function buildDomain(hv: Hypervisor, spec: BuildSpec): BuiltDomain {
     maxEventChannels: spec.maxEventChannels,
     ...(spec.domid !== undefined ? { domid: spec.domid } : {}),
   });
+  try {
+    return buildInto(domain, spec);
+  } catch (err) {
+    // As libxl's domain_create failure path: a half-built domain is destroyed, with the
+    // memory and event channels it was given.
+    hv.destroy(domain.domid);
+    throw err;
+  }
+}
+
+function buildInto(domain: Domain, spec: BuildSpec): BuiltDomain {
   domain.viridian = spec.viridian && spec.type === 'hvm';
   const evtchn = domain.evtchn!;
   const top = domain.memory.reservation;

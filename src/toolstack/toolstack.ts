@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { XsClient } from '../client/xs-client.js';
+import { XsRequestError, type XsClient } from '../client/xs-client.js';
 import type { Clock } from '../hypervisor/clock.js';
 import type { Domain, ShutdownReason } from '../hypervisor/domain.js';
 import { Hypercalls } from '../hypervisor/hypercalls.js';
@@ -30,7 +30,8 @@ export interface ToolstackDeps {
   xs: XsClient;
   consoles: {
     attach(domid: number, name: string, gfn: number, port: number): void;
-    detach(domid: number): void;
+    /** With discardNewConsoleLog, a log file that attach created is removed (a failed create). */
+    detach(domid: number, options?: { discardNewConsoleLog?: boolean }): void;
   };
   /** Save / forget a domain record and the domid cursor (persistence). */
   store: {
@@ -115,23 +116,30 @@ export class Toolstack {
         ...(options.domid !== undefined ? { domid: options.domid } : {}),
       });
     } catch (err) {
-      if (err instanceof HypervisorError) throw new ToolstackError(err.code, `cannot create domain '${config.name}': ${err.message}`);
-      throw err;
+      throw createFailure(config.name, err);
+    } finally {
+      // A domid handed out is not handed out again, even by a failed build (as Xen's
+      // allocator moves on): the cursor is saved whether or not the build succeeded.
+      this.deps.store.saveDomidCursor(hv.domidCursor);
     }
     const domain = built.domain;
-    applyAffinity(domain, config, hv.host.pcpus);
-    this.deps.store.saveDomidCursor(hv.domidCursor);
     const record: DomainRecord = { domid: domain.domid, uuid, name: config.name, config, ...(options.source ? { source: options.source } : {}) };
     try {
+      applyAffinity(domain, config, hv.host.pcpus);
       await this.writeLayout(record, built);
       this.deps.consoles.attach(domain.domid, config.name, built.consoleGfn, built.consolePort);
       const kernel = this.makeKernel(record, built);
       this.guests.set(domain.domid, { record, built, kernel, shutdownWaiters: [] });
       this.deps.store.save(record);
-      if (!options.paused) await this.unpause(domain.domid);
+      if (!options.paused) {
+        hv.unpause(domain.domid);
+        await this.bootKernel(domain.domid);
+      }
     } catch (err) {
-      await this.teardown(domain.domid).catch(() => {});
-      throw err;
+      // Nothing of a failed create stays: domain, memory, event channels, XenStore
+      // nodes, a console log it started, the saved record.
+      await this.teardown(domain.domid, { discardNewConsoleLog: true });
+      throw createFailure(config.name, err);
     }
     this.deps.log(`created domain ${domain.domid} '${config.name}' (${config.type}, ${config.vcpus}/${config.maxvcpus} vCPUs, ${config.memory}/${config.maxmem} MiB)`);
     return record;
@@ -182,18 +190,24 @@ export class Toolstack {
     });
   }
 
-  /** xl unpause; the first unpause of a created domain boots its kernel. */
+  /**
+   * xl unpause; the first unpause of a domain created paused boots its kernel. The
+   * domain exists by then (create returned), so a kernel that fails to boot crashes
+   * it, and on_crash says what happens next.
+   */
   async unpause(domid: number): Promise<void> {
-    const guest = this.guests.get(domid);
     this.deps.hv.unpause(domid);
-    if (guest !== undefined && guest.kernel.state === 'created') {
-      try {
-        await guest.kernel.boot();
-      } catch (err) {
-        guest.kernel.log.print(`Kernel panic - not syncing: ${(err as Error).message}`);
-        this.deps.hv.shutdown(domid, 'crash');
-      }
+    try {
+      await this.bootKernel(domid);
+    } catch (err) {
+      this.guests.get(domid)?.kernel.log.print(`Kernel panic - not syncing: ${(err as Error).message}`);
+      this.deps.hv.shutdown(domid, 'crash');
     }
+  }
+
+  private async bootKernel(domid: number): Promise<void> {
+    const guest = this.guests.get(domid);
+    if (guest !== undefined && guest.kernel.state === 'created') await guest.kernel.boot();
   }
 
   pause(domid: number): void {
@@ -249,19 +263,36 @@ export class Toolstack {
     await this.teardown(domid);
   }
 
-  /** Everything create built, taken apart in reverse; used for failed creates too. */
-  private async teardown(domid: number): Promise<void> {
+  /**
+   * Everything create built, taken apart in reverse; used for failed creates too, so
+   * each step runs even when one before it failed (a step that fails is logged), and
+   * the first failure is thrown at the end.
+   */
+  private async teardown(domid: number, options: { discardNewConsoleLog?: boolean } = {}): Promise<void> {
     const { hv, xs } = this.deps;
     const guest = this.guests.get(domid);
     this.guests.delete(domid);
-    guest?.kernel.stop();
     const domain = hv.domains.get(domid);
-    this.deps.consoles.detach(domid);
+    let first: unknown = null;
+    const step = async (what: string, f: () => unknown): Promise<void> => {
+      try {
+        await f();
+      } catch (err) {
+        this.deps.log(`domain ${domid}: ${what} failed: ${(err as Error).message}`);
+        first ??= err;
+      }
+    };
+    await step('stopping the kernel', () => guest?.kernel.stop());
+    await step('detaching the console', () => this.deps.consoles.detach(domid, options));
+    // RELEASE of a domain never introduced answers ENOENT: nothing to undo.
     await xs.request(XsType.RELEASE, `${domid}\0`).catch(() => {});
-    if (domain !== undefined) hv.destroy(domid);
-    if (domain !== undefined) await xs.transaction((tx) => removeDomainLayout(xs, tx, domid, domain.uuid));
-    this.deps.store.forget(domid);
+    if (domain !== undefined) {
+      await step('destroying the domain', () => hv.destroy(domid));
+      await step('removing its XenStore nodes', () => xs.transaction((tx) => removeDomainLayout(xs, tx, domid, domain.uuid)));
+    }
+    await step('forgetting its record', () => this.deps.store.forget(domid));
     for (const w of guest?.shutdownWaiters ?? []) w(domain?.shutdownReason ?? 'poweroff');
+    if (first !== null) throw first;
   }
 
   /**
@@ -398,6 +429,13 @@ export class Toolstack {
       }
     }
   }
+}
+
+/** A create that failed, as the CLI reports it: the errno name and what went wrong. */
+function createFailure(name: string, err: unknown): ToolstackError {
+  if (err instanceof ToolstackError) return err;
+  const code = err instanceof HypervisorError ? err.code : err instanceof XsRequestError ? err.errno : 'EIO';
+  return new ToolstackError(code, `cannot create domain '${name}': ${(err as Error).message}`);
 }
 
 /**

@@ -138,6 +138,31 @@ const WEB_JSON = (uuid: string) => `{
 }
 `;
 
+test.serial('a create that fails half-way (no event channel for the console) exits 3 and leaves nothing, not a paused domain', async (t) => {
+  const yaml = scratchFile('few-ports.yaml', 'name: few\ntype: pv\nmemory: 64\nmax_event_channels: 1\n');
+  const before = await names();
+  const r = await h.xl('create', yaml);
+  t.is(r.code, 3);
+  t.is(r.stdout, '');
+  const m = /^Parsing config from .*\nxenemu: cannot create domain 'few': domain (\d+) has no free event channel \(max_event_channels 1\)\n$/.exec(r.stderr);
+  t.truthy(m, r.stderr);
+  t.deepEqual(await names(), before);
+  t.not((await h.xenemu('xenstore', 'exists', `/local/domain/${m![1]}`)).code, 0);
+});
+
+test.serial('a config with a value over 1 MB is refused with a clear error, not ECONNRESET', async (t) => {
+  const before = await names();
+  const yaml = scratchFile('huge.yaml', `name: huge\ntype: pvh\ndisk:\n  - target: /${'d'.repeat(1_100_000)}\n    vdev: xvda\n`);
+  const r = await h.xl('create', yaml);
+  t.is(r.code, 1);
+  t.is(r.stderr, `Parsing config from ${yaml}\n${yaml}:1:1: the config file is 1100056 bytes; xenemu reads configs of at most 1048576 bytes (1 MiB)\n`);
+  const small = scratchFile('long-value.yaml', `name: long\ntype: pvh\ndisk:\n  - target: /${'d'.repeat(500_000)}\n    vdev: xvda\n`);
+  const s = await h.xenemu('create', small);
+  t.is(s.code, 1);
+  t.is(s.stderr, `Parsing config from ${small}\n${small}:4:13: disk[0].target: the value is 500001 bytes; a config value may be at most 4096 bytes\n`);
+  t.deepEqual(await names(), before);
+});
+
 test.serial('-n prints the libxl JSON of the config (xl create -n) and creates nothing, with no daemon needed', async (t) => {
   // A state dir with no daemon: the dry run must not start one.
   const home = tempHome();

@@ -1,6 +1,10 @@
 import test from 'ava';
 import fc from 'fast-check';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
+  ConfigError,
   DomainConfigSchema,
   loadDomainConfig,
   parseDomainConfigText,
@@ -86,6 +90,16 @@ test('loadDomainConfig resolves relative paths against the config file\'s direct
   t.is(legacy.config.disk[0]!.target, '/srv/xen/legacy-disk.img');
   t.is(legacy.format, 'xlcfg');
   t.is(r.format, 'yaml');
+});
+
+test('loadDomainConfig refuses a file over 1 MiB before reading it, and says why at the file', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'xe-cfg-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'huge.yaml');
+  writeFileSync(file, `name: huge\ncmdline: ${'c'.repeat(1024 * 1024)}\n`);
+  const err = t.throws(() => loadDomainConfig(file), { instanceOf: ConfigError });
+  t.is(err.message, `${file}:1:1: the config file is ${1024 * 1024 + 21} bytes; xenemu reads configs of at most 1048576 bytes (1 MiB)`);
+  t.throws(() => loadDomainConfig(dir), { instanceOf: ConfigError, message: /cannot read the config file: EISDIR/ });
 });
 
 test('every DomainConfig the schema can produce survives YAML and xl.cfg (property)', (t) => {

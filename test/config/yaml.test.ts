@@ -72,6 +72,35 @@ const ERRORS: [string, string, string][] = [
   ['an empty per-vCPU list', 'name: web\ncpus: [ ]\n', 'vm.yaml:2:7: cpus: the per-vCPU list is empty'],
   ['an unknown alias', 'name: web\nkernel: *b\n', 'vm.yaml:2:9: kernel: unknown alias *b: define the anchor &b before using it'],
   ['maxmem under memory', 'name: web\nmemory: 512\nmaxmem: 256\n', 'vm.yaml:3:9: maxmem: maxmem (256 MiB) is less than memory (512 MiB): maxmem must be equal to or greater than memory'],
+  [
+    'a kernel path too long for XenStore',
+    `name: web\nkernel: /${'k'.repeat(2999)}\n`,
+    'vm.yaml:2:9: kernel: kernel is 3000 bytes; XenStore holds values of at most 2048 bytes (its default quota-maxsize)',
+  ],
+  ['a ramdisk path too long for XenStore', `name: web\nramdisk: ${'r'.repeat(2049)}\n`, 'vm.yaml:2:10: ramdisk: ramdisk is 2049 bytes; XenStore holds values of at most 2048 bytes (its default quota-maxsize)'],
+  [
+    'a PV command line longer than start_info holds',
+    `name: web\ntype: pv\ncmdline: ${'c'.repeat(1024)}\n`,
+    "vm.yaml:3:10: cmdline: the kernel command line is 1024 bytes; a PV guest's start_info holds at most 1023 (cmd_line[1024] with its NUL)",
+  ],
+  [
+    'a PV command line from root and extra longer than start_info holds',
+    `name: web\nroot: /dev/xvda1\nextra: ${'e'.repeat(1010)}\n`,
+    "vm.yaml:3:8: extra: the kernel command line is 1026 bytes; a PV guest's start_info holds at most 1023 (cmd_line[1024] with its NUL)",
+  ],
+  [
+    'values over 4096 bytes anywhere, each at its place',
+    `name: web\ndisk:\n  - target: /${'d'.repeat(5000)}\n    vdev: xvda\nkernel: /${'k'.repeat(4999)}\n`,
+    [
+      'vm.yaml:3:13: disk[0].target: the value is 5001 bytes; a config value may be at most 4096 bytes',
+      'vm.yaml:5:9: kernel: the value is 5000 bytes; a config value may be at most 4096 bytes',
+    ].join('\n'),
+  ],
+  [
+    'a PVH command line too long for XenStore',
+    `name: web\ntype: pvh\ncmdline: ${'c'.repeat(3000)}\n`,
+    'vm.yaml:3:10: cmdline: cmdline is 3000 bytes; XenStore holds values of at most 2048 bytes (its default quota-maxsize)',
+  ],
 ];
 
 for (const [what, text, message] of ERRORS) {

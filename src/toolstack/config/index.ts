@@ -10,7 +10,7 @@
  * path is such a pointer).
  */
 
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { ConfigError, type ConfigWarning } from './errors.js';
 import { applyOverrides, parseOverrides } from './overrides.js';
@@ -26,6 +26,7 @@ export {
   DomainConfigInputSchema,
   DomainConfigSchema,
   domainNameProblem,
+  kernelCommandLine,
   MAX_VCPUS,
   type DiskSpec,
   type DomainConfig,
@@ -40,16 +41,6 @@ export { toXlCfg, toYaml } from './convert.js';
 export { OVERRIDE_SOURCE } from './overrides.js';
 
 export type ConfigFormat = 'yaml' | 'xlcfg';
-
-/**
- * The kernel command line as xl builds it (parse_cmdline in xl_parse.c): cmdline
- * when given, else "root=ROOT EXTRA", "root=ROOT" or EXTRA.
- */
-export function kernelCommandLine(c: Pick<DomainConfig, 'cmdline' | 'root' | 'extra'>): string | undefined {
-  if (c.cmdline !== undefined) return c.cmdline;
-  if (c.root !== undefined) return c.extra !== undefined ? `root=${c.root} ${c.extra}` : `root=${c.root}`;
-  return c.extra;
-}
 
 export interface LoadedDomainConfig {
   config: DomainConfig;
@@ -120,14 +111,39 @@ export function parseDomainConfigText(text: string, format: ConfigFormat, fileLa
  * with .file/.line/.column/.key.
  */
 export function loadDomainConfig(path: string, overrides: readonly string[] = [], options: { resolvePaths?: boolean } = {}): LoadedDomainConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw ConfigError.at({ file: path, line: 1, column: 1 }, '', `cannot read the config file: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
-  }
+  const text = readConfigFile(path);
   const parseOptions: ParseOptions = { overrides };
   if (options.resolvePaths !== false) parseOptions.baseDir = dirname(resolve(path));
   return parseDomainConfigText(text, detectConfigFormat(path, text), path, parseOptions);
+}
+
+/**
+ * The largest config file read. A domain config is a few hundred bytes; a file far
+ * bigger is a mistake (or a value pasted in by accident), and reading it whole would
+ * cost its size several times over in memory before any value is checked.
+ */
+export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
+
+/** The text of a config file, or a ConfigError saying why it cannot be read. */
+function readConfigFile(path: string): string {
+  const at = { file: path, line: 1, column: 1 };
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw ConfigError.at(at, '', `cannot read the config file: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size > MAX_CONFIG_FILE_BYTES) {
+      throw ConfigError.at(at, '', `the config file is ${size} bytes; xenemu reads configs of at most ${MAX_CONFIG_FILE_BYTES} bytes (1 MiB)`);
+    }
+    return readFileSync(fd, 'utf8');
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw ConfigError.at(at, '', `cannot read the config file: ${(e as Error).message}`);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -11,6 +11,7 @@
 
 import { posix } from 'node:path';
 import * as z from 'zod';
+import { MAX_GUEST_CMDLINE } from '../../abi/constants.js';
 import { cpuListProblem } from './cpulist.js';
 import { DISK_BACKENDTYPES, DISK_FORMATS, DISK_SPECIFICATIONS, DiskSpecError, parseDiskSpec } from './disk-spec.js';
 import { EVENT_HANDLERS, EventSpecError, parseEventSpec } from './events.js';
@@ -43,6 +44,23 @@ export const MAX_VCPUS = 128;
 export const DEFAULT_MEMORY_MIB = 32;
 export const MAX_MEMORY_MIB = 0x7fffffff;
 export const MAX_NAME_LENGTH = 64;
+/**
+ * The largest value the toolstack can write to XenStore: xenstored's default value
+ * quota (quota-maxsize in oxenstored.conf, 2048 bytes). libxl writes kernel, ramdisk
+ * and the command line under /vm/<uuid>/image; a longer one would fail the create
+ * with E2BIG, so the config is refused instead, at the value's place.
+ */
+export const XENSTORE_VALUE_MAX = 2048;
+
+/**
+ * The kernel command line as xl builds it (parse_cmdline in xl_parse.c): cmdline
+ * when given, else "root=ROOT EXTRA", "root=ROOT" or EXTRA.
+ */
+export function kernelCommandLine(c: { cmdline?: string | undefined; root?: string | undefined; extra?: string | undefined }): string | undefined {
+  if (c.cmdline !== undefined) return c.cmdline;
+  if (c.root !== undefined) return c.extra !== undefined ? `root=${c.root} ${c.extra}` : `root=${c.root}`;
+  return c.extra;
+}
 
 /** Why a domain name is refused, or undefined. */
 export function domainNameProblem(name: string): string | undefined {
@@ -262,7 +280,19 @@ const VIRIDIAN_ITEMS = ['all', 'defaults', ...VIRIDIAN_ENLIGHTENMENTS, ...VIRIDI
 const action = (dflt: (typeof SHUTDOWN_ACTIONS)[number], when: string) =>
   z.enum(SHUTDOWN_ACTIONS).default(dflt).describe(`What to do when the guest ${when}; default ${dflt}`);
 
-const optionalPath = (what: string) => z.string().min(1, { error: `${what} is empty` }).optional();
+/** A string the toolstack writes to XenStore as one value. */
+const xenstoreValue = (what: string) =>
+  z.string().refine((s) => Buffer.byteLength(s) <= XENSTORE_VALUE_MAX, {
+    error: (iss) =>
+      `${what} is ${Buffer.byteLength(String(iss.input))} bytes; XenStore holds values of at most ${XENSTORE_VALUE_MAX} bytes (its default quota-maxsize)`,
+  });
+
+const optionalPath = (what: string) =>
+  z
+    .string()
+    .min(1, { error: `${what} is empty` })
+    .pipe(xenstoreValue(what))
+    .optional();
 
 /** The input form: what a YAML file (or an xl.cfg, once mapped) may say. */
 export const DomainConfigInputSchema = z
@@ -308,9 +338,9 @@ export const DomainConfigInputSchema = z
       .describe('HVM only: Hyper-V enlightenments'),
     kernel: optionalPath('kernel').describe('Kernel image (direct boot); informational for the emulated kernel'),
     ramdisk: optionalPath('ramdisk'),
-    cmdline: z.string().optional().describe('Kernel command line; when set, root and extra are ignored'),
-    root: z.string().optional().describe('Appends root=VALUE to the kernel command line'),
-    extra: z.string().optional().describe('Appended to the kernel command line'),
+    cmdline: xenstoreValue('cmdline').optional().describe('Kernel command line; when set, root and extra are ignored'),
+    root: xenstoreValue('root').optional().describe('Appends root=VALUE to the kernel command line'),
+    extra: xenstoreValue('extra').optional().describe('Appended to the kernel command line'),
     bootloader: optionalPath('bootloader').describe('PV bootloader program, e.g. pygrub'),
     bootloader_args: z.array(z.string()).optional(),
     max_event_channels: z.int().min(1).max(131071).default(1023),
@@ -339,6 +369,19 @@ function finish(c: Parsed, ctx: z.core.$RefinementCtx<Parsed>) {
   const vcpus = c.vcpus ?? 1;
   const maxvcpus = c.maxvcpus ?? vcpus;
   if (maxvcpus < vcpus) fail(['vcpus'], `vcpus (${vcpus}) is more than maxvcpus (${maxvcpus}): raise maxvcpus or lower vcpus`);
+
+  const cmdline = kernelCommandLine(c);
+  if (cmdline !== undefined) {
+    const bytes = Buffer.byteLength(cmdline);
+    const at = c.cmdline !== undefined ? 'cmdline' : c.extra !== undefined ? 'extra' : 'root';
+    // start_info.cmd_line is MAX_GUEST_CMDLINE bytes with its NUL (xen/include/public/xen.h):
+    // libxc would cut a longer PV command line short; xenemu says so instead.
+    if (c.type === 'pv' && bytes > MAX_GUEST_CMDLINE - 1) {
+      fail([at], `the kernel command line is ${bytes} bytes; a PV guest's start_info holds at most ${MAX_GUEST_CMDLINE - 1} (cmd_line[${MAX_GUEST_CMDLINE}] with its NUL)`);
+    } else if (c.cmdline === undefined && bytes > XENSTORE_VALUE_MAX) {
+      fail([at], `the kernel command line "root=... extra" is ${bytes} bytes; XenStore holds values of at most ${XENSTORE_VALUE_MAX} bytes (its default quota-maxsize)`);
+    }
+  }
 
   const seen = new Map<number, number>();
   c.disk.forEach((d, i) => {

@@ -129,8 +129,41 @@ export function locate(spots: SpotMap, file: string, path: ConfigPath, isKey = f
   return { file: spot.file, line: spot.line, column };
 }
 
+/**
+ * The longest string value a config may hold: PATH_MAX, as the longest thing a
+ * config names is a path. The keys with tighter limits (names, XenStore values, the
+ * PV command line) say so themselves; this bound keeps every other value (a disk
+ * target, a vif script, bootloader arguments) from carrying megabytes into the
+ * toolstack's records and the control socket.
+ */
+export const MAX_CONFIG_VALUE_BYTES = 4096;
+
+/** Every string value longer than MAX_CONFIG_VALUE_BYTES, with its path. */
+function oversizedValues(value: unknown, path: ConfigPath, out: Array<{ path: ConfigPath; bytes: number }>): void {
+  if (typeof value === 'string') {
+    const bytes = Buffer.byteLength(value);
+    if (bytes > MAX_CONFIG_VALUE_BYTES) out.push({ path, bytes });
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => oversizedValues(v, [...path, i], out));
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) oversizedValues(v, [...path, k], out);
+  }
+}
+
 /** Run the schema; every problem becomes a located ConfigIssue. Throws ConfigError. */
 export function validateInput(raw: unknown, spots: SpotMap, file: string, format: 'yaml' | 'xlcfg'): DomainConfig {
+  const huge: Array<{ path: ConfigPath; bytes: number }> = [];
+  oversizedValues(raw, [], huge);
+  if (huge.length > 0) {
+    // Reported alone: the schema's messages would quote these values back.
+    throw new ConfigError(
+      huge.map((h) => ({
+        ...locate(spots, file, h.path),
+        key: formatPath(h.path),
+        message: `the value is ${h.bytes} bytes; a config value may be at most ${MAX_CONFIG_VALUE_BYTES} bytes`,
+      })),
+    );
+  }
   const result = DomainConfigSchema.safeParse(raw, { error: defaultMessage, reportInput: true });
   if (result.success) return result.data;
   const flat: Flat[] = [];
