@@ -2,14 +2,8 @@ import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { encodeMessage, XsFrameReader, XsType, type XsMessage } from '../protocol/xs-wire.js';
 import type { XsConnection } from '../xenstore/connection.js';
-import type { XenStored } from '../xenstore/xenstored.js';
-
-/**
- * Called once per event-loop turn, before any reply of that turn is written: the
- * daemon makes the turn's changes durable here (the journal write), so no client
- * ever sees an acknowledgement of a write that a crash could lose.
- */
-export type BeforeReplies = () => void;
+import { changesStore, type XenStored } from '../xenstore/xenstored.js';
+import type { DurabilityBarrier } from './durability.js';
 
 /** Requests handled for one connection before others get a turn. */
 const BATCH = 64;
@@ -18,9 +12,6 @@ const BATCH = 64;
  * quota, but one stuck reader must not make the daemon hold unbounded memory.
  */
 const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
-
-/** How soon a failed journal write is tried again. */
-const FLUSH_RETRY_MS = 100;
 
 class SocketClient {
   readonly reader = new XsFrameReader();
@@ -31,6 +22,8 @@ class SocketClient {
   outBytes = 0;
   conn!: XsConnection;
   draining = false;
+  /** Its queued replies may acknowledge changes the journal has not taken yet. */
+  held = false;
 
   constructor(readonly socket: Socket) {}
 }
@@ -45,10 +38,16 @@ export class XsSocketServer {
   private readonly dirty = new Set<SocketClient>();
   private readonly runnable = new Set<SocketClient>();
   private flushScheduled = false;
+  /** Some clients' replies wait for the journal (see flush). */
+  private holding = false;
 
+  /**
+   * `barrier` makes each turn's changes durable before that turn's replies are
+   * written, so no client ever sees an acknowledgement of a write a crash could lose.
+   */
   constructor(
     private readonly xs: XenStored,
-    private readonly beforeReplies: BeforeReplies,
+    private readonly barrier: DurabilityBarrier,
     private readonly log: (line: string) => void,
   ) {}
 
@@ -115,7 +114,14 @@ export class XsSocketServer {
   private run(client: SocketClient, limit: number): void {
     const backlog = client.backlog;
     const stop = Math.min(backlog.length, client.head + limit);
-    while (client.head < stop && !client.conn.closed) this.xs.handle(client.conn, backlog[client.head++]!);
+    while (client.head < stop && !client.conn.closed) {
+      const msg = backlog[client.head++]!;
+      // While the journal cannot be written, a change would only join the held ones:
+      // refuse it at once with the journal's errno (ENOSPC), as nothing was changed.
+      const failure = this.barrier.failure;
+      if (failure !== null && changesStore(msg)) this.xs.refuse(client.conn, msg, failure.code);
+      else this.xs.handle(client.conn, msg);
+    }
     if (client.head === backlog.length) {
       backlog.length = 0;
       client.head = 0;
@@ -155,20 +161,27 @@ export class XsSocketServer {
 
   private readonly flushNow = (): void => this.flush();
 
-  /** Make the turn durable, then write each client's replies in one write. */
+  /**
+   * Make the turn durable, then write each client's replies in one write.
+   *
+   * If the journal cannot be written, the clients with replies queued now are held:
+   * those replies may acknowledge the changes that failed to reach the journal, so
+   * they (and anything after them on the same connection) wait until the barrier
+   * has written it. Replies produced while the failure lasts go out at once: changes
+   * are refused up front then, so they acknowledge nothing unwritten.
+   */
   flush(): void {
     this.flushScheduled = false;
     if (this.dirty.size > 0) {
-      try {
-        this.beforeReplies();
-      } catch (err) {
-        // The journal could not be written (disk full?): acknowledging now could lose
-        // the changes, so the replies wait and the write is tried again.
-        this.log(`journal write failed, holding ${this.dirty.size} clients' replies: ${(err as Error).message}`);
-        this.retryFlush();
-        return;
+      const durable = this.barrier.flush();
+      if (!durable && !this.holding) {
+        this.holding = true;
+        for (const client of this.dirty) client.held = true;
+        this.barrier.whenWritable(this.release);
       }
       for (const client of this.dirty) {
+        if (client.held && !durable) continue;
+        this.dirty.delete(client);
         const data = client.out.length === 1 ? client.out[0]! : Buffer.concat(client.out, client.outBytes);
         client.out = [];
         client.outBytes = 0;
@@ -177,7 +190,6 @@ export class XsSocketServer {
           client.socket.pause();
         }
       }
-      this.dirty.clear();
     }
     if (this.runnable.size > 0) {
       const ready = [...this.runnable].filter((c) => !c.draining);
@@ -189,14 +201,12 @@ export class XsSocketServer {
     }
   }
 
-  private retryTimer: NodeJS.Timeout | null = null;
-
-  private retryFlush(): void {
-    this.retryTimer ??= setTimeout(() => {
-      this.retryTimer = null;
-      this.flush();
-    }, FLUSH_RETRY_MS);
-  }
+  /** The journal is written again: send what was held. */
+  private readonly release = (): void => {
+    this.holding = false;
+    for (const client of this.clients) client.held = false;
+    this.flush();
+  };
 
   private drop(client: SocketClient): void {
     if (!this.clients.delete(client)) return;
@@ -207,7 +217,6 @@ export class XsSocketServer {
   }
 
   async close(): Promise<void> {
-    if (this.retryTimer) clearTimeout(this.retryTimer);
     for (const client of [...this.clients]) this.drop(client);
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.servers.length = 0;
