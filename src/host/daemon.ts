@@ -30,9 +30,10 @@ function logger(paths: StatePaths): (line: string) => void {
   };
 }
 
-async function openBackend(paths: StatePaths): Promise<StoreBackend> {
+async function openBackend(paths: StatePaths, log: (line: string) => void): Promise<StoreBackend> {
   const { StorePersistence } = await import('./db/index.js');
-  return StorePersistence.open(paths);
+  // A failed SQLite writer, journal rotation or hand-off loses nothing, but is said.
+  return StorePersistence.open(paths, { onError: (err) => log(`store: ${err.message}`) });
 }
 
 /** Tell the CLI that spawned us (it waits on fd 3) that the sockets are up. */
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
   }
   const quota = readXenstoredConf(paths.xenstoredConf);
   const machine = readHostConfig(paths.hostConfig);
-  const backend = await openBackend(paths);
+  const backend = await openBackend(paths, log);
   let stopping = false;
   const host = await Host.start({
     paths,

@@ -1,14 +1,14 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { NodeRecord } from '../../xenstore/database.js';
 import type { Change } from '../../xenstore/store.js';
 import type { JournalPosition } from './journal-codec.js';
-import { Journal, type Durability } from './journal.js';
+import { Journal, type Durability, type JournalWrite } from './journal.js';
 import { recover, type RecoveryReport } from './recovery.js';
 import { SqliteStore } from './sqlite-store.js';
 import { SqliteWriter, type StoreFiles } from './sqlite-writer.js';
 
-export type { Durability } from './journal.js';
+export type { Durability, JournalWrite } from './journal.js';
 export type { JournalPosition } from './journal-codec.js';
 export type { RecoveryReport } from './recovery.js';
 export type { StoreFiles } from './sqlite-writer.js';
@@ -22,8 +22,13 @@ export interface PersistenceOptions {
   handOffBytes?: number;
   /** ...or this many milliseconds after the first of them was flushed. */
   handOffMs?: number;
-  /** The SQLite worker failed, or a journal rotation did (nothing is lost; see SqliteWriter). */
+  /**
+   * The SQLite worker failed, or a journal rotation or hand-off did (nothing is lost:
+   * see SqliteWriter, and the unwritten journal bytes stay queued for the next flush).
+   */
   onError?: (err: Error) => void;
+  /** How journal bytes are written (write(2)); tests inject failures here. */
+  write?: JournalWrite;
 }
 
 /**
@@ -99,6 +104,7 @@ export class StorePersistence {
       // holds the data safely, SQLite is only its compacted form.
       handOffBytes: options.handOffBytes ?? 4 * 1024 * 1024,
       handOffMs: options.handOffMs ?? 1000,
+      write: options.write ?? writeSync,
     };
     const onError = options.onError ?? (() => {});
     mkdirSync(dirname(files.database), { recursive: true });
@@ -109,7 +115,7 @@ export class StorePersistence {
       const recovery = recover(files.journalDir, store);
       const meta = store.readMeta();
       // prevEnd 0: SQLite's position names this file itself, so no predecessor is checked.
-      journal = Journal.create(files.journalDir, recovery.resumeAt.seq, 0, opts.durability);
+      journal = Journal.create(files.journalDir, recovery.resumeAt.seq, 0, opts.durability, opts.write);
       const writer = new SqliteWriter(files, recovery.resumeAt, onError);
       return new StorePersistence(files.journalDir, opts, onError, journal, writer, store, meta, recovery);
     } catch (err) {
@@ -167,7 +173,11 @@ export class StorePersistence {
 
   /** Resolves once SQLite holds everything flushed so far. */
   sync(): Promise<JournalPosition> {
-    this.handOff();
+    try {
+      this.handOff();
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     return this.writer.whenApplied();
   }
 
@@ -192,8 +202,17 @@ export class StorePersistence {
     return this.closing;
   }
 
+  /**
+   * If the journal still cannot be written, close() rejects with that error after
+   * closing everything: the bytes it could not take were never acknowledged.
+   */
   private async shutDown(): Promise<void> {
-    this.handOff();
+    let unwritten: Error | null = null;
+    try {
+      this.handOff();
+    } catch (err) {
+      unwritten = err as Error;
+    }
     this.closed = true;
     this.reader?.db.close();
     this.reader = null;
@@ -202,11 +221,20 @@ export class StorePersistence {
     } finally {
       this.journal.close();
     }
+    if (unwritten !== null) throw unwritten;
   }
 
+  /**
+   * A timer has no caller to throw to: a failed write here (a full disk) is reported,
+   * and the bytes stay queued; the next successful flush arms the timer again.
+   */
   private readonly onTimer = (): void => {
     this.timer = null;
-    this.handOff();
+    try {
+      this.handOff();
+    } catch (err) {
+      this.onError(err as Error);
+    }
   };
 
   private handOff(): void {
@@ -228,7 +256,7 @@ export class StorePersistence {
     this.handOff();
     const old = this.journal;
     try {
-      this.journal = Journal.create(this.journalDir, old.seq + 1, old.size, this.options.durability);
+      this.journal = Journal.create(this.journalDir, old.seq + 1, old.size, this.options.durability, this.options.write);
     } catch (err) {
       this.onError(err as Error);
       return;
