@@ -23,8 +23,8 @@ export interface PersistenceOptions {
   /** ...or this many milliseconds after the first of them was flushed. */
   handOffMs?: number;
   /**
-   * The SQLite worker failed, or a journal rotation or hand-off did (nothing is lost:
-   * see SqliteWriter, and the unwritten journal bytes stay queued for the next flush).
+   * The SQLite worker failed, or a journal rotation did (nothing is lost: see
+   * SqliteWriter; a rotation is tried again at the next flush).
    */
   onError?: (err: Error) => void;
   /** How journal bytes are written (write(2)); tests inject failures here. */
@@ -225,15 +225,17 @@ export class StorePersistence {
   }
 
   /**
-   * A timer has no caller to throw to: a failed write here (a full disk) is reported,
-   * and the bytes stay queued; the next successful flush arms the timer again.
+   * A timer has no caller to throw to. A write that fails here (a full disk) leaves
+   * its bytes queued, and the next flush() tries them again and throws to its caller,
+   * which holds the answers and reports the failure once (durability.ts); reporting
+   * it here too would say it twice. The next successful flush arms the timer again.
    */
   private readonly onTimer = (): void => {
     this.timer = null;
     try {
       this.handOff();
-    } catch (err) {
-      this.onError(err as Error);
+    } catch {
+      // reported by the next flush(), see above
     }
   };
 
