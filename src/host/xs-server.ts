@@ -22,8 +22,12 @@ class SocketClient {
   outBytes = 0;
   conn!: XsConnection;
   draining = false;
-  /** Its queued replies may acknowledge changes the journal has not taken yet. */
-  held = false;
+  /**
+   * Some of its queued frames were produced while the journal could be written, so
+   * they may acknowledge (or, as watch events, announce) changes it has not taken
+   * yet: they wait for the journal.
+   */
+  unsure = false;
 
   constructor(readonly socket: Socket) {}
 }
@@ -38,8 +42,8 @@ export class XsSocketServer {
   private readonly dirty = new Set<SocketClient>();
   private readonly runnable = new Set<SocketClient>();
   private flushScheduled = false;
-  /** Some clients' replies wait for the journal (see flush). */
-  private holding = false;
+  /** Registered with the barrier to send the held replies once it writes again. */
+  private awaitingJournal = false;
 
   /**
    * `barrier` makes each turn's changes durable before that turn's replies are
@@ -141,6 +145,7 @@ export class XsSocketServer {
     if (!this.clients.has(client)) return;
     client.out.push(frame);
     client.outBytes += frame.length;
+    if (this.barrier.failure === null) client.unsure = true;
     this.dirty.add(client);
     if (client.outBytes > MAX_QUEUED_BYTES) {
       this.log(`socket client ${client.conn.label}: ${client.outBytes} bytes unread, closing`);
@@ -164,24 +169,26 @@ export class XsSocketServer {
   /**
    * Make the turn durable, then write each client's replies in one write.
    *
-   * If the journal cannot be written, the clients with replies queued now are held:
-   * those replies may acknowledge the changes that failed to reach the journal, so
-   * they (and anything after them on the same connection) wait until the barrier
-   * has written it. Replies produced while the failure lasts go out at once: changes
-   * are refused up front then, so they acknowledge nothing unwritten.
+   * If the journal cannot be written, a client's frames queued before the failure
+   * may acknowledge the changes that failed to reach it, so they (and whatever
+   * follows them on that connection) are held until the barrier has written it.
+   * Frames produced while the failure lasts go out at once: changes are refused up
+   * front then, so they acknowledge nothing unwritten.
    */
   flush(): void {
     this.flushScheduled = false;
     if (this.dirty.size > 0) {
       const durable = this.barrier.flush();
-      if (!durable && !this.holding) {
-        this.holding = true;
-        for (const client of this.dirty) client.held = true;
-        this.barrier.whenWritable(this.release);
-      }
       for (const client of this.dirty) {
-        if (client.held && !durable) continue;
+        if (!durable && client.unsure) {
+          if (!this.awaitingJournal) {
+            this.awaitingJournal = true;
+            this.barrier.whenWritable(this.release);
+          }
+          continue;
+        }
         this.dirty.delete(client);
+        client.unsure = false;
         const data = client.out.length === 1 ? client.out[0]! : Buffer.concat(client.out, client.outBytes);
         client.out = [];
         client.outBytes = 0;
@@ -203,8 +210,7 @@ export class XsSocketServer {
 
   /** The journal is written again: send what was held. */
   private readonly release = (): void => {
-    this.holding = false;
-    for (const client of this.clients) client.held = false;
+    this.awaitingJournal = false;
     this.flush();
   };
 
