@@ -6,6 +6,8 @@ import { RpcCallError } from '../../src/client/rpc-client.js';
 import { StorePersistence } from '../../src/host/db/index.js';
 import { Host, type HostStatus } from '../../src/host/host.js';
 import { ensureStateDir, statePaths } from '../../src/host/state-dir.js';
+import { XsType, type XsMessage } from '../../src/protocol/xs-wire.js';
+import { changesStore } from '../../src/xenstore/xenstored.js';
 import { yamlConfig } from '../helpers/machine.js';
 import { tempHome } from '../helpers/daemon.js';
 import { FillableDisk, reload } from '../persistence/helpers.js';
@@ -87,4 +89,29 @@ test('while the journal cannot be written: held answers wait, new changes are re
   const values = new Map((await reload(paths)).records.map((r) => [r.path, r.value]));
   for (const path of ['/before', '/held', '/after']) t.true(values.has(path), path);
   t.false(values.has('/refused'));
+});
+
+test('the xs requests a full journal refuses are exactly those that can change the store', (t) => {
+  const msg = (type: number, payload: string, txId = 0): XsMessage => ({ type, reqId: 1, txId, payload: Buffer.from(payload, 'latin1') });
+  const rows: Array<[string, XsMessage, boolean]> = [
+    ['WRITE', msg(XsType.WRITE, '/a\0v'), true],
+    ['MKDIR', msg(XsType.MKDIR, '/a\0'), true],
+    ['RM', msg(XsType.RM, '/a\0'), true],
+    ['SET_PERMS', msg(XsType.SET_PERMS, '/a\0n0\0'), true],
+    ['WRITE in a transaction (reaches the store at commit)', msg(XsType.WRITE, '/a\0v', 7), false],
+    ['TRANSACTION_END commit', msg(XsType.TRANSACTION_END, 'T\0', 7), true],
+    ['TRANSACTION_END abort', msg(XsType.TRANSACTION_END, 'F\0', 7), false],
+    ['INTRODUCE', msg(XsType.INTRODUCE, ['5', '100', '3', ''].join('\0')), true],
+    ['RELEASE', msg(XsType.RELEASE, '5\0'), true],
+    ['RESUME', msg(XsType.RESUME, '5\0'), true],
+    ['SET_TARGET', msg(XsType.SET_TARGET, '5\0' + '1\0'), true],
+    ['SET_QUOTA', msg(XsType.SET_QUOTA, 'quota-maxentity\0' + '5\0'), true],
+    ['SET_FEATURE', msg(XsType.SET_FEATURE, '5\0' + '1\0'), true],
+    ['READ', msg(XsType.READ, '/a\0'), false],
+    ['DIRECTORY', msg(XsType.DIRECTORY, '/\0'), false],
+    ['WATCH', msg(XsType.WATCH, '/a\0tok\0'), false],
+    ['TRANSACTION_START', msg(XsType.TRANSACTION_START, '\0'), false],
+    ['CONTROL', msg(XsType.CONTROL, 'quota\0'), false],
+  ];
+  for (const [name, m, refused] of rows) t.is(changesStore(m), refused, name);
 });
