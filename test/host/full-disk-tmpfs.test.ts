@@ -1,13 +1,12 @@
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { DomainClient } from '../../src/client/domains.js';
 import { XsClient, XsRequestError } from '../../src/client/xs-client.js';
 import type { HostStatus } from '../../src/host/host.js';
 import { assertXlBuilt, RUN_JS, runNode } from '../cli-xl/helpers.js';
 import { startHost } from '../helpers/daemon.js';
+import { fill, mountTmpfs, tmpfsProblem, unmount } from '../helpers/tmpfs.js';
 
 /**
  * The full-disk behaviour on a real file system: the state dir on a small tmpfs,
@@ -15,42 +14,10 @@ import { startHost } from '../helpers/daemon.js';
  * skipped and its title says why.
  */
 
-/** Mount a tmpfs of `size` at a new directory; its path, or why it cannot be done. */
-function mountTmpfs(size: string): { dir: string } | { problem: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'xe-full-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'pipe' });
-    return { dir };
-  } catch (err) {
-    rmdirSync(dir);
-    return { problem: `cannot mount a tmpfs here (${((err as { stderr?: Buffer }).stderr?.toString() || (err as Error).message).trim()})` };
-  }
-}
-
-function unmount(dir: string): void {
-  execFileSync('umount', [dir]);
-  rmdirSync(dir);
-}
-
-/** Fill the file system `path` is on: write until ENOSPC. */
-function fill(path: string): void {
-  const fd = openSync(path, 'w');
-  const chunk = Buffer.alloc(64 * 1024);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-const probe = mountTmpfs('1m');
-if ('dir' in probe) unmount(probe.dir);
 const title = 'on a real full disk the daemon stays up, refuses changes with ENOSPC, holds what it applied, and recovers when space returns';
-const run = 'dir' in probe ? test : test.skip;
+const run = tmpfsProblem === null ? test : test.skip;
 
-run('dir' in probe ? title : `${title} (skipped: ${probe.problem})`, async (t) => {
+run(tmpfsProblem === null ? title : `${title} (skipped: ${tmpfsProblem})`, async (t) => {
   assertXlBuilt();
   const mounted = mountTmpfs('16m');
   if (!('dir' in mounted)) throw new Error(mounted.problem);

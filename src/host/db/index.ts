@@ -1,9 +1,9 @@
-import { mkdirSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { NodeRecord } from '../../xenstore/database.js';
 import type { Change } from '../../xenstore/store.js';
-import type { JournalPosition } from './journal-codec.js';
-import { Journal, type Durability, type JournalWrite } from './journal.js';
+import { HEADER_SIZE, type JournalPosition } from './journal-codec.js';
+import { Journal, journalPath, listJournals, type Durability, type JournalWrite } from './journal.js';
 import { recover, type RecoveryReport } from './recovery.js';
 import { SqliteStore } from './sqlite-store.js';
 import { SqliteWriter, type StoreFiles } from './sqlite-writer.js';
@@ -54,6 +54,9 @@ export type PersistenceStats = {
 
 type Settings = Required<Omit<PersistenceOptions, 'onError'>>;
 
+/** A failed SQLite writer is started again at a successful flush, at most this often. */
+const WRITER_RESTART_MS = 5000;
+
 /**
  * The XenStore's persistence: a journal for durability, SQLite for the state.
  *
@@ -74,19 +77,28 @@ export class StorePersistence {
   private closing: Promise<void> | null = null;
   /** The start-up connection, kept until the records are loaded. */
   private reader: SqliteStore | null;
+  private writer: SqliteWriter;
+  /** When the SQLite writer was last started again, and whether its failure was said. */
+  private writerRestartedAt = 0;
+  private writerFailureReported = false;
 
   private constructor(
-    private readonly journalDir: string,
+    private readonly files: StoreFiles,
     private readonly options: Settings,
     private readonly onError: (err: Error) => void,
     private journal: Journal,
-    private readonly writer: SqliteWriter,
+    resumeAt: JournalPosition,
     reader: SqliteStore,
     private readonly meta: Map<string, string>,
     /** What start-up recovery replayed and dropped. */
     readonly recovery: RecoveryReport,
   ) {
     this.reader = reader;
+    this.writer = this.startWriter(resumeAt);
+  }
+
+  private get journalDir(): string {
+    return this.files.journalDir;
   }
 
   /**
@@ -116,8 +128,7 @@ export class StorePersistence {
       const meta = store.readMeta();
       // prevEnd 0: SQLite's position names this file itself, so no predecessor is checked.
       journal = Journal.create(files.journalDir, recovery.resumeAt.seq, 0, opts.durability, opts.write);
-      const writer = new SqliteWriter(files, recovery.resumeAt, onError);
-      return new StorePersistence(files.journalDir, opts, onError, journal, writer, store, meta, recovery);
+      return new StorePersistence(files, opts, onError, journal, recovery.resumeAt, store, meta, recovery);
     } catch (err) {
       journal?.close();
       store.db.close();
@@ -166,6 +177,7 @@ export class StorePersistence {
    */
   flush(): void {
     if (this.journal.flush() === 0) return;
+    if (this.writer.stats().error !== null && Date.now() >= this.writerRestartedAt + WRITER_RESTART_MS) this.restartWriter();
     if (this.journal.size >= this.options.rotateBytes) this.rotate();
     else if (this.journal.unposted >= this.options.handOffBytes) this.handOff();
     else this.timer ??= setTimeout(this.onTimer, this.options.handOffMs);
@@ -230,6 +242,39 @@ export class StorePersistence {
    * which holds the answers and reports the failure once (durability.ts); reporting
    * it here too would say it twice. The next successful flush arms the timer again.
    */
+  private startWriter(applied: JournalPosition): SqliteWriter {
+    return new SqliteWriter(this.files, applied, (err) => {
+      // Said once per failure, not at every restart that fails again (a disk still full).
+      if (this.writerFailureReported) return;
+      this.writerFailureReported = true;
+      this.onError(err);
+    });
+  }
+
+  /**
+   * Start a failed SQLite writer again (its disk was full, say, and the journal could
+   * just be written, so there may be space now), from the position SQLite reached. The
+   * journal files hold everything since then, as a file is deleted only once applied:
+   * the new writer is fed from them, and the journal's buffer is dropped unposted.
+   */
+  private restartWriter(): void {
+    this.writerRestartedAt = Date.now();
+    const { applied } = this.writer.stats();
+    this.journal.handOff();
+    const writer = this.startWriter(applied);
+    for (const seq of listJournals(this.journalDir)) {
+      if (seq < applied.seq || seq > this.journal.seq) continue;
+      const start = seq === applied.seq ? applied.offset : HEADER_SIZE;
+      const bytes = readFrom(journalPath(this.journalDir, seq), start, seq === this.journal.seq ? this.journal.size : Infinity);
+      if (bytes.length > 0) writer.post({ bytes: bytes.buffer, length: bytes.length, end: { seq, offset: start + bytes.length } });
+    }
+    this.writer = writer;
+    writer.whenApplied().then(
+      () => (this.writerFailureReported = false),
+      () => {},
+    );
+  }
+
   private readonly onTimer = (): void => {
     this.timer = null;
     try {
@@ -264,5 +309,24 @@ export class StorePersistence {
       return;
     }
     old.close();
+  }
+}
+
+/**
+ * Bytes `start` to `end` (at most to the end of the file) of a journal file, in an
+ * ArrayBuffer of their own (it is transferred to the SQLite worker).
+ */
+function readFrom(path: string, start: number, end: number): Uint8Array<ArrayBuffer> {
+  const fd = openSync(path, 'r');
+  try {
+    const bytes = new Uint8Array(new ArrayBuffer(Math.max(0, Math.min(end, fstatSync(fd).size) - start)));
+    for (let at = 0; at < bytes.length; ) {
+      const n = readSync(fd, bytes, at, bytes.length - at, start + at);
+      if (n === 0) return bytes.subarray(0, at);
+      at += n;
+    }
+    return bytes;
+  } finally {
+    closeSync(fd);
   }
 }
