@@ -226,20 +226,38 @@ export class Toolstack {
     this.deps.store.save(guest.record);
   }
 
-  /** Make a rebuilt domain what the xl commands had made it; it is still paused here. */
-  private async reapply(domid: number, changed: DomainChanges): Promise<void> {
+  /**
+   * Make a rebuilt domain what the xl commands had made it (it is still paused here).
+   * Each change on its own: one that no longer applies is logged and dropped, the
+   * others stay.
+   */
+  private async reapply(domid: number, name: string, changed: DomainChanges): Promise<void> {
     const d = this.find(domid);
-    if (changed.targetKiB !== undefined) await this.memSet(domid, changed.targetKiB);
-    if (changed.maxKiB !== undefined) await this.memMax(domid, changed.maxKiB);
-    if (changed.onlineVcpus !== undefined) await this.vcpuSet(domid, changed.onlineVcpus);
-    if (changed.affinity !== undefined) {
-      changed.affinity.forEach((a, i) => {
-        const v = d.vcpus[i];
-        if (v === undefined) return;
-        v.hardAffinity = a.hard;
-        v.softAffinity = a.soft;
-      });
-      this.recordChange(domid, { affinity: changed.affinity });
+    const steps: Array<[string, () => void | Promise<void>]> = [];
+    if (changed.targetKiB !== undefined) steps.push(['mem-set', () => this.memSet(domid, changed.targetKiB!)]);
+    if (changed.maxKiB !== undefined) steps.push(['mem-max', () => this.memMax(domid, changed.maxKiB!)]);
+    if (changed.onlineVcpus !== undefined) steps.push(['vcpu-set', () => this.vcpuSet(domid, changed.onlineVcpus!)]);
+    const affinity = changed.affinity;
+    if (affinity !== undefined) {
+      steps.push([
+        'vcpu-pin',
+        () => {
+          affinity.forEach((a, i) => {
+            const v = d.vcpus[i];
+            if (v === undefined) return;
+            v.hardAffinity = a.hard;
+            v.softAffinity = a.soft;
+          });
+          this.recordChange(domid, { affinity });
+        },
+      ]);
+    }
+    for (const [what, step] of steps) {
+      try {
+        await step();
+      } catch (err) {
+        this.deps.log(`domain ${domid} '${name}' comes back without its ${what}: ${(err as Error).message}`);
+      }
     }
   }
 
@@ -440,11 +458,7 @@ export class Toolstack {
       try {
         await this.create(r.config, { domid: r.domid, uuid: r.uuid, paused: true, ...(r.source ? { source: r.source } : {}) });
         const changed = r.changed ?? {};
-        try {
-          await this.reapply(r.domid, changed);
-        } catch (err) {
-          this.deps.log(`domain ${r.domid} '${r.name}' comes back without some of its xl changes: ${(err as Error).message}`);
-        }
+        await this.reapply(r.domid, r.name, changed);
         if (changed.paused === true) this.recordChange(r.domid, { paused: true });
         else await this.unpause(r.domid);
       } catch (err) {

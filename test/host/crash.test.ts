@@ -101,7 +101,7 @@ test('every control-socket acknowledgement survives kill -9 right after it', asy
     }
   };
 
-  await crashAfter('create web', (c) => c.create({ ...web, name: 'web' }, { paused: false }));
+  await crashAfter('create web', (c) => c.create({ ...web, name: 'web', maxmem: 1024 }, { paused: false }));
   t.truthy(await row('web'), 'create');
   await crashAfter('create db', (c) => c.create({ ...web, name: 'db' }, { paused: false }));
   const db = await row('db');
@@ -116,12 +116,21 @@ test('every control-socket acknowledgement survives kill -9 right after it', asy
   const www = (await row('www'))!;
   t.is(await xsRead(`/local/domain/${www.domid}/memory/target`), '262144', 'mem-set');
 
+  await crashAfter('vcpu-set', (c) => c.vcpuSet('www', 1));
+  t.is(await xsRead(`/local/domain/${www.domid}/cpu/1/availability`), 'offline', 'vcpu-set');
+
+  await crashAfter('mem-max', (c) => c.memMax('www', 786432));
+  t.is(await xsRead(`/local/domain/${www.domid}/memory/static-max`), '786432', 'mem-max');
+  t.is(await xsRead(`/local/domain/${www.domid}/memory/target`), '262144', 'mem-set is still there');
+
   await crashAfter('vcpu-pin', (c) => c.vcpuPin({ ref: 'www', vcpu: 1, hard: [0], soft: null }));
   const vcpus = (await client.vcpuList(['www'])).rows;
   t.deepEqual(vcpus.find((v) => v.vcpuid === 1)?.hardAffinity, [0], 'vcpu-pin');
 
   await crashAfter('pause', (c) => c.pause('www'));
   t.true((await row('www'))?.stateFlags.paused, 'pause');
+  await crashAfter('unpause', (c) => c.unpause('www'));
+  t.false((await row('www'))?.stateFlags.paused, 'unpause');
 
   await crashAfter('destroy', (c) => c.destroy('db'));
   t.is(await row('db'), undefined, 'destroy');
