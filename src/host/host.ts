@@ -25,6 +25,7 @@ export interface StoreBackend {
   append(changes: Change[]): void;
   /** Make everything appended durable against a crash of this process. */
   flush(): void;
+  /** Flush, then close; rejects (after closing) if the journal cannot be written. */
   close(): Promise<void>;
   stats(): Record<string, number | string>;
   /** Host-level settings, journalled like store changes. */
@@ -177,7 +178,7 @@ export class Host {
     this.barrier.close();
     await this.machine.close();
     try {
-      this.options.backend.flush();
+      // close() writes out what is buffered first.
       await this.options.backend.close();
     } catch (err) {
       this.options.log(`stopping without writing the last unacknowledged changes: ${(err as Error).message}`);

@@ -115,3 +115,28 @@ test('the xs requests a full journal refuses are exactly those that can change t
   ];
   for (const [name, m, refused] of rows) t.is(changesStore(m), refused, name);
 });
+
+test('stopping while the journal cannot be written still closes everything, and says what was not written', async (t) => {
+  const home = tempHome();
+  const paths = statePaths(home);
+  ensureStateDir(paths);
+  t.teardown(() => rmSync(home, { recursive: true, force: true }));
+  const disk = new FillableDisk();
+  const log: string[] = [];
+  const host = await Host.start({ paths, backend: StorePersistence.open(paths, { write: disk.write }), log: (line) => log.push(line) });
+  const xs = await XsClient.connect(paths.socket);
+  await xs.write('/kept', 'acknowledged');
+  disk.full = true;
+  const held = xs.write('/lost', 'never acknowledged').then(
+    () => 'answered',
+    () => 'connection closed',
+  );
+  await eventually(() => log.some((l) => l.startsWith('journal: cannot write')), 'the failure');
+  await t.notThrowsAsync(host.stop());
+  t.is(await held, 'connection closed', 'the held write was never acknowledged');
+  xs.close();
+  t.true(log.some((l) => /^stopping without writing the last unacknowledged changes: ENOSPC/.test(l)));
+  const values = new Map((await reload(paths)).records.map((r) => [r.path, r.value]));
+  t.is(values.get('/kept'), 'acknowledged');
+  t.false(values.has('/lost'));
+});

@@ -236,12 +236,6 @@ export class StorePersistence {
     if (unwritten !== null) throw unwritten;
   }
 
-  /**
-   * A timer has no caller to throw to. A write that fails here (a full disk) leaves
-   * its bytes queued, and the next flush() tries them again and throws to its caller,
-   * which holds the answers and reports the failure once (durability.ts); reporting
-   * it here too would say it twice. The next successful flush arms the timer again.
-   */
   private startWriter(applied: JournalPosition): SqliteWriter {
     return new SqliteWriter(this.files, applied, (err) => {
       // Said once per failure, not at every restart that fails again (a disk still full).
@@ -275,6 +269,12 @@ export class StorePersistence {
     );
   }
 
+  /**
+   * A timer has no caller to throw to. A write that fails here (a full disk) leaves
+   * its bytes queued, and the next flush() tries them again and throws to its caller,
+   * which holds the answers and reports the failure once (durability.ts); reporting
+   * it here too would say it twice. The next successful flush arms the timer again.
+   */
   private readonly onTimer = (): void => {
     this.timer = null;
     try {
