@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import type { NodeRecord } from '../../xenstore/database.js';
 import type { Change } from '../../xenstore/store.js';
 import { HEADER_SIZE, type JournalPosition } from './journal-codec.js';
-import { Journal, journalPath, listJournals, type Durability, type JournalWrite } from './journal.js';
+import { Journal, journalPath, listJournals, type Durability, type JournalBatch, type JournalWrite } from './journal.js';
 import { recover, type RecoveryReport } from './recovery.js';
 import { SqliteStore } from './sqlite-store.js';
 import { SqliteWriter, type StoreFiles } from './sqlite-writer.js';
@@ -254,14 +254,22 @@ export class StorePersistence {
   private restartWriter(): void {
     this.writerRestartedAt = Date.now();
     const { applied } = this.writer.stats();
+    const batches: JournalBatch[] = [];
+    try {
+      for (const seq of listJournals(this.journalDir)) {
+        if (seq < applied.seq || seq > this.journal.seq) continue;
+        const start = seq === applied.seq ? applied.offset : HEADER_SIZE;
+        const bytes = readFrom(journalPath(this.journalDir, seq), start, seq === this.journal.seq ? this.journal.size : Infinity);
+        if (bytes.length > 0) batches.push({ bytes: bytes.buffer, length: bytes.length, end: { seq, offset: start + bytes.length } });
+      }
+    } catch (err) {
+      // The flush itself succeeded: this is no reason to fail it. Tried again later.
+      this.onError(err as Error);
+      return;
+    }
     this.journal.handOff();
     const writer = this.startWriter(applied);
-    for (const seq of listJournals(this.journalDir)) {
-      if (seq < applied.seq || seq > this.journal.seq) continue;
-      const start = seq === applied.seq ? applied.offset : HEADER_SIZE;
-      const bytes = readFrom(journalPath(this.journalDir, seq), start, seq === this.journal.seq ? this.journal.size : Infinity);
-      if (bytes.length > 0) writer.post({ bytes: bytes.buffer, length: bytes.length, end: { seq, offset: start + bytes.length } });
-    }
+    for (const batch of batches) writer.post(batch);
     this.writer = writer;
     writer.whenApplied().then(
       () => (this.writerFailureReported = false),
