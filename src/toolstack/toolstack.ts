@@ -137,7 +137,15 @@ export class Toolstack {
     const domain = built.domain;
     applyAffinity(domain, config, hv.host.pcpus);
     this.deps.store.saveDomidCursor(hv.domidCursor);
-    const record: DomainRecord = { domid: domain.domid, uuid, name: config.name, config, ...(options.source ? { source: options.source } : {}) };
+    const record: DomainRecord = {
+      domid: domain.domid,
+      uuid,
+      name: config.name,
+      config,
+      ...(options.source ? { source: options.source } : {}),
+      // xl create -p: it stays paused across a restart too, until unpaused.
+      ...(options.paused ? { changed: { paused: true } } : {}),
+    };
     try {
       await this.writeLayout(record, built);
       this.deps.consoles.attach(domain.domid, config.name, built.consoleGfn, built.consolePort);

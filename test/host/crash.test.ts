@@ -103,9 +103,10 @@ test('every control-socket acknowledgement survives kill -9 right after it', asy
 
   await crashAfter('create web', (c) => c.create({ ...web, name: 'web', maxmem: 1024 }, { paused: false }));
   t.truthy(await row('web'), 'create');
-  await crashAfter('create db', (c) => c.create({ ...web, name: 'db' }, { paused: false }));
+  await crashAfter('create -p db', (c) => c.create({ ...web, name: 'db' }, { paused: true }));
   const db = await row('db');
   t.truthy(db, 'second create');
+  t.true(db?.stateFlags.paused, 'created paused, still paused');
   t.not(db?.domid, (await row('web'))?.domid, 'the domid counter moved on');
 
   await crashAfter('rename', (c) => c.rename('web', 'www'));
