@@ -22,6 +22,16 @@ export class RpcFailure extends Error {
   }
 }
 
+/**
+ * What stands between a request and its answer (see control-gate.ts): `admit` may
+ * refuse a request before its method runs (by throwing an RpcFailure), and the answer
+ * of a method that ran goes out once `settled` resolves (never rejects).
+ */
+export interface AnswerGate {
+  admit(method: string): void;
+  settled(method: string): Promise<void>;
+}
+
 /** The control socket: JSON-lines RPC for the CLI (host status, stop, and later domains). */
 export class ControlServer {
   private server: Server | null = null;
@@ -31,6 +41,7 @@ export class ControlServer {
   constructor(
     methods: Readonly<Record<string, RpcMethod>>,
     private readonly log: (line: string) => void,
+    private readonly gate?: AnswerGate,
   ) {
     this.register(methods);
   }
@@ -99,11 +110,14 @@ export class ControlServer {
   private async answer(socket: Socket, line: string, ctx: RpcContext): Promise<void> {
     let id = 0;
     let response: RpcResponse;
+    let ran: string | null = null;
     try {
       const req = JSON.parse(line) as RpcRequest;
       id = typeof req.id === 'number' ? req.id : 0;
       const method = typeof req.method === 'string' && Object.hasOwn(this.methods, req.method) ? this.methods[req.method] : undefined;
       if (method === undefined) throw new RpcFailure('ENOSYS', `unknown method ${String(req.method)}`);
+      this.gate?.admit(req.method);
+      ran = req.method;
       response = { id, result: (await method(req.params ?? {}, ctx)) ?? null };
     } catch (err) {
       if (err instanceof RpcFailure) response = { id, error: { code: err.code, message: err.message } };
@@ -113,6 +127,8 @@ export class ControlServer {
         response = { id, error: { code: 'EIO', message: (err as Error).message } };
       }
     }
+    // A failed method may have changed something on its way too: its error waits as well.
+    if (ran !== null && this.gate) await this.gate.settled(ran);
     if (!socket.destroyed) socket.write(`${this.encode(response)}\n`);
   }
 

@@ -45,7 +45,8 @@ async function openBackend(paths: StatePaths, recover: boolean, log: (line: stri
     }
   };
   try {
-    const store = StorePersistence.open(paths, { recover });
+    // A failed SQLite writer, journal rotation or hand-off loses nothing, but is said.
+    const store = StorePersistence.open(paths, { recover, onError: (err) => log(`store: ${err.message}`) });
     log(`pid ${process.pid}: ${describeRecovery(store.recovery)}`);
     record({ at: store.recovery.at, recovery: store.recovery });
     return store;

@@ -8,9 +8,11 @@ import type { NodeRecord } from '../xenstore/database.js';
 import type { QuotaLimits } from '../xenstore/quota.js';
 import type { Change } from '../xenstore/store.js';
 import type { XenStored } from '../xenstore/xenstored.js';
+import { durableAnswers } from './control-gate.js';
 import { ControlServer, type RpcMethod } from './control-server.js';
 import type { RecoveryReport } from './db/index.js';
 import { domainMethods } from './domain-service.js';
+import { DurabilityBarrier } from './durability.js';
 import { evtchnMethods } from './evtchn-service.js';
 import { Machine } from './machine.js';
 import type { StatePaths } from './state-dir.js';
@@ -24,6 +26,7 @@ export interface StoreBackend {
   append(changes: Change[]): void;
   /** Make everything appended durable against a crash of this process. */
   flush(): void;
+  /** Flush, then close; rejects (after closing) if the journal cannot be written. */
   close(): Promise<void>;
   stats(): Record<string, number | string>;
   /** What start-up recovery found and did (none for a store without a journal). */
@@ -62,6 +65,7 @@ export interface HostStatus {
   connections: number;
   domains: number;
   rssBytes: number;
+  /** `journal` is the barrier's health ('ok', or what fails since when), then the backend's figures. */
   persistence: Record<string, number | string>;
   /** This start's recovery: what was replayed, and any damage found and set aside. */
   recovery: RecoveryReport | null;
@@ -84,10 +88,13 @@ export class Host {
   private readonly startedAt = new Date();
   private xsServer!: XsSocketServer;
   private readonly control: ControlServer;
+  /** Every answer, on either socket, waits here for the journal write holding its change. */
+  private readonly barrier: DurabilityBarrier;
   machine!: Machine;
 
   private constructor(private readonly options: HostOptions) {
-    this.control = new ControlServer({}, options.log);
+    this.barrier = new DurabilityBarrier(() => options.backend.flush(), { journalDir: options.paths.journalDir, log: options.log });
+    this.control = new ControlServer({}, options.log, durableAnswers(this.barrier));
   }
 
   get xs(): XenStored {
@@ -97,6 +104,13 @@ export class Host {
   static async start(options: HostOptions): Promise<Host> {
     const host = new Host(options);
     const { backend, paths, log } = options;
+    const barrier = host.barrier;
+    // Whatever changes is written at the end of its turn, answered or not (a domain
+    // dying, a guest writing through its ring): answers only have to wait for that.
+    const setMeta = (key: string, value: string): void => {
+      backend.setMeta(key, value);
+      barrier.schedule();
+    };
     host.machine = await Machine.boot({
       clock: options.clock ?? new RealClock(),
       ...(options.host ? { host: options.host } : {}),
@@ -106,14 +120,13 @@ export class Host {
       storeRecords: backend.loadRecords(),
       onStoreChanges: (changes) => {
         backend.append(changes);
-        // Changes made outside a request (a domain dying) still need their flush.
-        host.xsServer?.scheduleFlush();
+        barrier.schedule();
       },
       state: {
         domains: () => JSON.parse(backend.getMeta(META_DOMAINS) ?? '[]') as DomainRecord[],
-        saveDomains: (records) => backend.setMeta(META_DOMAINS, JSON.stringify(records)),
+        saveDomains: (records) => setMeta(META_DOMAINS, JSON.stringify(records)),
         domidCursor: () => Number(backend.getMeta(META_DOMID_CURSOR)) || undefined,
-        saveDomidCursor: (next) => backend.setMeta(META_DOMID_CURSOR, String(next)),
+        saveDomidCursor: (next) => setMeta(META_DOMID_CURSOR, String(next)),
       },
       consoleDir: join(paths.home, 'console'),
       daemonPath: process.argv[1] ?? 'xenemu',
@@ -121,7 +134,7 @@ export class Host {
       memoryReport: () => Object.entries(host.status().persistence).map(([k, v]) => `${k}: ${v}`),
     });
     backend.flush();
-    host.xsServer = new XsSocketServer(host.xs, () => backend.flush(), log);
+    host.xsServer = new XsSocketServer(host.xs, barrier, log);
     host.control.register(host.methods());
     await host.xsServer.listen(paths.socket, false);
     await host.xsServer.listen(paths.socketRo, true);
@@ -158,18 +171,27 @@ export class Host {
       connections: this.xsServer.connectionCount,
       domains: this.machine.hv.domains.size,
       rssBytes: process.memoryUsage.rss(),
-      persistence: backend.stats(),
+      persistence: { journal: this.barrier.health, ...backend.stats() },
       recovery: backend.recovery ?? null,
     };
   }
 
-  /** Stop serving, then write out everything still buffered. Guests stay recorded. */
+  /**
+   * Stop serving, then write out everything still buffered. Guests stay recorded. If
+   * the journal still cannot be written, what it could not take was never
+   * acknowledged (its answers were held): say so and stop anyway.
+   */
   async stop(): Promise<void> {
     await this.control.close();
     await this.xsServer.close();
+    this.barrier.close();
     await this.machine.close();
-    this.options.backend.flush();
-    await this.options.backend.close();
+    try {
+      // close() writes out what is buffered first.
+      await this.options.backend.close();
+    } catch (err) {
+      this.options.log(`stopping without writing the last unacknowledged changes: ${(err as Error).message}`);
+    }
   }
 }
 

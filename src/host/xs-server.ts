@@ -3,20 +3,11 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { encodeMessage, XsFrameReader, XsType, type XsMessage } from '../protocol/xs-wire.js';
 import type { XsConnection } from '../xenstore/connection.js';
 import { overLimit, queuedFrameLimit } from '../xenstore/quota.js';
-import type { XenStored } from '../xenstore/xenstored.js';
-
-/**
- * Called once per event-loop turn, before any reply of that turn is written: the
- * daemon makes the turn's changes durable here (the journal write), so no client
- * ever sees an acknowledgement of a write that a crash could lose.
- */
-export type BeforeReplies = () => void;
+import { changesStore, type XenStored } from '../xenstore/xenstored.js';
+import type { DurabilityBarrier } from './durability.js';
 
 /** Requests handled for one connection before others get a turn. */
 const BATCH = 64;
-
-/** How soon a failed journal write is tried again. */
-const FLUSH_RETRY_MS = 100;
 
 class SocketClient {
   readonly reader = new XsFrameReader();
@@ -34,6 +25,12 @@ class SocketClient {
   unsent = 0;
   conn!: XsConnection;
   draining = false;
+  /**
+   * Some of its queued frames were produced while the journal could be written, so
+   * they may acknowledge (or, as watch events, announce) changes it has not taken
+   * yet: they wait for the journal.
+   */
+  unsure = false;
 
   constructor(readonly socket: Socket) {}
 }
@@ -48,10 +45,16 @@ export class XsSocketServer {
   private readonly dirty = new Set<SocketClient>();
   private readonly runnable = new Set<SocketClient>();
   private flushScheduled = false;
+  /** Registered with the barrier to send the held replies once it writes again. */
+  private awaitingJournal = false;
 
+  /**
+   * `barrier` makes each turn's changes durable before that turn's replies are
+   * written, so no client ever sees an acknowledgement of a write a crash could lose.
+   */
   constructor(
     private readonly xs: XenStored,
-    private readonly beforeReplies: BeforeReplies,
+    private readonly barrier: DurabilityBarrier,
     private readonly log: (line: string) => void,
   ) {}
 
@@ -118,7 +121,14 @@ export class XsSocketServer {
   private run(client: SocketClient, limit: number): void {
     const backlog = client.backlog;
     const stop = Math.min(backlog.length, client.head + limit);
-    while (client.head < stop && !client.conn.closed) this.xs.handle(client.conn, backlog[client.head++]!);
+    while (client.head < stop && !client.conn.closed) {
+      const msg = backlog[client.head++]!;
+      // While the journal cannot be written, a change would only join the held ones:
+      // refuse it at once with the journal's errno (ENOSPC), as nothing was changed.
+      const failure = this.barrier.failure;
+      if (failure !== null && changesStore(msg)) this.xs.refuse(client.conn, msg, failure.code);
+      else this.xs.handle(client.conn, msg);
+    }
     if (client.head === backlog.length) {
       backlog.length = 0;
       client.head = 0;
@@ -139,6 +149,7 @@ export class XsSocketServer {
     client.out.push(frame);
     client.outBytes += frame.length;
     client.unsent++;
+    if (this.barrier.failure === null) client.unsure = true;
     this.dirty.add(client);
     // A client that stops reading while others write would make the daemon hold
     // every watch event for it; past the bound it is closed, as oxenstored's queue
@@ -166,20 +177,29 @@ export class XsSocketServer {
 
   private readonly flushNow = (): void => this.flush();
 
-  /** Make the turn durable, then write each client's replies in one write. */
+  /**
+   * Make the turn durable, then write each client's replies in one write.
+   *
+   * If the journal cannot be written, a client's frames queued before the failure
+   * may acknowledge the changes that failed to reach it, so they (and whatever
+   * follows them on that connection) are held until the barrier has written it.
+   * Frames produced while the failure lasts go out at once: changes are refused up
+   * front then, so they acknowledge nothing unwritten.
+   */
   flush(): void {
     this.flushScheduled = false;
     if (this.dirty.size > 0) {
-      try {
-        this.beforeReplies();
-      } catch (err) {
-        // The journal could not be written (disk full?): acknowledging now could lose
-        // the changes, so the replies wait and the write is tried again.
-        this.log(`journal write failed, holding ${this.dirty.size} clients' replies: ${(err as Error).message}`);
-        this.retryFlush();
-        return;
-      }
+      const durable = this.barrier.flush();
       for (const client of this.dirty) {
+        if (!durable && client.unsure) {
+          if (!this.awaitingJournal) {
+            this.awaitingJournal = true;
+            this.barrier.whenWritable(this.release);
+          }
+          continue;
+        }
+        this.dirty.delete(client);
+        client.unsure = false;
         const frames = client.out.length;
         const data = frames === 1 ? client.out[0]! : Buffer.concat(client.out, client.outBytes);
         client.out = [];
@@ -192,7 +212,6 @@ export class XsSocketServer {
           client.socket.pause();
         }
       }
-      this.dirty.clear();
     }
     if (this.runnable.size > 0) {
       const ready = [...this.runnable].filter((c) => !c.draining);
@@ -204,14 +223,11 @@ export class XsSocketServer {
     }
   }
 
-  private retryTimer: NodeJS.Timeout | null = null;
-
-  private retryFlush(): void {
-    this.retryTimer ??= setTimeout(() => {
-      this.retryTimer = null;
-      this.flush();
-    }, FLUSH_RETRY_MS);
-  }
+  /** The journal is written again: send what was held. */
+  private readonly release = (): void => {
+    this.awaitingJournal = false;
+    this.flush();
+  };
 
   private drop(client: SocketClient): void {
     if (!this.clients.delete(client)) return;
@@ -222,7 +238,6 @@ export class XsSocketServer {
   }
 
   async close(): Promise<void> {
-    if (this.retryTimer) clearTimeout(this.retryTimer);
     for (const client of [...this.clients]) this.drop(client);
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.servers.length = 0;

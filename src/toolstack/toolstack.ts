@@ -20,6 +20,22 @@ export interface DomainRecord {
   config: DomainConfig;
   /** Where the config came from (for `list -l` and messages), if from a file. */
   source?: string;
+  /** What xl commands changed since create; a restart brings the domain back so. */
+  changed?: DomainChanges;
+}
+
+/** The xl changes to a running domain that a restart keeps (each absent until made). */
+export interface DomainChanges {
+  /** xl pause / unpause. */
+  paused?: boolean;
+  /** xl mem-set: memory/target, KiB. */
+  targetKiB?: number;
+  /** xl mem-max: memory/static-max, KiB. */
+  maxKiB?: number;
+  /** xl vcpu-set: how many vCPUs are online. */
+  onlineVcpus?: number;
+  /** xl vcpu-pin: each vCPU's hard and soft affinity (null: every pCPU). */
+  affinity?: Array<{ hard: number[] | null; soft: number[] | null }>;
 }
 
 /** The host services a toolstack drives, all as dom0 would. */
@@ -123,7 +139,15 @@ export class Toolstack {
       this.deps.store.saveDomidCursor(hv.domidCursor);
     }
     const domain = built.domain;
-    const record: DomainRecord = { domid: domain.domid, uuid, name: config.name, config, ...(options.source ? { source: options.source } : {}) };
+    const record: DomainRecord = {
+      domid: domain.domid,
+      uuid,
+      name: config.name,
+      config,
+      ...(options.source ? { source: options.source } : {}),
+      // xl create -p: it stays paused across a restart too, until unpaused.
+      ...(options.paused ? { changed: { paused: true } } : {}),
+    };
     try {
       applyAffinity(domain, config, hv.host.pcpus);
       await this.writeLayout(record, built);
@@ -197,6 +221,7 @@ export class Toolstack {
    */
   async unpause(domid: number): Promise<void> {
     this.deps.hv.unpause(domid);
+    if (this.guests.get(domid)?.record.changed?.paused === true) this.recordChange(domid, { paused: false });
     try {
       await this.bootKernel(domid);
     } catch (err) {
@@ -212,6 +237,50 @@ export class Toolstack {
 
   pause(domid: number): void {
     this.deps.hv.pause(domid);
+    this.recordChange(domid, { paused: true });
+  }
+
+  /** Keep an xl change in the domain's record (journalled: it survives a restart). */
+  private recordChange(domid: number, change: DomainChanges): void {
+    const guest = this.guests.get(domid);
+    if (guest === undefined) return;
+    guest.record = { ...guest.record, changed: { ...guest.record.changed, ...change } };
+    this.deps.store.save(guest.record);
+  }
+
+  /**
+   * Make a rebuilt domain what the xl commands had made it (it is still paused here).
+   * Each change on its own: one that no longer applies is logged and dropped, the
+   * others stay.
+   */
+  private async reapply(domid: number, name: string, changed: DomainChanges): Promise<void> {
+    const d = this.find(domid);
+    const steps: Array<[string, () => void | Promise<void>]> = [];
+    if (changed.targetKiB !== undefined) steps.push(['mem-set', () => this.memSet(domid, changed.targetKiB!)]);
+    if (changed.maxKiB !== undefined) steps.push(['mem-max', () => this.memMax(domid, changed.maxKiB!)]);
+    if (changed.onlineVcpus !== undefined) steps.push(['vcpu-set', () => this.vcpuSet(domid, changed.onlineVcpus!)]);
+    const affinity = changed.affinity;
+    if (affinity !== undefined) {
+      steps.push([
+        'vcpu-pin',
+        () => {
+          affinity.forEach((a, i) => {
+            const v = d.vcpus[i];
+            if (v === undefined) return;
+            v.hardAffinity = a.hard;
+            v.softAffinity = a.soft;
+          });
+          this.recordChange(domid, { affinity });
+        },
+      ]);
+    }
+    for (const [what, step] of steps) {
+      try {
+        await step();
+      } catch (err) {
+        this.deps.log(`domain ${domid} '${name}' comes back without its ${what}: ${(err as Error).message}`);
+      }
+    }
   }
 
   /**
@@ -375,6 +444,7 @@ export class Toolstack {
       await xs.write(`/local/domain/${domid}/memory/target`, String(targetKiB), tx);
       await xs.write(`/vm/${d.uuid}/memory`, String(Math.floor(targetKiB / 1024)), tx);
     });
+    this.recordChange(domid, { targetKiB });
   }
 
   /** xl mem-max: Xen's limit and memory/static-max, not the target. */
@@ -390,6 +460,7 @@ export class Toolstack {
     }
     this.deps.hv.setMaxMem(domid, maxKiB + 1024);
     await this.deps.xs.write(`/local/domain/${domid}/memory/static-max`, String(maxKiB));
+    this.recordChange(domid, { maxKiB });
   }
 
   /** xl vcpu-set: cpu/<i>/availability for every vCPU; the guest brings them up or down. */
@@ -402,6 +473,7 @@ export class Toolstack {
     await xs.transaction(async (tx) => {
       for (let i = 0; i < d.vcpus.length; i++) await xs.write(`/local/domain/${domid}/cpu/${i}/availability`, i < count ? 'online' : 'offline', tx);
     });
+    this.recordChange(domid, { onlineVcpus: count });
   }
 
   /** xl vcpu-pin: hard and soft affinity of one vCPU (or all, with vcpu = null). */
@@ -413,6 +485,7 @@ export class Toolstack {
       if (hard !== undefined) v.hardAffinity = hard;
       if (soft !== undefined) v.softAffinity = soft;
     }
+    this.recordChange(domid, { affinity: d.vcpus.map((v) => ({ hard: v.hardAffinity, soft: v.softAffinity })) });
   }
 
   /** Rebuild the guests of a previous run: same domids, names and UUIDs, booted again. */
@@ -422,7 +495,11 @@ export class Toolstack {
       // Whatever the previous run left in the store for this domain is stale now.
       await xs.transaction((tx) => removeDomainLayout(xs, tx, r.domid, r.uuid));
       try {
-        await this.create(r.config, { domid: r.domid, uuid: r.uuid, ...(r.source ? { source: r.source } : {}) });
+        await this.create(r.config, { domid: r.domid, uuid: r.uuid, paused: true, ...(r.source ? { source: r.source } : {}) });
+        const changed = r.changed ?? {};
+        await this.reapply(r.domid, r.name, changed);
+        if (changed.paused === true) this.recordChange(r.domid, { paused: true });
+        else await this.unpause(r.domid);
       } catch (err) {
         this.deps.log(`could not restore domain ${r.domid} '${r.name}': ${(err as Error).message}`);
         this.deps.store.forget(r.domid);

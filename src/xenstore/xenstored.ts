@@ -64,6 +64,20 @@ const WRITE_TYPES = new Set<number>([
   XsType.RESUME, XsType.SET_TARGET, XsType.SET_QUOTA, XsType.SET_FEATURE,
 ]);
 
+/**
+ * Whether a request can change what is persisted: the write types (a write, mkdir, rm
+ * or set-perms inside a transaction only reaches the store at its commit) and a
+ * committing TRANSACTION_END. The daemon refuses these up front while it cannot
+ * record changes (a full disk).
+ */
+export function changesStore(msg: XsMessage): boolean {
+  if (msg.type === XsType.TRANSACTION_END) return msg.payload[0] === 0x54; // 'T'
+  return WRITE_TYPES.has(msg.type) && (msg.txId === 0 || !TRANSACTIONAL_TYPES.has(msg.type));
+}
+
+/** The write types a transaction holds back until its commit. */
+const TRANSACTIONAL_TYPES = new Set<number>([XsType.WRITE, XsType.MKDIR, XsType.RM, XsType.SET_PERMS]);
+
 /** Server features of xenstore-ring.txt we offer: reconnection, error indicator, watch depth. */
 export const SERVER_FEATURES = 0b111;
 
@@ -178,6 +192,16 @@ export class XenStored {
       this.send(conn, XsType.ERROR, msg.reqId, ignoresTx ? 0 : msg.txId, `${errno}\0`);
     }
     this.settle();
+  }
+
+  /**
+   * Answer a request with `errno` without handling it (the daemon cannot record a
+   * change now). A refused commit ends its transaction, as a failed commit does.
+   */
+  refuse(conn: XsConnection, msg: XsMessage, errno: string): void {
+    conn.ops++;
+    if (msg.type === XsType.TRANSACTION_END) conn.transactions.delete(msg.txId);
+    this.send(conn, XsType.ERROR, msg.reqId, msg.txId, `${errno}\0`);
   }
 
   /**

@@ -4,6 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XsClient } from '../../src/client/xs-client.js';
+import { DurabilityBarrier } from '../../src/host/durability.js';
 import { parseXenstoredConf } from '../../src/host/xenstored-conf.js';
 import { XsSocketServer } from '../../src/host/xs-server.js';
 import { encodeMessage, XsType } from '../../src/protocol/xs-wire.js';
@@ -28,7 +29,7 @@ test('a socket client that stops reading is closed once its unread frames pass t
   const log: string[] = [];
   const xs = new XenStored({ quota: { outstanding: 100, watchEvents: 100 } });
   xs.initialise('/tmp/xenstored');
-  const server = new XsSocketServer(xs, () => {}, (line) => log.push(line));
+  const server = new XsSocketServer(xs, new DurabilityBarrier(() => {}, { journalDir: dir, log: (line) => log.push(line) }), (line) => log.push(line));
   const sock = join(dir, 's');
   await server.listen(sock, false);
   const watcher = await stuckWatcher(sock, 50, '/data');

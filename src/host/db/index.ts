@@ -1,14 +1,14 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { NodeRecord } from '../../xenstore/database.js';
 import type { Change } from '../../xenstore/store.js';
-import type { JournalPosition } from './journal-codec.js';
-import { Journal, type Durability } from './journal.js';
+import { HEADER_SIZE, type JournalPosition } from './journal-codec.js';
+import { Journal, journalPath, listJournals, type Durability, type JournalBatch, type JournalWrite } from './journal.js';
 import { openStore, type RecoveryReport } from './recovery.js';
 import type { SqliteStore } from './sqlite-store.js';
 import { SqliteWriter, type StoreFiles } from './sqlite-writer.js';
 
-export type { Durability } from './journal.js';
+export type { Durability, JournalWrite } from './journal.js';
 export type { JournalPosition } from './journal-codec.js';
 export { DamagedStoreError, describeRecovery, type RecoveryReport } from './recovery.js';
 export type { StoreFiles } from './sqlite-writer.js';
@@ -24,8 +24,13 @@ export interface PersistenceOptions {
   handOffMs?: number;
   /** Start over a damaged store, keeping what can be kept (see openStore); default: refuse. */
   recover?: boolean;
-  /** The SQLite worker failed, or a journal rotation did (nothing is lost; see SqliteWriter). */
+  /**
+   * The SQLite worker failed, or a journal rotation did (nothing is lost: see
+   * SqliteWriter; a rotation is tried again at the next flush).
+   */
   onError?: (err: Error) => void;
+  /** How journal bytes are written (write(2)); tests inject failures here. */
+  write?: JournalWrite;
 }
 
 /**
@@ -51,6 +56,9 @@ export type PersistenceStats = {
 
 type Settings = Required<Omit<PersistenceOptions, 'onError' | 'recover'>>;
 
+/** A failed SQLite writer is started again at a successful flush, at most this often. */
+const WRITER_RESTART_MS = 5000;
+
 /**
  * The XenStore's persistence: a journal for durability, SQLite for the state.
  *
@@ -71,19 +79,28 @@ export class StorePersistence {
   private closing: Promise<void> | null = null;
   /** The start-up connection, kept until the records are loaded. */
   private reader: SqliteStore | null;
+  private writer: SqliteWriter;
+  /** When the SQLite writer was last started again, and whether its failure was said. */
+  private writerRestartedAt = 0;
+  private writerFailureReported = false;
 
   private constructor(
-    private readonly journalDir: string,
+    private readonly files: StoreFiles,
     private readonly options: Settings,
     private readonly onError: (err: Error) => void,
     private journal: Journal,
-    private readonly writer: SqliteWriter,
+    resumeAt: JournalPosition,
     reader: SqliteStore,
     private readonly meta: Map<string, string>,
     /** What start-up recovery replayed and dropped. */
     readonly recovery: RecoveryReport,
   ) {
     this.reader = reader;
+    this.writer = this.startWriter(resumeAt);
+  }
+
+  private get journalDir(): string {
+    return this.files.journalDir;
   }
 
   /**
@@ -101,6 +118,7 @@ export class StorePersistence {
       // holds the data safely, SQLite is only its compacted form.
       handOffBytes: options.handOffBytes ?? 4 * 1024 * 1024,
       handOffMs: options.handOffMs ?? 1000,
+      write: options.write ?? writeSync,
     };
     const onError = options.onError ?? (() => {});
     mkdirSync(dirname(files.database), { recursive: true, mode: 0o700 });
@@ -108,12 +126,11 @@ export class StorePersistence {
     const { store, journal, recovery } = openStore(files, {
       recover: options.recover ?? false,
       // prevEnd 0: SQLite's position names this file itself, so no predecessor is checked.
-      startJournal: (seq, storeId) => Journal.create(files.journalDir, seq, 0, opts.durability, storeId),
+      startJournal: (seq, storeId) => Journal.create(files.journalDir, seq, 0, opts.durability, storeId, opts.write),
     });
     try {
       const meta = store.readMeta();
-      const writer = new SqliteWriter(files, recovery.resumeAt, onError);
-      return new StorePersistence(files.journalDir, opts, onError, journal, writer, store, meta, recovery);
+      return new StorePersistence(files, opts, onError, journal, recovery.resumeAt, store, meta, recovery);
     } catch (err) {
       journal.close();
       store.db.close();
@@ -162,6 +179,7 @@ export class StorePersistence {
    */
   flush(): void {
     if (this.journal.flush() === 0) return;
+    if (this.writer.stats().error !== null && Date.now() >= this.writerRestartedAt + WRITER_RESTART_MS) this.restartWriter();
     if (this.journal.size >= this.options.rotateBytes) this.rotate();
     else if (this.journal.unposted >= this.options.handOffBytes) this.handOff();
     else this.timer ??= setTimeout(this.onTimer, this.options.handOffMs);
@@ -169,7 +187,11 @@ export class StorePersistence {
 
   /** Resolves once SQLite holds everything flushed so far. */
   sync(): Promise<JournalPosition> {
-    this.handOff();
+    try {
+      this.handOff();
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     return this.writer.whenApplied();
   }
 
@@ -194,8 +216,17 @@ export class StorePersistence {
     return this.closing;
   }
 
+  /**
+   * If the journal still cannot be written, close() rejects with that error after
+   * closing everything: the bytes it could not take were never acknowledged.
+   */
   private async shutDown(): Promise<void> {
-    this.handOff();
+    let unwritten: Error | null = null;
+    try {
+      this.handOff();
+    } catch (err) {
+      unwritten = err as Error;
+    }
     this.closed = true;
     this.reader?.db.close();
     this.reader = null;
@@ -204,11 +235,63 @@ export class StorePersistence {
     } finally {
       this.journal.close();
     }
+    if (unwritten !== null) throw unwritten;
   }
 
+  private startWriter(applied: JournalPosition): SqliteWriter {
+    return new SqliteWriter(this.files, applied, (err) => {
+      // Said once per failure, not at every restart that fails again (a disk still full).
+      if (this.writerFailureReported) return;
+      this.writerFailureReported = true;
+      this.onError(err);
+    });
+  }
+
+  /**
+   * Start a failed SQLite writer again (its disk was full, say, and the journal could
+   * just be written, so there may be space now), from the position SQLite reached. The
+   * journal files hold everything since then, as a file is deleted only once applied:
+   * the new writer is fed from them, and the journal's buffer is dropped unposted.
+   */
+  private restartWriter(): void {
+    this.writerRestartedAt = Date.now();
+    const { applied } = this.writer.stats();
+    const batches: JournalBatch[] = [];
+    try {
+      for (const seq of listJournals(this.journalDir)) {
+        if (seq < applied.seq || seq > this.journal.seq) continue;
+        const start = seq === applied.seq ? applied.offset : HEADER_SIZE;
+        const bytes = readFrom(journalPath(this.journalDir, seq), start, seq === this.journal.seq ? this.journal.size : Infinity);
+        if (bytes.length > 0) batches.push({ bytes: bytes.buffer, length: bytes.length, end: { seq, offset: start + bytes.length } });
+      }
+    } catch (err) {
+      // The flush itself succeeded: this is no reason to fail it. Tried again later.
+      this.onError(err as Error);
+      return;
+    }
+    this.journal.handOff();
+    const writer = this.startWriter(applied);
+    for (const batch of batches) writer.post(batch);
+    this.writer = writer;
+    writer.whenApplied().then(
+      () => (this.writerFailureReported = false),
+      () => {},
+    );
+  }
+
+  /**
+   * A timer has no caller to throw to. A write that fails here (a full disk) leaves
+   * its bytes queued, and the next flush() tries them again and throws to its caller,
+   * which holds the answers and reports the failure once (durability.ts); reporting
+   * it here too would say it twice. The next successful flush arms the timer again.
+   */
   private readonly onTimer = (): void => {
     this.timer = null;
-    this.handOff();
+    try {
+      this.handOff();
+    } catch {
+      // reported by the next flush(), see above
+    }
   };
 
   private handOff(): void {
@@ -230,11 +313,30 @@ export class StorePersistence {
     this.handOff();
     const old = this.journal;
     try {
-      this.journal = Journal.create(this.journalDir, old.seq + 1, old.size, this.options.durability, old.storeId);
+      this.journal = Journal.create(this.journalDir, old.seq + 1, old.size, this.options.durability, old.storeId, this.options.write);
     } catch (err) {
       this.onError(err as Error);
       return;
     }
     old.close();
+  }
+}
+
+/**
+ * Bytes `start` to `end` (at most to the end of the file) of a journal file, in an
+ * ArrayBuffer of their own (it is transferred to the SQLite worker).
+ */
+function readFrom(path: string, start: number, end: number): Uint8Array<ArrayBuffer> {
+  const fd = openSync(path, 'r');
+  try {
+    const bytes = new Uint8Array(new ArrayBuffer(Math.max(0, Math.min(end, fstatSync(fd).size) - start)));
+    for (let at = 0; at < bytes.length; ) {
+      const n = readSync(fd, bytes, at, bytes.length - at, start + at);
+      if (n === 0) return bytes.subarray(0, at);
+      at += n;
+    }
+    return bytes;
+  } finally {
+    closeSync(fd);
   }
 }

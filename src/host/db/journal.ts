@@ -1,4 +1,4 @@
-import { closeSync, fdatasyncSync, fsyncSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, openSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   encodedSize,
@@ -16,6 +16,12 @@ import {
  * of the daemon, not of the machine); 'fsync' also waits for the disk.
  */
 export type Durability = 'write' | 'fsync';
+
+/**
+ * How journal bytes reach the file: write(2) (`writeSync`). A seam for tests, which
+ * pass one that fails as a full disk would (ENOSPC) without filling one.
+ */
+export type JournalWrite = (fd: number, buffer: Uint8Array, offset: number, length: number) => number;
 
 /** Journal bytes handed to the SQLite writer: whole frames ending at `end`. */
 export interface JournalBatch {
@@ -68,17 +74,25 @@ export class Journal {
     private readonly durability: Durability,
     /** The database this journal continues (see journal-codec.ts). */
     readonly storeId: string,
+    private readonly write: JournalWrite,
   ) {}
 
   /**
    * Start journal.<seq>; `prevEnd` is the final size of the previous journal file
    * (see journal-codec.ts). The file must not exist: a sequence number is used once.
    */
-  static create(dir: string, seq: number, prevEnd: number, durability: Durability, storeId: string): Journal {
+  static create(
+    dir: string,
+    seq: number,
+    prevEnd: number,
+    durability: Durability,
+    storeId: string,
+    write: JournalWrite = writeSync,
+  ): Journal {
     const fd = openSync(journalPath(dir, seq), 'ax', 0o600);
     try {
       const header = encodeHeader({ seq, prevEnd, storeId });
-      for (let at = 0; at < HEADER_SIZE; ) at += writeSync(fd, header, at, HEADER_SIZE - at);
+      for (let at = 0; at < HEADER_SIZE; ) at += write(fd, header, at, HEADER_SIZE - at);
       if (durability === 'fsync') {
         fdatasyncSync(fd);
         // The new name must reach the disk too, or the file may vanish in a power cut.
@@ -86,9 +100,12 @@ export class Journal {
       }
     } catch (err) {
       closeSync(fd);
+      // A file without its whole header would make every later attempt fail (EEXIST,
+      // as a sequence number is used once): a rotation on a full disk must be retryable.
+      unlinkSync(journalPath(dir, seq));
       throw err;
     }
-    return new Journal(fd, seq, durability, storeId);
+    return new Journal(fd, seq, durability, storeId, write);
   }
 
   /** Bytes in the file, header included. */
@@ -131,7 +148,7 @@ export class Journal {
     // Regular files rarely write short, but a short write followed by a failure must
     // leave `written` exact, or the retry would duplicate bytes in the file.
     while (this.written < this.length) {
-      this.written += writeSync(this.fd, this.buf, this.written, this.length - this.written);
+      this.written += this.write(this.fd, this.buf, this.written, this.length - this.written);
     }
     if (this.durability === 'fsync') fdatasyncSync(this.fd);
     return count;

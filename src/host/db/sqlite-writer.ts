@@ -68,7 +68,9 @@ export class SqliteWriter {
     this.exited = new Promise((resolve) => {
       this.worker.on('error', (thrown) => {
         // What the worker threw arrives as a structured clone, not always an Error here.
-        const err = new Error(`SQLite writer failed: ${(thrown as { message?: unknown }).message ?? String(thrown)}`, { cause: thrown });
+        // A SqliteError may arrive as its code alone ({ code: 'SQLITE_FULL' }).
+        const { message, code } = thrown as { message?: unknown; code?: unknown };
+        const err = new Error(`SQLite writer failed: ${String(message ?? code ?? thrown)}`, { cause: thrown });
         this.fail(err);
         onError(err);
       });

@@ -1,0 +1,45 @@
+import { RpcFailure, type AnswerGate } from './control-server.js';
+import type { DurabilityBarrier } from './durability.js';
+
+/**
+ * Control methods that change nothing the daemon persists: they are served even
+ * while the journal cannot be written (`host status` must say why), and their
+ * answers acknowledge no change, so they need not wait for the journal. Every other
+ * method is taken to change state: refused while the journal fails, answered only
+ * once its changes are written. A new method is therefore safe by default.
+ */
+const READ_ONLY_METHODS: ReadonlySet<string> = new Set([
+  'ping',
+  'host.status',
+  'host.stop',
+  'host.info',
+  'domain.list',
+  'domain.listLong',
+  'domain.domid',
+  'domain.domname',
+  'domain.uptime',
+  'domain.dmesg',
+  'vcpu.list',
+  'evtchn.list',
+  'evtchn.status',
+  'intr.stats',
+  'intr.host',
+  'stats.subscribe',
+  'stats.select',
+  'stats.interval',
+  'stats.unsubscribe',
+]);
+
+/** The control socket's side of the durability barrier. */
+export function durableAnswers(barrier: DurabilityBarrier): AnswerGate {
+  return {
+    admit(method) {
+      const failure = barrier.failure;
+      if (failure === null || READ_ONLY_METHODS.has(method)) return;
+      throw new RpcFailure(failure.code, `cannot record the change: ${failure.message}; nothing was changed`);
+    },
+    settled(method) {
+      return READ_ONLY_METHODS.has(method) ? Promise.resolve() : barrier.durable();
+    },
+  };
+}
