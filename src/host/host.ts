@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { RealClock, type Clock } from '../hypervisor/clock.js';
 import type { HostModel } from '../hypervisor/host-model.js';
 import type { DomainRecord } from '../toolstack/toolstack.js';
+import { RPC_PARAMS } from '../protocol/methods.js';
 import { VERSION } from '../version.js';
 import type { NodeRecord } from '../xenstore/database.js';
 import type { QuotaLimits } from '../xenstore/quota.js';
@@ -79,7 +80,7 @@ export class Host {
   machine!: Machine;
 
   private constructor(private readonly options: HostOptions) {
-    this.control = new ControlServer({}, options.log);
+    this.control = new ControlServer(RPC_PARAMS, options.log);
   }
 
   get xs(): XenStored {

@@ -376,6 +376,10 @@ export class Toolstack {
   /** xl vcpu-pin: hard and soft affinity of one vCPU (or all, with vcpu = null). */
   vcpuPin(domid: number, vcpu: number | null, hard: number[] | null | undefined, soft: number[] | null | undefined): void {
     const d = this.find(domid);
+    // libxl_set_vcpuaffinity() refuses a map naming CPUs the host does not have.
+    const pcpus = this.deps.hv.host.pcpus;
+    const missing = [...(hard ?? []), ...(soft ?? [])].find((cpu) => cpu >= pcpus);
+    if (missing !== undefined) throw new ToolstackError('EINVAL', `the host has no CPU ${missing} (it has CPUs 0-${pcpus - 1})`);
     const targets = vcpu === null ? d.vcpus : [d.vcpus[vcpu]];
     for (const v of targets) {
       if (v === undefined) throw new ToolstackError('EINVAL', `domain ${domid} has no vCPU ${vcpu}`);

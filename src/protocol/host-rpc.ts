@@ -1,0 +1,8 @@
+import { NoParams } from './params.js';
+
+/** The daemon's own methods: liveness, status and stop. None takes parameters. */
+export const HostParams = {
+  ping: NoParams,
+  'host.status': NoParams,
+  'host.stop': NoParams,
+};
