@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { MAX_PCPUS } from '../hypervisor/host-model.js';
-import { DomainConfigField, DomainName, MAX_VCPUS } from '../toolstack/config/index.js';
+import { DomainConfigField, domainNameProblem, MAX_VCPUS } from '../toolstack/config/index.js';
 import { DomainRef, Domid, NoParams } from './params.js';
 import type { XlDomainRow, XlInfo, XlListLongEntry, XlUptimeRow, XlVcpuRow } from '../ui/xl/types.js';
 
@@ -21,11 +21,17 @@ const Pcpu = z.int().min(0).max(MAX_PCPUS - 1);
 const CpuMap = z.union([z.array(Pcpu).max(MAX_PCPUS), z.literal('all'), z.null()]);
 /** KiB, as xl's parse_mem_size_kb() gives them (the CLI refuses what a double cannot hold). */
 const KiB = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+/**
+ * A domain's new name: DomainName's rule, except that Domain-0 gets through to be
+ * refused as xl refuses it, as a name a domain (dom0) already has.
+ */
+const NewName = z.string().refine((n) => n === 'Domain-0' || domainNameProblem(n) === undefined, { error: (iss) => domainNameProblem(String(iss.input)) });
 
 export const DomainParams = {
   'domain.create': z.strictObject({
     config: DomainConfigField,
-    paused: z.boolean(),
+    /** Leave it paused after it is built (absent: boot it, as xl create without -p). */
+    paused: z.boolean().default(false),
     /** The config file the CLI read (shown by list -l), a path. */
     source: z.string().min(1).max(4096).optional(),
   }),
@@ -40,7 +46,7 @@ export const DomainParams = {
   }),
   'domain.pause': z.strictObject({ ref: DomainRef }),
   'domain.unpause': z.strictObject({ ref: DomainRef }),
-  'domain.rename': z.strictObject({ ref: DomainRef, name: DomainName }),
+  'domain.rename': z.strictObject({ ref: DomainRef, name: NewName }),
   'domain.domid': z.strictObject({ name: DomainRef }),
   'domain.domname': z.strictObject({ domid: Domid }),
   'domain.uptime': z.strictObject({ refs: Refs.optional() }),

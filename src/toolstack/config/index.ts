@@ -25,7 +25,6 @@ export { ConfigError, formatIssue, formatPath, type ConfigIssue, type ConfigLoca
 export {
   DomainConfigInputSchema,
   DomainConfigSchema,
-  DomainName,
   domainNameProblem,
   MAX_NAME_LENGTH,
   MAX_VCPUS,

@@ -66,7 +66,7 @@ const NAME_PATTERN = `^(?!Domain-0$)(?![0-9]+$)[A-Za-z0-9_][A-Za-z0-9._-]{0,${MA
  * domid (libxl_domain_qualifier_to_domid); xenemu also keeps names to what can be a
  * file name (xenconsoled's guest-NAME.log) and printed as it is.
  */
-export const DomainName = z.string().regex(new RegExp(NAME_PATTERN), { error: (iss) => domainNameProblem(String(iss.input)) ?? 'invalid name' });
+const DomainName = z.string().regex(new RegExp(NAME_PATTERN), { error: (iss) => domainNameProblem(String(iss.input)) ?? 'invalid name' });
 
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
