@@ -7,7 +7,7 @@ import { type DomainEvent, HypervisorError, type Hypervisor } from '../hyperviso
 import { Kernel } from '../kernel/kernel.js';
 import { XsType } from '../protocol/xs-wire.js';
 import type { DomainConfig } from './config/index.js';
-import { domainNameProblem, expandCpuList, kernelCommandLine } from './config/index.js';
+import { checkValue, DomainConfigSchema, domainNameProblem, expandCpuList, formatPath, kernelCommandLine, PLAIN_WORDING } from './config/index.js';
 import { buildDomain, type BuiltDomain } from './domain-builder.js';
 import { ToolstackError } from './errors.js';
 import { removeDomainLayout, writeConsoleLayout, writeDomainLayout, type LayoutInfo } from './xenstore-layout.js';
@@ -394,8 +394,17 @@ export class Toolstack {
     for (const r of records) {
       // Whatever the previous run left in the store for this domain is stale now.
       await xs.transaction((tx) => removeDomainLayout(xs, tx, r.domid, r.uuid));
+      // A store written by an older xenemu may hold a config it should have refused:
+      // it is checked as a create's is, and one that fails is not built again.
+      const checked = checkValue(DomainConfigSchema, r.config, PLAIN_WORDING);
+      if (!checked.ok) {
+        const why = checked.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ');
+        this.deps.log(`could not restore domain ${r.domid} '${String(r.name)}': its config is invalid: ${why.slice(0, 500)}`);
+        this.deps.store.forget(r.domid);
+        continue;
+      }
       try {
-        await this.create(r.config, { domid: r.domid, uuid: r.uuid, ...(r.source ? { source: r.source } : {}) });
+        await this.create(checked.value, { domid: r.domid, uuid: r.uuid, ...(r.source ? { source: r.source } : {}) });
       } catch (err) {
         this.deps.log(`could not restore domain ${r.domid} '${r.name}': ${(err as Error).message}`);
         this.deps.store.forget(r.domid);
