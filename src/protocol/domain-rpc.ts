@@ -10,8 +10,9 @@ import type { XlDomainRow, XlInfo, XlListLongEntry, XlUptimeRow, XlVcpuRow } fro
  * the results with src/ui/xl; the daemon does the work. A domain is named by id or name
  * (`ref`), as xl accepts both.
  *
- * The parameters are schemas (src/protocol/params.ts), with the rules the CLI applies
- * to what the user typed, so a client that skips the CLI cannot ask for more.
+ * The parameters are zod schemas, which the daemon checks every request against before
+ * the method runs (src/protocol/methods.ts), with the rules the CLI applies to what the
+ * user typed: a client that skips the CLI cannot ask for more.
  */
 
 const Refs = z.array(DomainRef);
@@ -22,8 +23,8 @@ const CpuMap = z.union([z.array(Pcpu).max(MAX_PCPUS), z.literal('all'), z.null()
 /** KiB, as xl's parse_mem_size_kb() gives them (the CLI refuses what a double cannot hold). */
 const KiB = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
 /**
- * A domain's new name: DomainName's rule, except that Domain-0 gets through to be
- * refused as xl refuses it, as a name a domain (dom0) already has.
+ * A domain's new name: a config's name rule (domainNameProblem), except that Domain-0
+ * gets through to be refused as xl refuses it, as a name a domain (dom0) already has.
  */
 const NewName = z.string().refine((n) => n === 'Domain-0' || domainNameProblem(n) === undefined, { error: (iss) => domainNameProblem(String(iss.input)) });
 
@@ -32,7 +33,7 @@ export const DomainParams = {
     config: DomainConfigField,
     /** Leave it paused after it is built (absent: boot it, as xl create without -p). */
     paused: z.boolean().default(false),
-    /** The config file the CLI read (shown by list -l), a path. */
+    /** The config file the CLI read, kept with the domain's record. */
     source: z.string().min(1).max(4096).optional(),
   }),
   'domain.list': z.strictObject({ refs: Refs.optional() }),
