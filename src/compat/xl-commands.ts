@@ -29,13 +29,14 @@ import {
   formatDomid,
   formatDomname,
   formatInfo,
-  formatList,
   formatListLong,
   formatUptime,
   formatVcpuList,
   formatVcpuPinDryRun,
   libxlDomainConfigGenJson,
   listDomainNotFoundMessage,
+  listHeader,
+  listLine,
   parseCpuList,
   parseMemSizeKb,
   SHUTDOWN_REASON_CODE,
@@ -314,9 +315,22 @@ export async function xlList(ctx: XlContext, o: XlListOptions): Promise<XlOutput
     return { stdout: formatListLong(entries), data: entries };
   }
   const rows = await client.list(refs);
-  // xenemu has one cpupool and one NUMA node; rows that do not say get those.
-  const shown = rows.map((r) => ({ ...r, cpuTimeNs: wholeNs(r.cpuTimeNs), cpupoolName: r.cpupoolName ?? 'Pool-0', nodeAffinity: r.nodeAffinity ?? ('all' as const) }));
-  return { stdout: formatList(shown, { verbose: o.verbose, context: o.context, cpupool: o.cpupool, numa: o.numa, nrNodes: 1 }), data: rows };
+  const options = { verbose: o.verbose, context: o.context, cpupool: o.cpupool, numa: o.numa, nrNodes: 1 };
+  let stdout = listHeader(options);
+  // One domain the daemon reports in a state no line can show must not hide the others:
+  // they are listed, it is named on stderr, and the status says something was left out.
+  const unshown: string[] = [];
+  for (const r of rows) {
+    // xenemu has one cpupool and one NUMA node; rows that do not say get those.
+    const shown = { ...r, cpuTimeNs: wholeNs(r.cpuTimeNs), cpupoolName: r.cpupoolName ?? 'Pool-0', nodeAffinity: r.nodeAffinity ?? ('all' as const) };
+    try {
+      stdout += listLine(shown, options);
+    } catch (err) {
+      unshown.push(`xenemu: domain ${String(r.domid)} is left out: the daemon reports a state it cannot be listed in (${(err as Error).message})\n`);
+    }
+  }
+  if (unshown.length > 0) throw new XlFailure(unshown.join(''), 1, stdout);
+  return { stdout, data: rows };
 }
 
 // ---- destroy, shutdown, reboot, pause, unpause, rename -------------------------------

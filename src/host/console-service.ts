@@ -7,9 +7,10 @@ import type { Kernel } from '../kernel/kernel.js';
 interface Attached {
   endpoint: RingEndpoint;
   localPort: number;
-  log: WriteStream;
+  /** null when the log file cannot be written: the console still runs, its tail kept. */
+  log: WriteStream | null;
   logPath: string;
-  /** attach made the log file (no earlier domain of this name left one). */
+  /** attach made the log file (it opened it, and no earlier domain of this name left one). */
   newLog: boolean;
   /** The last lines, for `xenemu console --tail` style readers. */
   tail: string[];
@@ -21,7 +22,9 @@ const TAIL_LINES = 200;
 /**
  * The console backend, xenconsoled's job in dom0: map each guest's console page, bind
  * its console event channel, and copy what the guest writes to out[] into
- * <dir>/guest-<name>.log (xenconsoled's log name).
+ * <dir>/guest-<name>.log (xenconsoled's log name). As xenconsoled does when it cannot
+ * open a log, a file error is logged and the console runs on without its file: nothing
+ * a guest or its name does here can stop the daemon.
  */
 export class ConsoleService {
   private readonly consoles = new Map<number, Attached>();
@@ -30,36 +33,55 @@ export class ConsoleService {
     private readonly hv: Hypervisor,
     private readonly dom0: () => Kernel,
     private readonly dir: string,
+    private readonly log: (line: string) => void,
   ) {}
 
   logPath(name: string): string {
     return join(this.dir, `guest-${name}.log`);
   }
 
+  /**
+   * The guest's log file, or null (said in the daemon's log) when it cannot be had.
+   * Opened synchronously, so that a create that fails later can remove the file it
+   * made (an open still pending could create it after the removal).
+   */
+  private openLog(domid: number, name: string): WriteStream | null {
+    const fail = (why: string): null => {
+      this.log(`console: domain ${domid}: no log file ${JSON.stringify(this.logPath(name))}: ${why}`);
+      return null;
+    };
+    // The name must stay one file name in this directory (domain names are checked on
+    // the way in; this holds for whatever a store from an older version brings back).
+    if (name.includes('/') || name.includes('\0')) return fail('the domain name is not a file name');
+    let fd: number;
+    try {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      fd = openSync(this.logPath(name), 'a', 0o600);
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+    const stream = createWriteStream('', { fd });
+    stream.on('error', (err) => {
+      fail(err.message);
+      const entry = this.consoles.get(domid);
+      if (entry?.log === stream) entry.log = null;
+    });
+    return stream;
+  }
+
   attach(domid: number, name: string, gfn: number, port: number): void {
     const dom0 = this.dom0();
     const ring = new ConsoleRingBackend(this.hv.get(domid).memory.page(gfn));
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    // Opened here, synchronously, so a log that cannot be opened fails the create
-    // (which then undoes itself) instead of an 'error' event nobody waits for.
-    const logPath = this.logPath(name);
-    const newLog = !existsSync(logPath);
     const localPort = dom0.hc.evtchn.bindInterdomain(domid, port);
-    let fd: number;
-    try {
-      fd = openSync(logPath, 'a', 0o600);
-    } catch (err) {
-      dom0.hc.evtchn.close(localPort);
-      throw new Error(`cannot open the console log: ${(err as Error).message}`);
-    }
-    const log = createWriteStream('', { fd });
-    log.on('error', () => {}); // a write that fails later loses console output, not the host
+    const logPath = this.logPath(name);
+    const existed = existsSync(logPath);
+    const log = this.openLog(domid, name);
     const entry: Attached = {
       endpoint: null as unknown as RingEndpoint,
       localPort,
       log,
       logPath,
-      newLog,
+      newLog: log !== null && !existed,
       tail: [],
       partial: '',
     };
@@ -74,7 +96,7 @@ export class ConsoleService {
   }
 
   private output(entry: Attached, chunk: Buffer): void {
-    entry.log.write(chunk);
+    entry.log?.write(chunk);
     const text = entry.partial + chunk.toString('utf8');
     const lines = text.split(/\r?\n/);
     entry.partial = lines.pop()!;
@@ -93,7 +115,7 @@ export class ConsoleService {
     if (entry === undefined) return;
     this.consoles.delete(domid);
     entry.endpoint.close();
-    entry.log.end();
+    entry.log?.end();
     if (options.discardNewConsoleLog && entry.newLog) rmSync(entry.logPath, { force: true });
     const dom0 = this.dom0();
     dom0.intr.unbind(entry.localPort);
@@ -107,7 +129,7 @@ export class ConsoleService {
   async close(): Promise<void> {
     const ends = [...this.consoles.values()].map((e) => {
       e.endpoint.close();
-      return new Promise<void>((resolve) => e.log.end(resolve));
+      return new Promise<void>((resolve) => (e.log === null ? resolve() : e.log.end(resolve)));
     });
     this.consoles.clear();
     await Promise.all(ends);

@@ -1,6 +1,8 @@
 import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import type * as z from 'zod';
 import { LineReader, MAX_RPC_LINE, type RpcRequest, type RpcResponse } from '../protocol/control-rpc.js';
+import { checkValue, formatPath, PLAIN_WORDING } from '../toolstack/config/index.js';
 
 /** What a method may do beyond answering: push events to its caller, until it hangs up. */
 export interface RpcContext {
@@ -32,22 +34,32 @@ export interface AnswerGate {
   settled(method: string): Promise<void>;
 }
 
-/** The control socket: JSON-lines RPC for the CLI (host status, stop, and later domains). */
+/** How many of a request's problems an EINVAL answer lists, and how much of each (they may quote the input). */
+const MAX_LISTED_ISSUES = 3;
+const MAX_ISSUE_LENGTH = 300;
+
+/**
+ * The control socket: JSON-lines RPC for the CLI (host status, stop, domains, ...).
+ * Anything may connect and send anything: every request's parameters are checked
+ * against its method's schema (`params`, src/protocol/methods.ts) before the method
+ * runs, so a method only ever sees what its type says.
+ */
 export class ControlServer {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   private readonly methods: Record<string, RpcMethod> = {};
 
   constructor(
-    methods: Readonly<Record<string, RpcMethod>>,
+    private readonly params: Readonly<Record<string, z.ZodType>>,
     private readonly log: (line: string) => void,
     private readonly gate?: AnswerGate,
-  ) {
-    this.register(methods);
-  }
+  ) {}
 
-  /** Add methods (the host registers its own once everything they need is up). */
+  /** Add methods (the host registers its own once everything they need is up); each needs its schema. */
   register(methods: Readonly<Record<string, RpcMethod>>): void {
+    for (const name of Object.keys(methods)) {
+      if (!Object.hasOwn(this.params, name)) throw new Error(`control method ${name} has no parameter schema`);
+    }
     Object.assign(this.methods, methods);
   }
 
@@ -112,13 +124,16 @@ export class ControlServer {
     let response: RpcResponse;
     let ran: string | null = null;
     try {
-      const req = JSON.parse(line) as RpcRequest;
-      id = typeof req.id === 'number' ? req.id : 0;
-      const method = typeof req.method === 'string' && Object.hasOwn(this.methods, req.method) ? this.methods[req.method] : undefined;
-      if (method === undefined) throw new RpcFailure('ENOSYS', `unknown method ${String(req.method)}`);
-      this.gate?.admit(req.method);
-      ran = req.method;
-      response = { id, result: (await method(req.params ?? {}, ctx)) ?? null };
+      const req = JSON.parse(line) as unknown;
+      if (typeof req !== 'object' || req === null || Array.isArray(req)) throw new RpcFailure('EINVAL', 'bad request: a request is a JSON object {"id", "method", "params"}');
+      const { id: reqId, method: name, params } = req as Partial<RpcRequest>;
+      id = typeof reqId === 'number' ? reqId : 0;
+      const method = typeof name === 'string' && Object.hasOwn(this.methods, name) ? this.methods[name] : undefined;
+      if (method === undefined) throw new RpcFailure('ENOSYS', `unknown method ${typeof name === 'string' ? name.slice(0, 64) : String(name)}`);
+      const checked = this.checkParams(name!, params ?? {});
+      this.gate?.admit(name!);
+      ran = name!;
+      response = { id, result: (await method(checked, ctx)) ?? null };
     } catch (err) {
       if (err instanceof RpcFailure) response = { id, error: { code: err.code, message: err.message } };
       else if (err instanceof SyntaxError) response = { id, error: { code: 'EINVAL', message: `bad request: ${err.message}` } };
@@ -130,6 +145,18 @@ export class ControlServer {
     // A failed method may have changed something on its way too: its error waits as well.
     if (ran !== null && this.gate) await this.gate.settled(ran);
     if (!socket.destroyed) socket.write(`${this.encode(response)}\n`);
+  }
+
+  /**
+   * The parameters as the method's schema gives them, or EINVAL naming each field that
+   * is wrong (`params.config.vcpus: must be at most 128 ...`), as the CLI words them.
+   */
+  private checkParams(method: string, params: unknown): unknown {
+    const checked = checkValue(this.params[method]!, params, PLAIN_WORDING);
+    if (checked.ok) return checked.value;
+    const listed = checked.issues.slice(0, MAX_LISTED_ISSUES).map((i) => `${formatPath(['params', ...i.path])}: ${i.message}`.slice(0, MAX_ISSUE_LENGTH));
+    const more = checked.issues.length - listed.length;
+    throw new RpcFailure('EINVAL', `${listed.join('; ')}${more > 0 ? ` (and ${more} more)` : ''}`);
   }
 
   /**

@@ -26,12 +26,6 @@ function wrap<P, R>(f: (p: P) => R): (p: P) => R {
   };
 }
 
-function portNumber(v: unknown, what = 'port'): number {
-  const n = typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new RpcFailure('EINVAL', `${what} must be a non-negative integer, not ${JSON.stringify(v)}`);
-  return n;
-}
-
 /**
  * The daemon's side of `xenemu evtchn`, `xenemu interrupts` and `xenemu intr-bind`.
  * The event channel verbs act as a script in the domain using its /dev/xen/evtchn
@@ -41,7 +35,7 @@ function portNumber(v: unknown, what = 'port'): number {
  */
 export function evtchnMethods(machine: Machine): Record<string, RpcMethod> {
   const hv: Hypervisor = machine.hv;
-  const find = (ref: string): Domain => machine.toolstack.find(String(ref));
+  const find = (ref: string): Domain => machine.toolstack.find(ref);
   const kernelOf = (d: Domain): Kernel | undefined => machine.kernel(d.domid);
   /** The kernel of a domain whose interrupt layer is up. */
   const booted = (d: Domain): Kernel => {
@@ -119,8 +113,7 @@ export function evtchnMethods(machine: Machine): Record<string, RpcMethod> {
     }),
     'evtchn.status': wrap((p) => {
       const d = find(p.ref);
-      const port = portNumber(p.port);
-      return { domid: d.domid, name: d.name, row: portRow(d, port, d.evtchn!.status(port), kernelOf(d)) };
+      return { domid: d.domid, name: d.name, row: portRow(d, p.port, d.evtchn!.status(p.port), kernelOf(d)) };
     }),
     'evtchn.allocUnbound': wrap((p) => {
       const d = find(p.ref);
@@ -131,21 +124,18 @@ export function evtchnMethods(machine: Machine): Record<string, RpcMethod> {
     'evtchn.bindInterdomain': wrap((p) => {
       const d = find(p.ref);
       const remote = find(p.remote);
-      const remotePort = portNumber(p.remotePort, 'the remote port');
-      const port = booted(d).evtchn.bindInterdomain(remote.domid, remotePort);
-      return { domid: d.domid, port, remoteDomid: remote.domid, remotePort };
+      const port = booted(d).evtchn.bindInterdomain(remote.domid, p.remotePort);
+      return { domid: d.domid, port, remoteDomid: remote.domid, remotePort: p.remotePort };
     }),
     'evtchn.notify': wrap((p) => {
       const d = find(p.ref);
-      const port = portNumber(p.port);
-      booted(d).evtchn.notify(port);
-      return { domid: d.domid, port };
+      booted(d).evtchn.notify(p.port);
+      return { domid: d.domid, port: p.port };
     }),
     'evtchn.close': wrap((p) => {
       const d = find(p.ref);
-      const port = portNumber(p.port);
-      booted(d).evtchn.unbind(port);
-      return { domid: d.domid, port };
+      booted(d).evtchn.unbind(p.port);
+      return { domid: d.domid, port: p.port };
     }),
     'intr.stats': wrap((p) => stats(find(p.ref))),
     'intr.host': wrap(() => {
@@ -191,9 +181,8 @@ export function evtchnMethods(machine: Machine): Record<string, RpcMethod> {
     'intr.bind': wrap((p) => {
       const d = find(p.ref);
       const k = booted(d);
-      const cpu = portNumber(p.cpu, 'the vCPU');
-      const src = k.intr.findSource(String(p.source));
-      const from = k.intr.rebindSource(src, cpu);
+      const src = k.intr.findSource(p.source);
+      const from = k.intr.rebindSource(src, p.cpu);
       return { domid: d.domid, source: src.name, irq: src.irq, port: src.port, from, to: src.cpu };
     }),
   };

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
+import { MAX_PCPUS } from '../hypervisor/host-model.js';
 import { readOptionalFile } from './optional-file.js';
 import { z } from 'zod';
 
@@ -14,7 +15,7 @@ import { z } from 'zod';
  *   xen_init_dom0: true   # write dom0's name and domid as xencommons' xen-init-dom0 does
  */
 const HostConfigSchema = z.strictObject({
-  pcpus: z.int().min(1).max(4096).optional().describe('Physical CPUs (default: this machine\'s)'),
+  pcpus: z.int().min(1).max(MAX_PCPUS).optional().describe('Physical CPUs (default: this machine\'s)'),
   memory: z.int().min(256).max(0x7fffffff).optional().describe('Total memory in MiB (default: this machine\'s)'),
   dom0_memory: z.int().min(64).max(0x7fffffff).optional().describe('dom0\'s memory in MiB (default: an eighth of the total, at most 2048)'),
   xen_init_dom0: z.boolean().optional().describe('Write /local/domain/0/name and domid as xen-init-dom0 does (default: false, like a xenstored started with --no-domain-init)'),

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { RealClock, type Clock } from '../hypervisor/clock.js';
 import type { HostModel } from '../hypervisor/host-model.js';
 import type { DomainRecord } from '../toolstack/toolstack.js';
+import { RPC_PARAMS } from '../protocol/methods.js';
 import { VERSION } from '../version.js';
 import type { NodeRecord } from '../xenstore/database.js';
 import type { QuotaLimits } from '../xenstore/quota.js';
@@ -94,7 +95,7 @@ export class Host {
 
   private constructor(private readonly options: HostOptions) {
     this.barrier = new DurabilityBarrier(() => options.backend.flush(), { journalDir: options.paths.journalDir, log: options.log });
-    this.control = new ControlServer({}, options.log, durableAnswers(this.barrier));
+    this.control = new ControlServer(RPC_PARAMS, options.log, durableAnswers(this.barrier));
   }
 
   get xs(): XenStored {

@@ -69,7 +69,7 @@ export class Machine {
       ...(options.memoryReport ? { memoryReport: options.memoryReport } : {}),
     });
     this.rings.attach(this.xs);
-    this.consoles = new ConsoleService(this.hv, () => this.dom0, options.consoleDir);
+    this.consoles = new ConsoleService(this.hv, () => this.dom0, options.consoleDir, options.log);
   }
 
   /** The kernel running in a domain (dom0's included), if it has one. */

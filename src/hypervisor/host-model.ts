@@ -5,6 +5,9 @@ import { cpus, hostname, totalmem } from 'node:os';
  * version strings it reports. Defaults come from this machine; a host may be made
  * smaller or bigger than the real one (memory is only accounted, not allocated).
  */
+/** The most physical CPUs an emulated host may have (host.yaml's pcpus). */
+export const MAX_PCPUS = 4096;
+
 export interface HostModel {
   pcpus: number;
   totalMemoryMiB: number;

@@ -1,4 +1,7 @@
-import type { DomainConfig } from '../toolstack/config/index.js';
+import * as z from 'zod';
+import { MAX_PCPUS } from '../hypervisor/host-model.js';
+import { DomainConfigField, domainNameProblem, MAX_VCPUS } from '../toolstack/config/index.js';
+import { DomainRef, Domid, NoParams } from './params.js';
 import type { XlDomainRow, XlInfo, XlListLongEntry, XlUptimeRow, XlVcpuRow } from '../ui/xl/types.js';
 
 /**
@@ -6,30 +9,84 @@ import type { XlDomainRow, XlInfo, XlListLongEntry, XlUptimeRow, XlVcpuRow } fro
  * parses configs and arguments (so errors point at the file or argument) and formats
  * the results with src/ui/xl; the daemon does the work. A domain is named by id or name
  * (`ref`), as xl accepts both.
+ *
+ * The parameters are zod schemas, which the daemon checks every request against before
+ * the method runs (src/protocol/methods.ts), with the rules the CLI applies to what the
+ * user typed: a client that skips the CLI cannot ask for more.
  */
-export interface DomainRpc {
-  'domain.create': { params: { config: DomainConfig; paused: boolean; source?: string }; result: { domid: number; name: string; uuid: string } };
-  'domain.list': { params: { refs?: string[] }; result: XlDomainRow[] };
-  'domain.listLong': { params: { refs?: string[] }; result: XlListLongEntry[] };
-  'domain.destroy': { params: { ref: string }; result: null };
-  'domain.shutdown': {
-    params: { refs?: string[]; all?: boolean; wait?: boolean; command: 'poweroff' | 'reboot' };
-    result: Array<{ domid: number; name: string; reason: string | null }>;
-  };
-  'domain.pause': { params: { ref: string }; result: null };
-  'domain.unpause': { params: { ref: string }; result: null };
-  'domain.rename': { params: { ref: string; name: string }; result: null };
-  'domain.domid': { params: { name: string }; result: number };
-  'domain.domname': { params: { domid: number }; result: string };
-  'domain.uptime': { params: { refs?: string[] }; result: XlUptimeRow[] };
-  'domain.dmesg': { params: { ref?: string }; result: string[] };
-  'host.info': { params: Record<string, never>; result: XlInfo };
-  'vcpu.list': { params: { refs?: string[] }; result: { rows: XlVcpuRow[]; nrCpus: number } };
-  /** null keeps an affinity as it is (xl's "-"). */
-  'vcpu.pin': { params: { ref: string; vcpu: number | 'all'; hard: number[] | 'all' | null; soft: number[] | 'all' | null }; result: null };
-  'vcpu.set': { params: { ref: string; count: number }; result: null };
-  'mem.set': { params: { ref: string; kib: number }; result: null };
-  'mem.max': { params: { ref: string; kib: number }; result: null };
+
+const Refs = z.array(DomainRef);
+/** A host CPU (`vcpu-pin` maps; the host has at most MAX_PCPUS). */
+const Pcpu = z.int().min(0).max(MAX_PCPUS - 1);
+/** xl's "all", a list of host CPUs, or null: keep the affinity as it is (xl's "-"). */
+const CpuMap = z.union([z.array(Pcpu).max(MAX_PCPUS), z.literal('all'), z.null()]);
+/** KiB, as xl's parse_mem_size_kb() gives them (the CLI refuses what a double cannot hold). */
+const KiB = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+/**
+ * A domain's new name: a config's name rule (domainNameProblem), except that Domain-0
+ * gets through to be refused as xl refuses it, as a name a domain (dom0) already has.
+ */
+const NewName = z.string().refine((n) => n === 'Domain-0' || domainNameProblem(n) === undefined, { error: (iss) => domainNameProblem(String(iss.input)) });
+
+export const DomainParams = {
+  'domain.create': z.strictObject({
+    config: DomainConfigField,
+    /** Leave it paused after it is built (absent: boot it, as xl create without -p). */
+    paused: z.boolean().default(false),
+    /** The config file the CLI read, kept with the domain's record. */
+    source: z.string().min(1).max(4096).optional(),
+  }),
+  'domain.list': z.strictObject({ refs: Refs.optional() }),
+  'domain.listLong': z.strictObject({ refs: Refs.optional() }),
+  'domain.destroy': z.strictObject({ ref: DomainRef }),
+  'domain.shutdown': z.strictObject({
+    refs: Refs.optional(),
+    all: z.boolean().optional(),
+    wait: z.boolean().optional(),
+    command: z.enum(['poweroff', 'reboot']),
+  }),
+  'domain.pause': z.strictObject({ ref: DomainRef }),
+  'domain.unpause': z.strictObject({ ref: DomainRef }),
+  'domain.rename': z.strictObject({ ref: DomainRef, name: NewName }),
+  'domain.domid': z.strictObject({ name: DomainRef }),
+  'domain.domname': z.strictObject({ domid: Domid }),
+  'domain.uptime': z.strictObject({ refs: Refs.optional() }),
+  'domain.dmesg': z.strictObject({ ref: DomainRef.optional() }),
+  'host.info': NoParams,
+  'vcpu.list': z.strictObject({ refs: Refs.optional() }),
+  'vcpu.pin': z.strictObject({
+    ref: DomainRef,
+    vcpu: z.union([z.int().min(0).max(MAX_VCPUS - 1), z.literal('all')]),
+    hard: CpuMap,
+    soft: CpuMap,
+  }),
+  /** A count as xl's strtoul() takes it; the domain's maxvcpus bounds it further. */
+  'vcpu.set': z.strictObject({ ref: DomainRef, count: z.int().min(0).max(0x7fffffff) }),
+  'mem.set': z.strictObject({ ref: DomainRef, kib: KiB }),
+  'mem.max': z.strictObject({ ref: DomainRef, kib: KiB }),
+} satisfies Record<string, z.ZodType>;
+
+interface DomainResults {
+  'domain.create': { domid: number; name: string; uuid: string };
+  'domain.list': XlDomainRow[];
+  'domain.listLong': XlListLongEntry[];
+  'domain.destroy': null;
+  'domain.shutdown': Array<{ domid: number; name: string; reason: string | null }>;
+  'domain.pause': null;
+  'domain.unpause': null;
+  'domain.rename': null;
+  'domain.domid': number;
+  'domain.domname': string;
+  'domain.uptime': XlUptimeRow[];
+  'domain.dmesg': string[];
+  'host.info': XlInfo;
+  'vcpu.list': { rows: XlVcpuRow[]; nrCpus: number };
+  'vcpu.pin': null;
+  'vcpu.set': null;
+  'mem.set': null;
+  'mem.max': null;
 }
 
-export type DomainMethod = keyof DomainRpc;
+export type DomainMethod = keyof typeof DomainParams;
+
+export type DomainRpc = { [M in DomainMethod]: { params: z.output<(typeof DomainParams)[M]>; result: DomainResults[M] } };

@@ -1,4 +1,10 @@
+import * as z from 'zod';
 import type { HandlerKind, IntrSnapshot } from '../kernel/intr/stats.js';
+import { MAX_VCPUS } from '../toolstack/config/schema.js';
+import { DomainRef, NoParams } from './params.js';
+
+/** Longest source spec `intr.bind` takes: event source names are at most 64 characters. */
+const MAX_SOURCE_SPEC = 80;
 
 /**
  * Control-socket methods of the event channel and interrupt commands: parameters and
@@ -75,27 +81,39 @@ export interface HostIntrRow {
   booted: boolean;
 }
 
-export interface EvtchnRpc {
-  'evtchn.list': { params: { ref: string }; result: { domid: number; name: string; ports: EvtchnPortRow[] } };
-  'evtchn.status': { params: { ref: string; port: number }; result: { domid: number; name: string; row: EvtchnPortRow } };
+/** An event channel port: what EVTCHNOP_status takes; Xen says EINVAL past the domain's table. */
+const Port = z.int().min(0).max(0x7fffffff);
+
+/** Parameters of each method, checked on arrival (see DomainParams). */
+export const EvtchnParams = {
+  'evtchn.list': z.strictObject({ ref: DomainRef }),
+  'evtchn.status': z.strictObject({ ref: DomainRef, port: Port }),
   /** libxenevtchn's xenevtchn_bind_unbound_port, in domain `ref`, for `remote`. */
-  'evtchn.allocUnbound': { params: { ref: string; remote: string }; result: { domid: number; port: number; remoteDomid: number } };
+  'evtchn.allocUnbound': z.strictObject({ ref: DomainRef, remote: DomainRef }),
   /** xenevtchn_bind_interdomain, in domain `ref`, to `remote`'s unbound port. */
-  'evtchn.bindInterdomain': {
-    params: { ref: string; remote: string; remotePort: number };
-    result: { domid: number; port: number; remoteDomid: number; remotePort: number };
-  };
+  'evtchn.bindInterdomain': z.strictObject({ ref: DomainRef, remote: DomainRef, remotePort: Port }),
   /** xenevtchn_notify on a port `ref` bound through the device. */
-  'evtchn.notify': { params: { ref: string; port: number }; result: { domid: number; port: number } };
+  'evtchn.notify': z.strictObject({ ref: DomainRef, port: Port }),
   /** xenevtchn_unbind (the port is closed). */
-  'evtchn.close': { params: { ref: string; port: number }; result: { domid: number; port: number } };
-  'intr.stats': { params: { ref: string }; result: DomainIntrStats };
-  'intr.host': { params: Record<string, never>; result: HostIntrRow[] };
-  /** Move an interrupt source to another vCPU (cpuset -x IRQ -l CPU). */
-  'intr.bind': {
-    params: { ref: string; source: string; cpu: number };
-    result: { domid: number; source: string; irq: number; port: number; from: number; to: number };
-  };
+  'evtchn.close': z.strictObject({ ref: DomainRef, port: Port }),
+  'intr.stats': z.strictObject({ ref: DomainRef }),
+  'intr.host': NoParams,
+  /** Move an interrupt source to another vCPU (cpuset -x IRQ -l CPU); `source` is an irq, port:N or a source name. */
+  'intr.bind': z.strictObject({ ref: DomainRef, source: z.string().min(1).max(MAX_SOURCE_SPEC), cpu: z.int().min(0).max(MAX_VCPUS - 1) }),
+} satisfies Record<string, z.ZodType>;
+
+interface EvtchnResults {
+  'evtchn.list': { domid: number; name: string; ports: EvtchnPortRow[] };
+  'evtchn.status': { domid: number; name: string; row: EvtchnPortRow };
+  'evtchn.allocUnbound': { domid: number; port: number; remoteDomid: number };
+  'evtchn.bindInterdomain': { domid: number; port: number; remoteDomid: number; remotePort: number };
+  'evtchn.notify': { domid: number; port: number };
+  'evtchn.close': { domid: number; port: number };
+  'intr.stats': DomainIntrStats;
+  'intr.host': HostIntrRow[];
+  'intr.bind': { domid: number; source: string; irq: number; port: number; from: number; to: number };
 }
 
-export type EvtchnMethod = keyof EvtchnRpc;
+export type EvtchnMethod = keyof typeof EvtchnParams;
+
+export type EvtchnRpc = { [M in EvtchnMethod]: { params: z.output<(typeof EvtchnParams)[M]>; result: EvtchnResults[M] } };

@@ -15,6 +15,9 @@
  * frame of a 100-domain host stays a few tens of KiB.
  */
 
+import * as z from 'zod';
+import { Domid, NoParams } from './params.js';
+
 /** The event name of pushed frames. */
 export const STATS_EVENT = 'stats';
 
@@ -22,31 +25,45 @@ export const STATS_EVENT = 'stats';
 export const MIN_INTERVAL_MS = 100;
 export const MAX_INTERVAL_MS = 3_600_000;
 
-export interface StatsSubscribeParams {
-  /** Delay between frames, in ms (MIN_INTERVAL_MS..MAX_INTERVAL_MS). */
-  intervalMs: number;
-  /** The domain whose per-vCPU and per-source detail the frames carry (null or absent: none). */
-  selected?: number | null;
-  /** Include every domain's per-vCPU CPU time (`xentop -v`); off by default to keep frames small. */
-  vcpuTimes?: boolean;
-}
+/** Delay between frames, in ms. */
+const IntervalMs = z.number().min(MIN_INTERVAL_MS).max(MAX_INTERVAL_MS);
+/** A domain to show the detail of; null: none. */
+const Selected = Domid.nullable();
 
-/** Methods of the stats stream: parameters and results. */
-export interface StatsRpc {
+/** Parameters of each method, checked on arrival (see DomainParams). */
+export const StatsParams = {
   /** Start (or restart) this connection's stream; answers with the first frame. */
-  'stats.subscribe': { params: StatsSubscribeParams; result: StatsFrame };
+  'stats.subscribe': z.strictObject({
+    intervalMs: IntervalMs,
+    /** The domain whose per-vCPU and per-source detail the frames carry (null or absent: none). */
+    selected: Selected.optional(),
+    /** Include every domain's per-vCPU CPU time (`xentop -v`); off by default to keep frames small. */
+    vcpuTimes: z.boolean().optional(),
+  }),
   /**
    * Change the selected domain. Answers with its detail as of now (ports, callback,
    * sources, rates 0) so a client can show it at once; rates run from this call, and
    * the next frame carries them. null when nothing is selected or the domain is gone.
    */
-  'stats.select': { params: { domid: number | null }; result: SelectedDomainStats | null };
+  'stats.select': z.strictObject({ domid: Selected }),
   /** Change the delay; the next frame comes one new delay from now. */
-  'stats.interval': { params: { intervalMs: number }; result: null };
-  'stats.unsubscribe': { params: Record<string, never>; result: null };
+  'stats.interval': z.strictObject({ intervalMs: IntervalMs }),
+  'stats.unsubscribe': NoParams,
+} satisfies Record<string, z.ZodType>;
+
+export type StatsSubscribeParams = z.output<(typeof StatsParams)['stats.subscribe']>;
+
+interface StatsResults {
+  'stats.subscribe': StatsFrame;
+  'stats.select': SelectedDomainStats | null;
+  'stats.interval': null;
+  'stats.unsubscribe': null;
 }
 
-export type StatsMethod = keyof StatsRpc;
+export type StatsMethod = keyof typeof StatsParams;
+
+/** Methods of the stats stream: parameters and results. */
+export type StatsRpc = { [M in StatsMethod]: { params: z.output<(typeof StatsParams)[M]>; result: StatsResults[M] } };
 
 /** One sample of the host. */
 export interface StatsFrame {

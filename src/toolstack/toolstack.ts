@@ -7,7 +7,7 @@ import { type DomainEvent, HypervisorError, type Hypervisor } from '../hyperviso
 import { Kernel } from '../kernel/kernel.js';
 import { XsType } from '../protocol/xs-wire.js';
 import type { DomainConfig } from './config/index.js';
-import { domainNameProblem, expandCpuList, kernelCommandLine } from './config/index.js';
+import { checkConfig, domainNameProblem, expandCpuList, formatPath, kernelCommandLine, PLAIN_WORDING } from './config/index.js';
 import { buildDomain, type BuiltDomain } from './domain-builder.js';
 import { ToolstackError } from './errors.js';
 import { removeDomainLayout, writeConsoleLayout, writeDomainLayout, type LayoutInfo } from './xenstore-layout.js';
@@ -479,6 +479,10 @@ export class Toolstack {
   /** xl vcpu-pin: hard and soft affinity of one vCPU (or all, with vcpu = null). */
   vcpuPin(domid: number, vcpu: number | null, hard: number[] | null | undefined, soft: number[] | null | undefined): void {
     const d = this.find(domid);
+    // libxl_set_vcpuaffinity() refuses a map naming CPUs the host does not have.
+    const pcpus = this.deps.hv.host.pcpus;
+    const missing = [...(hard ?? []), ...(soft ?? [])].find((cpu) => cpu >= pcpus);
+    if (missing !== undefined) throw new ToolstackError('EINVAL', `the host has no CPU ${missing} (it has CPUs 0-${pcpus - 1})`);
     const targets = vcpu === null ? d.vcpus : [d.vcpus[vcpu]];
     for (const v of targets) {
       if (v === undefined) throw new ToolstackError('EINVAL', `domain ${domid} has no vCPU ${vcpu}`);
@@ -494,8 +498,17 @@ export class Toolstack {
     for (const r of records) {
       // Whatever the previous run left in the store for this domain is stale now.
       await xs.transaction((tx) => removeDomainLayout(xs, tx, r.domid, r.uuid));
+      // A store written by an older xenemu may hold a config it should have refused:
+      // it is checked as a create's is, and one that fails is not built again.
+      const checked = checkConfig(r.config, PLAIN_WORDING);
+      if (!checked.ok) {
+        const why = checked.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ');
+        this.deps.log(`could not restore domain ${r.domid} '${String(r.name)}': its config is invalid: ${why.slice(0, 500)}`);
+        this.deps.store.forget(r.domid);
+        continue;
+      }
       try {
-        await this.create(r.config, { domid: r.domid, uuid: r.uuid, paused: true, ...(r.source ? { source: r.source } : {}) });
+        await this.create(checked.value, { domid: r.domid, uuid: r.uuid, paused: true, ...(r.source ? { source: r.source } : {}) });
         const changed = r.changed ?? {};
         await this.reapply(r.domid, r.name, changed);
         if (changed.paused === true) this.recordChange(r.domid, { paused: true });

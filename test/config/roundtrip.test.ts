@@ -116,3 +116,26 @@ test('every DomainConfig the schema can produce survives YAML and xl.cfg (proper
   );
   t.pass();
 });
+
+// The daemon checks the DomainConfig a create sends with the schema it came from.
+test('the schema reads its own output back unchanged, as the daemon reads a create (property)', (t) => {
+  fc.assert(
+    fc.property(domainConfigInput, (input) => {
+      const c = DomainConfigSchema.parse(input);
+      const again = DomainConfigSchema.safeParse(JSON.parse(JSON.stringify(c)));
+      if (!again.success) throw new Error(`its own output refused: ${JSON.stringify(again.error.issues[0])}`);
+      t.deepEqual(again.data, c);
+    }),
+    { numRuns: 300 },
+  );
+  for (const file of EXAMPLES) {
+    const { config } = loadDomainConfig(file);
+    t.deepEqual(DomainConfigSchema.parse(JSON.parse(JSON.stringify(config))), config, file);
+  }
+});
+
+test('a disk may carry its devid, which must be its vdev\'s', (t) => {
+  const disk = { target: '/d.img', vdev: 'xvda' };
+  t.is(DomainConfigSchema.parse({ name: 'w', disk: [{ ...disk, devid: 51712 }] }).disk[0]!.devid, 51712);
+  t.false(DomainConfigSchema.safeParse({ name: 'w', disk: [{ ...disk, devid: 51713 }] }).success);
+});

@@ -54,7 +54,7 @@ const ERRORS: [string, string, string][] = [
   [
     'a misspelt disk key',
     'name: web\ndisk:\n  - vdev: xvda\n    target: a.img\n    acces: ro\n',
-    'vm.yaml:5:5: disk[0].acces: unknown key (did you mean "access"?): the keys here are target, format, vdev, access, devtype, backend, backendtype, script, direct-io-safe, discard, trusted, specification',
+    'vm.yaml:5:5: disk[0].acces: unknown key (did you mean "access"?): the keys here are target, format, vdev, devid, access, devtype, backend, backendtype, script, direct-io-safe, discard, trusted, specification',
   ],
   ['a number for a disk', 'name: web\ndisk:\n  - 42\n', 'vm.yaml:3:5: disk[0]: a disk is a DISKSPEC string or a mapping with target, vdev, ...'],
   ['a quoted disk spec error, at its column', 'name: web\ndisk:\n  - "a.img,raw,xvda,rw,more"\n', 'vm.yaml:3:24: disk[0]: too many positional parameters near "more": the order is target, format, vdev, access'],
@@ -116,7 +116,7 @@ test('YAML: every error of the file is reported', (t) => {
       'vm.yaml:2:1: memroy: unknown key (did you mean "memory"?): not a key of a domain config (see xl.cfg(5) and configs/schema.json)',
       'vm.yaml:3:7: type: "pvx" is not valid: must be one of pv, pvh, hvm (did you mean "pv"?)',
       'vm.yaml:5:5: disk[0].target: no target: give the image path (only a cdrom may be empty)',
-      'vm.yaml:6:5: disk[0].traget: unknown key (did you mean "target"?): the keys here are target, format, vdev, access, devtype, backend, backendtype, script, direct-io-safe, discard, trusted, specification',
+      'vm.yaml:6:5: disk[0].traget: unknown key (did you mean "target"?): the keys here are target, format, vdev, devid, access, devtype, backend, backendtype, script, direct-io-safe, discard, trusted, specification',
     ].join('\n'),
   );
 });

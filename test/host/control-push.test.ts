@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { ControlServer, type RpcContext } from '../../src/host/control-server.js';
 
 const EVENTS = 20_000;
@@ -15,24 +16,22 @@ test('events pushed to a subscriber that does not read are dropped, never queued
   let buffered = 0;
   // As stats.subscribe does, a method that keeps pushing after it answers: here
   // 20k events of 1 KB, a few per event-loop turn, as fast as a timer could.
-  const server = new ControlServer(
-    {
-      flood: (_params: unknown, ctx: RpcContext) => {
-        // The daemon's end of the connection, to see what it holds (a private field).
-        const socket = [...(Reflect.get(server, 'sockets') as Set<Socket>)][0]!;
-        let seq = 0;
-        const tick = (): void => {
-          for (let i = 0; i < 50 && seq < EVENTS; i++) ctx.push('tick', { seq: seq++, pad: PAD });
-          buffered = Math.max(buffered, socket.writableLength);
-          if (seq < EVENTS) setImmediate(tick);
-          else pushed();
-        };
-        setImmediate(tick);
-        return null;
-      },
+  const server = new ControlServer({ flood: z.unknown() }, () => {});
+  server.register({
+    flood: (_params: unknown, ctx: RpcContext) => {
+      // The daemon's end of the connection, to see what it holds (a private field).
+      const socket = [...(Reflect.get(server, 'sockets') as Set<Socket>)][0]!;
+      let seq = 0;
+      const tick = (): void => {
+        for (let i = 0; i < 50 && seq < EVENTS; i++) ctx.push('tick', { seq: seq++, pad: PAD });
+        buffered = Math.max(buffered, socket.writableLength);
+        if (seq < EVENTS) setImmediate(tick);
+        else pushed();
+      };
+      setImmediate(tick);
+      return null;
     },
-    () => {},
-  );
+  });
   const path = join(dir, 'c');
   await server.listen(path);
   const client = connect(path);

@@ -3,7 +3,7 @@
  * hypervisor, its memory free again, no event channel left in dom0, no XenStore node,
  * no console log it started, no saved record; and the next create works.
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { Kernel } from '../../src/kernel/kernel.js';
@@ -70,17 +70,6 @@ test.serial('XenStore layout: a value over the quota fails the create and remove
   const err = await failsCleanly(t, tm, () => tm.m.toolstack.create({ ...pv, kernel: `/${'k'.repeat(3000)}` }));
   t.is(err.code, 'E2BIG');
   t.is(err.message, "cannot create domain 'cmd': WRITE: E2BIG");
-});
-
-test.serial('console: a log that cannot be opened fails the create and undoes the layout and the introduction', async (t) => {
-  const tm = await bootMachine();
-  t.teardown(() => tm.dispose());
-  // A directory where the log file would go.
-  mkdirSync(tm.m.consoles.logPath('cmd'), { recursive: true });
-  const err = await failsCleanly(t, tm, () => tm.m.toolstack.create(pv));
-  t.regex(err.message, /^cannot create domain 'cmd': cannot open the console log: EISDIR/);
-  // It was introduced to xenstored before the console failed; it is released again.
-  t.is((await tm.xs.request(17, '1\0')).toString(), 'F\0');
 });
 
 test.serial('kernel boot: a kernel that fails to boot fails the create and removes its new console log', async (t) => {

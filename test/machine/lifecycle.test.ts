@@ -187,3 +187,16 @@ test('a 128-vCPU guest boots with vcpu_info for vCPUs 32-127 in its own pages', 
   t.is(gfns.size, 2);
   t.is(d.onlineVcpus, 128);
 });
+
+test('a stored domain whose config a create would refuse is not built again at restart, and says why', async (t) => {
+  const first = await bootMachine();
+  await first.m.toolstack.create(yamlConfig('name: good\n'));
+  // What an older xenemu let through the control socket and kept: {"name": 5}.
+  first.state.saveDomains([...first.state.records, { domid: 7, uuid: '5b0b7f04-2d6c-4d3e-9c1a-0c2f5e8a9d11', name: 5, config: { name: 5 } } as never]);
+  const second = await bootMachine({ state: first.state, machine: first.m });
+  await first.dispose();
+  t.teardown(() => second.dispose());
+  t.deepEqual([...second.m.hv.domains.values()].map((d) => d.name).sort(), ['Domain-0', 'good']);
+  t.true(second.log.some((l) => l.startsWith("could not restore domain 7 '5': its config is invalid: name: expected a string, got 5")), second.log.join('\n'));
+  t.deepEqual(second.state.records.map((r) => r.name), ['good']);
+});

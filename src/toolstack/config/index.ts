@@ -21,12 +21,13 @@ import { mapXlSettings } from './xlcfg.js';
 import { parseXlCfgSettings, resolveSettings } from './xlcfg-syntax.js';
 import { loadYamlText } from './yaml.js';
 
-export { ConfigError, formatIssue, type ConfigIssue, type ConfigLocation, type ConfigWarning } from './errors.js';
+export { ConfigError, formatIssue, formatPath, type ConfigIssue, type ConfigLocation, type ConfigWarning } from './errors.js';
 export {
   DomainConfigInputSchema,
   DomainConfigSchema,
   domainNameProblem,
   kernelCommandLine,
+  MAX_NAME_LENGTH,
   MAX_VCPUS,
   type DiskSpec,
   type DomainConfig,
@@ -34,6 +35,7 @@ export {
   type EventSource,
   type VifSpec,
 } from './schema.js';
+export { checkConfig, checkValue, DomainConfigField, PLAIN_WORDING, type ExplainedIssue, type IssueWording } from './validate.js';
 export { vdevToDevid, decodeVdev } from './vdev.js';
 export { parseVifRate, generateMac, type VifRate } from './vif-spec.js';
 export { expandCpuList } from './cpulist.js';

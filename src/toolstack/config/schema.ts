@@ -77,6 +77,15 @@ export function domainNameProblem(name: string): string | undefined {
 }
 const NAME_PATTERN = `^(?!Domain-0$)(?![0-9]+$)[A-Za-z0-9_][A-Za-z0-9._-]{0,${MAX_NAME_LENGTH - 1}}$`;
 
+/**
+ * A domain name, wherever one is given (a config, `rename`, the control socket):
+ * domainNameProblem's rule, as a pattern configs/schema.json can carry. libxl itself
+ * only asks for a name that is unique and not empty, and reads an all-digit one as a
+ * domid (libxl_domain_qualifier_to_domid); xenemu also keeps names to what can be a
+ * file name (xenconsoled's guest-NAME.log) and printed as it is.
+ */
+const DomainName = z.string().regex(new RegExp(NAME_PATTERN), { error: (iss) => domainNameProblem(String(iss.input)) ?? 'invalid name' });
+
 const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 /**
@@ -132,6 +141,11 @@ const DiskObject = z
       .describe('Image file or block device. Relative paths resolve against the config file\'s directory and may not climb out of it. Empty or absent: an empty cdrom drive'),
     format: z.enum(DISK_FORMATS).default('raw').describe('Image format; xenemu serves raw images'),
     vdev: z.string().describe('Virtual device as the guest sees it: xvdX[N], hdX[N], sdX[N], dNpM (xen-vbd-interface(7))'),
+    devid: z
+      .int()
+      .min(0)
+      .optional()
+      .describe('The device number vdev stands for (xen-vbd-interface(7)); derived from vdev, and must agree with it when given'),
     access: z
       .enum(['ro', 'rw', 'r', 'w'])
       .default('rw')
@@ -149,6 +163,10 @@ const DiskObject = z
     const info = decodeVdev(d.vdev);
     if (!info) {
       ctx.issues.push({ code: 'custom', message: vdevProblem(d.vdev), input: d.vdev, path: ['vdev'] });
+      return z.NEVER;
+    }
+    if (d.devid !== undefined && d.devid !== info.devid) {
+      ctx.issues.push({ code: 'custom', message: `devid ${d.devid} is not ${d.vdev}'s (${info.devid})`, input: d.devid, path: ['devid'] });
       return z.NEVER;
     }
     const cdrom = d.devtype === 'cdrom';
@@ -297,10 +315,7 @@ const optionalPath = (what: string) =>
 /** The input form: what a YAML file (or an xl.cfg, once mapped) may say. */
 export const DomainConfigInputSchema = z
   .strictObject({
-    name: z
-      .string()
-      .regex(new RegExp(NAME_PATTERN), { error: (iss) => domainNameProblem(String(iss.input)) ?? 'invalid name' })
-      .describe('Domain name (mandatory), unique on the host'),
+    name: DomainName.describe('Domain name (mandatory), unique on the host'),
     type: z.enum(DOMAIN_TYPES).default('pv').describe('Guest type; default pv (xl.cfg: `builder` is a deprecated alias)'),
     uuid: z
       .string()

@@ -6,7 +6,7 @@
  */
 
 import { isAbsolute, resolve } from 'node:path';
-import type * as z from 'zod';
+import * as z from 'zod';
 import { parseDiskSpec } from './disk-spec.js';
 import { ConfigError, formatPath, suggestion, type ConfigIssue, type ConfigPath } from './errors.js';
 import { DomainConfigSchema, knownKeysAt, MAX_VCPUS, type DomainConfig } from './schema.js';
@@ -36,8 +36,8 @@ function describeInput(input: unknown): string {
   return typeof input;
 }
 
-/** Messages for the issues the schema leaves to its caller (no message of its own). */
-function defaultMessage(iss: RawIssue): string | undefined {
+/** Messages for the issues the schema leaves to its caller (no message of its own): the error map of every check. */
+export function issueMessage(iss: RawIssue): string | undefined {
   switch (iss.code) {
     case 'invalid_type': {
       const expected = TYPE_NAMES[iss.expected] ?? iss.expected;
@@ -72,7 +72,8 @@ function defaultMessage(iss: RawIssue): string | undefined {
   }
 }
 
-interface Flat {
+/** An issue as a person reads it: where (a path into the checked value) and what. */
+export interface ExplainedIssue {
   path: ConfigPath;
   message: string;
   /** An unknown key: locate the key rather than its value. */
@@ -81,44 +82,111 @@ interface Flat {
   offset?: number;
 }
 
-function unknownKeyMessage(path: ConfigPath, key: string): string {
-  if (path.length === 0 && key === 'builder') return 'builder is the deprecated xl.cfg spelling of type: write type: pv, pvh or hvm';
-  if (path.length === 0 && XL_NOT_EMULATED_KEYS.has(key)) return `${key} is an xl.cfg key that xenemu does not emulate: remove it`;
-  const known = knownKeysAt(path);
-  const hint = suggestion(key, known);
-  if (path.length === 0) return `unknown key${hint}: not a key of a domain config (see xl.cfg(5) and configs/schema.json)`;
-  return `unknown key${hint}${known.length > 0 ? `: the keys here are ${known.join(', ')}` : ''}`;
+/** What depends on the value checked: how an unknown key reads, and hints added to a message. */
+export interface IssueWording {
+  unknownKey(path: ConfigPath, key: string): string;
+  /** The final message of an issue, given the generic one (zod's, or "is mandatory" for a missing value). */
+  message(path: ConfigPath, iss: Issue, generic: string): string;
 }
 
-function flatten(issues: readonly Issue[], base: ConfigPath, out: Flat[], nameExample: string): void {
+/** For values with no hints of their own (the control socket's parameters). */
+export const PLAIN_WORDING: IssueWording = {
+  unknownKey: () => 'unknown field',
+  message: (_path, _iss, generic) => generic,
+};
+
+/** A domain config's: "did you mean", xl.cfg keys xenemu leaves out, what a name looks like. */
+export function configWording(nameExample: string): IssueWording {
+  return {
+    unknownKey(path, key) {
+      if (path.length === 0 && key === 'builder') return 'builder is the deprecated xl.cfg spelling of type: write type: pv, pvh or hvm';
+      if (path.length === 0 && XL_NOT_EMULATED_KEYS.has(key)) return `${key} is an xl.cfg key that xenemu does not emulate: remove it`;
+      const known = knownKeysAt(path);
+      const hint = suggestion(key, known);
+      if (path.length === 0) return `unknown key${hint}: not a key of a domain config (see xl.cfg(5) and configs/schema.json)`;
+      return `unknown key${hint}${known.length > 0 ? `: the keys here are ${known.join(', ')}` : ''}`;
+    },
+    message(path, iss, generic) {
+      const missing = (iss.code === 'invalid_type' || iss.code === 'invalid_value') && iss.input === undefined;
+      if (missing && path.length === 1 && path[0] === 'name') return `is mandatory: every domain needs a name, e.g. ${nameExample}`;
+      const last = path[path.length - 1];
+      if (iss.code === 'too_big' && (last === 'vcpus' || last === 'maxvcpus')) return `${generic} (xenemu emulates at most ${MAX_VCPUS} vCPUs per domain)`;
+      return generic;
+    },
+  };
+}
+
+/** Every issue of a failed parse (run with `{ error: issueMessage }`), worded for a person. */
+export function explainIssues(issues: readonly Issue[], wording: IssueWording, base: ConfigPath = []): ExplainedIssue[] {
+  const out: ExplainedIssue[] = [];
   for (const iss of issues) {
     const path = [...base, ...(iss.path as (string | number)[])];
     if (iss.code === 'invalid_union') {
       // Keep the branch that matched the input's type: the others only say "expected a
       // string" about a mapping, or the reverse.
       const branches = iss.errors.filter((b) => !(b.length === 1 && b[0]!.code === 'invalid_type' && b[0]!.path.length === 0));
-      if (branches.length > 0) flatten(branches[0]!, path, out, nameExample);
+      if (branches.length > 0) out.push(...explainIssues(branches[0]!, wording, path));
       else out.push({ path, message: iss.message });
       continue;
     }
     if (iss.code === 'unrecognized_keys') {
-      for (const key of iss.keys) out.push({ path: [...path, key], message: unknownKeyMessage(path, key), isKey: true });
+      for (const key of iss.keys) out.push({ path: [...path, key], message: wording.unknownKey(path, key), isKey: true });
       continue;
     }
-    let message = iss.message;
+    let generic = iss.message;
     if ((iss.code === 'invalid_type' || iss.code === 'invalid_value') && iss.input === undefined) {
-      if (path.length === 1 && path[0] === 'name') message = `is mandatory: every domain needs a name, e.g. ${nameExample}`;
-      else if (iss.code === 'invalid_value') message = `is mandatory: one of ${iss.values.map(String).join(', ')}`;
-      else message = 'is mandatory';
+      generic = iss.code === 'invalid_value' ? `is mandatory: one of ${iss.values.map(String).join(', ')}` : 'is mandatory';
     }
-    const last = path[path.length - 1];
-    if (iss.code === 'too_big' && (last === 'vcpus' || last === 'maxvcpus')) message += ` (xenemu emulates at most ${MAX_VCPUS} vCPUs per domain)`;
-    const flat: Flat = { path, message };
+    const explained: ExplainedIssue = { path, message: wording.message(path, iss, generic) };
     const offset = (iss as { params?: { offset?: unknown } }).params?.offset;
-    if (typeof offset === 'number') flat.offset = offset;
-    out.push(flat);
+    if (typeof offset === 'number') explained.offset = offset;
+    out.push(explained);
   }
+  return out;
 }
+
+/**
+ * Check `raw` against `schema` with the messages the CLI gives for configs. Throws
+ * nothing for any input: a value the schema refuses comes back as its issues.
+ */
+export function checkValue<S extends z.ZodType>(
+  schema: S,
+  raw: unknown,
+  wording: IssueWording,
+): { ok: true; value: z.output<S> } | { ok: false; issues: ExplainedIssue[] } {
+  const result = schema.safeParse(raw, { error: issueMessage, reportInput: true });
+  return result.success ? { ok: true, value: result.data } : { ok: false, issues: explainIssues(result.error.issues, wording) };
+}
+
+/**
+ * Check a domain config, from a file or from the control socket, with one set of
+ * rules: values over MAX_CONFIG_VALUE_BYTES are refused on their own (the schema's
+ * messages would quote them back), then the schema runs.
+ */
+export function checkConfig(raw: unknown, wording: IssueWording): ReturnType<typeof checkValue<typeof DomainConfigSchema>> {
+  const huge: Array<{ path: ConfigPath; bytes: number }> = [];
+  oversizedValues(raw, [], huge);
+  if (huge.length > 0) {
+    return {
+      ok: false,
+      issues: huge.map((h) => ({ path: h.path, message: `the value is ${h.bytes} bytes; a config value may be at most ${MAX_CONFIG_VALUE_BYTES} bytes` })),
+    };
+  }
+  return checkValue(DomainConfigSchema, raw, wording);
+}
+
+/**
+ * A domain config as a field of another schema (the control socket's `domain.create`):
+ * the same schema and the same messages as a config file, so the daemon refuses
+ * exactly what the CLI refuses. Its input may be a normalised DomainConfig (what the
+ * CLI sends): the schema reads its own output back unchanged.
+ */
+export const DomainConfigField = z.unknown().transform((raw, ctx): DomainConfig => {
+  const checked = checkConfig(raw, configWording('"name": "web"'));
+  if (checked.ok) return checked.value;
+  for (const i of checked.issues) ctx.issues.push({ code: 'custom', message: i.message, input: raw, path: [...i.path] });
+  return z.NEVER;
+});
 
 /** Where an issue about `path` is, in the sources the SpotMap knows. */
 export function locate(spots: SpotMap, file: string, path: ConfigPath, isKey = false, offset?: number): { file: string; line: number; column: number } {
@@ -152,23 +220,9 @@ function oversizedValues(value: unknown, path: ConfigPath, out: Array<{ path: Co
 
 /** Run the schema; every problem becomes a located ConfigIssue. Throws ConfigError. */
 export function validateInput(raw: unknown, spots: SpotMap, file: string, format: 'yaml' | 'xlcfg'): DomainConfig {
-  const huge: Array<{ path: ConfigPath; bytes: number }> = [];
-  oversizedValues(raw, [], huge);
-  if (huge.length > 0) {
-    // Reported alone: the schema's messages would quote these values back.
-    throw new ConfigError(
-      huge.map((h) => ({
-        ...locate(spots, file, h.path),
-        key: formatPath(h.path),
-        message: `the value is ${h.bytes} bytes; a config value may be at most ${MAX_CONFIG_VALUE_BYTES} bytes`,
-      })),
-    );
-  }
-  const result = DomainConfigSchema.safeParse(raw, { error: defaultMessage, reportInput: true });
-  if (result.success) return result.data;
-  const flat: Flat[] = [];
-  flatten(result.error.issues, [], flat, format === 'yaml' ? 'name: web' : 'name = "web"');
-  const issues: ConfigIssue[] = flat.map((f) => ({ ...locate(spots, file, f.path, f.isKey, f.offset), key: formatPath(f.path), message: f.message }));
+  const checked = checkConfig(raw, configWording(format === 'yaml' ? 'name: web' : 'name = "web"'));
+  if (checked.ok) return checked.value;
+  const issues: ConfigIssue[] = checked.issues.map((f) => ({ ...locate(spots, file, f.path, f.isKey, f.offset), key: formatPath(f.path), message: f.message }));
   issues.sort((a, b) => (a.file === b.file ? a.line - b.line || a.column - b.column : 0));
   throw new ConfigError(issues);
 }

@@ -10,6 +10,8 @@ export { formatUuid } from './uuid.js';
 export {
   LIST_HEADER,
   formatList,
+  listHeader,
+  listLine,
   formatListLong,
   formatDomainConfigJson,
   formatVmList,

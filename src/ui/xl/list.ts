@@ -22,6 +22,11 @@ const cstr = (s: string | null | undefined): string => s ?? '(null)';
 
 /** The text `xl list [options]` writes to stdout for these domains, in the given order. */
 export function formatList(rows: readonly XlDomainRow[], options: XlListOptions = {}): string {
+  return listHeader(options) + rows.map((row) => listLine(row, options)).join('');
+}
+
+/** The header line of `xl list [options]`. */
+export function listHeader(options: XlListOptions = {}): string {
   const { verbose = false, context = false, claim = false, cpupool = false, numa = false } = options;
   let out = LIST_HEADER;
   if (verbose) out += '   UUID                            Reason-Code\tSecurity Label';
@@ -29,39 +34,41 @@ export function formatList(rows: readonly XlDomainRow[], options: XlListOptions 
   if (claim) out += '  Claimed';
   if (cpupool) out += '         Cpupool';
   if (numa) out += ' NODE Affinity';
-  out += '\n';
-  for (const row of rows) {
-    const f = row.stateFlags;
-    const reason = f.shutdown ? SHUTDOWN_REASON_CODE[row.shutdownReason ?? 'unknown'] : 0;
-    const letter = reason >= 0 && reason < SHUTDOWN_REASON_LETTERS.length ? SHUTDOWN_REASON_LETTERS[reason]! : '?';
-    const outstanding = BigInt(row.outstandingMemKb ?? 0);
-    // (unsigned long)((current_memkb + outstanding_memkb) / 1024): uint64 arithmetic.
-    const memMiB = BigInt.asUintN(64, BigInt(row.currentMemKb) + outstanding) / 1024n;
-    out += cprintf(
-      '%-40s %5d %5lu %5d     %c%c%c%c%c%c  %8.1f',
-      cstr(row.name),
-      row.domid,
-      memMiB,
-      row.vcpusOnline,
-      f.running ? 'r' : '-',
-      f.blocked ? 'b' : '-',
-      f.paused ? 'p' : '-',
-      f.shutdown ? 's' : '-',
-      letter,
-      f.dying ? 'd' : '-',
-      nsToSecondsLikeXl(row.cpuTimeNs),
-    );
-    if (verbose) {
-      out += ` ${formatUuid(row.uuid)}`;
-      out += f.shutdown ? cprintf(' %8x', reason) : cprintf(' %8s', '-');
-    }
-    if (claim) out += cprintf(' %5lu', BigInt.asUintN(64, outstanding) / 1024n);
-    if (verbose || context) out += cprintf(' %16s', row.ssidLabel ?? '-');
-    if (cpupool) out += cprintf('%16s', cstr(row.cpupoolName));
-    if (numa) out += ` ${printBitmap(row.nodeAffinity ?? [], options.nrNodes ?? 0)}`;
-    out += '\n';
+  return `${out}\n`;
+}
+
+/** One domain's line of `xl list [options]`; throws on a row whose numbers are not numbers. */
+export function listLine(row: XlDomainRow, options: XlListOptions = {}): string {
+  const { verbose = false, context = false, claim = false, cpupool = false, numa = false } = options;
+  const f = row.stateFlags;
+  const reason = f.shutdown ? SHUTDOWN_REASON_CODE[row.shutdownReason ?? 'unknown'] : 0;
+  const letter = reason >= 0 && reason < SHUTDOWN_REASON_LETTERS.length ? SHUTDOWN_REASON_LETTERS[reason]! : '?';
+  const outstanding = BigInt(row.outstandingMemKb ?? 0);
+  // (unsigned long)((current_memkb + outstanding_memkb) / 1024): uint64 arithmetic.
+  const memMiB = BigInt.asUintN(64, BigInt(row.currentMemKb) + outstanding) / 1024n;
+  let out = cprintf(
+    '%-40s %5d %5lu %5d     %c%c%c%c%c%c  %8.1f',
+    cstr(row.name),
+    row.domid,
+    memMiB,
+    row.vcpusOnline,
+    f.running ? 'r' : '-',
+    f.blocked ? 'b' : '-',
+    f.paused ? 'p' : '-',
+    f.shutdown ? 's' : '-',
+    letter,
+    f.dying ? 'd' : '-',
+    nsToSecondsLikeXl(row.cpuTimeNs),
+  );
+  if (verbose) {
+    out += ` ${formatUuid(row.uuid)}`;
+    out += f.shutdown ? cprintf(' %8x', reason) : cprintf(' %8s', '-');
   }
-  return out;
+  if (claim) out += cprintf(' %5lu', BigInt.asUintN(64, outstanding) / 1024n);
+  if (verbose || context) out += cprintf(' %16s', row.ssidLabel ?? '-');
+  if (cpupool) out += cprintf('%16s', cstr(row.cpupoolName));
+  if (numa) out += ` ${printBitmap(row.nodeAffinity ?? [], options.nrNodes ?? 0)}`;
+  return `${out}\n`;
 }
 
 /**
