@@ -206,11 +206,20 @@ export function locate(spots: SpotMap, file: string, path: ConfigPath, isKey = f
  */
 export const MAX_CONFIG_VALUE_BYTES = 4096;
 
+/**
+ * How deep oversizedValues looks. A domain config nests three levels at most (a
+ * disk's settings in the list of disks); anything deeper is refused by the schema,
+ * and a walk into a hostile 200,000-level value would exhaust the stack.
+ */
+const MAX_CONFIG_DEPTH = 16;
+
 /** Every string value longer than MAX_CONFIG_VALUE_BYTES, with its path. */
 function oversizedValues(value: unknown, path: ConfigPath, out: Array<{ path: ConfigPath; bytes: number }>): void {
   if (typeof value === 'string') {
     const bytes = Buffer.byteLength(value);
     if (bytes > MAX_CONFIG_VALUE_BYTES) out.push({ path, bytes });
+  } else if (path.length >= MAX_CONFIG_DEPTH) {
+    return;
   } else if (Array.isArray(value)) {
     value.forEach((v, i) => oversizedValues(v, [...path, i], out));
   } else if (value !== null && typeof value === 'object') {
