@@ -34,6 +34,9 @@ export interface AnswerGate {
   settled(method: string): Promise<void>;
 }
 
+/** Answers a client may leave unread before its connection is closed (far above any one answer). */
+const MAX_UNREAD_ANSWER_BYTES = 32 * 1024 * 1024;
+
 /** How many of a request's problems an EINVAL answer lists, and how much of each (they may quote the input). */
 const MAX_LISTED_ISSUES = 3;
 const MAX_ISSUE_LENGTH = 300;
@@ -108,9 +111,23 @@ export class ControlServer {
       },
       onClose: (listener) => closeListeners.push(listener),
     };
+    // A line over the limit is a broken or hostile client: it is told why and the
+    // connection ends (its earlier requests are still answered). Reading goes on, to
+    // nowhere, so the client's write completes and it reads the answer, not a reset.
+    let refused = false;
+    const refuse = (length: number): void => {
+      refused = true;
+      this.log(`control: a request line of ${length}+ characters is over the limit of ${MAX_RPC_LINE}, closing the connection`);
+      const error = { code: 'E2BIG', message: `the request line is over ${MAX_RPC_LINE} characters; the daemon reads requests of at most ${MAX_RPC_LINE} bytes` };
+      socket.end(`${JSON.stringify({ id: 0, error })}\n`);
+    };
     socket.on('data', (chunk: string) => {
-      for (const line of lines.push(chunk)) void this.answer(socket, line, ctx);
-      if (lines.pendingLength > MAX_RPC_LINE) socket.destroy();
+      if (refused) return;
+      for (const line of lines.push(chunk)) {
+        if (line.length > MAX_RPC_LINE) return refuse(line.length);
+        void this.answer(socket, line, ctx);
+      }
+      if (lines.pendingLength > MAX_RPC_LINE) refuse(lines.pendingLength);
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
@@ -144,7 +161,15 @@ export class ControlServer {
     }
     // A failed method may have changed something on its way too: its error waits as well.
     if (ran !== null && this.gate) await this.gate.settled(ran);
-    if (!socket.destroyed) socket.write(`${this.encode(response)}\n`);
+    if (!socket.writable) return;
+    if (socket.writableLength > MAX_UNREAD_ANSWER_BYTES) {
+      // Requests keep coming and the answers are never read: the daemon would hold
+      // them all. Pushed events are dropped instead (see accept), answers cannot be.
+      this.log(`control: ${socket.writableLength} bytes of answers unread, closing the connection`);
+      socket.destroy();
+      return;
+    }
+    socket.write(`${this.encode(response)}\n`);
   }
 
   /**
