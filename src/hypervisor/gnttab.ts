@@ -172,7 +172,12 @@ export class GrantTable {
 
   // ------------------------------------------------------------- maptrack
 
-  /** get_maptrack_handle: a free handle, growing the maptrack a frame at a time; -1 when full. */
+  /**
+   * get_maptrack_handle: a free handle, growing the maptrack a frame at a time; -1 when
+   * max_maptrack_frames are full (GNTST_no_space). Simplified: Xen keeps its free lists
+   * per vCPU, each holding one entry back as its tail sentinel, so it hands out up to
+   * one handle per vCPU fewer, in a slightly different order after a growth.
+   */
   takeHandle(): number {
     if (this.freeHead === this.freeHandles.length) {
       const limit = this.maptrack.length;
