@@ -418,6 +418,12 @@ export const GNTMAP = group('GNTMAP_', 'xen/grant_table.h', {
   contains_pte: 1 << 4,
 });
 
+/** gnttab_copy.flags (grant_table.h): which sides are grant refs rather than the caller's frames. */
+export const GNTCOPY = group('GNTCOPY_', 'xen/grant_table.h', {
+  source_gref: 1 << 0,
+  dest_gref: 1 << 1,
+});
+
 /** Reserved grant refs (grant_table.h): the toolstack pre-fills refs 0 and 1. */
 export const GNTTAB = group('GNTTAB_', 'xen/grant_table.h', {
   NR_RESERVED_ENTRIES: 8,

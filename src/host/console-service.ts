@@ -1,12 +1,21 @@
 import { createWriteStream, existsSync, mkdirSync, openSync, rmSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { ConsoleRingBackend, RingEndpoint } from '../abi/index.js';
-import type { Hypervisor } from '../hypervisor/hypervisor.js';
+import { ConsoleRingBackend, GNTMAP, GNTST, GNTTAB, RingEndpoint } from '../abi/index.js';
+import { gntstName } from '../hypervisor/gnttab.js';
 import type { Kernel } from '../kernel/kernel.js';
+
+/** The guest's console page as the backend has it mapped, and how to give it back. */
+interface RingMapping {
+  page: Uint8Array;
+  /** How it was mapped: the reserved grant, or (a privileged backend's fallback) by frame number. */
+  how: 'grant' | 'foreign';
+  unmap(): void;
+}
 
 interface Attached {
   endpoint: RingEndpoint;
   localPort: number;
+  ring: RingMapping;
   /** null when the log file cannot be written: the console still runs, its tail kept. */
   log: WriteStream | null;
   logPath: string;
@@ -20,21 +29,29 @@ interface Attached {
 const TAIL_LINES = 200;
 
 /**
- * The console backend, xenconsoled's job in dom0: map each guest's console page, bind
- * its console event channel, and copy what the guest writes to out[] into
- * <dir>/guest-<name>.log (xenconsoled's log name). As xenconsoled does when it cannot
- * open a log, a file error is logged and the console runs on without its file: nothing
- * a guest or its name does here can stop the daemon.
+ * The console backend, xenconsoled's job, in the domain it runs in (dom0 here): map each
+ * guest's console page through the grant in the guest's reserved entry
+ * GNTTAB_RESERVED_CONSOLE (or, as xenconsoled falls back to xenforeignmemory_map, by
+ * its frame number, which only a domain privileged over the guest may), bind its
+ * console event channel (an interdomain channel), and copy what the guest writes to
+ * out[] into <dir>/guest-<name>.log (xenconsoled's log name). As xenconsoled does when
+ * it cannot open a log, a file error is logged and the console runs on without its
+ * file: nothing a guest or its name does here can stop the daemon.
  */
 export class ConsoleService {
   private readonly consoles = new Map<number, Attached>();
 
   constructor(
-    private readonly hv: Hypervisor,
-    private readonly dom0: () => Kernel,
+    /** The kernel of the domain xenconsoled runs in: its hypercalls and interrupts are the service's. */
+    private readonly home: () => Kernel,
     private readonly dir: string,
     private readonly log: (line: string) => void,
   ) {}
+
+  /** The domain the console backend runs in: guests grant their console page to it. */
+  get domid(): number {
+    return this.home().domid;
+  }
 
   logPath(name: string): string {
     return join(this.dir, `guest-${name}.log`);
@@ -69,16 +86,40 @@ export class ConsoleService {
     return stream;
   }
 
+  /**
+   * xenconsoled's domain_create_ring: the reserved grant first; failing that, the frame
+   * number from ~/console/ring-ref, mapped as a foreign frame.
+   */
+  private mapRing(home: Kernel, domid: number, gfn: number): RingMapping {
+    const [g] = home.hc.gnttabMapGrantRef([{ dom: domid, ref: GNTTAB.RESERVED_CONSOLE, flags: GNTMAP.host_map }]);
+    if (g!.status === GNTST.okay) return { page: g!.page!, how: 'grant', unmap: () => void home.hc.gnttabUnmapGrantRef([g!.handle]) };
+    try {
+      const m = home.hc.mapForeignFrames(domid, [gfn]);
+      return { page: m.pages[0]!, how: 'foreign', unmap: () => home.hc.unmapForeignFrames(m.handle) };
+    } catch (err) {
+      throw new Error(`cannot map domain ${domid}'s console ring: grant ${GNTTAB.RESERVED_CONSOLE}: ${gntstName(g!.status)}; frame ${gfn}: ${(err as Error).message}`);
+    }
+  }
+
   attach(domid: number, name: string, gfn: number, port: number): void {
-    const dom0 = this.dom0();
-    const ring = new ConsoleRingBackend(this.hv.get(domid).memory.page(gfn));
-    const localPort = dom0.hc.evtchn.bindInterdomain(domid, port);
+    const home = this.home();
+    const mapping = this.mapRing(home, domid, gfn);
+    let localPort: number;
+    try {
+      localPort = home.hc.evtchn.bindInterdomain(domid, port);
+    } catch (err) {
+      mapping.unmap();
+      throw err;
+    }
+    if (mapping.how === 'foreign') this.log(`console: domain ${domid}: no console grant for domain ${home.domid}; mapped frame ${gfn} instead`);
+    const ring = new ConsoleRingBackend(mapping.page);
     const logPath = this.logPath(name);
     const existed = existsSync(logPath);
     const log = this.openLog(domid, name);
     const entry: Attached = {
       endpoint: null as unknown as RingEndpoint,
       localPort,
+      ring: mapping,
       log,
       logPath,
       newLog: log !== null && !existed,
@@ -87,12 +128,12 @@ export class ConsoleService {
     };
     entry.endpoint = new RingEndpoint(
       { write: (b) => ring.write(b), read: () => ring.read() },
-      () => dom0.hc.evtchn.send(localPort),
+      () => home.hc.evtchn.send(localPort),
       (chunk) => this.output(entry, chunk),
     );
     this.consoles.set(domid, entry);
-    dom0.intr.bind(localPort, 0, () => entry.endpoint.onEvent());
-    dom0.hc.evtchn.unmask(localPort);
+    home.intr.bind(localPort, 0, () => entry.endpoint.onEvent());
+    home.hc.evtchn.unmask(localPort);
   }
 
   private output(entry: Attached, chunk: Buffer): void {
@@ -117,13 +158,14 @@ export class ConsoleService {
     entry.endpoint.close();
     entry.log?.end();
     if (options.discardNewConsoleLog && entry.newLog) rmSync(entry.logPath, { force: true });
-    const dom0 = this.dom0();
-    dom0.intr.unbind(entry.localPort);
+    const home = this.home();
+    home.intr.unbind(entry.localPort);
     try {
-      dom0.hc.evtchn.close(entry.localPort);
+      home.hc.evtchn.close(entry.localPort);
     } catch {
       // the domain's end went with it
     }
+    entry.ring.unmap();
   }
 
   async close(): Promise<void> {

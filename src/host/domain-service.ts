@@ -1,5 +1,6 @@
 import { release, machine as osMachine, version as osVersion } from 'node:os';
 import type { Domain } from '../hypervisor/domain.js';
+import { GNTTAB_MAX_VERSION } from '../hypervisor/gnttab.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { DomainRpc, DomainMethod } from '../protocol/domain-rpc.js';
 import { kernelCommandLine, type DomainConfig } from '../toolstack/config/index.js';
@@ -233,8 +234,9 @@ function hostInfo(hv: Hypervisor): XlInfo {
       cap_iommu_hap_pt_share: false,
       cap_vmtrace: false,
       cap_vpmu: false,
-      cap_gnttab_v1: true,
-      cap_gnttab_v2: true,
+      // XEN_SYSCTL_PHYSCAP_gnttab_v1/v2: the grant table versions the hypervisor offers.
+      cap_gnttab_v1: GNTTAB_MAX_VERSION >= 1,
+      cap_gnttab_v2: GNTTAB_MAX_VERSION >= 2,
       total_pages: totalPages,
       free_pages: Math.floor(hv.freeKiB / 4),
       outstanding_pages: 0,

@@ -60,7 +60,8 @@ export class Machine {
 
   private constructor(private readonly options: MachineOptions) {
     this.hv = new Hypervisor(defaultHostModel(options.host), options.clock);
-    this.rings = new XsRingService(this.hv, () => this.dom0);
+    // xenstored and xenconsoled run in dom0.
+    this.rings = new XsRingService(() => this.dom0);
     this.xs = new XenStored({
       quota: options.quota,
       log: options.log,
@@ -69,7 +70,7 @@ export class Machine {
       ...(options.memoryReport ? { memoryReport: options.memoryReport } : {}),
     });
     this.rings.attach(this.xs);
-    this.consoles = new ConsoleService(this.hv, () => this.dom0, options.consoleDir, options.log);
+    this.consoles = new ConsoleService(() => this.dom0, options.consoleDir, options.log);
   }
 
   /** The kernel running in a domain (dom0's included), if it has one. */
@@ -143,6 +144,7 @@ export class Machine {
       hv: this.hv,
       clock: this.hv.clock,
       xs: new XsClient(engineTransport(this.xs)),
+      storeDomid: this.rings.domid,
       consoles: this.consoles,
       store: {
         save: (r) => {

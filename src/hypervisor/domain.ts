@@ -1,4 +1,6 @@
 import type { EventChannelTable } from './evtchn.js';
+import { ForeignMaps } from './foreign-map.js';
+import type { GrantTable } from './gnttab.js';
 import { GuestMemory } from './memory.js';
 
 export type DomainType = 'pv' | 'pvh' | 'hvm';
@@ -46,6 +48,9 @@ export interface DomainSpec {
   onlineVcpus: number;
   /** Ports the domain may use (xl.cfg max_event_channels). */
   maxEventChannels?: number;
+  /** Grant table frames it may grow to, and maptrack frames for its own mappings (xl.cfg max_grant_frames, max_maptrack_frames). */
+  maxGrantFrames?: number;
+  maxMaptrackFrames?: number;
 }
 
 /**
@@ -74,6 +79,10 @@ export class Domain {
   sharedInfoGfn = -1;
   /** Event channels (set up by the hypervisor when it creates the domain). */
   evtchn: EventChannelTable | null = null;
+  /** Its grant table: what it grants, and what it mapped of others (set up with the domain). */
+  grantTable: GrantTable | null = null;
+  /** Frames of other domains it mapped by frame number (a privileged domain's privcmd mappings). */
+  readonly foreignMaps = new ForeignMaps();
   /** Hyper-V enlightenments on: Xen's CPUID leaves move up to 0x40000100. */
   viridian = false;
   /** HVM params the domain builder sets (HVM_PARAM_STORE_PFN, ...), for HVM and PVH guests. */

@@ -1,7 +1,9 @@
-import { checkRegisterVcpuInfo, DOMID, VcpuInfoView, VIRQ } from '../abi/index.js';
+import { checkRegisterVcpuInfo, DOMID, GNTST, VcpuInfoView, VIRQ } from '../abi/index.js';
 import { hypervisorCpuid, type CpuidResult } from './cpuid.js';
 import type { Domain, ShutdownReason } from './domain.js';
 import type { ChannelStatus } from './evtchn.js';
+import type { ForeignMapping } from './foreign-map.js';
+import { copy, mapGrantRef, unmapGrantRef, type GnttabCopy, type GnttabMapGrantRef, type GnttabMapResult } from './gnttab.js';
 import { HypervisorError, type CallbackVia, type Hypervisor, type UpcallHandler } from './hypervisor.js';
 import type { TimerHandle } from './vtimers.js';
 
@@ -185,7 +187,7 @@ export class Hypercalls {
   private target(dom: number, op: string): Domain {
     const domid = this.resolve(dom);
     const d = this.hv.get(domid); // ESRCH
-    if (domid !== this.domid && this.domid !== 0) throw new HypervisorError('EPERM', `domain ${this.domid} may not ${op} for domain ${domid} (only a privileged domain may)`);
+    if (!this.mayTarget(domid)) throw new HypervisorError('EPERM', `domain ${this.domid} may not ${op} for domain ${domid} (only a privileged domain may)`);
     return d;
   }
 
@@ -193,6 +195,11 @@ export class Hypercalls {
   evtchnAllocUnbound(dom: number, remoteDom: number): number {
     const d = this.target(dom, 'allocate event channels');
     return d.evtchn!.allocUnbound(remoteDom === DOMID.SELF ? this.domid : remoteDom);
+  }
+
+  /** Whether this domain may act on `domid` (XSM_TARGET under the dummy policy: itself, or it is privileged). */
+  private mayTarget(domid: number): boolean {
+    return domid === this.domid || this.domid === 0;
   }
 
   /** EVTCHNOP_bind_interdomain{remote_dom, remote_port}: a local port connected to theirs. */
@@ -221,6 +228,86 @@ export class Hypercalls {
    */
   evtchnBindPirq(pirq: number): number {
     throw new HypervisorError('EPERM', `domain ${this.domid} has no access to physical IRQ ${pirq} (xenemu passes no physical devices through)`);
+  }
+
+  // ------------------------------------------------------------- GNTTABOP (grant_table_op)
+
+  /**
+   * GNTTABOP_setup_table{dom, nr_frames}: grow `dom`'s grant table to at least
+   * `nrFrames` frames and return the first `nrFrames` frame numbers. A guest reaches
+   * the frames through grantTableFrame and writes its entries there (GrantTableV1).
+   */
+  gnttabSetupTable(nrFrames: number, dom: number = DOMID.SELF): { status: number; frameList: number[] } {
+    const d = this.hv.grantDomain(this.resolve(dom));
+    if (d === undefined || d.dying) return { status: GNTST.bad_domain, frameList: [] };
+    if (!this.mayTarget(d.domid)) return { status: GNTST.permission_denied, frameList: [] };
+    const gt = d.grantTable!;
+    if (!Number.isInteger(nrFrames) || nrFrames < 0 || !gt.grow(nrFrames)) return { status: GNTST.general_error, frameList: [] };
+    return { status: GNTST.okay, frameList: gt.frameList(nrFrames) };
+  }
+
+  /** GNTTABOP_query_size{dom}: the table's current and maximum frames. */
+  gnttabQuerySize(dom: number = DOMID.SELF): { status: number; nrFrames: number; maxNrFrames: number } {
+    const d = this.hv.grantDomain(this.resolve(dom));
+    if (d === undefined || d.dying) return { status: GNTST.bad_domain, nrFrames: 0, maxNrFrames: 0 };
+    if (!this.mayTarget(d.domid)) return { status: GNTST.permission_denied, nrFrames: 0, maxNrFrames: 0 };
+    return { status: GNTST.okay, nrFrames: d.grantTable!.nrFrames, maxNrFrames: d.grantTable!.maxFrames };
+  }
+
+  /**
+   * The guest's mapping of one of its grant-table frames, by the number setup_table
+   * gave (a PV guest points a page-table entry at it; an HVM guest places it with
+   * XENMEM_add_to_physmap, XENMAPSPACE_grant_table).
+   */
+  grantTableFrame(mfn: number): Uint8Array {
+    const f = this.domain.grantTable!.frameAt(mfn);
+    if (f === undefined) throw new HypervisorError('EINVAL', `frame 0x${mfn.toString(16)} is not one of domain ${this.domid}'s grant-table frames`);
+    return f;
+  }
+
+  /**
+   * GNTTABOP_map_grant_ref: map other domains' grants (each op gets its own status;
+   * `page` is the mapping, `handle` what unmaps it). With GNTMAP_readonly the mapper
+   * must only read the page: the emulation cannot make a view read-only, so that is
+   * the backend's promise, as it is the Linux driver's.
+   */
+  gnttabMapGrantRef(ops: readonly GnttabMapGrantRef[]): GnttabMapResult[] {
+    const d = this.domain;
+    return ops.map((op) => mapGrantRef(this.hv, d, op));
+  }
+
+  /** GNTTABOP_unmap_grant_ref: the mappings these handles track go; a status per handle. */
+  gnttabUnmapGrantRef(handles: readonly number[]): number[] {
+    const d = this.domain;
+    return handles.map((h) => unmapGrantRef(this.hv, d, h));
+  }
+
+  /** GNTTABOP_copy: copies between granted pages and this domain's frames; a status per op. */
+  gnttabCopy(ops: readonly GnttabCopy[]): number[] {
+    const d = this.domain;
+    return ops.map((op) => copy(this.hv, d, op));
+  }
+
+  // ------------------------------------------------------------- foreign mappings (privcmd)
+
+  /**
+   * Map frames of domain `dom` by number (privcmd's MMAPBATCH: XENMEM_add_to_physmap_batch
+   * with XENMAPSPACE_gmfn_foreign). Only a domain privileged over `dom` may (EPERM);
+   * every frame must be one of the domain's (EINVAL, and nothing is mapped). Each page
+   * holds a reference until unmapForeignFrames, or until this domain dies.
+   */
+  mapForeignFrames(dom: number, gfns: readonly number[]): ForeignMapping {
+    const d = this.target(dom, 'map the frames');
+    const bad = gfns.find((g) => !d.memory.inRange(g));
+    if (bad !== undefined) throw new HypervisorError('EINVAL', `gfn ${bad} is not a frame of domain ${d.domid}`);
+    return this.domain.foreignMaps.add(d.domid, gfns.map((g) => d.memory.getPage(g)));
+  }
+
+  /** Undo a mapForeignFrames. */
+  unmapForeignFrames(handle: number): void {
+    const m = this.domain.foreignMaps.remove(handle);
+    if (m === undefined) throw new HypervisorError('EINVAL', `domain ${this.domid} has no foreign mapping ${handle}`);
+    this.hv.releaseForeignMapping(m);
   }
 
   // ------------------------------------------------------------- HVM callback

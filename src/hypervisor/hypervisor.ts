@@ -2,6 +2,8 @@ import { HVM_PARAM, HVM_PARAM_CALLBACK_TYPE, HVM_PARAM_CALLBACK_TYPE_SHIFT, VIRQ
 import type { Clock } from './clock.js';
 import { Domain, type DomainSpec, type ShutdownReason } from './domain.js';
 import { EventChannelTable, type EventChannelHost } from './evtchn.js';
+import type { ForeignMapping } from './foreign-map.js';
+import { DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES, GrantTable, releaseMappings, type GrantHost } from './gnttab.js';
 import type { HostModel } from './host-model.js';
 import { DomainTimers } from './vtimers.js';
 
@@ -53,6 +55,9 @@ export const DEFAULT_TIMER_SLOP_NS = 1e9;
 /** DOMID_FIRST_RESERVED (xen.h): domids from here on are special values, never domains. */
 export const DOMID_FIRST_RESERVED = 0x7ff0;
 
+/** Where the Xen heap frames shared with guests as grant-table frames are numbered from. */
+const GRANT_FRAME_MFN_BASE = 0x4010000;
+
 /** What a failed hypervisor operation says; `code` is the Xen errno name. */
 export class HypervisorError extends Error {
   constructor(
@@ -77,8 +82,15 @@ export type NewDomainSpec = Omit<DomainSpec, 'domid'> & { domid?: number };
  * allocation, and the lifecycle operations the toolstack drives (create, pause,
  * shutdown, destroy). Guests reach it through their hypercall interface.
  */
-export class Hypervisor implements EventChannelHost {
+export class Hypervisor implements EventChannelHost, GrantHost {
   readonly domains = new Map<number, Domain>();
+  /**
+   * Destroyed domains some of whose pages other domains still map: Xen keeps such a
+   * domain (dying, out of the toolstack's sight) until the last of those pages is
+   * unmapped, and its domid is not reused meanwhile.
+   */
+  readonly dying = new Map<number, Domain>();
+  private nextGrantFrameMfn = GRANT_FRAME_MFN_BASE;
   private readonly delivery = new Map<number, Delivery>();
   private readonly timers = new Map<number, DomainTimers>();
   /**
@@ -127,6 +139,7 @@ export class Hypervisor implements EventChannelHost {
   get freeKiB(): number {
     let used = this.host.xenReservedMiB * 1024;
     for (const d of this.domains.values()) used += d.currentKiB;
+    for (const d of this.dying.values()) used += d.currentKiB;
     return Math.max(0, this.totalKiB - used);
   }
 
@@ -143,7 +156,7 @@ export class Hypervisor implements EventChannelHost {
     for (let tries = 0; tries < DOMID_FIRST_RESERVED; tries++) {
       const id = this.nextDomid;
       this.nextDomid = id + 1 >= DOMID_FIRST_RESERVED ? 1 : id + 1;
-      if (!this.domains.has(id)) return id;
+      if (!this.domains.has(id) && !this.dying.has(id)) return id;
     }
     throw new HypervisorError('ENOSPC', 'no free domain id');
   }
@@ -155,6 +168,7 @@ export class Hypervisor implements EventChannelHost {
   createDomain(spec: NewDomainSpec): Domain {
     if (spec.domid !== undefined) {
       if (this.domains.has(spec.domid)) throw new HypervisorError('EEXIST', `domain ${spec.domid} exists`);
+      if (this.dying.has(spec.domid)) throw new HypervisorError('EEXIST', `domain ${spec.domid} is still dying: other domains map some of its pages`);
       if (spec.domid < 0 || spec.domid >= DOMID_FIRST_RESERVED) throw new HypervisorError('EINVAL', `domid ${spec.domid} is reserved`);
     }
     if (spec.memoryKiB > this.freeKiB) {
@@ -164,6 +178,7 @@ export class Hypervisor implements EventChannelHost {
     const domain = new Domain({ ...spec, domid }, this.clock.now());
     domain.pauseCount = 1;
     domain.evtchn = new EventChannelTable(this, domain, domain.sharedInfo, spec.maxEventChannels);
+    domain.grantTable = new GrantTable(spec.maxGrantFrames ?? DEFAULT_MAX_GRANT_FRAMES, spec.maxMaptrackFrames ?? DEFAULT_MAX_MAPTRACK_FRAMES, () => this.nextGrantFrameMfn++);
     this.delivery.set(domid, this.newDelivery(domain));
     this.domains.set(domid, domain);
     this.log(`d${domid}: created (${spec.type}, ${spec.maxVcpus} vCPUs, ${Math.round(spec.memoryKiB / 1024)} MiB)`);
@@ -179,6 +194,28 @@ export class Hypervisor implements EventChannelHost {
 
   domain(domid: number): Domain {
     return this.get(domid);
+  }
+
+  /** A domain whose grants may be in use: a live one, or a dying one whose pages are still mapped. */
+  grantDomain(domid: number): Domain | undefined {
+    return this.domains.get(domid) ?? this.dying.get(domid);
+  }
+
+  /**
+   * put_page on a page of `d` that another domain held. When a dying domain's last held
+   * page goes, the domain goes with it (domain_destroy at its last reference).
+   */
+  putPage(d: Domain, page: Uint8Array): void {
+    d.memory.putPage(page);
+    if (d.dying && d.memory.heldOrphans === 0 && this.dying.delete(d.domid)) {
+      this.log(`d${d.domid}: its last mapped page was unmapped; domain freed`);
+    }
+  }
+
+  /** Undo a foreign mapping: its pages' references go back to their domain. */
+  releaseForeignMapping(m: ForeignMapping): void {
+    const d = this.grantDomain(m.dom);
+    if (d !== undefined) for (const p of m.pages) this.putPage(d, p);
   }
 
   private newDelivery(domain: Domain): Delivery {
@@ -371,16 +408,28 @@ export class Hypervisor implements EventChannelHost {
     this.emit({ kind: 'shutdown', domid, reason });
   }
 
-  /** Tear a domain down; its memory returns to the host. */
+  /**
+   * Tear a domain down (domain_kill); its memory returns to the host, except pages other
+   * domains still map, which stay (and keep the domain, dying) until they are unmapped.
+   */
   destroy(domid: number): void {
     const d = this.get(domid);
     d.dying = true;
     // Its event channels go first, so peers see their ends unbound.
     d.evtchn?.reset();
+    // gnttab_release_mappings, and its foreign mappings: what it mapped of others goes
+    // before its own memory does.
+    releaseMappings(this, d);
+    for (const m of d.foreignMaps.removeAll()) this.releaseForeignMapping(m);
     this.timers.get(domid)?.close();
     this.timers.delete(domid);
     this.delivery.delete(domid);
     this.domains.delete(domid);
+    const held = d.memory.relinquish();
+    if (held > 0) {
+      this.dying.set(domid, d);
+      this.log(`d${domid}: ${held} of its pages are still mapped by other domains; they stay until unmapped`);
+    }
     this.log(`d${domid}: destroyed`);
     this.sendGlobalVirq(VIRQ.DOM_EXC);
     this.emit({ kind: 'destroyed', domid });

@@ -22,6 +22,20 @@ interface Chunk {
   backed: number;
 }
 
+/** A page another domain holds: its view (the page's identity, as an mfn is in Xen). */
+interface Held {
+  gfn: number;
+  /** References other than the guest's own: grant mappings, foreign mappings, copies. */
+  refs: number;
+  /** The guest gave the page up (balloon, destroy) while it was held: it is freed at the last put. */
+  orphaned: boolean;
+}
+
+/** A page outside the chunks (given to a gfn whose chunk slot an old, still-held page takes). */
+function standalone(page: Uint8Array): boolean {
+  return page.buffer.byteLength === PAGE_SIZE;
+}
+
 /**
  * A domain's pseudo-physical memory: frame numbers (gfns) 0..maxPages-1, of which
  * `reservation` are populated, as Xen counts a domain's tot_pages.
@@ -31,24 +45,46 @@ interface Chunk {
  * guest that uses a handful of pages costs a chunk or two. Frames are plain
  * ArrayBuffers in the binary layouts of the Xen headers, which keeps a later move of
  * domains into worker threads (SharedArrayBuffer) open.
+ *
+ * Pages carry reference counts, as Xen's page_info count_info does: another domain that
+ * maps a page (a grant mapping, a privileged foreign mapping) takes a reference, and a
+ * page with references is never zeroed or freed. When the guest gives such a page up
+ * (decrease_reservation, or the domain being destroyed) it leaves the guest's frame
+ * space at once, but lives on, contents intact, until the last holder puts it: only
+ * then is it freed and leaves the domain's page count (Xen's guest_remove_page drops
+ * the allocation reference and free_domheap_pages runs at the last put_page). A gfn the
+ * guest touches again meanwhile gets a different, zeroed page.
  */
 export class GuestMemory {
   private readonly chunks = new Map<number, Chunk>();
   private readonly views = new Map<number, Uint8Array>();
+  /** Pages with references, by view (whether the guest still has them or not). */
+  private readonly held = new Map<Uint8Array, Held>();
+  /** gfns whose chunk slot is still taken by a page the guest gave up while it was held. */
+  private readonly slotTaken = new Set<number>();
+  /** Pages given to a gfn whose slot was taken: host memory outside the chunks. */
+  private standalone = 0;
+  /** Held pages the guest gave up, waiting for their last put. */
+  private orphans = 0;
 
   constructor(
     /** Size of the guest's frame space (its maxmem in pages). */
     public maxPages: number,
-    /** Populated frames: what Xen reports as the domain's current memory. */
+    /** Populated frames, plus given-up pages still held: what Xen reports as the domain's current memory. */
     public reservation: number,
   ) {
     if (reservation > maxPages) throw new MemoryError(`reservation ${reservation} exceeds the ${maxPages}-page maximum`);
   }
 
   private check(gfn: number): void {
-    if (!Number.isInteger(gfn) || gfn < 0 || gfn >= this.maxPages) {
+    if (!this.inRange(gfn)) {
       throw new MemoryError(`gfn ${gfn} is outside the domain's ${this.maxPages} pages`);
     }
+  }
+
+  /** Whether `gfn` is a frame number of this domain. */
+  inRange(gfn: number): boolean {
+    return Number.isInteger(gfn) && gfn >= 0 && gfn < this.maxPages;
   }
 
   private chunk(gfn: number): Chunk {
@@ -66,9 +102,14 @@ export class GuestMemory {
     let v = this.views.get(gfn);
     if (v === undefined) {
       this.check(gfn);
-      const c = this.chunk(gfn);
-      c.backed++;
-      v = new Uint8Array(c.buffer, (gfn & (CHUNK_PAGES - 1)) * PAGE_SIZE, PAGE_SIZE);
+      if (this.slotTaken.has(gfn)) {
+        v = new Uint8Array(PAGE_SIZE);
+        this.standalone++;
+      } else {
+        const c = this.chunk(gfn);
+        c.backed++;
+        v = new Uint8Array(c.buffer, (gfn & (CHUNK_PAGES - 1)) * PAGE_SIZE, PAGE_SIZE);
+      }
       this.views.set(gfn, v);
     }
     return v;
@@ -84,7 +125,9 @@ export class GuestMemory {
     if (gfn >> CHUNK_SHIFT !== (gfn + count - 1) >> CHUNK_SHIFT) {
       throw new MemoryError(`frames ${gfn}..${gfn + count - 1} are not one aligned block of at most ${CHUNK_PAGES}`);
     }
-    for (let i = 0; i < count; i++) this.page(gfn + i);
+    for (let i = 0; i < count; i++) {
+      if (standalone(this.page(gfn + i))) throw new MemoryError(`frame ${gfn + i} is not contiguous with its neighbours (its old page was still mapped by another domain when it was given up)`);
+    }
     return new Uint8Array(this.chunk(gfn).buffer, (gfn & (CHUNK_PAGES - 1)) * PAGE_SIZE, count * PAGE_SIZE);
   }
 
@@ -97,26 +140,102 @@ export class GuestMemory {
     return this.views.size;
   }
 
-  /** Host memory held, in bytes (whole chunks). */
+  /** Host memory held, in bytes (whole chunks, and standalone pages). */
   get hostBytes(): number {
-    return this.chunks.size * CHUNK_PAGES * PAGE_SIZE;
+    return (this.chunks.size * CHUNK_PAGES + this.standalone) * PAGE_SIZE;
   }
 
   /**
-   * Give frames back (a balloon inflating): the reservation shrinks, their contents
-   * are gone, and a chunk with nothing left in it is freed.
+   * get_page: another domain takes a reference on the page at `gfn` (backing it if it
+   * was never touched). The page itself is returned: it is what the holder reads and
+   * writes, and what it hands back to putPage, whatever the guest does with the gfn
+   * meanwhile.
+   */
+  getPage(gfn: number): Uint8Array {
+    const v = this.page(gfn);
+    const h = this.held.get(v);
+    if (h === undefined) this.held.set(v, { gfn, refs: 1, orphaned: false });
+    else h.refs++;
+    return v;
+  }
+
+  /** put_page: drop a reference taken with getPage; a page the guest gave up is freed at the last one. */
+  putPage(page: Uint8Array): void {
+    const h = this.held.get(page);
+    if (h === undefined) throw new MemoryError('put of a page that holds no reference');
+    if (--h.refs > 0) return;
+    this.held.delete(page);
+    if (!h.orphaned) return;
+    this.orphans--;
+    this.reservation--;
+    page.fill(0);
+    if (standalone(page)) {
+      this.standalone--;
+    } else {
+      this.slotTaken.delete(h.gfn);
+      this.unbackSlot(h.gfn);
+    }
+  }
+
+  /** References other domains hold on the page the guest has at `gfn` (0 if none). */
+  refs(gfn: number): number {
+    const v = this.views.get(gfn);
+    return v === undefined ? 0 : (this.held.get(v)?.refs ?? 0);
+  }
+
+  /** Pages the guest gave up that other domains still hold. */
+  get heldOrphans(): number {
+    return this.orphans;
+  }
+
+  private unbackSlot(gfn: number): void {
+    const key = gfn >> CHUNK_SHIFT;
+    const c = this.chunks.get(key)!;
+    if (--c.backed === 0) this.chunks.delete(key);
+  }
+
+  /**
+   * The guest gives the page at `gfn` up. Unheld, it is zeroed and its memory freed;
+   * held, it leaves the frame space but keeps its contents (and its place in the
+   * domain's count) for its holders. Returns whether it left the count now.
+   */
+  private giveUp(gfn: number): boolean {
+    const v = this.views.get(gfn);
+    if (v === undefined) return true;
+    this.views.delete(gfn);
+    const h = this.held.get(v);
+    if (h !== undefined) {
+      h.orphaned = true;
+      this.orphans++;
+      if (!standalone(v)) this.slotTaken.add(gfn);
+      return false;
+    }
+    v.fill(0);
+    if (standalone(v)) this.standalone--;
+    else this.unbackSlot(gfn);
+    return true;
+  }
+
+  /**
+   * Give frames back (a balloon inflating): the reservation shrinks by the frames that
+   * nobody else holds, their contents are gone, and a chunk with nothing left in it is
+   * freed. A held frame leaves the guest too, but stays counted until its last put.
    */
   release(gfns: readonly number[]): void {
-    for (const gfn of gfns) {
-      const v = this.views.get(gfn);
-      if (v === undefined) continue;
-      v.fill(0);
-      this.views.delete(gfn);
-      const key = gfn >> CHUNK_SHIFT;
-      const c = this.chunks.get(key)!;
-      if (--c.backed === 0) this.chunks.delete(key);
-    }
-    this.reservation = Math.max(0, this.reservation - gfns.length);
+    let freed = 0;
+    for (const gfn of gfns) if (this.giveUp(gfn)) freed++;
+    this.reservation = Math.max(0, this.reservation - freed);
+  }
+
+  /**
+   * The domain is being destroyed (relinquish_memory): every page goes, except those
+   * other domains still hold, which are freed at their last put. Returns how many are
+   * still held.
+   */
+  relinquish(): number {
+    for (const gfn of [...this.views.keys()]) this.giveUp(gfn);
+    this.reservation = this.orphans;
+    return this.orphans;
   }
 
   /** Take frames back (a balloon deflating); the caller has checked the allocation limit. */

@@ -1,4 +1,4 @@
-import { HVM_PARAM, START_INFO_MAGIC_X86_64, StartInfoView } from '../abi/index.js';
+import { GNTTAB, HVM_PARAM, START_INFO_MAGIC_X86_64, StartInfoView } from '../abi/index.js';
 import type { Domain } from '../hypervisor/domain.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 
@@ -9,6 +9,9 @@ export interface BuiltDomain {
   storePort: number;
   consoleGfn: number;
   consolePort: number;
+  /** The domains serving the xenstore ring and the console (the builder's spec). */
+  storeDomid: number;
+  consoleDomid: number;
   /** PV: the frame handed to the kernel at entry; HVM/PVH: where it maps shared_info. */
   startInfoGfn: number;
   sharedInfoGfn: number;
@@ -28,15 +31,28 @@ export interface BuildSpec {
   viridian: boolean;
   cmdline: string;
   maxEventChannels: number;
+  /** xl.cfg max_grant_frames and max_maptrack_frames. */
+  maxGrantFrames: number;
+  maxMaptrackFrames: number;
+  /**
+   * The domains that serve its xenstore ring (xenstored's) and its console
+   * (xenconsoled's): its event channels are offered to them and its reserved grant
+   * entries name them (libxl reads them from /tool/xenstored/domid and
+   * /tool/xenconsoled/domid).
+   */
+  storeDomid: number;
+  consoleDomid: number;
   domid?: number;
 }
 
 /**
  * The domain builder (libxc's xc_dom_* with libxl's build step): create the domain
  * paused, give it its special frames at the top of its memory (xenstore ring, console
- * ring, and start_info for PV), allocate the unbound event channels dom0 will bind to,
- * and tell the guest where they are: in start_info for PV, in HVM params for HVM and
- * PVH. Frame layout, counting down from the top of the initial memory:
+ * ring, and start_info for PV), allocate the unbound event channels the xenstore and
+ * console domains will bind to, grant those domains the two pages through the reserved
+ * grant entries (xc_dom_gnttab_init), and tell the guest where they are: in start_info
+ * for PV, in HVM params for HVM and PVH. Frame layout, counting down from the top of the
+ * initial memory:
  *
  *   top-1 xenstore page   top-2 console page   top-3 start_info (PV) / shared_info (HVM)
  */
@@ -50,6 +66,8 @@ export function buildDomain(hv: Hypervisor, spec: BuildSpec): BuiltDomain {
     maxVcpus: spec.maxVcpus,
     onlineVcpus: spec.vcpus,
     maxEventChannels: spec.maxEventChannels,
+    maxGrantFrames: spec.maxGrantFrames,
+    maxMaptrackFrames: spec.maxMaptrackFrames,
     ...(spec.domid !== undefined ? { domid: spec.domid } : {}),
   });
   try {
@@ -69,9 +87,13 @@ function buildInto(domain: Domain, spec: BuildSpec): BuiltDomain {
   const storeGfn = top - 1;
   const consoleGfn = top - 2;
   const thirdGfn = top - 3;
-  // Both channels are opened towards dom0, which runs xenstored and the console backend.
-  const storePort = evtchn.allocUnbound(0);
-  const consolePort = evtchn.allocUnbound(0);
+  const storePort = evtchn.allocUnbound(spec.storeDomid);
+  const consolePort = evtchn.allocUnbound(spec.consoleDomid);
+  // xc_dom_gnttab_seed: xenstored and xenconsoled map the pages through these grants.
+  const grants = domain.grantTable!;
+  grants.seed(GNTTAB.RESERVED_CONSOLE, domain.domid, spec.consoleDomid, consoleGfn);
+  grants.seed(GNTTAB.RESERVED_XENSTORE, domain.domid, spec.storeDomid, storeGfn);
+  const served = { domain, storeGfn, storePort, consoleGfn, consolePort, storeDomid: spec.storeDomid, consoleDomid: spec.consoleDomid };
 
   if (spec.type === 'pv') {
     // shared_info is Xen's own frame, outside the guest's memory; a PV guest learns its
@@ -86,11 +108,11 @@ function buildInto(domain: Domain, spec: BuildSpec): BuiltDomain {
     si.consoleMfn = BigInt(consoleGfn);
     si.consoleEvtchn = consolePort;
     si.cmdLine = spec.cmdline;
-    return { domain, storeGfn, storePort, consoleGfn, consolePort, startInfoGfn: thirdGfn, sharedInfoGfn: domain.sharedInfoGfn };
+    return { ...served, startInfoGfn: thirdGfn, sharedInfoGfn: domain.sharedInfoGfn };
   }
   domain.hvmParams.set(HVM_PARAM.STORE_PFN, BigInt(storeGfn));
   domain.hvmParams.set(HVM_PARAM.STORE_EVTCHN, BigInt(storePort));
   domain.hvmParams.set(HVM_PARAM.CONSOLE_PFN, BigInt(consoleGfn));
   domain.hvmParams.set(HVM_PARAM.CONSOLE_EVTCHN, BigInt(consolePort));
-  return { domain, storeGfn, storePort, consoleGfn, consolePort, startInfoGfn: -1, sharedInfoGfn: thirdGfn };
+  return { ...served, startInfoGfn: -1, sharedInfoGfn: thirdGfn };
 }

@@ -44,7 +44,11 @@ export interface ToolstackDeps {
   clock: Clock;
   /** dom0's xenstore connection (in-process, privileged). */
   xs: XsClient;
+  /** The domain xenstored runs in: every guest's xenstore ring is granted to it. */
+  storeDomid: number;
+  /** The console backend (xenconsoled): every guest's console is granted to its domain. */
   consoles: {
+    readonly domid: number;
     attach(domid: number, name: string, gfn: number, port: number): void;
     /** With discardNewConsoleLog, a log file that attach created is removed (a failed create). */
     detach(domid: number, options?: { discardNewConsoleLog?: boolean }): void;
@@ -129,6 +133,10 @@ export class Toolstack {
         viridian: config.viridian !== false,
         cmdline: kernelCommandLine(config) ?? '',
         maxEventChannels: config.max_event_channels,
+        maxGrantFrames: config.max_grant_frames,
+        maxMaptrackFrames: config.max_maptrack_frames,
+        storeDomid: this.deps.storeDomid,
+        consoleDomid: this.deps.consoles.domid,
         ...(options.domid !== undefined ? { domid: options.domid } : {}),
       });
     } catch (err) {
@@ -187,6 +195,7 @@ export class Toolstack {
       storePort: built.storePort,
       consoleGfn: built.consoleGfn,
       consolePort: built.consolePort,
+      consoleDomid: built.consoleDomid,
       ...(c.kernel !== undefined ? { kernel: c.kernel } : {}),
       ...(c.ramdisk !== undefined ? { ramdisk: c.ramdisk } : {}),
       ...(cmdline !== undefined ? { cmdline } : {}),

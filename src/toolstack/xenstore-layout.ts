@@ -15,6 +15,8 @@ export interface LayoutInfo {
   storePort: number;
   consoleGfn: number;
   consolePort: number;
+  /** The domain whose console backend (xenconsoled) serves it. */
+  consoleDomid: number;
   kernel?: string;
   ramdisk?: string;
   cmdline?: string;
@@ -89,11 +91,12 @@ export async function writeDomainLayout(xs: XsClient, tx: number, d: LayoutInfo)
 
 /**
  * The primary console (libxl__device_console_add): the frontend is ~/console itself
- * (no xenbus handshake), the backend dir is dom0's, and /libxl keeps a copy.
+ * (no xenbus handshake), the backend dir is the console domain's, and /libxl keeps a
+ * copy (which is how teardown finds the backend dir again).
  */
 export async function writeConsoleLayout(xs: XsClient, tx: number, d: LayoutInfo): Promise<void> {
   const home = `/local/domain/${d.domid}`;
-  const backend = `/local/domain/0/backend/console/${d.domid}/0`;
+  const backend = `/local/domain/${d.consoleDomid}/backend/console/${d.domid}/0`;
   const frontend = `${home}/console`;
   const backendKeys: Array<[string, string]> = [
     ['frontend', frontend],
@@ -103,11 +106,12 @@ export async function writeConsoleLayout(xs: XsClient, tx: number, d: LayoutInfo
     ['protocol', 'vt100'],
   ];
   await xs.mkdir(backend, tx);
-  await xs.setPerms(backend, ['n0', `r${d.domid}`], tx);
+  // libxl__device_generic_add: the backend domain owns its dir, the frontend reads it.
+  await xs.setPerms(backend, [`n${d.consoleDomid}`, `r${d.domid}`], tx);
   for (const [k, v] of backendKeys) await xs.write(`${backend}/${k}`, v, tx);
   const frontKeys: Array<[string, string]> = [
     ['backend', backend],
-    ['backend-id', '0'],
+    ['backend-id', String(d.consoleDomid)],
     ['limit', '1048576'],
     ['type', 'xenconsoled'],
     ['output', 'pty'],
@@ -122,11 +126,25 @@ export async function writeConsoleLayout(xs: XsClient, tx: number, d: LayoutInfo
   for (const [k, v] of backendKeys) await xs.write(`${copy}/${k}`, v, tx);
 }
 
-/** What libxl removes when a domain is destroyed (its devices' backend dirs included). */
+/**
+ * What libxl removes when a domain is destroyed: its homes and, for each device
+ * /libxl/<domid>/device records (libxl__devices_destroy), the device's folder in its
+ * backend domain's backend/ tree, whichever domain that is.
+ */
 export async function removeDomainLayout(xs: XsClient, tx: number, domid: number, uuid: string): Promise<void> {
-  const gone = [`/local/domain/${domid}`, `/vm/${uuid}`, `/libxl/${domid}`];
-  for (const kind of await xs.directory('/local/domain/0/backend', tx).catch(() => [] as string[])) {
-    gone.push(`/local/domain/0/backend/${kind}/${domid}`);
+  const gone = new Set<string>();
+  const list = (path: string): Promise<string[]> => xs.directory(path, tx).catch(() => [] as string[]);
+  for (const kind of await list(`/libxl/${domid}/device`)) {
+    for (const devid of await list(`/libxl/${domid}/device/${kind}`)) {
+      const backend = await xs.read(`/libxl/${domid}/device/${kind}/${devid}/backend`, tx).then(
+        (v) => v.toString('latin1'),
+        () => '',
+      );
+      // Only what the toolstack wrote there: /local/domain/<be>/backend/<kind>/<domid>/<devid>.
+      const m = /^(\/local\/domain\/[0-9]+\/backend\/[^/]+\/([0-9]+))\/[^/]+$/.exec(backend);
+      if (m !== null && Number(m[2]) === domid) gone.add(m[1]!);
+    }
   }
+  gone.add(`/local/domain/${domid}`).add(`/vm/${uuid}`).add(`/libxl/${domid}`);
   for (const p of gone) await xs.rm(p, tx).catch(() => {});
 }

@@ -46,6 +46,8 @@ test('info: xl\'s keys in xl\'s order, padded to 23 columns, with the emulated m
   t.is(value('xen_pagesize'), '4096');
   t.is(value('platform_params'), 'virt_start=0xffff800000000000');
   t.is(value('xend_config_format'), '4');
+  // The hypervisor's grant tables are v1 only (opt_gnttab_max_version = 1).
+  t.true(value('virt_caps')!.endsWith(' gnttab-v1'), value('virt_caps'));
   // NAME prints the values of the keys that start with it; xenemu info is the same text.
   t.is((await own.xl('info', 'nr_')).stdout, '4\n1\n');
   t.is((await own.xenemu('info')).stdout, r.stdout);

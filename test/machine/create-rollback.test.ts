@@ -24,7 +24,10 @@ function snapshot(tm: TestMachine) {
   const consoleDir = tm.m.consoles.logPath('x').replace(/\/[^/]*$/, '');
   return {
     domains: [...hv.domains.keys()],
+    dying: [...hv.dying.keys()],
     freeKiB: hv.freeKiB,
+    // No grant mapping of a failed guest's pages left in dom0 (xenstored's, xenconsoled's).
+    dom0Mappings: hv.get(0).grantTable!.liveHandles(),
     dom0Ports,
     // The directories every domain's nodes hang from stay once made, as after any destroy.
     store: tm.m.xs.db.dump().filter((n) => !SHARED_PARENTS.has(n.path)),

@@ -1,0 +1,419 @@
+/**
+ * Grant tables, version 1 (xen/common/grant_table.c and public/grant_table.h, Xen 4.17).
+ *
+ * A domain's grant table is a set of frames Xen allocates and shares with the domain
+ * (gnttab_grow_table, share_xen_page_with_guest): the guest writes grant_entry_v1
+ * records into them (src/abi/grant-table.ts) to let another domain reach one of its
+ * pages, and Xen reads them when that domain asks. Next to the shared frames Xen keeps
+ * what the guest must not be able to forge: the *active* entry of each grant in use
+ * (who pinned it, which page, how many mappings of each kind) and, per mapping domain,
+ * the *maptrack*: the handles of its mappings, which it presents to unmap them.
+ *
+ * While a grant is in use Xen sets GTF_reading (any use) and GTF_writing (a writable
+ * use) in the shared entry's flags, and clears them when the last such use goes; the
+ * granter can thus tell that ending access now would pull the page from under the
+ * grantee (gnttab_end_foreign_access_ref_v1 refuses while they are set). Every pinned
+ * grant holds a reference on the granter's page, so the page is neither zeroed nor
+ * freed while mapped (see GuestMemory).
+ *
+ * Status codes are Xen's, including where a reader might expect another: mapping a
+ * read-only grant for writing, or a grant given to another domain, is
+ * GNTST_general_error (_set_status_v1: "Attempt to write-pin a r/o grant entry",
+ * "Bad flags or dom"); GNTST_permission_denied is the answer of the XSM checks (copying
+ * by frame number from another domain, setup_table of a domain one has no rights on).
+ */
+import { DOMID, GNTCOPY, GNTMAP, GNTST, GTF, GrantTableV1 } from '../abi/index.js';
+import type { Domain } from './domain.js';
+import { PAGE_SIZE } from './memory.js';
+
+/** The grant table versions this Xen offers (opt_gnttab_max_version): v1 only. */
+export const GNTTAB_MAX_VERSION = 1;
+/** Frames a new table starts with (asm/grant_table.h, x86). */
+export const INITIAL_NR_GRANT_FRAMES = 1;
+/** gnttab_max_frames and gnttab_max_maptrack_frames, Xen's defaults. */
+export const DEFAULT_MAX_GRANT_FRAMES = 64;
+export const DEFAULT_MAX_MAPTRACK_FRAMES = 1024;
+/** Handles per maptrack frame: PAGE_SIZE / sizeof(struct grant_mapping) (16 bytes). */
+export const MAPTRACK_PER_PAGE = PAGE_SIZE / 16;
+/**
+ * Each pin counter is 8 bits wide, and Xen refuses a pin once a counter's top bit is
+ * set (GNTPIN_incr2oflow_mask): at most 128 uses of one kind at a time.
+ */
+const PIN_LIMIT = 1 << 7;
+
+/** What one use of a grant counts as (Xen's GNTPIN_hstr/hstw/devr/devw). */
+type PinKind = 'hostRead' | 'hostWrite' | 'devRead' | 'devWrite';
+
+/** Xen's active_grant_entry: a grant some domain is using now. */
+interface ActiveGrant {
+  /** The domain using it (only one may, however many uses it makes). */
+  domid: number;
+  /** The frame the entry named when it was first pinned, and its page (act->mfn). */
+  gfn: number;
+  page: Uint8Array;
+  pins: Record<PinKind, number>;
+}
+
+/** A live mapping in the mapping domain's maptrack (struct grant_mapping). */
+interface Mapping {
+  flags: number;
+  /** The granting domain and its grant ref. */
+  dom: number;
+  ref: number;
+}
+
+/** What the grant code needs from the hypervisor. */
+export interface GrantHost {
+  /** A domain by id, a dying one included: its table and held pages outlive it until unmapped. */
+  grantDomain(domid: number): Domain | undefined;
+  /** put_page on one of `d`'s pages (the last put of a dying domain's page finishes it off). */
+  putPage(d: Domain, page: Uint8Array): void;
+}
+
+/** GNTTABOP_map_grant_ref's IN fields (host_addr is where the answer's page is). */
+export interface GnttabMapGrantRef {
+  dom: number;
+  ref: number;
+  /** GNTMAP_* */
+  flags: number;
+}
+
+/** GNTTABOP_map_grant_ref's OUT fields, and the mapped page when status is GNTST_okay. */
+export interface GnttabMapResult {
+  status: number;
+  handle: number;
+  page: Uint8Array | null;
+}
+
+/** struct gnttab_copy_ptr. */
+export interface GnttabCopyPtr {
+  /** The C union u: a grant ref when the op's GNTCOPY_*_gref flag is set, else a gmfn of the caller. */
+  refOrGmfn: number;
+  domid: number;
+  offset: number;
+}
+
+/** struct gnttab_copy's IN fields. */
+export interface GnttabCopy {
+  source: GnttabCopyPtr;
+  dest: GnttabCopyPtr;
+  len: number;
+  /** GNTCOPY_* */
+  flags: number;
+}
+
+/**
+ * One domain's grant table: its shared frames (what it grants) and its maptrack (what
+ * it has mapped of others).
+ */
+export class GrantTable {
+  private readonly frames: Uint8Array[] = [];
+  private readonly mfns: number[] = [];
+  private view: GrantTableV1;
+  /** Grants of this domain in use, by ref. */
+  readonly active = new Map<number, ActiveGrant>();
+  /** This domain's mappings of others' grants, by handle (null: a free handle). */
+  private readonly maptrack: Array<Mapping | null> = [];
+  /** Free handles in FIFO order, as Xen's per-vCPU free list hands them out. */
+  private readonly freeHandles: number[] = [];
+  private freeHead = 0;
+
+  constructor(
+    readonly maxFrames: number,
+    readonly maxMaptrackFrames: number,
+    /** A Xen heap frame number for each new grant frame (the mfn a PV guest maps). */
+    private readonly allocMfn: () => number,
+  ) {
+    this.view = new GrantTableV1([]);
+    this.grow(INITIAL_NR_GRANT_FRAMES);
+  }
+
+  get nrFrames(): number {
+    return this.frames.length;
+  }
+
+  /** The shared entries, as Xen reads them. */
+  get entries(): GrantTableV1 {
+    return this.view;
+  }
+
+  /** gnttab_grow_table: at least `nrFrames` frames (zeroed), within the maximum. */
+  grow(nrFrames: number): boolean {
+    if (nrFrames > this.maxFrames) return false;
+    if (nrFrames <= this.frames.length) return true;
+    while (this.frames.length < nrFrames) {
+      this.frames.push(new Uint8Array(PAGE_SIZE));
+      this.mfns.push(this.allocMfn());
+    }
+    this.view = new GrantTableV1(this.frames);
+    return true;
+  }
+
+  /** The frame numbers of the first `n` frames (setup_table's frame_list). */
+  frameList(n: number): number[] {
+    return this.mfns.slice(0, n);
+  }
+
+  /** The grant frame Xen shared with the domain as `mfn`, if it is one. */
+  frameAt(mfn: number): Uint8Array | undefined {
+    const i = this.mfns.indexOf(mfn);
+    return i < 0 ? undefined : this.frames[i];
+  }
+
+  /**
+   * gnttab_seed_entry / xc_dom_set_gnttab_entry: the domain builder pre-fills a reserved
+   * entry (the console and xenstore pages) for the domain that serves it. Nothing is
+   * written when that is the domain itself.
+   */
+  seed(ref: number, owner: number, backendDomid: number, gfn: number): void {
+    if (backendDomid === owner) return;
+    this.view.grantForeignAccess(ref, backendDomid, gfn, false);
+  }
+
+  // ------------------------------------------------------------- maptrack
+
+  /**
+   * get_maptrack_handle: a free handle, growing the maptrack a frame at a time; -1 when
+   * max_maptrack_frames are full (GNTST_no_space). Simplified: Xen keeps its free lists
+   * per vCPU, each holding one entry back as its tail sentinel, so it hands out up to
+   * one handle per vCPU fewer, in a slightly different order after a growth.
+   */
+  takeHandle(): number {
+    if (this.freeHead === this.freeHandles.length) {
+      const limit = this.maptrack.length;
+      if (limit / MAPTRACK_PER_PAGE >= this.maxMaptrackFrames) return -1;
+      for (let h = limit; h < limit + MAPTRACK_PER_PAGE; h++) {
+        this.maptrack.push(null);
+        this.freeHandles.push(h);
+      }
+    }
+    const h = this.freeHandles[this.freeHead++]!;
+    if (this.freeHead > 1024 && this.freeHead * 2 > this.freeHandles.length) {
+      this.freeHandles.splice(0, this.freeHead);
+      this.freeHead = 0;
+    }
+    return h;
+  }
+
+  /** put_maptrack_handle: the handle goes to the tail of the free list. */
+  private putHandle(handle: number): void {
+    this.maptrack[handle] = null;
+    this.freeHandles.push(handle);
+  }
+
+  /** The mapping a handle tracks, if it is live. */
+  mapping(handle: number): Mapping | undefined {
+    return Number.isInteger(handle) ? (this.maptrack[handle] ?? undefined) : undefined;
+  }
+
+  /** Handles of this domain's live mappings. */
+  liveHandles(): number[] {
+    const out: number[] = [];
+    this.maptrack.forEach((m, h) => m !== null && out.push(h));
+    return out;
+  }
+
+  track(handle: number, m: Mapping): void {
+    this.maptrack[handle] = m;
+  }
+
+  untrack(handle: number): void {
+    this.putHandle(handle);
+  }
+}
+
+function pinCount(act: ActiveGrant): number {
+  const p = act.pins;
+  return p.hostRead + p.hostWrite + p.devRead + p.devWrite;
+}
+
+function writePins(act: ActiveGrant): number {
+  return act.pins.hostWrite + act.pins.devWrite;
+}
+
+/**
+ * _set_status_v1: before a first use (or a first writable use), check the entry and set
+ * GTF_reading (and GTF_writing) with a compare-and-swap, retried a few times against a
+ * guest changing the flags at the same moment (a guest that keeps changing them is
+ * misbehaving and gets an error, not a livelock). The type and domid are checked only
+ * when the grant is not pinned yet; a mapping also refuses sub-page grants.
+ */
+function setStatus(t: GrantTableV1, ref: number, pinned: boolean, readonly: boolean, forMap: boolean, ldomid: number): number {
+  const mask = GTF.type_mask | (forMap ? GTF.sub_page : 0);
+  let seen = t.flags(ref);
+  for (let retries = 0; ; retries++) {
+    if (!pinned && ((seen & mask) !== GTF.permit_access || t.domid(ref) !== ldomid)) return GNTST.general_error;
+    let next = seen | GTF.reading;
+    if (!readonly) {
+      if (seen & GTF.readonly) return GNTST.general_error;
+      next |= GTF.writing;
+    }
+    const prev = t.compareExchangeFlags(ref, seen, next);
+    if (prev === seen) return GNTST.okay;
+    if (retries === 4) return GNTST.general_error;
+    seen = prev;
+  }
+}
+
+/**
+ * reduce_status_for_pin: clear GTF_reading once nothing uses the grant, and GTF_writing
+ * once no writable use is left (gnttab_clear_flags, a compare-and-swap loop).
+ */
+function reduceStatus(t: GrantTableV1, ref: number, act: ActiveGrant | undefined, readonly: boolean): void {
+  const pins = act === undefined ? 0 : pinCount(act);
+  let clear = pins === 0 ? GTF.reading : 0;
+  if (!readonly && (act === undefined || writePins(act) === 0)) clear |= GTF.writing;
+  if (clear === 0) return;
+  let seen = t.flags(ref);
+  for (;;) {
+    const prev = t.compareExchangeFlags(ref, seen, seen & ~clear);
+    if (prev === seen) return;
+    seen = prev;
+  }
+}
+
+/** Drop one use of an active grant; the last one releases the page reference. */
+function unpin(host: GrantHost, rd: Domain, ref: number, kinds: readonly PinKind[], readonly: boolean): void {
+  const rgt = rd.grantTable!;
+  const act = rgt.active.get(ref)!;
+  for (const k of kinds) act.pins[k]--;
+  reduceStatus(rgt.entries, ref, act, readonly);
+  if (pinCount(act) === 0) {
+    rgt.active.delete(ref);
+    host.putPage(rd, act.page);
+  }
+}
+
+/**
+ * Take one use of grant `ref` of `rd` for domain `ldomid` (the shared part of
+ * map_grant_ref and acquire_grant_for_copy). Returns the active entry, or a GNTST code.
+ */
+function pin(rd: Domain, ref: number, ldomid: number, kinds: readonly PinKind[], readonly: boolean, forMap: boolean): ActiveGrant | number {
+  const rgt = rd.grantTable!;
+  if (!(Number.isInteger(ref) && ref >= 0 && ref < rgt.entries.nrEntries)) return GNTST.bad_gntref;
+  let act = rgt.active.get(ref);
+  // A grant in use serves one domain, and each counter has its limit.
+  if (act !== undefined && (act.domid !== ldomid || kinds.some((k) => act!.pins[k] >= PIN_LIMIT))) return GNTST.general_error;
+  // A dying domain's pages are on their way out: nothing new may pin them.
+  if (rd.dying) return GNTST.general_error;
+  if (act === undefined || (!readonly && writePins(act) === 0)) {
+    const rc = setStatus(rgt.entries, ref, act !== undefined, readonly, forMap, ldomid);
+    if (rc !== GNTST.okay) return rc;
+    const gfn = rgt.entries.frame(ref);
+    if (act === undefined) {
+      // get_paged_frame: the entry must name a frame of the granter.
+      if (!rd.memory.inRange(gfn)) {
+        reduceStatus(rgt.entries, ref, undefined, readonly);
+        return GNTST.bad_page;
+      }
+      act = { domid: ldomid, gfn, page: rd.memory.getPage(gfn), pins: { hostRead: 0, hostWrite: 0, devRead: 0, devWrite: 0 } };
+      rgt.active.set(ref, act);
+    } else if (!forMap && gfn !== act.gfn) {
+      // acquire_grant_for_copy: the guest changed the frame under a pinned grant.
+      reduceStatus(rgt.entries, ref, act, readonly);
+      return GNTST.general_error;
+    }
+  }
+  for (const k of kinds) act.pins[k]++;
+  return act;
+}
+
+/** A status code by its C name (GNTST_okay, GNTST_general_error, ...), for messages. */
+export function gntstName(status: number): string {
+  const name = Object.entries(GNTST).find(([, v]) => v === status)?.[0];
+  return name === undefined ? `grant status ${status}` : `GNTST_${name}`;
+}
+
+/** The counters a mapping with these GNTMAP flags takes (map_grant_ref's pin_incr). */
+function mapKinds(flags: number): PinKind[] {
+  const ro = (flags & GNTMAP.readonly) !== 0;
+  const kinds: PinKind[] = [];
+  if (flags & GNTMAP.device_map) kinds.push(ro ? 'devRead' : 'devWrite');
+  if (flags & GNTMAP.host_map) kinds.push(ro ? 'hostRead' : 'hostWrite');
+  return kinds;
+}
+
+/** GNTTABOP_map_grant_ref, one op, for domain `ld` (map_grant_ref). */
+export function mapGrantRef(host: GrantHost, ld: Domain, op: GnttabMapGrantRef): GnttabMapResult {
+  const failed = (status: number): GnttabMapResult => ({ status, handle: -1, page: null });
+  const kinds = mapKinds(op.flags);
+  if (kinds.length === 0) return failed(GNTST.bad_gntref);
+  // "No device mapping in HVM domain".
+  if (ld.type !== 'pv' && op.flags & (GNTMAP.device_map | GNTMAP.application_map | GNTMAP.contains_pte)) return failed(GNTST.general_error);
+  const rd = host.grantDomain(op.dom);
+  if (rd === undefined) return failed(GNTST.bad_domain);
+  const lgt = ld.grantTable!;
+  const handle = lgt.takeHandle();
+  if (handle < 0) return failed(GNTST.no_space);
+  const act = pin(rd, op.ref, ld.domid, kinds, (op.flags & GNTMAP.readonly) !== 0, true);
+  if (typeof act === 'number') {
+    lgt.untrack(handle);
+    return failed(act);
+  }
+  lgt.track(handle, { flags: op.flags, dom: rd.domid, ref: op.ref });
+  return { status: GNTST.okay, handle, page: act.page };
+}
+
+/** GNTTABOP_unmap_grant_ref, one op: the mapping `handle` tracks goes (unmap_common + _complete). */
+export function unmapGrantRef(host: GrantHost, ld: Domain, handle: number): number {
+  const lgt = ld.grantTable!;
+  const m = lgt.mapping(handle);
+  if (m === undefined) return GNTST.bad_handle;
+  // The granter outlives the mapping (its held page keeps it as a dying domain).
+  const rd = host.grantDomain(m.dom);
+  if (rd === undefined) return GNTST.bad_handle;
+  lgt.untrack(handle);
+  unpin(host, rd, m.ref, mapKinds(m.flags), (m.flags & GNTMAP.readonly) !== 0);
+  return GNTST.okay;
+}
+
+/** gnttab_release_mappings: a dying domain's mappings of others' grants all go. */
+export function releaseMappings(host: GrantHost, ld: Domain): void {
+  for (const handle of ld.grantTable!.liveHandles()) unmapGrantRef(host, ld, handle);
+}
+
+/** One side of a copy, claimed (gnttab_copy_claim_buf). */
+interface CopyBuf {
+  page: Uint8Array;
+  release(): void;
+}
+
+function claim(host: GrantHost, ld: Domain, ptr: GnttabCopyPtr, byGref: boolean, readonly: boolean): CopyBuf | number {
+  // gnttab_copy_lock_domain: only DOMID_SELF may name a frame directly.
+  if (ptr.domid !== DOMID.SELF && !byGref) return GNTST.permission_denied;
+  const d = ptr.domid === DOMID.SELF ? ld : host.grantDomain(ptr.domid);
+  if (d === undefined) return GNTST.bad_domain;
+  if (byGref) {
+    const kind: PinKind = readonly ? 'hostRead' : 'hostWrite';
+    const act = pin(d, ptr.refOrGmfn, ld.domid, [kind], readonly, false);
+    if (typeof act === 'number') return act;
+    return { page: act.page, release: () => unpin(host, d, ptr.refOrGmfn, [kind], readonly) };
+  }
+  if (!d.memory.inRange(ptr.refOrGmfn)) return GNTST.bad_page;
+  return { page: d.memory.page(ptr.refOrGmfn), release: () => {} };
+}
+
+/**
+ * GNTTABOP_copy, one op, for domain `ld` (gnttab_copy_one): source and destination are
+ * each a grant ref of another domain (GNTCOPY_source_gref / GNTCOPY_dest_gref) or a
+ * frame of the caller; the grants are pinned for the copy (reading for the source,
+ * writing for the destination) and released after it.
+ */
+export function copy(host: GrantHost, ld: Domain, op: GnttabCopy): number {
+  if (op.len === 0) return GNTST.okay;
+  const src = claim(host, ld, op.source, (op.flags & GNTCOPY.source_gref) !== 0, true);
+  if (typeof src === 'number') return src;
+  const dest = claim(host, ld, op.dest, (op.flags & GNTCOPY.dest_gref) !== 0, false);
+  if (typeof dest === 'number') {
+    src.release();
+    return dest;
+  }
+  let rc: number = GNTST.okay;
+  // gnttab_copy_buf: both ranges stay inside their page (the fields are uint16_t in C).
+  const inPage = (offset: number): boolean => Number.isInteger(offset) && offset >= 0 && Number.isInteger(op.len) && op.len > 0 && offset + op.len <= PAGE_SIZE;
+  if (!inPage(op.source.offset) || !inPage(op.dest.offset)) rc = GNTST.bad_copy_arg;
+  else dest.page.set(src.page.subarray(op.source.offset, op.source.offset + op.len), op.dest.offset);
+  src.release();
+  dest.release();
+  return rc;
+}

@@ -1,0 +1,49 @@
+import test from 'ava';
+import { CHUNK_PAGES, GuestMemory, PAGE_SIZE } from '../../src/hypervisor/memory.js';
+
+test('a held page given up keeps its contents and its place in the count until the last put', (t) => {
+  const mem = new GuestMemory(64, 32);
+  const page = mem.getPage(3);
+  mem.getPage(3);
+  page.fill(7);
+  t.is(mem.refs(3), 2);
+  mem.release([3, 4]);
+  t.is(mem.reservation, 31, 'only the unheld frame left the count');
+  t.is(mem.heldOrphans, 1);
+  t.true(page.every((x) => x === 7));
+  mem.putPage(page);
+  t.true(page.every((x) => x === 7), 'one holder left');
+  mem.putPage(page);
+  t.is(mem.reservation, 30);
+  t.is(mem.heldOrphans, 0);
+  t.true(page.every((x) => x === 0), 'freed pages are zeroed');
+  t.throws(() => mem.putPage(page), { message: /holds no reference/ });
+});
+
+test('a gfn touched again while its old page is held gets a new, zeroed page outside the chunk', (t) => {
+  const mem = new GuestMemory(64, 32);
+  const old = mem.getPage(5);
+  old.fill(1);
+  mem.release([5]);
+  const fresh = mem.page(5);
+  t.not(fresh, old);
+  t.true(fresh.every((x) => x === 0));
+  t.is(mem.hostBytes, (CHUNK_PAGES + 1) * PAGE_SIZE, 'one chunk (held by the old page) and one standalone page');
+  t.throws(() => mem.pages(4, 2), { message: /not contiguous/ });
+  mem.putPage(old);
+  mem.release([4, 5]);
+  t.is(mem.hostBytes, 0, 'everything freed');
+});
+
+test('relinquish frees all but the held pages, which then make up the whole count', (t) => {
+  const mem = new GuestMemory(64, 32);
+  for (const g of [1, 2, 20]) mem.page(g).fill(9);
+  const held = mem.getPage(20);
+  t.is(mem.relinquish(), 1);
+  t.is(mem.reservation, 1);
+  t.is(mem.backedPages, 0, 'the guest has no frame left');
+  t.true(held.every((x) => x === 9));
+  mem.putPage(held);
+  t.is(mem.reservation, 0);
+  t.is(mem.hostBytes, 0);
+});
