@@ -1,4 +1,4 @@
-import type { XsClient } from '../client/xs-client.js';
+import type { XsClient } from '../protocol/xs-client.js';
 import type { Hypercalls } from '../hypervisor/hypercalls.js';
 import type { KernelLog } from './kernel-log.js';
 
@@ -18,12 +18,10 @@ export class CpuHotplug {
   ) {}
 
   async start(): Promise<void> {
-    this.xs.onWatch((e) => {
-      if (e.token !== 'cpu') return;
+    await this.xs.watch('cpu', 'cpu', (e) => {
       const m = /(?:^|\/)cpu\/([0-9]+)\/availability$/.exec(e.path);
       if (m) void this.apply(Number(m[1]));
     });
-    await this.xs.watch('cpu', 'cpu');
   }
 
   private async apply(vcpu: number): Promise<void> {

@@ -1,5 +1,5 @@
 import { EVTCHN_2L_NR_CHANNELS, HVM_PARAM, HVM_PARAM_CALLBACK_TYPE, HVM_PARAM_CALLBACK_TYPE_SHIFT, StartInfoView, VIRQ } from '../abi/index.js';
-import { XsClient, type XsTransport } from '../client/xs-client.js';
+import { XsClient, type XsTransport } from '../protocol/xs-client.js';
 import type { Clock } from '../hypervisor/clock.js';
 import { cpuidSignature } from '../hypervisor/cpuid.js';
 import type { DomainType, ShutdownReason } from '../hypervisor/domain.js';

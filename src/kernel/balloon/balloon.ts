@@ -1,4 +1,4 @@
-import type { XsClient } from '../../client/xs-client.js';
+import type { XsClient } from '../../protocol/xs-client.js';
 import type { Hypercalls } from '../../hypervisor/hypercalls.js';
 import type { KernelLog } from '../kernel-log.js';
 
@@ -25,10 +25,7 @@ export class BalloonDriver {
   ) {}
 
   async start(): Promise<void> {
-    this.xs.onWatch((e) => {
-      if (e.token === 'balloon') void this.onTarget();
-    });
-    await this.xs.watch('memory/target', 'balloon');
+    await this.xs.watch('memory/target', 'balloon', () => void this.onTarget());
     this.log.print(`xen:balloon: Initialising balloon driver (${this.currentPages() * 4} KiB)`);
   }
 

@@ -1,4 +1,4 @@
-import { XsRequestError, type XsClient } from '../../client/xs-client.js';
+import { XsRequestError, type XsClient } from '../../protocol/xs-client.js';
 import type { ShutdownReason } from '../../hypervisor/domain.js';
 import type { KernelLog } from '../kernel-log.js';
 
@@ -30,12 +30,8 @@ export class ControlDriver {
       // xenstore-paths: a guest must not treat a failure to write these as fatal.
       await this.xs.write(`control/${feature}`, '1').catch(() => {});
     }
-    this.xs.onWatch((e) => {
-      if (e.token === 'control-shutdown') void this.onShutdownWatch();
-      else if (e.token === 'control-sysrq') void this.onSysrqWatch();
-    });
-    await this.xs.watch('control/shutdown', 'control-shutdown');
-    await this.xs.watch('control/sysrq', 'control-sysrq');
+    await this.xs.watch('control/shutdown', 'control-shutdown', () => void this.onShutdownWatch());
+    await this.xs.watch('control/sysrq', 'control-sysrq', () => void this.onSysrqWatch());
     this.log.print('xen:manage: watching control/shutdown (poweroff, halt, reboot, suspend) and control/sysrq');
   }
 
