@@ -17,6 +17,8 @@ import { XenIntr } from './intr/xen-intr.js';
 import { XenIpis } from './intr/xen-ipi.js';
 import { XenTimer } from './intr/xen-timer.js';
 import { KernelLog } from './kernel-log.js';
+import { BACK, FRONT, XenbusBus } from './xenbus/bus.js';
+import { XenstoreChildren } from './xenbus/xenstore-children.js';
 import { xenstoreRingTransport } from './xenstore/ring-transport.js';
 
 /**
@@ -93,6 +95,12 @@ export class Kernel {
   /** vCPUs whose per-CPU interrupts (timer, IPIs, VIRQ_DEBUG) were set up. */
   private readonly cpuReady: boolean[] = [];
   xs!: XsClient;
+  /** xenstore's own children: the control, balloon and vCPU hotplug drivers. */
+  xenstoreChildren!: XenstoreChildren;
+  /** The front bus (`device/`): this domain's frontends. */
+  xenbusFront!: XenbusBus;
+  /** The back bus (`backend/`): the backends this domain serves, whichever domain it is. */
+  xenbusBack!: XenbusBus;
   console: HvcConsole | null = null;
   /** The CPUID leaf where Xen's signature was found. */
   xenLeaf = -1;
@@ -353,13 +361,51 @@ export class Kernel {
     return this.nextKernelFrame--;
   }
 
+  /**
+   * xenstore's children, then the two busses, as FreeBSD's xenstore attaches them. The
+   * busses start empty of drivers; the device drivers (blkfront, netback, ...) register
+   * on them.
+   */
   private async startDrivers(): Promise<void> {
-    const o = this.options;
-    if (o.boot.kind !== 'dom0') {
-      await new ControlDriver(this.xs, this.log, (reason) => this.halt(reason)).start();
+    this.xenstoreChildren = new XenstoreChildren(this.xs, this.log);
+    await this.xenstoreChildren.add(new ControlDriver(this.log, (reason) => void this.shutdown(reason), this.initialDomain));
+    await this.xenstoreChildren.add(new BalloonDriver(this.hc, this.log, () => this.hc.currentPages(), 0x100));
+    await this.xenstoreChildren.add(new CpuHotplug(this.hc, this.log, (v) => this.hc.vcpuOnline(v), (v) => this.cpuUp(v)));
+    this.xenbusFront = new XenbusBus(FRONT, this.xs, this.log);
+    this.xenbusBack = new XenbusBus(BACK, this.xs, this.log);
+    await this.xenbusFront.start();
+    await this.xenbusBack.start();
+  }
+
+  /** A shutdown the toolstack asked for: a suspend quiesces the devices first, as Linux's do_suspend does. */
+  private async shutdown(reason: ShutdownReason): Promise<void> {
+    if (reason === 'suspend') {
+      try {
+        await this.suspendDevices();
+      } catch (err) {
+        this.log.print(`xen:manage: cannot suspend: ${(err as Error).message}`);
+        return;
+      }
     }
-    await new BalloonDriver(this.xs, this.hc, this.log, () => this.hc.currentPages(), 0x100).start();
-    await new CpuHotplug(this.xs, this.hc, this.log, (v) => this.hc.vcpuOnline(v), (v) => this.cpuUp(v)).start();
+    this.halt(reason);
+  }
+
+  /** Suspend every device: the frontends, the backends, then xenstore's children. */
+  async suspendDevices(): Promise<void> {
+    const parents = [this.xenbusFront, this.xenbusBack, this.xenstoreChildren];
+    for (const [i, p] of parents.entries()) {
+      try {
+        await p.suspend();
+      } catch (err) {
+        for (const q of parents.slice(0, i).reverse()) await q.resume();
+        throw err;
+      }
+    }
+  }
+
+  /** Resume every device, in the order they were suspended. */
+  async resumeDevices(): Promise<void> {
+    for (const p of [this.xenbusFront, this.xenbusBack, this.xenstoreChildren]) await p.resume();
   }
 
   /** Stop the kernel and tell Xen why (SCHEDOP_shutdown). */

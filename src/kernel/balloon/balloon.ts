@@ -1,6 +1,7 @@
-import type { XsClient } from '../../protocol/xs-client.js';
 import type { Hypercalls } from '../../hypervisor/hypercalls.js';
 import type { KernelLog } from '../kernel-log.js';
+import type { XenbusDevice } from '../xenbus/device.js';
+import type { XenbusDriver } from '../xenbus/driver.js';
 
 /**
  * The balloon driver (Linux drivers/xen/xen-balloon.c): watches ~/memory/target (KiB)
@@ -11,28 +12,42 @@ import type { KernelLog } from '../kernel-log.js';
  * The frames it gives back are ordinary free frames of the guest: a run upward from
  * `firstFreeGfn`, well below the pages the kernel keeps for itself at the top of its
  * memory, and handed back in the reverse order.
+ *
+ * A child of xenstore (as FreeBSD's balloon), looking after the node `memory`.
  */
-export class BalloonDriver {
+export class BalloonDriver implements XenbusDriver {
+  readonly name = 'balloon';
   /** Frames currently given back to Xen: [firstFreeGfn, firstFreeGfn + ballooned). */
   private ballooned = 0;
 
   constructor(
-    private readonly xs: XsClient,
     private readonly hc: Hypercalls,
     private readonly log: KernelLog,
     private readonly currentPages: () => number,
     private readonly firstFreeGfn: number,
   ) {}
 
-  async start(): Promise<void> {
-    await this.xs.watch('memory/target', 'balloon', () => void this.onTarget());
+  identify(): string {
+    return 'memory';
+  }
+
+  probe(dev: XenbusDevice): boolean {
+    return dev.type === this.name;
+  }
+
+  async attach(dev: XenbusDevice): Promise<void> {
+    await dev.xs.watch(`${dev.node}/target`, 'balloon', () => void this.onTarget(dev));
     this.log.print(`xen:balloon: Initialising balloon driver (${this.currentPages() * 4} KiB)`);
   }
 
-  private async onTarget(): Promise<void> {
+  async detach(dev: XenbusDevice): Promise<void> {
+    await dev.xs.unwatch(`${dev.node}/target`, 'balloon');
+  }
+
+  private async onTarget(dev: XenbusDevice): Promise<void> {
     let text: string;
     try {
-      text = (await this.xs.read('memory/target')).toString('latin1');
+      text = await dev.read('target');
     } catch {
       return;
     }
