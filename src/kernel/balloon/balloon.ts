@@ -1,5 +1,6 @@
 import type { Hypercalls } from '../../hypervisor/hypercalls.js';
 import type { KernelLog } from '../kernel-log.js';
+import type { PageAllocator } from '../mm/page-allocator.js';
 import type { XenbusDevice } from '../xenbus/device.js';
 import type { XenbusDriver } from '../xenbus/driver.js';
 
@@ -9,22 +10,26 @@ import type { XenbusDriver } from '../xenbus/driver.js';
  * (decrease_reservation) or taking them back (populate_physmap). It never answers in
  * xenstore; the toolstack sees the result in the domain's page count.
  *
- * The frames it gives back are ordinary free frames of the guest: a run upward from
- * `firstFreeGfn`, well below the pages the kernel keeps for itself at the top of its
- * memory, and handed back in the reverse order.
+ * As Linux's balloon, it takes the frames it gives back from the kernel's page
+ * allocator, so they are frames nothing else uses, and keeps them on its own list;
+ * frames Xen gives back return to the allocator, the most recently ballooned first.
+ * Xen may give more than were ballooned (a target above the boot size): those are the
+ * frames above the boot reservation, which Linux likewise counts as ballooned at boot.
  *
  * A child of xenstore (as FreeBSD's balloon), looking after the node `memory`.
  */
 export class BalloonDriver implements XenbusDriver {
   readonly name = 'balloon';
-  /** Frames currently given back to Xen: [firstFreeGfn, firstFreeGfn + ballooned). */
-  private ballooned = 0;
+  /** Frames given back to Xen, newest last. */
+  private readonly ballooned: number[] = [];
 
   constructor(
     private readonly hc: Hypercalls,
     private readonly log: KernelLog,
     private readonly currentPages: () => number,
-    private readonly firstFreeGfn: number,
+    private readonly pages: PageAllocator,
+    /** The first frame above the boot reservation: where frames beyond the ballooned ones come from. */
+    private nextNewGfn: number,
   ) {}
 
   identify(): string {
@@ -64,14 +69,18 @@ export class BalloonDriver implements XenbusDriver {
   private resize(target: number): void {
     const current = this.currentPages();
     if (target < current) {
-      const count = current - target;
-      const gfns = Array.from({ length: count }, (_, i) => this.firstFreeGfn + this.ballooned + i);
-      this.hc.decreaseReservation(gfns);
-      this.ballooned += count;
+      const gfns = this.pages.allocMany(current - target);
+      try {
+        this.hc.decreaseReservation(gfns);
+      } catch (err) {
+        for (const gfn of gfns) this.pages.freePage(gfn);
+        throw err;
+      }
+      for (const gfn of gfns) this.ballooned.push(gfn);
     } else if (target > current) {
       // Xen may grant fewer (the domain's max_pages, the host's free memory).
       const got = this.hc.populatePhysmap(target - current);
-      this.ballooned = Math.max(0, this.ballooned - got);
+      for (let i = 0; i < got; i++) this.pages.freePage(this.ballooned.pop() ?? this.nextNewGfn++);
     } else {
       return;
     }
