@@ -196,3 +196,41 @@ test('a booted guest runs control, balloon and vCPU hotplug as children of xenst
     ['balloon', 'cpu'],
   );
 });
+
+test('a device node that is not Initialising is not added (it is going away after Closed)', async (t) => {
+  const { xs, log } = setup();
+  await addVbd(xs, 5);
+  await xs.write('device/vbd/5/state', String(XenbusState.Closed));
+  const bus = new XenbusBus(FRONT, xs, log);
+  const vbd = new Recorder('blkfront', 'vbd');
+  bus.register(vbd);
+  await bus.start();
+  t.deepEqual(vbd.calls, []);
+  t.is(bus.devices.length, 0);
+});
+
+test('after resume a frontend starts again from Initialising and follows its new backend', async (t) => {
+  const { xs, log } = setup();
+  await addVbd(xs, 7);
+  const bus = new XenbusBus(FRONT, xs, log);
+  const vbd = new Recorder('blkfront', 'vbd');
+  bus.register(vbd);
+  await bus.start();
+  const dev = bus.devices[0]!;
+  await dev.setState(XenbusState.Connected);
+  await bus.suspend();
+  // A migration: the toolstack names another backend.
+  const newBe = '/local/domain/0/backend/vbd/0/70';
+  await xs.write(`${newBe}/state`, String(XenbusState.InitWait));
+  await xs.write('device/vbd/7/backend', newBe);
+  vbd.calls.length = 0;
+  await bus.resume();
+  await bus.settled();
+  t.is((await xs.read('device/vbd/7/state')).toString(), String(XenbusState.Initialising));
+  t.is(dev.otherend?.path, newBe);
+  t.deepEqual(vbd.calls, ['resume device/vbd/7', `otherend device/vbd/7 ${XenbusState.InitWait}`]);
+  // The old backend is no longer heard.
+  await xs.write('/local/domain/0/backend/vbd/0/7/state', String(XenbusState.Closed));
+  await bus.settled();
+  t.is(vbd.calls.length, 2);
+});

@@ -112,17 +112,20 @@ export class XenbusBus extends XenbusParent {
   }
 
   /**
-   * xenbusb_add_device: a node not seen before becomes a device once it names its
-   * other end (the toolstack writes a device's nodes in one transaction, so a device
-   * without them is not finished; the next event looks again).
+   * xenbusb_add_device: a node not seen before becomes a device if it is new (its state
+   * is Initialising: one in any other state is on its way out after Closed) and names
+   * its other end (the toolstack writes a device's nodes in one transaction, so a
+   * device without them is not finished; the next event looks again).
    */
   private async addDevice(node: string): Promise<void> {
     if (this.byNode.has(node)) return;
+    const state = await readDriverState(this.xs, node);
+    if (state !== XenbusState.Initialising) return;
     const otherend = await this.readOtherend(node);
     if (otherend === null) return;
     const type = node.split('/')[1]!;
     const dev = new XenbusDevice(this.xs, type, node, otherend);
-    dev.state = await readDriverState(this.xs, node);
+    dev.state = state;
     if (!(await this.probeAndAttach(dev))) return;
     this.byNode.set(node, dev);
     await this.watchOtherend(dev);
@@ -152,7 +155,12 @@ export class XenbusBus extends XenbusParent {
     await this.xs.watch(`${otherend.path}/state`, this.otherendToken(dev), () => this.enqueue(() => this.otherendEvent(dev, otherend)));
   }
 
-  /** xenbusb_otherend_watch_cb: deliver a state that differs from the last one delivered. */
+  /**
+   * xenbusb_otherend_watch_cb: read the other end's state and tell the driver. Only a
+   * state that differs from the last one delivered is passed on (FreeBSD passes every
+   * event): the watch also fires when it is set and on a rewrite of the same value, and
+   * a driver should not connect twice because of it.
+   */
   private async otherendEvent(dev: XenbusDevice, otherend: Otherend): Promise<void> {
     if (dev.driver === null || dev.otherend !== otherend) return;
     const state = await readDriverState(this.xs, otherend.path);
@@ -168,19 +176,20 @@ export class XenbusBus extends XenbusParent {
   }
 
   /**
-   * xenbusb_resume: after a suspend the other end may be another domain (a migration),
-   * so the device reads its other end again and watches the new one before its driver
-   * resumes and reconnects.
+   * xenbusb_resume: after a suspend the other end may be another domain (a migration).
+   * The old other end's watch goes, the device starts its handshake again from
+   * Initialising, reads where its other end is now, its driver resumes, and only then
+   * the new other end is watched, whose first event starts the reconnection.
    */
   protected override async resumeDevice(dev: XenbusDevice): Promise<void> {
+    await this.xs.unwatch(`${dev.otherend!.path}/state`, this.otherendToken(dev)).catch(() => {});
+    await dev.setState(XenbusState.Initialising);
     const otherend = await this.readOtherend(dev.node);
-    if (otherend !== null) {
-      await this.xs.unwatch(`${dev.otherend!.path}/state`, this.otherendToken(dev)).catch(() => {});
-      dev.otherend = otherend;
-      dev.otherendState = XenbusState.Unknown;
-      await this.watchOtherend(dev);
-    }
+    if (otherend === null) throw new Error(`${dev.node}: no ${this.flavour.otherendPath} named after resume`);
+    dev.otherend = otherend;
+    dev.otherendState = XenbusState.Unknown;
     await super.resumeDevice(dev);
+    await this.watchOtherend(dev);
   }
 
   override async detachAll(): Promise<void> {

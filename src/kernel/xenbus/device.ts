@@ -29,8 +29,13 @@ export class XenbusDevice {
     public otherend: Otherend | null,
   ) {}
 
-  /** xenbus_set_state: publish this end's state; the other end's watch fires. */
+  /**
+   * xenbus_set_state: publish this end's state; the other end's watch fires. Setting
+   * the state it already has writes nothing, as FreeBSD's xenbusb_write_ivar, so the
+   * other end is not woken for nothing.
+   */
   async setState(state: XenbusState): Promise<void> {
+    if (state === this.state) return;
     await this.xs.write(`${this.node}/state`, String(state));
     this.state = state;
   }
