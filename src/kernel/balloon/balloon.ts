@@ -24,7 +24,7 @@ export class BalloonDriver implements XenbusDriver {
   private readonly ballooned: number[] = [];
 
   constructor(
-    private readonly hc: Hypercalls,
+    private readonly hc: Pick<Hypercalls, 'decreaseReservation' | 'populatePhysmap'>,
     private readonly log: KernelLog,
     private readonly currentPages: () => number,
     private readonly pages: PageAllocator,
