@@ -8,7 +8,6 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { XsClient } from '../src/protocol/xs-client.js';
 import { connectXsClient } from '../src/client/xs-socket.js';
 import { machine, median, table } from './lib/stats.js';
 import { startXenemu, stopXenemu } from './lib/xenemu-host.js';

@@ -8,7 +8,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { XsClient } from '../src/protocol/xs-client.js';
 import { connectXsClient } from '../src/client/xs-socket.js';
 import { cTool } from './lib/c-tools.js';
 import { startPeer } from './lib/peer.js';

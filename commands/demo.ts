@@ -1,5 +1,4 @@
 import { ensureDaemon } from '../src/client/daemon.js';
-import { XsClient } from '../src/protocol/xs-client.js';
 import { connectXsClient } from '../src/client/xs-socket.js';
 import { XenemuCommand } from '../src/cli/base-command.js';
 import { runDemo, runDomainDemo } from '../src/client/demo.js';

@@ -1,7 +1,6 @@
 import test from 'ava';
 import { existsSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { XsClient } from '../../src/protocol/xs-client.js';
 import { connectXsClient } from '../../src/client/xs-socket.js';
 import { loadGoldenDir, type GoldenCase } from '../helpers/golden.js';
 import { record, replay } from '../helpers/golden-replay.js';

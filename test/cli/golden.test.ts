@@ -1,5 +1,4 @@
 import test from 'ava';
-import { XsClient } from '../../src/protocol/xs-client.js';
 import { connectXsClient } from '../../src/client/xs-socket.js';
 import { GOLDEN_DIR, loadGoldenDir } from '../helpers/golden.js';
 import { replay, type Pass } from '../helpers/golden-replay.js';

@@ -1,7 +1,6 @@
 import test from 'ava';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { XsClient } from '../../src/protocol/xs-client.js';
 import { connectXsClient } from '../../src/client/xs-socket.js';
 import { startHost, type TestHost } from '../helpers/daemon.js';
 import { run, SYSTEM_PYTHON, xenToolsDir } from '../helpers/run.js';

@@ -1,7 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { connect, type Socket } from 'node:net';
-import { XsClient } from '../../src/protocol/xs-client.js';
 import { connectXsClient } from '../../src/client/xs-socket.js';
 import { encodeMessage, XsFrameReader, XsType, type XsMessage } from '../../src/protocol/xs-wire.js';
 import { startHost, type TestHost } from '../helpers/daemon.js';

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { fileURLToPath } from 'node:url';
 import { DomainClient } from '../../src/client/domains.js';
-import { XsClient, XsRequestError } from '../../src/protocol/xs-client.js';
+import { XsRequestError } from '../../src/protocol/xs-client.js';
 import { connectXsClient } from '../../src/client/xs-socket.js';
 import { loadDomainConfig } from '../../src/toolstack/config/index.js';
 import type { XlDomainRow } from '../../src/ui/xl/types.js';

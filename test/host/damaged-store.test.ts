@@ -2,7 +2,6 @@ import test from 'ava';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { reachDaemon } from '../../src/client/daemon.js';
-import { XsClient } from '../../src/protocol/xs-client.js';
 import { connectXsClient } from '../../src/client/xs-socket.js';
 import { encodedSize, encodeEntries, FRAME_HEADER_SIZE, sealFrame, type JournalEntry } from '../../src/host/db/journal-codec.js';
 import { journalPath, listJournals } from '../../src/host/db/journal.js';

@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { DomainClient } from '../../src/client/domains.js';
-import { XsClient, XsRequestError } from '../../src/protocol/xs-client.js';
+import { XsRequestError } from '../../src/protocol/xs-client.js';
 import { connectXsClient } from '../../src/client/xs-socket.js';
 import type { HostStatus } from '../../src/host/host.js';
 import { assertXlBuilt, RUN_JS, runNode } from '../cli-xl/helpers.js';

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { rmSync } from 'node:fs';
 import { DomainClient } from '../../src/client/domains.js';
-import { XsClient, XsRequestError } from '../../src/protocol/xs-client.js';
+import { XsRequestError } from '../../src/protocol/xs-client.js';
 import { connectXsClient } from '../../src/client/xs-socket.js';
 import { RpcCallError } from '../../src/client/rpc-client.js';
 import { StorePersistence } from '../../src/host/db/index.js';

@@ -2,7 +2,6 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { reachDaemon } from '../../src/client/daemon.js';
-import { XsClient } from '../../src/protocol/xs-client.js';
 import { connectXsClient } from '../../src/client/xs-socket.js';
 import type { HostStatus } from '../../src/host/host.js';
 import { startHost, tempHome } from '../helpers/daemon.js';

@@ -2,7 +2,6 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { RpcClient } from '../../src/client/rpc-client.js';
-import { XsClient } from '../../src/protocol/xs-client.js';
 import { connectXsClient } from '../../src/client/xs-socket.js';
 import { MIN_INTERVAL_MS, STATS_EVENT } from '../../src/protocol/stats.js';
 import { encodeMessage, XsType } from '../../src/protocol/xs-wire.js';

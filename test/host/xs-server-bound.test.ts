@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { XsClient } from '../../src/protocol/xs-client.js';
 import { connectXsClient } from '../../src/client/xs-socket.js';
 import { DurabilityBarrier } from '../../src/host/durability.js';
 import { parseXenstoredConf } from '../../src/host/xenstored-conf.js';
