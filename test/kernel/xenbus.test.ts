@@ -234,3 +234,24 @@ test('after resume a frontend starts again from Initialising and follows its new
   await bus.settled();
   t.is(vbd.calls.length, 2);
 });
+
+test('a device no driver takes is probed once, not on each of its writes; a new driver gets it, and so does a node made again', async (t) => {
+  const { xs, log } = setup();
+  const bus = new XenbusBus(FRONT, xs, log);
+  const vif = new Recorder('netfront', 'vif');
+  bus.register(vif);
+  await bus.start();
+  await addVbd(xs, 1);
+  await xs.write('device/vbd/1/ring-ref', '8');
+  await xs.write('device/vbd/1/event-channel', '5');
+  await bus.settled();
+  t.deepEqual(vif.calls, ['probe device/vbd/1']);
+  await xs.rm('device/vbd/1');
+  await addVbd(xs, 1);
+  await bus.settled();
+  t.deepEqual(vif.calls, ['probe device/vbd/1', 'probe device/vbd/1'], 'removed and made again: a new device');
+  const vbd = new Recorder('blkfront', 'vbd');
+  bus.register(vbd);
+  await bus.settled();
+  t.deepEqual(vbd.calls.slice(0, 2), ['probe device/vbd/1', 'attach device/vbd/1']);
+});

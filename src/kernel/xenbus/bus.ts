@@ -39,6 +39,13 @@ export const BACK: XenbusFlavour = { name: 'xenbusb_back', root: 'backend', dept
 export class XenbusBus extends XenbusParent {
   private queue: Promise<void> = Promise.resolve();
   private readonly byNode = new Map<string, XenbusDevice>();
+  /**
+   * Nodes every driver declined. The bus does not read them again on each of their
+   * events (a backend folder of dom0 gets many writes for devices no driver here
+   * serves, such as the consoles xenconsoled handles) until a driver registers or the
+   * node goes away.
+   */
+  private readonly declined = new Set<string>();
   private started = false;
 
   constructor(
@@ -52,6 +59,7 @@ export class XenbusBus extends XenbusParent {
   /** Register a driver; devices found later are offered to it (existing unclaimed ones on the next scan). */
   register(driver: XenbusDriver): void {
     this.drivers.push(driver);
+    this.declined.clear();
     if (this.started) this.enqueue(() => this.enumerate());
   }
 
@@ -84,6 +92,7 @@ export class XenbusBus extends XenbusParent {
   private async enumerate(): Promise<void> {
     const found = await this.nodesBelow(this.flavour.root, this.flavour.depth);
     const present = new Set(found);
+    for (const node of this.declined) if (!present.has(node)) this.declined.delete(node);
     for (const dev of [...this.byNode.values()]) if (!present.has(dev.node)) await this.removeDevice(dev);
     for (const node of found) await this.addDevice(node);
   }
@@ -102,13 +111,21 @@ export class XenbusBus extends XenbusParent {
     const parts = path.split('/');
     if (parts.length <= this.flavour.depth) return this.enumerate();
     const node = parts.slice(0, this.flavour.depth + 1).join('/');
+    if (this.declined.has(node)) {
+      // Only the removal of the node itself matters: then it may come back as a new device.
+      if (path === node && !(await this.exists(node))) this.declined.delete(node);
+      return;
+    }
     const known = this.byNode.get(node);
     if (known === undefined) return this.addDevice(node);
-    const exists = await this.xs.read(node).then(
+    if (!(await this.exists(node))) await this.removeDevice(known);
+  }
+
+  private exists(node: string): Promise<boolean> {
+    return this.xs.read(node).then(
       () => true,
       () => false,
     );
-    if (!exists) await this.removeDevice(known);
   }
 
   /**
@@ -118,7 +135,7 @@ export class XenbusBus extends XenbusParent {
    * device without them is not finished; the next event looks again).
    */
   private async addDevice(node: string): Promise<void> {
-    if (this.byNode.has(node)) return;
+    if (this.byNode.has(node) || this.declined.has(node)) return;
     const state = await readDriverState(this.xs, node);
     if (state !== XenbusState.Initialising) return;
     const otherend = await this.readOtherend(node);
@@ -126,7 +143,9 @@ export class XenbusBus extends XenbusParent {
     const type = node.split('/')[1]!;
     const dev = new XenbusDevice(this.xs, type, node, otherend);
     dev.state = state;
-    if (!(await this.probeAndAttach(dev))) return;
+    const outcome = await this.probeAndAttach(dev);
+    if (outcome === 'declined') this.declined.add(node);
+    if (outcome !== 'attached') return;
     this.byNode.set(node, dev);
     await this.watchOtherend(dev);
   }

@@ -20,21 +20,22 @@ export abstract class XenbusParent {
 
   /**
    * device_probe_and_attach: the first registered driver whose probe takes the device
-   * attaches it. False when no driver wants it or attach failed (logged); the caller
-   * then drops the device, as xenbusb_probe_children deletes such a child.
+   * attaches it. 'declined' when no driver wants it, 'failed' when attach failed
+   * (logged); the caller then drops the device, as xenbusb_probe_children deletes
+   * such a child.
    */
-  protected async probeAndAttach(dev: XenbusDevice): Promise<boolean> {
+  protected async probeAndAttach(dev: XenbusDevice): Promise<'attached' | 'declined' | 'failed'> {
     const driver = this.drivers.find((d) => d.probe(dev));
-    if (driver === undefined) return false;
+    if (driver === undefined) return 'declined';
     try {
       await driver.attach(dev);
     } catch (err) {
       this.log.print(`${driver.name}: ${dev.node}: attach failed: ${(err as Error).message}`);
-      return false;
+      return 'failed';
     }
     dev.driver = driver;
     this.devices.push(dev);
-    return true;
+    return 'attached';
   }
 
   protected async detachDevice(dev: XenbusDevice): Promise<void> {
