@@ -255,3 +255,29 @@ test('a device no driver takes is probed once, not on each of its writes; a new 
   await bus.settled();
   t.deepEqual(vbd.calls.slice(0, 2), ['probe device/vbd/1', 'attach device/vbd/1']);
 });
+
+test('on the back bus, removing one frontend domain\'s folder detaches its devices and no others', async (t) => {
+  const { xs, log } = setup();
+  await addVbd(xs, 1);
+  await xs.transaction(async (tx) => {
+    const be = '/local/domain/0/backend/vbd/9/2';
+    await xs.write(`${be}/state`, String(XenbusState.Initialising), tx);
+    await xs.write(`${be}/frontend`, '/local/domain/9/device/vbd/2', tx);
+    await xs.write(`${be}/frontend-id`, '9', tx);
+  });
+  const bus = new XenbusBus(BACK, xs, log);
+  const blkback = new Recorder('blkback', 'vbd');
+  bus.register(blkback);
+  await bus.start();
+  t.deepEqual(
+    bus.devices.map((d) => d.node),
+    ['backend/vbd/0/1', 'backend/vbd/9/2'],
+  );
+  await xs.rm('backend/vbd/9');
+  await bus.settled();
+  t.deepEqual(
+    bus.devices.map((d) => d.node),
+    ['backend/vbd/0/1'],
+  );
+  t.true(blkback.calls.includes('detach backend/vbd/9/2'));
+});

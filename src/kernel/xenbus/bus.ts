@@ -85,15 +85,19 @@ export class XenbusBus extends XenbusParent {
   }
 
   /**
-   * xenbusb_enumerate_bus: every type, every device of it. A removed folder (`rm
-   * device/vif`) fires one event for the folder, not one per device, so devices whose
-   * nodes are no longer found are detached here too.
+   * xenbusb_enumerate_bus (or, for an event on a folder inside the bus, only that
+   * folder, as xenbusb_devices_changed enumerates only the type it concerns): every
+   * device node below `path`. A removed folder (`rm device/vif`) fires one event for
+   * the folder, not one per device, so devices below it whose nodes are no longer found
+   * are detached here too.
    */
-  private async enumerate(): Promise<void> {
-    const found = await this.nodesBelow(this.flavour.root, this.flavour.depth);
+  private async enumerate(path = this.flavour.root): Promise<void> {
+    const levels = this.flavour.depth + 1 - path.split('/').length;
+    const found = await this.nodesBelow(path, levels);
     const present = new Set(found);
-    for (const node of this.declined) if (!present.has(node)) this.declined.delete(node);
-    for (const dev of [...this.byNode.values()]) if (!present.has(dev.node)) await this.removeDevice(dev);
+    const below = (node: string): boolean => node.startsWith(`${path}/`);
+    for (const node of this.declined) if (below(node) && !present.has(node)) this.declined.delete(node);
+    for (const dev of [...this.byNode.values()]) if (below(dev.node) && !present.has(dev.node)) await this.removeDevice(dev);
     for (const node of found) await this.addDevice(node);
   }
 
@@ -109,7 +113,7 @@ export class XenbusBus extends XenbusParent {
   /** A watch event below the root: the device it concerns is added, or removed if its node is gone. */
   private async changed(path: string): Promise<void> {
     const parts = path.split('/');
-    if (parts.length <= this.flavour.depth) return this.enumerate();
+    if (parts.length <= this.flavour.depth) return this.enumerate(path);
     const node = parts.slice(0, this.flavour.depth + 1).join('/');
     if (this.declined.has(node)) {
       // Only the removal of the node itself matters: then it may come back as a new device.
