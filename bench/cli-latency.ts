@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { XsClient } from '../src/client/xs-client.js';
+import { connectXsClient } from '../src/client/xs-socket.js';
 import { machine, median, table } from './lib/stats.js';
 import { startXenemu, stopXenemu } from './lib/xenemu-host.js';
 
@@ -19,7 +19,7 @@ const shim = fileURLToPath(new URL('../bin/xenstore.js', import.meta.url));
 
 const host = await startXenemu();
 try {
-  const xs = await XsClient.connect(host.paths.socket);
+  const xs = await connectXsClient(host.paths.socket);
   await xs.write('/bench/cli', 'value');
   xs.close();
   const env = { ...process.env, XENEMU_HOME: host.paths.home };

@@ -7,7 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { XsClient } from '../src/client/xs-client.js';
+import { XsClient } from '../src/protocol/xs-client.js';
+import { connectXsClient } from '../src/client/xs-socket.js';
 import { startPeer } from './lib/peer.js';
 import { machine, median, percentile, table } from './lib/stats.js';
 import { startXenemu, stopXenemu } from './lib/xenemu-host.js';
@@ -25,7 +26,7 @@ const samples = Number(values.samples);
 
 /** Fill /local/domain/<d>/data/<k> with up to `window` writes in flight. */
 async function fill(socket: string): Promise<number> {
-  const xs = await XsClient.connect(socket);
+  const xs = await connectXsClient(socket);
   const start = process.hrtime.bigint();
   const window = 256;
   let next = 0;
@@ -49,7 +50,7 @@ function lcg(seed: number): () => number {
 
 /** Round-trip latencies in µs of sequential requests. */
 async function latencies(socket: string, op: (xs: XsClient, rand: () => number) => Promise<unknown>): Promise<number[]> {
-  const xs = await XsClient.connect(socket);
+  const xs = await connectXsClient(socket);
   const rand = lcg(7);
   const out: number[] = [];
   for (let i = 0; i < samples; i++) {

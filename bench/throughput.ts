@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { XsClient } from '../src/client/xs-client.js';
+import { connectXsClient } from '../src/client/xs-socket.js';
 import { cTool } from './lib/c-tools.js';
 import { startPeer } from './lib/peer.js';
 import { machine, median, table } from './lib/stats.js';
@@ -27,7 +27,7 @@ const [clients, ops, rounds, writes, keys] = [values.clients!, values.ops!, valu
 const load = cTool('xs-load');
 
 async function prepare(socket: string): Promise<void> {
-  const xs = await XsClient.connect(socket);
+  const xs = await connectXsClient(socket);
   await xs.rm('/bench').catch(() => {});
   await Promise.all(Array.from({ length: Number(keys) }, (_, i) => xs.write(`/bench/k${i}`, `value-${i}`)));
   xs.close();

@@ -1,5 +1,5 @@
 import { ensureDaemon } from '../src/client/daemon.js';
-import { XsClient } from '../src/client/xs-client.js';
+import { connectXsClient } from '../src/client/xs-socket.js';
 import { XenemuCommand } from '../src/cli/base-command.js';
 import { runDemo, runDomainDemo } from '../src/client/demo.js';
 import { XlFailure, XlSession } from '../src/compat/xl-commands.js';
@@ -17,7 +17,7 @@ Then it creates the sample domains of configs/ (web.yaml and db.yaml, as demo-we
     await this.parse(Demo);
     const paths = this.paths;
     const started = await ensureDaemon(paths);
-    const xs = await XsClient.connect(paths.socket);
+    const xs = await connectXsClient(paths.socket);
     try {
       await runDemo(xs, { started, paths }, (line) => this.log(line));
     } finally {

@@ -455,3 +455,27 @@ export const XENSTORE_ERROR = group('XENSTORE_ERROR_', 'xen/io/xs_wire.h', {
   /** Protocol violation (client data package too long). */
   PROTO: 3,
 });
+
+// ---------------------------------------------------------------- xenbus
+
+/**
+ * The state each end of a split device publishes in its `state` node (io/xenbus.h,
+ * enum xenbus_state). A frontend and its backend each write their own and watch the
+ * other's; the handshake is Initialising → InitWait → Initialised → Connected, and
+ * Closing → Closed to take a device down.
+ */
+export const XenbusState = group('XenbusState', 'xen/io/xenbus.h', {
+  Unknown: 0,
+  Initialising: 1,
+  /** Waiting for information from the other end (a backend's hotplug, say). */
+  InitWait: 2,
+  /** Ready to connect: the end has published what the other needs. */
+  Initialised: 3,
+  Connected: 4,
+  /** Going down: the other end should disconnect. */
+  Closing: 5,
+  Closed: 6,
+  Reconfiguring: 7,
+  Reconfigured: 8,
+});
+export type XenbusState = (typeof XenbusState)[keyof typeof XenbusState];

@@ -4,7 +4,7 @@ import { xlCreate, xlDestroy, xlList, xlShutdown, type XlContext } from '../comp
 import type { StatePaths } from '../host/state-dir.js';
 import { renderLsOutput } from '../ui/xenstore-render.js';
 import { lsTree } from './xenstore-tools.js';
-import type { XsClient } from './xs-client.js';
+import type { XsClient } from '../protocol/xs-client.js';
 
 export interface DemoContext {
   started: boolean;
@@ -23,10 +23,7 @@ export async function runDemo(xs: XsClient, ctx: DemoContext, say: (line: string
 
   say('\n1. A watch on the new domain\'s home, as a toolstack or a backend would set one');
   const events: string[] = [];
-  xs.onWatch((e) => {
-    if (e.token === 'demo') events.push(e.path);
-  });
-  await xs.watch(home, 'demo');
+  await xs.watch(home, 'demo', (e) => events.push(e.path));
 
   say('2. One transaction writes the domain skeleton (libxl retries it on EAGAIN)');
   await xs.transaction(async (tx) => {

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
-import { XsClient } from './xs-client.js';
+import { XsClient } from '../protocol/xs-client.js';
+import { connectXsClient } from './xs-socket.js';
 import { strerror } from './strerror.js';
 
 /** The xenstored socket could not be reached. */
@@ -37,7 +38,7 @@ export async function connectXenstored(env: NodeJS.ProcessEnv = process.env): Pr
   const { resolveHome, statePaths } = await import('../host/state-dir.js');
   const paths = statePaths(resolveHome(env));
   try {
-    return await XsClient.connect(paths.socket);
+    return await connectXsClient(paths.socket);
   } catch {
     const { ensureDaemon } = await import('./daemon.js');
     await ensureDaemon(paths);
@@ -48,7 +49,7 @@ export async function connectXenstored(env: NodeJS.ProcessEnv = process.env): Pr
 async function connectOrExplain(path: string, fromEnv: boolean): Promise<XsClient> {
   if (path === '') throw new XenstoredUnreachable(path, 'ENOENT', fromEnv);
   try {
-    return await XsClient.connect(path);
+    return await connectXsClient(path);
   } catch (err) {
     throw new XenstoredUnreachable(path, openErrno(path, err), fromEnv);
   }

@@ -1,6 +1,6 @@
 import { replyErrno, strerror } from './strerror.js';
 import { InvalidPermSpec, normalisePerms, parsePermSpecs } from './xenstore-perms.js';
-import { XsRequestError, type XsClient } from './xs-client.js';
+import { XsRequestError, type WatchEvent, type XsClient } from '../protocol/xs-client.js';
 
 /**
  * The work of the xenstore-* tools (xenstore_client.c, Xen 4.17) over an XsClient:
@@ -423,25 +423,23 @@ export async function watchKeys(
     seen++;
     if (!wanted()) finish();
   };
-  const stop = client.onWatch((e) => (early ? early.push(e.path) : report(e.path)));
-  try {
-    for (const key of keys) {
-      try {
-        await client.watch(key, key);
-      } catch (err) {
-        // The tool's errx format carries its own "\n", so the message ends in an empty line.
-        return { error: { message: `Unable to add watch on ${key}\n`, path: key, errno: errnoOf(err) } };
-      }
+  // Once enough events were reported, report() ignores the rest; the watches stay until
+  // the tool closes its connection, as the C tool's do (it never unwatches).
+  const heard = (e: WatchEvent): void => void (early ? early.push(e.path) : report(e.path));
+  for (const key of keys) {
+    try {
+      await client.watch(key, key, heard);
+    } catch (err) {
+      // The tool's errx format carries its own "\n", so the message ends in an empty line.
+      return { error: { message: `Unable to add watch on ${key}\n`, path: key, errno: errnoOf(err) } };
     }
-    const queued = early;
-    early = null;
-    if (!wanted()) finish();
-    for (const path of queued) report(path);
-    await done;
-    return {};
-  } finally {
-    stop();
   }
+  const queued = early;
+  early = null;
+  if (!wanted()) finish();
+  for (const path of queued) report(path);
+  await done;
+  return {};
 }
 
 // ---------------------------------------------------------------- control

@@ -2,7 +2,7 @@ import { atoi } from '../client/c-number.js';
 import { errnoNumber, strerror } from '../client/strerror.js';
 import { connectXenstored } from '../client/xenstore-connect.js';
 import { control, errnoOf } from '../client/xenstore-tools.js';
-import type { XsClient } from '../client/xs-client.js';
+import type { XsClient } from '../protocol/xs-client.js';
 import { renderControl } from '../ui/xenstore-render.js';
 import { connectFailure, writeErr, writeOut, type RunContext } from './xenstore-run.js';
 

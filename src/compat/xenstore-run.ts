@@ -19,7 +19,7 @@ import {
   type RmResult,
   type WriteResult,
 } from '../client/xenstore-tools.js';
-import type { XsClient } from '../client/xs-client.js';
+import type { XsClient } from '../protocol/xs-client.js';
 import { unescapeValue } from '../ui/xenstore-escape.js';
 import { renderExists, renderList, renderLsOutput, renderRead, renderSilent, type ToolOutput } from '../ui/xenstore-render.js';
 import type { ToolRequest } from './xenstore-args.js';

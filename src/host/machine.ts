@@ -1,4 +1,4 @@
-import { XsClient } from '../client/xs-client.js';
+import { XsClient } from '../protocol/xs-client.js';
 import type { Clock } from '../hypervisor/clock.js';
 import { defaultHostModel, type HostModel } from '../hypervisor/host-model.js';
 import { Hypercalls } from '../hypervisor/hypercalls.js';

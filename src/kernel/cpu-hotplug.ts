@@ -1,15 +1,18 @@
-import type { XsClient } from '../client/xs-client.js';
 import type { Hypercalls } from '../hypervisor/hypercalls.js';
 import type { KernelLog } from './kernel-log.js';
+import type { XenbusDevice } from './xenbus/device.js';
+import type { XenbusDriver } from './xenbus/driver.js';
 
 /**
  * vCPU hotplug (Linux drivers/xen/cpu_hotplug.c): the toolstack writes
  * ~/cpu/<N>/availability = "online" | "offline" (xl vcpu-set), the guest brings the
- * vCPU up or down with VCPUOP_up / VCPUOP_down.
+ * vCPU up or down with VCPUOP_up / VCPUOP_down. A child of xenstore looking after
+ * the node `cpu`.
  */
-export class CpuHotplug {
+export class CpuHotplug implements XenbusDriver {
+  readonly name = 'cpu';
+
   constructor(
-    private readonly xs: XsClient,
     private readonly hc: Hypercalls,
     private readonly log: KernelLog,
     private readonly isOnline: (vcpu: number) => boolean,
@@ -17,19 +20,29 @@ export class CpuHotplug {
     private readonly onUp: (vcpu: number) => void = () => {},
   ) {}
 
-  async start(): Promise<void> {
-    this.xs.onWatch((e) => {
-      if (e.token !== 'cpu') return;
-      const m = /(?:^|\/)cpu\/([0-9]+)\/availability$/.exec(e.path);
-      if (m) void this.apply(Number(m[1]));
-    });
-    await this.xs.watch('cpu', 'cpu');
+  identify(): string {
+    return 'cpu';
   }
 
-  private async apply(vcpu: number): Promise<void> {
+  probe(dev: XenbusDevice): boolean {
+    return dev.type === this.name;
+  }
+
+  async attach(dev: XenbusDevice): Promise<void> {
+    await dev.xs.watch(dev.node, 'cpu', (e) => {
+      const m = /(?:^|\/)cpu\/([0-9]+)\/availability$/.exec(e.path);
+      if (m) void this.apply(dev, Number(m[1]));
+    });
+  }
+
+  async detach(dev: XenbusDevice): Promise<void> {
+    await dev.xs.unwatch(dev.node, 'cpu');
+  }
+
+  private async apply(dev: XenbusDevice, vcpu: number): Promise<void> {
     let state: string;
     try {
-      state = (await this.xs.read(`cpu/${vcpu}/availability`)).toString('latin1');
+      state = await dev.read(`${vcpu}/availability`);
     } catch {
       return;
     }

@@ -1,4 +1,4 @@
-import type { XsTransport } from '../client/xs-client.js';
+import type { XsTransport } from '../protocol/xs-client.js';
 import { encodeMessage, XsFrameReader, XsType } from '../protocol/xs-wire.js';
 import type { XenStored } from '../xenstore/xenstored.js';
 

@@ -1,5 +1,5 @@
 import { EVTCHN_2L_NR_CHANNELS, HVM_PARAM, HVM_PARAM_CALLBACK_TYPE, HVM_PARAM_CALLBACK_TYPE_SHIFT, StartInfoView, VIRQ } from '../abi/index.js';
-import { XsClient, type XsTransport } from '../client/xs-client.js';
+import { XsClient, type XsTransport } from '../protocol/xs-client.js';
 import type { Clock } from '../hypervisor/clock.js';
 import { cpuidSignature } from '../hypervisor/cpuid.js';
 import type { DomainType, ShutdownReason } from '../hypervisor/domain.js';
@@ -17,6 +17,9 @@ import { XenIntr } from './intr/xen-intr.js';
 import { XenIpis } from './intr/xen-ipi.js';
 import { XenTimer } from './intr/xen-timer.js';
 import { KernelLog } from './kernel-log.js';
+import { PageAllocator } from './mm/page-allocator.js';
+import { BACK, FRONT, XenbusBus } from './xenbus/bus.js';
+import { XenstoreChildren } from './xenbus/xenstore-children.js';
 import { xenstoreRingTransport } from './xenstore/ring-transport.js';
 
 /**
@@ -62,8 +65,11 @@ const PLATFORM_PCI_PIN = 0;
 /** Timer frequency when the config says nothing (FreeBSD's and xenemu's default HZ). */
 export const DEFAULT_HZ = 100;
 
-/** The top frames of a guest are the builder's (start_info, rings); the kernel allocates below them. */
-const RESERVED_TOP_FRAMES = 16;
+/**
+ * Frames [0, KERNEL_IMAGE_FRAMES) hold the kernel's image and early page tables (the
+ * first MiB, where a PV kernel is loaded); the page allocator hands out frames above.
+ */
+const KERNEL_IMAGE_FRAMES = 0x100;
 
 /**
  * The emulated PV-aware kernel that runs in every domain, dom0 included. Its boot
@@ -93,11 +99,17 @@ export class Kernel {
   /** vCPUs whose per-CPU interrupts (timer, IPIs, VIRQ_DEBUG) were set up. */
   private readonly cpuReady: boolean[] = [];
   xs!: XsClient;
+  /** xenstore's own children: the control, balloon and vCPU hotplug drivers. */
+  xenstoreChildren!: XenstoreChildren;
+  /** The front bus (`device/`): this domain's frontends. */
+  xenbusFront!: XenbusBus;
+  /** The back bus (`backend/`): the backends this domain serves, whichever domain it is. */
+  xenbusBack!: XenbusBus;
   console: HvcConsole | null = null;
   /** The CPUID leaf where Xen's signature was found. */
   xenLeaf = -1;
-  private nextKernelFrame: number;
-  private pages: number;
+  /** The free frames of the domain's reservation. */
+  pageAllocator!: PageAllocator;
   private readonly options: KernelOptions;
 
   constructor(options: KernelOptions) {
@@ -105,8 +117,6 @@ export class Kernel {
     this.hc = options.hc;
     this.domid = options.domid;
     this.name = options.name;
-    this.pages = options.pages;
-    this.nextKernelFrame = options.pages - RESERVED_TOP_FRAMES;
     this.log = new KernelLog(options.clock, (line) => this.console?.writeLine(line));
   }
 
@@ -134,7 +144,10 @@ export class Kernel {
     const o = this.options;
     this.log.print(`Booting ${o.name} (domain ${o.domid}, ${o.type.toUpperCase()}, ${o.vcpus} vCPUs, ${o.pages * 4} KiB)`);
     this.detectXen();
-    const { sharedInfoGfn, store, consoleRing } = this.readBootInfo();
+    const { sharedInfoGfn, store, consoleRing, startInfoGfn } = this.readBootInfo();
+    // The builder's special frames are in use from the start (Linux reserves them in memblock).
+    const special = [sharedInfoGfn, startInfoGfn, store.kind === 'ring' ? store.gfn : -1, consoleRing?.gfn ?? -1];
+    this.pageAllocator = new PageAllocator(KERNEL_IMAGE_FRAMES, o.pages, special);
     this.hc.mapSharedInfo(sharedInfoGfn);
     this.log.print(`xen: shared_info page mapped at gfn 0x${sharedInfoGfn.toString(16)}`);
     this.maskAllPorts();
@@ -301,17 +314,20 @@ export class Kernel {
 
   private readBootInfo(): {
     sharedInfoGfn: number;
+    /** PV only; -1 otherwise. */
+    startInfoGfn: number;
     store: { kind: 'ring'; gfn: number; port: number } | { kind: 'local'; transport: XsTransport };
     consoleRing: { gfn: number; port: number } | null;
   } {
     const b = this.options.boot;
-    if (b.kind === 'dom0') return { sharedInfoGfn: b.sharedInfoGfn, store: { kind: 'local', transport: b.xenstore }, consoleRing: null };
+    if (b.kind === 'dom0') return { sharedInfoGfn: b.sharedInfoGfn, startInfoGfn: -1, store: { kind: 'local', transport: b.xenstore }, consoleRing: null };
     if (b.kind === 'pv') {
       const si = new StartInfoView(this.hc.page(b.startInfoGfn));
       if (!si.magic.startsWith('xen-3.0-x86_64')) throw new Error(`bad start_info magic "${si.magic}"`);
       this.log.print(`xen: start_info at gfn 0x${b.startInfoGfn.toString(16)} (${si.magic}), ${si.nrPages} pages, cmdline "${si.cmdLine}"`);
       return {
         sharedInfoGfn: Number(si.sharedInfo >> 12n),
+        startInfoGfn: b.startInfoGfn,
         store: { kind: 'ring', gfn: Number(si.storeMfn), port: si.storeEvtchn },
         consoleRing: { gfn: Number(si.consoleMfn), port: si.consoleEvtchn },
       };
@@ -319,6 +335,7 @@ export class Kernel {
     const param = (index: number) => Number(this.hc.hvmParam(index));
     return {
       sharedInfoGfn: b.sharedInfoGfn,
+      startInfoGfn: -1,
       store: { kind: 'ring', gfn: param(HVM_PARAM.STORE_PFN), port: param(HVM_PARAM.STORE_EVTCHN) },
       consoleRing: { gfn: param(HVM_PARAM.CONSOLE_PFN), port: param(HVM_PARAM.CONSOLE_EVTCHN) },
     };
@@ -342,24 +359,57 @@ export class Kernel {
     let gfn = -1;
     for (let v = LEGACY_MAX_VCPUS; v < n; v++) {
       const slot = (v - LEGACY_MAX_VCPUS) % perPage;
-      if (slot === 0) gfn = this.allocFrame();
+      if (slot === 0) gfn = this.pageAllocator.alloc();
       this.hc.registerVcpuInfo(v, gfn, slot * 64);
     }
     this.log.print(`xen: registered vcpu_info for vCPUs ${LEGACY_MAX_VCPUS}-${n - 1} in own pages`);
   }
 
-  /** A frame for the kernel's own structures, from just below the builder's pages. */
-  allocFrame(): number {
-    return this.nextKernelFrame--;
+  /**
+   * xenstore's children, then the two busses, as FreeBSD's xenstore attaches them. The
+   * busses start empty of drivers; the device drivers (blkfront, netback, ...) register
+   * on them.
+   */
+  private async startDrivers(): Promise<void> {
+    this.xenstoreChildren = new XenstoreChildren(this.xs, this.log);
+    await this.xenstoreChildren.add(new ControlDriver(this.log, (reason) => void this.shutdown(reason), this.initialDomain));
+    await this.xenstoreChildren.add(new BalloonDriver(this.hc, this.log, () => this.hc.currentPages(), this.pageAllocator, this.options.pages));
+    await this.xenstoreChildren.add(new CpuHotplug(this.hc, this.log, (v) => this.hc.vcpuOnline(v), (v) => this.cpuUp(v)));
+    this.xenbusFront = new XenbusBus(FRONT, this.xs, this.log);
+    this.xenbusBack = new XenbusBus(BACK, this.xs, this.log);
+    await this.xenbusFront.start();
+    await this.xenbusBack.start();
   }
 
-  private async startDrivers(): Promise<void> {
-    const o = this.options;
-    if (o.boot.kind !== 'dom0') {
-      await new ControlDriver(this.xs, this.log, (reason) => this.halt(reason)).start();
+  /** A shutdown the toolstack asked for: a suspend quiesces the devices first, as Linux's do_suspend does. */
+  private async shutdown(reason: ShutdownReason): Promise<void> {
+    if (reason === 'suspend') {
+      try {
+        await this.suspendDevices();
+      } catch (err) {
+        this.log.print(`xen:manage: cannot suspend: ${(err as Error).message}`);
+        return;
+      }
     }
-    await new BalloonDriver(this.xs, this.hc, this.log, () => this.hc.currentPages(), 0x100).start();
-    await new CpuHotplug(this.xs, this.hc, this.log, (v) => this.hc.vcpuOnline(v), (v) => this.cpuUp(v)).start();
+    this.halt(reason);
+  }
+
+  /** Suspend every device: the frontends, the backends, then xenstore's children. */
+  async suspendDevices(): Promise<void> {
+    const parents = [this.xenbusFront, this.xenbusBack, this.xenstoreChildren];
+    for (const [i, p] of parents.entries()) {
+      try {
+        await p.suspend();
+      } catch (err) {
+        for (const q of parents.slice(0, i).reverse()) await q.resume();
+        throw err;
+      }
+    }
+  }
+
+  /** Resume every device, in the order they were suspended. */
+  async resumeDevices(): Promise<void> {
+    for (const p of [this.xenbusFront, this.xenbusBack, this.xenstoreChildren]) await p.resume();
   }
 
   /** Stop the kernel and tell Xen why (SCHEDOP_shutdown). */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { XsRequestError, type XsClient } from '../client/xs-client.js';
+import { XsRequestError, type XsClient } from '../protocol/xs-client.js';
 import type { Clock } from '../hypervisor/clock.js';
 import type { Domain, ShutdownReason } from '../hypervisor/domain.js';
 import { Hypercalls } from '../hypervisor/hypercalls.js';
@@ -310,14 +310,13 @@ export class Toolstack {
         off();
         reject(new ToolstackError('ETIMEDOUT', "guest didn't acknowledge control request"));
       });
-      const off = xs.onWatch((e) => {
-        if (e.token !== token) return;
+      const off = (): void => void xs.unwatch(node, token).catch(() => {});
+      const onAck = (): void => {
         void xs.read(node).then(
           (v) => {
             if (v.length === 0) {
               timer.cancel();
               off();
-              void xs.unwatch(node, token).catch(() => {});
               resolve();
             }
           },
@@ -327,8 +326,8 @@ export class Toolstack {
             resolve(); // removed: the domain is going away, which also answers
           },
         );
-      });
-      void xs.write(node, command).then(() => xs.watch(node, token));
+      };
+      void xs.write(node, command).then(() => xs.watch(node, token, onAck));
     });
     await acked;
     return done === null ? null : await done;

@@ -1,4 +1,4 @@
-import type { XsClient } from '../client/xs-client.js';
+import type { XsClient } from '../protocol/xs-client.js';
 
 /** What the layout needs to know about a domain being built. */
 export interface LayoutInfo {

@@ -2,7 +2,8 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fc from 'fast-check';
-import { XsClient } from '../../src/client/xs-client.js';
+import { XsClient } from '../../src/protocol/xs-client.js';
+import { connectXsClient } from '../../src/client/xs-socket.js';
 import { assertBuilt, bash, makeShimDir, toolEnv, type Outcome } from '../helpers/xenstore-cli.js';
 import { startTarget, type XenstoredTarget } from '../helpers/xenstored-target.js';
 
@@ -20,7 +21,7 @@ let shims: string;
 test.before(async () => {
   assertBuilt();
   target = await startTarget('crosscheck');
-  client = await XsClient.connect(target.socket);
+  client = await connectXsClient(target.socket);
   await client.rm('/xc').catch(() => {});
   shims = makeShimDir();
 });

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { existsSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { XsClient } from '../../src/client/xs-client.js';
+import { connectXsClient } from '../../src/client/xs-socket.js';
 import { loadGoldenDir, type GoldenCase } from '../helpers/golden.js';
 import { record, replay } from '../helpers/golden-replay.js';
 import { assertBuilt, makeShimDir, makeXenemuDir, scratchDir } from '../helpers/xenstore-cli.js';
@@ -41,7 +41,7 @@ test.after.always(async () => {
 
 /** Every file starts without /xt and the relative xt (under /local/domain/0). */
 async function clean(): Promise<void> {
-  const c = await XsClient.connect(target.socket);
+  const c = await connectXsClient(target.socket);
   await c.rm('/xt').catch(() => {});
   await c.rm('/local/domain/0/xt').catch(() => {});
   c.close();

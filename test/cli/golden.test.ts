@@ -1,5 +1,5 @@
 import test from 'ava';
-import { XsClient } from '../../src/client/xs-client.js';
+import { connectXsClient } from '../../src/client/xs-socket.js';
 import { GOLDEN_DIR, loadGoldenDir } from '../helpers/golden.js';
 import { replay, type Pass } from '../helpers/golden-replay.js';
 import { assertBuilt, makeShimDir, makeXenemuDir } from '../helpers/xenstore-cli.js';
@@ -23,7 +23,7 @@ test.after.always(async () => {
 
 /** Each pass starts from a store without /golden, as the captures did. */
 async function removeGolden(): Promise<void> {
-  const c = await XsClient.connect(target.socket);
+  const c = await connectXsClient(target.socket);
   await c.rm('/golden').catch(() => {});
   c.close();
 }

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { chmodKey, readKeys, rmKeys, writePairs } from '../../src/client/xenstore-tools.js';
-import { XsClient, XsRequestError } from '../../src/client/xs-client.js';
+import { XsClient, XsRequestError } from '../../src/protocol/xs-client.js';
+import { connectXsClient } from '../../src/client/xs-socket.js';
 import { startTarget, type XenstoredTarget } from '../helpers/xenstored-target.js';
 
 // The tool layer in-process: transactions, the EAGAIN retry, and all-or-nothing.
@@ -11,8 +12,8 @@ let other: XsClient;
 
 test.before(async () => {
   target = await startTarget('tools');
-  client = await XsClient.connect(target.socket);
-  other = await XsClient.connect(target.socket);
+  client = await connectXsClient(target.socket);
+  other = await connectXsClient(target.socket);
   await client.rm('/xr').catch(() => {});
 });
 

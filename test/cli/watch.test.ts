@@ -1,7 +1,8 @@
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { XsClient } from '../../src/client/xs-client.js';
+import { XsClient } from '../../src/protocol/xs-client.js';
+import { connectXsClient } from '../../src/client/xs-socket.js';
 import { startHost } from '../helpers/daemon.js';
 import { assertBuilt, makeShimDir, RUN_JS, toolEnv } from '../helpers/xenstore-cli.js';
 import { startTarget, type XenstoredTarget } from '../helpers/xenstored-target.js';
@@ -16,7 +17,7 @@ let shims: string;
 test.before(async () => {
   assertBuilt();
   target = await startTarget('watch');
-  client = await XsClient.connect(target.socket);
+  client = await connectXsClient(target.socket);
   shims = makeShimDir();
 });
 

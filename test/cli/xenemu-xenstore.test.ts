@@ -2,7 +2,8 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { XsClient } from '../../src/client/xs-client.js';
+import { XsClient } from '../../src/protocol/xs-client.js';
+import { connectXsClient } from '../../src/client/xs-socket.js';
 import { fastXenstore } from '../../src/compat/fast-path.js';
 import { startHost, tempHome } from '../helpers/daemon.js';
 import { assertBuilt, REPO, RUN_JS, scratchDir, type Outcome } from '../helpers/xenstore-cli.js';
@@ -17,7 +18,7 @@ let client: XsClient;
 test.before(async () => {
   assertBuilt();
   target = await startTarget('cli');
-  client = await XsClient.connect(target.socket);
+  client = await connectXsClient(target.socket);
   await client.rm('/xx').catch(() => {});
   await client.write('/xx/name', 'guest one');
   await client.write('/xx/bin', Buffer.from([1, 0x7f, 0xff]));

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { XsClient } from '../../src/client/xs-client.js';
+import { connectXsClient } from '../../src/client/xs-socket.js';
 import { startHost, type TestHost } from '../helpers/daemon.js';
 import { run, SYSTEM_PYTHON, xenToolsDir } from '../helpers/run.js';
 
@@ -50,7 +50,7 @@ test.serial('the real xenstore-watch sees the initial event, writes and removals
       out += d.toString();
       // The first line is the initial event: the watch is registered, now cause the rest.
       if (first) {
-        const xs = await XsClient.connect(host.paths.socket);
+        const xs = await connectXsClient(host.paths.socket);
         await xs.write('/realwatch/x', '1');
         await xs.rm('/realwatch');
         xs.close();
@@ -102,10 +102,10 @@ test.serial("Xen's own test-xenstore passes every test against our socket", asyn
 });
 
 test.serial('the read-only socket answers reads and refuses writes with EROFS', async (t) => {
-  const rw = await XsClient.connect(host.paths.socket);
+  const rw = await connectXsClient(host.paths.socket);
   await rw.write('/ro/x', 'v');
   rw.close();
-  const ro = await XsClient.connect(host.paths.socketRo);
+  const ro = await connectXsClient(host.paths.socketRo);
   t.is((await ro.read('/ro/x')).toString(), 'v');
   const err = await t.throwsAsync(ro.write('/ro/x', 'w'));
   t.is((err as { errno?: string }).errno, 'EROFS');

@@ -1,7 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { connect, type Socket } from 'node:net';
-import { XsClient } from '../../src/client/xs-client.js';
+import { connectXsClient } from '../../src/client/xs-socket.js';
 import { encodeMessage, XsFrameReader, XsType, type XsMessage } from '../../src/protocol/xs-wire.js';
 import { startHost, type TestHost } from '../helpers/daemon.js';
 
@@ -52,7 +52,7 @@ class RawClient {
 }
 
 async function stillServes(t: { is: (a: unknown, b: unknown) => void }): Promise<void> {
-  const xs = await XsClient.connect(host.paths.socket);
+  const xs = await connectXsClient(host.paths.socket);
   await xs.write('/robust/alive', 'yes');
   t.is((await xs.read('/robust/alive')).toString(), 'yes');
   xs.close();
@@ -114,7 +114,7 @@ test.serial('a flooding client gets every answer in order and does not starve an
 });
 
 test.serial('random bytes never take the daemon down or disturb another connection', async (t) => {
-  const bystander = await XsClient.connect(host.paths.socket);
+  const bystander = await connectXsClient(host.paths.socket);
   await bystander.write('/robust/bystander', 'steady');
   await fc.assert(
     fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 600 }), async (bytes) => {

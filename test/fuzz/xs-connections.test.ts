@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import test from 'ava';
 import fc from 'fast-check';
-import { XsClient, type XsTransport } from '../../src/client/xs-client.js';
+import { XsClient, type XsTransport } from '../../src/protocol/xs-client.js';
 import { engineTransport } from '../../src/kernel/engine-transport.js';
 import { encodeMessage, PAYLOAD_MAX, XsFrameReader, XsType } from '../../src/protocol/xs-wire.js';
 import { newEngine } from '../helpers/engine.js';

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { XsClient } from '../../src/client/xs-client.js';
+import { XsClient } from '../../src/protocol/xs-client.js';
 import { RealClock, type Clock } from '../../src/hypervisor/clock.js';
 import { engineTransport } from '../../src/kernel/engine-transport.js';
 import { Machine, memoryState } from '../../src/host/machine.js';

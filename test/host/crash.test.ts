@@ -1,7 +1,8 @@
 import test from 'ava';
 import { fileURLToPath } from 'node:url';
 import { DomainClient } from '../../src/client/domains.js';
-import { XsClient, XsRequestError } from '../../src/client/xs-client.js';
+import { XsRequestError } from '../../src/protocol/xs-client.js';
+import { connectXsClient } from '../../src/client/xs-socket.js';
 import { loadDomainConfig } from '../../src/toolstack/config/index.js';
 import type { XlDomainRow } from '../../src/ui/xl/types.js';
 import { startHost } from '../helpers/daemon.js';
@@ -14,7 +15,7 @@ import { startHost } from '../helpers/daemon.js';
 test('every acknowledged write survives kill -9 of the daemon during a write storm', async (t) => {
   const host = await startHost();
   t.teardown(() => host.dispose());
-  const xs = await XsClient.connect(host.paths.socket);
+  const xs = await connectXsClient(host.paths.socket);
   const acked: number[] = [];
   const ackedTx: number[] = [];
   const KILL_AFTER = 3000;
@@ -47,7 +48,7 @@ test('every acknowledged write survives kill -9 of the daemon during a write sto
   t.true(acked.length + ackedTx.length >= KILL_AFTER);
 
   await host.restart();
-  const again = await XsClient.connect(host.paths.socket);
+  const again = await connectXsClient(host.paths.socket);
   const missing: string[] = [];
   for (const i of acked) {
     const v = await again.read(`/storm/k${i}`).catch(() => null);
@@ -93,7 +94,7 @@ test('every control-socket acknowledgement survives kill -9 right after it', asy
   };
   const row = async (name: string): Promise<XlDomainRow | undefined> => (await client.list()).find((r) => r.name === name);
   const xsRead = async (path: string): Promise<string> => {
-    const xs = await XsClient.connect(host.paths.socket);
+    const xs = await connectXsClient(host.paths.socket);
     try {
       return (await xs.read(path)).toString();
     } finally {

@@ -2,7 +2,7 @@ import test from 'ava';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { reachDaemon } from '../../src/client/daemon.js';
-import { XsClient } from '../../src/client/xs-client.js';
+import { connectXsClient } from '../../src/client/xs-socket.js';
 import { encodedSize, encodeEntries, FRAME_HEADER_SIZE, sealFrame, type JournalEntry } from '../../src/host/db/journal-codec.js';
 import { journalPath, listJournals } from '../../src/host/db/journal.js';
 import type { HostStatus } from '../../src/host/host.js';
@@ -31,7 +31,7 @@ function frame(entries: JournalEntry[]): Buffer {
 /** A host with `count` acknowledged nodes /ack/<i>, killed with SIGKILL. */
 async function killedHost(count: number): Promise<TestHost> {
   const host = await startHost();
-  const xs = await XsClient.connect(host.paths.socket);
+  const xs = await connectXsClient(host.paths.socket);
   for (let i = 0; i < count; i++) await xs.write(`/ack/${i}`, String(i));
   xs.close();
   await host.kill();
@@ -73,7 +73,7 @@ test('a damaged journal stops the start with the reason on the CLI, and host sta
   t.regex(aside!, new RegExp(`/journal/damaged-[^/]+/journal\\.${seq}$`));
   t.deepEqual(readFileSync(aside!), damaged, 'the damaged file is kept as it was');
 
-  const xs = await XsClient.connect(host.paths.socket);
+  const xs = await connectXsClient(host.paths.socket);
   for (let i = 0; i < 50; i++) t.is((await xs.read(`/ack/${i}`)).toString(), String(i));
   await t.throwsAsync(xs.read('/lost'), { message: /ENOENT/ });
   xs.close();

@@ -2,7 +2,8 @@ import test from 'ava';
 import { mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { DomainClient } from '../../src/client/domains.js';
-import { XsClient, XsRequestError } from '../../src/client/xs-client.js';
+import { XsRequestError } from '../../src/protocol/xs-client.js';
+import { connectXsClient } from '../../src/client/xs-socket.js';
 import type { HostStatus } from '../../src/host/host.js';
 import { assertXlBuilt, RUN_JS, runNode } from '../cli-xl/helpers.js';
 import { startHost } from '../helpers/daemon.js';
@@ -28,7 +29,7 @@ run(tmpfsProblem === null ? title : `${title} (skipped: ${tmpfsProblem})`, async
     await host.dispose();
     unmount(mounted.dir);
   });
-  const xs = await XsClient.connect(host.paths.socket);
+  const xs = await connectXsClient(host.paths.socket);
   let control = await DomainClient.connect(host.paths, { start: false });
   t.teardown(() => {
     xs.close();
@@ -62,7 +63,7 @@ run(tmpfsProblem === null ? title : `${title} (skipped: ${tmpfsProblem})`, async
   }
   t.regex(await journalHealth(), /^failing since .*: no space left on device \(ENOSPC\) in /);
 
-  const other = await XsClient.connect(host.paths.socket);
+  const other = await connectXsClient(host.paths.socket);
   t.is((await t.throwsAsync(other.write('/refused', 'x'), { instanceOf: XsRequestError }))?.errno, 'ENOSPC');
   other.close();
   const cli = await runNode(RUN_JS, ['create', join(process.cwd(), 'configs/web.yaml')], host.env);
@@ -80,7 +81,7 @@ run(tmpfsProblem === null ? title : `${title} (skipped: ${tmpfsProblem})`, async
   xs.close();
   control.close();
   await host.restart();
-  const again = await XsClient.connect(host.paths.socket);
+  const again = await connectXsClient(host.paths.socket);
   control = await DomainClient.connect(host.paths, { start: false });
   for (const path of ['/before', ...acked, '/after']) t.true(await again.read(path).then(() => true, () => false), path);
   t.is((await again.read(`/filling/${acked.length}`)).toString(), value, 'the held write');

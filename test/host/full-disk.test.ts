@@ -1,7 +1,8 @@
 import test from 'ava';
 import { rmSync } from 'node:fs';
 import { DomainClient } from '../../src/client/domains.js';
-import { XsClient, XsRequestError } from '../../src/client/xs-client.js';
+import { XsRequestError } from '../../src/protocol/xs-client.js';
+import { connectXsClient } from '../../src/client/xs-socket.js';
 import { RpcCallError } from '../../src/client/rpc-client.js';
 import { StorePersistence } from '../../src/host/db/index.js';
 import { Host, type HostStatus } from '../../src/host/host.js';
@@ -37,8 +38,8 @@ test('while the journal cannot be written: held answers wait, new changes are re
     if (!stopped) await host.stop();
     rmSync(home, { recursive: true, force: true });
   });
-  const writer = await XsClient.connect(paths.socket);
-  const other = await XsClient.connect(paths.socket);
+  const writer = await connectXsClient(paths.socket);
+  const other = await connectXsClient(paths.socket);
   const control = await DomainClient.connect(paths, { start: false });
   t.teardown(() => {
     writer.close();
@@ -124,7 +125,7 @@ test('stopping while the journal cannot be written still closes everything, and 
   const disk = new FillableDisk();
   const log: string[] = [];
   const host = await Host.start({ paths, backend: StorePersistence.open(paths, { write: disk.write }), log: (line) => log.push(line) });
-  const xs = await XsClient.connect(paths.socket);
+  const xs = await connectXsClient(paths.socket);
   await xs.write('/kept', 'acknowledged');
   disk.full = true;
   const held = xs.write('/lost', 'never acknowledged').then(

@@ -2,7 +2,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { reachDaemon } from '../../src/client/daemon.js';
-import { XsClient } from '../../src/client/xs-client.js';
+import { connectXsClient } from '../../src/client/xs-socket.js';
 import type { HostStatus } from '../../src/host/host.js';
 import { startHost, tempHome } from '../helpers/daemon.js';
 
@@ -35,14 +35,14 @@ test('host.status reports the sockets and the store size', async (t) => {
 test('a clean stop removes the sockets and pid file, and a restart brings the store back', async (t) => {
   const host = await startHost();
   t.teardown(() => host.dispose());
-  const xs = await XsClient.connect(host.paths.socket);
+  const xs = await connectXsClient(host.paths.socket);
   await xs.write('/persist/a', 'one');
   await xs.setPerms('/persist/a', ['n0', 'r5']);
   xs.close();
   await host.stop();
   for (const p of [host.paths.socket, host.paths.socketRo, host.paths.control, host.paths.pidFile]) t.false(existsSync(p), p);
   await host.restart();
-  const again = await XsClient.connect(host.paths.socket);
+  const again = await connectXsClient(host.paths.socket);
   t.is((await again.read('/persist/a')).toString(), 'one');
   t.deepEqual(await again.getPerms('/persist/a'), ['n0', 'r5']);
   again.close();
@@ -51,7 +51,7 @@ test('a clean stop removes the sockets and pid file, and a restart brings the st
 test('after kill -9 the stale sockets and pid file do not stop a new daemon, and acknowledged writes survive', async (t) => {
   const host = await startHost();
   t.teardown(() => host.dispose());
-  const xs = await XsClient.connect(host.paths.socket);
+  const xs = await connectXsClient(host.paths.socket);
   await xs.write('/crash/a', 'before');
   const oldPid = host.pid();
   await host.kill();
@@ -59,7 +59,7 @@ test('after kill -9 the stale sockets and pid file do not stop a new daemon, and
   t.true(existsSync(host.paths.socket), 'the crashed daemon left its socket behind');
   await host.restart();
   t.not(host.pid(), oldPid);
-  const again = await XsClient.connect(host.paths.socket);
+  const again = await connectXsClient(host.paths.socket);
   t.is((await again.read('/crash/a')).toString(), 'before');
   again.close();
 });
@@ -93,7 +93,7 @@ test('a second daemon on the same state dir refuses to run', async (t) => {
     spawn(process.execPath, [...entry.execArgv, entry.file, '--home', host.paths.home], { stdio: 'ignore' }).on('exit', resolve);
   });
   t.is(code, 3);
-  const xs = await XsClient.connect(host.paths.socket);
+  const xs = await connectXsClient(host.paths.socket);
   t.is((await xs.read('/tool/xenstored')).length > 0, true, 'the first daemon still serves');
   xs.close();
 });

@@ -2,7 +2,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { RpcClient } from '../../src/client/rpc-client.js';
-import { XsClient } from '../../src/client/xs-client.js';
+import { connectXsClient } from '../../src/client/xs-socket.js';
 import { MIN_INTERVAL_MS, STATS_EVENT } from '../../src/protocol/stats.js';
 import { encodeMessage, XsType } from '../../src/protocol/xs-wire.js';
 import { startHost } from '../helpers/daemon.js';
@@ -41,7 +41,7 @@ test('clients that never read neither grow the daemon nor hold up a writer', asy
     for (const c of clients) c.destroy();
     await host.dispose();
   });
-  const writer = await XsClient.connect(host.paths.socket);
+  const writer = await connectXsClient(host.paths.socket);
   clients.push({ destroy: () => writer.close() });
   const writeAll = async (count: number, prefix: string): Promise<number> => {
     let next = 0;

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { XsClient } from '../../src/client/xs-client.js';
+import { connectXsClient } from '../../src/client/xs-socket.js';
 import { DurabilityBarrier } from '../../src/host/durability.js';
 import { parseXenstoredConf } from '../../src/host/xenstored-conf.js';
 import { XsSocketServer } from '../../src/host/xs-server.js';
@@ -33,7 +33,7 @@ test('a socket client that stops reading is closed once its unread frames pass t
   const sock = join(dir, 's');
   await server.listen(sock, false);
   const watcher = await stuckWatcher(sock, 50, '/data');
-  const writer = await XsClient.connect(sock);
+  const writer = await connectXsClient(sock);
   t.teardown(async () => {
     watcher.destroy();
     writer.close();

@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { GNTTAB, GTF } from '../../src/abi/index.js';
-import { XsRequestError } from '../../src/client/xs-client.js';
+import { XsRequestError } from '../../src/protocol/xs-client.js';
 import { XsType } from '../../src/protocol/xs-wire.js';
 import { buildDomain, type BuildSpec } from '../../src/toolstack/domain-builder.js';
 import { removeDomainLayout, writeConsoleLayout, type LayoutInfo } from '../../src/toolstack/xenstore-layout.js';

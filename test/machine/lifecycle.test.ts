@@ -7,8 +7,7 @@ test('create builds, introduces and boots a guest; its home has libxl\'s layout 
   const tm = await bootMachine();
   t.teardown(() => tm.dispose());
   const introduced: string[] = [];
-  tm.xs.onWatch((e) => e.token === 'intro' && introduced.push(e.path));
-  await tm.xs.request(4, '@introduceDomain\0intro\x001\0'); // WATCH with depth 1: report the domid
+  await tm.xs.watch('@introduceDomain', 'intro', (e) => introduced.push(e.path), 1); // depth 1: report the domid
 
   const r = await tm.m.toolstack.create(web);
   t.is(r.domid, 1);
@@ -63,8 +62,7 @@ test('shutdown: the guest acknowledges control/shutdown, powers off, and on_powe
   const tm = await bootMachine();
   t.teardown(() => tm.dispose());
   const released: string[] = [];
-  tm.xs.onWatch((e) => e.token === 'rel' && released.push(e.path));
-  await tm.xs.watch('@releaseDomain', 'rel');
+  await tm.xs.watch('@releaseDomain', 'rel', (e) => released.push(e.path));
   const r = await tm.m.toolstack.create(web);
   await until(() => tm.m.toolstack.kernel(1)?.state === 'running', 'guest running');
   const reason = await tm.m.toolstack.requestShutdown(r.domid, 'poweroff', true);

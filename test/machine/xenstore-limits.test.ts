@@ -3,7 +3,7 @@
  * connection, a tool's client and a guest's ring keep serving the requests after it.
  */
 import test from 'ava';
-import { XsClient, XsRequestError, type XsTransport } from '../../src/client/xs-client.js';
+import { XsClient, XsRequestError, type XsTransport } from '../../src/protocol/xs-client.js';
 import { engineTransport } from '../../src/kernel/engine-transport.js';
 import type { ToolstackError } from '../../src/toolstack/errors.js';
 import { encodeMessage, PAYLOAD_MAX, XsFrameReader, XsType } from '../../src/protocol/xs-wire.js';

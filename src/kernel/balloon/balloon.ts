@@ -1,6 +1,8 @@
-import type { XsClient } from '../../client/xs-client.js';
 import type { Hypercalls } from '../../hypervisor/hypercalls.js';
 import type { KernelLog } from '../kernel-log.js';
+import type { PageAllocator } from '../mm/page-allocator.js';
+import type { XenbusDevice } from '../xenbus/device.js';
+import type { XenbusDriver } from '../xenbus/driver.js';
 
 /**
  * The balloon driver (Linux drivers/xen/xen-balloon.c): watches ~/memory/target (KiB)
@@ -8,34 +10,49 @@ import type { KernelLog } from '../kernel-log.js';
  * (decrease_reservation) or taking them back (populate_physmap). It never answers in
  * xenstore; the toolstack sees the result in the domain's page count.
  *
- * The frames it gives back are ordinary free frames of the guest: a run upward from
- * `firstFreeGfn`, well below the pages the kernel keeps for itself at the top of its
- * memory, and handed back in the reverse order.
+ * As Linux's balloon, it takes the frames it gives back from the kernel's page
+ * allocator, so they are frames nothing else uses, and keeps them on its own list;
+ * frames Xen gives back return to the allocator, the most recently ballooned first.
+ * Xen may give more than were ballooned (a target above the boot size): those are the
+ * frames above the boot reservation, which Linux likewise counts as ballooned at boot.
+ *
+ * A child of xenstore (as FreeBSD's balloon), looking after the node `memory`.
  */
-export class BalloonDriver {
-  /** Frames currently given back to Xen: [firstFreeGfn, firstFreeGfn + ballooned). */
-  private ballooned = 0;
+export class BalloonDriver implements XenbusDriver {
+  readonly name = 'balloon';
+  /** Frames given back to Xen, newest last. */
+  private readonly ballooned: number[] = [];
 
   constructor(
-    private readonly xs: XsClient,
-    private readonly hc: Hypercalls,
+    private readonly hc: Pick<Hypercalls, 'decreaseReservation' | 'populatePhysmap'>,
     private readonly log: KernelLog,
     private readonly currentPages: () => number,
-    private readonly firstFreeGfn: number,
+    private readonly pages: PageAllocator,
+    /** The first frame above the boot reservation: where frames beyond the ballooned ones come from. */
+    private nextNewGfn: number,
   ) {}
 
-  async start(): Promise<void> {
-    this.xs.onWatch((e) => {
-      if (e.token === 'balloon') void this.onTarget();
-    });
-    await this.xs.watch('memory/target', 'balloon');
+  identify(): string {
+    return 'memory';
+  }
+
+  probe(dev: XenbusDevice): boolean {
+    return dev.type === this.name;
+  }
+
+  async attach(dev: XenbusDevice): Promise<void> {
+    await dev.xs.watch(`${dev.node}/target`, 'balloon', () => void this.onTarget(dev));
     this.log.print(`xen:balloon: Initialising balloon driver (${this.currentPages() * 4} KiB)`);
   }
 
-  private async onTarget(): Promise<void> {
+  async detach(dev: XenbusDevice): Promise<void> {
+    await dev.xs.unwatch(`${dev.node}/target`, 'balloon');
+  }
+
+  private async onTarget(dev: XenbusDevice): Promise<void> {
     let text: string;
     try {
-      text = (await this.xs.read('memory/target')).toString('latin1');
+      text = await dev.read('target');
     } catch {
       return;
     }
@@ -52,14 +69,18 @@ export class BalloonDriver {
   private resize(target: number): void {
     const current = this.currentPages();
     if (target < current) {
-      const count = current - target;
-      const gfns = Array.from({ length: count }, (_, i) => this.firstFreeGfn + this.ballooned + i);
-      this.hc.decreaseReservation(gfns);
-      this.ballooned += count;
+      const gfns = this.pages.allocMany(current - target);
+      try {
+        this.hc.decreaseReservation(gfns);
+      } catch (err) {
+        for (const gfn of gfns) this.pages.freePage(gfn);
+        throw err;
+      }
+      for (const gfn of gfns) this.ballooned.push(gfn);
     } else if (target > current) {
       // Xen may grant fewer (the domain's max_pages, the host's free memory).
       const got = this.hc.populatePhysmap(target - current);
-      this.ballooned = Math.max(0, this.ballooned - got);
+      for (let i = 0; i < got; i++) this.pages.freePage(this.ballooned.pop() ?? this.nextNewGfn++);
     } else {
       return;
     }

@@ -1,6 +1,8 @@
-import { XsRequestError, type XsClient } from '../../client/xs-client.js';
 import type { ShutdownReason } from '../../hypervisor/domain.js';
+import { XsRequestError } from '../../protocol/xs-client.js';
 import type { KernelLog } from '../kernel-log.js';
+import type { XenbusDevice } from '../xenbus/device.js';
+import type { XenbusDriver } from '../xenbus/driver.js';
 
 /** What the toolstack may write to control/shutdown, and what the guest then does. */
 const COMMANDS: Readonly<Record<string, ShutdownReason>> = {
@@ -17,38 +19,54 @@ const COMMANDS: Readonly<Record<string, ShutdownReason>> = {
  * because libxl gives up on a guest that does not acknowledge within 60 s; then shuts
  * the domain down with the matching reason. It advertises what it can do in
  * ~/control/feature-*.
+ *
+ * It is a child of xenstore (FreeBSD's xctrl), not a device a bus found: it identifies
+ * its own node, `control`. dom0 has none: the host stops it, not a XenStore request.
  */
-export class ControlDriver {
+export class ControlDriver implements XenbusDriver {
+  readonly name = 'xctrl';
+
   constructor(
-    private readonly xs: XsClient,
     private readonly log: KernelLog,
     private readonly shutdown: (reason: ShutdownReason) => void,
+    private readonly initialDomain: boolean,
   ) {}
 
-  async start(): Promise<void> {
+  identify(): string | null {
+    return this.initialDomain ? null : 'control';
+  }
+
+  probe(dev: XenbusDevice): boolean {
+    return dev.type === this.name;
+  }
+
+  async attach(dev: XenbusDevice): Promise<void> {
     for (const feature of ['feature-poweroff', 'feature-reboot', 'feature-suspend']) {
       // xenstore-paths: a guest must not treat a failure to write these as fatal.
-      await this.xs.write(`control/${feature}`, '1').catch(() => {});
+      await dev.xs.write(`${dev.node}/${feature}`, '1').catch(() => {});
     }
-    this.xs.onWatch((e) => {
-      if (e.token === 'control-shutdown') void this.onShutdownWatch();
-      else if (e.token === 'control-sysrq') void this.onSysrqWatch();
-    });
-    await this.xs.watch('control/shutdown', 'control-shutdown');
-    await this.xs.watch('control/sysrq', 'control-sysrq');
+    await dev.xs.watch(`${dev.node}/shutdown`, 'control-shutdown', () => void this.onShutdownWatch(dev));
+    await dev.xs.watch(`${dev.node}/sysrq`, 'control-sysrq', () => void this.onSysrqWatch(dev));
     this.log.print('xen:manage: watching control/shutdown (poweroff, halt, reboot, suspend) and control/sysrq');
   }
 
-  private async takeRequest(node: string): Promise<string> {
-    return this.xs.transaction(async (tx) => {
-      const value = (await this.xs.read(node, tx).catch(notFoundAsEmpty)).toString('latin1');
-      if (value !== '') await this.xs.write(node, '', tx);
+  async detach(dev: XenbusDevice): Promise<void> {
+    await dev.xs.unwatch(`${dev.node}/shutdown`, 'control-shutdown');
+    await dev.xs.unwatch(`${dev.node}/sysrq`, 'control-sysrq');
+  }
+
+  private async takeRequest(dev: XenbusDevice, name: string): Promise<string> {
+    const { xs } = dev;
+    const node = `${dev.node}/${name}`;
+    return xs.transaction(async (tx) => {
+      const value = (await xs.read(node, tx).catch(notFoundAsEmpty)).toString('latin1');
+      if (value !== '') await xs.write(node, '', tx);
       return value;
     });
   }
 
-  private async onShutdownWatch(): Promise<void> {
-    const command = await this.takeRequest('control/shutdown').catch(() => '');
+  private async onShutdownWatch(dev: XenbusDevice): Promise<void> {
+    const command = await this.takeRequest(dev, 'shutdown').catch(() => '');
     if (command === '') return;
     const reason = COMMANDS[command];
     if (reason === undefined) {
@@ -59,8 +77,8 @@ export class ControlDriver {
     this.shutdown(reason);
   }
 
-  private async onSysrqWatch(): Promise<void> {
-    const key = await this.takeRequest('control/sysrq').catch(() => '');
+  private async onSysrqWatch(dev: XenbusDevice): Promise<void> {
+    const key = await this.takeRequest(dev, 'sysrq').catch(() => '');
     if (key === '') return;
     this.log.print(`sysrq: ${key === 'c' ? 'Trigger a crash' : `key '${key}'`}`);
     if (key === 'c') this.shutdown('crash');

@@ -1,5 +1,5 @@
 import { RingEndpoint, XENSTORE_ERROR, XenstoreRingGuest } from '../../abi/index.js';
-import type { XsTransport } from '../../client/xs-client.js';
+import type { XsTransport } from '../../protocol/xs-client.js';
 import type { Hypercalls } from '../../hypervisor/hypercalls.js';
 import type { EvtchnDispatch } from '../intr/evtchn-dispatch.js';
 

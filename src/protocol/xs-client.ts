@@ -1,5 +1,4 @@
-import { connect, type Socket } from 'node:net';
-import { encodeMessage, PAYLOAD_MAX, splitNul, XsFrameReader, XsType, xsTypeName, type XsMessage } from '../protocol/xs-wire.js';
+import { encodeMessage, PAYLOAD_MAX, splitNul, XsFrameReader, XsType, xsTypeName, type XsMessage } from './xs-wire.js';
 
 /** An ERROR reply: `errno` is the Xen errno name the daemon sent. */
 export class XsRequestError extends Error {
@@ -17,6 +16,9 @@ export interface WatchEvent {
   token: string;
 }
 
+/** What one watch does with its events (FreeBSD's xs_watch.callback, Linux's xenbus_watch). */
+export type WatchCallback = (e: WatchEvent) => void;
+
 interface Pending {
   type: number;
   resolve(payload: Buffer): void;
@@ -24,8 +26,10 @@ interface Pending {
 }
 
 /**
- * A duplex byte stream to xenstored: the unix socket for tools, a domain's ring page
- * for an emulated kernel. The protocol on top is the same.
+ * A duplex byte stream to xenstored: the unix socket for tools (src/client/xs-socket.ts),
+ * a domain's ring page for an emulated kernel (src/kernel/xenstore), xenstored's own
+ * engine for dom0. The protocol on top is the same, so the client below belongs to no
+ * side and knows no transport.
  */
 export interface XsTransport {
   write(bytes: Buffer): void;
@@ -34,30 +38,19 @@ export interface XsTransport {
   close(): void;
 }
 
-/** The unix socket as a transport. */
-export function socketTransport(socket: Socket): XsTransport {
-  return {
-    write: (bytes) => void socket.write(bytes),
-    attach(onData, onClose) {
-      socket.on('data', onData);
-      socket.on('error', onClose);
-      socket.on('close', () => onClose(new Error('xenstored closed the connection')));
-    },
-    close: () => socket.destroy(),
-  };
-}
-
 /**
  * A xenstore client, the way libxenstore talks to xenstored: several requests may be
- * in flight, replies are matched by req_id, watch events arrive in between and go to
- * `onWatch`.
+ * in flight, replies are matched by req_id, watch events arrive in between. Each watch
+ * has its own callback, found by the event's token, as FreeBSD's xs_watch and Linux's
+ * xenbus_watch do: a driver hears only its own events and filters nothing.
  */
 export class XsClient {
   private readonly reader = new XsFrameReader();
   private readonly pending = new Map<number, Pending>();
   private nextReqId = 1;
   private closedError: Error | null = null;
-  private readonly watchers = new Set<(e: WatchEvent) => void>();
+  /** token → the watch's callback and the paths watched with that token. */
+  private readonly watches = new Map<string, { callback: WatchCallback; paths: Set<string> }>();
 
   constructor(private readonly transport: XsTransport) {
     transport.attach(
@@ -75,21 +68,13 @@ export class XsClient {
     );
   }
 
-  static connect(path: string): Promise<XsClient> {
-    return new Promise((resolve, reject) => {
-      const socket = connect(path);
-      socket.once('connect', () => {
-        socket.removeListener('error', reject);
-        resolve(new XsClient(socketTransport(socket)));
-      });
-      socket.once('error', reject);
-    });
-  }
-
   private receive(m: XsMessage): void {
     if (m.type === XsType.WATCH_EVENT) {
       const [path = '', token = ''] = splitNul(m.payload);
-      for (const w of this.watchers) w({ path, token });
+      // An event may still arrive for a watch just removed (it was queued before the
+      // UNWATCH); with no callback left for its token it is dropped, as xs_unregister_watch
+      // makes FreeBSD drop it.
+      this.watches.get(token)?.callback({ path, token });
       return;
     }
     const p = this.pending.get(m.reqId);
@@ -124,11 +109,6 @@ export class XsClient {
       this.pending.set(reqId, { type, resolve, reject });
       this.transport.write(encodeMessage(type, reqId, txId, payload));
     });
-  }
-
-  onWatch(listener: (e: WatchEvent) => void): () => void {
-    this.watchers.add(listener);
-    return () => this.watchers.delete(listener);
   }
 
   async read(path: string, tx = 0): Promise<Buffer> {
@@ -184,12 +164,40 @@ export class XsClient {
     await this.request(XsType.SET_PERMS, `${path}\0${perms.map((p) => `${p}\0`).join('')}`, tx);
   }
 
-  async watch(path: string, token: string): Promise<void> {
-    await this.request(XsType.WATCH, `${path}\0${token}\0`);
+  /**
+   * Watch `path`; `callback` receives the events carrying `token` (the initial one
+   * xenstored fires on registration included). It is registered before the request
+   * goes out, since that first event may come before the reply. One token names one
+   * callback: a token may watch several paths, all with the same callback. `depth`
+   * limits the watch to that many levels below the path (xenstore-ring.txt's
+   * XENSTORE_SERVER_FEATURE_WATCH_DEPTH).
+   */
+  async watch(path: string, token: string, callback: WatchCallback, depth?: number): Promise<void> {
+    const known = this.watches.get(token);
+    if (known !== undefined && known.callback !== callback) throw new XsRequestError('EEXIST', `WATCH ${path}: token "${token}" already names another watch`);
+    const entry = known ?? { callback, paths: new Set<string>() };
+    this.watches.set(token, entry);
+    const added = !entry.paths.has(path);
+    entry.paths.add(path);
+    try {
+      await this.request(XsType.WATCH, `${path}\0${token}\0${depth === undefined ? '' : `${depth}\0`}`);
+    } catch (err) {
+      if (added) this.forget(path, token);
+      throw err;
+    }
   }
 
+  /** Remove a watch; its callback hears nothing more, even of events already on their way. */
   async unwatch(path: string, token: string): Promise<void> {
+    this.forget(path, token);
     await this.request(XsType.UNWATCH, `${path}\0${token}\0`);
+  }
+
+  private forget(path: string, token: string): void {
+    const entry = this.watches.get(token);
+    if (entry === undefined) return;
+    entry.paths.delete(path);
+    if (entry.paths.size === 0) this.watches.delete(token);
   }
 
   async transactionStart(): Promise<number> {

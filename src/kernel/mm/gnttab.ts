@@ -1,0 +1,103 @@
+import { GNTTAB, GRANT_ENTRIES_PER_FRAME_V1, GrantTableV1 } from '../../abi/index.js';
+import { GrefAllocator } from './gref-allocator.js';
+
+/**
+ * What the guest needs of Xen's grant table: its frames, as pages the guest writes its
+ * entries into. This is GNTTABOP_query_size and GNTTABOP_setup_table (a PV guest gets
+ * the frames' MFNs; an HVM guest maps them with XENMAPSPACE_grant_table); the
+ * hypervisor's grant table satisfies it, and tests give plain pages.
+ */
+export interface GrantTableFrames {
+  /** max_nr_frames: how far the table may grow. */
+  maxFrames(): number;
+  /** Make the table `count` frames long (it only grows) and return its frames, first to last. */
+  setupTable(count: number): readonly Uint8Array[];
+}
+
+/**
+ * The guest side of grant table v1 (FreeBSD's and Linux's gnttab.c): grant a frame to
+ * another domain by writing an entry through the ABI view, take the grant back when the
+ * other domain no longer maps it, and manage the references with GrefAllocator,
+ * growing the table a frame at a time when they run out.
+ *
+ * A grant that cannot be ended because the other domain still has the frame mapped
+ * (GTF_reading/GTF_writing) keeps its reference out of the free list, on a deferred
+ * list that later releases retry, as Linux's gnttab_add_deferred does; handing it out
+ * again would let a new grant's frame be read through the old mapping.
+ */
+export class GuestGrantTable {
+  private view: GrantTableV1;
+  readonly refs: GrefAllocator;
+  private readonly deferred: number[] = [];
+
+  constructor(
+    private readonly frames: GrantTableFrames,
+    initialFrames = 1,
+  ) {
+    this.view = new GrantTableV1(frames.setupTable(initialFrames));
+    this.refs = new GrefAllocator(this.view.nrEntries, GNTTAB.NR_RESERVED_ENTRIES);
+  }
+
+  /** References waiting for the other domain to unmap them. */
+  get deferredCount(): number {
+    return this.deferred.length;
+  }
+
+  /**
+   * gnttab_grant_foreign_access: claim a reference and fill its entry. Throws when the
+   * table is at its maximum size and every reference is in use.
+   */
+  grantForeignAccess(domid: number, gfn: number, readonly: boolean): number {
+    const ref = this.refs.claim() ?? (this.expand() ? this.refs.claim() : null);
+    if (ref === null) throw new Error(`no free grant reference: all ${this.refs.nrEntries} in use and the table is at its ${this.frames.maxFrames()}-frame maximum`);
+    this.view.grantForeignAccess(ref, domid, gfn, readonly);
+    return ref;
+  }
+
+  /** The entry of a reference, as the guest wrote it and Xen updated it. */
+  entry(ref: number): ReturnType<GrantTableV1['entry']> {
+    return this.view.entry(ref);
+  }
+
+  /**
+   * gnttab_end_foreign_access_ref + release: true when the grant ended and the
+   * reference is free again; false when the other domain still uses the frame (the
+   * reference is deferred).
+   */
+  endForeignAccess(ref: number): boolean {
+    return this.endForeignAccessReferences([ref]) === 1;
+  }
+
+  /**
+   * gnttab_end_foreign_access_references: end many grants and release their references
+   * under one acquisition of the free list's lock. The entries are revoked first, with
+   * no lock held (each is its own compare-and-swap); those still in use are deferred.
+   * Unlike FreeBSD's version, which takes the first reference of the array as the chain's
+   * tail even when that one could not be ended, the tail is the first reference that was.
+   * Returns how many were released.
+   */
+  endForeignAccessReferences(refs: readonly number[]): number {
+    const ended: number[] = [];
+    for (const ref of refs) {
+      if (this.view.endForeignAccess(ref)) ended.push(ref);
+      else this.deferred.push(ref);
+    }
+    this.refs.releaseMany(ended);
+    return ended.length;
+  }
+
+  /** Retry the deferred references (the other domain may have unmapped); returns how many were released. */
+  retryDeferred(): number {
+    const waiting = this.deferred.splice(0);
+    return this.endForeignAccessReferences(waiting);
+  }
+
+  /** gnttab_expand: one more frame, if the table may grow. */
+  private expand(): boolean {
+    const have = this.view.nrEntries / GRANT_ENTRIES_PER_FRAME_V1;
+    if (have >= this.frames.maxFrames()) return false;
+    this.view = new GrantTableV1(this.frames.setupTable(have + 1));
+    this.refs.grow(this.view.nrEntries);
+    return true;
+  }
+}

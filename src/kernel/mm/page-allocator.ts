@@ -1,0 +1,80 @@
+/**
+ * The kernel's page allocator: which guest frames of the domain's reservation are free.
+ * It replaces a bump pointer and fixed frame numbers, so a frame the kernel took for
+ * its own structures (a vcpu_info page, a ring it grants) and a frame the balloon gave
+ * back to Xen can never be the same, and a page that is freed can be handed out again.
+ *
+ * Free frames are kept as runs (start, end) plus a stack of single frames given back:
+ * a 2 GiB dom0 has half a million frames, which as one list would cost megabytes per
+ * domain. A frame given back is handed out first (it is the most likely to be backed
+ * already, as Linux's per-CPU hot list prefers); otherwise the lowest free frame goes,
+ * so allocation is deterministic.
+ */
+export class PageAllocator {
+  /** Free runs [start, end), in ascending order. */
+  private readonly runs: Array<[number, number]> = [];
+  /** Frames given back by freePage(), newest last, and the same as a set for the double-free check. */
+  private readonly freed: number[] = [];
+  private readonly freedSet = new Set<number>();
+  private count = 0;
+
+  /**
+   * @param firstGfn the first frame the allocator may hand out (those below hold the kernel image)
+   * @param endGfn one past the last frame of the reservation the domain booted with
+   * @param reserved frames in that range that are already in use (the builder's special pages)
+   */
+  constructor(
+    firstGfn: number,
+    endGfn: number,
+    reserved: Iterable<number>,
+  ) {
+    const taken = [...new Set(reserved)].filter((g) => g >= firstGfn && g < endGfn).sort((a, b) => a - b);
+    let start = firstGfn;
+    for (const g of [...taken, endGfn]) {
+      if (g > start) this.runs.push([start, g]);
+      start = g + 1;
+    }
+    this.count = this.runs.reduce((n, [s, e]) => n + e - s, 0);
+  }
+
+  /** Frames free now. */
+  get free(): number {
+    return this.count;
+  }
+
+  /** One free frame; throws when none is left (the kernel's out-of-memory). */
+  alloc(): number {
+    const gfn = this.freed.pop() ?? this.takeFromRuns();
+    if (gfn === undefined) throw new Error('out of memory: no free guest frame left');
+    this.freedSet.delete(gfn);
+    this.count--;
+    return gfn;
+  }
+
+  /** `n` free frames, all or none. */
+  allocMany(n: number): number[] {
+    if (n > this.count) throw new Error(`out of memory: ${n} frames wanted, ${this.count} free`);
+    return Array.from({ length: n }, () => this.alloc());
+  }
+
+  /**
+   * Give a frame back: one this allocator handed out, or one Xen added to the
+   * reservation beyond the frames the domain booted with (the balloon growing past its
+   * boot size). Freeing a free frame is the double free that would let two users share
+   * a page, so it throws.
+   */
+  freePage(gfn: number): void {
+    if (this.freedSet.has(gfn) || this.runs.some(([s, e]) => gfn >= s && gfn < e)) throw new Error(`gfn 0x${gfn.toString(16)} freed twice`);
+    this.freed.push(gfn);
+    this.freedSet.add(gfn);
+    this.count++;
+  }
+
+  private takeFromRuns(): number | undefined {
+    const run = this.runs[0];
+    if (run === undefined) return undefined;
+    const gfn = run[0]++;
+    if (run[0] === run[1]) this.runs.shift();
+    return gfn;
+  }
+}

@@ -1,0 +1,221 @@
+import { XenbusState } from '../../abi/index.js';
+import type { XsClient } from '../../protocol/xs-client.js';
+import type { KernelLog } from '../kernel-log.js';
+import { readDriverState, XenbusDevice, type Otherend } from './device.js';
+import type { XenbusDriver } from './driver.js';
+import { XenbusParent } from './parent.js';
+
+/**
+ * What differs between the front and the back bus (xenbusb_front.c, xenbusb_back.c):
+ * the folder below the kernel's home the bus watches, how deep a device's node sits
+ * in it, and which nodes of a device name its other end.
+ */
+export interface XenbusFlavour {
+  /** "xenbusb_front" or "xenbusb_back". */
+  name: string;
+  /** `device` (a frontend's `device/<type>/<id>`) or `backend` (`backend/<type>/<frontend domid>/<id>`). */
+  root: string;
+  /** Path components from the root to a device's node: 2 for the front, 3 for the back. */
+  depth: number;
+  /** The device's nodes naming its other end: `backend` and `backend-id`, or `frontend` and `frontend-id`. */
+  otherendPath: string;
+  otherendId: string;
+}
+
+export const FRONT: XenbusFlavour = { name: 'xenbusb_front', root: 'device', depth: 2, otherendPath: 'backend', otherendId: 'backend-id' };
+export const BACK: XenbusFlavour = { name: 'xenbusb_back', root: 'backend', depth: 3, otherendPath: 'frontend', otherendId: 'frontend-id' };
+
+/**
+ * A XenBus bus (FreeBSD's xenbusb.c). It watches its folder in the kernel's own
+ * XenStore home, creates a device for each node it finds there, offers it to the
+ * registered drivers (each probes by the device's type), and once one attached it,
+ * watches the other end's `state` and tells the driver of each change. A device whose
+ * node is removed is detached.
+ *
+ * Watch callbacks only queue work: enumeration reads XenStore, and two events must not
+ * add the same device twice, so every change is handled in turn on one queue, as
+ * FreeBSD hands them to a taskqueue.
+ */
+export class XenbusBus extends XenbusParent {
+  private queue: Promise<void> = Promise.resolve();
+  private readonly byNode = new Map<string, XenbusDevice>();
+  /**
+   * Nodes every driver declined. The bus does not read them again on each of their
+   * events (a backend folder of dom0 gets many writes for devices no driver here
+   * serves, such as the consoles xenconsoled handles) until a driver registers or the
+   * node goes away.
+   */
+  private readonly declined = new Set<string>();
+  private started = false;
+
+  constructor(
+    private readonly flavour: XenbusFlavour,
+    private readonly xs: XsClient,
+    log: KernelLog,
+  ) {
+    super(flavour.name, log);
+  }
+
+  /** Register a driver; devices found later are offered to it (existing unclaimed ones on the next scan). */
+  register(driver: XenbusDriver): void {
+    this.drivers.push(driver);
+    this.declined.clear();
+    if (this.started) this.enqueue(() => this.enumerate());
+  }
+
+  /** Watch the bus's folder and attach what is already there (xenbusb_attach). */
+  async start(): Promise<void> {
+    this.started = true;
+    await this.xs.watch(this.flavour.root, `${this.flavour.name}:${this.flavour.root}`, (e) => this.enqueue(() => this.changed(e.path)));
+    this.enqueue(() => this.enumerate());
+    await this.settled();
+  }
+
+  /** Resolves once the queue is empty, including the work queued by the work it ran. */
+  async settled(): Promise<void> {
+    let seen: Promise<void>;
+    do {
+      seen = this.queue;
+      await seen;
+    } while (seen !== this.queue);
+  }
+
+  private enqueue(work: () => Promise<void>): void {
+    this.queue = this.queue.then(work).catch((err: Error) => this.log.print(`${this.name}: ${err.message}`));
+  }
+
+  /**
+   * xenbusb_enumerate_bus (or, for an event on a folder inside the bus, only that
+   * folder, as xenbusb_devices_changed enumerates only the type it concerns): every
+   * device node below `path`. A removed folder (`rm device/vif`) fires one event for
+   * the folder, not one per device, so devices below it whose nodes are no longer found
+   * are detached here too.
+   */
+  private async enumerate(path = this.flavour.root): Promise<void> {
+    const levels = this.flavour.depth + 1 - path.split('/').length;
+    const found = await this.nodesBelow(path, levels);
+    const present = new Set(found);
+    const below = (node: string): boolean => node.startsWith(`${path}/`);
+    for (const node of this.declined) if (below(node) && !present.has(node)) this.declined.delete(node);
+    for (const dev of [...this.byNode.values()]) if (below(dev.node) && !present.has(dev.node)) await this.removeDevice(dev);
+    for (const node of found) await this.addDevice(node);
+  }
+
+  /** The device nodes `levels` below `path`. */
+  private async nodesBelow(path: string, levels: number): Promise<string[]> {
+    if (levels === 0) return [path];
+    const names = await this.xs.directory(path).catch(() => []);
+    const out: string[] = [];
+    for (const name of names) out.push(...(await this.nodesBelow(`${path}/${name}`, levels - 1)));
+    return out;
+  }
+
+  /** A watch event below the root: the device it concerns is added, or removed if its node is gone. */
+  private async changed(path: string): Promise<void> {
+    const parts = path.split('/');
+    if (parts.length <= this.flavour.depth) return this.enumerate(path);
+    const node = parts.slice(0, this.flavour.depth + 1).join('/');
+    if (this.declined.has(node)) {
+      // Only the removal of the node itself matters: then it may come back as a new device.
+      if (path === node && !(await this.exists(node))) this.declined.delete(node);
+      return;
+    }
+    const known = this.byNode.get(node);
+    if (known === undefined) return this.addDevice(node);
+    if (!(await this.exists(node))) await this.removeDevice(known);
+  }
+
+  private exists(node: string): Promise<boolean> {
+    return this.xs.read(node).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /**
+   * xenbusb_add_device: a node not seen before becomes a device if it is new (its state
+   * is Initialising: one in any other state is on its way out after Closed) and names
+   * its other end (the toolstack writes a device's nodes in one transaction, so a
+   * device without them is not finished; the next event looks again).
+   */
+  private async addDevice(node: string): Promise<void> {
+    if (this.byNode.has(node) || this.declined.has(node)) return;
+    const state = await readDriverState(this.xs, node);
+    if (state !== XenbusState.Initialising) return;
+    const otherend = await this.readOtherend(node);
+    if (otherend === null) return;
+    const type = node.split('/')[1]!;
+    const dev = new XenbusDevice(this.xs, type, node, otherend);
+    dev.state = state;
+    const outcome = await this.probeAndAttach(dev);
+    if (outcome === 'declined') this.declined.add(node);
+    if (outcome !== 'attached') return;
+    this.byNode.set(node, dev);
+    await this.watchOtherend(dev);
+  }
+
+  private async readOtherend(node: string): Promise<Otherend | null> {
+    try {
+      const path = (await this.xs.read(`${node}/${this.flavour.otherendPath}`)).toString('latin1');
+      const id = (await this.xs.read(`${node}/${this.flavour.otherendId}`)).toString('latin1');
+      if (path === '' || !/^[0-9]+$/.test(id)) return null;
+      return { path, domid: Number(id) };
+    } catch {
+      return null;
+    }
+  }
+
+  private otherendToken(dev: XenbusDevice): string {
+    return `otherend:${dev.node}`;
+  }
+
+  /**
+   * Watch the other end's state (xd_otherend_watch). Its first event, fired when the
+   * watch is set, delivers the state the other end is in now.
+   */
+  private async watchOtherend(dev: XenbusDevice): Promise<void> {
+    const otherend = dev.otherend!;
+    await this.xs.watch(`${otherend.path}/state`, this.otherendToken(dev), () => this.enqueue(() => this.otherendEvent(dev, otherend)));
+  }
+
+  /**
+   * xenbusb_otherend_watch_cb: read the other end's state and tell the driver. Only a
+   * state that differs from the last one delivered is passed on (FreeBSD passes every
+   * event): the watch also fires when it is set and on a rewrite of the same value, and
+   * a driver should not connect twice because of it.
+   */
+  private async otherendEvent(dev: XenbusDevice, otherend: Otherend): Promise<void> {
+    if (dev.driver === null || dev.otherend !== otherend) return;
+    const state = await readDriverState(this.xs, otherend.path);
+    if (state === dev.otherendState) return;
+    dev.otherendState = state;
+    dev.driver.otherendChanged?.(dev, state);
+  }
+
+  private async removeDevice(dev: XenbusDevice): Promise<void> {
+    this.byNode.delete(dev.node);
+    await this.xs.unwatch(`${dev.otherend!.path}/state`, this.otherendToken(dev)).catch(() => {});
+    await this.detachDevice(dev);
+  }
+
+  /**
+   * xenbusb_resume: after a suspend the other end may be another domain (a migration).
+   * The old other end's watch goes, the device starts its handshake again from
+   * Initialising, reads where its other end is now, its driver resumes, and only then
+   * the new other end is watched, whose first event starts the reconnection.
+   */
+  protected override async resumeDevice(dev: XenbusDevice): Promise<void> {
+    await this.xs.unwatch(`${dev.otherend!.path}/state`, this.otherendToken(dev)).catch(() => {});
+    await dev.setState(XenbusState.Initialising);
+    const otherend = await this.readOtherend(dev.node);
+    if (otherend === null) throw new Error(`${dev.node}: no ${this.flavour.otherendPath} named after resume`);
+    dev.otherend = otherend;
+    dev.otherendState = XenbusState.Unknown;
+    await super.resumeDevice(dev);
+    await this.watchOtherend(dev);
+  }
+
+  override async detachAll(): Promise<void> {
+    for (const dev of [...this.devices].reverse()) await this.removeDevice(dev);
+  }
+}

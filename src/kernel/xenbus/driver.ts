@@ -1,0 +1,32 @@
+import type { XenbusState } from '../../abi/index.js';
+import type { XenbusDevice } from './device.js';
+
+/**
+ * A driver on a XenBus bus or below xenstore, with the methods FreeBSD gives one
+ * (device_if.m's probe/attach/detach/suspend/resume, xenbus_if.m's otherend_changed).
+ * The bus owns enumeration, the watches and the state plumbing; a driver only says
+ * what to do for its devices. One driver object serves every device it attached, so
+ * any per-device state it keeps is keyed by the device.
+ */
+export interface XenbusDriver {
+  /** The driver's name, for messages (FreeBSD's driver_t name: "xbd", "xctrl"). */
+  readonly name: string;
+  /**
+   * Children of xenstore only (DEVICE_IDENTIFY): the node of the one device this
+   * driver adds below the kernel's home (`control`, `memory`), or null to add none.
+   * Drivers on the front and back busses are offered the devices the bus finds instead.
+   */
+  identify?(): string | null;
+  /** Does this driver take the device? Decided from the device's type and what it can see, without side effects. */
+  probe(dev: XenbusDevice): boolean;
+  /** Set the device up; a rejection leaves it unattached and the bus forgets it. */
+  attach(dev: XenbusDevice): Promise<void>;
+  /** The device is going away (its node was removed, or the kernel stops): release what attach took. */
+  detach(dev: XenbusDevice): Promise<void>;
+  /** Quiesce before the domain is suspended (save, migration). */
+  suspend?(dev: XenbusDevice): Promise<void>;
+  /** Reconnect after the domain resumed, possibly with a new other end. */
+  resume?(dev: XenbusDevice): Promise<void>;
+  /** The other end published a new state (XENBUS_OTHEREND_CHANGED). */
+  otherendChanged?(dev: XenbusDevice, state: XenbusState): void;
+}

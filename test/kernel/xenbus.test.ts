@@ -1,0 +1,283 @@
+import test from 'ava';
+import { XenbusState } from '../../src/abi/index.js';
+import { VirtualClock } from '../../src/hypervisor/clock.js';
+import { engineTransport } from '../../src/kernel/engine-transport.js';
+import { KernelLog } from '../../src/kernel/kernel-log.js';
+import { BACK, FRONT, XenbusBus } from '../../src/kernel/xenbus/bus.js';
+import type { XenbusDevice } from '../../src/kernel/xenbus/device.js';
+import type { XenbusDriver } from '../../src/kernel/xenbus/driver.js';
+import { XenstoreChildren } from '../../src/kernel/xenbus/xenstore-children.js';
+import { XsClient } from '../../src/protocol/xs-client.js';
+import { bootMachine, until, yamlConfig } from '../helpers/machine.js';
+import { XenStored } from '../../src/xenstore/xenstored.js';
+
+/** dom0's view of an in-process xenstored: relative paths are below /local/domain/0. */
+function setup(): { xs: XsClient; log: KernelLog } {
+  return { xs: new XsClient(engineTransport(new XenStored())), log: new KernelLog(new VirtualClock()) };
+}
+
+/** A driver that records every call it gets, as "<method> <node>[ <state>]". */
+class Recorder implements XenbusDriver {
+  constructor(
+    readonly name: string,
+    private readonly type: string,
+    private readonly node: string | null = null,
+    private readonly failSuspend = false,
+    /** Shared by several drivers to see the order across them. */
+    readonly calls: string[] = [],
+  ) {}
+  identify(): string | null {
+    return this.node;
+  }
+  probe(dev: XenbusDevice): boolean {
+    this.calls.push(`probe ${dev.node}`);
+    return dev.type === this.type;
+  }
+  async attach(dev: XenbusDevice): Promise<void> {
+    this.calls.push(`attach ${dev.node}`);
+  }
+  async detach(dev: XenbusDevice): Promise<void> {
+    this.calls.push(`detach ${dev.node}`);
+  }
+  async suspend(dev: XenbusDevice): Promise<void> {
+    if (this.failSuspend) throw new Error('busy');
+    this.calls.push(`suspend ${dev.node}`);
+  }
+  async resume(dev: XenbusDevice): Promise<void> {
+    this.calls.push(`resume ${dev.node}`);
+  }
+  otherendChanged(dev: XenbusDevice, state: XenbusState): void {
+    this.calls.push(`otherend ${dev.node} ${state}`);
+  }
+}
+
+/** What the toolstack writes for a frontend and its backend (libxl's device nodes), both in dom0's home here. */
+async function addVbd(xs: XsClient, id: number, backendState: XenbusState = XenbusState.Initialising): Promise<void> {
+  await xs.transaction(async (tx) => {
+    const be = `/local/domain/0/backend/vbd/0/${id}`;
+    await xs.write(`${be}/state`, String(backendState), tx);
+    await xs.write(`${be}/frontend`, `/local/domain/0/device/vbd/${id}`, tx);
+    await xs.write(`${be}/frontend-id`, '0', tx);
+    await xs.write(`device/vbd/${id}/state`, String(XenbusState.Initialising), tx);
+    await xs.write(`device/vbd/${id}/backend`, be, tx);
+    await xs.write(`device/vbd/${id}/backend-id`, '0', tx);
+  });
+}
+
+test('the front bus finds the devices already there, offers each to the drivers by type, and tells the driver its backend\'s state', async (t) => {
+  const { xs, log } = setup();
+  await addVbd(xs, 51712);
+  await xs.write('device/vif/0/state', '1'); // no backend named yet: not a device yet
+  const bus = new XenbusBus(FRONT, xs, log);
+  const vif = new Recorder('netfront', 'vif');
+  const vbd = new Recorder('blkfront', 'vbd');
+  bus.register(vif);
+  bus.register(vbd);
+  await bus.start();
+  await bus.settled();
+  t.deepEqual(vbd.calls, ['probe device/vbd/51712', 'attach device/vbd/51712', `otherend device/vbd/51712 ${XenbusState.Initialising}`]);
+  t.deepEqual(vif.calls, ['probe device/vbd/51712'], 'the vif driver was asked, and declined');
+  const [dev] = bus.devices;
+  t.is(dev?.otherend?.path, '/local/domain/0/backend/vbd/0/51712');
+  t.is(dev?.otherend?.domid, 0);
+  t.is(dev?.state, XenbusState.Initialising);
+});
+
+test('a device added later is attached; its backend\'s state changes reach the driver once each; removing its node detaches it', async (t) => {
+  const { xs, log } = setup();
+  const bus = new XenbusBus(FRONT, xs, log);
+  const vbd = new Recorder('blkfront', 'vbd');
+  bus.register(vbd);
+  await bus.start();
+  await addVbd(xs, 768, XenbusState.InitWait);
+  await bus.settled();
+  const be = '/local/domain/0/backend/vbd/0/768';
+  await xs.write(`${be}/state`, String(XenbusState.Connected));
+  await xs.write(`${be}/state`, String(XenbusState.Connected)); // same state: not delivered again
+  await xs.write(`${be}/sectors`, '2048'); // not the state node: no event
+  await bus.settled();
+  await xs.rm('device/vbd/768');
+  await bus.settled();
+  t.deepEqual(vbd.calls, [
+    'probe device/vbd/768',
+    'attach device/vbd/768',
+    `otherend device/vbd/768 ${XenbusState.InitWait}`,
+    `otherend device/vbd/768 ${XenbusState.Connected}`,
+    'detach device/vbd/768',
+  ]);
+  t.is(bus.devices.length, 0);
+  // Detached: its backend's later changes are not delivered.
+  await xs.write(`${be}/state`, String(XenbusState.Closed));
+  await bus.settled();
+  t.is(vbd.calls.length, 5);
+});
+
+test('the back bus finds backend/<type>/<frontend domid>/<id> and watches the frontend', async (t) => {
+  const { xs, log } = setup();
+  await addVbd(xs, 51712);
+  const bus = new XenbusBus(BACK, xs, log);
+  const blkback = new Recorder('blkback', 'vbd');
+  bus.register(blkback);
+  await bus.start();
+  await xs.write('device/vbd/51712/state', String(XenbusState.Initialised));
+  await bus.settled();
+  t.deepEqual(blkback.calls, [
+    'probe backend/vbd/0/51712',
+    'attach backend/vbd/0/51712',
+    `otherend backend/vbd/0/51712 ${XenbusState.Initialising}`,
+    `otherend backend/vbd/0/51712 ${XenbusState.Initialised}`,
+  ]);
+  t.is(bus.devices[0]?.otherend?.path, '/local/domain/0/device/vbd/51712');
+});
+
+test('removing a whole type folder detaches each of its devices', async (t) => {
+  const { xs, log } = setup();
+  await addVbd(xs, 1);
+  await addVbd(xs, 2);
+  const bus = new XenbusBus(FRONT, xs, log);
+  const vbd = new Recorder('blkfront', 'vbd');
+  bus.register(vbd);
+  await bus.start();
+  await xs.rm('device/vbd');
+  await bus.settled();
+  t.deepEqual(
+    vbd.calls.filter((c) => c.startsWith('detach')),
+    ['detach device/vbd/1', 'detach device/vbd/2'],
+  );
+  t.is(bus.devices.length, 0);
+});
+
+test('suspend and resume reach every device in attach order; a refused suspend resumes those already suspended', async (t) => {
+  const { xs, log } = setup();
+  const children = new XenstoreChildren(xs, log);
+  const calls: string[] = [];
+  await children.add(new Recorder('a', 'a', 'node-a', false, calls));
+  await children.add(new Recorder('b', 'b', 'node-b', false, calls));
+  calls.length = 0;
+  await children.suspend();
+  await children.resume();
+  t.deepEqual(calls, ['suspend node-a', 'suspend node-b', 'resume node-a', 'resume node-b']);
+
+  await children.add(new Recorder('c', 'c', 'node-c', true, calls));
+  calls.length = 0;
+  await t.throwsAsync(children.suspend(), { message: /node-c: cannot suspend: busy/ });
+  t.deepEqual(calls, ['suspend node-a', 'suspend node-b', 'resume node-b', 'resume node-a']);
+});
+
+test('a child of xenstore is identified by its driver, and a driver that identifies nothing adds no device', async (t) => {
+  const { xs, log } = setup();
+  const children = new XenstoreChildren(xs, log);
+  const none = new Recorder('none', 'none', null);
+  await children.add(none);
+  await children.add(new Recorder('ctl', 'ctl', 'control'));
+  t.deepEqual(none.calls, ['probe control'], 'a registered driver is still offered the others\' children');
+  t.deepEqual(
+    children.devices.map((d) => [d.type, d.node, d.otherend]),
+    [['ctl', 'control', null]],
+  );
+});
+
+test('a booted guest runs control, balloon and vCPU hotplug as children of xenstore; dom0 has no control child', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  const r = await tm.m.toolstack.create(yamlConfig('name: g\ntype: pvh\nmemory: 64\nvcpus: 1\n'));
+  const guest = tm.m.toolstack.kernel(r.domid)!;
+  await until(() => guest.state === 'running', 'guest running');
+  t.deepEqual(
+    guest.xenstoreChildren.devices.map((d) => [d.driver?.name, d.node]),
+    [
+      ['xctrl', 'control'],
+      ['balloon', 'memory'],
+      ['cpu', 'cpu'],
+    ],
+  );
+  t.deepEqual(
+    tm.m.dom0.xenstoreChildren.devices.map((d) => d.driver?.name),
+    ['balloon', 'cpu'],
+  );
+});
+
+test('a device node that is not Initialising is not added (it is going away after Closed)', async (t) => {
+  const { xs, log } = setup();
+  await addVbd(xs, 5);
+  await xs.write('device/vbd/5/state', String(XenbusState.Closed));
+  const bus = new XenbusBus(FRONT, xs, log);
+  const vbd = new Recorder('blkfront', 'vbd');
+  bus.register(vbd);
+  await bus.start();
+  t.deepEqual(vbd.calls, []);
+  t.is(bus.devices.length, 0);
+});
+
+test('after resume a frontend starts again from Initialising and follows its new backend', async (t) => {
+  const { xs, log } = setup();
+  await addVbd(xs, 7);
+  const bus = new XenbusBus(FRONT, xs, log);
+  const vbd = new Recorder('blkfront', 'vbd');
+  bus.register(vbd);
+  await bus.start();
+  const dev = bus.devices[0]!;
+  await dev.setState(XenbusState.Connected);
+  await bus.suspend();
+  // A migration: the toolstack names another backend.
+  const newBe = '/local/domain/0/backend/vbd/0/70';
+  await xs.write(`${newBe}/state`, String(XenbusState.InitWait));
+  await xs.write('device/vbd/7/backend', newBe);
+  vbd.calls.length = 0;
+  await bus.resume();
+  await bus.settled();
+  t.is((await xs.read('device/vbd/7/state')).toString(), String(XenbusState.Initialising));
+  t.is(dev.otherend?.path, newBe);
+  t.deepEqual(vbd.calls, ['resume device/vbd/7', `otherend device/vbd/7 ${XenbusState.InitWait}`]);
+  // The old backend is no longer heard.
+  await xs.write('/local/domain/0/backend/vbd/0/7/state', String(XenbusState.Closed));
+  await bus.settled();
+  t.is(vbd.calls.length, 2);
+});
+
+test('a device no driver takes is probed once, not on each of its writes; a new driver gets it, and so does a node made again', async (t) => {
+  const { xs, log } = setup();
+  const bus = new XenbusBus(FRONT, xs, log);
+  const vif = new Recorder('netfront', 'vif');
+  bus.register(vif);
+  await bus.start();
+  await addVbd(xs, 1);
+  await xs.write('device/vbd/1/ring-ref', '8');
+  await xs.write('device/vbd/1/event-channel', '5');
+  await bus.settled();
+  t.deepEqual(vif.calls, ['probe device/vbd/1']);
+  await xs.rm('device/vbd/1');
+  await addVbd(xs, 1);
+  await bus.settled();
+  t.deepEqual(vif.calls, ['probe device/vbd/1', 'probe device/vbd/1'], 'removed and made again: a new device');
+  const vbd = new Recorder('blkfront', 'vbd');
+  bus.register(vbd);
+  await bus.settled();
+  t.deepEqual(vbd.calls.slice(0, 2), ['probe device/vbd/1', 'attach device/vbd/1']);
+});
+
+test('on the back bus, removing one frontend domain\'s folder detaches its devices and no others', async (t) => {
+  const { xs, log } = setup();
+  await addVbd(xs, 1);
+  await xs.transaction(async (tx) => {
+    const be = '/local/domain/0/backend/vbd/9/2';
+    await xs.write(`${be}/state`, String(XenbusState.Initialising), tx);
+    await xs.write(`${be}/frontend`, '/local/domain/9/device/vbd/2', tx);
+    await xs.write(`${be}/frontend-id`, '9', tx);
+  });
+  const bus = new XenbusBus(BACK, xs, log);
+  const blkback = new Recorder('blkback', 'vbd');
+  bus.register(blkback);
+  await bus.start();
+  t.deepEqual(
+    bus.devices.map((d) => d.node),
+    ['backend/vbd/0/1', 'backend/vbd/9/2'],
+  );
+  await xs.rm('backend/vbd/9');
+  await bus.settled();
+  t.deepEqual(
+    bus.devices.map((d) => d.node),
+    ['backend/vbd/0/1'],
+  );
+  t.true(blkback.calls.includes('detach backend/vbd/9/2'));
+});
