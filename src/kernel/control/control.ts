@@ -26,7 +26,9 @@ export class ControlDriver {
   ) {}
 
   async start(): Promise<void> {
-    for (const feature of ['feature-poweroff', 'feature-reboot', 'feature-suspend']) {
+    // Not feature-suspend: a suspended guest cannot be saved or resumed yet, so
+    // advertising it would invite `xl save` into a dead end (the save issue adds it).
+    for (const feature of ['feature-poweroff', 'feature-reboot']) {
       // xenstore-paths: a guest must not treat a failure to write these as fatal.
       await this.xs.write(`control/${feature}`, '1').catch(() => {});
     }
