@@ -87,7 +87,7 @@ export class Machine {
     m.startToolstack();
     const cursor = options.state.domidCursor();
     if (cursor !== undefined && cursor > 0) m.hv.domidCursor = cursor;
-    await m.toolstack.restore(options.state.domains());
+    await m.toolstack.rebuildAfterRestart(options.state.domains());
     return m;
   }
 
