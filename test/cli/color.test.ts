@@ -44,7 +44,7 @@ test('the colour level: a terminal has colour, a pipe none; NO_COLOR and TERM=du
   t.is(levels({ FORCE_COLOR: '0' }, true), '0 0', 'FORCE_COLOR=0 on a terminal');
 });
 
-test('host status and error messages are styled by chalk where colour is on, and plain text elsewhere', (t) => {
+test('host status, warnings and error messages are styled by chalk where colour is on, and plain text elsewhere', (t) => {
   const home = mkdtempSync(join(tmpdir(), 'xe-color-'));
   t.teardown(() => rmSync(home, { recursive: true, force: true }));
   const xenemu = (args: string[], extra: NodeJS.ProcessEnv) => spawnSync(process.execPath, [BIN, ...args], { env: envWith({ XENEMU_HOME: home, ...extra }), encoding: 'utf8' });
@@ -61,4 +61,10 @@ test('host status and error messages are styled by chalk where colour is on, and
   t.false(error.stderr.includes(ESC), error.stderr);
   const red = xenemu(['config', 'convert', bad], { FORCE_COLOR: '1' });
   t.is(red.stderr, `${ESC}31m${error.stderr.trimEnd()}${ESC}39m\n`);
+
+  const cfg = join(home, 'old.cfg');
+  writeFileSync(cfg, 'name = "w"\nbuilder = "hvm"\nmemory = 128\n');
+  const warning = `${cfg}:2:1: builder: builder is deprecated: write type = "hvm"\n`;
+  t.is(xenemu(['create', '-n', cfg], {}).stderr, `Parsing config from ${cfg}\nxenemu: warning: ${warning}`);
+  t.is(xenemu(['create', '-n', cfg], { FORCE_COLOR: '1' }).stderr, `Parsing config from ${cfg}\nxenemu: ${ESC}33mwarning:${ESC}39m ${warning}`);
 });
