@@ -4,6 +4,7 @@ import { XenemuCommand } from '../src/cli/base-command.js';
 import { runDemo, runDomainDemo } from '../src/client/demo.js';
 import { XlFailure, XlSession } from '../src/compat/xl-commands.js';
 import { evtchnCall } from '../src/client/evtchn.js';
+import { chalkFor } from '../src/ui/color.js';
 import { formatVmstatPerCpu } from '../src/ui/interrupts.js';
 
 export default class Demo extends XenemuCommand {
@@ -16,27 +17,30 @@ Then it creates the sample domains of configs/ (web.yaml and db.yaml, as demo-we
   async run(): Promise<void> {
     await this.parse(Demo);
     const paths = this.paths;
+    // Each numbered step's heading in bold, on a terminal that shows it.
+    const c = chalkFor('stdout');
+    const say = (line: string): void => this.log(line.replace(/^(\n?)(\d+\. .*)$/s, (_, nl: string, heading: string) => nl + c.bold(heading)));
     const started = await ensureDaemon(paths);
     const xs = await connectXsClient(paths.socket);
     try {
-      await runDemo(xs, { started, paths }, (line) => this.log(line));
+      await runDemo(xs, { started, paths }, say);
     } finally {
       xs.close();
     }
     // xl's progress lines ("Parsing config from", "Shutting down domain 1") go in the story too.
     const session = new XlSession(paths, (text) => this.log(text.trimEnd().replace(/^/gm, '   ')));
     try {
-      await runDomainDemo(session, (line) => this.log(line));
+      await runDomainDemo(session, say);
     } catch (err) {
       if (err instanceof XlFailure) this.error(err.stderr.trimEnd(), { exit: err.exitCode });
       throw err;
     } finally {
       session.close();
     }
-    this.log('\n9. `xenemu interrupts -P demo-db`: what the guest\'s interrupt layer counted, per vCPU (FreeBSD\'s vmstat -i)');
+    say('\n9. `xenemu interrupts -P demo-db`: what the guest\'s interrupt layer counted, per vCPU (FreeBSD\'s vmstat -i)');
     const stats = await evtchnCall(paths, 'intr.stats', { ref: 'demo-db' });
     this.log(formatVmstatPerCpu(stats).trimEnd().replace(/^/gm, '   '));
-    this.log('\nNext:');
+    this.log(`\n${c.bold('Next:')}`);
     this.log('  xenemu top                     xenemu evtchn list demo-db   xenemu vcpu-list -l demo-db');
     this.log('  xenemu dmesg demo-db           xenemu mem-set demo-db 1g    xenemu reboot -w demo-db');
     this.log('  eval "$(xenemu env)"; xenstore-ls /local/domain             bin/xl.js list   # the xl shim');

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { XenemuCommand } from '../../src/cli/base-command.js';
+import { chalkFor } from '../../src/ui/color.js';
 import { ConfigError, formatIssue, loadDomainConfig, toXlCfg, toYaml, type ConfigFormat } from '../../src/toolstack/config/index.js';
 
 export default class ConfigConvert extends XenemuCommand {
@@ -33,16 +34,17 @@ Keys xl knows but xenemu does not emulate are reported as warnings and left out;
   async run(): Promise<void> {
     const { args, argv, flags } = await this.parse(ConfigConvert);
     const overrides = (argv as string[]).slice(1);
+    const c = chalkFor('stderr');
     let loaded;
     try {
       // Relative paths stay as written: the output is another config file.
       loaded = loadDomainConfig(args.file, overrides, { resolvePaths: false });
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      for (const issue of e.issues) this.logToStderr(`xenemu: ${formatIssue(issue)}`);
+      for (const issue of e.issues) this.logToStderr(c.red(`xenemu: ${formatIssue(issue)}`));
       this.exit(e.exitCode);
     }
-    for (const w of loaded.warnings) this.logToStderr(`xenemu: warning: ${formatIssue(w)}`);
+    for (const w of loaded.warnings) this.logToStderr(`xenemu: ${c.yellow('warning:')} ${formatIssue(w)}`);
     const to: ConfigFormat = flags.to ?? (loaded.format === 'yaml' ? 'xlcfg' : 'yaml');
     const header = `# Converted from ${basename(args.file)} by xenemu config convert.`;
     const body = to === 'yaml' ? `${header}\n# Keys are xl.cfg(5)'s; configs/schema.json describes them.\n${toYaml(loaded.config)}` : `${header}\n${toXlCfg(loaded.config)}`;
@@ -51,7 +53,7 @@ Keys xl knows but xenemu does not emulate are reported as warnings and left out;
       return;
     }
     if (resolve(flags.output) === resolve(args.file)) {
-      this.logToStderr('xenemu: --output names the input file; write the conversion somewhere else');
+      this.logToStderr(c.red('xenemu: --output names the input file; write the conversion somewhere else'));
       this.exit(1);
     }
     writeFileSync(flags.output, body);

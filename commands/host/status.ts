@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { reachDaemon } from '../../src/client/daemon.js';
 import { XenemuCommand } from '../../src/cli/base-command.js';
 import type { HostStatus, LastStart } from '../../src/host/host.js';
+import { chalkFor } from '../../src/ui/color.js';
 import { formatHostStatus, formatStopped } from '../../src/ui/host-status.js';
 
 /** LSB's "program is not running" status code, also what `systemctl status` uses. */
@@ -18,13 +19,13 @@ export default class HostStatusCommand extends XenemuCommand {
     const rpc = await reachDaemon(this.paths);
     if (rpc === null) {
       const lastStart = readLastStart(this.paths.lastStart);
-      this.log(formatStopped(this.paths.home, lastStart));
+      this.log(formatStopped(this.paths.home, lastStart, chalkFor('stdout')));
       process.exitCode = NOT_RUNNING;
       return { running: false, ...(lastStart ? { lastStart } : {}) };
     }
     const status = await rpc.call<HostStatus>('host.status');
     rpc.close();
-    this.log(formatHostStatus(status));
+    this.log(formatHostStatus(status, chalkFor('stdout')));
     return { running: true, status };
   }
 }

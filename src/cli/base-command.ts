@@ -15,13 +15,16 @@ export abstract class XenemuCommand extends Command {
   }
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
-    if (err instanceof ConfigError) {
-      // Each problem on its own line, "file:line:column: key: message", like a compiler.
-      this.logToStderr(err.message);
-      this.exit(err.exitCode);
-    }
-    if (err instanceof DaemonError || err instanceof StateDirError || err instanceof RpcCallError || err instanceof XsRequestError) {
-      this.logToStderr(`xenemu: ${err.message}`);
+    if (err instanceof ConfigError || err instanceof DaemonError || err instanceof StateDirError || err instanceof RpcCallError || err instanceof XsRequestError) {
+      // In red on a terminal that shows colour; chalk is loaded only when there is an error.
+      const { chalkFor } = await import('../ui/color.js');
+      const red = chalkFor('stderr').red;
+      if (err instanceof ConfigError) {
+        // Each problem on its own line, "file:line:column: key: message", like a compiler.
+        this.logToStderr(red(err.message));
+        this.exit(err.exitCode);
+      }
+      this.logToStderr(red(`xenemu: ${err.message}`));
       this.exit(1);
     }
     return super.catch(err);

@@ -14,7 +14,9 @@ export interface DemoContext {
 /**
  * The guided tour behind `xenemu demo`: what a toolstack does with XenStore when it
  * builds a domain, done against the live host, each step printed with its result.
- * Until domains exist, the "domain" is a subtree under /demo shaped like libxl's.
+ * The first half works on a subtree under /demo shaped like libxl's, so that each step
+ * (watch, transaction, permissions, control/shutdown) shows alone, without a guest
+ * answering; runDomainDemo then builds real domains.
  */
 export async function runDemo(xs: XsClient, ctx: DemoContext, say: (line: string) => void): Promise<void> {
   const home = '/demo/local/domain/7';

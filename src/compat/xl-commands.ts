@@ -246,7 +246,11 @@ export async function xlCreate(ctx: XlContext, o: XlCreateOptions): Promise<XlOu
     // A dry run shows relative disk paths as written, as xl does; a create resolves
     // them against the file's directory (toolstack/config).
     const loaded = loadDomainConfig(file, o.overrides, { resolvePaths: !o.dryRun });
-    for (const w of loaded.warnings) ctx.note(`xenemu: warning: ${formatIssue(w)}\n`);
+    if (loaded.warnings.length > 0) {
+      // chalk, for the word in yellow on a colour terminal, loads only when there are warnings.
+      const warning = (await import('../ui/color.js')).chalkFor('stderr').yellow('warning:');
+      for (const w of loaded.warnings) ctx.note(`xenemu: ${warning} ${formatIssue(w)}\n`);
+    }
     config = loaded.config;
   } catch (err) {
     // xl exits 1 on a config it cannot use; each problem on its own line, like a compiler.

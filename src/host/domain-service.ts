@@ -1,6 +1,7 @@
 import { release, machine as osMachine, version as osVersion } from 'node:os';
+import { XEN_PAGE_SIZE } from '../abi/index.js';
+import { hwCapabilities, PHYSCAP, physCapabilities } from '../hypervisor/capabilities.js';
 import type { Domain } from '../hypervisor/domain.js';
-import { GNTTAB_MAX_VERSION } from '../hypervisor/gnttab.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { DomainRpc, DomainMethod } from '../protocol/domain-rpc.js';
 import { kernelCommandLine, type DomainConfig } from '../toolstack/config/index.js';
@@ -216,6 +217,8 @@ function vcpuRows(d: Domain): XlVcpuRow[] {
 function hostInfo(hv: Hypervisor): XlInfo {
   const h = hv.host;
   const totalPages = Math.floor(hv.totalKiB / 4);
+  const caps = physCapabilities();
+  const has = (cap: number): boolean => (caps & cap) !== 0;
   return {
     uname: { nodename: h.hostname, release: release(), version: osVersion(), machine: osMachine() },
     physinfo: {
@@ -225,37 +228,41 @@ function hostInfo(hv: Hypervisor): XlInfo {
       cores_per_socket: h.pcpus,
       threads_per_core: 1,
       cpu_khz: Math.round(h.cpuMhz * 1000),
-      hw_cap: [0x178bfbff, 0xf6d8320b, 0x2c100800, 0x0000000d, 0x000001fb, 0x219c91a9, 0, 0x00000500],
-      cap_pv: true,
-      cap_hvm: true,
-      cap_hvm_directio: false,
-      cap_hap: true,
-      cap_shadow: true,
-      cap_iommu_hap_pt_share: false,
-      cap_vmtrace: false,
-      cap_vpmu: false,
-      // XEN_SYSCTL_PHYSCAP_gnttab_v1/v2: the grant table versions the hypervisor offers.
-      cap_gnttab_v1: GNTTAB_MAX_VERSION >= 1,
-      cap_gnttab_v2: GNTTAB_MAX_VERSION >= 2,
+      hw_cap: hwCapabilities(),
+      cap_pv: has(PHYSCAP.pv),
+      cap_hvm: has(PHYSCAP.hvm),
+      cap_hvm_directio: has(PHYSCAP.directio),
+      cap_hap: has(PHYSCAP.hap),
+      cap_shadow: has(PHYSCAP.shadow),
+      cap_iommu_hap_pt_share: has(PHYSCAP.iommu_hap_pt_share),
+      cap_vmtrace: has(PHYSCAP.vmtrace),
+      cap_vpmu: has(PHYSCAP.vpmu),
+      cap_gnttab_v1: has(PHYSCAP.gnttab_v1),
+      cap_gnttab_v2: has(PHYSCAP.gnttab_v2),
       total_pages: totalPages,
       free_pages: Math.floor(hv.freeKiB / 4),
       outstanding_pages: 0,
       sharing_freed_pages: 0,
       sharing_used_frames: 0,
     },
+    // libxl_get_freecpus(): the CPUs in no cpupool. xenemu has one pool, Pool-0, with
+    // every CPU in it, so none is free (xl prints 0).
     freeCpus: [],
     version: {
       xen_version_major: h.xenMajor,
       xen_version_minor: h.xenMinor,
       xen_version_extra: h.xenExtra,
       capabilities: h.xenCaps,
-      pagesize: 4096,
+      pagesize: XEN_PAGE_SIZE,
+      // HYPERVISOR_VIRT_START of x86_64 (arch-x86/xen-x86_64.h).
       virt_start: 0xffff800000000000n,
-      changeset: 'xenemu',
-      commandline: 'placeholder dom0_mem=' + Math.round((hv.domains.get(0)?.currentKiB ?? 0) / 1024) + 'M',
+      commandline: hv.commandLine,
       compiler: 'xenemu (TypeScript on Node ' + process.version + ')',
-      compile_by: 'xenemu',
-      compile_domain: 'xenemu',
+      // No Xen was compiled: no changeset, builder, date or build id, which a Xen
+      // built without them reports as empty strings too.
+      changeset: '',
+      compile_by: '',
+      compile_domain: '',
       compile_date: '',
       build_id: '',
     },

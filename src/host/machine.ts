@@ -88,7 +88,7 @@ export class Machine {
     m.startToolstack();
     const cursor = options.state.domidCursor();
     if (cursor !== undefined && cursor > 0) m.hv.domidCursor = cursor;
-    await m.toolstack.restore(options.state.domains());
+    await m.toolstack.rebuildAfterRestart(options.state.domains());
     return m;
   }
 
@@ -101,6 +101,8 @@ export class Machine {
   private async bootDom0(): Promise<void> {
     const hv = this.hv;
     const memoryMiB = this.options.dom0MemoryMiB ?? Math.min(2048, Math.floor(hv.host.totalMemoryMiB / 8));
+    // What a boot loader would have given Xen for this dom0 (its size, fixed).
+    hv.commandLine = `dom0_mem=${memoryMiB}M,max:${memoryMiB}M`;
     const dom0 = hv.createDomain({
       domid: 0,
       name: 'Domain-0',

@@ -104,6 +104,8 @@ export class Hypervisor implements EventChannelHost, GrantHost {
   private readonly listeners = new Set<(e: DomainEvent) => void>();
   /** The hypervisor console (`xl dmesg`): "(XEN) ..." lines. */
   readonly consoleLog: string[] = [];
+  /** Xen's boot command line (`xl info`'s xen_commandline), set by whoever boots it. */
+  commandLine = '';
   readonly startedAtNs: number;
 
   constructor(

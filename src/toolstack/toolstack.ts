@@ -500,8 +500,12 @@ export class Toolstack {
     this.recordChange(domid, { affinity: d.vcpus.map((v) => ({ hard: v.hardAffinity, soft: v.softAffinity })) });
   }
 
-  /** Rebuild the guests of a previous run: same domids, names and UUIDs, booted again. */
-  async restore(records: readonly DomainRecord[]): Promise<void> {
+  /**
+   * After a daemon restart, rebuild the guests of the previous run from their configs:
+   * same domids, names and UUIDs, booted again. Not a restore: no guest state is
+   * carried over (that word belongs to save/restore).
+   */
+  async rebuildAfterRestart(records: readonly DomainRecord[]): Promise<void> {
     const { xs } = this.deps;
     for (const r of records) {
       // Whatever the previous run left in the store for this domain is stale now.
@@ -511,7 +515,7 @@ export class Toolstack {
       const checked = checkConfig(r.config, PLAIN_WORDING);
       if (!checked.ok) {
         const why = checked.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ');
-        this.deps.log(`could not restore domain ${r.domid} '${String(r.name)}': its config is invalid: ${why.slice(0, 500)}`);
+        this.deps.log(`could not rebuild domain ${r.domid} '${String(r.name)}': its config is invalid: ${why.slice(0, 500)}`);
         this.deps.store.forget(r.domid);
         continue;
       }
@@ -522,7 +526,7 @@ export class Toolstack {
         if (changed.paused === true) this.recordChange(r.domid, { paused: true });
         else await this.unpause(r.domid);
       } catch (err) {
-        this.deps.log(`could not restore domain ${r.domid} '${r.name}': ${(err as Error).message}`);
+        this.deps.log(`could not rebuild domain ${r.domid} '${r.name}': ${(err as Error).message}`);
         this.deps.store.forget(r.domid);
       }
     }

@@ -1,11 +1,17 @@
+import type { ChalkInstance } from 'chalk';
 import { describeRecovery } from '../host/db/recovery.js';
 import type { HostStatus, LastStart } from '../host/host.js';
+
+/**
+ * `host status` as text. `c` styles it (the state in colour, the keys faint); a chalk
+ * at level 0, as on a pipe or under NO_COLOR, writes the plain text.
+ */
 
 function mib(bytes: number): string {
   return `${(bytes / 1048576).toFixed(1)} MiB`;
 }
 
-export function formatHostStatus(s: HostStatus): string {
+export function formatHostStatus(s: HostStatus, c: ChalkInstance): string {
   const rows: Array<[string, string]> = [
     ['pid', String(s.pid)],
     ['version', s.version],
@@ -21,12 +27,12 @@ export function formatHostStatus(s: HostStatus): string {
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   const recovery = s.recovery === null ? [] : [`  last recovery (${s.recovery.at}):`, ...describeRecovery(s.recovery).split('\n').map((l) => `    ${l}`)];
-  return [`xenemu host: running`, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`), ...recovery].join('\n');
+  return [`xenemu host: ${c.green.bold('running')}`, ...rows.map(([k, v]) => `  ${c.dim(k.padEnd(width))}  ${v}`), ...recovery].join('\n');
 }
 
 /** A stopped host, and what its last start made of the store if that start failed on it. */
-export function formatStopped(home: string, last: LastStart | undefined): string {
-  const head = `xenemu host: stopped (state dir ${home})`;
+export function formatStopped(home: string, last: LastStart | undefined, c: ChalkInstance): string {
+  const head = `xenemu host: ${c.yellow.bold('stopped')} (state dir ${home})`;
   if (last === undefined || !('refused' in last)) return head;
-  return [head, `  last start (${last.at}) refused the store:`, ...last.refused.split('\n').map((l) => `    ${l}`)].join('\n');
+  return [head, c.red(`  last start (${last.at}) refused the store:`), ...last.refused.split('\n').map((l) => `    ${l}`)].join('\n');
 }

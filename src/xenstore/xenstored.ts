@@ -10,6 +10,7 @@ import { applyOp } from './store.js';
 import { lookupNode, walkTree, type XsNode } from './tree.js';
 import { WatchIndex, type Watch } from './watches.js';
 import { controlCommand } from './control.js';
+import { ocamlIntOfString } from './ocaml-int.js';
 
 /** What INTRODUCE and RELEASE do outside the store: mapping rings, binding ports. */
 export interface DomainHooks {
@@ -581,10 +582,17 @@ export class XenStored {
     this.settle();
   }
 
+  /**
+   * RESUME `<domid>|`: as oxenstored 4.17 does it (process.ml do_resume), OK for an
+   * introduced domain and nothing else happens (Domains.resume is empty); the domid is
+   * read with OCaml's int_of_string from the first field, whatever follows. C
+   * xenstored would clear the domain's shutdown flag, which xenemu does not keep.
+   */
   private resume(req: Request): Reply {
     this.requirePrivileged(req);
-    const domid = this.domidArg(splitNul(req.msg.payload)[0]);
-    if (!this.domains.has(domid)) xsFail('EINVAL', `domain ${domid} is not introduced`);
+    const text = splitNul(req.msg.payload)[0] ?? '';
+    const domid = ocamlIntOfString(text);
+    if (domid === null || domid < 0n || domid > 0xffffn || !this.domains.has(Number(domid))) xsFail('EINVAL', `domain ${text} is not introduced`);
     return OK;
   }
 

@@ -37,6 +37,8 @@ test('create builds, introduces and boots a guest; its home has libxl\'s layout 
   // The guest's control driver announced what it can do, through its own ring.
   t.is(await read(`${home}/control/feature-poweroff`), '1');
   t.is(await read(`${home}/control/feature-reboot`), '1');
+  // Not suspend: nothing can save a suspended guest yet, so it must not offer to be one.
+  t.is(await read(`${home}/control/feature-suspend`), '');
   // xenstored serves the guest: it is introduced, and a dom0 watcher heard of it.
   t.is((await tm.xs.request(17, '1\0')).toString(), 'T\0');
   await until(() => introduced.includes('@introduceDomain/1'), '@introduceDomain/1 event');
@@ -152,7 +154,7 @@ test('after a restart the same domains come back with the same ids, names and UU
   const after = [...second.m.hv.domains.values()].filter((d) => d.domid !== 0).map((d) => [d.domid, d.name, d.uuid]);
   t.deepEqual(after.sort(), before.sort());
   t.deepEqual(before.map((r) => r[0]).sort(), [2, 3]);
-  await until(() => second.m.toolstack.kernel(3)?.state === 'running', 'restored guest running');
+  await until(() => second.m.toolstack.kernel(3)?.state === 'running', 'rebuilt guest running');
   // domids keep increasing across the restart: no reuse of 1..3.
   const next = await second.m.toolstack.create(yamlConfig('name: later\n'));
   t.is(next.domid, 4);
@@ -195,6 +197,6 @@ test('a stored domain whose config a create would refuse is not built again at r
   await first.dispose();
   t.teardown(() => second.dispose());
   t.deepEqual([...second.m.hv.domains.values()].map((d) => d.name).sort(), ['Domain-0', 'good']);
-  t.true(second.log.some((l) => l.startsWith("could not restore domain 7 '5': its config is invalid: name: expected a string, got 5")), second.log.join('\n'));
+  t.true(second.log.some((l) => l.startsWith("could not rebuild domain 7 '5': its config is invalid: name: expected a string, got 5")), second.log.join('\n'));
   t.deepEqual(second.state.records.map((r) => r.name), ['good']);
 });

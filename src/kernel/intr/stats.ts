@@ -33,9 +33,9 @@ export interface IntrRow {
   perCpu: number[];
   /** Handler dispatches (upcalls for `upcall` rows). */
   dispatches: number;
-  /** Measured time in the filter (the upcall's own scan time for `upcall` rows), ns. */
+  /** Time in the filter on the machine's clock (the upcall's own scan time for `upcall` rows), ns; 0 on a virtual clock. */
   filterNs: number;
-  /** Measured time in the interrupt thread, ns. */
+  /** Time in the interrupt thread on the machine's clock, ns; 0 on a virtual clock. */
   ithreadNs: number;
   ithreadRuns: number;
   /** Modelled guest time (upcall entry, emulated APIC accesses, unmask hypercalls, ithread switches), ns. */

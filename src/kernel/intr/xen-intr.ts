@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { DOMID, EVTCHN_2L_NR_CHANNELS } from '../../abi/index.js';
 import type { Clock } from '../../hypervisor/clock.js';
 import { isPerVcpuVirq, type EventChannelTable } from '../../hypervisor/evtchn.js';
@@ -208,8 +207,6 @@ export interface XenIntrOptions {
   onHandlerError?: (src: XenIntrSource, err: unknown) => void;
 }
 
-const nowNs = (): number => performance.now() * 1e6;
-
 /**
  * The guest kernel's Xen interrupt layer, after FreeBSD's sys/dev/xen/bus/xen_intr.c
  * and sys/x86/xen/xen_arch_intr.c: interrupt sources bound to event channel ports,
@@ -315,10 +312,10 @@ export class XenIntr extends EvtchnDispatch {
     c.dispatches++;
     c.modelledNs += this.upcallModelNs;
     c.apicNs += this.upcallApicNs;
-    const start = nowNs();
+    const start = this.clock.now();
     this.mark = start;
     const served = super.upcall(vcpu);
-    const end = nowNs();
+    const end = this.clock.now();
     // What the scan itself took, beyond the filters (which took their share of marks).
     c.measuredNs += end - this.mark;
     this.hc.chargeCpuTime(vcpu, end - start + this.upcallModelNs);
@@ -356,7 +353,7 @@ export class XenIntr extends EvtchnDispatch {
         verdict = 'stray';
       }
     }
-    const t = nowNs();
+    const t = this.clock.now();
     st.filterNs += t - this.mark;
     this.mark = t;
     if (verdict === 'schedule-thread') {
@@ -400,13 +397,13 @@ export class XenIntr extends EvtchnDispatch {
       const fn = src.handlers?.ithread;
       if (!src.bound || fn === undefined) continue;
       const st = src.on(vcpu);
-      const t0 = nowNs();
+      const t0 = this.clock.now();
       try {
         fn(src, vcpu);
       } catch (err) {
         this.onHandlerError(src, err);
       }
-      const dt = nowNs() - t0;
+      const dt = this.clock.now() - t0;
       st.ithreadNs += dt;
       st.ithreadRuns++;
       st.modelledNs += this.cost.ithreadSwitchNs;

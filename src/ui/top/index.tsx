@@ -1,3 +1,4 @@
+import { colorLevel } from '../color.js';
 import type { StatsFeed } from './feed.js';
 import { installInkLineCache } from './ink-line-cache.js';
 import { TerminalGuard } from './terminal.js';
@@ -16,12 +17,8 @@ export interface RenderTopOptions {
   stdin?: NodeJS.ReadStream;
   stderr?: NodeJS.WriteStream;
   env?: NodeJS.ProcessEnv;
-}
-
-/** no-color.org: NO_COLOR set to anything but "" turns colour off; so does a dumb terminal. */
-export function colorEnabled(env: NodeJS.ProcessEnv): boolean {
-  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
-  return env.TERM !== 'dumb';
+  /** Colours (and faint) on: by default, when chalk's level for stdout is above 0 (see ../color.ts). */
+  color?: boolean;
 }
 
 /**
@@ -86,7 +83,7 @@ export async function renderTop(options: RenderTopOptions): Promise<number> {
       createElement(TopApp, {
         feed: options.feed,
         delayMs: options.delayMs,
-        color: colorEnabled(env),
+        color: options.color ?? colorLevel('stdout', env) > 0,
         keys: stdin.isTTY === true,
         onQuit: (code: number) => {
           status = code;

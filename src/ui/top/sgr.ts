@@ -1,44 +1,55 @@
+import { chalkAt } from '../color.js';
 import type { Color, Line, Seg } from './lines.js';
 
 /**
  * A line of styled segments as one string with SGR escapes, the form Ink's output
- * grid takes. Each segment closes what it opened with the specific reset codes
- * (39 colour, 22 bold/faint, 27 inverse), as chalk does, so that the styles of one
- * segment never leak into the next.
+ * grid takes, written by chalk: each segment opens its styles and closes them with
+ * their own reset codes (39 colour, 22 bold/faint, 27 inverse), so that the styles of
+ * one segment never leak into the next.
+ *
+ * The dashboard is a full-screen terminal program: bold and inverse (the header, the
+ * selection) are always written, at chalk's basic level; colours and faint only when
+ * colour is on (see colorLevel in ../color.ts).
  */
 
-const FOREGROUND: Record<Color, number> = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, white: 37, gray: 90 };
-const BOLD = 1;
-const FAINT = 2;
-const INVERSE = 7;
-/** Bold and faint both end with it. */
-export const END_INTENSITY = 22;
-const END_INVERSE = 27;
-const END_FOREGROUND = 39;
+const CHALK = chalkAt(1);
 
-/** Every start code this module writes, with the code that ends it (ink-cells.ts reads these). */
-export const SGR_CODES: ReadonlyArray<readonly [start: number, end: number]> = [
-  [BOLD, END_INTENSITY],
-  [FAINT, END_INTENSITY],
-  [INVERSE, END_INVERSE],
-  ...Object.values(FOREGROUND).map((c) => [c, END_FOREGROUND] as const),
-];
+type Style = 'bold' | 'dim' | 'inverse' | Color;
+const STYLES: readonly Style[] = ['bold', 'dim', 'inverse', 'red', 'green', 'yellow', 'blue', 'magenta', 'cyan', 'white', 'gray'];
 
-function open(s: Seg, color: boolean): string {
-  const codes: number[] = [];
-  if (s.bold === true) codes.push(BOLD);
-  if (color && s.dim === true) codes.push(FAINT);
-  if (s.inverse === true) codes.push(INVERSE);
-  if (color && s.color !== undefined) codes.push(FOREGROUND[s.color]);
-  return codes.length === 0 ? '' : `\x1b[${codes.join(';')}m`;
+/** The SGR parameters chalk opens and closes `style` with. */
+function codesOf(style: Style): readonly [start: number, end: number] {
+  // eslint-disable-next-line no-control-regex -- reading chalk's escapes is the point
+  const m = /^\x1b\[(\d+)mx\x1b\[(\d+)m$/.exec(CHALK[style]('x'));
+  if (m === null) throw new Error(`chalk wrote ${JSON.stringify(CHALK[style]('x'))} for ${style}: not one SGR code each side`);
+  return [Number(m[1]), Number(m[2])];
 }
 
-function close(s: Seg, color: boolean): string {
-  const codes: number[] = [];
-  if (color && s.color !== undefined) codes.push(END_FOREGROUND);
-  if (s.inverse === true) codes.push(END_INVERSE);
-  if (s.bold === true || (color && s.dim === true)) codes.push(END_INTENSITY);
-  return codes.length === 0 ? '' : `\x1b[${codes.join(';')}m`;
+/** Every start code this module writes, with the code that ends it (ink-cells.ts reads these). */
+export const SGR_CODES: ReadonlyArray<readonly [start: number, end: number]> = STYLES.map(codesOf);
+
+/** Bold and faint both end with it. */
+export const END_INTENSITY = codesOf('bold')[1];
+
+/** One chalk chain per combination of styles, made once. */
+const stylers = new Map<number, (text: string) => string>();
+
+function stylerFor(s: Seg, color: boolean): ((text: string) => string) | null {
+  const dim = color && s.dim === true;
+  const fg = color ? s.color : undefined;
+  if (s.bold !== true && !dim && s.inverse !== true && fg === undefined) return null;
+  const key = (s.bold === true ? 1 : 0) | (dim ? 2 : 0) | (s.inverse === true ? 4 : 0) | ((fg === undefined ? 0 : STYLES.indexOf(fg)) << 3);
+  let styler = stylers.get(key);
+  if (styler === undefined) {
+    let c = CHALK;
+    if (s.bold === true) c = c.bold;
+    if (dim) c = c.dim;
+    if (s.inverse === true) c = c.inverse;
+    if (fg !== undefined) c = c[fg];
+    styler = c;
+    stylers.set(key, styler);
+  }
+  return styler;
 }
 
 /** C0 and C1 controls and DEL: in a text, they would be escape sequences for the terminal. */
@@ -46,17 +57,17 @@ function close(s: Seg, color: boolean): string {
 const CONTROLS = /[\x00-\x1f\x7f-\x9f]/g;
 
 /**
- * `color` false (NO_COLOR, a dumb terminal): colours and faint go, bold and inverse stay.
- * A control character in a text is shown as "?", one column for one, so that nothing
- * a text carries (a name, a typed value echoed back) can move the cursor or restyle
- * the screen.
+ * `color` false (NO_COLOR, a terminal without colours): colours and faint go, bold and
+ * inverse stay. A control character in a text is shown as "?", one column for one, so
+ * that nothing a text carries (a name, a typed value echoed back) can move the cursor
+ * or restyle the screen.
  */
 export function lineToSgr(line: Line, color: boolean): string {
   let out = '';
   for (const s of line) {
     const text = s.text.replace(CONTROLS, '?');
-    const on = open(s, color);
-    out += on === '' ? text : on + text + close(s, color);
+    const styler = stylerFor(s, color);
+    out += styler === null ? text : styler(text);
   }
   return out;
 }
