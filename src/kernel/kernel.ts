@@ -17,6 +17,7 @@ import { XenIntr } from './intr/xen-intr.js';
 import { XenIpis } from './intr/xen-ipi.js';
 import { XenTimer } from './intr/xen-timer.js';
 import { KernelLog } from './kernel-log.js';
+import { GuestGrantTable, hypercallGrantFrames } from './mm/gnttab.js';
 import { PageAllocator } from './mm/page-allocator.js';
 import { BACK, FRONT, XenbusBus } from './xenbus/bus.js';
 import { XenstoreChildren } from './xenbus/xenstore-children.js';
@@ -110,6 +111,8 @@ export class Kernel {
   xenLeaf = -1;
   /** The free frames of the domain's reservation. */
   pageAllocator!: PageAllocator;
+  /** The domain's grant table, through which its frontends share pages with backends. */
+  gnttab!: GuestGrantTable;
   private readonly options: KernelOptions;
 
   constructor(options: KernelOptions) {
@@ -150,6 +153,7 @@ export class Kernel {
     this.pageAllocator = new PageAllocator(KERNEL_IMAGE_FRAMES, o.pages, special);
     this.hc.mapSharedInfo(sharedInfoGfn);
     this.log.print(`xen: shared_info page mapped at gfn 0x${sharedInfoGfn.toString(16)}`);
+    this.gnttab = new GuestGrantTable(hypercallGrantFrames(this.hc));
     this.maskAllPorts();
     this.setUpVcpuInfo();
     const mode = this.callbackMode();

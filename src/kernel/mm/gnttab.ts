@@ -1,4 +1,5 @@
-import { GNTTAB, GRANT_ENTRIES_PER_FRAME_V1, GrantTableV1 } from '../../abi/index.js';
+import { GNTST, GNTTAB, GRANT_ENTRIES_PER_FRAME_V1, GrantTableV1 } from '../../abi/index.js';
+import type { Hypercalls } from '../../hypervisor/hypercalls.js';
 import { GrefAllocator } from './gref-allocator.js';
 
 /**
@@ -12,6 +13,22 @@ export interface GrantTableFrames {
   maxFrames(): number;
   /** Make the table `count` frames long (it only grows) and return its frames, first to last. */
   setupTable(count: number): readonly Uint8Array[];
+}
+
+/**
+ * The table's frames as a guest reaches them: GNTTABOP_query_size for the maximum,
+ * GNTTABOP_setup_table for the frame numbers, each frame then mapped by number (a PV
+ * guest maps the MFNs setup_table lists; an HVM guest would use XENMAPSPACE_grant_table).
+ */
+export function hypercallGrantFrames(hc: Hypercalls): GrantTableFrames {
+  return {
+    maxFrames: () => hc.gnttabQuerySize().maxNrFrames,
+    setupTable: (count) => {
+      const r = hc.gnttabSetupTable(count);
+      if (r.status !== GNTST.okay) throw new Error(`GNTTABOP_setup_table of ${count} frames failed: status ${r.status}`);
+      return r.frameList.map((mfn) => hc.grantTableFrame(mfn));
+    },
+  };
 }
 
 /**
