@@ -33,7 +33,6 @@ import {
   formatUptime,
   formatVcpuList,
   formatVcpuPinDryRun,
-  libxlDomainConfigGenJson,
   listDomainNotFoundMessage,
   listHeader,
   listLine,
@@ -41,14 +40,13 @@ import {
   parseMemSizeKb,
   SHUTDOWN_REASON_CODE,
   XlArgError,
-  YajlGen,
-  type LibxlDomainConfig,
   type XlDomainRow,
   type XlInfo,
   type XlListLongEntry,
   type XlUptimeRow,
   type XlVcpuRow,
 } from '../ui/xl/index.js';
+import { libxlDomainConfigGenJson, YajlGen, type LibxlDomainConfig } from '../toolstack/libxl/index.js';
 
 /** An xl command that failed: what xl prints and the status it exits with. */
 export class XlFailure extends Error {
@@ -254,7 +252,7 @@ export async function xlCreate(ctx: XlContext, o: XlCreateOptions): Promise<XlOu
     throw err;
   }
   if (o.dryRun || o.debug) {
-    const { xlParsedDomainConfig } = await import('./xl-dryrun.js');
+    const { xlParsedDomainConfig } = await import('../toolstack/libxl/from-config.js');
     const parsed = xlParsedDomainConfig(config, { hostCpus: await dryRunHostCpus(ctx, config) });
     const json = formatDomainConfigOnly(parsed);
     if (o.dryRun) return { stdout: json, data: { dryRun: true, config: parsed } };

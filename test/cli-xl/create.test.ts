@@ -87,7 +87,7 @@ test.serial('-q creates without a word', async (t) => {
   t.deepEqual(await h.xl('destroy', 'quiet'), { stdout: '', stderr: '', code: 0 });
 });
 
-/** What the real xl 4.17 prints for configs/web.yaml (as xl.cfg, plus a kernel, which xenemu does not need), bar the mac: see xl-dryrun.ts. */
+/** What the real xl 4.17 prints for configs/web.yaml (as xl.cfg, plus a kernel, which xenemu does not need), bar the mac: see src/toolstack/libxl/from-config.ts. */
 const WEB_JSON = (uuid: string) => `{
     "c_info": {
         "type": "pvh",

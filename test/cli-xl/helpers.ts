@@ -34,7 +34,7 @@ export function assertXlBuilt(): void {
   } catch {
     throw new Error(`${built} is missing: run \`npx tsc -p tsconfig.build.json && npx oclif manifest\` first`);
   }
-  for (const dir of ['src/compat', 'src/client', 'src/ui/xl', 'commands']) {
+  for (const dir of ['src/compat', 'src/client', 'src/ui/xl', 'src/toolstack/libxl', 'commands']) {
     for (const f of readdirSync(join(REPO, dir))) {
       const st = statSync(join(REPO, dir, f));
       if (st.isFile() && st.mtimeMs > builtAt) throw new Error(`dist/ is older than ${dir}/${f}: run \`npx tsc -p tsconfig.build.json\` first`);

@@ -2,7 +2,7 @@
  * The example domains of the `xl list -l` fixtures: Domain-0's stub and one PV, one
  * PVH and one HVM guest with disks and vifs, as xenemu would describe them.
  */
-import { xlDom0DomainConfig, xlGuestDomainConfig } from '../../src/ui/xl/libxl-defaults.js';
+import { xlDom0DomainConfig, xlGuestDomainConfig } from '../../src/toolstack/libxl/defaults.js';
 import type { XlListLongEntry } from '../../src/ui/xl/types.js';
 
 export const GUEST_DOMAINS: readonly XlListLongEntry[] = [

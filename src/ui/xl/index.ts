@@ -6,7 +6,6 @@
 export * from './types.js';
 export { cprintf, CFormatError, nsToSecondsLikeXl, u64ToFloat } from './cprintf.js';
 export { printBitmap } from './bitmap.js';
-export { formatUuid } from './uuid.js';
 export {
   LIST_HEADER,
   formatList,
@@ -26,7 +25,3 @@ export { formatInfo, type XlInfoOptions } from './info.js';
 export { UPTIME_HEADER, formatUptime, uptimeToString, domainUptime, dom0Uptime, type XlUptimeOptions } from './uptime.js';
 export * from './cmdtable.js';
 export { XlArgError, parseCpuList, parseRange, parseMemSizeKb, parseMemSizeKbRaw, type CpuListOptions } from './args.js';
-export { LibxlConfigError, libxlDomainConfigGenJson } from './libxl-json.js';
-export { YajlGen, yajlEscape } from './yajl.js';
-export { xlGuestDomainConfig, xlDom0DomainConfig, requiredPagingMemoryKb, type XlGuestSpec, type XlDom0Spec, type XlDiskSpec, type XlNicSpec, type XlSchedParams } from './libxl-defaults.js';
-export * from './libxl-idl.js';

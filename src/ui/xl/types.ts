@@ -8,9 +8,9 @@
  */
 
 import { SHUTDOWN } from '../../abi/constants.js';
-import type { LibxlDomainConfig } from './libxl-idl.js';
+import type { LibxlDomainConfig } from '../../toolstack/libxl/idl.js';
 
-export type { LibxlDomainConfig } from './libxl-idl.js';
+export type { LibxlDomainConfig } from '../../toolstack/libxl/idl.js';
 
 const { MAX: _max, ...SCHEDOP_REASONS } = SHUTDOWN;
 

@@ -25,7 +25,7 @@ import type {
   LibxlDomainConfig,
   LibxlDomainSchedParams,
   LibxlScheduler,
-} from './libxl-idl.js';
+} from './idl.js';
 
 /** SECINITSID_DOMU: the 12th initial SID of xen/xsm/flask/policy/initial_sids. */
 const SECINITSID_DOMU = 12;
