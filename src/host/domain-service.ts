@@ -2,10 +2,9 @@ import { release, machine as osMachine, version as osVersion } from 'node:os';
 import type { Domain } from '../hypervisor/domain.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { DomainRpc, DomainMethod } from '../protocol/domain-rpc.js';
-import { kernelCommandLine, type DomainConfig } from '../toolstack/config/index.js';
 import { ToolstackError } from '../toolstack/errors.js';
 import { xlDom0DomainConfig, xlGuestDomainConfig } from '../toolstack/libxl/defaults.js';
-import type { LibxlActionOnShutdown } from '../toolstack/libxl/idl.js';
+import { xlParsedDomainConfig } from '../toolstack/libxl/from-config.js';
 import type { XlDomainRow, XlInfo, XlVcpuRow } from '../ui/xl/types.js';
 import { RpcFailure, type RpcMethod } from './control-server.js';
 import type { Machine } from './machine.js';
@@ -25,6 +24,7 @@ export function domainMethods(machine: Machine, dom0Uptime: () => number): Recor
       throw failure(err);
     }
   };
+  const domidOfName = (name: string): number | undefined => [...hv.domains.values()].find((d) => d.name === name)?.domid;
   const select = (refs: string[] | undefined): Domain[] =>
     refs === undefined || refs.length === 0 ? [...hv.domains.values()].sort((a, b) => a.domid - b.domid) : refs.map(find);
   const run = async <T>(f: () => T | Promise<T>): Promise<T> => {
@@ -47,48 +47,9 @@ export function domainMethods(machine: Machine, dom0Uptime: () => number): Recor
         if (d.domid === 0 || record === undefined) {
           return { domid: d.domid, config: xlDom0DomainConfig({ name: d.name, uuid: d.uuid, targetMemKb: d.targetKiB, maxMemKb: d.maxKiB }) };
         }
-        const c = record.config;
-        const cmdline = kernelCommandLine(c);
-        return {
-          domid: d.domid,
-          config: xlGuestDomainConfig({
-            type: c.type,
-            name: d.name,
-            uuid: d.uuid,
-            maxVcpus: c.maxvcpus,
-            onlineVcpus: d.vcpus.filter((v) => v.online).map((v) => v.id),
-            maxMemKb: c.maxmem * 1024,
-            targetMemKb: d.targetKiB,
-            ...(c.kernel !== undefined ? { kernel: c.kernel } : {}),
-            ...(c.ramdisk !== undefined ? { ramdisk: c.ramdisk } : {}),
-            ...(cmdline !== undefined ? { cmdline } : {}),
-            onPoweroff: libxlAction(c.on_poweroff),
-            onReboot: libxlAction(c.on_reboot),
-            onWatchdog: libxlAction(c.on_watchdog),
-            onCrash: libxlAction(c.on_crash),
-            onSoftReset: libxlAction(c.on_soft_reset),
-            eventChannels: c.max_event_channels,
-            disks: c.disk.map((k) => ({
-              vdev: k.vdev,
-              readwrite: k.access === 'rw',
-              ...(k.target !== undefined ? { pdev_path: k.target } : {}),
-              ...(k.format !== 'empty' ? { format: k.format } : {}),
-              ...(k.devtype === 'cdrom' ? { is_cdrom: true } : {}),
-              ...(k.script !== undefined ? { script: k.script } : {}),
-              backend_domid: typeof k.backend === 'number' ? k.backend : 0,
-            })),
-            nics: c.vif.map((v) => ({
-              devid: v.devid,
-              mac: v.mac,
-              bridge: v.bridge,
-              script: v.script,
-              ...(v.ip !== undefined ? { ip: v.ip } : {}),
-              ...(v.vifname !== undefined ? { vifname: v.vifname } : {}),
-              ...(v.model !== undefined ? { model: v.model } : {}),
-              mtu: v.mtu,
-            })),
-          }),
-        };
+        const parsed = xlParsedDomainConfig(record.config, { hostCpus: hv.host.pcpus, uuid: () => d.uuid });
+        const live = { name: d.name, uuid: d.uuid, onlineVcpus: d.vcpus.filter((v) => v.online).map((v) => v.id), targetMemKb: d.targetKiB };
+        return { domid: d.domid, config: xlGuestDomainConfig(parsed, live, { domidOfName }) };
       }),
     'domain.destroy': (p) => run(async () => {
       await toolstack.destroy(find(p.ref).domid);
@@ -157,10 +118,6 @@ export function domainMethods(machine: Machine, dom0Uptime: () => number): Recor
   return handlers as unknown as Record<string, RpcMethod>;
 }
 
-/** xl.cfg spells the on_* actions with dashes; libxl's enum (and `xl list -l`) does not. */
-function libxlAction(action: DomainConfig['on_poweroff']): LibxlActionOnShutdown {
-  return (action === 'rename-restart' ? 'restart_rename' : action.replace(/-/g, '_')) as LibxlActionOnShutdown;
-}
 
 function failure(err: unknown): Error {
   if (err instanceof ToolstackError) return new RpcFailure(err.code, err.message);
