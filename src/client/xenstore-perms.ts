@@ -1,4 +1,4 @@
-import { atoi, strtol, toInt32 } from './c-number.js';
+import { atoi, strtol, toInt32 } from '../common/c-number.js';
 
 /**
  * Permission strings the way libxenstore handles them, so that our tools print what

@@ -25,6 +25,7 @@ import type {
   LibxlDomainSchedParams,
   LibxlScheduler,
 } from './idl.js';
+import { domainQualifier } from './qualifier.js';
 
 /** SECINITSID_DOMU: the 12th initial SID of xen/xsm/flask/policy/initial_sids. */
 const SECINITSID_DOMU = 12;
@@ -50,9 +51,9 @@ export interface LibxlLiveDomain {
 
 export interface LibxlDefaultsOptions {
   /**
-   * libxl_domain_qualifier_to_domid() for a device's backend_domname: the domid of the
-   * domain with that name, undefined when there is none (all-digit names never get
-   * here: they are ids). libxl resolves the name when it creates the device.
+   * libxl_name_to_domid() for a device's backend_domname: the domid of the domain with
+   * that name, undefined when there is none (all-digit names never get here: they are
+   * ids). libxl resolves the name when it creates the device.
    */
   domidOfName: (name: string) => number | undefined;
   /** Host capabilities that steer libxl's defaults; defaults: HAP and grant v2 present. */
@@ -215,15 +216,14 @@ function hvmDefaults(): NonNullable<NonNullable<LibxlDomainBuildInfo['u']>['hvm'
 }
 
 /**
- * libxl__resolve_domid() → libxl_domain_qualifier_to_domid() (libxl_utils.c): a
- * qualifier of digits only is an id (strtoul), anything else a domain name. A name
+ * libxl__resolve_domid() (libxl_internal.c) of a device's backend_domname. A name
  * that names no domain makes libxl refuse the device; xenemu keeps the device and
  * leaves backend_domid unset (it resolves when asked, not at create time).
  */
-export function backendDomid(name: string | undefined, options: LibxlDefaultsOptions): number | undefined {
+function backendDomid(name: string | undefined, options: LibxlDefaultsOptions): number | undefined {
   if (name === undefined) return undefined;
-  if (/^[0-9]+$/.test(name)) return Number(name);
-  return options.domidOfName(name);
+  const q = domainQualifier(name);
+  return 'domid' in q ? q.domid : options.domidOfName(q.name);
 }
 
 /** libxl__device_disk_setdefault() after xl's disk-spec parser. */
