@@ -9,7 +9,7 @@
 
 const LONG_MAX = (1n << 63n) - 1n;
 const LONG_MIN = -(1n << 63n);
-const ULONG_MAX = (1n << 64n) - 1n;
+export const ULONG_MAX = (1n << 64n) - 1n;
 
 export type CBase = 0 | 8 | 10 | 16;
 

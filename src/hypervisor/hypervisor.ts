@@ -1,4 +1,4 @@
-import { HVM_PARAM, HVM_PARAM_CALLBACK_TYPE, HVM_PARAM_CALLBACK_TYPE_SHIFT, VIRQ } from '../abi/index.js';
+import { DOMID, HVM_PARAM, HVM_PARAM_CALLBACK_TYPE, HVM_PARAM_CALLBACK_TYPE_SHIFT, VIRQ } from '../abi/index.js';
 import type { Clock } from './clock.js';
 import { Domain, type DomainSpec, type ShutdownReason } from './domain.js';
 import { EventChannelTable, type EventChannelHost } from './evtchn.js';
@@ -49,9 +49,6 @@ interface Delivery {
 
 /** Default timer slop: expiries of a domain are coalesced to multiples of this (see DomainTimers). */
 export const DEFAULT_TIMER_SLOP_NS = 1e9;
-
-/** DOMID_FIRST_RESERVED (xen.h): domids from here on are special values, never domains. */
-export const DOMID_FIRST_RESERVED = 0x7ff0;
 
 /** What a failed hypervisor operation says; `code` is the Xen errno name. */
 export class HypervisorError extends Error {
@@ -136,13 +133,13 @@ export class Hypervisor implements EventChannelHost {
   }
 
   set domidCursor(next: number) {
-    this.nextDomid = next >= 1 && next < DOMID_FIRST_RESERVED ? next : 1;
+    this.nextDomid = next >= 1 && next < DOMID.FIRST_RESERVED ? next : 1;
   }
 
   private allocateDomid(): number {
-    for (let tries = 0; tries < DOMID_FIRST_RESERVED; tries++) {
+    for (let tries = 0; tries < DOMID.FIRST_RESERVED; tries++) {
       const id = this.nextDomid;
-      this.nextDomid = id + 1 >= DOMID_FIRST_RESERVED ? 1 : id + 1;
+      this.nextDomid = id + 1 >= DOMID.FIRST_RESERVED ? 1 : id + 1;
       if (!this.domains.has(id)) return id;
     }
     throw new HypervisorError('ENOSPC', 'no free domain id');
@@ -155,7 +152,7 @@ export class Hypervisor implements EventChannelHost {
   createDomain(spec: NewDomainSpec): Domain {
     if (spec.domid !== undefined) {
       if (this.domains.has(spec.domid)) throw new HypervisorError('EEXIST', `domain ${spec.domid} exists`);
-      if (spec.domid < 0 || spec.domid >= DOMID_FIRST_RESERVED) throw new HypervisorError('EINVAL', `domid ${spec.domid} is reserved`);
+      if (spec.domid < 0 || spec.domid >= DOMID.FIRST_RESERVED) throw new HypervisorError('EINVAL', `domid ${spec.domid} is reserved`);
     }
     if (spec.memoryKiB > this.freeKiB) {
       throw new HypervisorError('ENOMEM', `not enough free memory: ${Math.ceil(spec.memoryKiB / 1024)} MiB asked, ${Math.floor(this.freeKiB / 1024)} MiB free`);

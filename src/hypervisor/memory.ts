@@ -1,5 +1,6 @@
-/** Guest pages are 4 KiB, as on x86. */
-export const PAGE_SIZE = 4096;
+import { XEN_PAGE_SIZE } from '../abi/layout.js';
+
+/** log2(XEN_PAGE_SIZE): guest pages are 4 KiB, as on x86. */
 export const PAGE_SHIFT = 12;
 
 /**
@@ -55,7 +56,7 @@ export class GuestMemory {
     const key = gfn >> CHUNK_SHIFT;
     let c = this.chunks.get(key);
     if (c === undefined) {
-      c = { buffer: new ArrayBuffer(CHUNK_PAGES * PAGE_SIZE), backed: 0 };
+      c = { buffer: new ArrayBuffer(CHUNK_PAGES * XEN_PAGE_SIZE), backed: 0 };
       this.chunks.set(key, c);
     }
     return c;
@@ -68,7 +69,7 @@ export class GuestMemory {
       this.check(gfn);
       const c = this.chunk(gfn);
       c.backed++;
-      v = new Uint8Array(c.buffer, (gfn & (CHUNK_PAGES - 1)) * PAGE_SIZE, PAGE_SIZE);
+      v = new Uint8Array(c.buffer, (gfn & (CHUNK_PAGES - 1)) * XEN_PAGE_SIZE, XEN_PAGE_SIZE);
       this.views.set(gfn, v);
     }
     return v;
@@ -85,7 +86,7 @@ export class GuestMemory {
       throw new MemoryError(`frames ${gfn}..${gfn + count - 1} are not one aligned block of at most ${CHUNK_PAGES}`);
     }
     for (let i = 0; i < count; i++) this.page(gfn + i);
-    return new Uint8Array(this.chunk(gfn).buffer, (gfn & (CHUNK_PAGES - 1)) * PAGE_SIZE, count * PAGE_SIZE);
+    return new Uint8Array(this.chunk(gfn).buffer, (gfn & (CHUNK_PAGES - 1)) * XEN_PAGE_SIZE, count * XEN_PAGE_SIZE);
   }
 
   isBacked(gfn: number): boolean {
@@ -99,7 +100,7 @@ export class GuestMemory {
 
   /** Host memory held, in bytes (whole chunks). */
   get hostBytes(): number {
-    return this.chunks.size * CHUNK_PAGES * PAGE_SIZE;
+    return this.chunks.size * CHUNK_PAGES * XEN_PAGE_SIZE;
   }
 
   /**

@@ -6,7 +6,7 @@
  * leading white space and take a sign, and a bare memory size is in MiB.
  */
 
-import { strtol, strtoul } from '../../common/c-number.js';
+import { strtol, strtoul, ULONG_MAX } from '../../common/c-number.js';
 
 /** An argument xl rejects. `message` is what xl writes to stderr, newline included. */
 export class XlArgError extends Error {
@@ -18,8 +18,6 @@ export class XlArgError extends Error {
     this.name = 'XlArgError';
   }
 }
-
-const ULONG_MAX = (1n << 64n) - 1n;
 
 /** strtoul (unsigned) or strtoll (signed) in base 10, as xl's parsers call them. */
 function strtoBase10(s: string, signed: boolean): { value: bigint; end: number } {
