@@ -3,7 +3,7 @@ import { ensureDaemon, reachDaemon } from '../../src/client/daemon.js';
 import { XenemuCommand } from '../../src/cli/base-command.js';
 import { describeRecovery } from '../../src/host/db/recovery.js';
 import type { HostStatus } from '../../src/host/host.js';
-import { ensureStateDir } from '../../src/host/state-dir.js';
+import { ensureStateDir } from '../../src/state/state-dir.js';
 import { parseMemSizeKb } from '../../src/ui/xl/args.js';
 
 export default class HostStart extends XenemuCommand {

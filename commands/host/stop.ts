@@ -1,6 +1,6 @@
 import { reachDaemon } from '../../src/client/daemon.js';
 import { XenemuCommand } from '../../src/cli/base-command.js';
-import { FileLock } from '../../src/host/lock.js';
+import { FileLock } from '../../src/state/lock.js';
 
 const STOP_WAIT_MS = 60_000;
 

@@ -2,7 +2,7 @@ import { Command } from '@oclif/core';
 import { DaemonError } from '../client/daemon.js';
 import { RpcCallError } from '../client/rpc-client.js';
 import { XsRequestError } from '../client/xs-client.js';
-import { resolveHome, StateDirError, statePaths, type StatePaths } from '../host/state-dir.js';
+import { resolveHome, StateDirError, statePaths, type StatePaths } from '../state/state-dir.js';
 import { ConfigError } from '../toolstack/config/errors.js';
 
 /**

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { entryPoint } from '../host/entry-point.js';
-import { FileLock } from '../host/lock.js';
-import { ensureStateDir, type StatePaths } from '../host/state-dir.js';
+import { entryPoint } from '../common/entry-point.js';
+import { FileLock } from '../state/lock.js';
+import { ensureStateDir, type StatePaths } from '../state/state-dir.js';
 import { RpcClient } from './rpc-client.js';
 
 /** The daemon could not be reached or started; the message says why and what to do. */

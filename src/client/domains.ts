@@ -1,4 +1,4 @@
-import type { StatePaths } from '../host/state-dir.js';
+import type { StatePaths } from '../state/state-dir.js';
 import type { DomainMethod, DomainRpc } from '../protocol/domain-rpc.js';
 import type { DomainConfig } from '../toolstack/config/index.js';
 import type { XlDomainRow, XlInfo, XlListLongEntry, XlUptimeRow, XlVcpuRow } from '../ui/xl/types.js';

@@ -1,4 +1,4 @@
-import type { StatePaths } from '../host/state-dir.js';
+import type { StatePaths } from '../state/state-dir.js';
 import type { EvtchnMethod, EvtchnRpc } from '../protocol/evtchn-rpc.js';
 import { DaemonError, ensureDaemon, reachDaemon } from './daemon.js';
 

@@ -34,7 +34,7 @@ export async function connectXenstored(env: NodeJS.ProcessEnv = process.env): Pr
   const fromEnv = env.XENSTORED_PATH;
   if (fromEnv !== undefined) return connectOrExplain(fromEnv, true);
   // Loaded here, not at the top: the fast path should not pay for what it may not use.
-  const { resolveHome, statePaths } = await import('../host/state-dir.js');
+  const { resolveHome, statePaths } = await import('../state/state-dir.js');
   const paths = statePaths(resolveHome(env));
   try {
     return await XsClient.connect(paths.socket);

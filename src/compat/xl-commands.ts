@@ -20,7 +20,7 @@ import { resolve } from 'node:path';
 import { DomainClient, isRpcError } from '../client/domains.js';
 import { RpcCallError } from '../client/rpc-client.js';
 import { strerror } from '../client/strerror.js';
-import type { StatePaths } from '../host/state-dir.js';
+import type { StatePaths } from '../state/state-dir.js';
 import type { DomainConfig } from '../toolstack/config/index.js';
 import {
   cprintf,

@@ -16,7 +16,7 @@
 
 import { DaemonError } from '../client/daemon.js';
 import { RpcCallError } from '../client/rpc-client.js';
-import { resolveHome, StateDirError, statePaths } from '../host/state-dir.js';
+import { resolveHome, StateDirError, statePaths } from '../state/state-dir.js';
 import {
   COMMAND_NOT_IMPLEMENTED,
   formatCommandHelp,

@@ -8,9 +8,9 @@
  * listen, then write the pid file, which is informational only.
  */
 import { appendFileSync, closeSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { FileLock } from './lock.js';
+import { FileLock } from '../state/lock.js';
 import { Host, type LastStart, type StoreBackend } from './host.js';
-import { checkSocketPaths, ensureStateDir, statePaths, type StatePaths } from './state-dir.js';
+import { checkSocketPaths, ensureStateDir, statePaths, type StatePaths } from '../state/state-dir.js';
 import { readHostConfig } from './host-config.js';
 import { readXenstoredConf } from './xenstored-conf.js';
 

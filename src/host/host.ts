@@ -16,7 +16,7 @@ import { domainMethods } from './domain-service.js';
 import { DurabilityBarrier } from './durability.js';
 import { evtchnMethods } from './evtchn-service.js';
 import { Machine } from './machine.js';
-import type { StatePaths } from './state-dir.js';
+import type { StatePaths } from '../state/state-dir.js';
 import { statsMethods } from './stats-service.js';
 import { XsSocketServer } from './xs-server.js';
 

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { statePaths } from '../../src/host/state-dir.js';
+import { statePaths } from '../../src/state/state-dir.js';
 import { tempHome } from '../helpers/daemon.js';
 import { assertXlBuilt, CONFIGS, LIST_HEADER_RE, listRow, runNode, scratchFile, XL_JS, xlHost, type XlHost } from './helpers.js';
 

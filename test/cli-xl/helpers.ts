@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DomainClient } from '../../src/client/domains.js';
 import { writeHostConfig } from '../../src/host/host-config.js';
-import { statePaths } from '../../src/host/state-dir.js';
+import { statePaths } from '../../src/state/state-dir.js';
 import type { XlDomainRow } from '../../src/ui/xl/types.js';
 import { startHost, tempHome, type TestHost } from '../helpers/daemon.js';
 

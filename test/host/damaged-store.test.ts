@@ -6,7 +6,7 @@ import { XsClient } from '../../src/client/xs-client.js';
 import { encodedSize, encodeEntries, FRAME_HEADER_SIZE, sealFrame, type JournalEntry } from '../../src/host/db/journal-codec.js';
 import { journalPath, listJournals } from '../../src/host/db/journal.js';
 import type { HostStatus } from '../../src/host/host.js';
-import { statePaths } from '../../src/host/state-dir.js';
+import { statePaths } from '../../src/state/state-dir.js';
 import { startHost, tempHome, type TestHost } from '../helpers/daemon.js';
 import { run } from '../helpers/run.js';
 import { assertBuilt, RUN_JS } from '../helpers/xenstore-cli.js';

@@ -5,7 +5,7 @@ import { XsClient, XsRequestError } from '../../src/client/xs-client.js';
 import { RpcCallError } from '../../src/client/rpc-client.js';
 import { StorePersistence } from '../../src/host/db/index.js';
 import { Host, type HostStatus } from '../../src/host/host.js';
-import { ensureStateDir, statePaths } from '../../src/host/state-dir.js';
+import { ensureStateDir, statePaths } from '../../src/state/state-dir.js';
 import { XsType, type XsMessage } from '../../src/protocol/xs-wire.js';
 import { changesStore } from '../../src/xenstore/xenstored.js';
 import { yamlConfig } from '../helpers/machine.js';

@@ -1,6 +1,6 @@
 import { DaemonError } from '../../client/daemon.js';
 import { RpcCallError, RpcClient } from '../../client/rpc-client.js';
-import type { StatePaths } from '../../host/state-dir.js';
+import type { StatePaths } from '../../state/state-dir.js';
 import { STATS_EVENT, type SelectedDomainStats, type StatsFrame, type StatsRpc, type StatsSubscribeParams } from '../../protocol/stats.js';
 
 /** The stats stream as the dashboard and the batch printer see it. */
