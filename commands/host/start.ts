@@ -1,8 +1,8 @@
 import { Flags } from '@oclif/core';
 import { ensureDaemon, reachDaemon } from '../../src/client/daemon.js';
 import { XenemuCommand } from '../../src/cli/base-command.js';
-import { describeRecovery } from '../../src/host/db/recovery.js';
-import type { HostStatus } from '../../src/host/host.js';
+import type { HostStatus } from '../../src/protocol/host-rpc.js';
+import { describeRecovery } from '../../src/state/last-start.js';
 import { ensureStateDir } from '../../src/state/state-dir.js';
 import { parseMemSizeKb } from '../../src/ui/xl/args.js';
 
@@ -50,7 +50,7 @@ The daemon refuses to start over a damaged store (a journal file that fails its 
     };
     if (Object.values(settings).some((v) => v !== undefined)) {
       ensureStateDir(paths);
-      const { writeHostConfig } = await import('../../src/host/host-config.js');
+      const { writeHostConfig } = await import('../../src/state/host-config.js');
       writeHostConfig(paths.hostConfig, settings);
     }
     const started = await ensureDaemon(paths, { recover: flags.recover });

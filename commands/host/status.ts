@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { reachDaemon } from '../../src/client/daemon.js';
 import { XenemuCommand } from '../../src/cli/base-command.js';
-import type { HostStatus, LastStart } from '../../src/host/host.js';
+import type { HostStatus } from '../../src/protocol/host-rpc.js';
+import type { LastStart } from '../../src/state/last-start.js';
 import { formatHostStatus, formatStopped } from '../../src/ui/host-status.js';
 
 /** LSB's "program is not running" status code, also what `systemctl status` uses. */

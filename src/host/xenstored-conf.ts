@@ -1,5 +1,5 @@
 import type { QuotaLimits } from '../xenstore/quota.js';
-import { readOptionalFile } from './optional-file.js';
+import { readOptionalFile } from '../common/optional-file.js';
 
 /**
  * Limits from an oxenstored.conf-style file (`key = value`, `#` comments), so that an

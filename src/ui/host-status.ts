@@ -1,5 +1,5 @@
-import { describeRecovery } from '../host/db/recovery.js';
-import type { HostStatus, LastStart } from '../host/host.js';
+import type { HostStatus } from '../protocol/host-rpc.js';
+import { describeRecovery, type LastStart } from '../state/last-start.js';
 
 function mib(bytes: number): string {
   return `${(bytes / 1048576).toFixed(1)} MiB`;

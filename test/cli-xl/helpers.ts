@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DomainClient } from '../../src/client/domains.js';
-import { writeHostConfig } from '../../src/host/host-config.js';
+import { writeHostConfig } from '../../src/state/host-config.js';
 import { statePaths } from '../../src/state/state-dir.js';
 import type { XlDomainRow } from '../../src/ui/xl/types.js';
 import { startHost, tempHome, type TestHost } from '../helpers/daemon.js';

@@ -10,7 +10,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { RpcClient } from '../../src/client/rpc-client.js';
-import type { HostStatus } from '../../src/host/host.js';
+import type { HostStatus } from '../../src/protocol/host-rpc.js';
 import { MAX_RPC_LINE } from '../../src/protocol/control-rpc.js';
 import { RPC_PARAMS } from '../../src/protocol/methods.js';
 import type { XlDomainRow } from '../../src/ui/xl/types.js';

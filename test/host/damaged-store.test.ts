@@ -5,7 +5,7 @@ import { reachDaemon } from '../../src/client/daemon.js';
 import { XsClient } from '../../src/client/xs-client.js';
 import { encodedSize, encodeEntries, FRAME_HEADER_SIZE, sealFrame, type JournalEntry } from '../../src/host/db/journal-codec.js';
 import { journalPath, listJournals } from '../../src/host/db/journal.js';
-import type { HostStatus } from '../../src/host/host.js';
+import type { HostStatus } from '../../src/protocol/host-rpc.js';
 import { statePaths } from '../../src/state/state-dir.js';
 import { startHost, tempHome, type TestHost } from '../helpers/daemon.js';
 import { run } from '../helpers/run.js';

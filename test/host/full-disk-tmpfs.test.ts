@@ -3,7 +3,7 @@ import { mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { DomainClient } from '../../src/client/domains.js';
 import { XsClient, XsRequestError } from '../../src/client/xs-client.js';
-import type { HostStatus } from '../../src/host/host.js';
+import type { HostStatus } from '../../src/protocol/host-rpc.js';
 import { assertXlBuilt, RUN_JS, runNode } from '../cli-xl/helpers.js';
 import { startHost } from '../helpers/daemon.js';
 import { fill, mountTmpfs, tmpfsProblem, unmount } from '../helpers/tmpfs.js';

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { reachDaemon } from '../../src/client/daemon.js';
 import { XsClient } from '../../src/client/xs-client.js';
-import type { HostStatus } from '../../src/host/host.js';
+import type { HostStatus } from '../../src/protocol/host-rpc.js';
 import { startHost, tempHome } from '../helpers/daemon.js';
 
 test('the state dir is 0700 and every socket in it 0600', async (t) => {

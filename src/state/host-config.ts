@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { MAX_PCPUS } from '../hypervisor/host-model.js';
-import { readOptionalFile } from './optional-file.js';
+import { readOptionalFile } from '../common/optional-file.js';
 import { z } from 'zod';
 
 /**
