@@ -1,9 +1,6 @@
 import { Command } from '@oclif/core';
-import { DaemonError } from '../client/daemon.js';
-import { RpcCallError } from '../client/rpc-client.js';
-import { XsRequestError } from '../client/xs-client.js';
-import { resolveHome, StateDirError, statePaths, type StatePaths } from '../state/state-dir.js';
-import { ConfigError } from '../toolstack/config/errors.js';
+import { XenemuError } from '../common/errors.js';
+import { resolveHome, statePaths, type StatePaths } from '../state/state-dir.js';
 
 /**
  * What every xenemu command shares: the state dir, and one place that turns errors
@@ -15,14 +12,9 @@ export abstract class XenemuCommand extends Command {
   }
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
-    if (err instanceof ConfigError) {
-      // Each problem on its own line, "file:line:column: key: message", like a compiler.
-      this.logToStderr(err.message);
-      this.exit(err.exitCode);
-    }
-    if (err instanceof DaemonError || err instanceof StateDirError || err instanceof RpcCallError || err instanceof XsRequestError) {
-      this.logToStderr(`xenemu: ${err.message}`);
-      this.exit(1);
+    if (err instanceof XenemuError) {
+      this.logToStderr(err.cliMessage());
+      this.exit(err.exitStatus);
     }
     return super.catch(err);
   }

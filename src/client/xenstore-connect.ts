@@ -1,9 +1,10 @@
 import { statSync } from 'node:fs';
 import { XsClient } from './xs-client.js';
 import { strerror } from './strerror.js';
+import { XenemuError } from '../common/errors.js';
 
 /** The xenstored socket could not be reached. */
-export class XenstoredUnreachable extends Error {
+export class XenstoredUnreachable extends XenemuError {
   constructor(
     readonly socketPath: string,
     /** errno name, as xs_open would have left it. */
@@ -11,11 +12,11 @@ export class XenstoredUnreachable extends Error {
     readonly fromEnv: boolean,
   ) {
     super(
+      errno,
       fromEnv
         ? `cannot reach xenstored at ${socketPath} (XENSTORED_PATH): ${strerror(errno)}; unset XENSTORED_PATH to use the xenemu host`
         : `cannot reach the xenemu host's xenstored at ${socketPath}: ${strerror(errno)}`,
     );
-    this.name = 'XenstoredUnreachable';
   }
 
   /** What the C tools print (after their progname): err(1, "xs_open"). */

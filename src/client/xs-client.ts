@@ -1,14 +1,14 @@
 import { connect, type Socket } from 'node:net';
 import { encodeMessage, PAYLOAD_MAX, splitNul, XsFrameReader, XsType, xsTypeName, type XsMessage } from '../protocol/xs-wire.js';
+import { XenemuError } from '../common/errors.js';
 
 /** An ERROR reply: `errno` is the Xen errno name the daemon sent. */
-export class XsRequestError extends Error {
+export class XsRequestError extends XenemuError {
   constructor(
     readonly errno: string,
     readonly request: string,
   ) {
-    super(`${request}: ${errno}`);
-    this.name = 'XsRequestError';
+    super(errno, `${request}: ${errno}`);
   }
 }
 

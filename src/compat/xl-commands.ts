@@ -49,18 +49,19 @@ import {
 import { libxlDomainConfigGenJson, YajlGen, type LibxlDomainConfig } from '../toolstack/libxl/index.js';
 import { domainQualifier } from '../toolstack/libxl/qualifier.js';
 import { strtol, strtoul } from '../common/c-number.js';
+import { XenemuError } from '../common/errors.js';
 
 /** An xl command that failed: what xl prints and the status it exits with. */
-export class XlFailure extends Error {
+export class XlFailure extends XenemuError {
   constructor(
     /** xl's stderr text, newlines included. */
     readonly stderr: string,
-    readonly exitCode: number,
+    /** xl's exit status for this failure (not always 1: create exits 3, usage 2...). */
+    override readonly exitStatus: number,
     /** What xl had already written to stdout before failing (vcpu-list's header...). */
     readonly stdout = '',
   ) {
-    super(stderr.trimEnd());
-    this.name = 'XlFailure';
+    super('XL_FAILURE', stderr.trimEnd());
   }
 }
 
@@ -462,7 +463,7 @@ export async function xlVcpuList(ctx: XlContext, o: { domains: readonly string[]
     try {
       domid = await findDomain(client, d);
     } catch (err) {
-      if (err instanceof XlFailure) throw new XlFailure(err.stderr, err.exitCode, out);
+      if (err instanceof XlFailure) throw new XlFailure(err.stderr, err.exitStatus, out);
       throw err;
     }
     try {

@@ -4,6 +4,7 @@ import { Domain, type DomainSpec, type ShutdownReason } from './domain.js';
 import { EventChannelTable, type EventChannelHost } from './evtchn.js';
 import type { HostModel } from './host-model.js';
 import { DomainTimers } from './vtimers.js';
+import { XenemuError } from '../common/errors.js';
 
 /**
  * What a guest kernel registers to be told that a vCPU has an upcall pending. It may
@@ -51,13 +52,12 @@ interface Delivery {
 export const DEFAULT_TIMER_SLOP_NS = 1e9;
 
 /** What a failed hypervisor operation says; `code` is the Xen errno name. */
-export class HypervisorError extends Error {
+export class HypervisorError extends XenemuError {
   constructor(
-    readonly code: 'ENOMEM' | 'EEXIST' | 'ESRCH' | 'EINVAL' | 'EBUSY' | 'EPERM' | 'ENOSPC' | 'ENOENT' | 'ENOSYS',
+    override readonly code: 'ENOMEM' | 'EEXIST' | 'ESRCH' | 'EINVAL' | 'EBUSY' | 'EPERM' | 'ENOSPC' | 'ENOENT' | 'ENOSYS',
     message: string,
   ) {
-    super(message);
-    this.name = 'HypervisorError';
+    super(code, message);
   }
 }
 

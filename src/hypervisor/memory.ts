@@ -1,4 +1,5 @@
 import { XEN_PAGE_SIZE } from '../abi/layout.js';
+import { XenemuError } from '../common/errors.js';
 
 /** log2(XEN_PAGE_SIZE): guest pages are 4 KiB, as on x86. */
 export const PAGE_SHIFT = 12;
@@ -13,8 +14,11 @@ export const PAGE_SHIFT = 12;
 export const CHUNK_PAGES = 16;
 const CHUNK_SHIFT = 4;
 
-export class MemoryError extends Error {
-  override name = 'MemoryError';
+/** A frame outside the domain's memory, or a reservation past its maximum. */
+export class MemoryError extends XenemuError {
+  constructor(message: string) {
+    super('EINVAL', message);
+  }
 }
 
 interface Chunk {

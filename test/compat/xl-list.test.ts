@@ -18,7 +18,7 @@ test('xenemu list shows every other domain when the daemon reports one in a stat
   const err = await t.throwsAsync(xlList(context([dom0, broken, web]), { domains: [], long: false, verbose: false, context: false, cpupool: false, numa: false }));
   t.true(err instanceof XlFailure);
   const failure = err as XlFailure;
-  t.is(failure.exitCode, 1);
+  t.is(failure.exitStatus, 1);
   const lines = failure.stdout.split('\n');
   t.regex(lines[1]!, /^Domain-0 +0 +1024 +4 /);
   t.regex(lines[2]!, /^web +2 +512 +2 /);

@@ -7,12 +7,13 @@ import { journalPath, listJournals } from './journal.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { StoreFiles } from './sqlite-writer.js';
 import type { RecoveryReport } from '../../state/last-start.js';
+import { XenemuError } from '../../common/errors.js';
 
 /** The store is damaged and recovery was not asked to go on. Nothing was changed. */
-export class DamagedStoreError extends Error {
-  override name = 'DamagedStoreError';
+export class DamagedStoreError extends XenemuError {
   constructor(readonly problems: readonly string[]) {
     super(
+      'EIO',
       [
         'the store is damaged; not starting over it:',
         ...problems.map((p) => `  - ${p}`),

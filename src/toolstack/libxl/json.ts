@@ -22,12 +22,12 @@
 import { LIBXL_ENUMS, LIBXL_STRUCTS, type CType, type IdlType, type LibxlDomainConfig } from './idl.js';
 import { formatUuid } from './uuid.js';
 import type { YajlGen } from './yajl.js';
+import { XenemuError } from '../../common/errors.js';
 
 /** A configuration value that libxl could not hold or print. */
-export class LibxlConfigError extends Error {
+export class LibxlConfigError extends XenemuError {
   constructor(readonly path: string, message: string) {
-    super(`${path}: ${message}`);
-    this.name = 'LibxlConfigError';
+    super('EINVAL', `${path}: ${message}`);
   }
 }
 

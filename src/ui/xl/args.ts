@@ -7,15 +7,15 @@
  */
 
 import { strtol, strtoul, ULONG_MAX } from '../../common/c-number.js';
+import { XenemuError } from '../../common/errors.js';
 
 /** An argument xl rejects. `message` is what xl writes to stderr, newline included. */
-export class XlArgError extends Error {
+export class XlArgError extends XenemuError {
   constructor(
-    readonly code: 'invalid-cpu-range' | 'caret-all' | 'nodes-unsupported' | 'invalid-memory-size',
+    override readonly code: 'invalid-cpu-range' | 'caret-all' | 'nodes-unsupported' | 'invalid-memory-size',
     readonly stderr: string,
   ) {
-    super(stderr.trimEnd());
-    this.name = 'XlArgError';
+    super(code, stderr.trimEnd());
   }
 }
 
