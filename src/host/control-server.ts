@@ -1,7 +1,7 @@
 import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type * as z from 'zod';
-import { LineReader, MAX_RPC_LINE, type RpcRequest, type RpcResponse } from '../protocol/control-rpc.js';
+import { LineReader, MAX_RPC_LINE, type RpcRequest, type RpcResponse, type RpcTable } from '../protocol/control-rpc.js';
 import { XenemuError } from '../common/errors.js';
 import { checkValue, formatPath, PLAIN_WORDING } from '../toolstack/config/index.js';
 
@@ -13,9 +13,6 @@ export interface RpcContext {
 
 /** A control method: params in, a JSON-serialisable result out (or a XenemuError). */
 export type RpcMethod = (params: unknown, ctx: RpcContext) => unknown | Promise<unknown>;
-
-/** A method family's table (src/protocol/*-rpc.ts): each method's parameters and result. */
-export type RpcTable = Record<string, { params: unknown; result: unknown }>;
 
 /** The handlers of a method family, each typed by its row of the family's table. */
 export type RpcHandlers<T extends RpcTable> = {

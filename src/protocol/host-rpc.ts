@@ -28,3 +28,12 @@ export interface HostStatus {
   /** This start's recovery: what was replayed, and any damage found and set aside. */
   recovery: RecoveryReport | null;
 }
+
+type None = z.output<typeof NoParams>;
+
+/** The host family's table: what each method answers. */
+export type HostRpc = {
+  ping: { params: None; result: { pong: true } };
+  'host.status': { params: None; result: HostStatus };
+  'host.stop': { params: None; result: { stopping: true } };
+};
