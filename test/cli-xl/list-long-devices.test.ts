@@ -1,21 +1,10 @@
 import test from 'ava';
-import { assertXlBuilt, scratchFile, xlHost, type XlHost } from './helpers.js';
+import { assertXlBuilt, scratchFile, xlHost } from './helpers.js';
 
 // `xl create -n` prints what xl's parser builds; `xl list -l` prints the same config
 // after libxl's defaults (libxl__device_disk_setdefault, libxl__device_nic_setdefault),
 // which resolve a device's backend domain (a name or an id) to backend_domid with
 // libxl_domain_qualifier_to_domid(): all digits is an id, anything else a name.
-
-let h: XlHost;
-
-test.before(async () => {
-  assertXlBuilt();
-  h = await xlHost();
-});
-
-test.after.always(async () => {
-  await h?.dispose();
-});
 
 type Device = Record<string, unknown> & { backend_domname?: string; backend_domid?: number };
 interface LibxlConfig {
@@ -24,6 +13,9 @@ interface LibxlConfig {
 }
 
 test('create -n and list -l agree on disks and vifs, backend_domid included (by name and by id)', async (t) => {
+  assertXlBuilt();
+  const h = await xlHost();
+  t.teardown(() => h.dispose());
   t.is((await h.xl('create', '-q', scratchFile('dd.yaml', 'name: dd\nmemory: 64\ndriver_domain: true\n'))).code, 0);
   const dd = (await (await h.client()).list(['dd']))[0]!.domid;
   t.not(dd, 0);
