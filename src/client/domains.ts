@@ -1,7 +1,7 @@
 import type { StatePaths } from '../state/state-dir.js';
 import type { DomainMethod, DomainRpc } from '../protocol/domain-rpc.js';
 import type { DomainConfig } from '../toolstack/config/index.js';
-import type { XlDomainRow, XlInfo, XlListLongEntry, XlUptimeRow, XlVcpuRow } from '../ui/xl/types.js';
+import type { XlDomainRow, XlInfo, XlListLongEntry, XlUptimeRow, XlVcpuRow } from '../toolstack/libxl/rows.js';
 import { RpcCallError, RpcClient } from './rpc-client.js';
 import { TypedClient } from './typed-client.js';
 

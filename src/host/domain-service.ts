@@ -4,7 +4,7 @@ import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { DomainRpc } from '../protocol/domain-rpc.js';
 import { xlDom0DomainConfig, xlGuestDomainConfig } from '../toolstack/libxl/defaults.js';
 import { xlParsedDomainConfig } from '../toolstack/libxl/from-config.js';
-import type { XlDomainRow, XlInfo, XlVcpuRow } from '../ui/xl/types.js';
+import type { XlDomainRow, XlInfo, XlVcpuRow } from '../toolstack/libxl/rows.js';
 import { rpcMethods, type RpcMethod } from './control-server.js';
 import { XenemuError } from '../common/errors.js';
 import type { Machine } from './machine.js';

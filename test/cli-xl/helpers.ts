@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DomainClient } from '../../src/client/domains.js';
 import { writeHostConfig } from '../../src/state/host-config.js';
 import { statePaths } from '../../src/state/state-dir.js';
-import type { XlDomainRow } from '../../src/ui/xl/types.js';
+import type { XlDomainRow } from '../../src/toolstack/libxl/rows.js';
 import { startHost, tempHome, type TestHost } from '../helpers/daemon.js';
 
 /**

@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { DomainClient } from '../../src/client/domains.js';
 import { XlFailure, xlList, type XlContext } from '../../src/compat/xl-commands.js';
-import type { XlDomainRow } from '../../src/ui/xl/types.js';
+import type { XlDomainRow } from '../../src/toolstack/libxl/rows.js';
 
 const flags = { running: false, blocked: true, paused: false, shutdown: false, dying: false };
 const dom0: XlDomainRow = { domid: 0, name: 'Domain-0', currentMemKb: 1048576, vcpusOnline: 4, stateFlags: { ...flags, running: true, blocked: false }, cpuTimeNs: 1e9, uuid: '00000000-0000-0000-0000-000000000000' };

@@ -13,7 +13,7 @@ import { RpcClient } from '../../src/client/rpc-client.js';
 import type { HostStatus } from '../../src/protocol/host-rpc.js';
 import { MAX_RPC_LINE } from '../../src/protocol/control-rpc.js';
 import { RPC_PARAMS } from '../../src/protocol/methods.js';
-import type { XlDomainRow } from '../../src/ui/xl/types.js';
+import type { XlDomainRow } from '../../src/toolstack/libxl/rows.js';
 import { request, sendRaw, type RawAnswer } from '../helpers/control-raw.js';
 import { startHost, type TestHost } from '../helpers/daemon.js';
 import { yamlConfig } from '../helpers/machine.js';

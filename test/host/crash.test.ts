@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { DomainClient } from '../../src/client/domains.js';
 import { XsClient, XsRequestError } from '../../src/client/xs-client.js';
 import { loadDomainConfig } from '../../src/toolstack/config/index.js';
-import type { XlDomainRow } from '../../src/ui/xl/types.js';
+import type { XlDomainRow } from '../../src/toolstack/libxl/rows.js';
 import { startHost } from '../helpers/daemon.js';
 
 /**

@@ -5,7 +5,7 @@
  */
 import { xlDom0DomainConfig, xlGuestDomainConfig } from '../../src/toolstack/libxl/defaults.js';
 import type { LibxlDefaultsOptions } from '../../src/toolstack/libxl/defaults.js';
-import type { XlListLongEntry } from '../../src/ui/xl/types.js';
+import type { XlListLongEntry } from '../../src/toolstack/libxl/rows.js';
 
 const OPTIONS: LibxlDefaultsOptions = { domidOfName: () => undefined };
 

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { LibxlConfigError, libxlDomainConfigGenJson } from '../../src/toolstack/libxl/json.js';
 import { LIBXL_ENUMS, LIBXL_STRUCTS, type IdlType, type LibxlDomainConfig } from '../../src/toolstack/libxl/idl.js';
 import { formatDomainConfigJson, formatListLong } from '../../src/ui/xl/list.js';
-import type { XlListLongEntry } from '../../src/ui/xl/types.js';
+import type { XlListLongEntry } from '../../src/toolstack/libxl/rows.js';
 import { YajlGen, yajlEscape } from '../../src/toolstack/libxl/yajl.js';
 import { GUEST_DOMAINS } from './guest-specs.js';
 import { cOracle, FIXTURES, fixture, run } from './helpers.js';

@@ -1,9 +1,10 @@
 /**
  * Pure formatters and argument parsers for xenemu's xl-compatible commands, byte-exact
- * with xl 4.17 (tools/xl in xen.git stable-4.17). Inputs are plain data (types.ts);
- * nothing here touches the hypervisor model.
+ * with xl 4.17 (tools/xl in xen.git stable-4.17). Inputs are libxl's plain data
+ * (src/toolstack/libxl/rows.ts); nothing here touches the hypervisor model.
  */
-export * from './types.js';
+export * from '../../toolstack/libxl/rows.js';
+export * from './options.js';
 export { cprintf, CFormatError, nsToSecondsLikeXl, u64ToFloat } from './cprintf.js';
 export { printBitmap } from './bitmap.js';
 export {

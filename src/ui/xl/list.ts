@@ -7,7 +7,8 @@ import { printBitmap } from './bitmap.js';
 import { cprintf, nsToSecondsLikeXl } from './cprintf.js';
 import { libxlDomainConfigGenJson } from '../../toolstack/libxl/json.js';
 import type { LibxlDomainConfig } from '../../toolstack/libxl/idl.js';
-import { SHUTDOWN_REASON_CODE, type XlDomainRow, type XlListLongEntry, type XlListOptions } from './types.js';
+import { SHUTDOWN_REASON_CODE, type XlDomainRow, type XlListLongEntry } from '../../toolstack/libxl/rows.js';
+import type { XlListOptions } from './options.js';
 import { formatUuid } from '../../toolstack/libxl/uuid.js';
 import { YajlGen } from '../../toolstack/libxl/yajl.js';
 
