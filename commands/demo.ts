@@ -32,7 +32,7 @@ Then it creates the sample domains of configs/ (web.yaml and db.yaml, as demo-we
     try {
       await runDomainDemo(session, say);
     } catch (err) {
-      if (err instanceof XlFailure) this.error(err.stderr.trimEnd(), { exit: err.exitCode });
+      if (err instanceof XlFailure) this.error(err.stderr.trimEnd(), { exit: err.exitStatus });
       throw err;
     } finally {
       session.close();

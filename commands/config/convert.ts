@@ -42,7 +42,7 @@ Keys xl knows but xenemu does not emulate are reported as warnings and left out;
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       for (const issue of e.issues) this.logToStderr(c.red(`xenemu: ${formatIssue(issue)}`));
-      this.exit(e.exitCode);
+      this.exit(e.exitStatus);
     }
     for (const w of loaded.warnings) this.logToStderr(`xenemu: ${c.yellow('warning:')} ${formatIssue(w)}`);
     const to: ConfigFormat = flags.to ?? (loaded.format === 'yaml' ? 'xlcfg' : 'yaml');

@@ -1,9 +1,10 @@
 import { Flags } from '@oclif/core';
 import { ensureDaemon, reachDaemon } from '../../src/client/daemon.js';
 import { XenemuCommand } from '../../src/cli/base-command.js';
-import { describeRecovery } from '../../src/host/db/recovery.js';
-import type { HostStatus } from '../../src/host/host.js';
-import { ensureStateDir } from '../../src/host/state-dir.js';
+import { TypedClient } from '../../src/client/typed-client.js';
+import type { HostRpc, HostStatus } from '../../src/protocol/host-rpc.js';
+import { describeRecovery } from '../../src/state/last-start.js';
+import { ensureStateDir } from '../../src/state/state-dir.js';
 import { parseMemSizeKb } from '../../src/ui/xl/args.js';
 
 export default class HostStart extends XenemuCommand {
@@ -50,13 +51,13 @@ The daemon refuses to start over a damaged store (a journal file that fails its 
     };
     if (Object.values(settings).some((v) => v !== undefined)) {
       ensureStateDir(paths);
-      const { writeHostConfig } = await import('../../src/host/host-config.js');
+      const { writeHostConfig } = await import('../../src/state/host-config.js');
       writeHostConfig(paths.hostConfig, settings);
     }
     const started = await ensureDaemon(paths, { recover: flags.recover });
     const rpc = await reachDaemon(paths);
     if (rpc === null) this.error('the daemon started but does not answer', { exit: 1 });
-    const status = await rpc.call<HostStatus>('host.status');
+    const status = await new TypedClient<HostRpc>(rpc).call('host.status', {});
     rpc.close();
     this.log(`${started ? 'started' : 'already running:'} xenemu host pid ${status.pid} in ${status.home}`);
     if (flags.recover && !started) this.warn('--recover has no effect on a running daemon; stop it first');

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { reachDaemon } from '../../src/client/daemon.js';
 import { XenemuCommand } from '../../src/cli/base-command.js';
-import type { HostStatus, LastStart } from '../../src/host/host.js';
+import { TypedClient } from '../../src/client/typed-client.js';
+import type { HostRpc, HostStatus } from '../../src/protocol/host-rpc.js';
+import type { LastStart } from '../../src/state/last-start.js';
 import { chalkFor } from '../../src/ui/color.js';
 import { formatHostStatus, formatStopped } from '../../src/ui/host-status.js';
 
@@ -23,7 +25,7 @@ export default class HostStatusCommand extends XenemuCommand {
       process.exitCode = NOT_RUNNING;
       return { running: false, ...(lastStart ? { lastStart } : {}) };
     }
-    const status = await rpc.call<HostStatus>('host.status');
+    const status = await new TypedClient<HostRpc>(rpc).call('host.status', {});
     rpc.close();
     this.log(formatHostStatus(status, chalkFor('stdout')));
     return { running: true, status };

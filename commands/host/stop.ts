@@ -1,6 +1,8 @@
 import { reachDaemon } from '../../src/client/daemon.js';
 import { XenemuCommand } from '../../src/cli/base-command.js';
-import { FileLock } from '../../src/host/lock.js';
+import { TypedClient } from '../../src/client/typed-client.js';
+import type { HostRpc } from '../../src/protocol/host-rpc.js';
+import { FileLock } from '../../src/state/lock.js';
 
 const STOP_WAIT_MS = 60_000;
 
@@ -17,9 +19,10 @@ export default class HostStop extends XenemuCommand {
       this.log('xenemu host is not running');
       return { stopped: false };
     }
-    const { pid } = await rpc.call<{ pid: number }>('host.status');
-    await rpc.call('host.stop');
-    rpc.close();
+    const host = new TypedClient<HostRpc>(rpc);
+    const { pid } = await host.call('host.status', {});
+    await host.call('host.stop', {});
+    host.close();
     // The daemon holds its lock until it has written everything out and exited.
     const lock = await FileLock.acquire(this.paths.daemonLock, STOP_WAIT_MS);
     if (lock === null) this.error(`xenemu host pid ${pid} did not stop within ${STOP_WAIT_MS / 1000} s; see ${this.paths.log}`, { exit: 1 });

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { atoi } from '../../src/client/c-number.js';
+import { atoi } from '../../src/common/c-number.js';
 import { XenstoreToolCommand } from '../../src/compat/xenstore-command.js';
 
 export default class XenstoreWatch extends XenstoreToolCommand {

@@ -9,6 +9,8 @@
  * ring whose indices make no sense.
  */
 
+import { XenemuError } from '../common/errors.js';
+
 export type AbiErrorCode =
   /** The memory handed to a view is too small, misaligned or not contiguous. */
   | 'LAYOUT'
@@ -23,13 +25,12 @@ export type AbiErrorCode =
   /** A version-counted structure (vcpu_time_info, wallclock) stayed mid-update. */
   | 'TORN_READ';
 
-export class AbiError extends Error {
+export class AbiError extends XenemuError {
   constructor(
-    readonly code: AbiErrorCode,
+    override readonly code: AbiErrorCode,
     message: string,
   ) {
-    super(message);
-    this.name = 'AbiError';
+    super(code, message);
   }
 }
 

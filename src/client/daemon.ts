@@ -1,14 +1,17 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { entryPoint } from '../host/entry-point.js';
-import { FileLock } from '../host/lock.js';
-import { ensureStateDir, type StatePaths } from '../host/state-dir.js';
+import { entryPoint } from '../common/entry-point.js';
+import { FileLock } from '../state/lock.js';
+import { ensureStateDir, type StatePaths } from '../state/state-dir.js';
 import { RpcClient } from './rpc-client.js';
+import { XenemuError } from '../common/errors.js';
 
 /** The daemon could not be reached or started; the message says why and what to do. */
-export class DaemonError extends Error {
-  override name = 'DaemonError';
+export class DaemonError extends XenemuError {
+  constructor(message: string) {
+    super('EIO', message);
+  }
 }
 
 /** How long a CLI waits for a racing CLI that is starting the daemon. */

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { xlCreate, xlDestroy, xlList, xlShutdown, type XlContext } from '../compat/xl-commands.js';
-import type { StatePaths } from '../host/state-dir.js';
+import type { StatePaths } from '../state/state-dir.js';
 import { renderLsOutput } from '../ui/xenstore-render.js';
 import { lsTree } from './xenstore-tools.js';
 import type { XsClient } from '../protocol/xs-client.js';

@@ -1,8 +1,9 @@
-import type { StatePaths } from '../host/state-dir.js';
+import type { StatePaths } from '../state/state-dir.js';
 import type { DomainMethod, DomainRpc } from '../protocol/domain-rpc.js';
 import type { DomainConfig } from '../toolstack/config/index.js';
-import type { XlDomainRow, XlInfo, XlListLongEntry, XlUptimeRow, XlVcpuRow } from '../ui/xl/types.js';
+import type { XlDomainRow, XlInfo, XlListLongEntry, XlUptimeRow, XlVcpuRow } from '../toolstack/libxl/rows.js';
 import { RpcCallError, RpcClient } from './rpc-client.js';
+import { TypedClient } from './typed-client.js';
 
 type Params<M extends DomainMethod> = DomainRpc[M]['params'];
 type Result<M extends DomainMethod> = DomainRpc[M]['result'];
@@ -13,9 +14,7 @@ type Result<M extends DomainMethod> = DomainRpc[M]['result'];
  * commands resolve names the xl way first (src/compat/xl-commands.ts) and pass ids.
  * Failures are RpcCallErrors whose `code` is the errno name (ESRCH, EEXIST, ...).
  */
-export class DomainClient {
-  constructor(readonly rpc: RpcClient) {}
-
+export class DomainClient extends TypedClient<DomainRpc> {
   /**
    * Connect to the state dir's daemon, starting it when `start` (the default) and
    * nothing answers. The daemon starter (and with it SQLite) is loaded only then.
@@ -29,10 +28,6 @@ export class DomainClient {
     const { ensureDaemon } = await import('./daemon.js');
     await ensureDaemon(paths);
     return new DomainClient(await RpcClient.connect(paths.control));
-  }
-
-  call<M extends DomainMethod>(method: M, params: Params<M>): Promise<Result<M>> {
-    return this.rpc.call<Result<M>>(method, params);
   }
 
   create(config: DomainConfig, options: { paused: boolean; source?: string }): Promise<Result<'domain.create'>> {
@@ -115,9 +110,6 @@ export class DomainClient {
     return this.call('mem.max', { ref, kib });
   }
 
-  close(): void {
-    this.rpc.close();
-  }
 }
 
 /** Whether `err` is the daemon's answer with this errno name. */

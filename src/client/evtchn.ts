@@ -1,6 +1,7 @@
-import type { StatePaths } from '../host/state-dir.js';
+import type { StatePaths } from '../state/state-dir.js';
 import type { EvtchnMethod, EvtchnRpc } from '../protocol/evtchn-rpc.js';
 import { DaemonError, ensureDaemon, reachDaemon } from './daemon.js';
+import { TypedClient } from './typed-client.js';
 
 /**
  * One call of an event channel or interrupt method on the host daemon (started if it
@@ -11,7 +12,7 @@ export async function evtchnCall<M extends EvtchnMethod>(paths: StatePaths, meth
   const rpc = await reachDaemon(paths);
   if (rpc === null) throw new DaemonError(`the xenemu daemon in ${paths.home} does not answer`);
   try {
-    return await rpc.call<EvtchnRpc[M]['result']>(method, params);
+    return await new TypedClient<EvtchnRpc>(rpc).call(method, params);
   } finally {
     rpc.close();
   }

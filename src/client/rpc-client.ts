@@ -1,16 +1,9 @@
 import { connect, type Socket } from 'node:net';
 import { LineReader, MAX_RPC_LINE, type RpcEvent, type RpcResponse } from '../protocol/control-rpc.js';
+import { XenemuError } from '../common/errors.js';
 
 /** A failed control call: `code` is the daemon's machine code (e.g. ENOENT). */
-export class RpcCallError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'RpcCallError';
-  }
-}
+export class RpcCallError extends XenemuError {}
 
 /** A client of the daemon's control socket (newline-delimited JSON). */
 export class RpcClient {

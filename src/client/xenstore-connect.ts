@@ -2,9 +2,10 @@ import { statSync } from 'node:fs';
 import { XsClient } from '../protocol/xs-client.js';
 import { connectXsClient } from './xs-socket.js';
 import { strerror } from './strerror.js';
+import { XenemuError } from '../common/errors.js';
 
 /** The xenstored socket could not be reached. */
-export class XenstoredUnreachable extends Error {
+export class XenstoredUnreachable extends XenemuError {
   constructor(
     readonly socketPath: string,
     /** errno name, as xs_open would have left it. */
@@ -12,11 +13,11 @@ export class XenstoredUnreachable extends Error {
     readonly fromEnv: boolean,
   ) {
     super(
+      errno,
       fromEnv
         ? `cannot reach xenstored at ${socketPath} (XENSTORED_PATH): ${strerror(errno)}; unset XENSTORED_PATH to use the xenemu host`
         : `cannot reach the xenemu host's xenstored at ${socketPath}: ${strerror(errno)}`,
     );
-    this.name = 'XenstoredUnreachable';
   }
 
   /** What the C tools print (after their progname): err(1, "xs_open"). */
@@ -35,7 +36,7 @@ export async function connectXenstored(env: NodeJS.ProcessEnv = process.env): Pr
   const fromEnv = env.XENSTORED_PATH;
   if (fromEnv !== undefined) return connectOrExplain(fromEnv, true);
   // Loaded here, not at the top: the fast path should not pay for what it may not use.
-  const { resolveHome, statePaths } = await import('../host/state-dir.js');
+  const { resolveHome, statePaths } = await import('../state/state-dir.js');
   const paths = statePaths(resolveHome(env));
   try {
     return await connectXsClient(paths.socket);

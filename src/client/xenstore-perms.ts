@@ -1,4 +1,5 @@
-import { atoi, strtol, toInt32 } from './c-number.js';
+import { atoi, strtol, toInt32 } from '../common/c-number.js';
+import { XenemuError } from '../common/errors.js';
 
 /**
  * Permission strings the way libxenstore handles them, so that our tools print what
@@ -24,10 +25,9 @@ export function normalisePerms(entries: readonly string[]): string[] | null {
 }
 
 /** A perm argument of xenstore-chmod that does not start with r, w, b or n. */
-export class InvalidPermSpec extends Error {
+export class InvalidPermSpec extends XenemuError {
   constructor(readonly letter: string) {
-    super(`Invalid permission specification: '${letter}'`);
-    this.name = 'InvalidPermSpec';
+    super('EINVAL', `Invalid permission specification: '${letter}'`);
   }
 }
 

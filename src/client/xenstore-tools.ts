@@ -1,6 +1,7 @@
 import { replyErrno, strerror } from './strerror.js';
 import { InvalidPermSpec, normalisePerms, parsePermSpecs } from './xenstore-perms.js';
 import { XsRequestError, type WatchEvent, type XsClient } from '../protocol/xs-client.js';
+import { XenemuError } from '../common/errors.js';
 
 /**
  * The work of the xenstore-* tools (xenstore_client.c, Xen 4.17) over an XsClient:
@@ -40,10 +41,9 @@ export interface ToolFailure {
  * A failure after which the C tool exits at once with status 1 and prints nothing it had
  * buffered (errx on a transaction that cannot start or end).
  */
-export class ToolAbort extends Error {
+export class ToolAbort extends XenemuError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ToolAbort';
+    super('EIO', message);
   }
 }
 

@@ -1,4 +1,4 @@
-import { atoi } from '../client/c-number.js';
+import { atoi } from '../common/c-number.js';
 import { errnoNumber, strerror } from '../client/strerror.js';
 import { connectXenstored } from '../client/xenstore-connect.js';
 import { control, errnoOf } from '../client/xenstore-tools.js';

@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, mkdirSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { StatePaths } from '../host/state-dir.js';
+import type { StatePaths } from '../state/state-dir.js';
 import { onPath } from './invoked-as.js';
 
 /**

@@ -1,4 +1,4 @@
-import { atoi } from '../client/c-number.js';
+import { atoi } from '../common/c-number.js';
 import { getoptLong, type LongOption } from './getopt.js';
 
 /**

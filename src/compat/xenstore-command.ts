@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core';
 import { XenemuCommand } from '../cli/base-command.js';
-import { connectXenstored, XenstoredUnreachable } from '../client/xenstore-connect.js';
-import { ToolAbort } from '../client/xenstore-tools.js';
+import { connectXenstored } from '../client/xenstore-connect.js';
 import { toByteString, toolRequest, type DEFAULT_FLAGS, type ToolMode } from './xenstore-args.js';
 import { executeTool, renderTool, runTool, type RunContext, type ToolResult } from './xenstore-run.js';
 
@@ -42,11 +41,4 @@ export abstract class XenstoreToolCommand extends XenemuCommand {
     }
   }
 
-  protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
-    if (err instanceof XenstoredUnreachable || err instanceof ToolAbort) {
-      this.logToStderr(`xenemu: ${err.message}`);
-      this.exit(1);
-    }
-    return super.catch(err);
-  }
 }

@@ -27,10 +27,10 @@ export abstract class XlCommand extends XenemuCommand {
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
     if (err instanceof XlFailure) {
-      if (this.jsonEnabled()) this.logJson({ error: { message: err.message, exitCode: err.exitCode } });
+      if (this.jsonEnabled()) this.logJson({ error: { message: err.message, exitCode: err.exitStatus } });
       else process.stdout.write(err.stdout);
       process.stderr.write(err.stderr);
-      this.exit(err.exitCode);
+      this.exit(err.exitStatus);
     }
     return super.catch(err);
   }

@@ -20,7 +20,7 @@ import { resolve } from 'node:path';
 import { DomainClient, isRpcError } from '../client/domains.js';
 import { RpcCallError } from '../client/rpc-client.js';
 import { strerror } from '../client/strerror.js';
-import type { StatePaths } from '../host/state-dir.js';
+import type { StatePaths } from '../state/state-dir.js';
 import type { DomainConfig } from '../toolstack/config/index.js';
 import {
   cprintf,
@@ -33,7 +33,6 @@ import {
   formatUptime,
   formatVcpuList,
   formatVcpuPinDryRun,
-  libxlDomainConfigGenJson,
   listDomainNotFoundMessage,
   listHeader,
   listLine,
@@ -41,26 +40,28 @@ import {
   parseMemSizeKb,
   SHUTDOWN_REASON_CODE,
   XlArgError,
-  YajlGen,
-  type LibxlDomainConfig,
   type XlDomainRow,
   type XlInfo,
   type XlListLongEntry,
   type XlUptimeRow,
   type XlVcpuRow,
 } from '../ui/xl/index.js';
+import { libxlDomainConfigGenJson, YajlGen, type LibxlDomainConfig } from '../toolstack/libxl/index.js';
+import { domainQualifier } from '../toolstack/libxl/qualifier.js';
+import { strtol, strtoul } from '../common/c-number.js';
+import { XenemuError } from '../common/errors.js';
 
 /** An xl command that failed: what xl prints and the status it exits with. */
-export class XlFailure extends Error {
+export class XlFailure extends XenemuError {
   constructor(
     /** xl's stderr text, newlines included. */
     readonly stderr: string,
-    readonly exitCode: number,
+    /** xl's exit status for this failure (not always 1: create exits 3, usage 2...). */
+    override readonly exitStatus: number,
     /** What xl had already written to stdout before failing (vcpu-list's header...). */
     readonly stdout = '',
   ) {
-    super(stderr.trimEnd());
-    this.name = 'XlFailure';
+    super('XL_FAILURE', stderr.trimEnd());
   }
 }
 
@@ -117,27 +118,6 @@ export class XlSession implements XlContext {
 
 // ---- C number parsing and libxl error codes ------------------------------------------
 
-const C_SPACE = /^[ \t\n\v\f\r]*/;
-
-/** strtoul(s, &end, 10) on LP64: the value (mod 2^64, ULONG_MAX on overflow) and whether digits were found. */
-export function strtoul10(s: string): { value: bigint; digits: boolean } {
-  const m = /^([+-]?)([0-9]+)/.exec(s.replace(C_SPACE, ''));
-  if (!m) return { value: 0n, digits: false };
-  const max = (1n << 64n) - 1n;
-  const magnitude = BigInt(m[2]!);
-  if (magnitude > max) return { value: max, digits: true };
-  return { value: m[1] === '-' ? BigInt.asUintN(64, -magnitude) : magnitude, digits: true };
-}
-
-/** strtol(s, &end, 10) on LP64: clamped to the long range. */
-export function strtol10(s: string): { value: bigint; digits: boolean } {
-  const m = /^([+-]?)([0-9]+)/.exec(s.replace(C_SPACE, ''));
-  if (!m) return { value: 0n, digits: false };
-  const v = (m[1] === '-' ? -1n : 1n) * BigInt(m[2]!);
-  const max = (1n << 63n) - 1n;
-  return { value: v > max ? max : v < -max - 1n ? -max - 1n : v, digits: true };
-}
-
 const toUint32 = (v: bigint): number => Number(BigInt.asUintN(32, v));
 
 /**
@@ -183,7 +163,8 @@ async function orFail<T>(call: Promise<T>, xlLine: (err: RpcCallError) => string
  * domain exists; anything else is a name, and an unknown name ends xl with status 1.
  */
 export async function findDomain(client: DomainClient, p: string): Promise<number> {
-  if (/^[0-9]*$/.test(p)) return toUint32(strtoul10(p).value);
+  const q = domainQualifier(p);
+  if ('domid' in q) return q.domid;
   try {
     return await client.domid(p);
   } catch (err) {
@@ -258,7 +239,7 @@ export async function xlCreate(ctx: XlContext, o: XlCreateOptions): Promise<XlOu
     throw err;
   }
   if (o.dryRun || o.debug) {
-    const { xlParsedDomainConfig } = await import('./xl-dryrun.js');
+    const { xlParsedDomainConfig } = await import('../toolstack/libxl/from-config.js');
     const parsed = xlParsedDomainConfig(config, { hostCpus: await dryRunHostCpus(ctx, config) });
     const json = formatDomainConfigOnly(parsed);
     if (o.dryRun) return { stdout: json, data: { dryRun: true, config: parsed } };
@@ -420,8 +401,8 @@ export async function xlDomid(ctx: XlContext, o: { name: string }): Promise<XlOu
 
 export async function xlDomname(ctx: XlContext, o: { domid: string }): Promise<XlOutput<{ name: string }>> {
   // strtol(); only "no digits at all" is refused, "3abc" is domain 3.
-  const n = strtol10(o.domid);
-  if (!n.digits) throw new XlFailure('Invalid domain id.\n\n', 1);
+  const n = strtol(o.domid, 10);
+  if (n.end === 0) throw new XlFailure('Invalid domain id.\n\n', 1);
   const domid = toUint32(n.value);
   const client = await ctx.client();
   let name: string;
@@ -486,7 +467,7 @@ export async function xlVcpuList(ctx: XlContext, o: { domains: readonly string[]
     try {
       domid = await findDomain(client, d);
     } catch (err) {
-      if (err instanceof XlFailure) throw new XlFailure(err.stderr, err.exitCode, out);
+      if (err instanceof XlFailure) throw new XlFailure(err.stderr, err.exitStatus, out);
       throw err;
     }
     try {
@@ -524,9 +505,9 @@ export interface XlVcpuPinResult {
 export async function xlVcpuPin(ctx: XlContext, o: XlVcpuPinOptions): Promise<XlOutput<XlVcpuPinResult>> {
   const client = await ctx.client();
   const domid = await findDomain(client, o.domain);
-  const v = strtol10(o.vcpu);
+  const v = strtol(o.vcpu, 10);
   let vcpu: number | 'all';
-  if (!v.digits || v.value < 0n) {
+  if (v.end === 0 || v.value < 0n) {
     if (o.vcpu !== 'all') throw new XlFailure(`Error: Invalid argument ${o.vcpu} as VCPU.\n`, 1);
     if (o.force) throw new XlFailure("Error: --force and 'all' as VCPU not allowed.\n", 1);
     vcpu = 'all';
@@ -574,8 +555,8 @@ export async function xlVcpuPin(ctx: XlContext, o: XlVcpuPinOptions): Promise<Xl
 export async function xlVcpuSet(ctx: XlContext, o: { domain: string; count: string; ignoreHost: boolean }): Promise<XlOutput<{ domid: number; vcpus: number }>> {
   const client = await ctx.client();
   const domid = await findDomain(client, o.domain);
-  const n = strtoul10(o.count);
-  if (!n.digits || n.value > 0x7fffffffn) throw new XlFailure('Error: Invalid argument.\n', 1);
+  const n = strtoul(o.count, 10);
+  if (n.end === 0 || n.value > 0x7fffffffn) throw new XlFailure('Error: Invalid argument.\n', 1);
   const count = Number(n.value);
   if (!o.ignoreHost) {
     let online: number;

@@ -14,9 +14,8 @@
  * (zod, yaml); the daemon starter only when no daemon answers.
  */
 
-import { DaemonError } from '../client/daemon.js';
-import { RpcCallError } from '../client/rpc-client.js';
-import { resolveHome, StateDirError, statePaths } from '../host/state-dir.js';
+import { XenemuError } from '../common/errors.js';
+import { resolveHome, statePaths } from '../state/state-dir.js';
 import {
   COMMAND_NOT_IMPLEMENTED,
   formatCommandHelp,
@@ -176,8 +175,8 @@ function runCreate(ctx: XlContext, argv: readonly string[], g: Globals, env: Nod
 
 /** What an unexpected error says: the daemon's answer or why it could not be reached. */
 function explain(err: unknown): XlExit {
-  if (err instanceof XlFailure) return { stdout: err.stdout, stderr: err.stderr, code: err.exitCode };
-  if (err instanceof RpcCallError || err instanceof DaemonError || err instanceof StateDirError) return { stdout: '', stderr: `xenemu: ${err.message}\n`, code: 1 };
+  if (err instanceof XlFailure) return { stdout: err.stdout, stderr: err.stderr, code: err.exitStatus };
+  if (err instanceof XenemuError) return { stdout: '', stderr: `${err.cliMessage()}\n`, code: err.exitStatus };
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'ECONNREFUSED' || e?.code === 'ENOENT') return { stdout: '', stderr: `xenemu: cannot reach the xenemu daemon: ${e.message}\n`, code: 1 };
   // A bug of ours (or an answer the formatters refuse): one line, not a stack trace.

@@ -1,4 +1,5 @@
-import { RpcFailure, type AnswerGate } from './control-server.js';
+import type { AnswerGate } from './control-server.js';
+import { XenemuError } from '../common/errors.js';
 import type { DurabilityBarrier } from './durability.js';
 
 /**
@@ -36,7 +37,7 @@ export function durableAnswers(barrier: DurabilityBarrier): AnswerGate {
     admit(method) {
       const failure = barrier.failure;
       if (failure === null || READ_ONLY_METHODS.has(method)) return;
-      throw new RpcFailure(failure.code, `cannot record the change: ${failure.message}; nothing was changed`);
+      throw new XenemuError(failure.code, `cannot record the change: ${failure.message}; nothing was changed`);
     },
     settled(method) {
       return READ_ONLY_METHODS.has(method) ? Promise.resolve() : barrier.durable();

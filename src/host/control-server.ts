@@ -1,7 +1,8 @@
 import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type * as z from 'zod';
-import { LineReader, MAX_RPC_LINE, type RpcRequest, type RpcResponse } from '../protocol/control-rpc.js';
+import { LineReader, MAX_RPC_LINE, type RpcRequest, type RpcResponse, type RpcTable } from '../protocol/control-rpc.js';
+import { XenemuError } from '../common/errors.js';
 import { checkValue, formatPath, PLAIN_WORDING } from '../toolstack/config/index.js';
 
 /** What a method may do beyond answering: push events to its caller, until it hangs up. */
@@ -10,23 +11,39 @@ export interface RpcContext {
   onClose(listener: () => void): void;
 }
 
-/** A control method: params in, a JSON-serialisable result out (or an RpcFailure). */
+/** A control method: params in, a JSON-serialisable result out (or a XenemuError). */
 export type RpcMethod = (params: unknown, ctx: RpcContext) => unknown | Promise<unknown>;
 
-/** A failure with a machine code, returned to the CLI as it is. */
-export class RpcFailure extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'RpcFailure';
-  }
+/** The handlers of a method family, each typed by its row of the family's table. */
+export type RpcHandlers<T extends RpcTable> = {
+  [M in keyof T]: (params: T[M]['params'], ctx: RpcContext) => T[M]['result'] | Promise<T[M]['result']>;
+};
+
+/**
+ * A family's typed handlers as the server calls them. The one place a request's
+ * parameters go from unknown to their type: the server calls a method only with
+ * what its schema (the same table's) accepted, see answer().
+ */
+export function rpcMethods<T extends RpcTable>(handlers: RpcHandlers<T>): Record<string, RpcMethod> {
+  const methods: Record<string, RpcMethod> = {};
+  for (const [name, handler] of Object.entries(handlers) as [string, (params: unknown, ctx: RpcContext) => unknown][]) methods[name] = handler;
+  return methods;
+}
+
+/**
+ * The one translation from an error to a control answer. Any layer's XenemuError
+ * keeps its code (a Xen errno name) and message; a request line that is not JSON is
+ * EINVAL; anything else is a bug in xenemu, answered EIO and marked for the log.
+ */
+export function rpcErrorOf(err: unknown): { code: string; message: string; internal: boolean } {
+  if (err instanceof XenemuError) return { code: err.code, message: err.message, internal: false };
+  if (err instanceof SyntaxError) return { code: 'EINVAL', message: `bad request: ${err.message}`, internal: false };
+  return { code: 'EIO', message: err instanceof Error ? err.message : String(err), internal: true };
 }
 
 /**
  * What stands between a request and its answer (see control-gate.ts): `admit` may
- * refuse a request before its method runs (by throwing an RpcFailure), and the answer
+ * refuse a request before its method runs (by throwing an XenemuError), and the answer
  * of a method that ran goes out once `settled` resolves (never rejects).
  */
 export interface AnswerGate {
@@ -142,22 +159,19 @@ export class ControlServer {
     let ran: string | null = null;
     try {
       const req = JSON.parse(line) as unknown;
-      if (typeof req !== 'object' || req === null || Array.isArray(req)) throw new RpcFailure('EINVAL', 'bad request: a request is a JSON object {"id", "method", "params"}');
+      if (typeof req !== 'object' || req === null || Array.isArray(req)) throw new XenemuError('EINVAL', 'bad request: a request is a JSON object {"id", "method", "params"}');
       const { id: reqId, method: name, params } = req as Partial<RpcRequest>;
       id = typeof reqId === 'number' ? reqId : 0;
       const method = typeof name === 'string' && Object.hasOwn(this.methods, name) ? this.methods[name] : undefined;
-      if (method === undefined) throw new RpcFailure('ENOSYS', `unknown method ${typeof name === 'string' ? name.slice(0, 64) : String(name)}`);
+      if (method === undefined) throw new XenemuError('ENOSYS', `unknown method ${typeof name === 'string' ? name.slice(0, 64) : String(name)}`);
       const checked = this.checkParams(name!, params ?? {});
       this.gate?.admit(name!);
       ran = name!;
       response = { id, result: (await method(checked, ctx)) ?? null };
     } catch (err) {
-      if (err instanceof RpcFailure) response = { id, error: { code: err.code, message: err.message } };
-      else if (err instanceof SyntaxError) response = { id, error: { code: 'EINVAL', message: `bad request: ${err.message}` } };
-      else {
-        this.log(`control: internal error: ${(err as Error).stack ?? String(err)}`);
-        response = { id, error: { code: 'EIO', message: (err as Error).message } };
-      }
+      const { code, message, internal } = rpcErrorOf(err);
+      if (internal) this.log(`control: internal error: ${(err as Error | undefined)?.stack ?? String(err)}`);
+      response = { id, error: { code, message } };
     }
     // A failed method may have changed something on its way too: its error waits as well.
     if (ran !== null && this.gate) await this.gate.settled(ran);
@@ -181,7 +195,7 @@ export class ControlServer {
     if (checked.ok) return checked.value;
     const listed = checked.issues.slice(0, MAX_LISTED_ISSUES).map((i) => `${formatPath(['params', ...i.path])}: ${i.message}`.slice(0, MAX_ISSUE_LENGTH));
     const more = checked.issues.length - listed.length;
-    throw new RpcFailure('EINVAL', `${listed.join('; ')}${more > 0 ? ` (and ${more} more)` : ''}`);
+    throw new XenemuError('EINVAL', `${listed.join('; ')}${more > 0 ? ` (and ${more} more)` : ''}`);
   }
 
   /**

@@ -8,10 +8,11 @@
  * listen, then write the pid file, which is informational only.
  */
 import { appendFileSync, closeSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { FileLock } from './lock.js';
-import { Host, type LastStart, type StoreBackend } from './host.js';
-import { checkSocketPaths, ensureStateDir, statePaths, type StatePaths } from './state-dir.js';
-import { readHostConfig } from './host-config.js';
+import { FileLock } from '../state/lock.js';
+import type { LastStart } from '../state/last-start.js';
+import { Host, type StoreBackend } from './host.js';
+import { checkSocketPaths, ensureStateDir, statePaths, type StatePaths } from '../state/state-dir.js';
+import { readHostConfig } from '../state/host-config.js';
 import { readXenstoredConf } from './xenstored-conf.js';
 
 function parseArgs(argv: string[]): { home: string; recover: boolean } {

@@ -3,16 +3,14 @@ import { XEN_PAGE_SIZE } from '../abi/index.js';
 import { hwCapabilities, PHYSCAP, physCapabilities } from '../hypervisor/capabilities.js';
 import type { Domain } from '../hypervisor/domain.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
-import type { DomainRpc, DomainMethod } from '../protocol/domain-rpc.js';
-import { kernelCommandLine, type DomainConfig } from '../toolstack/config/index.js';
-import { ToolstackError } from '../toolstack/errors.js';
-import { xlDom0DomainConfig, xlGuestDomainConfig } from '../ui/xl/libxl-defaults.js';
-import type { LibxlActionOnShutdown } from '../ui/xl/libxl-idl.js';
-import type { XlDomainRow, XlInfo, XlVcpuRow } from '../ui/xl/types.js';
-import { RpcFailure, type RpcMethod } from './control-server.js';
+import type { DomainRpc } from '../protocol/domain-rpc.js';
+import { xlDom0DomainConfig, xlGuestDomainConfig } from '../toolstack/libxl/defaults.js';
+import { xlParsedDomainConfig } from '../toolstack/libxl/from-config.js';
+import type { XlDomainRow, XlInfo, XlVcpuRow } from '../toolstack/libxl/rows.js';
+import { rpcMethods, type RpcMethod } from './control-server.js';
+import { XenemuError } from '../common/errors.js';
 import type { Machine } from './machine.js';
 
-type Handlers = { [M in DomainMethod]: (params: DomainRpc[M]['params']) => DomainRpc[M]['result'] | Promise<DomainRpc[M]['result']> };
 
 /**
  * The daemon's side of the xl-like commands: it finds domains, calls the toolstack, and
@@ -20,28 +18,15 @@ type Handlers = { [M in DomainMethod]: (params: DomainRpc[M]['params']) => Domai
  */
 export function domainMethods(machine: Machine, dom0Uptime: () => number): Record<string, RpcMethod> {
   const { hv, toolstack } = machine;
-  const find = (ref: string): Domain => {
-    try {
-      return toolstack.find(ref);
-    } catch (err) {
-      throw failure(err);
-    }
-  };
+  const find = (ref: string): Domain => toolstack.find(ref);
+  const domidOfName = (name: string): number | undefined => [...hv.domains.values()].find((d) => d.name === name)?.domid;
   const select = (refs: string[] | undefined): Domain[] =>
     refs === undefined || refs.length === 0 ? [...hv.domains.values()].sort((a, b) => a.domid - b.domid) : refs.map(find);
-  const run = async <T>(f: () => T | Promise<T>): Promise<T> => {
-    try {
-      return await f();
-    } catch (err) {
-      throw failure(err);
-    }
-  };
-
-  const handlers: Handlers = {
-    'domain.create': (p) => run(async () => {
+  return rpcMethods<DomainRpc>({
+    'domain.create': async (p) => {
       const r = await toolstack.create(p.config, { paused: p.paused, ...(p.source ? { source: p.source } : {}) });
       return { domid: r.domid, name: r.name, uuid: r.uuid };
-    }),
+    },
     'domain.list': (p) => select(p.refs).map(listRow),
     'domain.listLong': (p) =>
       select(p.refs).map((d) => {
@@ -49,78 +34,39 @@ export function domainMethods(machine: Machine, dom0Uptime: () => number): Recor
         if (d.domid === 0 || record === undefined) {
           return { domid: d.domid, config: xlDom0DomainConfig({ name: d.name, uuid: d.uuid, targetMemKb: d.targetKiB, maxMemKb: d.maxKiB }) };
         }
-        const c = record.config;
-        const cmdline = kernelCommandLine(c);
-        return {
-          domid: d.domid,
-          config: xlGuestDomainConfig({
-            type: c.type,
-            name: d.name,
-            uuid: d.uuid,
-            maxVcpus: c.maxvcpus,
-            onlineVcpus: d.vcpus.filter((v) => v.online).map((v) => v.id),
-            maxMemKb: c.maxmem * 1024,
-            targetMemKb: d.targetKiB,
-            ...(c.kernel !== undefined ? { kernel: c.kernel } : {}),
-            ...(c.ramdisk !== undefined ? { ramdisk: c.ramdisk } : {}),
-            ...(cmdline !== undefined ? { cmdline } : {}),
-            onPoweroff: libxlAction(c.on_poweroff),
-            onReboot: libxlAction(c.on_reboot),
-            onWatchdog: libxlAction(c.on_watchdog),
-            onCrash: libxlAction(c.on_crash),
-            onSoftReset: libxlAction(c.on_soft_reset),
-            eventChannels: c.max_event_channels,
-            disks: c.disk.map((k) => ({
-              vdev: k.vdev,
-              readwrite: k.access === 'rw',
-              ...(k.target !== undefined ? { pdev_path: k.target } : {}),
-              ...(k.format !== 'empty' ? { format: k.format } : {}),
-              ...(k.devtype === 'cdrom' ? { is_cdrom: true } : {}),
-              ...(k.script !== undefined ? { script: k.script } : {}),
-              backend_domid: typeof k.backend === 'number' ? k.backend : 0,
-            })),
-            nics: c.vif.map((v) => ({
-              devid: v.devid,
-              mac: v.mac,
-              bridge: v.bridge,
-              script: v.script,
-              ...(v.ip !== undefined ? { ip: v.ip } : {}),
-              ...(v.vifname !== undefined ? { vifname: v.vifname } : {}),
-              ...(v.model !== undefined ? { model: v.model } : {}),
-              mtu: v.mtu,
-            })),
-          }),
-        };
+        const parsed = xlParsedDomainConfig(record.config, { hostCpus: hv.host.pcpus, uuid: () => d.uuid });
+        const live = { name: d.name, uuid: d.uuid, onlineVcpus: d.vcpus.filter((v) => v.online).map((v) => v.id), targetMemKb: d.targetKiB };
+        return { domid: d.domid, config: xlGuestDomainConfig(parsed, live, { domidOfName }) };
       }),
-    'domain.destroy': (p) => run(async () => {
+    'domain.destroy': async (p) => {
       await toolstack.destroy(find(p.ref).domid);
       return null;
-    }),
-    'domain.shutdown': (p) => run(async () => {
+    },
+    'domain.shutdown': async (p) => {
       const targets = p.all ? [...hv.domains.values()].filter((d) => d.domid !== 0) : select(p.refs);
       return Promise.all(
         targets.map(async (d) => ({ domid: d.domid, name: d.name, reason: await toolstack.requestShutdown(d.domid, p.command, p.wait ?? false) })),
       );
-    }),
-    'domain.pause': (p) => run(() => {
+    },
+    'domain.pause': (p) => {
       toolstack.pause(find(p.ref).domid);
       return null;
-    }),
-    'domain.unpause': (p) => run(async () => {
+    },
+    'domain.unpause': async (p) => {
       await toolstack.unpause(find(p.ref).domid);
       return null;
-    }),
-    'domain.rename': (p) => run(async () => {
+    },
+    'domain.rename': async (p) => {
       await toolstack.rename(find(p.ref).domid, p.name);
       return null;
-    }),
+    },
     'domain.domid': (p) => {
       for (const d of hv.domains.values()) if (d.name === p.name) return d.domid;
-      throw new RpcFailure('ESRCH', `Can't get domid of domain name '${p.name}', maybe this domain does not exist.`);
+      throw new XenemuError('ESRCH', `Can't get domid of domain name '${p.name}', maybe this domain does not exist.`);
     },
     'domain.domname': (p) => {
       const d = hv.domains.get(p.domid);
-      if (d === undefined) throw new RpcFailure('ESRCH', `Can't get domain name of domain id '${p.domid}', maybe this domain does not exist.`);
+      if (d === undefined) throw new XenemuError('ESRCH', `Can't get domain name of domain id '${p.domid}', maybe this domain does not exist.`);
       return d.name;
     },
     'domain.uptime': (p) =>
@@ -137,37 +83,28 @@ export function domainMethods(machine: Machine, dom0Uptime: () => number): Recor
     },
     'host.info': () => hostInfo(hv),
     'vcpu.list': (p) => ({ rows: select(p.refs).flatMap(vcpuRows), nrCpus: hv.host.pcpus }),
-    'vcpu.pin': (p) => run(() => {
+    'vcpu.pin': (p) => {
       const d = find(p.ref);
       const map = (a: number[] | 'all' | null) => (a === null ? undefined : a === 'all' ? null : a);
       toolstack.vcpuPin(d.domid, p.vcpu === 'all' ? null : p.vcpu, map(p.hard), map(p.soft));
       return null;
-    }),
-    'vcpu.set': (p) => run(async () => {
+    },
+    'vcpu.set': async (p) => {
       await toolstack.vcpuSet(find(p.ref).domid, p.count);
       return null;
-    }),
-    'mem.set': (p) => run(async () => {
+    },
+    'mem.set': async (p) => {
       await toolstack.memSet(find(p.ref).domid, p.kib);
       return null;
-    }),
-    'mem.max': (p) => run(async () => {
+    },
+    'mem.max': async (p) => {
       await toolstack.memMax(find(p.ref).domid, p.kib);
       return null;
-    }),
-  };
-  return handlers as unknown as Record<string, RpcMethod>;
+    },
+  });
 }
 
-/** xl.cfg spells the on_* actions with dashes; libxl's enum (and `xl list -l`) does not. */
-function libxlAction(action: DomainConfig['on_poweroff']): LibxlActionOnShutdown {
-  return (action === 'rename-restart' ? 'restart_rename' : action.replace(/-/g, '_')) as LibxlActionOnShutdown;
-}
 
-function failure(err: unknown): Error {
-  if (err instanceof ToolstackError) return new RpcFailure(err.code, err.message);
-  return err as Error;
-}
 
 /** libxl_dominfo, as `xl list` reads it. */
 function listRow(d: Domain): XlDomainRow {

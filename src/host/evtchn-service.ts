@@ -1,30 +1,12 @@
 import type { Domain } from '../hypervisor/domain.js';
 import type { ChannelStatus } from '../hypervisor/evtchn.js';
-import { HypervisorError, type Hypervisor } from '../hypervisor/hypervisor.js';
-import { IntrError } from '../kernel/intr/errors.js';
+import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { Kernel } from '../kernel/kernel.js';
-import type { DomainIntrStats, EvtchnMethod, EvtchnPortRow, EvtchnRpc, HostIntrRow } from '../protocol/evtchn-rpc.js';
-import { ToolstackError } from '../toolstack/errors.js';
-import { RpcFailure, type RpcMethod } from './control-server.js';
+import type { DomainIntrStats, EvtchnPortRow, EvtchnRpc, HostIntrRow } from '../protocol/evtchn-rpc.js';
+import { rpcMethods, type RpcMethod } from './control-server.js';
+import { XenemuError } from '../common/errors.js';
 import type { Machine } from './machine.js';
 
-type Handlers = { [M in EvtchnMethod]: (params: EvtchnRpc[M]['params']) => EvtchnRpc[M]['result'] | Promise<EvtchnRpc[M]['result']> };
-
-/** Errors of every layer become answers with their errno name. */
-function failure(err: unknown): Error {
-  if (err instanceof ToolstackError || err instanceof HypervisorError || err instanceof IntrError) return new RpcFailure(err.code, err.message);
-  return err as Error;
-}
-
-function wrap<P, R>(f: (p: P) => R): (p: P) => R {
-  return (p) => {
-    try {
-      return f(p);
-    } catch (err) {
-      throw failure(err);
-    }
-  };
-}
 
 /**
  * The daemon's side of `xenemu evtchn`, `xenemu interrupts` and `xenemu intr-bind`.
@@ -41,9 +23,9 @@ export function evtchnMethods(machine: Machine): Record<string, RpcMethod> {
   const booted = (d: Domain): Kernel => {
     const k = kernelOf(d);
     if (k === undefined || k.intr === undefined || k.state === 'created') {
-      throw new RpcFailure('EAGAIN', `domain ${d.domid} (${d.name}) has not booted its kernel yet${d.paused ? ' (it is paused: xenemu unpause it)' : ''}`);
+      throw new XenemuError('EAGAIN', `domain ${d.domid} (${d.name}) has not booted its kernel yet${d.paused ? ' (it is paused: xenemu unpause it)' : ''}`);
     }
-    if (k.state === 'halted') throw new RpcFailure('EAGAIN', `domain ${d.domid} (${d.name}) has halted (${d.shutdownReason ?? 'stopped'})`);
+    if (k.state === 'halted') throw new XenemuError('EAGAIN', `domain ${d.domid} (${d.name}) has halted (${d.shutdownReason ?? 'stopped'})`);
     return k;
   };
 
@@ -98,8 +80,8 @@ export function evtchnMethods(machine: Machine): Record<string, RpcMethod> {
     };
   };
 
-  const handlers: Handlers = {
-    'evtchn.list': wrap((p) => {
+  return rpcMethods<EvtchnRpc>({
+    'evtchn.list': (p) => {
       const d = find(p.ref);
       const k = kernelOf(d);
       const t = d.evtchn!;
@@ -110,35 +92,35 @@ export function evtchnMethods(machine: Machine): Record<string, RpcMethod> {
         if (st.status !== 'closed') ports.push(portRow(d, port, st, k));
       }
       return { domid: d.domid, name: d.name, ports };
-    }),
-    'evtchn.status': wrap((p) => {
+    },
+    'evtchn.status': (p) => {
       const d = find(p.ref);
       return { domid: d.domid, name: d.name, row: portRow(d, p.port, d.evtchn!.status(p.port), kernelOf(d)) };
-    }),
-    'evtchn.allocUnbound': wrap((p) => {
+    },
+    'evtchn.allocUnbound': (p) => {
       const d = find(p.ref);
       const remote = find(p.remote);
       const port = booted(d).evtchn.bindUnboundPort(remote.domid);
       return { domid: d.domid, port, remoteDomid: remote.domid };
-    }),
-    'evtchn.bindInterdomain': wrap((p) => {
+    },
+    'evtchn.bindInterdomain': (p) => {
       const d = find(p.ref);
       const remote = find(p.remote);
       const port = booted(d).evtchn.bindInterdomain(remote.domid, p.remotePort);
       return { domid: d.domid, port, remoteDomid: remote.domid, remotePort: p.remotePort };
-    }),
-    'evtchn.notify': wrap((p) => {
+    },
+    'evtchn.notify': (p) => {
       const d = find(p.ref);
       booted(d).evtchn.notify(p.port);
       return { domid: d.domid, port: p.port };
-    }),
-    'evtchn.close': wrap((p) => {
+    },
+    'evtchn.close': (p) => {
       const d = find(p.ref);
       booted(d).evtchn.unbind(p.port);
       return { domid: d.domid, port: p.port };
-    }),
-    'intr.stats': wrap((p) => stats(find(p.ref))),
-    'intr.host': wrap(() => {
+    },
+    'intr.stats': (p) => stats(find(p.ref)),
+    'intr.host': () => {
       const rows: HostIntrRow[] = [];
       for (const d of [...hv.domains.values()].sort((a, b) => a.domid - b.domid)) {
         const k = kernelOf(d);
@@ -177,14 +159,13 @@ export function evtchnMethods(machine: Machine): Record<string, RpcMethod> {
         rows.push(row);
       }
       return rows;
-    }),
-    'intr.bind': wrap((p) => {
+    },
+    'intr.bind': (p) => {
       const d = find(p.ref);
       const k = booted(d);
       const src = k.intr.findSource(p.source);
       const from = k.intr.rebindSource(src, p.cpu);
       return { domid: d.domid, source: src.name, irq: src.irq, port: src.port, from, to: src.cpu };
-    }),
-  };
-  return handlers as unknown as Record<string, RpcMethod>;
+    },
+  });
 }

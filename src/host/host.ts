@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { RealClock, type Clock } from '../hypervisor/clock.js';
 import type { HostModel } from '../hypervisor/host-model.js';
 import type { DomainRecord } from '../toolstack/toolstack.js';
+import type { HostStatus } from '../protocol/host-rpc.js';
 import { RPC_PARAMS } from '../protocol/methods.js';
 import { VERSION } from '../version.js';
 import type { NodeRecord } from '../xenstore/database.js';
@@ -16,7 +17,7 @@ import { domainMethods } from './domain-service.js';
 import { DurabilityBarrier } from './durability.js';
 import { evtchnMethods } from './evtchn-service.js';
 import { Machine } from './machine.js';
-import type { StatePaths } from './state-dir.js';
+import type { StatePaths } from '../state/state-dir.js';
 import { statsMethods } from './stats-service.js';
 import { XsSocketServer } from './xs-server.js';
 
@@ -52,28 +53,6 @@ export interface HostOptions {
   /** Called when a client asks the host to stop (the daemon exits after it). */
   onStopRequest?: () => void;
 }
-
-export interface HostStatus {
-  pid: number;
-  version: string;
-  home: string;
-  socket: string;
-  socketRo: string;
-  control: string;
-  startedAt: string;
-  uptimeSeconds: number;
-  nodes: number;
-  connections: number;
-  domains: number;
-  rssBytes: number;
-  /** `journal` is the barrier's health ('ok', or what fails since when), then the backend's figures. */
-  persistence: Record<string, number | string>;
-  /** This start's recovery: what was replayed, and any damage found and set aside. */
-  recovery: RecoveryReport | null;
-}
-
-/** What the daemon's last start made of the store (the state dir's last-start.json). */
-export type LastStart = { at: string; recovery: RecoveryReport } | { at: string; refused: string };
 
 /** Meta keys of the toolstack's own state. */
 const META_DOMAINS = 'toolstack/domains';

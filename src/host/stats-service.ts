@@ -13,11 +13,11 @@ import {
   type NetStats,
   type SelectedDomainStats,
   type StatsFrame,
-  type StatsMethod,
   type StatsRpc,
   type VbdStats,
 } from '../protocol/stats.js';
-import { RpcFailure, type RpcContext, type RpcMethod } from './control-server.js';
+import { rpcMethods, type RpcContext, type RpcMethod } from './control-server.js';
+import { XenemuError } from '../common/errors.js';
 import type { Machine } from './machine.js';
 
 /** What the grid reads of a row of a guest kernel's interrupt statistics. */
@@ -436,7 +436,6 @@ class Subscription {
   }
 }
 
-type Handlers = { [M in StatsMethod]: (params: StatsRpc[M]['params'], ctx: RpcContext) => StatsRpc[M]['result'] };
 
 /**
  * The daemon's side of `xenemu top`: `stats.subscribe {intervalMs, selected?, vcpuTimes?}`
@@ -449,10 +448,10 @@ export function statsMethods(machine: Machine, sources: StatsSources = machineSo
   const watched = new WeakSet<RpcContext>();
   const current = (ctx: RpcContext): Subscription => {
     const s = subs.get(ctx);
-    if (s === undefined) throw new RpcFailure('ENOENT', 'this connection has no stats subscription: call stats.subscribe first');
+    if (s === undefined) throw new XenemuError('ENOENT', 'this connection has no stats subscription: call stats.subscribe first');
     return s;
   };
-  const handlers: Handlers = {
+  return rpcMethods<StatsRpc>({
     'stats.subscribe': (p, ctx) => {
       subs.get(ctx)?.stop();
       const sampler = new StatsSampler(sources, { intervalMs: p.intervalMs, selected: p.selected ?? null, vcpuTimes: p.vcpuTimes === true });
@@ -477,6 +476,5 @@ export function statsMethods(machine: Machine, sources: StatsSources = machineSo
       subs.delete(ctx);
       return null;
     },
-  };
-  return handlers as unknown as Record<string, RpcMethod>;
+  });
 }

@@ -1,5 +1,6 @@
 import type { QuotaLimits } from '../xenstore/quota.js';
-import { readOptionalFile } from './optional-file.js';
+import { readOptionalFile } from '../common/optional-file.js';
+import { XenemuError } from '../common/errors.js';
 
 /**
  * Limits from an oxenstored.conf-style file (`key = value`, `#` comments), so that an
@@ -26,8 +27,10 @@ const IGNORED_KEYS = new Set([
   'access-log-nb-lines', 'access-log-nb-chars', 'access-log-special-ops', 'xenstored-kva', 'xenstored-port',
 ]);
 
-export class ConfError extends Error {
-  override name = 'ConfError';
+export class ConfError extends XenemuError {
+  constructor(message: string) {
+    super('EINVAL', message);
+  }
 }
 
 export function parseXenstoredConf(text: string, file: string): Partial<QuotaLimits> {

@@ -1,3 +1,4 @@
+import { XEN_LEGACY_MAX_VCPUS } from '../abi/constants.js';
 import type { EventChannelTable } from './evtchn.js';
 import { ForeignMaps } from './foreign-map.js';
 import type { GrantTable } from './gnttab.js';
@@ -10,9 +11,6 @@ export type ShutdownReason = 'poweroff' | 'reboot' | 'suspend' | 'crash' | 'watc
 
 /** Where a vCPU's vcpu_info lives: a slot of shared_info, or a frame the guest registered. */
 export type VcpuInfoPlace = { kind: 'shared_info'; slot: number } | { kind: 'registered'; gfn: number; offset: number };
-
-/** XEN_LEGACY_MAX_VCPUS: shared_info has vcpu_info slots for this many vCPUs only. */
-export const LEGACY_MAX_VCPUS = 32;
 
 export class VCpu {
   online = false;
@@ -27,7 +25,7 @@ export class VCpu {
   vcpuInfo: VcpuInfoPlace;
 
   constructor(readonly id: number) {
-    this.vcpuInfo = id < LEGACY_MAX_VCPUS ? { kind: 'shared_info', slot: id } : { kind: 'registered', gfn: -1, offset: 0 };
+    this.vcpuInfo = id < XEN_LEGACY_MAX_VCPUS ? { kind: 'shared_info', slot: id } : { kind: 'registered', gfn: -1, offset: 0 };
   }
 
   /** Whether the vCPU has somewhere to receive events (vCPUs ≥ 32 must register first). */

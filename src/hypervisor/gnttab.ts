@@ -24,7 +24,7 @@
  */
 import { DOMID, GNTCOPY, GNTMAP, GNTST, GTF, GrantTableV1 } from '../abi/index.js';
 import type { Domain } from './domain.js';
-import { PAGE_SIZE } from './memory.js';
+import { XEN_PAGE_SIZE } from '../abi/layout.js';
 
 /** The grant table versions this Xen offers (opt_gnttab_max_version): v1 only. */
 export const GNTTAB_MAX_VERSION = 1;
@@ -33,8 +33,8 @@ export const INITIAL_NR_GRANT_FRAMES = 1;
 /** gnttab_max_frames and gnttab_max_maptrack_frames, Xen's defaults. */
 export const DEFAULT_MAX_GRANT_FRAMES = 64;
 export const DEFAULT_MAX_MAPTRACK_FRAMES = 1024;
-/** Handles per maptrack frame: PAGE_SIZE / sizeof(struct grant_mapping) (16 bytes). */
-export const MAPTRACK_PER_PAGE = PAGE_SIZE / 16;
+/** Handles per maptrack frame: XEN_PAGE_SIZE / sizeof(struct grant_mapping) (16 bytes). */
+export const MAPTRACK_PER_PAGE = XEN_PAGE_SIZE / 16;
 /**
  * Each pin counter is 8 bits wide, and Xen refuses a pin once a counter's top bit is
  * set (GNTPIN_incr2oflow_mask): at most 128 uses of one kind at a time.
@@ -142,7 +142,7 @@ export class GrantTable {
     if (nrFrames > this.maxFrames) return false;
     if (nrFrames <= this.frames.length) return true;
     while (this.frames.length < nrFrames) {
-      this.frames.push(new Uint8Array(PAGE_SIZE));
+      this.frames.push(new Uint8Array(XEN_PAGE_SIZE));
       this.mfns.push(this.allocMfn());
     }
     this.view = new GrantTableV1(this.frames);
@@ -410,7 +410,7 @@ export function copy(host: GrantHost, ld: Domain, op: GnttabCopy): number {
   }
   let rc: number = GNTST.okay;
   // gnttab_copy_buf: both ranges stay inside their page (the fields are uint16_t in C).
-  const inPage = (offset: number): boolean => Number.isInteger(offset) && offset >= 0 && Number.isInteger(op.len) && op.len > 0 && offset + op.len <= PAGE_SIZE;
+  const inPage = (offset: number): boolean => Number.isInteger(offset) && offset >= 0 && Number.isInteger(op.len) && op.len > 0 && offset + op.len <= XEN_PAGE_SIZE;
   if (!inPage(op.source.offset) || !inPage(op.dest.offset)) rc = GNTST.bad_copy_arg;
   else dest.page.set(src.page.subarray(op.source.offset, op.source.offset + op.len), op.dest.offset);
   src.release();

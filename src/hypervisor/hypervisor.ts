@@ -1,4 +1,4 @@
-import { HVM_PARAM, HVM_PARAM_CALLBACK_TYPE, HVM_PARAM_CALLBACK_TYPE_SHIFT, VIRQ } from '../abi/index.js';
+import { DOMID, HVM_PARAM, HVM_PARAM_CALLBACK_TYPE, HVM_PARAM_CALLBACK_TYPE_SHIFT, VIRQ } from '../abi/index.js';
 import type { Clock } from './clock.js';
 import { Domain, type DomainSpec, type ShutdownReason } from './domain.js';
 import { EventChannelTable, type EventChannelHost } from './evtchn.js';
@@ -6,6 +6,7 @@ import type { ForeignMapping } from './foreign-map.js';
 import { DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES, GrantTable, releaseMappings, type GrantHost } from './gnttab.js';
 import type { HostModel } from './host-model.js';
 import { DomainTimers } from './vtimers.js';
+import { XenemuError } from '../common/errors.js';
 
 /**
  * What a guest kernel registers to be told that a vCPU has an upcall pending. It may
@@ -52,20 +53,16 @@ interface Delivery {
 /** Default timer slop: expiries of a domain are coalesced to multiples of this (see DomainTimers). */
 export const DEFAULT_TIMER_SLOP_NS = 1e9;
 
-/** DOMID_FIRST_RESERVED (xen.h): domids from here on are special values, never domains. */
-export const DOMID_FIRST_RESERVED = 0x7ff0;
-
 /** Where the Xen heap frames shared with guests as grant-table frames are numbered from. */
 const GRANT_FRAME_MFN_BASE = 0x4010000;
 
 /** What a failed hypervisor operation says; `code` is the Xen errno name. */
-export class HypervisorError extends Error {
+export class HypervisorError extends XenemuError {
   constructor(
-    readonly code: 'ENOMEM' | 'EEXIST' | 'ESRCH' | 'EINVAL' | 'EBUSY' | 'EPERM' | 'ENOSPC' | 'ENOENT' | 'ENOSYS',
+    override readonly code: 'ENOMEM' | 'EEXIST' | 'ESRCH' | 'EINVAL' | 'EBUSY' | 'EPERM' | 'ENOSPC' | 'ENOENT' | 'ENOSYS',
     message: string,
   ) {
-    super(message);
-    this.name = 'HypervisorError';
+    super(code, message);
   }
 }
 
@@ -151,13 +148,13 @@ export class Hypervisor implements EventChannelHost, GrantHost {
   }
 
   set domidCursor(next: number) {
-    this.nextDomid = next >= 1 && next < DOMID_FIRST_RESERVED ? next : 1;
+    this.nextDomid = next >= 1 && next < DOMID.FIRST_RESERVED ? next : 1;
   }
 
   private allocateDomid(): number {
-    for (let tries = 0; tries < DOMID_FIRST_RESERVED; tries++) {
+    for (let tries = 0; tries < DOMID.FIRST_RESERVED; tries++) {
       const id = this.nextDomid;
-      this.nextDomid = id + 1 >= DOMID_FIRST_RESERVED ? 1 : id + 1;
+      this.nextDomid = id + 1 >= DOMID.FIRST_RESERVED ? 1 : id + 1;
       if (!this.domains.has(id) && !this.dying.has(id)) return id;
     }
     throw new HypervisorError('ENOSPC', 'no free domain id');
@@ -171,7 +168,7 @@ export class Hypervisor implements EventChannelHost, GrantHost {
     if (spec.domid !== undefined) {
       if (this.domains.has(spec.domid)) throw new HypervisorError('EEXIST', `domain ${spec.domid} exists`);
       if (this.dying.has(spec.domid)) throw new HypervisorError('EEXIST', `domain ${spec.domid} is still dying: other domains map some of its pages`);
-      if (spec.domid < 0 || spec.domid >= DOMID_FIRST_RESERVED) throw new HypervisorError('EINVAL', `domid ${spec.domid} is reserved`);
+      if (spec.domid < 0 || spec.domid >= DOMID.FIRST_RESERVED) throw new HypervisorError('EINVAL', `domid ${spec.domid} is reserved`);
     }
     if (spec.memoryKiB > this.freeKiB) {
       throw new HypervisorError('ENOMEM', `not enough free memory: ${Math.ceil(spec.memoryKiB / 1024)} MiB asked, ${Math.floor(this.freeKiB / 1024)} MiB free`);

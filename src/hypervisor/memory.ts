@@ -1,5 +1,7 @@
-/** Guest pages are 4 KiB, as on x86. */
-export const PAGE_SIZE = 4096;
+import { XEN_PAGE_SIZE } from '../abi/layout.js';
+import { XenemuError } from '../common/errors.js';
+
+/** log2(XEN_PAGE_SIZE): guest pages are 4 KiB, as on x86. */
 export const PAGE_SHIFT = 12;
 
 /**
@@ -12,8 +14,11 @@ export const PAGE_SHIFT = 12;
 export const CHUNK_PAGES = 16;
 const CHUNK_SHIFT = 4;
 
-export class MemoryError extends Error {
-  override name = 'MemoryError';
+/** A frame outside the domain's memory, or a reservation past its maximum. */
+export class MemoryError extends XenemuError {
+  constructor(message: string) {
+    super('EINVAL', message);
+  }
 }
 
 interface Chunk {
@@ -33,7 +38,7 @@ interface Held {
 
 /** A page outside the chunks (given to a gfn whose chunk slot an old, still-held page takes). */
 function standalone(page: Uint8Array): boolean {
-  return page.buffer.byteLength === PAGE_SIZE;
+  return page.buffer.byteLength === XEN_PAGE_SIZE;
 }
 
 /**
@@ -91,7 +96,7 @@ export class GuestMemory {
     const key = gfn >> CHUNK_SHIFT;
     let c = this.chunks.get(key);
     if (c === undefined) {
-      c = { buffer: new ArrayBuffer(CHUNK_PAGES * PAGE_SIZE), backed: 0 };
+      c = { buffer: new ArrayBuffer(CHUNK_PAGES * XEN_PAGE_SIZE), backed: 0 };
       this.chunks.set(key, c);
     }
     return c;
@@ -103,12 +108,12 @@ export class GuestMemory {
     if (v === undefined) {
       this.check(gfn);
       if (this.slotTaken.has(gfn)) {
-        v = new Uint8Array(PAGE_SIZE);
+        v = new Uint8Array(XEN_PAGE_SIZE);
         this.standalone++;
       } else {
         const c = this.chunk(gfn);
         c.backed++;
-        v = new Uint8Array(c.buffer, (gfn & (CHUNK_PAGES - 1)) * PAGE_SIZE, PAGE_SIZE);
+        v = new Uint8Array(c.buffer, (gfn & (CHUNK_PAGES - 1)) * XEN_PAGE_SIZE, XEN_PAGE_SIZE);
       }
       this.views.set(gfn, v);
     }
@@ -128,7 +133,7 @@ export class GuestMemory {
     for (let i = 0; i < count; i++) {
       if (standalone(this.page(gfn + i))) throw new MemoryError(`frame ${gfn + i} is not contiguous with its neighbours (its old page was still mapped by another domain when it was given up)`);
     }
-    return new Uint8Array(this.chunk(gfn).buffer, (gfn & (CHUNK_PAGES - 1)) * PAGE_SIZE, count * PAGE_SIZE);
+    return new Uint8Array(this.chunk(gfn).buffer, (gfn & (CHUNK_PAGES - 1)) * XEN_PAGE_SIZE, count * XEN_PAGE_SIZE);
   }
 
   isBacked(gfn: number): boolean {
@@ -142,7 +147,7 @@ export class GuestMemory {
 
   /** Host memory held, in bytes (whole chunks, and standalone pages). */
   get hostBytes(): number {
-    return (this.chunks.size * CHUNK_PAGES + this.standalone) * PAGE_SIZE;
+    return (this.chunks.size * CHUNK_PAGES + this.standalone) * XEN_PAGE_SIZE;
   }
 
   /**

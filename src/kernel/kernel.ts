@@ -3,7 +3,8 @@ import { XsClient, type XsTransport } from '../protocol/xs-client.js';
 import type { Clock } from '../hypervisor/clock.js';
 import { cpuidSignature } from '../hypervisor/cpuid.js';
 import type { DomainType, ShutdownReason } from '../hypervisor/domain.js';
-import { LEGACY_MAX_VCPUS } from '../hypervisor/domain.js';
+// shared_info has vcpu_info slots for this many vCPUs only.
+import { XEN_LEGACY_MAX_VCPUS as LEGACY_MAX_VCPUS } from '../abi/constants.js';
 import type { Hypercalls } from '../hypervisor/hypercalls.js';
 import { BalloonDriver } from './balloon/balloon.js';
 import { HvcConsole } from './console/hvc.js';

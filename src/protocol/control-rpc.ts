@@ -18,6 +18,13 @@ export interface RpcError {
   message: string;
 }
 
+/**
+ * A method family's table (domain-rpc.ts, evtchn-rpc.ts, stats.ts, host-rpc.ts): each
+ * method's parameters (the output of its zod schema) and result. The daemon's handlers
+ * and the CLI's typed clients are both typed by it.
+ */
+export type RpcTable = Record<string, { params: unknown; result: unknown }>;
+
 export type RpcResponse = { id: number; result: unknown } | { id: number; error: RpcError };
 
 /**

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { MAX_PCPUS } from '../hypervisor/host-model.js';
 import { DomainConfigField, domainNameProblem, MAX_VCPUS } from '../toolstack/config/index.js';
 import { DomainRef, Domid, NoParams } from './params.js';
-import type { XlDomainRow, XlInfo, XlListLongEntry, XlUptimeRow, XlVcpuRow } from '../ui/xl/types.js';
+import type { XlDomainRow, XlInfo, XlListLongEntry, XlUptimeRow, XlVcpuRow } from '../toolstack/libxl/rows.js';
 
 /**
  * The control-socket methods of the xl-like commands: parameters and results. The CLI

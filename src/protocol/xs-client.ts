@@ -1,13 +1,13 @@
+import { XenemuError } from '../common/errors.js';
 import { encodeMessage, PAYLOAD_MAX, splitNul, XsFrameReader, XsType, xsTypeName, type XsMessage } from './xs-wire.js';
 
 /** An ERROR reply: `errno` is the Xen errno name the daemon sent. */
-export class XsRequestError extends Error {
+export class XsRequestError extends XenemuError {
   constructor(
     readonly errno: string,
     readonly request: string,
   ) {
-    super(`${request}: ${errno}`);
-    this.name = 'XsRequestError';
+    super(errno, `${request}: ${errno}`);
   }
 }
 

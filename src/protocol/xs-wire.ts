@@ -7,6 +7,8 @@
  * The framing is the same on the unix socket and on a domain's ring page.
  */
 
+import { XENSTORE_PAYLOAD_MAX } from '../abi/constants.js';
+
 export const XsType = {
   CONTROL: 0,
   DIRECTORY: 1,
@@ -57,7 +59,7 @@ export type XsErrno = (typeof XS_ERRNO_NAMES)[number];
 
 export const HEADER_SIZE = 16;
 /** XENSTORE_PAYLOAD_MAX: the largest payload in either direction. */
-export const PAYLOAD_MAX = 4096;
+export const PAYLOAD_MAX: number = XENSTORE_PAYLOAD_MAX;
 export const ABS_PATH_MAX = 3072;
 export const REL_PATH_MAX = 2048;
 

@@ -3,12 +3,6 @@
  * taken, the host lacks memory... `code` is the errno name xl would report; the CLI
  * prints the message and exits 1, as xl does for these.
  */
-export class ToolstackError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ToolstackError';
-  }
-}
+
+import { XenemuError } from '../common/errors.js';
+export class ToolstackError extends XenemuError {}

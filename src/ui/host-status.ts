@@ -1,6 +1,6 @@
 import type { ChalkInstance } from 'chalk';
-import { describeRecovery } from '../host/db/recovery.js';
-import type { HostStatus, LastStart } from '../host/host.js';
+import type { HostStatus } from '../protocol/host-rpc.js';
+import { describeRecovery, type LastStart } from '../state/last-start.js';
 
 /**
  * `host status` as text. `c` styles it (the state in colour, the keys faint); a chalk

@@ -1,3 +1,4 @@
+import { DOMID } from '../abi/constants.js';
 import { encodeMessage, OK_PAYLOAD, PAYLOAD_MAX, splitNul, XsType, xsTypeName, type XsMessage } from '../protocol/xs-wire.js';
 import { XsConnection, type ConnectionKind, type MessageSink } from './connection.js';
 import { Database, type Transaction } from './database.js';
@@ -38,8 +39,6 @@ export interface XenStoredOptions {
 
 export type SpecialEvent = '@introduceDomain' | '@releaseDomain';
 
-/** DOMID_FIRST_RESERVED (xen.h): ids from here on name DOMID_SELF, DOMID_IO, ... */
-const DOMID_FIRST_RESERVED = 0x7ff0;
 
 /** The daemon acting on its own behalf (initial nodes, domain clean-up). */
 const DOM0: Caller = { domid: 0, target: null, privileged: true };
@@ -517,7 +516,7 @@ export class XenStored {
    */
   introduceDomain(domid: number, mfn: bigint, port: number): void {
     // xenstore.txt: a real domain, not dom0 and not a DOMID_* special value.
-    if (domid === 0 || domid >= DOMID_FIRST_RESERVED) xsFail('EINVAL', `domain ${domid} cannot be introduced`);
+    if (domid === 0 || domid >= DOMID.FIRST_RESERVED) xsFail('EINVAL', `domain ${domid} cannot be introduced`);
     const existing = this.domains.get(domid);
     if (existing !== undefined) {
       // Re-introducing with the same page rebinds the event channel (xenstore.txt).

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { statePaths } from '../../src/host/state-dir.js';
+import { statePaths } from '../../src/state/state-dir.js';
 import { tempHome } from '../helpers/daemon.js';
 import { assertXlBuilt, CONFIGS, LIST_HEADER_RE, listRow, runNode, scratchFile, XL_JS, xlHost, type XlHost } from './helpers.js';
 
@@ -87,7 +87,7 @@ test.serial('-q creates without a word', async (t) => {
   t.deepEqual(await h.xl('destroy', 'quiet'), { stdout: '', stderr: '', code: 0 });
 });
 
-/** What the real xl 4.17 prints for configs/web.yaml (as xl.cfg, plus a kernel, which xenemu does not need), bar the mac: see xl-dryrun.ts. */
+/** What the real xl 4.17 prints for configs/web.yaml (as xl.cfg, plus a kernel, which xenemu does not need), bar the mac: see src/toolstack/libxl/from-config.ts. */
 const WEB_JSON = (uuid: string) => `{
     "c_info": {
         "type": "pvh",

@@ -2,7 +2,7 @@ import test from 'ava';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DomainClient } from '../../src/client/domains.js';
-import { statePaths } from '../../src/host/state-dir.js';
+import { statePaths } from '../../src/state/state-dir.js';
 import { startHost, tempHome } from '../helpers/daemon.js';
 import { assertXlBuilt, lit, listRow, RUN_JS, runNode, TIME } from './helpers.js';
 

@@ -3,9 +3,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DomainClient } from '../../src/client/domains.js';
-import { writeHostConfig } from '../../src/host/host-config.js';
-import { statePaths } from '../../src/host/state-dir.js';
-import type { XlDomainRow } from '../../src/ui/xl/types.js';
+import { writeHostConfig } from '../../src/state/host-config.js';
+import { statePaths } from '../../src/state/state-dir.js';
+import type { XlDomainRow } from '../../src/toolstack/libxl/rows.js';
 import { startHost, tempHome, type TestHost } from '../helpers/daemon.js';
 
 /**
@@ -34,7 +34,7 @@ export function assertXlBuilt(): void {
   } catch {
     throw new Error(`${built} is missing: run \`npx tsc -p tsconfig.build.json && npx oclif manifest\` first`);
   }
-  for (const dir of ['src/compat', 'src/client', 'src/ui/xl', 'commands']) {
+  for (const dir of ['src/compat', 'src/client', 'src/ui/xl', 'src/toolstack/libxl', 'commands']) {
     for (const f of readdirSync(join(REPO, dir))) {
       const st = statSync(join(REPO, dir, f));
       if (st.isFile() && st.mtimeMs > builtAt) throw new Error(`dist/ is older than ${dir}/${f}: run \`npx tsc -p tsconfig.build.json\` first`);

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { join } from 'node:path';
-import type { XlDomainRow } from '../../src/ui/xl/types.js';
+import type { XlDomainRow } from '../../src/toolstack/libxl/rows.js';
 import { assertXlBuilt, CONFIGS, LIST_HEADER_RE, listRow, xlHost, type XlHost } from './helpers.js';
 
 // Domain lifecycle through the CLI: shutdown, reboot, pause, rename, destroy, domid and

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { join } from 'node:path';
-import type { XlDomainRow } from '../../src/ui/xl/types.js';
+import type { XlDomainRow } from '../../src/toolstack/libxl/rows.js';
 import { assertXlBuilt, CONFIGS, DOM0_MEMORY_MIB, HOST_PCPUS, LIST_HEADER_RE, listRow, TIME, xlHost, type XlHost } from './helpers.js';
 
 // `xl list` / `xenemu list` (xl_info.c: main_list, list_domains) against a host with

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { join } from 'node:path';
-import type { XlDomainRow, XlVcpuRow } from '../../src/ui/xl/types.js';
+import type { XlDomainRow, XlVcpuRow } from '../../src/toolstack/libxl/rows.js';
 import { assertXlBuilt, CONFIGS, lit, listRow, xlHost, type XlHost } from './helpers.js';
 
 // Memory and vCPUs: mem-set / mem-max (xl_mem.c), vcpu-set / vcpu-pin / vcpu-list

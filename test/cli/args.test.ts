@@ -1,5 +1,5 @@
 import test from 'ava';
-import { atoi, strtol } from '../../src/client/c-number.js';
+import { atoi, strtol } from '../../src/common/c-number.js';
 import { InvalidPermSpec, normalisePerms, parsePermSpecs } from '../../src/client/xenstore-perms.js';
 import { getoptLong, type GetoptEvent } from '../../src/compat/getopt.js';
 import { parseToolArgs, usageText } from '../../src/compat/xenstore-args.js';
@@ -89,11 +89,11 @@ test('atoi reads what glibc reads', (t) => {
 });
 
 test('strtol base 0 reads octal and hex prefixes', (t) => {
-  t.deepEqual(strtol('010', 0), { value: 8n, end: 3 });
-  t.deepEqual(strtol('0x1f', 0), { value: 31n, end: 4 });
-  t.deepEqual(strtol('0x', 0), { value: 0n, end: 1 });
-  t.deepEqual(strtol('08', 0), { value: 0n, end: 1 });
-  t.deepEqual(strtol('x', 0), { value: 0n, end: 0 });
+  t.deepEqual(strtol('010', 0), { value: 8n, end: 3, overflow: false });
+  t.deepEqual(strtol('0x1f', 0), { value: 31n, end: 4, overflow: false });
+  t.deepEqual(strtol('0x', 0), { value: 0n, end: 1, overflow: false });
+  t.deepEqual(strtol('08', 0), { value: 0n, end: 1, overflow: false });
+  t.deepEqual(strtol('x', 0), { value: 0n, end: 0, overflow: false });
 });
 
 test('chmod perm arguments become what the C tool sends', (t) => {

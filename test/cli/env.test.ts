@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { binScript, formatEnv, prepareEnv, shellQuote, XENSTORE_TOOLS } from '../../src/compat/env.js';
-import { statePaths } from '../../src/host/state-dir.js';
+import { statePaths } from '../../src/state/state-dir.js';
 import { startHost } from '../helpers/daemon.js';
 import { assertBuilt, RUN_JS, scratchDir, SHIM } from '../helpers/xenstore-cli.js';
 

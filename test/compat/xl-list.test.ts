@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { DomainClient } from '../../src/client/domains.js';
 import { XlFailure, xlList, type XlContext } from '../../src/compat/xl-commands.js';
-import type { XlDomainRow } from '../../src/ui/xl/types.js';
+import type { XlDomainRow } from '../../src/toolstack/libxl/rows.js';
 
 const flags = { running: false, blocked: true, paused: false, shutdown: false, dying: false };
 const dom0: XlDomainRow = { domid: 0, name: 'Domain-0', currentMemKb: 1048576, vcpusOnline: 4, stateFlags: { ...flags, running: true, blocked: false }, cpuTimeNs: 1e9, uuid: '00000000-0000-0000-0000-000000000000' };
@@ -18,7 +18,7 @@ test('xenemu list shows every other domain when the daemon reports one in a stat
   const err = await t.throwsAsync(xlList(context([dom0, broken, web]), { domains: [], long: false, verbose: false, context: false, cpupool: false, numa: false }));
   t.true(err instanceof XlFailure);
   const failure = err as XlFailure;
-  t.is(failure.exitCode, 1);
+  t.is(failure.exitStatus, 1);
   const lines = failure.stdout.split('\n');
   t.regex(lines[1]!, /^Domain-0 +0 +1024 +4 /);
   t.regex(lines[2]!, /^web +2 +512 +2 /);

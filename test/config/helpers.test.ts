@@ -1,6 +1,6 @@
 import test from 'ava';
 import { detectConfigFormat, expandCpuList, kernelCommandLine } from '../../src/toolstack/config/index.js';
-import { cStrtol, parseCLong } from '../../src/toolstack/config/c-number.js';
+import { strtol as cStrtol, parseCLong } from '../../src/common/c-number.js';
 
 test('the format comes from the extension, else from the first setting', (t) => {
   t.is(detectConfigFormat('a.yaml', 'name = "x"'), 'yaml');

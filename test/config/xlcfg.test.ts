@@ -123,7 +123,7 @@ test('every error is reported, in source order', (t) => {
 
 test('ConfigError carries the place and the key of its first issue', (t) => {
   const err = t.throws(() => parseDomainConfigText('name = "web"\nmemory = "x"\n', 'xlcfg', 'vm.cfg'), { instanceOf: ConfigError });
-  t.like(err, { file: 'vm.cfg', line: 2, column: 10, key: 'memory', exitCode: 1 });
+  t.like(err, { file: 'vm.cfg', line: 2, column: 10, key: 'memory', exitStatus: 1, code: 'EINVAL' });
   t.is(err.reason, '"x" is not a valid number: memory wants a number, e.g. memory = 512');
 });
 

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDaemon, reachDaemon } from '../../src/client/daemon.js';
-import { FileLock } from '../../src/host/lock.js';
-import { statePaths, type StatePaths } from '../../src/host/state-dir.js';
+import { FileLock } from '../../src/state/lock.js';
+import { statePaths, type StatePaths } from '../../src/state/state-dir.js';
 
 /** A xenemu daemon of a test's own, in a temporary state dir. */
 export interface TestHost {

@@ -3,7 +3,7 @@
  * to `waitMs`; prints how many attempts got null. Run by test/host/lock.test.ts, as
  * fcntl locks only contend between processes.
  */
-import { FileLock } from '../../src/host/lock.js';
+import { FileLock } from '../../src/state/lock.js';
 
 const [path, rounds, waitMs] = [process.argv[2]!, Number(process.argv[3]), Number(process.argv[4])];
 let missed = 0;

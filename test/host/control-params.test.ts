@@ -1,7 +1,7 @@
 import test from 'ava';
 import { RpcClient } from '../../src/client/rpc-client.js';
 import type { DomainConfig } from '../../src/toolstack/config/index.js';
-import type { XlDomainRow } from '../../src/ui/xl/types.js';
+import type { XlDomainRow } from '../../src/toolstack/libxl/rows.js';
 import { request, sendRaw, type RawAnswer } from '../helpers/control-raw.js';
 import { startHost, type TestHost } from '../helpers/daemon.js';
 import { yamlConfig } from '../helpers/machine.js';

@@ -4,7 +4,7 @@ import { DomainClient } from '../../src/client/domains.js';
 import { XsRequestError } from '../../src/protocol/xs-client.js';
 import { connectXsClient } from '../../src/client/xs-socket.js';
 import { loadDomainConfig } from '../../src/toolstack/config/index.js';
-import type { XlDomainRow } from '../../src/ui/xl/types.js';
+import type { XlDomainRow } from '../../src/toolstack/libxl/rows.js';
 import { startHost } from '../helpers/daemon.js';
 
 /**

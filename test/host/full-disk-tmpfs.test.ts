@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DomainClient } from '../../src/client/domains.js';
 import { XsRequestError } from '../../src/protocol/xs-client.js';
 import { connectXsClient } from '../../src/client/xs-socket.js';
-import type { HostStatus } from '../../src/host/host.js';
+import type { HostStatus } from '../../src/protocol/host-rpc.js';
 import { assertXlBuilt, RUN_JS, runNode } from '../cli-xl/helpers.js';
 import { startHost } from '../helpers/daemon.js';
 import { fill, mountTmpfs, tmpfsProblem, unmount } from '../helpers/tmpfs.js';

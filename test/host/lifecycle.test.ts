@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { reachDaemon } from '../../src/client/daemon.js';
 import { connectXsClient } from '../../src/client/xs-socket.js';
-import type { HostStatus } from '../../src/host/host.js';
+import type { HostStatus } from '../../src/protocol/host-rpc.js';
 import { startHost, tempHome } from '../helpers/daemon.js';
 
 test('the state dir is 0700 and every socket in it 0600', async (t) => {
@@ -87,7 +87,7 @@ test('CLIs racing to start the daemon start exactly one', async (t) => {
 test('a second daemon on the same state dir refuses to run', async (t) => {
   const host = await startHost();
   t.teardown(() => host.dispose());
-  const { entryPoint } = await import('../../src/host/entry-point.js');
+  const { entryPoint } = await import('../../src/common/entry-point.js');
   const entry = entryPoint('../host/daemon.js', new URL('../../src/client/daemon.ts', import.meta.url).href);
   const code = await new Promise<number | null>((resolve) => {
     spawn(process.execPath, [...entry.execArgv, entry.file, '--home', host.paths.home], { stdio: 'ignore' }).on('exit', resolve);
@@ -102,7 +102,7 @@ test('an unreadable xenstored.conf key stops the start with file:line', async (t
   const home = tempHome();
   writeFileSync(`${home}/xenstored.conf`, 'quota-maxsize = 4096\nquota-bogus = 1\n');
   const { ensureDaemon } = await import('../../src/client/daemon.js');
-  const { statePaths } = await import('../../src/host/state-dir.js');
+  const { statePaths } = await import('../../src/state/state-dir.js');
   const err = await t.throwsAsync(ensureDaemon(statePaths(home)));
   t.regex(err!.message, /xenstored\.conf:2:1: unknown key "quota-bogus"/);
   const { rmSync } = await import('node:fs');

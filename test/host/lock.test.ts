@@ -2,7 +2,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { FileLock } from '../../src/host/lock.js';
+import { FileLock } from '../../src/state/lock.js';
 import { tempHome } from '../helpers/daemon.js';
 
 /** Run one contender process; resolves with how many of its attempts got no lock. */

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { chmodSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureStateDir, statePaths } from '../../src/host/state-dir.js';
+import { ensureStateDir, statePaths } from '../../src/state/state-dir.js';
 import { tempHome } from '../helpers/daemon.js';
 
 test('a state dir made by an older version is tightened: files 0600, journal/ 0700', (t) => {

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { CHUNK_PAGES, GuestMemory, PAGE_SIZE } from '../../src/hypervisor/memory.js';
+import { XEN_PAGE_SIZE } from '../../src/abi/layout.js';
+import { CHUNK_PAGES, GuestMemory } from '../../src/hypervisor/memory.js';
 
 test('a held page given up keeps its contents and its place in the count until the last put', (t) => {
   const mem = new GuestMemory(64, 32);
@@ -28,7 +29,7 @@ test('a gfn touched again while its old page is held gets a new, zeroed page out
   const fresh = mem.page(5);
   t.not(fresh, old);
   t.true(fresh.every((x) => x === 0));
-  t.is(mem.hostBytes, (CHUNK_PAGES + 1) * PAGE_SIZE, 'one chunk (held by the old page) and one standalone page');
+  t.is(mem.hostBytes, (CHUNK_PAGES + 1) * XEN_PAGE_SIZE, 'one chunk (held by the old page) and one standalone page');
   t.throws(() => mem.pages(4, 2), { message: /not contiguous/ });
   mem.putPage(old);
   mem.release([4, 5]);

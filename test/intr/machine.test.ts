@@ -1,6 +1,6 @@
 import test from 'ava';
 import { VirtualClock } from '../../src/hypervisor/clock.js';
-import { RpcFailure } from '../../src/host/control-server.js';
+import type { XenemuError } from '../../src/common/errors.js';
 import { evtchnMethods } from '../../src/host/evtchn-service.js';
 import type { IntrRow } from '../../src/kernel/intr/stats.js';
 import type { DomainIntrStats, EvtchnRpc, HostIntrRow } from '../../src/protocol/evtchn-rpc.js';
@@ -18,7 +18,7 @@ function rpc(tm: TestMachine): Rpc {
 
 /** The errno name an RPC method fails with. */
 function errno(t: { throws: (f: () => unknown) => unknown }, f: () => unknown): string {
-  return (t.throws(f) as RpcFailure).code;
+  return (t.throws(f) as XenemuError).code;
 }
 
 const row = (s: DomainIntrStats, name: string): IntrRow => {
@@ -214,7 +214,7 @@ test('event channel errors: EINVAL for closed ports and ports not offered, ESRCH
   t.is(errno(t, () => r['evtchn.status']({ ref: 'alpha', port: 4000 })), 'EINVAL', 'beyond the port table');
   // The xenstore ring's port belongs to the xenstore driver, not to the device.
   const store = r['evtchn.list']({ ref: 'alpha' }).ports.find((p) => p.source?.name === 'xenstore0')!;
-  const e = t.throws(() => r['evtchn.notify']({ ref: 'alpha', port: store.port })) as RpcFailure;
+  const e = t.throws(() => r['evtchn.notify']({ ref: 'alpha', port: store.port })) as XenemuError;
   t.is(e.code, 'ENOTCONN');
   t.regex(e.message, /belongs to xenstore0/);
   t.is(errno(t, () => r['evtchn.allocUnbound']({ ref: 'gamma', remote: '0' })), 'EAGAIN', 'a paused guest has not booted');

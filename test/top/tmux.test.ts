@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RpcClient } from '../../src/client/rpc-client.js';
-import { writeHostConfig } from '../../src/host/host-config.js';
-import { statePaths } from '../../src/host/state-dir.js';
+import { writeHostConfig } from '../../src/state/host-config.js';
+import { statePaths } from '../../src/state/state-dir.js';
 import { parseDomainConfigText } from '../../src/toolstack/config/index.js';
 import { startHost, tempHome, type TestHost } from '../helpers/daemon.js';
 

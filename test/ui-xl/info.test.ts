@@ -2,7 +2,7 @@
 // output_topologyinfo/output_numainfo, output_xeninfo (:137-172), print_info (:326-341).
 import test from 'ava';
 import { formatInfo } from '../../src/ui/xl/info.js';
-import type { XlInfo } from '../../src/ui/xl/types.js';
+import type { XlInfo } from '../../src/toolstack/libxl/rows.js';
 
 const info: XlInfo = {
   uname: { nodename: 'xenhost', release: '6.1.0-18-amd64', version: '#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)', machine: 'x86_64' },

@@ -4,7 +4,7 @@
  * become the key variable plus the union property; defbools "True"/"False" become
  * booleans; integers too large for a double are read as bigint.
  */
-import { LIBXL_STRUCTS, type IdlType, type LibxlDomainConfig } from '../../src/ui/xl/libxl-idl.js';
+import { LIBXL_STRUCTS, type IdlType, type LibxlDomainConfig } from '../../src/toolstack/libxl/idl.js';
 
 export function configFromLibxlJson(json: unknown): LibxlDomainConfig {
   return convertStruct('libxl_domain_config', json) as LibxlDomainConfig;

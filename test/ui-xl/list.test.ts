@@ -2,7 +2,7 @@
 // tree, stable-4.17 at 01140da4e8); line numbers refer to that file.
 import test from 'ava';
 import { formatDomid, formatDomname, formatList, formatVmList, LIST_HEADER } from '../../src/ui/xl/list.js';
-import type { XlDomainRow } from '../../src/ui/xl/types.js';
+import type { XlDomainRow } from '../../src/toolstack/libxl/rows.js';
 
 const row = (over: Partial<XlDomainRow> = {}): XlDomainRow => ({
   domid: 0,

@@ -2,7 +2,7 @@
 // (xl_utils.c:205-253) of Xen 4.17.
 import test from 'ava';
 import { printBitmap } from '../../src/ui/xl/bitmap.js';
-import type { XlVcpuRow } from '../../src/ui/xl/types.js';
+import type { XlVcpuRow } from '../../src/toolstack/libxl/rows.js';
 import { formatVcpuList, formatVcpuPinDryRun, VCPU_LIST_HEADER } from '../../src/ui/xl/vcpu-list.js';
 
 const vcpu = (over: Partial<XlVcpuRow> = {}): XlVcpuRow => ({

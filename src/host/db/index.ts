@@ -4,13 +4,15 @@ import type { NodeRecord } from '../../xenstore/database.js';
 import type { Change } from '../../xenstore/store.js';
 import { HEADER_SIZE, type JournalPosition } from './journal-codec.js';
 import { Journal, journalPath, listJournals, type Durability, type JournalBatch, type JournalWrite } from './journal.js';
-import { openStore, type RecoveryReport } from './recovery.js';
+import type { RecoveryReport } from '../../state/last-start.js';
+import { openStore } from './recovery.js';
 import type { SqliteStore } from './sqlite-store.js';
 import { SqliteWriter, type StoreFiles } from './sqlite-writer.js';
 
 export type { Durability, JournalWrite } from './journal.js';
 export type { JournalPosition } from './journal-codec.js';
-export { DamagedStoreError, describeRecovery, type RecoveryReport } from './recovery.js';
+export { DamagedStoreError } from './recovery.js';
+export { describeRecovery, type RecoveryReport } from '../../state/last-start.js';
 export type { StoreFiles } from './sqlite-writer.js';
 
 export interface PersistenceOptions {

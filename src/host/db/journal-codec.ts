@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { Change } from '../../xenstore/store.js';
+import type { JournalPosition } from '../../state/last-start.js';
+
+export type { JournalPosition };
 
 /**
  * The journal's binary format, shared by the writer (main thread), the SQLite worker
@@ -71,12 +74,6 @@ export interface MetaChange {
 }
 
 export type JournalEntry = Change | MetaChange;
-
-/** A point in the journal: byte `offset` of journal.<seq>. */
-export interface JournalPosition {
-  readonly seq: number;
-  readonly offset: number;
-}
 
 export function comparePositions(a: JournalPosition, b: JournalPosition): number {
   return a.seq !== b.seq ? a.seq - b.seq : a.offset - b.offset;

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { decodeHeader, FRAME_HEADER_SIZE, HEADER_SIZE, forEachEntry, readFrames, type EntryVisitor, type JournalPosition } from './journal-codec.js';
 import { journalPath, listJournals } from './journal.js';
+import type { Dropped } from '../../state/last-start.js';
+
+export type { Dropped };
 
 /** What the database says about where the journal must continue it. */
 export interface ScanTarget {
@@ -17,15 +20,6 @@ export interface Replay {
   readonly data: Buffer;
   readonly from: number;
   readonly to: number;
-}
-
-/** Journal bytes that belong to the acknowledged history and cannot be applied. */
-export interface Dropped {
-  /** Frames that pass their CRC but follow the damage, and the entries they hold. */
-  frames: number;
-  entries: number;
-  bytes: number;
-  files: number;
 }
 
 export interface JournalScan {

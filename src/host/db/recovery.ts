@@ -2,35 +2,18 @@ import { readFileSync, statSync, unlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import { moveDatabaseAside, moveJournalsAside } from './aside.js';
 import { decodeHeader, forEachEntry, HEADER_SIZE, newStoreId, readFrames, type JournalPosition } from './journal-codec.js';
-import { scanJournal, type Dropped } from './journal-scan.js';
+import { scanJournal } from './journal-scan.js';
 import { journalPath, listJournals } from './journal.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { StoreFiles } from './sqlite-writer.js';
-
-/** What start-up recovery found and did: logged at every start, shown by `host status`. */
-export interface RecoveryReport {
-  /** When recovery ran (ISO 8601). */
-  readonly at: string;
-  readonly storeId: string;
-  /** Journal frames and entries that SQLite did not have yet and now has. */
-  readonly frames: number;
-  readonly entries: number;
-  /** Bytes of a write torn by a crash at the journal's end: never acknowledged, dropped. */
-  readonly tornBytes: number;
-  /** Where the new journal starts (journal.<seq>, first frame). */
-  readonly resumeAt: JournalPosition;
-  /** Damage found, one sentence each; empty when the store was whole. */
-  readonly problems: readonly string[];
-  /** What `--recover` could not apply, and where the files holding it are now. */
-  readonly dropped: Dropped;
-  readonly movedAside: readonly string[];
-}
+import type { RecoveryReport } from '../../state/last-start.js';
+import { XenemuError } from '../../common/errors.js';
 
 /** The store is damaged and recovery was not asked to go on. Nothing was changed. */
-export class DamagedStoreError extends Error {
-  override name = 'DamagedStoreError';
+export class DamagedStoreError extends XenemuError {
   constructor(readonly problems: readonly string[]) {
     super(
+      'EIO',
       [
         'the store is damaged; not starting over it:',
         ...problems.map((p) => `  - ${p}`),
@@ -137,18 +120,6 @@ export function openStore<J extends { close(): void }>(
     store.db.close();
     throw err;
   }
-}
-
-/** One paragraph for the daemon log and the CLI. */
-export function describeRecovery(r: RecoveryReport): string {
-  const replayed = `replayed ${r.frames} journal frames (${r.entries} entries)${r.tornBytes > 0 ? `, dropped a torn write of ${r.tornBytes} bytes at the end` : ''}`;
-  if (r.problems.length === 0) return `store ${r.storeId}: ${replayed}`;
-  const d = r.dropped;
-  return [
-    `store ${r.storeId}: RECOVERED FROM DAMAGE: ${replayed}; NOT applied: ${d.frames} frames (${d.entries} entries, ${d.bytes} bytes) in ${d.files} files`,
-    ...r.problems.map((p) => `  damage: ${p}`),
-    ...r.movedAside.map((p) => `  moved aside: ${p}`),
-  ].join('\n');
 }
 
 interface OpenDatabase {

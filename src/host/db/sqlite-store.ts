@@ -1,6 +1,6 @@
 import Sqlite from 'better-sqlite3';
 import type { NodeRecord } from '../../xenstore/database.js';
-import { ensurePrivateFile, makePrivate } from '../private-file.js';
+import { ensurePrivateFile, makePrivate } from '../../state/private-file.js';
 import { forEachEntry, readFrames, type EntryVisitor, type JournalPosition } from './journal-codec.js';
 
 const SCHEMA = `

@@ -4,12 +4,13 @@
  * events are not per-vCPU (xen_intr_assign_cpu), ENOTCONN for a port that the event
  * channel device did not bind (evtchn_dev.c), EINVAL for an impossible request.
  */
-export class IntrError extends Error {
+
+import { XenemuError } from '../../common/errors.js';
+export class IntrError extends XenemuError {
   constructor(
-    readonly code: 'EINVAL' | 'EOPNOTSUPP' | 'ENOTCONN' | 'ENOENT' | 'ENOSPC' | 'EEXIST' | 'EBUSY' | 'EFBIG',
+    override readonly code: 'EINVAL' | 'EOPNOTSUPP' | 'ENOTCONN' | 'ENOENT' | 'ENOSPC' | 'EEXIST' | 'EBUSY' | 'EFBIG',
     message: string,
   ) {
-    super(message);
-    this.name = 'IntrError';
+    super(code, message);
   }
 }

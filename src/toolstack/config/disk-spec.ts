@@ -10,6 +10,8 @@
  * swallows the rest of the spec, commas included, so it must come last.
  */
 
+import { XenemuError } from '../../common/errors.js';
+
 /** The structured fields one spec string sets, before defaults (xl's names). */
 export interface DiskSpecFields {
   target?: string;
@@ -33,12 +35,12 @@ export interface DiskSpecParse {
 }
 
 /** A spec xl would reject; `offset` is where in the spec string the problem starts. */
-export class DiskSpecError extends Error {
+export class DiskSpecError extends XenemuError {
   constructor(
     message: string,
     readonly offset: number,
   ) {
-    super(message);
+    super('EINVAL', message);
   }
 }
 

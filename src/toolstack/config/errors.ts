@@ -3,6 +3,8 @@
  * (file:line:column), the key it is about, and what to do about it.
  */
 
+import { XenemuError } from '../../common/errors.js';
+
 /** A 1-based position in a config source (a file, or an override argument). */
 export interface ConfigLocation {
   file: string;
@@ -31,10 +33,7 @@ export function formatIssue(issue: ConfigIssue): string {
  * parse ("Failed to parse config", and nearly every key error in xl_parse.c), so
  * the CLI maps this error to exit status 1.
  */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly code = 'ECONFIG';
-  readonly exitCode = 1;
+export class ConfigError extends XenemuError {
   readonly file: string;
   readonly line: number;
   readonly column: number;
@@ -45,7 +44,7 @@ export class ConfigError extends Error {
 
   constructor(issues: readonly ConfigIssue[]) {
     if (issues.length === 0) throw new TypeError('ConfigError needs at least one issue');
-    super(issues.map(formatIssue).join('\n'));
+    super('EINVAL', issues.map(formatIssue).join('\n'));
     const first = issues[0]!;
     this.file = first.file;
     this.line = first.line;
@@ -53,6 +52,11 @@ export class ConfigError extends Error {
     this.key = first.key;
     this.reason = first.message;
     this.issues = issues;
+  }
+
+  /** Each problem on its own line, "file:line:column: key: message", like a compiler. */
+  override cliMessage(): string {
+    return this.message;
   }
 
   static at(loc: ConfigLocation, key: string, message: string): ConfigError {

@@ -4,6 +4,7 @@
  */
 
 import { suggestion } from './errors.js';
+import { XenemuError } from '../../common/errors.js';
 
 export const EVENT_HANDLERS = ['filter', 'ithread', 'both'] as const;
 export const EVENT_KEYS = ['name', 'rate', 'handler', 'vcpu'] as const;
@@ -15,12 +16,12 @@ export interface EventSpecFields {
   vcpu?: number;
 }
 
-export class EventSpecError extends Error {
+export class EventSpecError extends XenemuError {
   constructor(
     message: string,
     readonly offset: number,
   ) {
-    super(message);
+    super('EINVAL', message);
   }
 }
 

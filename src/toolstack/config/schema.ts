@@ -11,7 +11,7 @@
 
 import { posix } from 'node:path';
 import * as z from 'zod';
-import { MAX_GUEST_CMDLINE } from '../../abi/constants.js';
+import { DOMID, MAX_GUEST_CMDLINE } from '../../abi/constants.js';
 import { cpuListProblem } from './cpulist.js';
 import { DISK_BACKENDTYPES, DISK_FORMATS, DISK_SPECIFICATIONS, DiskSpecError, parseDiskSpec } from './disk-spec.js';
 import { EVENT_HANDLERS, EventSpecError, parseEventSpec } from './events.js';
@@ -113,7 +113,7 @@ const specValue = (what: string) =>
 
 /** A backend domain, by name or id (xl.cfg's backend=DOMAIN); 0 is the toolstack domain. */
 const backendDomain = z
-  .union([specValue('backend'), z.int().min(0).max(0x7fef)], { error: 'backend must be a domain name or id' })
+  .union([specValue('backend'), z.int().min(0).max(DOMID.FIRST_RESERVED - 1)], { error: 'backend must be a domain name or id' })
   .transform((v) => String(v))
   .default('0')
   .describe('Backend domain (name or id); default 0, the toolstack domain');

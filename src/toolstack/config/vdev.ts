@@ -13,7 +13,7 @@
  * which is written to xenstore as it is.
  */
 
-import { cStrtol } from './c-number.js';
+import { strtol } from '../../common/c-number.js';
 
 export interface VdevInfo {
   devid: number;
@@ -54,7 +54,7 @@ function scanInt(s: string, from: number): { value: number; end: number } | unde
   const m = /^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/.exec(rest);
   if (!m) return undefined;
   const text = m[1]!;
-  const r = cStrtol(text, 0);
+  const r = strtol(text, 0);
   if (r.value > 0x7fffffffn) return undefined;
   return { value: Number(r.value), end: from + text.length };
 }
@@ -81,7 +81,7 @@ export function decodeVdev(vdev: string): VdevInfo | undefined {
   if (xvd) return { devid: xvdNumber(xvd.disk, xvd.partition), ...xvd };
   // A bare number is written to xenstore as it is (strtoul base 0, at most INT_MAX).
   if (/^[0-9]/.test(vdev)) {
-    const r = cStrtol(vdev, 0);
+    const r = strtol(vdev, 0);
     if (r.end === vdev.length && r.value <= 0x7fffffffn) return { devid: Number(r.value) };
     return undefined;
   }

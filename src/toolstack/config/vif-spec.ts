@@ -7,6 +7,7 @@
 
 import { createHash } from 'node:crypto';
 import { suggestion } from './errors.js';
+import { XenemuError } from '../../common/errors.js';
 
 export interface VifSpecFields {
   mac?: string;
@@ -29,12 +30,12 @@ export interface VifSpecParse {
   warnings: { message: string; offset: number }[];
 }
 
-export class VifSpecError extends Error {
+export class VifSpecError extends XenemuError {
   constructor(
     message: string,
     readonly offset: number,
   ) {
-    super(message);
+    super('EINVAL', message);
   }
 }
 

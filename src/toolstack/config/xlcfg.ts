@@ -10,7 +10,7 @@
  */
 
 import { ConfigError, didYouMean, type ConfigIssue, type ConfigPath } from './errors.js';
-import { parseCLong } from './c-number.js';
+import { parseCLong } from '../../common/c-number.js';
 import { XENEMU_KEYS } from './schema.js';
 import { SpotMap } from './spots.js';
 import type { ResolvedSetting, XlSpot, XlString, XlValue } from './xlcfg-syntax.js';

@@ -1,6 +1,7 @@
 import { DaemonError } from '../../client/daemon.js';
 import { RpcCallError, RpcClient } from '../../client/rpc-client.js';
-import type { StatePaths } from '../../host/state-dir.js';
+import { TypedClient } from '../../client/typed-client.js';
+import type { StatePaths } from '../../state/state-dir.js';
 import { STATS_EVENT, type SelectedDomainStats, type StatsFrame, type StatsRpc, type StatsSubscribeParams } from '../../protocol/stats.js';
 
 /** The stats stream as the dashboard and the batch printer see it. */
@@ -41,7 +42,7 @@ export class RpcStatsFeed implements StatsFeed {
     const rpc = await RpcClient.connect(controlPath);
     const feed = new RpcStatsFeed(rpc);
     try {
-      const first = await rpc.call<StatsRpc['stats.subscribe']['result']>('stats.subscribe', params);
+      const first = await new TypedClient<StatsRpc>(rpc).call('stats.subscribe', params);
       // A pushed frame can only follow the answer; keep the newest either way.
       if (feed.latest === null || feed.latest.seq < first.seq) feed.emit(first);
     } catch (err) {
@@ -70,11 +71,11 @@ export class RpcStatsFeed implements StatsFeed {
   }
 
   select(domid: number | null): Promise<SelectedDomainStats | null> {
-    return this.rpc.call<StatsRpc['stats.select']['result']>('stats.select', { domid });
+    return new TypedClient<StatsRpc>(this.rpc).call('stats.select', { domid });
   }
 
   async setInterval(ms: number): Promise<void> {
-    await this.rpc.call<StatsRpc['stats.interval']['result']>('stats.interval', { intervalMs: ms });
+    await new TypedClient<StatsRpc>(this.rpc).call('stats.interval', { intervalMs: ms });
   }
 
   close(): void {

@@ -6,47 +6,22 @@
  * leading white space and take a sign, and a bare memory size is in MiB.
  */
 
+import { strtol, strtoul, ULONG_MAX } from '../../common/c-number.js';
+import { XenemuError } from '../../common/errors.js';
+
 /** An argument xl rejects. `message` is what xl writes to stderr, newline included. */
-export class XlArgError extends Error {
+export class XlArgError extends XenemuError {
   constructor(
-    readonly code: 'invalid-cpu-range' | 'caret-all' | 'nodes-unsupported' | 'invalid-memory-size',
+    override readonly code: 'invalid-cpu-range' | 'caret-all' | 'nodes-unsupported' | 'invalid-memory-size',
     readonly stderr: string,
   ) {
-    super(stderr.trimEnd());
-    this.name = 'XlArgError';
+    super(code, stderr.trimEnd());
   }
 }
 
-const ULONG_MAX = (1n << 64n) - 1n;
-const LLONG_MAX = (1n << 63n) - 1n;
-const LLONG_MIN = -(1n << 63n);
-
-/** C isspace() in the "C" locale. */
-const isSpace = (c: string | undefined): boolean => c !== undefined && ' \t\n\v\f\r'.includes(c);
-
-/**
- * strtoul/strtoll in base 10: the value and the index where parsing stopped (0 when
- * no digits were found, like C's endptr == nptr). Overflow saturates.
- */
+/** strtoul (unsigned) or strtoll (signed) in base 10, as xl's parsers call them. */
 function strtoBase10(s: string, signed: boolean): { value: bigint; end: number } {
-  let i = 0;
-  while (isSpace(s[i])) i++;
-  let negative = false;
-  if (s[i] === '+' || s[i] === '-') {
-    negative = s[i] === '-';
-    i++;
-  }
-  const start = i;
-  while (i < s.length && s[i]! >= '0' && s[i]! <= '9') i++;
-  if (i === start) return { value: 0n, end: 0 };
-  const magnitude = BigInt(s.slice(start, i));
-  if (signed) {
-    const v = negative ? -magnitude : magnitude;
-    return { value: v > LLONG_MAX ? LLONG_MAX : v < LLONG_MIN ? LLONG_MIN : v, end: i };
-  }
-  // strtoul: out of range is ULONG_MAX, sign or not; otherwise "-N" is 2^64 - N.
-  if (magnitude > ULONG_MAX) return { value: ULONG_MAX, end: i };
-  return { value: negative ? BigInt.asUintN(64, -magnitude) : magnitude, end: i };
+  return (signed ? strtol : strtoul)(s, 10);
 }
 
 /** parse_range(): "N" or "N-M" with M ≥ N, nothing after; null where xl returns 1. */

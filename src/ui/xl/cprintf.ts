@@ -15,13 +15,14 @@
  * `hh h l ll z j`, and the conversions `d i u x X o c s f %`.
  */
 
+import { XenemuError } from '../../common/errors.js';
+
 export type CArg = number | bigint | string;
 
 /** A format the emulation does not support; a programming error, not a user one. */
-export class CFormatError extends Error {
+export class CFormatError extends XenemuError {
   constructor(message: string) {
-    super(message);
-    this.name = 'CFormatError';
+    super('EINVAL', message);
   }
 }
 

@@ -1,12 +1,12 @@
 /**
  * Pure formatters and argument parsers for xenemu's xl-compatible commands, byte-exact
- * with xl 4.17 (tools/xl in xen.git stable-4.17). Inputs are plain data (types.ts);
- * nothing here touches the hypervisor model.
+ * with xl 4.17 (tools/xl in xen.git stable-4.17). Inputs are libxl's plain data
+ * (src/toolstack/libxl/rows.ts); nothing here touches the hypervisor model.
  */
-export * from './types.js';
+export * from '../../toolstack/libxl/rows.js';
+export * from './options.js';
 export { cprintf, CFormatError, nsToSecondsLikeXl, u64ToFloat } from './cprintf.js';
 export { printBitmap } from './bitmap.js';
-export { formatUuid } from './uuid.js';
 export {
   LIST_HEADER,
   formatList,
@@ -26,7 +26,3 @@ export { formatInfo, type XlInfoOptions } from './info.js';
 export { UPTIME_HEADER, formatUptime, uptimeToString, domainUptime, dom0Uptime, type XlUptimeOptions } from './uptime.js';
 export * from './cmdtable.js';
 export { XlArgError, parseCpuList, parseRange, parseMemSizeKb, parseMemSizeKbRaw, type CpuListOptions } from './args.js';
-export { LibxlConfigError, libxlDomainConfigGenJson } from './libxl-json.js';
-export { YajlGen, yajlEscape } from './yajl.js';
-export { xlGuestDomainConfig, xlDom0DomainConfig, requiredPagingMemoryKb, type XlGuestSpec, type XlDom0Spec, type XlDiskSpec, type XlNicSpec, type XlSchedParams } from './libxl-defaults.js';
-export * from './libxl-idl.js';

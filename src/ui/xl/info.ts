@@ -5,7 +5,7 @@
  */
 
 import { cprintf } from './cprintf.js';
-import type { XlInfo } from './types.js';
+import type { XlInfo } from '../../toolstack/libxl/rows.js';
 
 export interface XlInfoOptions {
   /** -n: the cpu_topology, device topology and numa_info blocks. */

@@ -5,11 +5,12 @@
 
 import { printBitmap } from './bitmap.js';
 import { cprintf, nsToSecondsLikeXl } from './cprintf.js';
-import { libxlDomainConfigGenJson } from './libxl-json.js';
-import type { LibxlDomainConfig } from './libxl-idl.js';
-import { SHUTDOWN_REASON_CODE, type XlDomainRow, type XlListLongEntry, type XlListOptions } from './types.js';
-import { formatUuid } from './uuid.js';
-import { YajlGen } from './yajl.js';
+import { libxlDomainConfigGenJson } from '../../toolstack/libxl/json.js';
+import type { LibxlDomainConfig } from '../../toolstack/libxl/idl.js';
+import { SHUTDOWN_REASON_CODE, type XlDomainRow, type XlListLongEntry } from '../../toolstack/libxl/rows.js';
+import type { XlListOptions } from './options.js';
+import { formatUuid } from '../../toolstack/libxl/uuid.js';
+import { YajlGen } from '../../toolstack/libxl/yajl.js';
 
 /** The header's fixed part; note the two real tab characters (list_domains). */
 export const LIST_HEADER = 'Name                                        ID   Mem VCPUs\tState\tTime(s)';

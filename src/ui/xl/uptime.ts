@@ -3,7 +3,7 @@
  */
 
 import { cprintf } from './cprintf.js';
-import type { XlUptimeRow } from './types.js';
+import type { XlUptimeRow } from '../../toolstack/libxl/rows.js';
 
 export interface XlUptimeOptions {
   /** -s: " HH:MM:SS up …, NAME (ID)" lines and no header. */

@@ -5,7 +5,8 @@
 
 import { printBitmap } from './bitmap.js';
 import { cprintf, nsToSecondsLikeXl } from './cprintf.js';
-import type { XlVcpuListOptions, XlVcpuRow } from './types.js';
+import type { XlVcpuRow } from '../../toolstack/libxl/rows.js';
+import type { XlVcpuListOptions } from './options.js';
 
 /** vcpulist()'s header line. */
 export const VCPU_LIST_HEADER = cprintf('%-32s %5s %5s %5s %5s %9s %s', 'Name', 'ID', 'VCPU', 'CPU', 'State', 'Time(s)', 'Affinity (Hard / Soft)');

@@ -3,8 +3,8 @@
 //   npx tsx test/ui-xl/tools/gen-libxl-fixtures.ts
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { libxlDomainConfigGenJson } from '../../../src/ui/xl/libxl-json.js';
-import { YajlGen } from '../../../src/ui/xl/yajl.js';
+import { libxlDomainConfigGenJson } from '../../../src/toolstack/libxl/json.js';
+import { YajlGen } from '../../../src/toolstack/libxl/yajl.js';
 import { GUEST_DOMAINS } from '../guest-specs.js';
 import { FIXTURES } from '../helpers.js';
 

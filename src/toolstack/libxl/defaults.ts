@@ -4,7 +4,8 @@
  * here as far as it matters for PV, PVH and HVM guests with disks and vifs:
  *
  * 1. xl's parse_config_data() (tools/xl/xl_parse.c) fills what the xl.cfg says, plus
- *    xl.conf defaults: claim_mode, the on_* actions, max_grant_version.
+ *    xl.conf defaults: claim_mode, the on_* actions, max_grant_version. That step is
+ *    from-config.ts, the one translation from a DomainConfig; `create -n` prints it.
  * 2. libxl__domain_config_setdefault() and friends (tools/libs/light/libxl_create.c,
  *    libxl_x86.c, libxl_disk.c, libxl_nic.c) fill defaults; the result is what libxl
  *    stores as the domain's libxl-json userdata.
@@ -12,20 +13,19 @@
  *    avail_vcpus, target_memkb/max_memkb and sched_params with live values.
  *
  * Places where the value depends on the real host rather than the config are marked
- * GUESS with the assumption made; see also README-style notes in the final report.
+ * GUESS with the assumption made.
  */
 
 import type {
-  LibxlActionOnShutdown,
   LibxlDeviceDisk,
   LibxlDeviceNic,
-  LibxlDiskBackend,
-  LibxlDiskFormat,
+  LibxlDomainType,
   LibxlDomainBuildInfo,
   LibxlDomainConfig,
   LibxlDomainSchedParams,
   LibxlScheduler,
-} from './libxl-idl.js';
+} from './idl.js';
+import { domainQualifier } from './qualifier.js';
 
 /** SECINITSID_DOMU: the 12th initial SID of xen/xsm/flask/policy/initial_sids. */
 const SECINITSID_DOMU = 12;
@@ -37,66 +37,25 @@ export interface XlSchedParams {
   cap?: number;
 }
 
-export interface XlDiskSpec {
-  pdev_path?: string;
-  vdev: string;
-  format?: LibxlDiskFormat;
-  readwrite: boolean;
-  is_cdrom?: boolean;
-  /**
-   * GUESS: libxl__device_disk_set_backend() picks "phy" for a block device or when a
-   * script is given, and "qdisk" for an image file when QEMU is present. xenemu has
-   * no such probe, so the caller says; the default is "phy".
-   */
-  backend?: LibxlDiskBackend;
-  script?: string;
-  backend_domid?: number;
-}
-
-export interface XlNicSpec {
-  devid: number;
-  mac: string;
-  bridge?: string;
-  ip?: string;
-  script?: string;
-  vifname?: string;
-  model?: string;
-  rate_bytes_per_interval?: number | bigint;
-  rate_interval_usecs?: number;
-  backend_domid?: number;
-  mtu?: number;
-}
-
-/** What xenemu knows about a guest it created (config file plus live state). */
-export interface XlGuestSpec {
-  type: 'pv' | 'pvh' | 'hvm';
+/** What only the running domain knows: what libxl_retrieve_domain_configuration() overwrites. */
+export interface LibxlLiveDomain {
   name: string;
   uuid: string;
-  maxVcpus: number;
   /** The vCPUs whose cpu/N/availability is "online". */
   onlineVcpus: readonly number[];
-  /** /local/domain/N/memory/static-max, KiB. */
-  maxMemKb: number | bigint;
   /** /local/domain/N/memory/target, KiB (xl adds back the fudge: 0 for PV and PVH). */
   targetMemKb: number | bigint;
-  kernel?: string;
-  ramdisk?: string;
-  cmdline?: string;
-  bootloader?: string;
-  bootloaderArgs?: readonly string[];
-  onPoweroff?: LibxlActionOnShutdown;
-  onReboot?: LibxlActionOnShutdown;
-  onWatchdog?: LibxlActionOnShutdown;
-  onCrash?: LibxlActionOnShutdown;
-  onSoftReset?: LibxlActionOnShutdown;
   /** Default: credit with weight 256 and cap 0, as a fresh domain under credit. */
   sched?: XlSchedParams;
-  disks?: readonly XlDiskSpec[];
-  nics?: readonly XlNicSpec[];
-  /** xl.conf claim_mode (default on). */
-  claimMode?: boolean;
-  /** max_event_channels (default 1023, libxl's). */
-  eventChannels?: number;
+}
+
+export interface LibxlDefaultsOptions {
+  /**
+   * libxl_name_to_domid() for a device's backend_domname: the domid of the domain with
+   * that name, undefined when there is none (all-digit names never get here: they are
+   * ids). libxl resolves the name when it creates the device.
+   */
+  domidOfName: (name: string) => number | undefined;
   /** Host capabilities that steer libxl's defaults; defaults: HAP and grant v2 present. */
   host?: { capHap?: boolean; capGnttabV2?: boolean; capGnttabV1?: boolean };
   /**
@@ -107,41 +66,45 @@ export interface XlGuestSpec {
   defaultShadowMemkb?: boolean;
 }
 
-/** libxl_domain_config for `xl list -l` of a guest xenemu created. */
-export function xlGuestDomainConfig(spec: XlGuestSpec): LibxlDomainConfig {
-  const hapAvailable = spec.host?.capHap ?? true;
-  const pv = spec.type === 'pv';
+/**
+ * libxl_domain_config for `xl list -l` of a guest xenemu created: `parsed` is what
+ * xl's parser built from its config (libxlDomainConfigFromXl, the same object
+ * `create -n` prints), filled with libxl's defaults and overwritten with `live`.
+ */
+export function xlGuestDomainConfig(parsed: LibxlDomainConfig, live: LibxlLiveDomain, options: LibxlDefaultsOptions): LibxlDomainConfig {
+  const p = parsed.b_info ?? {};
+  const type = parsed.c_info?.type ?? p.type;
+  if (type !== 'pv' && type !== 'pvh' && type !== 'hvm') throw new RangeError(`libxl domain config of unknown type ${String(type)}`);
+  const hapAvailable = options.host?.capHap ?? true;
+  const pv = type === 'pv';
   const hap = !pv && hapAvailable;
-  const maxMemKb = BigInt(spec.maxMemKb);
+  const maxVcpus = p.max_vcpus ?? 1;
+  const maxMemKb = BigInt(p.max_memkb ?? 0);
   const b: Mutable<LibxlDomainBuildInfo> = {
-    max_vcpus: spec.maxVcpus,
-    avail_vcpus: [...spec.onlineVcpus],
-    numa_placement: true,
+    ...p,
+    max_vcpus: maxVcpus,
+    avail_vcpus: [...live.onlineVcpus],
+    numa_placement: p.numa_placement ?? true,
     max_memkb: maxMemKb,
-    target_memkb: BigInt(spec.targetMemKb),
-    video_memkb: spec.type === 'hvm' ? 8 * 1024 : 0,
-    shadow_memkb: spec.defaultShadowMemkb === false ? 0 : requiredPagingMemoryKb(maxMemKb, spec.maxVcpus, spec.type, hap),
+    target_memkb: BigInt(live.targetMemKb),
+    video_memkb: type === 'hvm' ? 8 * 1024 : 0,
+    shadow_memkb: options.defaultShadowMemkb === false ? 0 : requiredPagingMemoryKb(maxMemKb, maxVcpus, type, hap),
     iommu_memkb: 0,
     localtime: false,
     disable_migrate: false,
     blkdev_start: 'xvda',
-    max_grant_version: (spec.host?.capGnttabV2 ?? true) ? 2 : (spec.host?.capGnttabV1 ?? true) ? 1 : 0,
+    max_grant_version: (options.host?.capGnttabV2 ?? true) ? 2 : (options.host?.capGnttabV1 ?? true) ? 1 : 0,
     // GUESS: qemu-xen is installed, so libxl keeps QEMU_XEN (it falls back to
     // qemu-xen-traditional only when the binary is missing).
     device_model_version: 'qemu_xen',
     device_model_stubdomain: false,
     stubdomain_memkb: 0,
-    sched_params: schedParams(spec.sched),
-    claim_mode: spec.claimMode ?? true,
-    event_channels: spec.eventChannels ?? 1023,
-    kernel: spec.kernel,
-    cmdline: spec.cmdline,
-    ramdisk: spec.ramdisk,
+    sched_params: schedParams(live.sched),
+    claim_mode: p.claim_mode ?? true,
+    event_channels: p.event_channels ?? 1023,
     acpi: true,
-    bootloader: spec.bootloader,
-    bootloader_args: spec.bootloaderArgs,
     dm_restrict: false,
-    type: spec.type,
+    type,
     arch_x86: { msr_relaxed: false },
     vpmu: false,
   };
@@ -150,32 +113,33 @@ export function xlGuestDomainConfig(spec: XlGuestSpec): LibxlDomainConfig {
     b.nested_hvm = false;
     b.apic = true;
   }
-  if (spec.type === 'pv') b.u = { pv: { slack_memkb: 0, e820_host: false } };
-  if (spec.type === 'pvh') b.u = { pvh: { pvshim: false } };
-  if (spec.type === 'hvm') b.u = { hvm: hvmDefaults() };
+  if (type === 'pv') b.u = { pv: { slack_memkb: 0, e820_host: false, ...p.u?.pv } };
+  if (type === 'pvh') b.u = { pvh: { pvshim: false, ...p.u?.pvh } };
+  if (type === 'hvm') b.u = { hvm: { ...hvmDefaults(), ...p.u?.hvm } };
   return {
     c_info: {
-      type: spec.type,
       hap: pv ? undefined : hap,
       oos: pv ? undefined : true,
       ssidref: SECINITSID_DOMU,
-      name: spec.name,
-      uuid: spec.uuid,
       run_hotplug_scripts: true,
       driver_domain: false,
       passthrough: 'disabled',
       xend_suspend_evtchn_compat: false,
+      ...parsed.c_info,
+      type,
+      name: live.name,
+      uuid: live.uuid,
     },
     b_info: b,
-    disks: (spec.disks ?? []).map((d) => diskDefaults(d, spec.type)),
-    nics: (spec.nics ?? []).map((n) => nicDefaults(n, spec.type)),
+    disks: (parsed.disks ?? []).map((d) => diskDefaults(d, type, options)),
+    nics: (parsed.nics ?? []).map((n) => nicDefaults(n, type, options)),
     // xl_parse.c: on_poweroff destroy, on_reboot restart, on_watchdog destroy,
     // on_crash destroy, on_soft_reset soft-reset unless the config says otherwise.
-    on_poweroff: spec.onPoweroff ?? 'destroy',
-    on_reboot: spec.onReboot ?? 'restart',
-    on_watchdog: spec.onWatchdog ?? 'destroy',
-    on_crash: spec.onCrash ?? 'destroy',
-    on_soft_reset: spec.onSoftReset ?? 'soft_reset',
+    on_poweroff: parsed.on_poweroff ?? 'destroy',
+    on_reboot: parsed.on_reboot ?? 'restart',
+    on_watchdog: parsed.on_watchdog ?? 'destroy',
+    on_crash: parsed.on_crash ?? 'destroy',
+    on_soft_reset: parsed.on_soft_reset ?? 'soft_reset',
   };
 }
 
@@ -251,44 +215,52 @@ function hvmDefaults(): NonNullable<NonNullable<LibxlDomainBuildInfo['u']>['hvm'
   };
 }
 
+/**
+ * libxl__resolve_domid() (libxl_internal.c) of a device's backend_domname. A name
+ * that names no domain makes libxl refuse the device; xenemu keeps the device and
+ * leaves backend_domid unset (it resolves when asked, not at create time).
+ */
+function backendDomid(name: string | undefined, options: LibxlDefaultsOptions): number | undefined {
+  if (name === undefined) return undefined;
+  const q = domainQualifier(name);
+  return 'domid' in q ? q.domid : options.domidOfName(q.name);
+}
+
 /** libxl__device_disk_setdefault() after xl's disk-spec parser. */
-function diskDefaults(d: XlDiskSpec, type: XlGuestSpec['type']): LibxlDeviceDisk {
+function diskDefaults(d: LibxlDeviceDisk, type: LibxlDomainType, options: LibxlDefaultsOptions): LibxlDeviceDisk {
+  // libxl forces qdisk for a cdrom of a guest with a device model.
+  // GUESS: libxl__device_disk_set_backend() picks "phy" for a block device or when a
+  // script is given, and "qdisk" for an image file when QEMU is present. xenemu has
+  // no such probe: "phy" unless the config says (backendtype=).
   const backend = d.is_cdrom && type === 'hvm' ? 'qdisk' : (d.backend ?? 'phy');
   return {
-    backend_domid: d.backend_domid,
-    pdev_path: d.pdev_path,
-    vdev: d.vdev,
+    ...d,
+    backend_domid: backendDomid(d.backend_domname, options) ?? d.backend_domid,
     backend,
     format: d.format ?? 'raw',
-    script: d.script,
-    // xl's parser sets removable for a cdrom (xlu_disk_parse: is_cdrom implies removable).
-    removable: d.is_cdrom ? 1 : 0,
-    readwrite: d.readwrite ? 1 : 0,
-    is_cdrom: d.is_cdrom ? 1 : 0,
-    discard_enable: d.readwrite,
+    removable: d.removable ?? 0,
+    readwrite: d.readwrite ?? 0,
+    is_cdrom: d.is_cdrom ?? 0,
+    discard_enable: d.discard_enable ?? d.readwrite === 1,
     colo_enable: false,
     colo_restore_enable: false,
-    trusted: true,
-    specification: 'xen',
+    trusted: d.trusted ?? true,
+    specification: d.specification ?? 'xen',
   };
 }
 
 /** libxl__device_nic_setdefault(). */
-function nicDefaults(n: XlNicSpec, type: XlGuestSpec['type']): LibxlDeviceNic {
+function nicDefaults(n: LibxlDeviceNic, type: LibxlDomainType, options: LibxlDefaultsOptions): LibxlDeviceNic {
   return {
-    backend_domid: n.backend_domid,
-    devid: n.devid,
+    ...n,
+    backend_domid: backendDomid(n.backend_domname, options) ?? n.backend_domid,
     mtu: n.mtu ?? 1500,
     model: n.model ?? 'rtl8139',
-    mac: n.mac,
-    ip: n.ip,
     bridge: n.bridge ?? 'xenbr0',
-    ifname: n.vifname,
     script: n.script ?? '/etc/xen/scripts/vif-bridge',
-    // A vif given at create time on HVM gets the emulated twin (vif_ioemu).
-    nictype: type === 'hvm' ? 'vif_ioemu' : 'vif',
-    rate_bytes_per_interval: n.rate_bytes_per_interval,
-    rate_interval_usecs: n.rate_interval_usecs,
-    trusted: true,
+    // A vif given at create time on HVM gets the emulated twin (vif_ioemu) unless the
+    // config says type=vif; PV and PVH guests only have vif.
+    nictype: type === 'hvm' ? (n.nictype ?? 'vif_ioemu') : 'vif',
+    trusted: n.trusted ?? true,
   };
 }

@@ -1,16 +1,15 @@
 /**
- * Plain inputs of the xl formatters. They carry the raw values libxl hands to xl
- * (KiB, nanoseconds, page counts, bitmaps) rather than pre-rounded ones, so that the
- * formatters can repeat xl's own arithmetic: `xl list` divides KiB by 1024 in
- * integers and converts nanoseconds through a C float before printing them.
+ * What libxl hands xl for its listing commands (libxl_dominfo, libxl_vcpuinfo,
+ * libxl_physinfo, ...): the daemon's answers and the xl formatters' inputs (src/ui/xl).
+ * They carry the raw values (KiB, nanoseconds, page counts, bitmaps) rather than
+ * pre-rounded ones, so that the formatters can repeat xl's own arithmetic: `xl list`
+ * divides KiB by 1024 in integers and converts nanoseconds through a C float.
  *
  * Nothing here imports the hypervisor model: the caller maps its objects to these.
  */
 
 import { SHUTDOWN } from '../../abi/constants.js';
-import type { LibxlDomainConfig } from './libxl-idl.js';
-
-export type { LibxlDomainConfig } from './libxl-idl.js';
+import type { LibxlDomainConfig } from './idl.js';
 
 const { MAX: _max, ...SCHEDOP_REASONS } = SHUTDOWN;
 
@@ -46,21 +45,6 @@ export interface XlDomainRow {
   nodeAffinity?: readonly number[] | 'all';
 }
 
-export interface XlListOptions {
-  /** -v: UUID, Reason-Code and security label columns. */
-  verbose?: boolean;
-  /** -Z: the security label column. */
-  context?: boolean;
-  /** -c: the cpupool column. */
-  cpupool?: boolean;
-  /** -n: the NUMA node affinity column; needs nrNodes. */
-  numa?: boolean;
-  /** `xl claims`: the Claimed column. */
-  claim?: boolean;
-  /** libxl_physinfo.nr_nodes, the width of the -n bitmap. */
-  nrNodes?: number;
-}
-
 /** One vCPU as `xl vcpu-list` sees it (libxl_vcpuinfo). */
 export interface XlVcpuRow {
   domName: string | null;
@@ -82,13 +66,6 @@ export interface XlVcpuRow {
    * "shared_info slot 3" or "gfn 0x1234+0x40" after VCPUOP_register_vcpu_info.
    */
   vcpuInfoLocation?: string;
-}
-
-export interface XlVcpuListOptions {
-  /** libxl_physinfo.max_cpu_id + 1: how many bits of each affinity map xl prints. */
-  nrCpus: number;
-  /** xenemu's -l: append the vcpu_info column. */
-  long?: boolean;
 }
 
 /** One line of `xl info -n`'s cpu_topology (libxl_cputopology); null for an invalid entry. */

@@ -1,6 +1,7 @@
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { XenemuError } from '../common/errors.js';
 
 /** Where a host keeps its sockets, database, journal and logs. */
 export interface StatePaths {
@@ -58,8 +59,10 @@ export function statePaths(home: string): StatePaths {
   };
 }
 
-export class StateDirError extends Error {
-  override name = 'StateDirError';
+export class StateDirError extends XenemuError {
+  constructor(message: string) {
+    super('EINVAL', message);
+  }
 }
 
 /**

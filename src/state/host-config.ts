@@ -1,8 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { MAX_PCPUS } from '../hypervisor/host-model.js';
-import { readOptionalFile } from './optional-file.js';
+import { readOptionalFile } from '../common/optional-file.js';
 import { z } from 'zod';
+import { XenemuError } from '../common/errors.js';
 
 /**
  * The emulated machine's shape, from <state dir>/host.yaml: how many physical CPUs and
@@ -23,8 +24,10 @@ const HostConfigSchema = z.strictObject({
 
 export type HostConfig = z.infer<typeof HostConfigSchema>;
 
-export class HostConfigError extends Error {
-  override name = 'HostConfigError';
+export class HostConfigError extends XenemuError {
+  constructor(message: string) {
+    super('EINVAL', message);
+  }
 }
 
 export function parseHostConfig(text: string, file: string): HostConfig {

@@ -1,7 +1,7 @@
 /**
  * libxl_domain_config_gen_json(), the generator gentypes.py writes for every IDL type
  * (tools/libs/light/gentypes.py, libxl_C_type_gen_json), walked over the schema in
- * libxl-idl.ts instead of generated C. The rules that decide which keys appear:
+ * idl.ts instead of generated C. The rules that decide which keys appear:
  *
  * - structs and keyed unions are always printed, even when every field is default
  *   (hence "sched_params": {} and "arch_arm": {});
@@ -19,15 +19,15 @@
  * matching the key is printed as "type.pv": {…}.
  */
 
-import { LIBXL_ENUMS, LIBXL_STRUCTS, type CType, type IdlType, type LibxlDomainConfig } from './libxl-idl.js';
+import { LIBXL_ENUMS, LIBXL_STRUCTS, type CType, type IdlType, type LibxlDomainConfig } from './idl.js';
 import { formatUuid } from './uuid.js';
 import type { YajlGen } from './yajl.js';
+import { XenemuError } from '../../common/errors.js';
 
 /** A configuration value that libxl could not hold or print. */
-export class LibxlConfigError extends Error {
+export class LibxlConfigError extends XenemuError {
   constructor(readonly path: string, message: string) {
-    super(`${path}: ${message}`);
-    this.name = 'LibxlConfigError';
+    super('EINVAL', `${path}: ${message}`);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * What `xl create -n` prints: the libxl_domain_config that xl's parse_config_data()
  * (tools/xl/xl_parse.c, 4.17) builds from a config file, before libxl fills its
- * defaults (that later form is libxl-defaults.ts's, for `xl list -l`). create_domain()
+ * defaults (that later form is defaults.ts's, for `xl list -l`). create_domain()
  * (xl_vmcontrol.c) prints it with libxl_domain_config_to_json(): the bare config
  * object, no {"domid", "config"} wrapper.
  *
@@ -21,8 +21,8 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { expandCpuList, kernelCommandLine, parseVifRate, type DiskSpec, type DomainConfig, type VifSpec } from '../toolstack/config/index.js';
-import type { LibxlActionOnShutdown, LibxlDeviceDisk, LibxlDeviceNic, LibxlDomainBuildInfo, LibxlDomainConfig } from '../ui/xl/index.js';
+import { expandCpuList, kernelCommandLine, parseVifRate, type DiskSpec, type DomainConfig, type VifSpec } from '../config/index.js';
+import type { LibxlActionOnShutdown, LibxlDeviceDisk, LibxlDeviceNic, LibxlDomainBuildInfo, LibxlDomainConfig } from './idl.js';
 
 export interface DryRunOptions {
   /** libxl_get_max_cpus(): how many CPUs "all" in cpus=/cpus_soft= stands for. */
