@@ -40,17 +40,24 @@ function guest(mode: CallbackMode) {
   user.bindInterdomain(2, userPeerPort);
   const synthetic = new SyntheticSources(intr, g.hc, log);
   synthetic.attach({ name: 'syn0', rate: 1000, handler: 'both', vcpu: 1 });
-  const counted = { n: 0 };
+  const counted = { n: 0, ring: 0 };
+  // A ring driver on the legacy port API (hvc0, the xenstore ring), announced as xc0.
+  const ringPeerPort = peer.hc.evtchn.allocUnbound(1);
+  const ringPort = g.hc.evtchnBindInterdomain(2, ringPeerPort);
+  intr.expectPort(ringPort, 'xc0');
+  intr.bind(ringPort, 0, () => void counted.ring++);
+  g.hc.evtchn.unmask(ringPort);
   const devPeerPort = peer.hc.evtchn.allocUnbound(1);
   const dev = intr.bindRemotePort('xn0', 2, devPeerPort, deviceHandlers(counted));
   // A released source, so the free list has something to hand out again.
   intr.unbindSource(intr.bindRemotePort('gone0', 2, peer.hc.evtchn.allocUnbound(1), { filter: () => 'handled' }));
   clock.drain();
-  const k = { intr, timer, ipis, user, synthetic, counted, devIrq: dev.irq };
+  const k = { intr, timer, ipis, user, synthetic, counted, devIrq: dev.irq, ringPort };
   /** The same stimuli for every run: device and user-port events, IPIs, time. */
   const run = (until: number) => {
     for (let i = 0; i < 5; i++) peer.hc.evtchn.send(devPeerPort);
     peer.hc.evtchn.send(userPeerPort);
+    peer.hc.evtchn.send(ringPeerPort);
     k.ipis.send('r', 'others', 0);
     clock.advance(until - clock.now());
     clock.drain();
@@ -62,7 +69,7 @@ type Guest = ReturnType<typeof guest>;
 
 /** Everything the interrupt owners save, through JSON as a save file would carry it. */
 function saveAll(k: Guest['k']) {
-  const saved = { intr: k.intr.save(), timer: k.timer.save(), ipis: k.ipis.save(), user: k.user.save(), synthetic: k.synthetic.save(), counted: k.counted.n };
+  const saved = { intr: k.intr.save(), timer: k.timer.save(), ipis: k.ipis.save(), user: k.user.save(), synthetic: k.synthetic.save(), counted: { ...k.counted } };
   return JSON.parse(JSON.stringify(saved)) as typeof saved;
 }
 
@@ -80,9 +87,11 @@ function loadAll(x: Guest, saved: ReturnType<typeof saveAll>, mode: CallbackMode
   user.load(saved.user);
   const synthetic = new SyntheticSources(intr, x.g.hc, x.log);
   synthetic.load(saved.synthetic);
-  const counted = { n: saved.counted };
+  const counted = { ...saved.counted };
   intr.restoreHandlers(saved.intr.sources.find((s) => s.name === 'xn0')!.irq, deviceHandlers(counted));
-  return { intr, timer, ipis, user, synthetic, counted, devIrq: x.k.devIrq };
+  // The ring driver binds its port again, as it does when it attaches: it gets its own source back.
+  intr.bind(x.k.ringPort, 0, () => void counted.ring++);
+  return { intr, timer, ipis, user, synthetic, counted, devIrq: x.k.devIrq, ringPort: x.k.ringPort };
 }
 
 for (const mode of ['pv', 'vector', 'pci-intx'] as const) {
@@ -107,7 +116,8 @@ for (const mode of ['pv', 'vector', 'pci-intx'] as const) {
     t.deepEqual(saveAll(b.k), saveAll(a.k));
     const timer = rows.find((r) => r.name === 'cpu0:timer')!;
     t.is(timer.total, 700, '100 Hz for 7 s: no tick lost or counted twice across the load');
-    t.is(b.k.counted.n, a.k.counted.n);
+    t.deepEqual(b.k.counted, a.k.counted);
+    t.like(b.k.counted, { ring: 1 + 2 }, 'the ring driver was served before and after the load (+1: the bind-time raise)');
     t.true(b.k.counted.n > 0);
     t.true(b.k.synthetic.sources[0]!.processed >= 6000, 'the synthetic device kept being served');
     if (mode !== 'pci-intx') t.true((b.k.ipis.handled.get('r') ?? 0) >= 6, 'the IPIs kept their filters');
