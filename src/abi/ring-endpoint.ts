@@ -54,6 +54,19 @@ export class RingEndpoint {
     return this.queue.reduce((n, b) => n + b.length, 0);
   }
 
+  /** The bytes waiting for room, in order (a copy): what a save keeps. */
+  saveBacklog(): Uint8Array {
+    return Buffer.concat(this.queue);
+  }
+
+  /**
+   * Queue bytes a save had waiting, without pushing them now: they had no room then,
+   * and go when the peer next signals, as they would have.
+   */
+  loadBacklog(bytes: Uint8Array): void {
+    if (bytes.length > 0) this.queue.push(Uint8Array.from(bytes));
+  }
+
   close(): void {
     this.closed = true;
     this.queue.length = 0;

@@ -1,4 +1,5 @@
 import type { Clock } from '../hypervisor/clock.js';
+import type { KernelLogState } from './saved.js';
 
 /** Lines the kernel keeps (like the printk ring buffer); older ones are dropped. */
 const LOG_LINES = 2000;
@@ -9,13 +10,23 @@ const LOG_LINES = 2000;
  */
 export class KernelLog {
   readonly lines: string[] = [];
-  private readonly bootNs: number;
+  private bootNs: number;
 
   constructor(
     private readonly clock: Clock,
     private readonly echo: (line: string) => void = () => {},
   ) {
     this.bootNs = clock.now();
+  }
+
+  save(): KernelLogState {
+    return { bootNs: this.bootNs, lines: [...this.lines] };
+  }
+
+  /** Take a save in place of this log: its lines, and its boot time, so stamps go on from it. */
+  load(s: KernelLogState): void {
+    this.bootNs = s.bootNs;
+    this.lines.splice(0, this.lines.length, ...s.lines.slice(-LOG_LINES));
   }
 
   print(message: string): void {

@@ -1,5 +1,6 @@
 import { EVTCHN_2L_NR_CHANNELS, HVM_PARAM, HVM_PARAM_CALLBACK_TYPE, HVM_PARAM_CALLBACK_TYPE_SHIFT, StartInfoView, VIRQ } from '../abi/index.js';
 import { XsClient, type XsTransport } from '../protocol/xs-client.js';
+import { XsType } from '../protocol/xs-wire.js';
 import type { Clock } from '../hypervisor/clock.js';
 import { cpuidSignature } from '../hypervisor/cpuid.js';
 import type { DomainType, ShutdownReason } from '../hypervisor/domain.js';
@@ -14,10 +15,11 @@ import type { CostModel } from './intr/cost-model.js';
 import { EvtchnUser } from './intr/evtchn-dev.js';
 import type { CallbackMode } from './intr/stats.js';
 import { SyntheticSources, type SyntheticEventSpec } from './intr/synthetic.js';
-import { XenIntr } from './intr/xen-intr.js';
+import { XenIntr, type IntrHandlers } from './intr/xen-intr.js';
 import { XenIpis } from './intr/xen-ipi.js';
 import { XenTimer } from './intr/xen-timer.js';
 import { KernelLog } from './kernel-log.js';
+import type { KernelState } from './saved.js';
 import { GuestGrantTable, hypercallGrantFrames } from './mm/gnttab.js';
 import { PageAllocator } from './mm/page-allocator.js';
 import { BACK, FRONT, XenbusBus } from './xenbus/bus.js';
@@ -55,6 +57,15 @@ export interface KernelOptions {
   };
   /** Modelled interrupt costs, for studies (default: DEFAULT_COST_MODEL). */
   cost?: Partial<CostModel>;
+}
+
+/** dom0's console driver on VIRQ_CONSOLE: Xen's console has output (xenemu's driver reads none). */
+const CONSOLE_VIRQ_HANDLERS: IntrHandlers = { filter: () => 'handled' };
+
+/** Where the kernel's XenStore and console rings are, from its boot information. */
+interface BootRings {
+  store: { kind: 'ring'; gfn: number; port: number } | { kind: 'local'; transport: XsTransport };
+  consoleRing: { gfn: number; port: number } | null;
 }
 
 /** The IDT vector FreeBSD takes Xen's callback on (IDT_EVTCHN). */
@@ -114,7 +125,9 @@ export class Kernel {
   pageAllocator!: PageAllocator;
   /** The domain's grant table, through which its frontends share pages with backends. */
   gnttab!: GuestGrantTable;
-  private readonly options: KernelOptions;
+  private balloon!: BalloonDriver;
+  /** What the kernel was built with: a kernel loaded from a save is built with the same. */
+  readonly options: KernelOptions;
 
   constructor(options: KernelOptions) {
     this.options = options;
@@ -158,6 +171,27 @@ export class Kernel {
     this.maskAllPorts();
     this.setUpVcpuInfo();
     const mode = this.callbackMode();
+    this.makeInterrupts(mode);
+    this.installCallback(mode);
+    if (consoleRing !== null) this.intr.expectPort(consoleRing.port, 'xc0');
+    if (store.kind === 'ring') this.intr.expectPort(store.port, 'xenstore0');
+    for (let v = 0; v < o.vcpus; v++) if (this.hc.vcpuOnline(v)) this.cpuUp(v, false);
+    this.log.print(`xen: clock interrupt at ${this.timer.hz} Hz on each vCPU (${mode === 'pci-intx' ? 'emulated LAPIC timer' : 'Xen PV timer, VIRQ_TIMER'})${this.ipis.enabled ? ', PV IPIs' : ''}`);
+    if (this.initialDomain) this.bindDom0Virqs();
+    this.connectRings(store, consoleRing);
+    if (consoleRing !== null) this.log.print(`hvc0: console ring at gfn 0x${consoleRing.gfn.toString(16)}, event channel ${consoleRing.port}`);
+    this.log.print(store.kind === 'ring' ? `xenstore: ring at gfn 0x${store.gfn.toString(16)}, event channel ${store.port}` : 'xenstore: local connection (xenstored runs in this domain)');
+    const home = await this.xs.getDomainPath(o.domid);
+    this.log.print(`xenbus: connected; home ${home}`);
+    await this.startDrivers();
+    this.startSyntheticSources();
+    this.state = 'running';
+    this.log.print('Freeing unused kernel memory; reached the idle loop');
+  }
+
+  /** The interrupt layer and the objects on it: the clock interrupt, the IPIs, the event channel device. */
+  private makeInterrupts(mode: CallbackMode): void {
+    const o = this.options;
     const hz = o.xenemu?.hz ?? DEFAULT_HZ;
     this.intr = new XenIntr({
       hc: this.hc,
@@ -168,29 +202,17 @@ export class Kernel {
       ...(o.cost ? { cost: o.cost } : {}),
       onHandlerError: (src, err) => this.log.print(`irq${src.irq}: ${src.name}: handler failed: ${(err as Error).message ?? String(err)}`),
     });
-    this.installCallback(mode);
-    if (consoleRing !== null) this.intr.expectPort(consoleRing.port, 'xc0');
-    if (store.kind === 'ring') this.intr.expectPort(store.port, 'xenstore0');
     this.timer = new XenTimer(this.intr, this.hc, o.clock, hz);
     this.ipis = new XenIpis(this.intr);
     this.evtchn = new EvtchnUser(this.intr, true, o.domid);
     this.hc.beforeVcpuDown = (v) => this.cpuDown(v);
-    for (let v = 0; v < o.vcpus; v++) if (this.hc.vcpuOnline(v)) this.cpuUp(v, false);
-    this.log.print(`xen: clock interrupt at ${hz} Hz on each vCPU (${mode === 'pci-intx' ? 'emulated LAPIC timer' : 'Xen PV timer, VIRQ_TIMER'})${this.ipis.enabled ? ', PV IPIs' : ''}`);
-    if (this.initialDomain) this.bindDom0Virqs();
-    if (consoleRing !== null) {
-      this.console = new HvcConsole(this.hc.page(consoleRing.gfn), consoleRing.port, this.hc, this.intr);
-      this.log.print(`hvc0: console ring at gfn 0x${consoleRing.gfn.toString(16)}, event channel ${consoleRing.port}`);
-    }
+  }
+
+  /** hvc0 on the console ring, and the XenStore client on its ring (or dom0's local connection). */
+  private connectRings(store: BootRings['store'], consoleRing: BootRings['consoleRing']): void {
+    if (consoleRing !== null) this.console = new HvcConsole(this.hc.page(consoleRing.gfn), consoleRing.port, this.hc, this.intr);
     const transport = store.kind === 'ring' ? xenstoreRingTransport(this.hc.page(store.gfn), store.port, this.hc, this.intr) : store.transport;
     this.xs = new XsClient(transport);
-    this.log.print(store.kind === 'ring' ? `xenstore: ring at gfn 0x${store.gfn.toString(16)}, event channel ${store.port}` : 'xenstore: local connection (xenstored runs in this domain)');
-    const home = await this.xs.getDomainPath(o.domid);
-    this.log.print(`xenbus: connected; home ${home}`);
-    await this.startDrivers();
-    this.startSyntheticSources();
-    this.state = 'running';
-    this.log.print('Freeing unused kernel memory; reached the idle loop');
   }
 
   /**
@@ -242,13 +264,7 @@ export class Kernel {
       if (!this.cpuReady[vcpu]) {
         this.cpuReady[vcpu] = true;
         if (this.intr.percpuEvtchn || vcpu === 0) {
-          this.intr.bindVirq(`cpu${vcpu}:debug`, VIRQ.DEBUG, vcpu, {
-            filter: (src, v) => {
-              const info = this.hc.evtchn.vcpuInfo(v);
-              this.log.print(`xen: VIRQ_DEBUG on vCPU ${v}: upcall_pending ${info?.evtchnUpcallPending ?? '-'}, port ${src.port}`);
-              return 'handled';
-            },
-          });
+          this.intr.bindVirq(`cpu${vcpu}:debug`, VIRQ.DEBUG, vcpu, this.debugHandlers);
         }
         this.ipis.initCpu(vcpu);
       }
@@ -257,6 +273,15 @@ export class Kernel {
     }
     if (announce) this.ipis.send('r', 'others', vcpu);
   }
+
+  /** VIRQ_DEBUG ('xl debug-keys q'): say what the vCPU's upcall state is. */
+  private readonly debugHandlers: IntrHandlers = {
+    filter: (src, v) => {
+      const info = this.hc.evtchn.vcpuInfo(v);
+      this.log.print(`xen: VIRQ_DEBUG on vCPU ${v}: upcall_pending ${info?.evtchnUpcallPending ?? '-'}, port ${src.port}`);
+      return 'handled';
+    },
+  };
 
   /** A vCPU is going down: move its interrupts away and stop its clock (before VCPUOP_down). */
   private cpuDown(vcpu: number): void {
@@ -275,7 +300,7 @@ export class Kernel {
     try {
       this.evtchn.bindVirq(VIRQ.DOM_EXC);
       this.evtchn.bindVirq(VIRQ.CON_RING);
-      this.intr.bindVirq('xc0', VIRQ.CONSOLE, 0, { filter: () => 'handled' });
+      this.intr.bindVirq('xc0', VIRQ.CONSOLE, 0, CONSOLE_VIRQ_HANDLERS);
     } catch (err) {
       this.log.print(`xen: cannot bind dom0's VIRQs: ${(err as Error).message}`);
     }
@@ -317,19 +342,17 @@ export class Kernel {
     throw new Error('no Xen hypervisor found in the CPUID leaves');
   }
 
-  private readBootInfo(): {
+  private readBootInfo(print = true): BootRings & {
     sharedInfoGfn: number;
     /** PV only; -1 otherwise. */
     startInfoGfn: number;
-    store: { kind: 'ring'; gfn: number; port: number } | { kind: 'local'; transport: XsTransport };
-    consoleRing: { gfn: number; port: number } | null;
   } {
     const b = this.options.boot;
     if (b.kind === 'dom0') return { sharedInfoGfn: b.sharedInfoGfn, startInfoGfn: -1, store: { kind: 'local', transport: b.xenstore }, consoleRing: null };
     if (b.kind === 'pv') {
       const si = new StartInfoView(this.hc.page(b.startInfoGfn));
       if (!si.magic.startsWith('xen-3.0-x86_64')) throw new Error(`bad start_info magic "${si.magic}"`);
-      this.log.print(`xen: start_info at gfn 0x${b.startInfoGfn.toString(16)} (${si.magic}), ${si.nrPages} pages, cmdline "${si.cmdLine}"`);
+      if (print) this.log.print(`xen: start_info at gfn 0x${b.startInfoGfn.toString(16)} (${si.magic}), ${si.nrPages} pages, cmdline "${si.cmdLine}"`);
       return {
         sharedInfoGfn: Number(si.sharedInfo >> 12n),
         startInfoGfn: b.startInfoGfn,
@@ -375,15 +398,91 @@ export class Kernel {
    * busses start empty of drivers; the device drivers (blkfront, netback, ...) register
    * on them.
    */
-  private async startDrivers(): Promise<void> {
+  private async startDrivers(saved: KernelState | null = null): Promise<void> {
     this.xenstoreChildren = new XenstoreChildren(this.xs, this.log);
     await this.xenstoreChildren.add(new ControlDriver(this.log, (reason) => void this.shutdown(reason), this.initialDomain));
-    await this.xenstoreChildren.add(new BalloonDriver(this.hc, this.log, () => this.hc.currentPages(), this.pageAllocator, this.options.pages));
+    this.balloon = new BalloonDriver(this.hc, this.log, () => this.hc.currentPages(), this.pageAllocator, this.options.pages);
+    if (saved !== null) this.balloon.load(saved.balloon);
+    await this.xenstoreChildren.add(this.balloon);
     await this.xenstoreChildren.add(new CpuHotplug(this.hc, this.log, (v) => this.hc.vcpuOnline(v), (v) => this.cpuUp(v)));
     this.xenbusFront = new XenbusBus(FRONT, this.xs, this.log);
     this.xenbusBack = new XenbusBus(BACK, this.xs, this.log);
-    await this.xenbusFront.start();
-    await this.xenbusBack.start();
+    if (saved === null) {
+      await this.xenbusFront.start();
+      await this.xenbusBack.start();
+    } else {
+      await this.xenbusFront.load(saved.xenbusFront);
+      await this.xenbusBack.load(saved.xenbusBack);
+    }
+  }
+
+  /** Everything the kernel keeps in its own memory (see saved.ts); guest pages are not copied. */
+  save(): KernelState {
+    if (this.state !== 'running' && this.state !== 'halted') throw new Error(`${this.name}: a kernel that is ${this.state} cannot be saved`);
+    const cpusReady: number[] = [];
+    this.cpuReady.forEach((ready, v) => ready && cpusReady.push(v));
+    return {
+      state: this.state,
+      xenLeaf: this.xenLeaf,
+      cpusReady,
+      log: this.log.save(),
+      pages: this.pageAllocator.save(),
+      gnttab: this.gnttab.save(),
+      intr: this.intr.save(),
+      timer: this.timer.save(),
+      ipis: this.ipis.save(),
+      evtchn: this.evtchn.save(),
+      synthetic: this.synthetic?.save() ?? null,
+      console: this.console?.save() ?? null,
+      balloon: this.balloon.save(),
+      xenbusFront: this.xenbusFront.save(),
+      xenbusBack: this.xenbusBack.save(),
+    };
+  }
+
+  /**
+   * Take a save in place of boot(), into a kernel built with the same options, on a
+   * domain whose memory and hypervisor state are the saved kernel's. Every object is
+   * loaded, every interrupt source gets its handlers back from its owner, the upcall
+   * is installed again (its code is the kernel's); the XenStore connection drops the
+   * watches it had (XS_RESET_WATCHES, as Linux's xenbus does on connecting) and the
+   * drivers and busses watch again. Xen is asked nothing else: its state is its own.
+   * Not a resume: ports are not rebound and devices do not reconnect.
+   */
+  async load(s: KernelState): Promise<void> {
+    if (this.state !== 'created') throw new Error(`${this.name}: a saved kernel loads only into one not booted`);
+    this.state = 'booting';
+    this.log.load(s.log);
+    this.xenLeaf = s.xenLeaf;
+    const { store, consoleRing } = this.readBootInfo(false);
+    this.pageAllocator = new PageAllocator(0, 0, []);
+    this.pageAllocator.load(s.pages);
+    this.gnttab = new GuestGrantTable(hypercallGrantFrames(this.hc));
+    this.gnttab.load(s.gnttab);
+    this.makeInterrupts(s.intr.mode);
+    this.intr.load(s.intr);
+    this.timer.load(s.timer);
+    this.ipis.load(s.ipis);
+    this.evtchn.load(s.evtchn);
+    for (const v of s.cpusReady) this.cpuReady[v] = true;
+    // The VIRQs the kernel bound itself (the device's and the timer's are back already).
+    for (const src of this.intr.awaitingHandlers()) {
+      if (src.type !== 'virq') continue;
+      if (src.virq === VIRQ.DEBUG) this.intr.restoreHandlers(src.irq, this.debugHandlers);
+      else if (src.virq === VIRQ.CONSOLE) this.intr.restoreHandlers(src.irq, CONSOLE_VIRQ_HANDLERS);
+    }
+    this.hc.setUpcallHandler((v) => this.intr.handleUpcall(v));
+    this.connectRings(store, consoleRing);
+    if (s.console !== null) this.console?.load(s.console);
+    await this.xs.request(XsType.RESET_WATCHES, '');
+    await this.startDrivers(s);
+    if (s.synthetic !== null) {
+      this.synthetic = new SyntheticSources(this.intr, this.hc, this.log);
+      this.synthetic.load(s.synthetic);
+    }
+    const left = this.intr.awaitingHandlers();
+    if (left.length > 0) throw new Error(`${this.name}: interrupt sources nobody took back after the load: ${left.map((src) => `irq${src.irq} (${src.name})`).join(', ')}`);
+    this.state = s.state;
   }
 
   /** A shutdown the toolstack asked for: a suspend quiesces the devices first, as Linux's do_suspend does. */

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XsClient } from '../../src/protocol/xs-client.js';
-import { RealClock, type Clock } from '../../src/hypervisor/clock.js';
+import { RealClock, type Clock, type VirtualClock } from '../../src/hypervisor/clock.js';
 import { engineTransport } from '../../src/kernel/engine-transport.js';
 import { Machine, memoryState } from '../../src/host/machine.js';
 import { parseDomainConfigText, type DomainConfig } from '../../src/toolstack/config/index.js';
@@ -57,4 +57,18 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
     await new Promise((r) => setImmediate(r));
   }
   throw new Error(`never happened: ${what}`);
+}
+
+/** Run the virtual clock's deferred work on every turn of the event loop, until stopped. */
+export function pumpClock(clock: VirtualClock): () => void {
+  let on = true;
+  const turn = () => {
+    if (!on) return;
+    clock.drain();
+    setImmediate(turn);
+  };
+  setImmediate(turn);
+  return () => {
+    on = false;
+  };
 }

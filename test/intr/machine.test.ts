@@ -5,7 +5,7 @@ import { evtchnMethods } from '../../src/host/evtchn-service.js';
 import type { IntrRow } from '../../src/kernel/intr/stats.js';
 import type { DomainIntrStats, EvtchnRpc, HostIntrRow } from '../../src/protocol/evtchn-rpc.js';
 import { formatLsevtchn } from '../../src/ui/interrupts.js';
-import { bootMachine, until, yamlConfig, type TestMachine } from '../helpers/machine.js';
+import { bootMachine, pumpClock, until, yamlConfig, type TestMachine } from '../helpers/machine.js';
 
 // The interrupt layer in whole guests: boot, the callback modes, timers at hz, the
 // user-space event channel device between domains, rebinding, and the RPC answers.
@@ -31,19 +31,6 @@ async function running(tm: TestMachine, domid: number): Promise<void> {
   await until(() => tm.m.toolstack.kernel(domid)?.state === 'running', `domain ${domid} running`);
 }
 
-/** Run the virtual clock's deferred work on every turn of the event loop, until stopped. */
-function pump(clock: VirtualClock): () => void {
-  let on = true;
-  const turn = () => {
-    if (!on) return;
-    clock.drain();
-    setImmediate(turn);
-  };
-  setImmediate(turn);
-  return () => {
-    on = false;
-  };
-}
 
 test('a 64-vCPU guest boots and takes events on vCPU 40', async (t) => {
   const tm = await bootMachine();
@@ -102,7 +89,7 @@ test('a PVH guest asked for PCI INTx uses the vector callback: it has no PCI bus
 
 test('on a virtual clock, timers count exactly hz per second on every vCPU, and devices their rate', async (t) => {
   const clock = new VirtualClock();
-  const stop = pump(clock);
+  const stop = pumpClock(clock);
   const tm = await bootMachine({ clock });
   t.teardown(async () => {
     stop();
@@ -136,7 +123,7 @@ test('on a virtual clock, guest CPU time is the same on every run', async (t) =>
   // own timer, so two runs of the same guest for the same virtual time agree to the ns.
   const run = async (): Promise<number[]> => {
     const clock = new VirtualClock();
-    const stop = pump(clock);
+    const stop = pumpClock(clock);
     const tm = await bootMachine({ clock });
     try {
       await tm.m.toolstack.create(yamlConfig('name: rep\ntype: hvm\nmemory: 256\nvcpus: 2\nxenemu:\n  hz: 250\n  events:\n    - name=xn0,rate=1000,handler=both\n    - name=slow0,rate=3,handler=ithread\n'));

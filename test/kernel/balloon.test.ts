@@ -50,3 +50,30 @@ test('the balloon gives back frames the page allocator handed it, never one the 
   t.deepEqual(pages.allocMany(pages.free).sort((a, b) => a - b), [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19]);
   t.true(log.lines.some((l) => l.includes('xen:balloon: target 80 KiB, now 80 KiB')));
 });
+
+test('the balloon round-trips through a save: a loaded driver fills the frames it gave back first, then the ones above the boot size', async (t) => {
+  const xs = new XsClient(engineTransport(new XenStored()));
+  const log = new KernelLog(new VirtualClock());
+  const xen = fakeXen(16, 24);
+  const pages = new PageAllocator(4, 16, [15]);
+  const balloon = new BalloonDriver(xen, log, () => xen.reservation, pages, 16);
+  const children = new XenstoreChildren(xs, log);
+  await children.add(balloon);
+  await xs.write('memory/target', String(12 * 4));
+  await until(() => xen.reservation === 12, 'balloon down');
+  const saved = JSON.parse(JSON.stringify({ balloon: balloon.save(), pages: pages.save() })) as { balloon: ReturnType<BalloonDriver['save']>; pages: ReturnType<PageAllocator['save']> };
+  t.deepEqual(saved.balloon, { targetPages: 12, ballooned: [4, 5, 6, 7], nextNewGfn: 16 });
+  await children.detachAll();
+
+  // A fresh kernel's allocator and driver, loaded from the save, on the same store.
+  const pages2 = new PageAllocator(0, 1, []);
+  pages2.load(saved.pages);
+  const balloon2 = new BalloonDriver(xen, log, () => xen.reservation, pages2, 0);
+  balloon2.load(saved.balloon);
+  t.deepEqual(balloon2.save(), saved.balloon);
+  await new XenstoreChildren(xs, log).add(balloon2);
+  await xs.write('memory/target', String(20 * 4));
+  await until(() => xen.reservation === 20, 'balloon up');
+  t.deepEqual(pages2.allocMany(pages2.free).sort((a, b) => a - b), [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19]);
+  t.deepEqual(balloon2.save(), { targetPages: 20, ballooned: [], nextNewGfn: 20 });
+});

@@ -1,8 +1,9 @@
 import test from 'ava';
 import { GNTTAB, GRANT_ENTRIES_PER_FRAME_V1, GTF } from '../../src/abi/index.js';
-import { GuestGrantTable, type GrantTableFrames } from '../../src/kernel/mm/gnttab.js';
+import { GuestGrantTable } from '../../src/kernel/mm/gnttab.js';
 import { GRANT_REF_INVALID, GrefAllocator } from '../../src/kernel/mm/gref-allocator.js';
 import { PageAllocator } from '../../src/kernel/mm/page-allocator.js';
+import { frames } from './helpers.js';
 
 test('the page allocator hands out the lowest free frames, skips reserved ones, and hands a freed frame out again', (t) => {
   const pages = new PageAllocator(0x100, 0x108, [0x102, 0x107, 0x500]);
@@ -53,19 +54,6 @@ test('releasing a batch of references takes the lock once, where one by one take
   t.is(refs.lock.acquisitions - before2, 100);
   t.is(refs.free, GRANT_ENTRIES_PER_FRAME_V1 - GNTTAB.NR_RESERVED_ENTRIES);
 });
-
-/** A grant table of plain pages, as the hypervisor's would give them. */
-function frames(max: number): GrantTableFrames & { pages: Uint8Array[] } {
-  const pages: Uint8Array[] = [];
-  return {
-    pages,
-    maxFrames: () => max,
-    setupTable(count) {
-      while (pages.length < count) pages.push(new Uint8Array(4096));
-      return pages;
-    },
-  };
-}
 
 test('a grant is written into the guest\'s grant frame at the ABI offsets, and ended grants are released in one lock acquisition', (t) => {
   const f = frames(1);

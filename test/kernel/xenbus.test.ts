@@ -281,3 +281,53 @@ test('on the back bus, removing one frontend domain\'s folder detaches its devic
   );
   t.true(blkback.calls.includes('detach backend/vbd/9/2'));
 });
+
+test('a bus round-trips through a save: a loaded bus keeps its devices and drivers without attaching again, and goes on delivering the other end\'s changes', async (t) => {
+  const xenstored = new XenStored();
+  const log = new KernelLog(new VirtualClock());
+  const xs = new XsClient(engineTransport(xenstored));
+  await addVbd(xs, 768, XenbusState.InitWait);
+  await addVbd(xs, 832);
+  await xs.write('device/vif/0/state', '1');
+  await xs.write('device/vif/0/backend', '/local/domain/0/backend/vif/0/0');
+  await xs.write('device/vif/0/backend-id', '0');
+  const bus = new XenbusBus(FRONT, xs, log);
+  bus.register(new Recorder('blkfront', 'vbd'));
+  await bus.start();
+  const be = '/local/domain/0/backend/vbd/0/768';
+  await xs.write(`${be}/state`, String(XenbusState.Connected));
+  await bus.settled();
+  await bus.devices[0]!.setState(XenbusState.Connected);
+  const saved = JSON.parse(JSON.stringify(bus.save())) as ReturnType<XenbusBus['save']>;
+  t.deepEqual(saved, {
+    bus: 'xenbusb_front',
+    devices: [
+      { node: 'device/vbd/768', type: 'vbd', driver: 'blkfront', state: XenbusState.Connected, otherend: { path: be, domid: 0 }, otherendState: XenbusState.Connected },
+      { node: 'device/vbd/832', type: 'vbd', driver: 'blkfront', state: XenbusState.Initialising, otherend: { path: '/local/domain/0/backend/vbd/0/832', domid: 0 }, otherendState: XenbusState.Initialising },
+    ],
+    declined: ['device/vif/0'],
+  });
+  xs.close();
+
+  // A fresh kernel: a new connection, a new bus with its driver registered, loaded from the save.
+  const xs2 = new XsClient(engineTransport(xenstored));
+  const bus2 = new XenbusBus(FRONT, xs2, log);
+  const blkfront = new Recorder('blkfront', 'vbd');
+  bus2.register(blkfront);
+  await bus2.load(saved);
+  t.deepEqual(bus2.save(), saved);
+  t.deepEqual(blkfront.calls, [], 'nothing attached again, no state delivered twice');
+  await xs2.write(`${be}/state`, String(XenbusState.Closing));
+  await addVbd(xs2, 896);
+  await xs2.rm('device/vbd/832');
+  await bus2.settled();
+  t.deepEqual(blkfront.calls, [
+    `otherend device/vbd/768 ${XenbusState.Closing}`,
+    'probe device/vbd/896',
+    'attach device/vbd/896',
+    'detach device/vbd/832',
+    `otherend device/vbd/896 ${XenbusState.Initialising}`,
+  ]);
+  const other = new XenbusBus(FRONT, new XsClient(engineTransport(xenstored)), log);
+  await t.throwsAsync(other.load(saved), { message: /device\/vbd\/768: no driver blkfront registered \(have none\)/ });
+});

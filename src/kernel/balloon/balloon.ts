@@ -3,6 +3,7 @@ import type { KernelLog } from '../kernel-log.js';
 import type { PageAllocator } from '../mm/page-allocator.js';
 import type { XenbusDevice } from '../xenbus/device.js';
 import type { XenbusDriver } from '../xenbus/driver.js';
+import type { BalloonState } from './saved.js';
 
 /**
  * The balloon driver (Linux drivers/xen/xen-balloon.c): watches ~/memory/target (KiB)
@@ -22,6 +23,8 @@ export class BalloonDriver implements XenbusDriver {
   readonly name = 'balloon';
   /** Frames given back to Xen, newest last. */
   private readonly ballooned: number[] = [];
+  /** The last target read, in pages (balloon_stats.target_pages): what a resume aims for again. */
+  private targetPages: number | null = null;
 
   constructor(
     private readonly hc: Pick<Hypercalls, 'decreaseReservation' | 'populatePhysmap'>,
@@ -58,12 +61,24 @@ export class BalloonDriver implements XenbusDriver {
     }
     if (!/^[0-9]+$/.test(text)) return;
     const target = Math.floor(Number(text) / 4);
+    this.targetPages = target;
     try {
       this.resize(target);
     } catch (err) {
       // A hypercall refused: the guest logs it and keeps running, as Linux's balloon does.
       this.log.print(`xen:balloon: cannot reach ${target * 4} KiB: ${(err as Error).message}`);
     }
+  }
+
+  save(): BalloonState {
+    return { targetPages: this.targetPages, ballooned: [...this.ballooned], nextNewGfn: this.nextNewGfn };
+  }
+
+  /** Take a save (with the page allocator loaded from the same save: the ballooned frames are in neither's free list). */
+  load(s: BalloonState): void {
+    this.targetPages = s.targetPages;
+    this.ballooned.splice(0, this.ballooned.length, ...s.ballooned);
+    this.nextNewGfn = s.nextNewGfn;
   }
 
   private resize(target: number): void {

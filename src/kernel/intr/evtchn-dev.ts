@@ -1,4 +1,5 @@
 import { IntrError } from './errors.js';
+import type { EvtchnUserState } from './saved.js';
 import type { XenIntr, XenIntrSource } from './xen-intr.js';
 
 /** EVTCHN_RING_SIZE: a page of evtchn_port_t. */
@@ -143,6 +144,30 @@ export class EvtchnUser {
 
   get(port: number): UserPort | undefined {
     return this.ports.get(port);
+  }
+
+  save(): EvtchnUserState {
+    return {
+      autoAck: this.autoAck,
+      ports: this.bound().map(({ port, src, enabled, notifications }) => ({ port, irq: src.irq, enabled, notifications })),
+      ring: [...this.ring],
+      overflow: this.overflow,
+      closed: this.closed,
+    };
+  }
+
+  /** Take a save into a fresh open over the loaded interrupt layer: its ports get the device's handlers back. */
+  load(s: EvtchnUserState): void {
+    if (this.ports.size > 0 || this.closed) throw new IntrError('EBUSY', 'a saved event channel device loads only into a fresh open');
+    if (s.autoAck !== this.autoAck) throw new IntrError('EINVAL', `saved event channel device ${s.autoAck ? 'acknowledges' : 'waits for its reader'}; this open does not`);
+    for (const p of s.ports) {
+      const src = this.intr.restoreHandlers(p.irq, this.handlers());
+      if (src.port !== p.port) throw new IntrError('EINVAL', `saved event channel device: irq${p.irq} is on port ${src.port}, not ${p.port}`);
+      this.ports.set(p.port, { port: p.port, src, enabled: p.enabled, notifications: p.notifications });
+    }
+    this.ring = [...s.ring];
+    this.overflow = s.overflow;
+    this.closed = s.closed;
   }
 
   /** Close the device: every port it bound is unbound and closed. */

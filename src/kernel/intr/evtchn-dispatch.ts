@@ -1,4 +1,5 @@
 import { EVTCHN_2L_NR_CHANNELS, lowestSetBit, SharedInfoView, type VcpuInfoView } from '../../abi/index.js';
+import type { EvtchnDispatchState } from './saved.js';
 
 /** A port's handler: runs on the vCPU the port is bound to, with the port's pending bit cleared. */
 export type PortHandler = (port: number, vcpu: number) => void;
@@ -32,6 +33,10 @@ function bitRange(from: number, to: number): number {
   if (from >= to) return 0;
   const upper = to >= 32 ? 0xffffffff : (1 << to) - 1;
   return (upper & ~((1 << from) - 1)) | 0;
+}
+
+function isPort(p: number): boolean {
+  return Number.isInteger(p) && p >= 0 && p < EVTCHN_2L_NR_CHANNELS;
 }
 
 /**
@@ -120,6 +125,41 @@ export class EvtchnDispatch {
   protected cpuMaskPort(vcpu: number, port: number): void {
     this.enabled[vcpu]![port >>> 5]! &= ~(1 << (port & 31));
     if (this.boundVcpu[port] === vcpu) this.boundVcpu[port] = -1;
+  }
+
+  /** The per-vCPU port maps and scan positions (the pending and mask bits are in shared_info). */
+  protected saveDispatch(): EvtchnDispatchState {
+    const enabledPorts = this.enabled.map((lanes) => {
+      const ports: number[] = [];
+      lanes.forEach((bits, lane) => {
+        for (let b = bits; b !== 0; b &= b - 1) ports.push((lane << 5) | lowestSetBit(b));
+      });
+      return ports;
+    });
+    return { enabledPorts, scanResume: Array.from(this.resume) };
+  }
+
+  /**
+   * Take the port maps and scan positions of a save. A port enabled on two vCPUs, or a
+   * position that is not a port, is a corrupt save: refused before anything changes.
+   */
+  protected loadDispatch(s: EvtchnDispatchState): void {
+    if (s.enabledPorts.length !== this.nrVcpus || s.scanResume.length !== this.nrVcpus) {
+      throw new RangeError(`saved event dispatch has ${s.enabledPorts.length} vCPUs, this kernel ${this.nrVcpus}`);
+    }
+    const owner = new Map<number, number>();
+    s.enabledPorts.forEach((ports, v) => {
+      for (const port of ports) {
+        if (!isPort(port)) throw new RangeError(`saved event dispatch: vCPU ${v} enables ${port}, which is not a port`);
+        if (owner.has(port)) throw new RangeError(`saved event dispatch: port ${port} is enabled on vCPUs ${owner.get(port)} and ${v}`);
+        owner.set(port, v);
+      }
+    });
+    for (const r of s.scanResume) if (!isPort(r)) throw new RangeError(`saved event dispatch: scan position ${r} is not a port`);
+    for (const lanes of this.enabled) lanes.fill(0);
+    this.boundVcpu.fill(-1);
+    for (const [port, v] of owner) this.cpuUnmaskPort(v, port);
+    this.resume.set(s.scanResume);
   }
 
   /** Serve one port (pending already cleared). Subclasses dispatch to their sources. */

@@ -5,6 +5,7 @@ import type { Hypercalls } from '../../hypervisor/hypercalls.js';
 import { costModel, type CostModel } from './cost-model.js';
 import { IntrError } from './errors.js';
 import { EvtchnDispatch, type PortHandler } from './evtchn-dispatch.js';
+import type { CpuStatsState, IntrCounterState, XenIntrSourceState, XenIntrState } from './saved.js';
 import type { CallbackMode, HandlerKind, IntrRow, IntrRowKind, IntrSnapshot } from './stats.js';
 
 /**
@@ -19,6 +20,12 @@ export type FilterVerdict = 'handled' | 'schedule-thread' | 'stray';
 export interface IntrHandlers {
   filter?: (src: XenIntrSource, vcpu: number) => FilterVerdict;
   ithread?: (src: XenIntrSource, vcpu: number) => void;
+}
+
+function handlerKindOf(h: IntrHandlers | null): HandlerKind {
+  if (h === null) return 'none';
+  if (h.filter && h.ithread) return 'both';
+  return h.filter ? 'filter' : h.ithread ? 'ithread' : 'none';
 }
 
 /** FreeBSD's enum evtchn_type, without UNBOUND (a free source is not in the table). */
@@ -84,16 +91,43 @@ export class XenIntrSource {
     return s;
   }
 
+  save(): XenIntrSourceState {
+    return {
+      irq: this.irq,
+      name: this.name,
+      type: this.type,
+      port: this.port,
+      cpu: this.cpu,
+      virq: this.virq,
+      close: this.close,
+      wasMasked: this.wasMasked,
+      driverMasked: this.driverMasked,
+      handler: this.handlerKind,
+      stats: Array.from(this.stats, (st) => (st === undefined ? null : { ...st })),
+    };
+  }
+
+  /** Take a saved source's binding and statistics; it stays without handlers until its owner restores them. */
+  load(s: XenIntrSourceState): void {
+    this.reset(s.name);
+    this.type = s.type;
+    this.port = s.port;
+    this.cpu = s.cpu;
+    this.virq = s.virq;
+    this.close = s.close;
+    this.wasMasked = s.wasMasked;
+    this.driverMasked = s.driverMasked;
+    this.bound = true;
+    this.stats = s.stats.map((st) => (st === null ? undefined : Object.assign(new CpuStats(), st satisfies CpuStatsState)));
+  }
+
   /** Level-style sources get the mask/unmask dance; ordinary ports are edge-triggered. */
   get level(): boolean {
     return this.type === 'virq' || this.type === 'ipi';
   }
 
   get handlerKind(): HandlerKind {
-    const h = this.handlers;
-    if (h === null) return 'none';
-    if (h.filter && h.ithread) return 'both';
-    return h.filter ? 'filter' : h.ithread ? 'ithread' : 'none';
+    return handlerKindOf(this.handlers);
   }
 
   /** Reset for reuse from the free list. */
@@ -166,6 +200,21 @@ export class IntrCounter {
     readonly kind: IntrRowKind,
     readonly vcpu: number,
   ) {}
+
+  save(): IntrCounterState {
+    const { name, kind, vcpu, count, dispatches, measuredNs, modelledNs, apicNs } = this;
+    return { name, kind, vcpu, count, dispatches, measuredNs, modelledNs, apicNs };
+  }
+
+  static load(s: IntrCounterState): IntrCounter {
+    const c = new IntrCounter(s.name, s.kind, s.vcpu);
+    c.count = s.count;
+    c.dispatches = s.dispatches;
+    c.measuredNs = s.measuredNs;
+    c.modelledNs = s.modelledNs;
+    c.apicNs = s.apicNs;
+    return c;
+  }
 
   row(nrVcpus: number): IntrRow {
     const perCpu = new Array<number>(nrVcpus).fill(0);
@@ -244,6 +293,8 @@ export class XenIntr extends EvtchnDispatch {
   /** Every source ever allocated, by irq index (released ones wait on the free list). */
   private readonly isrcs: XenIntrSource[] = [];
   private readonly free: XenIntrSource[] = [];
+  /** Sources loaded from a save whose owners have not installed their handlers again: the kind each had. */
+  private readonly awaiting = new Map<number, HandlerKind>();
   /** intr_next_cpu's cursor for the round-robin placement of ports. */
   private nextCpu = 0;
   /** Names legacy bind() callers get for known ports (`xenstore0`, `xc0`). */
@@ -552,6 +603,7 @@ export class XenIntr extends EvtchnDispatch {
       }
     }
     this.byPort[port] = undefined;
+    this.awaiting.delete(src.irq);
     src.bound = false;
     src.handlers = null;
     this.free.push(src);
@@ -658,16 +710,23 @@ export class XenIntr extends EvtchnDispatch {
    * places the port itself (round robin). The caller unmasks the port.
    */
   override bind(port: number, _vcpu: number, handler: PortHandler): void {
-    this.unbind(port);
-    const name = this.expected.get(port) ?? 'evtchn0';
-    this.expected.delete(port);
-    const src = this.bindIsrc(port, 'port', name, null, null);
-    src.handlers = {
+    const handlers: IntrHandlers = {
       filter: (_s, v) => {
         handler(port, v);
         return 'handled';
       },
     };
+    // A ring driver binding its port again after a load takes back its own source.
+    const loaded = this.byPort[port];
+    if (loaded !== undefined && this.awaiting.has(loaded.irq)) {
+      this.restoreHandlers(loaded.irq, handlers);
+      return;
+    }
+    this.unbind(port);
+    const name = this.expected.get(port) ?? 'evtchn0';
+    this.expected.delete(port);
+    const src = this.bindIsrc(port, 'port', name, null, null);
+    src.handlers = handlers;
   }
 
   override unbind(port: number): void {
@@ -741,6 +800,106 @@ export class XenIntr extends EvtchnDispatch {
     const rows: IntrRow[] = [...this.upcalls.map((c) => c.row(this.nrVcpus)), ...this.counters.map((c) => c.row(this.nrVcpus))];
     for (const src of this.isrcs) if (src.bound) rows.push(src.row(this.nrVcpus, src.type));
     return { callback: this.mode, vcpus: this.nrVcpus, online, hz: this.hz, cost: { ...this.cost }, rows };
+  }
+
+  /** A counter added with addCounter, by name. */
+  counter(name: string): IntrCounter | undefined {
+    return this.counters.find((c) => c.name === name);
+  }
+
+  // ------------------------------------------------------------------ save and load
+
+  /** The layer's state in kernel memory (see saved.ts); nothing of shared_info is copied. */
+  save(): XenIntrState {
+    return {
+      mode: this.mode,
+      nrVcpus: this.nrVcpus,
+      hz: this.hz,
+      dispatch: this.saveDispatch(),
+      allocated: this.isrcs.length,
+      sources: this.sources().map((src) => src.save()),
+      free: this.free.map((src) => src.irq),
+      nextCpu: this.nextCpu,
+      expected: [...this.expected],
+      upcalls: this.upcalls.map((c) => c.save()),
+      counters: this.counters.map((c) => c.save()),
+      ithreadQueues: this.ithreadQueues.map((q) => q.map((src) => src.irq)),
+      stopped: this.stopped,
+    };
+  }
+
+  /**
+   * Take a save into this layer, which must be fresh (built with the same vCPUs,
+   * callback mode and timer frequency, nothing bound yet). The sources come back
+   * bound to their ports and vCPUs, without handlers: each owner installs its own
+   * again with restoreHandlers (a legacy bind() of the port does it too), and until
+   * then an event on one is counted as a stray. Threads that were queued are queued
+   * again. Nothing is asked of the hypervisor: the ports, their masks and pending bits
+   * are its state and the memory image's.
+   */
+  load(s: XenIntrState): void {
+    const where = 'saved interrupt layer';
+    if (this.isrcs.length > 0 || this.counters.length > 0) throw new IntrError('EBUSY', 'a saved interrupt layer loads only into a fresh one');
+    if (s.mode !== this.mode || s.nrVcpus !== this.nrVcpus || s.hz !== this.hz) {
+      throw new IntrError('EINVAL', `${where} is for ${s.nrVcpus} vCPUs, ${s.mode}, ${s.hz} Hz; this kernel has ${this.nrVcpus}, ${this.mode}, ${this.hz} Hz`);
+    }
+    if (!Number.isInteger(s.allocated) || s.allocated < 0 || s.allocated > EVTCHN_2L_NR_CHANNELS) throw new IntrError('EINVAL', `${where}: ${s.allocated} interrupt numbers`);
+    if (s.upcalls.length !== this.nrVcpus) throw new IntrError('EINVAL', `${where}: ${s.upcalls.length} upcall counters for ${this.nrVcpus} vCPUs`);
+    const isrcs = Array.from({ length: s.allocated }, (_, i) => new XenIntrSource(FIRST_EVTCHN_IRQ + i, ''));
+    const at = (irq: number, what: string): XenIntrSource => {
+      const src = isrcs[irq - FIRST_EVTCHN_IRQ];
+      if (src === undefined) throw new IntrError('EINVAL', `${where}: ${what} irq${irq} was never allocated`);
+      return src;
+    };
+    const byPort = new Map<number, XenIntrSource>();
+    for (const st of s.sources) {
+      const src = at(st.irq, 'source');
+      if (src.bound) throw new IntrError('EINVAL', `${where}: irq${st.irq} saved twice`);
+      if (byPort.has(st.port)) throw new IntrError('EINVAL', `${where}: port ${st.port} has two sources`);
+      src.load(st);
+      byPort.set(st.port, src);
+    }
+    const free = s.free.map((irq) => at(irq, 'free'));
+    if (new Set(free).size !== free.length || free.some((src) => src.bound) || free.length + s.sources.length !== s.allocated) {
+      throw new IntrError('EINVAL', `${where}: the free list and the bound sources do not account for the ${s.allocated} interrupt numbers`);
+    }
+    const queues = s.ithreadQueues.map((q) => q.map((irq) => at(irq, 'queued thread of')));
+    if (queues.length !== this.nrVcpus) throw new IntrError('EINVAL', `${where}: thread queues for ${queues.length} vCPUs`);
+    this.loadDispatch(s.dispatch);
+    this.isrcs.push(...isrcs);
+    this.free.push(...free);
+    for (const [port, src] of byPort) this.byPort[port] = src;
+    for (const st of s.sources) if (st.handler !== 'none') this.awaiting.set(st.irq, st.handler);
+    this.nextCpu = s.nextCpu;
+    for (const [port, name] of s.expected) this.expected.set(port, name);
+    this.upcalls.splice(0, this.upcalls.length, ...s.upcalls.map((c) => IntrCounter.load(c)));
+    this.counters.push(...s.counters.map((c) => IntrCounter.load(c)));
+    queues.forEach((q, v) => {
+      for (const src of q) this.scheduleThread(src, v);
+    });
+    this.stopped = s.stopped;
+  }
+
+  /**
+   * An owner installs its handlers on a source it had before a save (found by its
+   * interrupt number, which it saved). They must be of the kind the source had: a
+   * filter where there was a filter, a thread where there was one.
+   */
+  restoreHandlers(irq: number, handlers: IntrHandlers, eventsOf: ((vcpu: number) => number) | null = null): XenIntrSource {
+    const src = this.isrcs[irq - FIRST_EVTCHN_IRQ];
+    const want = this.awaiting.get(irq);
+    if (src === undefined || want === undefined) throw new IntrError('EINVAL', `irq${irq} is not a loaded source waiting for its handlers`);
+    const got = handlerKindOf(handlers);
+    if (got !== want) throw new IntrError('EINVAL', `irq${irq} (${src.name}) had ${want} handlers, not ${got}`);
+    src.handlers = handlers;
+    src.eventsOf = eventsOf;
+    this.awaiting.delete(irq);
+    return src;
+  }
+
+  /** Loaded sources whose owners have not installed their handlers again (a kernel checks none is left). */
+  awaitingHandlers(): XenIntrSource[] {
+    return [...this.awaiting.keys()].map((irq) => this.isrcs[irq - FIRST_EVTCHN_IRQ]!);
   }
 
   /** The kernel is going away: run no more threads. */

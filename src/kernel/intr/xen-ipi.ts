@@ -1,3 +1,5 @@
+import { IntrError } from './errors.js';
+import type { XenIpisState } from './saved.js';
 import type { XenIntr, XenIntrSource } from './xen-intr.js';
 
 /**
@@ -44,15 +46,34 @@ export class XenIpis {
     if (!this.enabled || this.ports[cpu] !== undefined) return;
     const m = new Map<IpiKind, XenIntrSource>();
     this.ports[cpu] = m;
-    for (const { what } of XEN_IPIS) {
-      m.set(
-        what,
-        this.intr.allocAndBindIpi(cpu, what, () => {
-          this.handled.set(what, (this.handled.get(what) ?? 0) + 1);
-          return 'handled';
-        }),
-      );
+    for (const { what } of XEN_IPIS) m.set(what, this.intr.allocAndBindIpi(cpu, what, this.filter(what)));
+  }
+
+  /** The handler of one kind of IPI: it counts what it was asked to do. */
+  private filter(what: IpiKind): () => 'handled' {
+    return () => {
+      this.handled.set(what, (this.handled.get(what) ?? 0) + 1);
+      return 'handled';
+    };
+  }
+
+  save(): XenIpisState {
+    const cpus: XenIpisState['cpus'] = [];
+    this.ports.forEach((m, cpu) => {
+      if (m !== undefined) cpus.push({ cpu, irqs: [...m].map(([kind, src]) => [kind, src.irq]) });
+    });
+    return { cpus, handled: [...this.handled] };
+  }
+
+  /** Take a save into fresh IPIs over the loaded interrupt layer: each IPI source gets its filter back. */
+  load(s: XenIpisState): void {
+    if (this.ports.length > 0) throw new IntrError('EBUSY', 'saved IPIs load only into fresh ones');
+    for (const { cpu, irqs } of s.cpus) {
+      const m = new Map<IpiKind, XenIntrSource>();
+      for (const [kind, irq] of irqs) m.set(kind, this.intr.restoreHandlers(irq, { filter: this.filter(kind) }));
+      this.ports[cpu] = m;
     }
+    for (const [kind, n] of s.handled) this.handled.set(kind, n);
   }
 
   /** Send an IPI from `from` (xen_pv_lapic_ipi_vectored). Returns false without PV IPIs. */

@@ -1,6 +1,7 @@
 import { GNTST, GNTTAB, GRANT_ENTRIES_PER_FRAME_V1, GrantTableV1 } from '../../abi/index.js';
 import type { Hypercalls } from '../../hypervisor/hypercalls.js';
 import { GrefAllocator } from './gref-allocator.js';
+import type { GuestGrantTableState } from './saved.js';
 
 /**
  * What the guest needs of Xen's grant table: its frames, as pages the guest writes its
@@ -107,6 +108,23 @@ export class GuestGrantTable {
   retryDeferred(): number {
     const waiting = this.deferred.splice(0);
     return this.endForeignAccessReferences(waiting);
+  }
+
+  save(): GuestGrantTableState {
+    return { nrFrames: this.view.nrEntries / GRANT_ENTRIES_PER_FRAME_V1, refs: this.refs.save(), deferred: [...this.deferred] };
+  }
+
+  /**
+   * Take a save into this table: map the frames the saved table had (setup_table for
+   * that many: the hypervisor's table already has them, with the entries the guest
+   * wrote), then take the references and the deferred grants.
+   */
+  load(s: GuestGrantTableState): void {
+    if (s.refs.next.length !== s.nrFrames * GRANT_ENTRIES_PER_FRAME_V1) throw new RangeError(`saved grant table: ${s.refs.next.length} references for ${s.nrFrames} frames`);
+    const view = new GrantTableV1(this.frames.setupTable(s.nrFrames));
+    this.refs.load(s.refs);
+    this.view = view;
+    this.deferred.splice(0, this.deferred.length, ...s.deferred);
   }
 
   /** gnttab_expand: one more frame, if the table may grow. */

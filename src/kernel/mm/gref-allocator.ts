@@ -1,3 +1,5 @@
+import type { GrefAllocatorState } from './saved.js';
+
 /**
  * The end of a free list of grant references (FreeBSD's and Linux's GNTTAB_LIST_END,
  * which newer Xen headers call GRANT_REF_INVALID): no grant_ref_t is ever this value.
@@ -158,6 +160,32 @@ export class GrefAllocator {
       head = ref;
     }
     this.spliceChain(head, refs[0]!, refs.length);
+  }
+
+  save(): GrefAllocatorState {
+    return { firstRef: this.firstRef, next: Array.from(this.next), head: this.head, free: this.count };
+  }
+
+  /**
+   * Take a save in place of this allocator's state. The free list must be what the
+   * save says it is: `free` references from `head`, each handed out by this table,
+   * none twice (a loop or a reserved entry on the list would hand a reference to two
+   * users).
+   */
+  load(s: GrefAllocatorState): void {
+    if (s.firstRef !== this.firstRef) throw new RangeError(`saved grant references start at ${s.firstRef}, this table's at ${this.firstRef}`);
+    const next = Uint32Array.from(s.next);
+    const seen = new Set<number>();
+    for (let ref = s.head; ref !== GRANT_REF_INVALID; ref = next[ref]!) {
+      if (!(ref >= this.firstRef && ref < next.length) || seen.has(ref) || seen.size > s.free) {
+        throw new RangeError(`saved grant references: the free list from ${s.head} reaches ${ref} after ${seen.size} references`);
+      }
+      seen.add(ref);
+    }
+    if (seen.size !== s.free) throw new RangeError(`saved grant references: the free list holds ${seen.size} references, the save says ${s.free}`);
+    this.next = next;
+    this.head = s.head;
+    this.count = s.free;
   }
 
   private spliceChain(head: number, tail: number, n: number): void {

@@ -1,3 +1,5 @@
+import type { PageAllocatorState } from './saved.js';
+
 /**
  * The kernel's page allocator: which guest frames of the domain's reservation are free.
  * It replaces a bump pointer and fixed frame numbers, so a frame the kernel took for
@@ -68,6 +70,31 @@ export class PageAllocator {
     this.freed.push(gfn);
     this.freedSet.add(gfn);
     this.count++;
+  }
+
+  save(): PageAllocatorState {
+    return { runs: this.runs.map(([s, e]) => [s, e]), freed: [...this.freed] };
+  }
+
+  /**
+   * Take a save in place of what this allocator holds. Runs that overlap, or a frame
+   * both in a run and given back, would hand one frame out twice: refused.
+   */
+  load(s: PageAllocatorState): void {
+    let end = -Infinity;
+    for (const [start, stop] of s.runs) {
+      if (!(Number.isInteger(start) && Number.isInteger(stop) && start >= end && stop > start)) throw new RangeError(`saved page allocator: run [${start}, ${stop}) is empty, or overlaps or precedes the one before`);
+      end = stop;
+    }
+    const freed = new Set(s.freed);
+    if (freed.size !== s.freed.length || s.freed.some((g) => !Number.isInteger(g) || s.runs.some(([a, b]) => g >= a && g < b))) {
+      throw new RangeError('saved page allocator: a frame is free twice');
+    }
+    this.runs.splice(0, this.runs.length, ...s.runs.map(([a, b]): [number, number] => [a, b]));
+    this.freed.splice(0, this.freed.length, ...s.freed);
+    this.freedSet.clear();
+    for (const g of s.freed) this.freedSet.add(g);
+    this.count = this.runs.reduce((n, [a, b]) => n + b - a, 0) + this.freed.length;
   }
 
   private takeFromRuns(): number | undefined {

@@ -4,6 +4,7 @@ import type { KernelLog } from '../kernel-log.js';
 import { readDriverState, XenbusDevice, type Otherend } from './device.js';
 import type { XenbusDriver } from './driver.js';
 import { XenbusParent } from './parent.js';
+import type { XenbusBusState } from './saved.js';
 
 /**
  * What differs between the front and the back bus (xenbusb_front.c, xenbusb_back.c):
@@ -50,10 +51,10 @@ export class XenbusBus extends XenbusParent {
 
   constructor(
     private readonly flavour: XenbusFlavour,
-    private readonly xs: XsClient,
+    xs: XsClient,
     log: KernelLog,
   ) {
-    super(flavour.name, log);
+    super(flavour.name, xs, log);
   }
 
   /** Register a driver; devices found later are offered to it (existing unclaimed ones on the next scan). */
@@ -65,9 +66,36 @@ export class XenbusBus extends XenbusParent {
 
   /** Watch the bus's folder and attach what is already there (xenbusb_attach). */
   async start(): Promise<void> {
+    await this.watchRoot();
+    this.enqueue(() => this.enumerate());
+    await this.settled();
+  }
+
+  /** Watch the folder; the watch's first event enumerates it. */
+  private async watchRoot(): Promise<void> {
     this.started = true;
     await this.xs.watch(this.flavour.root, `${this.flavour.name}:${this.flavour.root}`, (e) => this.enqueue(() => this.changed(e.path)));
-    this.enqueue(() => this.enumerate());
+  }
+
+  save(): XenbusBusState {
+    return { bus: this.name, devices: this.saveDevices(), declined: [...this.declined] };
+  }
+
+  /**
+   * Take a save into a fresh bus whose drivers are registered, in place of start():
+   * the devices come back with their drivers (not attached again) and states, the bus
+   * watches its folder and each other end again, as xs_resume re-registers a kernel's
+   * watches. The folder's first event enumerates it, so a device added meanwhile is
+   * attached and one removed meanwhile detached; an other end's first event delivers
+   * its state only if it differs from the one the driver last had.
+   */
+  async load(s: XenbusBusState): Promise<void> {
+    if (s.bus !== this.name) throw new Error(`${this.name}: the save is of ${s.bus}`);
+    if (this.started) throw new Error(`${this.name}: a saved bus loads only into one not started`);
+    for (const dev of this.loadDevices(s.devices)) this.byNode.set(dev.node, dev);
+    for (const node of s.declined) this.declined.add(node);
+    for (const dev of this.devices) if (dev.otherend !== null) await this.watchOtherend(dev);
+    await this.watchRoot();
     await this.settled();
   }
 

@@ -1,6 +1,8 @@
 import type { KernelLog } from '../kernel-log.js';
-import type { XenbusDevice } from './device.js';
+import type { XsClient } from '../../protocol/xs-client.js';
+import { XenbusDevice } from './device.js';
 import type { XenbusDriver } from './driver.js';
+import type { XenbusDeviceState } from './saved.js';
 
 /**
  * What every parent of XenBus devices does the same way (newbus's generic bus
@@ -15,6 +17,7 @@ export abstract class XenbusParent {
   constructor(
     /** The bus's name in messages ("xenbusb_front", "xenstore"). */
     readonly name: string,
+    protected readonly xs: XsClient,
     protected readonly log: KernelLog,
   ) {}
 
@@ -77,6 +80,39 @@ export abstract class XenbusParent {
 
   protected async resumeDevice(dev: XenbusDevice): Promise<void> {
     await dev.driver?.resume?.(dev);
+  }
+
+  protected saveDevices(): XenbusDeviceState[] {
+    return this.devices.map((dev) => ({
+      node: dev.node,
+      type: dev.type,
+      driver: dev.driver!.name,
+      state: dev.state,
+      otherend: dev.otherend === null ? null : { ...dev.otherend },
+      otherendState: dev.otherendState,
+    }));
+  }
+
+  /**
+   * Saved devices back as children, each with the registered driver of its name, which
+   * is not attached again: a driver's own state is its own to load. A device whose
+   * driver is not registered is refused before any is added.
+   */
+  protected loadDevices(saved: readonly XenbusDeviceState[]): XenbusDevice[] {
+    if (this.devices.length > 0) throw new Error(`${this.name}: saved devices load only into a bus without devices`);
+    const drivers = saved.map((s) => {
+      const driver = this.drivers.find((d) => d.name === s.driver);
+      if (driver === undefined) throw new Error(`${this.name}: ${s.node}: no driver ${s.driver} registered (have ${this.drivers.map((d) => d.name).join(', ') || 'none'})`);
+      return driver;
+    });
+    return saved.map((s, i) => {
+      const dev = new XenbusDevice(this.xs, s.type, s.node, s.otherend === null ? null : { ...s.otherend });
+      dev.state = s.state;
+      dev.otherendState = s.otherendState;
+      dev.driver = drivers[i]!;
+      this.devices.push(dev);
+      return dev;
+    });
   }
 
   /** Detach every child, newest first (the kernel is stopping). */

@@ -12,11 +12,8 @@ import { XenbusParent } from './parent.js';
  * on the front and back busses, and are attached in the order they are added.
  */
 export class XenstoreChildren extends XenbusParent {
-  constructor(
-    private readonly xs: XsClient,
-    log: KernelLog,
-  ) {
-    super('xenstore', log);
+  constructor(xs: XsClient, log: KernelLog) {
+    super('xenstore', xs, log);
   }
 
   /** Register a driver, let it identify its child, and probe and attach that child. */
