@@ -2,6 +2,7 @@ import { XEN_LEGACY_MAX_VCPUS } from '../abi/constants.js';
 import type { EventChannelTable } from './evtchn.js';
 import { ForeignMaps } from './foreign-map.js';
 import type { GrantTable } from './gnttab.js';
+import type { GuestTimers } from './guest-timers.js';
 import { GuestMemory } from './memory.js';
 
 export type DomainType = 'pv' | 'pvh' | 'hvm';
@@ -79,6 +80,8 @@ export class Domain {
   evtchn: EventChannelTable | null = null;
   /** Its grant table: what it grants, and what it mapped of others (set up with the domain). */
   grantTable: GrantTable | null = null;
+  /** The timers it armed (vCPU periodic timers, LAPIC timers, emulated event sources; set up with the domain). */
+  timers: GuestTimers | null = null;
   /** Frames of other domains it mapped by frame number (a privileged domain's privcmd mappings). */
   readonly foreignMaps = new ForeignMaps();
   /** Hyper-V enlightenments on: Xen's CPUID leaves move up to 0x40000100. */

@@ -5,6 +5,7 @@ import { EventChannelTable, type EventChannelHost } from './evtchn.js';
 import type { ForeignMapping } from './foreign-map.js';
 import { DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES, GrantTable, releaseMappings, type GrantHost } from './gnttab.js';
 import type { HostModel } from './host-model.js';
+import { GuestTimers } from './guest-timers.js';
 import { DomainTimers } from './vtimers.js';
 import { XenemuError } from '../common/errors.js';
 
@@ -89,7 +90,6 @@ export class Hypervisor implements EventChannelHost, GrantHost {
   readonly dying = new Map<number, Domain>();
   private nextGrantFrameMfn = GRANT_FRAME_MFN_BASE;
   private readonly delivery = new Map<number, Delivery>();
-  private readonly timers = new Map<number, DomainTimers>();
   /**
    * How far apart a domain's timer expiries may be coalesced (Xen's timer_slop, but
    * much larger: see DomainTimers). A smaller slop delivers ticks more often (counts
@@ -178,6 +178,7 @@ export class Hypervisor implements EventChannelHost, GrantHost {
     domain.pauseCount = 1;
     domain.evtchn = new EventChannelTable(this, domain, domain.sharedInfo, spec.maxEventChannels);
     domain.grantTable = new GrantTable(spec.maxGrantFrames ?? DEFAULT_MAX_GRANT_FRAMES, spec.maxMaptrackFrames ?? DEFAULT_MAX_MAPTRACK_FRAMES, () => this.nextGrantFrameMfn++);
+    domain.timers = new GuestTimers(domain, new DomainTimers(this.clock, () => this.timerSlopNs));
     this.delivery.set(domid, this.newDelivery(domain));
     this.domains.set(domid, domain);
     this.log(`d${domid}: created (${spec.type}, ${spec.maxVcpus} vCPUs, ${Math.round(spec.memoryKiB / 1024)} MiB)`);
@@ -347,24 +348,13 @@ export class Hypervisor implements EventChannelHost, GrantHost {
     }
   }
 
-  /** The domain's timer wheel (periodic vCPU timers, emulated LAPIC timers, emulated devices). */
-  domainTimers(domid: number): DomainTimers {
-    let t = this.timers.get(domid);
-    if (t === undefined) {
-      this.get(domid);
-      t = new DomainTimers(this.clock, () => this.timerSlopNs);
-      this.timers.set(domid, t);
-    }
-    return t;
-  }
-
   /**
    * Bring a domain up to date for someone reading its statistics: deliver the timer
    * and device expiries that are due but were coalesced, and run the upcalls that are
    * queued, now. Safe here because it is not called from inside a hypercall.
    */
   syncDomain(domid: number): void {
-    this.timers.get(domid)?.flush();
+    this.domains.get(domid)?.timers?.wheel.flush();
     const d = this.delivery.get(domid);
     if (d?.scheduled) d.run();
   }
@@ -420,8 +410,7 @@ export class Hypervisor implements EventChannelHost, GrantHost {
     // before its own memory does.
     releaseMappings(this, d);
     for (const m of d.foreignMaps.removeAll()) this.releaseForeignMapping(m);
-    this.timers.get(domid)?.close();
-    this.timers.delete(domid);
+    d.timers?.close();
     this.delivery.delete(domid);
     this.domains.delete(domid);
     const held = d.memory.relinquish();

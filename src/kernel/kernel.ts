@@ -179,10 +179,10 @@ export class Kernel {
     this.log.print(`xen: clock interrupt at ${hz} Hz on each vCPU (${mode === 'pci-intx' ? 'emulated LAPIC timer' : 'Xen PV timer, VIRQ_TIMER'})${this.ipis.enabled ? ', PV IPIs' : ''}`);
     if (this.initialDomain) this.bindDom0Virqs();
     if (consoleRing !== null) {
-      this.console = new HvcConsole(this.hc.page(consoleRing.gfn), consoleRing.port, this.hc, this.intr);
+      this.console = new HvcConsole(this.hc.platform.page(consoleRing.gfn), consoleRing.port, this.hc, this.intr);
       this.log.print(`hvc0: console ring at gfn 0x${consoleRing.gfn.toString(16)}, event channel ${consoleRing.port}`);
     }
-    const transport = store.kind === 'ring' ? xenstoreRingTransport(this.hc.page(store.gfn), store.port, this.hc, this.intr) : store.transport;
+    const transport = store.kind === 'ring' ? xenstoreRingTransport(this.hc.platform.page(store.gfn), store.port, this.hc, this.intr) : store.transport;
     this.xs = new XsClient(transport);
     this.log.print(store.kind === 'ring' ? `xenstore: ring at gfn 0x${store.gfn.toString(16)}, event channel ${store.port}` : 'xenstore: local connection (xenstored runs in this domain)');
     const home = await this.xs.getDomainPath(o.domid);
@@ -327,7 +327,7 @@ export class Kernel {
     const b = this.options.boot;
     if (b.kind === 'dom0') return { sharedInfoGfn: b.sharedInfoGfn, startInfoGfn: -1, store: { kind: 'local', transport: b.xenstore }, consoleRing: null };
     if (b.kind === 'pv') {
-      const si = new StartInfoView(this.hc.page(b.startInfoGfn));
+      const si = new StartInfoView(this.hc.platform.page(b.startInfoGfn));
       if (!si.magic.startsWith('xen-3.0-x86_64')) throw new Error(`bad start_info magic "${si.magic}"`);
       this.log.print(`xen: start_info at gfn 0x${b.startInfoGfn.toString(16)} (${si.magic}), ${si.nrPages} pages, cmdline "${si.cmdLine}"`);
       return {

@@ -62,12 +62,12 @@ export class SyntheticSources {
     entry.src = src;
     // What the device posted since the last notification is what this interrupt stands for.
     src.eventsOf = () => {
-      const n = this.hc.eventSourceTake(src.port);
+      const n = this.hc.platform.eventSourceTake(src.port);
       if (spec.handler === 'filter') entry.processed += n;
       else pendingForThread += n;
       return n;
     };
-    this.hc.attachEventSource(src.port, spec.rate);
+    this.hc.platform.attachEventSource(src.port, spec.rate);
     if (want !== undefined && src.cpu !== want) {
       this.log.print(`${spec.name}: wanted vCPU ${want}, ${percpu ? `which is offline;` : 'but events all arrive on vCPU 0 with the INTx callback;'} bound to vCPU ${src.cpu}`);
     }
@@ -77,6 +77,6 @@ export class SyntheticSources {
   }
 
   detachAll(): void {
-    for (const s of this.sources) this.hc.detachEventSource(s.src.port);
+    for (const s of this.sources) this.hc.platform.detachEventSource(s.src.port);
   }
 }

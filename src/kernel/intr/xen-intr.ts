@@ -318,7 +318,7 @@ export class XenIntr extends EvtchnDispatch {
     const end = this.clock.now();
     // What the scan itself took, beyond the filters (which took their share of marks).
     c.measuredNs += end - this.mark;
-    this.hc.chargeCpuTime(vcpu, end - start + this.upcallModelNs);
+    this.hc.platform.chargeCpuTime(vcpu, end - start + this.upcallModelNs);
     return served;
   }
 
@@ -415,7 +415,7 @@ export class XenIntr extends EvtchnDispatch {
         charged += this.cost.hypercallNs;
       }
     }
-    if (charged > 0) this.hc.chargeCpuTime(vcpu, charged);
+    if (charged > 0) this.hc.platform.chargeCpuTime(vcpu, charged);
   }
 
   // ------------------------------------------------------------------ binding
@@ -732,7 +732,7 @@ export class XenIntr extends EvtchnDispatch {
 
   /** Account modelled time of work done outside the upcall (a LAPIC timer interrupt). */
   charge(vcpu: number, ns: number): void {
-    this.hc.chargeCpuTime(vcpu, ns);
+    this.hc.platform.chargeCpuTime(vcpu, ns);
   }
 
   snapshot(): IntrSnapshot {

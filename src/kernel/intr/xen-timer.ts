@@ -75,7 +75,7 @@ export class XenTimer {
     if (state.counter === null) state.counter = this.intr.addCounter(`cpu${cpu}:timer`, 'lapic-timer', cpu);
     const counter = state.counter;
     const cost = this.intr.cost;
-    this.hc.startLapicTimer(cpu, this.periodNs, (v) => {
+    this.hc.platform.startLapicTimer(cpu, this.periodNs, (v) => {
       if (!state.running) return;
       const n = this.runs(state);
       counter.count += n;
@@ -94,7 +94,7 @@ export class XenTimer {
     if (c === undefined || !c.running) return;
     c.running = false;
     if (this.intr.percpuEvtchn) this.hc.stopPeriodicTimer(cpu);
-    else this.hc.stopLapicTimer(cpu);
+    else this.hc.platform.stopLapicTimer(cpu);
   }
 
   stopAll(): void {
