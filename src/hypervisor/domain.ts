@@ -1,4 +1,4 @@
-import { XEN_LEGACY_MAX_VCPUS } from '../abi/constants.js';
+import { HVM_PARAM, XEN_LEGACY_MAX_VCPUS } from '../abi/constants.js';
 import type { EventChannelTable } from './evtchn.js';
 import { ForeignMaps } from './foreign-map.js';
 import type { GrantTable } from './gnttab.js';
@@ -84,8 +84,6 @@ export class Domain {
   timers: GuestTimers | null = null;
   /** Frames of other domains it mapped by frame number (a privileged domain's privcmd mappings). */
   readonly foreignMaps = new ForeignMaps();
-  /** Hyper-V enlightenments on: Xen's CPUID leaves move up to 0x40000100. */
-  viridian = false;
   /** HVM params the domain builder sets (HVM_PARAM_STORE_PFN, ...), for HVM and PVH guests. */
   readonly hvmParams = new Map<number, bigint>();
 
@@ -102,6 +100,11 @@ export class Domain {
     this.vcpus = Array.from({ length: spec.maxVcpus }, (_, i) => new VCpu(i));
     for (let i = 0; i < spec.onlineVcpus; i++) this.vcpus[i]!.online = true;
     this.createdAtNs = nowNs;
+  }
+
+  /** Hyper-V enlightenments on (HVM_PARAM_VIRIDIAN, which libxl sets): Xen's CPUID leaves move up to 0x40000100. */
+  get viridian(): boolean {
+    return (this.hvmParams.get(HVM_PARAM.VIRIDIAN) ?? 0n) !== 0n;
   }
 
   get paused(): boolean {

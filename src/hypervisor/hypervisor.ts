@@ -422,12 +422,4 @@ export class Hypervisor implements EventChannelHost, GrantHost {
     this.sendGlobalVirq(VIRQ.DOM_EXC);
     this.emit({ kind: 'destroyed', domid });
   }
-
-  /**
-   * Xen's max_pages for a domain (xl mem-max). Like Xen, a limit below the current
-   * allocation is accepted: the domain simply cannot grow until it has shrunk below it.
-   */
-  setMaxMem(domid: number, kib: number): void {
-    this.get(domid).maxKiB = kib;
-  }
 }
