@@ -433,6 +433,18 @@ export class EventChannelTable {
 }
 
 /**
+ * What a guest reaches of its event channels: the EVTCHNOP_* operations on its own
+ * ports (EVTCHNOP_status is `status`; `channel` is the same lookup with the guest's own
+ * port known to be bound), and its views of the bits in shared_info and its vcpu_info.
+ * Raising ports, the counters, vcpu_info registration and save/load are the
+ * hypervisor's, not the guest's.
+ */
+export type GuestEventChannels = Pick<
+  EventChannelTable,
+  'allocUnbound' | 'bindInterdomain' | 'bindVirq' | 'bindIpi' | 'close' | 'send' | 'status' | 'unmask' | 'bindVcpu' | 'reset' | 'channel' | 'shared' | 'vcpuInfo' | 'virqPort' | 'tableSize'
+>;
+
+/**
  * VIRQs that are per vCPU (xen/common/event_channel.c virq_is_global: TIMER, DEBUG,
  * XENOPROF and, on x86, XENPMU); every other VIRQ is global and delivered to the
  * domain that handles it (dom0 unless set otherwise).

@@ -1,7 +1,7 @@
 import { checkRegisterVcpuInfo, DOMID, GNTST, VcpuInfoView } from '../abi/index.js';
 import { hypervisorCpuid, type CpuidResult } from './cpuid.js';
 import type { Domain, ShutdownReason } from './domain.js';
-import type { ChannelStatus } from './evtchn.js';
+import type { ChannelStatus, GuestEventChannels } from './evtchn.js';
 import type { ForeignMapping } from './foreign-map.js';
 import { copy, mapGrantRef, unmapGrantRef, type GnttabCopy, type GnttabMapGrantRef, type GnttabMapResult } from './gnttab.js';
 import { HypervisorError, type Hypervisor, type UpcallHandler } from './hypervisor.js';
@@ -146,8 +146,8 @@ export class Hypercalls {
     this.hv.setUpcallHandler(this.domid, handler);
   }
 
-  /** This domain's event channel operations (EVTCHNOP_*). */
-  get evtchn(): NonNullable<Domain['evtchn']> {
+  /** This domain's event channel operations (EVTCHNOP_*) on its own ports. */
+  get evtchn(): GuestEventChannels {
     return this.domain.evtchn!;
   }
 

@@ -1,6 +1,6 @@
 import { DOMID, EVTCHN_2L_NR_CHANNELS } from '../../abi/index.js';
 import type { Clock } from '../../hypervisor/clock.js';
-import { isPerVcpuVirq, type EventChannelTable } from '../../hypervisor/evtchn.js';
+import { isPerVcpuVirq, type GuestEventChannels } from '../../hypervisor/evtchn.js';
 import type { Hypercalls } from '../../hypervisor/hypercalls.js';
 import { costModel, type CostModel } from './cost-model.js';
 import { IntrError } from './errors.js';
@@ -238,7 +238,7 @@ export class XenIntr extends EvtchnDispatch {
   readonly hz: number;
   private readonly hc: Hypercalls;
   private readonly clock: Clock;
-  private readonly table: EventChannelTable;
+  private readonly table: GuestEventChannels;
   private readonly isOnline: (vcpu: number) => boolean;
   private readonly byPort: Array<XenIntrSource | undefined> = [];
   /** Every source ever allocated, by irq index (released ones wait on the free list). */
