@@ -36,8 +36,8 @@ interface Periodic {
 interface Source {
   handle: TimerHandle;
   perSecond: number;
-  posted: number;
-  total: number;
+  /** Events posted and not yet taken, and all events ever posted. */
+  counts: { posted: number; total: number };
 }
 
 /**
@@ -107,19 +107,19 @@ export class GuestTimers {
   attachSource(port: number, perSecond: number, saved?: Omit<SavedEventSource, 'port' | 'perSecond'>): void {
     const d = this.domain;
     this.sources.get(port)?.handle.cancel();
-    const src: Source = { handle: null as unknown as TimerHandle, perSecond, posted: saved?.posted ?? 0, total: saved?.total ?? 0 };
-    src.handle = this.wheel.rate(
+    const counts = { posted: saved?.posted ?? 0, total: saved?.total ?? 0 };
+    const handle = this.wheel.rate(
       perSecond,
       {
         fire: (n) => {
-          src.posted += n;
-          src.total += n;
+          counts.posted += n;
+          counts.total += n;
           d.evtchn?.raise(port);
         },
       },
       saved?.phase,
     );
-    this.sources.set(port, src);
+    this.sources.set(port, { handle, perSecond, counts });
   }
 
   detachSource(port: number): void {
@@ -131,8 +131,8 @@ export class GuestTimers {
   takeSource(port: number): number {
     const src = this.sources.get(port);
     if (src === undefined) return 0;
-    const n = src.posted;
-    src.posted = 0;
+    const n = src.counts.posted;
+    src.counts.posted = 0;
     return n;
   }
 
@@ -150,7 +150,7 @@ export class GuestTimers {
     return {
       vcpu: periodic(this.vcpu),
       lapic: periodic(this.lapic),
-      sources: [...this.sources].map(([port, s]) => ({ port, perSecond: s.perSecond, phase: s.handle.phase(), posted: s.posted, total: s.total })),
+      sources: [...this.sources].map(([port, s]) => ({ port, perSecond: s.perSecond, phase: s.handle.phase(), ...s.counts })),
     };
   }
 
