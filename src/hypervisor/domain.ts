@@ -1,8 +1,10 @@
-import { XEN_LEGACY_MAX_VCPUS } from '../abi/constants.js';
-import type { EventChannelTable } from './evtchn.js';
+import { HVM_PARAM, XEN_LEGACY_MAX_VCPUS } from '../abi/constants.js';
+import type { EventChannelTable, SavedEventChannels } from './evtchn.js';
 import { ForeignMaps } from './foreign-map.js';
-import type { GrantTable } from './gnttab.js';
-import { GuestMemory } from './memory.js';
+import type { GrantTable, SavedGrantTable } from './gnttab.js';
+import type { GuestTimers, SavedTimers } from './guest-timers.js';
+import { GuestMemory, type SavedMemory } from './memory.js';
+import { XenemuError } from '../common/errors.js';
 
 export type DomainType = 'pv' | 'pvh' | 'hvm';
 
@@ -11,6 +13,48 @@ export type ShutdownReason = 'poweroff' | 'reboot' | 'suspend' | 'crash' | 'watc
 
 /** Where a vCPU's vcpu_info lives: a slot of shared_info, or a frame the guest registered. */
 export type VcpuInfoPlace = { kind: 'shared_info'; slot: number } | { kind: 'registered'; gfn: number; offset: number };
+
+/** A vCPU as saved. */
+export interface SavedVcpu {
+  id: number;
+  online: boolean;
+  hardAffinity: number[] | null;
+  softAffinity: number[] | null;
+  cpuTimeNs: number;
+  pcpu: number;
+  running: boolean;
+  vcpuInfo: VcpuInfoPlace;
+}
+
+/**
+ * A domain as saved: plain data and page contents, nothing that points into a live
+ * hypervisor (no clock readings: its age instead of its creation time; no host frame
+ * numbers). Every object that holds state the guest can see is in it: identity,
+ * memory accounting and contents, vCPUs (affinity, online, where their vcpu_info is),
+ * run and shutdown state, the shared_info page (Xen's own frame, with the event
+ * pending and mask bits), HVM params, event channels, grant table and timers.
+ */
+export interface SavedDomain {
+  domid: number;
+  name: string;
+  uuid: string;
+  type: DomainType;
+  maxKiB: number;
+  targetKiB: number;
+  pauseCount: number;
+  shutdownReason: ShutdownReason | null;
+  /** How long it had existed, on the hypervisor clock (ns). */
+  ageNs: number;
+  sharedInfo: Uint8Array;
+  sharedInfoGfn: number;
+  /** HVM params by index; values as decimal strings (they are 64-bit). */
+  hvmParams: Array<{ index: number; value: string }>;
+  vcpus: SavedVcpu[];
+  memory: SavedMemory;
+  evtchn: SavedEventChannels;
+  grantTable: SavedGrantTable;
+  timers: SavedTimers;
+}
 
 export class VCpu {
   online = false;
@@ -79,26 +123,107 @@ export class Domain {
   evtchn: EventChannelTable | null = null;
   /** Its grant table: what it grants, and what it mapped of others (set up with the domain). */
   grantTable: GrantTable | null = null;
+  /** The timers it armed (vCPU periodic timers, LAPIC timers, emulated event sources; set up with the domain). */
+  timers: GuestTimers | null = null;
   /** Frames of other domains it mapped by frame number (a privileged domain's privcmd mappings). */
   readonly foreignMaps = new ForeignMaps();
-  /** Hyper-V enlightenments on: Xen's CPUID leaves move up to 0x40000100. */
-  viridian = false;
   /** HVM params the domain builder sets (HVM_PARAM_STORE_PFN, ...), for HVM and PVH guests. */
   readonly hvmParams = new Map<number, bigint>();
 
-  constructor(spec: DomainSpec, nowNs: number) {
+  constructor(spec: DomainSpec, nowNs: number, memory?: GuestMemory) {
     this.domid = spec.domid;
     this.name = spec.name;
     this.uuid = spec.uuid;
     this.type = spec.type;
     const pages = Math.ceil(spec.memoryKiB / 4);
     const maxPages = Math.ceil(spec.maxMemKiB / 4);
-    this.memory = new GuestMemory(maxPages, pages);
+    this.memory = memory ?? new GuestMemory(maxPages, pages);
     this.maxKiB = spec.maxMemKiB;
     this.targetKiB = spec.memoryKiB;
     this.vcpus = Array.from({ length: spec.maxVcpus }, (_, i) => new VCpu(i));
     for (let i = 0; i < spec.onlineVcpus; i++) this.vcpus[i]!.online = true;
     this.createdAtNs = nowNs;
+  }
+
+  /** Hyper-V enlightenments on (HVM_PARAM_VIRIDIAN, which libxl sets): Xen's CPUID leaves move up to 0x40000100. */
+  get viridian(): boolean {
+    return (this.hvmParams.get(HVM_PARAM.VIRIDIAN) ?? 0n) !== 0n;
+  }
+
+  /** Everything about the domain (see SavedDomain); a dying domain cannot be saved. */
+  save(nowNs: number): SavedDomain {
+    if (this.dying) throw new XenemuError('EINVAL', `domain ${this.domid} is dying: there is nothing left to save`);
+    return {
+      domid: this.domid,
+      name: this.name,
+      uuid: this.uuid,
+      type: this.type,
+      maxKiB: this.maxKiB,
+      targetKiB: this.targetKiB,
+      pauseCount: this.pauseCount,
+      shutdownReason: this.shutdownReason,
+      ageNs: nowNs - this.createdAtNs,
+      sharedInfo: this.sharedInfo.slice(),
+      sharedInfoGfn: this.sharedInfoGfn,
+      hvmParams: [...this.hvmParams].map(([index, value]) => ({ index, value: value.toString() })),
+      vcpus: this.vcpus.map((v) => ({
+        id: v.id,
+        online: v.online,
+        hardAffinity: v.hardAffinity === null ? null : [...v.hardAffinity],
+        softAffinity: v.softAffinity === null ? null : [...v.softAffinity],
+        cpuTimeNs: v.cpuTimeNs,
+        pcpu: v.pcpu,
+        running: v.running,
+        vcpuInfo: { ...v.vcpuInfo },
+      })),
+      memory: this.memory.save(),
+      evtchn: this.evtchn!.save(),
+      grantTable: this.grantTable!.save(),
+      timers: this.timers!.save(),
+    };
+  }
+
+  /**
+   * The domain's own part of a save: identity, memory, vCPUs, run state, shared_info,
+   * HVM params. Its event channels, grant table and timers need the hypervisor, which
+   * loads them next (Hypervisor.loadDomains).
+   */
+  static load(saved: SavedDomain, nowNs: number): Domain {
+    const memory = GuestMemory.load(saved.memory);
+    const d = new Domain(
+      {
+        domid: saved.domid,
+        name: saved.name,
+        uuid: saved.uuid,
+        type: saved.type,
+        memoryKiB: saved.memory.reservation * 4,
+        maxMemKiB: saved.memory.maxPages * 4,
+        maxVcpus: saved.vcpus.length,
+        onlineVcpus: 0,
+      },
+      nowNs - saved.ageNs,
+      memory,
+    );
+    d.maxKiB = saved.maxKiB;
+    d.targetKiB = saved.targetKiB;
+    d.pauseCount = saved.pauseCount;
+    d.shutdownReason = saved.shutdownReason;
+    if (saved.sharedInfo.length !== d.sharedInfo.length) throw new XenemuError('EINVAL', `saved shared_info of domain ${saved.domid} is ${saved.sharedInfo.length} bytes, not ${d.sharedInfo.length}`);
+    d.sharedInfo.set(saved.sharedInfo);
+    d.sharedInfoGfn = saved.sharedInfoGfn;
+    for (const p of saved.hvmParams) d.hvmParams.set(p.index, BigInt(p.value));
+    saved.vcpus.forEach((s, i) => {
+      const v = d.vcpus[i]!;
+      if (s.id !== i) throw new XenemuError('EINVAL', `saved vCPU ${i} of domain ${saved.domid} says it is vCPU ${s.id}`);
+      v.online = s.online;
+      v.hardAffinity = s.hardAffinity === null ? null : [...s.hardAffinity];
+      v.softAffinity = s.softAffinity === null ? null : [...s.softAffinity];
+      v.cpuTimeNs = s.cpuTimeNs;
+      v.pcpu = s.pcpu;
+      v.running = s.running;
+      v.vcpuInfo = { ...s.vcpuInfo };
+    });
+    return d;
   }
 
   get paused(): boolean {

@@ -1,4 +1,4 @@
-import { EVTCHN_2L_NR_CHANNELS, EVTCHNSTAT, SharedInfoView, VIRQ, type VcpuInfoView } from '../abi/index.js';
+import { EVTCHN_2L_NR_CHANNELS, EVTCHNSTAT, SharedInfoView, VcpuInfoView, VIRQ } from '../abi/index.js';
 import type { Domain } from './domain.js';
 import { HypervisorError } from './hypervisor.js';
 
@@ -45,6 +45,22 @@ export interface EventChannelHost {
   domain(domid: number): Domain;
   /** The domain's vCPU has an upcall pending (its evtchn_upcall_pending went 0 → 1). */
   kick(domain: Domain, vcpu: number): void;
+}
+
+/**
+ * A domain's event channels as saved: what Xen keeps about its ports outside guest
+ * memory. The pending and mask bits are in shared_info and the selector and upcall
+ * flags in each vcpu_info, which are saved with the domain's shared_info page and
+ * memory; where each vCPU's vcpu_info lives is saved with the vCPU.
+ */
+export interface SavedEventChannels {
+  maxPorts: number;
+  /** Ports 0..tableSize-1 exist (the table grows in buckets and never shrinks). */
+  tableSize: number;
+  ports: Array<Channel & { port: number }>;
+  /** Xen's virq_to_evtchn: the port each (vCPU, VIRQ) is registered under. */
+  virqs: Array<{ vcpu: number; virq: number; port: number }>;
+  counters: EventChannelCounters;
 }
 
 /** Per-domain delivery counters, the hypervisor's side of the interrupt statistics. */
@@ -103,6 +119,59 @@ export class EventChannelTable {
     const n = domain.vcpus.length;
     for (let v = 0; v < n; v++) this.infos.push(v < 32 ? this.shared.vcpuInfo(v) : null);
     this.virqToPort = new Int32Array(n * NR_VIRQS);
+  }
+
+  save(): SavedEventChannels {
+    const ports: SavedEventChannels['ports'] = [];
+    this.ports.forEach((ch, port) => ch !== undefined && ports.push({ port, ...ch }));
+    const virqs: SavedEventChannels['virqs'] = [];
+    this.virqToPort.forEach((port, slot) => port !== 0 && virqs.push({ vcpu: Math.floor(slot / NR_VIRQS), virq: slot % NR_VIRQS, port }));
+    return { maxPorts: this.maxPorts, tableSize: this.validPorts, ports, virqs, counters: { ...this.counters } };
+  }
+
+  /**
+   * A domain's table from a save. `domain` is the loaded domain: its shared_info page
+   * and memory already hold the pending and mask bits, and its vCPUs say where their
+   * vcpu_info is (a registered one is found again in the loaded memory, contents as
+   * saved). Peers of interdomain ports are not checked here (the hypervisor does, once
+   * every domain of the load is in).
+   */
+  static load(host: EventChannelHost, domain: Domain, saved: SavedEventChannels): EventChannelTable {
+    const t = new EventChannelTable(host, domain, domain.sharedInfo, saved.maxPorts);
+    if (!Number.isInteger(saved.tableSize) || saved.tableSize % EVTCHNS_PER_BUCKET !== 0 || saved.tableSize > EVTCHN_2L_NR_CHANNELS) {
+      throw new HypervisorError('EINVAL', `saved event channel table size ${saved.tableSize} is not a whole number of ${EVTCHNS_PER_BUCKET}-port buckets`);
+    }
+    t.validPorts = Math.max(EVTCHNS_PER_BUCKET, saved.tableSize);
+    for (const { port, ...ch } of saved.ports) {
+      if (!(port >= 1 && port <= t.maxPort && port < t.validPorts)) throw new HypervisorError('EINVAL', `saved port ${port} is outside domain ${domain.domid}'s table`);
+      t.ports[port] = ch;
+    }
+    for (const { vcpu, virq, port } of saved.virqs) t.virqToPort[vcpu * NR_VIRQS + virq] = port;
+    for (const v of domain.vcpus) {
+      if (v.vcpuInfo.kind === 'registered' && v.vcpuInfo.gfn >= 0) t.infos[v.id] = new VcpuInfoView(domain.memory.page(v.vcpuInfo.gfn), v.vcpuInfo.offset);
+    }
+    Object.assign(t.counters, saved.counters);
+    return t;
+  }
+
+  /**
+   * An interdomain port whose peer does not point back at it (the peer is not in this
+   * hypervisor, or was loaded without this channel) becomes what it would be had the
+   * peer closed its end: unbound, open to the peer again, so either side can bind anew.
+   */
+  unbindLostPeers(): void {
+    this.ports.forEach((ch, port) => {
+      if (ch?.state !== 'interdomain') return;
+      let peer: Channel | undefined;
+      try {
+        peer = this.host.domain(ch.remoteDomid).evtchn?.ports[ch.remotePort];
+      } catch {
+        peer = undefined;
+      }
+      if (peer?.state === 'interdomain' && peer.remoteDomid === this.domain.domid && peer.remotePort === port) return;
+      ch.state = 'unbound';
+      ch.remotePort = 0;
+    });
   }
 
   /** Where vCPU `v` receives its upcall flags, or null (a vCPU ≥ 32 before it registered). */
@@ -362,6 +431,18 @@ export class EventChannelTable {
     return n;
   }
 }
+
+/**
+ * What a guest reaches of its event channels: the EVTCHNOP_* operations on its own
+ * ports (EVTCHNOP_status is `status`; `channel` is the same lookup with the guest's own
+ * port known to be bound), and its views of the bits in shared_info and its vcpu_info.
+ * Raising ports, the counters, vcpu_info registration and save/load are the
+ * hypervisor's, not the guest's.
+ */
+export type GuestEventChannels = Pick<
+  EventChannelTable,
+  'allocUnbound' | 'bindInterdomain' | 'bindVirq' | 'bindIpi' | 'close' | 'send' | 'status' | 'unmask' | 'bindVcpu' | 'reset' | 'channel' | 'shared' | 'vcpuInfo' | 'virqPort' | 'tableSize'
+>;
 
 /**
  * VIRQs that are per vCPU (xen/common/event_channel.c virq_is_global: TIMER, DEBUG,

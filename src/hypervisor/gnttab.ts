@@ -24,6 +24,8 @@
  */
 import { DOMID, GNTCOPY, GNTMAP, GNTST, GTF, GrantTableV1 } from '../abi/index.js';
 import type { Domain } from './domain.js';
+import { HypervisorError } from './hypervisor.js';
+import type { GuestMemory } from './memory.js';
 import { XEN_PAGE_SIZE } from '../abi/layout.js';
 
 /** The grant table versions this Xen offers (opt_gnttab_max_version): v1 only. */
@@ -60,6 +62,34 @@ interface Mapping {
   /** The granting domain and its grant ref. */
   dom: number;
   ref: number;
+}
+
+/**
+ * A grant table as saved. The shared frames' contents (the guest's grant entries, with
+ * the GTF_reading/GTF_writing flags as they stand) are carried; their frame numbers are
+ * not, as they are the host's: a loaded table gets new ones, as a restored Xen guest
+ * does, and asks setup_table again. Active entries and the maptrack are Xen's side.
+ *
+ * What a save of one domain means for mappings between domains: the save carries this
+ * domain's own view (its active grants: who uses them, how often; its maptrack: what it
+ * mapped of others), but never another domain's state. A load keeps a mapping only if
+ * both ends are present and agree: the mapper's maptrack names the grant and the
+ * granter's active entry names the mapper (loading the two domains together keeps it
+ * whole). Otherwise the end that was loaded lets go, as if the other had unmapped: an
+ * active entry with no mapper left is dropped and its GTF flags cleared, a maptrack
+ * handle whose grant is not active for us is freed. Privileged foreign mappings are
+ * not saved at all: they belong to the dom0 process that made them.
+ */
+export interface SavedGrantTable {
+  maxFrames: number;
+  maxMaptrackFrames: number;
+  /** The shared frames' contents, in order (4096 bytes each). */
+  frames: Uint8Array[];
+  active: Array<{ ref: number; domid: number; gfn: number; pins: Record<PinKind, number> }>;
+  /** Handles allocated (a whole number of maptrack frames), the live ones, and the free list in order. */
+  maptrackSize: number;
+  mappings: Array<Mapping & { handle: number }>;
+  freeHandles: number[];
 }
 
 /** What the grant code needs from the hypervisor. */
@@ -170,6 +200,38 @@ export class GrantTable {
     this.view.grantForeignAccess(ref, backendDomid, gfn, false);
   }
 
+  save(): SavedGrantTable {
+    return {
+      maxFrames: this.maxFrames,
+      maxMaptrackFrames: this.maxMaptrackFrames,
+      frames: this.frames.map((f) => f.slice()),
+      active: [...this.active].map(([ref, a]) => ({ ref, domid: a.domid, gfn: a.gfn, pins: { ...a.pins } })),
+      maptrackSize: this.maptrack.length,
+      mappings: this.maptrack.flatMap((m, handle) => (m === null ? [] : [{ handle, ...m }])),
+      freeHandles: this.freeHandles.slice(this.freeHead),
+    };
+  }
+
+  /**
+   * A table from a save, for a domain whose memory is loaded: each active grant takes
+   * its page reference again. Whether the other ends of its mappings are still there
+   * is checked afterwards (dropUnmatched), once every domain of the load is in.
+   */
+  static load(saved: SavedGrantTable, memory: GuestMemory, allocMfn: () => number): GrantTable {
+    const gt = new GrantTable(saved.maxFrames, saved.maxMaptrackFrames, allocMfn);
+    if (!gt.grow(saved.frames.length)) throw new HypervisorError('EINVAL', `saved grant table has ${saved.frames.length} frames, more than its ${saved.maxFrames}`);
+    saved.frames.forEach((f, i) => gt.frames[i]!.set(f));
+    for (const a of saved.active) {
+      if (!memory.inRange(a.gfn)) throw new HypervisorError('EINVAL', `saved active grant ${a.ref} names gfn ${a.gfn}, outside the domain`);
+      gt.active.set(a.ref, { domid: a.domid, gfn: a.gfn, page: memory.getPage(a.gfn), pins: { ...a.pins } });
+    }
+    if (saved.maptrackSize % MAPTRACK_PER_PAGE !== 0) throw new HypervisorError('EINVAL', `saved maptrack of ${saved.maptrackSize} handles is not whole frames`);
+    for (let h = 0; h < saved.maptrackSize; h++) gt.maptrack.push(null);
+    for (const { handle, ...m } of saved.mappings) gt.maptrack[handle] = m;
+    gt.freeHandles.push(...saved.freeHandles);
+    return gt;
+  }
+
   // ------------------------------------------------------------- maptrack
 
   /**
@@ -269,6 +331,31 @@ function reduceStatus(t: GrantTableV1, ref: number, act: ActiveGrant | undefined
     const prev = t.compareExchangeFlags(ref, seen, seen & ~clear);
     if (prev === seen) return;
     seen = prev;
+  }
+}
+
+/**
+ * After a load, let go of what has no other end (see SavedGrantTable): `ld`'s active
+ * grants whose mapper holds no mapping of them, and `ld`'s mappings of grants not
+ * active for it. Copies are never in flight at a save, so every pin is a mapping's.
+ */
+export function dropUnmatched(host: GrantHost, ld: Domain): void {
+  const gt = ld.grantTable!;
+  for (const handle of gt.liveHandles()) {
+    const m = gt.mapping(handle)!;
+    if (host.grantDomain(m.dom)?.grantTable?.active.get(m.ref)?.domid !== ld.domid) gt.untrack(handle);
+  }
+  for (const [ref, act] of [...gt.active]) {
+    const mapper = host.grantDomain(act.domid)?.grantTable;
+    const mapped = mapper?.liveHandles().some((h) => {
+      const m = mapper.mapping(h)!;
+      return m.dom === ld.domid && m.ref === ref;
+    });
+    if (mapped === true) continue;
+    gt.active.delete(ref);
+    // reduce_status_for_pin with nothing left: both flags go.
+    reduceStatus(gt.entries, ref, undefined, false);
+    host.putPage(ld, act.page);
   }
 }
 

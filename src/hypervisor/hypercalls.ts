@@ -1,26 +1,14 @@
-import { checkRegisterVcpuInfo, DOMID, GNTST, VcpuInfoView, VIRQ } from '../abi/index.js';
+import { checkRegisterVcpuInfo, DOMID, GNTST, VcpuInfoView } from '../abi/index.js';
 import { hypervisorCpuid, type CpuidResult } from './cpuid.js';
 import type { Domain, ShutdownReason } from './domain.js';
-import type { ChannelStatus } from './evtchn.js';
+import type { ChannelStatus, GuestEventChannels } from './evtchn.js';
 import type { ForeignMapping } from './foreign-map.js';
 import { copy, mapGrantRef, unmapGrantRef, type GnttabCopy, type GnttabMapGrantRef, type GnttabMapResult } from './gnttab.js';
-import { HypervisorError, type CallbackVia, type Hypervisor, type UpcallHandler } from './hypervisor.js';
-import type { TimerHandle } from './vtimers.js';
+import { HypervisorError, type Hypervisor, type UpcallHandler } from './hypervisor.js';
+import { EmulatedPlatform } from './platform.js';
 
 /** VCPUOP_set_periodic_timer refuses periods below 1 ms (xen/common/domain.c). */
 export const MIN_PERIODIC_TIMER_NS = 1e6;
-
-/** Per-domain state behind the timer and emulated-device calls. */
-interface GuestTimers {
-  /** The periodic (or re-armed one-shot) timer of each vCPU. */
-  vcpu: Array<TimerHandle | undefined>;
-  /** Emulated LAPIC timers (HVM guests without per-vCPU event channels). */
-  lapic: Array<TimerHandle | undefined>;
-  /** Emulated devices raising a port at a rate, and the events they posted. */
-  sources: Map<number, { handle: TimerHandle; posted: number; total: number }>;
-}
-
-const guestTimers = new WeakMap<Domain, GuestTimers>();
 
 /**
  * A domain's way into the hypervisor: what its kernel reaches through the hypercall
@@ -28,10 +16,15 @@ const guestTimers = new WeakMap<Domain, GuestTimers>();
  * with the errno name Xen would return.
  */
 export class Hypercalls {
+  /** What the guest reaches without a hypercall: its memory, its emulated hardware, its CPU time accounting. */
+  readonly platform: EmulatedPlatform;
+
   constructor(
     private readonly hv: Hypervisor,
     readonly domid: number,
-  ) {}
+  ) {
+    this.platform = new EmulatedPlatform(hv, domid);
+  }
 
   private get domain(): Domain {
     return this.hv.get(this.domid);
@@ -46,11 +39,6 @@ export class Hypercalls {
   xenVersion(): { major: number; minor: number; extra: string } {
     const h = this.hv.host;
     return { major: h.xenMajor, minor: h.xenMinor, extra: h.xenExtra };
-  }
-
-  /** The guest's own frame at `gfn`. */
-  page(gfn: number): Uint8Array {
-    return this.domain.memory.page(gfn);
   }
 
   /**
@@ -153,23 +141,13 @@ export class Hypercalls {
     return this.domain.vcpus[vcpu]?.online ?? false;
   }
 
-  /**
-   * Account time the emulated vCPU spent running guest code (its runstate time, what
-   * `xl list` and `xl vcpu-list` show).
-   */
-  chargeCpuTime(vcpu: number, ns: number): void {
-    const v = this.domain.vcpus[vcpu];
-    // Whole nanoseconds, as Xen's runstate times are.
-    if (v !== undefined) v.cpuTimeNs += Math.round(ns);
-  }
-
   /** Where the guest registers its event callback (set_callbacks / HVM callback). */
   setUpcallHandler(handler: UpcallHandler | null): void {
     this.hv.setUpcallHandler(this.domid, handler);
   }
 
-  /** This domain's event channel operations (EVTCHNOP_*). */
-  get evtchn(): NonNullable<Domain['evtchn']> {
+  /** This domain's event channel operations (EVTCHNOP_*) on its own ports. */
+  get evtchn(): GuestEventChannels {
     return this.domain.evtchn!;
   }
 
@@ -210,11 +188,6 @@ export class Hypercalls {
   /** EVTCHNOP_status{dom, port}. */
   evtchnStatus(dom: number, port: number): ChannelStatus {
     return this.target(dom, 'read event channel status').evtchn!.status(port);
-  }
-
-  /** One past the highest port EVTCHNOP_status answers for in `dom` (lsevtchn's loop bound). */
-  evtchnTableSize(dom: number): number {
-    return this.target(dom, 'read event channel status').evtchn!.tableSize;
   }
 
   /** EVTCHNOP_reset{dom}: close all of a domain's ports. */
@@ -317,22 +290,7 @@ export class Hypercalls {
     this.hv.setHvmParam(this.domid, index, value);
   }
 
-  /** How upcalls reach this domain now. */
-  get callbackVia(): CallbackVia {
-    return this.hv.callbackVia(this.domid);
-  }
-
   // ------------------------------------------------------------- timers
-
-  private timers(): GuestTimers {
-    const d = this.domain;
-    let t = guestTimers.get(d);
-    if (t === undefined) {
-      t = { vcpu: [], lapic: [], sources: new Map() };
-      guestTimers.set(d, t);
-    }
-    return t;
-  }
 
   /**
    * VCPUOP_set_periodic_timer: VIRQ_TIMER on `vcpu` every `periodNs` (Xen refuses
@@ -356,88 +314,11 @@ export class Hypercalls {
   private startVcpuTimer(vcpu: number, periodNs: number): void {
     const d = this.domain;
     if (d.vcpus[vcpu] === undefined) throw new HypervisorError('ENOENT', `domain ${d.domid} has no vCPU ${vcpu}`);
-    const t = this.timers();
-    t.vcpu[vcpu]?.cancel();
-    t.vcpu[vcpu] = this.hv.domainTimers(d.domid).periodic(periodNs, {
-      fire: () => {
-        // A vCPU that is down takes no timer interrupts (its timer is stopped when it
-        // goes down; this covers a racing expiry).
-        if (d.vcpus[vcpu]?.online) d.evtchn?.raiseVirq(VIRQ.TIMER, vcpu);
-      },
-    });
+    d.timers!.startVcpu(vcpu, periodNs);
   }
 
   /** VCPUOP_stop_periodic_timer. */
   stopPeriodicTimer(vcpu: number): void {
-    const t = this.timers();
-    t.vcpu[vcpu]?.cancel();
-    t.vcpu[vcpu] = undefined;
-  }
-
-  /**
-   * The emulated local APIC timer of an HVM vCPU in periodic mode: its interrupt is a
-   * vector injected into that vCPU, not an event channel. Guests without per-vCPU
-   * event channels (the INTx callback) use it, as FreeBSD falls back from the Xen PV
-   * timer to the LAPIC timer.
-   */
-  startLapicTimer(vcpu: number, periodNs: number, isr: (vcpu: number) => void): void {
-    const d = this.domain;
-    if (d.type === 'pv') throw new HypervisorError('EINVAL', `domain ${d.domid} is PV: it has no local APIC`);
-    if (d.vcpus[vcpu] === undefined) throw new HypervisorError('ENOENT', `domain ${d.domid} has no vCPU ${vcpu}`);
-    const t = this.timers();
-    t.lapic[vcpu]?.cancel();
-    t.lapic[vcpu] = this.hv.domainTimers(d.domid).periodic(periodNs, {
-      // A timer expiry is not a hypercall: the interrupt is taken at once.
-      fire: () => {
-        if (d.vcpus[vcpu]?.online && !d.paused && d.shutdownReason === null && !d.dying) isr(vcpu);
-      },
-    });
-  }
-
-  stopLapicTimer(vcpu: number): void {
-    const t = this.timers();
-    t.lapic[vcpu]?.cancel();
-    t.lapic[vcpu] = undefined;
-  }
-
-  // ------------------------------------------------------------- emulated event sources
-
-  /**
-   * A xenemu emulated device that raises this domain's `port` at `perSecond` events
-   * per second (xenemu.events in the domain config, until real block and network
-   * devices exist). Like a device with interrupt moderation it posts its events and
-   * raises the port once per batch; the guest's handler takes the count of posted
-   * events (eventSourceTake), so no event goes uncounted when raises coalesce.
-   */
-  attachEventSource(port: number, perSecond: number): void {
-    const d = this.domain;
-    d.evtchn!.channel(port);
-    const t = this.timers();
-    t.sources.get(port)?.handle.cancel();
-    const src = { handle: null as unknown as TimerHandle, posted: 0, total: 0 };
-    src.handle = this.hv.domainTimers(d.domid).rate(perSecond, {
-      fire: (n) => {
-        src.posted += n;
-        src.total += n;
-        d.evtchn?.raise(port);
-      },
-    });
-    t.sources.set(port, src);
-  }
-
-  detachEventSource(port: number): void {
-    const t = this.timers();
-    t.sources.get(port)?.handle.cancel();
-    t.sources.delete(port);
-  }
-
-  /** The events the device on `port` posted since the last call (its status register, read and cleared). */
-  eventSourceTake(port: number): number {
-    const src = this.timers().sources.get(port);
-    if (src === undefined) return 0;
-    const n = src.posted;
-    src.posted = 0;
-    return n;
+    this.domain.timers!.stopVcpu(vcpu);
   }
 }
-

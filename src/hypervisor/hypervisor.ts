@@ -1,10 +1,11 @@
 import { DOMID, HVM_PARAM, HVM_PARAM_CALLBACK_TYPE, HVM_PARAM_CALLBACK_TYPE_SHIFT, VIRQ } from '../abi/index.js';
 import type { Clock } from './clock.js';
-import { Domain, type DomainSpec, type ShutdownReason } from './domain.js';
+import { Domain, type DomainSpec, type SavedDomain, type ShutdownReason } from './domain.js';
 import { EventChannelTable, type EventChannelHost } from './evtchn.js';
 import type { ForeignMapping } from './foreign-map.js';
-import { DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES, GrantTable, releaseMappings, type GrantHost } from './gnttab.js';
+import { DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES, dropUnmatched, GrantTable, releaseMappings, type GrantHost } from './gnttab.js';
 import type { HostModel } from './host-model.js';
+import { GuestTimers, type LapicIsr } from './guest-timers.js';
 import { DomainTimers } from './vtimers.js';
 import { XenemuError } from '../common/errors.js';
 
@@ -89,7 +90,6 @@ export class Hypervisor implements EventChannelHost, GrantHost {
   readonly dying = new Map<number, Domain>();
   private nextGrantFrameMfn = GRANT_FRAME_MFN_BASE;
   private readonly delivery = new Map<number, Delivery>();
-  private readonly timers = new Map<number, DomainTimers>();
   /**
    * How far apart a domain's timer expiries may be coalesced (Xen's timer_slop, but
    * much larger: see DomainTimers). A smaller slop delivers ticks more often (counts
@@ -178,11 +178,64 @@ export class Hypervisor implements EventChannelHost, GrantHost {
     domain.pauseCount = 1;
     domain.evtchn = new EventChannelTable(this, domain, domain.sharedInfo, spec.maxEventChannels);
     domain.grantTable = new GrantTable(spec.maxGrantFrames ?? DEFAULT_MAX_GRANT_FRAMES, spec.maxMaptrackFrames ?? DEFAULT_MAX_MAPTRACK_FRAMES, () => this.nextGrantFrameMfn++);
-    this.delivery.set(domid, this.newDelivery(domain));
-    this.domains.set(domid, domain);
+    this.install(domain);
     this.log(`d${domid}: created (${spec.type}, ${spec.maxVcpus} vCPUs, ${Math.round(spec.memoryKiB / 1024)} MiB)`);
     this.emit({ kind: 'created', domid });
     return domain;
+  }
+
+  /** Save a domain (see SavedDomain): a snapshot; the domain goes on as it was. */
+  saveDomain(domid: number): SavedDomain {
+    return this.get(domid).save(this.clock.now());
+  }
+
+  /**
+   * Bring saved domains in, under their saved domids. Domains saved together are
+   * loaded together, so the event channels and grant mappings between them stay
+   * connected; an interdomain port or a grant mapping whose other end is not in this
+   * hypervisor is let go as if the other end had closed or unmapped (see
+   * SavedGrantTable). Timers continue in phase. What is the guest's code, not Xen's,
+   * is not in a save and comes from the loader: the upcall handler (setUpcallHandler,
+   * which then delivers the upcalls still pending) and, for LAPIC timers, `lapicIsr`.
+   */
+  loadDomains(saved: readonly SavedDomain[], options: { lapicIsr?: (domid: number) => LapicIsr } = {}): Domain[] {
+    const ids = new Set<number>();
+    let kib = 0;
+    for (const s of saved) {
+      if (this.domains.has(s.domid) || this.dying.has(s.domid) || ids.has(s.domid)) throw new HypervisorError('EEXIST', `domain ${s.domid} exists`);
+      if (!Number.isInteger(s.domid) || s.domid < 0 || s.domid >= DOMID.FIRST_RESERVED) throw new HypervisorError('EINVAL', `domid ${s.domid} is reserved`);
+      ids.add(s.domid);
+      kib += s.memory.reservation * 4;
+    }
+    if (kib > this.freeKiB) throw new HypervisorError('ENOMEM', `not enough free memory: ${Math.ceil(kib / 1024)} MiB asked, ${Math.floor(this.freeKiB / 1024)} MiB free`);
+    // Everything is built before anything is installed, so a bad save changes nothing.
+    const now = this.clock.now();
+    const built = saved.map((s) => {
+      const d = Domain.load(s, now);
+      d.evtchn = EventChannelTable.load(this, d, s.evtchn);
+      d.grantTable = GrantTable.load(s.grantTable, d.memory, () => this.nextGrantFrameMfn++);
+      return d;
+    });
+    for (const d of built) this.install(d);
+    for (const d of built) {
+      d.evtchn!.unbindLostPeers();
+      dropUnmatched(this, d);
+      const callback = d.hvmParams.get(HVM_PARAM.CALLBACK_IRQ);
+      if (callback !== undefined) this.setHvmParam(d.domid, HVM_PARAM.CALLBACK_IRQ, callback);
+    }
+    built.forEach((d, i) => {
+      d.timers!.load(saved[i]!.timers, options.lapicIsr?.(d.domid));
+      this.log(`d${d.domid}: loaded from a save (${d.type}, ${d.vcpus.length} vCPUs, ${Math.round(d.currentKiB / 1024)} MiB)`);
+      this.emit({ kind: 'created', domid: d.domid });
+    });
+    return built;
+  }
+
+  /** Put a domain whose event channels and grant table are set up into the table, with its timers and upcall delivery. */
+  private install(domain: Domain): void {
+    domain.timers = new GuestTimers(domain, new DomainTimers(this.clock, () => this.timerSlopNs));
+    this.delivery.set(domain.domid, this.newDelivery(domain));
+    this.domains.set(domain.domid, domain);
   }
 
   get(domid: number): Domain {
@@ -347,24 +400,13 @@ export class Hypervisor implements EventChannelHost, GrantHost {
     }
   }
 
-  /** The domain's timer wheel (periodic vCPU timers, emulated LAPIC timers, emulated devices). */
-  domainTimers(domid: number): DomainTimers {
-    let t = this.timers.get(domid);
-    if (t === undefined) {
-      this.get(domid);
-      t = new DomainTimers(this.clock, () => this.timerSlopNs);
-      this.timers.set(domid, t);
-    }
-    return t;
-  }
-
   /**
    * Bring a domain up to date for someone reading its statistics: deliver the timer
    * and device expiries that are due but were coalesced, and run the upcalls that are
    * queued, now. Safe here because it is not called from inside a hypercall.
    */
   syncDomain(domid: number): void {
-    this.timers.get(domid)?.flush();
+    this.domains.get(domid)?.timers?.wheel.flush();
     const d = this.delivery.get(domid);
     if (d?.scheduled) d.run();
   }
@@ -420,8 +462,7 @@ export class Hypervisor implements EventChannelHost, GrantHost {
     // before its own memory does.
     releaseMappings(this, d);
     for (const m of d.foreignMaps.removeAll()) this.releaseForeignMapping(m);
-    this.timers.get(domid)?.close();
-    this.timers.delete(domid);
+    d.timers?.close();
     this.delivery.delete(domid);
     this.domains.delete(domid);
     const held = d.memory.relinquish();
@@ -432,13 +473,5 @@ export class Hypervisor implements EventChannelHost, GrantHost {
     this.log(`d${domid}: destroyed`);
     this.sendGlobalVirq(VIRQ.DOM_EXC);
     this.emit({ kind: 'destroyed', domid });
-  }
-
-  /**
-   * Xen's max_pages for a domain (xl mem-max). Like Xen, a limit below the current
-   * allocation is accepted: the domain simply cannot grow until it has shrunk below it.
-   */
-  setMaxMem(domid: number, kib: number): void {
-    this.get(domid).maxKiB = kib;
   }
 }

@@ -21,6 +21,25 @@ export class MemoryError extends XenemuError {
   }
 }
 
+/**
+ * A domain's memory as saved: its frame space, its reservation, and the frames that
+ * have host memory behind them, in ascending order with their contents (4096 bytes
+ * each, copied). A save-file writer streams `pfns` and `pages` as the page records of
+ * Xen's migration stream (PAGE_DATA: a batch of pfns, then their pages); frames never
+ * touched are populated but zero, and are not carried.
+ *
+ * References other domains hold are not saved, nor pages the guest gave up that they
+ * still hold: those are the holders' business, and a save of one domain carries none
+ * of other domains' mappings (as Xen's does not). The reservation saved is the guest's
+ * own (tot_pages without the given-up pages).
+ */
+export interface SavedMemory {
+  maxPages: number;
+  reservation: number;
+  pfns: number[];
+  pages: Uint8Array[];
+}
+
 interface Chunk {
   buffer: ArrayBuffer;
   /** Frames of this chunk something has touched. */
@@ -241,6 +260,23 @@ export class GuestMemory {
     for (const gfn of [...this.views.keys()]) this.giveUp(gfn);
     this.reservation = this.orphans;
     return this.orphans;
+  }
+
+  save(): SavedMemory {
+    const pfns = [...this.views.keys()].sort((a, b) => a - b);
+    return { maxPages: this.maxPages, reservation: this.reservation - this.orphans, pfns, pages: pfns.map((gfn) => this.views.get(gfn)!.slice()) };
+  }
+
+  /** A domain's memory from a save: the saved frames backed with their contents, nothing held. */
+  static load(saved: SavedMemory): GuestMemory {
+    if (saved.pfns.length !== saved.pages.length) throw new MemoryError(`saved memory has ${saved.pfns.length} frame numbers but ${saved.pages.length} pages`);
+    const m = new GuestMemory(saved.maxPages, saved.reservation);
+    saved.pfns.forEach((gfn, i) => {
+      const data = saved.pages[i]!;
+      if (data.length !== XEN_PAGE_SIZE) throw new MemoryError(`saved page for gfn ${gfn} is ${data.length} bytes, not ${XEN_PAGE_SIZE}`);
+      m.page(gfn).set(data);
+    });
+    return m;
   }
 
   /** Take frames back (a balloon deflating); the caller has checked the allocation limit. */

@@ -35,6 +35,18 @@ export function expiriesBy(elapsedNs: number, rate: number): number {
 
 export interface TimerHandle {
   cancel(): void;
+  /** Where the timer is in its run, for a save: load passes it back to continue in phase. */
+  phase(): TimerPhase;
+}
+
+/**
+ * A timer's progress, independent of any clock: how long ago it started and how many
+ * expiries it has delivered. A timer resumed from it on another clock falls due at
+ * the same offsets and counts on from `fired`, so no tick is lost or repeated.
+ */
+export interface TimerPhase {
+  elapsedNs: number;
+  fired: number;
 }
 
 /**
@@ -65,19 +77,21 @@ export class DomainTimers {
   ) {}
 
   /** A periodic timer: `periodNs` between expiries, the first one period from now. */
-  periodic(periodNs: number, sink: TimerSink): TimerHandle {
-    return this.add(1e9 / periodNs, sink);
+  periodic(periodNs: number, sink: TimerSink, resume?: TimerPhase): TimerHandle {
+    return this.add(1e9 / periodNs, sink, resume);
   }
 
   /** An event source at `perSecond` events per second (fractions allowed). */
-  rate(perSecond: number, sink: TimerSink): TimerHandle {
-    return this.add(perSecond, sink);
+  rate(perSecond: number, sink: TimerSink, resume?: TimerPhase): TimerHandle {
+    return this.add(perSecond, sink, resume);
   }
 
-  private add(rate: number, sink: TimerSink): TimerHandle {
+  /** A new timer, or one continuing from a saved phase. */
+  private add(rate: number, sink: TimerSink, resume: TimerPhase = { elapsedNs: 0, fired: 0 }): TimerHandle {
     if (!(rate > 0) || !Number.isFinite(rate)) throw new RangeError(`a timer needs a positive rate, not ${rate}`);
-    const now = this.clock.now();
-    const e: Entry = { sink, rate, startNs: now, fired: 0, nextNs: now + 1e9 / rate, cancelled: false };
+    const startNs = this.clock.now() - resume.elapsedNs;
+    const fired = resume.fired;
+    const e: Entry = { sink, rate, startNs, fired, nextNs: startNs + ((fired + 1) * 1e9) / rate, cancelled: false };
     this.entries.push(e);
     this.arm();
     return {
@@ -88,6 +102,7 @@ export class DomainTimers {
         if (i >= 0) this.entries.splice(i, 1);
         this.arm();
       },
+      phase: () => ({ elapsedNs: this.clock.now() - e.startNs, fired: e.fired }),
     };
   }
 

@@ -210,8 +210,8 @@ export class Kernel {
 
   /** hvc0 on the console ring, and the XenStore client on its ring (or dom0's local connection). */
   private connectRings(store: BootRings['store'], consoleRing: BootRings['consoleRing']): void {
-    if (consoleRing !== null) this.console = new HvcConsole(this.hc.page(consoleRing.gfn), consoleRing.port, this.hc, this.intr);
-    const transport = store.kind === 'ring' ? xenstoreRingTransport(this.hc.page(store.gfn), store.port, this.hc, this.intr) : store.transport;
+    if (consoleRing !== null) this.console = new HvcConsole(this.hc.platform.page(consoleRing.gfn), consoleRing.port, this.hc, this.intr);
+    const transport = store.kind === 'ring' ? xenstoreRingTransport(this.hc.platform.page(store.gfn), store.port, this.hc, this.intr) : store.transport;
     this.xs = new XsClient(transport);
   }
 
@@ -350,7 +350,7 @@ export class Kernel {
     const b = this.options.boot;
     if (b.kind === 'dom0') return { sharedInfoGfn: b.sharedInfoGfn, startInfoGfn: -1, store: { kind: 'local', transport: b.xenstore }, consoleRing: null };
     if (b.kind === 'pv') {
-      const si = new StartInfoView(this.hc.page(b.startInfoGfn));
+      const si = new StartInfoView(this.hc.platform.page(b.startInfoGfn));
       if (!si.magic.startsWith('xen-3.0-x86_64')) throw new Error(`bad start_info magic "${si.magic}"`);
       if (print) this.log.print(`xen: start_info at gfn 0x${b.startInfoGfn.toString(16)} (${si.magic}), ${si.nrPages} pages, cmdline "${si.cmdLine}"`);
       return {

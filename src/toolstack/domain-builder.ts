@@ -1,6 +1,6 @@
 import { GNTTAB, HVM_PARAM, START_INFO_MAGIC_X86_64, StartInfoView } from '../abi/index.js';
 import type { Domain } from '../hypervisor/domain.js';
-import type { Hypervisor } from '../hypervisor/hypervisor.js';
+import type { Domctl } from '../hypervisor/domctl.js';
 
 /** Where the builder put what the guest kernel needs to find at boot. */
 export interface BuiltDomain {
@@ -56,8 +56,8 @@ export interface BuildSpec {
  *
  *   top-1 xenstore page   top-2 console page   top-3 start_info (PV) / shared_info (HVM)
  */
-export function buildDomain(hv: Hypervisor, spec: BuildSpec): BuiltDomain {
-  const domain = hv.createDomain({
+export function buildDomain(domctl: Domctl, spec: BuildSpec): BuiltDomain {
+  const domain = domctl.createDomain({
     name: spec.name,
     uuid: spec.uuid,
     type: spec.type,
@@ -71,17 +71,18 @@ export function buildDomain(hv: Hypervisor, spec: BuildSpec): BuiltDomain {
     ...(spec.domid !== undefined ? { domid: spec.domid } : {}),
   });
   try {
-    return buildInto(domain, spec);
+    return buildInto(domctl, domain, spec);
   } catch (err) {
     // As libxl's domain_create failure path: a half-built domain is destroyed, with the
     // memory and event channels it was given.
-    hv.destroy(domain.domid);
+    domctl.destroyDomain(domain.domid);
     throw err;
   }
 }
 
-function buildInto(domain: Domain, spec: BuildSpec): BuiltDomain {
-  domain.viridian = spec.viridian && spec.type === 'hvm';
+function buildInto(domctl: Domctl, domain: Domain, spec: BuildSpec): BuiltDomain {
+  // libxl sets HVM_PARAM_VIRIDIAN to its mask of enlightenments; HVMPV_base_freq (1) is the base set.
+  if (spec.viridian && spec.type === 'hvm') domctl.setHvmParam(domain.domid, HVM_PARAM.VIRIDIAN, 1n);
   const evtchn = domain.evtchn!;
   const top = domain.memory.reservation;
   const storeGfn = top - 1;
@@ -98,21 +99,21 @@ function buildInto(domain: Domain, spec: BuildSpec): BuiltDomain {
   if (spec.type === 'pv') {
     // shared_info is Xen's own frame, outside the guest's memory; a PV guest learns its
     // machine address from start_info.
-    domain.sharedInfoGfn = XEN_HEAP_MFN_BASE + domain.domid;
+    const sharedInfoMfn = XEN_HEAP_MFN_BASE + domain.domid;
     const si = new StartInfoView(domain.memory.page(thirdGfn));
     si.magic = START_INFO_MAGIC_X86_64;
     si.nrPages = BigInt(top);
-    si.sharedInfo = BigInt(domain.sharedInfoGfn) << 12n;
+    si.sharedInfo = BigInt(sharedInfoMfn) << 12n;
     si.storeMfn = BigInt(storeGfn);
     si.storeEvtchn = storePort;
     si.consoleMfn = BigInt(consoleGfn);
     si.consoleEvtchn = consolePort;
     si.cmdLine = spec.cmdline;
-    return { ...served, startInfoGfn: thirdGfn, sharedInfoGfn: domain.sharedInfoGfn };
+    return { ...served, startInfoGfn: thirdGfn, sharedInfoGfn: sharedInfoMfn };
   }
-  domain.hvmParams.set(HVM_PARAM.STORE_PFN, BigInt(storeGfn));
-  domain.hvmParams.set(HVM_PARAM.STORE_EVTCHN, BigInt(storePort));
-  domain.hvmParams.set(HVM_PARAM.CONSOLE_PFN, BigInt(consoleGfn));
-  domain.hvmParams.set(HVM_PARAM.CONSOLE_EVTCHN, BigInt(consolePort));
+  domctl.setHvmParam(domain.domid, HVM_PARAM.STORE_PFN, BigInt(storeGfn));
+  domctl.setHvmParam(domain.domid, HVM_PARAM.STORE_EVTCHN, BigInt(storePort));
+  domctl.setHvmParam(domain.domid, HVM_PARAM.CONSOLE_PFN, BigInt(consoleGfn));
+  domctl.setHvmParam(domain.domid, HVM_PARAM.CONSOLE_EVTCHN, BigInt(consolePort));
   return { ...served, startInfoGfn: -1, sharedInfoGfn: thirdGfn };
 }

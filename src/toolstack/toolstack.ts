@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { XsRequestError, type XsClient } from '../protocol/xs-client.js';
 import type { Clock } from '../hypervisor/clock.js';
 import type { Domain, ShutdownReason } from '../hypervisor/domain.js';
+import { Domctl } from '../hypervisor/domctl.js';
 import { Hypercalls } from '../hypervisor/hypercalls.js';
 import { type DomainEvent, HypervisorError, type Hypervisor } from '../hypervisor/hypervisor.js';
 import { Kernel } from '../kernel/kernel.js';
@@ -81,8 +82,11 @@ interface Guest {
  */
 export class Toolstack {
   private readonly guests = new Map<number, Guest>();
+  /** Every change the toolstack makes to a domain goes through here. */
+  private readonly domctl: Domctl;
 
   constructor(private readonly deps: ToolstackDeps) {
+    this.domctl = new Domctl(deps.hv);
     deps.hv.onDomainEvent((e) => this.onDomainEvent(e));
   }
 
@@ -122,7 +126,7 @@ export class Toolstack {
     }
     let built: BuiltDomain;
     try {
-      built = buildDomain(hv, {
+      built = buildDomain(this.domctl, {
         name: config.name,
         uuid,
         type: config.type,
@@ -157,14 +161,14 @@ export class Toolstack {
       ...(options.paused ? { changed: { paused: true } } : {}),
     };
     try {
-      applyAffinity(domain, config, hv.host.pcpus);
+      applyAffinity(this.domctl, domain, config, hv.host.pcpus);
       await this.writeLayout(record, built);
       this.deps.consoles.attach(domain.domid, config.name, built.consoleGfn, built.consolePort);
       const kernel = this.makeKernel(record, built);
       this.guests.set(domain.domid, { record, built, kernel, shutdownWaiters: [] });
       this.deps.store.save(record);
       if (!options.paused) {
-        hv.unpause(domain.domid);
+        this.domctl.unpauseDomain(domain.domid);
         await this.bootKernel(domain.domid);
       }
     } catch (err) {
@@ -229,13 +233,13 @@ export class Toolstack {
    * it, and on_crash says what happens next.
    */
   async unpause(domid: number): Promise<void> {
-    this.deps.hv.unpause(domid);
+    this.domctl.unpauseDomain(domid);
     if (this.guests.get(domid)?.record.changed?.paused === true) this.recordChange(domid, { paused: false });
     try {
       await this.bootKernel(domid);
     } catch (err) {
       this.guests.get(domid)?.kernel.log.print(`Kernel panic - not syncing: ${(err as Error).message}`);
-      this.deps.hv.shutdown(domid, 'crash');
+      this.domctl.shutdownDomain(domid, 'crash');
     }
   }
 
@@ -245,7 +249,7 @@ export class Toolstack {
   }
 
   pause(domid: number): void {
-    this.deps.hv.pause(domid);
+    this.domctl.pauseDomain(domid);
     this.recordChange(domid, { paused: true });
   }
 
@@ -274,10 +278,7 @@ export class Toolstack {
         'vcpu-pin',
         () => {
           affinity.forEach((a, i) => {
-            const v = d.vcpus[i];
-            if (v === undefined) return;
-            v.hardAffinity = a.hard;
-            v.softAffinity = a.soft;
+            if (d.vcpus[i] !== undefined) this.domctl.setVcpuAffinity(domid, i, a.hard, a.soft);
           });
           this.recordChange(domid, { affinity });
         },
@@ -364,7 +365,7 @@ export class Toolstack {
     // RELEASE of a domain never introduced answers ENOENT: nothing to undo.
     await xs.request(XsType.RELEASE, `${domid}\0`).catch(() => {});
     if (domain !== undefined) {
-      await step('destroying the domain', () => hv.destroy(domid));
+      await step('destroying the domain', () => this.domctl.destroyDomain(domid));
       await step('removing its XenStore nodes', () => xs.transaction((tx) => removeDomainLayout(xs, tx, domid, domain.uuid)));
     }
     await step('forgetting its record', () => this.deps.store.forget(domid));
@@ -427,7 +428,7 @@ export class Toolstack {
       await xs.write(`/local/domain/${domid}/name`, name, tx);
       await xs.write(`/vm/${d.uuid}/name`, name, tx);
     });
-    d.name = name;
+    this.domctl.setDomainName(domid, name);
     const guest = this.guests.get(domid);
     if (guest) {
       guest.record = { ...guest.record, name, config: { ...guest.record.config, name } };
@@ -448,7 +449,7 @@ export class Toolstack {
       if (domid !== 0 && targetKiB > staticMax) {
         throw new ToolstackError('EINVAL', `memory_dynamic_max must be less than or equal to memory_static_max (${targetKiB} KiB > ${staticMax} KiB)`);
       }
-      this.deps.hv.setMaxMem(domid, targetKiB + 1024);
+      this.domctl.setMaxMem(domid, targetKiB + 1024);
       await xs.write(`/local/domain/${domid}/memory/target`, String(targetKiB), tx);
       await xs.write(`/vm/${d.uuid}/memory`, String(Math.floor(targetKiB / 1024)), tx);
     });
@@ -466,7 +467,7 @@ export class Toolstack {
     if (maxKiB < d.targetKiB) {
       throw new ToolstackError('EINVAL', `memory_static_max must be greater than or equal to memory_dynamic_max (${maxKiB} KiB < target ${d.targetKiB} KiB)`);
     }
-    this.deps.hv.setMaxMem(domid, maxKiB + 1024);
+    this.domctl.setMaxMem(domid, maxKiB + 1024);
     await this.deps.xs.write(`/local/domain/${domid}/memory/static-max`, String(maxKiB));
     this.recordChange(domid, { maxKiB });
   }
@@ -492,11 +493,8 @@ export class Toolstack {
     const missing = [...(hard ?? []), ...(soft ?? [])].find((cpu) => cpu >= pcpus);
     if (missing !== undefined) throw new ToolstackError('EINVAL', `the host has no CPU ${missing} (it has CPUs 0-${pcpus - 1})`);
     const targets = vcpu === null ? d.vcpus : [d.vcpus[vcpu]];
-    for (const v of targets) {
-      if (v === undefined) throw new ToolstackError('EINVAL', `domain ${domid} has no vCPU ${vcpu}`);
-      if (hard !== undefined) v.hardAffinity = hard;
-      if (soft !== undefined) v.softAffinity = soft;
-    }
+    if (targets.includes(undefined)) throw new ToolstackError('EINVAL', `domain ${domid} has no vCPU ${vcpu}`);
+    for (const v of targets) this.domctl.setVcpuAffinity(domid, v!.id, hard, soft);
     this.recordChange(domid, { affinity: d.vcpus.map((v) => ({ hard: v.hardAffinity, soft: v.softAffinity })) });
   }
 
@@ -544,14 +542,11 @@ function createFailure(name: string, err: unknown): ToolstackError {
  * cpus / cpus_soft: one list for every vCPU, or one per vCPU (the last one repeating
  * for vCPUs beyond the list, as xl does).
  */
-function applyAffinity(domain: Domain, config: DomainConfig, pcpus: number): void {
+function applyAffinity(domctl: Domctl, domain: Domain, config: DomainConfig, pcpus: number): void {
   const pick = (spec: string | string[] | undefined, vcpu: number): number[] | null => {
     if (spec === undefined) return null;
     const s = typeof spec === 'string' ? spec : spec[Math.min(vcpu, spec.length - 1)]!;
     return expandCpuList(s, pcpus);
   };
-  for (const v of domain.vcpus) {
-    v.hardAffinity = pick(config.cpus, v.id);
-    v.softAffinity = pick(config.cpus_soft, v.id);
-  }
+  for (const v of domain.vcpus) domctl.setVcpuAffinity(domain.domid, v.id, pick(config.cpus, v.id), pick(config.cpus_soft, v.id));
 }

@@ -48,3 +48,37 @@ test('relinquish frees all but the held pages, which then make up the whole coun
   t.is(mem.reservation, 0);
   t.is(mem.hostBytes, 0);
 });
+
+test('save and load: only backed frames are carried, contents and counts survive, nothing stays held', (t) => {
+  const mem = new GuestMemory(1024, 600);
+  mem.page(2).fill(0xaa);
+  mem.page(700).fill(0x55);
+  const held = mem.getPage(40);
+  held.fill(9);
+  const gone = mem.getPage(41);
+  mem.release([41]); // given up while held: not the guest's any more
+  const saved = mem.save();
+  t.deepEqual(saved.pfns, [2, 40, 700]);
+  t.is(saved.reservation, 599, 'the given-up page still held by another domain is not saved');
+  const loaded = GuestMemory.load(saved);
+  t.deepEqual(loaded.save(), saved, 'a second save of the loaded memory is the first');
+  t.is(loaded.backedPages, 3);
+  t.is(loaded.refs(40), 0, 'references other domains held are not carried');
+  t.true(loaded.page(40).every((x) => x === 9));
+  held.fill(1);
+  t.true(saved.pages[1]!.every((x) => x === 9), 'a save is a copy, not a view of live memory');
+  // The loaded memory behaves: a balloon cycle works within the saved frame space.
+  loaded.release([2]);
+  t.is(loaded.reservation, 598);
+  t.false(loaded.isBacked(2));
+  loaded.populate(426);
+  t.is(loaded.reservation, 1024);
+  t.throws(() => loaded.populate(1), { message: /beyond/ });
+  mem.putPage(gone);
+});
+
+test('load refuses a save whose pages do not match its frame list', (t) => {
+  const saved = new GuestMemory(16, 16).save();
+  t.throws(() => GuestMemory.load({ ...saved, pfns: [1] }), { message: /1 frame numbers but 0 pages/ });
+  t.throws(() => GuestMemory.load({ ...saved, pfns: [1], pages: [new Uint8Array(10)] }), { message: /10 bytes/ });
+});

@@ -168,9 +168,9 @@ test('VIRQs and IPIs are masked while they are handled and unmasked after; ordin
   }, 1);
   clock.drain();
   seen.port!.length = 0;
-  guest.hc.evtchn.raiseVirq(VIRQ.TIMER, 1);
+  guest.d.evtchn!.raiseVirq(VIRQ.TIMER, 1);
   intr.signal(ipi);
-  guest.hc.evtchn.raiseVirq(VIRQ.DEBUG, 0);
+  guest.d.evtchn!.raiseVirq(VIRQ.DEBUG, 0);
   port.send();
   intr.handleUpcall(0);
   threadedAfterUpcall = shared.isMasked(threaded.port);
@@ -186,12 +186,12 @@ test('VIRQs and IPIs are masked while they are handled and unmasked after; ordin
   let refire = true;
   const again = intr.bindVirq('cpu1:debug', VIRQ.DEBUG, 1, {
     filter: () => {
-      if (refire) guest.hc.evtchn.raiseVirq(VIRQ.DEBUG, 1);
+      if (refire) guest.d.evtchn!.raiseVirq(VIRQ.DEBUG, 1);
       refire = false;
       return 'handled';
     },
   });
-  guest.hc.evtchn.raiseVirq(VIRQ.DEBUG, 1);
+  guest.d.evtchn!.raiseVirq(VIRQ.DEBUG, 1);
   clock.drain();
   t.is(total(again, 2), 2);
 });
@@ -205,11 +205,11 @@ test('a driver that masks its own source keeps it masked after handling, until i
       return 'handled';
     },
   });
-  guest.hc.evtchn.raiseVirq(VIRQ.DOM_EXC, 0);
+  guest.d.evtchn!.raiseVirq(VIRQ.DOM_EXC, 0);
   clock.drain();
   t.is(total(src, 1), 1);
   t.true(shared.isMasked(src.port), 'the layer did not undo the driver\'s mask');
-  guest.hc.evtchn.raiseVirq(VIRQ.DOM_EXC, 0);
+  guest.d.evtchn!.raiseVirq(VIRQ.DOM_EXC, 0);
   clock.drain();
   t.is(total(src, 1), 1, 'masked: it waits');
   intr.unmaskPort(src.port);

@@ -14,17 +14,17 @@ test('hvc0 round-trips its backlog: output waiting for room goes out after a loa
   const gfn = 0x200;
   const port = g.hc.evtchn.allocUnbound(0);
   const backendPort = dom0.hc.evtchn.bindInterdomain(1, port);
-  const hvc = new HvcConsole(g.hc.page(gfn), port, g.hc, intr);
+  const hvc = new HvcConsole(g.hc.platform.page(gfn), port, g.hc, intr);
   const lines = Array.from({ length: 100 }, (_, i) => `line ${i}: ${'x'.repeat(40)}`);
   for (const l of lines) hvc.writeLine(l);
   const saved = JSON.parse(JSON.stringify(hvc.save())) as ReturnType<HvcConsole['save']>;
   t.true(Buffer.from(saved.backlog, 'base64').length > 2048, 'more than the 2 KiB out ring holds is waiting');
 
   // A fresh console on the same page and port takes the backlog.
-  const loaded = new HvcConsole(g.hc.page(gfn), port, g.hc, intr);
+  const loaded = new HvcConsole(g.hc.platform.page(gfn), port, g.hc, intr);
   loaded.load(saved);
   t.deepEqual(loaded.save(), saved);
-  const backend = new ConsoleRingBackend(g.hc.page(gfn));
+  const backend = new ConsoleRingBackend(g.hc.platform.page(gfn));
   let out = '';
   for (let round = 0; round < 10 && out.length < lines.length * 45; round++) {
     out += Buffer.from(backend.read()).toString('utf8');

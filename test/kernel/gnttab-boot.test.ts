@@ -17,7 +17,7 @@ test('a guest grants a page to dom0; dom0 maps it and sees the guest’s bytes; 
   const gfn = guest.pageAllocator.alloc();
   const ref = guest.gnttab.grantForeignAccess(0, gfn, false);
   t.true(ref >= 8, 'the first eight entries are the toolstack’s (GNTTAB_NR_RESERVED_ENTRIES)');
-  guest.hc.page(gfn).set([0x58, 0x65, 0x6e], 0);
+  guest.hc.platform.page(gfn).set([0x58, 0x65, 0x6e], 0);
 
   const [mapped] = dom0.hc.gnttabMapGrantRef([{ dom: r.domid, ref, flags: GNTMAP.host_map }]);
   t.is(mapped!.status, GNTST.okay);

@@ -6,6 +6,7 @@
  */
 import test from 'ava';
 import { GNTTAB, GTF } from '../../src/abi/index.js';
+import { Domctl } from '../../src/hypervisor/domctl.js';
 import { XsRequestError } from '../../src/protocol/xs-client.js';
 import { XsType } from '../../src/protocol/xs-wire.js';
 import { buildDomain, type BuildSpec } from '../../src/toolstack/domain-builder.js';
@@ -61,7 +62,7 @@ test('a guest\'s store and console pages are granted to dom0 and mapped through 
 test('a guest that revoked its xenstore grant cannot be introduced; granted again, it can', async (t) => {
   const tm = await bootMachine();
   t.teardown(() => tm.dispose());
-  const built = buildDomain(tm.m.hv, spec());
+  const built = buildDomain(new Domctl(tm.m.hv), spec());
   const grants = built.domain.grantTable!.entries;
   t.true(grants.endForeignAccess(GNTTAB.RESERVED_XENSTORE), 'not mapped yet: the guest may end access');
   t.is(await introduce(tm, built.domain.domid, built.storeGfn, built.storePort), 'EINVAL');
@@ -82,7 +83,7 @@ test('a guest that revoked its xenstore grant cannot be introduced; granted agai
 test('a store page granted to another domain is useless to xenstored\'s', async (t) => {
   const tm = await bootMachine();
   t.teardown(() => tm.dispose());
-  const built = buildDomain(tm.m.hv, spec({ storeDomid: 5 }));
+  const built = buildDomain(new Domctl(tm.m.hv), spec({ storeDomid: 5 }));
   t.is(built.domain.grantTable!.entries.domid(GNTTAB.RESERVED_XENSTORE), 5);
   t.is(await introduce(tm, built.domain.domid, built.storeGfn, built.storePort), 'EINVAL');
   tm.m.hv.destroy(built.domain.domid);
@@ -91,7 +92,7 @@ test('a store page granted to another domain is useless to xenstored\'s', async 
 test('without a console grant the console backend falls back to a privileged foreign mapping of ring-ref, and says so', async (t) => {
   const tm = await bootMachine();
   t.teardown(() => tm.dispose());
-  const built = buildDomain(tm.m.hv, spec());
+  const built = buildDomain(new Domctl(tm.m.hv), spec());
   const d = built.domain;
   t.true(d.grantTable!.entries.endForeignAccess(GNTTAB.RESERVED_CONSOLE));
   tm.m.consoles.attach(d.domid, 'bare', built.consoleGfn, built.consolePort);
@@ -105,7 +106,7 @@ test('without a console grant the console backend falls back to a privileged for
 test('a guest destroyed while its backends still map its pages stays dying until they let go', async (t) => {
   const tm = await bootMachine();
   t.teardown(() => tm.dispose());
-  const built = buildDomain(tm.m.hv, spec());
+  const built = buildDomain(new Domctl(tm.m.hv), spec());
   const domid = built.domain.domid;
   t.is(await introduce(tm, domid, built.storeGfn, built.storePort), 'OK');
   tm.m.consoles.attach(domid, 'bare', built.consoleGfn, built.consolePort);
@@ -123,7 +124,7 @@ test('a guest destroyed while its backends still map its pages stays dying until
 test('a console served by another domain: its channel, grant and backend dir are that domain\'s, and teardown finds them', async (t) => {
   const tm = await bootMachine();
   t.teardown(() => tm.dispose());
-  const built = buildDomain(tm.m.hv, spec({ consoleDomid: 3 }));
+  const built = buildDomain(new Domctl(tm.m.hv), spec({ consoleDomid: 3 }));
   const d = built.domain;
   t.deepEqual(d.evtchn!.status(built.consolePort), { status: 'unbound', vcpu: 0, remoteDomid: 3 });
   t.deepEqual(d.evtchn!.status(built.storePort), { status: 'unbound', vcpu: 0, remoteDomid: 0 });

@@ -57,7 +57,7 @@ export class SyntheticSources {
     } else handlers.ithread = thread;
     // What the device posted since the last notification is what this interrupt stands for.
     const eventsOf = (): number => {
-      const n = this.hc.eventSourceTake(entry.src.port);
+      const n = this.hc.platform.eventSourceTake(entry.src.port);
       if (spec.handler === 'filter') entry.processed += n;
       else entry.pendingForThread += n;
       return n;
@@ -73,7 +73,7 @@ export class SyntheticSources {
     const src = this.intr.allocAndBindLocalPort(spec.name, DOMID.SELF, handlers, percpu && want !== undefined && this.hc.vcpuOnline(want) ? want : null);
     entry.src = src;
     src.eventsOf = eventsOf;
-    this.hc.attachEventSource(src.port, spec.rate);
+    this.hc.platform.attachEventSource(src.port, spec.rate);
     if (want !== undefined && src.cpu !== want) {
       this.log.print(`${spec.name}: wanted vCPU ${want}, ${percpu ? `which is offline;` : 'but events all arrive on vCPU 0 with the INTx callback;'} bound to vCPU ${src.cpu}`);
     }
@@ -101,6 +101,6 @@ export class SyntheticSources {
   }
 
   detachAll(): void {
-    for (const s of this.sources) this.hc.detachEventSource(s.src.port);
+    for (const s of this.sources) this.hc.platform.detachEventSource(s.src.port);
   }
 }

@@ -1,6 +1,6 @@
 import { DOMID, EVTCHN_2L_NR_CHANNELS } from '../../abi/index.js';
 import type { Clock } from '../../hypervisor/clock.js';
-import { isPerVcpuVirq, type EventChannelTable } from '../../hypervisor/evtchn.js';
+import { isPerVcpuVirq, type GuestEventChannels } from '../../hypervisor/evtchn.js';
 import type { Hypercalls } from '../../hypervisor/hypercalls.js';
 import { costModel, type CostModel } from './cost-model.js';
 import { IntrError } from './errors.js';
@@ -287,7 +287,7 @@ export class XenIntr extends EvtchnDispatch {
   readonly hz: number;
   private readonly hc: Hypercalls;
   private readonly clock: Clock;
-  private readonly table: EventChannelTable;
+  private readonly table: GuestEventChannels;
   private readonly isOnline: (vcpu: number) => boolean;
   private readonly byPort: Array<XenIntrSource | undefined> = [];
   /** Every source ever allocated, by irq index (released ones wait on the free list). */
@@ -369,7 +369,7 @@ export class XenIntr extends EvtchnDispatch {
     const end = this.clock.now();
     // What the scan itself took, beyond the filters (which took their share of marks).
     c.measuredNs += end - this.mark;
-    this.hc.chargeCpuTime(vcpu, end - start + this.upcallModelNs);
+    this.hc.platform.chargeCpuTime(vcpu, end - start + this.upcallModelNs);
     return served;
   }
 
@@ -466,7 +466,7 @@ export class XenIntr extends EvtchnDispatch {
         charged += this.cost.hypercallNs;
       }
     }
-    if (charged > 0) this.hc.chargeCpuTime(vcpu, charged);
+    if (charged > 0) this.hc.platform.chargeCpuTime(vcpu, charged);
   }
 
   // ------------------------------------------------------------------ binding
@@ -791,7 +791,7 @@ export class XenIntr extends EvtchnDispatch {
 
   /** Account modelled time of work done outside the upcall (a LAPIC timer interrupt). */
   charge(vcpu: number, ns: number): void {
-    this.hc.chargeCpuTime(vcpu, ns);
+    this.hc.platform.chargeCpuTime(vcpu, ns);
   }
 
   snapshot(): IntrSnapshot {

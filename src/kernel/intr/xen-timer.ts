@@ -82,7 +82,7 @@ export class XenTimer {
   /** Program the emulated LAPIC timer of `cpu`, whose interrupt counts the periods that passed. */
   private startLapic(cpu: number, state: CpuClock, counter: IntrCounter): void {
     const cost = this.intr.cost;
-    this.hc.startLapicTimer(cpu, this.periodNs, (v) => {
+    this.hc.platform.startLapicTimer(cpu, this.periodNs, (v) => {
       if (!state.running) return;
       const n = this.runs(state);
       counter.count += n;
@@ -101,7 +101,7 @@ export class XenTimer {
     if (c === undefined || !c.running) return;
     c.running = false;
     if (this.intr.percpuEvtchn) this.hc.stopPeriodicTimer(cpu);
-    else this.hc.stopLapicTimer(cpu);
+    else this.hc.platform.stopLapicTimer(cpu);
   }
 
   stopAll(): void {

@@ -1,0 +1,73 @@
+import type { Domain, ShutdownReason } from './domain.js';
+import { HypervisorError, type Hypervisor, type NewDomainSpec } from './hypervisor.js';
+
+/**
+ * The toolstack's way to change domains: the privileged operations libxc issues as
+ * XEN_DOMCTL_* (public/domctl.h) and its few other privileged calls (HVMOP_set_param
+ * on another domain, SCHEDOP_remote_shutdown), one method each, named after the libxc
+ * call. Everything the toolstack changes in a domain goes through here, so the
+ * hypervisor's objects are only written by the hypervisor, and what a later save
+ * records is exactly what these calls and the guest's hypercalls made.
+ */
+export class Domctl {
+  constructor(private readonly hv: Hypervisor) {}
+
+  /** XEN_DOMCTL_createdomain with XEN_DOMCTL_max_vcpus and max_mem (xc_domain_create): the domain is paused. */
+  createDomain(spec: NewDomainSpec): Domain {
+    return this.hv.createDomain(spec);
+  }
+
+  /** XEN_DOMCTL_destroydomain (xc_domain_destroy). */
+  destroyDomain(domid: number): void {
+    this.hv.destroy(domid);
+  }
+
+  /** XEN_DOMCTL_pausedomain (xc_domain_pause): pauses nest. */
+  pauseDomain(domid: number): void {
+    this.hv.pause(domid);
+  }
+
+  /** XEN_DOMCTL_unpausedomain (xc_domain_unpause). */
+  unpauseDomain(domid: number): void {
+    this.hv.unpause(domid);
+  }
+
+  /** SCHEDOP_remote_shutdown (xc_domain_shutdown): shut another domain down, as if it had asked. */
+  shutdownDomain(domid: number, reason: ShutdownReason): void {
+    this.hv.shutdown(domid, reason);
+  }
+
+  /**
+   * XEN_DOMCTL_max_mem (xc_domain_setmaxmem): Xen's max_pages. Like Xen, a limit below
+   * the current allocation is accepted: the domain cannot grow until it has shrunk below it.
+   */
+  setMaxMem(domid: number, kib: number): void {
+    this.hv.get(domid).maxKiB = kib;
+  }
+
+  /**
+   * XEN_DOMCTL_setvcpuaffinity (xc_vcpu_setaffinity): hard and soft affinity of one
+   * vCPU; `undefined` leaves that one as it is, null means every CPU. The toolstack
+   * checks the CPUs against the host (libxl_set_vcpuaffinity does).
+   */
+  setVcpuAffinity(domid: number, vcpu: number, hard: number[] | null | undefined, soft: number[] | null | undefined): void {
+    const d = this.hv.get(domid);
+    const v = d.vcpus[vcpu];
+    if (v === undefined) throw new HypervisorError('EINVAL', `domain ${domid} has no vCPU ${vcpu}`);
+    if (hard !== undefined) v.hardAffinity = hard === null ? null : [...hard];
+    if (soft !== undefined) v.softAffinity = soft === null ? null : [...soft];
+  }
+
+  /**
+   * The domain's name. Xen keeps no names (they live in XenStore); xenemu's hypervisor
+   * keeps one for its console log and listings, and this is the only way to change it.
+   */
+  setDomainName(domid: number, name: string): void {
+    this.hv.get(domid).name = name;
+  }
+
+  /** HVMOP_set_param on another domain (xc_hvm_param_set): HVM_PARAM_STORE_PFN, VIRIDIAN, ... */
+  setHvmParam(domid: number, index: number, value: bigint): void {
+    this.hv.setHvmParam(domid, index, value);
+  }
+}
