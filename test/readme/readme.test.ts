@@ -7,7 +7,7 @@
  * the interactive dashboard) is skipped. Uses dist/: `npm run build` first.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -39,6 +39,19 @@ export function readmeSteps(text: string): Step[] {
     i = end;
   }
   return steps;
+}
+
+/** The names in the README's state-dir table (`| file | what |`), directories without their slash. */
+export function stateDirTable(text: string): Set<string> {
+  const start = text.indexOf('| file | what |');
+  const rows = text.slice(start).split('\n').slice(2);
+  const names = new Set<string>();
+  for (const row of rows) {
+    if (!row.startsWith('|')) break;
+    const cell = row.split('|')[1] ?? '';
+    for (const m of cell.matchAll(/`([^`]+)`/g)) names.add(m[1]!.replace(/\/$/, ''));
+  }
+  return names;
 }
 
 /** The parts of a shown output that do not depend on timing. */
@@ -95,7 +108,8 @@ test('every README example runs, in order, on a fresh state dir', async (t) => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const steps = readmeSteps(readFileSync(join(REPO, 'README.md'), 'utf8'));
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  const steps = readmeSteps(readme);
   t.true(steps.some((s) => s.kind === 'output'));
   for (const step of steps) {
     if (step.kind === 'sh') {
@@ -108,4 +122,9 @@ test('every README example runs, in order, on a fresh state dir', async (t) => {
       t.deepEqual(stableParts(step.command, r.stdout.split('\n')), stableParts(step.command, step.expected), `README.md:${step.line}: ${step.command}\n${r.stdout}`);
     }
   }
+  // Everything the examples left in the state dir is in its table (SQLite's -shm/-wal
+  // files go with state.db, "SQLite (WAL)").
+  const table = stateDirTable(readme);
+  const unlisted = readdirSync(home).filter((f) => !table.has(f) && !table.has(f.replace(/-(shm|wal)$/, '')));
+  t.deepEqual(unlisted, [], 'files in $XENEMU_HOME that the README\'s state-dir table leaves out');
 });
