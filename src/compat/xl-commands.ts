@@ -27,6 +27,7 @@ import {
   domidNotFoundMessage,
   domnameNotFoundMessage,
   formatDomid,
+  formatCommandHelp,
   formatDomname,
   formatInfo,
   formatListLong,
@@ -277,8 +278,10 @@ export interface XlListOptions {
 
 export type XlListResult = XlDomainRow[] | XlListLongEntry[];
 
-/** main_list() (xl_info.c). xl takes at most one domain; xenemu's command takes several. */
+/** main_list() (xl_info.c). */
 export async function xlList(ctx: XlContext, o: XlListOptions): Promise<XlOutput<XlListResult>> {
+  // xl lists one domain or all; more operands print the help, status 1, before any call.
+  if (o.domains.length > 1) throw new XlFailure('', 1, formatCommandHelp('list'));
   const client = await ctx.client();
   let refs: string[] | undefined;
   if (o.domains.length > 0) {
