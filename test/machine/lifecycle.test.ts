@@ -114,6 +114,23 @@ test('mem-set moves the balloon and the domain\'s memory follows; mem-set beyond
   await t.throwsAsync(tm.m.toolstack.memSet(1, 1024 * 1024), { message: /static_max/ });
 });
 
+test('the balloon keeps what the kernel needs: a target below its floor stops at the floor (FreeBSD\'s minimum_target)', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  await tm.m.toolstack.create(web);
+  const kernel = tm.m.toolstack.kernel(1)!;
+  await until(() => kernel.state === 'running', 'guest running');
+  const d = tm.m.hv.get(1);
+  await tm.m.toolstack.memSet(1, 100);
+  // Booted with 256 MiB: 40 MiB plus a quarter of that.
+  const floorKiB = (40 + 64) * 1024;
+  await until(() => kernel.log.lines.some((l) => l.includes('xen:balloon: target')), 'the balloon reacted');
+  t.is(d.currentKiB, floorKiB);
+  t.true(kernel.log.lines.some((l) => l.includes(`xen:balloon: target ${floorKiB} KiB, now ${floorKiB} KiB`)), kernel.log.lines.join('\n'));
+  // The toolstack's target stays what it wrote: the guest never rewrites it.
+  t.is((await tm.xs.read('/local/domain/1/memory/target')).toString(), '100');
+});
+
 test('vcpu-set brings vCPUs up and down through cpu/N/availability', async (t) => {
   const tm = await bootMachine();
   t.teardown(() => tm.dispose());
