@@ -225,9 +225,9 @@ export async function xlCreate(ctx: XlContext, o: XlCreateOptions): Promise<XlOu
   const { loadDomainConfig, ConfigError, formatIssue } = await import('../toolstack/config/index.js');
   let config: DomainConfig;
   try {
-    // A dry run shows relative disk paths as written, as xl does; a create resolves
-    // them against the file's directory (toolstack/config).
-    const loaded = loadDomainConfig(file, o.overrides, { resolvePaths: !o.dryRun });
+    // Relative disk, kernel and ramdisk paths resolve against the file's directory
+    // (toolstack/config), in a dry run too: -n shows the paths a create would use.
+    const loaded = loadDomainConfig(file, o.overrides);
     if (loaded.warnings.length > 0) {
       // chalk, for the word in yellow on a colour terminal, loads only when there are warnings.
       const warning = (await import('../ui/color.js')).chalkFor('stderr').yellow('warning:');
