@@ -90,6 +90,27 @@ test('reboot: xl builds the domain again with the same name and UUID and a new d
   t.false(tm.m.hv.domains.has(1));
 });
 
+test('reboot after mem-set, mem-max and vcpu-set: the new domain has the current memory and vCPUs, not the config\'s (libxl_retrieve_domain_configuration)', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  await tm.m.toolstack.create(web);
+  await until(() => tm.m.toolstack.kernel(1)?.state === 'running', 'guest running');
+  await tm.m.toolstack.memSet(1, 192 * 1024);
+  await tm.m.toolstack.memMax(1, 448 * 1024);
+  await tm.m.toolstack.vcpuSet(1, 3);
+  t.is(tm.m.hv.get(1).targetKiB, 192 * 1024, 'mem-set moves the domain\'s target');
+  await until(() => tm.m.hv.get(1).currentKiB === 192 * 1024, 'ballooned down');
+  await tm.m.toolstack.requestShutdown(1, 'reboot', true);
+  await until(() => tm.m.toolstack.kernel(2)?.state === 'running', 'rebooted guest running');
+  const d = tm.m.hv.get(2);
+  await until(() => d.currentKiB === 192 * 1024, 'the rebooted domain at the target mem-set gave');
+  t.is((await tm.xs.read('/local/domain/2/memory/target')).toString(), String(192 * 1024));
+  t.is((await tm.xs.read('/local/domain/2/memory/static-max')).toString(), String(448 * 1024));
+  t.is((await tm.xs.read('/local/domain/2/cpu/2/availability')).toString(), 'online');
+  // And the next reboot (or a daemon restart) keeps them: they are the new domain's record.
+  t.like(tm.m.toolstack.record(2)!.changed, { targetKiB: 192 * 1024, maxKiB: 448 * 1024, onlineVcpus: 3 });
+});
+
 test('on_crash preserve keeps a crashed domain in its shutdown state', async (t) => {
   const tm = await bootMachine();
   t.teardown(() => tm.dispose());
