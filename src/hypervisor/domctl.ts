@@ -46,6 +46,14 @@ export class Domctl {
   }
 
   /**
+   * Not a Xen call: Xen knows no balloon target (libxl keeps it in memory/target). xenemu
+   * keeps a copy on the domain, which list -l and mem-max read, and mem-set updates here.
+   */
+  setMemoryTarget(domid: number, kib: number): void {
+    this.hv.get(domid).targetKiB = kib;
+  }
+
+  /**
    * XEN_DOMCTL_setvcpuaffinity (xc_vcpu_setaffinity): hard and soft affinity of one
    * vCPU; `undefined` leaves that one as it is, null means every CPU. The toolstack
    * checks the CPUs against the host (libxl_set_vcpuaffinity does).

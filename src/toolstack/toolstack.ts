@@ -467,7 +467,7 @@ export class Toolstack {
       await xs.write(`/vm/${d.uuid}/memory`, String(Math.floor(targetKiB / 1024)), tx);
     });
     // The domain's target is what mem-max checks against and list -l reports.
-    d.targetKiB = targetKiB;
+    this.domctl.setMemoryTarget(domid, targetKiB);
     this.recordChange(domid, { targetKiB });
   }
 
