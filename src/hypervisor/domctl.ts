@@ -1,5 +1,6 @@
 import type { Domain, ShutdownReason } from './domain.js';
 import { HypervisorError, type Hypervisor, type NewDomainSpec } from './hypervisor.js';
+import { placeAfterAffinity } from './placement.js';
 
 /**
  * The toolstack's way to change domains: the privileged operations libxc issues as
@@ -64,6 +65,7 @@ export class Domctl {
     if (v === undefined) throw new HypervisorError('EINVAL', `domain ${domid} has no vCPU ${vcpu}`);
     if (hard !== undefined) v.hardAffinity = hard === null ? null : [...hard];
     if (soft !== undefined) v.softAffinity = soft === null ? null : [...soft];
+    v.pcpu = placeAfterAffinity(v.pcpu, v.hardAffinity, v.softAffinity, this.hv.host.pcpus);
   }
 
   /**

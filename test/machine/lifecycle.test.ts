@@ -111,6 +111,21 @@ test('reboot after mem-set, mem-max and vcpu-set: the new domain has the current
   t.like(tm.m.toolstack.record(2)!.changed, { targetKiB: 192 * 1024, maxKiB: 448 * 1024, onlineVcpus: 3 });
 });
 
+test('vcpu-list\'s CPU: vCPUs start spread over the pCPUs (sched_select_initial_cpu) and move inside a new hard affinity', async (t) => {
+  const tm = await bootMachine(); // 4 pCPUs
+  t.teardown(() => tm.dispose());
+  await tm.m.toolstack.create(web);
+  await until(() => tm.m.toolstack.kernel(1)?.state === 'running', 'guest running');
+  const d = tm.m.hv.get(1);
+  t.deepEqual(d.vcpus.map((v) => v.pcpu), [0, 1, 2, 3]);
+  tm.m.toolstack.vcpuPin(1, 0, [2, 3], undefined);
+  t.is(d.vcpus[0]!.pcpu, 2, 'moved to the first allowed pCPU after the one it was on');
+  tm.m.toolstack.vcpuPin(1, 1, [1, 3], undefined);
+  t.is(d.vcpus[1]!.pcpu, 1, 'already allowed: it stays');
+  tm.m.toolstack.vcpuPin(1, null, null, [3]);
+  t.deepEqual(d.vcpus.map((v) => v.pcpu), [3, 3, 3, 3], 'a soft affinity inside the hard one is preferred');
+});
+
 test('on_crash preserve keeps a crashed domain in its shutdown state', async (t) => {
   const tm = await bootMachine();
   t.teardown(() => tm.dispose());
