@@ -20,7 +20,7 @@ export default class List extends XlCommand {
   static override enableJsonFlag = true;
 
   static override args = {
-    domain: Args.string({ required: false, description: 'domain name(s) or id(s); default: all' }),
+    domain: Args.string({ required: false, description: 'a domain name or id; default: all' }),
   };
 
   static override flags = {

@@ -27,6 +27,7 @@ import {
   domidNotFoundMessage,
   domnameNotFoundMessage,
   formatDomid,
+  formatCommandHelp,
   formatDomname,
   formatInfo,
   formatListLong,
@@ -224,9 +225,9 @@ export async function xlCreate(ctx: XlContext, o: XlCreateOptions): Promise<XlOu
   const { loadDomainConfig, ConfigError, formatIssue } = await import('../toolstack/config/index.js');
   let config: DomainConfig;
   try {
-    // A dry run shows relative disk paths as written, as xl does; a create resolves
-    // them against the file's directory (toolstack/config).
-    const loaded = loadDomainConfig(file, o.overrides, { resolvePaths: !o.dryRun });
+    // Relative disk, kernel and ramdisk paths resolve against the file's directory
+    // (toolstack/config), in a dry run too: -n shows the paths a create would use.
+    const loaded = loadDomainConfig(file, o.overrides);
     if (loaded.warnings.length > 0) {
       // chalk, for the word in yellow on a colour terminal, loads only when there are warnings.
       const warning = (await import('../ui/color.js')).chalkFor('stderr').yellow('warning:');
@@ -277,8 +278,10 @@ export interface XlListOptions {
 
 export type XlListResult = XlDomainRow[] | XlListLongEntry[];
 
-/** main_list() (xl_info.c). xl takes at most one domain; xenemu's command takes several. */
+/** main_list() (xl_info.c). */
 export async function xlList(ctx: XlContext, o: XlListOptions): Promise<XlOutput<XlListResult>> {
+  // xl lists one domain or all; more operands print the help, status 1, before any call.
+  if (o.domains.length > 1) throw new XlFailure('', 1, formatCommandHelp('list'));
   const client = await ctx.client();
   let refs: string[] | undefined;
   if (o.domains.length > 0) {

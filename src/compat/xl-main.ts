@@ -72,11 +72,7 @@ const COMMANDS: Record<Exclude<XenemuXlCommand, 'create'>, CommandSpec> = {
   list: {
     optstring: 'lvhZcn',
     longopts: [long('long', 'l'), long('verbose', 'v'), long('context', 'Z'), long('cpupool', 'c'), long('numa', 'n')],
-    run: (ctx, p) => {
-      // xl lists one domain or all; more operands print the help, status 1.
-      if (p.operands.length > 1) return { stdout: formatCommandHelp('list'), stderr: '', code: 1 };
-      return xlList(ctx, { domains: p.operands, long: has(p, 'l'), verbose: has(p, 'v'), context: has(p, 'Z'), cpupool: has(p, 'c'), numa: has(p, 'n') });
-    },
+    run: (ctx, p) => xlList(ctx, { domains: p.operands, long: has(p, 'l'), verbose: has(p, 'v'), context: has(p, 'Z'), cpupool: has(p, 'c'), numa: has(p, 'n') }),
   },
   destroy: { optstring: 'f', longopts: [], run: (ctx, p) => xlDestroy(ctx, { domain: p.operands[0]!, force: has(p, 'f') }) },
   shutdown: {

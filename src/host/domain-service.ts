@@ -31,11 +31,14 @@ export function domainMethods(machine: Machine, dom0Uptime: () => number): Recor
     'domain.listLong': (p) =>
       select(p.refs).map((d) => {
         const record = toolstack.record(d.domid);
+        // libxl_domain_sched_params_get(): the host's one scheduler, the weight the domain was given.
+        const sched = (weight = 256) => ({ sched: hv.host.scheduler, weight, cap: 0 });
         if (d.domid === 0 || record === undefined) {
-          return { domid: d.domid, config: xlDom0DomainConfig({ name: d.name, uuid: d.uuid, targetMemKb: d.targetKiB, maxMemKb: d.maxKiB }) };
+          return { domid: d.domid, config: xlDom0DomainConfig({ name: d.name, uuid: d.uuid, targetMemKb: d.targetKiB, maxMemKb: d.maxKiB, sched: sched() }) };
         }
         const parsed = xlParsedDomainConfig(record.config, { hostCpus: hv.host.pcpus, uuid: () => d.uuid });
-        const live = { name: d.name, uuid: d.uuid, onlineVcpus: d.vcpus.filter((v) => v.online).map((v) => v.id), targetMemKb: d.targetKiB };
+        const onlineVcpus = d.vcpus.filter((v) => v.online).map((v) => v.id);
+        const live = { name: d.name, uuid: d.uuid, onlineVcpus, targetMemKb: d.targetKiB, sched: sched(parsed.b_info?.sched_params?.weight) };
         return { domid: d.domid, config: xlGuestDomainConfig(parsed, live, { domidOfName }) };
       }),
     'domain.destroy': async (p) => {

@@ -1,5 +1,6 @@
 import type { Domain, ShutdownReason } from './domain.js';
 import { HypervisorError, type Hypervisor, type NewDomainSpec } from './hypervisor.js';
+import { placeAfterAffinity } from './placement.js';
 
 /**
  * The toolstack's way to change domains: the privileged operations libxc issues as
@@ -46,6 +47,14 @@ export class Domctl {
   }
 
   /**
+   * Not a Xen call: Xen knows no balloon target (libxl keeps it in memory/target). xenemu
+   * keeps a copy on the domain, which list -l and mem-max read, and mem-set updates here.
+   */
+  setMemoryTarget(domid: number, kib: number): void {
+    this.hv.get(domid).targetKiB = kib;
+  }
+
+  /**
    * XEN_DOMCTL_setvcpuaffinity (xc_vcpu_setaffinity): hard and soft affinity of one
    * vCPU; `undefined` leaves that one as it is, null means every CPU. The toolstack
    * checks the CPUs against the host (libxl_set_vcpuaffinity does).
@@ -56,6 +65,7 @@ export class Domctl {
     if (v === undefined) throw new HypervisorError('EINVAL', `domain ${domid} has no vCPU ${vcpu}`);
     if (hard !== undefined) v.hardAffinity = hard === null ? null : [...hard];
     if (soft !== undefined) v.softAffinity = soft === null ? null : [...soft];
+    v.pcpu = placeAfterAffinity(v.pcpu, v.hardAffinity, v.softAffinity, this.hv.host.pcpus);
   }
 
   /**

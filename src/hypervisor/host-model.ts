@@ -18,9 +18,13 @@ export interface HostModel {
   xenMinor: number;
   xenExtra: string;
   xenCaps: string;
-  scheduler: string;
+  /** Xen's sched= (opt_sched): what `xl info` and every domain's sched_params name. */
+  scheduler: XenScheduler;
   hostname: string;
 }
+
+/** The schedulers Xen 4.17 can boot with (xen/common/sched/Kconfig). */
+export type XenScheduler = 'credit' | 'credit2' | 'rtds' | 'arinc653' | 'null';
 
 export function defaultHostModel(overrides: Partial<HostModel> = {}): HostModel {
   const cpuList = cpus();

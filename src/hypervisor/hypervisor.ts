@@ -7,6 +7,7 @@ import { DEFAULT_MAX_GRANT_FRAMES, DEFAULT_MAX_MAPTRACK_FRAMES, dropUnmatched, G
 import type { HostModel } from './host-model.js';
 import { GuestTimers, type LapicIsr } from './guest-timers.js';
 import { DomainTimers } from './vtimers.js';
+import { initialPcpus } from './placement.js';
 import { XenemuError } from '../common/errors.js';
 
 /**
@@ -175,6 +176,7 @@ export class Hypervisor implements EventChannelHost, GrantHost {
     }
     const domid = spec.domid ?? this.allocateDomid();
     const domain = new Domain({ ...spec, domid }, this.clock.now());
+    initialPcpus(domain.vcpus.length, this.host.pcpus).forEach((pcpu, i) => (domain.vcpus[i]!.pcpu = pcpu));
     domain.pauseCount = 1;
     domain.evtchn = new EventChannelTable(this, domain, domain.sharedInfo, spec.maxEventChannels);
     domain.grantTable = new GrantTable(spec.maxGrantFrames ?? DEFAULT_MAX_GRANT_FRAMES, spec.maxMaptrackFrames ?? DEFAULT_MAX_MAPTRACK_FRAMES, () => this.nextGrantFrameMfn++);

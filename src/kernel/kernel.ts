@@ -7,7 +7,7 @@ import type { DomainType, ShutdownReason } from '../hypervisor/domain.js';
 // shared_info has vcpu_info slots for this many vCPUs only.
 import { XEN_LEGACY_MAX_VCPUS as LEGACY_MAX_VCPUS } from '../abi/constants.js';
 import type { Hypercalls } from '../hypervisor/hypercalls.js';
-import { BalloonDriver } from './balloon/balloon.js';
+import { BalloonDriver, minimumTargetPages } from './balloon/balloon.js';
 import { HvcConsole } from './console/hvc.js';
 import { ControlDriver } from './control/control.js';
 import { CpuHotplug } from './cpu-hotplug.js';
@@ -401,7 +401,8 @@ export class Kernel {
   private async startDrivers(saved: KernelState | null = null): Promise<void> {
     this.xenstoreChildren = new XenstoreChildren(this.xs, this.log);
     await this.xenstoreChildren.add(new ControlDriver(this.log, (reason) => void this.shutdown(reason), this.initialDomain));
-    this.balloon = new BalloonDriver(this.hc, this.log, () => this.hc.currentPages(), this.pageAllocator, this.options.pages);
+    const floor = minimumTargetPages(this.options.pages);
+    this.balloon = new BalloonDriver(this.hc, this.log, () => this.hc.currentPages(), this.pageAllocator, this.options.pages, floor);
     if (saved !== null) this.balloon.load(saved.balloon);
     await this.xenstoreChildren.add(this.balloon);
     await this.xenstoreChildren.add(new CpuHotplug(this.hc, this.log, (v) => this.hc.vcpuOnline(v), (v) => this.cpuUp(v)));

@@ -390,7 +390,7 @@ export class Toolstack {
   }
 
   private async applyAction(guest: Guest, action: DomainConfig['on_poweroff']): Promise<void> {
-    const { domid, config, uuid } = guest.record;
+    const { domid, config, uuid, changed } = guest.record;
     switch (action) {
       case 'preserve':
         return;
@@ -403,16 +403,29 @@ export class Toolstack {
       case 'soft-reset':
         // xl builds the domain again: same name and UUID, a new domain id.
         await this.teardown(domid);
-        await this.create(config, { uuid });
+        await this.restart(config, uuid, changed);
         return;
       case 'rename-restart': {
         const renamed = `${config.name}-${domid}`;
         await this.rename(domid, renamed);
         this.guests.delete(domid);
-        await this.create(config, { uuid: randomUUID() });
+        await this.restart(config, randomUUID(), changed);
         return;
       }
     }
+  }
+
+  /**
+   * xl's restart actions build from the domain's current configuration
+   * (reload_domain_config: libxl_retrieve_domain_configuration), so the memory target,
+   * maximum and online vCPUs that mem-set, mem-max and vcpu-set gave it carry over;
+   * the new domain starts paused until they are applied, then runs.
+   */
+  private async restart(config: DomainConfig, uuid: string, changed: DomainChanges | undefined): Promise<void> {
+    const r = await this.create(config, { uuid, paused: true });
+    const { targetKiB, maxKiB, onlineVcpus } = changed ?? {};
+    await this.reapply(r.domid, r.name, { targetKiB, maxKiB, onlineVcpus });
+    await this.unpause(r.domid);
   }
 
   /** xl rename: the hypervisor's name, ~/name and /vm/<uuid>/name together. */
@@ -453,6 +466,8 @@ export class Toolstack {
       await xs.write(`/local/domain/${domid}/memory/target`, String(targetKiB), tx);
       await xs.write(`/vm/${d.uuid}/memory`, String(Math.floor(targetKiB / 1024)), tx);
     });
+    // The domain's target is what mem-max checks against and list -l reports.
+    this.domctl.setMemoryTarget(domid, targetKiB);
     this.recordChange(domid, { targetKiB });
   }
 

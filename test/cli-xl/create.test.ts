@@ -120,7 +120,7 @@ const WEB_JSON = (uuid: string) => `{
     },
     "disks": [
         {
-            "pdev_path": "images/web.img",
+            "pdev_path": "${join(CONFIGS, 'images', 'web.img')}",
             "vdev": "xvda",
             "format": "raw",
             "readwrite": 1
@@ -188,7 +188,7 @@ test('-n of db.yaml: hard affinity per vCPU, weight, rate, a disk without discar
   t.deepEqual(config.b_info!.sched_params, { weight: 512 });
   t.is(config.b_info!.cmdline, 'root=/dev/xvda1 console=hvc0 elevator=noop');
   t.deepEqual(config.nics, [{ devid: 0, mac: '00:16:3e:5f:48:e4', rate_bytes_per_interval: 625000, rate_interval_usecs: 50000 }] as never);
-  t.deepEqual((config.disks as unknown as Record<string, unknown>[])[1], { pdev_path: 'images/db-data.img', vdev: 'xvdb', format: 'raw', readwrite: 1, discard_enable: 'False' });
+  t.deepEqual((config.disks as unknown as Record<string, unknown>[])[1], { pdev_path: join(CONFIGS, 'images', 'db-data.img'), vdev: 'xvdb', format: 'raw', readwrite: 1, discard_enable: 'False' });
   t.like(config, { on_reboot: 'restart', on_crash: 'preserve', on_soft_reset: 'soft_reset' } as never);
 });
 

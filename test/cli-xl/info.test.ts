@@ -111,3 +111,13 @@ test('dmesg: the hypervisor\'s log; with a domain, that guest kernel\'s (xenemu\
   t.is(c.stderr, 'xenemu: dmesg -c: the log is printed but kept (clearing it is not emulated)\n');
   t.deepEqual(await h.xl('dmesg', 'nosuch'), { stdout: '', stderr: 'nosuch is an invalid domain identifier (rc=-6)\n', code: 1 });
 });
+
+test('list -l names the scheduler info names, for Domain-0 and the guests', async (t) => {
+  const scheduler = /^xen_scheduler\s+: (\S+)$/m.exec((await h.xl('info')).stdout)?.[1];
+  t.is(scheduler, 'credit2', "Xen 4.17's default");
+  const entries = JSON.parse((await h.xl('list', '-l')).stdout) as { config: { b_info: { sched_params: { sched: string; weight: number } } } }[];
+  t.deepEqual(
+    entries.map((e) => e.config.b_info.sched_params),
+    entries.map(() => ({ sched: scheduler, weight: 256, cap: 0 })),
+  );
+});

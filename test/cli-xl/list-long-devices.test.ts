@@ -1,4 +1,5 @@
 import test from 'ava';
+import { dirname, join } from 'node:path';
 import { assertXlBuilt, scratchFile, xlHost } from './helpers.js';
 
 // `xl create -n` prints what xl's parser builds; `xl list -l` prints the same config
@@ -68,4 +69,18 @@ test('create -n and list -l agree on disks and vifs, backend_domid included (by 
     live.nics!.map((n) => n.backend_domid ?? 0),
     [dd, dd, 0],
   );
+});
+
+test('a relative disk target is the same resolved path in create -n and in list -l (against the config\'s directory)', async (t) => {
+  assertXlBuilt();
+  const h = await xlHost();
+  t.teardown(() => h.dispose());
+  const file = scratchFile('rel.yaml', 'name: rel\nmemory: 64\ndisk:\n  - target: images/rel-root.img\n    vdev: xvda\n');
+  const want = join(dirname(file), 'images', 'rel-root.img');
+  const dry = await h.xl('create', '-n', file);
+  t.is(dry.code, 0, dry.stderr);
+  t.is((JSON.parse(dry.stdout) as { disks: { pdev_path: string }[] }).disks[0]!.pdev_path, want);
+  t.is((await h.xl('create', '-q', file)).code, 0);
+  const live = (JSON.parse((await h.xl('list', '-l', 'rel')).stdout) as { config: { disks: { pdev_path: string }[] } }[])[0]!.config;
+  t.is(live.disks[0]!.pdev_path, want);
 });

@@ -35,7 +35,7 @@ test('the balloon gives back frames the page allocator handed it, never one the 
   const pages = new PageAllocator(4, 16, [15]);
   const kernelPage = pages.alloc(); // the kernel's own (a vcpu_info page, say)
   const children = new XenstoreChildren(xs, log);
-  await children.add(new BalloonDriver(xen, log, () => xen.reservation, pages, 16));
+  await children.add(new BalloonDriver(xen, log, () => xen.reservation, pages, 16, 0));
   const freeAtStart = pages.free;
 
   await xs.write('memory/target', String(12 * 4)); // 12 pages: give 4 back
@@ -56,7 +56,7 @@ test('the balloon round-trips through a save: a loaded driver fills the frames i
   const log = new KernelLog(new VirtualClock());
   const xen = fakeXen(16, 24);
   const pages = new PageAllocator(4, 16, [15]);
-  const balloon = new BalloonDriver(xen, log, () => xen.reservation, pages, 16);
+  const balloon = new BalloonDriver(xen, log, () => xen.reservation, pages, 16, 0);
   const children = new XenstoreChildren(xs, log);
   await children.add(balloon);
   await xs.write('memory/target', String(12 * 4));
@@ -68,7 +68,7 @@ test('the balloon round-trips through a save: a loaded driver fills the frames i
   // A fresh kernel's allocator and driver, loaded from the save, on the same store.
   const pages2 = new PageAllocator(0, 1, []);
   pages2.load(saved.pages);
-  const balloon2 = new BalloonDriver(xen, log, () => xen.reservation, pages2, 0);
+  const balloon2 = new BalloonDriver(xen, log, () => xen.reservation, pages2, 0, 0);
   balloon2.load(saved.balloon);
   t.deepEqual(balloon2.save(), saved.balloon);
   await new XenstoreChildren(xs, log).add(balloon2);

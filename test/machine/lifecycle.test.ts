@@ -90,6 +90,42 @@ test('reboot: xl builds the domain again with the same name and UUID and a new d
   t.false(tm.m.hv.domains.has(1));
 });
 
+test('reboot after mem-set, mem-max and vcpu-set: the new domain has the current memory and vCPUs, not the config\'s (libxl_retrieve_domain_configuration)', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  await tm.m.toolstack.create(web);
+  await until(() => tm.m.toolstack.kernel(1)?.state === 'running', 'guest running');
+  await tm.m.toolstack.memSet(1, 192 * 1024);
+  await tm.m.toolstack.memMax(1, 448 * 1024);
+  await tm.m.toolstack.vcpuSet(1, 3);
+  t.is(tm.m.hv.get(1).targetKiB, 192 * 1024, 'mem-set moves the domain\'s target');
+  await until(() => tm.m.hv.get(1).currentKiB === 192 * 1024, 'ballooned down');
+  await tm.m.toolstack.requestShutdown(1, 'reboot', true);
+  await until(() => tm.m.toolstack.kernel(2)?.state === 'running', 'rebooted guest running');
+  const d = tm.m.hv.get(2);
+  await until(() => d.currentKiB === 192 * 1024, 'the rebooted domain at the target mem-set gave');
+  t.is((await tm.xs.read('/local/domain/2/memory/target')).toString(), String(192 * 1024));
+  t.is((await tm.xs.read('/local/domain/2/memory/static-max')).toString(), String(448 * 1024));
+  t.is((await tm.xs.read('/local/domain/2/cpu/2/availability')).toString(), 'online');
+  // And the next reboot (or a daemon restart) keeps them: they are the new domain's record.
+  t.like(tm.m.toolstack.record(2)!.changed, { targetKiB: 192 * 1024, maxKiB: 448 * 1024, onlineVcpus: 3 });
+});
+
+test('vcpu-list\'s CPU: vCPUs start spread over the pCPUs (sched_select_initial_cpu) and move inside a new hard affinity', async (t) => {
+  const tm = await bootMachine(); // 4 pCPUs
+  t.teardown(() => tm.dispose());
+  await tm.m.toolstack.create(web);
+  await until(() => tm.m.toolstack.kernel(1)?.state === 'running', 'guest running');
+  const d = tm.m.hv.get(1);
+  t.deepEqual(d.vcpus.map((v) => v.pcpu), [0, 1, 2, 3]);
+  tm.m.toolstack.vcpuPin(1, 0, [2, 3], undefined);
+  t.is(d.vcpus[0]!.pcpu, 2, 'moved to the first allowed pCPU after the one it was on');
+  tm.m.toolstack.vcpuPin(1, 1, [1, 3], undefined);
+  t.is(d.vcpus[1]!.pcpu, 1, 'already allowed: it stays');
+  tm.m.toolstack.vcpuPin(1, null, null, [3]);
+  t.deepEqual(d.vcpus.map((v) => v.pcpu), [3, 3, 3, 3], 'a soft affinity inside the hard one is preferred');
+});
+
 test('on_crash preserve keeps a crashed domain in its shutdown state', async (t) => {
   const tm = await bootMachine();
   t.teardown(() => tm.dispose());
@@ -112,6 +148,23 @@ test('mem-set moves the balloon and the domain\'s memory follows; mem-set beyond
   await until(() => d.currentKiB === 384 * 1024, 'ballooned up to 384 MiB');
   t.is((await tm.xs.read(`/vm/${d.uuid}/memory`)).toString(), '384');
   await t.throwsAsync(tm.m.toolstack.memSet(1, 1024 * 1024), { message: /static_max/ });
+});
+
+test('the balloon keeps what the kernel needs: a target below its floor stops at the floor (FreeBSD\'s minimum_target)', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  await tm.m.toolstack.create(web);
+  const kernel = tm.m.toolstack.kernel(1)!;
+  await until(() => kernel.state === 'running', 'guest running');
+  const d = tm.m.hv.get(1);
+  await tm.m.toolstack.memSet(1, 100);
+  // Booted with 256 MiB: 40 MiB plus a quarter of that.
+  const floorKiB = (40 + 64) * 1024;
+  await until(() => kernel.log.lines.some((l) => l.includes('xen:balloon: target')), 'the balloon reacted');
+  t.is(d.currentKiB, floorKiB);
+  t.true(kernel.log.lines.some((l) => l.includes(`xen:balloon: target ${floorKiB} KiB, now ${floorKiB} KiB`)), kernel.log.lines.join('\n'));
+  // The toolstack's target stays what it wrote: the guest never rewrites it.
+  t.is((await tm.xs.read('/local/domain/1/memory/target')).toString(), '100');
 });
 
 test('vcpu-set brings vCPUs up and down through cpu/N/availability', async (t) => {

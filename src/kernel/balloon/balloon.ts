@@ -17,6 +17,10 @@ import type { BalloonState } from './saved.js';
  * Xen may give more than were ballooned (a target above the boot size): those are the
  * frames above the boot reservation, which Linux likewise counts as ballooned at boot.
  *
+ * A target below what the kernel needs to run is raised to a floor (minimumTargetPages),
+ * as FreeBSD's and classic Linux's balloon do; the toolstack's node keeps what it wrote,
+ * and the domain's page count shows what was reached.
+ *
  * A child of xenstore (as FreeBSD's balloon), looking after the node `memory`.
  */
 export class BalloonDriver implements XenbusDriver {
@@ -33,6 +37,8 @@ export class BalloonDriver implements XenbusDriver {
     private readonly pages: PageAllocator,
     /** The first frame above the boot reservation: where frames beyond the ballooned ones come from. */
     private nextNewGfn: number,
+    /** The least the kernel keeps, in pages (minimumTargetPages of its boot size). */
+    private readonly floorPages: number,
   ) {}
 
   identify(): string {
@@ -60,7 +66,9 @@ export class BalloonDriver implements XenbusDriver {
       return;
     }
     if (!/^[0-9]+$/.test(text)) return;
-    const target = Math.floor(Number(text) / 4);
+    // set_new_target(): max(target, minimum_target()), where minimum_target() does not
+    // enforce growth (a domain already below the floor is not grown to it).
+    const target = Math.max(Math.floor(Number(text) / 4), Math.min(this.floorPages, this.currentPages()));
     this.targetPages = target;
     try {
       this.resize(target);
@@ -101,4 +109,19 @@ export class BalloonDriver implements XenbusDriver {
     }
     this.log.print(`xen:balloon: target ${target * 4} KiB, now ${this.currentPages() * 4} KiB`);
   }
+}
+
+const MIB_PAGES = 256;
+
+/**
+ * minimum_target() of FreeBSD's sys/dev/xen/balloon/balloon.c (from classic Linux's
+ * balloon): the pages a kernel booted with maxPfn frames keeps, a piecewise linear
+ * function of its size: 8 MiB + 1/2 below 128 MiB, 40 MiB + 1/4 below 512 MiB,
+ * 104 MiB + 1/8 below 2 GiB, 296 MiB + 1/32 above.
+ */
+export function minimumTargetPages(maxPfn: number): number {
+  if (maxPfn < 128 * MIB_PAGES) return 8 * MIB_PAGES + Math.floor(maxPfn / 2);
+  if (maxPfn < 512 * MIB_PAGES) return 40 * MIB_PAGES + Math.floor(maxPfn / 4);
+  if (maxPfn < 2048 * MIB_PAGES) return 104 * MIB_PAGES + Math.floor(maxPfn / 8);
+  return 296 * MIB_PAGES + Math.floor(maxPfn / 32);
 }
