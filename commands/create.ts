@@ -30,6 +30,7 @@ A config error names file:line:column and the key, and exits 1. When the host re
     quiet: Flags.boolean({ char: 'q', description: 'do not print "Parsing config from ..."' }),
     defconfig: Flags.string({ char: 'f', description: 'the config file (instead of the CONFIG argument)' }),
     debug: Flags.boolean({ char: 'd', description: 'print the resulting configuration on standard error, then create' }),
+    verbose: Flags.boolean({ char: 'v', description: 'also warn of config keys xenemu does not emulate and of deprecated forms (xl says nothing of these)' }),
   };
 
   async run(): Promise<XlCreateResult> {
@@ -48,6 +49,7 @@ A config error names file:line:column and the key, and exits 1. When the host re
         dryRun: flags['dry-run'],
         quiet: flags.quiet,
         debug: flags.debug,
+        verbose: flags.verbose,
       }),
     );
   }

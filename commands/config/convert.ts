@@ -3,7 +3,7 @@ import { basename, resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { XenemuCommand } from '../../src/cli/base-command.js';
 import { chalkFor } from '../../src/ui/color.js';
-import { ConfigError, formatIssue, loadDomainConfig, toXlCfg, toYaml, type ConfigFormat } from '../../src/toolstack/config/index.js';
+import { ConfigError, formatIssue, loadDomainConfig, toXlCfg, toYaml, warningsToShow, type ConfigFormat } from '../../src/toolstack/config/index.js';
 
 export default class ConfigConvert extends XenemuCommand {
   static override summary = 'Convert a domain config between YAML and xl.cfg';
@@ -11,7 +11,7 @@ export default class ConfigConvert extends XenemuCommand {
 
 KEY=VALUE arguments after FILE override the file's settings as they do for \`xl create\`: KEY=VALUE replaces, KEY+=VALUE appends, and VALUE uses the xl.cfg syntax ("string", number, [ list ]).
 
-Keys xl knows but xenemu does not emulate are reported as warnings and left out; anything else wrong is an error naming file:line:column and the key, and the exit status is 1, as for xl's parse errors. Defaults are left out of the output, so converting back gives the same configuration.`;
+Keys xl knows but xenemu does not emulate are left out (and, with -v, reported as warnings, as are deprecated forms such as phy:); anything else wrong is an error naming file:line:column and the key, and the exit status is 1, as for xl's parse errors. Defaults are left out of the output, so converting back gives the same configuration.`;
 
   static override examples = [
     '<%= config.bin %> config convert /etc/xen/web.cfg > web.yaml',
@@ -29,6 +29,7 @@ Keys xl knows but xenemu does not emulate are reported as warnings and left out;
   static override flags = {
     to: Flags.option({ options: ['yaml', 'xlcfg'] as const, description: 'output format; default: the other one' })(),
     output: Flags.string({ char: 'o', description: 'write to this file instead of standard output' }),
+    verbose: Flags.boolean({ char: 'v', description: 'also warn of keys xenemu does not emulate and of deprecated forms (xl says nothing of these)' }),
   };
 
   async run(): Promise<void> {
@@ -44,7 +45,7 @@ Keys xl knows but xenemu does not emulate are reported as warnings and left out;
       for (const issue of e.issues) this.logToStderr(c.red(`xenemu: ${formatIssue(issue)}`));
       this.exit(e.exitStatus);
     }
-    for (const w of loaded.warnings) this.logToStderr(`xenemu: ${c.yellow('warning:')} ${formatIssue(w)}`);
+    for (const w of warningsToShow(loaded.warnings, flags.verbose)) this.logToStderr(`xenemu: ${c.yellow('warning:')} ${formatIssue(w)}`);
     const to: ConfigFormat = flags.to ?? (loaded.format === 'yaml' ? 'xlcfg' : 'yaml');
     const header = `# Converted from ${basename(args.file)} by xenemu config convert.`;
     const body = to === 'yaml' ? `${header}\n# Keys are xl.cfg(5)'s; configs/schema.json describes them.\n${toYaml(loaded.config)}` : `${header}\n${toXlCfg(loaded.config)}`;

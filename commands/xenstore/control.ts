@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { XenemuCommand } from '../../src/cli/base-command.js';
 import { runControl } from '../../src/compat/control-tool.js';
-import { toByteString } from '../../src/compat/xenstore-args.js';
+import { toByteString, toolName } from '../../src/compat/xenstore-args.js';
 
 export default class XenstoreControl extends XenemuCommand {
   static override summary = 'Send a control command to xenstored, like xenstore-control';
@@ -24,7 +24,7 @@ export default class XenstoreControl extends XenemuCommand {
     const args = this.argv[0] === '--' ? this.argv.slice(1) : this.argv;
     await this.parse(XenstoreControl, args.includes('-h') ? ['-h'] : ['--', ...args]);
     process.exitCode = await runControl('xenemu xenstore control', args.map(toByteString), {
-      progname: 'xenemu',
+      progname: toolName('control'),
       compatErrors: false,
       env: process.env,
     });

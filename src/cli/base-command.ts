@@ -4,9 +4,16 @@ import { resolveHome, statePaths, type StatePaths } from '../state/state-dir.js'
 
 /**
  * What every xenemu command shares: the state dir, and one place that turns errors
- * into a message and an exit code (1 like xl and the xenstore tools; 2 for usage).
+ * into a message and an exit code (1 like xl and the xenstore tools; for usage, the
+ * mirrored tool's usage status).
  */
 export abstract class XenemuCommand extends Command {
+  /**
+   * The exit status of a usage error (a bad flag, a missing argument): 2, as xl's
+   * def_getopt exits (src/compat/xl-getopt.ts); the xenstore tools say 1.
+   */
+  protected readonly usageExitStatus: number = 2;
+
   protected get paths(): StatePaths {
     return statePaths(resolveHome());
   }
@@ -18,6 +25,8 @@ export abstract class XenemuCommand extends Command {
       this.logToStderr(chalkFor('stderr').red(err.cliMessage()));
       this.exit(err.exitStatus);
     }
+    // oclif's parser errors (and this.error(..., { exit: 2 })) carry exit 2.
+    if (err.oclif?.exit === 2) err.oclif.exit = this.usageExitStatus;
     return super.catch(err);
   }
 }

@@ -1,5 +1,5 @@
 import { runControl } from './control-tool.js';
-import { isCMode, parseToolArgs, toByteString, toolRequest } from './xenstore-args.js';
+import { isCMode, parseToolArgs, toByteString, toolName, toolRequest } from './xenstore-args.js';
 import { exitQuietlyOnEpipe, runTool, type RunContext } from './xenstore-run.js';
 
 /**
@@ -11,17 +11,17 @@ import { exitQuietlyOnEpipe, runTool, type RunContext } from './xenstore-run.js'
  * Arguments are parsed with the C tools' getopt rules. Anything that would make the C
  * tool complain (a bad option, a usage error), help, --json, and unknown tools return
  * false: oclif then parses the same command line and reports it its way (usage
- * errors exit 2 there, as everywhere in xenemu). Set XENEMU_FAST_PATH=0 to always go
+ * errors exit 1 there, as the C tools' do). Set XENEMU_FAST_PATH=0 to always go
  * through oclif.
  *
- * Output is the C tools' output byte for byte; stderr messages are theirs with the
- * program name "xenemu" (as `xenstore read` would say "xenstore").
+ * Output is the C tools' output byte for byte, and so are stderr messages, under the
+ * name of the tool mirrored (`xenstore-read: couldn't read path /x`).
  */
 export async function fastXenstore(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
   if (argv[0] !== 'xenstore' || argv.length < 2 || env.XENEMU_FAST_PATH === '0') return false;
   const mode = argv[1]!;
   const args = argv.slice(2).map(toByteString);
-  const ctx: RunContext = { progname: 'xenemu', compatErrors: false, env };
+  const ctx: RunContext = { progname: toolName(mode), compatErrors: false, env };
 
   if (mode === 'control' || mode === 'mkdir') {
     // Neither has options of its own (xenstore-control passes `live-update -F` through

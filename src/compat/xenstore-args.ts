@@ -52,6 +52,14 @@ const USAGE: Record<CMode, string> = {
   watch: '[-h] [-n NR] key',
 };
 
+/**
+ * The C tool a mode mirrors, whose name `xenemu xenstore <mode>` prints its messages
+ * under (`xenstore-read: couldn't read path /x`), as the tool itself would.
+ */
+export function toolName(mode: string): string {
+  return `xenstore-${mode}`;
+}
+
 /** "Usage: xenstore-read [-h] ..." or, for the multi-call form, "Usage: xenstore read [-h] ...". */
 export function usageText(mode: CMode, progname: string, inclMode: boolean): string {
   return `Usage: ${progname} ${inclMode ? `${mode} ` : ''}${USAGE[mode]}`;

@@ -1,8 +1,8 @@
 import { Flags } from '@oclif/core';
 import { XenemuCommand } from '../cli/base-command.js';
 import { connectXenstored } from '../client/xenstore-connect.js';
-import { toByteString, toolRequest, type DEFAULT_FLAGS, type ToolMode } from './xenstore-args.js';
-import { executeTool, renderTool, runTool, type RunContext, type ToolResult } from './xenstore-run.js';
+import { toByteString, toolName, toolRequest, type DEFAULT_FLAGS, type ToolMode } from './xenstore-args.js';
+import { executeTool, renderTool, runTool, type ToolResult } from './xenstore-run.js';
 
 /**
  * What the `xenemu xenstore <tool>` commands share. They are thin: a command declares
@@ -18,7 +18,8 @@ export abstract class XenstoreToolCommand extends XenemuCommand {
   /** -h is help in every C tool, so here too. */
   static override baseFlags = { help: Flags.help({ char: 'h' }) };
 
-  protected readonly toolContext: RunContext = { progname: 'xenemu', compatErrors: false, env: process.env };
+  /** xenstore_client.c's usage() exits 1. */
+  protected override readonly usageExitStatus = 1;
 
   /**
    * Run `mode` on `operands` (argv strings) with `flags`. Prints and sets the exit
@@ -28,7 +29,7 @@ export abstract class XenstoreToolCommand extends XenemuCommand {
     const req = toolRequest(mode, flags, operands.map(toByteString));
     if (req === null) this.error(mode === 'write' ? 'expected KEY VALUE pairs, got an odd number of arguments' : 'missing KEY', { exit: 2 });
     if (!this.jsonEnabled()) {
-      process.exitCode = await runTool(req, this.toolContext);
+      process.exitCode = await runTool(req, { progname: toolName(mode), compatErrors: false, env: process.env });
       return undefined;
     }
     const client = await connectXenstored();

@@ -189,6 +189,8 @@ export interface XlCreateOptions {
   quiet: boolean;
   /** -d: print the configuration on stderr, then create. */
   debug: boolean;
+  /** -v: also print xenemu's notes on the config (not emulated, deprecated), which xl does not. */
+  verbose?: boolean;
 }
 
 export type XlCreateResult = { dryRun: true; config: LibxlDomainConfig } | { dryRun: false; domid: number; name: string; uuid: string; paused: boolean };
@@ -222,16 +224,17 @@ export async function xlCreate(ctx: XlContext, o: XlCreateOptions): Promise<XlOu
     throw new XlFailure(`Failed to read config file: ${file}: ${strerror((err as NodeJS.ErrnoException).code ?? 'EIO')}\n`, 3);
   }
   if (!o.quiet) ctx.note(`Parsing config from ${file}\n`);
-  const { loadDomainConfig, ConfigError, formatIssue } = await import('../toolstack/config/index.js');
+  const { loadDomainConfig, ConfigError, formatIssue, warningsToShow } = await import('../toolstack/config/index.js');
   let config: DomainConfig;
   try {
     // Relative disk, kernel and ramdisk paths resolve against the file's directory
     // (toolstack/config), in a dry run too: -n shows the paths a create would use.
     const loaded = loadDomainConfig(file, o.overrides);
-    if (loaded.warnings.length > 0) {
+    const shown = warningsToShow(loaded.warnings, o.verbose ?? false);
+    if (shown.length > 0) {
       // chalk, for the word in yellow on a colour terminal, loads only when there are warnings.
       const warning = (await import('../ui/color.js')).chalkFor('stderr').yellow('warning:');
-      for (const w of loaded.warnings) ctx.note(`xenemu: ${warning} ${formatIssue(w)}\n`);
+      for (const w of shown) ctx.note(`xenemu: ${warning} ${formatIssue(w)}\n`);
     }
     config = loaded.config;
   } catch (err) {

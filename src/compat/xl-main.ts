@@ -54,6 +54,8 @@ import { isXlExit, xlGetopt, type ParsedXlArgs, type XlExit } from './xl-getopt.
 
 interface Globals {
   dryRun: boolean;
+  /** -v: xl's verbosity; here it also shows xenemu's notes on a config. */
+  verbose: boolean;
 }
 
 type Runner = (ctx: XlContext, p: ParsedXlArgs, g: Globals) => Promise<XlOutput<unknown>> | XlExit;
@@ -166,6 +168,7 @@ function runCreate(ctx: XlContext, argv: readonly string[], g: Globals, env: Nod
     dryRun: g.dryRun || has(p, 'n'),
     quiet: has(p, 'q'),
     debug: has(p, 'd'),
+    verbose: g.verbose,
   });
 }
 
@@ -185,13 +188,14 @@ function explain(err: unknown): XlExit {
  * receives what xl writes to stderr while it works, at once.
  */
 export async function xlRun(argv0: string, args: readonly string[], note: (text: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<XlExit> {
-  const globals: Globals = { dryRun: false };
+  const globals: Globals = { dryRun: false, verbose: false };
   // Global options stop at the first operand ("+"); glibc complains under argv[0].
   const g = getoptLong([argv0, ...args], '+vfNtT', [], env);
   let step = g.next();
   for (; !step.done; step = g.next()) {
     if (step.value.kind === 'error') return { stdout: '', stderr: `${step.value.diagnostic}\n${UNKNOWN_GLOBAL_OPTION}`, code: 1 };
     if (step.value.opt === 'N') globals.dryRun = true;
+    if (step.value.opt === 'v') globals.verbose = true;
   }
   const rest = step.value;
   const cmd = rest[0];

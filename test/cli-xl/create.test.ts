@@ -201,3 +201,26 @@ test('no config file: xl\'s message and status 6; an unreadable one: status 3', 
   t.is(two.code, 2);
   t.true(two.stdout.startsWith('Usage: xl [-vtTfN] create <ConfigFile> [options] [vars]\n'));
 });
+
+test('an ordinary HVM config creates without warnings, as xl; -v shows xenemu\'s notes (not emulated, deprecated)', async (t) => {
+  const cfg = scratchFile(
+    'hvm.cfg',
+    'name = "win"\ntype = "hvm"\nmemory = 256\ndisk = [ "phy:/dev/vg/win,hda,w", "file:/tmp/cd.iso,hdc:cdrom,r" ]\nvnc = 1\nserial = "pty"\nacpi = 1\n',
+  );
+  for (const run of [h.xl, h.xenemu]) {
+    const quiet = await run('create', '-n', cfg);
+    t.is(quiet.code, 0, quiet.stderr);
+    t.is(quiet.stderr, `Parsing config from ${cfg}\n`);
+  }
+  const notes = [
+    `xenemu: warning: ${cfg}:5:1: vnc: vnc is not emulated by xenemu and was ignored`,
+    `xenemu: warning: ${cfg}:6:1: serial: serial is not emulated by xenemu and was ignored`,
+    `xenemu: warning: ${cfg}:7:1: acpi: acpi is not emulated by xenemu and was ignored`,
+    `xenemu: warning: ${cfg}:4:11: disk[0]: the "phy:" prefix is deprecated and ignored`,
+    `xenemu: warning: ${cfg}:4:36: disk[1]: the "file:" prefix is deprecated and ignored`,
+  ];
+  for (const r of [await h.xl('-v', 'create', '-n', cfg), await h.xenemu('create', '-v', '-n', cfg)]) {
+    t.is(r.code, 0, r.stderr);
+    t.is(r.stderr, `Parsing config from ${cfg}\n${notes.join('\n')}\n`);
+  }
+});

@@ -65,6 +65,6 @@ test('host status, warnings and error messages are styled by chalk where colour 
   const cfg = join(home, 'old.cfg');
   writeFileSync(cfg, 'name = "w"\nbuilder = "hvm"\nmemory = 128\n');
   const warning = `${cfg}:2:1: builder: builder is deprecated: write type = "hvm"\n`;
-  t.is(xenemu(['create', '-n', cfg], {}).stderr, `Parsing config from ${cfg}\nxenemu: warning: ${warning}`);
-  t.is(xenemu(['create', '-n', cfg], { FORCE_COLOR: '1' }).stderr, `Parsing config from ${cfg}\nxenemu: ${ESC}33mwarning:${ESC}39m ${warning}`);
+  t.is(xenemu(['create', '-v', '-n', cfg], {}).stderr, `Parsing config from ${cfg}\nxenemu: warning: ${warning}`);
+  t.is(xenemu(['create', '-v', '-n', cfg], { FORCE_COLOR: '1' }).stderr, `Parsing config from ${cfg}\nxenemu: ${ESC}33mwarning:${ESC}39m ${warning}`);
 });

@@ -78,10 +78,10 @@ test('ls, list and exists have --json too', async (t) => {
   });
 });
 
-test('oclif, not the C tool, reports usage errors: exit 2', async (t) => {
-  for (const args of [['read', '-x', '/xx/name'], ['write', '/xx/a'], ['write', '/xx/a', '1', '/xx/b'], ['watch', '-n'], ['frob']]) {
+test('oclif, not the C tool, reports usage errors, with the C tools\' exit 1', async (t) => {
+  for (const args of [['read'], ['read', '-x', '/xx/name'], ['ls', '--bogus'], ['write', '/xx/a'], ['write', '/xx/a', '1', '/xx/b'], ['watch', '-n'], ['frob']]) {
     const r = await xenemu(['xenstore', ...args]);
-    t.is(r.exit, 2, args.join(' '));
+    t.is(r.exit, 1, args.join(' '));
     t.is(r.stdout, '', args.join(' '));
   }
   t.is(await client.read('/xx/a').catch(() => null), null, 'nothing was written');
@@ -102,7 +102,16 @@ test('mkdir creates empty nodes; an existing one is left as it is', async (t) =>
   t.deepEqual(await xenemu(['xenstore', 'mkdir', '/xm/m1', '/xx/name']), { stdout: '', stderr: '', exit: 0 });
   t.is((await client.read('/xm/m1')).toString(), '');
   t.is((await client.read('/xx/name')).toString(), 'guest one');
-  t.deepEqual(await xenemu(['xenstore', 'mkdir', '/xm/bad key']), { stdout: '', stderr: 'xenemu: could not create path /xm/bad key\n', exit: 1 });
+  t.deepEqual(await xenemu(['xenstore', 'mkdir', '/xm/bad key']), { stdout: '', stderr: 'xenstore-mkdir: could not create path /xm/bad key\n', exit: 1 });
+});
+
+test('failures are reported under the mirrored tool\'s name, by the fast path and by oclif', async (t) => {
+  const expected = { stdout: '', stderr: "xenstore-read: couldn't read path /xx/nope\n", exit: 1 };
+  t.deepEqual(await xenemu(['xenstore', 'read', '/xx/nope']), expected);
+  t.deepEqual(await xenemu(['xenstore', 'read', '/xx/nope'], { ...target.env, XENEMU_FAST_PATH: '0' }), expected);
+  const rm = await xenemu(['xenstore', 'ls', '/xx/nope']);
+  t.is(rm.exit, 1);
+  t.regex(rm.stderr, /^xenstore-ls: /);
 });
 
 test('the fast path and oclif print the same bytes', async (t) => {
@@ -118,7 +127,7 @@ test('an unreachable XENSTORED_PATH is explained, and nothing is started', async
   const r = await xenemu(['xenstore', 'read', '/a'], { ...process.env, XENEMU_HOME: home, XENSTORED_PATH: '/nonexistent/socket' });
   t.is(r.exit, 1);
   t.is(r.stdout, '');
-  t.regex(r.stderr, /^xenemu: cannot reach xenstored at \/nonexistent\/socket \(XENSTORED_PATH\): No such file or directory/);
+  t.regex(r.stderr, /^xenstore-read: cannot reach xenstored at \/nonexistent\/socket \(XENSTORED_PATH\): No such file or directory/);
   const ctl = await xenemu(['xenstore', 'control', 'help'], { ...process.env, XENEMU_HOME: home, XENSTORED_PATH: '/nonexistent/socket' });
   t.is(ctl.exit, 1);
   t.regex(ctl.stderr, /cannot reach xenstored/);

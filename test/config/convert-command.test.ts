@@ -23,12 +23,15 @@ function tmp(name: string, text: string): string {
   return file;
 }
 
-test('convert turns an xl.cfg into YAML, with warnings on stderr', async (t) => {
+test('convert turns an xl.cfg into YAML; -v warns of what is not emulated', async (t) => {
   const file = tmp('vm.cfg', 'name = "web"\nmemory = 512\ndisk = [ "web.img,,xvda" ]\nvfb = [ "vnc=1" ]\n');
   const r = await convert(file);
   t.is(r.code, 0, r.stderr);
   t.is(r.stdout, "# Converted from vm.cfg by xenemu config convert.\n# Keys are xl.cfg(5)'s; configs/schema.json describes them.\nname: web\ntype: pv\nmemory: 512\nvcpus: 1\ndisk:\n  - target: web.img\n    vdev: xvda\n");
-  t.is(r.stderr, `xenemu: warning: ${file}:4:1: vfb: vfb is not emulated by xenemu and was ignored\n`);
+  t.is(r.stderr, '', 'xl says nothing of keys xenemu does not emulate');
+  const v = await convert(file, '-v');
+  t.is(v.stdout, r.stdout);
+  t.is(v.stderr, `xenemu: warning: ${file}:4:1: vfb: vfb is not emulated by xenemu and was ignored\n`);
 });
 
 test('convert takes --to, -o and xl-style overrides', async (t) => {

@@ -4,6 +4,7 @@
  */
 
 import { XenemuError } from '../../common/errors.js';
+import { editDistance } from '../../common/edit-distance.js';
 
 /** A 1-based position in a config source (a file, or an override argument). */
 export interface ConfigLocation {
@@ -20,6 +21,24 @@ export interface ConfigIssue extends ConfigLocation {
 
 /** Something the config asks for that xenemu reads but does not act on, or a deprecated form. */
 export type ConfigWarning = ConfigIssue;
+
+/**
+ * Whether a warning is xenemu's note rather than a mistake in the config: a key xenemu
+ * reads but does not emulate, or a deprecated form xl still takes (phy:, file:,
+ * builder, netdev). xl prints nothing about either, so xenemu shows them only with -v
+ * (create, config convert, config check). The others (a multicast or duplicate mac, a
+ * key that does not apply to the guest type) point at a likely mistake and are always
+ * shown. The messages' wording is the mark: every such note says "not emulated",
+ * "deprecated" or "not supported".
+ */
+export function isVerboseOnly(w: ConfigWarning): boolean {
+  return /\b(not emulated|deprecated|not supported)\b/.test(w.message);
+}
+
+/** The warnings to print: all of them with -v, else those xl users need to see. */
+export function warningsToShow(warnings: readonly ConfigWarning[], verbose: boolean): ConfigWarning[] {
+  return verbose ? [...warnings] : warnings.filter((w) => !isVerboseOnly(w));
+}
 
 /** `file:line:column: key: message`, the one format of every config diagnostic. */
 export function formatIssue(issue: ConfigIssue): string {
@@ -89,21 +108,6 @@ export function positionOf(text: string, offset: number): { line: number; column
     }
   }
   return { line, column: end - lineStart + 1 };
-}
-
-function editDistance(a: string, b: string): number {
-  const prev = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = prev[j]!;
-      prev[j] = Math.min(above + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = above;
-    }
-  }
-  return prev[b.length]!;
 }
 
 /**

@@ -21,7 +21,7 @@ import { mapXlSettings } from './xlcfg.js';
 import { parseXlCfgSettings, resolveSettings } from './xlcfg-syntax.js';
 import { loadYamlText } from './yaml.js';
 
-export { ConfigError, formatIssue, formatPath, type ConfigIssue, type ConfigLocation, type ConfigWarning } from './errors.js';
+export { ConfigError, formatIssue, formatPath, isVerboseOnly, warningsToShow, type ConfigIssue, type ConfigLocation, type ConfigWarning } from './errors.js';
 export {
   DomainConfigInputSchema,
   DomainConfigSchema,
