@@ -162,11 +162,13 @@ export class ControlServer {
       if (typeof req !== 'object' || req === null || Array.isArray(req)) throw new XenemuError('EINVAL', 'bad request: a request is a JSON object {"id", "method", "params"}');
       const { id: reqId, method: name, params } = req as Partial<RpcRequest>;
       id = typeof reqId === 'number' ? reqId : 0;
-      const method = typeof name === 'string' && Object.hasOwn(this.methods, name) ? this.methods[name] : undefined;
-      if (method === undefined) throw new XenemuError('ENOSYS', `unknown method ${typeof name === 'string' ? name.slice(0, 64) : String(name)}`);
-      const checked = this.checkParams(name!, params ?? {});
-      this.gate?.admit(name!);
-      ran = name!;
+      if (typeof name !== 'string' || !Object.hasOwn(this.methods, name)) {
+        throw new XenemuError('ENOSYS', `unknown method ${typeof name === 'string' ? name.slice(0, 64) : String(name)}`);
+      }
+      const method = this.methods[name]!;
+      const checked = this.checkParams(name, params ?? {});
+      this.gate?.admit(name);
+      ran = name;
       response = { id, result: (await method(checked, ctx)) ?? null };
     } catch (err) {
       const { code, message, internal } = rpcErrorOf(err);

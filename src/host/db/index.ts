@@ -181,7 +181,7 @@ export class StorePersistence {
    */
   flush(): void {
     if (this.journal.flush() === 0) return;
-    if (this.writer.stats().error !== null && Date.now() >= this.writerRestartedAt + WRITER_RESTART_MS) this.restartWriter();
+    if (this.writer.failed && Date.now() >= this.writerRestartedAt + WRITER_RESTART_MS) this.restartWriter();
     if (this.journal.size >= this.options.rotateBytes) this.rotate();
     else if (this.journal.unposted >= this.options.handOffBytes) this.handOff();
     else this.timer ??= setTimeout(this.onTimer, this.options.handOffMs);

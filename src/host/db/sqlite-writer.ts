@@ -102,6 +102,11 @@ export class SqliteWriter {
     if (this.error !== null) throw this.error;
   }
 
+  /** The worker failed (see error in stats()); checked at every flush, so it allocates nothing. */
+  get failed(): boolean {
+    return this.error !== null;
+  }
+
   stats(): WriterStats {
     return {
       applied: this.applied,
