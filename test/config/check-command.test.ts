@@ -1,27 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { run } from '../helpers/run.js';
-
-const REPO = new URL('../..', import.meta.url).pathname;
+import { REPO, runCommandSource, tempFile } from '../helpers/run.js';
 
 /** Run `xenemu config check ARGS` from the TypeScript sources (no build needed). */
 function check(...args: string[]) {
-  const script = `
-    import { handle } from '@oclif/core';
-    const { default: C } = await import(${JSON.stringify(join(REPO, 'commands/config/check.ts'))});
-    try { await C.run(${JSON.stringify(args)}, ${JSON.stringify(REPO)}); } catch (e) { await handle(e); }
-  `;
-  return run(process.execPath, ['--import=tsx', '--input-type=module', '-e', script]);
+  return runCommandSource('config/check.ts', args);
 }
 
-function tmp(name: string, text: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'xenemu-check-'));
-  const file = join(dir, name);
-  writeFileSync(file, text);
-  return file;
-}
+const tmp = tempFile;
 
 test('check passes the shipped configs silently', async (t) => {
   const r = await check(...['web.yaml', 'db.yaml', 'legacy.cfg'].map((f) => join(REPO, 'configs', f)));

@@ -1,27 +1,14 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { run } from '../helpers/run.js';
-
-const REPO = new URL('../..', import.meta.url).pathname;
+import { runCommandSource, tempFile } from '../helpers/run.js';
 
 /** Run `xenemu config convert ARGS` from the TypeScript sources (no build needed). */
 function convert(...args: string[]) {
-  const script = `
-    import { handle } from '@oclif/core';
-    const { default: C } = await import(${JSON.stringify(join(REPO, 'commands/config/convert.ts'))});
-    try { await C.run(${JSON.stringify(args)}, ${JSON.stringify(REPO)}); } catch (e) { await handle(e); }
-  `;
-  return run(process.execPath, ['--import=tsx', '--input-type=module', '-e', script]);
+  return runCommandSource('config/convert.ts', args);
 }
 
-function tmp(name: string, text: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'xenemu-convert-'));
-  const file = join(dir, name);
-  writeFileSync(file, text);
-  return file;
-}
+const tmp = tempFile;
 
 test('convert turns an xl.cfg into YAML; -v warns of what is not emulated', async (t) => {
   const file = tmp('vm.cfg', 'name = "web"\nmemory = 512\ndisk = [ "web.img,,xvda" ]\nvfb = [ "vnc=1" ]\n');

@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface RunResult {
   code: number | null;
@@ -29,3 +32,23 @@ export function xenToolsDir(): string {
 
 /** Debian's python, which has python3-pyxs (a pyenv python may shadow it on PATH). */
 export const SYSTEM_PYTHON = '/usr/bin/python3';
+
+/** The repository's root. */
+export const REPO = new URL('../..', import.meta.url).pathname;
+
+/** Run one oclif command (`commands/<file>`) from the TypeScript sources, no build needed. */
+export function runCommandSource(file: string, args: readonly string[]): Promise<RunResult> {
+  const script = `
+    import { handle } from '@oclif/core';
+    const { default: C } = await import(${JSON.stringify(join(REPO, 'commands', file))});
+    try { await C.run(${JSON.stringify(args)}, ${JSON.stringify(REPO)}); } catch (e) { await handle(e); }
+  `;
+  return run(process.execPath, ['--import=tsx', '--input-type=module', '-e', script]);
+}
+
+/** A file named `name` holding `text`, in a new temporary directory. */
+export function tempFile(name: string, text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'xenemu-')), name);
+  writeFileSync(file, text);
+  return file;
+}
