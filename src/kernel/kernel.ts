@@ -137,6 +137,11 @@ export class Kernel {
     this.log = new KernelLog(options.clock, (line) => this.console?.writeLine(line));
   }
 
+  /** The kernel's own mapping of its frame `gfn` (what grantRing fills and grants). */
+  page(gfn: number): Uint8Array {
+    return this.hc.platform.page(gfn);
+  }
+
   /** xen_domain(): true once Xen was found. */
   get xenDomain(): boolean {
     return this.xenLeaf >= 0;
