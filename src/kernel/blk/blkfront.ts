@@ -137,8 +137,9 @@ class BlkfrontInstance implements BlockDriverDisk {
         return;
       case XenbusState.Closing:
       case XenbusState.Closed:
-        if (this.dev.state === XenbusState.Closed) return;
-        await this.close(state === XenbusState.Closing);
+        if (this.dev.state !== XenbusState.Closed) await this.close(state === XenbusState.Closing);
+        // The backend let go of the ring: its grants end now.
+        else if (state === XenbusState.Closed) this.releaseRing();
         return;
       default:
         return;
@@ -364,30 +365,35 @@ class BlkfrontInstance implements BlockDriverDisk {
     this.wakeOne();
   }
 
-  /** A protocol failure: fail what is in flight, close with an error node. */
+  /** A protocol failure: fail what is in flight, close with an error node (the ring goes when the backend closed). */
   private async fail(why: string): Promise<void> {
-    this.teardown(why);
+    this.failInFlight(why);
+    this.unbindChannel();
     await devFatal(this.dev, this.k.log, this.unitName, ERRNO.EPROTO, why);
   }
 
   /**
    * The backend is closing (an unplug) or closed: the disk leaves the block layer (new
    * I/O fails), requests in flight are waited for while the backend still serves
-   * (Closing) and failed if it is gone (Closed), then the ring goes and we are Closed.
+   * (Closing) and failed if it is gone (Closed), and we go Closed (Linux's
+   * xenbus_frontend_closed). The ring's pages stay granted until the backend says it
+   * is Closed, which it does once it unmapped them: ended then, every grant ends at once
+   * and every frame goes back.
    */
   private async close(backendStillServes: boolean): Promise<void> {
     this.blocks.remove(this.name);
     this.connected = false;
     for (const w of this.ringWaiters.splice(0)) w();
     if (backendStillServes && this.inFlight > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
-    this.teardown('the backend closed');
-    await this.dev.setState(XenbusState.Closing).catch(() => {});
+    this.failInFlight('the backend closed');
+    this.unbindChannel();
     await this.dev.setState(XenbusState.Closed).catch(() => {});
+    if (!backendStillServes) this.releaseRing();
     this.print(`${this.name}: closed`);
   }
 
-  /** Fail every request in flight, release the ring, the channel, the indirect pages. */
-  private teardown(why: string): void {
+  /** Fail every request in flight and end its grants (one batch). */
+  private failInFlight(why: string): void {
     this.connected = false;
     this.blocks.remove(this.name);
     const refs: number[] = [];
@@ -402,12 +408,16 @@ class BlkfrontInstance implements BlockDriverDisk {
     for (const w of this.ringWaiters.splice(0)) w();
     // A grant the backend still maps is deferred by the grant table, never reused under it.
     if (refs.length > 0) this.k.gnttab.endForeignAccessReferences(refs);
-    this.releaseRing();
   }
 
-  private releaseRing(): void {
+  private unbindChannel(): void {
     if (this.src !== null) this.k.intr.unbindSource(this.src);
     this.src = null;
+  }
+
+  /** End the ring's grants and free its frames and the indirect pages. */
+  private releaseRing(): void {
+    this.unbindChannel();
     if (this.granted !== null) {
       const r = this.granted.release();
       if (r.stillMapped.length > 0) this.print(`ring grants ${r.stillMapped.join(', ')} still mapped by the backend: their pages stay out of use`);
@@ -422,7 +432,8 @@ class BlkfrontInstance implements BlockDriverDisk {
 
   /** The device node is gone (the toolstack removed it): everything goes, nothing is written. */
   detach(): void {
-    this.teardown('the device was removed');
+    this.failInFlight('the device was removed');
+    this.releaseRing();
   }
 }
 
