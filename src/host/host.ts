@@ -13,6 +13,7 @@ import type { XenStored } from '../xenstore/xenstored.js';
 import { durableAnswers } from './control-gate.js';
 import { ControlServer, type RpcMethod } from './control-server.js';
 import type { RecoveryReport } from './db/index.js';
+import { blkMethods } from './blk-service.js';
 import { domainMethods } from './domain-service.js';
 import { DurabilityBarrier } from './durability.js';
 import { evtchnMethods } from './evtchn-service.js';
@@ -133,6 +134,7 @@ export class Host {
       ...domainMethods(this.machine, () => hostUptimeSeconds()),
       ...statsMethods(this.machine),
       ...evtchnMethods(this.machine),
+      ...blkMethods(this.machine),
     };
   }
 
