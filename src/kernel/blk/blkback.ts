@@ -47,6 +47,9 @@ export interface BlkbackTunables {
 
 export const DEFAULT_BLKBACK_TUNABLES: BlkbackTunables = { maxRingPageOrder: 4, maxIndirectSegments: 256, publish: 'both' };
 
+/** Opens the store a backend node's `params` names. */
+export type StoreOpener = (path: string, readOnly: boolean) => Promise<BackingStore>;
+
 /** Per-device counters, as Linux blkback's statistics/ in sysfs (what xentop's VBD columns read). */
 export interface BlkbackStats {
   /** oo_req: times the ring was found with requests while the backend had no room (always 0 here: no request pool). */
@@ -133,6 +136,7 @@ class BlkbackInstance {
     private readonly k: BlkKernel,
     unit: number,
     private readonly tunables: BlkbackTunables,
+    private readonly openStore: StoreOpener,
   ) {
     this.name = `xbbd${unit}`;
   }
@@ -219,7 +223,7 @@ class BlkbackInstance {
       return;
     }
     try {
-      this.store = await openBackingStore(params, this.readOnly);
+      this.store = await this.openStore(params, this.readOnly);
     } catch (err) {
       this.hotplugFailed = true;
       await devFatal(this.dev, this.k.log, this.name, ERRNO.ENODEV, `opening backend: ${(err as Error).message}`);
@@ -614,6 +618,8 @@ export class Blkback implements XenbusDriver {
   private units = 0;
   /** Loader tunables; a change applies to devices attached after it. */
   tunables: BlkbackTunables = { ...DEFAULT_BLKBACK_TUNABLES };
+  /** How a disk's `params` becomes a store (FreeBSD picks its file or device backend the same way); replaceable for tests. */
+  openStore: StoreOpener = openBackingStore;
 
   constructor(private readonly k: BlkKernel) {}
 
@@ -622,7 +628,7 @@ export class Blkback implements XenbusDriver {
   }
 
   async attach(dev: XenbusDevice): Promise<void> {
-    const inst = new BlkbackInstance(dev, this.k, this.units++, { ...this.tunables });
+    const inst = new BlkbackInstance(dev, this.k, this.units++, { ...this.tunables }, this.openStore);
     this.instances.set(dev, inst);
     try {
       await inst.attach();
