@@ -19,7 +19,7 @@ The default pattern, offset, puts each 8-byte word's own disk offset in it, so a
     '<%= config.bin %> block-io web xvda read --offset 1m --length 4k --to /tmp/sector.bin',
     '<%= config.bin %> block-io web xvda write --from ./boot.img --flush',
     '<%= config.bin %> block-io web xvda copy --dest xvdb --length 64m --bs 1m --qd 4',
-    '<%= config.bin %> block-io web xvda read --length 100m --bs 4k --qd 32 --json',
+    '<%= config.bin %> block-io web xvda read --length 100m --bs 4k --qd 32 --random --json',
   ];
   static override enableJsonFlag = true;
   static override args = {
@@ -37,6 +37,7 @@ The default pattern, offset, puts each 8-byte word's own disk offset in it, so a
     from: Flags.string({ description: 'write or verify this host file\'s bytes instead of a pattern' }),
     to: Flags.string({ description: 'read: write the bytes read to this host file' }),
     dest: Flags.string({ description: 'copy: the destination disk' }),
+    random: Flags.boolean({ description: 'blocks in a random order (seeded by --seed), each once', default: false }),
     flush: Flags.boolean({ description: 'a cache flush at the end (write, copy): the data is on stable storage when it returns', default: false }),
   };
 
@@ -56,6 +57,7 @@ The default pattern, offset, puts each 8-byte word's own disk offset in it, so a
       ...(flags.to !== undefined ? { to: resolve(flags.to) } : {}),
       ...(flags.dest !== undefined ? { dest: flags.dest } : {}),
       flush: flags.flush,
+      random: flags.random,
     });
     this.log(formatBlockIo(r));
     return r;

@@ -33,6 +33,8 @@ export const BlkParams = {
     /** copy: the destination disk. */
     dest: Vdev.optional(),
     flush: z.boolean(),
+    /** Blocks in a random order (seeded by `seed`). */
+    random: z.boolean().optional(),
   }),
 } satisfies Record<string, z.ZodType>;
 

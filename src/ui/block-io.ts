@@ -23,7 +23,7 @@ function size(bytes: number): string {
 export function formatBlockIo(r: BlockIoResult): string {
   const what = r.op === 'copy' ? `copy ${r.device} -> ${r.dest}` : `${r.op} ${r.device}`;
   const lines = [
-    `${what} (domain ${r.domid} ${r.name}): ${size(r.bytes)} at offset ${r.offset} in ${size(r.blockSize)} blocks, queue depth ${r.queueDepth}, ${r.pattern === 'data' ? 'data from the file' : `pattern ${r.pattern}`}`,
+    `${what} (domain ${r.domid} ${r.name}): ${size(r.bytes)} at offset ${r.offset} in ${size(r.blockSize)} blocks${r.random ? ' (random order)' : ''}, queue depth ${r.queueDepth}, ${r.pattern === 'data' ? 'data from the file' : `pattern ${r.pattern}`}`,
     `${r.ios} I/Os in ${r.seconds.toFixed(3)} s: ${r.mbPerSec.toFixed(1)} MB/s, ${Math.round(r.iops)} IOPS`,
     `latency (usec): p50 ${Math.round(r.latencyUs.p50)}, p99 ${Math.round(r.latencyUs.p99)}, max ${Math.round(r.latencyUs.max)}`,
   ];

@@ -296,7 +296,8 @@ class BlkbackInstance {
     const maxPages = 1 << this.tunables.maxRingPageOrder;
     if (!(pages >= 1 && pages <= maxPages && (pages & (pages - 1)) === 0)) throw new Error(`frontend asks for ${pages} ring pages; this backend serves 1 to ${maxPages}, a power of two`);
     const refs: number[] = [];
-    if (pages === 1 && order === undefined) {
+    // One page: `ring-ref` (Linux's read_per_ring_refs), whatever ring-page-order says; ring-ref0 if that is all there is.
+    if (pages === 1) {
       const one = (await readOtherendOptional(dev, 'ring-ref')) ?? (await readOtherendOptional(dev, 'ring-ref0'));
       refs.push(requireRef(one, 'ring-ref'));
     } else {

@@ -30,6 +30,8 @@ export interface BlockIoOptions {
   dest?: BlockDevice;
   /** A cache flush at the end (write, copy). */
   flush: boolean;
+  /** Blocks in a seeded random order (each block once) instead of ascending. */
+  random?: boolean;
 }
 
 export interface BlockIoSummary {
@@ -50,6 +52,8 @@ export interface BlockIoSummary {
   /** Per-block latency percentiles, µs. */
   latencyUs: { p50: number; p99: number; max: number };
   flushed: boolean;
+  /** Blocks went in a random order. */
+  random: boolean;
   /** verify: blocks whose bytes differ, and the first differing byte's disk offset. */
   mismatches?: number;
   firstMismatch?: number;
@@ -75,6 +79,24 @@ export function patternBytes(pattern: BlockIoPattern, seed: number, offset: numb
       x >>>= 0;
       if (i + 4 <= length) view.setUint32(i, x, true);
     }
+  }
+  return out;
+}
+
+/** 0..n-1 in a seeded random order (Fisher-Yates over xorshift32). */
+export function shuffled(n: number, seed: number): Uint32Array {
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  let x = (seed ^ 0x2545f491) >>> 0 || 1;
+  for (let i = n - 1; i > 0; i--) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    const j = x % (i + 1);
+    const t = out[i]!;
+    out[i] = out[j]!;
+    out[j] = t;
   }
   return out;
 }
@@ -126,18 +148,20 @@ export async function runBlockIo(dev: BlockDevice, o: BlockIoOptions, clock: Clo
     latencies.push((clock.now() - t0) / 1000);
   };
 
-  const start = clock.now();
-  let next = o.offset;
+  const blocks = Math.ceil(length / o.blockSize);
+  const order = o.random === true ? shuffled(blocks, o.seed) : null;
   const end = o.offset + length;
+  const start = clock.now();
+  let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < end) {
-      const at = next;
-      const n = Math.min(o.blockSize, end - at);
-      next += n;
-      await one(at, n);
+    while (next < blocks) {
+      const b = order === null ? next : order[next]!;
+      next++;
+      const at = o.offset + b * o.blockSize;
+      await one(at, Math.min(o.blockSize, end - at));
     }
   };
-  await Promise.all(Array.from({ length: Math.min(o.queueDepth, Math.max(1, Math.ceil(length / o.blockSize))) }, worker));
+  await Promise.all(Array.from({ length: Math.min(o.queueDepth, Math.max(1, blocks)) }, worker));
   let flushed = false;
   if (o.flush && (o.op === 'write' || o.op === 'copy')) {
     await (o.op === 'copy' ? o.dest! : dev).flush();
@@ -161,6 +185,7 @@ export async function runBlockIo(dev: BlockDevice, o: BlockIoOptions, clock: Clo
     iops: seconds > 0 ? latencies.length / seconds : 0,
     latencyUs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? 0 },
     flushed,
+    random: order !== null,
     ...(o.op === 'verify' ? { mismatches, ...(firstMismatch !== undefined ? { firstMismatch } : {}) } : {}),
   };
   return readBack !== undefined ? { summary, data: readBack } : { summary };
