@@ -13,7 +13,7 @@
  * xenemu side on the negotiated ring (8 pages, 256 requests, 128 KiB requests with
  * indirect segments) and on the original protocol (one page, 32 requests, 11 segments).
  *
- *   node --import tsx bench/blk.ts [--rounds 5] [--seq-mib 64] [--rand-mib 8] [--file-mib 256]
+ *   node --import tsx bench/blk.ts [--rounds 5] [--seq-mib 256] [--rand-mib 16] [--file-mib 512]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -34,9 +34,9 @@ import { machine, median, table } from './lib/stats.js';
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '5' },
-    'seq-mib': { type: 'string', default: '64' },
-    'rand-mib': { type: 'string', default: '8' },
-    'file-mib': { type: 'string', default: '256' },
+    'seq-mib': { type: 'string', default: '256' },
+    'rand-mib': { type: 'string', default: '16' },
+    'file-mib': { type: 'string', default: '512' },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -93,7 +93,7 @@ async function guest(dev: BlockDevice, k: Kernel, c: Case): Promise<number> {
       Array.from({ length: c.qd }, async () => {
         while (next < blocks) {
           const at = order[next++]! * c.blockSize;
-          if (c.op === 'read') await dev.read(at, c.blockSize);
+          if (c.op === 'read') await dev.read(at, c.blockSize, null);
           else await dev.write(at, data);
         }
       }),

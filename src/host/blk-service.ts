@@ -46,7 +46,7 @@ export function blkMethods(machine: Machine): Record<string, RpcMethod> {
       const length = data?.length ?? p.length ?? Math.max(0, dev.sizeBytes - p.offset);
       const out = await runBlockIo(
         dev,
-        { op: p.op, offset: p.offset, length, blockSize: p.blockSize, queueDepth: p.queueDepth, pattern: p.pattern, seed: p.seed, flush: p.flush, random: p.random === true, ...(data !== undefined ? { data } : {}), ...(dest !== undefined ? { dest } : {}) },
+        { op: p.op, offset: p.offset, length, blockSize: p.blockSize, queueDepth: p.queueDepth, pattern: p.pattern, seed: p.seed, flush: p.flush, random: p.random === true, keepData: p.to !== undefined, ...(data !== undefined ? { data } : {}), ...(dest !== undefined ? { dest } : {}) },
         kernel.clock,
       );
       if (p.to !== undefined && out.data !== undefined) {

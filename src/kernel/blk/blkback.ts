@@ -505,7 +505,7 @@ class BlkbackInstance {
         handles = results.filter((r) => r.status === GNTST.okay).map((r) => r.handle);
         const bad = results.findIndex((r) => r.status !== GNTST.okay);
         if (bad >= 0) throw new Error(`cannot map segment ${bad} (grant ${job.segments[bad]!.gref}) of domain ${frontDomid}: status ${results[bad]!.status}`);
-        const buffers = job.segments.map((s, i) => results[i]!.page!.subarray(s.firstSect * BLKIF_SECTOR_SIZE, (s.lastSect + 1) * BLKIF_SECTOR_SIZE));
+        const buffers = mergeAdjacent(job.segments.map((s, i) => results[i]!.page!.subarray(s.firstSect * BLKIF_SECTOR_SIZE, (s.lastSect + 1) * BLKIF_SECTOR_SIZE)));
         if (job.op === BLKIF_OP.READ) await store.readv(buffers, job.position);
         else await store.writev(buffers, job.position);
       }
@@ -595,6 +595,23 @@ class BlkbackInstance {
       stats: { ...this.stats },
     };
   }
+}
+
+/**
+ * Join byte ranges that follow each other in one buffer into one range, as the block
+ * layer merges adjacent bio vectors: a guest's consecutive frames are adjacent in
+ * memory, so a request over them becomes a preadv of a few large vectors, not one per
+ * page.
+ */
+function mergeAdjacent(buffers: Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const b of buffers) {
+    const last = out[out.length - 1];
+    if (last !== undefined && last.buffer === b.buffer && last.byteOffset + last.byteLength === b.byteOffset) {
+      out[out.length - 1] = new Uint8Array(b.buffer, last.byteOffset, last.byteLength + b.byteLength);
+    } else out.push(b);
+  }
+  return out;
 }
 
 /** A flush or barrier: it waits for the requests before it and holds back those after it. */

@@ -32,6 +32,8 @@ export interface BlockIoOptions {
   flush: boolean;
   /** Blocks in a seeded random order (each block once) instead of ascending. */
   random?: boolean;
+  /** read: return the bytes read (for --to FILE); otherwise they stay in the guest's pages. */
+  keepData?: boolean;
 }
 
 export interface BlockIoSummary {
@@ -116,7 +118,7 @@ export async function runBlockIo(dev: BlockDevice, o: BlockIoOptions, clock: Clo
   if (!(Number.isSafeInteger(o.queueDepth) && o.queueDepth >= 1)) throw new BlockIoError('EINVAL', `queue depth ${o.queueDepth}`, null);
   if (o.op === 'copy' && o.dest === undefined) throw new BlockIoError('EINVAL', 'copy needs a destination disk', null);
   if (o.op === 'copy' && o.dest === dev) throw new BlockIoError('EINVAL', `copy from ${dev.name} to itself`, null);
-  const readBack = o.op === 'read' ? new Uint8Array(length) : undefined;
+  const readBack = o.op === 'read' && o.keepData === true ? new Uint8Array(length) : undefined;
   const latencies: number[] = [];
   let mismatches = 0;
   let firstMismatch: number | undefined;
@@ -129,7 +131,7 @@ export async function runBlockIo(dev: BlockDevice, o: BlockIoOptions, clock: Clo
         await dev.write(at, expected(at, n));
         break;
       case 'read':
-        readBack!.set(await dev.read(at, n), at - o.offset);
+        await dev.read(at, n, readBack === undefined ? null : readBack.subarray(at - o.offset, at - o.offset + n));
         break;
       case 'verify': {
         const got = await dev.read(at, n);

@@ -9,8 +9,8 @@ import { vbdTotals } from '../../../src/kernel/blk/vbd-stats.js';
 import { attachDisk, machineWithGuest, pattern } from './helpers.js';
 
 /** A store whose reads wait until the test lets them finish, and say which position they read. */
-function heldStore(path: string): BackingStore & { held: Array<{ position: number; buffers: number; finish(): void }> } {
-  const held: Array<{ position: number; buffers: number; finish(): void }> = [];
+function heldStore(path: string): BackingStore & { held: Array<{ position: number; bytes: number; finish(): void }> } {
+  const held: Array<{ position: number; bytes: number; finish(): void }> = [];
   return {
     path,
     kind: 'file',
@@ -22,7 +22,7 @@ function heldStore(path: string): BackingStore & { held: Array<{ position: numbe
       return new Promise<void>((resolve) => {
         held.push({
           position,
-          buffers: buffers.length,
+          bytes: buffers.reduce((n, b) => n + b.length, 0),
           finish: () => {
             let at = position;
             for (const b of buffers) {
@@ -53,7 +53,7 @@ test('eight reads in flight at once, finished in reverse order, each get their o
   }));
   for (let turn = 0; store.held.length < 8 && turn < 100_000; turn++) await new Promise((r) => setImmediate(r));
   t.is(store.held.length, 8, 'all eight are in the store at once');
-  t.deepEqual(store.held.map((h) => h.buffers), new Array(8).fill(8), 'each request is one readv over its 8 pages');
+  t.deepEqual(store.held.map((h) => h.bytes), new Array(8).fill(32768), 'each request is one readv over all of its 8 pages');
   for (const h of [...store.held].reverse()) h.finish();
   const data = await Promise.all(reads);
   data.forEach((d, i) => t.deepEqual(d, new Uint8Array(Buffer.concat(Array.from({ length: 8 }, (_, p) => pattern(4096, i * 65536 + p * 4096))))));
