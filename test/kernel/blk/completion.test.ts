@@ -25,8 +25,9 @@ function heldStore(path: string): BackingStore & { held: Array<{ position: numbe
           bytes: buffers.reduce((n, b) => n + b.length, 0),
           finish: () => {
             let at = position;
+            // Each 4 KiB of the disk has its own bytes, however the vectors split it.
             for (const b of buffers) {
-              b.set(pattern(b.length, at));
+              for (let i = 0; i < b.length; i += 4096) b.set(pattern(Math.min(4096, b.length - i), at + i), i);
               at += b.length;
             }
             resolve();
