@@ -1,7 +1,7 @@
 /**
  * `xenemu block-io` against a daemon: a guest's disk is attached the way libxl writes
  * it (here by the test, as the toolstack's block-attach is another change), then the
- * command writes, verifies, reads to a file and copies, and the bytes are in the images.
+ * command writes, verifies, reads to a file and copies, and the bytes are in the images, a flushed write even after kill -9.
  */
 import test from 'ava';
 import { readFileSync } from 'node:fs';
@@ -66,4 +66,10 @@ test('block-io writes, verifies, reads to a file and copies through the guest\'s
   const unaligned = await runCommandSource('block-io.ts', ['g', 'xvda', 'write', '--offset', '100', '--length', '512']);
   t.is(unaligned.code, 1);
   t.regex(unaligned.stderr, /not aligned to the 512-byte sector size/);
+
+  // Acknowledged after a flush, then the daemon is killed: the bytes are in the file.
+  const f = await runCommandSource('block-io.ts', ['g', 'xvdb', 'write', '--offset', '2m', '--length', '256k', '--pattern', 'random', '--seed', '9', '--flush']);
+  t.is(f.code, 0, f.stderr);
+  await host.kill();
+  t.deepEqual(new Uint8Array(readFileSync(b.path).subarray(2 * MiB, 2 * MiB + 256 * 1024)), patternBytes('random', 9, 2 * MiB, 256 * 1024));
 });
