@@ -518,7 +518,13 @@ class BlkbackInstance {
       if (handles.length > 0) this.k.hc.gnttabUnmapGrantRef(handles);
       this.inFlight--;
     }
-    this.respond(gen, job.id, job.ringOp, status);
+    // Nothing here may throw out of a request: it runs detached from any caller, and a
+    // rejection would reach the daemon's top level.
+    try {
+      this.respond(gen, job.id, job.ringOp, status);
+    } catch (err) {
+      this.k.log.print(`${this.name}: request ${job.id}: cannot answer: ${(err as Error).message}`);
+    }
     this.finished(job);
   }
 
@@ -535,7 +541,14 @@ class BlkbackInstance {
     if (ring === null || gen !== this.generation) return;
     const slot = ring.nextResponse();
     new BlkifResponseView(slot.view, slot.offset).write(id, op, status);
-    if (ring.pushResponsesAndCheckNotify() && this.src !== null) this.k.intr.signal(this.src);
+    if (ring.pushResponsesAndCheckNotify() && this.src !== null) {
+      try {
+        this.k.intr.signal(this.src);
+      } catch (err) {
+        // The frontend's domain is gone (its port closed): the toolstack removes the device next.
+        this.k.log.print(`${this.name}: cannot notify the frontend: ${(err as Error).message}`);
+      }
+    }
     // Answering freed a slot: requests held back by the unconsumed-requests cap may now be taken.
     this.kick();
   }
