@@ -694,9 +694,4 @@ export class Blkback implements XenbusDriver {
     for (const inst of this.instances.values()) inst.closeStore();
     this.instances.clear();
   }
-
-  /** Wait until every device's queued XenBus work is done (tests, and an orderly stop). */
-  async settled(): Promise<void> {
-    await Promise.all([...this.instances.values()].map((i) => i.serial(async () => {})));
-  }
 }

@@ -481,8 +481,4 @@ export class Blkfront implements XenbusDriver {
   limits(): Array<{ name: string; node: string; state: XenbusState; limits: BlkfrontLimits | null }> {
     return [...this.instances.values()].map((i) => ({ name: i.name, node: i.dev.node, state: i.dev.state, limits: i.limits }));
   }
-
-  async settled(): Promise<void> {
-    await Promise.all([...this.instances.values()].map((i) => i.serial(async () => {})));
-  }
 }

@@ -16,7 +16,6 @@ function heldStore(path: string): BackingStore & { held: Array<{ position: numbe
     kind: 'file',
     sizeBytes: 1024 * 1024,
     readOnly: false,
-    canDiscard: false,
     held,
     readv(buffers, position) {
       return new Promise<void>((resolve) => {
