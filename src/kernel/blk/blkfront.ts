@@ -257,10 +257,10 @@ class BlkfrontInstance implements BlockDriverDisk {
       discard: (await read('feature-discard')) === 1,
     };
     this.connected = true;
-    this.blocks.add(this);
-    await this.dev.setState(XenbusState.Connected);
     const f = Object.entries(this.features).filter(([, on]) => on).map(([n]) => n);
     this.print(`${this.name}: ${sectors * sectorSize} bytes (${sectors} ${sectorSize}-byte sectors)${this.readOnly ? ', read-only' : ''}${info & VDISK.CDROM ? ', cdrom' : ''}, features: ${f.join(' ') || 'none'}`);
+    this.blocks.add(this);
+    await this.dev.setState(XenbusState.Connected);
   }
 
   /** The disk's requests: see BlockDriverDisk.submit. */

@@ -167,3 +167,19 @@ test('a guest destroyed with requests in flight: the backend finishes them, lets
   t.is(tm.m.dom0.state, 'running');
   t.is(tm.m.hv.get(0).grantTable!.liveHandles().length, 0, 'dom0 maps nothing of it');
 });
+
+test('a cdrom is served read-only: info says VDISK_CDROM | VDISK_READONLY and writes are refused', async (t) => {
+  const { tm, domid, kernel } = await machineWithGuest();
+  const img = scratchImage(pattern(MiB, 8));
+  t.teardown(async () => {
+    await tm.dispose();
+    img.dispose();
+  });
+  const spec = { frontDomid: domid, backDomid: 0, vdev: 5632, target: img.path, deviceType: 'cdrom' as const, mode: 'r' as const };
+  const hdc = await attachDisk(tm, kernel, spec, 'hdc');
+  t.is(await readNode(tm.xs, `${backPath(spec)}/info`), '5');
+  t.true(hdc.info().readOnly);
+  t.regex(kernel.log.lines.join('\n'), /xbd0: hdc: 1048576 bytes \(2048 512-byte sectors\), read-only, cdrom/);
+  t.deepEqual(await hdc.read(4096, 4096), pattern(MiB, 8).subarray(4096, 8192));
+  await t.throwsAsync(hdc.write(0, new Uint8Array(512)), { code: 'EROFS' });
+});
