@@ -95,11 +95,14 @@ test('a grant still mapped by the other domain is deferred, not freed; a retry f
   const dv = new DataView(f.pages[0]!.buffer);
   dv.setUint16(busy * 8, GTF.permit_access | GTF.reading, true); // Xen marks it mapped
   const free = gt.refs.free;
+  t.is(gt.inUseReason(busy), `grant ${busy} is still in use by domain 0 (GTF_reading): it must unmap it first`, 'the caller can say why');
+  t.is(gt.inUseReason(idle), null);
   t.is(gt.endForeignAccessReferences([busy, idle]), 1);
   t.is(gt.refs.free, free + 1);
   t.is(gt.deferredCount, 1);
   t.is(gt.retryDeferred(), 0, 'still mapped');
   dv.setUint16(busy * 8, GTF.permit_access, true); // unmapped
+  t.false(gt.inUse(busy));
   t.is(gt.retryDeferred(), 1);
   t.is(gt.refs.free, free + 2);
   // The busy one was the first of the batch: the chain's tail must still be right.
