@@ -54,7 +54,7 @@ export class XenbusBus extends XenbusParent {
   private started = false;
 
   constructor(
-    private readonly flavour: XenbusFlavour,
+    readonly flavour: XenbusFlavour,
     xs: XsClient,
     log: KernelLog,
   ) {
@@ -79,6 +79,22 @@ export class XenbusBus extends XenbusParent {
   private async watchRoot(): Promise<void> {
     this.started = true;
     await this.xs.watch(this.flavour.root, `${this.flavour.name}:${this.flavour.root}`, (e) => this.enqueue(() => this.changed(e.path)));
+  }
+
+  /**
+   * The device nodes no driver took, as devices read from XenStore now (state, other
+   * end and its state), with no driver: FreeBSD keeps such children, unattached, with
+   * their sysctl variables. For listing; nothing watches them.
+   */
+  async unattached(): Promise<XenbusDevice[]> {
+    const out: XenbusDevice[] = [];
+    for (const node of [...this.declined].sort()) {
+      const dev = new XenbusDevice(this.xs, node.split('/')[1]!, node, await this.readOtherend(node), this.log);
+      dev.state = await readDriverState(this.xs, node);
+      if (dev.otherend !== null) dev.otherendState = await readDriverState(this.xs, dev.otherend.path);
+      out.push(dev);
+    }
+    return out;
   }
 
   save(): XenbusBusState {
