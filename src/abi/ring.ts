@@ -147,8 +147,9 @@ export class SharedRing {
   private readonly slots: RingSlot[];
   /** For straddling slots: the boundary index (page p / p + 1 is boundary p), else −1. */
   private readonly straddle: Int16Array;
-  /** Per boundary: the bounce buffer's bytes, and whether it holds a write not yet scattered. */
-  private readonly bounce: Uint8Array[] = [];
+  /** Per page boundary with a straddling slot: its bounce buffer and the page ranges it mirrors. */
+  private readonly bounce: Array<Bounce | undefined> = [];
+  /** Per boundary: whether its bounce buffer holds a write not yet scattered. */
   private readonly dirty: Uint8Array;
   private dirtyCount = 0;
 
@@ -185,19 +186,25 @@ export class SharedRing {
 
   private scatteredSlots(): RingSlot[] {
     const views = this.pages.map((p) => new DataView(p.buffer, p.byteOffset, p.byteLength));
-    const bounceViews: DataView[] = [];
-    for (let b = 0; b < this.pages.length - 1; b++) {
-      const bytes = new Uint8Array(this.slotBytes);
-      this.bounce.push(bytes);
-      bounceViews.push(new DataView(bytes.buffer));
-    }
     return Array.from({ length: this.size }, (_, i) => {
       const start = this.slotOffset(i);
       const page = Math.floor(start / XEN_PAGE_SIZE);
       const offset = start % XEN_PAGE_SIZE;
       if (offset + this.slotBytes <= XEN_PAGE_SIZE) return { view: views[page]!, offset };
       this.straddle[i] = page;
-      return { view: bounceViews[page]!, offset: 0 };
+      // Every subarray the copies use is made here, so gather and flush allocate nothing.
+      const bytes = new Uint8Array(this.slotBytes);
+      const head = XEN_PAGE_SIZE - offset;
+      this.bounce[page] = {
+        view: new DataView(bytes.buffer),
+        bytes,
+        headInPage: this.pages[page]!.subarray(offset),
+        tailInPage: this.pages[page + 1]!.subarray(0, this.slotBytes - head),
+        head: bytes.subarray(0, head),
+        tail: bytes.subarray(head),
+        offset,
+      };
+      return { view: this.bounce[page].view, offset: 0 };
     });
   }
 
@@ -291,30 +298,33 @@ export class SharedRing {
     if (this.dirtyCount === 0) return;
     for (let b = 0; b < this.dirty.length; b++) {
       if (this.dirty[b] === 0) continue;
-      const bytes = this.bounce[b]!;
-      const head = XEN_PAGE_SIZE - this.bounceStart(b);
-      this.pages[b]!.set(bytes.subarray(0, head), XEN_PAGE_SIZE - head);
-      this.pages[b + 1]!.set(bytes.subarray(head), 0);
+      const x = this.bounce[b]!;
+      this.pages[b]!.set(x.head, x.offset);
+      this.pages[b + 1]!.set(x.tail, 0);
       this.dirty[b] = 0;
     }
     this.dirtyCount = 0;
   }
 
-  /** Offset in page b of the slot that straddles boundary b. */
-  private bounceStart(b: number): number {
-    // The straddling slot starts in page b, before its end and within one slot of it.
-    const endOfPage = (b + 1) * XEN_PAGE_SIZE;
-    const k = Math.floor((endOfPage - SRING_ENTRIES_OFFSET) / this.slotBytes);
-    return (SRING_ENTRIES_OFFSET + k * this.slotBytes) % XEN_PAGE_SIZE;
-  }
-
   private gather(b: number): void {
-    const bytes = this.bounce[b]!;
-    const start = this.bounceStart(b);
-    const head = XEN_PAGE_SIZE - start;
-    bytes.set(this.pages[b]!.subarray(start), 0);
-    bytes.set(this.pages[b + 1]!.subarray(0, this.slotBytes - head), head);
+    const x = this.bounce[b]!;
+    x.bytes.set(x.headInPage, 0);
+    x.bytes.set(x.tailInPage, x.head.length);
   }
+}
+
+/** The bounce buffer of the slot straddling one page boundary of a scattered ring. */
+interface Bounce {
+  readonly view: DataView;
+  readonly bytes: Uint8Array;
+  /** The slot's bytes in the page before the boundary, and in the page after it. */
+  readonly headInPage: Uint8Array;
+  readonly tailInPage: Uint8Array;
+  /** The same two parts in the bounce buffer. */
+  readonly head: Uint8Array;
+  readonly tail: Uint8Array;
+  /** Where the slot starts in the page before the boundary. */
+  readonly offset: number;
 }
 
 /** The ring's memory as one range if it is one (a region, or pages adjacent in one buffer), else null. */

@@ -324,3 +324,13 @@ test('a backend cannot produce more responses than it consumed requests', (t) =>
   t.notThrows(() => back.nextResponse());
   t.throws(() => back.nextResponse(), { instanceOf: RangeError });
 });
+
+test('getting a slot allocates nothing: each index gets the RingSlot made for it at construction', (t) => {
+  for (const pages of [contiguousPages(4), scatteredPages(4)]) {
+    const sring = new SharedRing(pages, BLKIF);
+    for (const i of [0, 5, 72, 109, 127]) {
+      t.is(sring.slot(i), sring.slot(i + sring.size), `slot ${i} and ${i + sring.size} are one object`);
+      t.is(sring.slotForWrite(i), sring.slot(i));
+    }
+  }
+});

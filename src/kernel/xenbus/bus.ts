@@ -221,7 +221,10 @@ export class XenbusBus extends XenbusParent {
       return;
     }
     // Its node went while it attached: take it down again now.
-    if (!current) return this.detachDevice(dev);
+    if (!current) {
+      await this.unwatchOtherend(dev);
+      return this.detachDevice(dev);
+    }
     this.enqueue(async () => this.deliver(dev));
   }
 
