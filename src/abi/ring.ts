@@ -145,6 +145,8 @@ export class SharedRing {
   private readonly header: Uint32Array;
   /** slots[i & (size − 1)]: where slot i is read and written (bounce-backed when it straddles). */
   private readonly slots: RingSlot[];
+  /** The same slots as byte ranges, made on the first copySlot (RING_COPY_*). */
+  private slotRanges: Uint8Array[] | null = null;
   /** For straddling slots: the boundary index (page p / p + 1 is boundary p), else −1. */
   private readonly straddle: Int16Array;
   /** Per page boundary with a straddling slot: its bounce buffer and the page ranges it mirrors. */
@@ -288,6 +290,19 @@ export class SharedRing {
       }
     }
     return this.slots[i]!;
+  }
+
+  /**
+   * RING_COPY_REQUEST / RING_COPY_RESPONSE: copy the slot for `idx` into `dest` (at
+   * least slotBytes long), so the peer can no longer change what is then validated and
+   * used: every field is read once, from a copy the peer does not share.
+   */
+  copySlot(idx: number, dest: Uint8Array): void {
+    if (dest.length < this.slotBytes) throw new RangeError(`copying a ${this.slotBytes}-byte slot into ${dest.length} bytes`);
+    // A straddling slot of a scattered ring is gathered into its bounce buffer first.
+    this.slot(idx);
+    this.slotRanges ??= this.slots.map((r) => new Uint8Array(r.view.buffer, r.view.byteOffset + r.offset, this.slotBytes));
+    dest.set(this.slotRanges[idx & (this.size - 1)]!);
   }
 
   /**
@@ -446,6 +461,11 @@ export class FrontRing {
     return this.sring.slot(idx);
   }
 
+  /** RING_COPY_RESPONSE(r, idx, dest). */
+  copyResponse(idx: number, dest: Uint8Array): void {
+    this.sring.copySlot(idx, dest);
+  }
+
   /** The response at rsp_cons, consuming it; undefined when none is unconsumed. */
   takeResponse(): RingSlot | undefined {
     if (this.unconsumedResponses() === 0) return undefined;
@@ -529,6 +549,11 @@ export class BackRing {
   /** RING_GET_REQUEST(r, idx). Copy what you validate: the frontend can still change it. */
   request(idx: number): RingSlot {
     return this.sring.slot(idx);
+  }
+
+  /** RING_COPY_REQUEST(r, idx, dest): what a backend validates and uses, out of the frontend's reach. */
+  copyRequest(idx: number, dest: Uint8Array): void {
+    this.sring.copySlot(idx, dest);
   }
 
   /** The request at req_cons, consuming it; undefined when none is unconsumed. */

@@ -153,6 +153,8 @@ function runTs(pages: Uint8Array[], start: number, script: string): string[] {
   sring.rspEvent = (start + 1) >>> 0;
   out.push(`S ${sring.size} ${RING_HEADER_SIZE} ${ringPages(BLKIF, 32)} ${ringPages(BLKIF, 128)}`);
   let nextId = 1;
+  const copy = new Uint8Array(BLKIF);
+  const copyView = new DataView(copy.buffer);
   for (const token of script.split(' ')) {
     const op = token[0]!;
     const n = Number(token.slice(1) || '0');
@@ -187,9 +189,11 @@ function runTs(pages: Uint8Array[], start: number, script: string): string[] {
       case 'b': {
         let k = 0;
         while (k < n && back.hasUnconsumedRequests() && !back.requestConsOverflow(back.reqCons)) {
-          const req = back.takeRequest()!;
-          const id = req.view.getBigUint64(req.offset + 8, true);
-          const operation = req.view.getUint8(req.offset);
+          // RING_COPY_REQUEST, then req_cons++, as the C side does.
+          back.copyRequest(back.reqCons, copy);
+          back.reqCons = (back.reqCons + 1) >>> 0;
+          const id = copyView.getBigUint64(8, true);
+          const operation = copyView.getUint8(0);
           const rsp = back.nextResponse();
           rsp.view.setBigUint64(rsp.offset, id, true);
           rsp.view.setUint8(rsp.offset + 8, operation);

@@ -382,3 +382,23 @@ test('any slot size, any page count: a scattered ring writes the same bytes an a
   );
   t.pass();
 });
+
+test('RING_COPY_REQUEST: the copy keeps what the frontend wrote, whatever it writes afterwards', (t) => {
+  for (const pages of [contiguousPages(4), scatteredPages(4)]) {
+    const sring = new SharedRing(pages, BLKIF);
+    const front = new FrontRing(sring, 72);
+    const back = new BackRing(sring, 72);
+    sring.reqProd = 72;
+    sring.rspProd = 72;
+    const s = front.nextRequest(); // slot 72 straddles pages 1 and 2
+    for (let b = 0; b < BLKIF; b++) s.view.setUint8(s.offset + b, b);
+    front.pushRequests();
+    const copy = new Uint8Array(BLKIF);
+    back.copyRequest(back.reqCons, copy);
+    const again = front.request(72);
+    again.view.setUint8(again.offset + 100, 0xee); // the frontend changes it after the copy
+    front.pushRequests();
+    t.deepEqual([...copy], Array.from({ length: BLKIF }, (_, b) => b));
+    t.throws(() => back.copyRequest(72, new Uint8Array(16)), { instanceOf: RangeError, message: /112-byte slot into 16 bytes/ });
+  }
+});
