@@ -47,6 +47,12 @@ export class GuestGrantTable {
   private view: GrantTableV1;
   readonly refs: GrefAllocator;
   private readonly deferred: number[] = [];
+  /**
+   * What to do once a deferred grant ends (free its page), as Linux's
+   * gnttab_end_foreign_access(ref, page) frees the page with the deferred entry. Code,
+   * not state: a save keeps the deferred references, not these.
+   */
+  private readonly whenEnded = new Map<number, (ref: number) => void>();
 
   constructor(
     private readonly frames: GrantTableFrames,
@@ -108,22 +114,35 @@ export class GuestGrantTable {
    * no lock held (each is its own compare-and-swap); those still in use are deferred.
    * Unlike FreeBSD's version, which takes the first reference of the array as the chain's
    * tail even when that one could not be ended, the tail is the first reference that was.
-   * Returns how many were released.
+   * Returns how many were released. `then(ref)` runs for each grant once it has ended:
+   * now, or at the retry that ends a deferred one (a ring frees its page there).
    */
-  endForeignAccessReferences(refs: readonly number[]): number {
+  endForeignAccessReferences(refs: readonly number[], then?: (ref: number) => void): number {
     const ended: number[] = [];
     for (const ref of refs) {
       if (this.view.endForeignAccess(ref)) ended.push(ref);
-      else this.deferred.push(ref);
+      else {
+        this.deferred.push(ref);
+        if (then !== undefined) this.whenEnded.set(ref, then);
+      }
     }
     this.refs.releaseMany(ended);
+    if (then !== undefined) for (const ref of ended) then(ref);
     return ended.length;
   }
 
   /** Retry the deferred references (the other domain may have unmapped); returns how many were released. */
   retryDeferred(): number {
     const waiting = this.deferred.splice(0);
-    return this.endForeignAccessReferences(waiting);
+    const ended = waiting.filter((ref) => this.view.endForeignAccess(ref));
+    for (const ref of waiting) if (!ended.includes(ref)) this.deferred.push(ref);
+    this.refs.releaseMany(ended);
+    for (const ref of ended) {
+      const then = this.whenEnded.get(ref);
+      this.whenEnded.delete(ref);
+      then?.(ref);
+    }
+    return ended.length;
   }
 
   save(): GuestGrantTableState {
