@@ -1,7 +1,11 @@
 import { GNTST, GNTTAB, GRANT_ENTRIES_PER_FRAME_V1, GrantTableV1, GTF } from '../../abi/index.js';
+import type { Clock, Timer } from '../../hypervisor/clock.js';
 import type { Hypercalls } from '../../hypervisor/hypercalls.js';
 import { GrefAllocator } from './gref-allocator.js';
 import type { GuestGrantTableState } from './saved.js';
+
+/** How often deferred grants are retried: Linux's deferred_timer fires after HZ jiffies. */
+const DEFERRED_RETRY_NS = 1e9;
 
 /**
  * What the guest needs of Xen's grant table: its frames, as pages the guest writes its
@@ -54,9 +58,17 @@ export class GuestGrantTable {
    */
   private readonly whenEnded = new Map<number, (ref: number) => void>();
 
+  /** The pending retry of the deferred grants, if one is scheduled. */
+  private retryTimer: Timer | null = null;
+
+  /**
+   * @param clock when given, deferred grants are retried every second until they end,
+   *   as Linux's deferred_timer does (HZ); without one, only retryDeferred() retries.
+   */
   constructor(
     private readonly frames: GrantTableFrames,
     initialFrames = 1,
+    private readonly clock: Pick<Clock, 'after'> | null = null,
   ) {
     this.view = new GrantTableV1(frames.setupTable(initialFrames));
     this.refs = new GrefAllocator(this.view.nrEntries, GNTTAB.NR_RESERVED_ENTRIES);
@@ -126,6 +138,7 @@ export class GuestGrantTable {
         if (then !== undefined) this.whenEnded.set(ref, then);
       }
     }
+    this.scheduleRetry();
     this.refs.releaseMany(ended);
     if (then !== undefined) for (const ref of ended) then(ref);
     return ended.length;
@@ -142,7 +155,17 @@ export class GuestGrantTable {
       this.whenEnded.delete(ref);
       then?.(ref);
     }
+    this.scheduleRetry();
     return ended.length;
+  }
+
+  /** A retry a second from now while grants wait, unless one is scheduled already. */
+  private scheduleRetry(): void {
+    if (this.clock === null || this.retryTimer !== null || this.deferred.length === 0) return;
+    this.retryTimer = this.clock.after(DEFERRED_RETRY_NS, () => {
+      this.retryTimer = null;
+      this.retryDeferred();
+    });
   }
 
   save(): GuestGrantTableState {
@@ -160,6 +183,7 @@ export class GuestGrantTable {
     this.refs.load(s.refs);
     this.view = view;
     this.deferred.splice(0, this.deferred.length, ...s.deferred);
+    this.scheduleRetry();
   }
 
   /** gnttab_expand: one more frame, if the table may grow. */
