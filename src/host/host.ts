@@ -20,6 +20,7 @@ import { evtchnMethods } from './evtchn-service.js';
 import { Machine } from './machine.js';
 import type { StatePaths } from '../state/state-dir.js';
 import { statsMethods } from './stats-service.js';
+import { xenbusMethods } from './xenbus-service.js';
 import { XsSocketServer } from './xs-server.js';
 
 /** What the host needs from the persistence layer. */
@@ -135,6 +136,7 @@ export class Host {
       ...statsMethods(this.machine),
       ...evtchnMethods(this.machine),
       ...blkMethods(this.machine),
+      ...xenbusMethods(this.machine),
     };
   }
 

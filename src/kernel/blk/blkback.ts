@@ -28,7 +28,7 @@ import { mapRing, type MappedRing } from '../xenbus/map-ring.js';
 import type { XenbusDriver } from '../xenbus/driver.js';
 import { openBackingStore, type BackingStore } from './backing-store.js';
 import type { BlkKernel } from './context.js';
-import { devFatal, ERRNO, parseUnsigned, readOptional, readOtherendOptional } from './xenbus-util.js';
+import { ERRNO, parseUnsigned, readOptional, readOtherendOptional } from './xenbus-util.js';
 
 const SLOT = SRING_PROTOCOLS.blkif.slotBytes;
 
@@ -211,7 +211,7 @@ class BlkbackInstance {
     if (status === 'error') {
       this.hotplugFailed = true;
       const why = (await readOptional(this.dev, 'hotplug-error')) ?? 'no hotplug-error given';
-      await devFatal(this.dev, this.k.log, this.name, ERRNO.ENODEV, `hotplug script failed: ${why}`);
+      await this.dev.fatal(ERRNO.ENODEV, `hotplug script failed: ${why}`);
       return;
     }
     const physical = await readOptional(this.dev, 'physical-device');
@@ -219,14 +219,14 @@ class BlkbackInstance {
     const params = (await readOptional(this.dev, 'params')) ?? '';
     if (params === '') {
       this.hotplugFailed = true;
-      await devFatal(this.dev, this.k.log, this.name, ERRNO.ENODEV, 'no params: the backend has no disk to open');
+      await this.dev.fatal(ERRNO.ENODEV, 'no params: the backend has no disk to open');
       return;
     }
     try {
       this.store = await this.openStore(params, this.readOnly);
     } catch (err) {
       this.hotplugFailed = true;
-      await devFatal(this.dev, this.k.log, this.name, ERRNO.ENODEV, `opening backend: ${(err as Error).message}`);
+      await this.dev.fatal(ERRNO.ENODEV, `opening backend: ${(err as Error).message}`);
       return;
     }
     this.hotplugReady = true;
@@ -275,7 +275,7 @@ class BlkbackInstance {
       await this.connectRing();
     } catch (err) {
       this.releaseRing();
-      await devFatal(this.dev, this.k.log, this.name, ERRNO.EINVAL, (err as Error).message);
+      await this.dev.fatal(ERRNO.EINVAL, (err as Error).message);
       return;
     }
     await this.publishProperties();
@@ -364,7 +364,7 @@ class BlkbackInstance {
       // RING_REQUEST_PROD_OVERFLOW: the frontend broke the ring; stop serving it.
       void this.serial(async () => {
         await this.disconnect();
-        await devFatal(this.dev, this.k.log, this.name, ERRNO.EPROTO, `frontend provided bogus ring requests: ${(err as Error).message}`);
+        await this.dev.fatal(ERRNO.EPROTO, `frontend provided bogus ring requests: ${(err as Error).message}`);
       });
     }
   }
