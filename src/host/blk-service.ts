@@ -4,6 +4,7 @@ import { runBlockIo } from '../kernel/blk/block-io.js';
 import type { BlockDevice } from '../kernel/blk/block-layer.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { BlkRpc } from '../protocol/blk-rpc.js';
+import { bootedKernel } from './booted-kernel.js';
 import { rpcMethods, type RpcMethod } from './control-server.js';
 import type { Machine } from './machine.js';
 
@@ -15,14 +16,13 @@ import type { Machine } from './machine.js';
 export function blkMethods(machine: Machine): Record<string, RpcMethod> {
   const running = (ref: string): { kernel: Kernel; domid: number; name: string } => {
     const d = machine.toolstack.find(ref);
-    const k = machine.kernel(d.domid);
-    if (k === undefined || k.state !== 'running' || k.blocks === undefined) throw new XenemuError('EAGAIN', `domain ${d.domid} (${d.name}) is not running its kernel${d.paused ? ' (it is paused: xenemu unpause it)' : ''}`);
-    return { kernel: k, domid: d.domid, name: d.name };
+    return { kernel: bootedKernel(machine, d), domid: d.domid, name: d.name };
   };
   const disk = (k: Kernel, domid: number, vdev: string): BlockDevice => {
-    const dev = k.blocks.find(vdev);
+    // A kernel still booting has no block layer yet: no disk either.
+    const dev = k.blocks?.find(vdev);
     if (dev === undefined) {
-      const have = k.blocks.list().map((b) => b.name);
+      const have = (k.blocks?.list() ?? []).map((b) => b.name);
       throw new XenemuError('ENODEV', `domain ${domid} has no disk ${vdev} connected (it has ${have.length === 0 ? 'none' : have.join(', ')})`);
     }
     return dev;
