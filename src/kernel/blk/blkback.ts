@@ -11,7 +11,7 @@ import {
   GNTMAP,
   GNTST,
   indirectPages,
-  indirectSegment,
+  readIndirectSegments,
   ringSize,
   SharedRing,
   SRING_PROTOCOLS,
@@ -477,9 +477,7 @@ class BlkbackInstance {
     try {
       const bad = results.findIndex((r) => r.status !== GNTST.okay);
       if (bad >= 0) return new Refusal(BLKIF_RSP.ERROR, `cannot map indirect page ${bad} (grant ${req.indirectGrefs[bad]}): status ${results[bad]!.status}`);
-      const out: BlkifSegment[] = [];
-      for (let i = 0; i < req.nrSegments; i++) out.push(indirectSegment(results[Math.floor(i / 512)]!.page!, i % 512));
-      return out;
+      return readIndirectSegments(results.map((r) => r.page!), req.nrSegments);
     } finally {
       const handles = results.filter((r) => r.status === GNTST.okay).map((r) => r.handle);
       if (handles.length > 0) this.k.hc.gnttabUnmapGrantRef(handles);

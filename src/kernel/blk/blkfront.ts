@@ -14,7 +14,7 @@ import {
   SharedRing,
   SRING_PROTOCOLS,
   VDISK,
-  writeIndirectSegment,
+  writeIndirectSegments,
   XEN_IO_PROTO_ABI_X86_64,
   XEN_PAGE_SIZE,
   XenbusState,
@@ -293,7 +293,7 @@ class BlkfrontInstance implements BlockDriverDisk {
           req.writeRequest(ringOp, this.vdev, BigInt(id), sector, segments);
         } else if (limits.indirect && (op === 'read' || op === 'write')) {
           const pages = this.indirect[id]!.slice(0, indirectPages(segments.length));
-          segments.forEach((s, i) => writeIndirectSegment(this.k.page(pages[Math.floor(i / BLKIF_SEGS_PER_INDIRECT_FRAME)]!), i % BLKIF_SEGS_PER_INDIRECT_FRAME, s));
+          writeIndirectSegments(pages.map((gfn) => this.k.page(gfn)), segments);
           const igrefs = pages.map((gfn) => this.k.gnttab.grantForeignAccess(beDomid, gfn, true));
           refs.push(...igrefs);
           req.writeIndirect(ringOp, this.vdev, BigInt(id), sector, segments.length, igrefs);
