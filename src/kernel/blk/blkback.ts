@@ -275,7 +275,7 @@ class BlkbackInstance {
       await this.connectRing();
     } catch (err) {
       this.releaseRing();
-      await this.dev.fatal(ERRNO.EINVAL, (err as Error).message);
+      await this.dev.fatal('EINVAL', (err as Error).message);
       return;
     }
     await this.publishProperties();
