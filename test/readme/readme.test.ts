@@ -62,8 +62,9 @@ function stableParts(command: string, out: string[]): string[] {
     return rows.map((l) => l.split(/\s+/).slice(0, 4).join(' '));
   }
   if (/^xenemu interrupts\b/.test(command)) {
-    // The row names (sources, per vCPU) and the number of columns; counts and rates vary.
-    return rows.map((l) => `${l.replace(/(\s+[\d.]+)+\s*$/, '')} [${l.trim().split(/\s+/).length}]`);
+    // The row names (sources, per vCPU) and the number of columns; counts and rates vary,
+    // and so does the padding that follows their widths (a count of five digits widens a column).
+    return rows.map((l) => `${l.replace(/(\s+[\d.]+)+\s*$/, '').replace(/\s+/g, ' ')} [${l.trim().split(/\s+/).length}]`);
   }
   return rows;
 }
