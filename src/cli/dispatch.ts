@@ -10,13 +10,18 @@ import { isXlVerb, XL_VERBS, type XlVerb } from '../compat/xl-verbs.js';
  * XENEMU_FAST_PATH=0 sends everything through oclif.
  */
 export async function dispatch(argv: readonly string[], manifest: URL, env: NodeJS.ProcessEnv = process.env): Promise<{ handled: boolean; argv: string[] }> {
+  if (argv[0] === '__complete') {
+    // Tab completion has no oclif path: it must answer at once.
+    await (await import('./completion/run.js')).runComplete(argv.slice(1), manifestCommands(manifest));
+    return { handled: true, argv: [...argv] };
+  }
   const args = applyGlobalVerbose(argv);
   if (env.XENEMU_FAST_PATH === '0') return { handled: false, argv: args };
   let handled = false;
   if (args[0] === 'xenstore') {
     handled = await (await import('../compat/fast-path.js')).fastXenstore(args, env);
   } else if (isXlVerb(args[0])) {
-    handled = await (await import('../compat/fast-xl.js')).fastXl(args, manifestCommand(manifest, args[0]));
+    handled = await (await import('../compat/fast-xl.js')).fastXl(args, manifestCommands(manifest)[args[0]]);
   }
   return { handled, argv: args };
 }
@@ -36,12 +41,11 @@ export function applyGlobalVerbose(argv: readonly string[]): string[] {
   return [verb, ...(flag !== undefined ? [`--${flag}`] : []), ...argv.slice(i + 1)];
 }
 
-/** A command's entry in oclif's manifest; undefined without one (oclif then finds its commands itself). */
-export function manifestCommand(manifest: URL, id: string): ManifestCommand | undefined {
+/** The commands of oclif's manifest by id; none without one (oclif then finds its commands itself). */
+export function manifestCommands(manifest: URL): Record<string, ManifestCommand> {
   try {
-    const m = JSON.parse(readFileSync(manifest, 'utf8')) as { commands?: Record<string, ManifestCommand> };
-    return m.commands?.[id];
+    return (JSON.parse(readFileSync(manifest, 'utf8')) as { commands?: Record<string, ManifestCommand> }).commands ?? {};
   } catch {
-    return undefined;
+    return {};
   }
 }

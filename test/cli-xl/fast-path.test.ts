@@ -2,7 +2,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseLikeOclif, type ManifestCommand } from '../../src/cli/oclif-argv.js';
-import { applyGlobalVerbose, manifestCommand } from '../../src/cli/dispatch.js';
+import { applyGlobalVerbose, manifestCommands } from '../../src/cli/dispatch.js';
 import { isXlVerb } from '../../src/compat/xl-verbs.js';
 import { assertXlBuilt, CONFIGS, REPO, runNode, RUN_JS, scratchFile, xlHost, type Outcome, type XlHost } from './helpers.js';
 
@@ -30,7 +30,7 @@ const MANIFEST = new URL('oclif.manifest.json', `file://${REPO}`);
 function takenFast(argv: readonly string[]): boolean {
   const [verb, ...rest] = applyGlobalVerbose(argv);
   if (!isXlVerb(verb)) return false;
-  const cmd: ManifestCommand | undefined = manifestCommand(MANIFEST, verb);
+  const cmd: ManifestCommand | undefined = manifestCommands(MANIFEST)[verb];
   return cmd !== undefined && parseLikeOclif(cmd, rest) !== null;
 }
 
