@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import type { ManifestCommand } from './oclif-argv.js';
-import { isXlVerb, XL_VERBS, type XlVerb } from '../compat/xl-verbs.js';
 
 /**
  * What bin/run.js does before oclif: the command lines scripts run over and over go
@@ -15,30 +14,14 @@ export async function dispatch(argv: readonly string[], manifest: URL, env: Node
     await (await import('./completion/run.js')).runComplete(argv.slice(1), manifestCommands(manifest));
     return { handled: true, argv: [...argv] };
   }
-  const args = applyGlobalVerbose(argv);
-  if (env.XENEMU_FAST_PATH === '0') return { handled: false, argv: args };
-  let handled = false;
-  if (args[0] === 'xenstore') {
-    handled = await (await import('../compat/fast-path.js')).fastXenstore(args, env);
-  } else if (isXlVerb(args[0])) {
-    handled = await (await import('../compat/fast-xl.js')).fastXl(args, manifestCommands(manifest)[args[0]]);
+  // The xenstore tools are the hottest path: they do not even load the xl verbs' table.
+  if (argv[0] === 'xenstore') {
+    return { handled: env.XENEMU_FAST_PATH !== '0' && (await (await import('../compat/fast-path.js')).fastXenstore([...argv], env)), argv: [...argv] };
   }
-  return { handled, argv: args };
-}
-
-/**
- * xl's global -v before a verb: `xenemu -v create X` is `xenemu create --verbose X`
- * for a verb whose own flag means the same (XL_VERBS' globalVerbose), and is dropped
- * before the others, as xl's -v changes only libxl's logging. `xenemu -v` with no
- * command after it is left alone: oclif prints the version.
- */
-export function applyGlobalVerbose(argv: readonly string[]): string[] {
-  let i = 0;
-  while (i < argv.length && /^-v+$/.test(argv[i]!)) i++;
-  const verb = argv[i];
-  if (i === 0 || verb === undefined || verb.startsWith('-')) return [...argv];
-  const flag = isXlVerb(verb) ? (XL_VERBS[verb] as XlVerb<unknown>).globalVerbose : undefined;
-  return [verb, ...(flag !== undefined ? [`--${flag}`] : []), ...argv.slice(i + 1)];
+  const { applyGlobalVerbose, isXlVerb } = await import('../compat/xl-verbs.js');
+  const args = applyGlobalVerbose(argv);
+  if (env.XENEMU_FAST_PATH === '0' || !isXlVerb(args[0])) return { handled: false, argv: args };
+  return { handled: await (await import('../compat/fast-xl.js')).fastXl(args, manifestCommands(manifest)[args[0]]), argv: args };
 }
 
 /** The commands of oclif's manifest by id; none without one (oclif then finds its commands itself). */

@@ -118,5 +118,8 @@ export function parseLikeOclif(cmd: ManifestCommand, argv: readonly string[]): P
   argDefs.forEach((d, i) => {
     if (operands[i] !== undefined) args[d.name] = operands[i];
   });
-  return { args, flags, argv: operands };
+  // oclif orders argv by each word's first place on the command line (so a repeated
+  // operand moves up next to its first occurrence): the same here.
+  const argvOut = [...operands].sort((a, b) => argv.indexOf(a) - argv.indexOf(b));
+  return { args, flags, argv: argvOut };
 }

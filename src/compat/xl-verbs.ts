@@ -100,3 +100,18 @@ export type XlVerbData<K extends XlVerbName> = Awaited<ReturnType<(typeof XL_VER
 export function isXlVerb(word: string | undefined): word is XlVerbName {
   return word !== undefined && Object.hasOwn(XL_VERBS, word);
 }
+
+/**
+ * xl's global -v before a verb: `xenemu -v create X` is `xenemu create --verbose X`
+ * for a verb whose own flag means the same (XL_VERBS' globalVerbose), and is dropped
+ * before the others, as xl's -v changes only libxl's logging. `xenemu -v` with no
+ * command after it is left alone: oclif prints the version.
+ */
+export function applyGlobalVerbose(argv: readonly string[]): string[] {
+  let i = 0;
+  while (i < argv.length && /^-v+$/.test(argv[i]!)) i++;
+  const verb = argv[i];
+  if (i === 0 || verb === undefined || verb.startsWith('-')) return [...argv];
+  const flag = isXlVerb(verb) ? (XL_VERBS[verb] as XlVerb<unknown>).globalVerbose : undefined;
+  return [verb, ...(flag !== undefined ? [`--${flag}`] : []), ...argv.slice(i + 1)];
+}

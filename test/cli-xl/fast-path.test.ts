@@ -2,8 +2,8 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseLikeOclif, type ManifestCommand } from '../../src/cli/oclif-argv.js';
-import { applyGlobalVerbose, manifestCommands } from '../../src/cli/dispatch.js';
-import { isXlVerb } from '../../src/compat/xl-verbs.js';
+import { manifestCommands } from '../../src/cli/dispatch.js';
+import { applyGlobalVerbose, isXlVerb } from '../../src/compat/xl-verbs.js';
 import { assertXlBuilt, CONFIGS, REPO, runNode, RUN_JS, scratchFile, xlHost, type Outcome, type XlHost } from './helpers.js';
 
 // `xenemu <xl verb>` through the fast path (src/compat/fast-xl.ts) and through oclif
