@@ -41,6 +41,9 @@ test('commands, topics and the commands in a topic', async (t) => {
   t.deepEqual(await offered('xenstore r'), ['read', 'rm']);
   t.deepEqual(await offered('config '), ['check', 'convert']);
   t.deepEqual(await offered('nosuch '), []);
+  t.deepEqual(await offered('help vcpu-l'), ['vcpu-list']);
+  t.deepEqual(await offered('help xenstore w'), ['watch', 'write']);
+  t.deepEqual(await offered('help list '), []);
 });
 
 test('file names where an argument is a file, not after it', async (t) => {

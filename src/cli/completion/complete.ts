@@ -34,6 +34,9 @@ export async function complete(line: readonly string[], cword: number, commands:
   const visible = Object.values(commands).filter((c) => c.hidden !== true);
   let i = 1;
   while (i < cword && isGlobalOption(line[i]!)) i++;
+  // `xenemu help COMMAND`: the command's words, and nothing after them.
+  const help = i < cword && line[i] === 'help';
+  if (help) i++;
 
   // The command: words that name a topic, then the command in it.
   let id = '';
@@ -53,8 +56,9 @@ export async function complete(line: readonly string[], cword: number, commands:
     const depth = id === '' ? 0 : id.split(':').length;
     const under = visible.filter((c) => id === '' || c.id.startsWith(`${id}:`));
     const next = under.map((c) => c.id.split(':')[depth]!);
-    return words(id === '' ? [...next, 'help', 'version'] : next, cur);
+    return words(id === '' && !help ? [...next, 'help', 'version'] : next, cur);
   }
+  if (help) return words([], cur);
 
   const kinds = ARG_KINDS[command.id];
   const flagsByWord = new Map<string, { name: string; takesValue: boolean }>();
