@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// xenemu's entry point. The xenstore tools are the hot path of scripts (one process
-// per key), so `xenemu xenstore <tool> ...` skips loading oclif when no help is asked
-// for; everything else, and all help, goes through oclif.
-import { fastXenstore } from '../dist/src/compat/fast-path.js';
+// xenemu's entry point. The commands scripts run over and over (the xl verbs, the
+// xenstore tools) skip loading oclif when no help is asked for (src/cli/dispatch.ts);
+// everything else, and all help, goes through oclif.
+import { dispatch } from '../dist/src/cli/dispatch.js';
 
-const handled = await fastXenstore(process.argv.slice(2));
+const { handled, argv } = await dispatch(process.argv.slice(2), new URL('../oclif.manifest.json', import.meta.url));
 if (!handled) {
   const { execute } = await import('@oclif/core');
-  await execute({ dir: import.meta.url });
+  await execute({ dir: import.meta.url, args: argv });
 }

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { xlCreate, type XlCreateResult } from '../src/compat/xl-commands.js';
+import { type XlCreateResult } from '../src/compat/xl-commands.js';
 import { XlCommand } from '../src/compat/xl-command.js';
 
 export default class Create extends XlCommand {
@@ -34,23 +34,6 @@ A config error names file:line:column and the key, and exits 1. When the host re
   };
 
   async run(): Promise<XlCreateResult> {
-    const { flags, argv } = await this.parse(Create);
-    // As xl: KEY=VALUE operands are settings, the other one is the config file.
-    const operands = argv as string[];
-    const overrides = operands.filter((a) => a.includes('='));
-    const files = operands.filter((a) => !a.includes('='));
-    if (files.length + (flags.defconfig !== undefined ? 1 : 0) > 1) this.error('give one config file: CONFIG or -f FILE', { exit: 2 });
-    const file = flags.defconfig ?? files[0];
-    return this.runXl((ctx) =>
-      xlCreate(ctx, {
-        ...(file !== undefined ? { file } : {}),
-        overrides,
-        paused: flags.paused,
-        dryRun: flags['dry-run'],
-        quiet: flags.quiet,
-        debug: flags.debug,
-        verbose: flags.verbose,
-      }),
-    );
+    return this.runVerb('create', await this.parse(Create));
   }
 }

@@ -1,5 +1,4 @@
 import { Args, Flags } from '@oclif/core';
-import { xlDestroy } from '../src/compat/xl-commands.js';
 import { XlCommand } from '../src/compat/xl-command.js';
 
 export default class Destroy extends XlCommand {
@@ -11,7 +10,6 @@ export default class Destroy extends XlCommand {
   static override flags = { force: Flags.boolean({ char: 'f', description: 'try even domain 0 (xenemu refuses it anyway)' }) };
 
   async run(): Promise<{ domid: number }> {
-    const { args, flags } = await this.parse(Destroy);
-    return this.runXl((ctx) => xlDestroy(ctx, { domain: args.domain, force: flags.force }));
+    return this.runVerb('destroy', await this.parse(Destroy));
   }
 }

@@ -1,5 +1,4 @@
 import { Args, Flags } from '@oclif/core';
-import { xlDmesg } from '../src/compat/xl-commands.js';
 import { XlCommand } from '../src/compat/xl-command.js';
 
 export default class Dmesg extends XlCommand {
@@ -12,7 +11,6 @@ export default class Dmesg extends XlCommand {
   static override flags = { clear: Flags.boolean({ char: 'c', description: 'accepted as in xl; the log is kept (clearing is not emulated)' }) };
 
   async run(): Promise<{ lines: string[] }> {
-    const { args, flags } = await this.parse(Dmesg);
-    return this.runXl((ctx) => xlDmesg(ctx, { clear: flags.clear, ...(args.domain !== undefined ? { domain: args.domain } : {}) }));
+    return this.runVerb('dmesg', await this.parse(Dmesg));
   }
 }

@@ -1,5 +1,4 @@
 import { Args } from '@oclif/core';
-import { xlDomid } from '../src/compat/xl-commands.js';
 import { XlCommand } from '../src/compat/xl-command.js';
 
 export default class Domid extends XlCommand {
@@ -11,7 +10,6 @@ export default class Domid extends XlCommand {
   static override args = { name: Args.string({ required: true, description: 'domain name' }) };
 
   async run(): Promise<{ domid: number }> {
-    const { args } = await this.parse(Domid);
-    return this.runXl((ctx) => xlDomid(ctx, { name: args.name }));
+    return this.runVerb('domid', await this.parse(Domid));
   }
 }

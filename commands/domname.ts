@@ -1,5 +1,4 @@
 import { Args } from '@oclif/core';
-import { xlDomname } from '../src/compat/xl-commands.js';
 import { XlCommand } from '../src/compat/xl-command.js';
 
 export default class Domname extends XlCommand {
@@ -11,7 +10,6 @@ export default class Domname extends XlCommand {
   static override args = { id: Args.string({ required: true, description: 'domain id' }) };
 
   async run(): Promise<{ name: string }> {
-    const { args } = await this.parse(Domname);
-    return this.runXl((ctx) => xlDomname(ctx, { domid: args.id }));
+    return this.runVerb('domname', await this.parse(Domname));
   }
 }

@@ -1,5 +1,4 @@
 import { Args, Flags } from '@oclif/core';
-import { xlInfo } from '../src/compat/xl-commands.js';
 import { XlCommand } from '../src/compat/xl-command.js';
 import type { XlInfo } from '../src/ui/xl/index.js';
 
@@ -13,7 +12,6 @@ export default class Info extends XlCommand {
   static override flags = { numa: Flags.boolean({ char: 'n', description: 'add the CPU, device and NUMA topology' }) };
 
   async run(): Promise<XlInfo> {
-    const { args, flags } = await this.parse(Info);
-    return this.runXl((ctx) => xlInfo(ctx, { numa: flags.numa, ...(args.name !== undefined ? { only: args.name } : {}) }));
+    return this.runVerb('info', await this.parse(Info));
   }
 }

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { xlList, type XlListResult } from '../src/compat/xl-commands.js';
+import { type XlListResult } from '../src/compat/xl-commands.js';
 import { XlCommand } from '../src/compat/xl-command.js';
 
 export default class List extends XlCommand {
@@ -32,9 +32,6 @@ export default class List extends XlCommand {
   };
 
   async run(): Promise<XlListResult> {
-    const { flags, argv } = await this.parse(List);
-    return this.runXl((ctx) =>
-      xlList(ctx, { domains: argv as string[], long: flags.long, verbose: flags.verbose, context: flags.context, cpupool: flags.cpupool, numa: flags.numa }),
-    );
+    return this.runVerb('list', await this.parse(List));
   }
 }

@@ -1,5 +1,4 @@
 import { Args } from '@oclif/core';
-import { xlMem } from '../src/compat/xl-commands.js';
 import { XlCommand } from '../src/compat/xl-command.js';
 
 export default class MemMax extends XlCommand {
@@ -15,7 +14,6 @@ SIZE is read as xl reads it: a bare number is MiB (despite what xl(1) says), or 
   };
 
   async run(): Promise<{ domid: number; kib: number }> {
-    const { args } = await this.parse(MemMax);
-    return this.runXl((ctx) => xlMem(ctx, { domain: args.domain, size: args.size, max: true }));
+    return this.runVerb('mem-max', await this.parse(MemMax));
   }
 }

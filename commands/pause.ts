@@ -1,5 +1,4 @@
 import { Args } from '@oclif/core';
-import { xlPause } from '../src/compat/xl-commands.js';
 import { XlCommand } from '../src/compat/xl-command.js';
 
 export default class Pause extends XlCommand {
@@ -10,7 +9,6 @@ export default class Pause extends XlCommand {
   static override args = { domain: Args.string({ required: true, description: 'domain name or id' }) };
 
   async run(): Promise<{ domid: number }> {
-    const { args } = await this.parse(Pause);
-    return this.runXl((ctx) => xlPause(ctx, { domain: args.domain, unpause: false }));
+    return this.runVerb('pause', await this.parse(Pause));
   }
 }

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { xlShutdown, type XlShutdownResult } from '../src/compat/xl-commands.js';
+import { type XlShutdownResult } from '../src/compat/xl-commands.js';
 import { XlCommand } from '../src/compat/xl-command.js';
 
 export default class Reboot extends XlCommand {
@@ -17,7 +17,6 @@ export default class Reboot extends XlCommand {
   };
 
   async run(): Promise<XlShutdownResult[]> {
-    const { args, flags } = await this.parse(Reboot);
-    return this.runXl((ctx) => xlShutdown(ctx, { reboot: true, all: flags.all, wait: flags.wait, ...(args.domain !== undefined ? { domain: args.domain } : {}) }));
+    return this.runVerb('reboot', await this.parse(Reboot));
   }
 }

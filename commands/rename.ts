@@ -1,5 +1,4 @@
 import { Args } from '@oclif/core';
-import { xlRename } from '../src/compat/xl-commands.js';
 import { XlCommand } from '../src/compat/xl-command.js';
 
 export default class Rename extends XlCommand {
@@ -13,7 +12,6 @@ export default class Rename extends XlCommand {
   };
 
   async run(): Promise<{ domid: number; name: string }> {
-    const { args } = await this.parse(Rename);
-    return this.runXl((ctx) => xlRename(ctx, { domain: args.domain, newName: args.newName }));
+    return this.runVerb('rename', await this.parse(Rename));
   }
 }

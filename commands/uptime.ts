@@ -1,5 +1,4 @@
 import { Args, Flags } from '@oclif/core';
-import { xlUptime } from '../src/compat/xl-commands.js';
 import { XlCommand } from '../src/compat/xl-command.js';
 import type { XlUptimeRow } from '../src/ui/xl/index.js';
 
@@ -14,7 +13,6 @@ export default class Uptime extends XlCommand {
   static override flags = { short: Flags.boolean({ char: 's', description: 'short form, like uptime(1)' }) };
 
   async run(): Promise<XlUptimeRow[]> {
-    const { flags, argv } = await this.parse(Uptime);
-    return this.runXl((ctx) => xlUptime(ctx, { domains: argv as string[], short: flags.short }));
+    return this.runVerb('uptime', await this.parse(Uptime));
   }
 }

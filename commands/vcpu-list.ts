@@ -1,5 +1,4 @@
 import { Args, Flags } from '@oclif/core';
-import { xlVcpuList } from '../src/compat/xl-commands.js';
 import { XlCommand } from '../src/compat/xl-command.js';
 import type { XlVcpuRow } from '../src/ui/xl/index.js';
 
@@ -14,7 +13,6 @@ export default class VcpuList extends XlCommand {
   static override flags = { long: Flags.boolean({ char: 'l', description: "add the vcpu_info column (xenemu's)" }) };
 
   async run(): Promise<{ rows: XlVcpuRow[]; nrCpus: number }> {
-    const { flags, argv } = await this.parse(VcpuList);
-    return this.runXl((ctx) => xlVcpuList(ctx, { domains: argv as string[], long: flags.long }));
+    return this.runVerb('vcpu-list', await this.parse(VcpuList));
   }
 }

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { xlVcpuPin, type XlVcpuPinResult } from '../src/compat/xl-commands.js';
+import { type XlVcpuPinResult } from '../src/compat/xl-commands.js';
 import { XlCommand } from '../src/compat/xl-command.js';
 
 export default class VcpuPin extends XlCommand {
@@ -26,17 +26,6 @@ export default class VcpuPin extends XlCommand {
   };
 
   async run(): Promise<XlVcpuPinResult> {
-    const { args, flags } = await this.parse(VcpuPin);
-    return this.runXl((ctx) =>
-      xlVcpuPin(ctx, {
-        domain: args.domain,
-        vcpu: args.vcpu,
-        hard: args.hard,
-        ...(args.soft !== undefined ? { soft: args.soft } : {}),
-        force: flags.force,
-        ignoreMasks: flags['ignore-global-affinity-masks'],
-        dryRun: flags['dry-run'],
-      }),
-    );
+    return this.runVerb('vcpu-pin', await this.parse(VcpuPin));
   }
 }

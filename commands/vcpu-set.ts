@@ -1,5 +1,4 @@
 import { Args, Flags } from '@oclif/core';
-import { xlVcpuSet } from '../src/compat/xl-commands.js';
 import { XlCommand } from '../src/compat/xl-command.js';
 
 export default class VcpuSet extends XlCommand {
@@ -15,7 +14,6 @@ export default class VcpuSet extends XlCommand {
   static override flags = { 'ignore-host': Flags.boolean({ char: 'i', description: "don't limit the vCPUs to the host's CPU count" }) };
 
   async run(): Promise<{ domid: number; vcpus: number }> {
-    const { args, flags } = await this.parse(VcpuSet);
-    return this.runXl((ctx) => xlVcpuSet(ctx, { domain: args.domain, count: args.count, ignoreHost: flags['ignore-host'] }));
+    return this.runVerb('vcpu-set', await this.parse(VcpuSet));
   }
 }

@@ -1,5 +1,6 @@
 import { Command } from '@oclif/core';
 import { XenemuError } from '../common/errors.js';
+import { reportXenemuError } from './report-error.js';
 import { resolveHome, statePaths, type StatePaths } from '../state/state-dir.js';
 
 /**
@@ -20,9 +21,7 @@ export abstract class XenemuCommand extends Command {
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
     if (err instanceof XenemuError) {
-      // In red on a terminal that shows colour; chalk is loaded only when there is an error.
-      const { chalkFor } = await import('../ui/color.js');
-      this.logToStderr(chalkFor('stderr').red(err.cliMessage()));
+      if (!this.jsonEnabled()) await reportXenemuError(err);
       this.exit(err.exitStatus);
     }
     // oclif's parser errors (and this.error(..., { exit: 2 })) carry exit 2.

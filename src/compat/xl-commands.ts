@@ -22,32 +22,26 @@ import { RpcCallError } from '../client/rpc-client.js';
 import { strerror } from '../client/strerror.js';
 import type { StatePaths } from '../state/state-dir.js';
 import type { DomainConfig } from '../toolstack/config/index.js';
+// The formatters by module, not through ui/xl/index.js: a command loads what it prints
+// with (Node's start-up is most of a CLI call), and list -l / create -n load libxl's
+// IDL when they need it.
+import { cprintf } from '../ui/xl/cprintf.js';
+import { formatCommandHelp } from '../ui/xl/cmdtable.js';
+import { formatInfo } from '../ui/xl/info.js';
 import {
-  cprintf,
   domidNotFoundMessage,
   domnameNotFoundMessage,
   formatDomid,
-  formatCommandHelp,
   formatDomname,
-  formatInfo,
-  formatListLong,
-  formatUptime,
-  formatVcpuList,
-  formatVcpuPinDryRun,
   listDomainNotFoundMessage,
   listHeader,
   listLine,
-  parseCpuList,
-  parseMemSizeKb,
-  SHUTDOWN_REASON_CODE,
-  XlArgError,
-  type XlDomainRow,
-  type XlInfo,
-  type XlListLongEntry,
-  type XlUptimeRow,
-  type XlVcpuRow,
-} from '../ui/xl/index.js';
-import { libxlDomainConfigGenJson, YajlGen, type LibxlDomainConfig } from '../toolstack/libxl/index.js';
+} from '../ui/xl/list.js';
+import { formatUptime } from '../ui/xl/uptime.js';
+import { formatVcpuList, formatVcpuPinDryRun } from '../ui/xl/vcpu-list.js';
+import { parseCpuList, parseMemSizeKb, XlArgError } from '../ui/xl/args.js';
+import { SHUTDOWN_REASON_CODE, type XlDomainRow, type XlInfo, type XlListLongEntry, type XlUptimeRow, type XlVcpuRow } from '../toolstack/libxl/rows.js';
+import type { LibxlDomainConfig } from '../toolstack/libxl/idl.js';
 import { domainQualifier } from '../toolstack/libxl/qualifier.js';
 import { strtol, strtoul } from '../common/c-number.js';
 import { XenemuError } from '../common/errors.js';
@@ -196,7 +190,8 @@ export interface XlCreateOptions {
 export type XlCreateResult = { dryRun: true; config: LibxlDomainConfig } | { dryRun: false; domid: number; name: string; uuid: string; paused: boolean };
 
 /** libxl_domain_config_to_json(): the config object alone, yajl-beautified. */
-export function formatDomainConfigOnly(config: LibxlDomainConfig): string {
+export async function formatDomainConfigOnly(config: LibxlDomainConfig): Promise<string> {
+  const { libxlDomainConfigGenJson, YajlGen } = await import('../toolstack/libxl/index.js');
   const g = new YajlGen();
   libxlDomainConfigGenJson(g, config);
   return g.buffer;
@@ -245,7 +240,7 @@ export async function xlCreate(ctx: XlContext, o: XlCreateOptions): Promise<XlOu
   if (o.dryRun || o.debug) {
     const { xlParsedDomainConfig } = await import('../toolstack/libxl/from-config.js');
     const parsed = xlParsedDomainConfig(config, { hostCpus: await dryRunHostCpus(ctx, config) });
-    const json = formatDomainConfigOnly(parsed);
+    const json = await formatDomainConfigOnly(parsed);
     if (o.dryRun) return { stdout: json, data: { dryRun: true, config: parsed } };
     ctx.note(json);
   }
@@ -303,7 +298,7 @@ export async function xlList(ctx: XlContext, o: XlListOptions): Promise<XlOutput
   }
   if (o.long) {
     const entries = await client.listLong(refs);
-    return { stdout: formatListLong(entries), data: entries };
+    return { stdout: (await import('../ui/xl/list-long.js')).formatListLong(entries), data: entries };
   }
   const rows = await client.list(refs);
   const options = { verbose: o.verbose, context: o.context, cpupool: o.cpupool, numa: o.numa, nrNodes: 1 };

@@ -10,7 +10,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { LibxlConfigError, libxlDomainConfigGenJson } from '../../src/toolstack/libxl/json.js';
 import { LIBXL_ENUMS, LIBXL_STRUCTS, type IdlType, type LibxlDomainConfig } from '../../src/toolstack/libxl/idl.js';
-import { formatDomainConfigJson, formatListLong } from '../../src/ui/xl/list.js';
+import { formatDomainConfigJson, formatListLong } from '../../src/ui/xl/list-long.js';
 import type { XlListLongEntry } from '../../src/toolstack/libxl/rows.js';
 import { YajlGen, yajlEscape } from '../../src/toolstack/libxl/yajl.js';
 import { GUEST_DOMAINS } from './guest-specs.js';

@@ -12,8 +12,6 @@ export {
   formatList,
   listHeader,
   listLine,
-  formatListLong,
-  formatDomainConfigJson,
   formatVmList,
   formatDomid,
   formatDomname,
@@ -21,6 +19,7 @@ export {
   domnameNotFoundMessage,
   listDomainNotFoundMessage,
 } from './list.js';
+export { formatListLong, formatDomainConfigJson } from './list-long.js';
 export { VCPU_LIST_HEADER, VCPU_INFO_HEADER, formatVcpuList, formatVcpuPinDryRun } from './vcpu-list.js';
 export { formatInfo, type XlInfoOptions } from './info.js';
 export { UPTIME_HEADER, formatUptime, uptimeToString, domainUptime, dom0Uptime, type XlUptimeOptions } from './uptime.js';

@@ -1,16 +1,13 @@
 /**
- * `xl list`, `xl list -v/-Z/-c/-n`, `xl claims` and `xl list -l`, as
- * tools/xl/xl_info.c (list_domains, list_domains_details) prints them in Xen 4.17.
+ * `xl list`, `xl list -v/-Z/-c/-n` and `xl claims`, as tools/xl/xl_info.c
+ * (list_domains) prints them in Xen 4.17; `xl list -l` is list-long.ts.
  */
 
 import { printBitmap } from './bitmap.js';
 import { cprintf, nsToSecondsLikeXl } from './cprintf.js';
-import { libxlDomainConfigGenJson } from '../../toolstack/libxl/json.js';
-import type { LibxlDomainConfig } from '../../toolstack/libxl/idl.js';
-import { SHUTDOWN_REASON_CODE, type XlDomainRow, type XlListLongEntry } from '../../toolstack/libxl/rows.js';
+import { SHUTDOWN_REASON_CODE, type XlDomainRow } from '../../toolstack/libxl/rows.js';
 import type { XlListOptions } from './options.js';
 import { formatUuid } from '../../toolstack/libxl/uuid.js';
-import { YajlGen } from '../../toolstack/libxl/yajl.js';
 
 /** The header's fixed part; note the two real tab characters (list_domains). */
 export const LIST_HEADER = 'Name                                        ID   Mem VCPUs\tState\tTime(s)';
@@ -70,40 +67,6 @@ export function listLine(row: XlDomainRow, options: XlListOptions = {}): string 
   if (cpupool) out += cprintf('%16s', cstr(row.cpupoolName));
   if (numa) out += ` ${printBitmap(row.nodeAffinity ?? [], options.nrNodes ?? 0)}`;
   return `${out}\n`;
-}
-
-/**
- * `xl list -l`: yajl's beautified JSON array of `{"domid", "config"}`, then puts()'s
- * newline after yajl's own. xl skips a domain whose stored configuration cannot be
- * retrieved (Domain-0 without the stub xen-init-dom0 writes): leave it out here too.
- */
-export function formatListLong(domains: readonly XlListLongEntry[]): string {
-  const g = new YajlGen();
-  g.arrayOpen();
-  for (const d of domains) oneDomainJson(g, d.domid, d.config);
-  g.arrayClose();
-  return `${g.buffer}\n`;
-}
-
-/**
- * printf_info() in JSON mode: one object, no array and no extra newline. This is what
- * `xl create -n` / `xl -N create` prints, with domid null (xl passes -1).
- */
-export function formatDomainConfigJson(domid: number | null, config: LibxlDomainConfig): string {
-  const g = new YajlGen();
-  oneDomainJson(g, domid, config);
-  return g.buffer;
-}
-
-/** printf_info_one_json() (xl_info.c). */
-function oneDomainJson(g: YajlGen, domid: number | null, config: LibxlDomainConfig): void {
-  g.mapOpen();
-  g.string('domid');
-  if (domid === null || domid === -1) g.null();
-  else g.integer(BigInt.asIntN(32, BigInt(domid)));
-  g.string('config');
-  libxlDomainConfigGenJson(g, config);
-  g.mapClose();
 }
 
 /** `xl vm-list` (list_vm): guests with their UUIDs. The caller leaves out dom0. */

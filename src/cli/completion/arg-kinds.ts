@@ -1,0 +1,65 @@
+/**
+ * What each operand of a command is, for tab completion: a file, a domain, a XenStore
+ * path, or something nothing can guess (a size, a value). Keyed by oclif's command id;
+ * `args` are the first operands in order, `rest` repeats for the ones after them
+ * (`xenstore write` alternates path and value); `flags` name option flags whose value
+ * is one of these. A command missing here gets no operand completion. Adding a
+ * command is one line.
+ */
+
+export type ArgKind = 'file' | 'domain' | 'xspath' | 'none';
+
+export interface ArgKinds {
+  args?: readonly ArgKind[];
+  rest?: readonly ArgKind[];
+  flags?: Readonly<Record<string, ArgKind>>;
+}
+
+const domain: ArgKinds = { args: ['domain'] };
+const domains: ArgKinds = { rest: ['domain'] };
+const paths: ArgKinds = { rest: ['xspath'] };
+
+export const ARG_KINDS: Readonly<Record<string, ArgKinds>> = {
+  create: { args: ['file'], rest: ['none'], flags: { defconfig: 'file' } },
+  'config:check': { rest: ['file'] },
+  'config:convert': { args: ['file'], flags: { output: 'file' } },
+  list: domains,
+  'vcpu-list': domains,
+  uptime: domains,
+  destroy: domain,
+  shutdown: domain,
+  reboot: domain,
+  pause: domain,
+  unpause: domain,
+  rename: domain,
+  dmesg: domain,
+  'vcpu-set': domain,
+  'vcpu-pin': domain,
+  'mem-set': domain,
+  'mem-max': domain,
+  interrupts: domain,
+  'intr-bind': domain,
+  'evtchn:list': domain,
+  'evtchn:status': domain,
+  'evtchn:close': domain,
+  'evtchn:notify': domain,
+  'evtchn:alloc-unbound': { args: ['domain', 'domain'] },
+  'evtchn:bind-interdomain': { args: ['domain', 'domain'] },
+  'xenstore:read': paths,
+  'xenstore:exists': paths,
+  'xenstore:list': paths,
+  'xenstore:ls': paths,
+  'xenstore:mkdir': paths,
+  'xenstore:rm': paths,
+  'xenstore:watch': paths,
+  'xenstore:chmod': { args: ['xspath'], rest: ['none'] },
+  'xenstore:write': { rest: ['xspath', 'none'] },
+};
+
+/** The kind of operand number `n` (from 0). */
+export function argKind(kinds: ArgKinds | undefined, n: number): ArgKind {
+  const args = kinds?.args ?? [];
+  if (n < args.length) return args[n]!;
+  const rest = kinds?.rest ?? [];
+  return rest.length === 0 ? 'none' : rest[(n - args.length) % rest.length]!;
+}
