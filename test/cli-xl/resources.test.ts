@@ -110,6 +110,19 @@ test('vcpu-pin: xl\'s errors, and -N prints the maps without changing anything',
   t.is(r.stderr, `xenemu: domain ${db} has no vCPU 7\nCould not set affinity for vcpu \`7'.\n`);
 });
 
+test.serial('vcpu-pin refuses an affinity that leaves no online CPU, as Xen does, and changes nothing', async (t) => {
+  const affinity = async () => (JSON.parse((await h.xenemu('vcpu-list', '--json', 'db')).stdout) as { rows: XlVcpuRow[] }).rows.map((r) => [r.hardAffinity, r.softAffinity]);
+  const before = await affinity();
+  // libxl drops CPUs the host lacks (libxl__bitmap_copy_best_effort); Xen refuses the empty map.
+  const refused = (vcpu: number) => `xenemu: domain ${db} vCPU ${vcpu}: the hard affinity has no online CPU (the host has CPUs 0-3)\n`;
+  t.deepEqual(await h.xl('vcpu-pin', 'db', '0', '9'), { stdout: '', stderr: `${refused(0)}Could not set affinity for vcpu \`0'.\n`, code: 1 });
+  t.deepEqual(await h.xenemu('vcpu-pin', 'db', '1', '0-1,^0-1'), { stdout: '', stderr: `${refused(1)}Could not set affinity for vcpu \`1'.\n`, code: 1 });
+  t.deepEqual(await h.xenemu('vcpu-pin', 'db', 'all', '4-7'), { stdout: '', stderr: `${refused(0)}Could not set affinity.\n`, code: 1 });
+  t.deepEqual(await affinity(), before);
+  // A soft affinity may name CPUs the host lacks: it is only a preference.
+  t.deepEqual(await h.xenemu('vcpu-pin', 'db', '1', '-', '9'), { stdout: '', stderr: '', code: 0 });
+});
+
 test('vcpu-list -l: vCPUs 0-31 have their vcpu_info in shared_info, the others in a page the guest registered', async (t) => {
   const r = await h.xl('create', '-q', join(CONFIGS, 'web.yaml'), 'name="big"', 'vcpus=40');
   t.is(r.code, 0, r.stderr);
