@@ -1,12 +1,14 @@
 import { Args, Flags } from '@oclif/core';
-import { xlList, type XlListResult } from '../src/compat/xl-commands.js';
+import { xlList } from '../src/compat/xl-commands.js';
 import { XlCommand } from '../src/compat/xl-command.js';
+import type { JsonOutput } from '../src/ui/json/schemas.js';
+import { listJson } from '../src/ui/json/views.js';
 
 export default class List extends XlCommand {
   static override summary = 'List domains, like xl list';
   static override description = `Prints xl's table, byte for byte: Name, ID, Mem (MiB), VCPUs, State and Time(s), with real tab characters in the header. The six state letters are r(unning), b(locked), p(aused), s(hut down), the shutdown reason (- poweroff, r reboot, s suspend, c crash, w watchdog, S soft reset) and d(ying).
 
--v adds the UUID, the shutdown reason code and the security label; -l prints each domain's configuration as libxl JSON, as \`xl list -l\` does. A DOMAIN is a name or an id; an unknown one is an error, as in xl. --json gives the rows as data (memory in KiB, CPU time in ns).`;
+-v adds the UUID, the shutdown reason code and the security label; -l prints each domain's configuration as libxl JSON, as \`xl list -l\` does. A DOMAIN is a name or an id; an unknown one is an error, as in xl. --json gives the rows as data (memKiB, cpuTimeNs; see README's JSON output), with -l libxl's JSON.`;
 
   static override examples = [
     '<%= config.bin %> list',
@@ -31,10 +33,11 @@ export default class List extends XlCommand {
     numa: Flags.boolean({ char: 'n', description: 'add the NUMA node affinity' }),
   };
 
-  async run(): Promise<XlListResult> {
+  async run(): Promise<JsonOutput<'list'>> {
     const { flags, argv } = await this.parse(List);
-    return this.runXl((ctx) =>
+    const result = await this.runXl((ctx) =>
       xlList(ctx, { domains: argv as string[], long: flags.long, verbose: flags.verbose, context: flags.context, cpupool: flags.cpupool, numa: flags.numa }),
     );
+    return listJson(result);
   }
 }

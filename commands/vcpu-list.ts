@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { xlVcpuList } from '../src/compat/xl-commands.js';
 import { XlCommand } from '../src/compat/xl-command.js';
-import type { XlVcpuRow } from '../src/ui/xl/index.js';
+import type { JsonOutput } from '../src/ui/json/schemas.js';
+import { vcpuListJson } from '../src/ui/json/views.js';
 
 export default class VcpuList extends XlCommand {
   static override summary = 'List the vCPUs of domains, like xl vcpu-list';
@@ -13,8 +14,8 @@ export default class VcpuList extends XlCommand {
   static override args = { domain: Args.string({ required: false, description: 'domain name(s) or id(s); default: all' }) };
   static override flags = { long: Flags.boolean({ char: 'l', description: "add the vcpu_info column (xenemu's)" }) };
 
-  async run(): Promise<{ rows: XlVcpuRow[]; nrCpus: number }> {
+  async run(): Promise<JsonOutput<'vcpu-list'>> {
     const { flags, argv } = await this.parse(VcpuList);
-    return this.runXl((ctx) => xlVcpuList(ctx, { domains: argv as string[], long: flags.long }));
+    return vcpuListJson(await this.runXl((ctx) => xlVcpuList(ctx, { domains: argv as string[], long: flags.long })));
   }
 }

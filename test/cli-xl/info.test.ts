@@ -1,5 +1,6 @@
 import test from 'ava';
 import { join } from 'node:path';
+import type { JsonOutput } from '../../src/ui/json/schemas.js';
 import { assertXlBuilt, CONFIGS, DOM0_MEMORY_MIB, xlHost, type XlHost } from './helpers.js';
 
 // The read-only views: info, uptime, dmesg (xl_info.c), and list -l.
@@ -58,8 +59,8 @@ test('info: xl\'s keys in xl\'s order, padded to 23 columns, with the emulated m
   t.is((await own.xl('info', 'nr_')).stdout, '4\n1\n');
   t.is((await own.xenemu('info')).stdout, r.stdout);
   // --json: the u64 that doubles cannot hold comes as its exact decimal text.
-  const json = JSON.parse((await own.xenemu('info', '--json')).stdout) as { version: { virt_start: unknown } };
-  t.is(json.version.virt_start, '18446603336221196288');
+  const json = JSON.parse((await own.xenemu('info', '--json')).stdout) as JsonOutput<'info'>;
+  t.is(json.xen!.virtStart, '18446603336221196288');
 });
 
 test('list -l: the libxl JSON of each domain, as xl list -l prints it', async (t) => {
