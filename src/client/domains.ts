@@ -77,9 +77,9 @@ export class DomainClient extends TypedClient<DomainRpc> {
     return this.call('domain.uptime', refs === undefined ? {} : { refs: [...refs] });
   }
 
-  /** The hypervisor's console log, or with `ref` that guest kernel's log: lines without newlines. */
-  dmesg(ref?: string): Promise<string[]> {
-    return this.call('domain.dmesg', ref === undefined ? {} : { ref });
+  /** The hypervisor's console log, or with `ref` that guest kernel's log: lines without newlines. `clear` empties it once read. */
+  dmesg(ref?: string, clear = false): Promise<string[]> {
+    return this.call('domain.dmesg', { ...(ref === undefined ? {} : { ref }), ...(clear ? { clear } : {}) });
   }
 
   async hostInfo(): Promise<XlInfo> {

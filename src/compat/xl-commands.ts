@@ -441,14 +441,16 @@ export async function xlUptime(ctx: XlContext, o: { domains: readonly string[]; 
 }
 
 /**
- * main_dmesg() (xl_info.c): the hypervisor's console log. With a domain, that guest
- * kernel's log instead (xenemu's extension; xl dmesg ignores operands).
+ * main_dmesg() (xl_info.c): the hypervisor's console log; -c clears it as it is read
+ * (libxl_xen_console_read_start(ctx, clear)). With a domain, that guest kernel's log
+ * instead (xenemu's extension; xl dmesg ignores operands), which -c clears as dmesg -c.
  */
 export async function xlDmesg(ctx: XlContext, o: { domain?: string; clear: boolean }): Promise<XlOutput<{ lines: string[] }>> {
   const client = await ctx.client();
   const lines =
-    o.domain === undefined ? await client.dmesg() : await orFail(client.dmesg(String(await findDomain(client, o.domain))), () => '');
-  if (o.clear) ctx.note('xenemu: dmesg -c: the log is printed but kept (clearing it is not emulated)\n');
+    o.domain === undefined
+      ? await client.dmesg(undefined, o.clear)
+      : await orFail(client.dmesg(String(await findDomain(client, o.domain)), o.clear), () => '');
   return { stdout: lines.map((l) => `${l}\n`).join(''), data: { lines } };
 }
 

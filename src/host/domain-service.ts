@@ -79,10 +79,16 @@ export function domainMethods(machine: Machine, dom0Uptime: () => number): Recor
         uptimeSeconds: d.domid === 0 ? dom0Uptime() : Math.floor((hv.clock.now() - d.createdAtNs) / 1e9),
       })),
     'domain.dmesg': (p) => {
-      if (p.ref === undefined) return [...hv.consoleLog];
-      const d = find(p.ref);
-      const kernel = machine.kernel(d.domid);
-      return kernel === undefined ? [] : [...kernel.log.lines];
+      // -c: read and clear in one step, as XEN_SYSCTL_readconsole with clear set does.
+      if (p.ref === undefined) {
+        const lines = hv.console.lines();
+        if (p.clear === true) hv.console.clear();
+        return lines;
+      }
+      const log = machine.kernel(find(p.ref).domid)?.log;
+      const lines = log === undefined ? [] : [...log.lines];
+      if (p.clear === true) log?.clear();
+      return lines;
     },
     'host.info': () => hostInfo(hv),
     'vcpu.list': (p) => ({ rows: select(p.refs).flatMap(vcpuRows), nrCpus: hv.host.pcpus }),

@@ -51,7 +51,7 @@ export const DomainParams = {
   'domain.domid': z.strictObject({ name: DomainRef }),
   'domain.domname': z.strictObject({ domid: Domid }),
   'domain.uptime': z.strictObject({ refs: Refs.optional() }),
-  'domain.dmesg': z.strictObject({ ref: DomainRef.optional() }),
+  'domain.dmesg': z.strictObject({ ref: DomainRef.optional(), clear: z.boolean().optional() }),
   'host.info': NoParams,
   'vcpu.list': z.strictObject({ refs: Refs.optional() }),
   'vcpu.pin': z.strictObject({
