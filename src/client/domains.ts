@@ -51,6 +51,14 @@ export class DomainClient extends TypedClient<DomainRpc> {
     return this.call('domain.shutdown', params);
   }
 
+  sysrq(ref: string, key: string): Promise<null> {
+    return this.call('domain.sysrq', { ref, key });
+  }
+
+  trigger(ref: string, trigger: Params<'domain.trigger'>['trigger'], vcpu: number): Promise<null> {
+    return this.call('domain.trigger', { ref, trigger, vcpu });
+  }
+
   pause(ref: string): Promise<null> {
     return this.call('domain.pause', { ref });
   }

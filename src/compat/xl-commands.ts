@@ -384,6 +384,50 @@ export async function xlPause(ctx: XlContext, o: { domain: string; unpause: bool
   return { stdout: '', data: { domid } };
 }
 
+/** main_sysrq() (xl_misc.c): one letter, written to the guest's control/sysrq. */
+export async function xlSysrq(ctx: XlContext, o: { domain: string; key: string }): Promise<XlOutput<{ domid: number; key: string }>> {
+  const client = await ctx.client();
+  const domid = await findDomain(client, o.domain);
+  // xl tests sysrq[1] only, so an empty argument passes as the NUL key, which the
+  // guest ignores; the xenstore write of "" is all that happens.
+  if (o.key.length > 1) throw new XlFailure('Invalid sysrq.\n\n', 1, formatCommandHelp('sysrq'));
+  if (o.key !== '') await orFail(client.sysrq(String(domid), o.key), () => '');
+  return { stdout: '', data: { domid, key: o.key } };
+}
+
+/** libxl_trigger's names, as libxl_trigger_from_string() takes them (any case). */
+const TRIGGERS = ['power', 'sleep', 'nmi', 'init', 'reset', 's3resume'] as const;
+
+/**
+ * main_trigger() (xl_misc.c) and libxl_send_trigger(): XEN_DOMCTL_sendtrigger, on
+ * vCPU 0 unless one is named. xl ignores libxl's result and exits 0; xenemu prints
+ * libxl's message and exits 1, so that a script knows the trigger never arrived.
+ */
+export async function xlTrigger(ctx: XlContext, o: { domain: string; trigger: string; vcpu?: string }): Promise<XlOutput<{ domid: number; trigger: string; vcpu: number }>> {
+  const client = await ctx.client();
+  const domid = await findDomain(client, o.domain);
+  const trigger = TRIGGERS.find((t) => t === o.trigger.toLowerCase());
+  if (trigger === undefined) throw new XlFailure(`Invalid trigger "${o.trigger}"\n`, 1);
+  let vcpu = 0;
+  if (o.vcpu !== undefined) {
+    const v = strtol(o.vcpu, 10);
+    // int vcpuid = strtol(...): the low 32 bits, as C's conversion keeps them.
+    vcpu = Number(BigInt.asIntN(32, v.value));
+    if (vcpu === 0 && v.end === 0) ctx.note('Invalid vcpuid, using default vcpuid=0.\n\n');
+  }
+  const failed = `Send trigger '${trigger}' failed`;
+  // s3resume is no domctl: libxl asks the device model, and xenemu's guests have none (ERROR_INVAL).
+  if (trigger === 's3resume') throw new XlFailure(`xenemu: ${failed}, rc=-6: domain ${domid} has no device model to wake\n`, 1);
+  // uint32_t vcpuid in the domctl: a negative one is a huge vCPU number, which Xen refuses (ESRCH).
+  try {
+    await client.trigger(String(domid), trigger, vcpu < 0 ? 0x7fffffff : vcpu);
+  } catch (err) {
+    if (err instanceof RpcCallError) throw new XlFailure(`xenemu: ${failed}: ${err.message}\n`, 1);
+    throw err;
+  }
+  return { stdout: '', data: { domid, trigger, vcpu } };
+}
+
 export async function xlRename(ctx: XlContext, o: { domain: string; newName: string }): Promise<XlOutput<{ domid: number; name: string }>> {
   const client = await ctx.client();
   const domid = await findDomain(client, o.domain);

@@ -51,6 +51,14 @@ export function domainMethods(machine: Machine, dom0Uptime: () => number): Recor
         targets.map(async (d) => ({ domid: d.domid, name: d.name, reason: await toolstack.requestShutdown(d.domid, p.command, p.wait ?? false) })),
       );
     },
+    'domain.sysrq': async (p) => {
+      await toolstack.sysrq(find(p.ref).domid, p.key);
+      return null;
+    },
+    'domain.trigger': (p) => {
+      toolstack.trigger(find(p.ref).domid, p.trigger, p.vcpu);
+      return null;
+    },
     'domain.pause': (p) => {
       toolstack.pause(find(p.ref).domid);
       return null;

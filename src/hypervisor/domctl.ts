@@ -1,6 +1,7 @@
 import type { Domain, ShutdownReason } from './domain.js';
 import { HypervisorError, type Hypervisor, type NewDomainSpec } from './hypervisor.js';
 import { placeAfterAffinity } from './placement.js';
+import { sendTrigger, type DomainTrigger } from './triggers.js';
 
 /**
  * The toolstack's way to change domains: the privileged operations libxc issues as
@@ -36,6 +37,11 @@ export class Domctl {
   /** SCHEDOP_remote_shutdown (xc_domain_shutdown): shut another domain down, as if it had asked. */
   shutdownDomain(domid: number, reason: ShutdownReason): void {
     this.hv.shutdown(domid, reason);
+  }
+
+  /** XEN_DOMCTL_sendtrigger (xc_domain_send_trigger): an NMI, or an ACPI button of an HVM guest. */
+  sendTrigger(domid: number, trigger: DomainTrigger, vcpu: number): void {
+    sendTrigger(this.hv.get(domid), trigger, vcpu, this.hv.clock);
   }
 
   /**
