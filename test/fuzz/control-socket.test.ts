@@ -39,6 +39,8 @@ const VALID: Record<string, unknown> = {
   'domain.domname': { domid: 0 },
   'domain.uptime': { refs: ['0'] },
   'domain.dmesg': { ref: '0' },
+  'domain.sysrq': { ref: 'fuzz', key: 's' },
+  'domain.trigger': { ref: 'fuzz', trigger: 'nmi', vcpu: 0 },
   'host.info': {},
   'vcpu.list': { refs: ['0'] },
   'vcpu.pin': { ref: '0', vcpu: 0, hard: [0], soft: 'all' },
