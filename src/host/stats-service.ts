@@ -157,7 +157,25 @@ interface SelectedBaseline {
 interface DomainBaseline {
   domain: Domain;
   cpuNs: number;
-  raises: number;
+  /** Every domain's counts at the frame: EVTS/s, and the grid of a domain selected before the next frame. */
+  sample: SelectedBaseline;
+  /** Interrupts counted as the grid counts them (countedSources). */
+  counted: number;
+}
+
+/**
+ * The sources the grid's totals add up: those the guest's interrupt layer counted
+ * per source, or only where it keeps none, the upcalls. EVTS/s adds up the same, so
+ * a domain's EVTS/s is its grid's total.
+ */
+function countedSources(sources: readonly InterruptSource[]): number[] {
+  const counted = sources.map((s, i) => (s.kind === 'upcall' ? -1 : i)).filter((i) => i >= 0);
+  return counted.length > 0 ? counted : sources.map((_, i) => i);
+}
+
+function countedTotal(sample: SelectedBaseline): number {
+  const groups = [...sample.sources.values()];
+  return countedSources(groups.map((g) => g.source)).reduce((sum, i) => sum + groups[i]!.perCpu.reduce((a, b) => a + b, 0), 0);
 }
 
 const rate = (delta: number, seconds: number): number => (seconds > 0 && delta > 0 ? Math.round((delta / seconds) * 100) / 100 : 0);
@@ -173,7 +191,6 @@ export class StatsSampler {
   private prevNs = 0;
   private prev = new Map<number, DomainBaseline>();
   private selectedDomid: number | null;
-  private selBase: SelectedBaseline | null = null;
 
   constructor(
     private readonly src: StatsSources,
@@ -195,13 +212,23 @@ export class StatsSampler {
   }
 
   /**
-   * Select a domain; its rates run from now, so the next frame already has them.
-   * Returns its detail as of now, with rates 0 (null if it does not exist).
+   * Select a domain. Its rates run from the previous frame, as every domain's EVTS/s
+   * does, so the answer already has them, and the grid's total is its EVTS/s.
+   * Returns its detail as of now (null if it does not exist).
    */
   select(domid: number | null): SelectedDomainStats | null {
     this.selectedDomid = domid;
-    this.selBase = null;
-    return this.selectedDetail(this.src.nowNs());
+    if (domid === null) return null;
+    const d = this.src.hv.domains.get(domid);
+    if (d === undefined) return null;
+    const now = this.src.nowNs();
+    return this.detail(d, this.selectedSample(d, now), this.baselineOf(d));
+  }
+
+  /** The previous frame's counts of this very domain (not of an earlier one with its domid). */
+  private baselineOf(d: Domain): DomainBaseline | null {
+    const before = this.prev.get(d.domid);
+    return before !== undefined && before.domain === d ? before : null;
   }
 
   frame(): StatsFrame {
@@ -212,20 +239,22 @@ export class StatsSampler {
     const seconds = elapsedNs / 1e9;
     const next = new Map<number, DomainBaseline>();
     const domains: DomainStats[] = [];
+    let selected: SelectedDomainStats | null = null;
     const sorted = [...hv.domains.values()].sort((a, b) => a.domid - b.domid);
     for (const d of sorted) {
       const cpuNs = d.cpuTimeNs;
-      const raises = d.evtchn?.counters.raises ?? 0;
-      const before = this.prev.get(d.domid);
-      const same = before !== undefined && before.domain === d;
-      next.set(d.domid, { domain: d, cpuNs, raises });
+      const sample = this.selectedSample(d, now);
+      const counted = countedTotal(sample);
+      const before = this.baselineOf(d);
+      next.set(d.domid, { domain: d, cpuNs, sample, counted });
+      if (d.domid === this.selectedDomid) selected = this.detail(d, sample, before);
       const dev = this.src.devices(d.domid);
       const row: DomainStats = {
         domid: d.domid,
         name: d.name,
         state: domainStateFlags(d),
         cpuNs,
-        cpuPct: same ? pct(cpuNs - before.cpuNs, elapsedNs) : 0,
+        cpuPct: before !== null ? pct(cpuNs - before.cpuNs, elapsedNs) : 0,
         memKiB: d.currentKiB,
         maxMemKiB: Number.isFinite(d.maxKiB) && d.maxKiB >= 0 ? d.maxKiB : null,
         vcpus: d.vcpus.length,
@@ -233,7 +262,7 @@ export class StatsSampler {
         nets: dev.nets,
         vbds: dev.vbds,
         ssid: 0,
-        eventsPerSec: same ? rate(raises - before.raises, seconds) : 0,
+        eventsPerSec: before !== null ? rate(counted - before.counted, seconds) : 0,
       };
       if (this.options.vcpuTimes) row.vcpuNs = d.vcpus.map((v) => (v.online ? v.cpuTimeNs : null));
       domains.push(row);
@@ -248,7 +277,7 @@ export class StatsSampler {
       intervalMs: this.options.intervalMs,
       host: this.hostStats(now),
       domains,
-      selected: this.selectedDetail(now),
+      selected,
     };
   }
 
@@ -292,17 +321,11 @@ export class StatsSampler {
     };
   }
 
-  private selectedDetail(now: number): SelectedDomainStats | null {
-    const domid = this.selectedDomid;
-    if (domid === null) return null;
-    const d = this.src.hv.domains.get(domid);
-    if (d === undefined) {
-      this.selBase = null;
-      return null;
-    }
-    const cur = this.selectedSample(d, now);
-    const base = this.selBase !== null && this.selBase.domain === d ? this.selBase : null;
-    this.selBase = cur;
+  /** The grid of domain `d`: its counts now against `before`, the previous frame's (rates 0 without one). */
+  private detail(d: Domain, cur: SelectedBaseline, before: DomainBaseline | null): SelectedDomainStats {
+    const domid = d.domid;
+    const now = cur.tNs;
+    const base = before?.sample ?? null;
     const elapsedNs = base === null ? 0 : now - base.tNs;
     const seconds = elapsedNs / 1e9;
     const n = d.vcpus.length;
@@ -324,8 +347,7 @@ export class StatsSampler {
     }
     // Totals per vCPU count interrupts by source; the upcall counter stands in only
     // when the kernel keeps no per-source counts.
-    const counted = sources.map((s, i) => (s.kind === 'upcall' ? -1 : i)).filter((i) => i >= 0);
-    const use = counted.length > 0 ? counted : sources.map((_, i) => i);
+    const use = countedSources(sources);
     const vcpus = d.vcpus.map((v, i) => ({
       id: v.id,
       online: v.online,
@@ -358,6 +380,7 @@ export class StatsSampler {
       rates,
       totals,
       vcpus,
+      intrPerSec: before === null ? 0 : rate(countedTotal(cur) - before.counted, seconds),
       handlerShare: handlerTotal > 0 ? { filter: (filterNs / handlerTotal) * 100, ithread: (ithreadNs / handlerTotal) * 100 } : null,
     };
   }

@@ -62,7 +62,7 @@ function host() {
   feed.push(
     frame([
       domain(0, 'Domain-0', { cpuNs: 12e9, cpuPct: 2.5, memKiB: 1048576, vcpus: 4, eventsPerSec: 20 }),
-      domain(3, 'web', { cpuNs: 5e9, cpuPct: 12.25, eventsPerSec: 2252 }),
+      domain(3, 'web', { cpuNs: 5e9, cpuPct: 12.25, eventsPerSec: 2502 }),
       domain(5, 'db', { cpuNs: 900e9, cpuPct: 50, memKiB: 2097152, eventsPerSec: 100, state: { dying: false, shutdown: false, blocked: false, crashed: false, paused: true, running: false } }),
     ]),
   );
@@ -83,7 +83,7 @@ test('80x24: summary, xentop\'s table sorted by name, the selected row marked, e
   // Sorted by NAME like xentop (strcasecmp): db, Domain-0, web; the first row is selected.
   t.is(lines[4]!.trimEnd(), '>        db ----p-        900   50.0    2097152   12.5     524288     2    100');
   t.is(lines[5]!.trimEnd(), '   Domain-0 -----r         12    2.5    1048576    6.2     524288     4     20');
-  t.is(lines[6]!.trimEnd(), '        web --b---          5   12.2     524288    3.1     524288     2   2.3k');
+  t.is(lines[6]!.trimEnd(), '        web --b---          5   12.2     524288    3.1     524288     2   2.5k');
   t.regex(lines[23]!, /^ {2}Delay {2}Sort {2}Grid: heat {2}Help {2}Quit {2}delay 1s {2}sort NAME/);
   await until(() => d.feed.selects.includes(5), 'the daemon told about the selection');
   t.truthy(out);

@@ -248,7 +248,7 @@ const TopDomainJson = z.strictObject({
   nets: z.array(z.looseObject({})),
   vbds: z.array(z.looseObject({})),
   ssid: Count,
-  eventsPerSec: z.number(),
+  eventsPerSec: z.number().describe("interrupts per second the domain's kernel handled (top's EVTS/s, its grid's total)"),
   vcpuTimeNs: z.array(Count.nullable()).optional().describe('with -v: CPU time by vCPU, null for an offline one'),
 });
 

@@ -174,7 +174,7 @@ function heatLines(d: SelectedDomainStats, width: number, room: number): Line[] 
     shape,
   );
   const totalMax = Math.max(0, ...totals.map((v) => v ?? 0));
-  const total: Line = [...prefix('total', '', human(d.vcpus.reduce((a, v) => a + v.intrPerSec, 0)), { bold: true }), ...gridCells(totals, shape, totalMax)];
+  const total: Line = [...prefix('total', '', human(d.intrPerSec), { bold: true }), ...gridCells(totals, shape, totalMax)];
   const cpu = cellValues(
     d.vcpus.map((v) => v.cpuPct),
     online,
@@ -202,7 +202,7 @@ function sparkLines(d: SelectedDomainStats, history: History, nowMs: number, int
     ...prefix(s.name, s.handler === 'none' ? '-' : s.handler, human(sourceRate(d, i))),
     ...sparkCells(series((h) => h.sources.get(s.key) ?? 0)),
   ]);
-  const total: Line = [...prefix('total', '', human(d.vcpus.reduce((a, v) => a + v.intrPerSec, 0)), { bold: true }), ...sparkCells(series((h) => h.total))];
+  const total: Line = [...prefix('total', '', human(d.intrPerSec), { bold: true }), ...sparkCells(series((h) => h.total))];
   return fitRows(header, rows, [total], width, room, neverFired(d));
 }
 

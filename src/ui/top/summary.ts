@@ -108,7 +108,7 @@ export function helpLines(width: number, height: number): Line[] {
     [],
     ...HELP.map(([k, what]) => fit([seg(`  ${k.padEnd(12)}`, { bold: true }), seg(what)], width)),
     [],
-    fit([seg('Columns are xentop\'s; EVTS/s counts event channel raises per second on the domain\'s ports.', { color: 'gray' })], width),
+    fit([seg('Columns are xentop\'s; EVTS/s is the interrupts per second the domain\'s kernel handled: the grid\'s total.', { color: 'gray' })], width),
     fit([seg('The grid shows the selected domain\'s interrupts per second by vCPU and source.', { color: 'gray' })], width),
   ];
   return lines.slice(0, height);
