@@ -97,6 +97,7 @@ export const HELP: ReadonlyArray<readonly [string, string]> = [
   ['r', 'reverse the sort order'],
   ['d', 'set the delay between updates, in seconds'],
   ['g', 'grid: heat map by vCPU, or sparklines of the last minute'],
+  ['a', 'all sources: also the IPIs that never fired'],
   ['Ctrl-L', 'repaint the screen'],
   ['h  ?', 'this help (any key closes it)'],
   ['q  Esc', 'quit'],
