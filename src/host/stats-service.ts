@@ -40,6 +40,12 @@ export interface StatsSources {
   hv: Hypervisor;
   /** The domain's kernel interrupt statistics, or null when its kernel keeps none. */
   interrupts(domid: number): KernelIntrStats | null;
+  /**
+   * What the domain's kernel counted so far, as snapshot()'s rows add up (XenIntr.totals),
+   * for the EVTS/s of the domains not selected: not synced first, so the counts may lag
+   * by the timer slop, and the timer wheel keeps its coalescing.
+   */
+  interruptTotals(domid: number): { upcalls: number; others: number; otherRows: number } | null;
   devices(domid: number): DomainDevices;
   /** Monotonic time, ns. */
   nowNs(): number;
@@ -64,6 +70,11 @@ export function machineSources(machine: Machine): StatsSources {
       if (k?.intr === undefined || k.state === 'created' || k.state === 'halted') return null;
       machine.hv.syncDomain(domid);
       return k.intr.snapshot();
+    },
+    interruptTotals: (domid) => {
+      const k = machine.kernel(domid);
+      if (k?.intr === undefined || k.state === 'created' || k.state === 'halted') return null;
+      return k.intr.totals();
     },
     devices: () => NO_DEVICES,
     nowNs: () => machine.hv.clock.now(),
@@ -156,11 +167,13 @@ interface SelectedBaseline {
 
 interface DomainBaseline {
   domain: Domain;
+  /** At the frame. */
   cpuNs: number;
-  /** Every domain's counts at the frame: EVTS/s, and the grid of a domain selected before the next frame. */
-  sample: SelectedBaseline;
-  /** Interrupts counted as the grid counts them (countedSources). */
+  /** Interrupts counted as the grid counts them (countedSources), and when: EVTS/s. */
   counted: number;
+  countedNs: number;
+  /** The selected domain's per-source counts, taken with `counted` (null for the others: they cost a frame nothing more). */
+  sample: SelectedBaseline | null;
 }
 
 /**
@@ -176,6 +189,12 @@ function countedSources(sources: readonly InterruptSource[]): number[] {
 function countedTotal(sample: SelectedBaseline): number {
   const groups = [...sample.sources.values()];
   return countedSources(groups.map((g) => g.source)).reduce((sum, i) => sum + groups[i]!.perCpu.reduce((a, b) => a + b, 0), 0);
+}
+
+/** countedTotal from the kernel's totals (or the upcalls Xen injected), for the domains not selected. */
+function countedFromTotals(t: { upcalls: number; others: number; otherRows: number } | null, upcalls: readonly number[], nrVcpus: number): number {
+  if (t === null) return upcalls.slice(0, nrVcpus).reduce((a, b) => a + b, 0);
+  return t.otherRows > 0 ? t.others : t.upcalls;
 }
 
 const rate = (delta: number, seconds: number): number => (seconds > 0 && delta > 0 ? Math.round((delta / seconds) * 100) / 100 : 0);
@@ -212,17 +231,21 @@ export class StatsSampler {
   }
 
   /**
-   * Select a domain. Its rates run from the previous frame, as every domain's EVTS/s
-   * does, so the answer already has them, and the grid's total is its EVTS/s.
-   * Returns its detail as of now (null if it does not exist).
+   * Select a domain: its detail as of now (null if it does not exist), with rates 0
+   * (or since the previous frame if it was selected then). Its grid and its EVTS/s
+   * then count from this moment, so the next frame's grid total is its EVTS/s.
    */
   select(domid: number | null): SelectedDomainStats | null {
     this.selectedDomid = domid;
     if (domid === null) return null;
     const d = this.src.hv.domains.get(domid);
     if (d === undefined) return null;
-    const now = this.src.nowNs();
-    return this.detail(d, this.selectedSample(d, now), this.baselineOf(d));
+    const cur = this.selectedSample(d, this.src.nowNs());
+    const before = this.baselineOf(d);
+    const detail = this.detail(d, cur, before);
+    // From now on its grid and its EVTS/s both count from this sample.
+    if (before !== null) this.prev.set(d.domid, { ...before, counted: countedTotal(cur), countedNs: cur.tNs, sample: cur });
+    return detail;
   }
 
   /** The previous frame's counts of this very domain (not of an earlier one with its domid). */
@@ -236,18 +259,23 @@ export class StatsSampler {
     const now = this.src.nowNs();
     const first = this.seq === 0;
     const elapsedNs = first ? 0 : now - this.prevNs;
-    const seconds = elapsedNs / 1e9;
     const next = new Map<number, DomainBaseline>();
     const domains: DomainStats[] = [];
     let selected: SelectedDomainStats | null = null;
     const sorted = [...hv.domains.values()].sort((a, b) => a.domid - b.domid);
     for (const d of sorted) {
       const cpuNs = d.cpuTimeNs;
-      const sample = this.selectedSample(d, now);
-      const counted = countedTotal(sample);
       const before = this.baselineOf(d);
-      next.set(d.domid, { domain: d, cpuNs, sample, counted });
-      if (d.domid === this.selectedDomid) selected = this.detail(d, sample, before);
+      let sample: SelectedBaseline | null = null;
+      let counted: number;
+      if (d.domid === this.selectedDomid) {
+        sample = this.selectedSample(d, now);
+        counted = countedTotal(sample);
+        selected = this.detail(d, sample, before);
+      } else {
+        counted = countedFromTotals(this.src.interruptTotals(d.domid), hv.deliveryCounters(d.domid).injected, d.vcpus.length);
+      }
+      next.set(d.domid, { domain: d, cpuNs, counted, countedNs: now, sample });
       const dev = this.src.devices(d.domid);
       const row: DomainStats = {
         domid: d.domid,
@@ -262,7 +290,7 @@ export class StatsSampler {
         nets: dev.nets,
         vbds: dev.vbds,
         ssid: 0,
-        eventsPerSec: before !== null ? rate(counted - before.counted, seconds) : 0,
+        eventsPerSec: before !== null ? rate(counted - before.counted, (now - before.countedNs) / 1e9) : 0,
       };
       if (this.options.vcpuTimes) row.vcpuNs = d.vcpus.map((v) => (v.online ? v.cpuTimeNs : null));
       domains.push(row);

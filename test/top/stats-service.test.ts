@@ -31,6 +31,13 @@ async function rig(): Promise<Rig> {
   const sources: StatsSources = {
     ...machineSources(tm.m),
     interrupts: (domid) => intr.get(domid) ?? null,
+    interruptTotals: (domid) => {
+      const rows = intr.get(domid)?.rows;
+      if (rows === undefined) return null;
+      const sum = (r: (typeof rows)[number]) => r.perCpu.reduce((a, b) => a + b, 0);
+      const others = rows.filter((r) => r.kind !== 'upcall');
+      return { upcalls: rows.filter((r) => r.kind === 'upcall').reduce((a, r) => a + sum(r), 0), others: others.reduce((a, r) => a + sum(r), 0), otherRows: others.length };
+    },
     nowNs: () => now,
     wallMs: () => now / 1e6,
   };
@@ -170,7 +177,7 @@ test('without kernel counters the grid is the hypervisor\'s upcalls per vCPU', a
   t.is(f.handlerShare, null);
 });
 
-test('select() answers the detail at once, with rates since the previous frame; the next frame goes on from that frame', async (t) => {
+test('select() answers the detail at once with rates 0; the next frame has rates since the select, and EVTS/s counts from it too', async (t) => {
   const r = await rig();
   t.teardown(() => r.tm.dispose());
   r.intr.set(1, { rows: [row('disk0', 'port', 'filter', [0, 0])] });
@@ -179,13 +186,14 @@ test('select() answers the detail at once, with rates since the previous frame; 
   r.advance(10e9);
   r.intr.set(1, { rows: [row('disk0', 'port', 'filter', [1000, 0])] });
   const now = s.select(1)!;
-  t.deepEqual(now.rates, [[100, 0]]);
+  t.deepEqual(now.rates, [[0, 0]]);
   t.deepEqual(now.totals, [1000]);
   r.intr.set(1, { rows: [row('disk0', 'port', 'filter', [1100, 40])] });
-  r.advance(10e9);
+  r.advance(200e6);
   const f = s.frame();
-  t.deepEqual(f.selected!.rates, [[55, 2]]);
-  t.is(f.domains.find((d) => d.domid === 1)!.eventsPerSec, 57);
+  t.deepEqual(f.selected!.rates, [[500, 200]]);
+  t.is(f.selected!.intrPerSec, 700);
+  t.is(f.domains.find((d) => d.domid === 1)!.eventsPerSec, 700);
   t.is(s.select(99), null, 'a domain that does not exist has no detail');
   t.is(s.frame().selected, null);
 });
@@ -202,12 +210,14 @@ test('EVTS/s of the selected domain is its grid\'s total, frame after frame, wha
   report();
   s.frame();
   for (const [i, step] of [[0, 137], [1, 2503], [2, 9], [0, 77777]].entries()) {
+    // Moving the selection away and back between frames restarts both counts.
+    if (i === 2) s.select(1);
+    r.advance(50e6);
+    if (i === 2) s.select(2);
     counts[step[0]!]! += step[1]!;
     counts[(i + 1) % 3]! += 11 * i;
     report();
     r.advance(300e6 + i * 17e6);
-    if (i === 2) s.select(1);
-    if (i === 2) s.select(2);
     const f = s.frame();
     const evts = f.domains.find((d) => d.domid === 2)!.eventsPerSec;
     t.true(evts > 0);
@@ -307,4 +317,17 @@ test('sources of different kinds with one driver name get a row each, told apart
   const live = new StatsSampler(machineSources(r.tm.m), { intervalMs: 1000, selected: 0, vcpuTimes: false }).frame().selected!;
   const names = live.sources.map((x) => x.name);
   t.is(new Set(names).size, names.length, names.join(' '));
+});
+
+test('a kernel\'s totals are what its snapshot rows add up to (the EVTS/s of domains not selected reads them)', async (t) => {
+  const r = await rig();
+  t.teardown(() => r.tm.dispose());
+  const real = machineSources(r.tm.m);
+  for (const domid of [0, 1, 2]) {
+    const snap = real.interrupts(domid)!;
+    const sum = (rows: typeof snap.rows) => rows.reduce((a, row) => a + row.perCpu.reduce((x, y) => x + y, 0), 0);
+    const others = snap.rows.filter((row) => row.kind !== 'upcall');
+    t.deepEqual(real.interruptTotals(domid), { upcalls: sum(snap.rows.filter((row) => row.kind === 'upcall')), others: sum(others), otherRows: others.length }, `domain ${domid}`);
+    t.true(others.length > 0);
+  }
 });
