@@ -390,7 +390,8 @@ export async function xlSysrq(ctx: XlContext, o: { domain: string; key: string }
   const domid = await findDomain(client, o.domain);
   // xl tests sysrq[1] only, so an empty argument passes as the NUL key, which the
   // guest ignores; the xenstore write of "" is all that happens.
-  if (o.key.length > 1) throw new XlFailure('Invalid sysrq.\n\n', 1, formatCommandHelp('sysrq'));
+  // sysrq[1] != '\0': one byte, so a character that UTF-8 spells in two is refused too.
+  if (Buffer.byteLength(o.key) > 1) throw new XlFailure('Invalid sysrq.\n\n', 1, formatCommandHelp('sysrq'));
   if (o.key !== '') await orFail(client.sysrq(String(domid), o.key), () => '');
   return { stdout: '', data: { domid, key: o.key } };
 }

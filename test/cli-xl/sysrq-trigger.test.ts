@@ -34,6 +34,7 @@ test('sysrq: one letter reaches the guest kernel; more is xl\'s "Invalid sysrq."
   t.deepEqual(await h.xl('sysrq', 'web', 's'), { stdout: '', stderr: '', code: 0 });
   t.true(await dmesgHas('web', '] sysrq: Emergency Sync\n'));
   t.deepEqual(await h.xenemu('sysrq', 'web', 'ab'), { stdout: formatCommandHelp('sysrq'), stderr: 'Invalid sysrq.\n\n', code: 1 });
+  t.deepEqual(await h.xl('sysrq', 'web', 'é'), { stdout: formatCommandHelp('sysrq'), stderr: 'Invalid sysrq.\n\n', code: 1 });
   t.deepEqual(await h.xl('sysrq', 'nosuch', 's'), { stdout: '', stderr: 'nosuch is an invalid domain identifier (rc=-6)\n', code: 1 });
 });
 
