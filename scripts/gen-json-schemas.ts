@@ -7,7 +7,7 @@ import { JSON_OUTPUTS, renderJsonSchema, schemaFileName, type JsonCommand } from
 const dir = new URL('../schemas/', import.meta.url);
 mkdirSync(dir, { recursive: true });
 const wanted = new Set<string>();
-for (const command of Object.keys(JSON_OUTPUTS) as JsonCommand[]) {
+for (const command of [...(Object.keys(JSON_OUTPUTS) as JsonCommand[]), 'error' as const]) {
   const file = schemaFileName(command);
   wanted.add(file);
   writeFileSync(new URL(file, dir), renderJsonSchema(command));

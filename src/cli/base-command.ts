@@ -22,7 +22,15 @@ export abstract class XenemuCommand extends Command {
     if (err instanceof XenemuError) {
       // In red on a terminal that shows colour; chalk is loaded only when there is an error.
       const { chalkFor } = await import('../ui/color.js');
-      this.logToStderr(chalkFor('stderr').red(err.cliMessage()));
+      const message = chalkFor('stderr').red(err.cliMessage());
+      if (this.jsonEnabled()) {
+        // --json readers get the error as data (schemas/error.json); oclif silences
+        // logToStderr then, so the message goes to stderr directly.
+        this.logJson({ error: { message: err.cliMessage(), exitCode: err.exitStatus } });
+        process.stderr.write(`${message}\n`);
+      } else {
+        this.logToStderr(message);
+      }
       this.exit(err.exitStatus);
     }
     // oclif's parser errors (and this.error(..., { exit: 2 })) carry exit 2.

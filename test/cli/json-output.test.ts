@@ -62,8 +62,8 @@ test.after.always(async () => {
 });
 
 test('schemas/ holds one up-to-date file per --json command and nothing else', (t) => {
-  t.deepEqual(readdirSync(SCHEMAS).sort(), COMMANDS.map(schemaFileName).sort());
-  for (const c of COMMANDS) t.is(readFileSync(join(SCHEMAS, schemaFileName(c)), 'utf8'), renderJsonSchema(c), `${c}: run node --import=tsx scripts/gen-json-schemas.ts`);
+  t.deepEqual(readdirSync(SCHEMAS).sort(), [...COMMANDS, 'error'].map(schemaFileName).sort());
+  for (const c of [...COMMANDS, 'error' as const]) t.is(readFileSync(join(SCHEMAS, schemaFileName(c)), 'utf8'), renderJsonSchema(c), `${c}: run node --import=tsx scripts/gen-json-schemas.ts`);
 });
 
 test('every command with a --json flag has a schema and a run here', (t) => {
@@ -102,6 +102,22 @@ test.serial('the same things have the same names: memKiB, cpuTimeNs, name, vcpu,
   t.true(vcpus.every((v) => (v.online ? typeof v.pcpu === 'number' : v.pcpu === null)));
   const info = (await json('info')) as unknown as { totalMemKiB: number; freeMemKiB: number };
   t.is(top.host.totalMemKiB, info.totalMemKiB);
+});
+
+test.serial('a failing command prints its error as JSON (schemas/error.json), the xl verbs and the others alike, and the message on stderr', async (t) => {
+  const ajv = new Ajv({ allErrors: true });
+  const validate = ajv.compile(JSON.parse(readFileSync(join(SCHEMAS, 'error.json'), 'utf8')) as object);
+  for (const argv of [
+    ['list', 'nosuch'],
+    ['evtchn', 'list', 'nosuch'],
+    ['interrupts', 'nosuch'],
+  ]) {
+    const r = await h.xenemu(...argv, '--json');
+    t.is(r.code, 1, argv.join(' '));
+    const data = JSON.parse(r.stdout) as { error: { message: string } };
+    t.true(validate(data), `${argv.join(' ')}: ${ajv.errorsText(validate.errors)}: ${r.stdout}`);
+    t.true(r.stderr.includes(data.error.message), `${argv.join(' ')}: stderr ${r.stderr}`);
+  }
 });
 
 test.serial('every --json output validates against its schema', async (t) => {

@@ -331,14 +331,18 @@ export const JSON_OUTPUTS = {
 export type JsonCommand = keyof typeof JSON_OUTPUTS;
 export type JsonOutput<C extends JsonCommand> = z.output<(typeof JSON_OUTPUTS)[C]>;
 
+/** What every --json command prints instead when it fails (and exits non-zero). */
+export const JSON_ERROR = z.strictObject({ error: z.strictObject({ message: z.string(), exitCode: z.int().min(1) }) });
+
 /** schemas/<file>: the command id with its topic separators as dashes. */
 export function schemaFileName(command: string): string {
   return `${command.replaceAll(':', '-')}.json`;
 }
 
-/** The JSON Schema (draft-07, the dialect ajv and editors read best) of one command's output. */
-export function renderJsonSchema(command: JsonCommand): string {
-  const schema = z.toJSONSchema(JSON_OUTPUTS[command], { io: 'output', target: 'draft-7' }) as Record<string, unknown>;
+/** The JSON Schema (draft-07, the dialect ajv and editors read best) of one command's output, or with 'error' of a failure's. */
+export function renderJsonSchema(command: JsonCommand | 'error'): string {
+  const schema = z.toJSONSchema(command === 'error' ? JSON_ERROR : JSON_OUTPUTS[command], { io: 'output', target: 'draft-7' }) as Record<string, unknown>;
   const { $schema, ...rest } = schema;
-  return `${JSON.stringify({ $schema, title: `xenemu ${command.replaceAll(':', ' ')} --json`, ...rest }, null, 2)}\n`;
+  const title = command === 'error' ? 'xenemu --json: a failure' : `xenemu ${command.replaceAll(':', ' ')} --json`;
+  return `${JSON.stringify({ $schema, title, ...rest }, null, 2)}\n`;
 }
