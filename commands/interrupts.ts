@@ -1,8 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { XenemuCommand } from '../src/cli/base-command.js';
 import { evtchnCall } from '../src/client/evtchn.js';
-import type { DomainIntrStats, HostIntrRow } from '../src/protocol/evtchn-rpc.js';
 import { formatHostInterrupts, formatVmstatI, formatVmstatPerCpu } from '../src/ui/interrupts.js';
+import type { JsonOutput } from '../src/ui/json/schemas.js';
+import { domainInterruptsJson, hostInterruptsJson } from '../src/ui/json/views.js';
 
 export default class Interrupts extends XenemuCommand {
   static override summary = "Show a guest's interrupt statistics, like FreeBSD's vmstat -i";
@@ -20,15 +21,15 @@ Without DOM, shows the host's view: one line per domain with its callback, ports
     times: Flags.boolean({ char: 't', description: 'add filter, ithread and modelled times (µs)' }),
   };
 
-  async run(): Promise<DomainIntrStats | HostIntrRow[]> {
+  async run(): Promise<JsonOutput<'interrupts'>> {
     const { args, flags } = await this.parse(Interrupts);
     if (args.dom === undefined) {
       const rows = await evtchnCall(this.paths, 'intr.host', {});
       this.log(formatHostInterrupts(rows));
-      return rows;
+      return hostInterruptsJson(rows);
     }
     const s = await evtchnCall(this.paths, 'intr.stats', { ref: args.dom });
     this.log(flags.percpu ? formatVmstatPerCpu(s, { all: flags.all }) : formatVmstatI(s, { all: flags.all, times: flags.times }));
-    return s;
+    return domainInterruptsJson(s);
   }
 }

@@ -1,7 +1,8 @@
 import { Args } from '@oclif/core';
 import { XenemuCommand } from '../src/cli/base-command.js';
 import { evtchnCall } from '../src/client/evtchn.js';
-import type { EvtchnRpc } from '../src/protocol/evtchn-rpc.js';
+import type { JsonOutput } from '../src/ui/json/schemas.js';
+import { intrBindJson } from '../src/ui/json/views.js';
 
 export default class IntrBind extends XenemuCommand {
   static override summary = "Move one of a guest's interrupt sources to another vCPU, like cpuset -x";
@@ -16,10 +17,10 @@ Refused: per-vCPU VIRQs and IPIs (cpuN:timer, cpuN:r: they belong to their vCPU,
     cpu: Args.integer({ required: true, min: 0, description: 'the vCPU to deliver it to' }),
   };
 
-  async run(): Promise<EvtchnRpc['intr.bind']['result']> {
+  async run(): Promise<JsonOutput<'intr-bind'>> {
     const { args } = await this.parse(IntrBind);
     const r = await evtchnCall(this.paths, 'intr.bind', { ref: args.dom, source: args.source, cpu: args.cpu });
     this.log(`irq${r.irq} (${r.source}, port ${r.port}): vCPU ${r.from} -> vCPU ${r.to}`);
-    return r;
+    return intrBindJson(r);
   }
 }

@@ -1,12 +1,13 @@
 import { Args, Flags } from '@oclif/core';
-import { type XlListResult } from '../src/compat/xl-commands.js';
 import { XlCommand } from '../src/compat/xl-command.js';
+import type { JsonOutput } from '../src/ui/json/schemas.js';
+import { listJson } from '../src/ui/json/views.js';
 
 export default class List extends XlCommand {
   static override summary = 'List domains, like xl list';
   static override description = `Prints xl's table, byte for byte: Name, ID, Mem (MiB), VCPUs, State and Time(s), with real tab characters in the header. The six state letters are r(unning), b(locked), p(aused), s(hut down), the shutdown reason (- poweroff, r reboot, s suspend, c crash, w watchdog, S soft reset) and d(ying).
 
--v adds the UUID, the shutdown reason code and the security label; -l prints each domain's configuration as libxl JSON, as \`xl list -l\` does. A DOMAIN is a name or an id; an unknown one is an error, as in xl. --json gives the rows as data (memory in KiB, CPU time in ns).`;
+-v adds the UUID, the shutdown reason code and the security label; -l prints each domain's configuration as libxl JSON, as \`xl list -l\` does. A DOMAIN is a name or an id; an unknown one is an error, as in xl. --json gives the rows as data (memKiB, cpuTimeNs; see README's JSON output), with -l libxl's JSON.`;
 
   static override examples = [
     '<%= config.bin %> list',
@@ -31,7 +32,7 @@ export default class List extends XlCommand {
     numa: Flags.boolean({ char: 'n', description: 'add the NUMA node affinity' }),
   };
 
-  async run(): Promise<XlListResult> {
-    return this.runVerb('list', await this.parse(List));
+  async run(): Promise<JsonOutput<'list'>> {
+    return listJson(await this.runVerb('list', await this.parse(List)));
   }
 }

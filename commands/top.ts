@@ -6,7 +6,7 @@ export default class Top extends XenemuCommand {
   static override summary = 'Live dashboard of the host, its domains and their interrupts, like xentop';
   static override description = `Shows the host (Xen version, CPUs, memory, domains by state), xentop's domain table (sortable, one domain selected) and, for the selected domain, its interrupts per second by vCPU and source: a heat map, or sparklines of the last minute, with the event channel counts, the callback mode and the share of handler time spent in filters and in interrupt threads. The daemon pushes a sample every delay; nothing polls XenStore.
 
-Keys: arrows select, d sets the delay, s sorts by the next column (S the previous, r reverses), g switches the grid, h shows help, q quits. NO_COLOR turns colours off. The daemon is not started: if it is not running, or goes away, top says so and exits 1.
+Keys: arrows select, d sets the delay, s sorts by the next column (S the previous, r reverses), g switches the grid, a shows the IPIs that never fired (hidden by default, like -a), h shows help, q quits. Domains that do not fit are counted on the table's last line; EVTS/s is the interrupts per second the domain's kernel handled, the grid's total. NO_COLOR turns colours off. The daemon is not started: if it is not running, or goes away, top says so and exits 1.
 
 -b prints xentop's batch text instead, byte for byte (the column header, then one row per domain sorted by name, every delay; -v, -n, -x, -r and -f as in xentop), so scripts that parse xentop keep working. --json prints each sample as one JSON object per line.`;
 
@@ -31,6 +31,7 @@ Keys: arrows select, d sets the delay, s sorts by the next column (S the previou
     'repeat-header': Flags.boolean({ char: 'r', description: 'with -b: the column header before every domain' }),
     'full-name': Flags.boolean({ char: 'f', description: 'with -b: full domain names, not their first 10 characters' }),
     json: Flags.boolean({ description: 'print every sample as one JSON object per line' }),
+    'all-sources': Flags.boolean({ char: 'a', description: 'show the IPIs that never fired in the grid too (the a key toggles it)' }),
   };
 
   async run(): Promise<void> {
@@ -57,7 +58,7 @@ Keys: arrows select, d sets the delay, s sorts by the next column (S the previou
     } else {
       // Ink and React load here, for this command only.
       const { renderTop } = await import('../src/ui/top/index.js');
-      status = await renderTop({ feed, delayMs });
+      status = await renderTop({ feed, delayMs, allSources: flags['all-sources'] });
     }
     if (status !== 0) this.exit(status);
   }

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { XlCommand } from '../src/compat/xl-command.js';
-import type { XlVcpuRow } from '../src/ui/xl/index.js';
+import type { JsonOutput } from '../src/ui/json/schemas.js';
+import { vcpuListJson } from '../src/ui/json/views.js';
 
 export default class VcpuList extends XlCommand {
   static override summary = 'List the vCPUs of domains, like xl vcpu-list';
@@ -12,7 +13,7 @@ export default class VcpuList extends XlCommand {
   static override args = { domain: Args.string({ required: false, description: 'domain name(s) or id(s); default: all' }) };
   static override flags = { long: Flags.boolean({ char: 'l', description: "add the vcpu_info column (xenemu's)" }) };
 
-  async run(): Promise<{ rows: XlVcpuRow[]; nrCpus: number }> {
-    return this.runVerb('vcpu-list', await this.parse(VcpuList));
+  async run(): Promise<JsonOutput<'vcpu-list'>> {
+    return vcpuListJson(await this.runVerb('vcpu-list', await this.parse(VcpuList)));
   }
 }

@@ -1,8 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { XenemuCommand } from '../../src/cli/base-command.js';
 import { evtchnCall } from '../../src/client/evtchn.js';
-import type { EvtchnRpc } from '../../src/protocol/evtchn-rpc.js';
 import { formatLsevtchn } from '../../src/ui/interrupts.js';
+import type { JsonOutput } from '../../src/ui/json/schemas.js';
+import { evtchnListJson } from '../../src/ui/json/views.js';
 
 export default class EvtchnList extends XenemuCommand {
   static override summary = "List a domain's event channels, like lsevtchn";
@@ -14,10 +15,10 @@ With -l each line also shows the port's mask and pending bits in shared_info and
   static override args = { dom: Args.string({ description: 'domain id or name', default: '0' }) };
   static override flags = { long: Flags.boolean({ char: 'l', description: 'add the mask and pending bits and the interrupt source' }) };
 
-  async run(): Promise<EvtchnRpc['evtchn.list']['result']> {
+  async run(): Promise<JsonOutput<'evtchn:list'>> {
     const { args, flags } = await this.parse(EvtchnList);
     const r = await evtchnCall(this.paths, 'evtchn.list', { ref: args.dom });
     if (!this.jsonEnabled() && r.ports.length > 0) this.log(formatLsevtchn(r.ports, { long: flags.long }));
-    return r;
+    return evtchnListJson(r);
   }
 }

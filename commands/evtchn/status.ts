@@ -1,8 +1,9 @@
 import { Args } from '@oclif/core';
 import { XenemuCommand } from '../../src/cli/base-command.js';
 import { evtchnCall } from '../../src/client/evtchn.js';
-import type { EvtchnRpc } from '../../src/protocol/evtchn-rpc.js';
 import { formatEvtchnStatus } from '../../src/ui/interrupts.js';
+import type { JsonOutput } from '../../src/ui/json/schemas.js';
+import { evtchnStatusJson } from '../../src/ui/json/views.js';
 
 export default class EvtchnStatus extends XenemuCommand {
   static override summary = 'Show one event channel port (EVTCHNOP_status)';
@@ -14,10 +15,10 @@ export default class EvtchnStatus extends XenemuCommand {
     port: Args.integer({ required: true, min: 0, description: 'port number' }),
   };
 
-  async run(): Promise<EvtchnRpc['evtchn.status']['result']> {
+  async run(): Promise<JsonOutput<'evtchn:status'>> {
     const { args } = await this.parse(EvtchnStatus);
     const r = await evtchnCall(this.paths, 'evtchn.status', { ref: args.dom, port: args.port });
     this.log(formatEvtchnStatus(r.domid, r.name, r.row));
-    return r;
+    return evtchnStatusJson(r);
   }
 }

@@ -21,7 +21,12 @@ export abstract class XenemuCommand extends Command {
 
   protected override async catch(err: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
     if (err instanceof XenemuError) {
-      if (!this.jsonEnabled()) await reportXenemuError(err);
+      if (this.jsonEnabled()) {
+        // --json readers get the error as data (schemas/error.json); oclif silences
+        // logToStderr then, so the message still goes to stderr directly.
+        this.logJson({ error: { message: err.cliMessage(), exitCode: err.exitStatus } });
+      }
+      await reportXenemuError(err);
       this.exit(err.exitStatus);
     }
     // oclif's parser errors (and this.error(..., { exit: 2 })) carry exit 2.

@@ -51,6 +51,14 @@ export class DomainClient extends TypedClient<DomainRpc> {
     return this.call('domain.shutdown', params);
   }
 
+  sysrq(ref: string, key: string): Promise<null> {
+    return this.call('domain.sysrq', { ref, key });
+  }
+
+  trigger(ref: string, trigger: Params<'domain.trigger'>['trigger'], vcpu: number): Promise<null> {
+    return this.call('domain.trigger', { ref, trigger, vcpu });
+  }
+
   pause(ref: string): Promise<null> {
     return this.call('domain.pause', { ref });
   }
@@ -77,9 +85,9 @@ export class DomainClient extends TypedClient<DomainRpc> {
     return this.call('domain.uptime', refs === undefined ? {} : { refs: [...refs] });
   }
 
-  /** The hypervisor's console log, or with `ref` that guest kernel's log: lines without newlines. */
-  dmesg(ref?: string): Promise<string[]> {
-    return this.call('domain.dmesg', ref === undefined ? {} : { ref });
+  /** The hypervisor's console log, or with `ref` that guest kernel's log: lines without newlines. `clear` empties it once read. */
+  dmesg(ref?: string, clear = false): Promise<string[]> {
+    return this.call('domain.dmesg', { ...(ref === undefined ? {} : { ref }), ...(clear ? { clear } : {}) });
   }
 
   async hostInfo(): Promise<XlInfo> {

@@ -379,6 +379,51 @@ export async function xlPause(ctx: XlContext, o: { domain: string; unpause: bool
   return { stdout: '', data: { domid } };
 }
 
+/** main_sysrq() (xl_misc.c): one letter, written to the guest's control/sysrq. */
+export async function xlSysrq(ctx: XlContext, o: { domain: string; key: string }): Promise<XlOutput<{ domid: number; key: string }>> {
+  const client = await ctx.client();
+  const domid = await findDomain(client, o.domain);
+  // xl tests sysrq[1] only, so an empty argument passes as the NUL key, which the
+  // guest ignores; the xenstore write of "" is all that happens.
+  // sysrq[1] != '\0': one byte, so a character that UTF-8 spells in two is refused too.
+  if (Buffer.byteLength(o.key) > 1) throw new XlFailure('Invalid sysrq.\n\n', 1, formatCommandHelp('sysrq'));
+  if (o.key !== '') await orFail(client.sysrq(String(domid), o.key), () => '');
+  return { stdout: '', data: { domid, key: o.key } };
+}
+
+/** libxl_trigger's names, as libxl_trigger_from_string() takes them (any case). */
+const TRIGGERS = ['power', 'sleep', 'nmi', 'init', 'reset', 's3resume'] as const;
+
+/**
+ * main_trigger() (xl_misc.c) and libxl_send_trigger(): XEN_DOMCTL_sendtrigger, on
+ * vCPU 0 unless one is named. xl ignores libxl's result and exits 0; xenemu prints
+ * libxl's message and exits 1, so that a script knows the trigger never arrived.
+ */
+export async function xlTrigger(ctx: XlContext, o: { domain: string; trigger: string; vcpu?: string }): Promise<XlOutput<{ domid: number; trigger: string; vcpu: number }>> {
+  const client = await ctx.client();
+  const domid = await findDomain(client, o.domain);
+  const trigger = TRIGGERS.find((t) => t === o.trigger.toLowerCase());
+  if (trigger === undefined) throw new XlFailure(`Invalid trigger "${o.trigger}"\n`, 1);
+  let vcpu = 0;
+  if (o.vcpu !== undefined) {
+    const v = strtol(o.vcpu, 10);
+    // int vcpuid = strtol(...): the low 32 bits, as C's conversion keeps them.
+    vcpu = Number(BigInt.asIntN(32, v.value));
+    if (vcpu === 0 && v.end === 0) ctx.note('Invalid vcpuid, using default vcpuid=0.\n\n');
+  }
+  const failed = `Send trigger '${trigger}' failed`;
+  // s3resume is no domctl: libxl asks the device model, and xenemu's guests have none (ERROR_INVAL).
+  if (trigger === 's3resume') throw new XlFailure(`xenemu: ${failed}, rc=-6: domain ${domid} has no device model to wake\n`, 1);
+  // uint32_t vcpuid in the domctl: a negative one is a huge vCPU number, which Xen refuses (ESRCH).
+  try {
+    await client.trigger(String(domid), trigger, vcpu < 0 ? 0x7fffffff : vcpu);
+  } catch (err) {
+    if (err instanceof RpcCallError) throw new XlFailure(`xenemu: ${failed}: ${err.message}\n`, 1);
+    throw err;
+  }
+  return { stdout: '', data: { domid, trigger, vcpu } };
+}
+
 export async function xlRename(ctx: XlContext, o: { domain: string; newName: string }): Promise<XlOutput<{ domid: number; name: string }>> {
   const client = await ctx.client();
   const domid = await findDomain(client, o.domain);
@@ -436,14 +481,16 @@ export async function xlUptime(ctx: XlContext, o: { domains: readonly string[]; 
 }
 
 /**
- * main_dmesg() (xl_info.c): the hypervisor's console log. With a domain, that guest
- * kernel's log instead (xenemu's extension; xl dmesg ignores operands).
+ * main_dmesg() (xl_info.c): the hypervisor's console log; -c clears it as it is read
+ * (libxl_xen_console_read_start(ctx, clear)). With a domain, that guest kernel's log
+ * instead (xenemu's extension; xl dmesg ignores operands), which -c clears as dmesg -c.
  */
 export async function xlDmesg(ctx: XlContext, o: { domain?: string; clear: boolean }): Promise<XlOutput<{ lines: string[] }>> {
   const client = await ctx.client();
   const lines =
-    o.domain === undefined ? await client.dmesg() : await orFail(client.dmesg(String(await findDomain(client, o.domain))), () => '');
-  if (o.clear) ctx.note('xenemu: dmesg -c: the log is printed but kept (clearing it is not emulated)\n');
+    o.domain === undefined
+      ? await client.dmesg(undefined, o.clear)
+      : await orFail(client.dmesg(String(await findDomain(client, o.domain)), o.clear), () => '');
   return { stdout: lines.map((l) => `${l}\n`).join(''), data: { lines } };
 }
 

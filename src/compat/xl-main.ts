@@ -43,6 +43,8 @@ import {
   xlPause,
   xlRename,
   xlShutdown,
+  xlSysrq,
+  xlTrigger,
   xlUptime,
   xlVcpuList,
   xlVcpuPin,
@@ -126,6 +128,12 @@ const COMMANDS: Record<Exclude<XenemuXlCommand, 'create'>, CommandSpec> = {
     run: (ctx, p) => xlDmesg(ctx, { clear: has(p, 'c'), ...(p.operands[0] !== undefined ? { domain: p.operands[0] } : {}) }),
   },
   uptime: { optstring: 's', longopts: [], run: (ctx, p) => xlUptime(ctx, { domains: p.operands, short: has(p, 's') }) },
+  sysrq: { optstring: '', longopts: [], run: (ctx, p) => xlSysrq(ctx, { domain: p.operands[0]!, key: p.operands[1]! }) },
+  trigger: {
+    optstring: '',
+    longopts: [],
+    run: (ctx, p) => xlTrigger(ctx, { domain: p.operands[0]!, trigger: p.operands[1]!, ...(p.operands[2] !== undefined ? { vcpu: p.operands[2] } : {}) }),
+  },
 };
 
 const CREATE_LONGOPTS: readonly LongOption[] = [

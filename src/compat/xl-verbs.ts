@@ -90,6 +90,10 @@ export const XL_VERBS = {
   } satisfies XlVerb<XlCommands.XlVcpuPinResult>,
   'mem-set': { run: (xl, ctx, p) => xl.xlMem(ctx, { domain: arg(p, 'domain'), size: arg(p, 'size'), max: false }) } satisfies XlVerb<{ domid: number; kib: number }>,
   'mem-max': { run: (xl, ctx, p) => xl.xlMem(ctx, { domain: arg(p, 'domain'), size: arg(p, 'size'), max: true }) } satisfies XlVerb<{ domid: number; kib: number }>,
+  sysrq: { run: (xl, ctx, p) => xl.xlSysrq(ctx, { domain: arg(p, 'domain'), key: arg(p, 'key') }) } satisfies XlVerb<{ domid: number; key: string }>,
+  trigger: {
+    run: (xl, ctx, p) => xl.xlTrigger(ctx, { domain: arg(p, 'domain'), trigger: arg(p, 'trigger'), ...opt('vcpu', p.args.vcpu) }),
+  } satisfies XlVerb<{ domid: number; trigger: string; vcpu: number }>,
 } as const;
 
 export type XlVerbName = keyof typeof XL_VERBS;

@@ -51,6 +51,14 @@ export function domainMethods(machine: Machine, dom0Uptime: () => number): Recor
         targets.map(async (d) => ({ domid: d.domid, name: d.name, reason: await toolstack.requestShutdown(d.domid, p.command, p.wait ?? false) })),
       );
     },
+    'domain.sysrq': async (p) => {
+      await toolstack.sysrq(find(p.ref).domid, p.key);
+      return null;
+    },
+    'domain.trigger': (p) => {
+      toolstack.trigger(find(p.ref).domid, p.trigger, p.vcpu);
+      return null;
+    },
     'domain.pause': (p) => {
       toolstack.pause(find(p.ref).domid);
       return null;
@@ -79,10 +87,16 @@ export function domainMethods(machine: Machine, dom0Uptime: () => number): Recor
         uptimeSeconds: d.domid === 0 ? dom0Uptime() : Math.floor((hv.clock.now() - d.createdAtNs) / 1e9),
       })),
     'domain.dmesg': (p) => {
-      if (p.ref === undefined) return [...hv.consoleLog];
-      const d = find(p.ref);
-      const kernel = machine.kernel(d.domid);
-      return kernel === undefined ? [] : [...kernel.log.lines];
+      // -c: read and clear in one step, as XEN_SYSCTL_readconsole with clear set does.
+      if (p.ref === undefined) {
+        const lines = hv.console.lines();
+        if (p.clear === true) hv.console.clear();
+        return lines;
+      }
+      const log = machine.kernel(find(p.ref).domid)?.log;
+      const lines = log === undefined ? [] : [...log.lines];
+      if (p.clear === true) log?.clear();
+      return lines;
     },
     'host.info': () => hostInfo(hv),
     'vcpu.list': (p) => ({ rows: select(p.refs).flatMap(vcpuRows), nrCpus: hv.host.pcpus }),

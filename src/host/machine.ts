@@ -103,6 +103,8 @@ export class Machine {
     const memoryMiB = this.options.dom0MemoryMiB ?? Math.min(2048, Math.floor(hv.host.totalMemoryMiB / 8));
     // What a boot loader would have given Xen for this dom0 (its size, fixed).
     hv.commandLine = `dom0_mem=${memoryMiB}M,max:${memoryMiB}M`;
+    // Xen's boot log from here on (__start_xen, construct_dom0).
+    hv.log(`Command line: ${hv.commandLine}`);
     const dom0 = hv.createDomain({
       domid: 0,
       name: 'Domain-0',
@@ -113,6 +115,8 @@ export class Machine {
       maxVcpus: hv.host.pcpus,
       onlineVcpus: hv.host.pcpus,
     });
+    hv.log('*** Building a PV Dom0 ***');
+    hv.log(`Dom0 has maximum ${hv.host.pcpus} VCPUs`);
     hv.unpause(0);
     this.dom0 = new Kernel({
       domid: 0,

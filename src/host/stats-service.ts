@@ -40,6 +40,12 @@ export interface StatsSources {
   hv: Hypervisor;
   /** The domain's kernel interrupt statistics, or null when its kernel keeps none. */
   interrupts(domid: number): KernelIntrStats | null;
+  /**
+   * What the domain's kernel counted so far, as snapshot()'s rows add up (XenIntr.totals),
+   * for the EVTS/s of the domains not selected: not synced first, so the counts may lag
+   * by the timer slop, and the timer wheel keeps its coalescing.
+   */
+  interruptTotals(domid: number): { upcalls: number; others: number; otherRows: number } | null;
   devices(domid: number): DomainDevices;
   /** Monotonic time, ns. */
   nowNs(): number;
@@ -64,6 +70,11 @@ export function machineSources(machine: Machine): StatsSources {
       if (k?.intr === undefined || k.state === 'created' || k.state === 'halted') return null;
       machine.hv.syncDomain(domid);
       return k.intr.snapshot();
+    },
+    interruptTotals: (domid) => {
+      const k = machine.kernel(domid);
+      if (k?.intr === undefined || k.state === 'created' || k.state === 'halted') return null;
+      return k.intr.totals();
     },
     devices: () => NO_DEVICES,
     nowNs: () => machine.hv.clock.now(),
@@ -156,8 +167,34 @@ interface SelectedBaseline {
 
 interface DomainBaseline {
   domain: Domain;
+  /** At the frame. */
   cpuNs: number;
-  raises: number;
+  /** Interrupts counted as the grid counts them (countedSources), and when: EVTS/s. */
+  counted: number;
+  countedNs: number;
+  /** The selected domain's per-source counts, taken with `counted` (null for the others: they cost a frame nothing more). */
+  sample: SelectedBaseline | null;
+}
+
+/**
+ * The sources the grid's totals add up: those the guest's interrupt layer counted
+ * per source, or only where it keeps none, the upcalls. EVTS/s adds up the same, so
+ * a domain's EVTS/s is its grid's total.
+ */
+function countedSources(sources: readonly InterruptSource[]): number[] {
+  const counted = sources.map((s, i) => (s.kind === 'upcall' ? -1 : i)).filter((i) => i >= 0);
+  return counted.length > 0 ? counted : sources.map((_, i) => i);
+}
+
+function countedTotal(sample: SelectedBaseline): number {
+  const groups = [...sample.sources.values()];
+  return countedSources(groups.map((g) => g.source)).reduce((sum, i) => sum + groups[i]!.perCpu.reduce((a, b) => a + b, 0), 0);
+}
+
+/** countedTotal from the kernel's totals (or the upcalls Xen injected), for the domains not selected. */
+function countedFromTotals(t: { upcalls: number; others: number; otherRows: number } | null, upcalls: readonly number[], nrVcpus: number): number {
+  if (t === null) return upcalls.slice(0, nrVcpus).reduce((a, b) => a + b, 0);
+  return t.otherRows > 0 ? t.others : t.upcalls;
 }
 
 const rate = (delta: number, seconds: number): number => (seconds > 0 && delta > 0 ? Math.round((delta / seconds) * 100) / 100 : 0);
@@ -173,7 +210,6 @@ export class StatsSampler {
   private prevNs = 0;
   private prev = new Map<number, DomainBaseline>();
   private selectedDomid: number | null;
-  private selBase: SelectedBaseline | null = null;
 
   constructor(
     private readonly src: StatsSources,
@@ -195,13 +231,27 @@ export class StatsSampler {
   }
 
   /**
-   * Select a domain; its rates run from now, so the next frame already has them.
-   * Returns its detail as of now, with rates 0 (null if it does not exist).
+   * Select a domain: its detail as of now (null if it does not exist), with rates 0
+   * (or since the previous frame if it was selected then). Its grid and its EVTS/s
+   * then count from this moment, so the next frame's grid total is its EVTS/s.
    */
   select(domid: number | null): SelectedDomainStats | null {
     this.selectedDomid = domid;
-    this.selBase = null;
-    return this.selectedDetail(this.src.nowNs());
+    if (domid === null) return null;
+    const d = this.src.hv.domains.get(domid);
+    if (d === undefined) return null;
+    const cur = this.selectedSample(d, this.src.nowNs());
+    const before = this.baselineOf(d);
+    const detail = this.detail(d, cur, before);
+    // From now on its grid and its EVTS/s both count from this sample.
+    if (before !== null) this.prev.set(d.domid, { ...before, counted: countedTotal(cur), countedNs: cur.tNs, sample: cur });
+    return detail;
+  }
+
+  /** The previous frame's counts of this very domain (not of an earlier one with its domid). */
+  private baselineOf(d: Domain): DomainBaseline | null {
+    const before = this.prev.get(d.domid);
+    return before !== undefined && before.domain === d ? before : null;
   }
 
   frame(): StatsFrame {
@@ -209,23 +259,30 @@ export class StatsSampler {
     const now = this.src.nowNs();
     const first = this.seq === 0;
     const elapsedNs = first ? 0 : now - this.prevNs;
-    const seconds = elapsedNs / 1e9;
     const next = new Map<number, DomainBaseline>();
     const domains: DomainStats[] = [];
+    let selected: SelectedDomainStats | null = null;
     const sorted = [...hv.domains.values()].sort((a, b) => a.domid - b.domid);
     for (const d of sorted) {
       const cpuNs = d.cpuTimeNs;
-      const raises = d.evtchn?.counters.raises ?? 0;
-      const before = this.prev.get(d.domid);
-      const same = before !== undefined && before.domain === d;
-      next.set(d.domid, { domain: d, cpuNs, raises });
+      const before = this.baselineOf(d);
+      let sample: SelectedBaseline | null = null;
+      let counted: number;
+      if (d.domid === this.selectedDomid) {
+        sample = this.selectedSample(d, now);
+        counted = countedTotal(sample);
+        selected = this.detail(d, sample, before);
+      } else {
+        counted = countedFromTotals(this.src.interruptTotals(d.domid), hv.deliveryCounters(d.domid).injected, d.vcpus.length);
+      }
+      next.set(d.domid, { domain: d, cpuNs, counted, countedNs: now, sample });
       const dev = this.src.devices(d.domid);
       const row: DomainStats = {
         domid: d.domid,
         name: d.name,
         state: domainStateFlags(d),
         cpuNs,
-        cpuPct: same ? pct(cpuNs - before.cpuNs, elapsedNs) : 0,
+        cpuPct: before !== null ? pct(cpuNs - before.cpuNs, elapsedNs) : 0,
         memKiB: d.currentKiB,
         maxMemKiB: Number.isFinite(d.maxKiB) && d.maxKiB >= 0 ? d.maxKiB : null,
         vcpus: d.vcpus.length,
@@ -233,7 +290,7 @@ export class StatsSampler {
         nets: dev.nets,
         vbds: dev.vbds,
         ssid: 0,
-        eventsPerSec: same ? rate(raises - before.raises, seconds) : 0,
+        eventsPerSec: before !== null ? rate(counted - before.counted, (now - before.countedNs) / 1e9) : 0,
       };
       if (this.options.vcpuTimes) row.vcpuNs = d.vcpus.map((v) => (v.online ? v.cpuTimeNs : null));
       domains.push(row);
@@ -248,7 +305,7 @@ export class StatsSampler {
       intervalMs: this.options.intervalMs,
       host: this.hostStats(now),
       domains,
-      selected: this.selectedDetail(now),
+      selected,
     };
   }
 
@@ -292,17 +349,11 @@ export class StatsSampler {
     };
   }
 
-  private selectedDetail(now: number): SelectedDomainStats | null {
-    const domid = this.selectedDomid;
-    if (domid === null) return null;
-    const d = this.src.hv.domains.get(domid);
-    if (d === undefined) {
-      this.selBase = null;
-      return null;
-    }
-    const cur = this.selectedSample(d, now);
-    const base = this.selBase !== null && this.selBase.domain === d ? this.selBase : null;
-    this.selBase = cur;
+  /** The grid of domain `d`: its counts now against `before`, the previous frame's (rates 0 without one). */
+  private detail(d: Domain, cur: SelectedBaseline, before: DomainBaseline | null): SelectedDomainStats {
+    const domid = d.domid;
+    const now = cur.tNs;
+    const base = before?.sample ?? null;
     const elapsedNs = base === null ? 0 : now - base.tNs;
     const seconds = elapsedNs / 1e9;
     const n = d.vcpus.length;
@@ -324,8 +375,7 @@ export class StatsSampler {
     }
     // Totals per vCPU count interrupts by source; the upcall counter stands in only
     // when the kernel keeps no per-source counts.
-    const counted = sources.map((s, i) => (s.kind === 'upcall' ? -1 : i)).filter((i) => i >= 0);
-    const use = counted.length > 0 ? counted : sources.map((_, i) => i);
+    const use = countedSources(sources);
     const vcpus = d.vcpus.map((v, i) => ({
       id: v.id,
       online: v.online,
@@ -358,6 +408,7 @@ export class StatsSampler {
       rates,
       totals,
       vcpus,
+      intrPerSec: before === null ? 0 : rate(countedTotal(cur) - before.counted, seconds),
       handlerShare: handlerTotal > 0 ? { filter: (filterNs / handlerTotal) * 100, ithread: (ithreadNs / handlerTotal) * 100 } : null,
     };
   }

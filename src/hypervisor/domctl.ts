@@ -1,6 +1,7 @@
 import type { Domain, ShutdownReason } from './domain.js';
 import { HypervisorError, type Hypervisor, type NewDomainSpec } from './hypervisor.js';
 import { placeAfterAffinity } from './placement.js';
+import { sendTrigger, type DomainTrigger } from './triggers.js';
 
 /**
  * The toolstack's way to change domains: the privileged operations libxc issues as
@@ -38,6 +39,11 @@ export class Domctl {
     this.hv.shutdown(domid, reason);
   }
 
+  /** XEN_DOMCTL_sendtrigger (xc_domain_send_trigger): an NMI, or an ACPI button of an HVM guest. */
+  sendTrigger(domid: number, trigger: DomainTrigger, vcpu: number): void {
+    sendTrigger(this.hv.get(domid), trigger, vcpu, this.hv.clock);
+  }
+
   /**
    * XEN_DOMCTL_max_mem (xc_domain_setmaxmem): Xen's max_pages. Like Xen, a limit below
    * the current allocation is accepted: the domain cannot grow until it has shrunk below it.
@@ -57,12 +63,19 @@ export class Domctl {
   /**
    * XEN_DOMCTL_setvcpuaffinity (xc_vcpu_setaffinity): hard and soft affinity of one
    * vCPU; `undefined` leaves that one as it is, null means every CPU. The toolstack
-   * checks the CPUs against the host (libxl_set_vcpuaffinity does).
+   * checks the CPUs against the host (libxl_set_vcpuaffinity does); Xen refuses (EINVAL)
+   * a hard affinity with no online CPU in it.
    */
   setVcpuAffinity(domid: number, vcpu: number, hard: number[] | null | undefined, soft: number[] | null | undefined): void {
     const d = this.hv.get(domid);
     const v = d.vcpus[vcpu];
     if (v === undefined) throw new HypervisorError('EINVAL', `domain ${domid} has no vCPU ${vcpu}`);
+    // vcpu_set_hard_affinity() (sched/core.c): a hard affinity must meet the online CPUs
+    // (every host CPU here: there are no cpupools), or the vCPU could never run.
+    const pcpus = this.hv.host.pcpus;
+    if (hard != null && !hard.some((cpu) => cpu >= 0 && cpu < pcpus)) {
+      throw new HypervisorError('EINVAL', `domain ${domid} vCPU ${vcpu}: the hard affinity has no online CPU (the host has CPUs 0-${pcpus - 1})`);
+    }
     if (hard !== undefined) v.hardAffinity = hard === null ? null : [...hard];
     if (soft !== undefined) v.softAffinity = soft === null ? null : [...soft];
     v.pcpu = placeAfterAffinity(v.pcpu, v.hardAffinity, v.softAffinity, this.hv.host.pcpus);

@@ -6,6 +6,7 @@ import type { ForeignMapping } from './foreign-map.js';
 import { copy, mapGrantRef, unmapGrantRef, type GnttabCopy, type GnttabMapGrantRef, type GnttabMapResult } from './gnttab.js';
 import { HypervisorError, type Hypervisor, type UpcallHandler } from './hypervisor.js';
 import { EmulatedPlatform } from './platform.js';
+import { registerTriggerHandlers } from './triggers.js';
 
 /** VCPUOP_set_periodic_timer refuses periods below 1 ms (xen/common/domain.c). */
 export const MIN_PERIODIC_TIMER_NS = 1e6;
@@ -100,6 +101,14 @@ export class Hypercalls {
   /** SCHEDOP_shutdown. */
   shutdown(reason: ShutdownReason): void {
     this.hv.shutdown(this.domid, reason);
+  }
+
+  /**
+   * CALLBACKOP_register(CALLBACKTYPE_nmi): where the guest takes an NMI (`xl trigger
+   * nmi`). An HVM guest's is its IDT entry; the model is the same.
+   */
+  registerNmiCallback(handler: ((vcpu: number) => void) | undefined): void {
+    registerTriggerHandlers(this.domain, { nmi: handler }, this.hv.clock);
   }
 
   /** CONSOLEIO_write: a line on the hypervisor console (what `xl dmesg` shows). */

@@ -9,6 +9,17 @@ import { GuestTimers, type LapicIsr } from './guest-timers.js';
 import { DomainTimers } from './vtimers.js';
 import { initialPcpus } from './placement.js';
 import { XenemuError } from '../common/errors.js';
+import { ConsoleRing } from './console-ring.js';
+import type { XenScheduler } from './host-model.js';
+
+/** Each scheduler's opt_name (struct scheduler.name in xen/common/sched/*.c), as Xen's boot log names it. */
+const SCHEDULER_NAMES: Record<XenScheduler, string> = {
+  credit: 'SMP Credit Scheduler',
+  credit2: 'SMP Credit Scheduler rev2',
+  rtds: 'SMP RTDS Scheduler',
+  arinc653: 'ARINC 653 Scheduler',
+  null: 'null Scheduler',
+};
 
 /**
  * What a guest kernel registers to be told that a vCPU has an upcall pending. It may
@@ -100,8 +111,8 @@ export class Hypervisor implements EventChannelHost, GrantHost {
   /** Xen hands out domids increasing from here, wrapping before the reserved range. */
   private nextDomid = 1;
   private readonly listeners = new Set<(e: DomainEvent) => void>();
-  /** The hypervisor console (`xl dmesg`): "(XEN) ..." lines. */
-  readonly consoleLog: string[] = [];
+  /** The hypervisor console (`xl dmesg`): "(XEN) ..." lines, bounded. */
+  readonly console = new ConsoleRing();
   /** Xen's boot command line (`xl info`'s xen_commandline), set by whoever boots it. */
   commandLine = '';
   readonly startedAtNs: number;
@@ -113,11 +124,13 @@ export class Hypervisor implements EventChannelHost, GrantHost {
     this.startedAtNs = clock.now();
     this.log(`Xen version ${host.xenMajor}.${host.xenMinor}${host.xenExtra} (xenemu)`);
     this.log(`Detected ${host.pcpus} CPUs, ${host.totalMemoryMiB} MiB of RAM`);
+    this.log(`System RAM: ${host.totalMemoryMiB}MB (${host.totalMemoryMiB * 1024}kB)`);
+    this.log(`Using scheduler: ${SCHEDULER_NAMES[host.scheduler]} (${host.scheduler})`);
+    this.log(`Brought up ${host.pcpus} CPUs`);
   }
 
   log(line: string): void {
-    this.consoleLog.push(`(XEN) ${line}`);
-    if (this.consoleLog.length > 10_000) this.consoleLog.splice(0, this.consoleLog.length - 10_000);
+    this.console.push(`(XEN) ${line}`);
     // New bytes in Xen's console ring: xenconsoled in dom0 reads them on VIRQ_CON_RING.
     this.sendGlobalVirq(VIRQ.CON_RING);
   }

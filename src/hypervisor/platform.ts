@@ -1,6 +1,7 @@
 import type { Domain } from './domain.js';
 import type { LapicIsr } from './guest-timers.js';
 import { HypervisorError, type Hypervisor } from './hypervisor.js';
+import { registerTriggerHandlers, type AcpiButton } from './triggers.js';
 
 /**
  * What a guest reaches that is not a hypercall: its own memory (loads and stores), the
@@ -17,6 +18,14 @@ export class EmulatedPlatform {
 
   private get domain(): Domain {
     return this.hv.get(this.domid);
+  }
+
+  /**
+   * The HVM guest's ACPI SCI handler: the emulated PM1a block raises it for a
+   * fixed-event button (`xl trigger power|sleep`).
+   */
+  setAcpiSciHandler(handler: ((button: AcpiButton) => void) | undefined): void {
+    registerTriggerHandlers(this.domain, { acpiButton: handler }, this.hv.clock);
   }
 
   /** The guest's own frame at `gfn`, as its loads and stores reach it. */

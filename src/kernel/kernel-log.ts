@@ -29,6 +29,11 @@ export class KernelLog {
     this.lines.splice(0, this.lines.length, ...s.lines.slice(-LOG_LINES));
   }
 
+  /** dmesg -c: forget the lines printed so far (the stamps' clock goes on). */
+  clear(): void {
+    this.lines.length = 0;
+  }
+
   print(message: string): void {
     const us = Math.max(0, Math.floor((this.clock.now() - this.bootNs) / 1000));
     const line = `[${String(Math.floor(us / 1e6)).padStart(5)}.${String(us % 1e6).padStart(6, '0')}] ${message}`;

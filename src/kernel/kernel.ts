@@ -10,6 +10,8 @@ import type { Hypercalls } from '../hypervisor/hypercalls.js';
 import { BalloonDriver, minimumTargetPages } from './balloon/balloon.js';
 import { HvcConsole } from './console/hvc.js';
 import { ControlDriver } from './control/control.js';
+import { handleSysrq, type SysrqKernel } from './control/sysrq.js';
+import { acpiButton, unknownNmi } from './control/triggers.js';
 import { CpuHotplug } from './cpu-hotplug.js';
 import type { CostModel } from './intr/cost-model.js';
 import { EvtchnUser } from './intr/evtchn-dev.js';
@@ -60,6 +62,8 @@ export interface KernelOptions {
   };
   /** Modelled interrupt costs, for studies (default: DEFAULT_COST_MODEL). */
   cost?: Partial<CostModel>;
+  /** The kernel command line (a PV guest's is also in start_info): e.g. unknown_nmi_panic. */
+  cmdline?: string;
 }
 
 /** dom0's console driver on VIRQ_CONSOLE: Xen's console has output (xenemu's driver reads none). */
@@ -190,6 +194,7 @@ export class Kernel {
     const mode = this.callbackMode();
     this.makeInterrupts(mode);
     this.installCallback(mode);
+    this.installTriggerHandlers();
     if (consoleRing !== null) this.intr.expectPort(consoleRing.port, 'xc0');
     if (store.kind === 'ring') this.intr.expectPort(store.port, 'xenstore0');
     for (let v = 0; v < o.vcpus; v++) if (this.hc.vcpuOnline(v)) this.cpuUp(v, false);
@@ -417,7 +422,7 @@ export class Kernel {
    */
   private async startDrivers(saved: KernelState | null = null): Promise<void> {
     this.xenstoreChildren = new XenstoreChildren(this.xs, this.log);
-    await this.xenstoreChildren.add(new ControlDriver(this.log, (reason) => void this.shutdown(reason), this.initialDomain));
+    await this.xenstoreChildren.add(new ControlDriver(this.log, (reason) => void this.shutdown(reason), (key) => handleSysrq(key, this.sysrqKernel()), this.initialDomain));
     const floor = minimumTargetPages(this.options.pages);
     this.balloon = new BalloonDriver(this.hc, this.log, () => this.hc.currentPages(), this.pageAllocator, this.options.pages, floor);
     if (saved !== null) this.balloon.load(saved.balloon);
@@ -497,6 +502,7 @@ export class Kernel {
       else if (src.virq === VIRQ.CONSOLE) this.intr.restoreHandlers(src.irq, CONSOLE_VIRQ_HANDLERS);
     }
     this.hc.setUpcallHandler((v) => this.intr.handleUpcall(v));
+    this.installTriggerHandlers();
     this.connectRings(store, consoleRing);
     if (s.console !== null) this.console?.load(s.console);
     await this.xs.request(XsType.RESET_WATCHES, '');
@@ -544,9 +550,47 @@ export class Kernel {
   /** Stop the kernel and tell Xen why (SCHEDOP_shutdown). */
   halt(reason: ShutdownReason): void {
     this.log.print(`reboot: ${reason === 'reboot' ? 'Restarting system' : reason === 'suspend' ? 'Suspending' : 'Power down'}`);
+    this.stopAndShutdown(reason);
+  }
+
+  /** panic(): its last lines, then Xen's panic notifier (xen_panic_event) shuts the domain down as crashed. */
+  panic(message: string): void {
+    if (this.state === 'halted') return;
+    this.log.print(`Kernel panic - not syncing: ${message}`);
+    this.log.print(`---[ end Kernel panic - not syncing: ${message} ]---`);
+    this.stopAndShutdown('crash');
+  }
+
+  private stopAndShutdown(reason: ShutdownReason): void {
     this.state = 'halted';
     if (reason !== 'suspend') this.stopInterrupts();
     this.hc.shutdown(reason);
+  }
+
+  /** The NMI callback and, for HVM, the ACPI SCI handler: what `xl trigger` reaches (control/triggers.ts). */
+  private installTriggerHandlers(): void {
+    const print = (m: string) => this.log.print(m);
+    this.hc.registerNmiCallback((v) => {
+      if (this.state === 'running') unknownNmi(v, this.options.cmdline ?? '', { print, panic: (m) => this.panic(m) });
+    });
+    if (this.options.type === 'hvm') {
+      this.hc.platform.setAcpiSciHandler((button) => {
+        if (this.state === 'running') acpiButton(button, { print, powerOff: () => void this.shutdown('poweroff') });
+      });
+    }
+  }
+
+  /** What the sysrq keys act on (control/sysrq.ts). */
+  private sysrqKernel(): SysrqKernel {
+    return {
+      print: (m) => this.log.print(m),
+      panic: (m) => this.panic(m),
+      // machine_emergency_restart: xen_emergency_restart, straight to SHUTDOWN_reboot.
+      emergencyRestart: () => this.stopAndShutdown('reboot'),
+      powerOff: () => void this.shutdown('poweroff'),
+      totalPages: () => this.hc.currentPages(),
+      onlineCpus: () => [...Array(this.options.vcpus).keys()].filter((v) => this.hc.vcpuOnline(v)),
+    };
   }
 
   /** The domain is going away: drop its connections. */

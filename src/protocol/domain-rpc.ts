@@ -51,7 +51,10 @@ export const DomainParams = {
   'domain.domid': z.strictObject({ name: DomainRef }),
   'domain.domname': z.strictObject({ domid: Domid }),
   'domain.uptime': z.strictObject({ refs: Refs.optional() }),
-  'domain.dmesg': z.strictObject({ ref: DomainRef.optional() }),
+  'domain.dmesg': z.strictObject({ ref: DomainRef.optional(), clear: z.boolean().optional() }),
+  /** One byte, as libxl_send_sysrq writes "%c". */
+  'domain.sysrq': z.strictObject({ ref: DomainRef, key: z.string().length(1) }),
+  'domain.trigger': z.strictObject({ ref: DomainRef, trigger: z.enum(['nmi', 'reset', 'init', 'power', 'sleep']), vcpu: z.int().min(0).max(0x7fffffff) }),
   'host.info': NoParams,
   'vcpu.list': z.strictObject({ refs: Refs.optional() }),
   'vcpu.pin': z.strictObject({
@@ -79,6 +82,8 @@ interface DomainResults {
   'domain.domname': string;
   'domain.uptime': XlUptimeRow[];
   'domain.dmesg': string[];
+  'domain.sysrq': null;
+  'domain.trigger': null;
   'host.info': XlInfo;
   'vcpu.list': { rows: XlVcpuRow[]; nrCpus: number };
   'vcpu.pin': null;

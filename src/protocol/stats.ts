@@ -149,7 +149,7 @@ export interface DomainStats {
   vbds: VbdStats[];
   /** The security label (0 without XSM). */
   ssid: number;
-  /** Event channel raises on the domain's ports per second (all sources). */
+  /** Interrupts per second its kernel handled, by source (upcalls where it counts none): its grid's total. */
   eventsPerSec: number;
   /** Per-vCPU CPU time in ns, null for a vCPU that is down; only with `vcpuTimes`. */
   vcpuNs?: Array<number | null>;
@@ -218,6 +218,8 @@ export interface SelectedDomainStats {
   /** totals[source]: interrupts counted since the domain booted. */
   totals: number[];
   vcpus: VcpuStats[];
+  /** The grid's total, interrupts per second: the same figure as the domain's eventsPerSec in the frame. */
+  intrPerSec: number;
   /** Share of handler time spent in filters and in interrupt threads over the interval (%), or null when nothing ran. */
   handlerShare: { filter: number; ithread: number } | null;
 }

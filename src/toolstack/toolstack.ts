@@ -5,6 +5,7 @@ import type { Domain, ShutdownReason } from '../hypervisor/domain.js';
 import { Domctl } from '../hypervisor/domctl.js';
 import { Hypercalls } from '../hypervisor/hypercalls.js';
 import { type DomainEvent, HypervisorError, type Hypervisor } from '../hypervisor/hypervisor.js';
+import type { DomainTrigger } from '../hypervisor/triggers.js';
 import { Kernel } from '../kernel/kernel.js';
 import { XsType } from '../protocol/xs-wire.js';
 import type { DomainConfig } from './config/index.js';
@@ -224,6 +225,7 @@ export class Toolstack {
       clock: this.deps.clock,
       boot: c.type === 'pv' ? { kind: 'pv', startInfoGfn: built.startInfoGfn } : { kind: 'hvm', sharedInfoGfn: built.sharedInfoGfn },
       xenemu: c.xenemu,
+      cmdline: kernelCommandLine(c) ?? '',
     });
   }
 
@@ -246,6 +248,16 @@ export class Toolstack {
   private async bootKernel(domid: number): Promise<void> {
     const guest = this.guests.get(domid);
     if (guest !== undefined && guest.kernel.state === 'created') await guest.kernel.boot();
+  }
+
+  /** xl sysrq (libxl_send_sysrq): the key in ~/control/sysrq, which the guest's control driver takes. */
+  async sysrq(domid: number, key: string): Promise<void> {
+    await this.deps.xs.write(`/local/domain/${domid}/control/sysrq`, key);
+  }
+
+  /** xl trigger (libxl_send_trigger): XEN_DOMCTL_sendtrigger. */
+  trigger(domid: number, trigger: DomainTrigger, vcpu: number): void {
+    this.domctl.sendTrigger(domid, trigger, vcpu);
   }
 
   pause(domid: number): void {

@@ -11,6 +11,7 @@
 
 import type { DomainStats, StatsFrame } from '../protocol/stats.js';
 import type { StatsFeed } from './top/feed.js';
+import { topFrameJson } from './json/views.js';
 
 export interface XentopBatchOptions {
   /** -r: the column header before every domain, not just the first. */
@@ -328,7 +329,7 @@ export interface BatchRunOptions {
   feed: StatsFeed;
   /** -i: stop after this many frames; 0 or less runs until interrupted (xentop's -i 0 wraps to UINT_MAX). */
   iterations: number;
-  /** --json: one StatsFrame object per line instead of xentop's text. */
+  /** --json: one object per frame and line (README's JSON names: topFrameJson) instead of xentop's text. */
   json: boolean;
   options: XentopBatchOptions;
   stdout?: NodeJS.WritableStream;
@@ -373,7 +374,7 @@ export function runBatch(run: BatchRunOptions): Promise<number> {
         if (done) return;
         printed++;
         const last = run.iterations > 0 && printed >= run.iterations;
-        const text = run.json ? `${JSON.stringify(frame)}\n` : printer.iteration(frame);
+        const text = run.json ? `${JSON.stringify(topFrameJson(frame))}\n` : printer.iteration(frame);
         // xentop fflush()es after every iteration; here the last write is waited for.
         if (last) out.write(text, () => finish(0));
         else out.write(text);

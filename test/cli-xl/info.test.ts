@@ -1,5 +1,6 @@
 import test from 'ava';
 import { join } from 'node:path';
+import type { JsonOutput } from '../../src/ui/json/schemas.js';
 import { assertXlBuilt, CONFIGS, DOM0_MEMORY_MIB, xlHost, type XlHost } from './helpers.js';
 
 // The read-only views: info, uptime, dmesg (xl_info.c), and list -l.
@@ -58,8 +59,8 @@ test('info: xl\'s keys in xl\'s order, padded to 23 columns, with the emulated m
   t.is((await own.xl('info', 'nr_')).stdout, '4\n1\n');
   t.is((await own.xenemu('info')).stdout, r.stdout);
   // --json: the u64 that doubles cannot hold comes as its exact decimal text.
-  const json = JSON.parse((await own.xenemu('info', '--json')).stdout) as { version: { virt_start: unknown } };
-  t.is(json.version.virt_start, '18446603336221196288');
+  const json = JSON.parse((await own.xenemu('info', '--json')).stdout) as JsonOutput<'info'>;
+  t.is(json.xen!.virtStart, '18446603336221196288');
 });
 
 test('list -l: the libxl JSON of each domain, as xl list -l prints it', async (t) => {
@@ -105,11 +106,29 @@ test('dmesg: the hypervisor\'s log; with a domain, that guest kernel\'s (xenemu\
   t.is((await h.xl('dmesg', '1')).stdout, guest.stdout);
   const json = JSON.parse((await h.xenemu('dmesg', '--json', 'web')).stdout) as { lines: string[] };
   t.is(`${json.lines.join('\n')}\n`, guest.stdout);
-  // -c is accepted; the log is kept, and xenemu says so.
-  const c = await h.xl('dmesg', '-c');
-  t.is(c.code, 0);
-  t.is(c.stderr, 'xenemu: dmesg -c: the log is printed but kept (clearing it is not emulated)\n');
   t.deepEqual(await h.xl('dmesg', 'nosuch'), { stdout: '', stderr: 'nosuch is an invalid domain identifier (rc=-6)\n', code: 1 });
+});
+
+// -c changes the log: a host of its own.
+test('dmesg: Xen\'s boot lines, then the event log; -c prints and clears, as xl dmesg -c', async (t) => {
+  const own = await xlHost();
+  t.teardown(() => own.dispose());
+  const boot = (await own.xl('dmesg')).stdout;
+  t.regex(boot, /^\(XEN\) Xen version 4\.17\.7-xenemu \(xenemu\)\n/);
+  t.regex(boot, /\n\(XEN\) Using scheduler: SMP Credit Scheduler rev2 \(credit2\)\n\(XEN\) Brought up 4 CPUs\n/);
+  t.regex(boot, /\n\(XEN\) Command line: dom0_mem=1024M,max:1024M\n\(XEN\) d0: created \(pv, 4 vCPUs, 1024 MiB\)\n\(XEN\) \*\*\* Building a PV Dom0 \*\*\*\n\(XEN\) Dom0 has maximum 4 VCPUs\n/);
+  t.deepEqual(await own.xl('dmesg', '-c'), { stdout: boot, stderr: '', code: 0 });
+  t.deepEqual(await own.xenemu('dmesg'), { stdout: '', stderr: '', code: 0 });
+  const r = await own.xl('create', '-q', join(CONFIGS, 'web.yaml'));
+  t.is(r.code, 0, r.stderr);
+  await own.until((rs) => rs.some((x) => x.name === 'web' && x.stateFlags.blocked), 'web up');
+  t.deepEqual(await own.xl('destroy', 'web'), { stdout: '', stderr: '', code: 0 });
+  t.is((await own.xenemu('dmesg')).stdout, '(XEN) d1: created (pvh, 2 vCPUs, 512 MiB)\n(XEN) d1: destroyed\n');
+  // A guest's log: -c prints it and empties it.
+  t.is((await own.xl('create', '-q', join(CONFIGS, 'web.yaml'))).code, 0);
+  await own.until((rs) => rs.some((x) => x.name === 'web' && x.stateFlags.blocked), 'web up again');
+  t.regex((await own.xenemu('dmesg', '-c', 'web')).stdout, /Booting web/);
+  t.is((await own.xenemu('dmesg', 'web')).stdout, '');
 });
 
 test('list -l names the scheduler info names, for Domain-0 and the guests', async (t) => {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { join } from 'node:path';
-import type { XlDomainRow } from '../../src/toolstack/libxl/rows.js';
+import type { JsonOutput } from '../../src/ui/json/schemas.js';
 import { assertXlBuilt, CONFIGS, DOM0_MEMORY_MIB, HOST_PCPUS, LIST_HEADER_RE, listRow, TIME, xlHost, type XlHost } from './helpers.js';
 
 // `xl list` / `xenemu list` (xl_info.c: main_list, list_domains) against a host with
@@ -78,10 +78,10 @@ test('-c shows the cpupool, -n the node affinity (xenemu has Pool-0 and one node
 test('--json gives the raw rows: KiB, nanoseconds, state flags', async (t) => {
   const r = await h.xenemu('list', '--json', 'db');
   t.is(r.code, 0);
-  const rows = JSON.parse(r.stdout) as XlDomainRow[];
+  const rows = JSON.parse(r.stdout) as JsonOutput<'list'>;
   t.is(rows.length, 1);
-  t.like(rows[0], { domid: 2, name: 'db', currentMemKb: 2048 * 1024, vcpusOnline: 2, uuid: '3f2b6c1e-8a4d-4b7e-9c21-5d0e7a9b4f13' });
-  t.deepEqual(rows[0]!.stateFlags, { running: false, blocked: false, paused: true, shutdown: false, dying: false });
+  t.like(rows[0], { domid: 2, name: 'db', memKiB: 2048 * 1024, vcpusOnline: 2, uuid: '3f2b6c1e-8a4d-4b7e-9c21-5d0e7a9b4f13', shutdownReason: null });
+  t.deepEqual((rows[0] as { state: unknown }).state, { running: false, blocked: false, paused: true, shutdown: false, crashed: false, dying: false });
 });
 
 test('bad options are xl\'s usage errors: status 2, and -h is help (status 0)', async (t) => {

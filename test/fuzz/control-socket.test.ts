@@ -39,6 +39,8 @@ const VALID: Record<string, unknown> = {
   'domain.domname': { domid: 0 },
   'domain.uptime': { refs: ['0'] },
   'domain.dmesg': { ref: '0' },
+  'domain.sysrq': { ref: 'fuzz', key: 's' },
+  'domain.trigger': { ref: 'fuzz', trigger: 'nmi', vcpu: 0 },
   'host.info': {},
   'vcpu.list': { refs: ['0'] },
   'vcpu.pin': { ref: '0', vcpu: 0, hard: [0], soft: 'all' },
@@ -58,6 +60,9 @@ const VALID: Record<string, unknown> = {
   'stats.select': { domid: 0 },
   'stats.interval': { intervalMs: 1000 },
   'stats.unsubscribe': {},
+  'xenbus.list': { ref: '0' },
+  // No --from/--to: mutations of a host path would have the daemon write files.
+  'block.io': { ref: 'fuzz', vdev: 'xvda', op: 'read', offset: 0, length: 4096, blockSize: 4096, queueDepth: 1, pattern: 'zero', seed: 1, flush: false },
 };
 const METHODS = Object.keys(VALID);
 

@@ -50,6 +50,20 @@ test('setvcpuaffinity: each map on its own, copied, for a vCPU that exists', (t)
   t.is(t.throws(() => ctl.setVcpuAffinity(7, 0, [0], undefined), { instanceOf: HypervisorError })!.code, 'ESRCH');
 });
 
+test('setvcpuaffinity refuses a hard affinity with no online CPU, as vcpu_set_hard_affinity() does; a soft one may be empty', (t) => {
+  const { hv, ctl, d } = setup();
+  const pcpus = hv.host.pcpus;
+  ctl.setVcpuAffinity(1, 0, [0], undefined);
+  for (const hard of [[], [pcpus], [pcpus, pcpus + 3]]) {
+    const err = t.throws(() => ctl.setVcpuAffinity(1, 0, hard, undefined), { instanceOf: HypervisorError })!;
+    t.is(err.code, 'EINVAL');
+    t.regex(err.message, /domain 1 vCPU 0: the hard affinity has no online CPU \(the host has CPUs 0-\d+\)/);
+  }
+  t.deepEqual(d.vcpus[0]!.hardAffinity, [0], 'a refused map changes nothing');
+  ctl.setVcpuAffinity(1, 0, [0, pcpus], []);
+  t.deepEqual([d.vcpus[0]!.hardAffinity, d.vcpus[0]!.softAffinity], [[0, pcpus], []]);
+});
+
 test('max_mem, pause and unpause nest, HVM params, name, destroy', (t) => {
   const { hv, ctl, d } = setup();
   ctl.setMaxMem(1, 4096);

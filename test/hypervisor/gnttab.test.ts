@@ -201,7 +201,7 @@ test('a domain destroyed while another maps its page stays dying until the unmap
   t.deepEqual(b.hc.gnttabUnmapGrantRef([m!.handle]), [GNTST.okay]);
   t.false(hv.dying.has(1));
   t.is(hv.freeKiB, free + 4096);
-  t.true(hv.consoleLog.some((l) => l.includes('d1: its last mapped page was unmapped')));
+  t.true(hv.console.lines().some((l) => l.includes('d1: its last mapped page was unmapped')));
 });
 
 test('a mapper that dies lets go of what it mapped (gnttab_release_mappings)', (t) => {

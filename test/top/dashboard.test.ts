@@ -62,7 +62,7 @@ function host() {
   feed.push(
     frame([
       domain(0, 'Domain-0', { cpuNs: 12e9, cpuPct: 2.5, memKiB: 1048576, vcpus: 4, eventsPerSec: 20 }),
-      domain(3, 'web', { cpuNs: 5e9, cpuPct: 12.25, eventsPerSec: 2252 }),
+      domain(3, 'web', { cpuNs: 5e9, cpuPct: 12.25, eventsPerSec: 2502 }),
       domain(5, 'db', { cpuNs: 900e9, cpuPct: 50, memKiB: 2097152, eventsPerSec: 100, state: { dying: false, shutdown: false, blocked: false, crashed: false, paused: true, running: false } }),
     ]),
   );
@@ -83,7 +83,7 @@ test('80x24: summary, xentop\'s table sorted by name, the selected row marked, e
   // Sorted by NAME like xentop (strcasecmp): db, Domain-0, web; the first row is selected.
   t.is(lines[4]!.trimEnd(), '>        db ----p-        900   50.0    2097152   12.5     524288     2    100');
   t.is(lines[5]!.trimEnd(), '   Domain-0 -----r         12    2.5    1048576    6.2     524288     4     20');
-  t.is(lines[6]!.trimEnd(), '        web --b---          5   12.2     524288    3.1     524288     2   2.3k');
+  t.is(lines[6]!.trimEnd(), '        web --b---          5   12.2     524288    3.1     524288     2   2.5k');
   t.regex(lines[23]!, /^ {2}Delay {2}Sort {2}Grid: heat {2}Help {2}Quit {2}delay 1s {2}sort NAME/);
   await until(() => d.feed.selects.includes(5), 'the daemon told about the selection');
   t.truthy(out);
@@ -286,7 +286,7 @@ test('a domain that disappears moves the selection to the row that took its plac
   t.pass();
 });
 
-test('when the sources do not fit, the ones that never fired make way first; the others keep their order', async (t) => {
+test('IPIs that never fired stay out of the grid; with a they show, and when the sources do not fit those make way first, the others keep their order', async (t) => {
   const feed = new FakeFeed();
   const ipis = ['r', 'itlb', 'ipg', 'irg', 'ic', 'b', 'st', 'sp', 'sth', 'debug'].map((name) => ({ name, kind: 'ipi', rates: [0, 0] }));
   feed.details.set(0, detail(0, 'Domain-0', [{ name: 'timer', kind: 'virq', rates: [100, 100] }, ...ipis, { name: 'xenstore0', rates: [0, 7] }, { name: 'evtchn0', rates: [3, 0] }]));
@@ -294,7 +294,16 @@ test('when the sources do not fit, the ones that never fired make way first; the
   feed.push(frame([domain(0, 'Domain-0'), domain(1, 'web'), domain(2, 'www')]));
   const d = dashboard({}, feed);
   t.teardown(() => d.unmount());
-  const out = await d.show('xenstore0');
+  await d.show('xenstore0');
+  const listed = () =>
+    d
+      .lines()
+      .map((l) => l.split(' ')[0])
+      .filter((n) => ['timer', 'xenstore0', 'evtchn0', ...ipis.map((s) => s.name)].includes(n!));
+  t.deepEqual(listed(), ['timer', 'xenstore0', 'evtchn0']);
+  t.false(d.last().includes('more source'));
+  d.press('a');
+  const out = await d.show('more source');
   const names = d
     .lines()
     .map((l) => l.split(' ')[0])
@@ -303,4 +312,80 @@ test('when the sources do not fit, the ones that never fired make way first; the
   t.deepEqual(names.slice(-2), ['xenstore0', 'evtchn0'], 'the busy sources after the quiet ones are shown');
   t.is(d.lines().length, 24);
   t.regex(out, /… \d+ more sources \(\d+ never fired\): enlarge the terminal/);
+});
+
+test('keys typed faster than a frame (a paste) are not lost at the delay prompt: one chunk, Enter and Backspace included', async (t) => {
+  const d = dashboard({}, host());
+  t.teardown(() => d.unmount());
+  await d.show('Domain-0');
+  d.press('d0.5\r');
+  await d.show('delay 0.5s');
+  d.press('d29\u007f\r');
+  await d.show('delay 2s');
+  // Keys after the prompt closes act as keys again: s sorts, then the delay prompt once more.
+  d.press('sd3\r');
+  await d.show('delay 3s');
+  t.regex(d.last(), /sort STATE/);
+  await until(() => d.feed.intervals.includes(3000), 'stats.interval 3000');
+  t.deepEqual(d.feed.intervals, [500, 2000, 3000]);
+});
+
+/** Seven guests and a detail with busy and idle sources, as a host of a few VMs shows. */
+function sevenDomains(count = 7) {
+  const feed = new FakeFeed();
+  const sources = [
+    { name: 'timer', kind: 'virq', rates: [100, 100] },
+    { name: 'xenstore0', rates: [2, 0] },
+    { name: 'xc0', rates: [0, 1] },
+    { name: 'debug', kind: 'virq', rates: [0, 0] },
+    { name: 'evtchn0', rates: [0, 0] },
+    { name: 'disk0', rates: [0, 0] },
+    { name: 'net0', rates: [0, 0] },
+    { name: 'spare0', rates: [0, 0] },
+    { name: 'spare1', rates: [0, 0] },
+    { name: 'spare2', rates: [0, 0] },
+  ];
+  const names = Array.from({ length: count }, (_, i) => (i === 0 ? 'Domain-0' : `vm${i}`));
+  names.forEach((n, i) => feed.details.set(i, detail(i, n, sources)));
+  feed.push(frame(names.map((n, i) => domain(i, n))));
+  return feed;
+}
+
+test('80x24 with 7 domains: every domain has its row before the grid\'s idle sources; the grid keeps its busy ones', async (t) => {
+  const d = dashboard({}, sevenDomains());
+  t.teardown(() => d.unmount());
+  await d.show('Domain-0 (0)');
+  const lines = d.lines();
+  t.is(lines.length, 24);
+  for (const name of ['Domain-0', 'vm1', 'vm2', 'vm3', 'vm4', 'vm5', 'vm6']) t.true(lines.some((l) => new RegExp(`^[> ] +${name} `).test(l)), name);
+  t.false(d.last().includes('more domain'));
+  for (const busy of ['timer', 'xenstore0', 'xc0', 'total']) t.true(lines.some((l) => l.startsWith(busy)), busy);
+  t.regex(d.last(), /… \d+ more sources \(\d+ never fired\): enlarge the terminal/);
+});
+
+test('more domains than rows: the last table row says how many more there are, above and below, and scrolling moves it', async (t) => {
+  const d = dashboard({}, sevenDomains(20));
+  t.teardown(() => d.unmount());
+  await d.show('Domain-0 (0)');
+  const more = () => d.lines().find((l) => l.includes('more domain'));
+  t.regex(more()!, /^ {2}… \d+ more domains \(\d+ below\): ↑↓ PgUp PgDn to see them$/);
+  d.press(END);
+  await d.show(/> +vm9 /);
+  t.regex(more()!, /… \d+ more domains \(\d+ above\)/);
+  d.press(ARROW_UP);
+  await d.show(/> +vm8 /);
+  t.true(d.lines().some((l) => /^ +vm9 /.test(l)), 'the last domain stays in view, above the marker');
+  t.is(d.lines().length, 24);
+});
+
+test('top -a starts with the IPIs that never fired in the grid; a hides them again', async (t) => {
+  const feed = new FakeFeed();
+  feed.details.set(0, detail(0, 'Domain-0', [{ name: 'timer', kind: 'virq', rates: [100, 100] }, { name: 'callfunc', kind: 'ipi', rates: [0, 0] }]));
+  feed.push(frame([domain(0, 'Domain-0')]));
+  const d = dashboard({ allSources: true }, feed);
+  t.teardown(() => d.unmount());
+  await d.show(/^callfunc /m);
+  d.press('a');
+  await until(() => !/^callfunc /m.test(d.last()) && d.last().includes('timer'), 'the IPI hidden');
+  t.pass();
 });

@@ -47,6 +47,7 @@ export function detail(domid: number, name: string, sources: Array<{ name: strin
       intrPerSec: sources.filter((s) => (s.kind ?? 'port') !== 'upcall').reduce((a, s) => a + (s.rates[v] ?? 0), 0),
       upcallsPerSec: 10,
     })),
+    intrPerSec: sources.filter((s) => (s.kind ?? 'port') !== 'upcall').reduce((a, s) => a + s.rates.reduce((x, y) => x + y, 0), 0),
     handlerShare: { filter: 75, ithread: 25 },
   };
 }

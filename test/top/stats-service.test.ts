@@ -31,6 +31,13 @@ async function rig(): Promise<Rig> {
   const sources: StatsSources = {
     ...machineSources(tm.m),
     interrupts: (domid) => intr.get(domid) ?? null,
+    interruptTotals: (domid) => {
+      const rows = intr.get(domid)?.rows;
+      if (rows === undefined) return null;
+      const sum = (r: (typeof rows)[number]) => r.perCpu.reduce((a, b) => a + b, 0);
+      const others = rows.filter((r) => r.kind !== 'upcall');
+      return { upcalls: rows.filter((r) => r.kind === 'upcall').reduce((a, r) => a + sum(r), 0), others: others.reduce((a, r) => a + sum(r), 0), otherRows: others.length };
+    },
     nowNs: () => now,
     wallMs: () => now / 1e6,
   };
@@ -63,11 +70,14 @@ test('CPU(%) and EVTS/s are deltas over the time between two frames, as xentop c
   const r = await rig();
   t.teardown(() => r.tm.dispose());
   const s = new StatsSampler(r.sources, { intervalMs: 1000, selected: null, vcpuTimes: true });
+  r.intr.set(2, { rows: [row('cpu0:xen', 'upcall', 'none', [0, 0, 0, 0]), row('disk0', 'port', 'filter', [0, 0, 0, 0])] });
   s.frame();
   const d = r.tm.m.hv.get(2);
   d.vcpus[0]!.cpuTimeNs += 250e6;
   d.vcpus[3]!.cpuTimeNs += 250e6;
-  d.evtchn!.counters.raises += 3000;
+  // EVTS/s counts what the kernel handled, as the grid does (raises that coalesce do not count).
+  d.evtchn!.counters.raises += 9999;
+  r.intr.set(2, { rows: [row('cpu0:xen', 'upcall', 'none', [500, 0, 0, 0]), row('disk0', 'port', 'filter', [1000, 2000, 0, 0])] });
   r.advance(2e9);
   const f = s.frame();
   const row2 = f.domains.find((x) => x.domid === 2)!;
@@ -167,7 +177,7 @@ test('without kernel counters the grid is the hypervisor\'s upcalls per vCPU', a
   t.is(f.handlerShare, null);
 });
 
-test('select() answers the detail at once with rates 0; the next frame has rates since the select', async (t) => {
+test('select() answers the detail at once with rates 0; the next frame has rates since the select, and EVTS/s counts from it too', async (t) => {
   const r = await rig();
   t.teardown(() => r.tm.dispose());
   r.intr.set(1, { rows: [row('disk0', 'port', 'filter', [0, 0])] });
@@ -180,9 +190,42 @@ test('select() answers the detail at once with rates 0; the next frame has rates
   t.deepEqual(now.totals, [1000]);
   r.intr.set(1, { rows: [row('disk0', 'port', 'filter', [1100, 40])] });
   r.advance(200e6);
-  t.deepEqual(s.frame().selected!.rates, [[500, 200]]);
+  const f = s.frame();
+  t.deepEqual(f.selected!.rates, [[500, 200]]);
+  t.is(f.selected!.intrPerSec, 700);
+  t.is(f.domains.find((d) => d.domid === 1)!.eventsPerSec, 700);
   t.is(s.select(99), null, 'a domain that does not exist has no detail');
   t.is(s.frame().selected, null);
+});
+
+test('EVTS/s of the selected domain is its grid\'s total, frame after frame, whatever the selection did meanwhile', async (t) => {
+  const r = await rig();
+  t.teardown(() => r.tm.dispose());
+  const s = new StatsSampler(r.sources, { intervalMs: 1000, selected: 2, vcpuTimes: false });
+  const counts = [0, 0, 0, 0];
+  const report = () =>
+    r.intr.set(2, {
+      rows: [row('cpu0:xen', 'upcall', 'none', [counts[0]! * 3, 0, 0, 0]), row('cpu0:timer', 'virq', 'filter', [counts[0]!, 0, 0, 0]), row('net0', 'port', 'ithread', [0, counts[1]!, counts[2]!, 0])],
+    });
+  report();
+  s.frame();
+  for (const [i, step] of [[0, 137], [1, 2503], [2, 9], [0, 77777]].entries()) {
+    // Moving the selection away and back between frames restarts both counts.
+    if (i === 2) s.select(1);
+    r.advance(50e6);
+    if (i === 2) s.select(2);
+    counts[step[0]!]! += step[1]!;
+    counts[(i + 1) % 3]! += 11 * i;
+    report();
+    r.advance(300e6 + i * 17e6);
+    const f = s.frame();
+    const evts = f.domains.find((d) => d.domid === 2)!.eventsPerSec;
+    t.true(evts > 0);
+    t.is(f.selected!.intrPerSec, evts, `frame ${i}: the grid's total is EVTS/s`);
+    // The per-vCPU cells add up to it, each rounded to 0.01.
+    const cells = f.selected!.vcpus.reduce((a, v) => a + v.intrPerSec, 0);
+    t.true(Math.abs(cells - evts) <= 0.01 * f.selected!.vcpus.length, `frame ${i}: ${cells} vs ${evts}`);
+  }
 });
 
 test('a selected domain that goes away leaves no detail; a new domain reusing nothing is not confused with it', async (t) => {
@@ -274,4 +317,17 @@ test('sources of different kinds with one driver name get a row each, told apart
   const live = new StatsSampler(machineSources(r.tm.m), { intervalMs: 1000, selected: 0, vcpuTimes: false }).frame().selected!;
   const names = live.sources.map((x) => x.name);
   t.is(new Set(names).size, names.length, names.join(' '));
+});
+
+test('a kernel\'s totals are what its snapshot rows add up to (the EVTS/s of domains not selected reads them)', async (t) => {
+  const r = await rig();
+  t.teardown(() => r.tm.dispose());
+  const real = machineSources(r.tm.m);
+  for (const domid of [0, 1, 2]) {
+    const snap = real.interrupts(domid)!;
+    const sum = (rows: typeof snap.rows) => rows.reduce((a, row) => a + row.perCpu.reduce((x, y) => x + y, 0), 0);
+    const others = snap.rows.filter((row) => row.kind !== 'upcall');
+    t.deepEqual(real.interruptTotals(domid), { upcalls: sum(snap.rows.filter((row) => row.kind === 'upcall')), others: sum(others), otherRows: others.length }, `domain ${domid}`);
+    t.true(others.length > 0);
+  }
 });

@@ -29,6 +29,7 @@ export class ControlDriver implements XenbusDriver {
   constructor(
     private readonly log: KernelLog,
     private readonly shutdown: (reason: ShutdownReason) => void,
+    private readonly sysrq: (key: string) => void,
     private readonly initialDomain: boolean,
   ) {}
 
@@ -79,11 +80,11 @@ export class ControlDriver implements XenbusDriver {
     this.shutdown(reason);
   }
 
+  /** manage.c's sysrq_handler: the first character is the key (xenbus_scanf "%c"). */
   private async onSysrqWatch(dev: XenbusDevice): Promise<void> {
-    const key = await this.takeRequest(dev, 'sysrq').catch(() => '');
-    if (key === '') return;
-    this.log.print(`sysrq: ${key === 'c' ? 'Trigger a crash' : `key '${key}'`}`);
-    if (key === 'c') this.shutdown('crash');
+    const request = await this.takeRequest(dev, 'sysrq').catch(() => '');
+    if (request === '') return;
+    this.sysrq(request[0]!);
   }
 }
 

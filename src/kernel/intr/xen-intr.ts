@@ -147,6 +147,13 @@ export class XenIntrSource {
     this.stats = [];
   }
 
+  /** Interrupts counted on every vCPU: a row's total. */
+  count(): number {
+    let n = 0;
+    for (const s of this.stats) if (s !== undefined) n += s.count;
+    return n;
+  }
+
   /** Per-vCPU statistics, summed into a row. */
   row(nrVcpus: number, kind: IntrRowKind): IntrRow {
     const perCpu = new Array<number>(nrVcpus).fill(0);
@@ -800,6 +807,28 @@ export class XenIntr extends EvtchnDispatch {
     const rows: IntrRow[] = [...this.upcalls.map((c) => c.row(this.nrVcpus)), ...this.counters.map((c) => c.row(this.nrVcpus))];
     for (const src of this.isrcs) if (src.bound) rows.push(src.row(this.nrVcpus, src.type));
     return { callback: this.mode, vcpus: this.nrVcpus, online, hz: this.hz, cost: { ...this.cost }, rows };
+  }
+
+  /**
+   * What snapshot()'s rows add up to, without building them (`top` reads it for every
+   * domain on every frame): the upcall counters' total, and the other rows' total and
+   * number.
+   */
+  totals(): { upcalls: number; others: number; otherRows: number } {
+    const t = { upcalls: 0, others: 0, otherRows: 0 };
+    for (const c of [...this.upcalls, ...this.counters]) {
+      if (c.kind === 'upcall') t.upcalls += c.count;
+      else {
+        t.others += c.count;
+        t.otherRows++;
+      }
+    }
+    for (const src of this.isrcs) {
+      if (!src.bound) continue;
+      t.otherRows++;
+      t.others += src.count();
+    }
+    return t;
   }
 
   /** A counter added with addCounter, by name. */

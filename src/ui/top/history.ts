@@ -34,14 +34,8 @@ export class History {
     // A subscription's first frame has no rates yet: nothing to draw from it.
     if (frame.elapsedNs === 0) return;
     const sources = new Map<string, number>();
-    let total = 0;
-    const counted = sel.sources.some((s) => s.kind !== 'upcall');
-    sel.sources.forEach((s, i) => {
-      const r = (sel.rates[i] ?? []).reduce((a, b) => a + b, 0);
-      sources.set(s.key, r);
-      if (!counted || s.kind !== 'upcall') total += r;
-    });
-    this.samples.push({ timeMs: frame.timeMs, sources, vcpus: sel.vcpus.map((v) => v.intrPerSec), total });
+    sel.sources.forEach((s, i) => sources.set(s.key, (sel.rates[i] ?? []).reduce((a, b) => a + b, 0)));
+    this.samples.push({ timeMs: frame.timeMs, sources, vcpus: sel.vcpus.map((v) => v.intrPerSec), total: sel.intrPerSec });
     const cutoff = frame.timeMs - this.spanMs;
     let drop = 0;
     while (drop < this.samples.length && this.samples[drop]!.timeMs < cutoff) drop++;

@@ -19,6 +19,8 @@ export interface RenderTopOptions {
   env?: NodeJS.ProcessEnv;
   /** Colours (and faint) on: by default, when chalk's level for stdout is above 0 (see ../color.ts). */
   color?: boolean;
+  /** Show the IPIs that never fired in the grid from the start (`top -a`). */
+  allSources?: boolean;
 }
 
 /**
@@ -85,6 +87,7 @@ export async function renderTop(options: RenderTopOptions): Promise<number> {
         delayMs: options.delayMs,
         color: options.color ?? colorLevel('stdout', env) > 0,
         keys: stdin.isTTY === true,
+        allSources: options.allSources ?? false,
         onQuit: (code: number) => {
           status = code;
         },

@@ -1,5 +1,6 @@
 import type { SelectedDomainStats } from '../../protocol/stats.js';
 import { HISTORY_MS, type History, type HistorySample } from './history.js';
+import type { PanelNeeds } from './layout.js';
 import { block, fit, human, left, right, seg, type Color, type Line } from './lines.js';
 
 export type GridMode = 'heat' | 'spark';
@@ -16,6 +17,8 @@ export interface PanelView {
   width: number;
   /** Exactly this many lines are returned. */
   height: number;
+  /** Also the IPIs that never fired (the `a` key), which the grid leaves out otherwise. */
+  allSources: boolean;
 }
 
 /** Source name, handler, rate: the columns left of the grid. */
@@ -148,25 +151,39 @@ function heatRuler(shape: GridShape): string {
   return chars.join('');
 }
 
-/** Sources that have counted nothing since the domain booted. */
-function neverFired(d: SelectedDomainStats): boolean[] {
-  return d.sources.map((_, i) => (d.totals[i] ?? 0) === 0);
-}
-
 function sourceRate(d: SelectedDomainStats, i: number): number {
   return (d.rates[i] ?? []).reduce((a, b) => a + b, 0);
 }
 
-function heatLines(d: SelectedDomainStats, width: number, room: number): Line[] {
+const neverFired = (d: SelectedDomainStats, i: number): boolean => (d.totals[i] ?? 0) === 0;
+
+/**
+ * The sources the grid shows, by index: all of them but the IPIs that never fired
+ * (a guest binds half a dozen per vCPU, most of which a quiet guest never sends),
+ * unless asked for all.
+ */
+export function shownSources(d: SelectedDomainStats, all: boolean): number[] {
+  return d.sources.map((s, i) => (all || s.kind !== 'ipi' || !neverFired(d, i) ? i : -1)).filter((i) => i >= 0);
+}
+
+/** Which rows make way first when they do not all fit: never fired (2), then idle in the interval (1). */
+function idleRanks(d: SelectedDomainStats, shown: readonly number[]): number[] {
+  return shown.map((i) => (neverFired(d, i) ? 2 : sourceRate(d, i) > 0 ? 0 : 1));
+}
+
+function heatLines(d: SelectedDomainStats, shown: readonly number[], width: number, room: number): Line[] {
   const shape = gridShape(d.vcpus.length, width);
   const online = d.vcpus.map((v) => v.online);
   const header: Line = [seg(left('SOURCE', NAME_W) + ' ' + left('HANDLER', HANDLER_W) + ' ' + right('RATE/s', RATE_W) + ' ', { bold: true })];
   if (shape.numeric) header.push(seg(d.vcpus.map((v) => right(`v${v.id}`, NUM_CELL - 1) + ' ').join(''), { bold: true }));
   else header.push(seg(heatRuler(shape), { bold: true }), seg(shape.perCell > 1 ? `  vCPUs, ${shape.perCell}/cell` : '  vCPU', { color: 'gray' }));
 
-  const perSource = d.sources.map((_, i) => cellValues(d.rates[i] ?? [], online, shape));
+  const perSource = shown.map((i) => cellValues(d.rates[i] ?? [], online, shape));
   const max = Math.max(0, ...perSource.flat().map((v) => v ?? 0));
-  const rows: Line[] = d.sources.map((s, i) => [...prefix(s.name, s.handler === 'none' ? '-' : s.handler, human(sourceRate(d, i))), ...gridCells(perSource[i]!, shape, max)]);
+  const rows: Line[] = shown.map((i, k) => {
+    const s = d.sources[i]!;
+    return [...prefix(s.name, s.handler === 'none' ? '-' : s.handler, human(sourceRate(d, i))), ...gridCells(perSource[k]!, shape, max)];
+  });
 
   const totals = cellValues(
     d.vcpus.map((v) => v.intrPerSec),
@@ -174,14 +191,14 @@ function heatLines(d: SelectedDomainStats, width: number, room: number): Line[] 
     shape,
   );
   const totalMax = Math.max(0, ...totals.map((v) => v ?? 0));
-  const total: Line = [...prefix('total', '', human(d.vcpus.reduce((a, v) => a + v.intrPerSec, 0)), { bold: true }), ...gridCells(totals, shape, totalMax)];
+  const total: Line = [...prefix('total', '', human(d.intrPerSec), { bold: true }), ...gridCells(totals, shape, totalMax)];
   const cpu = cellValues(
     d.vcpus.map((v) => v.cpuPct),
     online,
     shape,
   );
   const cpuLine: Line = [...prefix('cpu %', '', ''), ...gridCells(cpu, shape, 100, (v) => (v >= 99.95 ? '100' : v.toFixed(1)))];
-  return fitRows(header, rows, [total, cpuLine], width, room, neverFired(d));
+  return fitRows(header, rows, [total, cpuLine], width, room, idleRanks(d, shown));
 }
 
 function sparkCells(series: Array<number | null>): Line {
@@ -189,7 +206,7 @@ function sparkCells(series: Array<number | null>): Line {
   return merge(series.map((v) => (v === null ? seg(' ') : levelSeg(sparkLevel(v, max)))));
 }
 
-function sparkLines(d: SelectedDomainStats, history: History, nowMs: number, intervalMs: number, width: number, room: number): Line[] {
+function sparkLines(d: SelectedDomainStats, shown: readonly number[], history: History, nowMs: number, intervalMs: number, width: number, room: number): Line[] {
   // At most one column per frame, so that no column of a steady series is empty.
   const cells = Math.max(1, Math.min(120, width - PREFIX_W, Math.floor(HISTORY_MS / Math.max(1, intervalMs))));
   const perCell = HISTORY_MS / 1000 / cells;
@@ -198,21 +215,21 @@ function sparkLines(d: SelectedDomainStats, history: History, nowMs: number, int
     seg(`last 60 s, ${Number.isInteger(perCell) ? perCell : perCell.toFixed(1)} s per column, each row to its own peak`, { color: 'gray' }),
   ];
   const series = (value: (s: HistorySample) => number) => history.buckets(d.domid, cells, nowMs, value);
-  const rows: Line[] = d.sources.map((s, i) => [
-    ...prefix(s.name, s.handler === 'none' ? '-' : s.handler, human(sourceRate(d, i))),
-    ...sparkCells(series((h) => h.sources.get(s.key) ?? 0)),
-  ]);
-  const total: Line = [...prefix('total', '', human(d.vcpus.reduce((a, v) => a + v.intrPerSec, 0)), { bold: true }), ...sparkCells(series((h) => h.total))];
-  return fitRows(header, rows, [total], width, room, neverFired(d));
+  const rows: Line[] = shown.map((i) => {
+    const s = d.sources[i]!;
+    return [...prefix(s.name, s.handler === 'none' ? '-' : s.handler, human(sourceRate(d, i))), ...sparkCells(series((h) => h.sources.get(s.key) ?? 0))];
+  });
+  const total: Line = [...prefix('total', '', human(d.intrPerSec), { bold: true }), ...sparkCells(series((h) => h.total))];
+  return fitRows(header, rows, [total], width, room, idleRanks(d, shown));
 }
 
 /**
  * The header, as many source rows as fit (a last line says how many did not), then
  * the footer rows; when even that is too much the footer rows go first. Sources that
- * never fired (`quiet`) make way first, as vmstat -i leaves them out; the rest keep
- * their order.
+ * never fired make way first, as vmstat -i leaves them out, then those idle in the
+ * interval (`ranks` 2 and 1); the rest keep their order.
  */
-function fitRows(header: Line, rows: Line[], footer: Line[], width: number, room: number, quiet: readonly boolean[]): Line[] {
+function fitRows(header: Line, rows: Line[], footer: Line[], width: number, room: number, ranks: readonly number[]): Line[] {
   if (room <= 0) return [];
   const foot = footer.slice(0, Math.max(0, room - 2));
   const space = room - 1 - foot.length;
@@ -221,15 +238,20 @@ function fitRows(header: Line, rows: Line[], footer: Line[], width: number, room
     const keep = Math.max(0, space - 1);
     let surplus = rows.length - keep;
     const dropped = new Set<number>();
-    for (let i = rows.length - 1; i >= 0 && surplus > 0; i--) {
-      if (quiet[i] === true) {
-        dropped.add(i);
-        surplus--;
+    for (const rank of [2, 1]) {
+      for (let i = rows.length - 1; i >= 0 && surplus > 0; i--) {
+        if (ranks[i] === rank) {
+          dropped.add(i);
+          surplus--;
+        }
       }
     }
     const kept = rows.filter((_, i) => !dropped.has(i)).slice(0, keep);
     const hidden = rows.length - kept.length;
-    shown = [...kept, [seg(`… ${hidden} more source${hidden === 1 ? '' : 's'}${dropped.size > 0 ? ` (${dropped.size} never fired)` : ''}: enlarge the terminal`, { color: 'gray' })]];
+    const never = [...dropped].filter((i) => ranks[i] === 2).length;
+    const idle = dropped.size - never;
+    const why = [never > 0 ? `${never} never fired` : '', idle > 0 ? `${idle} idle` : ''].filter((w) => w !== '').join(', ');
+    shown = [...kept, [seg(`… ${hidden} more source${hidden === 1 ? '' : 's'}${why !== '' ? ` (${why})` : ''}: enlarge the terminal`, { color: 'gray' })]];
   }
   return [header, ...shown, ...foot].map((l) => fit(l, width)).slice(0, room);
 }
@@ -244,11 +266,19 @@ export function panelLines(v: PanelView): Line[] {
   }
   const head = [titleLine(d, v.width), evtchnLine(d, v.width)].slice(0, v.height >= 4 ? 2 : 1);
   const room = v.height - head.length;
-  const grid = v.mode === 'heat' ? heatLines(d, v.width, room) : sparkLines(d, v.history, v.nowMs, v.intervalMs, v.width, room);
+  const shown = shownSources(d, v.allSources);
+  const grid = v.mode === 'heat' ? heatLines(d, shown, v.width, room) : sparkLines(d, shown, v.history, v.nowMs, v.intervalMs, v.width, room);
   return block([...head, ...grid], v.height);
 }
 
-/** Lines the panel would like: the title lines, the grid header, a row per source, total and cpu. */
-export function panelWants(detail: SelectedDomainStats | null): number {
-  return detail === null ? 2 : 2 + 1 + detail.sources.length + 2;
+/**
+ * Lines the panel would like (the title lines, the grid header, a row per shown
+ * source, total and cpu) and the ones it needs before the table gets a row per
+ * domain: all but the idle sources' rows, which then share one "more" line.
+ */
+export function panelNeeds(detail: SelectedDomainStats | null, allSources: boolean): PanelNeeds {
+  if (detail === null) return { wants: 2, essential: 2 };
+  const shown = shownSources(detail, allSources);
+  const active = idleRanks(detail, shown).filter((r) => r === 0).length;
+  return { wants: 2 + 1 + shown.length + 2, essential: 2 + 1 + active + (active < shown.length ? 1 : 0) + 2 };
 }

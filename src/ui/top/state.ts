@@ -16,6 +16,8 @@ export interface TopState {
   prompt: { label: string; value: string } | null;
   help: boolean;
   grid: GridMode;
+  /** Show the IPIs that never fired too (`a`). */
+  allSources: boolean;
   delayMs: number;
   /** A short note in the bottom line (a refused delay); cleared by the next key. */
   message: string | null;
@@ -25,7 +27,7 @@ export interface TopState {
   repaint: number;
 }
 
-export function initialState(delayMs: number, viewRows = 10): TopState {
+export function initialState(delayMs: number, viewRows = 10, allSources = false): TopState {
   return {
     frame: null,
     order: { column: 'name', reverse: false },
@@ -35,6 +37,7 @@ export function initialState(delayMs: number, viewRows = 10): TopState {
     prompt: null,
     help: false,
     grid: 'heat',
+    allSources,
     delayMs,
     message: null,
     quit: null,
@@ -51,6 +54,7 @@ export type TopAction =
   | { type: 'sort'; step: 1 | -1 }
   | { type: 'reverse' }
   | { type: 'grid' }
+  | { type: 'allSources' }
   | { type: 'help' }
   | { type: 'promptOpen' }
   | { type: 'promptType'; text: string }
@@ -115,6 +119,8 @@ export function reduce(state: TopState, action: TopAction): TopState {
       return follow({ ...state, order: { ...state.order, reverse: !state.order.reverse } });
     case 'grid':
       return { ...state, grid: state.grid === 'heat' ? 'spark' : 'heat' };
+    case 'allSources':
+      return { ...state, allSources: !state.allSources };
     case 'help':
       return { ...state, help: !state.help };
     case 'promptOpen':
@@ -146,18 +152,38 @@ export function reduce(state: TopState, action: TopAction): TopState {
   }
 }
 
+/** The control characters a chunk of typed keys may hold, as the keys Ink would have reported alone. */
+const CONTROL_KEYS: Readonly<Record<string, [string, KeyInfo]>> = {
+  '\r': ['', { return: true }],
+  '\n': ['', { return: true }],
+  '\x7f': ['', { backspace: true }],
+  '\b': ['', { backspace: true }],
+  '\x03': ['c', { ctrl: true }],
+  '\x0c': ['l', { ctrl: true }],
+};
+
 /**
- * Apply a key press to the state it finds. Keys typed quickly (or sent by tmux) can
- * arrive as one chunk, "xd2": each character is applied to the state the previous one
- * left, as if they had come one by one. Done in the reducer, so a key always sees the
- * state the keys before it made, however fast they come.
+ * One chunk of input as key presses. Keys typed quickly, pasted, or sent by tmux
+ * arrive as one chunk ("d0.5\r"), which Ink hands over whole (it splits escape
+ * sequences only); each character is then a press, control characters included.
+ * Anything else (an escape sequence, a lone key) is one press as Ink parsed it.
+ */
+export function splitPresses(input: string, key: KeyInfo): Array<[string, KeyInfo]> {
+  const typed = (c: string) => (c >= ' ' && c <= '~') || CONTROL_KEYS[c] !== undefined;
+  if (input.length <= 1 || key.meta || key.ctrl || ![...input].every(typed)) return [[input, key]];
+  return [...input].map((c) => CONTROL_KEYS[c] ?? [c, {}]);
+}
+
+/**
+ * Apply key presses to the state they find: each press to the state the previous
+ * one left, as if they had come one by one. Done in the reducer, so a key always sees
+ * the state the keys before it made, however fast they come.
  */
 function pressKeys(state: TopState, input: string, key: KeyInfo): TopState {
-  const presses = input.length > 1 && !key.ctrl && !key.meta && /^[\x20-\x7e]+$/.test(input) ? [...input] : [input];
   // A message stays until the next key.
   let s = state.message === null ? state : { ...state, message: null };
-  for (const press of presses) {
-    const action = keyAction(press, key, s);
+  for (const [press, info] of splitPresses(input, key)) {
+    const action = keyAction(press, info, s);
     if (action !== null) s = reduce(s, action);
   }
   return s;
@@ -219,6 +245,9 @@ export function keyAction(input: string, key: KeyInfo, state: TopState): TopActi
     case 'g':
     case 'G':
       return { type: 'grid' };
+    case 'a':
+    case 'A':
+      return { type: 'allSources' };
     case 'h':
     case 'H':
     case '?':

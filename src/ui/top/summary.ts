@@ -97,6 +97,7 @@ export const HELP: ReadonlyArray<readonly [string, string]> = [
   ['r', 'reverse the sort order'],
   ['d', 'set the delay between updates, in seconds'],
   ['g', 'grid: heat map by vCPU, or sparklines of the last minute'],
+  ['a', 'all sources: also the IPIs that never fired'],
   ['Ctrl-L', 'repaint the screen'],
   ['h  ?', 'this help (any key closes it)'],
   ['q  Esc', 'quit'],
@@ -108,7 +109,7 @@ export function helpLines(width: number, height: number): Line[] {
     [],
     ...HELP.map(([k, what]) => fit([seg(`  ${k.padEnd(12)}`, { bold: true }), seg(what)], width)),
     [],
-    fit([seg('Columns are xentop\'s; EVTS/s counts event channel raises per second on the domain\'s ports.', { color: 'gray' })], width),
+    fit([seg('Columns are xentop\'s; EVTS/s is the interrupts per second the domain\'s kernel handled: the grid\'s total.', { color: 'gray' })], width),
     fit([seg('The grid shows the selected domain\'s interrupts per second by vCPU and source.', { color: 'gray' })], width),
   ];
   return lines.slice(0, height);

@@ -1,5 +1,6 @@
 import type { DomainStats, StatsFrame } from '../../protocol/stats.js';
 import { formatField, stateLetters, strcasecmp, totNetBytes, totVbdReqs, XENTOP_FIELDS, type FieldWidths, type XentopFieldId } from '../xentop-batch.js';
+import { domainRowsShown } from './layout.js';
 import { fit, human, right, seg, type Line } from './lines.js';
 
 /** A column of the dashboard's domain table: xentop's fields, plus xenemu's event rate. */
@@ -188,17 +189,30 @@ export interface TableView {
   width: number;
 }
 
-/** The header line and `rows` domain lines (blank lines below the last domain). */
+/**
+ * The header line and `rows` domain lines (blank lines below the last domain). When
+ * the domains do not all fit, the last line says how many more there are, above and
+ * below, so that nobody takes the rows shown for the whole host.
+ */
 export function tableLines(v: TableView): Line[] {
   const sorted = sortDomains(v.frame.domains, v.order);
   const columns = visibleColumns(v.width, v.frame.domains);
   const index = sorted.findIndex((d) => d.domid === v.selected);
-  const first = scrollFor(v.scroll, Math.max(0, index), v.rows, sorted.length);
+  const window = domainRowsShown(v.rows, sorted.length);
+  const first = scrollFor(v.scroll, Math.max(0, index), window, sorted.length);
   const lines: Line[] = [tableHeaderLine(columns, v.order, v.width)];
-  for (let i = first; i < Math.min(sorted.length, first + v.rows); i++) {
+  const end = Math.min(sorted.length, first + window);
+  for (let i = first; i < end; i++) {
     const d = sorted[i]!;
     lines.push(domainRowLine(d, columns, v.frame.host.totalKiB, d.domid === v.selected, v.width));
   }
+  if (window < sorted.length && v.rows > 1) lines.push(moreLine(first, sorted.length - end, v.width));
   while (lines.length < v.rows + 1) lines.push([]);
-  return lines;
+  return lines.slice(0, v.rows + 1);
+}
+
+function moreLine(above: number, below: number, width: number): Line {
+  const where = [above > 0 ? `${above} above` : '', below > 0 ? `${below} below` : ''].filter((w) => w !== '').join(', ');
+  const hidden = above + below;
+  return fit([seg(`  … ${hidden} more domain${hidden === 1 ? '' : 's'} (${where}): ↑↓ PgUp PgDn to see them`, { color: 'gray' })], width);
 }

@@ -45,6 +45,8 @@ export const XENEMU_XL_COMMANDS = [
   'rename',
   'dmesg',
   'uptime',
+  'sysrq',
+  'trigger',
 ] as const;
 
 export type XenemuXlCommand = (typeof XENEMU_XL_COMMANDS)[number];
@@ -137,4 +139,6 @@ export const XL_REQUIRED_ARGS: Readonly<Record<XenemuXlCommand, number>> = {
   rename: 2,
   dmesg: 0,
   uptime: 0,
+  sysrq: 2,
+  trigger: 2,
 };

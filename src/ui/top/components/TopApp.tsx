@@ -2,8 +2,8 @@ import { Box, useApp, useInput } from 'ink';
 import { useEffect, useMemo, useReducer, useRef } from 'react';
 import type { StatsFeed } from '../feed.js';
 import { History } from '../history.js';
-import { screenLayout } from '../layout.js';
-import { panelWants } from '../panel.js';
+import { domainRowsShown, screenLayout } from '../layout.js';
+import { panelNeeds } from '../panel.js';
 import { initialState, reduce } from '../state.js';
 import { DomainTable } from './DomainTable.js';
 import { Footer } from './Footer.js';
@@ -23,6 +23,8 @@ export interface TopAppProps {
   size?: TerminalSize;
   /** Whether to read keys (false when stdin is not a terminal). */
   keys?: boolean;
+  /** Start with the IPIs that never fired shown (`top -a`; the `a` key toggles it). */
+  allSources?: boolean;
   /** The user quit: the exit status (0 for q, 130 for Ctrl-C). */
   onQuit(status: number): void;
   /** Ctrl-L: clear the screen; the dashboard draws itself again right after. */
@@ -35,9 +37,9 @@ export interface TopAppProps {
  * live here only: telling the daemon what is selected and how often to sample,
  * quitting, repainting.
  */
-export function TopApp({ feed, delayMs, color, size, keys = true, onQuit, onRepaint }: TopAppProps) {
+export function TopApp({ feed, delayMs, color, size, keys = true, allSources = false, onQuit, onRepaint }: TopAppProps) {
   const { columns, rows } = useTerminalSize(size);
-  const [state, dispatch] = useReducer(reduce, delayMs, (ms) => initialState(ms));
+  const [state, dispatch] = useReducer(reduce, delayMs, (ms) => initialState(ms, undefined, allSources));
   const history = useRef(new History());
   const { exit } = useApp();
 
@@ -89,8 +91,11 @@ export function TopApp({ feed, delayMs, color, size, keys = true, onQuit, onRepa
 
   const frame = state.frame;
   const detail = frame?.selected ?? null;
-  const layout = useMemo(() => screenLayout(rows, frame?.domains.length ?? 0, panelWants(detail)), [rows, frame?.domains.length, detail]);
-  useEffect(() => dispatch({ type: 'viewport', rows: layout.tableRows }), [layout.tableRows]);
+  const domains = frame?.domains.length ?? 0;
+  const layout = useMemo(() => screenLayout(rows, domains, panelNeeds(detail, state.allSources)), [rows, domains, detail, state.allSources]);
+  // The selection stays among the rows shown, above the "more" line.
+  const shownRows = domainRowsShown(layout.tableRows, domains);
+  useEffect(() => dispatch({ type: 'viewport', rows: shownRows }), [shownRows]);
 
   const body = layout.tableRows + 1 + layout.panel;
   const pendingName = frame?.domains.find((d) => d.domid === state.selected)?.name ?? null;
@@ -116,6 +121,7 @@ export function TopApp({ feed, delayMs, color, size, keys = true, onQuit, onRepa
                   intervalMs={state.delayMs}
                   width={columns}
                   height={layout.panel}
+                  allSources={state.allSources}
                   color={color}
                 />
               )}
