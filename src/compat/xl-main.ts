@@ -51,6 +51,7 @@ import {
   type XlOutput,
 } from './xl-commands.js';
 import { isXlExit, xlGetopt, type ParsedXlArgs, type XlExit } from './xl-getopt.js';
+import { xlBlockAttach, xlBlockDetach, xlBlockList } from './xl-block.js';
 
 interface Globals {
   dryRun: boolean;
@@ -126,6 +127,18 @@ const COMMANDS: Record<Exclude<XenemuXlCommand, 'create'>, CommandSpec> = {
     run: (ctx, p) => xlDmesg(ctx, { clear: has(p, 'c'), ...(p.operands[0] !== undefined ? { domain: p.operands[0] } : {}) }),
   },
   uptime: { optstring: 's', longopts: [], run: (ctx, p) => xlUptime(ctx, { domains: p.operands, short: has(p, 's') }) },
+  'block-attach': {
+    optstring: '',
+    longopts: [],
+    run: (ctx, p) => xlBlockAttach(ctx, { domain: p.operands[0]!, specs: p.operands.slice(1), cwd: process.cwd() }),
+  },
+  // -l is xenemu's (the long table); xl's block-list has no options.
+  'block-list': { optstring: 'l', longopts: [long('long', 'l')], run: (ctx, p) => xlBlockList(ctx, { domains: p.operands, long: has(p, 'l') }) },
+  'block-detach': {
+    optstring: 'f',
+    longopts: [long('force', 'f')],
+    run: (ctx, p) => xlBlockDetach(ctx, { domain: p.operands[0]!, vdev: p.operands[1]!, force: has(p, 'f') }),
+  },
 };
 
 const CREATE_LONGOPTS: readonly LongOption[] = [

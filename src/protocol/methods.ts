@@ -1,4 +1,5 @@
 import type * as z from 'zod';
+import { DeviceParams } from './device-rpc.js';
 import { DomainParams } from './domain-rpc.js';
 import { EvtchnParams } from './evtchn-rpc.js';
 import { HostParams } from './host-rpc.js';
@@ -9,4 +10,4 @@ import { StatsParams } from './stats.js';
  * daemon serves these and nothing else, and checks each request's parameters against
  * its method's before the method runs. Not imported by the CLI (it loads every schema).
  */
-export const RPC_PARAMS: Readonly<Record<string, z.ZodType>> = { ...HostParams, ...DomainParams, ...EvtchnParams, ...StatsParams };
+export const RPC_PARAMS: Readonly<Record<string, z.ZodType>> = { ...HostParams, ...DomainParams, ...DeviceParams, ...EvtchnParams, ...StatsParams };

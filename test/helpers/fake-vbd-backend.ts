@@ -14,12 +14,17 @@ export async function fakeVbdBackend(xs: XsClient, backendDomid: number, options
   const scan = async (): Promise<void> => {
     for (const fe of await list(root)) {
       for (const dev of await list(`${root}/${fe}`)) {
-        const state = await xs.read(`${root}/${fe}/${dev}/state`).then(
-          (b) => b.toString(),
-          () => null,
-        );
-        if (state === '1' && options.initWait !== false) await xs.write(`${root}/${fe}/${dev}/state`, '2').catch(() => {});
-        if (state === '5' && options.close !== false) await xs.write(`${root}/${fe}/${dev}/state`, '6').catch(() => {});
+        // In a transaction, so a device removed meanwhile is not brought back by the write.
+        await xs
+          .transaction(async (tx) => {
+            const state = await xs.read(`${root}/${fe}/${dev}/state`, tx).then(
+              (b) => b.toString(),
+              () => null,
+            );
+            const next = state === '1' && options.initWait !== false ? '2' : state === '5' && options.close !== false ? '6' : null;
+            if (next !== null) await xs.write(`${root}/${fe}/${dev}/state`, next, tx);
+          })
+          .catch(() => {});
       }
     }
   };

@@ -22,12 +22,19 @@ export const XEN_SCRIPT_DIR = '/etc/xen/scripts';
 /** libxl__abs_path(script, the script dir): a bare name is one of Xen's scripts. */
 export const scriptPath = (script: string): string => (isAbsolute(script) ? script : join(XEN_SCRIPT_DIR, script));
 
-/** get_hotplug_env() for a block device: the variables added to the toolstack's own. */
+/**
+ * get_hotplug_env() for a block device: the variables added to the toolstack's own.
+ * XENBUS_PATH is relative to the home of the domain the script runs in: dom0's for a
+ * dom0 backend. A driver domain's scripts run in that domain (xl devd); xenemu runs
+ * them in the host with dom0's XenStore connection, so for those it is the absolute
+ * path, which the xenstore tools take as well.
+ */
 export function hotplugEnv(script: string, d: DeviceId): Record<string, string> {
+  const relative = `backend/${d.kind}/${d.domid}/${d.devid}`;
   return {
     script,
     XENBUS_TYPE: d.kind,
-    XENBUS_PATH: `backend/${d.kind}/${d.domid}/${d.devid}`,
+    XENBUS_PATH: d.backendDomid === 0 ? relative : `/local/domain/${d.backendDomid}/${relative}`,
     XENBUS_BASE_PATH: 'backend',
   };
 }

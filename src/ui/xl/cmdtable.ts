@@ -45,6 +45,9 @@ export const XENEMU_XL_COMMANDS = [
   'rename',
   'dmesg',
   'uptime',
+  'block-attach',
+  'block-list',
+  'block-detach',
 ] as const;
 
 export type XenemuXlCommand = (typeof XENEMU_XL_COMMANDS)[number];
@@ -137,4 +140,7 @@ export const XL_REQUIRED_ARGS: Readonly<Record<XenemuXlCommand, number>> = {
   rename: 2,
   dmesg: 0,
   uptime: 0,
+  'block-attach': 2,
+  'block-list': 1,
+  'block-detach': 2,
 };
