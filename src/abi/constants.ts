@@ -29,6 +29,9 @@ function scalar<const N extends number>(name: string, header: string, value: N):
   return value;
 }
 
+/** For the other ABI modules (blkif.ts, ...): their constants are registered for the C comparison the same way. */
+export { group as defineConstantGroup, scalar as defineConstant };
+
 // ---------------------------------------------------------------- limits and sizes
 
 /** vCPUs with a vcpu_info slot in shared_info; the others must use VCPUOP_register_vcpu_info. */

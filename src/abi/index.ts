@@ -4,6 +4,7 @@
  * table and constant against those headers with a C compiler.
  */
 export * from './bitmap.js';
+export * from './blkif.js';
 export * from './byte-ring.js';
 export * from './console-ring.js';
 export * from './constants.js';

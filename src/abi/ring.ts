@@ -19,7 +19,7 @@
  * are plain DataView accesses ordered by those index operations (see byte-ring.ts).
  */
 import { AbiError, RingProtocolError } from './errors.js';
-import { contiguousMemory, defineStruct, requireLittleEndianHost, type GuestBytes } from './layout.js';
+import { contiguousMemory, defineStruct, memoryWindow, requireLittleEndianHost, XEN_PAGE_SIZE, type GuestBytes } from './layout.js';
 
 /**
  * The header of every `struct <tag>_sring`. One table stands for all of them, so it is
@@ -92,37 +92,113 @@ export interface RingSlot {
   readonly offset: number;
 }
 
-/** The shared part of a ring (`struct <tag>_sring`): header, geometry and slots. */
+/**
+ * __RING_HEADER_SIZE(s): the bytes before the first slot. The name is FreeBSD's (its
+ * copy of io/ring.h, which blkfront sizes multi-page rings with); Xen 4.17's ring.h
+ * spells it `offsetof(struct <tag>_sring, ring)` inside __CONST_RING_SIZE.
+ */
+export const RING_HEADER_SIZE = SRING_ENTRIES_OFFSET;
+
+/**
+ * __RING_PAGES(s, entries): the 4 KiB pages a ring of `entries` slots needs, header
+ * included, rounded up (FreeBSD's ring.h; blkfront asks for
+ * __RING_PAGES(sring, max_requests) pages and the ring then holds __RING_SIZE of them,
+ * which is at least `entries` rounded down to a power of two).
+ */
+export function ringPages(slotBytes: number, entries: number): number {
+  return Math.ceil((RING_HEADER_SIZE + entries * slotBytes) / XEN_PAGE_SIZE);
+}
+
+/**
+ * The shared part of a ring (`struct <tag>_sring`): header, geometry and slots.
+ *
+ * Xen maps the granted pages of a multi-page ring at consecutive virtual addresses, so
+ * in C a slot that straddles a page boundary (blkif slot 72 of a 4-page ring covers
+ * bytes 8128..8239) is one struct. Here pages are views of ArrayBuffers, and two
+ * buffers cannot be aliased into one range. So there are two ways to lay the ring out:
+ *
+ * - **Adjacent** pages (consecutive views of one ArrayBuffer, as a frontend's aligned
+ *   allocation and the backend's mapping of it are): one DataView over all of them,
+ *   every slot read and written in place. This is the fast, zero-copy case.
+ * - **Scattered** pages (a frontend that granted unrelated frames): a slot inside one
+ *   page is still read and written in place, through that page's DataView. A slot that
+ *   straddles a boundary goes through a bounce buffer of its own (one per boundary, so
+ *   at most pages − 1 of them, made up front): it is gathered from the two pages when
+ *   this side gets it, and a slot this side writes (a request on the front, a response
+ *   on the back) is scattered back by the push, before the producer index is published,
+ *   which keeps the protocol's write ordering.
+ *
+ * Either way every RingSlot is made once, in the constructor: getting a slot on the
+ * hot path allocates nothing.
+ */
 export class SharedRing {
   static readonly layout = SRING_HEADER;
-  /** The whole ring memory, all pages. */
-  readonly bytes: Uint8Array;
-  /** DataView over `bytes`: slot offsets index into it. */
-  readonly view: DataView;
+  /** The ring's memory as one range when its pages are adjacent (zero copy), else null. */
+  readonly bytes: Uint8Array | null;
+  /** The ring's pages, ring-ref0 first (one entry for a ring given as one range). */
+  readonly pages: readonly Uint8Array[];
+  /** Total bytes, all pages. */
+  readonly byteLength: number;
   readonly slotBytes: number;
   /** Number of slots (nr_ents): a power of two. */
   readonly size: number;
   private readonly header: Uint32Array;
+  /** slots[i & (size − 1)]: where slot i is read and written (bounce-backed when it straddles). */
+  private readonly slots: RingSlot[];
+  /** For straddling slots: the boundary index (page p / p + 1 is boundary p), else −1. */
+  private readonly straddle: Int16Array;
+  /** Per boundary: the bounce buffer's bytes, and whether it holds a write not yet scattered. */
+  private readonly bounce: Uint8Array[] = [];
+  private readonly dirty: Uint8Array;
+  private dirtyCount = 0;
 
   /**
-   * @param memory the ring pages: one contiguous region, or an array of 4 KiB pages that
-   *   are consecutive views of one ArrayBuffer (multi-page rings, ring-ref0..N order).
+   * @param memory the ring pages: one region, or an array of 4 KiB pages in ring-ref0..N
+   *   order, adjacent in one ArrayBuffer (zero copy) or not (scattered, see above).
    * @param slotBytes sizeof(union <tag>_sring_entry), e.g. SRING_PROTOCOLS.blkif.slotBytes.
    */
   constructor(memory: GuestBytes | readonly GuestBytes[], slotBytes: number) {
     requireLittleEndianHost();
-    this.bytes = contiguousMemory(memory, 'shared ring');
-    if (this.bytes.byteOffset % 8 !== 0) {
-      throw new AbiError('LAYOUT', `shared ring: must be 8-byte aligned, but sits at byte ${this.bytes.byteOffset} of its buffer`);
-    }
-    if (!(Number.isInteger(slotBytes) && slotBytes > 0)) throw new RangeError(`shared ring: bad slot size ${slotBytes}`);
+    if (!(Number.isInteger(slotBytes) && slotBytes > 0 && slotBytes <= XEN_PAGE_SIZE)) throw new RangeError(`shared ring: bad slot size ${slotBytes}`);
     this.slotBytes = slotBytes;
-    this.size = ringSize(slotBytes, this.bytes.byteLength);
-    if (this.size === 0) {
-      throw new AbiError('LAYOUT', `shared ring: ${this.bytes.byteLength} bytes hold no ${slotBytes}-byte slot after the 64-byte header`);
+    this.bytes = adjacentMemory(memory);
+    this.pages = this.bytes !== null && !Array.isArray(memory) ? [this.bytes] : (memory as readonly GuestBytes[]).map((p, i) => ringPage(p, i));
+    const first = this.pages[0]!;
+    if (first.byteOffset % 8 !== 0) {
+      throw new AbiError('LAYOUT', `shared ring: must be 8-byte aligned, but sits at byte ${first.byteOffset} of its buffer`);
     }
-    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
-    this.header = new Uint32Array(this.bytes.buffer, this.bytes.byteOffset, SRING_HEADER.size >>> 2);
+    this.byteLength = this.bytes?.byteLength ?? this.pages.length * XEN_PAGE_SIZE;
+    this.size = ringSize(slotBytes, this.byteLength);
+    if (this.size === 0) {
+      throw new AbiError('LAYOUT', `shared ring: ${this.byteLength} bytes hold no ${slotBytes}-byte slot after the 64-byte header`);
+    }
+    this.header = new Uint32Array(first.buffer, first.byteOffset, SRING_HEADER.size >>> 2);
+    this.straddle = new Int16Array(this.size).fill(-1);
+    this.dirty = new Uint8Array(Math.max(0, this.pages.length - 1));
+    this.slots = this.bytes !== null ? this.adjacentSlots(this.bytes) : this.scatteredSlots();
+  }
+
+  private adjacentSlots(bytes: Uint8Array): RingSlot[] {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return Array.from({ length: this.size }, (_, i) => ({ view, offset: this.slotOffset(i) }));
+  }
+
+  private scatteredSlots(): RingSlot[] {
+    const views = this.pages.map((p) => new DataView(p.buffer, p.byteOffset, p.byteLength));
+    const bounceViews: DataView[] = [];
+    for (let b = 0; b < this.pages.length - 1; b++) {
+      const bytes = new Uint8Array(this.slotBytes);
+      this.bounce.push(bytes);
+      bounceViews.push(new DataView(bytes.buffer));
+    }
+    return Array.from({ length: this.size }, (_, i) => {
+      const start = this.slotOffset(i);
+      const page = Math.floor(start / XEN_PAGE_SIZE);
+      const offset = start % XEN_PAGE_SIZE;
+      if (offset + this.slotBytes <= XEN_PAGE_SIZE) return { view: views[page]!, offset };
+      this.straddle[i] = page;
+      return { view: bounceViews[page]!, offset: 0 };
+    });
   }
 
   get reqProd(): number {
@@ -151,7 +227,12 @@ export class SharedRing {
   }
   /** The 4 pvt bytes (netif: pvt[0] is smartpoll_active). */
   get pvt(): Uint8Array {
-    return this.bytes.subarray(H.pvt.offset, H.pvt.offset + H.pvt.size);
+    return this.pages[0]!.subarray(H.pvt.offset, H.pvt.offset + H.pvt.size);
+  }
+
+  /** Whether the pages are adjacent in one buffer, so every slot is read and written in place. */
+  get zeroCopy(): boolean {
+    return this.bytes !== null;
   }
 
   /**
@@ -159,21 +240,100 @@ export class SharedRing {
    * push of either side notifies), pvt and __pad zeroed.
    */
   init(): void {
-    this.bytes.fill(0, H.pvt.offset, SRING_ENTRIES_OFFSET);
+    this.pages[0]!.fill(0, H.pvt.offset, SRING_ENTRIES_OFFSET);
     this.reqProd = 0;
     this.rspProd = 0;
     this.reqEvent = 1;
     this.rspEvent = 1;
   }
 
-  /** Byte offset (in `view`) of the slot for ring index `idx`. */
+  /** Byte offset of the slot for ring index `idx` from the start of the ring (page 0, byte 0). */
   slotOffset(idx: number): number {
     return SRING_ENTRIES_OFFSET + (idx & (this.size - 1)) * this.slotBytes;
   }
 
+  /**
+   * The slot for ring index `idx`, to read what the peer wrote (RING_GET_REQUEST on the
+   * back, RING_GET_RESPONSE on the front). A straddling slot of a scattered ring is
+   * gathered into its bounce buffer now: a snapshot, which also gives the backend the
+   * private copy RING_COPY_REQUEST asks for.
+   */
   slot(idx: number): RingSlot {
-    return { view: this.view, offset: this.slotOffset(idx) };
+    const i = idx & (this.size - 1);
+    const b = this.straddle[i]!;
+    if (b >= 0) this.gather(b);
+    return this.slots[i]!;
   }
+
+  /**
+   * The slot for ring index `idx`, to fill (a request on the front, a response on the
+   * back). A straddling slot of a scattered ring is gathered first (so the bytes the
+   * writer leaves alone stay what they were) and scattered back by flush().
+   */
+  slotForWrite(idx: number): RingSlot {
+    const i = idx & (this.size - 1);
+    const b = this.straddle[i]!;
+    if (b >= 0) {
+      this.gather(b);
+      if (this.dirty[b] === 0) {
+        this.dirty[b] = 1;
+        this.dirtyCount++;
+      }
+    }
+    return this.slots[i]!;
+  }
+
+  /**
+   * Scatter the straddling slots written since the last flush back into their pages.
+   * The push macros call it before publishing the producer index (their xen_wmb()).
+   */
+  flush(): void {
+    if (this.dirtyCount === 0) return;
+    for (let b = 0; b < this.dirty.length; b++) {
+      if (this.dirty[b] === 0) continue;
+      const bytes = this.bounce[b]!;
+      const head = XEN_PAGE_SIZE - this.bounceStart(b);
+      this.pages[b]!.set(bytes.subarray(0, head), XEN_PAGE_SIZE - head);
+      this.pages[b + 1]!.set(bytes.subarray(head), 0);
+      this.dirty[b] = 0;
+    }
+    this.dirtyCount = 0;
+  }
+
+  /** Offset in page b of the slot that straddles boundary b. */
+  private bounceStart(b: number): number {
+    // The straddling slot starts in page b, before its end and within one slot of it.
+    const endOfPage = (b + 1) * XEN_PAGE_SIZE;
+    const k = Math.floor((endOfPage - SRING_ENTRIES_OFFSET) / this.slotBytes);
+    return (SRING_ENTRIES_OFFSET + k * this.slotBytes) % XEN_PAGE_SIZE;
+  }
+
+  private gather(b: number): void {
+    const bytes = this.bounce[b]!;
+    const start = this.bounceStart(b);
+    const head = XEN_PAGE_SIZE - start;
+    bytes.set(this.pages[b]!.subarray(start), 0);
+    bytes.set(this.pages[b + 1]!.subarray(0, this.slotBytes - head), head);
+  }
+}
+
+/** The ring's memory as one range if it is one (a region, or pages adjacent in one buffer), else null. */
+function adjacentMemory(memory: GuestBytes | readonly GuestBytes[]): Uint8Array | null {
+  if (!Array.isArray(memory)) return contiguousMemory(memory as GuestBytes, 'shared ring');
+  const pages = memory as readonly GuestBytes[];
+  if (pages.length === 0) throw new AbiError('LAYOUT', 'shared ring: no pages');
+  try {
+    return contiguousMemory(pages, 'shared ring');
+  } catch {
+    return null;
+  }
+}
+
+/** Page `i` of a scattered ring, checked to be one whole 4 KiB page. */
+function ringPage(page: GuestBytes, i: number): Uint8Array {
+  const w = memoryWindow(page);
+  if (w.byteLength !== XEN_PAGE_SIZE) throw new AbiError('LAYOUT', `shared ring: page ${i} has ${w.byteLength} bytes, not ${XEN_PAGE_SIZE}`);
+  return new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
 }
 
 /** The frontend's half: pushes requests, consumes responses. */
@@ -212,15 +372,15 @@ export class FrontRing {
     return this.freeRequests() === 0;
   }
 
-  /** RING_GET_REQUEST(r, idx). */
+  /** RING_GET_REQUEST(r, idx): a request slot to fill. */
   request(idx: number): RingSlot {
-    return this.sring.slot(idx);
+    return this.sring.slotForWrite(idx);
   }
 
   /** `RING_GET_REQUEST(r, r->req_prod_pvt++)`: the next free request slot. Throws when full. */
   nextRequest(): RingSlot {
     if (this.isFull()) throw new RangeError(`front ring full: ${this.sring.size} requests outstanding`);
-    const slot = this.sring.slot(this.reqProdPvt);
+    const slot = this.sring.slotForWrite(this.reqProdPvt);
     this.reqProdPvt = (this.reqProdPvt + 1) >>> 0;
     return slot;
   }
@@ -228,6 +388,7 @@ export class FrontRing {
   /** RING_PUSH_REQUESTS: publish the requests built so far, without the notify test. */
   pushRequests(): void {
     // wmb: the backend sees the requests before the updated producer index.
+    this.sring.flush();
     this.sring.reqProd = this.reqProdPvt;
   }
 
@@ -238,6 +399,7 @@ export class FrontRing {
   pushRequestsAndCheckNotify(): boolean {
     const oldProd = this.sring.reqProd;
     const newProd = this.reqProdPvt;
+    this.sring.flush();
     this.sring.reqProd = newProd;
     return ringNotifyNeeded(oldProd, newProd, this.sring.reqEvent);
   }
@@ -264,6 +426,11 @@ export class FrontRing {
     return (this.responseProd() - this.rspCons) >>> 0;
   }
 
+  /** RING_HAS_UNCONSUMED_RESPONSES. */
+  hasUnconsumedResponses(): boolean {
+    return this.unconsumedResponses() > 0;
+  }
+
   /** RING_GET_RESPONSE(r, idx). */
   response(idx: number): RingSlot {
     return this.sring.slot(idx);
@@ -283,9 +450,9 @@ export class FrontRing {
    * again; a response pushed in between would otherwise be lost. True = more work.
    */
   finalCheckForResponses(): boolean {
-    if (this.unconsumedResponses() > 0) return true;
+    if (this.hasUnconsumedResponses()) return true;
     this.sring.rspEvent = (this.rspCons + 1) >>> 0;
-    return this.unconsumedResponses() > 0;
+    return this.hasUnconsumedResponses();
   }
 }
 
@@ -344,6 +511,11 @@ export class BackRing {
     return req < rsp ? req : rsp;
   }
 
+  /** RING_HAS_UNCONSUMED_REQUESTS. */
+  hasUnconsumedRequests(): boolean {
+    return this.unconsumedRequests() > 0;
+  }
+
   /** RING_GET_REQUEST(r, idx). Copy what you validate: the frontend can still change it. */
   request(idx: number): RingSlot {
     return this.sring.slot(idx);
@@ -357,9 +529,9 @@ export class BackRing {
     return slot;
   }
 
-  /** RING_GET_RESPONSE(r, idx). */
+  /** RING_GET_RESPONSE(r, idx): a response slot to fill. */
   response(idx: number): RingSlot {
-    return this.sring.slot(idx);
+    return this.sring.slotForWrite(idx);
   }
 
   /**
@@ -369,7 +541,7 @@ export class BackRing {
    */
   nextResponse(): RingSlot {
     if (this.rspProdPvt === this.reqCons) throw new RangeError('back ring: every consumed request already has its response');
-    const slot = this.sring.slot(this.rspProdPvt);
+    const slot = this.sring.slotForWrite(this.rspProdPvt);
     this.rspProdPvt = (this.rspProdPvt + 1) >>> 0;
     return slot;
   }
@@ -377,6 +549,7 @@ export class BackRing {
   /** RING_PUSH_RESPONSES. */
   pushResponses(): void {
     // wmb: the frontend sees the responses before the updated producer index.
+    this.sring.flush();
     this.sring.rspProd = this.rspProdPvt;
   }
 
@@ -384,6 +557,7 @@ export class BackRing {
   pushResponsesAndCheckNotify(): boolean {
     const oldProd = this.sring.rspProd;
     const newProd = this.rspProdPvt;
+    this.sring.flush();
     this.sring.rspProd = newProd;
     return ringNotifyNeeded(oldProd, newProd, this.sring.rspEvent);
   }
@@ -393,8 +567,8 @@ export class BackRing {
    * req_cons + 1, full barrier, look again. True = more work, do not sleep.
    */
   finalCheckForRequests(): boolean {
-    if (this.unconsumedRequests() > 0) return true;
+    if (this.hasUnconsumedRequests()) return true;
     this.sring.reqEvent = (this.reqCons + 1) >>> 0;
-    return this.unconsumedRequests() > 0;
+    return this.hasUnconsumedRequests();
   }
 }

@@ -24,6 +24,9 @@ import { GuestGrantTable, hypercallGrantFrames } from './mm/gnttab.js';
 import { PageAllocator } from './mm/page-allocator.js';
 import { BACK, FRONT, XenbusBus } from './xenbus/bus.js';
 import { XenstoreChildren } from './xenbus/xenstore-children.js';
+import { Blkback } from './blk/blkback.js';
+import { Blkfront } from './blk/blkfront.js';
+import { BlockLayer } from './blk/block-layer.js';
 import { xenstoreRingTransport } from './xenstore/ring-transport.js';
 
 /**
@@ -126,6 +129,11 @@ export class Kernel {
   /** The domain's grant table, through which its frontends share pages with backends. */
   gnttab!: GuestGrantTable;
   private balloon!: BalloonDriver;
+  /** The kernel's disks (what blkfront attaches; `block-io` runs on them). */
+  blocks!: BlockLayer;
+  /** The block drivers on the busses: every domain can be a driver domain. */
+  blkfront!: Blkfront;
+  blkback!: Blkback;
   /** What the kernel was built with: a kernel loaded from a save is built with the same. */
   readonly options: KernelOptions;
 
@@ -135,6 +143,15 @@ export class Kernel {
     this.domid = options.domid;
     this.name = options.name;
     this.log = new KernelLog(options.clock, (line) => this.console?.writeLine(line));
+  }
+
+  /** The kernel's own mapping of its frame `gfn` (what grantRing fills and grants). */
+  page(gfn: number): Uint8Array {
+    return this.hc.platform.page(gfn);
+  }
+
+  get clock(): Clock {
+    return this.options.clock;
   }
 
   /** xen_domain(): true once Xen was found. */
@@ -408,6 +425,11 @@ export class Kernel {
     await this.xenstoreChildren.add(new CpuHotplug(this.hc, this.log, (v) => this.hc.vcpuOnline(v), (v) => this.cpuUp(v)));
     this.xenbusFront = new XenbusBus(FRONT, this.xs, this.log);
     this.xenbusBack = new XenbusBus(BACK, this.xs, this.log);
+    this.blocks = new BlockLayer({ alloc: () => this.pageAllocator.alloc(), free: (gfn) => this.pageAllocator.freePage(gfn), page: (gfn) => this.page(gfn) }, this.clock);
+    this.blkfront = new Blkfront(this, this.blocks);
+    this.blkback = new Blkback(this);
+    this.xenbusFront.register(this.blkfront);
+    this.xenbusBack.register(this.blkback);
     if (saved === null) {
       await this.xenbusFront.start();
       await this.xenbusBack.start();
@@ -528,6 +550,7 @@ export class Kernel {
   /** The domain is going away: drop its connections. */
   stop(): void {
     this.state = 'halted';
+    this.blkback?.stopAll();
     this.xs?.close();
     this.stopInterrupts();
   }

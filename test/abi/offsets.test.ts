@@ -174,6 +174,11 @@ test('every struct this brief names has a registered table', (t) => {
     'struct xenstore_domain_interface',
     'struct xencons_interface',
     'struct grant_entry_v1',
+    'struct blkif_request',
+    'struct blkif_request_segment',
+    'struct blkif_request_indirect',
+    'struct blkif_request_discard',
+    'struct blkif_response',
   ]) {
     t.true(names.has(c), c);
   }

@@ -213,15 +213,95 @@ test('a 4-page blkif ring: slot 72 straddles pages 1 and 2 and is still one Data
   slot.view.setBigUint64(slot.offset + 64, 0x0102030405060708n, true); // bytes 8192..8199: page 2
   t.is(pages[2]![0], 0x08);
   t.is(pages[2]![7], 0x01);
-  t.is(sring.bytes.byteLength, 4 * 4096);
+  t.is(sring.bytes?.byteLength, 4 * 4096);
+  t.true(sring.zeroCopy);
 });
 
-test('pages that are not consecutive views of one buffer are refused with a reason', (t) => {
-  const scattered = [new Uint8Array(4096), new Uint8Array(4096)];
-  t.throws(() => new SharedRing(scattered, BLKIF), { instanceOf: AbiError, message: /contiguous/ });
-  const pages = contiguousPages(4);
-  t.throws(() => new SharedRing([pages[0]!, pages[2]!], BLKIF), { message: /page 1/ });
-  t.notThrows(() => new SharedRing([pages[1]!, pages[2]!], BLKIF), 'any consecutive run works');
+test('pages of the wrong size are refused with a reason', (t) => {
+  t.throws(() => new SharedRing([new Uint8Array(4096), new Uint8Array(100)], BLKIF), { instanceOf: AbiError, message: /page 1 has 100 bytes/ });
+  t.throws(() => new SharedRing([], BLKIF), { instanceOf: AbiError, message: /no pages/ });
+});
+
+/** Four pages that are not adjacent: each its own buffer, in an order unrelated to memory. */
+function scatteredPages(n: number): Uint8Array[] {
+  return Array.from({ length: n }, () => new Uint8Array(4096));
+}
+
+test('scattered pages make a ring too: in-page slots in place, straddling slots through a bounce', (t) => {
+  const pages = scatteredPages(4);
+  const sring = new SharedRing(pages, BLKIF);
+  t.false(sring.zeroCopy);
+  t.is(sring.bytes, null);
+  t.is(sring.size, 128);
+  const front = FrontRing.init(sring);
+  const straddling = [...Array(128).keys()].filter((i) => {
+    const start = 64 + i * BLKIF;
+    return Math.floor(start / 4096) !== Math.floor((start + BLKIF - 1) / 4096);
+  });
+  t.deepEqual(straddling, [72, 109], 'slot 36 starts exactly at 4096; boundaries 1 and 2 are straddled');
+  front.reqProdPvt = 72;
+  front.rspCons = 72;
+  sring.reqProd = 72;
+  sring.rspProd = 72;
+  const s = front.nextRequest();
+  for (let b = 0; b < BLKIF; b++) s.view.setUint8(s.offset + b, b + 1);
+  t.is(pages[1]![4096 - 64], 0, 'not in the page before the push');
+  front.pushRequests();
+  // Slot 72 covers ring bytes 8128..8239: the last 64 bytes of page 1, the first 48 of page 2.
+  t.deepEqual([...pages[1]!.subarray(4032)], Array.from({ length: 64 }, (_, b) => b + 1));
+  t.deepEqual([...pages[2]!.subarray(0, 48)], Array.from({ length: 48 }, (_, b) => b + 65));
+  const back = new BackRing(new SharedRing(pages, BLKIF), 72);
+  const r = back.takeRequest()!;
+  t.is(r.view.getUint8(r.offset), 1);
+  t.is(r.view.getUint8(r.offset + 111), 112);
+});
+
+test('a scattered ring and an adjacent ring over the same bytes agree through wrap-around', (t) => {
+  const adjacent = contiguousPages(4);
+  const scattered = scatteredPages(4);
+  const rings = [adjacent, scattered].map((pages) => {
+    const sring = new SharedRing(pages, BLKIF);
+    const start = 2 ** 32 - 50;
+    sring.init();
+    sring.reqProd = start;
+    sring.rspProd = start;
+    return { pages, sring, front: new FrontRing(sring, start), back: new BackRing(new SharedRing(pages, BLKIF), start) };
+  });
+  let id = 0n;
+  for (let round = 0; round < 9; round++) {
+    for (const { front } of rings) {
+      for (let i = 0; i < 29; i++) {
+        const s = front.nextRequest();
+        s.view.setUint8(s.offset, i % 3); // operation
+        s.view.setUint8(s.offset + 1, 11); // nr_segments
+        s.view.setBigUint64(s.offset + 8, id + BigInt(i), true); // id
+        s.view.setUint32(s.offset + 24 + 10 * 8, i * 7, true); // seg[10].gref: bytes 104..107
+      }
+      front.pushRequestsAndCheckNotify();
+    }
+    id += 29n;
+    for (const { back } of rings) {
+      for (let s = back.takeRequest(); s; s = back.takeRequest()) {
+        const reqId = s.view.getBigUint64(s.offset + 8, true);
+        const gref = s.view.getUint32(s.offset + 104, true);
+        const r = back.nextResponse();
+        r.view.setBigUint64(r.offset, reqId, true);
+        r.view.setUint8(r.offset + 8, 0);
+        r.view.setInt16(r.offset + 10, gref === 0 ? 0 : -1, true);
+      }
+      back.pushResponsesAndCheckNotify();
+    }
+    const got = rings.map(({ front }) => {
+      const ids: bigint[] = [];
+      for (let r = front.takeResponse(); r; r = front.takeResponse()) ids.push(r.view.getBigUint64(r.offset, true));
+      return ids;
+    });
+    t.deepEqual(got[0], got[1]);
+    t.is(got[0]!.length, 29);
+  }
+  const flat = (pages: Uint8Array[]): number[] => pages.flatMap((p) => [...p]);
+  t.deepEqual(flat(rings[1]!.pages), flat(rings[0]!.pages), 'the same bytes in both rings, header included');
+  t.true(rings[0]!.front.rspCons < 300, 'the indices wrapped past 2^32');
 });
 
 test('SharedArrayBuffer-backed rings behave the same', (t) => {

@@ -27,6 +27,21 @@ test('the page allocator refuses a double free, and takes frames Xen added beyon
   t.is(pages.free, 5);
 });
 
+test('allocAligned takes a naturally aligned block out of a free run, splitting it, and says when none fits', (t) => {
+  const pa = new PageAllocator(3, 64, [20]);
+  t.is(pa.allocAligned(4), 4, 'frame 3 is skipped: the block starts at the first multiple of 4');
+  t.is(pa.alloc(), 3, 'the frame before the block is still free');
+  t.is(pa.allocAligned(3), 8, 'three frames are aligned to four');
+  t.is(pa.allocAligned(16), 32, 'frame 20 is taken, so 16..31 is no whole block');
+  t.is(pa.allocAligned(1), 11);
+  t.is(pa.free, 64 - 3 - 1 - 4 - 1 - 3 - 16 - 1);
+  t.throws(() => pa.allocAligned(32), { message: /no 32 free frames aligned to 32/ });
+  t.is(pa.free, 64 - 3 - 1 - 4 - 1 - 3 - 16 - 1, 'a failed allocation takes nothing');
+  const seen = new Set<number>();
+  while (pa.free > 0) seen.add(pa.alloc());
+  for (const g of [3, 4, 5, 6, 7, 8, 9, 10, 11, 20, ...Array.from({ length: 16 }, (_, i) => 32 + i)]) t.false(seen.has(g), `frame ${g} is not handed out twice`);
+});
+
 test('the free list of grant references ends in GRANT_REF_INVALID and skips the reserved entries', (t) => {
   const refs = new GrefAllocator(12, GNTTAB.NR_RESERVED_ENTRIES);
   t.is(refs.free, 4);

@@ -1,4 +1,4 @@
-import { GNTST, GNTTAB, GRANT_ENTRIES_PER_FRAME_V1, GrantTableV1 } from '../../abi/index.js';
+import { GNTST, GNTTAB, GRANT_ENTRIES_PER_FRAME_V1, GrantTableV1, GTF } from '../../abi/index.js';
 import type { Hypercalls } from '../../hypervisor/hypercalls.js';
 import { GrefAllocator } from './gref-allocator.js';
 import type { GuestGrantTableState } from './saved.js';
@@ -78,9 +78,25 @@ export class GuestGrantTable {
   }
 
   /**
+   * Why the grant `ref` cannot be ended now, or null if it can: Xen sets GTF_reading
+   * (and GTF_writing) in the entry while the grantee maps or copies the page.
+   */
+  inUseReason(ref: number): string | null {
+    const { flags, domid } = this.view.entry(ref);
+    const held = [flags & GTF.reading ? 'GTF_reading' : '', flags & GTF.writing ? 'GTF_writing' : ''].filter((f) => f !== '');
+    if (held.length === 0) return null;
+    return `grant ${ref} is still in use by domain ${domid} (${held.join('|')}): it must unmap it first`;
+  }
+
+  /** Whether the grantee still maps (or copies through) the grant `ref`. */
+  inUse(ref: number): boolean {
+    return this.inUseReason(ref) !== null;
+  }
+
+  /**
    * gnttab_end_foreign_access_ref + release: true when the grant ended and the
    * reference is free again; false when the other domain still uses the frame (the
-   * reference is deferred).
+   * reference is deferred, and inUseReason said why before the call).
    */
   endForeignAccess(ref: number): boolean {
     return this.endForeignAccessReferences([ref]) === 1;

@@ -60,6 +60,32 @@ export class PageAllocator {
   }
 
   /**
+   * alloc_pages(order): `count` free frames with consecutive numbers, the first aligned
+   * to `count` rounded up to a power of two, as a buddy allocator's order-N block is.
+   * Up to 16 frames (order 4) such a block lies in one of guest memory's 16-frame
+   * chunks, so its pages are adjacent in one buffer: what a multi-page ring needs to be
+   * read in place. Only whole free runs are searched (frames given back one by one are
+   * left for single allocations), lowest first. Returns the first frame; throws when no
+   * run holds such a block.
+   */
+  allocAligned(count: number): number {
+    if (!(Number.isInteger(count) && count >= 1)) throw new RangeError(`cannot allocate ${count} frames`);
+    const align = 2 ** Math.ceil(Math.log2(count));
+    for (let i = 0; i < this.runs.length; i++) {
+      const [start, end] = this.runs[i]!;
+      const first = Math.ceil(start / align) * align;
+      if (first + count > end) continue;
+      const pieces: Array<[number, number]> = [];
+      if (first > start) pieces.push([start, first]);
+      if (first + count < end) pieces.push([first + count, end]);
+      this.runs.splice(i, 1, ...pieces);
+      this.count -= count;
+      return first;
+    }
+    throw new Error(`out of memory: no ${count} free frames aligned to ${align} (${this.count} frames free)`);
+  }
+
+  /**
    * Give a frame back: one this allocator handed out, or one Xen added to the
    * reservation beyond the frames the domain booted with (the balloon growing past its
    * boot size). Freeing a free frame is the double free that would let two users share

@@ -1,0 +1,139 @@
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+
+/**
+ * What blkback reads and writes for a disk: a regular file (a raw image) or a block
+ * device, chosen by what the path is, as FreeBSD's xbb_open_backend picks its
+ * "file" or "dev" backend from the vnode type. Every request is one vectored system
+ * call at a position (preadv/pwritev through libuv's thread pool), so many requests
+ * are in flight at once and finish in whatever order the kernel completes them.
+ *
+ * Discard: Node has no fallocate(FALLOC_FL_PUNCH_HOLE) and no BLKDISCARD ioctl, so
+ * no store can really discard; blkback advertises no feature-discard and answers a
+ * BLKIF_OP_DISCARD with EOPNOTSUPP. Writing zeros instead would be a lie about what
+ * discard does (it frees space), so it is not done.
+ */
+export interface BackingStore {
+  readonly path: string;
+  readonly kind: 'file' | 'device';
+  /** Size in bytes (a file's length; a device's from sysfs). */
+  readonly sizeBytes: number;
+  readonly readOnly: boolean;
+  /** Whether discard really frees space (never, see above). */
+  readonly canDiscard: boolean;
+  /** One preadv at `position`: fills the buffers in order, all or fails. */
+  readv(buffers: readonly Uint8Array[], position: number): Promise<void>;
+  /** One pwritev at `position`. */
+  writev(buffers: readonly Uint8Array[], position: number): Promise<void>;
+  /** fdatasync: what was written is on stable storage. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A backing store that cannot be opened: the path, and why (the errno name). */
+export class BackingStoreError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Open `path` for a disk: read-write unless `readOnly`. A regular file or a block
+ * device; anything else (a directory, a fifo) is refused.
+ */
+export async function openBackingStore(path: string, readOnly: boolean): Promise<BackingStore> {
+  const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    throw new BackingStoreError(err.code ?? 'EIO', `${path}: ${err.message}`);
+  });
+  let kind: BackingStore['kind'];
+  if (st.isFile()) kind = 'file';
+  else if (st.isBlockDevice()) kind = 'device';
+  else throw new BackingStoreError('EINVAL', `${path}: neither a regular file nor a block device`);
+  const fh = await open(path, readOnly ? constants.O_RDONLY : constants.O_RDWR).catch((err: NodeJS.ErrnoException) => {
+    throw new BackingStoreError(err.code ?? 'EIO', `${path}: cannot open ${readOnly ? 'read-only' : 'read-write'}: ${err.message}`);
+  });
+  try {
+    const sizeBytes = kind === 'file' ? st.size : await deviceSize(path, st.rdev);
+    return new FileStore(path, kind, fh, sizeBytes, readOnly);
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+}
+
+/** A block device's size: /sys/dev/block/MAJ:MIN/size counts 512-byte sectors (Node has no BLKGETSIZE64). */
+async function deviceSize(path: string, rdev: number): Promise<number> {
+  // glibc's major()/minor() for a 64-bit dev_t (the high bits only matter past 4095/255).
+  const major = Math.floor(rdev / 256) & 0xfff;
+  const minor = (rdev & 0xff) | (Math.floor(rdev / 4096) & ~0xff & 0xfffff);
+  const sysfs = `/sys/dev/block/${major}:${minor}/size`;
+  const text = await readFile(sysfs, 'latin1').catch((err: Error) => {
+    throw new BackingStoreError('EIO', `${path}: cannot read its size from ${sysfs}: ${err.message}`);
+  });
+  return Number(text.trim()) * 512;
+}
+
+class FileStore implements BackingStore {
+  readonly canDiscard = false;
+
+  constructor(
+    readonly path: string,
+    readonly kind: 'file' | 'device',
+    private readonly fh: FileHandle,
+    readonly sizeBytes: number,
+    readonly readOnly: boolean,
+  ) {}
+
+  async readv(buffers: readonly Uint8Array[], position: number): Promise<void> {
+    const want = total(buffers);
+    const { bytesRead } = await this.fh.readv(buffers as Uint8Array[], position);
+    // A file that shrank under us (or a device that ended early): what is past its end reads as an error.
+    if (bytesRead !== want) throw new BackingStoreError('EIO', `${this.path}: short read at ${position}: ${bytesRead} of ${want} bytes`);
+  }
+
+  async writev(buffers: readonly Uint8Array[], position: number): Promise<void> {
+    let rest = buffers.slice();
+    let at = position;
+    // pwritev may write less than asked (a signal, a full disk first fills what it can); finish or fail.
+    for (;;) {
+      const want = total(rest);
+      const { bytesWritten } = await this.fh.writev(rest as Uint8Array[], at);
+      if (bytesWritten === want) return;
+      if (bytesWritten === 0) throw new BackingStoreError('EIO', `${this.path}: write at ${at} made no progress`);
+      rest = skip(rest, bytesWritten);
+      at += bytesWritten;
+    }
+  }
+
+  async flush(): Promise<void> {
+    await this.fh.datasync();
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close();
+  }
+}
+
+function total(buffers: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const b of buffers) n += b.byteLength;
+  return n;
+}
+
+/** The buffers without their first `n` bytes. */
+function skip(buffers: readonly Uint8Array[], n: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let left = n;
+  for (const b of buffers) {
+    if (left >= b.byteLength) {
+      left -= b.byteLength;
+      continue;
+    }
+    out.push(left > 0 ? b.subarray(left) : b);
+    left = 0;
+  }
+  return out;
+}

@@ -1,0 +1,665 @@
+import {
+  BackRing,
+  BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST,
+  BLKIF_MAX_SEGMENTS_PER_REQUEST,
+  BLKIF_OP,
+  BLKIF_RSP,
+  BLKIF_SECTOR_SIZE,
+  BLKIF_SECTORS_PER_PAGE,
+  BlkifRequestView,
+  BlkifResponseView,
+  GNTMAP,
+  GNTST,
+  indirectPages,
+  indirectSegment,
+  ringSize,
+  SharedRing,
+  SRING_PROTOCOLS,
+  VDISK,
+  XEN_IO_PROTO_ABI_X86_64,
+  XEN_PAGE_SIZE,
+  XenbusState,
+  type BlkifRequestCopy,
+  type BlkifSegment,
+} from '../../abi/index.js';
+import type { XenIntrSource } from '../intr/xen-intr.js';
+import type { XenbusDevice } from '../xenbus/device.js';
+import { mapRing, type MappedRing } from '../xenbus/map-ring.js';
+import type { XenbusDriver } from '../xenbus/driver.js';
+import { openBackingStore, type BackingStore } from './backing-store.js';
+import type { BlkKernel } from './context.js';
+import { devFatal, ERRNO, parseUnsigned, readOptional, readOtherendOptional } from './xenbus-util.js';
+
+const SLOT = SRING_PROTOCOLS.blkif.slotBytes;
+
+/**
+ * What a blkback advertises, FreeBSD's hw.xbb.* loader tunables: the biggest ring and
+ * request it serves. Defaults are Linux blkback's (ring order 4, 256 indirect
+ * segments). `publish` chooses the keys: 'both' (FreeBSD's max-* and today's
+ * max-ring-page-order / feature-max-indirect-segments) or 'original' (only the keys
+ * of FreeBSD's first multi-page negotiation), for peers that know only those.
+ */
+export interface BlkbackTunables {
+  maxRingPageOrder: number;
+  maxIndirectSegments: number;
+  publish: 'both' | 'original';
+}
+
+export const DEFAULT_BLKBACK_TUNABLES: BlkbackTunables = { maxRingPageOrder: 4, maxIndirectSegments: 256, publish: 'both' };
+
+/** Per-device counters, as Linux blkback's statistics/ in sysfs (what xentop's VBD columns read). */
+export interface BlkbackStats {
+  /** oo_req: times the ring was found with requests while the backend had no room (always 0 here: no request pool). */
+  ooReq: number;
+  rdReq: number;
+  wrReq: number;
+  fReq: number;
+  dsReq: number;
+  rdSect: number;
+  wrSect: number;
+  /** Requests answered BLKIF_RSP_ERROR or EOPNOTSUPP. */
+  errors: number;
+}
+
+/** One blkback device as `block-list -l` and `top` show it from the backend's side. */
+export interface BlkbackInfo {
+  node: string;
+  frontendDomid: number;
+  state: XenbusState;
+  path: string | null;
+  sectors: number;
+  sectorSize: number;
+  ringPages: number;
+  inFlight: number;
+  stats: BlkbackStats;
+}
+
+/** A request checked and ready to run. */
+interface Job {
+  id: bigint;
+  /** The ring's operation, echoed in the response (INDIRECT stays INDIRECT). */
+  ringOp: number;
+  /** What to do: READ, WRITE, WRITE_BARRIER, FLUSH_DISKCACHE. */
+  op: number;
+  /** Byte offset in the store. */
+  position: number;
+  segments: BlkifSegment[];
+  bytes: number;
+}
+
+/** Why a request is refused: its status and the log line. */
+class Refusal {
+  constructor(
+    readonly status: number,
+    readonly why: string,
+  ) {}
+}
+
+/**
+ * One served disk (FreeBSD's struct xbb_softc): the backing store, the frontend's ring
+ * mapped through its grants, the interdomain event channel, and the requests in
+ * flight.
+ */
+class BlkbackInstance {
+  /** Serialises the XenBus work of this device (watch events, state changes). */
+  private queue: Promise<void> = Promise.resolve();
+  private store: BackingStore | null = null;
+  private hotplugReady = false;
+  private hotplugFailed = false;
+  private readOnly = false;
+  private cdrom = false;
+  private sectorSize: number = BLKIF_SECTOR_SIZE;
+  private ring: BackRing | null = null;
+  private mapped: MappedRing | null = null;
+  private ringPages = 0;
+  private src: XenIntrSource | null = null;
+  private maxSegments: number = BLKIF_MAX_SEGMENTS_PER_REQUEST;
+  private scheduled = false;
+  /** Jobs started and not finished. */
+  private inFlight = 0;
+  /** Jobs waiting behind a fence (a flush or barrier, which waits for the requests before it). */
+  private readonly waiting: Job[] = [];
+  /** A flush or barrier is running. */
+  private fenceRunning = false;
+  private drained: Array<() => void> = [];
+  /** Bumped at each disconnect: completions of an older connection do not touch the new ring. */
+  private generation = 0;
+  private closed = false;
+  readonly stats: BlkbackStats = { ooReq: 0, rdReq: 0, wrReq: 0, fReq: 0, dsReq: 0, rdSect: 0, wrSect: 0, errors: 0 };
+  readonly name: string;
+
+  constructor(
+    readonly dev: XenbusDevice,
+    private readonly k: BlkKernel,
+    unit: number,
+    private readonly tunables: BlkbackTunables,
+  ) {
+    this.name = `xbbd${unit}`;
+  }
+
+  private get watchToken(): string {
+    return `${this.name}:hotplug`;
+  }
+
+  /** Run XenBus work for this device in order; a failure is logged, never thrown at the bus. */
+  serial(work: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(work).catch((err: Error) => this.k.log.print(`${this.name}: ${this.dev.node}: ${err.message}`));
+    this.queue = next;
+    return next;
+  }
+
+  /**
+   * xbb_attach: read the toolstack's nodes, publish the maxima, go InitWait, then wait
+   * for the hotplug script (physical-device, or hotplug-status) before opening the
+   * store and connecting.
+   */
+  async attach(): Promise<void> {
+    const dev = this.dev;
+    const mode = (await readOptional(dev, 'mode')) ?? 'w';
+    this.cdrom = (await readOptional(dev, 'device-type')) === 'cdrom';
+    this.readOnly = !mode.startsWith('w') || this.cdrom;
+    const asked = parseUnsigned(await readOptional(dev, 'sector-size'));
+    if (asked !== undefined) {
+      if (asked < BLKIF_SECTOR_SIZE || (asked & (asked - 1)) !== 0 || asked > XEN_PAGE_SIZE) {
+        throw new Error(`sector-size ${asked} is not a power of two from 512 to 4096`);
+      }
+      this.sectorSize = asked;
+    }
+    await this.publishMaxima();
+    await dev.setState(XenbusState.InitWait);
+    const onChange = (): void => void this.serial(() => this.checkHotplug());
+    await dev.xs.watch(`${dev.node}/physical-device`, this.watchToken, onChange);
+    await dev.xs.watch(`${dev.node}/hotplug-status`, this.watchToken, onChange);
+  }
+
+  /**
+   * The maxima, before InitWait so the frontend reads them when it sees InitWait:
+   * FreeBSD's keys (max-ring-pages, max-requests, max-request-segments,
+   * max-request-size) and today's (max-ring-page-order, feature-max-indirect-segments).
+   */
+  private async publishMaxima(): Promise<void> {
+    const t = this.tunables;
+    const pages = 1 << t.maxRingPageOrder;
+    const requests = ringSize(SLOT, pages * XEN_PAGE_SIZE);
+    const segments = t.publish === 'both' ? Math.max(t.maxIndirectSegments, BLKIF_MAX_SEGMENTS_PER_REQUEST) : BLKIF_MAX_SEGMENTS_PER_REQUEST;
+    const dev = this.dev;
+    await dev.xs.transaction(async (tx) => {
+      const w = (k: string, v: number) => dev.xs.write(`${dev.node}/${k}`, String(v), tx);
+      await w('max-ring-pages', pages);
+      await w('max-requests', requests);
+      await w('max-request-segments', segments);
+      await w('max-request-size', segments * XEN_PAGE_SIZE);
+      if (t.publish === 'both') {
+        await w('max-ring-page-order', t.maxRingPageOrder);
+        await w('feature-max-indirect-segments', t.maxIndirectSegments);
+      }
+    });
+  }
+
+  /**
+   * The hotplug script finished: Linux blkback waits for `physical-device`; libxl's
+   * scripts then write `hotplug-status` (`connected`, or `error` with `hotplug-error`).
+   * A failed script fails the device, with the script's message.
+   */
+  private async checkHotplug(): Promise<void> {
+    if (this.hotplugReady || this.hotplugFailed || this.closed) return;
+    const status = await readOptional(this.dev, 'hotplug-status');
+    if (status === 'error') {
+      this.hotplugFailed = true;
+      const why = (await readOptional(this.dev, 'hotplug-error')) ?? 'no hotplug-error given';
+      await devFatal(this.dev, this.k.log, this.name, ERRNO.ENODEV, `hotplug script failed: ${why}`);
+      return;
+    }
+    const physical = await readOptional(this.dev, 'physical-device');
+    if (physical === undefined && status !== 'connected') return;
+    const params = (await readOptional(this.dev, 'params')) ?? '';
+    if (params === '') {
+      this.hotplugFailed = true;
+      await devFatal(this.dev, this.k.log, this.name, ERRNO.ENODEV, 'no params: the backend has no disk to open');
+      return;
+    }
+    try {
+      this.store = await openBackingStore(params, this.readOnly);
+    } catch (err) {
+      this.hotplugFailed = true;
+      await devFatal(this.dev, this.k.log, this.name, ERRNO.ENODEV, `opening backend: ${(err as Error).message}`);
+      return;
+    }
+    this.hotplugReady = true;
+    this.k.log.print(`${this.name}: ${this.dev.node}: ${this.store.kind} ${params} (${this.store.sizeBytes} bytes, ${this.readOnly ? 'read-only' : 'read-write'})`);
+    await this.maybeConnect();
+  }
+
+  /** Frontend state changes (xbb_frontend_changed). */
+  async frontendChanged(state: XenbusState): Promise<void> {
+    const dev = this.dev;
+    switch (state) {
+      case XenbusState.Initialising:
+      case XenbusState.Unknown:
+        // A frontend that closed and starts over: be ready for it again (Linux's "prepare for reconnect").
+        if (dev.state === XenbusState.Closed && !this.closed && (await this.online())) await dev.setState(XenbusState.InitWait);
+        return;
+      case XenbusState.Initialised:
+      case XenbusState.Connected:
+        await this.maybeConnect();
+        return;
+      case XenbusState.Closing:
+        await this.disconnect();
+        await dev.setState(XenbusState.Closing);
+        return;
+      case XenbusState.Closed:
+        await this.disconnect();
+        // The state node may have been written by the toolstack (Closing, for an unplug): write ours whatever we last wrote.
+        dev.state = XenbusState.Unknown;
+        await dev.setState(XenbusState.Closed);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async online(): Promise<boolean> {
+    return (await readOptional(this.dev, 'online')) !== '0';
+  }
+
+  /** Connect once the script ran and the frontend published its ring (Initialised, or Connected if it skipped a state). */
+  private async maybeConnect(): Promise<void> {
+    if (!this.hotplugReady || this.ring !== null || this.closed) return;
+    const fstate = this.dev.otherendState;
+    if (fstate !== XenbusState.Initialised && fstate !== XenbusState.Connected) return;
+    try {
+      await this.connectRing();
+    } catch (err) {
+      this.releaseRing();
+      await devFatal(this.dev, this.k.log, this.name, ERRNO.EINVAL, (err as Error).message);
+      return;
+    }
+    await this.publishProperties();
+    await this.dev.setState(XenbusState.Connected);
+    this.k.log.print(`${this.name}: ${this.dev.node}: connected: ${this.ringPages}-page ring (${this.ring!.size} requests), event channel ${this.src!.port}, up to ${this.maxSegments} segments per request`);
+    this.kick();
+  }
+
+  /** xbb_connect_ring: map the ring's grants in order, bind the event channel. */
+  private async connectRing(): Promise<void> {
+    const dev = this.dev;
+    const frontDomid = dev.otherend!.domid;
+    const protocol = (await readOtherendOptional(dev, 'protocol')) ?? XEN_IO_PROTO_ABI_X86_64;
+    if (protocol !== XEN_IO_PROTO_ABI_X86_64) throw new Error(`unsupported protocol ${protocol} (this backend speaks ${XEN_IO_PROTO_ABI_X86_64} only)`);
+    const order = parseUnsigned(await readOtherendOptional(dev, 'ring-page-order'));
+    const numPages = parseUnsigned(await readOtherendOptional(dev, 'num-ring-pages'));
+    const pages = order !== undefined ? 2 ** Math.min(order, 30) : (numPages ?? 1);
+    const maxPages = 1 << this.tunables.maxRingPageOrder;
+    if (!(pages >= 1 && pages <= maxPages && (pages & (pages - 1)) === 0)) throw new Error(`frontend asks for ${pages} ring pages; this backend serves 1 to ${maxPages}, a power of two`);
+    const refs: number[] = [];
+    if (pages === 1 && order === undefined) {
+      const one = (await readOtherendOptional(dev, 'ring-ref')) ?? (await readOtherendOptional(dev, 'ring-ref0'));
+      refs.push(requireRef(one, 'ring-ref'));
+    } else {
+      for (let i = 0; i < pages; i++) refs.push(requireRef(await readOtherendOptional(dev, `ring-ref${i}`), `ring-ref${i}`));
+    }
+    const port = parseUnsigned(await readOtherendOptional(dev, 'event-channel'));
+    if (port === undefined) throw new Error('frontend published no event-channel');
+    // All or nothing: a RingMapError names the reference that failed, as Linux's xenbus_dev_fatal says it.
+    this.mapped = mapRing(this.k.hc, frontDomid, refs);
+    const sring = new SharedRing(this.mapped.pages, SLOT);
+    this.ring = new BackRing(sring);
+    this.ringPages = pages;
+    const indirect = this.tunables.publish === 'both' ? this.tunables.maxIndirectSegments : 0;
+    this.maxSegments = Math.max(BLKIF_MAX_SEGMENTS_PER_REQUEST, Math.min(indirect, BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST * (XEN_PAGE_SIZE / 8)));
+    // The interrupt source is a filter that only schedules the work (FreeBSD's xbb_filter
+    // and its fast taskqueue): no interrupt thread, nothing done in the upcall itself.
+    this.src = this.k.intr.bindRemotePort(this.name, frontDomid, port, {
+      filter: () => {
+        this.kick();
+        return 'handled';
+      },
+    });
+  }
+
+  /** What the frontend reads at Connected, written in one transaction (retried on EAGAIN). */
+  private async publishProperties(): Promise<void> {
+    const dev = this.dev;
+    const store = this.store!;
+    const info = (this.readOnly ? VDISK.READONLY : 0) | (this.cdrom ? VDISK.CDROM : 0);
+    await dev.xs.transaction(async (tx) => {
+      const w = (k: string, v: number | string) => dev.xs.write(`${dev.node}/${k}`, String(v), tx);
+      // sectors counts sector-size units (blkif.h); a partial last sector is not served.
+      await w('sectors', Math.floor(store.sizeBytes / this.sectorSize));
+      await w('sector-size', this.sectorSize);
+      await w('physical-sector-size', Math.max(this.sectorSize, XEN_PAGE_SIZE));
+      await w('info', info);
+      await w('feature-flush-cache', 1);
+      await w('feature-barrier', 1);
+      // No feature-discard: no store can punch holes (see backing-store.ts).
+    });
+  }
+
+  /** Schedule the ring work on the taskqueue (once, however often the event fires meanwhile). */
+  kick(): void {
+    if (this.scheduled || this.ring === null) return;
+    this.scheduled = true;
+    this.k.clock.defer(() => {
+      this.scheduled = false;
+      this.work();
+    });
+  }
+
+  /** xbb_run_queue: take every request the ring has, then the final check before sleeping. */
+  private work(): void {
+    const ring = this.ring;
+    if (ring === null) return;
+    try {
+      do {
+        for (let slot = ring.takeRequest(); slot !== undefined; slot = ring.takeRequest()) {
+          this.take(new BlkifRequestView(slot.view, slot.offset).copy());
+        }
+      } while (ring.finalCheckForRequests());
+    } catch (err) {
+      // RING_REQUEST_PROD_OVERFLOW: the frontend broke the ring; stop serving it.
+      void this.serial(async () => {
+        await this.disconnect();
+        await devFatal(this.dev, this.k.log, this.name, ERRNO.EPROTO, `frontend provided bogus ring requests: ${(err as Error).message}`);
+      });
+    }
+  }
+
+  /** Check one request; run it, queue it behind a fence, or answer it with an error now. */
+  private take(req: BlkifRequestCopy): void {
+    const job = this.check(req);
+    if (job instanceof Refusal) {
+      this.stats.errors++;
+      this.k.log.print(`${this.name}: request ${req.id} (op ${req.operation}): ${job.why}`);
+      this.respond(this.generation, req.id, req.operation, job.status);
+      return;
+    }
+    this.count(job);
+    if (this.fenceRunning || this.waiting.length > 0 || (isFence(job) && this.inFlight > 0)) {
+      this.waiting.push(job);
+      return;
+    }
+    this.start(job);
+  }
+
+  private start(job: Job): void {
+    if (isFence(job)) this.fenceRunning = true;
+    void this.run(job);
+  }
+
+  /**
+   * Start what waited, in ring order: plain requests until a fence; a fence once
+   * everything before it finished; nothing while a fence runs (a barrier is ordered
+   * after everything before it and before everything after it).
+   */
+  private pump(): void {
+    while (!this.fenceRunning && this.waiting.length > 0) {
+      const head = this.waiting[0]!;
+      if (isFence(head) && this.inFlight > 0) return;
+      this.waiting.shift();
+      this.start(head);
+    }
+  }
+
+  private count(job: Job): void {
+    const s = this.stats;
+    const sectors = job.bytes / BLKIF_SECTOR_SIZE;
+    if (job.op === BLKIF_OP.READ) {
+      s.rdReq++;
+      s.rdSect += sectors;
+    } else if (job.op === BLKIF_OP.FLUSH_DISKCACHE) {
+      s.fReq++;
+    } else {
+      s.wrReq++;
+      s.wrSect += sectors;
+      if (job.op === BLKIF_OP.WRITE_BARRIER) s.fReq++;
+    }
+  }
+
+  /**
+   * Validate everything the guest wrote (xbb_dispatch_io's checks): the operation, the
+   * segment count against what was negotiated, each segment's sector range inside its
+   * page, alignment to the disk's sector size, the range against the disk's end, and
+   * a write to a read-only disk.
+   */
+  private check(req: BlkifRequestCopy): Job | Refusal {
+    let op = req.operation;
+    let segments = req.segments;
+    switch (op) {
+      case BLKIF_OP.READ:
+      case BLKIF_OP.WRITE:
+      case BLKIF_OP.WRITE_BARRIER:
+      case BLKIF_OP.FLUSH_DISKCACHE:
+        if (req.nrSegments > BLKIF_MAX_SEGMENTS_PER_REQUEST) return new Refusal(BLKIF_RSP.ERROR, `${req.nrSegments} segments, more than ${BLKIF_MAX_SEGMENTS_PER_REQUEST}`);
+        break;
+      case BLKIF_OP.INDIRECT: {
+        if (this.tunables.publish !== 'both') return new Refusal(BLKIF_RSP.EOPNOTSUPP, 'indirect request, but feature-max-indirect-segments was not offered');
+        op = req.indirectOp;
+        if (op !== BLKIF_OP.READ && op !== BLKIF_OP.WRITE) return new Refusal(BLKIF_RSP.ERROR, `indirect request carrying operation ${op}`);
+        if (req.nrSegments === 0 || req.nrSegments > this.maxSegments) return new Refusal(BLKIF_RSP.ERROR, `indirect request of ${req.nrSegments} segments (1 to ${this.maxSegments})`);
+        const read = this.readIndirect(req);
+        if (read instanceof Refusal) return read;
+        segments = read;
+        break;
+      }
+      case BLKIF_OP.DISCARD:
+        return new Refusal(BLKIF_RSP.EOPNOTSUPP, 'discard not supported (feature-discard not offered)');
+      default:
+        return new Refusal(BLKIF_RSP.EOPNOTSUPP, `unknown operation ${op}`);
+    }
+    if ((op === BLKIF_OP.READ || op === BLKIF_OP.WRITE) && segments.length === 0) return new Refusal(BLKIF_RSP.ERROR, 'read or write with no segments');
+    if (op !== BLKIF_OP.READ && this.readOnly && (op !== BLKIF_OP.FLUSH_DISKCACHE || segments.length > 0)) return new Refusal(BLKIF_RSP.ERROR, 'write to a read-only disk');
+    let sectors = 0;
+    for (const s of segments) {
+      if (s.lastSect >= BLKIF_SECTORS_PER_PAGE || s.firstSect > s.lastSect) return new Refusal(BLKIF_RSP.ERROR, `segment sectors ${s.firstSect}..${s.lastSect} are not inside a page`);
+      sectors += s.lastSect - s.firstSect + 1;
+    }
+    const store = this.store!;
+    const unit = this.sectorSize / BLKIF_SECTOR_SIZE;
+    const start = req.sectorNumber;
+    if (segments.length > 0) {
+      if (Number(start % BigInt(unit)) !== 0 || sectors % unit !== 0) return new Refusal(BLKIF_RSP.ERROR, `misaligned I/O: sector ${start}, ${sectors} sectors on a ${this.sectorSize}-byte-sector disk`);
+      const diskSectors = BigInt(Math.floor(store.sizeBytes / this.sectorSize) * unit);
+      if (start + BigInt(sectors) > diskSectors) return new Refusal(BLKIF_RSP.ERROR, `sectors ${start}..${start + BigInt(sectors) - 1n} go past the disk's end (${diskSectors} sectors)`);
+    }
+    return { id: req.id, ringOp: req.operation, op, position: Number(start) * BLKIF_SECTOR_SIZE, segments, bytes: sectors * BLKIF_SECTOR_SIZE };
+  }
+
+  /** Map the indirect pages read-only, copy the descriptors out, unmap. */
+  private readIndirect(req: BlkifRequestCopy): BlkifSegment[] | Refusal {
+    const pages = indirectPages(req.nrSegments);
+    const frontDomid = this.dev.otherend!.domid;
+    const results = this.k.hc.gnttabMapGrantRef(req.indirectGrefs.slice(0, pages).map((ref) => ({ dom: frontDomid, ref, flags: GNTMAP.host_map | GNTMAP.readonly })));
+    try {
+      const bad = results.findIndex((r) => r.status !== GNTST.okay);
+      if (bad >= 0) return new Refusal(BLKIF_RSP.ERROR, `cannot map indirect page ${bad} (grant ${req.indirectGrefs[bad]}): status ${results[bad]!.status}`);
+      const out: BlkifSegment[] = [];
+      for (let i = 0; i < req.nrSegments; i++) out.push(indirectSegment(results[Math.floor(i / 512)]!.page!, i % 512));
+      return out;
+    } finally {
+      const handles = results.filter((r) => r.status === GNTST.okay).map((r) => r.handle);
+      if (handles.length > 0) this.k.hc.gnttabUnmapGrantRef(handles);
+    }
+  }
+
+  /**
+   * Run one request: map its data pages (read-only for a write: the backend only reads
+   * them), one preadv/pwritev over the segments' bytes in place, unmap, answer. A
+   * barrier's write is followed by an fdatasync; a flush is an fdatasync.
+   */
+  private async run(job: Job): Promise<void> {
+    const gen = this.generation;
+    this.inFlight++;
+    let status: number = BLKIF_RSP.OKAY;
+    let handles: number[] = [];
+    try {
+      const store = this.store!;
+      if (job.segments.length > 0) {
+        const frontDomid = this.dev.otherend!.domid;
+        const flags = GNTMAP.host_map | (job.op === BLKIF_OP.READ ? 0 : GNTMAP.readonly);
+        const results = this.k.hc.gnttabMapGrantRef(job.segments.map((s) => ({ dom: frontDomid, ref: s.gref, flags })));
+        handles = results.filter((r) => r.status === GNTST.okay).map((r) => r.handle);
+        const bad = results.findIndex((r) => r.status !== GNTST.okay);
+        if (bad >= 0) throw new Error(`cannot map segment ${bad} (grant ${job.segments[bad]!.gref}) of domain ${frontDomid}: status ${results[bad]!.status}`);
+        const buffers = job.segments.map((s, i) => results[i]!.page!.subarray(s.firstSect * BLKIF_SECTOR_SIZE, (s.lastSect + 1) * BLKIF_SECTOR_SIZE));
+        if (job.op === BLKIF_OP.READ) await store.readv(buffers, job.position);
+        else await store.writev(buffers, job.position);
+      }
+      if (job.op === BLKIF_OP.WRITE_BARRIER || job.op === BLKIF_OP.FLUSH_DISKCACHE) await store.flush();
+    } catch (err) {
+      status = BLKIF_RSP.ERROR;
+      this.stats.errors++;
+      this.k.log.print(`${this.name}: request ${job.id}: ${(err as Error).message}`);
+    } finally {
+      if (handles.length > 0) this.k.hc.gnttabUnmapGrantRef(handles);
+      this.inFlight--;
+    }
+    this.respond(gen, job.id, job.ringOp, status);
+    this.finished(job);
+  }
+
+  /** A job ended: release the fence it was, start what waited, wake a disconnect waiting for the drain. */
+  private finished(job: Job): void {
+    if (isFence(job)) this.fenceRunning = false;
+    this.pump();
+    if (this.inFlight === 0) for (const wake of this.drained.splice(0)) wake();
+  }
+
+  /** Put a response on the ring and notify if the frontend asked (make_response). */
+  private respond(gen: number, id: bigint, op: number, status: number): void {
+    const ring = this.ring;
+    if (ring === null || gen !== this.generation) return;
+    const slot = ring.nextResponse();
+    new BlkifResponseView(slot.view, slot.offset).write(id, op, status);
+    if (ring.pushResponsesAndCheckNotify() && this.src !== null) this.k.intr.signal(this.src);
+    // Answering freed a slot: requests held back by the unconsumed-requests cap may now be taken.
+    this.kick();
+  }
+
+  /**
+   * xbb_disconnect: stop taking requests, wait for those in flight (their I/O cannot be
+   * cancelled, and their pages stay mapped until it ends), then unbind and unmap.
+   */
+  async disconnect(): Promise<void> {
+    if (this.ring === null) return;
+    this.waiting.length = 0;
+    if (this.inFlight > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
+    this.releaseRing();
+    this.k.log.print(`${this.name}: ${this.dev.node}: disconnected`);
+  }
+
+  private releaseRing(): void {
+    this.generation++;
+    if (this.src !== null) this.k.intr.unbindSource(this.src);
+    this.src = null;
+    try {
+      this.mapped?.unmap();
+    } catch (err) {
+      this.k.log.print(`${this.name}: ${(err as Error).message}`);
+    }
+    this.mapped = null;
+    this.ring = null;
+    this.ringPages = 0;
+  }
+
+  /** The device is going away: disconnect, close the store, stop watching. */
+  async detach(): Promise<void> {
+    this.closed = true;
+    await this.disconnect();
+    await this.dev.xs.unwatch(`${this.dev.node}/physical-device`, this.watchToken).catch(() => {});
+    await this.dev.xs.unwatch(`${this.dev.node}/hotplug-status`, this.watchToken).catch(() => {});
+    await this.store?.close().catch(() => {});
+    this.store = null;
+  }
+
+  closeStore(): void {
+    this.closed = true;
+    void this.store?.close().catch(() => {});
+    this.store = null;
+  }
+
+  info(): BlkbackInfo {
+    return {
+      node: this.dev.node,
+      frontendDomid: this.dev.otherend?.domid ?? -1,
+      state: this.dev.state,
+      path: this.store?.path ?? null,
+      sectors: this.store === null ? 0 : Math.floor(this.store.sizeBytes / this.sectorSize),
+      sectorSize: this.sectorSize,
+      ringPages: this.ringPages,
+      inFlight: this.inFlight,
+      stats: { ...this.stats },
+    };
+  }
+}
+
+/** A flush or barrier: it waits for the requests before it and holds back those after it. */
+function isFence(job: Job): boolean {
+  return job.op === BLKIF_OP.WRITE_BARRIER || job.op === BLKIF_OP.FLUSH_DISKCACHE;
+}
+
+function requireRef(text: string | undefined, key: string): number {
+  const ref = parseUnsigned(text);
+  if (ref === undefined || ref > 0xffffffff) throw new Error(`frontend's ${key} is ${text === undefined ? 'missing' : `"${text}", not a grant reference`}`);
+  return ref;
+}
+
+/**
+ * The block backend driver (FreeBSD's xbbd on xenbusb_back, Linux's xen-blkback): one
+ * per kernel, on its back bus, serving every `vbd` backend node the toolstack puts in
+ * this domain's `backend/` folder, whichever domain this is.
+ */
+export class Blkback implements XenbusDriver {
+  readonly name = 'xbbd';
+  private readonly instances = new Map<XenbusDevice, BlkbackInstance>();
+  private units = 0;
+  /** Loader tunables; a change applies to devices attached after it. */
+  tunables: BlkbackTunables = { ...DEFAULT_BLKBACK_TUNABLES };
+
+  constructor(private readonly k: BlkKernel) {}
+
+  probe(dev: XenbusDevice): boolean {
+    return dev.type === 'vbd';
+  }
+
+  async attach(dev: XenbusDevice): Promise<void> {
+    const inst = new BlkbackInstance(dev, this.k, this.units++, { ...this.tunables });
+    this.instances.set(dev, inst);
+    try {
+      await inst.attach();
+    } catch (err) {
+      this.instances.delete(dev);
+      await inst.detach();
+      throw err;
+    }
+  }
+
+  async detach(dev: XenbusDevice): Promise<void> {
+    const inst = this.instances.get(dev);
+    if (inst === undefined) return;
+    this.instances.delete(dev);
+    await inst.serial(() => inst.detach());
+  }
+
+  otherendChanged(dev: XenbusDevice, state: XenbusState): void {
+    const inst = this.instances.get(dev);
+    // A device loaded from a save has no instance: its connection did not survive.
+    if (inst === undefined) return;
+    void inst.serial(() => inst.frontendChanged(state));
+  }
+
+  /** Every device served, for `block-list -l` and `top`. */
+  devices(): BlkbackInfo[] {
+    return [...this.instances.values()].map((i) => i.info());
+  }
+
+  /** The kernel stops (its domain is destroyed): close every store, without XenStore (its connection is gone). */
+  stopAll(): void {
+    for (const inst of this.instances.values()) inst.closeStore();
+    this.instances.clear();
+  }
+
+  /** Wait until every device's queued XenBus work is done (tests, and an orderly stop). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.instances.values()].map((i) => i.serial(async () => {})));
+  }
+}

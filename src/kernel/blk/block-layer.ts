@@ -1,0 +1,337 @@
+import { XEN_PAGE_SIZE } from '../../abi/index.js';
+import { XenemuError } from '../../common/errors.js';
+import type { Clock } from '../../hypervisor/clock.js';
+
+/**
+ * The guest kernel's block layer (FreeBSD's GEOM disk and bio queue, reduced): each
+ * disk a driver attaches becomes a BlockDevice with a request queue of fixed depth;
+ * reads and writes of any size are split into requests the driver takes, into guest
+ * pages the layer owns (the buffers a guest program's I/O lands in), and every request
+ * is counted.
+ */
+
+export type BlockOp = 'read' | 'write' | 'flush' | 'barrier' | 'discard';
+
+/** A request's data: guest frames, in order, and the kernel's mapping of each. */
+export interface BlockBuffer {
+  readonly gfns: readonly number[];
+  readonly pages: readonly Uint8Array[];
+}
+
+/** What a block driver (blkfront) gives the layer for one disk. */
+export interface BlockDriverDisk {
+  /** The kernel's name for the disk: xvda, hdc, sdb (from virtual-device). */
+  readonly name: string;
+  /** The virtual-device number (devid). */
+  readonly vdev: number;
+  /** Logical sector size in bytes (512 or a larger power of two). */
+  readonly sectorSize: number;
+  /** Size in sectors of sectorSize. */
+  readonly sectors: number;
+  readonly readOnly: boolean;
+  readonly features: { readonly flush: boolean; readonly barrier: boolean; readonly discard: boolean };
+  /** The largest request the driver takes, in bytes (a multiple of the page size). */
+  readonly maxRequestBytes: number;
+  /** Requests the driver can have in flight (its ring's). */
+  readonly maxInFlight: number;
+  /**
+   * Start one request: `offset` and `length` in bytes (sector-aligned), the data in
+   * `buf` from its first byte (read: filled; write and barrier: taken). Resolves when
+   * the backend answered OKAY; rejects with a BlockIoError otherwise.
+   */
+  submit(op: BlockOp, offset: number, length: number, buf: BlockBuffer): Promise<void>;
+}
+
+/** A request the disk answered with an error: what the backend said. */
+export class BlockIoError extends XenemuError {
+  constructor(
+    code: string,
+    message: string,
+    /** The blkif status (BLKIF_RSP_ERROR, EOPNOTSUPP), or null when the disk went away. */
+    readonly status: number | null,
+  ) {
+    super(code, message);
+  }
+}
+
+/** Latency histogram buckets: bucket i counts requests that took [2^i, 2^(i+1)) µs (bucket 0 also < 1 µs). */
+export const LATENCY_BUCKETS = 32;
+
+/** A block device's counters, for `block-list -l`, `top`'s VBD columns and `block-io`. */
+export interface BlockDeviceStats {
+  /** Requests completed, by operation. */
+  reads: number;
+  writes: number;
+  flushes: number;
+  barriers: number;
+  discards: number;
+  bytesRead: number;
+  bytesWritten: number;
+  /** Requests in the driver now. */
+  inFlight: number;
+  /** Requests waiting for a free queue slot now. */
+  queued: number;
+  /** Requests that failed. */
+  errors: number;
+  /** Completed requests by latency, log2 µs buckets (see LATENCY_BUCKETS). */
+  latencyUs: number[];
+}
+
+/** One disk as the guest's block layer sees it: what `block-list -l` shows from the guest. */
+export interface BlockDeviceInfo {
+  name: string;
+  vdev: number;
+  sectorSize: number;
+  sectors: number;
+  readOnly: boolean;
+  features: { flush: boolean; barrier: boolean; discard: boolean };
+  maxRequestBytes: number;
+  queueDepth: number;
+  stats: BlockDeviceStats;
+}
+
+/** Where the layer gets and returns the guest frames its buffers use. */
+export interface BlockPages {
+  alloc(): number;
+  free(gfn: number): void;
+  page(gfn: number): Uint8Array;
+}
+
+/**
+ * A disk with its queue. The queue has `depth` slots, each with buffers for the
+ * largest request; a request takes a slot (waiting for one when all are busy), goes to
+ * the driver, and gives the slot back when it completes, in whatever order they do.
+ */
+export class BlockDevice {
+  readonly stats: BlockDeviceStats = { reads: 0, writes: 0, flushes: 0, barriers: 0, discards: 0, bytesRead: 0, bytesWritten: 0, inFlight: 0, queued: 0, errors: 0, latencyUs: new Array<number>(LATENCY_BUCKETS).fill(0) };
+  readonly depth: number;
+  private readonly free: BlockBuffer[] = [];
+  private readonly all: BlockBuffer[] = [];
+  private readonly waiters: Array<(buf: BlockBuffer | null) => void> = [];
+  private gone = false;
+
+  constructor(
+    readonly disk: BlockDriverDisk,
+    private readonly pages: BlockPages,
+    private readonly clock: Clock,
+  ) {
+    this.depth = Math.max(1, disk.maxInFlight);
+  }
+
+  get name(): string {
+    return this.disk.name;
+  }
+
+  /** Bytes of the disk. */
+  get sizeBytes(): number {
+    return this.disk.sectors * this.disk.sectorSize;
+  }
+
+  info(): BlockDeviceInfo {
+    const d = this.disk;
+    return {
+      name: d.name,
+      vdev: d.vdev,
+      sectorSize: d.sectorSize,
+      sectors: d.sectors,
+      readOnly: d.readOnly,
+      features: { ...d.features },
+      maxRequestBytes: d.maxRequestBytes,
+      queueDepth: this.depth,
+      stats: { ...this.stats, latencyUs: [...this.stats.latencyUs] },
+    };
+  }
+
+  /** Read `length` bytes at `offset` (both multiples of the sector size). */
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    this.checkRange(offset, length, 'read');
+    const out = new Uint8Array(length);
+    await this.split(offset, length, async (at, n) => {
+      await this.request('read', at, n, null, (buf) => copyOut(buf, out.subarray(at - offset, at - offset + n)));
+    });
+    return out;
+  }
+
+  /** Write `data` at `offset` (offset and length multiples of the sector size). */
+  async write(offset: number, data: Uint8Array): Promise<void> {
+    this.checkRange(offset, data.length, 'write');
+    if (this.disk.readOnly) throw new BlockIoError('EROFS', `${this.name}: the disk is read-only`, null);
+    await this.split(offset, data.length, (at, n) => this.request('write', at, n, data.subarray(at - offset, at - offset + n), null));
+  }
+
+  /** A cache flush: everything completed before it is on stable storage when it completes. */
+  async flush(): Promise<void> {
+    if (!this.disk.features.flush) throw new BlockIoError('EOPNOTSUPP', `${this.name}: the backend offers no cache flush (feature-flush-cache)`, null);
+    await this.request('flush', 0, 0, null, null);
+  }
+
+  /**
+   * A write barrier: `data` (possibly empty) is written after everything before it and
+   * before everything after it, and flushed. At most one request's worth of data.
+   */
+  async barrier(offset: number, data: Uint8Array = new Uint8Array(0)): Promise<void> {
+    if (!this.disk.features.barrier) throw new BlockIoError('EOPNOTSUPP', `${this.name}: the backend offers no write barrier (feature-barrier)`, null);
+    if (data.length > 0) this.checkRange(offset, data.length, 'barrier');
+    if (data.length > this.disk.maxRequestBytes) throw new BlockIoError('EINVAL', `${this.name}: a barrier carries at most ${this.disk.maxRequestBytes} bytes`, null);
+    await this.request('barrier', offset, data.length, data, null);
+  }
+
+  /** Discard a range (only where the backend offers feature-discard). */
+  async discard(offset: number, length: number): Promise<void> {
+    if (!this.disk.features.discard) throw new BlockIoError('EOPNOTSUPP', `${this.name}: the backend offers no discard (feature-discard)`, null);
+    this.checkRange(offset, length, 'discard');
+    await this.request('discard', offset, length, null, null);
+  }
+
+  /** The disk went away: waiting requests fail, buffers go back once their requests ended. */
+  detach(): void {
+    this.gone = true;
+    for (const w of this.waiters.splice(0)) w(null);
+    for (const buf of this.free.splice(0)) this.release(buf);
+  }
+
+  private checkRange(offset: number, length: number, what: string): void {
+    const ss = this.disk.sectorSize;
+    if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0)) throw new BlockIoError('EINVAL', `${this.name}: bad ${what} range ${offset}+${length}`, null);
+    if (offset % ss !== 0 || length % ss !== 0) throw new BlockIoError('EINVAL', `${this.name}: ${what} of ${length} bytes at ${offset} is not aligned to the ${ss}-byte sector size`, null);
+    if (offset + length > this.sizeBytes) throw new BlockIoError('ENOSPC', `${this.name}: ${what} of ${length} bytes at ${offset} goes past the end of the disk (${this.sizeBytes} bytes)`, null);
+  }
+
+  /** Run `each` on request-sized pieces of the range, all at once (the queue bounds how many run). */
+  private async split(offset: number, length: number, each: (at: number, n: number) => Promise<void>): Promise<void> {
+    const max = this.disk.maxRequestBytes;
+    const parts: Array<Promise<void>> = [];
+    for (let at = offset; at < offset + length; at += max) parts.push(each(at, Math.min(max, offset + length - at)));
+    const results = await Promise.allSettled(parts);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+  }
+
+  /** One request through a queue slot: fill its buffer, submit, copy out, count. */
+  private async request(op: BlockOp, offset: number, length: number, data: Uint8Array | null, after: ((buf: BlockBuffer) => void) | null): Promise<void> {
+    const buf = await this.slot();
+    const t0 = this.clock.now();
+    this.stats.inFlight++;
+    try {
+      if (data !== null) copyIn(buf, data);
+      await this.disk.submit(op, offset, length, buf);
+      after?.(buf);
+      this.count(op, length, this.clock.now() - t0);
+    } catch (err) {
+      this.stats.errors++;
+      throw err;
+    } finally {
+      this.stats.inFlight--;
+      this.put(buf);
+    }
+  }
+
+  private count(op: BlockOp, length: number, ns: number): void {
+    const s = this.stats;
+    if (op === 'read') {
+      s.reads++;
+      s.bytesRead += length;
+    } else if (op === 'write' || op === 'barrier') {
+      if (op === 'write') s.writes++;
+      else s.barriers++;
+      s.bytesWritten += length;
+    } else if (op === 'flush') s.flushes++;
+    else s.discards++;
+    const us = ns / 1000;
+    const bucket = us < 1 ? 0 : Math.min(LATENCY_BUCKETS - 1, Math.floor(Math.log2(us)));
+    s.latencyUs[bucket]!++;
+  }
+
+  /** A free queue slot, made on first use up to `depth`, else the next one given back. */
+  private slot(): Promise<BlockBuffer> {
+    if (this.gone) return Promise.reject(new BlockIoError('ENODEV', `${this.name}: the disk is gone`, null));
+    const buf = this.free.pop();
+    if (buf !== undefined) return Promise.resolve(buf);
+    if (this.all.length < this.depth) return Promise.resolve(this.make());
+    this.stats.queued++;
+    return new Promise((resolve, reject) => {
+      this.waiters.push((b) => {
+        this.stats.queued--;
+        if (b === null) reject(new BlockIoError('ENODEV', `${this.name}: the disk is gone`, null));
+        else resolve(b);
+      });
+    });
+  }
+
+  private put(buf: BlockBuffer): void {
+    if (this.gone) {
+      this.release(buf);
+      return;
+    }
+    const w = this.waiters.shift();
+    if (w !== undefined) w(buf);
+    else this.free.push(buf);
+  }
+
+  private make(): BlockBuffer {
+    const n = this.disk.maxRequestBytes / XEN_PAGE_SIZE;
+    const gfns: number[] = [];
+    try {
+      for (let i = 0; i < n; i++) gfns.push(this.pages.alloc());
+    } catch (err) {
+      for (const g of gfns) this.pages.free(g);
+      throw new BlockIoError('ENOMEM', `${this.name}: no guest memory for a ${this.disk.maxRequestBytes}-byte request buffer: ${(err as Error).message}`, null);
+    }
+    const buf = { gfns, pages: gfns.map((g) => this.pages.page(g)) };
+    this.all.push(buf);
+    return buf;
+  }
+
+  private release(buf: BlockBuffer): void {
+    const i = this.all.indexOf(buf);
+    if (i < 0) return;
+    this.all.splice(i, 1);
+    for (const g of buf.gfns) this.pages.free(g);
+  }
+}
+
+function copyIn(buf: BlockBuffer, data: Uint8Array): void {
+  for (let at = 0, p = 0; at < data.length; at += XEN_PAGE_SIZE, p++) buf.pages[p]!.set(data.subarray(at, Math.min(data.length, at + XEN_PAGE_SIZE)));
+}
+
+function copyOut(buf: BlockBuffer, out: Uint8Array): void {
+  for (let at = 0, p = 0; at < out.length; at += XEN_PAGE_SIZE, p++) out.set(buf.pages[p]!.subarray(0, Math.min(XEN_PAGE_SIZE, out.length - at)), at);
+}
+
+/**
+ * The kernel's disks, by name: what blkfront attaches, block-io opens, and the
+ * statistics read.
+ */
+export class BlockLayer {
+  private readonly devices = new Map<string, BlockDevice>();
+
+  constructor(
+    private readonly pages: BlockPages,
+    private readonly clock: Clock,
+  ) {}
+
+  add(disk: BlockDriverDisk): BlockDevice {
+    if (this.devices.has(disk.name)) throw new Error(`block device ${disk.name} exists already`);
+    const dev = new BlockDevice(disk, this.pages, this.clock);
+    this.devices.set(disk.name, dev);
+    return dev;
+  }
+
+  remove(name: string): void {
+    const dev = this.devices.get(name);
+    if (dev === undefined) return;
+    this.devices.delete(name);
+    dev.detach();
+  }
+
+  /** A disk by name (xvda) or by virtual-device number ("51712"). */
+  find(ref: string): BlockDevice | undefined {
+    const byName = this.devices.get(ref);
+    if (byName !== undefined) return byName;
+    return [...this.devices.values()].find((d) => String(d.disk.vdev) === ref);
+  }
+
+  list(): BlockDeviceInfo[] {
+    return [...this.devices.values()].map((d) => d.info());
+  }
+}
