@@ -18,7 +18,7 @@ import type { XsClient } from '../../protocol/xs-client.js';
 import { decodeVdev, type DiskSpec } from '../config/index.js';
 import { ToolstackError } from '../errors.js';
 import { backendPath, frontendPath, libxlPath, readOrNull, removeDeviceNodes, waitForState, writeDeviceNodes, type DeviceId } from './generic.js';
-import { hotplugEnv, runHotplugScript } from './hotplug.js';
+import { DEFAULT_BLOCK_SCRIPT, hotplugEnv, runHotplugScript } from './hotplug.js';
 import { vbdEntries, type VbdContext, type VbdInfo } from './vbd.js';
 
 /** LIBXL_INIT_TIMEOUT and LIBXL_DESTROY_TIMEOUT: how long a backend has to answer. */
@@ -102,7 +102,7 @@ export async function attachDisk(deps: DiskDeps, disk: DiskSpec, ctx: VbdContext
     await writeDeviceNodes(xs, tx, d, e.back, e.front);
   });
   try {
-    await connectDevice(deps, d, disk.script !== undefined);
+    await connectDevice(deps, d);
   } catch (err) {
     await removeDeviceNodes(xs, d).catch(() => {});
     throw err;
@@ -117,7 +117,7 @@ export async function attachDisk(deps: DiskDeps, disk: DiskSpec, ctx: VbdContext
  * until the script has run; a backend that needs no script may already have gone on
  * to Initialised or Connected by the time the watch reads the node, which is as good.
  */
-async function connectDevice(deps: DiskDeps, d: DeviceId, hasScript: boolean): Promise<void> {
+async function connectDevice(deps: DiskDeps, d: DeviceId): Promise<void> {
   const { xs, clock } = deps;
   const be = backendPath(d);
   await waitForState(
@@ -128,20 +128,25 @@ async function connectDevice(deps: DiskDeps, d: DeviceId, hasScript: boolean): P
     INIT_TIMEOUT_NS,
     `unable to initialize device ${be}`,
   );
-  if (hasScript) await hotplug(deps, d, 'add');
+  await hotplug(deps, d, 'add');
 }
 
 /**
  * device_hotplug(): run the backend's `script` and take its verdict from
  * hotplug-status. A script that fails, or reports "error"/"busy", fails the attach
  * with its hotplug-error (libxl logs it as "script: ..."); on remove, errors are only
- * logged, as libxl carries on with the removal.
+ * logged, as libxl carries on with the removal. Xen's default `block` script is done
+ * in-process (defaultBlockScript): xenemu's blkback opens the target itself.
  */
 async function hotplug(deps: DiskDeps, d: DeviceId, action: 'add' | 'remove'): Promise<void> {
   const { xs, clock } = deps;
   const be = backendPath(d);
   const script = await readOrNull(xs, `${be}/script`);
   if (script === null) throw new ToolstackError('EIO', `unable to read script from ${be}`);
+  if (script === DEFAULT_BLOCK_SCRIPT) {
+    if (action === 'add') await defaultBlockScript(xs, be);
+    return;
+  }
   const run = await runHotplugScript(clock, script, action, { ...deps.hotplugBaseEnv, ...hotplugEnv(script, d) });
   if (run.output.trim() !== '') deps.log(`domain ${d.domid}: hotplug ${script} ${action}: ${run.output.trim().slice(0, 2000)}`);
   let problem: string | undefined;
@@ -157,6 +162,28 @@ async function hotplug(deps: DiskDeps, d: DeviceId, action: 'add' | 'remove'): P
     return;
   }
   throw new ToolstackError('EIO', `script: ${message}`);
+}
+
+/**
+ * What tools/hotplug/Linux/block writes on `add` once its checks pass (checkDisk made
+ * them): for a block device its number (`physical-device`, major:minor in hex, as
+ * `stat -L -c %t:%T` prints it) and path, then hotplug-status "connected", which is
+ * what blkback waits for. A file needs no loop device here, so it gets only the status.
+ */
+async function defaultBlockScript(xs: XsClient, be: string): Promise<void> {
+  const params = (await readOrNull(xs, `${be}/params`)) ?? '';
+  await xs.transaction(async (tx) => {
+    if (params !== '') {
+      const st = statSync(params, { throwIfNoEntry: false });
+      if (st?.isBlockDevice() === true) {
+        const major = Math.floor(st.rdev / 256) & 0xfff;
+        const minor = (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00);
+        await xs.write(`${be}/physical-device`, `${major.toString(16)}:${minor.toString(16)}`, tx);
+        await xs.write(`${be}/physical-device-path`, params, tx);
+      }
+    }
+    await xs.write(`${be}/hotplug-status`, 'connected', tx);
+  });
 }
 
 /** The device a /libxl entry describes, or undefined when the guest has no such disk. */
@@ -193,7 +220,7 @@ export async function detachDisk(deps: DiskDeps, d: DeviceId, force: boolean): P
   if (!backendGone) {
     try {
       await waitForState(xs, clock, `${be}/state`, (s) => s === XenbusState.Closed, DESTROY_TIMEOUT_NS, `unable to remove device with path ${be}`);
-      if (await hasRunScript(xs, be)) await hotplug(deps, d, 'remove');
+      await hotplug(deps, d, 'remove');
     } catch (err) {
       failure = err;
     }
@@ -201,14 +228,6 @@ export async function detachDisk(deps: DiskDeps, d: DeviceId, force: boolean): P
   if (failure === null || force) await removeDeviceNodes(xs, d);
   if (failure !== null) throw failure;
   deps.log(`domain ${d.domid}: vbd ${d.devid} detached`);
-}
-
-/**
- * Whether a script ran for this device at attach: xenemu runs only the scripts a
- * spec names (`script=`); the default `block` that libxl writes is blkback's own job.
- */
-async function hasRunScript(xs: XsClient, be: string): Promise<boolean> {
-  return (await readOrNull(xs, `${be}/hotplug-status`)) !== null;
 }
 
 /** libxl_device_disk_list() + libxl_device_disk_getinfo() for every disk of a guest. */

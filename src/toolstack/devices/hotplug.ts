@@ -19,6 +19,9 @@ export const HOTPLUG_TIMEOUT_NS = 40e9;
 /** libxl__xen_script_dir_path(): where a script named without a directory lives. */
 export const XEN_SCRIPT_DIR = '/etc/xen/scripts';
 
+/** The script libxl names when a spec names none. */
+export const DEFAULT_BLOCK_SCRIPT = `${XEN_SCRIPT_DIR}/block`;
+
 /** libxl__abs_path(script, the script dir): a bare name is one of Xen's scripts. */
 export const scriptPath = (script: string): string => (isAbsolute(script) ? script : join(XEN_SCRIPT_DIR, script));
 

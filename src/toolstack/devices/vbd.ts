@@ -95,18 +95,22 @@ export interface VbdInfo {
   stats?: VbdStats;
 }
 
-/** Per-device counters of the backend (requests, bytes, errors, latency). */
+/** Per-device counters of the backend (Linux blkback's statistics/, what xentop reads), and the ring it serves. */
 export interface VbdStats {
-  /** Read and write requests completed, and 512-byte sectors moved (xentop's VBD_RD/WR, RSECT/WSECT). */
+  /** Read and write requests, and 512-byte sectors moved (xentop's VBD_RD/WR, RSECT/WSECT). */
   reads: number;
   writes: number;
   readSectors: number;
   writeSectors: number;
-  /** Requests the backend could not take when they came (xentop's VBD_OO). */
+  /** oo_req: requests the backend could not take when they came (xentop's VBD_OO). */
   outOfRequests: number;
-  flushes?: number;
-  inFlight?: number;
-  errors?: number;
-  /** Mean completion latency of the requests above, in microseconds. */
-  meanLatencyUs?: number;
+  flushes: number;
+  discards: number;
+  /** Requests answered with an error. */
+  errors: number;
+  inFlight: number;
+  /** The disk as the backend serves it, and the negotiated ring. */
+  sectors: number;
+  sectorSize: number;
+  ringPages: number;
 }
