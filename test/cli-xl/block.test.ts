@@ -143,3 +143,30 @@ test('hotplug scripts: run with libxl\'s environment; a failure fails the attach
   t.false(await xs.read(`/libxl/${g}/device/vbd`).then(() => true, () => false));
   t.false(await xs.read(`/local/domain/${dd}/backend/vbd`).then(() => true, () => false));
 });
+
+test('a disk from the config, served by dom0\'s blkback: Connected, in top -b -x, and connected again after kill -9 and a restart', async (t) => {
+  const h = await xlHost();
+  t.teardown(() => h.dispose());
+  const img = image('cfg.img', 0o644);
+  const cfg = scratchFile('d.yaml', `name: d\nmemory: 64\ndisk:\n  - "vdev=xvda, access=rw, target=${img}"\n`);
+  t.is((await h.xl('create', '-q', cfg)).code, 0);
+  const domid = await (await h.client()).domid('d');
+  const row = `51712 0   ${String(domid).padEnd(6)} 4     `;
+  const connected = async (): Promise<string> => {
+    for (let i = 0; i < 500; i++) {
+      const out = (await h.xl('block-list', 'd')).stdout;
+      if (out.includes(row)) return out;
+    }
+    throw new Error('never Connected');
+  };
+  const before = await connected();
+  t.regex(before, new RegExp(`^${header}${row}\\d+ +-1 +/local/domain/0/backend/vbd/${domid}/51712 *\\n$`));
+  const top = await h.xenemu('top', '-b', '-i', '1', '-x');
+  t.is(top.code, 0, top.stderr);
+  t.regex(top.stdout, /VBD BlkBack 51712 \[ca: 0\]  OO: +0 {3}RD: +\d+ {3}WR: +\d+ {3}RSECT: +\d+ {3}WSECT: +\d+\n/);
+
+  await h.host.kill();
+  await h.host.restart();
+  const after = await connected();
+  t.regex(after, new RegExp(`^${header}${row}\\d+ +-1 +/local/domain/0/backend/vbd/${domid}/51712 *\\n$`));
+});
