@@ -18,7 +18,7 @@ export default class BlockAttach extends XlCommand {
     diskspec: Args.string({ required: true, description: 'DISKSPEC (one argument or several)' }),
   };
 
-  async run(): Promise<{ domid: number; devid: number }> {
+  async run(): Promise<Awaited<ReturnType<typeof xlBlockAttach>>['data']> {
     const { args, argv } = await this.parse(BlockAttach);
     return this.runXl((ctx) => xlBlockAttach(ctx, { domain: args.domain, specs: (argv as string[]).slice(1), cwd: process.cwd() }));
   }

@@ -10,6 +10,7 @@ import { DeviceClient } from '../client/devices.js';
 import { isRpcError, type DomainClient } from '../client/domains.js';
 import { DiskSpecError, parseDiskSpec, type DiskSpecFields } from '../toolstack/config/disk-spec.js';
 import type { VbdInfo } from '../toolstack/devices/vbd.js';
+import type { LibxlDeviceDisk } from '../toolstack/libxl/idl.js';
 import { domainQualifier } from '../toolstack/libxl/qualifier.js';
 import { BLOCK_LIST_HEADER, BLOCK_LIST_LONG_HEADER, blockListLine, blockListLongLine } from '../ui/xl/index.js';
 import { findDomain, XlFailure, type XlContext, type XlOutput } from './xl-commands.js';
@@ -50,10 +51,12 @@ export interface XlBlockAttachOptions {
   domain: string;
   specs: readonly string[];
   cwd: string;
+  /** xl -N: print the disk libxl would be given, attach nothing. */
+  dryRun?: boolean;
 }
 
 /** main_blockattach(). */
-export async function xlBlockAttach(ctx: XlContext, o: XlBlockAttachOptions): Promise<XlOutput<{ domid: number; devid: number }>> {
+export async function xlBlockAttach(ctx: XlContext, o: XlBlockAttachOptions): Promise<XlOutput<{ domid: number; devid: number } | { domid: number; disk: LibxlDeviceDisk }>> {
   const client = await ctx.client();
   const domid = await qualifierToDomid(client, o.domain);
   if (domid === null) throw new XlFailure(`${o.domain} is an invalid domain identifier\n`, 1);
@@ -64,6 +67,14 @@ export async function xlBlockAttach(ctx: XlContext, o: XlBlockAttachOptions): Pr
   if (!checked.success) {
     const why = checked.error.issues.map((i) => i.message).join('; ');
     throw new XlFailure(`command line: config parsing error in disk specification: ${why} in \`${o.specs.join(',')}'\n`, 1);
+  }
+  if (o.dryRun === true) {
+    const { xlParsedDisk } = await import('../toolstack/libxl/from-config.js');
+    const { libxlDeviceDiskGenJson, YajlGen } = await import('../toolstack/libxl/index.js');
+    const libxlDisk = xlParsedDisk(checked.data);
+    const g = new YajlGen();
+    libxlDeviceDiskGenJson(g, libxlDisk);
+    return { stdout: `disk: ${g.buffer}\n`, data: { domid, disk: libxlDisk } };
   }
   try {
     const r = await new DeviceClient(client.rpc).blockAttach(String(domid), disk);

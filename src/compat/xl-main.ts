@@ -130,7 +130,7 @@ const COMMANDS: Record<Exclude<XenemuXlCommand, 'create'>, CommandSpec> = {
   'block-attach': {
     optstring: '',
     longopts: [],
-    run: (ctx, p) => xlBlockAttach(ctx, { domain: p.operands[0]!, specs: p.operands.slice(1), cwd: process.cwd() }),
+    run: (ctx, p, g) => xlBlockAttach(ctx, { domain: p.operands[0]!, specs: p.operands.slice(1), cwd: process.cwd(), dryRun: g.dryRun }),
   },
   // -l is xenemu's (the long table); xl's block-list has no options.
   'block-list': { optstring: 'l', longopts: [long('long', 'l')], run: (ctx, p) => xlBlockList(ctx, { domains: p.operands, long: has(p, 'l') }) },

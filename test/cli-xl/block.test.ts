@@ -54,6 +54,13 @@ const header = 'Vdev  BE  handle state evt-ch ring-ref BE-path                  
 test('attach, list (xl\'s columns byte for byte, from both front doors), detach', async (t) => {
   const { h, dd, g, xs } = await setup(t);
   const img = image('a.img');
+  // xl -N: the libxl_device_disk xl would pass (libxl_device_disk_to_json), nothing attached.
+  t.deepEqual(await h.xl('-N', 'block-attach', 'g', `vdev=xvdb,backend=dd,target=${img}`), {
+    stdout: `disk: {\n    "backend_domname": "dd",\n    "pdev_path": "${img}",\n    "vdev": "xvdb",\n    "format": "raw",\n    "readwrite": 1\n}\n\n`,
+    stderr: '',
+    code: 0,
+  });
+  t.is((await h.xl('block-list', 'g')).stdout, header);
   const a = await h.xl('block-attach', 'g', `vdev=xvdb,access=rw,backend=dd,target=${img}`);
   t.deepEqual(a, { stdout: '', stderr: '', code: 0 });
   const row = `51728 ${String(dd).padEnd(3)} ${String(g).padEnd(6)} 1     -1     -1       /local/domain/${dd}/backend/vbd/${g}/51728\n`;
