@@ -170,7 +170,7 @@ test('a disk from the config, served by dom0\'s blkback: Connected, in top -b -x
   t.regex(before, new RegExp(`^${header}${row}\\d+ +-1 +/local/domain/0/backend/vbd/${domid}/51712 *\\n$`));
   const top = await h.xenemu('top', '-b', '-i', '1', '-x');
   t.is(top.code, 0, top.stderr);
-  t.regex(top.stdout, /VBD BlkBack 51712 \[ca: 0\]  OO: +0 {3}RD: +\d+ {3}WR: +\d+ {3}RSECT: +\d+ {3}WSECT: +\d+\n/);
+  t.regex(top.stdout, /VBD BlkBack 51712 \[ca: 0\] {2}OO: +0 {3}RD: +\d+ {3}WR: +\d+ {3}RSECT: +\d+ {3}WSECT: +\d+\n/);
 
   await h.host.kill();
   await h.host.restart();
