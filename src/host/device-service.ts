@@ -17,11 +17,13 @@ export function deviceMethods(machine: Machine): Record<string, RpcMethod> {
 
 /** A disk's row with its backend's counters, read from the blkback serving it (in whichever domain). */
 function withStats(machine: Machine, r: VbdInfo): VbdInfo {
-  const info = machine.kernel(r.backendId)?.blkback?.devices().find((b) => b.node === r.backendPath);
+  // A bus names its devices relative to its kernel's home (`backend/vbd/<domid>/<devid>`).
+  const home = `/local/domain/${r.backendId}/`;
+  const info = machine.kernel(r.backendId)?.blkback?.devices().find((b) => (b.node.startsWith('/') ? b.node : home + b.node) === r.backendPath);
   return info === undefined ? r : { ...r, stats: vbdStats(info) };
 }
 
-export function vbdStats(b: BlkbackInfo): VbdStats {
+function vbdStats(b: BlkbackInfo): VbdStats {
   const s = b.stats;
   return {
     reads: s.rdReq,

@@ -170,6 +170,9 @@ test('a disk from the config, served by dom0\'s blkback: Connected, in top -b -x
   t.regex(before, new RegExp(`^${header}${row}\\d+ +-1 +/local/domain/0/backend/vbd/${domid}/51712 *\\n$`));
   const top = await h.xenemu('top', '-b', '-i', '1', '-x');
   t.is(top.code, 0, top.stderr);
+  // -l: both ends Connected, and blkback's counters where -l without a backend shows "-".
+  const long = await h.xenemu('block-list', '-l', 'd');
+  t.regex(long.stdout, new RegExp(`\\n${domid} +xvda +0 +4 +4 +rw +\\d+ +\\d+ +\\d+ +\\d+ +0 +0 ${img}\\n$`));
   t.regex(top.stdout, /VBD BlkBack 51712 \[ca: 0\] {2}OO: +0 {3}RD: +\d+ {3}WR: +\d+ {3}RSECT: +\d+ {3}WSECT: +\d+\n/);
 
   await h.host.kill();
