@@ -145,10 +145,13 @@ export class SharedRing {
   private readonly header: Uint32Array;
   /** slots[i & (size − 1)]: where slot i is read and written (bounce-backed when it straddles). */
   private readonly slots: RingSlot[];
+  /** The same slots as byte ranges, made on the first copySlot (RING_COPY_*). */
+  private slotRanges: Uint8Array[] | null = null;
   /** For straddling slots: the boundary index (page p / p + 1 is boundary p), else −1. */
   private readonly straddle: Int16Array;
-  /** Per boundary: the bounce buffer's bytes, and whether it holds a write not yet scattered. */
-  private readonly bounce: Uint8Array[] = [];
+  /** Per page boundary with a straddling slot: its bounce buffer and the page ranges it mirrors. */
+  private readonly bounce: Array<Bounce | undefined> = [];
+  /** Per boundary: whether its bounce buffer holds a write not yet scattered. */
   private readonly dirty: Uint8Array;
   private dirtyCount = 0;
 
@@ -185,19 +188,25 @@ export class SharedRing {
 
   private scatteredSlots(): RingSlot[] {
     const views = this.pages.map((p) => new DataView(p.buffer, p.byteOffset, p.byteLength));
-    const bounceViews: DataView[] = [];
-    for (let b = 0; b < this.pages.length - 1; b++) {
-      const bytes = new Uint8Array(this.slotBytes);
-      this.bounce.push(bytes);
-      bounceViews.push(new DataView(bytes.buffer));
-    }
     return Array.from({ length: this.size }, (_, i) => {
       const start = this.slotOffset(i);
       const page = Math.floor(start / XEN_PAGE_SIZE);
       const offset = start % XEN_PAGE_SIZE;
       if (offset + this.slotBytes <= XEN_PAGE_SIZE) return { view: views[page]!, offset };
       this.straddle[i] = page;
-      return { view: bounceViews[page]!, offset: 0 };
+      // Every subarray the copies use is made here, so gather and flush allocate nothing.
+      const bytes = new Uint8Array(this.slotBytes);
+      const head = XEN_PAGE_SIZE - offset;
+      this.bounce[page] = {
+        view: new DataView(bytes.buffer),
+        bytes,
+        headInPage: this.pages[page]!.subarray(offset),
+        tailInPage: this.pages[page + 1]!.subarray(0, this.slotBytes - head),
+        head: bytes.subarray(0, head),
+        tail: bytes.subarray(head),
+        offset,
+      };
+      return { view: this.bounce[page].view, offset: 0 };
     });
   }
 
@@ -284,6 +293,19 @@ export class SharedRing {
   }
 
   /**
+   * RING_COPY_REQUEST / RING_COPY_RESPONSE: copy the slot for `idx` into `dest` (at
+   * least slotBytes long), so the peer can no longer change what is then validated and
+   * used: every field is read once, from a copy the peer does not share.
+   */
+  copySlot(idx: number, dest: Uint8Array): void {
+    if (dest.length < this.slotBytes) throw new RangeError(`copying a ${this.slotBytes}-byte slot into ${dest.length} bytes`);
+    // A straddling slot of a scattered ring is gathered into its bounce buffer first.
+    this.slot(idx);
+    this.slotRanges ??= this.slots.map((r) => new Uint8Array(r.view.buffer, r.view.byteOffset + r.offset, this.slotBytes));
+    dest.set(this.slotRanges[idx & (this.size - 1)]!);
+  }
+
+  /**
    * Scatter the straddling slots written since the last flush back into their pages.
    * The push macros call it before publishing the producer index (their xen_wmb()).
    */
@@ -291,30 +313,33 @@ export class SharedRing {
     if (this.dirtyCount === 0) return;
     for (let b = 0; b < this.dirty.length; b++) {
       if (this.dirty[b] === 0) continue;
-      const bytes = this.bounce[b]!;
-      const head = XEN_PAGE_SIZE - this.bounceStart(b);
-      this.pages[b]!.set(bytes.subarray(0, head), XEN_PAGE_SIZE - head);
-      this.pages[b + 1]!.set(bytes.subarray(head), 0);
+      const x = this.bounce[b]!;
+      this.pages[b]!.set(x.head, x.offset);
+      this.pages[b + 1]!.set(x.tail, 0);
       this.dirty[b] = 0;
     }
     this.dirtyCount = 0;
   }
 
-  /** Offset in page b of the slot that straddles boundary b. */
-  private bounceStart(b: number): number {
-    // The straddling slot starts in page b, before its end and within one slot of it.
-    const endOfPage = (b + 1) * XEN_PAGE_SIZE;
-    const k = Math.floor((endOfPage - SRING_ENTRIES_OFFSET) / this.slotBytes);
-    return (SRING_ENTRIES_OFFSET + k * this.slotBytes) % XEN_PAGE_SIZE;
-  }
-
   private gather(b: number): void {
-    const bytes = this.bounce[b]!;
-    const start = this.bounceStart(b);
-    const head = XEN_PAGE_SIZE - start;
-    bytes.set(this.pages[b]!.subarray(start), 0);
-    bytes.set(this.pages[b + 1]!.subarray(0, this.slotBytes - head), head);
+    const x = this.bounce[b]!;
+    x.bytes.set(x.headInPage, 0);
+    x.bytes.set(x.tailInPage, x.head.length);
   }
+}
+
+/** The bounce buffer of the slot straddling one page boundary of a scattered ring. */
+interface Bounce {
+  readonly view: DataView;
+  readonly bytes: Uint8Array;
+  /** The slot's bytes in the page before the boundary, and in the page after it. */
+  readonly headInPage: Uint8Array;
+  readonly tailInPage: Uint8Array;
+  /** The same two parts in the bounce buffer. */
+  readonly head: Uint8Array;
+  readonly tail: Uint8Array;
+  /** Where the slot starts in the page before the boundary. */
+  readonly offset: number;
 }
 
 /** The ring's memory as one range if it is one (a region, or pages adjacent in one buffer), else null. */
@@ -436,6 +461,11 @@ export class FrontRing {
     return this.sring.slot(idx);
   }
 
+  /** RING_COPY_RESPONSE(r, idx, dest). */
+  copyResponse(idx: number, dest: Uint8Array): void {
+    this.sring.copySlot(idx, dest);
+  }
+
   /** The response at rsp_cons, consuming it; undefined when none is unconsumed. */
   takeResponse(): RingSlot | undefined {
     if (this.unconsumedResponses() === 0) return undefined;
@@ -519,6 +549,11 @@ export class BackRing {
   /** RING_GET_REQUEST(r, idx). Copy what you validate: the frontend can still change it. */
   request(idx: number): RingSlot {
     return this.sring.slot(idx);
+  }
+
+  /** RING_COPY_REQUEST(r, idx, dest): what a backend validates and uses, out of the frontend's reach. */
+  copyRequest(idx: number, dest: Uint8Array): void {
+    this.sring.copySlot(idx, dest);
   }
 
   /** The request at req_cons, consuming it; undefined when none is unconsumed. */

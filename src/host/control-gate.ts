@@ -25,6 +25,7 @@ const READ_ONLY_METHODS: ReadonlySet<string> = new Set([
   'evtchn.status',
   'intr.stats',
   'intr.host',
+  'xenbus.list',
   'stats.subscribe',
   'stats.select',
   'stats.interval',

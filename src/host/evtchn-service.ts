@@ -3,8 +3,8 @@ import type { ChannelStatus } from '../hypervisor/evtchn.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { DomainIntrStats, EvtchnPortRow, EvtchnRpc, HostIntrRow } from '../protocol/evtchn-rpc.js';
+import { bootedKernel } from './booted-kernel.js';
 import { rpcMethods, type RpcMethod } from './control-server.js';
-import { XenemuError } from '../common/errors.js';
 import type { Machine } from './machine.js';
 
 
@@ -20,14 +20,7 @@ export function evtchnMethods(machine: Machine): Record<string, RpcMethod> {
   const find = (ref: string): Domain => machine.toolstack.find(ref);
   const kernelOf = (d: Domain): Kernel | undefined => machine.kernel(d.domid);
   /** The kernel of a domain whose interrupt layer is up. */
-  const booted = (d: Domain): Kernel => {
-    const k = kernelOf(d);
-    if (k === undefined || k.intr === undefined || k.state === 'created') {
-      throw new XenemuError('EAGAIN', `domain ${d.domid} (${d.name}) has not booted its kernel yet${d.paused ? ' (it is paused: xenemu unpause it)' : ''}`);
-    }
-    if (k.state === 'halted') throw new XenemuError('EAGAIN', `domain ${d.domid} (${d.name}) has halted (${d.shutdownReason ?? 'stopped'})`);
-    return k;
-  };
+  const booted = (d: Domain): Kernel => bootedKernel(machine, d);
 
   const portRow = (d: Domain, port: number, st: ChannelStatus, k: Kernel | undefined): EvtchnPortRow => {
     const shared = d.evtchn!.shared;

@@ -13,6 +13,7 @@ import type { XenStored } from '../xenstore/xenstored.js';
 import { durableAnswers } from './control-gate.js';
 import { ControlServer, type RpcMethod } from './control-server.js';
 import type { RecoveryReport } from './db/index.js';
+import { blkMethods } from './blk-service.js';
 import { deviceMethods } from './device-service.js';
 import { domainMethods } from './domain-service.js';
 import { DurabilityBarrier } from './durability.js';
@@ -20,6 +21,7 @@ import { evtchnMethods } from './evtchn-service.js';
 import { Machine } from './machine.js';
 import type { StatePaths } from '../state/state-dir.js';
 import { statsMethods } from './stats-service.js';
+import { xenbusMethods } from './xenbus-service.js';
 import { XsSocketServer } from './xs-server.js';
 
 /** What the host needs from the persistence layer. */
@@ -137,6 +139,8 @@ export class Host {
       ...deviceMethods(this.machine),
       ...statsMethods(this.machine),
       ...evtchnMethods(this.machine),
+      ...blkMethods(this.machine),
+      ...xenbusMethods(this.machine),
     };
   }
 

@@ -184,7 +184,7 @@ export class Kernel {
     this.pageAllocator = new PageAllocator(KERNEL_IMAGE_FRAMES, o.pages, special);
     this.hc.mapSharedInfo(sharedInfoGfn);
     this.log.print(`xen: shared_info page mapped at gfn 0x${sharedInfoGfn.toString(16)}`);
-    this.gnttab = new GuestGrantTable(hypercallGrantFrames(this.hc));
+    this.gnttab = new GuestGrantTable(hypercallGrantFrames(this.hc), 1, this.options.clock);
     this.maskAllPorts();
     this.setUpVcpuInfo();
     const mode = this.callbackMode();
@@ -480,7 +480,7 @@ export class Kernel {
     const { store, consoleRing } = this.readBootInfo(false);
     this.pageAllocator = new PageAllocator(0, 0, []);
     this.pageAllocator.load(s.pages);
-    this.gnttab = new GuestGrantTable(hypercallGrantFrames(this.hc));
+    this.gnttab = new GuestGrantTable(hypercallGrantFrames(this.hc), 1, this.options.clock);
     this.gnttab.load(s.gnttab);
     this.makeInterrupts(s.intr.mode);
     this.intr.load(s.intr);

@@ -324,3 +324,81 @@ test('a backend cannot produce more responses than it consumed requests', (t) =>
   t.notThrows(() => back.nextResponse());
   t.throws(() => back.nextResponse(), { instanceOf: RangeError });
 });
+
+test('getting a slot allocates nothing: each index gets the RingSlot made for it at construction', (t) => {
+  for (const pages of [contiguousPages(4), scatteredPages(4)]) {
+    const sring = new SharedRing(pages, BLKIF);
+    for (const i of [0, 5, 72, 109, 127]) {
+      t.is(sring.slot(i), sring.slot(i + sring.size), `slot ${i} and ${i + sring.size} are one object`);
+      t.is(sring.slotForWrite(i), sring.slot(i));
+    }
+  }
+});
+
+test('any slot size, any page count: a scattered ring writes the same bytes an adjacent one does', (t) => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 600 }),
+      fc.integer({ min: 2, max: 8 }),
+      fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+      fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 12 }),
+      (slotBytes, nPages, start, batches) => {
+        const rings = [contiguousPages(nPages), scatteredPages(nPages)].map((pages) => {
+          const sring = new SharedRing(pages, slotBytes);
+          sring.init();
+          sring.reqProd = start;
+          sring.rspProd = start;
+          return { pages, front: new FrontRing(sring, start), back: new BackRing(new SharedRing(pages, slotBytes), start) };
+        });
+        let stamp = 1;
+        for (const n of batches) {
+          for (const { front, back } of rings) {
+            const seed = stamp;
+            for (let i = 0; i < Math.min(n, front.freeRequests()); i++) {
+              const s = front.nextRequest();
+              for (let b = 0; b < slotBytes; b++) s.view.setUint8(s.offset + b, (seed + i * 7 + b) & 0xff);
+            }
+            front.pushRequests();
+            for (let s = back.takeRequest(); s; s = back.takeRequest()) {
+              // Echo the request's first and last bytes, swapped, into the response.
+              const first = s.view.getUint8(s.offset);
+              const last = s.view.getUint8(s.offset + slotBytes - 1);
+              const r = back.nextResponse();
+              r.view.setUint8(r.offset, last);
+              r.view.setUint8(r.offset + slotBytes - 1, first);
+            }
+            back.pushResponses();
+            while (front.takeResponse()) {
+              /* consume */
+            }
+          }
+          stamp += n;
+        }
+        const [a, b] = rings.map((r) => Buffer.concat(r.pages));
+        return a!.equals(b!);
+      },
+    ),
+    { numRuns: 150 },
+  );
+  t.pass();
+});
+
+test('RING_COPY_REQUEST: the copy keeps what the frontend wrote, whatever it writes afterwards', (t) => {
+  for (const pages of [contiguousPages(4), scatteredPages(4)]) {
+    const sring = new SharedRing(pages, BLKIF);
+    const front = new FrontRing(sring, 72);
+    const back = new BackRing(sring, 72);
+    sring.reqProd = 72;
+    sring.rspProd = 72;
+    const s = front.nextRequest(); // slot 72 straddles pages 1 and 2
+    for (let b = 0; b < BLKIF; b++) s.view.setUint8(s.offset + b, b);
+    front.pushRequests();
+    const copy = new Uint8Array(BLKIF);
+    back.copyRequest(back.reqCons, copy);
+    const again = front.request(72);
+    again.view.setUint8(again.offset + 100, 0xee); // the frontend changes it after the copy
+    front.pushRequests();
+    t.deepEqual([...copy], Array.from({ length: BLKIF }, (_, b) => b));
+    t.throws(() => back.copyRequest(72, new Uint8Array(16)), { instanceOf: RangeError, message: /112-byte slot into 16 bytes/ });
+  }
+});

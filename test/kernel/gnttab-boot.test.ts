@@ -46,3 +46,22 @@ test('a grant to dom0 is useless to another guest', async (t) => {
   t.not(mapped!.status, GNTST.okay);
   t.is(mapped!.page, null);
 });
+
+test('a read-only grant: dom0 maps it only read-only, and ending it while mapped says who holds it and how', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  const r = await tm.m.toolstack.create(yamlConfig('name: ro\nmemory: 64\n'));
+  const guest = tm.m.kernel(r.domid)!;
+  const dom0 = tm.m.kernel(0)!;
+  const ref = guest.gnttab.grantForeignAccess(0, guest.pageAllocator.alloc(), true);
+  const [rw] = dom0.hc.gnttabMapGrantRef([{ dom: r.domid, ref, flags: GNTMAP.host_map }]);
+  t.is(rw!.status, GNTST.general_error, 'GTF_readonly mapped without GNTMAP_readonly');
+  t.is(guest.gnttab.inUseReason(ref), null, 'the refused map left no mark');
+  const [ro] = dom0.hc.gnttabMapGrantRef([{ dom: r.domid, ref, flags: GNTMAP.host_map | GNTMAP.readonly }]);
+  t.is(ro!.status, GNTST.okay);
+  t.is(guest.gnttab.inUseReason(ref), `grant ${ref} is still in use by domain 0 (GTF_reading): it must unmap it first`);
+  t.false(guest.gnttab.endForeignAccess(ref));
+  t.deepEqual(dom0.hc.gnttabUnmapGrantRef([ro!.handle]), [GNTST.okay]);
+  t.is(guest.gnttab.retryDeferred(), 1);
+  await tm.m.toolstack.destroy(r.domid);
+});

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { GNTTAB, GRANT_ENTRIES_PER_FRAME_V1, GTF } from '../../src/abi/index.js';
+import { VirtualClock } from '../../src/hypervisor/clock.js';
 import { GuestGrantTable } from '../../src/kernel/mm/gnttab.js';
 import { GRANT_REF_INVALID, GrefAllocator } from '../../src/kernel/mm/gref-allocator.js';
 import { PageAllocator } from '../../src/kernel/mm/page-allocator.js';
@@ -95,17 +96,42 @@ test('a grant still mapped by the other domain is deferred, not freed; a retry f
   const dv = new DataView(f.pages[0]!.buffer);
   dv.setUint16(busy * 8, GTF.permit_access | GTF.reading, true); // Xen marks it mapped
   const free = gt.refs.free;
+  t.is(gt.inUseReason(busy), `grant ${busy} is still in use by domain 0 (GTF_reading): it must unmap it first`, 'the caller can say why');
+  t.is(gt.inUseReason(idle), null);
   t.is(gt.endForeignAccessReferences([busy, idle]), 1);
   t.is(gt.refs.free, free + 1);
   t.is(gt.deferredCount, 1);
   t.is(gt.retryDeferred(), 0, 'still mapped');
   dv.setUint16(busy * 8, GTF.permit_access, true); // unmapped
+  t.false(gt.inUse(busy));
   t.is(gt.retryDeferred(), 1);
   t.is(gt.refs.free, free + 2);
   // The busy one was the first of the batch: the chain's tail must still be right.
   const all = Array.from({ length: gt.refs.free }, () => gt.refs.claim());
   t.false(all.includes(null));
   t.is(new Set(all).size, all.length, 'no reference is on the free list twice');
+});
+
+test('with a clock, deferred grants are retried every second until they end, and their then() runs once', (t) => {
+  const clock = new VirtualClock();
+  const f = frames(1);
+  const gt = new GuestGrantTable(f, 1, clock);
+  const ref = gt.grantForeignAccess(0, 1, false);
+  const dv = new DataView(f.pages[0]!.buffer);
+  dv.setUint16(ref * 8, GTF.permit_access | GTF.writing | GTF.reading, true); // mapped
+  const ended: number[] = [];
+  t.is(gt.endForeignAccessReferences([ref], (r) => ended.push(r)), 0);
+  clock.advance(3e9);
+  t.is(gt.deferredCount, 1, 'still mapped after three retries');
+  t.deepEqual(ended, []);
+  dv.setUint16(ref * 8, GTF.permit_access, true); // unmapped
+  clock.advance(0.5e9);
+  t.is(gt.deferredCount, 1, 'not before the next second');
+  clock.advance(0.5e9);
+  t.is(gt.deferredCount, 0);
+  t.deepEqual(ended, [ref]);
+  clock.advance(10e9);
+  t.deepEqual(ended, [ref], 'no retry left running');
 });
 
 test('the grant table grows a frame at a time when references run out, up to its maximum', (t) => {

@@ -72,6 +72,7 @@ test('a 4-page ring: granted as one aligned block, mapped in order, read in plac
   t.is(guest.pageAllocator.free, free - 4, 'frames a backend still maps are not handed out again');
   mapped.unmap();
   t.is(guest.gnttab.retryDeferred(), 4, 'unmapped: the deferred grants end');
+  t.is(guest.pageAllocator.free, free, 'and their frames go back to the allocator');
   t.throws(() => granted.release(), { message: /released twice/ });
 });
 

@@ -53,14 +53,21 @@ class Recorder implements XenbusDriver {
 
 /** What the toolstack writes for a frontend and its backend (libxl's device nodes), both in dom0's home here. */
 async function addVbd(xs: XsClient, id: number, backendState: XenbusState = XenbusState.Initialising): Promise<void> {
+  await addVbds(xs, [id], backendState);
+}
+
+/** Several vbds in one transaction. */
+async function addVbds(xs: XsClient, ids: readonly number[], backendState: XenbusState = XenbusState.Initialising): Promise<void> {
   await xs.transaction(async (tx) => {
-    const be = `/local/domain/0/backend/vbd/0/${id}`;
-    await xs.write(`${be}/state`, String(backendState), tx);
-    await xs.write(`${be}/frontend`, `/local/domain/0/device/vbd/${id}`, tx);
-    await xs.write(`${be}/frontend-id`, '0', tx);
-    await xs.write(`device/vbd/${id}/state`, String(XenbusState.Initialising), tx);
-    await xs.write(`device/vbd/${id}/backend`, be, tx);
-    await xs.write(`device/vbd/${id}/backend-id`, '0', tx);
+    for (const id of ids) {
+      const be = `/local/domain/0/backend/vbd/0/${id}`;
+      await xs.write(`${be}/state`, String(backendState), tx);
+      await xs.write(`${be}/frontend`, `/local/domain/0/device/vbd/${id}`, tx);
+      await xs.write(`${be}/frontend-id`, '0', tx);
+      await xs.write(`device/vbd/${id}/state`, String(XenbusState.Initialising), tx);
+      await xs.write(`device/vbd/${id}/backend`, be, tx);
+      await xs.write(`device/vbd/${id}/backend-id`, '0', tx);
+    }
   });
 }
 
@@ -330,4 +337,118 @@ test('a bus round-trips through a save: a loaded bus keeps its devices and drive
   ]);
   const other = new XenbusBus(FRONT, new XsClient(engineTransport(xenstored)), log);
   await t.throwsAsync(other.load(saved), { message: /device\/vbd\/768: no driver blkfront registered \(have none\)/ });
+});
+
+/** A frontend driver whose attach waits for its backend's InitWait (or Connected), as blkfront's negotiation does. */
+class WaitingFront implements XenbusDriver {
+  readonly name = 'waitfront';
+  readonly attached: string[] = [];
+  readonly detached: string[] = [];
+  probe(dev: XenbusDevice): boolean {
+    return dev.type === 'vbd';
+  }
+  async attach(dev: XenbusDevice): Promise<void> {
+    const state = await dev.waitForOtherend(XenbusState.InitWait, XenbusState.Connected);
+    this.attached.push(`${dev.node} ${state}`);
+  }
+  async detach(dev: XenbusDevice): Promise<void> {
+    this.detached.push(dev.node);
+  }
+}
+
+const backendOf = (id: number): string => `/local/domain/0/backend/vbd/0/${id}`;
+const readText = async (xs: XsClient, path: string): Promise<string> => (await xs.read(path)).toString('latin1');
+
+test('devices appearing together attach together: one waiting for its backend holds up no other, each attaches once', async (t) => {
+  const { xs, log } = setup();
+  const bus = new XenbusBus(FRONT, xs, log);
+  const drv = new WaitingFront();
+  bus.register(drv);
+  await bus.start();
+  await addVbds(xs, [1, 2, 3]); // one transaction
+  await Promise.all([4, 5, 6].map((id) => addVbd(xs, id))); // in quick succession
+  // Backend 5 gets to InitWait first: its frontend attaches while the others still wait.
+  await xs.write(`${backendOf(5)}/state`, String(XenbusState.InitWait));
+  await until(() => drv.attached.length === 1, 'device 5 attached');
+  t.deepEqual(drv.attached, [`device/vbd/5 ${XenbusState.InitWait}`]);
+  for (const id of [1, 2, 3, 4, 6]) await xs.write(`${backendOf(id)}/state`, String(id % 2 === 0 ? XenbusState.Connected : XenbusState.InitWait));
+  await bus.settled();
+  t.deepEqual([...drv.attached].sort(), [1, 2, 3, 4, 5, 6].map((id) => `device/vbd/${id} ${id === 5 || id % 2 === 1 ? XenbusState.InitWait : XenbusState.Connected}`));
+  t.deepEqual(bus.devices.map((d) => d.node).sort(), [1, 2, 3, 4, 5, 6].map((id) => `device/vbd/${id}`));
+});
+
+test('a backend that closes while its frontend waits fails the attach: the frontend publishes an error node and goes Closed', async (t) => {
+  const { xs, log } = setup();
+  const bus = new XenbusBus(FRONT, xs, log);
+  const drv = new WaitingFront();
+  bus.register(drv);
+  await bus.start();
+  await addVbd(xs, 7);
+  await xs.write(`${backendOf(7)}/state`, String(XenbusState.Closed));
+  await bus.settled();
+  t.deepEqual(drv.attached, []);
+  t.is(bus.devices.length, 0);
+  t.is(await readText(xs, 'device/vbd/7/state'), String(XenbusState.Closed), 'the backend is not left waiting for us');
+  t.is(
+    await readText(xs, 'error/device/vbd/7/error'),
+    `5 attaching waitfront: device/vbd/7: the other end (${backendOf(7)}) went Closed while waiting for InitWait or Connected`,
+    'FreeBSD/Linux format: "<errno> <message>" in error/<node>/error',
+  );
+  t.true(log.lines.some((l) => l.includes('device/vbd/7: Error 5 attaching waitfront')));
+});
+
+test('an attach that fails with an errno writes that errno; xenbus_dev_fatal writes the error and goes Closing', async (t) => {
+  const { xs, log } = setup();
+  const bus = new XenbusBus(BACK, xs, log);
+  let fatalDev: XenbusDevice | null = null;
+  bus.register({
+    name: 'blkback',
+    probe: (dev) => dev.type === 'vbd',
+    attach: async (dev) => {
+      if (dev.node.endsWith('/1')) throw Object.assign(new Error('no memory for the ring'), { code: 'ENOMEM' });
+      fatalDev = dev;
+    },
+    detach: async () => {},
+  });
+  await bus.start();
+  await addVbds(xs, [1, 2]);
+  await bus.settled();
+  t.is(await readText(xs, 'error/backend/vbd/0/1/error'), '12 attaching blkback: no memory for the ring');
+  t.is(await readText(xs, 'backend/vbd/0/1/state'), String(XenbusState.Closed));
+  await fatalDev!.fatal('EINVAL', 'reading ring-ref');
+  t.is(await readText(xs, 'error/backend/vbd/0/2/error'), '22 reading ring-ref');
+  t.is(await readText(xs, 'backend/vbd/0/2/state'), String(XenbusState.Closing));
+  t.true(log.lines.some((l) => l.endsWith('blkback: backend/vbd/0/2: Fatal error. Transitioning to Closing State')));
+});
+
+test('a kernel stopping its drivers leaves each split device Closed; a removed node is not written again', async (t) => {
+  const { xs, log } = setup();
+  const bus = new XenbusBus(FRONT, xs, log);
+  const vbd = new Recorder('blkfront', 'vbd');
+  bus.register(vbd);
+  await bus.start();
+  await addVbds(xs, [1, 2]);
+  await bus.settled();
+  await xs.rm('device/vbd/2');
+  await bus.settled();
+  await bus.detachAll();
+  t.is(await readText(xs, 'device/vbd/1/state'), String(XenbusState.Closed));
+  await t.throwsAsync(xs.read('device/vbd/2'), undefined, 'the removed device stays removed');
+  t.deepEqual(vbd.calls.filter((c) => c.startsWith('detach')), ['detach device/vbd/2', 'detach device/vbd/1']);
+});
+
+test('waitForOtherend resolves at once when the other end is already there, and fails when the device goes', async (t) => {
+  const { xs, log } = setup();
+  const bus = new XenbusBus(FRONT, xs, log);
+  const vbd = new Recorder('blkfront', 'vbd');
+  bus.register(vbd);
+  await bus.start();
+  await addVbd(xs, 3, XenbusState.Connected);
+  await bus.settled();
+  const dev = bus.devices[0]!;
+  t.is(await dev.waitForOtherend(XenbusState.Connected), XenbusState.Connected);
+  const waiting = dev.waitForOtherend(XenbusState.Reconfigured);
+  await xs.rm('device/vbd/3');
+  await bus.settled();
+  await t.throwsAsync(waiting, { name: 'OtherendGoneError', message: /its node was removed/ });
 });

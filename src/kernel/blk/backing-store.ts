@@ -19,8 +19,6 @@ export interface BackingStore {
   /** Size in bytes (a file's length; a device's from sysfs). */
   readonly sizeBytes: number;
   readonly readOnly: boolean;
-  /** Whether discard really frees space (never, see above). */
-  readonly canDiscard: boolean;
   /** One preadv at `position`: fills the buffers in order, all or fails. */
   readv(buffers: readonly Uint8Array[], position: number): Promise<void>;
   /** One pwritev at `position`. */
@@ -77,8 +75,6 @@ async function deviceSize(path: string, rdev: number): Promise<number> {
 }
 
 class FileStore implements BackingStore {
-  readonly canDiscard = false;
-
   constructor(
     readonly path: string,
     readonly kind: 'file' | 'device',

@@ -28,7 +28,7 @@ import { mapRing, type MappedRing } from '../xenbus/map-ring.js';
 import type { XenbusDriver } from '../xenbus/driver.js';
 import { openBackingStore, type BackingStore } from './backing-store.js';
 import type { BlkKernel } from './context.js';
-import { devFatal, ERRNO, parseUnsigned, readOptional, readOtherendOptional } from './xenbus-util.js';
+import { ERRNO, parseUnsigned, readOptional, readOtherendOptional } from './xenbus-util.js';
 
 const SLOT = SRING_PROTOCOLS.blkif.slotBytes;
 
@@ -46,6 +46,9 @@ export interface BlkbackTunables {
 }
 
 export const DEFAULT_BLKBACK_TUNABLES: BlkbackTunables = { maxRingPageOrder: 4, maxIndirectSegments: 256, publish: 'both' };
+
+/** Opens the store a backend node's `params` names. */
+export type StoreOpener = (path: string, readOnly: boolean) => Promise<BackingStore>;
 
 /** Per-device counters, as Linux blkback's statistics/ in sysfs (what xentop's VBD columns read). */
 export interface BlkbackStats {
@@ -133,6 +136,7 @@ class BlkbackInstance {
     private readonly k: BlkKernel,
     unit: number,
     private readonly tunables: BlkbackTunables,
+    private readonly openStore: StoreOpener,
   ) {
     this.name = `xbbd${unit}`;
   }
@@ -207,7 +211,7 @@ class BlkbackInstance {
     if (status === 'error') {
       this.hotplugFailed = true;
       const why = (await readOptional(this.dev, 'hotplug-error')) ?? 'no hotplug-error given';
-      await devFatal(this.dev, this.k.log, this.name, ERRNO.ENODEV, `hotplug script failed: ${why}`);
+      await this.dev.fatal(ERRNO.ENODEV, `hotplug script failed: ${why}`);
       return;
     }
     const physical = await readOptional(this.dev, 'physical-device');
@@ -215,14 +219,14 @@ class BlkbackInstance {
     const params = (await readOptional(this.dev, 'params')) ?? '';
     if (params === '') {
       this.hotplugFailed = true;
-      await devFatal(this.dev, this.k.log, this.name, ERRNO.ENODEV, 'no params: the backend has no disk to open');
+      await this.dev.fatal(ERRNO.ENODEV, 'no params: the backend has no disk to open');
       return;
     }
     try {
-      this.store = await openBackingStore(params, this.readOnly);
+      this.store = await this.openStore(params, this.readOnly);
     } catch (err) {
       this.hotplugFailed = true;
-      await devFatal(this.dev, this.k.log, this.name, ERRNO.ENODEV, `opening backend: ${(err as Error).message}`);
+      await this.dev.fatal(ERRNO.ENODEV, `opening backend: ${(err as Error).message}`);
       return;
     }
     this.hotplugReady = true;
@@ -271,7 +275,7 @@ class BlkbackInstance {
       await this.connectRing();
     } catch (err) {
       this.releaseRing();
-      await devFatal(this.dev, this.k.log, this.name, ERRNO.EINVAL, (err as Error).message);
+      await this.dev.fatal(ERRNO.EINVAL, (err as Error).message);
       return;
     }
     await this.publishProperties();
@@ -292,7 +296,8 @@ class BlkbackInstance {
     const maxPages = 1 << this.tunables.maxRingPageOrder;
     if (!(pages >= 1 && pages <= maxPages && (pages & (pages - 1)) === 0)) throw new Error(`frontend asks for ${pages} ring pages; this backend serves 1 to ${maxPages}, a power of two`);
     const refs: number[] = [];
-    if (pages === 1 && order === undefined) {
+    // One page: `ring-ref` (Linux's read_per_ring_refs), whatever ring-page-order says; ring-ref0 if that is all there is.
+    if (pages === 1) {
       const one = (await readOtherendOptional(dev, 'ring-ref')) ?? (await readOtherendOptional(dev, 'ring-ref0'));
       refs.push(requireRef(one, 'ring-ref'));
     } else {
@@ -359,7 +364,7 @@ class BlkbackInstance {
       // RING_REQUEST_PROD_OVERFLOW: the frontend broke the ring; stop serving it.
       void this.serial(async () => {
         await this.disconnect();
-        await devFatal(this.dev, this.k.log, this.name, ERRNO.EPROTO, `frontend provided bogus ring requests: ${(err as Error).message}`);
+        await this.dev.fatal(ERRNO.EPROTO, `frontend provided bogus ring requests: ${(err as Error).message}`);
       });
     }
   }
@@ -500,7 +505,7 @@ class BlkbackInstance {
         handles = results.filter((r) => r.status === GNTST.okay).map((r) => r.handle);
         const bad = results.findIndex((r) => r.status !== GNTST.okay);
         if (bad >= 0) throw new Error(`cannot map segment ${bad} (grant ${job.segments[bad]!.gref}) of domain ${frontDomid}: status ${results[bad]!.status}`);
-        const buffers = job.segments.map((s, i) => results[i]!.page!.subarray(s.firstSect * BLKIF_SECTOR_SIZE, (s.lastSect + 1) * BLKIF_SECTOR_SIZE));
+        const buffers = mergeAdjacent(job.segments.map((s, i) => results[i]!.page!.subarray(s.firstSect * BLKIF_SECTOR_SIZE, (s.lastSect + 1) * BLKIF_SECTOR_SIZE)));
         if (job.op === BLKIF_OP.READ) await store.readv(buffers, job.position);
         else await store.writev(buffers, job.position);
       }
@@ -513,7 +518,13 @@ class BlkbackInstance {
       if (handles.length > 0) this.k.hc.gnttabUnmapGrantRef(handles);
       this.inFlight--;
     }
-    this.respond(gen, job.id, job.ringOp, status);
+    // Nothing here may throw out of a request: it runs detached from any caller, and a
+    // rejection would reach the daemon's top level.
+    try {
+      this.respond(gen, job.id, job.ringOp, status);
+    } catch (err) {
+      this.k.log.print(`${this.name}: request ${job.id}: cannot answer: ${(err as Error).message}`);
+    }
     this.finished(job);
   }
 
@@ -530,7 +541,14 @@ class BlkbackInstance {
     if (ring === null || gen !== this.generation) return;
     const slot = ring.nextResponse();
     new BlkifResponseView(slot.view, slot.offset).write(id, op, status);
-    if (ring.pushResponsesAndCheckNotify() && this.src !== null) this.k.intr.signal(this.src);
+    if (ring.pushResponsesAndCheckNotify() && this.src !== null) {
+      try {
+        this.k.intr.signal(this.src);
+      } catch (err) {
+        // The frontend's domain is gone (its port closed): the toolstack removes the device next.
+        this.k.log.print(`${this.name}: cannot notify the frontend: ${(err as Error).message}`);
+      }
+    }
     // Answering freed a slot: requests held back by the unconsumed-requests cap may now be taken.
     this.kick();
   }
@@ -592,6 +610,23 @@ class BlkbackInstance {
   }
 }
 
+/**
+ * Join byte ranges that follow each other in one buffer into one range, as the block
+ * layer merges adjacent bio vectors: a guest's consecutive frames are adjacent in
+ * memory, so a request over them becomes a preadv of a few large vectors, not one per
+ * page.
+ */
+function mergeAdjacent(buffers: Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const b of buffers) {
+    const last = out[out.length - 1];
+    if (last !== undefined && last.buffer === b.buffer && last.byteOffset + last.byteLength === b.byteOffset) {
+      out[out.length - 1] = new Uint8Array(b.buffer, last.byteOffset, last.byteLength + b.byteLength);
+    } else out.push(b);
+  }
+  return out;
+}
+
 /** A flush or barrier: it waits for the requests before it and holds back those after it. */
 function isFence(job: Job): boolean {
   return job.op === BLKIF_OP.WRITE_BARRIER || job.op === BLKIF_OP.FLUSH_DISKCACHE;
@@ -614,6 +649,8 @@ export class Blkback implements XenbusDriver {
   private units = 0;
   /** Loader tunables; a change applies to devices attached after it. */
   tunables: BlkbackTunables = { ...DEFAULT_BLKBACK_TUNABLES };
+  /** How a disk's `params` becomes a store (FreeBSD picks its file or device backend the same way); replaceable for tests. */
+  openStore: StoreOpener = openBackingStore;
 
   constructor(private readonly k: BlkKernel) {}
 
@@ -622,7 +659,7 @@ export class Blkback implements XenbusDriver {
   }
 
   async attach(dev: XenbusDevice): Promise<void> {
-    const inst = new BlkbackInstance(dev, this.k, this.units++, { ...this.tunables });
+    const inst = new BlkbackInstance(dev, this.k, this.units++, { ...this.tunables }, this.openStore);
     this.instances.set(dev, inst);
     try {
       await inst.attach();
@@ -656,10 +693,5 @@ export class Blkback implements XenbusDriver {
   stopAll(): void {
     for (const inst of this.instances.values()) inst.closeStore();
     this.instances.clear();
-  }
-
-  /** Wait until every device's queued XenBus work is done (tests, and an orderly stop). */
-  async settled(): Promise<void> {
-    await Promise.all([...this.instances.values()].map((i) => i.serial(async () => {})));
   }
 }

@@ -27,7 +27,7 @@ import { grantRing, XENBUS_MAX_RING_GRANTS, type GrantedRing } from '../xenbus/g
 import { BlockIoError, type BlockBuffer, type BlockDriverDisk, type BlockLayer, type BlockOp } from './block-layer.js';
 import type { BlkKernel } from './context.js';
 import { vbdName } from './vbd-name.js';
-import { devFatal, ERRNO, parseUnsigned, readOptional, readOtherendOptional } from './xenbus-util.js';
+import { ERRNO, parseUnsigned, readOptional, readOtherendOptional } from './xenbus-util.js';
 
 const SLOT = SRING_PROTOCOLS.blkif.slotBytes;
 
@@ -163,7 +163,7 @@ class BlkfrontInstance implements BlockDriverDisk {
       this.indirect = limits.indirect ? Array.from({ length: limits.requests }, () => Array.from({ length: indirectPages(limits.segments) }, () => this.k.pageAllocator.alloc())) : [];
     } catch (err) {
       this.releaseRing();
-      await devFatal(this.dev, this.k.log, this.unitName, ERRNO.ENOMEM, `setting up the ring: ${(err as Error).message}`);
+      await this.dev.fatal(ERRNO.ENOMEM, `setting up the ring: ${(err as Error).message}`);
       return;
     }
     this.limits = limits;
@@ -239,12 +239,12 @@ class BlkfrontInstance implements BlockDriverDisk {
     const read = async (key: string) => parseUnsigned(await readOtherendOptional(this.dev, key));
     const sectors = await read('sectors');
     if (sectors === undefined) {
-      await devFatal(this.dev, this.k.log, this.unitName, ERRNO.EINVAL, 'backend published no sectors');
+      await this.dev.fatal(ERRNO.EINVAL, 'backend published no sectors');
       return;
     }
     const sectorSize = (await read('sector-size')) ?? BLKIF_SECTOR_SIZE;
     if (sectorSize < BLKIF_SECTOR_SIZE || (sectorSize & (sectorSize - 1)) !== 0 || sectorSize > XEN_PAGE_SIZE) {
-      await devFatal(this.dev, this.k.log, this.unitName, ERRNO.EINVAL, `backend's sector-size ${sectorSize} is not a power of two from 512 to 4096`);
+      await this.dev.fatal(ERRNO.EINVAL, `backend's sector-size ${sectorSize} is not a power of two from 512 to 4096`);
       return;
     }
     const info = (await read('info')) ?? 0;
@@ -257,10 +257,10 @@ class BlkfrontInstance implements BlockDriverDisk {
       discard: (await read('feature-discard')) === 1,
     };
     this.connected = true;
-    this.blocks.add(this);
-    await this.dev.setState(XenbusState.Connected);
     const f = Object.entries(this.features).filter(([, on]) => on).map(([n]) => n);
     this.print(`${this.name}: ${sectors * sectorSize} bytes (${sectors} ${sectorSize}-byte sectors)${this.readOnly ? ', read-only' : ''}${info & VDISK.CDROM ? ', cdrom' : ''}, features: ${f.join(' ') || 'none'}`);
+    this.blocks.add(this);
+    await this.dev.setState(XenbusState.Connected);
   }
 
   /** The disk's requests: see BlockDriverDisk.submit. */
@@ -369,7 +369,7 @@ class BlkfrontInstance implements BlockDriverDisk {
   private async fail(why: string): Promise<void> {
     this.failInFlight(why);
     this.unbindChannel();
-    await devFatal(this.dev, this.k.log, this.unitName, ERRNO.EPROTO, why);
+    await this.dev.fatal(ERRNO.EPROTO, why);
   }
 
   /**
@@ -480,9 +480,5 @@ export class Blkfront implements XenbusDriver {
   /** The negotiated limits of each device, by name (what `block-list -l` shows of the ring). */
   limits(): Array<{ name: string; node: string; state: XenbusState; limits: BlkfrontLimits | null }> {
     return [...this.instances.values()].map((i) => ({ name: i.name, node: i.dev.node, state: i.dev.state, limits: i.limits }));
-  }
-
-  async settled(): Promise<void> {
-    await Promise.all([...this.instances.values()].map((i) => i.serial(async () => {})));
   }
 }

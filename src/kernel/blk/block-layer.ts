@@ -142,14 +142,19 @@ export class BlockDevice {
     };
   }
 
-  /** Read `length` bytes at `offset` (both multiples of the sector size). */
-  async read(offset: number, length: number): Promise<Uint8Array> {
+  /**
+   * Read `length` bytes at `offset` (both multiples of the sector size) into `into`
+   * (a new array by default). With `into` null the bytes stay in the request's guest
+   * pages and are not copied anywhere: a reader that only wants the I/O done (as
+   * O_DIRECT into a buffer it drops).
+   */
+  async read(offset: number, length: number, into: Uint8Array | null = new Uint8Array(length)): Promise<Uint8Array> {
     this.checkRange(offset, length, 'read');
-    const out = new Uint8Array(length);
+    if (into !== null && into.length < length) throw new BlockIoError('EINVAL', `${this.name}: a ${into.length}-byte buffer for a ${length}-byte read`, null);
     await this.split(offset, length, async (at, n) => {
-      await this.request('read', at, n, null, (buf) => copyOut(buf, out.subarray(at - offset, at - offset + n)));
+      await this.request('read', at, n, null, into === null ? null : (buf) => copyOut(buf, into.subarray(at - offset, at - offset + n)));
     });
-    return out;
+    return into ?? new Uint8Array(0);
   }
 
   /** Write `data` at `offset` (offset and length multiples of the sector size). */

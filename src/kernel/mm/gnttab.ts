@@ -1,7 +1,11 @@
 import { GNTST, GNTTAB, GRANT_ENTRIES_PER_FRAME_V1, GrantTableV1, GTF } from '../../abi/index.js';
+import type { Clock, Timer } from '../../hypervisor/clock.js';
 import type { Hypercalls } from '../../hypervisor/hypercalls.js';
 import { GrefAllocator } from './gref-allocator.js';
 import type { GuestGrantTableState } from './saved.js';
+
+/** How often deferred grants are retried: Linux's deferred_timer fires after HZ jiffies. */
+const DEFERRED_RETRY_NS = 1e9;
 
 /**
  * What the guest needs of Xen's grant table: its frames, as pages the guest writes its
@@ -47,10 +51,24 @@ export class GuestGrantTable {
   private view: GrantTableV1;
   readonly refs: GrefAllocator;
   private readonly deferred: number[] = [];
+  /**
+   * What to do once a deferred grant ends (free its page), as Linux's
+   * gnttab_end_foreign_access(ref, page) frees the page with the deferred entry. Code,
+   * not state: a save keeps the deferred references, not these.
+   */
+  private readonly whenEnded = new Map<number, (ref: number) => void>();
 
+  /** The pending retry of the deferred grants, if one is scheduled. */
+  private retryTimer: Timer | null = null;
+
+  /**
+   * @param clock when given, deferred grants are retried every second until they end,
+   *   as Linux's deferred_timer does (HZ); without one, only retryDeferred() retries.
+   */
   constructor(
     private readonly frames: GrantTableFrames,
     initialFrames = 1,
+    private readonly clock: Pick<Clock, 'after'> | null = null,
   ) {
     this.view = new GrantTableV1(frames.setupTable(initialFrames));
     this.refs = new GrefAllocator(this.view.nrEntries, GNTTAB.NR_RESERVED_ENTRIES);
@@ -108,22 +126,46 @@ export class GuestGrantTable {
    * no lock held (each is its own compare-and-swap); those still in use are deferred.
    * Unlike FreeBSD's version, which takes the first reference of the array as the chain's
    * tail even when that one could not be ended, the tail is the first reference that was.
-   * Returns how many were released.
+   * Returns how many were released. `then(ref)` runs for each grant once it has ended:
+   * now, or at the retry that ends a deferred one (a ring frees its page there).
    */
-  endForeignAccessReferences(refs: readonly number[]): number {
+  endForeignAccessReferences(refs: readonly number[], then?: (ref: number) => void): number {
     const ended: number[] = [];
     for (const ref of refs) {
       if (this.view.endForeignAccess(ref)) ended.push(ref);
-      else this.deferred.push(ref);
+      else {
+        this.deferred.push(ref);
+        if (then !== undefined) this.whenEnded.set(ref, then);
+      }
     }
+    this.scheduleRetry();
     this.refs.releaseMany(ended);
+    if (then !== undefined) for (const ref of ended) then(ref);
     return ended.length;
   }
 
   /** Retry the deferred references (the other domain may have unmapped); returns how many were released. */
   retryDeferred(): number {
     const waiting = this.deferred.splice(0);
-    return this.endForeignAccessReferences(waiting);
+    const ended = waiting.filter((ref) => this.view.endForeignAccess(ref));
+    for (const ref of waiting) if (!ended.includes(ref)) this.deferred.push(ref);
+    this.refs.releaseMany(ended);
+    for (const ref of ended) {
+      const then = this.whenEnded.get(ref);
+      this.whenEnded.delete(ref);
+      then?.(ref);
+    }
+    this.scheduleRetry();
+    return ended.length;
+  }
+
+  /** A retry a second from now while grants wait, unless one is scheduled already. */
+  private scheduleRetry(): void {
+    if (this.clock === null || this.retryTimer !== null || this.deferred.length === 0) return;
+    this.retryTimer = this.clock.after(DEFERRED_RETRY_NS, () => {
+      this.retryTimer = null;
+      this.retryDeferred();
+    });
   }
 
   save(): GuestGrantTableState {
@@ -141,6 +183,7 @@ export class GuestGrantTable {
     this.refs.load(s.refs);
     this.view = view;
     this.deferred.splice(0, this.deferred.length, ...s.deferred);
+    this.scheduleRetry();
   }
 
   /** gnttab_expand: one more frame, if the table may grow. */

@@ -47,10 +47,14 @@ export class XenbusBus extends XenbusParent {
    * node goes away.
    */
   private readonly declined = new Set<string>();
+  /** Attaches under way: each runs apart from the queue, so one slow attach does not hold up the others. */
+  private readonly attaching = new Set<Promise<void>>();
+  /** The other end's state each attached device's driver was last told (Unknown until the first). */
+  private readonly delivered = new Map<XenbusDevice, XenbusState>();
   private started = false;
 
   constructor(
-    private readonly flavour: XenbusFlavour,
+    readonly flavour: XenbusFlavour,
     xs: XsClient,
     log: KernelLog,
   ) {
@@ -77,6 +81,22 @@ export class XenbusBus extends XenbusParent {
     await this.xs.watch(this.flavour.root, `${this.flavour.name}:${this.flavour.root}`, (e) => this.enqueue(() => this.changed(e.path)));
   }
 
+  /**
+   * The device nodes no driver took, as devices read from XenStore now (state, other
+   * end and its state), with no driver: FreeBSD keeps such children, unattached, with
+   * their sysctl variables. For listing; nothing watches them.
+   */
+  async unattached(): Promise<XenbusDevice[]> {
+    const out: XenbusDevice[] = [];
+    for (const node of [...this.declined].sort()) {
+      const dev = new XenbusDevice(this.xs, node.split('/')[1]!, node, await this.readOtherend(node), this.log);
+      dev.state = await readDriverState(this.xs, node);
+      if (dev.otherend !== null) dev.otherendState = await readDriverState(this.xs, dev.otherend.path);
+      out.push(dev);
+    }
+    return out;
+  }
+
   save(): XenbusBusState {
     return { bus: this.name, devices: this.saveDevices(), declined: [...this.declined] };
   }
@@ -92,20 +112,27 @@ export class XenbusBus extends XenbusParent {
   async load(s: XenbusBusState): Promise<void> {
     if (s.bus !== this.name) throw new Error(`${this.name}: the save is of ${s.bus}`);
     if (this.started) throw new Error(`${this.name}: a saved bus loads only into one not started`);
-    for (const dev of this.loadDevices(s.devices)) this.byNode.set(dev.node, dev);
+    for (const dev of this.loadDevices(s.devices)) {
+      this.byNode.set(dev.node, dev);
+      this.delivered.set(dev, dev.otherendState);
+    }
     for (const node of s.declined) this.declined.add(node);
     for (const dev of this.devices) if (dev.otherend !== null) await this.watchOtherend(dev);
     await this.watchRoot();
     await this.settled();
   }
 
-  /** Resolves once the queue is empty, including the work queued by the work it ran. */
+  /**
+   * Resolves once the queue is empty, including the work queued by the work it ran,
+   * and the attaches under way have finished.
+   */
   async settled(): Promise<void> {
-    let seen: Promise<void>;
-    do {
-      seen = this.queue;
+    for (;;) {
+      const seen = this.queue;
       await seen;
-    } while (seen !== this.queue);
+      if (this.attaching.size > 0) await Promise.all([...this.attaching]);
+      else if (seen === this.queue) return;
+    }
   }
 
   private enqueue(work: () => Promise<void>): void {
@@ -145,19 +172,12 @@ export class XenbusBus extends XenbusParent {
     const node = parts.slice(0, this.flavour.depth + 1).join('/');
     if (this.declined.has(node)) {
       // Only the removal of the node itself matters: then it may come back as a new device.
-      if (path === node && !(await this.exists(node))) this.declined.delete(node);
+      if (path === node && !(await this.nodeExists(node))) this.declined.delete(node);
       return;
     }
     const known = this.byNode.get(node);
     if (known === undefined) return this.addDevice(node);
-    if (!(await this.exists(node))) await this.removeDevice(known);
-  }
-
-  private exists(node: string): Promise<boolean> {
-    return this.xs.read(node).then(
-      () => true,
-      () => false,
-    );
+    if (!(await this.nodeExists(node))) await this.removeDevice(known);
   }
 
   /**
@@ -165,21 +185,47 @@ export class XenbusBus extends XenbusParent {
    * is Initialising: one in any other state is on its way out after Closed) and names
    * its other end (the toolstack writes a device's nodes in one transaction, so a
    * device without them is not finished; the next event looks again).
+   *
+   * The other end's state is watched before the driver attaches, so an attach that
+   * waits for it (XenbusDevice.waitForOtherend) sees it change; the driver is told of
+   * it once attached. The attach itself runs apart from the queue: devices that appear
+   * together attach together, and one waiting for its peer holds up no other.
    */
   private async addDevice(node: string): Promise<void> {
     if (this.byNode.has(node) || this.declined.has(node)) return;
     const state = await readDriverState(this.xs, node);
     if (state !== XenbusState.Initialising) return;
     const otherend = await this.readOtherend(node);
-    if (otherend === null) return;
+    if (otherend === null || this.byNode.has(node)) return;
     const type = node.split('/')[1]!;
-    const dev = new XenbusDevice(this.xs, type, node, otherend);
+    const dev = new XenbusDevice(this.xs, type, node, otherend, this.log);
     dev.state = state;
-    const outcome = await this.probeAndAttach(dev);
-    if (outcome === 'declined') this.declined.add(node);
-    if (outcome !== 'attached') return;
+    const driver = this.pickDriver(dev);
+    if (driver === undefined) {
+      this.declined.add(node);
+      return;
+    }
     this.byNode.set(node, dev);
     await this.watchOtherend(dev);
+    const attach = this.attachDevice(dev, driver).catch((err: Error) => this.log.print(`${this.name}: ${node}: ${err.message}`));
+    this.attaching.add(attach);
+    void attach.finally(() => this.attaching.delete(attach));
+  }
+
+  private async attachDevice(dev: XenbusDevice, driver: XenbusDriver): Promise<void> {
+    const ok = await this.attach(dev, driver);
+    const current = this.byNode.get(dev.node) === dev;
+    if (!ok) {
+      if (current) this.byNode.delete(dev.node);
+      await this.unwatchOtherend(dev);
+      return;
+    }
+    // Its node went while it attached: take it down again now.
+    if (!current) {
+      await this.unwatchOtherend(dev);
+      return this.detachDevice(dev);
+    }
+    this.enqueue(async () => this.deliver(dev));
   }
 
   private async readOtherend(node: string): Promise<Otherend | null> {
@@ -206,24 +252,41 @@ export class XenbusBus extends XenbusParent {
     await this.xs.watch(`${otherend.path}/state`, this.otherendToken(dev), () => this.enqueue(() => this.otherendEvent(dev, otherend)));
   }
 
+  private async unwatchOtherend(dev: XenbusDevice): Promise<void> {
+    await this.xs.unwatch(`${dev.otherend!.path}/state`, this.otherendToken(dev)).catch(() => {});
+  }
+
   /**
-   * xenbusb_otherend_watch_cb: read the other end's state and tell the driver. Only a
-   * state that differs from the last one delivered is passed on (FreeBSD passes every
-   * event): the watch also fires when it is set and on a rewrite of the same value, and
-   * a driver should not connect twice because of it.
+   * xenbusb_otherend_watch_cb: read the other end's state, settle the waits on it, and
+   * tell the driver.
    */
   private async otherendEvent(dev: XenbusDevice, otherend: Otherend): Promise<void> {
-    if (dev.driver === null || dev.otherend !== otherend) return;
-    const state = await readDriverState(this.xs, otherend.path);
-    if (state === dev.otherendState) return;
-    dev.otherendState = state;
+    if (dev.otherend !== otherend || this.byNode.get(dev.node) !== dev) return;
+    dev.noteOtherendState(await readDriverState(this.xs, otherend.path));
+    this.deliver(dev);
+  }
+
+  /**
+   * Tell an attached device's driver the other end's state. Only a state that differs
+   * from the last one delivered is passed on (FreeBSD passes every event): the watch
+   * also fires when it is set and on a rewrite of the same value, and a driver should
+   * not connect twice because of it.
+   */
+  private deliver(dev: XenbusDevice): void {
+    if (dev.driver === null) return;
+    const state = dev.otherendState;
+    if (state === (this.delivered.get(dev) ?? XenbusState.Unknown)) return;
+    this.delivered.set(dev, state);
     dev.driver.otherendChanged?.(dev, state);
   }
 
-  private async removeDevice(dev: XenbusDevice): Promise<void> {
+  /** The device's node is gone: it is detached (at the end of its attach, if that is still running). */
+  private async removeDevice(dev: XenbusDevice, publish = false): Promise<void> {
     this.byNode.delete(dev.node);
-    await this.xs.unwatch(`${dev.otherend!.path}/state`, this.otherendToken(dev)).catch(() => {});
-    await this.detachDevice(dev);
+    this.delivered.delete(dev);
+    dev.cancelWaits('its node was removed');
+    await this.unwatchOtherend(dev);
+    await this.detachDevice(dev, publish);
   }
 
   /**
@@ -233,17 +296,21 @@ export class XenbusBus extends XenbusParent {
    * the new other end is watched, whose first event starts the reconnection.
    */
   protected override async resumeDevice(dev: XenbusDevice): Promise<void> {
-    await this.xs.unwatch(`${dev.otherend!.path}/state`, this.otherendToken(dev)).catch(() => {});
+    await this.unwatchOtherend(dev);
     await dev.setState(XenbusState.Initialising);
     const otherend = await this.readOtherend(dev.node);
     if (otherend === null) throw new Error(`${dev.node}: no ${this.flavour.otherendPath} named after resume`);
     dev.otherend = otherend;
     dev.otherendState = XenbusState.Unknown;
+    this.delivered.set(dev, XenbusState.Unknown);
     await super.resumeDevice(dev);
     await this.watchOtherend(dev);
   }
 
+  /** The kernel stops its drivers: attaches under way end first, then each device goes Closed and is detached. */
   override async detachAll(): Promise<void> {
-    for (const dev of [...this.devices].reverse()) await this.removeDevice(dev);
+    for (const dev of this.byNode.values()) dev.cancelWaits('the kernel is stopping its drivers');
+    await Promise.all([...this.attaching]);
+    for (const dev of [...this.devices].reverse()) await this.removeDevice(dev, true);
   }
 }

@@ -1,11 +1,38 @@
 import { XenbusState } from '../../abi/index.js';
+import { errnoNumber, isErrnoName } from '../../common/errno.js';
 import type { XsClient } from '../../protocol/xs-client.js';
+import type { KernelLog } from '../kernel-log.js';
 import type { XenbusDriver } from './driver.js';
 
 /** Where the other end of a split device lives: its XenStore node and its domain. */
 export interface Otherend {
   path: string;
   domid: number;
+}
+
+const STATE_NAMES = new Map<number, string>(Object.entries(XenbusState).map(([name, n]) => [n, name]));
+
+/** xenbus_strstate: a state's name as Linux prints it ("INVALID" for a number outside the enum). */
+export function xenbusStateName(state: number): string {
+  return STATE_NAMES.get(state) ?? 'INVALID';
+}
+
+/** The other end went away (Closing/Closed) or the device did while a driver waited on it. */
+export class OtherendGoneError extends Error {
+  constructor(
+    readonly node: string,
+    readonly state: XenbusState | null,
+    why: string,
+  ) {
+    super(`${node}: ${why}`);
+    this.name = 'OtherendGoneError';
+  }
+}
+
+interface Waiter {
+  wanted: readonly XenbusState[];
+  resolve(state: XenbusState): void;
+  reject(err: Error): void;
 }
 
 /**
@@ -17,9 +44,10 @@ export interface Otherend {
 export class XenbusDevice {
   /** This end's state as last written or read (xd_state). */
   state: XenbusState = XenbusState.Unknown;
-  /** The other end's state as last delivered to the driver. */
+  /** The other end's state as last read by the bus (delivered to the driver once attached). */
   otherendState: XenbusState = XenbusState.Unknown;
   driver: XenbusDriver | null = null;
+  private waiters: Waiter[] = [];
 
   constructor(
     readonly xs: XsClient,
@@ -27,6 +55,7 @@ export class XenbusDevice {
     readonly type: string,
     readonly node: string,
     public otherend: Otherend | null,
+    private readonly log: KernelLog | null = null,
   ) {}
 
   /**
@@ -44,6 +73,79 @@ export class XenbusDevice {
   async read(name: string): Promise<string> {
     return (await this.xs.read(`${this.node}/${name}`)).toString('latin1');
   }
+
+  /** Where xenbus_dev_error writes: `error/<node>/error` below the kernel's home. */
+  get errorPath(): string {
+    return `error/${this.node}/error`;
+  }
+
+  /**
+   * xenbus_dev_error: log "Error <errno> <message>" and write "<errno> <message>" to
+   * `error/<node>/error` (FreeBSD's and Linux's format: the positive errno, a space,
+   * the message). `err` is an errno number or name.
+   */
+  async error(err: number | string, message: string): Promise<void> {
+    const text = `${typeof err === 'number' ? err : errnoNumber(err)} ${message}`;
+    this.log?.print(`${this.driver?.name ?? this.type}: ${this.node}: Error ${text}`);
+    await this.xs.write(this.errorPath, text).catch((e: Error) => this.log?.print(`xenbus: failed to write error node for ${this.node} (${text}): ${e.message}`));
+  }
+
+  /**
+   * xenbus_dev_fatal: the error, then this end goes Closing, so the other end (which
+   * watches our state) starts closing too instead of waiting for us.
+   */
+  async fatal(err: number | string, message: string): Promise<void> {
+    await this.error(err, message);
+    this.log?.print(`${this.driver?.name ?? this.type}: ${this.node}: Fatal error. Transitioning to Closing State`);
+    await this.setState(XenbusState.Closing).catch(() => {});
+  }
+
+  /**
+   * Wait until the other end is in one of `wanted` (blkfront waiting for InitWait, then
+   * Connected). Resolves at once if it already is. Rejects with OtherendGoneError when
+   * the other end goes Closing or Closed (or the device is detached) instead, unless
+   * those are wanted: a driver waiting on a peer that gave up is never left waiting.
+   * Driven by the bus's watch on the other end's state, so it does not block the bus.
+   */
+  waitForOtherend(...wanted: XenbusState[]): Promise<XenbusState> {
+    if (wanted.includes(this.otherendState)) return Promise.resolve(this.otherendState);
+    const gone = this.goneReason(this.otherendState, wanted);
+    if (gone !== null) return Promise.reject(new OtherendGoneError(this.node, this.otherendState, gone));
+    return new Promise((resolve, reject) => this.waiters.push({ wanted, resolve, reject }));
+  }
+
+  /** The bus read a new state of the other end: record it and settle the waits it decides. */
+  noteOtherendState(state: XenbusState): void {
+    this.otherendState = state;
+    if (this.waiters.length === 0) return;
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const w of waiting) {
+      const gone = this.goneReason(state, w.wanted);
+      if (w.wanted.includes(state)) w.resolve(state);
+      else if (gone !== null) w.reject(new OtherendGoneError(this.node, state, gone));
+      else this.waiters.push(w);
+    }
+  }
+
+  /** The device is going away: every wait on its other end fails with `why`. */
+  cancelWaits(why: string): void {
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const w of waiting) w.reject(new OtherendGoneError(this.node, null, why));
+  }
+
+  private goneReason(state: XenbusState, wanted: readonly XenbusState[]): string | null {
+    if (state !== XenbusState.Closing && state !== XenbusState.Closed) return null;
+    if (wanted.includes(state)) return null;
+    return `the other end (${this.otherend?.path ?? 'none'}) went ${xenbusStateName(state)} while waiting for ${wanted.map(xenbusStateName).join(' or ')}`;
+  }
+}
+
+/** The errno a failure carries: its code when that is an errno name, else EIO. */
+export function errnoOf(err: unknown): number {
+  const code = (err as { code?: unknown } | null)?.code;
+  return errnoNumber(typeof code === 'string' && isErrnoName(code) ? code : 'EIO');
 }
 
 /**

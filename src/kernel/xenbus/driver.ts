@@ -19,7 +19,12 @@ export interface XenbusDriver {
   identify?(): string | null;
   /** Does this driver take the device? Decided from the device's type and what it can see, without side effects. */
   probe(dev: XenbusDevice): boolean;
-  /** Set the device up; a rejection leaves it unattached and the bus forgets it. */
+  /**
+   * Set the device up. It may wait for the other end (dev.waitForOtherend): devices
+   * attach independently, so that holds up no other. A rejection leaves the device
+   * unattached and the bus forgets it; a split device then gets an error node
+   * ("<errno> <message>", the errno from the error's code, else EIO) and state Closed.
+   */
   attach(dev: XenbusDevice): Promise<void>;
   /** The device is going away (its node was removed, or the kernel stops): release what attach took. */
   detach(dev: XenbusDevice): Promise<void>;

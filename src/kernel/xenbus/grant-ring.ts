@@ -34,9 +34,10 @@ export interface RingRelease {
   readonly released: number;
   /**
    * References the other end still maps (GTF_reading/GTF_writing set), in ring order.
-   * Their grants are deferred (GuestGrantTable retries them) and their frames stay
-   * allocated, so a page the backend can still write is never handed to anyone else,
-   * as Linux's gnttab_end_foreign_access keeps such a page until the grant ends.
+   * Their grants are deferred and their frames stay allocated until a
+   * GuestGrantTable.retryDeferred finds them unmapped, so a page the backend can still
+   * write is never handed to anyone else, as Linux's gnttab_end_foreign_access keeps
+   * such a page until the grant ends.
    */
   readonly stillMapped: readonly number[];
 }
@@ -84,15 +85,9 @@ export function grantRing(k: RingGrantKernel, otherendId: number, nrPages: numbe
     release(): RingRelease {
       if (released) throw new Error(`ring pages ${refs.join(',')} released twice`);
       released = true;
-      const stillMapped = refs.filter((ref) => k.gnttab.inUse(ref));
-      k.gnttab.endForeignAccessReferences(refs);
-      let n = 0;
-      refs.forEach((ref, i) => {
-        if (stillMapped.includes(ref)) return;
-        k.pageAllocator.freePage(gfns[i]!);
-        n++;
-      });
-      return { released: n, stillMapped };
+      const gfnOf = new Map(refs.map((ref, i) => [ref, gfns[i]!]));
+      const n = k.gnttab.endForeignAccessReferences(refs, (ref) => k.pageAllocator.freePage(gfnOf.get(ref)!));
+      return { released: n, stillMapped: refs.filter((ref) => k.gnttab.inUse(ref)) };
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { KernelLog } from '../kernel-log.js';
 import type { XsClient } from '../../protocol/xs-client.js';
-import { XenbusDevice } from './device.js';
+import { XenbusState } from '../../abi/index.js';
+import { errnoOf, XenbusDevice } from './device.js';
 import type { XenbusDriver } from './driver.js';
 import type { XenbusDeviceState } from './saved.js';
 
@@ -21,34 +22,78 @@ export abstract class XenbusParent {
     protected readonly log: KernelLog,
   ) {}
 
+  /** The first registered driver whose probe takes the device (device_probe), if any. */
+  protected pickDriver(dev: XenbusDevice): XenbusDriver | undefined {
+    return this.drivers.find((d) => d.probe(dev));
+  }
+
   /**
    * device_probe_and_attach: the first registered driver whose probe takes the device
-   * attaches it. 'declined' when no driver wants it, 'failed' when attach failed
-   * (logged); the caller then drops the device, as xenbusb_probe_children deletes
-   * such a child.
+   * attaches it. 'declined' when no driver wants it, 'failed' when attach failed; the
+   * caller then drops the device, as xenbusb_probe_children deletes such a child.
    */
   protected async probeAndAttach(dev: XenbusDevice): Promise<'attached' | 'declined' | 'failed'> {
-    const driver = this.drivers.find((d) => d.probe(dev));
+    const driver = this.pickDriver(dev);
     if (driver === undefined) return 'declined';
+    return (await this.attach(dev, driver)) ? 'attached' : 'failed';
+  }
+
+  /**
+   * device_attach. A split device whose attach failed says so where the other end
+   * looks: an error node (xenbus_dev_error) and state Closed, as
+   * xenbusb_probe_children sets it "so the world knows that attachment will not
+   * occur"; the other end, watching our state, closes instead of waiting.
+   */
+  protected async attach(dev: XenbusDevice, driver: XenbusDriver): Promise<boolean> {
     try {
       await driver.attach(dev);
     } catch (err) {
-      this.log.print(`${driver.name}: ${dev.node}: attach failed: ${(err as Error).message}`);
-      return 'failed';
+      const message = (err as Error).message;
+      this.log.print(`${driver.name}: ${dev.node}: attach failed: ${message}`);
+      if (dev.otherend !== null) await this.publishFailure(dev, err, `attaching ${driver.name}: ${message}`);
+      return false;
     }
     dev.driver = driver;
     this.devices.push(dev);
-    return 'attached';
+    return true;
   }
 
-  protected async detachDevice(dev: XenbusDevice): Promise<void> {
+  /** The error node and state Closed, unless the device's node is gone (writing would make it again). */
+  private async publishFailure(dev: XenbusDevice, err: unknown, message: string): Promise<void> {
+    if (!(await this.nodeExists(dev.node))) return;
+    await dev.error(errnoOf(err), message);
+    await dev.setState(XenbusState.Closed).catch(() => {});
+  }
+
+  protected nodeExists(node: string): Promise<boolean> {
+    return this.xs.read(node).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /**
+   * device_detach. `publish` when the device is taken down while its node stays (the
+   * kernel stopping its drivers): this end then goes Closed, so the other end is not
+   * left waiting on a driver that is gone. A detach that fails is logged and written
+   * to the error node.
+   */
+  protected async detachDevice(dev: XenbusDevice, publish = false): Promise<void> {
     const i = this.devices.indexOf(dev);
     if (i < 0) return;
     this.devices.splice(i, 1);
+    dev.cancelWaits('the device was detached');
+    const driver = dev.driver;
+    let failure: unknown = null;
     try {
-      await dev.driver?.detach(dev);
+      await driver?.detach(dev);
     } catch (err) {
-      this.log.print(`${dev.driver?.name}: ${dev.node}: detach failed: ${(err as Error).message}`);
+      failure = err;
+      this.log.print(`${driver?.name}: ${dev.node}: detach failed: ${(err as Error).message}`);
+    }
+    if (dev.otherend !== null && (publish || failure !== null)) {
+      if (failure !== null) await this.publishFailure(dev, failure, `detaching ${driver?.name}: ${(failure as Error).message}`);
+      else if (await this.nodeExists(dev.node)) await dev.setState(XenbusState.Closed).catch(() => {});
     }
     dev.driver = null;
   }
@@ -106,7 +151,7 @@ export abstract class XenbusParent {
       return driver;
     });
     return saved.map((s, i) => {
-      const dev = new XenbusDevice(this.xs, s.type, s.node, s.otherend === null ? null : { ...s.otherend });
+      const dev = new XenbusDevice(this.xs, s.type, s.node, s.otherend === null ? null : { ...s.otherend }, this.log);
       dev.state = s.state;
       dev.otherendState = s.otherendState;
       dev.driver = drivers[i]!;
@@ -115,8 +160,8 @@ export abstract class XenbusParent {
     });
   }
 
-  /** Detach every child, newest first (the kernel is stopping). */
+  /** Detach every child, newest first (the kernel is stopping): each split device goes Closed. */
   async detachAll(): Promise<void> {
-    for (const dev of [...this.devices].reverse()) await this.detachDevice(dev);
+    for (const dev of [...this.devices].reverse()) await this.detachDevice(dev, true);
   }
 }

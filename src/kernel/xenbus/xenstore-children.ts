@@ -21,6 +21,6 @@ export class XenstoreChildren extends XenbusParent {
     this.drivers.push(driver);
     const node = driver.identify?.() ?? null;
     if (node === null) return;
-    await this.probeAndAttach(new XenbusDevice(this.xs, driver.name, node, null));
+    await this.probeAndAttach(new XenbusDevice(this.xs, driver.name, node, null, this.log));
   }
 }

@@ -147,3 +147,39 @@ test('a driver domain serves a guest\'s disk: its back bus, its grant mappings, 
   t.true(tm.m.hv.get(dd.domid).grantTable!.liveHandles().length >= 1, 'the driver domain maps the ring');
   t.is(ddKernel.intr.sources().find((s) => s.name === 'xbbd0')?.handlerKind, 'filter');
 });
+
+test('a guest destroyed with requests in flight: the backend finishes them, lets go when its node goes, and the guest\'s memory is freed', async (t) => {
+  const { tm, domid, kernel } = await machineWithGuest();
+  const img = scratchImage(8 * MiB);
+  t.teardown(async () => {
+    await tm.dispose();
+    img.dispose();
+  });
+  const spec = { frontDomid: domid, backDomid: 0, vdev: 51712, target: img.path };
+  const xvda = await attachDisk(tm, kernel, spec, 'xvda');
+  const writes = Array.from({ length: 32 }, (_, i) => xvda.write(i * 128 * 1024, pattern(128 * 1024, i)).catch(() => 'failed'));
+  await tm.m.toolstack.destroy(domid);
+  // libxl removes the backend's directory of a destroyed domain's devices.
+  await tm.xs.rm(`/local/domain/0/backend/vbd/${domid}`);
+  await until(() => tm.m.dom0.blkback.devices().length === 0, 'the backend detached');
+  await Promise.race([Promise.allSettled(writes), new Promise((r) => setImmediate(r))]);
+  await until(() => !tm.m.hv.dying.has(domid), 'nothing of the guest is mapped any more');
+  t.is(tm.m.dom0.state, 'running');
+  t.is(tm.m.hv.get(0).grantTable!.liveHandles().length, 0, 'dom0 maps nothing of it');
+});
+
+test('a cdrom is served read-only: info says VDISK_CDROM | VDISK_READONLY and writes are refused', async (t) => {
+  const { tm, domid, kernel } = await machineWithGuest();
+  const img = scratchImage(pattern(MiB, 8));
+  t.teardown(async () => {
+    await tm.dispose();
+    img.dispose();
+  });
+  const spec = { frontDomid: domid, backDomid: 0, vdev: 5632, target: img.path, deviceType: 'cdrom' as const, mode: 'r' as const };
+  const hdc = await attachDisk(tm, kernel, spec, 'hdc');
+  t.is(await readNode(tm.xs, `${backPath(spec)}/info`), '5');
+  t.true(hdc.info().readOnly);
+  t.regex(kernel.log.lines.join('\n'), /xbd0: hdc: 1048576 bytes \(2048 512-byte sectors\), read-only, cdrom/);
+  t.deepEqual(await hdc.read(4096, 4096), pattern(MiB, 8).subarray(4096, 8192));
+  await t.throwsAsync(hdc.write(0, new Uint8Array(512)), { code: 'EROFS' });
+});

@@ -47,6 +47,27 @@ test('against a backend that publishes only the original keys: 2 ring pages as r
   t.is(xvda.info().stats.writes, Math.ceil(MiB / 45056), 'requests of at most 11 pages');
 });
 
+test('against a one-page backend (the original protocol: no multi-page keys at all): ring-ref, 32 requests, and I/O works', async (t) => {
+  const { tm, domid, kernel } = await machineWithGuest();
+  const img = scratchImage(MiB);
+  t.teardown(async () => {
+    await tm.dispose();
+    img.dispose();
+  });
+  tm.m.dom0.blkback.tunables = { maxRingPageOrder: 0, maxIndirectSegments: 0, publish: 'original' };
+  const spec = { frontDomid: domid, backDomid: 0, vdev: 51712, target: img.path };
+  const xvda = await attachDisk(tm, kernel, spec, 'xvda');
+  const fe = frontPath(spec);
+  t.truthy(await readNode(tm.xs, `${fe}/ring-ref`));
+  t.is(await readNode(tm.xs, `${fe}/ring-ref0`), undefined);
+  t.is(await readNode(tm.xs, `${fe}/ring-page-order`), '0');
+  t.is(await readNode(tm.xs, `${fe}/num-ring-pages`), '1');
+  t.is(await readNode(tm.xs, `${fe}/max-requests`), '32');
+  const data = pattern(200 * 1024, 12);
+  await xvda.write(8192, data);
+  t.deepEqual(await xvda.read(8192, 200 * 1024), data);
+});
+
 test('a frontend that does not wait for InitWait still gets served', async (t) => {
   const { tm, domid, kernel } = await machineWithGuest();
   const img = scratchImage(MiB);

@@ -1,0 +1,194 @@
+import type { Clock } from '../../hypervisor/clock.js';
+import { BlockIoError, type BlockDevice } from './block-layer.js';
+
+/**
+ * `block-io`, a small program a user runs "inside" a guest against one of its disks
+ * (what dd or fio would be): read, write, verify or copy a range in blocks of a given
+ * size with up to `queueDepth` blocks in flight, and a summary of what it did. Data is
+ * a pattern computed from each byte's offset on the disk (so `verify` can check what
+ * `write` wrote, in any order), or bytes the caller passes in (`--from FILE`).
+ */
+
+export type BlockIoOp = 'read' | 'write' | 'verify' | 'copy';
+
+/** What each byte holds: zero, its disk offset (as little-endian u64 words), or a seeded pseudo-random stream. */
+export type BlockIoPattern = 'zero' | 'offset' | 'random';
+
+export interface BlockIoOptions {
+  op: BlockIoOp;
+  /** Byte offset on the disk. */
+  offset: number;
+  /** Bytes to move. */
+  length: number;
+  blockSize: number;
+  queueDepth: number;
+  pattern: BlockIoPattern;
+  seed: number;
+  /** write/verify: these bytes instead of the pattern (their length is the length). */
+  data?: Uint8Array;
+  /** copy: the disk to copy to (same offset). */
+  dest?: BlockDevice;
+  /** A cache flush at the end (write, copy). */
+  flush: boolean;
+  /** Blocks in a seeded random order (each block once) instead of ascending. */
+  random?: boolean;
+  /** read: return the bytes read (for --to FILE); otherwise they stay in the guest's pages. */
+  keepData?: boolean;
+}
+
+export interface BlockIoSummary {
+  op: BlockIoOp;
+  device: string;
+  dest?: string;
+  offset: number;
+  length: number;
+  blockSize: number;
+  queueDepth: number;
+  pattern: BlockIoPattern | 'data';
+  /** Blocks moved (a copy counts each block once). */
+  ios: number;
+  bytes: number;
+  seconds: number;
+  mbPerSec: number;
+  iops: number;
+  /** Per-block latency percentiles, µs. */
+  latencyUs: { p50: number; p99: number; max: number };
+  flushed: boolean;
+  /** Blocks went in a random order. */
+  random: boolean;
+  /** verify: blocks whose bytes differ, and the first differing byte's disk offset. */
+  mismatches?: number;
+  firstMismatch?: number;
+}
+
+/** The pattern's bytes for the disk range [offset, offset + length). */
+export function patternBytes(pattern: BlockIoPattern, seed: number, offset: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  if (pattern === 'zero') return out;
+  const view = new DataView(out.buffer);
+  if (pattern === 'offset') {
+    // Each 8-byte word holds its own disk offset: any misplaced block shows where it came from.
+    for (let i = 0; i + 8 <= length; i += 8) view.setBigUint64(i, BigInt(offset + i), true);
+    return out;
+  }
+  // random: xorshift32 keyed by the seed and each 512-byte sector's number, so any block can be regenerated alone.
+  for (let s = 0; s < length; s += 512) {
+    let x = (Math.imul(seed ^ 0x9e3779b9, 2654435761) ^ Math.imul((offset + s) / 512, 40503)) >>> 0 || 1;
+    for (let i = s; i < Math.min(length, s + 512); i += 4) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
+      if (i + 4 <= length) view.setUint32(i, x, true);
+    }
+  }
+  return out;
+}
+
+/** 0..n-1 in a seeded random order (Fisher-Yates over xorshift32). */
+export function shuffled(n: number, seed: number): Uint32Array {
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  let x = (seed ^ 0x2545f491) >>> 0 || 1;
+  for (let i = n - 1; i > 0; i--) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    const j = x % (i + 1);
+    const t = out[i]!;
+    out[i] = out[j]!;
+    out[j] = t;
+  }
+  return out;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/**
+ * Run `o` against `dev`. Blocks go out in order, up to queueDepth at a time; each
+ * block's latency is timed. A read returns the bytes it read (for `--to FILE`).
+ */
+export async function runBlockIo(dev: BlockDevice, o: BlockIoOptions, clock: Clock): Promise<{ summary: BlockIoSummary; data?: Uint8Array }> {
+  const length = o.data?.length ?? o.length;
+  if (!(Number.isSafeInteger(o.blockSize) && o.blockSize > 0)) throw new BlockIoError('EINVAL', `block size ${o.blockSize}`, null);
+  if (!(Number.isSafeInteger(o.queueDepth) && o.queueDepth >= 1)) throw new BlockIoError('EINVAL', `queue depth ${o.queueDepth}`, null);
+  if (o.op === 'copy' && o.dest === undefined) throw new BlockIoError('EINVAL', 'copy needs a destination disk', null);
+  if (o.op === 'copy' && o.dest === dev) throw new BlockIoError('EINVAL', `copy from ${dev.name} to itself`, null);
+  const readBack = o.op === 'read' && o.keepData === true ? new Uint8Array(length) : undefined;
+  const latencies: number[] = [];
+  let mismatches = 0;
+  let firstMismatch: number | undefined;
+  const expected = (at: number, n: number): Uint8Array => (o.data !== undefined ? o.data.subarray(at - o.offset, at - o.offset + n) : patternBytes(o.pattern, o.seed, at, n));
+
+  const one = async (at: number, n: number): Promise<void> => {
+    const t0 = clock.now();
+    switch (o.op) {
+      case 'write':
+        await dev.write(at, expected(at, n));
+        break;
+      case 'read':
+        await dev.read(at, n, readBack === undefined ? null : readBack.subarray(at - o.offset, at - o.offset + n));
+        break;
+      case 'verify': {
+        const got = await dev.read(at, n);
+        const want = expected(at, n);
+        const i = got.findIndex((b, j) => b !== want[j]);
+        if (i >= 0) {
+          mismatches++;
+          if (firstMismatch === undefined || at + i < firstMismatch) firstMismatch = at + i;
+        }
+        break;
+      }
+      case 'copy':
+        await o.dest!.write(at, await dev.read(at, n));
+        break;
+    }
+    latencies.push((clock.now() - t0) / 1000);
+  };
+
+  const blocks = Math.ceil(length / o.blockSize);
+  const order = o.random === true ? shuffled(blocks, o.seed) : null;
+  const end = o.offset + length;
+  const start = clock.now();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < blocks) {
+      const b = order === null ? next : order[next]!;
+      next++;
+      const at = o.offset + b * o.blockSize;
+      await one(at, Math.min(o.blockSize, end - at));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(o.queueDepth, Math.max(1, blocks)) }, worker));
+  let flushed = false;
+  if (o.flush && (o.op === 'write' || o.op === 'copy')) {
+    await (o.op === 'copy' ? o.dest! : dev).flush();
+    flushed = true;
+  }
+  const seconds = (clock.now() - start) / 1e9;
+  latencies.sort((a, b) => a - b);
+  const summary: BlockIoSummary = {
+    op: o.op,
+    device: dev.name,
+    ...(o.dest !== undefined && o.op === 'copy' ? { dest: o.dest.name } : {}),
+    offset: o.offset,
+    length,
+    blockSize: o.blockSize,
+    queueDepth: o.queueDepth,
+    pattern: o.data !== undefined ? 'data' : o.pattern,
+    ios: latencies.length,
+    bytes: length,
+    seconds,
+    mbPerSec: seconds > 0 ? length / 1e6 / seconds : 0,
+    iops: seconds > 0 ? latencies.length / seconds : 0,
+    latencyUs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? 0 },
+    flushed,
+    random: order !== null,
+    ...(o.op === 'verify' ? { mismatches, ...(firstMismatch !== undefined ? { firstMismatch } : {}) } : {}),
+  };
+  return readBack !== undefined ? { summary, data: readBack } : { summary };
+}

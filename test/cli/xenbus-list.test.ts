@@ -1,0 +1,108 @@
+import test from 'ava';
+import { join } from 'node:path';
+import type { XenbusRpc } from '../../src/protocol/xenbus-rpc.js';
+import { assertXlBuilt, CONFIGS, xlHost, type XlHost } from '../cli-xl/helpers.js';
+
+// `xenemu xenbus list DOM [--json]` through dist/ (npm run build first), against a host
+// with web running and a vbd's nodes written as libxl writes them (no block driver is
+// registered here, so both ends are devices no driver took).
+
+let h: XlHost;
+const FE = '/local/domain/1/device/vbd/51712';
+const BE = '/local/domain/0/backend/vbd/1/51712';
+
+test.before(async () => {
+  assertXlBuilt();
+  h = await xlHost();
+  const r = await h.xl('create', join(CONFIGS, 'web.yaml'));
+  if (r.code !== 0) throw new Error(`xl create: ${r.stderr}`);
+  await h.until((rows) => rows.find((d) => d.name === 'web')?.stateFlags.blocked === true, 'web idle');
+  const nodes = [
+    [`${BE}/frontend`, FE],
+    [`${BE}/frontend-id`, '1'],
+    [`${BE}/state`, '1'],
+    [`${FE}/backend`, BE],
+    [`${FE}/backend-id`, '0'],
+    [`${FE}/state`, '1'],
+  ];
+  const w = await h.xenemu('xenstore', 'write', ...nodes.flat());
+  if (w.code !== 0) throw new Error(`xenstore write: ${w.stderr}`);
+  // libxl's permissions: each end owned by its domain, readable by the other.
+  for (const [path, perms] of [
+    [BE, ['n0', 'r1']],
+    [FE, ['n1', 'r0']],
+  ] as const) {
+    const c = await h.xenemu('xenstore', 'chmod', '-r', path, ...perms);
+    if (c.code !== 0) throw new Error(`xenstore chmod: ${c.stderr}`);
+  }
+});
+
+test.after.always(async () => {
+  await h?.dispose();
+});
+
+test('xenbus list: a guest’s frontend, its backend’s path and state, and the children of xenstore', async (t) => {
+  const r = await h.xenemu('xenbus', 'list', 'web');
+  t.is(r.stderr, '');
+  t.is(r.code, 0);
+  t.is(
+    r.stdout,
+    [
+      'Bus            Node              Type     State           Peer  Peer path                            Peer state      Driver',
+      `xenbusb_front  device/vbd/51712  vbd      1 Initialising  0     ${BE}  1 Initialising  -`,
+      'xenstore       control           xctrl    -               -     -                                    -               xctrl',
+      'xenstore       memory            balloon  -               -     -                                    -               balloon',
+      'xenstore       cpu               cpu      -               -     -                                    -               cpu',
+      '',
+    ].join('\n'),
+  );
+});
+
+test('xenbus list 0: dom0’s back bus holds the vbd backend (and the console backend xenconsoled serves)', async (t) => {
+  const r = await h.xenemu('xenbus', 'list', '0');
+  t.is(r.code, 0);
+  const lines = r.stdout.split('\n');
+  t.regex(lines.find((l) => l.includes('backend/vbd/1/51712'))!, new RegExp(`^xenbusb_back +backend/vbd/1/51712 +vbd +1 Initialising +1 +${FE} +1 Initialising +-$`));
+  t.true(lines.some((l) => /^xenbusb_back +backend\/console\/1\/0 +console /.test(l)));
+});
+
+test('xenbus list --json: FreeBSD’s per-device variables, with the absolute path', async (t) => {
+  const r = await h.xenemu('xenbus', 'list', 'web', '--json');
+  t.is(r.code, 0);
+  const out = JSON.parse(r.stdout) as XenbusRpc['xenbus.list']['result'];
+  t.is(out.domid, 1);
+  t.is(out.name, 'web');
+  t.deepEqual(out.devices[0], {
+    bus: 'xenbusb_front',
+    node: 'device/vbd/51712',
+    xenstorePath: FE,
+    type: 'vbd',
+    state: 1,
+    stateName: 'Initialising',
+    otherendPath: BE,
+    otherendId: 0,
+    otherendState: 1,
+    otherendStateName: 'Initialising',
+    driver: null,
+  });
+  t.deepEqual(
+    out.devices.filter((d) => d.bus === 'xenstore').map((d) => [d.node, d.driver, d.state]),
+    [
+      ['control', 'xctrl', null],
+      ['memory', 'balloon', null],
+      ['cpu', 'cpu', null],
+    ],
+  );
+});
+
+test('an unknown domain is named as xl names it, exit 1', async (t) => {
+  t.deepEqual(await h.xenemu('xenbus', 'list', 'nosuch'), { stdout: '', stderr: 'nosuch is an invalid domain identifier (rc=-6)\n', code: 1 });
+  t.deepEqual(await h.xenemu('xenbus', 'list', '42'), { stdout: '', stderr: "Error: Domain '42' does not exist.\n", code: 1 });
+});
+
+test('xenbus list --help says what the columns are', async (t) => {
+  const r = await h.xenemu('xenbus', 'list', '--help');
+  t.is(r.code, 0);
+  t.regex(r.stdout, /xenbus_connection_state/);
+  t.regex(r.stdout, /xenemu xenbus list web --json/);
+});
