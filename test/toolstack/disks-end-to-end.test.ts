@@ -104,3 +104,19 @@ test('after a restart of the machine, a rebuilt guest has its disks (config and 
     await again.dispose();
   }
 });
+
+test('destroying a guest with a connected disk takes its backend down too', async (t) => {
+  const tm = await bootMachine();
+  try {
+    const r = await tm.m.toolstack.create(yamlConfig(`name: g\nmemory: 64\ndisk:\n  - "vdev=xvda, target=${image('d.img')}"\n`));
+    await connected(tm, r.domid, 51712);
+    t.is(tm.m.dom0.blkback.devices().filter((b) => b.frontendDomid === r.domid).length, 1);
+    await tm.m.toolstack.destroy(r.domid);
+    t.is(await state(tm.xs, `/local/domain/0/backend/vbd/${r.domid}/51712`), 'gone');
+    t.false(await tm.xs.read(`/libxl/${r.domid}`).then(() => true, () => false));
+    await until(() => tm.m.dom0.blkback.devices().every((b) => b.frontendDomid !== r.domid), "dom0's blkback lets go of the disk");
+    t.deepEqual(machineSources(tm.m).devices(r.domid).vbds, []);
+  } finally {
+    await tm.dispose();
+  }
+});
