@@ -120,3 +120,27 @@ test('destroying a guest with a connected disk takes its backend down too', asyn
     await tm.dispose();
   }
 });
+
+test('backend= a running driver domain: its blkback serves the disk, dom0 only wrote the nodes', async (t) => {
+  const tm = await bootMachine();
+  try {
+    const dd = (await tm.m.toolstack.create(yamlConfig('name: dd\nmemory: 64\ndriver_domain: true\n'))).domid;
+    const img = image('dd.img');
+    const g = (await tm.m.toolstack.create(yamlConfig(`name: g\nmemory: 64\ndisk:\n  - "vdev=xvdb, backend=dd, target=${img}"\n`))).domid;
+    const fe = `/local/domain/${g}/device/vbd/51728`;
+    const be = `/local/domain/${dd}/backend/vbd/${g}/51728`;
+    await until(async () => (await state(tm.xs, fe)) === '4' && (await state(tm.xs, be)) === '4', 'Connected through the driver domain');
+    t.is(tm.m.dom0.blkback.devices().length, 0);
+    t.is(tm.m.kernel(dd)!.blkback.devices().length, 1);
+    const [row] = await tm.m.toolstack.blockList(g);
+    t.like(row, { backendId: dd, state: 4, backendPath: be });
+    const kernel = tm.m.kernel(g)!;
+    await until(() => kernel.blocks.find('xvdb') !== undefined, 'xvdb in the guest');
+    await kernel.blocks.find('xvdb')!.write(0, Buffer.alloc(4096, 0x33));
+    t.deepEqual(readFileSync(img).subarray(0, 4096), Buffer.alloc(4096, 0x33));
+    // xentop counts dom0's backends only, as libxenstat reads dom0's sysfs.
+    t.deepEqual(machineSources(tm.m).devices(g).vbds, []);
+  } finally {
+    await tm.dispose();
+  }
+});
