@@ -177,6 +177,7 @@ export class Toolstack {
       this.deps.store.save(record);
       // libxl__add_disks, after the console: each disk's nodes, its backend's InitWait
       // and its hotplug script, before the guest runs.
+      const dropped: number[] = [];
       for (const disk of config.disk) {
         try {
           await this.attachDiskNodes(domain.domid, disk);
@@ -185,8 +186,10 @@ export class Toolstack {
           // gone, say), as a restart drops other changes that no longer apply.
           if (options.keepGoingWithoutDisks !== true) throw err;
           this.deps.log(`domain ${domain.domid} '${config.name}' comes back without its disk ${disk.vdev}: ${(err as Error).message}`);
+          dropped.push(disk.devid);
         }
       }
+      if (dropped.length > 0) this.setDisks(domain.domid, config.disk.filter((d) => !dropped.includes(d.devid)));
       if (!options.paused) {
         this.domctl.unpauseDomain(domain.domid);
         await this.bootKernel(domain.domid);
@@ -561,11 +564,8 @@ export class Toolstack {
     if (domid === 0) throw new ToolstackError('EINVAL', 'xenemu attaches disks to guests, not to Domain-0');
     this.find(domid);
     await this.attachDiskNodes(domid, disk);
-    const guest = this.guests.get(domid);
-    if (guest !== undefined) {
-      guest.record = { ...guest.record, config: { ...guest.record.config, disk: [...guest.record.config.disk.filter((d) => d.devid !== disk.devid), disk] } };
-      this.deps.store.save(guest.record);
-    }
+    const disks = this.guests.get(domid)?.record.config.disk ?? [];
+    this.setDisks(domid, [...disks.filter((d) => d.devid !== disk.devid), disk]);
     return { devid: disk.devid };
   }
 
@@ -583,13 +583,21 @@ export class Toolstack {
     } finally {
       // Whatever is left of it in XenStore, the disk is gone from the record once its
       // /libxl entry is (a forced detach, or a backend that closed).
-      const guest = this.guests.get(domid);
-      if (guest !== undefined && (await findDisk(this.deps.xs, domid, d.devid)) === undefined) {
-        guest.record = { ...guest.record, config: { ...guest.record.config, disk: guest.record.config.disk.filter((x) => x.devid !== d.devid) } };
-        this.deps.store.save(guest.record);
-      }
+      const disks = this.guests.get(domid)?.record.config.disk;
+      if (disks !== undefined && (await findDisk(this.deps.xs, domid, d.devid)) === undefined) this.setDisks(domid, disks.filter((x) => x.devid !== d.devid));
     }
     return { devid: d.devid };
+  }
+
+  /**
+   * The guest's disks as its stored configuration lists them (libxl keeps attached
+   * devices in the domain's JSON config too): what a restart or reboot attaches.
+   */
+  private setDisks(domid: number, disk: DiskSpec[]): void {
+    const guest = this.guests.get(domid);
+    if (guest === undefined) return;
+    guest.record = { ...guest.record, config: { ...guest.record.config, disk } };
+    this.deps.store.save(guest.record);
   }
 
   /** xl block-list: one row per disk of the guest, from XenStore. */

@@ -100,6 +100,11 @@ test('after a restart of the machine, a rebuilt guest has its disks (config and 
       ['xvda', 'xvdb'],
     );
     t.true(again.log.some((l) => l.includes('comes back without its disk xvdc') && l.includes('failed to stat')));
+    // Dropped from the record too, as a restart drops other changes that no longer apply.
+    t.deepEqual(
+      again.m.toolstack.record(domid)!.config.disk.map((d) => d.vdev),
+      ['xvda', 'xvdb'],
+    );
   } finally {
     await again.dispose();
   }

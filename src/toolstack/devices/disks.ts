@@ -113,9 +113,10 @@ export async function attachDisk(deps: DiskDeps, disk: DiskSpec, ctx: VbdContext
 
 /**
  * libxl__wait_device_connection(): wait for the backend's InitWait, then the hotplug
- * script. libxl waits for exactly InitWait, relying on Linux blkback to stay there
- * until the script has run; a backend that needs no script may already have gone on
- * to Initialised or Connected by the time the watch reads the node, which is as good.
+ * script. libxl waits for exactly InitWait, relying on the backend to stay there until
+ * the script has run, as Linux blkback and xenemu's do; a backend that does not wait
+ * may have gone on to Initialised or Connected when the watch reads the node, which is
+ * as good.
  */
 async function connectDevice(deps: DiskDeps, d: DeviceId): Promise<void> {
   const { xs, clock } = deps;
