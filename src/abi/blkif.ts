@@ -261,14 +261,29 @@ export class BlkifRequestView {
   }
 }
 
-/** Segment descriptor `i` of an indirect page (`page` is the mapped page). */
-export function indirectSegment(page: Uint8Array, i: number): BlkifSegment {
-  return readSegment(new DataView(page.buffer, page.byteOffset, page.byteLength), i * BLKIF_REQUEST_SEGMENT.size);
+/**
+ * Segment descriptors `first..first+count-1` of the indirect pages, in order (descriptor
+ * i is in page i / 512): one DataView per page, not one per descriptor.
+ */
+export function readIndirectSegments(pages: readonly Uint8Array[], count: number): BlkifSegment[] {
+  const out: BlkifSegment[] = [];
+  for (let p = 0; out.length < count; p++) {
+    const page = pages[p]!;
+    const v = new DataView(page.buffer, page.byteOffset, page.byteLength);
+    const n = Math.min(BLKIF_SEGS_PER_INDIRECT_FRAME, count - out.length);
+    for (let i = 0; i < n; i++) out.push(readSegment(v, i * BLKIF_REQUEST_SEGMENT.size));
+  }
+  return out;
 }
 
-/** Write segment descriptor `i` of an indirect page. */
-export function writeIndirectSegment(page: Uint8Array, i: number, s: BlkifSegment): void {
-  writeSegment(new DataView(page.buffer, page.byteOffset, page.byteLength), i * BLKIF_REQUEST_SEGMENT.size, s);
+/** Write `segments` as the descriptors of the indirect pages, 512 per page, in order. */
+export function writeIndirectSegments(pages: readonly Uint8Array[], segments: readonly BlkifSegment[]): void {
+  for (let p = 0; p * BLKIF_SEGS_PER_INDIRECT_FRAME < segments.length; p++) {
+    const page = pages[p]!;
+    const v = new DataView(page.buffer, page.byteOffset, page.byteLength);
+    const end = Math.min(segments.length, (p + 1) * BLKIF_SEGS_PER_INDIRECT_FRAME);
+    for (let i = p * BLKIF_SEGS_PER_INDIRECT_FRAME; i < end; i++) writeSegment(v, (i % BLKIF_SEGS_PER_INDIRECT_FRAME) * BLKIF_REQUEST_SEGMENT.size, segments[i]!);
+  }
 }
 
 function readSegment(v: DataView, at: number): BlkifSegment {

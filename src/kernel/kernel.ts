@@ -425,7 +425,9 @@ export class Kernel {
     await this.xenstoreChildren.add(new CpuHotplug(this.hc, this.log, (v) => this.hc.vcpuOnline(v), (v) => this.cpuUp(v)));
     this.xenbusFront = new XenbusBus(FRONT, this.xs, this.log);
     this.xenbusBack = new XenbusBus(BACK, this.xs, this.log);
-    this.blocks = new BlockLayer({ alloc: () => this.pageAllocator.alloc(), free: (gfn) => this.pageAllocator.freePage(gfn), page: (gfn) => this.page(gfn) }, this.clock);
+    // Each disk's queue may hold up to an eighth of the domain's memory as I/O buffers.
+    const pages = { alloc: () => this.pageAllocator.alloc(), free: (gfn: number) => this.pageAllocator.freePage(gfn), page: (gfn: number) => this.page(gfn) };
+    this.blocks = new BlockLayer(pages, this.clock, Math.floor(this.options.pages / 8));
     this.blkfront = new Blkfront(this, this.blocks);
     this.blkback = new Blkback(this);
     this.xenbusFront.register(this.blkfront);

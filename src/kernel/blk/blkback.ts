@@ -11,7 +11,7 @@ import {
   GNTMAP,
   GNTST,
   indirectPages,
-  indirectSegment,
+  readIndirectSegments,
   ringSize,
   SharedRing,
   SRING_PROTOCOLS,
@@ -36,13 +36,14 @@ const SLOT = SRING_PROTOCOLS.blkif.slotBytes;
  * What a blkback advertises, FreeBSD's hw.xbb.* loader tunables: the biggest ring and
  * request it serves. Defaults are Linux blkback's (ring order 4, 256 indirect
  * segments). `publish` chooses the keys: 'both' (FreeBSD's max-* and today's
- * max-ring-page-order / feature-max-indirect-segments) or 'original' (only the keys
- * of FreeBSD's first multi-page negotiation), for peers that know only those.
+ * max-ring-page-order / feature-max-indirect-segments), 'original' (only the keys
+ * of FreeBSD's first multi-page negotiation), or 'none' (a backend of the original
+ * one-page protocol, which publishes no maxima at all: one page, 11 segments).
  */
 export interface BlkbackTunables {
   maxRingPageOrder: number;
   maxIndirectSegments: number;
-  publish: 'both' | 'original';
+  publish: 'both' | 'original' | 'none';
 }
 
 export const DEFAULT_BLKBACK_TUNABLES: BlkbackTunables = { maxRingPageOrder: 4, maxIndirectSegments: 256, publish: 'both' };
@@ -183,6 +184,7 @@ class BlkbackInstance {
    */
   private async publishMaxima(): Promise<void> {
     const t = this.tunables;
+    if (t.publish === 'none') return;
     const pages = 1 << t.maxRingPageOrder;
     const requests = ringSize(SLOT, pages * XEN_PAGE_SIZE);
     const segments = t.publish === 'both' ? Math.max(t.maxIndirectSegments, BLKIF_MAX_SEGMENTS_PER_REQUEST) : BLKIF_MAX_SEGMENTS_PER_REQUEST;
@@ -275,7 +277,7 @@ class BlkbackInstance {
       await this.connectRing();
     } catch (err) {
       this.releaseRing();
-      await this.dev.fatal(ERRNO.EINVAL, (err as Error).message);
+      await this.dev.fatal('EINVAL', (err as Error).message);
       return;
     }
     await this.publishProperties();
@@ -293,7 +295,7 @@ class BlkbackInstance {
     const order = parseUnsigned(await readOtherendOptional(dev, 'ring-page-order'));
     const numPages = parseUnsigned(await readOtherendOptional(dev, 'num-ring-pages'));
     const pages = order !== undefined ? 2 ** Math.min(order, 30) : (numPages ?? 1);
-    const maxPages = 1 << this.tunables.maxRingPageOrder;
+    const maxPages = this.tunables.publish === 'none' ? 1 : 1 << this.tunables.maxRingPageOrder;
     if (!(pages >= 1 && pages <= maxPages && (pages & (pages - 1)) === 0)) throw new Error(`frontend asks for ${pages} ring pages; this backend serves 1 to ${maxPages}, a power of two`);
     const refs: number[] = [];
     // One page: `ring-ref` (Linux's read_per_ring_refs), whatever ring-page-order says; ring-ref0 if that is all there is.
@@ -477,9 +479,7 @@ class BlkbackInstance {
     try {
       const bad = results.findIndex((r) => r.status !== GNTST.okay);
       if (bad >= 0) return new Refusal(BLKIF_RSP.ERROR, `cannot map indirect page ${bad} (grant ${req.indirectGrefs[bad]}): status ${results[bad]!.status}`);
-      const out: BlkifSegment[] = [];
-      for (let i = 0; i < req.nrSegments; i++) out.push(indirectSegment(results[Math.floor(i / 512)]!.page!, i % 512));
-      return out;
+      return readIndirectSegments(results.map((r) => r.page!), req.nrSegments);
     } finally {
       const handles = results.filter((r) => r.status === GNTST.okay).map((r) => r.handle);
       if (handles.length > 0) this.k.hc.gnttabUnmapGrantRef(handles);

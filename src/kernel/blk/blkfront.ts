@@ -14,7 +14,7 @@ import {
   SharedRing,
   SRING_PROTOCOLS,
   VDISK,
-  writeIndirectSegment,
+  writeIndirectSegments,
   XEN_IO_PROTO_ABI_X86_64,
   XEN_PAGE_SIZE,
   XenbusState,
@@ -163,7 +163,7 @@ class BlkfrontInstance implements BlockDriverDisk {
       this.indirect = limits.indirect ? Array.from({ length: limits.requests }, () => Array.from({ length: indirectPages(limits.segments) }, () => this.k.pageAllocator.alloc())) : [];
     } catch (err) {
       this.releaseRing();
-      await this.dev.fatal(ERRNO.ENOMEM, `setting up the ring: ${(err as Error).message}`);
+      await this.dev.fatal('ENOMEM', `setting up the ring: ${(err as Error).message}`);
       return;
     }
     this.limits = limits;
@@ -239,12 +239,12 @@ class BlkfrontInstance implements BlockDriverDisk {
     const read = async (key: string) => parseUnsigned(await readOtherendOptional(this.dev, key));
     const sectors = await read('sectors');
     if (sectors === undefined) {
-      await this.dev.fatal(ERRNO.EINVAL, 'backend published no sectors');
+      await this.dev.fatal('EINVAL', 'backend published no sectors');
       return;
     }
     const sectorSize = (await read('sector-size')) ?? BLKIF_SECTOR_SIZE;
     if (sectorSize < BLKIF_SECTOR_SIZE || (sectorSize & (sectorSize - 1)) !== 0 || sectorSize > XEN_PAGE_SIZE) {
-      await this.dev.fatal(ERRNO.EINVAL, `backend's sector-size ${sectorSize} is not a power of two from 512 to 4096`);
+      await this.dev.fatal('EINVAL', `backend's sector-size ${sectorSize} is not a power of two from 512 to 4096`);
       return;
     }
     const info = (await read('info')) ?? 0;
@@ -293,7 +293,7 @@ class BlkfrontInstance implements BlockDriverDisk {
           req.writeRequest(ringOp, this.vdev, BigInt(id), sector, segments);
         } else if (limits.indirect && (op === 'read' || op === 'write')) {
           const pages = this.indirect[id]!.slice(0, indirectPages(segments.length));
-          segments.forEach((s, i) => writeIndirectSegment(this.k.page(pages[Math.floor(i / BLKIF_SEGS_PER_INDIRECT_FRAME)]!), i % BLKIF_SEGS_PER_INDIRECT_FRAME, s));
+          writeIndirectSegments(pages.map((gfn) => this.k.page(gfn)), segments);
           const igrefs = pages.map((gfn) => this.k.gnttab.grantForeignAccess(beDomid, gfn, true));
           refs.push(...igrefs);
           req.writeIndirect(ringOp, this.vdev, BigInt(id), sector, segments.length, igrefs);

@@ -110,12 +110,19 @@ export class BlockDevice {
   private readonly waiters: Array<(buf: BlockBuffer | null) => void> = [];
   private gone = false;
 
+  /**
+   * @param bufferPages the most guest frames this disk's queue may hold as buffers: the
+   *   depth is the driver's in-flight limit, or fewer slots when that many would take
+   *   more (a small guest does not give half its memory to one disk's queue).
+   */
   constructor(
     readonly disk: BlockDriverDisk,
     private readonly pages: BlockPages,
     private readonly clock: Clock,
+    bufferPages = Number.POSITIVE_INFINITY,
   ) {
-    this.depth = Math.max(1, disk.maxInFlight);
+    const perSlot = Math.max(1, disk.maxRequestBytes / XEN_PAGE_SIZE);
+    this.depth = Math.max(1, Math.min(disk.maxInFlight, Math.floor(bufferPages / perSlot)));
   }
 
   get name(): string {
@@ -313,11 +320,13 @@ export class BlockLayer {
   constructor(
     private readonly pages: BlockPages,
     private readonly clock: Clock,
+    /** Frames each disk's queue may hold as buffers (see BlockDevice). */
+    private readonly bufferPagesPerDisk = Number.POSITIVE_INFINITY,
   ) {}
 
   add(disk: BlockDriverDisk): BlockDevice {
     if (this.devices.has(disk.name)) throw new Error(`block device ${disk.name} exists already`);
-    const dev = new BlockDevice(disk, this.pages, this.clock);
+    const dev = new BlockDevice(disk, this.pages, this.clock, this.bufferPagesPerDisk);
     this.devices.set(disk.name, dev);
     return dev;
   }

@@ -42,6 +42,7 @@ test('a pattern written through the ring is in the image, and the image read thr
   t.is(st.errors, 0);
   t.is(st.inFlight, 0);
   t.is(kernel.gnttab.deferredCount, 0, 'every data grant ended');
+  t.is(xvda.info().queueDepth, 64, 'a 64 MiB guest gives a disk\'s queue an eighth of its memory: 64 slots of 128 KiB, not the ring\'s 256');
   t.is(await readNode(tm.xs, `${frontPath(spec)}/ring-page-order`), '3', '256 requests need 8 ring pages');
   t.is(await readNode(tm.xs, `${backPath(spec)}/max-ring-page-order`), '4');
 });

@@ -47,22 +47,30 @@ test('against a backend that publishes only the original keys: 2 ring pages as r
   t.is(xvda.info().stats.writes, Math.ceil(MiB / 45056), 'requests of at most 11 pages');
 });
 
-test('against a one-page backend (the original protocol: no multi-page keys at all): ring-ref, 32 requests, and I/O works', async (t) => {
+test('against a backend of the original protocol, which publishes no maxima: the original values, a plain ring-ref, and I/O works', async (t) => {
   const { tm, domid, kernel } = await machineWithGuest();
   const img = scratchImage(MiB);
   t.teardown(async () => {
     await tm.dispose();
     img.dispose();
   });
-  tm.m.dom0.blkback.tunables = { maxRingPageOrder: 0, maxIndirectSegments: 0, publish: 'original' };
+  tm.m.dom0.blkback.tunables = { maxRingPageOrder: 0, maxIndirectSegments: 0, publish: 'none' };
   const spec = { frontDomid: domid, backDomid: 0, vdev: 51712, target: img.path };
   const xvda = await attachDisk(tm, kernel, spec, 'xvda');
+  for (const key of ['max-ring-pages', 'max-requests', 'max-request-segments', 'max-request-size', 'max-ring-page-order', 'feature-max-indirect-segments']) {
+    t.is(await readNode(tm.xs, `${backPath(spec)}/${key}`), undefined, key);
+  }
   const fe = frontPath(spec);
   t.truthy(await readNode(tm.xs, `${fe}/ring-ref`));
   t.is(await readNode(tm.xs, `${fe}/ring-ref0`), undefined);
   t.is(await readNode(tm.xs, `${fe}/ring-page-order`), '0');
   t.is(await readNode(tm.xs, `${fe}/num-ring-pages`), '1');
   t.is(await readNode(tm.xs, `${fe}/max-requests`), '32');
+  t.is(await readNode(tm.xs, `${fe}/max-request-segments`), '11');
+  t.regex(
+    kernel.log.lines.join('\n'),
+    /xbd0: backend offers: ring pages 1 \(not published: the original protocol's\), requests 32 \(not published: the original protocol's\), segments 11 \(not published: the original protocol's\), request size 45056 \(not published: the original protocol's\)/,
+  );
   const data = pattern(200 * 1024, 12);
   await xvda.write(8192, data);
   t.deepEqual(await xvda.read(8192, 200 * 1024), data);
