@@ -1,5 +1,5 @@
 import test from 'ava';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualClock } from '../../src/hypervisor/clock.js';
@@ -230,6 +230,46 @@ test('a safe detach that the backend never closes fails and keeps the device; --
     t.false(await exists(tm.xs, be));
     t.false(await exists(tm.xs, `/libxl/${guest}/device/vbd`));
     t.deepEqual(ts.record(guest)!.config.disk, []);
+  } finally {
+    await stop();
+    stopPump();
+    await tm.dispose();
+  }
+});
+
+test('hotplug scripts that hang, say nothing or cannot run fail the attach, and its nodes go', async (t) => {
+  const clock = new VirtualClock();
+  const stopPump = pumpClock(clock);
+  const { tm, guest, dd } = await setup(clock);
+  const stop = await fakeVbdBackend(tm.xs, dd);
+  const script = (name: string, body: string): string => {
+    const p = join(dir, name);
+    writeFileSync(p, `#!/bin/sh\n${body}\n`);
+    chmodSync(p, 0o755);
+    return p;
+  };
+  try {
+    const ts = tm.m.toolstack;
+    const started = join(dir, 'hang-started');
+    const hang = script('hang', `touch ${started}; exec sleep 1000`);
+    const attach = t.throwsAsync(ts.blockAttach(guest, disk(`vdev=xvdb, backend=dd, script=${hang}, target=x`)), {
+      message: `script: hotplug script ${hang} add failed for /local/domain/${dd}/backend/vbd/${guest}/51728: timed out after 40 s`,
+    });
+    // LIBXL_HOTPLUG_TIMEOUT, on the machine's clock, from when the script started.
+    for (let i = 0; i < 1000 && !existsSync(started); i++) await new Promise((r) => setTimeout(r, 10));
+    t.true(existsSync(started), 'the script started');
+    clock.advance(39e9);
+    t.true(await exists(tm.xs, `/libxl/${guest}/device/vbd/51728`));
+    clock.advance(2e9);
+    await attach;
+    const silent = script('silent', 'exit 0');
+    await t.throwsAsync(ts.blockAttach(guest, disk(`vdev=xvdb, backend=dd, script=${silent}, target=x`)), {
+      message: /add failed for .*: it exited without writing hotplug-status "connected"/,
+    });
+    const missing = join(dir, 'no-such-script');
+    await t.throwsAsync(ts.blockAttach(guest, disk(`vdev=xvdb, backend=dd, script=${missing}, target=x`)), { message: /add failed for .*: cannot run it: spawn .*ENOENT/ });
+    t.false(await exists(tm.xs, `/libxl/${guest}/device/vbd`));
+    t.false(await exists(tm.xs, `/local/domain/${dd}/backend/vbd`));
   } finally {
     await stop();
     stopPump();
