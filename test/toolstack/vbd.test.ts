@@ -141,6 +141,7 @@ test('bad disks fail with the reason and leave no node behind', async (t) => {
     await t.throwsAsync(ts.blockAttach(guest, disk(`vdev=xvdb, access=rw, backend=dd, target=${ro}`)), {
       message: `File ${ro} is read-only, and so I will not mount it read-write in a guest domain.`,
     });
+    await t.throwsAsync(ts.blockAttach(guest, disk('vdev=xvdb, backend=dd, target=rel.img')), { message: 'Disk vdev=xvdb: the target "rel.img" is a relative path; give an absolute one' });
     await t.throwsAsync(ts.blockAttach(guest, disk(`vdev=xvdb, backend=dd, target=${dir}`)), { message: `Disk vdev=xvdb: ${dir} is not a regular file or a block device` });
     await t.throwsAsync(ts.blockAttach(guest, disk(`vdev=xvdb, format=qcow2, backend=dd, target=${image('q.img')}`)), { message: /no suitable backend for disk xvdb/ });
     await t.throwsAsync(ts.blockAttach(guest, disk(`vdev=xvdb, backend=nosuch, target=${image('n.img')}`)), { message: "Disk vdev=xvdb: backend domain 'nosuch' does not exist" });

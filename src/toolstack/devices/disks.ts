@@ -12,6 +12,7 @@
  */
 
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { XenbusState } from '../../abi/index.js';
 import type { Clock } from '../../hypervisor/clock.js';
 import type { XsClient } from '../../protocol/xs-client.js';
@@ -60,6 +61,9 @@ export function checkDisk(disk: DiskSpec): void {
   // With script=, the target is the script's argument (an iSCSI name, say), not a path.
   if (disk.script !== undefined || disk.target === undefined) return;
   const target = disk.target;
+  // The CLI resolves a relative target against its working directory (a config's
+  // against the config's); the daemon's own directory means nothing to the caller.
+  if (!isAbsolute(target)) throw new ToolstackError('EINVAL', `Disk vdev=${vdev}: the target "${target}" is a relative path; give an absolute one`);
   let st;
   try {
     st = statSync(target);
