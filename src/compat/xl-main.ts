@@ -53,6 +53,7 @@ import {
   type XlOutput,
 } from './xl-commands.js';
 import { isXlExit, xlGetopt, type ParsedXlArgs, type XlExit } from './xl-getopt.js';
+import { xlBlockAttach, xlBlockDetach, xlBlockList } from './xl-block.js';
 
 interface Globals {
   dryRun: boolean;
@@ -133,6 +134,18 @@ const COMMANDS: Record<Exclude<XenemuXlCommand, 'create'>, CommandSpec> = {
     optstring: '',
     longopts: [],
     run: (ctx, p) => xlTrigger(ctx, { domain: p.operands[0]!, trigger: p.operands[1]!, ...(p.operands[2] !== undefined ? { vcpu: p.operands[2] } : {}) }),
+    },
+  'block-attach': {
+    optstring: '',
+    longopts: [],
+    run: (ctx, p, g) => xlBlockAttach(ctx, { domain: p.operands[0]!, specs: p.operands.slice(1), cwd: process.cwd(), dryRun: g.dryRun }),
+  },
+  // -l is xenemu's (the long table); xl's block-list has no options.
+  'block-list': { optstring: 'l', longopts: [long('long', 'l')], run: (ctx, p) => xlBlockList(ctx, { domains: p.operands, long: has(p, 'l') }) },
+  'block-detach': {
+    optstring: 'f',
+    longopts: [long('force', 'f')],
+    run: (ctx, p) => xlBlockDetach(ctx, { domain: p.operands[0]!, vdev: p.operands[1]!, force: has(p, 'f') }),
   },
 };
 

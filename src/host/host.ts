@@ -14,6 +14,7 @@ import { durableAnswers } from './control-gate.js';
 import { ControlServer, type RpcMethod } from './control-server.js';
 import type { RecoveryReport } from './db/index.js';
 import { blkMethods } from './blk-service.js';
+import { deviceMethods } from './device-service.js';
 import { domainMethods } from './domain-service.js';
 import { DurabilityBarrier } from './durability.js';
 import { evtchnMethods } from './evtchn-service.js';
@@ -100,6 +101,8 @@ export class Host {
       ...(options.xenInitDom0 !== undefined ? { xenInitDom0: options.xenInitDom0 } : {}),
       ...(options.quota ? { quota: options.quota } : {}),
       storeRecords: backend.loadRecords(),
+      // A hotplug script's xenstore-write reaches this host, as `xenemu env` arranges.
+      hotplugEnv: { XENEMU_HOME: options.paths.home, XENSTORED_PATH: options.paths.socket },
       onStoreChanges: (changes) => {
         backend.append(changes);
         barrier.schedule();
@@ -133,6 +136,7 @@ export class Host {
         return { stopping: true };
       },
       ...domainMethods(this.machine, () => hostUptimeSeconds()),
+      ...deviceMethods(this.machine),
       ...statsMethods(this.machine),
       ...evtchnMethods(this.machine),
       ...blkMethods(this.machine),

@@ -39,6 +39,8 @@ export interface MachineOptions {
   daemonPath: string;
   log: (line: string) => void;
   memoryReport?: () => string[];
+  /** Added to hotplug scripts' environment (XENSTORED_PATH: where their xenstore-write goes). */
+  hotplugEnv?: Record<string, string>;
 }
 
 /** Xen's own frame for dom0's shared_info (any value outside dom0's memory). */
@@ -163,6 +165,7 @@ export class Machine {
         saveDomidCursor: (next) => state.saveDomidCursor(next),
       },
       log,
+      ...(this.options.hotplugEnv ? { hotplugEnv: this.options.hotplugEnv } : {}),
     });
   }
 

@@ -58,9 +58,10 @@ const NO_DEVICES: DomainDevices = Object.freeze({ nets: [], vbds: [] }) as Domai
 /**
  * What the daemon's machine offers the sampler: per-source counts from each guest
  * kernel's interrupt layer (src/kernel/intr), brought up to date first since the
- * hypervisor delivers coalesced timer ticks lazily. Network and block backends do
- * not exist yet, so every domain has no vifs and no vbds, which is what libxenstat
- * reports on a host whose dom0 runs no backends.
+ * hypervisor delivers coalesced timer ticks lazily. A domain's vbds are those dom0's
+ * blkback serves it, with blkback's counters, as libxenstat reads them from dom0's
+ * sysfs (vbd-<domid>-<devid>/statistics): a disk served by a driver domain is not
+ * among them, as it is not for xentop. Network backends do not exist yet: no vifs.
  */
 export function machineSources(machine: Machine): StatsSources {
   return {
@@ -76,10 +77,31 @@ export function machineSources(machine: Machine): StatsSources {
       if (k?.intr === undefined || k.state === 'created' || k.state === 'halted') return null;
       return k.intr.totals();
     },
-    devices: () => NO_DEVICES,
+    devices: (domid) => {
+      const vbds = dom0Vbds(machine, domid);
+      return vbds.length === 0 ? NO_DEVICES : { nets: [], vbds };
+    },
     nowNs: () => machine.hv.clock.now(),
     wallMs: () => Date.now(),
   };
+}
+
+/** The vbds dom0's blkback serves domain `domid`, by device number. */
+function dom0Vbds(machine: Machine, domid: number): VbdStats[] {
+  const served = machine.dom0?.blkback?.devices() ?? [];
+  return served
+    .filter((b) => b.frontendDomid === domid)
+    .map((b) => ({
+      backend: 'BlkBack' as const,
+      dev: Number(b.node.slice(b.node.lastIndexOf('/') + 1)),
+      error: false,
+      oo: b.stats.ooReq,
+      rd: b.stats.rdReq,
+      wr: b.stats.wrReq,
+      rsect: b.stats.rdSect,
+      wsect: b.stats.wrSect,
+    }))
+    .sort((a, b) => a.dev - b.dev);
 }
 
 /** libxenstat's state accessors over a Domain (the same reading as `xl list`'s listRow). */

@@ -596,6 +596,10 @@ export class Kernel {
   /** The domain is going away: drop its connections. */
   stop(): void {
     this.state = 'halted';
+    // Its console went with the domain: a driver still finishing its work (blkfront
+    // logging a failed connect) logs to dmesg only, instead of notifying a port of a
+    // domain that no longer exists, which would throw out of its error handler.
+    this.console = null;
     this.blkback?.stopAll();
     this.xs?.close();
     this.stopInterrupts();

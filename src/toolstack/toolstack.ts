@@ -8,11 +8,14 @@ import { type DomainEvent, HypervisorError, type Hypervisor } from '../hyperviso
 import type { DomainTrigger } from '../hypervisor/triggers.js';
 import { Kernel } from '../kernel/kernel.js';
 import { XsType } from '../protocol/xs-wire.js';
-import type { DomainConfig } from './config/index.js';
-import { checkConfig, domainNameProblem, expandCpuList, formatPath, kernelCommandLine, PLAIN_WORDING } from './config/index.js';
+import type { DiskSpec, DomainConfig } from './config/index.js';
+import { checkConfig, decodeVdev, domainNameProblem, expandCpuList, formatPath, kernelCommandLine, PLAIN_WORDING } from './config/index.js';
 import { buildDomain, type BuiltDomain } from './domain-builder.js';
 import { ToolstackError } from './errors.js';
 import { removeDomainLayout, writeConsoleLayout, writeDomainLayout, type LayoutInfo } from './xenstore-layout.js';
+import { attachDisk, detachDisk, findDisk, listDisks, type DiskDeps } from './devices/disks.js';
+import type { VbdInfo } from './devices/vbd.js';
+import { domainQualifier } from './libxl/qualifier.js';
 
 /** What the toolstack keeps per guest, and persists so the guest comes back after a restart. */
 export interface DomainRecord {
@@ -62,6 +65,8 @@ export interface ToolstackDeps {
     saveDomidCursor(next: number): void;
   };
   log: (line: string) => void;
+  /** Added to the daemon's environment for hotplug scripts (XENSTORED_PATH, so their xenstore-write reaches this host). */
+  hotplugEnv?: Record<string, string>;
 }
 
 /** How long a guest has to acknowledge control/shutdown, as libxl waits. */
@@ -116,7 +121,10 @@ export class Toolstack {
    * it to xenstored (INTRODUCE), attach its console, and unless `paused`, unpause it
    * so its kernel boots. On any failure nothing of the domain is left behind.
    */
-  async create(config: DomainConfig, options: { paused?: boolean; domid?: number; uuid?: string; source?: string } = {}): Promise<DomainRecord> {
+  async create(
+    config: DomainConfig,
+    options: { paused?: boolean; domid?: number; uuid?: string; source?: string; keepGoingWithoutDisks?: boolean } = {},
+  ): Promise<DomainRecord> {
     const { hv } = this.deps;
     for (const d of hv.domains.values()) {
       if (d.name === config.name) throw new ToolstackError('EEXIST', `domain '${config.name}' already exists with ID ${d.domid}`);
@@ -168,6 +176,21 @@ export class Toolstack {
       const kernel = this.makeKernel(record, built);
       this.guests.set(domain.domid, { record, built, kernel, shutdownWaiters: [] });
       this.deps.store.save(record);
+      // libxl__add_disks, after the console: each disk's nodes, its backend's InitWait
+      // and its hotplug script, before the guest runs.
+      const dropped: number[] = [];
+      for (const disk of config.disk) {
+        try {
+          await this.attachDiskNodes(domain.domid, disk);
+        } catch (err) {
+          // A rebuilt domain comes back without a disk that no longer attaches (its image
+          // gone, say), as a restart drops other changes that no longer apply.
+          if (options.keepGoingWithoutDisks !== true) throw err;
+          this.deps.log(`domain ${domain.domid} '${config.name}' comes back without its disk ${disk.vdev}: ${(err as Error).message}`);
+          dropped.push(disk.devid);
+        }
+      }
+      if (dropped.length > 0) this.setDisks(domain.domid, config.disk.filter((d) => !dropped.includes(d.devid)));
       if (!options.paused) {
         this.domctl.unpauseDomain(domain.domid);
         await this.bootKernel(domain.domid);
@@ -525,6 +548,76 @@ export class Toolstack {
     this.recordChange(domid, { affinity: d.vcpus.map((v) => ({ hard: v.hardAffinity, soft: v.softAffinity })) });
   }
 
+  private diskDeps(): DiskDeps {
+    const { xs, clock, log } = this.deps;
+    return { xs, clock, log, hotplugBaseEnv: { ...process.env, ...this.deps.hotplugEnv } };
+  }
+
+  /** The domain a disk's backend= names (by id or name), which must exist. */
+  private backendDomid(disk: DiskSpec): number {
+    const q = domainQualifier(disk.backend);
+    const d = 'domid' in q ? this.deps.hv.domains.get(q.domid) : [...this.deps.hv.domains.values()].find((x) => x.name === q.name);
+    if (d === undefined) throw new ToolstackError('ESRCH', `Disk vdev=${disk.vdev}: backend domain '${disk.backend}' does not exist`);
+    return d.domid;
+  }
+
+  private async attachDiskNodes(domid: number, disk: DiskSpec): Promise<void> {
+    const guest = this.guests.get(domid);
+    if (guest === undefined) throw new ToolstackError('ESRCH', `domain ${domid} does not exist`);
+    await attachDisk(this.diskDeps(), disk, { domid, backendDomid: this.backendDomid(disk), guestType: guest.record.config.type });
+  }
+
+  /**
+   * xl block-attach: attach a disk to a running (or paused) guest. Like libxl, which
+   * adds it to the domain's stored configuration, the disk is kept in the record: a
+   * restart of the daemon or a reboot of the guest brings it back.
+   */
+  async blockAttach(domid: number, disk: DiskSpec): Promise<{ devid: number }> {
+    if (domid === 0) throw new ToolstackError('EINVAL', 'xenemu attaches disks to guests, not to Domain-0');
+    this.find(domid);
+    await this.attachDiskNodes(domid, disk);
+    const disks = this.guests.get(domid)?.record.config.disk ?? [];
+    this.setDisks(domid, [...disks.filter((d) => d.devid !== disk.devid), disk]);
+    return { devid: disk.devid };
+  }
+
+  /**
+   * xl block-detach: VDEV is a virtual disk name or a device number (as
+   * libxl_vdev_to_device_disk reads it). ENODEV when the guest has no such disk.
+   */
+  async blockDetach(domid: number, vdev: string, force: boolean): Promise<{ devid: number }> {
+    this.find(domid);
+    const devid = decodeVdev(vdev)?.devid;
+    const d = devid === undefined ? undefined : await findDisk(this.deps.xs, domid, devid);
+    if (d === undefined) throw new ToolstackError('ENODEV', `Device ${vdev} not connected.`);
+    try {
+      await detachDisk(this.diskDeps(), d, force);
+    } finally {
+      // Whatever is left of it in XenStore, the disk is gone from the record once its
+      // /libxl entry is (a forced detach, or a backend that closed).
+      const disks = this.guests.get(domid)?.record.config.disk;
+      if (disks !== undefined && (await findDisk(this.deps.xs, domid, d.devid)) === undefined) this.setDisks(domid, disks.filter((x) => x.devid !== d.devid));
+    }
+    return { devid: d.devid };
+  }
+
+  /**
+   * The guest's disks as its stored configuration lists them (libxl keeps attached
+   * devices in the domain's JSON config too): what a restart or reboot attaches.
+   */
+  private setDisks(domid: number, disk: DiskSpec[]): void {
+    const guest = this.guests.get(domid);
+    if (guest === undefined) return;
+    guest.record = { ...guest.record, config: { ...guest.record.config, disk } };
+    this.deps.store.save(guest.record);
+  }
+
+  /** xl block-list: one row per disk of the guest, from XenStore. */
+  async blockList(domid: number): Promise<VbdInfo[]> {
+    this.find(domid);
+    return listDisks(this.deps.xs, domid);
+  }
+
   /**
    * After a daemon restart, rebuild the guests of the previous run from their configs:
    * same domids, names and UUIDs, booted again. Not a restore: no guest state is
@@ -545,7 +638,7 @@ export class Toolstack {
         continue;
       }
       try {
-        await this.create(checked.value, { domid: r.domid, uuid: r.uuid, paused: true, ...(r.source ? { source: r.source } : {}) });
+        await this.create(checked.value, { domid: r.domid, uuid: r.uuid, paused: true, keepGoingWithoutDisks: true, ...(r.source ? { source: r.source } : {}) });
         const changed = r.changed ?? {};
         await this.reapply(r.domid, r.name, changed);
         if (changed.paused === true) this.recordChange(r.domid, { paused: true });

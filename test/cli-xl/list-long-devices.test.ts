@@ -1,6 +1,7 @@
 import test from 'ava';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { assertXlBuilt, scratchFile, xlHost } from './helpers.js';
+import { assertXlBuilt, scratch, scratchFile, xlHost } from './helpers.js';
 
 // `xl create -n` prints what xl's parser builds; `xl list -l` prints the same config
 // after libxl's defaults (libxl__device_disk_setdefault, libxl__device_nic_setdefault),
@@ -20,18 +21,21 @@ test('create -n and list -l agree on disks and vifs, backend_domid included (by 
   t.is((await h.xl('create', '-q', scratchFile('dd.yaml', 'name: dd\nmemory: 64\ndriver_domain: true\n'))).code, 0);
   const dd = (await (await h.client()).list(['dd']))[0]!.domid;
   t.not(dd, 0);
+  // create attaches the disks: their images must exist.
+  const images = scratch();
+  for (const f of ['guest-root.img', 'guest-data.img', 'guest-ro.img']) writeFileSync(join(images, f), Buffer.alloc(65536));
   const guest = scratchFile(
     'guest.yaml',
     [
       'name: guest',
       'memory: 64',
       'disk:',
-      `  - "vdev=xvda, access=rw, backend=dd, target=/srv/guest-root.img"`,
-      '  - target: /srv/guest-data.img',
+      `  - "vdev=xvda, access=rw, backend=dd, target=${images}/guest-root.img"`,
+      `  - target: ${images}/guest-data.img`,
       '    vdev: xvdb',
       '    discard: false',
       `    backend: ${dd}`,
-      '  - "vdev=xvdc, access=ro, target=/srv/guest-ro.img"',
+      `  - "vdev=xvdc, access=ro, target=${images}/guest-ro.img"`,
       'vif:',
       '  - backend: dd',
       '    bridge: xenbr1',
@@ -43,7 +47,8 @@ test('create -n and list -l agree on disks and vifs, backend_domid included (by 
   );
   const dry = await h.xl('create', '-n', guest);
   t.is(dry.code, 0, dry.stderr);
-  t.is((await h.xl('create', '-q', guest)).code, 0);
+  const made = await h.xl('create', '-q', guest);
+  t.is(made.code, 0, made.stderr);
   const long = await h.xl('list', '-l', 'guest');
   t.is(long.code, 0, long.stderr);
   const parsed = JSON.parse(dry.stdout) as LibxlConfig;
@@ -77,6 +82,8 @@ test('a relative disk target is the same resolved path in create -n and in list 
   t.teardown(() => h.dispose());
   const file = scratchFile('rel.yaml', 'name: rel\nmemory: 64\ndisk:\n  - target: images/rel-root.img\n    vdev: xvda\n');
   const want = join(dirname(file), 'images', 'rel-root.img');
+  mkdirSync(dirname(want));
+  writeFileSync(want, Buffer.alloc(65536));
   const dry = await h.xl('create', '-n', file);
   t.is(dry.code, 0, dry.stderr);
   t.is((JSON.parse(dry.stdout) as { disks: { pdev_path: string }[] }).disks[0]!.pdev_path, want);

@@ -47,9 +47,9 @@ on_crash: coredump-restart
 root: /dev/xvda1 ro
 extra: console=hvc0
 disk:
-  - target: /srv/xen/legacy-disk.img
+  - target: images/legacy-disk.img
     vdev: xvda
-  - target: /srv/xen/legacy-data.img
+  - target: images/legacy-data.img
     vdev: xvdb
     access: ro
 vif:
@@ -87,7 +87,7 @@ test('loadDomainConfig resolves relative paths against the config file\'s direct
     [`${dir}images/db-system.img`, `${dir}images/db-data.img`],
   );
   const legacy = loadDomainConfig('configs/legacy.cfg');
-  t.is(legacy.config.disk[0]!.target, '/srv/xen/legacy-disk.img');
+  t.is(legacy.config.disk[0]!.target, `${dir}images/legacy-disk.img`);
   t.is(legacy.format, 'xlcfg');
   t.is(r.format, 'yaml');
 });

@@ -1,6 +1,6 @@
 import { XenbusState } from '../../abi/index.js';
 import { errnoNumber, isErrnoName } from '../../common/errno.js';
-import type { XsClient } from '../../protocol/xs-client.js';
+import { XsRequestError, type XsClient } from '../../protocol/xs-client.js';
 import type { KernelLog } from '../kernel-log.js';
 import type { XenbusDriver } from './driver.js';
 
@@ -65,7 +65,19 @@ export class XenbusDevice {
    */
   async setState(state: XenbusState): Promise<void> {
     if (state === this.state) return;
-    await this.xs.write(`${this.node}/state`, String(state));
+    // As Linux's __xenbus_switch_state, in a transaction and only while the device's
+    // node is there: a backend's last Closed, written just after the toolstack removed
+    // its folder (a destroyed guest), must not make the folder again.
+    await this.xs.transaction(async (tx) => {
+      const there = await this.xs.read(this.node, tx).then(
+        () => true,
+        (err: unknown) => {
+          if (err instanceof XsRequestError && err.errno === 'ENOENT') return false;
+          throw err;
+        },
+      );
+      if (there) await this.xs.write(`${this.node}/state`, String(state), tx);
+    });
     this.state = state;
   }
 

@@ -25,6 +25,8 @@ export { ConfigError, formatIssue, formatPath, isVerboseOnly, warningsToShow, ty
 export {
   DomainConfigInputSchema,
   DomainConfigSchema,
+  DiskSpecField,
+  DiskSpecObject,
   domainNameProblem,
   kernelCommandLine,
   MAX_NAME_LENGTH,

@@ -216,6 +216,11 @@ const DiskItem = z
   )
   .describe('A virtual block device');
 
+/** One disk, as a DISKSPEC string or a mapping, normalised (block-attach's parameter). */
+export const DiskSpecField = DiskItem;
+/** One disk as a mapping (what parseDiskSpec's fields are), with the mapping's own messages. */
+export const DiskSpecObject = DiskObject;
+
 const VifObject = z.strictObject({
   mac: z
     .string()

@@ -90,7 +90,7 @@ export function xlParsedDomainConfig(config: DomainConfig, options: DryRunOption
     },
     b_info: b,
   };
-  if (c.disk.length > 0) out.disks = c.disk.map(disk);
+  if (c.disk.length > 0) out.disks = c.disk.map(xlParsedDisk);
   if (c.vif.length > 0) out.nics = c.vif.map((v) => nic(v, c.type));
   // xl sets every on_* from the config or its own default; the printer leaves out
   // destroy, libxl's initial value.
@@ -102,8 +102,8 @@ export function xlParsedDomainConfig(config: DomainConfig, options: DryRunOption
   return out;
 }
 
-/** xlu_disk_parse() (libxlu_disk_l.l) into a libxl_device_disk. */
-function disk(d: DiskSpec): LibxlDeviceDisk {
+/** xlu_disk_parse() (libxlu_disk_l.l) into a libxl_device_disk (also what `xl -N block-attach` prints). */
+export function xlParsedDisk(d: DiskSpec): LibxlDeviceDisk {
   const cdrom = d.devtype === 'cdrom';
   return {
     ...(d.backend !== '0' ? { backend_domname: d.backend } : {}),

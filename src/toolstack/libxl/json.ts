@@ -19,7 +19,7 @@
  * matching the key is printed as "type.pv": {…}.
  */
 
-import { LIBXL_ENUMS, LIBXL_STRUCTS, type CType, type IdlType, type LibxlDomainConfig } from './idl.js';
+import { LIBXL_ENUMS, LIBXL_STRUCTS, type CType, type IdlType, type LibxlDeviceDisk, type LibxlDomainConfig } from './idl.js';
 import { formatUuid } from './uuid.js';
 import type { YajlGen } from './yajl.js';
 import { XenemuError } from '../../common/errors.js';
@@ -36,6 +36,11 @@ type Obj = Readonly<Record<string, unknown>>;
 /** Generates libxl_domain_config's JSON into g, as libxl_domain_config_gen_json does. */
 export function libxlDomainConfigGenJson(g: YajlGen, config: LibxlDomainConfig): void {
   genStruct(g, 'libxl_domain_config', config as Obj, 'config');
+}
+
+/** libxl_device_disk_gen_json (what libxl_device_disk_to_json prints). */
+export function libxlDeviceDiskGenJson(g: YajlGen, disk: LibxlDeviceDisk): void {
+  genStruct(g, 'libxl_device_disk', disk as Obj, 'disk');
 }
 
 function genStruct(g: YajlGen, name: string, obj: Obj | undefined, path: string): void {

@@ -47,6 +47,9 @@ export const XENEMU_XL_COMMANDS = [
   'uptime',
   'sysrq',
   'trigger',
+  'block-attach',
+  'block-list',
+  'block-detach',
 ] as const;
 
 export type XenemuXlCommand = (typeof XENEMU_XL_COMMANDS)[number];
@@ -141,4 +144,7 @@ export const XL_REQUIRED_ARGS: Readonly<Record<XenemuXlCommand, number>> = {
   uptime: 0,
   sysrq: 2,
   trigger: 2,
+  'block-attach': 2,
+  'block-list': 1,
+  'block-detach': 2,
 };

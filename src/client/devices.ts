@@ -1,0 +1,19 @@
+import type { DeviceRpc } from '../protocol/device-rpc.js';
+import type { DiskSpecFields } from '../toolstack/config/disk-spec.js';
+import type { VbdInfo } from '../toolstack/devices/vbd.js';
+import { TypedClient } from './typed-client.js';
+
+/** The device methods of the daemon, typed (src/protocol/device-rpc.ts), over a DomainClient's connection. */
+export class DeviceClient extends TypedClient<DeviceRpc> {
+  blockAttach(ref: string, disk: DiskSpecFields): Promise<{ devid: number }> {
+    return this.call('block.attach', { ref, disk: disk as DeviceRpc['block.attach']['params']['disk'] });
+  }
+
+  blockDetach(ref: string, vdev: string, force: boolean): Promise<{ devid: number }> {
+    return this.call('block.detach', { ref, vdev, force });
+  }
+
+  blockList(ref: string): Promise<VbdInfo[]> {
+    return this.call('block.list', { ref });
+  }
+}

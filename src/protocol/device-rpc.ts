@@ -1,0 +1,27 @@
+import * as z from 'zod';
+import { DiskSpecField } from '../toolstack/config/index.js';
+import type { VbdInfo } from '../toolstack/devices/vbd.js';
+import { DomainRef } from './params.js';
+
+/**
+ * The control methods of the device commands (block-attach, block-detach,
+ * block-list). The CLI reads the DISKSPEC (so a bad one is reported against the
+ * command line, and a relative target is the caller's), and sends the disk as a
+ * mapping, which the daemon checks with the config's own disk rules.
+ */
+export const DeviceParams = {
+  'block.attach': z.strictObject({ ref: DomainRef, disk: DiskSpecField }),
+  /** VDEV: a virtual disk name or a device number, as xl block-detach takes it. */
+  'block.detach': z.strictObject({ ref: DomainRef, vdev: z.string().max(256), force: z.boolean().default(false) }),
+  'block.list': z.strictObject({ ref: DomainRef }),
+} satisfies Record<string, z.ZodType>;
+
+interface DeviceResults {
+  'block.attach': { devid: number };
+  'block.detach': { devid: number };
+  'block.list': VbdInfo[];
+}
+
+export type DeviceMethod = keyof typeof DeviceParams;
+
+export type DeviceRpc = { [M in DeviceMethod]: { params: z.output<(typeof DeviceParams)[M]>; result: DeviceResults[M] } };
