@@ -91,6 +91,27 @@ interface Job {
   bytes: number;
 }
 
+/**
+ * Requests that go to the store as one call (a plug's merged run): all reads or all
+ * writes, each starting where the one before ended, or one flush or barrier alone.
+ */
+interface Batch {
+  op: number;
+  /** Byte offset of the first request. */
+  position: number;
+  /** Byte offset just past the last request. */
+  end: number;
+  /** In ring order: the answers go out in this order, each with its own id. */
+  jobs: Job[];
+  /** The vectors of the call (IOV_MAX at most). */
+  buffers: Uint8Array[];
+  /** The grant mappings to drop once the call ended. */
+  handles: number[];
+}
+
+/** IOV_MAX (Linux UIO_MAXIOV): the most vectors one preadv/pwritev takes. */
+const IOV_MAX = 1024;
+
 /** Why a request is refused: its status and the log line. */
 class Refusal {
   constructor(
@@ -121,6 +142,8 @@ class BlkbackInstance {
   private scheduled = false;
   /** Jobs started and not finished. */
   private inFlight = 0;
+  /** Jobs started in this pass of the ring and not yet sent to the store (the plug). */
+  private plugged: Job[] = [];
   /** Jobs waiting behind a fence (a flush or barrier, which waits for the requests before it). */
   private readonly waiting: Job[] = [];
   /** A flush or barrier is running. */
@@ -368,6 +391,9 @@ class BlkbackInstance {
         await this.disconnect();
         await this.dev.fatal(ERRNO.EPROTO, `frontend provided bogus ring requests: ${(err as Error).message}`);
       });
+    } finally {
+      // What this pass started goes to the store (and counts toward the drain a disconnect waits for).
+      this.unplug();
     }
   }
 
@@ -388,9 +414,11 @@ class BlkbackInstance {
     this.start(job);
   }
 
+  /** Start a job: it counts as in flight now, and goes to the store at the next unplug. */
   private start(job: Job): void {
     if (isFence(job)) this.fenceRunning = true;
-    void this.run(job);
+    this.inFlight++;
+    this.plugged.push(job);
   }
 
   /**
@@ -405,6 +433,7 @@ class BlkbackInstance {
       this.waiting.shift();
       this.start(head);
     }
+    this.unplug();
   }
 
   private count(job: Job): void {
@@ -491,48 +520,127 @@ class BlkbackInstance {
    * them), one preadv/pwritev over the segments' bytes in place, unmap, answer. A
    * barrier's write is followed by an fdatasync; a flush is an fdatasync.
    */
-  private async run(job: Job): Promise<void> {
+  /**
+   * blk_finish_plug: send the requests started since the last unplug to the store, in
+   * ring order. Consecutive reads (or writes) that continue each other on the disk go
+   * as ONE preadv/pwritev over all their pages (up to IOV_MAX vectors), as Linux's
+   * block layer merges the bios blkback submits under one plug; flushes and barriers go
+   * alone. Each request's pages are mapped first: one that cannot be mapped is answered
+   * with an error alone, and ends the run it would have joined.
+   */
+  private unplug(): void {
+    const jobs = this.plugged;
+    if (jobs.length === 0) return;
+    this.plugged = [];
+    let batch: Batch | null = null;
+    let refused = false;
+    for (const job of jobs) {
+      if (job.segments.length === 0) {
+        if (batch !== null) void this.run(batch);
+        batch = null;
+        void this.run({ op: job.op, position: job.position, end: job.position, jobs: [job], buffers: [], handles: [] });
+        continue;
+      }
+      if (batch !== null && (isFence(job) || isFence(batch.jobs[0]!) || job.op !== batch.op || job.position !== batch.end || batch.buffers.length + job.segments.length > IOV_MAX)) {
+        void this.run(batch);
+        batch = null;
+      }
+      const mapped = this.mapSegments(job, batch);
+      if (mapped instanceof Error) {
+        if (batch !== null) void this.run(batch);
+        batch = null;
+        this.stats.errors++;
+        this.k.log.print(`${this.name}: request ${job.id}: ${mapped.message}`);
+        this.inFlight--;
+        this.answer(this.generation, [job], BLKIF_RSP.ERROR);
+        if (isFence(job)) this.fenceRunning = false;
+        refused = true;
+        continue;
+      }
+      batch = mapped;
+    }
+    if (batch !== null) void this.run(batch);
+    if (refused) this.settle();
+  }
+
+  /**
+   * Map one job's data pages (read-only for a write: the backend only reads them) and
+   * add its bytes to `into` (or a new batch), joining vectors that continue each other
+   * in one buffer. All of the job's pages, or none (those mapped are unmapped again).
+   */
+  private mapSegments(job: Job, into: Batch | null): Batch | Error {
+    const frontDomid = this.dev.otherend!.domid;
+    const flags = GNTMAP.host_map | (job.op === BLKIF_OP.READ ? 0 : GNTMAP.readonly);
+    const segs = job.segments;
+    const results = this.k.hc.gnttabMapGrantRef(segs.map((s) => ({ dom: frontDomid, ref: s.gref, flags })));
+    const bad = results.findIndex((r) => r.status !== GNTST.okay);
+    if (bad >= 0) {
+      const handles = results.filter((r) => r.status === GNTST.okay).map((r) => r.handle);
+      if (handles.length > 0) this.k.hc.gnttabUnmapGrantRef(handles);
+      return new Error(`cannot map segment ${bad} (grant ${segs[bad]!.gref}) of domain ${frontDomid}: status ${results[bad]!.status}`);
+    }
+    const batch = into ?? { op: job.op, position: job.position, end: job.position, jobs: [], buffers: [], handles: [] };
+    batch.jobs.push(job);
+    batch.end += job.bytes;
+    for (let i = 0; i < segs.length; i++) {
+      const s = segs[i]!;
+      batch.handles.push(results[i]!.handle);
+      appendAdjacent(batch.buffers, results[i]!.page!.subarray(s.firstSect * BLKIF_SECTOR_SIZE, (s.lastSect + 1) * BLKIF_SECTOR_SIZE));
+    }
+    return batch;
+  }
+
+  /**
+   * Run a batch: one preadv/pwritev over its bytes in place, unmap, answer each of its
+   * requests with its own id. A barrier's write is followed by an fdatasync; a flush is
+   * an fdatasync. A failed call fails every request it covered (and only those).
+   */
+  private async run(batch: Batch): Promise<void> {
     const gen = this.generation;
-    this.inFlight++;
     let status: number = BLKIF_RSP.OKAY;
-    let handles: number[] = [];
     try {
       const store = this.store!;
-      if (job.segments.length > 0) {
-        const frontDomid = this.dev.otherend!.domid;
-        const flags = GNTMAP.host_map | (job.op === BLKIF_OP.READ ? 0 : GNTMAP.readonly);
-        const results = this.k.hc.gnttabMapGrantRef(job.segments.map((s) => ({ dom: frontDomid, ref: s.gref, flags })));
-        handles = results.filter((r) => r.status === GNTST.okay).map((r) => r.handle);
-        const bad = results.findIndex((r) => r.status !== GNTST.okay);
-        if (bad >= 0) throw new Error(`cannot map segment ${bad} (grant ${job.segments[bad]!.gref}) of domain ${frontDomid}: status ${results[bad]!.status}`);
-        const buffers = mergeAdjacent(job.segments.map((s, i) => results[i]!.page!.subarray(s.firstSect * BLKIF_SECTOR_SIZE, (s.lastSect + 1) * BLKIF_SECTOR_SIZE)));
-        if (job.op === BLKIF_OP.READ) await store.readv(buffers, job.position);
-        else await store.writev(buffers, job.position);
+      if (batch.buffers.length > 0) {
+        if (batch.op === BLKIF_OP.READ) await store.readv(batch.buffers, batch.position);
+        else await store.writev(batch.buffers, batch.position);
       }
-      if (job.op === BLKIF_OP.WRITE_BARRIER || job.op === BLKIF_OP.FLUSH_DISKCACHE) await store.flush();
+      if (batch.op === BLKIF_OP.WRITE_BARRIER || batch.op === BLKIF_OP.FLUSH_DISKCACHE) await store.flush();
     } catch (err) {
       status = BLKIF_RSP.ERROR;
-      this.stats.errors++;
-      this.k.log.print(`${this.name}: request ${job.id}: ${(err as Error).message}`);
+      this.stats.errors += batch.jobs.length;
+      const ids = batch.jobs.map((j) => j.id).join(', ');
+      this.k.log.print(`${this.name}: request${batch.jobs.length > 1 ? 's' : ''} ${ids}: ${(err as Error).message}`);
     } finally {
-      if (handles.length > 0) this.k.hc.gnttabUnmapGrantRef(handles);
-      this.inFlight--;
+      if (batch.handles.length > 0) this.k.hc.gnttabUnmapGrantRef(batch.handles);
+      this.inFlight -= batch.jobs.length;
     }
     // Nothing here may throw out of a request: it runs detached from any caller, and a
     // rejection would reach the daemon's top level.
     try {
-      this.respond(gen, job.id, job.ringOp, status);
+      this.answer(gen, batch.jobs, status);
     } catch (err) {
-      this.k.log.print(`${this.name}: request ${job.id}: cannot answer: ${(err as Error).message}`);
+      this.k.log.print(`${this.name}: requests ${batch.jobs.map((j) => j.id).join(', ')}: cannot answer: ${(err as Error).message}`);
     }
-    this.finished(job);
+    // A fence runs alone: it ends with its batch.
+    if (isFence(batch.jobs[0]!)) this.fenceRunning = false;
+    this.settle();
   }
 
-  /** A job ended: release the fence it was, start what waited, wake a disconnect waiting for the drain. */
-  private finished(job: Job): void {
-    if (isFence(job)) this.fenceRunning = false;
+  /** Jobs ended: start what waited, wake a disconnect waiting for the drain. */
+  private settle(): void {
     this.pump();
     if (this.inFlight === 0) for (const wake of this.drained.splice(0)) wake();
+  }
+
+  /** Answer these jobs, each with its own id and operation, all with `status`. */
+  private answer(gen: number, jobs: readonly Job[], status: number): void {
+    const ring = this.ring;
+    if (ring === null || gen !== this.generation) return;
+    for (const job of jobs) {
+      const slot = ring.nextResponse();
+      new BlkifResponseView(slot.view, slot.offset).write(job.id, job.ringOp, status);
+    }
+    this.pushResponses();
   }
 
   /** Put a response on the ring and notify if the frontend asked (make_response). */
@@ -541,6 +649,12 @@ class BlkbackInstance {
     if (ring === null || gen !== this.generation) return;
     const slot = ring.nextResponse();
     new BlkifResponseView(slot.view, slot.offset).write(id, op, status);
+    this.pushResponses();
+  }
+
+  /** Publish the responses written, and notify if the frontend asked. */
+  private pushResponses(): void {
+    const ring = this.ring!;
     if (ring.pushResponsesAndCheckNotify() && this.src !== null) {
       try {
         this.k.intr.signal(this.src);
@@ -611,20 +725,16 @@ class BlkbackInstance {
 }
 
 /**
- * Join byte ranges that follow each other in one buffer into one range, as the block
- * layer merges adjacent bio vectors: a guest's consecutive frames are adjacent in
- * memory, so a request over them becomes a preadv of a few large vectors, not one per
- * page.
+ * Add a byte range to a vector list, joined with the last one when it follows it in one
+ * buffer, as the block layer merges adjacent bio vectors: a guest's consecutive frames
+ * are adjacent in memory, so a request over them becomes a preadv of a few large
+ * vectors, not one per page.
  */
-function mergeAdjacent(buffers: Uint8Array[]): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const b of buffers) {
-    const last = out[out.length - 1];
-    if (last !== undefined && last.buffer === b.buffer && last.byteOffset + last.byteLength === b.byteOffset) {
-      out[out.length - 1] = new Uint8Array(b.buffer, last.byteOffset, last.byteLength + b.byteLength);
-    } else out.push(b);
-  }
-  return out;
+function appendAdjacent(out: Uint8Array[], b: Uint8Array): void {
+  const last = out[out.length - 1];
+  if (last !== undefined && last.buffer === b.buffer && last.byteOffset + last.byteLength === b.byteOffset) {
+    out[out.length - 1] = new Uint8Array(b.buffer, last.byteOffset, last.byteLength + b.byteLength);
+  } else out.push(b);
 }
 
 /** A flush or barrier: it waits for the requests before it and holds back those after it. */
