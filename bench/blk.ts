@@ -13,7 +13,7 @@
  * xenemu side on the negotiated ring (8 pages, 256 requests, 128 KiB requests with
  * indirect segments) and on the original protocol (one page, 32 requests, 11 segments).
  *
- *   node --import tsx bench/blk.ts [--rounds 5] [--seq-mib 256] [--rand-mib 16] [--file-mib 512]
+ *   node --import tsx bench/blk.ts [--rounds 5] [--seq-mib 256] [--rand-mib 16] [--file-mib 512] [--only 'seq 1M read qd1']
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -37,6 +37,7 @@ const { values } = parseArgs({
     'seq-mib': { type: 'string', default: '256' },
     'rand-mib': { type: 'string', default: '16' },
     'file-mib': { type: 'string', default: '512' },
+    only: { type: 'string' },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -130,12 +131,12 @@ async function main(): Promise<void> {
     return k.blocks.find(name)!;
   };
   const xvda = await attach({ frontDomid: domid, backDomid: 0, vdev: 51712, target: image }, 'xvda');
-  m.dom0.blkback.tunables = { maxRingPageOrder: 0, maxIndirectSegments: 0, publish: 'original' };
+  m.dom0.blkback.tunables = { maxRingPageOrder: 0, maxIndirectSegments: 0, publish: 'original', persistent: false };
   const xvdb = await attach({ frontDomid: domid, backDomid: 0, vdev: 51728, target: image2 }, 'xvdb');
   if (xvda === undefined || xvdb === undefined) throw new Error(`disks: ${k.log.lines.slice(-12).join('\n')}\n${m.dom0.log.lines.slice(-6).join('\n')}`);
 
   const rows: Array<Array<string | number>> = [];
-  for (const c of cases) {
+  for (const c of cases.filter((x) => values.only === undefined || `${x.name} qd${x.qd}`.includes(values.only))) {
     const r: number[] = [];
     const g: number[] = [];
     const o: number[] = [];

@@ -44,9 +44,22 @@ export interface BlkbackTunables {
   maxRingPageOrder: number;
   maxIndirectSegments: number;
   publish: 'both' | 'original' | 'none';
+  /**
+   * Offer feature-persistent (Linux's feature_persistent parameter): with a frontend
+   * that offers it too, the pages it grants stay mapped here across requests, up to
+   * MAX_PGRANTS of them.
+   */
+  persistent: boolean;
 }
 
-export const DEFAULT_BLKBACK_TUNABLES: BlkbackTunables = { maxRingPageOrder: 4, maxIndirectSegments: 256, publish: 'both' };
+export const DEFAULT_BLKBACK_TUNABLES: BlkbackTunables = { maxRingPageOrder: 4, maxIndirectSegments: 256, publish: 'both', persistent: true };
+
+/**
+ * Linux blkback's max_persistent_grants default: the most grants one ring keeps mapped.
+ * Past it, a request's other pages are mapped and unmapped around it as without the
+ * feature.
+ */
+export const MAX_PGRANTS = 1056;
 
 /** Opens the store a backend node's `params` names. */
 export type StoreOpener = (path: string, readOnly: boolean) => Promise<BackingStore>;
@@ -75,6 +88,10 @@ export interface BlkbackInfo {
   sectorSize: number;
   ringPages: number;
   inFlight: number;
+  /** feature-persistent is in use on this connection (both ends offered it). */
+  persistent: boolean;
+  /** Grants mapped persistently now (Linux's persistent_gnt_c). */
+  persistentGrants: number;
   stats: BlkbackStats;
 }
 
@@ -109,6 +126,9 @@ interface Batch {
   handles: number[];
 }
 
+/** A placeholder in a page list until the mapping is known. */
+const EMPTY_PAGE = new Uint8Array(0);
+
 /** IOV_MAX (Linux UIO_MAXIOV): the most vectors one preadv/pwritev takes. */
 const IOV_MAX = 1024;
 
@@ -139,6 +159,8 @@ class BlkbackInstance {
   private ringPages = 0;
   private src: XenIntrSource | null = null;
   private maxSegments: number = BLKIF_MAX_SEGMENTS_PER_REQUEST;
+  /** The frontend's pages mapped across requests, by grant reference (feature-persistent); null without the feature. */
+  private persistentMaps: Map<number, { handle: number; page: Uint8Array }> | null = null;
   private scheduled = false;
   /** Jobs started and not finished. */
   private inFlight = 0;
@@ -335,6 +357,8 @@ class BlkbackInstance {
     const sring = new SharedRing(this.mapped.pages, SLOT);
     this.ring = new BackRing(sring);
     this.ringPages = pages;
+    const persistent = this.tunables.persistent && parseUnsigned(await readOtherendOptional(dev, 'feature-persistent')) === 1;
+    this.persistentMaps = persistent ? new Map() : null;
     const indirect = this.tunables.publish === 'both' ? this.tunables.maxIndirectSegments : 0;
     this.maxSegments = Math.max(BLKIF_MAX_SEGMENTS_PER_REQUEST, Math.min(indirect, BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST * (XEN_PAGE_SIZE / 8)));
     // The interrupt source is a filter that only schedules the work (FreeBSD's xbb_filter
@@ -361,6 +385,7 @@ class BlkbackInstance {
       await w('info', info);
       await w('feature-flush-cache', 1);
       await w('feature-barrier', 1);
+      if (this.tunables.persistent) await w('feature-persistent', 1);
       // No feature-discard: no store can punch holes (see backing-store.ts).
     });
   }
@@ -502,17 +527,62 @@ class BlkbackInstance {
 
   /** Map the indirect pages read-only, copy the descriptors out, unmap. */
   private readIndirect(req: BlkifRequestCopy): BlkifSegment[] | Refusal {
-    const pages = indirectPages(req.nrSegments);
-    const frontDomid = this.dev.otherend!.domid;
-    const results = this.k.hc.gnttabMapGrantRef(req.indirectGrefs.slice(0, pages).map((ref) => ({ dom: frontDomid, ref, flags: GNTMAP.host_map | GNTMAP.readonly })));
+    const refs = req.indirectGrefs.slice(0, indirectPages(req.nrSegments));
+    const pages: Uint8Array[] = [];
+    const handles: number[] = [];
+    const failed = this.mapGrants(refs, true, pages, handles);
     try {
-      const bad = results.findIndex((r) => r.status !== GNTST.okay);
-      if (bad >= 0) return new Refusal(BLKIF_RSP.ERROR, `cannot map indirect page ${bad} (grant ${req.indirectGrefs[bad]}): status ${results[bad]!.status}`);
-      return readIndirectSegments(results.map((r) => r.page!), req.nrSegments);
+      if (failed !== null) return new Refusal(BLKIF_RSP.ERROR, `cannot map indirect page ${failed}`);
+      return readIndirectSegments(pages, req.nrSegments);
     } finally {
-      const handles = results.filter((r) => r.status === GNTST.okay).map((r) => r.handle);
       if (handles.length > 0) this.k.hc.gnttabUnmapGrantRef(handles);
     }
+  }
+
+  /**
+   * Map the frontend's grants `refs` (xen_blkbk_map): each page's view goes to `pages`
+   * in order. With feature-persistent a grant already mapped is reused, and a new one
+   * stays mapped (read-write, as the frontend grants persistent pages) while fewer than
+   * MAX_PGRANTS are; any other is mapped for this request only (read-only when
+   * `readonly`) and its handle goes to `handles`, for the caller to unmap. On a
+   * failure, returns which page and why, and unmaps this request's own mappings
+   * (those already in `handles` included).
+   */
+  private mapGrants(refs: readonly number[], readonly: boolean, pages: Uint8Array[], handles: number[]): string | null {
+    const dom = this.dev.otherend!.domid;
+    const persist = this.persistentMaps;
+    const ops: Array<{ dom: number; ref: number; flags: number }> = [];
+    const at: number[] = [];
+    const first = pages.length;
+    for (let i = 0; i < refs.length; i++) {
+      const cached = persist?.get(refs[i]!);
+      pages.push(cached?.page ?? EMPTY_PAGE);
+      if (cached !== undefined) continue;
+      const keep = persist !== null && persist.size + ops.length < MAX_PGRANTS;
+      ops.push({ dom, ref: refs[i]!, flags: GNTMAP.host_map | (readonly && !keep ? GNTMAP.readonly : 0) });
+      at.push(i);
+    }
+    if (ops.length === 0) return null;
+    const results = this.k.hc.gnttabMapGrantRef(ops);
+    const handlesBefore = handles.length;
+    let failed: string | null = null;
+    for (let j = 0; j < results.length; j++) {
+      const r = results[j]!;
+      if (r.status !== GNTST.okay) {
+        failed ??= `${at[j]} (grant ${ops[j]!.ref}) of domain ${dom}: status ${r.status}`;
+        continue;
+      }
+      pages[first + at[j]!] = r.page!;
+      // A persistent mapping is kept; the same grant twice in one request is kept once.
+      if ((ops[j]!.flags & GNTMAP.readonly) === 0 && persist !== null && persist.size < MAX_PGRANTS && !persist.has(ops[j]!.ref)) persist.set(ops[j]!.ref, { handle: r.handle, page: r.page! });
+      else handles.push(r.handle);
+    }
+    if (failed !== null) {
+      const mine = handles.splice(handlesBefore);
+      if (mine.length > 0) this.k.hc.gnttabUnmapGrantRef(mine);
+      pages.length = first;
+    }
+    return failed;
   }
 
   /**
@@ -569,23 +639,17 @@ class BlkbackInstance {
    * in one buffer. All of the job's pages, or none (those mapped are unmapped again).
    */
   private mapSegments(job: Job, into: Batch | null): Batch | Error {
-    const frontDomid = this.dev.otherend!.domid;
-    const flags = GNTMAP.host_map | (job.op === BLKIF_OP.READ ? 0 : GNTMAP.readonly);
     const segs = job.segments;
-    const results = this.k.hc.gnttabMapGrantRef(segs.map((s) => ({ dom: frontDomid, ref: s.gref, flags })));
-    const bad = results.findIndex((r) => r.status !== GNTST.okay);
-    if (bad >= 0) {
-      const handles = results.filter((r) => r.status === GNTST.okay).map((r) => r.handle);
-      if (handles.length > 0) this.k.hc.gnttabUnmapGrantRef(handles);
-      return new Error(`cannot map segment ${bad} (grant ${segs[bad]!.gref}) of domain ${frontDomid}: status ${results[bad]!.status}`);
-    }
-    const batch = into ?? { op: job.op, position: job.position, end: job.position, jobs: [], buffers: [], handles: [] };
+    const pages: Uint8Array[] = [];
+    const handles = into?.handles ?? [];
+    const failed = this.mapGrants(segs.map((s) => s.gref), job.op !== BLKIF_OP.READ, pages, handles);
+    if (failed !== null) return new Error(`cannot map segment ${failed}`);
+    const batch = into ?? { op: job.op, position: job.position, end: job.position, jobs: [], buffers: [], handles };
     batch.jobs.push(job);
     batch.end += job.bytes;
     for (let i = 0; i < segs.length; i++) {
       const s = segs[i]!;
-      batch.handles.push(results[i]!.handle);
-      appendAdjacent(batch.buffers, results[i]!.page!.subarray(s.firstSect * BLKIF_SECTOR_SIZE, (s.lastSect + 1) * BLKIF_SECTOR_SIZE));
+      appendAdjacent(batch.buffers, pages[i]!.subarray(s.firstSect * BLKIF_SECTOR_SIZE, (s.lastSect + 1) * BLKIF_SECTOR_SIZE));
     }
     return batch;
   }
@@ -681,6 +745,10 @@ class BlkbackInstance {
 
   private releaseRing(): void {
     this.generation++;
+    // The persistent mappings go with the connection (free_persistent_gnts).
+    const persist = this.persistentMaps;
+    this.persistentMaps = null;
+    if (persist !== null && persist.size > 0) this.k.hc.gnttabUnmapGrantRef([...persist.values()].map((m) => m.handle));
     if (this.src !== null) this.k.intr.unbindSource(this.src);
     this.src = null;
     try {
@@ -719,6 +787,8 @@ class BlkbackInstance {
       sectorSize: this.sectorSize,
       ringPages: this.ringPages,
       inFlight: this.inFlight,
+      persistent: this.persistentMaps !== null,
+      persistentGrants: this.persistentMaps?.size ?? 0,
       stats: { ...this.stats },
     };
   }

@@ -47,6 +47,8 @@ const ORIGINAL = {
 /** Tunables: `skipInitWait` makes the frontend publish its ring at once, without waiting for the backend's InitWait. */
 export interface BlkfrontTunables {
   skipInitWait: boolean;
+  /** Offer feature-persistent (Linux blkfront's feature_persistent parameter). */
+  persistent: boolean;
 }
 
 /** The limits both ends agreed on. */
@@ -56,6 +58,8 @@ export interface BlkfrontLimits {
   segments: number;
   requestSize: number;
   indirect: boolean;
+  /** feature-persistent: both ends offered it (known once Connected). */
+  persistent: boolean;
 }
 
 /** A request on the ring (Linux's blk_shadow): how to finish it. */
@@ -94,6 +98,14 @@ class BlkfrontInstance implements BlockDriverDisk {
   private connected = false;
   private readonly drained: Array<() => void> = [];
   private inFlight = 0;
+  /**
+   * With feature-persistent, the grant of each frame this disk has used, by frame:
+   * granted read-write once and kept until the ring goes (Linux's persistent grant
+   * list). The frames are the block layer's queue buffers and the indirect pages,
+   * which are reused request after request, so the pool is bounded by them. Null
+   * without the feature.
+   */
+  private persistentGrants: Map<number, number> | null = null;
 
   constructor(
     readonly dev: XenbusDevice,
@@ -201,7 +213,7 @@ class BlkfrontInstance implements BlockDriverDisk {
     let pages = 1;
     while (pages < ringPages(SLOT, requests) && pages * 2 <= Math.min(backendPages, XENBUS_MAX_RING_GRANTS)) pages *= 2;
     requests = Math.min(requests, ringSize(SLOT, pages * XEN_PAGE_SIZE));
-    const limits: BlkfrontLimits = { ringPages: pages, requests, segments, requestSize, indirect: segments > BLKIF_MAX_SEGMENTS_PER_REQUEST };
+    const limits: BlkfrontLimits = { ringPages: pages, requests, segments, requestSize, indirect: segments > BLKIF_MAX_SEGMENTS_PER_REQUEST, persistent: false };
     const reduced: string[] = [];
     if (requests < BLKFRONT_MAX_REQUESTS) reduced.push(`requests ${BLKFRONT_MAX_REQUESTS} -> ${requests}`);
     if (segments < BLKFRONT_MAX_SEGMENTS) reduced.push(`segments ${BLKFRONT_MAX_SEGMENTS} -> ${segments}`);
@@ -230,6 +242,7 @@ class BlkfrontInstance implements BlockDriverDisk {
       await w('max-requests', limits.requests);
       await w('max-request-segments', limits.segments);
       await w('max-request-size', limits.requestSize);
+      if (this.tunables.persistent) await w('feature-persistent', 1);
     });
   }
 
@@ -256,6 +269,10 @@ class BlkfrontInstance implements BlockDriverDisk {
       barrier: (await read('feature-barrier')) === 1,
       discard: (await read('feature-discard')) === 1,
     };
+    // blkfront_gather_backend_features: persistent grants only if both ends offered them.
+    const persistent = this.tunables.persistent && (await read('feature-persistent')) === 1;
+    this.limits!.persistent = persistent;
+    this.persistentGrants = persistent ? new Map() : null;
     this.connected = true;
     const f = Object.entries(this.features).filter(([, on]) => on).map(([n]) => n);
     this.print(`${this.name}: ${sectors * sectorSize} bytes (${sectors} ${sectorSize}-byte sectors)${this.readOnly ? ', read-only' : ''}${info & VDISK.CDROM ? ', cdrom' : ''}, features: ${f.join(' ') || 'none'}`);
@@ -284,8 +301,7 @@ class BlkfrontInstance implements BlockDriverDisk {
         const segments: BlkifSegment[] = [];
         for (let at = 0, p = 0; at < length; at += XEN_PAGE_SIZE, p++) {
           const bytes = Math.min(XEN_PAGE_SIZE, length - at);
-          const gref = this.k.gnttab.grantForeignAccess(beDomid, buf.gfns[p]!, op !== 'read');
-          refs.push(gref);
+          const gref = this.grant(beDomid, buf.gfns[p]!, op !== 'read', refs);
           segments.push({ gref, firstSect: 0, lastSect: bytes / BLKIF_SECTOR_SIZE - 1 });
         }
         const ringOp = op === 'read' ? BLKIF_OP.READ : op === 'write' ? BLKIF_OP.WRITE : op === 'barrier' ? BLKIF_OP.WRITE_BARRIER : BLKIF_OP.FLUSH_DISKCACHE;
@@ -294,8 +310,7 @@ class BlkfrontInstance implements BlockDriverDisk {
         } else if (limits.indirect && (op === 'read' || op === 'write')) {
           const pages = this.indirect[id]!.slice(0, indirectPages(segments.length));
           writeIndirectSegments(pages.map((gfn) => this.k.page(gfn)), segments);
-          const igrefs = pages.map((gfn) => this.k.gnttab.grantForeignAccess(beDomid, gfn, true));
-          refs.push(...igrefs);
+          const igrefs = pages.map((gfn) => this.grant(beDomid, gfn, true, refs));
           req.writeIndirect(ringOp, this.vdev, BigInt(id), sector, segments.length, igrefs);
         } else {
           throw new BlockIoError('EINVAL', `${this.name}: a ${op} of ${segments.length} pages does not fit one request`, null);
@@ -315,6 +330,26 @@ class BlkfrontInstance implements BlockDriverDisk {
     });
     if (ring.pushRequestsAndCheckNotify()) this.k.intr.signal(this.src!);
     return done;
+  }
+
+  /**
+   * A grant of `gfn` for one request: the frame's persistent grant (made read-write on
+   * first use, kept), or without feature-persistent a new one (read-only when the
+   * backend only reads the page), added to `refs` to end when the request completes.
+   */
+  private grant(beDomid: number, gfn: number, readonly: boolean, refs: number[]): number {
+    const persistent = this.persistentGrants;
+    if (persistent === null) {
+      const gref = this.k.gnttab.grantForeignAccess(beDomid, gfn, readonly);
+      refs.push(gref);
+      return gref;
+    }
+    let gref = persistent.get(gfn);
+    if (gref === undefined) {
+      gref = this.k.gnttab.grantForeignAccess(beDomid, gfn, false);
+      persistent.set(gfn, gref);
+    }
+    return gref;
   }
 
   private waitForSlot(): Promise<void> {
@@ -424,6 +459,9 @@ class BlkfrontInstance implements BlockDriverDisk {
     }
     this.granted = null;
     this.ring = null;
+    // The persistent grants end with the ring (the backend unmapped them when it disconnected; one still mapped is deferred).
+    if (this.persistentGrants !== null && this.persistentGrants.size > 0) this.k.gnttab.endForeignAccessReferences([...this.persistentGrants.values()]);
+    this.persistentGrants = null;
     for (const gfns of this.indirect) for (const gfn of gfns) this.k.pageAllocator.freePage(gfn);
     this.indirect = [];
     this.shadows = [];
@@ -445,7 +483,7 @@ export class Blkfront implements XenbusDriver {
   readonly name = 'xbd';
   private readonly instances = new Map<XenbusDevice, BlkfrontInstance>();
   private units = 0;
-  tunables: BlkfrontTunables = { skipInitWait: false };
+  tunables: BlkfrontTunables = { skipInitWait: false, persistent: true };
 
   constructor(
     private readonly k: BlkKernel,
