@@ -649,7 +649,8 @@ class BlkbackInstance {
     batch.end += job.bytes;
     for (let i = 0; i < segs.length; i++) {
       const s = segs[i]!;
-      appendAdjacent(batch.buffers, pages[i]!.subarray(s.firstSect * BLKIF_SECTOR_SIZE, (s.lastSect + 1) * BLKIF_SECTOR_SIZE));
+      const page = pages[i]!;
+      appendAdjacent(batch.buffers, page.buffer, page.byteOffset + s.firstSect * BLKIF_SECTOR_SIZE, (s.lastSect - s.firstSect + 1) * BLKIF_SECTOR_SIZE);
     }
     return batch;
   }
@@ -800,11 +801,11 @@ class BlkbackInstance {
  * are adjacent in memory, so a request over them becomes a preadv of a few large
  * vectors, not one per page.
  */
-function appendAdjacent(out: Uint8Array[], b: Uint8Array): void {
+function appendAdjacent(out: Uint8Array[], buffer: ArrayBufferLike, offset: number, length: number): void {
   const last = out[out.length - 1];
-  if (last !== undefined && last.buffer === b.buffer && last.byteOffset + last.byteLength === b.byteOffset) {
-    out[out.length - 1] = new Uint8Array(b.buffer, last.byteOffset, last.byteLength + b.byteLength);
-  } else out.push(b);
+  if (last !== undefined && last.buffer === buffer && last.byteOffset + last.byteLength === offset) {
+    out[out.length - 1] = new Uint8Array(buffer, last.byteOffset, last.byteLength + length);
+  } else out.push(new Uint8Array(buffer, offset, length));
 }
 
 /** A flush or barrier: it waits for the requests before it and holds back those after it. */
