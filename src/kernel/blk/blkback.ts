@@ -46,8 +46,8 @@ export interface BlkbackTunables {
   publish: 'both' | 'original' | 'none';
   /**
    * Offer feature-persistent (Linux's feature_persistent parameter): with a frontend
-   * that offers it too, the pages it grants stay mapped here across requests, up to
-   * MAX_PGRANTS of them.
+   * that offers it too, the pages it grants stay mapped here across requests (as many
+   * as MAX_PGRANTS says).
    */
   persistent: boolean;
 }
@@ -55,9 +55,12 @@ export interface BlkbackTunables {
 export const DEFAULT_BLKBACK_TUNABLES: BlkbackTunables = { maxRingPageOrder: 4, maxIndirectSegments: 256, publish: 'both', persistent: true };
 
 /**
- * Linux blkback's max_persistent_grants default: the most grants one ring keeps mapped.
- * Past it, a request's other pages are mapped and unmapped around it as without the
- * feature.
+ * Linux blkback's max_persistent_grants default, the most grants one ring keeps
+ * mapped: 1056 = 32 requests × 33 segments, the original one-page ring full of
+ * requests of blkfront's default size. A ring negotiated larger keeps that intent:
+ * its requests × (the frontend's max-request-segments + its indirect pages), never
+ * fewer than 1056 (see connectRing). Past the bound, a request's other pages are
+ * mapped and unmapped around it as without the feature.
  */
 export const MAX_PGRANTS = 1056;
 
@@ -132,6 +135,14 @@ const EMPTY_PAGE = new Uint8Array(0);
 /** IOV_MAX (Linux UIO_MAXIOV): the most vectors one preadv/pwritev takes. */
 const IOV_MAX = 1024;
 
+/**
+ * The most bytes one merged call moves (a queue's max_sectors_kb; Linux caps its
+ * default at 1280 KiB). Without a cap, a deep queue of sequential requests would be
+ * one call of tens of MiB on one of libuv's threads, done in series instead of in
+ * parallel, and every request in it would wait for the last byte.
+ */
+const MAX_MERGE_BYTES = 1024 * 1024;
+
 /** Why a request is refused: its status and the log line. */
 class Refusal {
   constructor(
@@ -161,6 +172,8 @@ class BlkbackInstance {
   private maxSegments: number = BLKIF_MAX_SEGMENTS_PER_REQUEST;
   /** The frontend's pages mapped across requests, by grant reference (feature-persistent); null without the feature. */
   private persistentMaps: Map<number, { handle: number; page: Uint8Array }> | null = null;
+  /** How many grants persistentMaps may hold (see MAX_PGRANTS). */
+  private maxPersistent = MAX_PGRANTS;
   private scheduled = false;
   /** Jobs started and not finished. */
   private inFlight = 0;
@@ -357,10 +370,12 @@ class BlkbackInstance {
     const sring = new SharedRing(this.mapped.pages, SLOT);
     this.ring = new BackRing(sring);
     this.ringPages = pages;
-    const persistent = this.tunables.persistent && parseUnsigned(await readOtherendOptional(dev, 'feature-persistent')) === 1;
-    this.persistentMaps = persistent ? new Map() : null;
     const indirect = this.tunables.publish === 'both' ? this.tunables.maxIndirectSegments : 0;
     this.maxSegments = Math.max(BLKIF_MAX_SEGMENTS_PER_REQUEST, Math.min(indirect, BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST * (XEN_PAGE_SIZE / 8)));
+    const persistent = this.tunables.persistent && parseUnsigned(await readOtherendOptional(dev, 'feature-persistent')) === 1;
+    this.persistentMaps = persistent ? new Map() : null;
+    const perRequest = Math.min(parseUnsigned(await readOtherendOptional(dev, 'max-request-segments')) ?? this.maxSegments, this.maxSegments);
+    this.maxPersistent = Math.max(MAX_PGRANTS, this.ring.size * (perRequest + indirectPages(perRequest)));
     // The interrupt source is a filter that only schedules the work (FreeBSD's xbb_filter
     // and its fast taskqueue): no interrupt thread, nothing done in the upcall itself.
     this.src = this.k.intr.bindRemotePort(this.name, frontDomid, port, {
@@ -543,7 +558,7 @@ class BlkbackInstance {
    * Map the frontend's grants `refs` (xen_blkbk_map): each page's view goes to `pages`
    * in order. With feature-persistent a grant already mapped is reused, and a new one
    * stays mapped (read-write, as the frontend grants persistent pages) while fewer than
-   * MAX_PGRANTS are; any other is mapped for this request only (read-only when
+   * maxPersistent are; any other is mapped for this request only (read-only when
    * `readonly`) and its handle goes to `handles`, for the caller to unmap. On a
    * failure, returns which page and why, and unmaps this request's own mappings
    * (those already in `handles` included).
@@ -558,7 +573,7 @@ class BlkbackInstance {
       const cached = persist?.get(refs[i]!);
       pages.push(cached?.page ?? EMPTY_PAGE);
       if (cached !== undefined) continue;
-      const keep = persist !== null && persist.size + ops.length < MAX_PGRANTS;
+      const keep = persist !== null && persist.size + ops.length < this.maxPersistent;
       ops.push({ dom, ref: refs[i]!, flags: GNTMAP.host_map | (readonly && !keep ? GNTMAP.readonly : 0) });
       at.push(i);
     }
@@ -574,7 +589,7 @@ class BlkbackInstance {
       }
       pages[first + at[j]!] = r.page!;
       // A persistent mapping is kept; the same grant twice in one request is kept once.
-      if ((ops[j]!.flags & GNTMAP.readonly) === 0 && persist !== null && persist.size < MAX_PGRANTS && !persist.has(ops[j]!.ref)) persist.set(ops[j]!.ref, { handle: r.handle, page: r.page! });
+      if ((ops[j]!.flags & GNTMAP.readonly) === 0 && persist !== null && persist.size < this.maxPersistent && !persist.has(ops[j]!.ref)) persist.set(ops[j]!.ref, { handle: r.handle, page: r.page! });
       else handles.push(r.handle);
     }
     if (failed !== null) {
@@ -611,7 +626,7 @@ class BlkbackInstance {
         void this.run({ op: job.op, position: job.position, end: job.position, jobs: [job], buffers: [], handles: [] });
         continue;
       }
-      if (batch !== null && (isFence(job) || isFence(batch.jobs[0]!) || job.op !== batch.op || job.position !== batch.end || batch.buffers.length + job.segments.length > IOV_MAX)) {
+      if (batch !== null && (isFence(job) || isFence(batch.jobs[0]!) || job.op !== batch.op || job.position !== batch.end || batch.buffers.length + job.segments.length > IOV_MAX || batch.end - batch.position + job.bytes > MAX_MERGE_BYTES)) {
         void this.run(batch);
         batch = null;
       }
