@@ -91,3 +91,21 @@ test('requests that do not continue each other, or change direction, are separat
   t.is(tm.m.dom0.blkback.devices()[0]!.stats.errors, 4, 'each request the failed call covered was answered with an error');
   t.like(xvda.info().stats, { errors: 4 });
 });
+
+test('a barrier issued with contiguous writes around it is not merged: the writes before it are one call that ends first, then the barrier\'s write and its flush, then the writes after it', async (t) => {
+  const { tm, domid, kernel } = await machineWithGuest();
+  t.teardown(() => tm.dispose());
+  const { store, calls } = countingStore(8 * MiB);
+  tm.m.dom0.blkback.openStore = async () => store;
+  const xvda = await attachDisk(tm, kernel, { frontDomid: domid, backDomid: 0, vdev: 51712, target: '/counting' }, 'xvda');
+  const K = 128 * 1024;
+  const B = 8192; // a barrier is not indirect: 11 segments at most
+  // All in one pass of the ring: two writes, a barrier continuing them, two more continuing that.
+  await Promise.all([xvda.write(0, new Uint8Array(2 * K)), xvda.barrier(2 * K, new Uint8Array(B)), xvda.write(2 * K + B, new Uint8Array(2 * K))]);
+  t.deepEqual(
+    calls.map((c) => [c.op, c.position, c.bytes]),
+    [['writev', 0, 2 * K], ['writev', 2 * K, B], ['flush', 0, 0], ['writev', 2 * K + B, 2 * K]],
+    'before the barrier, the barrier alone with its flush, after it: three calls, in that order',
+  );
+  t.like(tm.m.dom0.blkback.devices()[0]!.stats, { wrReq: 5, fReq: 1, errors: 0 });
+});
