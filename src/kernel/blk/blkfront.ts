@@ -98,14 +98,19 @@ class BlkfrontInstance implements BlockDriverDisk {
   private connected = false;
   private readonly drained: Array<() => void> = [];
   private inFlight = 0;
+  /** feature-persistent is in use on this connection. */
+  private persistent = false;
+  private readonly reclaim = (gfn: number): void => this.reclaimFrame(gfn);
   /**
    * With feature-persistent, the grant of each frame this disk has used, by frame:
-   * granted read-write once and kept until the ring goes (Linux's persistent grant
-   * list). The frames are the block layer's queue buffers and the indirect pages,
-   * which are reused request after request, so the pool is bounded by them. Null
-   * without the feature.
+   * granted read-write once and kept while the frame is ours to use (Linux's
+   * persistent grant list). The frames are the block layer's queue buffers and the
+   * indirect pages, reused request after request, so the pool is bounded by them. A
+   * frame's grant ends when the frame is given up (reclaimFrame), and the frame is
+   * freed only once the grant really ended, so a page the backend may still write is
+   * never handed to anyone else.
    */
-  private persistentGrants: Map<number, number> | null = null;
+  private readonly frameGrants = new Map<number, number>();
 
   constructor(
     readonly dev: XenbusDevice,
@@ -272,7 +277,7 @@ class BlkfrontInstance implements BlockDriverDisk {
     // blkfront_gather_backend_features: persistent grants only if both ends offered them.
     const persistent = this.tunables.persistent && (await read('feature-persistent')) === 1;
     this.limits!.persistent = persistent;
-    this.persistentGrants = persistent ? new Map() : null;
+    this.persistent = persistent;
     this.connected = true;
     const f = Object.entries(this.features).filter(([, on]) => on).map(([n]) => n);
     this.print(`${this.name}: ${sectors * sectorSize} bytes (${sectors} ${sectorSize}-byte sectors)${this.readOnly ? ', read-only' : ''}${info & VDISK.CDROM ? ', cdrom' : ''}, features: ${f.join(' ') || 'none'}`);
@@ -338,18 +343,33 @@ class BlkfrontInstance implements BlockDriverDisk {
    * backend only reads the page), added to `refs` to end when the request completes.
    */
   private grant(beDomid: number, gfn: number, readonly: boolean, refs: number[]): number {
-    const persistent = this.persistentGrants;
-    if (persistent === null) {
+    if (!this.persistent) {
       const gref = this.k.gnttab.grantForeignAccess(beDomid, gfn, readonly);
       refs.push(gref);
       return gref;
     }
-    let gref = persistent.get(gfn);
+    let gref = this.frameGrants.get(gfn);
     if (gref === undefined) {
       gref = this.k.gnttab.grantForeignAccess(beDomid, gfn, false);
-      persistent.set(gfn, gref);
+      this.frameGrants.set(gfn, gref);
     }
     return gref;
+  }
+
+  /**
+   * A frame goes back (a queue buffer the block layer lets go of, an indirect page):
+   * its persistent grant ends and the frame is freed then, which for a grant the
+   * backend still maps is when the deferred end succeeds (Linux's
+   * gnttab_end_foreign_access with the page).
+   */
+  private reclaimFrame(gfn: number): void {
+    const gref = this.frameGrants.get(gfn);
+    if (gref === undefined) {
+      this.k.pageAllocator.freePage(gfn);
+      return;
+    }
+    this.frameGrants.delete(gfn);
+    this.k.gnttab.endForeignAccessReferences([gref], () => this.k.pageAllocator.freePage(gfn));
   }
 
   private waitForSlot(): Promise<void> {
@@ -416,7 +436,7 @@ class BlkfrontInstance implements BlockDriverDisk {
    * and every frame goes back.
    */
   private async close(backendStillServes: boolean): Promise<void> {
-    this.blocks.remove(this.name);
+    this.blocks.remove(this.name, this.reclaim);
     this.connected = false;
     for (const w of this.ringWaiters.splice(0)) w();
     if (backendStillServes && this.inFlight > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
@@ -430,7 +450,7 @@ class BlkfrontInstance implements BlockDriverDisk {
   /** Fail every request in flight and end its grants (one batch). */
   private failInFlight(why: string): void {
     this.connected = false;
-    this.blocks.remove(this.name);
+    this.blocks.remove(this.name, this.reclaim);
     const refs: number[] = [];
     for (const [id, shadow] of this.shadows.entries()) {
       if (shadow === null) continue;
@@ -460,9 +480,9 @@ class BlkfrontInstance implements BlockDriverDisk {
     this.granted = null;
     this.ring = null;
     // The persistent grants end with the ring (the backend unmapped them when it disconnected; one still mapped is deferred).
-    if (this.persistentGrants !== null && this.persistentGrants.size > 0) this.k.gnttab.endForeignAccessReferences([...this.persistentGrants.values()]);
-    this.persistentGrants = null;
-    for (const gfns of this.indirect) for (const gfn of gfns) this.k.pageAllocator.freePage(gfn);
+    // The queue buffers' grants end as the block layer gives their frames back (reclaimFrame).
+    this.persistent = false;
+    for (const gfns of this.indirect) for (const gfn of gfns) this.reclaimFrame(gfn);
     this.indirect = [];
     this.shadows = [];
     this.freeIds = [];
