@@ -1,19 +1,21 @@
 /**
  * Block I/O through the whole path against raw file I/O on the same file, in the same
  * run, rounds alternating. The path: the guest's block layer (its buffers are guest
- * pages) → blkfront (grants, a blkif request on the shared ring, an event) → blkback
- * in dom0 (the filter, the taskqueue, grant maps, one preadv/pwritev per request) →
- * the image file → the response, the grants released in a batch. Raw: the same
- * preadv/pwritev calls from Node on the same file, same block size, same queue depth.
+ * pages) → blkfront (persistent grants, a blkif request on the shared ring, an event)
+ * → blkback in dom0 (the filter, the taskqueue, the persistent mappings, one
+ * preadv/pwritev per run of contiguous requests taken in one pass, at most 1 MiB) →
+ * the image file → a response per request. Raw: Node's preadv/pwritev on the same
+ * file, same block size, same queue depth.
  *
  * Both sides hit the page cache (no O_DIRECT, no flush), so the figures are the
  * emulated path's own cost over the host's file I/O.
  *
  * Rows: sequential 1 MiB and random 4 KiB, read and write, queue depth 1 and 32; the
  * xenemu side on the negotiated ring (8 pages, 256 requests, 128 KiB requests with
- * indirect segments) and on the original protocol (one page, 32 requests, 11 segments).
+ * indirect segments, feature-persistent) and on the original protocol (one page, 32
+ * requests, 11 segments, a grant and a map per page per request).
  *
- *   node --import tsx bench/blk.ts [--rounds 5] [--seq-mib 256] [--rand-mib 16] [--file-mib 512]
+ *   node --import tsx bench/blk.ts [--rounds 5] [--seq-mib 256] [--rand-mib 16] [--file-mib 512] [--only 'seq 1M read qd1']
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -37,6 +39,7 @@ const { values } = parseArgs({
     'seq-mib': { type: 'string', default: '256' },
     'rand-mib': { type: 'string', default: '16' },
     'file-mib': { type: 'string', default: '512' },
+    only: { type: 'string' },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -130,12 +133,12 @@ async function main(): Promise<void> {
     return k.blocks.find(name)!;
   };
   const xvda = await attach({ frontDomid: domid, backDomid: 0, vdev: 51712, target: image }, 'xvda');
-  m.dom0.blkback.tunables = { maxRingPageOrder: 0, maxIndirectSegments: 0, publish: 'original' };
+  m.dom0.blkback.tunables = { maxRingPageOrder: 0, maxIndirectSegments: 0, publish: 'original', persistent: false };
   const xvdb = await attach({ frontDomid: domid, backDomid: 0, vdev: 51728, target: image2 }, 'xvdb');
   if (xvda === undefined || xvdb === undefined) throw new Error(`disks: ${k.log.lines.slice(-12).join('\n')}\n${m.dom0.log.lines.slice(-6).join('\n')}`);
 
   const rows: Array<Array<string | number>> = [];
-  for (const c of cases) {
+  for (const c of cases.filter((x) => values.only === undefined || `${x.name} qd${x.qd}`.includes(values.only))) {
     const r: number[] = [];
     const g: number[] = [];
     const o: number[] = [];

@@ -133,6 +133,45 @@ export interface GnttabCopy {
 }
 
 /**
+ * The active grants of one table by reference (Xen's active_entry array): a sparse
+ * array, not a Map, because a backend mapping and unmapping a page per request churns
+ * it, and V8's Map slows down badly under set/delete churn once it holds thousands of
+ * entries (a backend keeping persistent grants mapped holds that many).
+ */
+export class ActiveGrants {
+  private readonly byRef: Array<ActiveGrant | undefined> = [];
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(ref: number): ActiveGrant | undefined {
+    return this.byRef[ref];
+  }
+
+  set(ref: number, act: ActiveGrant): void {
+    if (!(Number.isSafeInteger(ref) && ref >= 0)) throw new RangeError(`grant reference ${ref} is not an index`);
+    if (this.byRef[ref] === undefined) this.count++;
+    this.byRef[ref] = act;
+  }
+
+  delete(ref: number): void {
+    if (this.byRef[ref] === undefined) return;
+    this.byRef[ref] = undefined;
+    this.count--;
+  }
+
+  /** [ref, grant] pairs in ref order. */
+  *[Symbol.iterator](): IterableIterator<[number, ActiveGrant]> {
+    for (let ref = 0; ref < this.byRef.length; ref++) {
+      const act = this.byRef[ref];
+      if (act !== undefined) yield [ref, act];
+    }
+  }
+}
+
+/**
  * One domain's grant table: its shared frames (what it grants) and its maptrack (what
  * it has mapped of others).
  */
@@ -141,7 +180,7 @@ export class GrantTable {
   private readonly mfns: number[] = [];
   private view: GrantTableV1;
   /** Grants of this domain in use, by ref. */
-  readonly active = new Map<number, ActiveGrant>();
+  readonly active = new ActiveGrants();
   /** This domain's mappings of others' grants, by handle (null: a free handle). */
   private readonly maptrack: Array<Mapping | null> = [];
   /** Free handles in FIFO order, as Xen's per-vCPU free list hands them out. */

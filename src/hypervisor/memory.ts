@@ -82,8 +82,12 @@ function standalone(page: Uint8Array): boolean {
 export class GuestMemory {
   private readonly chunks = new Map<number, Chunk>();
   private readonly views = new Map<number, Uint8Array>();
-  /** Pages with references, by view (whether the guest still has them or not). */
-  private readonly held = new Map<Uint8Array, Held>();
+  /**
+   * Pages with references, by view (whether the guest still has them or not). A
+   * WeakMap: never iterated, and V8's Map slows down badly under set/delete churn once
+   * it holds thousands of entries (a backend keeping persistent grants mapped).
+   */
+  private readonly held = new WeakMap<Uint8Array, Held>();
   /** gfns whose chunk slot is still taken by a page the guest gave up while it was held. */
   private readonly slotTaken = new Set<number>();
   /** Pages given to a gfn whose slot was taken: host memory outside the chunks. */

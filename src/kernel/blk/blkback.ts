@@ -44,9 +44,25 @@ export interface BlkbackTunables {
   maxRingPageOrder: number;
   maxIndirectSegments: number;
   publish: 'both' | 'original' | 'none';
+  /**
+   * Offer feature-persistent (Linux's feature_persistent parameter): with a frontend
+   * that offers it too, the pages it grants stay mapped here across requests (as many
+   * as MAX_PGRANTS says).
+   */
+  persistent: boolean;
 }
 
-export const DEFAULT_BLKBACK_TUNABLES: BlkbackTunables = { maxRingPageOrder: 4, maxIndirectSegments: 256, publish: 'both' };
+export const DEFAULT_BLKBACK_TUNABLES: BlkbackTunables = { maxRingPageOrder: 4, maxIndirectSegments: 256, publish: 'both', persistent: true };
+
+/**
+ * Linux blkback's max_persistent_grants default, the most grants one ring keeps
+ * mapped: 1056 = 32 requests × 33 segments, the original one-page ring full of
+ * requests of blkfront's default size. A ring negotiated larger keeps that intent:
+ * its requests × (the frontend's max-request-segments + its indirect pages), never
+ * fewer than 1056 (see connectRing). Past the bound, a request's other pages are
+ * mapped and unmapped around it as without the feature.
+ */
+export const MAX_PGRANTS = 1056;
 
 /** Opens the store a backend node's `params` names. */
 export type StoreOpener = (path: string, readOnly: boolean) => Promise<BackingStore>;
@@ -75,6 +91,10 @@ export interface BlkbackInfo {
   sectorSize: number;
   ringPages: number;
   inFlight: number;
+  /** feature-persistent is in use on this connection (both ends offered it). */
+  persistent: boolean;
+  /** Grants mapped persistently now (Linux's persistent_gnt_c). */
+  persistentGrants: number;
   stats: BlkbackStats;
 }
 
@@ -90,6 +110,38 @@ interface Job {
   segments: BlkifSegment[];
   bytes: number;
 }
+
+/**
+ * Requests that go to the store as one call (a plug's merged run): all reads or all
+ * writes, each starting where the one before ended, or one flush or barrier alone.
+ */
+interface Batch {
+  op: number;
+  /** Byte offset of the first request. */
+  position: number;
+  /** Byte offset just past the last request. */
+  end: number;
+  /** In ring order: the answers go out in this order, each with its own id. */
+  jobs: Job[];
+  /** The vectors of the call (IOV_MAX at most). */
+  buffers: Uint8Array[];
+  /** The grant mappings to drop once the call ended. */
+  handles: number[];
+}
+
+/** A placeholder in a page list until the mapping is known. */
+const EMPTY_PAGE = new Uint8Array(0);
+
+/** IOV_MAX (Linux UIO_MAXIOV): the most vectors one preadv/pwritev takes. */
+const IOV_MAX = 1024;
+
+/**
+ * The most bytes one merged call moves (a queue's max_sectors_kb; Linux caps its
+ * default at 1280 KiB). Without a cap, a deep queue of sequential requests would be
+ * one call of tens of MiB on one of libuv's threads, done in series instead of in
+ * parallel, and every request in it would wait for the last byte.
+ */
+const MAX_MERGE_BYTES = 1024 * 1024;
 
 /** Why a request is refused: its status and the log line. */
 class Refusal {
@@ -118,9 +170,15 @@ class BlkbackInstance {
   private ringPages = 0;
   private src: XenIntrSource | null = null;
   private maxSegments: number = BLKIF_MAX_SEGMENTS_PER_REQUEST;
+  /** The frontend's pages mapped across requests, by grant reference (feature-persistent); null without the feature. */
+  private persistentMaps: Map<number, { handle: number; page: Uint8Array }> | null = null;
+  /** How many grants persistentMaps may hold (see MAX_PGRANTS). */
+  private maxPersistent = MAX_PGRANTS;
   private scheduled = false;
   /** Jobs started and not finished. */
   private inFlight = 0;
+  /** Jobs started in this pass of the ring and not yet sent to the store (the plug). */
+  private plugged: Job[] = [];
   /** Jobs waiting behind a fence (a flush or barrier, which waits for the requests before it). */
   private readonly waiting: Job[] = [];
   /** A flush or barrier is running. */
@@ -314,6 +372,10 @@ class BlkbackInstance {
     this.ringPages = pages;
     const indirect = this.tunables.publish === 'both' ? this.tunables.maxIndirectSegments : 0;
     this.maxSegments = Math.max(BLKIF_MAX_SEGMENTS_PER_REQUEST, Math.min(indirect, BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST * (XEN_PAGE_SIZE / 8)));
+    const persistent = this.tunables.persistent && parseUnsigned(await readOtherendOptional(dev, 'feature-persistent')) === 1;
+    this.persistentMaps = persistent ? new Map() : null;
+    const perRequest = Math.min(parseUnsigned(await readOtherendOptional(dev, 'max-request-segments')) ?? this.maxSegments, this.maxSegments);
+    this.maxPersistent = Math.max(MAX_PGRANTS, this.ring.size * (perRequest + indirectPages(perRequest)));
     // The interrupt source is a filter that only schedules the work (FreeBSD's xbb_filter
     // and its fast taskqueue): no interrupt thread, nothing done in the upcall itself.
     this.src = this.k.intr.bindRemotePort(this.name, frontDomid, port, {
@@ -338,6 +400,7 @@ class BlkbackInstance {
       await w('info', info);
       await w('feature-flush-cache', 1);
       await w('feature-barrier', 1);
+      if (this.tunables.persistent) await w('feature-persistent', 1);
       // No feature-discard: no store can punch holes (see backing-store.ts).
     });
   }
@@ -368,6 +431,9 @@ class BlkbackInstance {
         await this.disconnect();
         await this.dev.fatal(ERRNO.EPROTO, `frontend provided bogus ring requests: ${(err as Error).message}`);
       });
+    } finally {
+      // What this pass started goes to the store (and counts toward the drain a disconnect waits for).
+      this.unplug();
     }
   }
 
@@ -388,9 +454,11 @@ class BlkbackInstance {
     this.start(job);
   }
 
+  /** Start a job: it counts as in flight now, and goes to the store at the next unplug. */
   private start(job: Job): void {
     if (isFence(job)) this.fenceRunning = true;
-    void this.run(job);
+    this.inFlight++;
+    this.plugged.push(job);
   }
 
   /**
@@ -405,6 +473,7 @@ class BlkbackInstance {
       this.waiting.shift();
       this.start(head);
     }
+    this.unplug();
   }
 
   private count(job: Job): void {
@@ -473,17 +542,62 @@ class BlkbackInstance {
 
   /** Map the indirect pages read-only, copy the descriptors out, unmap. */
   private readIndirect(req: BlkifRequestCopy): BlkifSegment[] | Refusal {
-    const pages = indirectPages(req.nrSegments);
-    const frontDomid = this.dev.otherend!.domid;
-    const results = this.k.hc.gnttabMapGrantRef(req.indirectGrefs.slice(0, pages).map((ref) => ({ dom: frontDomid, ref, flags: GNTMAP.host_map | GNTMAP.readonly })));
+    const refs = req.indirectGrefs.slice(0, indirectPages(req.nrSegments));
+    const pages: Uint8Array[] = [];
+    const handles: number[] = [];
+    const failed = this.mapGrants(refs, true, pages, handles);
     try {
-      const bad = results.findIndex((r) => r.status !== GNTST.okay);
-      if (bad >= 0) return new Refusal(BLKIF_RSP.ERROR, `cannot map indirect page ${bad} (grant ${req.indirectGrefs[bad]}): status ${results[bad]!.status}`);
-      return readIndirectSegments(results.map((r) => r.page!), req.nrSegments);
+      if (failed !== null) return new Refusal(BLKIF_RSP.ERROR, `cannot map indirect page ${failed}`);
+      return readIndirectSegments(pages, req.nrSegments);
     } finally {
-      const handles = results.filter((r) => r.status === GNTST.okay).map((r) => r.handle);
       if (handles.length > 0) this.k.hc.gnttabUnmapGrantRef(handles);
     }
+  }
+
+  /**
+   * Map the frontend's grants `refs` (xen_blkbk_map): each page's view goes to `pages`
+   * in order. With feature-persistent a grant already mapped is reused, and a new one
+   * stays mapped (read-write, as the frontend grants persistent pages) while fewer than
+   * maxPersistent are; any other is mapped for this request only (read-only when
+   * `readonly`) and its handle goes to `handles`, for the caller to unmap. On a
+   * failure, returns which page and why, and unmaps this request's own mappings
+   * (those already in `handles` included).
+   */
+  private mapGrants(refs: readonly number[], readonly: boolean, pages: Uint8Array[], handles: number[]): string | null {
+    const dom = this.dev.otherend!.domid;
+    const persist = this.persistentMaps;
+    const ops: Array<{ dom: number; ref: number; flags: number }> = [];
+    const at: number[] = [];
+    const first = pages.length;
+    for (let i = 0; i < refs.length; i++) {
+      const cached = persist?.get(refs[i]!);
+      pages.push(cached?.page ?? EMPTY_PAGE);
+      if (cached !== undefined) continue;
+      const keep = persist !== null && persist.size + ops.length < this.maxPersistent;
+      ops.push({ dom, ref: refs[i]!, flags: GNTMAP.host_map | (readonly && !keep ? GNTMAP.readonly : 0) });
+      at.push(i);
+    }
+    if (ops.length === 0) return null;
+    const results = this.k.hc.gnttabMapGrantRef(ops);
+    const handlesBefore = handles.length;
+    let failed: string | null = null;
+    for (let j = 0; j < results.length; j++) {
+      const r = results[j]!;
+      if (r.status !== GNTST.okay) {
+        failed ??= `${at[j]} (grant ${ops[j]!.ref}) of domain ${dom}: status ${r.status}`;
+        continue;
+      }
+      pages[first + at[j]!] = r.page!;
+      // A persistent mapping is kept; the same grant twice in one request is kept once.
+      if ((ops[j]!.flags & GNTMAP.readonly) === 0 && persist !== null && persist.size < this.maxPersistent && !persist.has(ops[j]!.ref)) persist.set(ops[j]!.ref, { handle: r.handle, page: r.page! });
+      else handles.push(r.handle);
+    }
+    if (failed !== null) {
+      const mine = handles.splice(handlesBefore);
+      if (mine.length > 0) this.k.hc.gnttabUnmapGrantRef(mine);
+      pages.length = first;
+    }
+    return failed;
   }
 
   /**
@@ -491,48 +605,122 @@ class BlkbackInstance {
    * them), one preadv/pwritev over the segments' bytes in place, unmap, answer. A
    * barrier's write is followed by an fdatasync; a flush is an fdatasync.
    */
-  private async run(job: Job): Promise<void> {
+  /**
+   * blk_finish_plug: send the requests started since the last unplug to the store, in
+   * ring order. Consecutive reads (or writes) that continue each other on the disk go
+   * as ONE preadv/pwritev over all their pages (up to IOV_MAX vectors), as Linux's
+   * block layer merges the bios blkback submits under one plug; flushes and barriers go
+   * alone. Each request's pages are mapped first: one that cannot be mapped is answered
+   * with an error alone, and ends the run it would have joined.
+   */
+  private unplug(): void {
+    const jobs = this.plugged;
+    if (jobs.length === 0) return;
+    this.plugged = [];
+    let batch: Batch | null = null;
+    let refused = false;
+    for (const job of jobs) {
+      if (job.segments.length === 0) {
+        if (batch !== null) void this.run(batch);
+        batch = null;
+        void this.run({ op: job.op, position: job.position, end: job.position, jobs: [job], buffers: [], handles: [] });
+        continue;
+      }
+      if (batch !== null && (isFence(job) || isFence(batch.jobs[0]!) || job.op !== batch.op || job.position !== batch.end || batch.buffers.length + job.segments.length > IOV_MAX || batch.end - batch.position + job.bytes > MAX_MERGE_BYTES)) {
+        void this.run(batch);
+        batch = null;
+      }
+      const mapped = this.mapSegments(job, batch);
+      if (mapped instanceof Error) {
+        if (batch !== null) void this.run(batch);
+        batch = null;
+        this.stats.errors++;
+        this.k.log.print(`${this.name}: request ${job.id}: ${mapped.message}`);
+        this.inFlight--;
+        this.answer(this.generation, [job], BLKIF_RSP.ERROR);
+        if (isFence(job)) this.fenceRunning = false;
+        refused = true;
+        continue;
+      }
+      batch = mapped;
+    }
+    if (batch !== null) void this.run(batch);
+    if (refused) this.settle();
+  }
+
+  /**
+   * Map one job's data pages (read-only for a write: the backend only reads them) and
+   * add its bytes to `into` (or a new batch), joining vectors that continue each other
+   * in one buffer. All of the job's pages, or none (those mapped are unmapped again).
+   */
+  private mapSegments(job: Job, into: Batch | null): Batch | Error {
+    const segs = job.segments;
+    const pages: Uint8Array[] = [];
+    const handles = into?.handles ?? [];
+    const failed = this.mapGrants(segs.map((s) => s.gref), job.op !== BLKIF_OP.READ, pages, handles);
+    if (failed !== null) return new Error(`cannot map segment ${failed}`);
+    const batch = into ?? { op: job.op, position: job.position, end: job.position, jobs: [], buffers: [], handles };
+    batch.jobs.push(job);
+    batch.end += job.bytes;
+    for (let i = 0; i < segs.length; i++) {
+      const s = segs[i]!;
+      const page = pages[i]!;
+      appendAdjacent(batch.buffers, page.buffer, page.byteOffset + s.firstSect * BLKIF_SECTOR_SIZE, (s.lastSect - s.firstSect + 1) * BLKIF_SECTOR_SIZE);
+    }
+    return batch;
+  }
+
+  /**
+   * Run a batch: one preadv/pwritev over its bytes in place, unmap, answer each of its
+   * requests with its own id. A barrier's write is followed by an fdatasync; a flush is
+   * an fdatasync. A failed call fails every request it covered (and only those).
+   */
+  private async run(batch: Batch): Promise<void> {
     const gen = this.generation;
-    this.inFlight++;
     let status: number = BLKIF_RSP.OKAY;
-    let handles: number[] = [];
     try {
       const store = this.store!;
-      if (job.segments.length > 0) {
-        const frontDomid = this.dev.otherend!.domid;
-        const flags = GNTMAP.host_map | (job.op === BLKIF_OP.READ ? 0 : GNTMAP.readonly);
-        const results = this.k.hc.gnttabMapGrantRef(job.segments.map((s) => ({ dom: frontDomid, ref: s.gref, flags })));
-        handles = results.filter((r) => r.status === GNTST.okay).map((r) => r.handle);
-        const bad = results.findIndex((r) => r.status !== GNTST.okay);
-        if (bad >= 0) throw new Error(`cannot map segment ${bad} (grant ${job.segments[bad]!.gref}) of domain ${frontDomid}: status ${results[bad]!.status}`);
-        const buffers = mergeAdjacent(job.segments.map((s, i) => results[i]!.page!.subarray(s.firstSect * BLKIF_SECTOR_SIZE, (s.lastSect + 1) * BLKIF_SECTOR_SIZE)));
-        if (job.op === BLKIF_OP.READ) await store.readv(buffers, job.position);
-        else await store.writev(buffers, job.position);
+      if (batch.buffers.length > 0) {
+        if (batch.op === BLKIF_OP.READ) await store.readv(batch.buffers, batch.position);
+        else await store.writev(batch.buffers, batch.position);
       }
-      if (job.op === BLKIF_OP.WRITE_BARRIER || job.op === BLKIF_OP.FLUSH_DISKCACHE) await store.flush();
+      if (batch.op === BLKIF_OP.WRITE_BARRIER || batch.op === BLKIF_OP.FLUSH_DISKCACHE) await store.flush();
     } catch (err) {
       status = BLKIF_RSP.ERROR;
-      this.stats.errors++;
-      this.k.log.print(`${this.name}: request ${job.id}: ${(err as Error).message}`);
+      this.stats.errors += batch.jobs.length;
+      const ids = batch.jobs.map((j) => j.id).join(', ');
+      this.k.log.print(`${this.name}: request${batch.jobs.length > 1 ? 's' : ''} ${ids}: ${(err as Error).message}`);
     } finally {
-      if (handles.length > 0) this.k.hc.gnttabUnmapGrantRef(handles);
-      this.inFlight--;
+      if (batch.handles.length > 0) this.k.hc.gnttabUnmapGrantRef(batch.handles);
+      this.inFlight -= batch.jobs.length;
     }
     // Nothing here may throw out of a request: it runs detached from any caller, and a
     // rejection would reach the daemon's top level.
     try {
-      this.respond(gen, job.id, job.ringOp, status);
+      this.answer(gen, batch.jobs, status);
     } catch (err) {
-      this.k.log.print(`${this.name}: request ${job.id}: cannot answer: ${(err as Error).message}`);
+      this.k.log.print(`${this.name}: requests ${batch.jobs.map((j) => j.id).join(', ')}: cannot answer: ${(err as Error).message}`);
     }
-    this.finished(job);
+    // A fence runs alone: it ends with its batch.
+    if (isFence(batch.jobs[0]!)) this.fenceRunning = false;
+    this.settle();
   }
 
-  /** A job ended: release the fence it was, start what waited, wake a disconnect waiting for the drain. */
-  private finished(job: Job): void {
-    if (isFence(job)) this.fenceRunning = false;
+  /** Jobs ended: start what waited, wake a disconnect waiting for the drain. */
+  private settle(): void {
     this.pump();
     if (this.inFlight === 0) for (const wake of this.drained.splice(0)) wake();
+  }
+
+  /** Answer these jobs, each with its own id and operation, all with `status`. */
+  private answer(gen: number, jobs: readonly Job[], status: number): void {
+    const ring = this.ring;
+    if (ring === null || gen !== this.generation) return;
+    for (const job of jobs) {
+      const slot = ring.nextResponse();
+      new BlkifResponseView(slot.view, slot.offset).write(job.id, job.ringOp, status);
+    }
+    this.pushResponses();
   }
 
   /** Put a response on the ring and notify if the frontend asked (make_response). */
@@ -541,6 +729,12 @@ class BlkbackInstance {
     if (ring === null || gen !== this.generation) return;
     const slot = ring.nextResponse();
     new BlkifResponseView(slot.view, slot.offset).write(id, op, status);
+    this.pushResponses();
+  }
+
+  /** Publish the responses written, and notify if the frontend asked. */
+  private pushResponses(): void {
+    const ring = this.ring!;
     if (ring.pushResponsesAndCheckNotify() && this.src !== null) {
       try {
         this.k.intr.signal(this.src);
@@ -567,6 +761,10 @@ class BlkbackInstance {
 
   private releaseRing(): void {
     this.generation++;
+    // The persistent mappings go with the connection (free_persistent_gnts).
+    const persist = this.persistentMaps;
+    this.persistentMaps = null;
+    if (persist !== null && persist.size > 0) this.k.hc.gnttabUnmapGrantRef([...persist.values()].map((m) => m.handle));
     if (this.src !== null) this.k.intr.unbindSource(this.src);
     this.src = null;
     try {
@@ -605,26 +803,24 @@ class BlkbackInstance {
       sectorSize: this.sectorSize,
       ringPages: this.ringPages,
       inFlight: this.inFlight,
+      persistent: this.persistentMaps !== null,
+      persistentGrants: this.persistentMaps?.size ?? 0,
       stats: { ...this.stats },
     };
   }
 }
 
 /**
- * Join byte ranges that follow each other in one buffer into one range, as the block
- * layer merges adjacent bio vectors: a guest's consecutive frames are adjacent in
- * memory, so a request over them becomes a preadv of a few large vectors, not one per
- * page.
+ * Add a byte range to a vector list, joined with the last one when it follows it in one
+ * buffer, as the block layer merges adjacent bio vectors: a guest's consecutive frames
+ * are adjacent in memory, so a request over them becomes a preadv of a few large
+ * vectors, not one per page.
  */
-function mergeAdjacent(buffers: Uint8Array[]): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const b of buffers) {
-    const last = out[out.length - 1];
-    if (last !== undefined && last.buffer === b.buffer && last.byteOffset + last.byteLength === b.byteOffset) {
-      out[out.length - 1] = new Uint8Array(b.buffer, last.byteOffset, last.byteLength + b.byteLength);
-    } else out.push(b);
-  }
-  return out;
+function appendAdjacent(out: Uint8Array[], buffer: ArrayBufferLike, offset: number, length: number): void {
+  const last = out[out.length - 1];
+  if (last !== undefined && last.buffer === buffer && last.byteOffset + last.byteLength === offset) {
+    out[out.length - 1] = new Uint8Array(buffer, last.byteOffset, last.byteLength + length);
+  } else out.push(new Uint8Array(buffer, offset, length));
 }
 
 /** A flush or barrier: it waits for the requests before it and holds back those after it. */

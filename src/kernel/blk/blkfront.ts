@@ -47,6 +47,8 @@ const ORIGINAL = {
 /** Tunables: `skipInitWait` makes the frontend publish its ring at once, without waiting for the backend's InitWait. */
 export interface BlkfrontTunables {
   skipInitWait: boolean;
+  /** Offer feature-persistent (Linux blkfront's feature_persistent parameter). */
+  persistent: boolean;
 }
 
 /** The limits both ends agreed on. */
@@ -56,6 +58,8 @@ export interface BlkfrontLimits {
   segments: number;
   requestSize: number;
   indirect: boolean;
+  /** feature-persistent: both ends offered it (known once Connected). */
+  persistent: boolean;
 }
 
 /** A request on the ring (Linux's blk_shadow): how to finish it. */
@@ -94,6 +98,19 @@ class BlkfrontInstance implements BlockDriverDisk {
   private connected = false;
   private readonly drained: Array<() => void> = [];
   private inFlight = 0;
+  /** feature-persistent is in use on this connection. */
+  private persistent = false;
+  private readonly reclaim = (gfn: number): void => this.reclaimFrame(gfn);
+  /**
+   * With feature-persistent, the grant of each frame this disk has used, by frame:
+   * granted read-write once and kept while the frame is ours to use (Linux's
+   * persistent grant list). The frames are the block layer's queue buffers and the
+   * indirect pages, reused request after request, so the pool is bounded by them. A
+   * frame's grant ends when the frame is given up (reclaimFrame), and the frame is
+   * freed only once the grant really ended, so a page the backend may still write is
+   * never handed to anyone else.
+   */
+  private readonly frameGrants = new Map<number, number>();
 
   constructor(
     readonly dev: XenbusDevice,
@@ -201,7 +218,7 @@ class BlkfrontInstance implements BlockDriverDisk {
     let pages = 1;
     while (pages < ringPages(SLOT, requests) && pages * 2 <= Math.min(backendPages, XENBUS_MAX_RING_GRANTS)) pages *= 2;
     requests = Math.min(requests, ringSize(SLOT, pages * XEN_PAGE_SIZE));
-    const limits: BlkfrontLimits = { ringPages: pages, requests, segments, requestSize, indirect: segments > BLKIF_MAX_SEGMENTS_PER_REQUEST };
+    const limits: BlkfrontLimits = { ringPages: pages, requests, segments, requestSize, indirect: segments > BLKIF_MAX_SEGMENTS_PER_REQUEST, persistent: false };
     const reduced: string[] = [];
     if (requests < BLKFRONT_MAX_REQUESTS) reduced.push(`requests ${BLKFRONT_MAX_REQUESTS} -> ${requests}`);
     if (segments < BLKFRONT_MAX_SEGMENTS) reduced.push(`segments ${BLKFRONT_MAX_SEGMENTS} -> ${segments}`);
@@ -230,6 +247,7 @@ class BlkfrontInstance implements BlockDriverDisk {
       await w('max-requests', limits.requests);
       await w('max-request-segments', limits.segments);
       await w('max-request-size', limits.requestSize);
+      if (this.tunables.persistent) await w('feature-persistent', 1);
     });
   }
 
@@ -256,6 +274,10 @@ class BlkfrontInstance implements BlockDriverDisk {
       barrier: (await read('feature-barrier')) === 1,
       discard: (await read('feature-discard')) === 1,
     };
+    // blkfront_gather_backend_features: persistent grants only if both ends offered them.
+    const persistent = this.tunables.persistent && (await read('feature-persistent')) === 1;
+    this.limits!.persistent = persistent;
+    this.persistent = persistent;
     this.connected = true;
     const f = Object.entries(this.features).filter(([, on]) => on).map(([n]) => n);
     this.print(`${this.name}: ${sectors * sectorSize} bytes (${sectors} ${sectorSize}-byte sectors)${this.readOnly ? ', read-only' : ''}${info & VDISK.CDROM ? ', cdrom' : ''}, features: ${f.join(' ') || 'none'}`);
@@ -284,8 +306,7 @@ class BlkfrontInstance implements BlockDriverDisk {
         const segments: BlkifSegment[] = [];
         for (let at = 0, p = 0; at < length; at += XEN_PAGE_SIZE, p++) {
           const bytes = Math.min(XEN_PAGE_SIZE, length - at);
-          const gref = this.k.gnttab.grantForeignAccess(beDomid, buf.gfns[p]!, op !== 'read');
-          refs.push(gref);
+          const gref = this.grant(beDomid, buf.gfns[p]!, op !== 'read', refs);
           segments.push({ gref, firstSect: 0, lastSect: bytes / BLKIF_SECTOR_SIZE - 1 });
         }
         const ringOp = op === 'read' ? BLKIF_OP.READ : op === 'write' ? BLKIF_OP.WRITE : op === 'barrier' ? BLKIF_OP.WRITE_BARRIER : BLKIF_OP.FLUSH_DISKCACHE;
@@ -294,8 +315,7 @@ class BlkfrontInstance implements BlockDriverDisk {
         } else if (limits.indirect && (op === 'read' || op === 'write')) {
           const pages = this.indirect[id]!.slice(0, indirectPages(segments.length));
           writeIndirectSegments(pages.map((gfn) => this.k.page(gfn)), segments);
-          const igrefs = pages.map((gfn) => this.k.gnttab.grantForeignAccess(beDomid, gfn, true));
-          refs.push(...igrefs);
+          const igrefs = pages.map((gfn) => this.grant(beDomid, gfn, true, refs));
           req.writeIndirect(ringOp, this.vdev, BigInt(id), sector, segments.length, igrefs);
         } else {
           throw new BlockIoError('EINVAL', `${this.name}: a ${op} of ${segments.length} pages does not fit one request`, null);
@@ -315,6 +335,41 @@ class BlkfrontInstance implements BlockDriverDisk {
     });
     if (ring.pushRequestsAndCheckNotify()) this.k.intr.signal(this.src!);
     return done;
+  }
+
+  /**
+   * A grant of `gfn` for one request: the frame's persistent grant (made read-write on
+   * first use, kept), or without feature-persistent a new one (read-only when the
+   * backend only reads the page), added to `refs` to end when the request completes.
+   */
+  private grant(beDomid: number, gfn: number, readonly: boolean, refs: number[]): number {
+    if (!this.persistent) {
+      const gref = this.k.gnttab.grantForeignAccess(beDomid, gfn, readonly);
+      refs.push(gref);
+      return gref;
+    }
+    let gref = this.frameGrants.get(gfn);
+    if (gref === undefined) {
+      gref = this.k.gnttab.grantForeignAccess(beDomid, gfn, false);
+      this.frameGrants.set(gfn, gref);
+    }
+    return gref;
+  }
+
+  /**
+   * A frame goes back (a queue buffer the block layer lets go of, an indirect page):
+   * its persistent grant ends and the frame is freed then, which for a grant the
+   * backend still maps is when the deferred end succeeds (Linux's
+   * gnttab_end_foreign_access with the page).
+   */
+  private reclaimFrame(gfn: number): void {
+    const gref = this.frameGrants.get(gfn);
+    if (gref === undefined) {
+      this.k.pageAllocator.freePage(gfn);
+      return;
+    }
+    this.frameGrants.delete(gfn);
+    this.k.gnttab.endForeignAccessReferences([gref], () => this.k.pageAllocator.freePage(gfn));
   }
 
   private waitForSlot(): Promise<void> {
@@ -381,7 +436,7 @@ class BlkfrontInstance implements BlockDriverDisk {
    * and every frame goes back.
    */
   private async close(backendStillServes: boolean): Promise<void> {
-    this.blocks.remove(this.name);
+    this.blocks.remove(this.name, this.reclaim);
     this.connected = false;
     for (const w of this.ringWaiters.splice(0)) w();
     if (backendStillServes && this.inFlight > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
@@ -395,7 +450,7 @@ class BlkfrontInstance implements BlockDriverDisk {
   /** Fail every request in flight and end its grants (one batch). */
   private failInFlight(why: string): void {
     this.connected = false;
-    this.blocks.remove(this.name);
+    this.blocks.remove(this.name, this.reclaim);
     const refs: number[] = [];
     for (const [id, shadow] of this.shadows.entries()) {
       if (shadow === null) continue;
@@ -424,7 +479,10 @@ class BlkfrontInstance implements BlockDriverDisk {
     }
     this.granted = null;
     this.ring = null;
-    for (const gfns of this.indirect) for (const gfn of gfns) this.k.pageAllocator.freePage(gfn);
+    // The persistent grants end with the ring (the backend unmapped them when it disconnected; one still mapped is deferred).
+    // The queue buffers' grants end as the block layer gives their frames back (reclaimFrame).
+    this.persistent = false;
+    for (const gfns of this.indirect) for (const gfn of gfns) this.reclaimFrame(gfn);
     this.indirect = [];
     this.shadows = [];
     this.freeIds = [];
@@ -445,7 +503,7 @@ export class Blkfront implements XenbusDriver {
   readonly name = 'xbd';
   private readonly instances = new Map<XenbusDevice, BlkfrontInstance>();
   private units = 0;
-  tunables: BlkfrontTunables = { skipInitWait: false };
+  tunables: BlkfrontTunables = { skipInitWait: false, persistent: true };
 
   constructor(
     private readonly k: BlkKernel,

@@ -109,6 +109,7 @@ export class BlockDevice {
   private readonly all: BlockBuffer[] = [];
   private readonly waiters: Array<(buf: BlockBuffer | null) => void> = [];
   private gone = false;
+  private reclaim = (gfn: number): void => this.pages.free(gfn);
 
   /**
    * @param bufferPages the most guest frames this disk's queue may hold as buffers: the
@@ -195,8 +196,13 @@ export class BlockDevice {
     await this.request('discard', offset, length, null, null);
   }
 
-  /** The disk went away: waiting requests fail, buffers go back once their requests ended. */
-  detach(): void {
+  /**
+   * The disk went away: waiting requests fail, buffers go back once their requests
+   * ended, each frame to `reclaim` (the allocator by default; a driver that granted
+   * the frames ends their grants first).
+   */
+  detach(reclaim?: (gfn: number) => void): void {
+    if (reclaim !== undefined) this.reclaim = reclaim;
     this.gone = true;
     for (const w of this.waiters.splice(0)) w(null);
     for (const buf of this.free.splice(0)) this.release(buf);
@@ -298,7 +304,7 @@ export class BlockDevice {
     const i = this.all.indexOf(buf);
     if (i < 0) return;
     this.all.splice(i, 1);
-    for (const g of buf.gfns) this.pages.free(g);
+    for (const g of buf.gfns) this.reclaim(g);
   }
 }
 
@@ -331,11 +337,12 @@ export class BlockLayer {
     return dev;
   }
 
-  remove(name: string): void {
+  /** Remove a disk; its buffer frames go to `reclaim` when given (see BlockDevice.detach). */
+  remove(name: string, reclaim?: (gfn: number) => void): void {
     const dev = this.devices.get(name);
     if (dev === undefined) return;
     this.devices.delete(name);
-    dev.detach();
+    dev.detach(reclaim);
   }
 
   /** A disk by name (xvda) or by virtual-device number ("51712"). */

@@ -45,6 +45,8 @@ test('eight reads in flight at once, finished in reverse order, each get their o
   t.teardown(() => tm.dispose());
   const store = heldStore('/held');
   tm.m.dom0.blkback.openStore = async () => store;
+  // Grants made per request and released at completion: without persistent grants (see persistent.test.ts).
+  kernel.blkfront.tunables = { ...kernel.blkfront.tunables, persistent: false };
   const xvda = await attachDisk(tm, kernel, { frontDomid: domid, backDomid: 0, vdev: 51712, target: '/held' }, 'xvda');
   const finished: number[] = [];
   const reads = Array.from({ length: 8 }, (_, i) => xvda.read(i * 65536, 32768).then((data) => {

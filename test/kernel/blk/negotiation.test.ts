@@ -18,7 +18,7 @@ test('against a backend that publishes only the original keys: 2 ring pages as r
     await tm.dispose();
     img.dispose();
   });
-  tm.m.dom0.blkback.tunables = { maxRingPageOrder: 1, maxIndirectSegments: 0, publish: 'original' };
+  tm.m.dom0.blkback.tunables = { maxRingPageOrder: 1, maxIndirectSegments: 0, publish: 'original', persistent: false };
   const spec = { frontDomid: domid, backDomid: 0, vdev: 51712, target: img.path };
   const xvda = await attachDisk(tm, kernel, spec, 'xvda');
   const be = backPath(spec);
@@ -54,7 +54,7 @@ test('against a backend of the original protocol, which publishes no maxima: the
     await tm.dispose();
     img.dispose();
   });
-  tm.m.dom0.blkback.tunables = { maxRingPageOrder: 0, maxIndirectSegments: 0, publish: 'none' };
+  tm.m.dom0.blkback.tunables = { maxRingPageOrder: 0, maxIndirectSegments: 0, publish: 'none', persistent: false };
   const spec = { frontDomid: domid, backDomid: 0, vdev: 51712, target: img.path };
   const xvda = await attachDisk(tm, kernel, spec, 'xvda');
   for (const key of ['max-ring-pages', 'max-requests', 'max-request-segments', 'max-request-size', 'max-ring-page-order', 'feature-max-indirect-segments']) {
@@ -83,7 +83,7 @@ test('a frontend that does not wait for InitWait still gets served', async (t) =
     await tm.dispose();
     img.dispose();
   });
-  kernel.blkfront.tunables = { skipInitWait: true };
+  kernel.blkfront.tunables = { skipInitWait: true, persistent: true };
   const spec = { frontDomid: domid, backDomid: 0, vdev: 768, target: img.path };
   const hda = await attachDisk(tm, kernel, spec, 'hda');
   t.regex(kernel.log.lines.join('\n'), /xbd0: hda \(virtual-device 768\)/);
