@@ -1,5 +1,4 @@
 import { Args } from '@oclif/core';
-import { xlBlockAttach } from '../src/compat/xl-block.js';
 import { XlCommand } from '../src/compat/xl-command.js';
 import type { JsonOutput } from '../src/ui/json/schemas.js';
 
@@ -20,7 +19,6 @@ export default class BlockAttach extends XlCommand {
   };
 
   async run(): Promise<JsonOutput<'block-attach'>> {
-    const { args, argv } = await this.parse(BlockAttach);
-    return this.runXl((ctx) => xlBlockAttach(ctx, { domain: args.domain, specs: (argv as string[]).slice(1), cwd: process.cwd() })) as Promise<JsonOutput<'block-attach'>>;
+    return this.runVerb('block-attach', await this.parse(BlockAttach));
   }
 }

@@ -1,5 +1,4 @@
 import { Args, Flags } from '@oclif/core';
-import { xlBlockDetach } from '../src/compat/xl-block.js';
 import { XlCommand } from '../src/compat/xl-command.js';
 import type { JsonOutput } from '../src/ui/json/schemas.js';
 
@@ -16,7 +15,6 @@ export default class BlockDetach extends XlCommand {
   static override flags = { force: Flags.boolean({ char: 'f', description: 'remove the disk even if the backend does not close' }) };
 
   async run(): Promise<JsonOutput<'block-detach'>> {
-    const { args, flags } = await this.parse(BlockDetach);
-    return this.runXl((ctx) => xlBlockDetach(ctx, { domain: args.domain, vdev: args.vdev, force: flags.force }));
+    return this.runVerb('block-detach', await this.parse(BlockDetach));
   }
 }

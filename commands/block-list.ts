@@ -1,5 +1,4 @@
 import { Args, Flags } from '@oclif/core';
-import { xlBlockList } from '../src/compat/xl-block.js';
 import { XlCommand } from '../src/compat/xl-command.js';
 import type { JsonOutput } from '../src/ui/json/schemas.js';
 import { blockListJson } from '../src/ui/json/views.js';
@@ -15,7 +14,6 @@ export default class BlockList extends XlCommand {
   static override flags = { long: Flags.boolean({ char: 'l', description: "the long table with the backend's counters (xenemu's)" }) };
 
   async run(): Promise<JsonOutput<'block-list'>> {
-    const { flags, argv } = await this.parse(BlockList);
-    return blockListJson(await this.runXl((ctx) => xlBlockList(ctx, { domains: argv as string[], long: flags.long })));
+    return blockListJson(await this.runVerb('block-list', await this.parse(BlockList)));
   }
 }
