@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core';
-import { xlBlockAttach } from '../src/compat/xl-block.js';
 import { XlCommand } from '../src/compat/xl-command.js';
+import type { JsonOutput } from '../src/ui/json/schemas.js';
 
 export default class BlockAttach extends XlCommand {
   static override summary = 'Attach a disk to a domain, like xl block-attach';
@@ -18,8 +18,7 @@ export default class BlockAttach extends XlCommand {
     diskspec: Args.string({ required: true, description: 'DISKSPEC (one argument or several)' }),
   };
 
-  async run(): Promise<Awaited<ReturnType<typeof xlBlockAttach>>['data']> {
-    const { args, argv } = await this.parse(BlockAttach);
-    return this.runXl((ctx) => xlBlockAttach(ctx, { domain: args.domain, specs: (argv as string[]).slice(1), cwd: process.cwd() }));
+  async run(): Promise<JsonOutput<'block-attach'>> {
+    return this.runVerb('block-attach', await this.parse(BlockAttach));
   }
 }

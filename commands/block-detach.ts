@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
-import { xlBlockDetach } from '../src/compat/xl-block.js';
 import { XlCommand } from '../src/compat/xl-command.js';
+import type { JsonOutput } from '../src/ui/json/schemas.js';
 
 export default class BlockDetach extends XlCommand {
   static override summary = "Detach a domain's disk, like xl block-detach";
@@ -14,8 +14,7 @@ export default class BlockDetach extends XlCommand {
   };
   static override flags = { force: Flags.boolean({ char: 'f', description: 'remove the disk even if the backend does not close' }) };
 
-  async run(): Promise<{ domid: number; devid: number }> {
-    const { args, flags } = await this.parse(BlockDetach);
-    return this.runXl((ctx) => xlBlockDetach(ctx, { domain: args.domain, vdev: args.vdev, force: flags.force }));
+  async run(): Promise<JsonOutput<'block-detach'>> {
+    return this.runVerb('block-detach', await this.parse(BlockDetach));
   }
 }

@@ -3,8 +3,9 @@ import { resolve } from 'node:path';
 import { XenemuCommand } from '../src/cli/base-command.js';
 import { blkCall } from '../src/client/blk.js';
 import { parseByteSize } from '../src/common/byte-size.js';
-import type { BlockIoResult } from '../src/protocol/blk-rpc.js';
 import { formatBlockIo } from '../src/ui/block-io.js';
+import type { JsonOutput } from '../src/ui/json/schemas.js';
+import { blockIoJson } from '../src/ui/json/views.js';
 
 export default class BlockIo extends XenemuCommand {
   static override summary = "Run I/O inside a guest on one of its disks, through blkfront, the ring and the backend";
@@ -41,7 +42,7 @@ The default pattern, offset, puts each 8-byte word's own disk offset in it, so a
     flush: Flags.boolean({ description: 'a cache flush at the end (write, copy): the data is on stable storage when it returns', default: false }),
   };
 
-  async run(): Promise<BlockIoResult> {
+  async run(): Promise<JsonOutput<'block-io'>> {
     const { args, flags } = await this.parse(BlockIo);
     const r = await blkCall(this.paths, 'block.io', {
       ref: args.dom,
@@ -60,6 +61,6 @@ The default pattern, offset, puts each 8-byte word's own disk offset in it, so a
       random: flags.random,
     });
     this.log(formatBlockIo(r));
-    return r;
+    return blockIoJson(r);
   }
 }

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
-import { xlBlockList } from '../src/compat/xl-block.js';
 import { XlCommand } from '../src/compat/xl-command.js';
-import type { VbdInfo } from '../src/toolstack/devices/vbd.js';
+import type { JsonOutput } from '../src/ui/json/schemas.js';
+import { blockListJson } from '../src/ui/json/views.js';
 
 export default class BlockList extends XlCommand {
   static override summary = 'List the disks of domains, like xl block-list';
@@ -13,8 +13,7 @@ export default class BlockList extends XlCommand {
   static override args = { domain: Args.string({ required: true, description: 'domain name(s) or id(s)' }) };
   static override flags = { long: Flags.boolean({ char: 'l', description: "the long table with the backend's counters (xenemu's)" }) };
 
-  async run(): Promise<Array<{ domid: number; disks: VbdInfo[] }>> {
-    const { flags, argv } = await this.parse(BlockList);
-    return this.runXl((ctx) => xlBlockList(ctx, { domains: argv as string[], long: flags.long }));
+  async run(): Promise<JsonOutput<'block-list'>> {
+    return blockListJson(await this.runVerb('block-list', await this.parse(BlockList)));
   }
 }

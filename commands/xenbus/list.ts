@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { XenemuCommand } from '../../src/cli/base-command.js';
 import { xenbusList } from '../../src/client/xenbus.js';
-import type { XenbusRpc } from '../../src/protocol/xenbus-rpc.js';
+import type { JsonOutput } from '../../src/ui/json/schemas.js';
 import { formatXenbusList } from '../../src/ui/xenbus.js';
 
 export default class XenbusList extends XenemuCommand {
@@ -13,7 +13,7 @@ States are XenbusState numbers with their names (1 Initialising, 2 InitWait, 3 I
   static override enableJsonFlag = true;
   static override args = { dom: Args.string({ description: 'domain id or name', required: true }) };
 
-  async run(): Promise<XenbusRpc['xenbus.list']['result']> {
+  async run(): Promise<JsonOutput<'xenbus:list'>> {
     const { args } = await this.parse(XenbusList);
     const r = await xenbusList(this.paths, args.dom);
     if (!this.jsonEnabled()) this.log(formatXenbusList(r.devices));

@@ -55,8 +55,14 @@ export interface XlBlockAttachOptions {
   dryRun?: boolean;
 }
 
+/** What block-attach attached, and what block-attach -N would have. */
+export type XlBlockAttached = { domid: number; devid: number };
+export type XlBlockAttachDryRun = { domid: number; disk: LibxlDeviceDisk };
+
 /** main_blockattach(). */
-export async function xlBlockAttach(ctx: XlContext, o: XlBlockAttachOptions): Promise<XlOutput<{ domid: number; devid: number } | { domid: number; disk: LibxlDeviceDisk }>> {
+export function xlBlockAttach(ctx: XlContext, o: XlBlockAttachOptions & { dryRun?: false }): Promise<XlOutput<XlBlockAttached>>;
+export function xlBlockAttach(ctx: XlContext, o: XlBlockAttachOptions): Promise<XlOutput<XlBlockAttached | XlBlockAttachDryRun>>;
+export async function xlBlockAttach(ctx: XlContext, o: XlBlockAttachOptions): Promise<XlOutput<XlBlockAttached | XlBlockAttachDryRun>> {
   const client = await ctx.client();
   const domid = await qualifierToDomid(client, o.domain);
   if (domid === null) throw new XlFailure(`${o.domain} is an invalid domain identifier\n`, 1);

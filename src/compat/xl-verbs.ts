@@ -94,6 +94,17 @@ export const XL_VERBS = {
   trigger: {
     run: (xl, ctx, p) => xl.xlTrigger(ctx, { domain: arg(p, 'domain'), trigger: arg(p, 'trigger'), ...opt('vcpu', p.args.vcpu) }),
   } satisfies XlVerb<{ domid: number; trigger: string; vcpu: number }>,
+  // xl_block.c's verbs live in xl-block.ts, loaded only when one of them runs.
+  'block-attach': {
+    run: async (_xl, ctx, p) =>
+      (await import('./xl-block.js')).xlBlockAttach(ctx, { domain: arg(p, 'domain'), specs: operands(p).slice(1), cwd: process.cwd() }),
+  } satisfies XlVerb<{ domid: number; devid: number }>,
+  'block-list': {
+    run: async (_xl, ctx, p) => (await import('./xl-block.js')).xlBlockList(ctx, { domains: operands(p), long: on(p, 'long') }),
+  } satisfies XlVerb<unknown>,
+  'block-detach': {
+    run: async (_xl, ctx, p) => (await import('./xl-block.js')).xlBlockDetach(ctx, { domain: arg(p, 'domain'), vdev: arg(p, 'vdev'), force: on(p, 'force') }),
+  } satisfies XlVerb<{ domid: number; devid: number }>,
 } as const;
 
 export type XlVerbName = keyof typeof XL_VERBS;

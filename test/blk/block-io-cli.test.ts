@@ -46,7 +46,7 @@ test('block-io writes, verifies, reads to a file and copies through the guest\'s
 
   const v = await runCommandSource('block-io.ts', ['g', 'xvda', 'verify', '--length', '1m', '--json']);
   t.is(v.code, 0, v.stderr);
-  t.like(JSON.parse(v.stdout), { op: 'verify', device: 'xvda', mismatches: 0, bytes: MiB, ios: 16 });
+  t.like(JSON.parse(v.stdout), { op: 'verify', vdev: 'xvda', mismatches: 0, bytes: MiB, ios: 16 });
   const bad = await runCommandSource('block-io.ts', ['g', 'xvda', 'verify', '--offset', '1m', '--length', '64k']);
   // Never written: zeros, where the first word should hold 0x100000 (its third byte is 0x10).
   t.regex(bad.stdout, /verify: 1 block\(s\) differ, first at byte 1048578\n/);

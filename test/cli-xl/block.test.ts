@@ -77,9 +77,9 @@ test('attach, list (xl\'s columns byte for byte, from both front doors), detach'
   const long = await h.xenemu('block-list', '-l', 'g');
   t.is(long.code, 0);
   t.regex(long.stdout, new RegExp(`^Dom +Vdev .*Target\\n${g} +xvdb +${dd} +4 +2 +rw .* ${img}\\n$`));
-  const json = JSON.parse((await h.xenemu('block-list', '--json', 'g')).stdout) as Array<{ domid: number; disks: Array<{ vdev: string; params: string }> }>;
+  const json = JSON.parse((await h.xenemu('block-list', '--json', 'g')).stdout) as Array<{ domid: number; disks: Array<{ vdev: string; target: string }> }>;
   t.like(json[0], { domid: g });
-  t.like(json[0]!.disks[0], { vdev: 'xvdb', params: img });
+  t.like(json[0]!.disks[0], { vdev: 'xvdb', target: img });
 
   t.deepEqual(await h.xenemu('block-detach', 'g', 'xvdb'), { stdout: '', stderr: '', code: 0 });
   t.is((await h.xl('block-list', 'g')).stdout, header);

@@ -120,6 +120,37 @@ for (let part = 0; part < PARTS; part++) {
   });
 }
 
+test.serial('block-attach, block-list and block-detach print and exit the same through the fast path and through oclif', async (t) => {
+  // The same spare image on both hosts: its path is in block-list -l's output.
+  const spare = scratchFile('spare.img', '\0'.repeat(64 * 1024));
+  const both = async (what: (h: XlHost) => Promise<unknown>): Promise<void> => void (await Promise.all([what(fast), what(oclif)]));
+  const lines = async (script: string[][]): Promise<void> => {
+    t.is(await compare(t, script), script.length, 'every block line through the fast path');
+  };
+  await lines([['create', '-q', WEB]]);
+  // Compared once both ends are Connected: the guest's frontend connects in its own time.
+  await both((h) => h.disksConnected('web'));
+  await lines([
+    ['block-list', 'web'],
+    ['block-list', 'web', 'nope', '0'],
+    ['block-attach', 'web', `vdev=xvdb,access=rw,target=${spare}`],
+    ['block-attach', 'web', 'vdev=xvdb', `target=${spare}`],
+    ['block-attach', 'nope', `vdev=xvdc,target=${spare}`],
+    ['block-attach', 'web', `vdev=bogus,target=${spare}`],
+    ['block-attach', 'web', 'vdev=xvdc,target=/nonexistent.img'],
+  ]);
+  await both((h) => h.disksConnected('web'));
+  await lines([
+    ['block-list', 'web'],
+    ['block-list', '-l', 'web'],
+    ['block-detach', 'web', 'xvdb'],
+    ['block-detach', 'web', 'xvdb'],
+    ['block-detach', 'nope', 'xvda'],
+    ['block-list', 'web'],
+    ['destroy', 'web'],
+  ]);
+});
+
 test.serial('xl\'s global -v before a verb is verbose, not --version; alone it still prints the version', async (t) => {
   const deprecated = scratchFile('dep.cfg', 'name = "dep"\nmemory = 128\nvcpus = 1\nkernel = "/boot/vmlinuz"\ndisk = [ "phy:/dev/vg/dep,xvda,w" ]\n');
   const plain = await runNode(RUN_JS, ['create', '-n', deprecated], fast.env);

@@ -2,9 +2,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DeviceClient } from '../../src/client/devices.js';
 import { DomainClient } from '../../src/client/domains.js';
 import { writeHostConfig } from '../../src/state/host-config.js';
 import { statePaths } from '../../src/state/state-dir.js';
+import type { VbdInfo } from '../../src/toolstack/devices/vbd.js';
 import type { XlDomainRow } from '../../src/toolstack/libxl/rows.js';
 import { startHost, tempHome, type TestHost } from '../helpers/daemon.js';
 
@@ -74,6 +76,8 @@ export interface XlHost {
   client(): Promise<DomainClient>;
   /** Poll `domain.list` until `check` holds (each poll is one round trip; no fixed sleeps). */
   until(check: (rows: XlDomainRow[]) => boolean, what: string): Promise<XlDomainRow[]>;
+  /** Poll `block.list` until each of the domain's disks has both ends Connected (4); returns them. */
+  disksConnected(domain: string): Promise<VbdInfo[]>;
   dispose(): Promise<void>;
 }
 
@@ -105,6 +109,15 @@ export async function xlHost(): Promise<XlHost> {
         await new Promise((r) => setTimeout(r, 5));
       }
       throw new Error(`never happened: ${what}`);
+    },
+    async disksConnected(domain) {
+      const devices = new DeviceClient((await getClient()).rpc);
+      for (let i = 0; i < 2000; i++) {
+        const disks = await devices.blockList(domain);
+        if (disks.length > 0 && disks.every((d) => d.state === 4 && d.backendState === 4)) return disks;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      throw new Error(`never happened: ${domain}'s disks Connected`);
     },
     async dispose() {
       if (client) (await client.catch(() => null))?.close();

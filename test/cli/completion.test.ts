@@ -64,6 +64,17 @@ test('domain names where an argument is a domain, from the host; nothing without
   t.deepEqual(await offered('list ', noHost), []);
 });
 
+test('the disk verbs: block-attach and block-detach a domain then none, block-list domains', async (t) => {
+  t.deepEqual(await offered('block-attach w'), ['web']);
+  t.deepEqual(await offered('block-attach web '), [], 'a DISKSPEC');
+  t.deepEqual(await offered('block-attach web vdev=xvdb '), []);
+  t.deepEqual(await offered('block-detach d'), ['db']);
+  t.deepEqual(await offered('block-detach db '), [], 'a vdev');
+  t.deepEqual(await offered('block-detach -f d'), ['db'], '--force takes no value');
+  t.deepEqual(await offered('block-list '), ['Domain-0', 'db', 'web']);
+  t.deepEqual(await offered('block-list -l web d'), ['db']);
+});
+
 test('XenStore paths: the children of the path typed so far, directories ending in /', async (t) => {
   t.deepEqual(await tab('xenstore ls /lo'), { kind: 'words', words: ['/local/'], nospace: true });
   t.deepEqual(await tab('xenstore read /local/domain/'), { kind: 'words', words: ['/local/domain/0/', '/local/domain/1'], nospace: false });

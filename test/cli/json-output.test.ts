@@ -3,7 +3,7 @@ import Ajv from 'ajv';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JSON_OUTPUTS, renderJsonSchema, schemaFileName, type JsonCommand } from '../../src/ui/json/schemas.js';
-import { assertXlBuilt, CONFIGS, REPO, xlHost, type XlHost } from '../cli-xl/helpers.js';
+import { assertXlBuilt, CONFIGS, REPO, scratchFile, xlHost, type XlHost } from '../cli-xl/helpers.js';
 
 // Every --json output has a JSON Schema in schemas/ (generated from src/ui/json/schemas.ts:
 // node --import=tsx scripts/gen-json-schemas.ts), and every command's real output,
@@ -11,6 +11,8 @@ import { assertXlBuilt, CONFIGS, REPO, xlHost, type XlHost } from '../cli-xl/hel
 
 const SCHEMAS = join(REPO, 'schemas');
 const COMMANDS = Object.keys(JSON_OUTPUTS) as JsonCommand[];
+/** A spare disk for block-attach (db has xvda and xvdb from its config; this is xvdc). */
+const SPARE = scratchFile('spare.img', '\0'.repeat(64 * 1024));
 
 /**
  * How to run each command for the check: argument lists (after the command's words),
@@ -43,6 +45,13 @@ const RUNS: Record<JsonCommand, string[][]> = {
   'xenstore:ls': [['/local/domain/1/control'], ['-p', '/local/domain/1/control']],
   'xenstore:list': [['/local/domain/1']],
   'xenstore:exists': [['/local/domain/1', '/vm']],
+  // Reads only: web's xvda is configs/images/web.img.
+  'block-io': [['web', 'xvda', 'read', '--length', '64k', '--bs', '4k', '--qd', '4']],
+  // In this order (JSON_OUTPUTS'): attached, listed with it, detached.
+  'block-attach': [['db', `vdev=xvdc,access=rw,target=${SPARE}`]],
+  'block-list': [['web', 'db'], ['-l', 'db']],
+  'block-detach': [['db', 'xvdc']],
+  'xenbus:list': [['web'], ['0']],
 };
 
 let h: XlHost;
@@ -55,6 +64,7 @@ test.before(async () => {
     if (r.code !== 0) throw new Error(r.stderr);
   }
   await h.until((rs) => rs.filter((x) => x.stateFlags.blocked).length === 2, 'web and db idle');
+  for (const d of ['web', 'db']) await h.disksConnected(d);
 });
 
 test.after.always(async () => {

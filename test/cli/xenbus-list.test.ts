@@ -1,15 +1,19 @@
 import test from 'ava';
 import { join } from 'node:path';
 import type { XenbusRpc } from '../../src/protocol/xenbus-rpc.js';
-import { assertXlBuilt, CONFIGS, xlHost, type XlHost } from '../cli-xl/helpers.js';
+import { assertXlBuilt, CONFIGS, scratchFile, xlHost, type XlHost } from '../cli-xl/helpers.js';
 
 // `xenemu xenbus list DOM [--json]` through dist/ (npm run build first), against a host
-// with web running and a vbd's nodes written as libxl writes them (no block driver is
-// registered here, so both ends are devices no driver took).
+// with web running on real disks: xvda from its config (configs/images/web.img) and
+// xvdb block-attached from a scratch image, each taken by blkfront (xbd) in web and by
+// blkback (xbbd) in dom0. Beside them, a vkbd's nodes written as libxl writes them: a
+// device type xenemu does not serve, so both of its ends are devices no driver took.
 
 let h: XlHost;
-const FE = '/local/domain/1/device/vbd/51712';
-const BE = '/local/domain/0/backend/vbd/1/51712';
+const VBD_FE = (devid: number): string => `/local/domain/1/device/vbd/${devid}`;
+const VBD_BE = (devid: number): string => `/local/domain/0/backend/vbd/1/${devid}`;
+const FE = '/local/domain/1/device/vkbd/0';
+const BE = '/local/domain/0/backend/vkbd/1/0';
 
 test.before(async () => {
   assertXlBuilt();
@@ -17,6 +21,11 @@ test.before(async () => {
   const r = await h.xl('create', join(CONFIGS, 'web.yaml'));
   if (r.code !== 0) throw new Error(`xl create: ${r.stderr}`);
   await h.until((rows) => rows.find((d) => d.name === 'web')?.stateFlags.blocked === true, 'web idle');
+  const spare = scratchFile('spare.img', '\0'.repeat(64 * 1024));
+  const a = await h.xenemu('block-attach', 'web', `vdev=xvdb,access=ro,target=${spare}`);
+  if (a.code !== 0) throw new Error(`block-attach: ${a.stderr}`);
+  const disks = await h.disksConnected('web');
+  if (disks.length !== 2) throw new Error(`web's disks: ${JSON.stringify(disks)}`);
   const nodes = [
     [`${BE}/frontend`, FE],
     [`${BE}/frontend-id`, '1'],
@@ -41,7 +50,7 @@ test.after.always(async () => {
   await h?.dispose();
 });
 
-test('xenbus list: a guest’s frontend, its backend’s path and state, and the children of xenstore', async (t) => {
+test('xenbus list: a guest’s disks taken by blkfront and Connected, a vkbd no driver took, and the children of xenstore', async (t) => {
   const r = await h.xenemu('xenbus', 'list', 'web');
   t.is(r.stderr, '');
   t.is(r.code, 0);
@@ -49,7 +58,9 @@ test('xenbus list: a guest’s frontend, its backend’s path and state, and the
     r.stdout,
     [
       'Bus            Node              Type     State           Peer  Peer path                            Peer state      Driver',
-      `xenbusb_front  device/vbd/51712  vbd      1 Initialising  0     ${BE}  1 Initialising  -`,
+      `xenbusb_front  device/vbd/51712  vbd      4 Connected     0     ${VBD_BE(51712)}  4 Connected     xbd`,
+      `xenbusb_front  device/vbd/51728  vbd      4 Connected     0     ${VBD_BE(51728)}  4 Connected     xbd`,
+      `xenbusb_front  device/vkbd/0     vkbd     1 Initialising  0     ${BE}     1 Initialising  -`,
       'xenstore       control           xctrl    -               -     -                                    -               xctrl',
       'xenstore       memory            balloon  -               -     -                                    -               balloon',
       'xenstore       cpu               cpu      -               -     -                                    -               cpu',
@@ -58,11 +69,14 @@ test('xenbus list: a guest’s frontend, its backend’s path and state, and the
   );
 });
 
-test('xenbus list 0: dom0’s back bus holds the vbd backend (and the console backend xenconsoled serves)', async (t) => {
+test('xenbus list 0: dom0’s back bus holds the disks’ backends (blkback), the vkbd backend no driver took, and the console backend', async (t) => {
   const r = await h.xenemu('xenbus', 'list', '0');
   t.is(r.code, 0);
   const lines = r.stdout.split('\n');
-  t.regex(lines.find((l) => l.includes('backend/vbd/1/51712'))!, new RegExp(`^xenbusb_back +backend/vbd/1/51712 +vbd +1 Initialising +1 +${FE} +1 Initialising +-$`));
+  for (const devid of [51712, 51728]) {
+    t.regex(lines.find((l) => l.includes(`backend/vbd/1/${devid} `))!, new RegExp(`^xenbusb_back +backend/vbd/1/${devid} +vbd +4 Connected +1 +${VBD_FE(devid)} +4 Connected +xbbd$`));
+  }
+  t.regex(lines.find((l) => l.includes('backend/vkbd/1/0'))!, new RegExp(`^xenbusb_back +backend/vkbd/1/0 +vkbd +1 Initialising +1 +${FE} +1 Initialising +-$`));
   t.true(lines.some((l) => /^xenbusb_back +backend\/console\/1\/0 +console /.test(l)));
 });
 
@@ -75,8 +89,21 @@ test('xenbus list --json: FreeBSD’s per-device variables, with the absolute pa
   t.deepEqual(out.devices[0], {
     bus: 'xenbusb_front',
     node: 'device/vbd/51712',
-    xenstorePath: FE,
+    xenstorePath: VBD_FE(51712),
     type: 'vbd',
+    state: 4,
+    stateName: 'Connected',
+    otherendPath: VBD_BE(51712),
+    otherendId: 0,
+    otherendState: 4,
+    otherendStateName: 'Connected',
+    driver: 'xbd',
+  });
+  t.deepEqual(out.devices[2], {
+    bus: 'xenbusb_front',
+    node: 'device/vkbd/0',
+    xenstorePath: FE,
+    type: 'vkbd',
     state: 1,
     stateName: 'Initialising',
     otherendPath: BE,

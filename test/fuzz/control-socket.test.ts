@@ -63,6 +63,11 @@ const VALID: Record<string, unknown> = {
   'xenbus.list': { ref: '0' },
   // No --from/--to: mutations of a host path would have the daemon write files.
   'block.io': { ref: 'fuzz', vdev: 'xvda', op: 'read', offset: 0, length: 4096, blockSize: 4096, queueDepth: 1, pattern: 'zero', seed: 1, flush: false },
+  // An empty CD-ROM drive: no target (a host file the backend would open read-write) and
+  // no script (a program the toolstack would run) for a mutation to turn into another.
+  'block.attach': { ref: 'fuzz', disk: { vdev: 'xvdb', devtype: 'cdrom', access: 'ro', format: 'empty' } },
+  'block.detach': { ref: 'fuzz', vdev: 'xvdb', force: false },
+  'block.list': { ref: 'fuzz' },
 };
 const METHODS = Object.keys(VALID);
 

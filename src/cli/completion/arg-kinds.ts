@@ -37,6 +37,10 @@ export const ARG_KINDS: Readonly<Record<string, ArgKinds>> = {
   trigger: domain,
   'xenbus:list': domain,
   'block-io': domain,
+  // The DISKSPEC after the domain is key=value words (a target= in one of them), no file name alone.
+  'block-attach': domain,
+  'block-list': domains,
+  'block-detach': domain,
   'vcpu-set': domain,
   'vcpu-pin': domain,
   'mem-set': domain,

@@ -274,6 +274,80 @@ export const TopFrameJson = z.strictObject({
 const XsFailure = z.strictObject({ message: z.string(), path: z.string().optional(), errno: z.string().optional() }).optional();
 const XsValue = { value: z.string().nullable(), encoding: z.enum(['utf8', 'base64']) };
 
+// ---- disks and XenBus ------------------------------------------------------------------
+
+const XenbusState = Count.describe('a XenbusState: 1 Initialising, 2 InitWait, 3 Initialised, 4 Connected, 5 Closing, 6 Closed');
+
+const BlockDiskJson = z.strictObject({
+  devid: Count.describe("the vdev's device number (51712 for xvda)"),
+  vdev: z.string(),
+  backendDomid: Domid,
+  state: XenbusState.describe("the frontend's XenbusState"),
+  backendState: XenbusState.describe("the backend's XenbusState"),
+  port: Count.nullable().describe("the frontend's event channel; null while not connected (xl prints -1)"),
+  ringRef: Count.nullable().describe('the grant of the ring; null while not connected or with a multi-page ring (xl prints -1)'),
+  frontendPath: z.string(),
+  backendPath: z.string(),
+  target: z.string().describe('the image (or device) the backend serves'),
+  mode: z.string().describe('r or w'),
+  deviceType: z.string().describe('disk or cdrom'),
+  stats: z
+    .strictObject({
+      reads: Count,
+      writes: Count,
+      readSectors: Count,
+      writeSectors: Count,
+      outOfRequests: Count,
+      flushes: Count,
+      discards: Count,
+      errors: Count,
+      inFlight: Count,
+      sectors: Count,
+      sectorSize: Count,
+      ringPages: Count,
+    })
+    .optional()
+    .describe("the backend's counters (512-byte sectors), once it publishes them"),
+});
+
+const BlockIoJson = z.strictObject({
+  domid: Domid,
+  name: DomainName,
+  op: z.enum(['read', 'write', 'verify', 'copy']),
+  vdev: z.string(),
+  dest: z.string().optional().describe('copy: the destination disk'),
+  offset: Count,
+  length: Count,
+  blockSize: Count,
+  queueDepth: Count,
+  pattern: z.enum(['offset', 'random', 'zero', 'data']).describe('data: the bytes of --from'),
+  ios: Count,
+  bytes: Count,
+  seconds: z.number().min(0),
+  mbPerSec: z.number().min(0),
+  iops: z.number().min(0),
+  latencyUs: z.strictObject({ p50: z.number().min(0), p99: z.number().min(0), max: z.number().min(0) }).describe('per-block latency percentiles, µs'),
+  flushed: z.boolean(),
+  random: z.boolean(),
+  mismatches: Count.optional().describe('verify: blocks whose bytes differ'),
+  firstMismatch: Count.optional().describe("verify: the first differing byte's disk offset"),
+  to: z.string().optional().describe('read --to: the host file written'),
+});
+
+const XenbusDeviceJson = z.strictObject({
+  bus: z.string().describe('xenbusb_front, xenbusb_back or xenstore'),
+  node: z.string().describe("below the kernel's home: device/vbd/51712"),
+  xenstorePath: z.string(),
+  type: z.string(),
+  state: XenbusState.nullable().describe('null for a child of xenstore'),
+  stateName: z.string().nullable(),
+  otherendPath: z.string().nullable(),
+  otherendId: Domid.nullable().describe("the other end's domid"),
+  otherendState: XenbusState.nullable(),
+  otherendStateName: z.string().nullable(),
+  driver: z.string().nullable().describe('the driver that attached it; null when none took it'),
+});
+
 // ---- the registry ---------------------------------------------------------------------
 
 /** Every command with --json (by oclif id) and what it prints. */
@@ -325,6 +399,11 @@ export const JSON_OUTPUTS = {
     error: XsFailure,
   }),
   'xenstore:list': z.strictObject({ lists: z.array(z.strictObject({ path: z.string(), children: z.array(z.string()) })), error: XsFailure }),
+  'block-attach': z.strictObject({ domid: Domid, devid: Count }),
+  'block-list': z.array(z.strictObject({ domid: Domid, disks: z.array(BlockDiskJson) })),
+  'block-detach': z.strictObject({ domid: Domid, devid: Count }),
+  'block-io': BlockIoJson,
+  'xenbus:list': z.strictObject({ domid: Domid, name: DomainName, devices: z.array(XenbusDeviceJson) }),
   'xenstore:exists': z.strictObject({ exists: z.boolean(), keys: z.array(z.strictObject({ path: z.string(), exists: z.boolean() })) }),
 } satisfies Record<string, z.ZodType>;
 

@@ -5,8 +5,10 @@
  */
 
 import type { XlListResult } from '../../compat/xl-commands.js';
+import type { BlockIoResult } from '../../protocol/blk-rpc.js';
 import type { DomainIntrStats, EvtchnPortRow, EvtchnRpc, HostIntrRow } from '../../protocol/evtchn-rpc.js';
 import type { StatsFrame } from '../../protocol/stats.js';
+import type { VbdInfo } from '../../toolstack/devices/vbd.js';
 import type { XlInfo, XlVcpuRow } from '../../toolstack/libxl/rows.js';
 import type { JsonOutput } from './schemas.js';
 
@@ -167,4 +169,33 @@ export function topFrameJson(f: StatsFrame): JsonOutput<'top'> {
       ...(vcpuNs !== undefined ? { vcpuTimeNs: vcpuNs } : {}),
     })),
   };
+}
+
+/** xl's -1 (not connected; a ring-ref also with a multi-page ring) as null. */
+const connected = (v: number): number | null => (v < 0 ? null : v);
+
+export function blockListJson(result: ReadonlyArray<{ domid: number; disks: readonly VbdInfo[] }>): JsonOutput<'block-list'> {
+  return result.map(({ domid, disks }) => ({
+    domid,
+    disks: disks.map((d) => ({
+      devid: d.devid,
+      vdev: d.vdev,
+      backendDomid: d.backendId,
+      state: d.state,
+      backendState: d.backendState,
+      port: connected(d.evtch),
+      ringRef: connected(d.rref),
+      frontendPath: d.frontendPath,
+      backendPath: d.backendPath,
+      target: d.params,
+      mode: d.mode,
+      deviceType: d.deviceType,
+      ...(d.stats !== undefined ? { stats: { ...d.stats } } : {}),
+    })),
+  }));
+}
+
+/** block-io's summary: the disk is `vdev`, as block-list names it. */
+export function blockIoJson({ device, ...r }: BlockIoResult): JsonOutput<'block-io'> {
+  return { ...r, vdev: device };
 }
