@@ -1,6 +1,6 @@
 import type { Clock } from '../../hypervisor/clock.js';
 import { XEN_PAGE_SIZE } from '../../abi/index.js';
-import { BlockIoError, type BlockBuffer, type BlockDevice } from './block-layer.js';
+import { BlockIoError, fillPages, readPages, type BlockBuffer, type BlockDevice } from './block-layer.js';
 
 /**
  * `block-io`, a small program a user runs "inside" a guest against one of its disks
@@ -102,16 +102,6 @@ export function shuffled(n: number, seed: number): Uint32Array {
     out[j] = t;
   }
   return out;
-}
-
-/** Copy `src` into the buffer's pages from its first byte. */
-function fillPages(buf: BlockBuffer, src: Uint8Array): void {
-  for (let at = 0, p = 0; at < src.length; at += XEN_PAGE_SIZE, p++) buf.pages[p]!.set(src.subarray(at, Math.min(src.length, at + XEN_PAGE_SIZE)));
-}
-
-/** The buffer's first `out.length` bytes into `out`. */
-function readPages(buf: BlockBuffer, out: Uint8Array): void {
-  for (let at = 0, p = 0; at < out.length; at += XEN_PAGE_SIZE, p++) out.set(buf.pages[p]!.subarray(0, Math.min(XEN_PAGE_SIZE, out.length - at)), at);
 }
 
 /** Where the buffer's first bytes differ from `want`, or -1. */

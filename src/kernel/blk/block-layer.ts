@@ -385,12 +385,12 @@ export class BlockDevice {
   }
 
   private copyIn(buf: BlockBuffer, data: Uint8Array): void {
-    for (let at = 0, p = 0; at < data.length; at += XEN_PAGE_SIZE, p++) buf.pages[p]!.set(data.subarray(at, Math.min(data.length, at + XEN_PAGE_SIZE)));
+    fillPages(buf, data);
     this.bytesCopied += data.length;
   }
 
   private copyOut(buf: BlockBuffer, out: Uint8Array): void {
-    for (let at = 0, p = 0; at < out.length; at += XEN_PAGE_SIZE, p++) out.set(buf.pages[p]!.subarray(0, Math.min(XEN_PAGE_SIZE, out.length - at)), at);
+    readPages(buf, out);
     this.bytesCopied += out.length;
   }
 
@@ -400,6 +400,16 @@ export class BlockDevice {
     this.all.splice(i, 1);
     for (const g of buf.gfns) this.reclaim(g);
   }
+}
+
+/** Copy `src` into the buffer's pages from its first byte. */
+export function fillPages(buf: BlockBuffer, src: Uint8Array): void {
+  for (let at = 0, p = 0; at < src.length; at += XEN_PAGE_SIZE, p++) buf.pages[p]!.set(src.subarray(at, Math.min(src.length, at + XEN_PAGE_SIZE)));
+}
+
+/** The buffer's first `out.length` bytes into `out`. */
+export function readPages(buf: BlockBuffer, out: Uint8Array): void {
+  for (let at = 0, p = 0; at < out.length; at += XEN_PAGE_SIZE, p++) out.set(buf.pages[p]!.subarray(0, Math.min(XEN_PAGE_SIZE, out.length - at)), at);
 }
 
 /** The pages of `buf` that hold its bytes [at, at + n) (`at` a multiple of the page size: requests split on page boundaries). */
