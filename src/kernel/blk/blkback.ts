@@ -123,10 +123,17 @@ interface Batch {
   end: number;
   /** In ring order: the answers go out in this order, each with its own id. */
   jobs: Job[];
-  /** The vectors of the call (IOV_MAX at most). */
-  buffers: Uint8Array[];
+  /** The vectors of the call (IOV_MAX at most), as byte ranges until the call is made. */
+  vectors: Vector[];
   /** The grant mappings to drop once the call ended. */
   handles: number[];
+}
+
+/** A byte range of one buffer: a vector of a call. */
+interface Vector {
+  buffer: ArrayBufferLike;
+  offset: number;
+  length: number;
 }
 
 /** A placeholder in a page list until the mapping is known. */
@@ -623,10 +630,10 @@ class BlkbackInstance {
       if (job.segments.length === 0) {
         if (batch !== null) void this.run(batch);
         batch = null;
-        void this.run({ op: job.op, position: job.position, end: job.position, jobs: [job], buffers: [], handles: [] });
+        void this.run({ op: job.op, position: job.position, end: job.position, jobs: [job], vectors: [], handles: [] });
         continue;
       }
-      if (batch !== null && (isFence(job) || isFence(batch.jobs[0]!) || job.op !== batch.op || job.position !== batch.end || batch.buffers.length + job.segments.length > IOV_MAX || batch.end - batch.position + job.bytes > MAX_MERGE_BYTES)) {
+      if (batch !== null && (isFence(job) || isFence(batch.jobs[0]!) || job.op !== batch.op || job.position !== batch.end || batch.vectors.length + job.segments.length > IOV_MAX || batch.end - batch.position + job.bytes > MAX_MERGE_BYTES)) {
         void this.run(batch);
         batch = null;
       }
@@ -659,13 +666,13 @@ class BlkbackInstance {
     const handles = into?.handles ?? [];
     const failed = this.mapGrants(segs.map((s) => s.gref), job.op !== BLKIF_OP.READ, pages, handles);
     if (failed !== null) return new Error(`cannot map segment ${failed}`);
-    const batch = into ?? { op: job.op, position: job.position, end: job.position, jobs: [], buffers: [], handles };
+    const batch = into ?? { op: job.op, position: job.position, end: job.position, jobs: [], vectors: [], handles };
     batch.jobs.push(job);
     batch.end += job.bytes;
     for (let i = 0; i < segs.length; i++) {
       const s = segs[i]!;
       const page = pages[i]!;
-      appendAdjacent(batch.buffers, page.buffer, page.byteOffset + s.firstSect * BLKIF_SECTOR_SIZE, (s.lastSect - s.firstSect + 1) * BLKIF_SECTOR_SIZE);
+      appendAdjacent(batch.vectors, page.buffer, page.byteOffset + s.firstSect * BLKIF_SECTOR_SIZE, (s.lastSect - s.firstSect + 1) * BLKIF_SECTOR_SIZE);
     }
     return batch;
   }
@@ -680,9 +687,10 @@ class BlkbackInstance {
     let status: number = BLKIF_RSP.OKAY;
     try {
       const store = this.store!;
-      if (batch.buffers.length > 0) {
-        if (batch.op === BLKIF_OP.READ) await store.readv(batch.buffers, batch.position);
-        else await store.writev(batch.buffers, batch.position);
+      if (batch.vectors.length > 0) {
+        const buffers = batch.vectors.map((v) => new Uint8Array(v.buffer, v.offset, v.length));
+        if (batch.op === BLKIF_OP.READ) await store.readv(buffers, batch.position);
+        else await store.writev(buffers, batch.position);
       }
       if (batch.op === BLKIF_OP.WRITE_BARRIER || batch.op === BLKIF_OP.FLUSH_DISKCACHE) await store.flush();
     } catch (err) {
@@ -816,11 +824,11 @@ class BlkbackInstance {
  * are adjacent in memory, so a request over them becomes a preadv of a few large
  * vectors, not one per page.
  */
-function appendAdjacent(out: Uint8Array[], buffer: ArrayBufferLike, offset: number, length: number): void {
+function appendAdjacent(out: Vector[], buffer: ArrayBufferLike, offset: number, length: number): void {
   const last = out[out.length - 1];
-  if (last !== undefined && last.buffer === buffer && last.byteOffset + last.byteLength === offset) {
-    out[out.length - 1] = new Uint8Array(buffer, last.byteOffset, last.byteLength + length);
-  } else out.push(new Uint8Array(buffer, offset, length));
+  // A range, not a view, until the call: a view per page joined would be a typed array made (and dropped) per page.
+  if (last !== undefined && last.buffer === buffer && last.offset + last.length === offset) last.length += length;
+  else out.push({ buffer, offset, length });
 }
 
 /** A flush or barrier: it waits for the requests before it and holds back those after it. */

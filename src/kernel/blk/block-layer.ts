@@ -105,9 +105,28 @@ export interface BlockPages {
 export class BlockDevice {
   readonly stats: BlockDeviceStats = { reads: 0, writes: 0, flushes: 0, barriers: 0, discards: 0, bytesRead: 0, bytesWritten: 0, inFlight: 0, queued: 0, errors: 0, latencyUs: new Array<number>(LATENCY_BUCKETS).fill(0) };
   readonly depth: number;
+  /**
+   * Bytes copied between a caller's array and the queue's guest pages (write: in,
+   * read: out). Direct I/O (readDirect/writeDirect on a buffer from allocBuffer) copies
+   * none.
+   */
+  bytesCopied = 0;
+  /** Queue slots taken (requests in the driver, or being filled for it). */
+  private busy = 0;
+  /** The queue's own buffers not in use; there are never more than `depth` in all. */
   private readonly free: BlockBuffer[] = [];
   private readonly all: BlockBuffer[] = [];
-  private readonly waiters: Array<(buf: BlockBuffer | null) => void> = [];
+  /** Buffers programs allocated for direct I/O and have not freed. */
+  private readonly direct = new Set<BlockBuffer>();
+  /**
+   * Frames of freed direct buffers, kept for the next program's (their grants with
+   * them: a backend that keeps persistent mappings sees the same frames again) and
+   * given back at detach, as the queue's own buffers are.
+   */
+  private readonly spareDirect: number[] = [];
+  /** Frames direct buffers hold, allocated or spare: at most bufferPages. */
+  private directFrames = 0;
+  private readonly waiters: Array<(ok: boolean) => void> = [];
   private gone = false;
   private reclaim = (gfn: number): void => this.pages.free(gfn);
 
@@ -120,7 +139,7 @@ export class BlockDevice {
     readonly disk: BlockDriverDisk,
     private readonly pages: BlockPages,
     private readonly clock: Clock,
-    bufferPages = Number.POSITIVE_INFINITY,
+    private readonly bufferPages = Number.POSITIVE_INFINITY,
   ) {
     const perSlot = Math.max(1, disk.maxRequestBytes / XEN_PAGE_SIZE);
     this.depth = Math.max(1, Math.min(disk.maxInFlight, Math.floor(bufferPages / perSlot)));
@@ -160,7 +179,7 @@ export class BlockDevice {
     this.checkRange(offset, length, 'read');
     if (into !== null && into.length < length) throw new BlockIoError('EINVAL', `${this.name}: a ${into.length}-byte buffer for a ${length}-byte read`, null);
     await this.split(offset, length, async (at, n) => {
-      await this.request('read', at, n, null, into === null ? null : (buf) => copyOut(buf, into.subarray(at - offset, at - offset + n)));
+      await this.request('read', at, n, null, null, into === null ? null : (buf) => this.copyOut(buf, into.subarray(at - offset, at - offset + n)));
     });
     return into ?? new Uint8Array(0);
   }
@@ -169,13 +188,60 @@ export class BlockDevice {
   async write(offset: number, data: Uint8Array): Promise<void> {
     this.checkRange(offset, data.length, 'write');
     if (this.disk.readOnly) throw new BlockIoError('EROFS', `${this.name}: the disk is read-only`, null);
-    await this.split(offset, data.length, (at, n) => this.request('write', at, n, data.subarray(at - offset, at - offset + n), null));
+    await this.split(offset, data.length, (at, n) => this.request('write', at, n, data.subarray(at - offset, at - offset + n), null, null));
+  }
+
+  /**
+   * Guest pages for a program's direct I/O (O_DIRECT: the device works on the
+   * program's own pages): `bytes` rounded up to whole pages, frames a freed buffer
+   * left first. The program fills or reads `pages` itself and hands the buffer to
+   * readDirect/writeDirect as often as it likes; freeBuffer gives it back. All direct
+   * buffers of a disk together hold at most as many frames as its queue may (ENOMEM
+   * past that); their contents are whatever the frames last held.
+   */
+  allocBuffer(bytes: number): BlockBuffer {
+    if (!(Number.isSafeInteger(bytes) && bytes > 0)) throw new BlockIoError('EINVAL', `${this.name}: a ${bytes}-byte direct buffer`, null);
+    if (this.gone) throw new BlockIoError('ENODEV', `${this.name}: the disk is gone`, null);
+    const n = Math.ceil(bytes / XEN_PAGE_SIZE);
+    const reused = this.spareDirect.splice(0, Math.min(n, this.spareDirect.length));
+    const more = n - reused.length;
+    if (this.directFrames + more > this.bufferPages) {
+      this.spareDirect.unshift(...reused);
+      throw new BlockIoError('ENOMEM', `${this.name}: a ${bytes}-byte direct buffer would take the disk's direct buffers past ${this.bufferPages} pages`, null);
+    }
+    const fresh = more > 0 ? this.allocPages(more, `a ${bytes}-byte direct buffer`) : { gfns: [], pages: [] };
+    this.directFrames += more;
+    const buf = { gfns: [...reused, ...fresh.gfns], pages: [...reused.map((g) => this.pages.page(g)), ...fresh.pages] };
+    this.direct.add(buf);
+    return buf;
+  }
+
+  /** Give back a buffer from allocBuffer: its frames wait for the next one (after detach, they go: see detach). */
+  freeBuffer(buf: BlockBuffer): void {
+    if (!this.direct.delete(buf)) return;
+    if (this.gone) for (const g of buf.gfns) this.reclaim(g);
+    else this.spareDirect.push(...buf.gfns);
+  }
+
+  /** Read `length` bytes at `offset` into a buffer from allocBuffer, from its first byte, without a copy. */
+  async readDirect(offset: number, buf: BlockBuffer, length: number): Promise<void> {
+    this.checkDirect(buf, length, 'read');
+    this.checkRange(offset, length, 'read');
+    await this.split(offset, length, (at, n) => this.request('read', at, n, null, pagesFrom(buf, at - offset, n), null));
+  }
+
+  /** Write `length` bytes from a buffer from allocBuffer (from its first byte) at `offset`, without a copy. */
+  async writeDirect(offset: number, buf: BlockBuffer, length: number): Promise<void> {
+    this.checkDirect(buf, length, 'write');
+    this.checkRange(offset, length, 'write');
+    if (this.disk.readOnly) throw new BlockIoError('EROFS', `${this.name}: the disk is read-only`, null);
+    await this.split(offset, length, (at, n) => this.request('write', at, n, null, pagesFrom(buf, at - offset, n), null));
   }
 
   /** A cache flush: everything completed before it is on stable storage when it completes. */
   async flush(): Promise<void> {
     if (!this.disk.features.flush) throw new BlockIoError('EOPNOTSUPP', `${this.name}: the backend offers no cache flush (feature-flush-cache)`, null);
-    await this.request('flush', 0, 0, null, null);
+    await this.request('flush', 0, 0, null, null, null);
   }
 
   /**
@@ -186,14 +252,14 @@ export class BlockDevice {
     if (!this.disk.features.barrier) throw new BlockIoError('EOPNOTSUPP', `${this.name}: the backend offers no write barrier (feature-barrier)`, null);
     if (data.length > 0) this.checkRange(offset, data.length, 'barrier');
     if (data.length > this.disk.maxRequestBytes) throw new BlockIoError('EINVAL', `${this.name}: a barrier carries at most ${this.disk.maxRequestBytes} bytes`, null);
-    await this.request('barrier', offset, data.length, data, null);
+    await this.request('barrier', offset, data.length, data, null, null);
   }
 
   /** Discard a range (only where the backend offers feature-discard). */
   async discard(offset: number, length: number): Promise<void> {
     if (!this.disk.features.discard) throw new BlockIoError('EOPNOTSUPP', `${this.name}: the backend offers no discard (feature-discard)`, null);
     this.checkRange(offset, length, 'discard');
-    await this.request('discard', offset, length, null, null);
+    await this.request('discard', offset, length, null, null, null);
   }
 
   /**
@@ -204,8 +270,14 @@ export class BlockDevice {
   detach(reclaim?: (gfn: number) => void): void {
     if (reclaim !== undefined) this.reclaim = reclaim;
     this.gone = true;
-    for (const w of this.waiters.splice(0)) w(null);
+    for (const w of this.waiters.splice(0)) w(false);
     for (const buf of this.free.splice(0)) this.release(buf);
+    for (const g of this.spareDirect.splice(0)) this.reclaim(g);
+  }
+
+  private checkDirect(buf: BlockBuffer, length: number, what: string): void {
+    if (!this.direct.has(buf)) throw new BlockIoError('EINVAL', `${this.name}: a direct ${what} needs a buffer from this disk's allocBuffer`, null);
+    if (length > buf.gfns.length * XEN_PAGE_SIZE) throw new BlockIoError('EINVAL', `${this.name}: a ${buf.gfns.length * XEN_PAGE_SIZE}-byte direct buffer for a ${length}-byte ${what}`, null);
   }
 
   private checkRange(offset: number, length: number, what: string): void {
@@ -225,13 +297,17 @@ export class BlockDevice {
     if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
   }
 
-  /** One request through a queue slot: fill its buffer, submit, copy out, count. */
-  private async request(op: BlockOp, offset: number, length: number, data: Uint8Array | null, after: ((buf: BlockBuffer) => void) | null): Promise<void> {
-    const buf = await this.slot();
+  /**
+   * One request through a queue slot: on the caller's direct buffer `own`, or on a
+   * queue buffer filled from `data`; submit, copy out (`after`), count.
+   */
+  private async request(op: BlockOp, offset: number, length: number, data: Uint8Array | null, own: BlockBuffer | null, after: ((buf: BlockBuffer) => void) | null): Promise<void> {
+    await this.slot();
+    const buf = own ?? this.free.pop() ?? this.make();
     const t0 = this.clock.now();
     this.stats.inFlight++;
     try {
-      if (data !== null) copyIn(buf, data);
+      if (data !== null) this.copyIn(buf, data);
       await this.disk.submit(op, offset, length, buf);
       after?.(buf);
       this.count(op, length, this.clock.now() - t0);
@@ -240,7 +316,8 @@ export class BlockDevice {
       throw err;
     } finally {
       this.stats.inFlight--;
-      this.put(buf);
+      if (own === null) this.putBuffer(buf);
+      this.put();
     }
   }
 
@@ -260,44 +337,61 @@ export class BlockDevice {
     s.latencyUs[bucket]!++;
   }
 
-  /** A free queue slot, made on first use up to `depth`, else the next one given back. */
-  private slot(): Promise<BlockBuffer> {
+  /** Take a queue slot (one of `depth`), waiting for one when all are taken. */
+  private slot(): Promise<void> {
     if (this.gone) return Promise.reject(new BlockIoError('ENODEV', `${this.name}: the disk is gone`, null));
-    const buf = this.free.pop();
-    if (buf !== undefined) return Promise.resolve(buf);
-    if (this.all.length < this.depth) return Promise.resolve(this.make());
+    if (this.busy < this.depth) {
+      this.busy++;
+      return Promise.resolve();
+    }
     this.stats.queued++;
     return new Promise((resolve, reject) => {
-      this.waiters.push((b) => {
+      this.waiters.push((ok) => {
         this.stats.queued--;
-        if (b === null) reject(new BlockIoError('ENODEV', `${this.name}: the disk is gone`, null));
-        else resolve(b);
+        if (ok) resolve();
+        else reject(new BlockIoError('ENODEV', `${this.name}: the disk is gone`, null));
       });
     });
   }
 
-  private put(buf: BlockBuffer): void {
-    if (this.gone) {
-      this.release(buf);
-      return;
-    }
-    const w = this.waiters.shift();
-    if (w !== undefined) w(buf);
+  /** Give a slot back: to the next waiter (which keeps it taken), else free. */
+  private put(): void {
+    const w = this.gone ? undefined : this.waiters.shift();
+    if (w !== undefined) w(true);
+    else this.busy--;
+  }
+
+  private putBuffer(buf: BlockBuffer): void {
+    if (this.gone) this.release(buf);
     else this.free.push(buf);
   }
 
+  /** A queue buffer for the largest request (at most one per slot: only a slot holder makes one). */
   private make(): BlockBuffer {
-    const n = this.disk.maxRequestBytes / XEN_PAGE_SIZE;
+    const buf = this.allocPages(this.disk.maxRequestBytes / XEN_PAGE_SIZE, `a ${this.disk.maxRequestBytes}-byte request buffer`);
+    this.all.push(buf);
+    return buf;
+  }
+
+  private allocPages(n: number, what: string): BlockBuffer {
     const gfns: number[] = [];
     try {
       for (let i = 0; i < n; i++) gfns.push(this.pages.alloc());
     } catch (err) {
       for (const g of gfns) this.pages.free(g);
-      throw new BlockIoError('ENOMEM', `${this.name}: no guest memory for a ${this.disk.maxRequestBytes}-byte request buffer: ${(err as Error).message}`, null);
+      throw new BlockIoError('ENOMEM', `${this.name}: no guest memory for ${what}: ${(err as Error).message}`, null);
     }
-    const buf = { gfns, pages: gfns.map((g) => this.pages.page(g)) };
-    this.all.push(buf);
-    return buf;
+    return { gfns, pages: gfns.map((g) => this.pages.page(g)) };
+  }
+
+  private copyIn(buf: BlockBuffer, data: Uint8Array): void {
+    fillPages(buf, data);
+    this.bytesCopied += data.length;
+  }
+
+  private copyOut(buf: BlockBuffer, out: Uint8Array): void {
+    readPages(buf, out);
+    this.bytesCopied += out.length;
   }
 
   private release(buf: BlockBuffer): void {
@@ -308,12 +402,21 @@ export class BlockDevice {
   }
 }
 
-function copyIn(buf: BlockBuffer, data: Uint8Array): void {
-  for (let at = 0, p = 0; at < data.length; at += XEN_PAGE_SIZE, p++) buf.pages[p]!.set(data.subarray(at, Math.min(data.length, at + XEN_PAGE_SIZE)));
+/** Copy `src` into the buffer's pages from its first byte. */
+export function fillPages(buf: BlockBuffer, src: Uint8Array): void {
+  for (let at = 0, p = 0; at < src.length; at += XEN_PAGE_SIZE, p++) buf.pages[p]!.set(src.subarray(at, Math.min(src.length, at + XEN_PAGE_SIZE)));
 }
 
-function copyOut(buf: BlockBuffer, out: Uint8Array): void {
+/** The buffer's first `out.length` bytes into `out`. */
+export function readPages(buf: BlockBuffer, out: Uint8Array): void {
   for (let at = 0, p = 0; at < out.length; at += XEN_PAGE_SIZE, p++) out.set(buf.pages[p]!.subarray(0, Math.min(XEN_PAGE_SIZE, out.length - at)), at);
+}
+
+/** The pages of `buf` that hold its bytes [at, at + n) (`at` a multiple of the page size: requests split on page boundaries). */
+function pagesFrom(buf: BlockBuffer, at: number, n: number): BlockBuffer {
+  const p0 = at / XEN_PAGE_SIZE;
+  const p1 = p0 + Math.ceil(n / XEN_PAGE_SIZE);
+  return { gfns: buf.gfns.slice(p0, p1), pages: buf.pages.slice(p0, p1) };
 }
 
 /**
