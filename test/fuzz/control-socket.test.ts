@@ -28,6 +28,8 @@ const VALID: Record<string, unknown> = {
   'host.status': {},
   'host.stop': {},
   'domain.create': { config: yamlConfig('name: fuzz\nvcpus: 2\nmaxvcpus: 4\nxenemu:\n  events:\n    - name: net0\n      rate: 10\n      handler: filter\n'), paused: true, source: '/tmp/fuzz.yaml' },
+  // A file that is not there: mutations of the path must not have the daemon read what they name.
+  'domain.createFile': { file: '/nonexistent/fuzz.yaml', label: 'fuzz.yaml', overrides: ['memory=64'], paused: true },
   'domain.list': { refs: ['0'] },
   'domain.listLong': { refs: ['0'] },
   'domain.destroy': { ref: 'fuzz' },
