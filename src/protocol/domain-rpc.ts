@@ -7,8 +7,10 @@ import type { XlDomainRow, XlInfo, XlListLongEntry, XlUptimeRow, XlVcpuRow } fro
 
 /**
  * The control-socket methods of the xl-like commands: parameters and results. The CLI
- * parses configs and arguments (so errors point at the file or argument) and formats
- * the results with src/ui/xl; the daemon does the work. A domain is named by id or name
+ * parses arguments (so errors point at the argument) and formats the results with
+ * src/ui/xl; the daemon does the work, reading create's config file too
+ * (domain.createFile: its reader is loaded there), its issues still naming the file
+ * as the user typed it. A domain is named by id or name
  * (`ref`), as xl accepts both.
  *
  * The parameters are zod schemas, which the daemon checks every request against before
