@@ -9,6 +9,9 @@
  *   npm run build && node --import tsx bench/cli-latency.ts [--runs 20] [--only list,info]
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DomainClient } from '../src/client/domains.js';
@@ -25,6 +28,10 @@ const only = values.only?.split(',');
 const path = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 const RUN_JS = path('../bin/run.js');
 const WEB = path('../configs/web.yaml');
+/** A config with one error (memory is not a size): create's failure path. */
+const scratch = mkdtempSync(join(tmpdir(), 'xenemu-bench-'));
+const BAD = join(scratch, 'bad.yaml');
+writeFileSync(BAD, 'name: bad\nmemory: lots\nvcpus: 1\nkernel: /boot/vmlinuz\n');
 
 /** One timed command: `args(r)` for run r (some alternate: pause/unpause, rename there and back). */
 interface Case {
@@ -36,6 +43,8 @@ interface Case {
   before?: (r: number) => Promise<void>;
   /** Reference rows are shown, not held to the target. */
   reference?: boolean;
+  /** The exit status the command gives (a config error's 1); 0 unless said. */
+  status?: number;
 }
 
 const xenemu = (name: string, args: (r: number) => string[] = () => name.split(' ')): Case => ({ name: `xenemu ${name}`, args: (r) => [RUN_JS, ...args(r)] });
@@ -70,8 +79,17 @@ try {
     xenemu('rename r-X r-Y', (r) => ['rename', `r-${r}`, `r-${r + 1}`]),
     xenemu('dmesg'),
     xenemu('dmesg r-Y', (r) => ['dmesg', `r-${r + 1}`]),
-    xenemu('create -n configs/web.yaml', () => ['create', '-n', WEB]),
+    // -n prints libxl's JSON of the config, which the CLI reads itself (YAML, zod, libxl's IDL).
+    { ...xenemu('create -n configs/web.yaml', () => ['create', '-n', WEB]), reference: true },
     xenemu('create -p configs/web.yaml name=c-X', (r) => ['create', '-q', '-p', WEB, `name="c-${r}"`, 'memory=64']),
+    {
+      ...xenemu('create configs/web.yaml name=b-X', (r) => ['create', WEB, `name="b-${r}"`, 'memory=64']),
+      // Untimed: the previous run's guest goes, so that runs do not pile up booted guests.
+      before: async (r: number) => {
+        if (r > 0) await client.destroy(`b-${r - 1}`);
+      },
+    },
+    { ...xenemu('create bad.yaml (config error, exit 1)', () => ['create', BAD]), status: 1 },
     xenemu('destroy c-X', (r) => ['destroy', `c-${r}`]),
     { ...xenemu('shutdown s-X', (r) => ['shutdown', `s-${r}`]), before: (r: number) => boot(`s-${r}`) },
     xenemu('reboot r-Y', (r) => ['reboot', `r-${r + 1}`]),
@@ -112,7 +130,7 @@ try {
       baseWall[i]!.push(base.wall);
       baseCpu[i]!.push(base.cpu);
       const out = spawnTimed(c.command ?? process.execPath, c.args(r), c.env ?? env);
-      if (out.status !== 0) throw new Error(`${c.name} (run ${r}): exit ${out.status}: ${out.stderr}`);
+      if (out.status !== (c.status ?? 0)) throw new Error(`${c.name} (run ${r}): exit ${out.status}: ${out.stderr}`);
       wall[i]!.push(out.wall);
       cpu[i]!.push(out.cpu);
     }
@@ -139,4 +157,5 @@ try {
   console.log(`worst wall ratio: ${worst('wall').wall.toFixed(2)} (${worst('wall').c.name}); worst CPU ratio: ${worst('cpu').cpu.toFixed(2)} (${worst('cpu').c.name}); target <= 1.60`);
 } finally {
   await stopXenemu(host);
+  rmSync(scratch, { recursive: true, force: true });
 }

@@ -34,6 +34,11 @@ export class DomainClient extends TypedClient<DomainRpc> {
     return this.call('domain.create', { config, paused: options.paused, ...(options.source !== undefined ? { source: options.source } : {}) });
   }
 
+  /** Create from a config file the daemon reads (its absolute path, and its name as typed for messages). */
+  createFile(params: Params<'domain.createFile'>): Promise<Result<'domain.createFile'>> {
+    return this.call('domain.createFile', params);
+  }
+
   list(refs?: readonly string[]): Promise<XlDomainRow[]> {
     return this.call('domain.list', refs === undefined ? {} : { refs: [...refs] });
   }

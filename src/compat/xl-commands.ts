@@ -22,6 +22,7 @@ import { RpcCallError } from '../client/rpc-client.js';
 import { strerror } from '../client/strerror.js';
 import type { StatePaths } from '../state/state-dir.js';
 import type { DomainConfig } from '../toolstack/config/index.js';
+import type { ConfigIssue } from '../toolstack/config/issues.js';
 // The formatters by module, not through ui/xl/index.js: a command loads what it prints
 // with (Node's start-up is most of a CLI call), and list -l / create -n load libxl's
 // IDL when they need it.
@@ -202,6 +203,7 @@ export async function xlCreate(ctx: XlContext, o: XlCreateOptions): Promise<XlOu
   // No file: create_domain() returns ERROR_INVAL, and main_create() exits with -rc.
   if (o.file === undefined) throw new XlFailure('Config file not specified and none in save file\n', 6);
   const file = o.file;
+  let regular: boolean;
   try {
     // What libxl_read_file_contents() fails on (a missing or unreadable file, a
     // directory), found without reading what may be a huge file: its size is the
@@ -209,7 +211,9 @@ export async function xlCreate(ctx: XlContext, o: XlCreateOptions): Promise<XlOu
     const fd = openSync(file, 'r');
     let isDir: boolean;
     try {
-      isDir = fstatSync(fd).isDirectory();
+      const stat = fstatSync(fd);
+      isDir = stat.isDirectory();
+      regular = stat.isFile();
     } finally {
       closeSync(fd);
     }
@@ -219,22 +223,23 @@ export async function xlCreate(ctx: XlContext, o: XlCreateOptions): Promise<XlOu
     throw new XlFailure(`Failed to read config file: ${file}: ${strerror((err as NodeJS.ErrnoException).code ?? 'EIO')}\n`, 3);
   }
   if (!o.quiet) ctx.note(`Parsing config from ${file}\n`);
-  const { loadDomainConfig, ConfigError, formatIssue, warningsToShow } = await import('../toolstack/config/index.js');
+  // A running daemon has the config reader loaded (YAML and zod: most of what this
+  // command would load): it reads the file and creates in one call. A dry run prints
+  // libxl's JSON here, and a pipe (/dev/stdin) is only this process's to read.
+  if (!o.dryRun && !o.debug && regular) {
+    const running = await ctx.peekClient();
+    if (running !== null) return createInDaemon(ctx, running, file, o);
+  }
+  const { loadDomainConfig, ConfigError } = await import('../toolstack/config/index.js');
   let config: DomainConfig;
   try {
     // Relative disk, kernel and ramdisk paths resolve against the file's directory
     // (toolstack/config), in a dry run too: -n shows the paths a create would use.
     const loaded = loadDomainConfig(file, o.overrides);
-    const shown = warningsToShow(loaded.warnings, o.verbose ?? false);
-    if (shown.length > 0) {
-      // chalk, for the word in yellow on a colour terminal, loads only when there are warnings.
-      const warning = (await import('../ui/color.js')).chalkFor('stderr').yellow('warning:');
-      for (const w of shown) ctx.note(`xenemu: ${warning} ${formatIssue(w)}\n`);
-    }
+    await noteWarnings(ctx, loaded.warnings, o.verbose ?? false);
     config = loaded.config;
   } catch (err) {
-    // xl exits 1 on a config it cannot use; each problem on its own line, like a compiler.
-    if (err instanceof ConfigError) throw new XlFailure(err.issues.map((i) => `${formatIssue(i)}\n`).join(''), 1);
+    if (err instanceof ConfigError) throw await configFailure(err.issues);
     throw err;
   }
   if (o.dryRun || o.debug) {
@@ -248,6 +253,35 @@ export async function xlCreate(ctx: XlContext, o: XlCreateOptions): Promise<XlOu
   // libxl_domain_create_new() fails with ERROR_FAIL whatever the cause: exit status 3.
   const r = await orFail(client.create(config, { paused: o.paused, source: resolve(file) }), () => '', 3);
   return { stdout: '', data: { dryRun: false, domid: r.domid, name: r.name, uuid: r.uuid, paused: o.paused } };
+}
+
+/** domain.createFile: the daemon reads the file; what it answers is printed as a local read would print it. */
+async function createInDaemon(ctx: XlContext, client: DomainClient, file: string, o: XlCreateOptions): Promise<XlOutput<XlCreateResult>> {
+  const source = resolve(file);
+  // libxl_domain_create_new() fails with ERROR_FAIL whatever the cause: exit status 3.
+  const r = await orFail(client.createFile({ file: source, label: file, overrides: [...o.overrides], paused: o.paused }), () => '', 3);
+  if (r.outcome === 'invalid') throw await configFailure(r.issues);
+  await noteWarnings(ctx, r.warnings, o.verbose ?? false);
+  if (r.outcome === 'failed') throw new XlFailure(`xenemu: ${r.message}\n`, 3);
+  return { stdout: '', data: { dryRun: false, domid: r.domid, name: r.name, uuid: r.uuid, paused: o.paused } };
+}
+
+/** xl exits 1 on a config it cannot use; each problem on its own line, like a compiler. */
+async function configFailure(issues: readonly ConfigIssue[]): Promise<XlFailure> {
+  const { formatIssue } = await import('../toolstack/config/issues.js');
+  return new XlFailure(issues.map((i) => `${formatIssue(i)}\n`).join(''), 1);
+}
+
+/** The config's warnings xl users need (all of them with -v), each on its own line. */
+async function noteWarnings(ctx: XlContext, warnings: readonly ConfigIssue[], verbose: boolean): Promise<void> {
+  if (warnings.length === 0) return;
+  // The issue formatter without the config reader (no YAML, no zod).
+  const { formatIssue, warningsToShow } = await import('../toolstack/config/issues.js');
+  const shown = warningsToShow(warnings, verbose);
+  if (shown.length === 0) return;
+  // chalk, for the word in yellow on a colour terminal, loads only when there are warnings.
+  const warning = (await import('../ui/color.js')).chalkFor('stderr').yellow('warning:');
+  for (const w of shown) ctx.note(`xenemu: ${warning} ${formatIssue(w)}\n`);
 }
 
 /**

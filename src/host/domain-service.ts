@@ -3,14 +3,18 @@ import { XEN_PAGE_SIZE } from '../abi/index.js';
 import { hwCapabilities, PHYSCAP, physCapabilities } from '../hypervisor/capabilities.js';
 import type { Domain } from '../hypervisor/domain.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
-import type { DomainRpc } from '../protocol/domain-rpc.js';
+import type { CreateFileResult, DomainRpc } from '../protocol/domain-rpc.js';
+import { ConfigError, loadDomainConfig, type ConfigIssue } from '../toolstack/config/index.js';
 import { xlDom0DomainConfig, xlGuestDomainConfig } from '../toolstack/libxl/defaults.js';
 import { xlParsedDomainConfig } from '../toolstack/libxl/from-config.js';
 import type { XlDomainRow, XlInfo, XlVcpuRow } from '../toolstack/libxl/rows.js';
-import { rpcMethods, type RpcMethod } from './control-server.js';
+import { rpcErrorOf, rpcMethods, type RpcMethod } from './control-server.js';
 import { XenemuError } from '../common/errors.js';
 import type { Machine } from './machine.js';
 
+
+/** An issue as the wire carries it: its fields, nothing else an object may have. */
+const plainIssue = (i: ConfigIssue): ConfigIssue => ({ file: i.file, line: i.line, column: i.column, key: i.key, message: i.message });
 
 /**
  * The daemon's side of the xl-like commands: it finds domains, calls the toolstack, and
@@ -26,6 +30,25 @@ export function domainMethods(machine: Machine, dom0Uptime: () => number): Recor
     'domain.create': async (p) => {
       const r = await toolstack.create(p.config, { paused: p.paused, ...(p.source ? { source: p.source } : {}) });
       return { domid: r.domid, name: r.name, uuid: r.uuid };
+    },
+    'domain.createFile': async (p): Promise<CreateFileResult> => {
+      let loaded;
+      try {
+        loaded = loadDomainConfig(p.file, p.overrides, { label: p.label, regularFileOnly: true });
+      } catch (err) {
+        if (err instanceof ConfigError) return { outcome: 'invalid', issues: err.issues.map(plainIssue) };
+        throw err;
+      }
+      const warnings = loaded.warnings.map(plainIssue);
+      try {
+        const r = await toolstack.create(loaded.config, { paused: p.paused, source: p.file });
+        return { outcome: 'created', warnings, domid: r.domid, name: r.name, uuid: r.uuid };
+      } catch (err) {
+        // A bug is the control server's to log and answer (EIO), as for domain.create.
+        const { code, message, internal } = rpcErrorOf(err);
+        if (internal) throw err;
+        return { outcome: 'failed', warnings, code, message };
+      }
     },
     'domain.list': (p) => select(p.refs).map(listRow),
     'domain.listLong': (p) =>

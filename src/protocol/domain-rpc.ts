@@ -2,12 +2,15 @@ import * as z from 'zod';
 import { MAX_PCPUS } from '../hypervisor/host-model.js';
 import { DomainConfigField, domainNameProblem, MAX_VCPUS } from '../toolstack/config/index.js';
 import { DomainRef, Domid, NoParams } from './params.js';
+import type { ConfigIssue } from '../toolstack/config/issues.js';
 import type { XlDomainRow, XlInfo, XlListLongEntry, XlUptimeRow, XlVcpuRow } from '../toolstack/libxl/rows.js';
 
 /**
  * The control-socket methods of the xl-like commands: parameters and results. The CLI
- * parses configs and arguments (so errors point at the file or argument) and formats
- * the results with src/ui/xl; the daemon does the work. A domain is named by id or name
+ * parses arguments (so errors point at the argument) and formats the results with
+ * src/ui/xl; the daemon does the work, reading create's config file too
+ * (domain.createFile: its reader is loaded there), its issues still naming the file
+ * as the user typed it. A domain is named by id or name
  * (`ref`), as xl accepts both.
  *
  * The parameters are zod schemas, which the daemon checks every request against before
@@ -28,6 +31,16 @@ const KiB = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
  */
 const NewName = z.string().refine((n) => n === 'Domain-0' || domainNameProblem(n) === undefined, { error: (iss) => domainNameProblem(String(iss.input)) });
 
+/** An absolute path without NUL (which no file name holds). */
+const ConfigFile = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((f) => f.startsWith('/') && !f.includes('\0'), { error: 'must be an absolute path' });
+/** Bounds on create's KEY=VALUE operands, far above any command line. */
+const MAX_OVERRIDES = 1024;
+const MAX_OVERRIDE_LENGTH = 64 * 1024;
+
 export const DomainParams = {
   'domain.create': z.strictObject({
     config: DomainConfigField,
@@ -35,6 +48,20 @@ export const DomainParams = {
     paused: z.boolean().default(false),
     /** The config file the CLI read, kept with the domain's record. */
     source: z.string().min(1).max(4096).optional(),
+  }),
+  /**
+   * `xl create FILE [KEY=VALUE...]` with the daemon reading the file (its config reader
+   * is loaded already; the CLI's would cost most of the command's time). The daemon is
+   * the user's: it reads the file with the user's rights, as the CLI would.
+   */
+  'domain.createFile': z.strictObject({
+    /** The config file, absolute: relative paths in it resolve against its directory. */
+    file: ConfigFile,
+    /** The file as the user named it, which diagnostics name it by. */
+    label: z.string().min(1).max(4096),
+    /** xl's KEY=VALUE statements after the file, as typed. */
+    overrides: z.array(z.string().max(MAX_OVERRIDE_LENGTH)).max(MAX_OVERRIDES),
+    paused: z.boolean().default(false),
   }),
   'domain.list': z.strictObject({ refs: Refs.optional() }),
   'domain.listLong': z.strictObject({ refs: Refs.optional() }),
@@ -69,8 +96,20 @@ export const DomainParams = {
   'mem.max': z.strictObject({ ref: DomainRef, kib: KiB }),
 } satisfies Record<string, z.ZodType>;
 
+/**
+ * What became of a domain.createFile: a config that cannot be used (each issue, nothing
+ * created), or every warning about a usable one and the create's outcome, its failure
+ * included (`code`, `message` as an error answer has them), so that the CLI prints the
+ * warnings before the failure as xl orders them.
+ */
+export type CreateFileResult =
+  | { outcome: 'invalid'; issues: ConfigIssue[] }
+  | { outcome: 'created'; warnings: ConfigIssue[]; domid: number; name: string; uuid: string }
+  | { outcome: 'failed'; warnings: ConfigIssue[]; code: string; message: string };
+
 interface DomainResults {
   'domain.create': { domid: number; name: string; uuid: string };
+  'domain.createFile': CreateFileResult;
   'domain.list': XlDomainRow[];
   'domain.listLong': XlListLongEntry[];
   'domain.destroy': null;

@@ -1,9 +1,11 @@
 import test from 'ava';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { statePaths } from '../../src/state/state-dir.js';
 import { tempHome } from '../helpers/daemon.js';
-import { assertXlBuilt, CONFIGS, LIST_HEADER_RE, listRow, runNode, scratchFile, XL_JS, xlHost, type XlHost } from './helpers.js';
+import { assertXlBuilt, CONFIGS, LIST_HEADER_RE, listRow, lit, runNode, RUN_JS, scratch, scratchFile, XL_JS, xlHost, type XlHost } from './helpers.js';
 
 // `xl create` / `xenemu create` (xl_vmcontrol.c: main_create, create_domain).
 
@@ -223,4 +225,88 @@ test('an ordinary HVM config creates without warnings, as xl; -v shows xenemu\'s
     t.is(r.code, 0, r.stderr);
     t.is(r.stderr, `Parsing config from ${cfg}\n${notes.join('\n')}\n`);
   }
+});
+
+// ---- the daemon reads the file (domain.createFile) ---------------------------------------
+// With a daemon running, create hands it the file's absolute path and the file as typed,
+// and prints what it answers; the CLI loads neither YAML nor zod for that.
+
+/** A directory to run in, with vm/<name> files (configs, and 1 MiB disk images). */
+function workDir(files: Record<string, string>): string {
+  const cwd = scratch();
+  mkdirSync(join(cwd, 'vm'));
+  for (const [name, text] of Object.entries(files)) {
+    writeFileSync(join(cwd, 'vm', name), text);
+    if (name.endsWith('.img')) truncateSync(join(cwd, 'vm', name), 1 << 20);
+  }
+  return cwd;
+}
+
+test.serial('a config named relative to the command\'s directory: named as typed, its disks resolved against its own directory', async (t) => {
+  const cwd = workDir({ 'rel.yaml': 'name: rel\ntype: pvh\nmemory: 64\ndisk:\n  - target: rel.img\n    vdev: xvda\n', 'rel.img': '', 'bad.yaml': 'name: bad\nmemory: lots\n' });
+  const created = await runNode(RUN_JS, ['create', '-p', 'vm/rel.yaml'], h.env, cwd);
+  t.deepEqual(created, { stdout: '', stderr: 'Parsing config from vm/rel.yaml\n', code: 0 });
+  t.true((await h.xenemu('list', '-l', 'rel')).stdout.includes(`"pdev_path": "${join(cwd, 'vm', 'rel.img')}"`));
+  t.deepEqual(await runNode(RUN_JS, ['create', 'vm/bad.yaml'], h.env, cwd), {
+    stdout: '',
+    stderr: 'Parsing config from vm/bad.yaml\nvm/bad.yaml:2:9: memory: expected a number, got the string "lots"\n',
+    code: 1,
+  });
+  t.is((await h.xl('destroy', 'rel')).code, 0);
+});
+
+test.serial('warnings come first, then the failure of the create (exit 3), as xl orders them', async (t) => {
+  const yaml = scratchFile('multicast.yaml', 'name: mc\ntype: pvh\nmemory: 64\nvif:\n  - mac: "01:16:3e:00:00:01"\n');
+  const warning = `xenemu: warning: ${yaml}:5:5: vif[0]: mac 01:16:3e:00:00:01 is a multicast address: a NIC needs a unicast one (clear bit 0 of the first byte)\n`;
+  t.deepEqual(await h.xenemu('create', '-p', yaml), { stdout: '', stderr: `Parsing config from ${yaml}\n${warning}`, code: 0 });
+  const again = await h.xl('create', '-p', yaml);
+  t.is(again.code, 3);
+  t.regex(again.stderr, new RegExp(`^Parsing config from ${lit(yaml)}\n${lit(warning)}xenemu: domain 'mc' already exists with ID \\d+\n$`));
+  t.is((await h.xl('destroy', 'mc')).code, 0);
+});
+
+/** The modules a command loads (a loader hook records each URL). */
+const TRACES = scratch();
+let traces = 0;
+async function modulesLoaded(args: readonly string[]): Promise<{ outcome: Awaited<ReturnType<typeof runNode>>; urls: string[] }> {
+  const dir = join(TRACES, String(traces++));
+  mkdirSync(dir);
+  const trace = join(dir, 'trace');
+  writeFileSync(trace, '');
+  writeFileSync(join(dir, 'hook.mjs'), `import { appendFileSync } from 'node:fs';\nexport async function load(url, ctx, next) { appendFileSync(${JSON.stringify(trace)}, url + '\\n'); return next(url, ctx); }\n`);
+  writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hook.mjs')).href)});\n`);
+  const outcome = await runNode(RUN_JS, args, { ...h.env, NODE_OPTIONS: `--import ${pathToFileURL(join(dir, 'register.mjs')).href}` });
+  return { outcome, urls: readFileSync(trace, 'utf8').split('\n').filter((u) => u !== '') };
+}
+
+test.serial('with the daemon running, create loads neither YAML nor zod nor the config reader (a good config and a bad one)', async (t) => {
+  const heavy = (u: string): boolean => /\/node_modules\/(yaml|zod)\/|\/toolstack\/config\/(index|yaml|validate|schema)\.js$/.test(u);
+  const bad = scratchFile('bad-light.yaml', 'name: bad\nmemory: lots\n');
+  for (const args of [['create', '-q', '-p', WEB, 'name="light"', 'memory=64'], ['create', bad]]) {
+    const { outcome, urls } = await modulesLoaded(args);
+    t.is(outcome.code, args[1] === '-q' ? 0 : 1, outcome.stderr);
+    t.true(urls.some((u) => u.endsWith('/compat/xl-commands.js')), 'the trace saw the command');
+    t.deepEqual(urls.filter(heavy), [], args.join(' '));
+  }
+  // The dry run still reads the config itself (what it prints is libxl's JSON of it).
+  t.true((await modulesLoaded(['create', '-n', WEB])).urls.some(heavy));
+  t.is((await h.xl('destroy', 'light')).code, 0);
+});
+
+test.serial('a config on a pipe (/dev/stdin) is read by the CLI; the daemon refuses a FIFO, and a path that is not absolute', async (t) => {
+  // A shell's pipe (node's own stdin pipes are sockets, which /dev/stdin does not reopen).
+  const yaml = scratchFile('piped.yaml', 'name: piped\ntype: pvh\nmemory: 64\n');
+  const r = spawnSync('sh', ['-c', 'cat "$2" | "$0" "$1" create -p /dev/stdin', process.execPath, RUN_JS, yaml], { env: h.env, encoding: 'utf8' });
+  t.deepEqual({ stdout: r.stdout, stderr: r.stderr, code: r.status }, { stdout: '', stderr: 'Parsing config from /dev/stdin\n', code: 0 });
+  t.is((await h.xl('destroy', 'piped')).code, 0);
+  // Asked directly, the daemon answers at once (no writer will ever come) and creates nothing.
+  const fifo = join(TRACES, 'cfg.yaml');
+  execFileSync('mkfifo', [fifo]);
+  const client = await h.client();
+  t.deepEqual(await client.createFile({ file: fifo, label: 'cfg.yaml', overrides: [], paused: true }), {
+    outcome: 'invalid',
+    issues: [{ file: 'cfg.yaml', line: 1, column: 1, key: '', message: 'cannot read the config file: not a regular file' }],
+  });
+  await t.throwsAsync(client.createFile({ file: 'vm/x.yaml', label: 'x', overrides: [], paused: true }), { message: /params\.file: must be an absolute path/ });
+  t.false((await names()).includes('piped'));
 });

@@ -1,10 +1,11 @@
 import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseLikeOclif, type ManifestCommand } from '../../src/cli/oclif-argv.js';
 import { manifestCommands } from '../../src/cli/dispatch.js';
 import { applyGlobalVerbose, isXlVerb } from '../../src/compat/xl-verbs.js';
-import { assertXlBuilt, CONFIGS, REPO, runNode, RUN_JS, scratchFile, xlHost, type Outcome, type XlHost } from './helpers.js';
+import { assertXlBuilt, CONFIGS, REPO, runNode, RUN_JS, scratch, scratchFile, xlHost, type Outcome, type XlHost } from './helpers.js';
 
 // `xenemu <xl verb>` through the fast path (src/compat/fast-xl.ts) and through oclif
 // (XENEMU_FAST_PATH=0) give the same stdout, stderr and exit status. The two paths run
@@ -42,6 +43,24 @@ const steady = (text: string): string =>
     .replace(/\d+\.\d+/g, 'N.N');
 
 const BAD = scratchFile('bad.yaml', 'name: bad\nmemory: lots\nvcpus: 1\nkernel: /boot/vmlinuz\n');
+
+/**
+ * Where the script runs: create's configs are named relative to it (the daemon reads
+ * them by absolute path, naming them as typed), each in a directory below, which
+ * their relative disk targets resolve against.
+ */
+const CWD = scratch();
+mkdirSync(join(CWD, 'vm'));
+const inCwd = (name: string, text: string): void => writeFileSync(join(CWD, 'vm', name), text);
+// A multicast mac: a warning create always prints (before a failure too).
+inCwd('rel.yaml', 'name: rel\ntype: pvh\nmemory: 64\ndisk:\n  - target: rel.img\n    vdev: xvda\nvif:\n  - mac: "01:16:3e:00:00:01"\n');
+inCwd('bad.yaml', 'name: bad\nmemory: lots\nvcpus: 1000\n');
+// Notes (not emulated, deprecated) that only -v prints.
+inCwd('hvm.cfg', 'name = "win"\ntype = "hvm"\nmemory = 64\ndisk = [ "file:win.img,hda,w" ]\nvnc = 1\n');
+for (const image of ['rel.img', 'win.img']) {
+  inCwd(image, '');
+  truncateSync(join(CWD, 'vm', image), 1 << 20);
+}
 
 /** The script: every verb, plain and with its flags, and the failures xl reports. */
 const SCRIPT: string[][] = [
@@ -90,6 +109,21 @@ const SCRIPT: string[][] = [
   ['destroy', 'nope'],
   ['destroy', 'second'],
   ['-v', 'create', '-n', WEB],
+  ['create', '-p', 'vm/rel.yaml'],
+  ['list', '-l', 'rel'],
+  ['create', 'vm/rel.yaml'],
+  ['create', 'vm/rel.yaml', 'name="rel2"', 'memory=lots'],
+  ['create', '-q', 'vm/rel.yaml', 'name="rel2"', 'memory=32', 'vif=[]'],
+  ['create', 'vm/bad.yaml'],
+  ['create', 'vm'],
+  ['create', 'vm/missing.yaml'],
+  ['create', '-p', 'vm/hvm.cfg'],
+  ['destroy', 'win'],
+  ['-v', 'create', '-p', 'vm/hvm.cfg'],
+  ['list'],
+  ['destroy', 'win'],
+  ['destroy', 'rel'],
+  ['destroy', 'rel2'],
   ['-v', 'list'],
   ['list', '--nope'],
   ['domid'],
@@ -100,7 +134,7 @@ const SCRIPT: string[][] = [
 async function compare(t: ExecutionContext, lines: readonly string[][]): Promise<number> {
   let fastOnes = 0;
   for (const argv of lines) {
-    const [a, b]: [Outcome, Outcome] = await Promise.all([runNode(RUN_JS, argv, fast.env), runNode(RUN_JS, argv, { ...oclif.env, XENEMU_FAST_PATH: '0' })]);
+    const [a, b]: [Outcome, Outcome] = await Promise.all([runNode(RUN_JS, argv, fast.env, CWD), runNode(RUN_JS, argv, { ...oclif.env, XENEMU_FAST_PATH: '0' }, CWD)]);
     t.deepEqual({ ...a, stdout: steady(a.stdout), stderr: steady(a.stderr) }, { ...b, stdout: steady(b.stdout), stderr: steady(b.stderr) }, `xenemu ${argv.join(' ')}`);
     if (takenFast(argv)) fastOnes++;
   }

@@ -52,10 +52,10 @@ export interface Outcome {
   code: number;
 }
 
-/** Run a node script to completion. */
-export function runNode(script: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<Outcome> {
+/** Run a node script to completion (in `cwd`, for relative paths; else this process's). */
+export function runNode(script: string, args: readonly string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd !== undefined ? { cwd } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -126,10 +126,14 @@ export async function xlHost(): Promise<XlHost> {
   };
 }
 
+/** The scratch directories to remove at exit (one listener for them all, however many a test file makes). */
+const scratchDirs: string[] = [];
+
 /** A scratch directory removed at exit. */
 export function scratch(prefix = 'xe-xl-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  if (scratchDirs.length === 0) process.on('exit', () => scratchDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  scratchDirs.push(dir);
   return dir;
 }
 

@@ -10,7 +10,7 @@
  * path is such a pointer).
  */
 
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { ConfigError, type ConfigWarning } from './errors.js';
 import { applyOverrides, parseOverrides } from './overrides.js';
@@ -108,17 +108,30 @@ export function parseDomainConfigText(text: string, format: ConfigFormat, fileLa
   }
 }
 
+export interface LoadOptions {
+  /** false: keep relative paths as written (tools that rewrite the config). */
+  resolvePaths?: boolean;
+  /** How diagnostics name the file (default: `path`): the daemon reads by absolute path what the user named relatively. */
+  label?: string;
+  /**
+   * Read only a regular file, and never wait to open one: the daemon reads configs for
+   * the CLI (domain.createFile), and a FIFO or a device (/dev/zero) would hold it.
+   */
+  regularFileOnly?: boolean;
+}
+
 /**
  * Read a config file (YAML or xl.cfg, detected), apply xl-style KEY=VALUE overrides,
  * validate, and resolve relative paths against the file's directory (unless
  * `resolvePaths: false`, for tools that rewrite the config). Throws ConfigError
  * with .file/.line/.column/.key.
  */
-export function loadDomainConfig(path: string, overrides: readonly string[] = [], options: { resolvePaths?: boolean } = {}): LoadedDomainConfig {
-  const text = readConfigFile(path);
+export function loadDomainConfig(path: string, overrides: readonly string[] = [], options: LoadOptions = {}): LoadedDomainConfig {
+  const label = options.label ?? path;
+  const text = readConfigFile(path, label, options.regularFileOnly ?? false);
   const parseOptions: ParseOptions = { overrides };
   if (options.resolvePaths !== false) parseOptions.baseDir = dirname(resolve(path));
-  return parseDomainConfigText(text, detectConfigFormat(path, text), path, parseOptions);
+  return parseDomainConfigText(text, detectConfigFormat(path, text), label, parseOptions);
 }
 
 /**
@@ -128,20 +141,22 @@ export function loadDomainConfig(path: string, overrides: readonly string[] = []
  */
 export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
 
-/** The text of a config file, or a ConfigError saying why it cannot be read. */
-function readConfigFile(path: string): string {
-  const at = { file: path, line: 1, column: 1 };
+/** The text of a config file, or a ConfigError (at `label`) saying why it cannot be read. */
+function readConfigFile(path: string, label: string, regularFileOnly: boolean): string {
+  const at = { file: label, line: 1, column: 1 };
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+    fd = openSync(path, regularFileOnly ? constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY : 'r');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw ConfigError.at(at, '', `cannot read the config file: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
   }
   try {
-    const size = fstatSync(fd).size;
-    if (size > MAX_CONFIG_FILE_BYTES) {
-      throw ConfigError.at(at, '', `the config file is ${size} bytes; xenemu reads configs of at most ${MAX_CONFIG_FILE_BYTES} bytes (1 MiB)`);
+    const stat = fstatSync(fd);
+    if (regularFileOnly && !stat.isFile()) throw ConfigError.at(at, '', 'cannot read the config file: not a regular file');
+    if (stat.size > MAX_CONFIG_FILE_BYTES) {
+      throw ConfigError.at(at, '', `the config file is ${stat.size} bytes; xenemu reads configs of at most ${MAX_CONFIG_FILE_BYTES} bytes (1 MiB)`);
     }
     return readFileSync(fd, 'utf8');
   } catch (e) {
