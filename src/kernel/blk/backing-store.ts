@@ -15,8 +15,8 @@ import { constants } from 'node:fs';
  */
 export interface BackingStore {
   readonly path: string;
-  readonly kind: 'file' | 'device';
-  /** Size in bytes (a file's length; a device's from sysfs). */
+  readonly kind: 'file' | 'device' | 'empty';
+  /** Size in bytes (a file's length; a device's from sysfs; 0 for an empty drive). */
   readonly sizeBytes: number;
   readonly readOnly: boolean;
   /** One preadv at `position`: fills the buffers in order, all or fails. */
@@ -46,7 +46,7 @@ export async function openBackingStore(path: string, readOnly: boolean): Promise
   const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
     throw new BackingStoreError(err.code ?? 'EIO', `${path}: ${err.message}`);
   });
-  let kind: BackingStore['kind'];
+  let kind: 'file' | 'device';
   if (st.isFile()) kind = 'file';
   else if (st.isBlockDevice()) kind = 'device';
   else throw new BackingStoreError('EINVAL', `${path}: neither a regular file nor a block device`);
@@ -132,4 +132,23 @@ function skip(buffers: readonly Uint8Array[], n: number): Uint8Array[] {
     left = 0;
   }
   return out;
+}
+
+/**
+ * A removable drive with no medium in it: a cdrom whose `params` is empty (libxl's
+ * `format=empty`, as `,hdc:cdrom,r` gives). It has no sectors, and any I/O that still
+ * reaches it fails as a drive without a disc does.
+ */
+export function emptyDrive(): BackingStore {
+  const noMedium = (): Promise<never> => Promise.reject(new BackingStoreError('ENOMEDIUM', 'no medium in the drive'));
+  return {
+    path: '',
+    kind: 'empty',
+    sizeBytes: 0,
+    readOnly: true,
+    readv: noMedium,
+    writev: noMedium,
+    flush: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
 }

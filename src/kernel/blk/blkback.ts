@@ -26,7 +26,7 @@ import type { XenIntrSource } from '../intr/xen-intr.js';
 import type { XenbusDevice } from '../xenbus/device.js';
 import { mapRing, type MappedRing } from '../xenbus/map-ring.js';
 import type { XenbusDriver } from '../xenbus/driver.js';
-import { openBackingStore, type BackingStore } from './backing-store.js';
+import { emptyDrive, openBackingStore, type BackingStore } from './backing-store.js';
 import type { BlkKernel } from './context.js';
 import { ERRNO, parseUnsigned, readOptional, readOtherendOptional } from './xenbus-util.js';
 
@@ -284,17 +284,21 @@ class BlkbackInstance {
     const physical = await readOptional(this.dev, 'physical-device');
     if (physical === undefined && status !== 'connected') return;
     const params = (await readOptional(this.dev, 'params')) ?? '';
-    if (params === '') {
+    if (params === '' && this.cdrom) {
+      // An empty cdrom drive (format=empty): it connects with no medium, as qdisk serves one.
+      this.store = emptyDrive();
+    } else if (params === '') {
       this.hotplugFailed = true;
       await this.dev.fatal(ERRNO.ENODEV, 'no params: the backend has no disk to open');
       return;
-    }
-    try {
-      this.store = await this.openStore(params, this.readOnly);
-    } catch (err) {
-      this.hotplugFailed = true;
-      await this.dev.fatal(ERRNO.ENODEV, `opening backend: ${(err as Error).message}`);
-      return;
+    } else {
+      try {
+        this.store = await this.openStore(params, this.readOnly);
+      } catch (err) {
+        this.hotplugFailed = true;
+        await this.dev.fatal(ERRNO.ENODEV, `opening backend: ${(err as Error).message}`);
+        return;
+      }
     }
     this.hotplugReady = true;
     this.k.log.print(`${this.name}: ${this.dev.node}: ${this.store.kind} ${params} (${this.store.sizeBytes} bytes, ${this.readOnly ? 'read-only' : 'read-write'})`);
@@ -397,7 +401,7 @@ class BlkbackInstance {
   private async publishProperties(): Promise<void> {
     const dev = this.dev;
     const store = this.store!;
-    const info = (this.readOnly ? VDISK.READONLY : 0) | (this.cdrom ? VDISK.CDROM : 0);
+    const info = (this.readOnly ? VDISK.READONLY : 0) | (this.cdrom ? VDISK.CDROM : 0) | (store.kind === 'empty' ? VDISK.REMOVABLE : 0);
     await dev.xs.transaction(async (tx) => {
       const w = (k: string, v: number | string) => dev.xs.write(`${dev.node}/${k}`, String(v), tx);
       // sectors counts sector-size units (blkif.h); a partial last sector is not served.

@@ -183,3 +183,27 @@ test('a cdrom is served read-only: info says VDISK_CDROM | VDISK_READONLY and wr
   t.deepEqual(await hdc.read(4096, 4096), pattern(MiB, 8).subarray(4096, 8192));
   await t.throwsAsync(hdc.write(0, new Uint8Array(512)), { code: 'EROFS' });
 });
+
+test('an empty cdrom drive (params "") connects with no medium: 0 sectors, VDISK_CDROM | VDISK_REMOVABLE | VDISK_READONLY', async (t) => {
+  const { tm, domid, kernel } = await machineWithGuest();
+  t.teardown(() => tm.dispose());
+  const spec = { frontDomid: domid, backDomid: 0, vdev: 5632, target: '', deviceType: 'cdrom' as const, mode: 'r' as const };
+  const hdc = await attachDisk(tm, kernel, spec, 'hdc');
+  t.is(await readState(tm.xs, backPath(spec)), XenbusState.Connected);
+  t.is(await readNode(tm.xs, `${backPath(spec)}/info`), '7');
+  t.is(await readNode(tm.xs, `${backPath(spec)}/sectors`), '0');
+  t.is(hdc.sizeBytes, 0);
+  t.true(hdc.info().readOnly);
+  await t.throwsAsync(hdc.read(0, 512));
+});
+
+test('an empty params on a disk (not a cdrom) still fails the device with an error node', async (t) => {
+  const { tm, domid } = await machineWithGuest();
+  t.teardown(() => tm.dispose());
+  const spec = { frontDomid: domid, backDomid: 0, vdev: 51712, target: '' };
+  await addVbd(tm.xs, spec);
+  await runHotplug(tm.xs, spec);
+  const error = `/local/domain/0/error/backend/vbd/${domid}/51712/error`;
+  await until(async () => (await tm.xs.read(error).then(() => true, () => false)), 'the error node');
+  t.regex((await tm.xs.read(error)).toString(), /no params/);
+});
