@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import type { BackingStore } from '../../../src/kernel/blk/backing-store.js';
-import { vbdTotals } from '../../../src/kernel/blk/vbd-stats.js';
+import { machineSources } from '../../../src/host/stats-service.js';
 import { attachDisk, machineWithGuest, pattern } from './helpers.js';
 
 /** A store whose reads wait until the test lets them finish, and say which position they read. */
@@ -65,7 +65,7 @@ test('eight reads in flight at once, finished in reverse order, each get their o
   t.deepEqual(finished, [7, 6, 5, 4, 3, 2, 1, 0], 'answered in the order the store finished');
 });
 
-test('xentop\'s VBD totals of a domain sum the backends serving it, and only those', async (t) => {
+test('xentop\'s VBD rows of a domain carry the counters of the backend serving it, and only those', async (t) => {
   const { tm, domid, kernel } = await machineWithGuest();
   t.teardown(() => tm.dispose());
   const store = heldStore('/held');
@@ -77,8 +77,10 @@ test('xentop\'s VBD totals of a domain sum the backends serving it, and only tho
   for (let turn = 0; store.held.length < 1 && turn < 100_000; turn++) await new Promise((r) => setImmediate(r));
   store.held[0]!.finish();
   await read;
-  t.deepEqual(vbdTotals(tm.m.dom0.blkback.devices(), domid), { vbds: 1, oo: 0, rd: 1, wr: 2, rsect: 2, wsect: 24 });
-  t.deepEqual(vbdTotals(tm.m.dom0.blkback.devices(), domid + 1), { vbds: 0, oo: 0, rd: 0, wr: 0, rsect: 0, wsect: 0 });
+  // What `top` reads: one row per VBD of the domain, with the backend's counters.
+  const vbds = (id: number) => machineSources(tm.m).devices(id).vbds;
+  t.deepEqual(vbds(domid), [{ backend: 'BlkBack', dev: 51712, error: false, oo: 0, rd: 1, wr: 2, rsect: 2, wsect: 24 }]);
+  t.deepEqual(vbds(domid + 1), []);
   t.like(xvda.info().stats, { reads: 1, writes: 2, bytesRead: 1024, bytesWritten: 12288, inFlight: 0, errors: 0 });
   t.is(xvda.info().stats.latencyUs.reduce((a, b) => a + b, 0), 3, 'every request in the latency histogram');
 });
