@@ -36,6 +36,23 @@ process.on('exit', () => {
   }
 });
 
+/** Whether `pid` has exited (a zombie counts: its files are closed), polling up to `timeoutMs`. */
+export async function processGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return true;
+    }
+    // The state letter follows the command name, which is in parentheses and may hold spaces.
+    if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 export function tempHome(): string {
   // Short paths: unix socket names are limited to 107 bytes.
   return mkdtempSync(join(tmpdir(), 'xe-'));
@@ -50,10 +67,13 @@ export async function startHost(home = tempHome(), ensure: (paths: StatePaths) =
   const env = { ...process.env, XENEMU_HOME: home, XENSTORED_PATH: paths.socket };
   await ensure(paths);
   running.add(paths);
-  const waitForExit = async (): Promise<void> => {
+  // The daemon releases its lock a moment before it exits, still holding its log and
+  // other files open: a caller that unmounts the state dir next needs the process gone.
+  const waitForExit = async (pid: number | null): Promise<void> => {
     const lock = await FileLock.acquire(paths.daemonLock, 60_000);
     if (lock === null) throw new Error('daemon did not exit');
     lock.release();
+    if (pid !== null && !(await processGone(pid, 60_000))) throw new Error(`daemon pid ${pid} released its lock but did not exit`);
   };
   const host: TestHost = {
     paths,
@@ -62,13 +82,20 @@ export async function startHost(home = tempHome(), ensure: (paths: StatePaths) =
     async stop() {
       const rpc = await reachDaemon(paths);
       if (rpc === null) return;
+      let pid: number | null = null;
+      try {
+        pid = host.pid();
+      } catch {
+        // no pid file: nothing more to wait for than the lock
+      }
       await rpc.call('host.stop').catch(() => {});
       rpc.close();
-      await waitForExit();
+      await waitForExit(pid);
     },
     async kill() {
-      process.kill(host.pid(), 'SIGKILL');
-      await waitForExit();
+      const pid = host.pid();
+      process.kill(pid, 'SIGKILL');
+      await waitForExit(pid);
     },
     async restart() {
       await ensure(paths);

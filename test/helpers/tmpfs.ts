@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmdirSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,9 +21,37 @@ export function mountTmpfs(size: string): { dir: string } | { problem: string } 
   }
 }
 
+/** Unmount `dir` and remove it; if something still holds it, the error names the processes. */
 export function unmount(dir: string): void {
-  execFileSync('umount', [dir]);
+  try {
+    execFileSync('umount', [dir], { stdio: 'pipe' });
+  } catch (err) {
+    throw new Error(`umount ${dir}: ${((err as { stderr?: Buffer }).stderr?.toString() ?? '').trim()}; held by: ${holders(dir).join('; ') || 'no process found'}`);
+  }
   rmdirSync(dir);
+}
+
+/** The processes with a file, cwd or root under `dir`, as "pid command: path". */
+function holders(dir: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const links = ['cwd', 'root', ...readdirSync(`/proc/${pid}/fd`).map((fd) => `fd/${fd}`)];
+      const held = links.map((l) => readlinkSafe(`/proc/${pid}/${l}`)).find((target) => target?.startsWith(`${dir}/`) || target === dir);
+      if (held) found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()}: ${held}`);
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
+}
+
+function readlinkSafe(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Why no tmpfs can be mounted here, or null when one can. */
