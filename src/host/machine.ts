@@ -1,3 +1,4 @@
+import { VifRegistry } from '../net/vif-registry.js';
 import { XsClient } from '../protocol/xs-client.js';
 import type { Clock } from '../hypervisor/clock.js';
 import { defaultHostModel, type HostModel } from '../hypervisor/host-model.js';
@@ -57,6 +58,8 @@ export class Machine {
   readonly xs: XenStored;
   readonly consoles: ConsoleService;
   readonly rings: XsRingService;
+  /** The vifs connected now, for the network fabric (bridges, captures). */
+  readonly vifs = new VifRegistry();
   dom0!: Kernel;
   toolstack!: Toolstack;
 
