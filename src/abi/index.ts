@@ -11,6 +11,7 @@ export * from './constants.js';
 export * from './errors.js';
 export * from './grant-table.js';
 export * from './layout.js';
+export * from './netif.js';
 export * from './ring.js';
 export * from './ring-endpoint.js';
 export * from './shared-info.js';
