@@ -29,7 +29,7 @@ import { XenstoreChildren } from './xenbus/xenstore-children.js';
 import { Blkback } from './blk/blkback.js';
 import { Blkfront } from './blk/blkfront.js';
 import { BlockLayer } from './blk/block-layer.js';
-import { Netback } from './net/netback.js';
+import { Netback, type NetbackEvent } from './net/netback.js';
 import { Netfront } from './net/netfront.js';
 import { xenstoreRingTransport } from './xenstore/ring-transport.js';
 
@@ -66,6 +66,8 @@ export interface KernelOptions {
   cost?: Partial<CostModel>;
   /** The kernel command line (a PV guest's is also in start_info): e.g. unknown_nmi_panic. */
   cmdline?: string;
+  /** Told of each vif this kernel's netback connects or disconnects (the daemon's vif registry). */
+  onVif?: (event: NetbackEvent) => void;
 }
 
 /** dom0's console driver on VIRQ_CONSOLE: Xen's console has output (xenemu's driver reads none). */
@@ -444,6 +446,7 @@ export class Kernel {
     this.xenbusBack.register(this.blkback);
     this.netfront = new Netfront(this);
     this.netback = new Netback(this);
+    this.netback.onVif = this.options.onVif ?? null;
     this.xenbusFront.register(this.netfront);
     this.xenbusBack.register(this.netback);
     if (saved === null) {
