@@ -115,6 +115,8 @@ export class NetfrontNic implements EthernetLink {
   async backendChanged(state: XenbusState): Promise<void> {
     switch (state) {
       case XenbusState.InitWait:
+        // A backend ready again after we closed (the toolstack made the device anew under the same node): start over.
+        if (this.dev.state === XenbusState.Closed && this.tx === null) await this.dev.setState(XenbusState.Initialising);
         if (this.dev.state !== XenbusState.Initialising) return;
         if (!(await this.talkToNetback())) return;
         // Linux netfront skips Initialised: its rings are ready, it is Connected.
@@ -432,6 +434,11 @@ export class Netfront implements XenbusDriver {
     const nic = this.instances.get(dev);
     if (nic === undefined) return;
     void nic.serial(() => nic.backendChanged(state));
+  }
+
+  /** Every vif device this driver has, link up or not (the guest's `ip link`). */
+  devices(): Array<{ node: string; devid: number; state: XenbusState; carrier: boolean; mac: string; stats: NetfrontStats }> {
+    return [...this.instances.values()].map((n) => ({ node: n.dev.node, devid: n.devid, state: n.dev.state, carrier: n.carrier, mac: n.mac, stats: n.stats() }));
   }
 
   /** The NICs whose link is up, by devid. */
