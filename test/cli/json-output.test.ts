@@ -51,6 +51,10 @@ const RUNS: Record<JsonCommand, string[][]> = {
   'block-attach': [['db', `vdev=xvdc,access=rw,target=${SPARE}`]],
   'block-list': [['web', 'db'], ['-l', 'db']],
   'block-detach': [['db', 'xvdc']],
+  // db has vif 0 from its config: this is vif 1, listed, then detached.
+  'network-attach': [['db', 'bridge=xenbr0']],
+  'network-list': [['web', 'db']],
+  'network-detach': [['db', '1']],
   'xenbus:list': [['web'], ['0']],
 };
 
