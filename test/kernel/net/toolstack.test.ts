@@ -5,6 +5,7 @@
  */
 import test from 'ava';
 import { join } from 'node:path';
+import { machineSources } from '../../../src/host/stats-service.js';
 import type { VifEvent } from '../../../src/net/vif-registry.js';
 import { parseVifSpec } from '../../../src/toolstack/config/vif-spec.js';
 import { VifSpecField } from '../../../src/toolstack/config/index.js';
@@ -69,4 +70,23 @@ test('network-attach: next devid, a MAC stable for the guest, capture=; a MAC in
 test('a malformed vifspec is refused before anything is written', (t) => {
   t.throws(() => parseVifSpec('mac=zz'), { message: /invalid mac/ });
   t.throws(() => parseVifSpec('bogus=1'), { message: /unrecognized argument/ });
+});
+
+test("top's NET columns: dom0's netback counters of the domain's vifs, from the guest's side", async (t) => {
+  const { tm, domid, kernel } = await machineWithGuest('net', 'vif:\n  - "bridge=xenbr0"\n  - "bridge=xenbr0"\n');
+  t.teardown(() => tm.dispose());
+  await until(() => kernel.netfront.nics().length === 2 && tm.m.vifs.list().length === 2, 'both vifs up');
+  const sources = machineSources(tm.m);
+  t.deepEqual(sources.devices(domid).nets.map((n) => n.tbytes), [0, 0]);
+  const host = tm.m.vifs.get(domid, 1)!;
+  const got = collect(host.link);
+  const nic = kernel.netfront.nic(1)!;
+  const guestGot = collect(nic);
+  t.true(nic.send(frame(1000, 'ff:ff:ff:ff:ff:ff', nic.mac, 1)));
+  t.true(host.link.send(frame(600, nic.mac, '00:16:3e:77:77:77', 2)));
+  await until(() => got.length === 1 && guestGot.length === 1, 'a frame each way');
+  const nets = sources.devices(domid).nets;
+  t.is(nets.length, 2);
+  t.like(nets[1], { tbytes: 1000, tpackets: 1, tdrop: 0, rbytes: 600, rpackets: 1, rdrop: 0 });
+  t.like(nets[0], { tbytes: 0, rbytes: 0 });
 });
