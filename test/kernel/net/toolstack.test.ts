@@ -9,7 +9,7 @@ import { machineSources } from '../../../src/host/stats-service.js';
 import type { VifEvent } from '../../../src/net/vif-registry.js';
 import { parseVifSpec } from '../../../src/toolstack/config/vif-spec.js';
 import { VifSpecField } from '../../../src/toolstack/config/index.js';
-import { until } from '../../helpers/machine.js';
+import { until, yamlConfig } from '../../helpers/machine.js';
 import { machineWithGuest, readNode } from '../blk/helpers.js';
 import { collect, frame } from './helpers.js';
 
@@ -89,4 +89,22 @@ test("top's NET columns: dom0's netback counters of the domain's vifs, from the 
   t.is(nets.length, 2);
   t.like(nets[1], { tbytes: 1000, tpackets: 1, tdrop: 0, rbytes: 600, rpackets: 1, rdrop: 0 });
   t.like(nets[0], { tbytes: 0, rbytes: 0 });
+});
+
+test('backend=: a driver domain serves the vif with its own netback; the registry names it', async (t) => {
+  const { tm, domid, kernel } = await machineWithGuest();
+  t.teardown(() => tm.dispose());
+  const dd = await tm.m.toolstack.create(yamlConfig('name: dd\nmemory: 64\ndriver_domain: true\n'));
+  await until(() => tm.m.toolstack.kernel(dd.domid)?.state === 'running', 'driver domain running');
+  const r = await tm.m.toolstack.networkAttach(domid, spec('backend=dd,bridge=xenbr1'));
+  await until(() => tm.m.vifs.get(domid, r.devid) !== undefined && kernel.netfront.nic(r.devid) !== undefined, 'the vif connected');
+  const v = tm.m.vifs.get(domid, r.devid)!;
+  t.is(v.backendDomid, dd.domid);
+  t.is(tm.m.toolstack.kernel(dd.domid)!.netback.vifs().length, 1);
+  t.is(tm.m.dom0.netback.vifs().length, 0, 'dom0 serves nothing');
+  const got = collect(v.link);
+  const f = frame(3000, 'ff:ff:ff:ff:ff:ff', r.mac, 9);
+  t.true(kernel.netfront.nic(r.devid)!.send(f));
+  await until(() => got.length === 1, 'the frame at the driver domain');
+  t.deepEqual(got[0], f);
 });
