@@ -9,7 +9,7 @@ import { machineSources } from '../../../src/host/stats-service.js';
 import type { VifEvent } from '../../../src/net/vif-registry.js';
 import { parseVifSpec } from '../../../src/toolstack/config/vif-spec.js';
 import { VifSpecField } from '../../../src/toolstack/config/index.js';
-import { until, yamlConfig } from '../../helpers/machine.js';
+import { bootMachine, until, yamlConfig } from '../../helpers/machine.js';
 import { machineWithGuest, readNode } from '../blk/helpers.js';
 import { collect, frame } from './helpers.js';
 
@@ -107,4 +107,24 @@ test('backend=: a driver domain serves the vif with its own netback; the registr
   t.true(kernel.netfront.nic(r.devid)!.send(f));
   await until(() => got.length === 1, 'the frame at the driver domain');
   t.deepEqual(got[0], f);
+});
+
+test('after a restart of the machine, a rebuilt guest has its vifs (config and hot-attached) with the same MACs, connected again', async (t) => {
+  const first = await bootMachine();
+  let domid: number;
+  let macs: string[];
+  try {
+    const r = await first.m.toolstack.create(yamlConfig('name: g\nmemory: 64\nvif:\n  - "bridge=xenbr0"\n'));
+    domid = r.domid;
+    await first.m.toolstack.networkAttach(domid, spec('bridge=br1'));
+    await until(() => first.m.vifs.list().length === 2, 'both vifs connected');
+    macs = first.m.vifs.list().map((v) => v.mac);
+  } finally {
+    await first.dispose();
+  }
+  const again = await bootMachine({ state: first.state, machine: first.m });
+  t.teardown(() => again.dispose());
+  await until(() => again.m.vifs.list().length === 2, 'both vifs connected again');
+  t.deepEqual(again.m.vifs.list().map((v) => v.mac), macs);
+  t.deepEqual(again.m.vifs.list().map((v) => v.bridge), ['xenbr0', 'br1']);
 });
