@@ -6,7 +6,8 @@
 
 import { DeviceClient } from '../client/devices.js';
 import { isRpcError } from '../client/domains.js';
-import { parseVifSpec, VifSpecError, type VifSpecFields } from '../toolstack/config/vif-spec.js';
+import { parseVifRate, parseVifSpec, VifSpecError, type VifSpecFields } from '../toolstack/config/vif-spec.js';
+import type { LibxlDeviceNic } from '../toolstack/libxl/idl.js';
 import type { NicInfo } from '../toolstack/devices/vif.js';
 import { NETWORK_LIST_HEADER, networkListLine } from '../ui/xl/index.js';
 import { findDomain, XlFailure, type XlContext, type XlOutput } from './xl-commands.js';
@@ -34,11 +35,53 @@ export function vifFromArgs(specs: readonly string[]): VifSpecFields {
   return fields;
 }
 
+/**
+ * The libxl_device_nic parse_nic_config() fills from the spec alone (what `xl -N
+ * network-attach` prints): only what the spec names; libxl's defaults (devid, MAC,
+ * bridge, script) come later, in the toolstack.
+ */
+export function xlParsedNic(v: VifSpecFields): LibxlDeviceNic {
+  const rate = v.rate !== undefined ? parseVifRate(v.rate) : undefined;
+  return {
+    ...(v.backend !== undefined ? { backend_domname: v.backend } : {}),
+    ...(v.devid !== undefined ? { devid: v.devid } : {}),
+    ...(v.mtu !== undefined ? { mtu: v.mtu } : {}),
+    ...(v.model !== undefined ? { model: v.model } : {}),
+    ...(v.mac !== undefined ? { mac: v.mac } : {}),
+    ...(v.ip !== undefined ? { ip: v.ip } : {}),
+    ...(v.bridge !== undefined ? { bridge: v.bridge } : {}),
+    ...(v.vifname !== undefined ? { ifname: v.vifname } : {}),
+    ...(v.script !== undefined ? { script: v.script } : {}),
+    ...(v.type !== undefined ? { nictype: v.type === 'ioemu' ? ('vif_ioemu' as const) : ('vif' as const) } : {}),
+    ...(rate !== undefined ? { rate_bytes_per_interval: rate.bytesPerInterval, rate_interval_usecs: rate.intervalUsecs } : {}),
+    ...(v.gatewaydev !== undefined ? { gatewaydev: v.gatewaydev } : {}),
+    ...(v.trusted !== undefined ? { trusted: v.trusted } : {}),
+  };
+}
+
+export interface XlNetworkAttachOptions {
+  domain: string;
+  specs: readonly string[];
+  /** xl -N: print the nic libxl would be given, attach nothing. */
+  dryRun?: boolean;
+}
+export type XlNetworkAttached = { domid: number; devid: number; mac: string };
+export type XlNetworkAttachDryRun = { domid: number; nic: LibxlDeviceNic };
+
 /** main_networkattach(). */
-export async function xlNetworkAttach(ctx: XlContext, o: { domain: string; specs: readonly string[] }): Promise<XlOutput<{ domid: number; devid: number; mac: string }>> {
+export function xlNetworkAttach(ctx: XlContext, o: XlNetworkAttachOptions & { dryRun?: false }): Promise<XlOutput<XlNetworkAttached>>;
+export function xlNetworkAttach(ctx: XlContext, o: XlNetworkAttachOptions): Promise<XlOutput<XlNetworkAttached | XlNetworkAttachDryRun>>;
+export async function xlNetworkAttach(ctx: XlContext, o: XlNetworkAttachOptions): Promise<XlOutput<XlNetworkAttached | XlNetworkAttachDryRun>> {
   const client = await ctx.client();
   const domid = await findDomain(client, o.domain);
   const vif = vifFromArgs(o.specs);
+  if (o.dryRun === true) {
+    const { libxlDeviceNicGenJson, YajlGen } = await import('../toolstack/libxl/index.js');
+    const nic = xlParsedNic(vif);
+    const g = new YajlGen();
+    libxlDeviceNicGenJson(g, nic);
+    return { stdout: `vif: ${g.buffer}\n`, data: { domid, nic } };
+  }
   try {
     const r = await new DeviceClient(client.rpc).networkAttach(String(domid), vif);
     return { stdout: '', data: { domid, ...r } };

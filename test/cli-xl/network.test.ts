@@ -28,6 +28,11 @@ test('attach, list (xl\'s columns byte for byte, from both front doors), refuse,
   t.is(r.code, 0, r.stderr);
   const g = await (await h.client()).domid('g');
   t.deepEqual(await h.xl('network-list', 'g'), { stdout: header, stderr: '', code: 0 });
+  // xl -N: the libxl_device_nic xl would pass (libxl_device_nic_to_json), nothing attached.
+  const dry = await h.xl('-N', 'network-attach', 'g', 'mac=00:16:3E:01:02:03', 'bridge=xenbr0');
+  t.is(dry.code, 0, dry.stderr);
+  t.regex(dry.stdout, /^vif: \{\n[^]*"mac": "00:16:3e:01:02:03"[^]*"bridge": "xenbr0"[^]*\}\n\n$/);
+  t.is((await h.xl('network-list', 'g')).stdout, header);
   t.deepEqual(await h.xl('network-attach', 'g', 'mac=00:16:3E:01:02:03', 'bridge=xenbr0'), { stdout: '', stderr: '', code: 0 });
   const [nic] = await nicsConnected(h, 'g', 1);
   const row = `0   0  00:16:3e:01:02:03     0     4     -1 ${String(nic!.rrefTx).padStart(5)}/${String(nic!.rrefRx).padEnd(11)} ${`/local/domain/0/backend/vif/${g}/0`.padEnd(30)}\n`;

@@ -6,5 +6,5 @@
  * libxl_vcpuinfo, libxl_physinfo). The daemon builds these objects; src/ui only prints them.
  */
 export * from './idl.js';
-export { LibxlConfigError, libxlDeviceDiskGenJson, libxlDomainConfigGenJson } from './json.js';
+export { LibxlConfigError, libxlDeviceDiskGenJson, libxlDeviceNicGenJson, libxlDomainConfigGenJson } from './json.js';
 export { YajlGen } from './yajl.js';

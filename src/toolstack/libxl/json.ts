@@ -19,7 +19,7 @@
  * matching the key is printed as "type.pv": {…}.
  */
 
-import { LIBXL_ENUMS, LIBXL_STRUCTS, type CType, type IdlType, type LibxlDeviceDisk, type LibxlDomainConfig } from './idl.js';
+import { LIBXL_ENUMS, LIBXL_STRUCTS, type CType, type IdlType, type LibxlDeviceDisk, type LibxlDeviceNic, type LibxlDomainConfig } from './idl.js';
 import { formatUuid } from './uuid.js';
 import type { YajlGen } from './yajl.js';
 import { XenemuError } from '../../common/errors.js';
@@ -41,6 +41,11 @@ export function libxlDomainConfigGenJson(g: YajlGen, config: LibxlDomainConfig):
 /** libxl_device_disk_gen_json (what libxl_device_disk_to_json prints). */
 export function libxlDeviceDiskGenJson(g: YajlGen, disk: LibxlDeviceDisk): void {
   genStruct(g, 'libxl_device_disk', disk as Obj, 'disk');
+}
+
+/** libxl_device_nic_gen_json (what libxl_device_nic_to_json prints: `xl -N network-attach`). */
+export function libxlDeviceNicGenJson(g: YajlGen, nic: LibxlDeviceNic): void {
+  genStruct(g, 'libxl_device_nic', nic as Obj, 'nic');
 }
 
 function genStruct(g: YajlGen, name: string, obj: Obj | undefined, path: string): void {
