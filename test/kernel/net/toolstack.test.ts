@@ -128,3 +128,15 @@ test('after a restart of the machine, a rebuilt guest has its vifs (config and h
   t.deepEqual(again.m.vifs.list().map((v) => v.mac), macs);
   t.deepEqual(again.m.vifs.list().map((v) => v.bridge), ['xenbr0', 'br1']);
 });
+
+test('destroying a guest takes its vifs down: out of the registry, netback serves nothing', async (t) => {
+  const { tm, domid } = await machineWithGuest('gone', 'vif:\n  - "bridge=xenbr0"\n');
+  t.teardown(() => tm.dispose());
+  await until(() => tm.m.vifs.get(domid, 0) !== undefined, 'the vif connected');
+  const events: string[] = [];
+  tm.m.vifs.subscribe((e) => events.push(`${e.type} ${e.vif.domid}.${e.vif.devid}`));
+  await tm.m.toolstack.destroy(domid);
+  await until(() => tm.m.vifs.list().length === 0 && tm.m.dom0.netback.vifs().length === 0, 'the vif gone');
+  t.deepEqual(events, [`connect ${domid}.0`, `disconnect ${domid}.0`]);
+  t.is(tm.m.dom0.state, 'running');
+});
