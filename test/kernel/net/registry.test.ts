@@ -11,11 +11,11 @@ function vif(domid: number, devid: number, mac: string): VifEntry {
 
 test('a late subscriber hears of the vifs already connected, then of each change; a listener that throws stops no other', (t) => {
   const r = new VifRegistry();
-  r.add(vif(2, 0, '00:16:3e:00:00:02'));
-  r.add(vif(1, 1, '00:16:3e:00:00:11'));
   r.subscribe(() => {
     throw new Error('a broken fabric');
   });
+  r.add(vif(2, 0, '00:16:3e:00:00:02'));
+  r.add(vif(1, 1, '00:16:3e:00:00:11'));
   const heard: string[] = [];
   const stop = r.subscribe((e: VifEvent) => heard.push(`${e.type} ${e.vif.name}`));
   t.deepEqual(heard, ['connect vif1.1', 'connect vif2.0']);
