@@ -6,6 +6,7 @@ import { DeviceClient } from '../../src/client/devices.js';
 import { DomainClient } from '../../src/client/domains.js';
 import { writeHostConfig } from '../../src/state/host-config.js';
 import { statePaths } from '../../src/state/state-dir.js';
+import type { NicInfo } from '../../src/toolstack/devices/vif.js';
 import type { VbdInfo } from '../../src/toolstack/devices/vbd.js';
 import type { XlDomainRow } from '../../src/toolstack/libxl/rows.js';
 import { startHost, tempHome, type TestHost } from '../helpers/daemon.js';
@@ -78,6 +79,8 @@ export interface XlHost {
   until(check: (rows: XlDomainRow[]) => boolean, what: string): Promise<XlDomainRow[]>;
   /** Poll `block.list` until each of the domain's disks has both ends Connected (4); returns them. */
   disksConnected(domain: string): Promise<VbdInfo[]>;
+  /** Poll `network.list` until the domain has `count` vifs, each with both ends Connected (4); returns them. */
+  nicsConnected(domain: string, count: number): Promise<NicInfo[]>;
   dispose(): Promise<void>;
 }
 
@@ -118,6 +121,15 @@ export async function xlHost(): Promise<XlHost> {
         await new Promise((r) => setTimeout(r, 5));
       }
       throw new Error(`never happened: ${domain}'s disks Connected`);
+    },
+    async nicsConnected(domain, count) {
+      const devices = new DeviceClient((await getClient()).rpc);
+      for (let i = 0; i < 2000; i++) {
+        const nics = await devices.networkList(domain);
+        if (nics.length === count && nics.every((n) => n.state === 4 && n.backendState === 4)) return nics;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      throw new Error(`never happened: ${domain}'s ${count} vifs Connected`);
     },
     async dispose() {
       if (client) (await client.catch(() => null))?.close();

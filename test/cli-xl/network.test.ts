@@ -1,7 +1,5 @@
 import test from 'ava';
-import { DeviceClient } from '../../src/client/devices.js';
-import type { NicInfo } from '../../src/toolstack/devices/vif.js';
-import { assertXlBuilt, scratchFile, xlHost, type XlHost } from './helpers.js';
+import { assertXlBuilt, scratchFile, xlHost } from './helpers.js';
 
 // xl network-attach / network-list / network-detach (tools/xl/xl_nic.c) through both
 // front doors, the shim and `xenemu`, against a running guest whose netfront connects
@@ -10,16 +8,6 @@ import { assertXlBuilt, scratchFile, xlHost, type XlHost } from './helpers.js';
 assertXlBuilt();
 
 const header = 'Idx BE Mac Addr.         handle state evt-ch   tx-/rx-ring-ref BE-path                       \n';
-
-async function nicsConnected(h: XlHost, domain: string, count: number): Promise<NicInfo[]> {
-  const devices = new DeviceClient((await h.client()).rpc);
-  for (let i = 0; i < 2000; i++) {
-    const nics = await devices.networkList(domain);
-    if (nics.length === count && nics.every((n) => n.state === 4 && n.backendState === 4)) return nics;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`never happened: ${domain}'s ${count} vifs Connected`);
-}
 
 test('attach, list (xl\'s columns byte for byte, from both front doors), refuse, detach by MAC', async (t) => {
   const h = await xlHost();
@@ -34,7 +22,7 @@ test('attach, list (xl\'s columns byte for byte, from both front doors), refuse,
   t.regex(dry.stdout, /^vif: \{\n[^]*"mac": "00:16:3e:01:02:03"[^]*"bridge": "xenbr0"[^]*\}\n\n$/);
   t.is((await h.xl('network-list', 'g')).stdout, header);
   t.deepEqual(await h.xl('network-attach', 'g', 'mac=00:16:3E:01:02:03', 'bridge=xenbr0'), { stdout: '', stderr: '', code: 0 });
-  const [nic] = await nicsConnected(h, 'g', 1);
+  const [nic] = await h.nicsConnected('g', 1);
   const row = `0   0  00:16:3e:01:02:03     0     4     -1 ${String(nic!.rrefTx).padStart(5)}/${String(nic!.rrefRx).padEnd(11)} ${`/local/domain/0/backend/vif/${g}/0`.padEnd(30)}\n`;
   t.deepEqual(await h.xl('network-list', 'g'), { stdout: header + row, stderr: '', code: 0 });
   t.deepEqual(await h.xenemu('network-list', String(g)), { stdout: header + row, stderr: '', code: 0 });
@@ -57,9 +45,9 @@ test('attach, list (xl\'s columns byte for byte, from both front doors), refuse,
   const second = JSON.parse((await h.xenemu('network-attach', '--json', 'g')).stdout) as { devid: number; mac: string };
   t.is(second.devid, 1);
   t.regex(second.mac, /^00:16:3e:/);
-  await nicsConnected(h, 'g', 2);
+  await h.nicsConnected('g', 2);
   t.deepEqual(await h.xl('network-detach', 'g', '00:16:3e:01:02:03'), { stdout: '', stderr: '', code: 0 });
-  t.deepEqual((await nicsConnected(h, 'g', 1)).map((n) => n.devid), [1]);
+  t.deepEqual((await h.nicsConnected('g', 1)).map((n) => n.devid), [1]);
   t.deepEqual(await h.xenemu('network-detach', 'g', '1'), { stdout: '', stderr: '', code: 0 });
   t.deepEqual(await h.xl('network-list', 'g'), { stdout: header, stderr: '', code: 0 });
   t.deepEqual(await h.xl('network-detach', 'g', '5'), { stdout: '', stderr: 'Unknown device 5.\n', code: 1 });

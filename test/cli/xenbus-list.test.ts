@@ -6,7 +6,8 @@ import { assertXlBuilt, CONFIGS, scratchFile, xlHost, type XlHost } from '../cli
 // `xenemu xenbus list DOM [--json]` through dist/ (npm run build first), against a host
 // with web running on real disks: xvda from its config (configs/images/web.img) and
 // xvdb block-attached from a scratch image, each taken by blkfront (xbd) in web and by
-// blkback (xbbd) in dom0. Beside them, a vkbd's nodes written as libxl writes them: a
+// blkback (xbbd) in dom0, and its vif from the config, taken by netfront and netback.
+// Beside them, a vkbd's nodes written as libxl writes them: a
 // device type xenemu does not serve, so both of its ends are devices no driver took.
 
 let h: XlHost;
@@ -26,6 +27,7 @@ test.before(async () => {
   if (a.code !== 0) throw new Error(`block-attach: ${a.stderr}`);
   const disks = await h.disksConnected('web');
   if (disks.length !== 2) throw new Error(`web's disks: ${JSON.stringify(disks)}`);
+  await h.nicsConnected('web', 1);
   const nodes = [
     [`${BE}/frontend`, FE],
     [`${BE}/frontend-id`, '1'],
@@ -60,6 +62,7 @@ test('xenbus list: a guest’s disks taken by blkfront and Connected, a vkbd no 
       'Bus            Node              Type     State           Peer  Peer path                            Peer state      Driver',
       `xenbusb_front  device/vbd/51712  vbd      4 Connected     0     ${VBD_BE(51712)}  4 Connected     xbd`,
       `xenbusb_front  device/vbd/51728  vbd      4 Connected     0     ${VBD_BE(51728)}  4 Connected     xbd`,
+      'xenbusb_front  device/vif/0      vif      4 Connected     0     /local/domain/0/backend/vif/1/0      4 Connected     netfront',
       `xenbusb_front  device/vkbd/0     vkbd     1 Initialising  0     ${BE}     1 Initialising  -`,
       'xenstore       control           xctrl    -               -     -                                    -               xctrl',
       'xenstore       memory            balloon  -               -     -                                    -               balloon',
@@ -99,7 +102,7 @@ test('xenbus list --json: FreeBSD’s per-device variables, with the absolute pa
     otherendStateName: 'Connected',
     driver: 'xbd',
   });
-  t.deepEqual(out.devices[2], {
+  t.deepEqual(out.devices[3], {
     bus: 'xenbusb_front',
     node: 'device/vkbd/0',
     xenstorePath: FE,
