@@ -148,7 +148,7 @@ const COMMANDS: Record<Exclude<XenemuXlCommand, 'create'>, CommandSpec> = {
     longopts: [long('force', 'f')],
     run: (ctx, p) => xlBlockDetach(ctx, { domain: p.operands[0]!, vdev: p.operands[1]!, force: has(p, 'f') }),
   },
-  'network-attach': { optstring: '', longopts: [], run: (ctx, p, g) => xlNetworkAttach(ctx, { domain: p.operands[0]!, specs: p.operands.slice(1), dryRun: g.dryRun }) },
+  'network-attach': { optstring: '', longopts: [], run: (ctx, p, g) => xlNetworkAttach(ctx, { domain: p.operands[0]!, specs: p.operands.slice(1), cwd: process.cwd(), dryRun: g.dryRun }) },
   'network-list': { optstring: '', longopts: [], run: (ctx, p) => xlNetworkList(ctx, { domains: p.operands }) },
   'network-detach': { optstring: '', longopts: [], run: (ctx, p) => xlNetworkDetach(ctx, { domain: p.operands[0]!, dev: p.operands[1]! }) },
 };

@@ -4,6 +4,7 @@
  * log its reason, a failure says "xenemu: <reason>" and then xl's own summary line.
  */
 
+import { resolve } from 'node:path';
 import { DeviceClient } from '../client/devices.js';
 import { isRpcError } from '../client/domains.js';
 import { parseVifRate, parseVifSpec, VifSpecError, type VifSpecFields } from '../toolstack/config/vif-spec.js';
@@ -18,7 +19,7 @@ import { findDomain, XlFailure, type XlContext, type XlOutput } from './xl-comma
  * "Invalid parameter `type'.", "unrecognized argument `TOKEN'"; what xl reports in its
  * own way elsewhere (rate, devid, mtu) gets xenemu's reason.
  */
-export function vifFromArgs(specs: readonly string[]): VifSpecFields {
+export function vifFromArgs(specs: readonly string[], cwd: string): VifSpecFields {
   const fields: VifSpecFields = {};
   for (const spec of specs) {
     try {
@@ -32,6 +33,8 @@ export function vifFromArgs(specs: readonly string[]): VifSpecFields {
       throw new XlFailure(`xenemu: ${err.message}\n`, 1);
     }
   }
+  // A relative capture= is the caller's, not the daemon's.
+  if (fields.capture !== undefined) fields.capture = resolve(cwd, fields.capture);
   return fields;
 }
 
@@ -62,6 +65,7 @@ export function xlParsedNic(v: VifSpecFields): LibxlDeviceNic {
 export interface XlNetworkAttachOptions {
   domain: string;
   specs: readonly string[];
+  cwd: string;
   /** xl -N: print the nic libxl would be given, attach nothing. */
   dryRun?: boolean;
 }
@@ -74,7 +78,7 @@ export function xlNetworkAttach(ctx: XlContext, o: XlNetworkAttachOptions): Prom
 export async function xlNetworkAttach(ctx: XlContext, o: XlNetworkAttachOptions): Promise<XlOutput<XlNetworkAttached | XlNetworkAttachDryRun>> {
   const client = await ctx.client();
   const domid = await findDomain(client, o.domain);
-  const vif = vifFromArgs(o.specs);
+  const vif = vifFromArgs(o.specs, o.cwd);
   if (o.dryRun === true) {
     const { libxlDeviceNicGenJson, YajlGen } = await import('../toolstack/libxl/index.js');
     const nic = xlParsedNic(vif);

@@ -107,7 +107,7 @@ export const XL_VERBS = {
   } satisfies XlVerb<{ domid: number; devid: number }>,
   // xl_nic.c's verbs live in xl-network.ts, loaded only when one of them runs.
   'network-attach': {
-    run: async (_xl, ctx, p) => (await import('./xl-network.js')).xlNetworkAttach(ctx, { domain: arg(p, 'domain'), specs: operands(p).slice(1) }),
+    run: async (_xl, ctx, p) => (await import('./xl-network.js')).xlNetworkAttach(ctx, { domain: arg(p, 'domain'), specs: operands(p).slice(1), cwd: process.cwd() }),
   } satisfies XlVerb<{ domid: number; devid: number; mac: string }>,
   'network-list': {
     run: async (_xl, ctx, p) => (await import('./xl-network.js')).xlNetworkList(ctx, { domains: operands(p) }),

@@ -298,7 +298,7 @@ export function lintConfig(raw: Record<string, unknown>, config: DomainConfig, s
 
 /**
  * The config with relative paths made absolute against `baseDir` (the config file's
- * directory): disk targets that are paths (no script), kernel and ramdisk.
+ * directory): disk targets that are paths (no script), vif captures, kernel and ramdisk.
  * diskTargetProblem() has already refused relative targets that climb out of it.
  */
 export function resolveConfigPaths(config: DomainConfig, baseDir: string): DomainConfig {
@@ -306,6 +306,7 @@ export function resolveConfigPaths(config: DomainConfig, baseDir: string): Domai
   const out: DomainConfig = {
     ...config,
     disk: config.disk.map((d) => (d.target === undefined || d.script !== undefined ? d : { ...d, target: abs(d.target)! })),
+    vif: config.vif.map((v) => (v.capture === undefined ? v : { ...v, capture: abs(v.capture)! })),
   };
   if (config.kernel !== undefined) out.kernel = abs(config.kernel)!;
   if (config.ramdisk !== undefined) out.ramdisk = abs(config.ramdisk)!;

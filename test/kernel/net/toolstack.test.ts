@@ -5,7 +5,9 @@
  */
 import test from 'ava';
 import { join } from 'node:path';
+import { vifFromArgs } from '../../../src/compat/xl-network.js';
 import { machineSources } from '../../../src/host/stats-service.js';
+import { resolveConfigPaths } from '../../../src/toolstack/config/validate.js';
 import type { VifEvent } from '../../../src/net/vif-registry.js';
 import { parseVifSpec } from '../../../src/toolstack/config/vif-spec.js';
 import { VifSpecField } from '../../../src/toolstack/config/index.js';
@@ -139,4 +141,10 @@ test('destroying a guest takes its vifs down: out of the registry, netback serve
   await until(() => tm.m.vifs.list().length === 0 && tm.m.dom0.netback.vifs().length === 0, 'the vif gone');
   t.deepEqual(events, [`connect ${domid}.0`, `disconnect ${domid}.0`]);
   t.is(tm.m.dom0.state, 'running');
+});
+
+test('a relative capture= is the caller\'s: against the config\'s directory, or the command\'s working directory', (t) => {
+  const config = resolveConfigPaths(yamlConfig('name: c\nvif:\n  - "capture=caps/c.pcap"\n  - "capture=/abs/c1.pcap"\n  - "bridge=xenbr0"\n'), '/srv/vm');
+  t.deepEqual(config.vif.map((v) => v.capture), ['/srv/vm/caps/c.pcap', '/abs/c1.pcap', undefined]);
+  t.is(vifFromArgs(['bridge=br1', 'capture=x.pcap'], '/home/me').capture, '/home/me/x.pcap');
 });
