@@ -4,9 +4,9 @@
  */
 import test from 'ava';
 import { readRxRequest, SharedRing, SRING_PROTOCOLS, writeRxRequest, XenbusState } from '../../../src/abi/index.js';
-import { until } from '../../helpers/machine.js';
+import { bootMachine, until, yamlConfig } from '../../helpers/machine.js';
 import { machineWithGuest, readNode, readState } from '../blk/helpers.js';
-import { attachVif, collect, frame, removeVif, vifBack, vifFront, type VifNodes } from './helpers.js';
+import { addVif, attachVif, collect, frame, removeVif, vifBack, vifFront, vifHotplug, type VifNodes } from './helpers.js';
 
 const GUEST_MAC = '00:16:3e:00:00:01';
 const HOST_MAC = 'fe:ff:ff:ff:ff:ff';
@@ -139,4 +139,29 @@ test('rx buffers whose grants do not copy drop the frame with an error status; t
   await until(() => atGuest.length === 1, 'the next frame arrives');
   t.deepEqual(atGuest[0], f);
   t.is(await readState(tm.xs, vifBack(s)), XenbusState.Connected);
+});
+
+test('a frontend publishing garbage keys gets an error node and Closing, never a crash, vif after vif', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  // A paused guest boots no kernel: the test plays its netfront.
+  const { domid } = await tm.m.toolstack.create(yamlConfig('name: fake\nmemory: 64\n'), { paused: true });
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ 'tx-ring-ref': 'abc', 'rx-ring-ref': '9', 'event-channel': '3', 'request-rx-copy': '1', 'feature-rx-notify': '1' }, /^22 reading tx-ring-ref: "abc" is not a grant reference$/],
+    [{ 'tx-ring-ref': '4000000', 'rx-ring-ref': '9', 'event-channel': '3', 'request-rx-copy': '1', 'feature-rx-notify': '1' }, /^22 mapping in shared page 4000000/],
+    [{ 'tx-ring-ref': '8', 'rx-ring-ref': '9', 'event-channel': '3', 'request-rx-copy': '0', 'feature-rx-notify': '1' }, /^22 request-rx-copy/],
+    [{ 'tx-ring-ref': '8', 'rx-ring-ref': '9', 'request-rx-copy': '1', 'feature-rx-notify': '1' }, /^22 reading event-channel/],
+    [{ 'tx-ring-ref': '8', 'rx-ring-ref': '9', 'event-channel': '3', 'request-rx-copy': '1', 'feature-rx-notify': '1', 'multi-queue-num-queues': '4' }, /^22 guest requested 4 queues/],
+  ];
+  for (const [i, [keys, why]] of cases.entries()) {
+    const s: VifNodes = { frontDomid: domid, backDomid: 0, devid: i, mac: `00:16:3e:00:01:0${i}` };
+    await addVif(tm.xs, s);
+    await vifHotplug(tm.xs, s);
+    for (const [k, v] of Object.entries(keys)) await tm.xs.write(`${vifFront(s)}/${k}`, v);
+    await tm.xs.write(`${vifFront(s)}/state`, String(XenbusState.Connected));
+    await until(async () => (await readState(tm.xs, vifBack(s))) === XenbusState.Closing, `vif ${i} refused`);
+    t.regex((await readNode(tm.xs, `/local/domain/0/error/backend/vif/${domid}/${i}/error`)) ?? '', why);
+  }
+  t.is(tm.m.vifs.list().length, 0);
+  t.is(tm.m.dom0.state, 'running');
 });
