@@ -498,25 +498,43 @@ export function releaseMappings(host: GrantHost, ld: Domain): void {
   for (const handle of ld.grantTable!.liveHandles()) unmapGrantRef(host, ld, handle);
 }
 
-/** One side of a copy, claimed (gnttab_copy_claim_buf). */
+/**
+ * One side of a copy, claimed (gnttab_copy_claim_buf): the page, and the grant to
+ * release after the copy (`rd` null for a frame of the caller). Plain data, no closure:
+ * netback makes one or two of these per frame.
+ */
 interface CopyBuf {
   page: Uint8Array;
-  release(): void;
+  rd: Domain | null;
+  ref: number;
+  kinds: readonly PinKind[];
+  readonly: boolean;
 }
 
-function claim(host: GrantHost, ld: Domain, ptr: GnttabCopyPtr, byGref: boolean, readonly: boolean): CopyBuf | number {
+const HOST_READ: readonly PinKind[] = ['hostRead'];
+const HOST_WRITE: readonly PinKind[] = ['hostWrite'];
+
+function claim(ld: Domain, host: GrantHost, ptr: GnttabCopyPtr, byGref: boolean, readonly: boolean): CopyBuf | number {
   // gnttab_copy_lock_domain: only DOMID_SELF may name a frame directly.
   if (ptr.domid !== DOMID.SELF && !byGref) return GNTST.permission_denied;
   const d = ptr.domid === DOMID.SELF ? ld : host.grantDomain(ptr.domid);
   if (d === undefined) return GNTST.bad_domain;
+  const kinds = readonly ? HOST_READ : HOST_WRITE;
   if (byGref) {
-    const kind: PinKind = readonly ? 'hostRead' : 'hostWrite';
-    const act = pin(d, ptr.refOrGmfn, ld.domid, [kind], readonly, false);
+    const act = pin(d, ptr.refOrGmfn, ld.domid, kinds, readonly, false);
     if (typeof act === 'number') return act;
-    return { page: act.page, release: () => unpin(host, d, ptr.refOrGmfn, [kind], readonly) };
+    return { page: act.page, rd: d, ref: ptr.refOrGmfn, kinds, readonly };
   }
   if (!d.memory.inRange(ptr.refOrGmfn)) return GNTST.bad_page;
-  return { page: d.memory.page(ptr.refOrGmfn), release: () => {} };
+  return { page: d.memory.page(ptr.refOrGmfn), rd: null, ref: 0, kinds, readonly };
+}
+
+function inPage(offset: number, len: number): boolean {
+  return Number.isInteger(offset) && offset >= 0 && Number.isInteger(len) && len > 0 && offset + len <= XEN_PAGE_SIZE;
+}
+
+function release(host: GrantHost, b: CopyBuf): void {
+  if (b.rd !== null) unpin(host, b.rd, b.ref, b.kinds, b.readonly);
 }
 
 /**
@@ -527,19 +545,18 @@ function claim(host: GrantHost, ld: Domain, ptr: GnttabCopyPtr, byGref: boolean,
  */
 export function copy(host: GrantHost, ld: Domain, op: GnttabCopy): number {
   if (op.len === 0) return GNTST.okay;
-  const src = claim(host, ld, op.source, (op.flags & GNTCOPY.source_gref) !== 0, true);
+  const src = claim(ld, host, op.source, (op.flags & GNTCOPY.source_gref) !== 0, true);
   if (typeof src === 'number') return src;
-  const dest = claim(host, ld, op.dest, (op.flags & GNTCOPY.dest_gref) !== 0, false);
+  const dest = claim(ld, host, op.dest, (op.flags & GNTCOPY.dest_gref) !== 0, false);
   if (typeof dest === 'number') {
-    src.release();
+    release(host, src);
     return dest;
   }
   let rc: number = GNTST.okay;
   // gnttab_copy_buf: both ranges stay inside their page (the fields are uint16_t in C).
-  const inPage = (offset: number): boolean => Number.isInteger(offset) && offset >= 0 && Number.isInteger(op.len) && op.len > 0 && offset + op.len <= XEN_PAGE_SIZE;
-  if (!inPage(op.source.offset) || !inPage(op.dest.offset)) rc = GNTST.bad_copy_arg;
+  if (!inPage(op.source.offset, op.len) || !inPage(op.dest.offset, op.len)) rc = GNTST.bad_copy_arg;
   else dest.page.set(src.page.subarray(op.source.offset, op.source.offset + op.len), op.dest.offset);
-  src.release();
-  dest.release();
+  release(host, src);
+  release(host, dest);
   return rc;
 }
