@@ -10,7 +10,7 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
-import { FrontRing, NETIF_RSP, readTxResponse, SharedRing, SRING_PROTOCOLS, writeTxRequest, XenbusState } from '../../../src/abi/index.js';
+import { FrontRing, NETIF_RSP, NETTXF, readTxResponse, SharedRing, SRING_PROTOCOLS, writeExtraInfo, writeTxRequest, XEN_NETIF_EXTRA_TYPE, XEN_NETIF_GSO_TYPE, XenbusState } from '../../../src/abi/index.js';
 import type { Kernel } from '../../../src/kernel/kernel.js';
 import { until, type TestMachine } from '../../helpers/machine.js';
 import { machineWithGuest, readNode, readState } from '../blk/helpers.js';
@@ -111,4 +111,28 @@ test('garbage tx requests get an answer each with their id, or close only that v
   t.true((seen[NETIF_RSP.OKAY] ?? 0) > 0 && (seen[NETIF_RSP.ERROR] ?? 0) > 0 && (seen.closed ?? 0) > 0, `the garbage reached every outcome: ${JSON.stringify(seen)}`);
   t.is(await readState(tm.xs, vifBack(good)), XenbusState.Connected);
   t.is(tm.m.dom0.state, 'running');
+});
+
+test('a frame with a GSO extra slot is taken whole: the frame, an OKAY for its request and a NULL for the extra slot', async (t) => {
+  const { tm, domid, kernel } = await machineWithGuest();
+  t.teardown(() => tm.dispose());
+  const s: VifNodes = { frontDomid: domid, backDomid: 0, devid: 0, mac: '00:16:3e:00:00:20' };
+  const { link } = await attachVif(tm, kernel, s);
+  const ring = await takeOver(tm, kernel, s);
+  const got = collect(link);
+  const gfn = kernel.pageAllocator.alloc();
+  const f = frame(1200, 'ff:ff:ff:ff:ff:ff', s.mac, 3);
+  kernel.page(gfn).set(f);
+  const gref = kernel.gnttab.grantForeignAccess(0, gfn, true);
+  const first = ring.front.nextRequest();
+  writeTxRequest(first.view, first.offset, { gref, offset: 0, flags: NETTXF.extra_info, id: 7, size: f.length });
+  const extra = ring.front.nextRequest();
+  writeExtraInfo(extra.view, extra.offset, { type: XEN_NETIF_EXTRA_TYPE.GSO, flags: 0, gsoSize: 1448, gsoType: XEN_NETIF_GSO_TYPE.TCPV4, gsoFeatures: 0 });
+  ring.front.pushRequests();
+  kernel.intr.signal(ring.src);
+  await until(() => ring.sring.rspProd === ring.sring.reqProd && got.length === 1, 'the frame and two answers');
+  t.deepEqual(got[0], f);
+  const answers = [ring.front.takeResponse()!, ring.front.takeResponse()!].map((r) => readTxResponse(r.view, r.offset));
+  t.deepEqual(answers.map((a) => a.status), [NETIF_RSP.OKAY, NETIF_RSP.NULL]);
+  t.is(answers[0]!.id, 7);
 });
