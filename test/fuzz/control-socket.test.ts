@@ -70,6 +70,9 @@ const VALID: Record<string, unknown> = {
   'block.attach': { ref: 'fuzz', disk: { vdev: 'xvdb', devtype: 'cdrom', access: 'ro', format: 'empty' } },
   'block.detach': { ref: 'fuzz', vdev: 'xvdb', force: false },
   'block.list': { ref: 'fuzz' },
+  'console.attach': { domid: 1, num: 0 },
+  'console.input': { domid: 1, data: 'dW5hbWUNCg==' },
+  'console.detach': { domid: 1 },
 };
 const METHODS = Object.keys(VALID);
 
