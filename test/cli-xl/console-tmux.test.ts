@@ -102,9 +102,25 @@ tmuxTest('create -c attaches on boot; the console ends with status 0 when the do
   t.regex(await shows('b', SANE), SANE);
 });
 
-tmuxTest('SIGTERM ends a console with status 0 and the terminal restored; so does the xl shim\'s', async (t) => {
+tmuxTest('SIGTERM ends a console (the xl shim\'s) with status 0 and the terminal restored', async (t) => {
   open('c', `${process.execPath} bin/xl.js console t3`);
   await shows('c', 'root@t3:~#');
   process.kill(commandPid('c'), 'SIGTERM');
   t.regex(await shows('c', SANE), SANE);
+});
+
+tmuxTest('xl create -c (the shim) attaches on boot and Ctrl-] detaches; SIGHUP ends a console with 129, the terminal restored', async (t) => {
+  const config = scratchFile('t4.yaml', 'name: t4\ntype: pv\nmemory: 64\n');
+  open('d', `${process.execPath} bin/xl.js create -c ${config}`);
+  await shows('d', /Booting t4 \(domain \d+, PV/);
+  await shows('d', 'root@t4:~#');
+  tmux('send-keys', '-t', 'con:d.0', 'C-]');
+  t.regex(await shows('d', SANE), SANE);
+
+  open('e', `${process.execPath} bin/run.js console t4`);
+  // Attached: the output kept for a client went to the first; a command shows this one is live.
+  tmux('send-keys', '-t', 'con:e.0', 'Enter');
+  await shows('e', 'root@t4:~#');
+  process.kill(commandPid('e'), 'SIGHUP');
+  t.regex(await shows('e', /EXIT 129\n.*\bicanon echo\b/), /EXIT 129/);
 });
