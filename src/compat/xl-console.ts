@@ -89,7 +89,18 @@ export async function attachConsole(rpc: ConsoleRpcClient, domid: number, num = 
 
   const interactive = stdin.isTTY === true && stdout.isTTY === true && typeof stdin.setRawMode === 'function';
   const done = new Promise<ConsoleEnd | Error | NodeJS.Signals>((resolve) => (ended = resolve));
-  write = (b) => void stdout.write(b);
+  // A stdout slower than the guest (a pipe into a slow reader) holds the daemon back
+  // rather than this process's memory: stop reading until it drains.
+  let held = false;
+  write = (b) => {
+    if (stdout.write(b) || held) return;
+    held = true;
+    rpc.rpc.pause();
+    stdout.once('drain', () => {
+      held = false;
+      rpc.rpc.resume();
+    });
+  };
   for (const b of early) write(b);
   if (goneEarly) ended!('gone');
 
