@@ -1,3 +1,5 @@
+import type { ConsoleLogLimits } from './console-log.js';
+import { consoleMethods } from './console-control.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RealClock, type Clock } from '../hypervisor/clock.js';
@@ -52,6 +54,8 @@ export interface HostOptions {
    * with `xenstored --no-domain-init`, so relative paths of dom0 start empty). */
   xenInitDom0?: boolean;
   clock?: Clock;
+  /** When guests' console logs rotate (host.yaml's console_log_max_kib, console_log_backups). */
+  consoleLog?: ConsoleLogLimits;
   log: (line: string) => void;
   /** Called when a client asks the host to stop (the daemon exits after it). */
   onStopRequest?: () => void;
@@ -114,6 +118,7 @@ export class Host {
         saveDomidCursor: (next) => setMeta(META_DOMID_CURSOR, String(next)),
       },
       consoleDir: join(paths.home, 'console'),
+      ...(options.consoleLog ? { consoleLog: options.consoleLog } : {}),
       daemonPath: process.argv[1] ?? 'xenemu',
       log,
       memoryReport: () => Object.entries(host.status().persistence).map(([k, v]) => `${k}: ${v}`),
@@ -141,6 +146,7 @@ export class Host {
       ...evtchnMethods(this.machine),
       ...blkMethods(this.machine),
       ...xenbusMethods(this.machine),
+      ...consoleMethods(this.machine),
     };
   }
 

@@ -73,6 +73,9 @@ const VALID: Record<string, unknown> = {
   'network.attach': { ref: 'fuzz', vif: { bridge: 'xenbr0' } },
   'network.detach': { ref: 'fuzz', dev: '0' },
   'network.list': { ref: 'fuzz' },
+  'console.attach': { domid: 1, num: 0 },
+  'console.input': { domid: 1, data: 'dW5hbWUNCg==' },
+  'console.detach': { domid: 1 },
 };
 const METHODS = Object.keys(VALID);
 
