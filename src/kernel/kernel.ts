@@ -29,6 +29,8 @@ import { XenstoreChildren } from './xenbus/xenstore-children.js';
 import { Blkback } from './blk/blkback.js';
 import { Blkfront } from './blk/blkfront.js';
 import { BlockLayer } from './blk/block-layer.js';
+import { Netback } from './net/netback.js';
+import { Netfront } from './net/netfront.js';
 import { xenstoreRingTransport } from './xenstore/ring-transport.js';
 
 /**
@@ -138,6 +140,9 @@ export class Kernel {
   /** The block drivers on the busses: every domain can be a driver domain. */
   blkfront!: Blkfront;
   blkback!: Blkback;
+  /** The guest's NICs (netfront) and the vifs this kernel serves (netback). */
+  netfront!: Netfront;
+  netback!: Netback;
   /** What the kernel was built with: a kernel loaded from a save is built with the same. */
   readonly options: KernelOptions;
 
@@ -437,6 +442,10 @@ export class Kernel {
     this.blkback = new Blkback(this);
     this.xenbusFront.register(this.blkfront);
     this.xenbusBack.register(this.blkback);
+    this.netfront = new Netfront(this);
+    this.netback = new Netback(this);
+    this.xenbusFront.register(this.netfront);
+    this.xenbusBack.register(this.netback);
     if (saved === null) {
       await this.xenbusFront.start();
       await this.xenbusBack.start();
@@ -601,6 +610,7 @@ export class Kernel {
     // domain that no longer exists, which would throw out of its error handler.
     this.console = null;
     this.blkback?.stopAll();
+    this.netback?.stopAll();
     this.xs?.close();
     this.stopInterrupts();
   }

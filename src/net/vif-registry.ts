@@ -24,26 +24,20 @@ export interface VifStats {
   rxDropped: number;
 }
 
-/** One connected vif. */
-export interface VifEntry {
+/** What netback knows of a vif it connected (the daemon adds the rest: see VifEntry). */
+export interface VifPort {
   /** The guest (frontend) domain. */
   readonly domid: number;
-  /** Its name when the vif connected (the default capture file is named after it). */
-  readonly domain: string;
   /** The device number: `handle`, the N of device/vif/N and backend/vif/<domid>/N. */
   readonly devid: number;
   /** The domain netback runs in: 0, or a driver domain (`backend=`). */
   readonly backendDomid: number;
-  /** Linux netback's interface name, `vif<domid>.<devid>`. */
-  readonly name: string;
   /** The guest's MAC, lower case, colon-separated. */
   readonly mac: string;
   /** The backend node's `bridge` (libxl's default is xenbr0), or null when it has none. */
   readonly bridge: string | null;
   /** The backend node's `ip` (the vif spec's ip=), or null. */
   readonly ip: string | null;
-  /** Where the vif's frames are captured: the spec's capture=, else $XENEMU_HOME/captures/<domain>-<devid>.pcap. */
-  readonly capture: string;
   /**
    * dom0's end of the NIC: `onFrame` gets each frame the guest transmits, `send` puts
    * a frame on the guest's rx ring (false when the ring has no room or the vif is down).
@@ -51,6 +45,16 @@ export interface VifEntry {
   readonly link: EthernetLink;
   /** The counters now. */
   stats(): VifStats;
+}
+
+/** One connected vif. */
+export interface VifEntry extends VifPort {
+  /** The guest's name when the vif connected (the default capture file is named after it). */
+  readonly domain: string;
+  /** Linux netback's interface name, `vif<domid>.<devid>` (or the spec's vifname=). */
+  readonly name: string;
+  /** Where the vif's frames are captured: the spec's capture=, else $XENEMU_HOME/captures/<domain>-<devid>.pcap. */
+  readonly capture: string;
 }
 
 export type VifEvent = { type: 'connect'; vif: VifEntry } | { type: 'disconnect'; vif: VifEntry };
