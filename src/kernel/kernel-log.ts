@@ -34,8 +34,13 @@ export class KernelLog {
     this.lines.length = 0;
   }
 
+  /** Nanoseconds since boot (what the stamps count). */
+  sinceBootNs(): number {
+    return Math.max(0, this.clock.now() - this.bootNs);
+  }
+
   print(message: string): void {
-    const us = Math.max(0, Math.floor((this.clock.now() - this.bootNs) / 1000));
+    const us = Math.floor(this.sinceBootNs() / 1000);
     const line = `[${String(Math.floor(us / 1e6)).padStart(5)}.${String(us % 1e6).padStart(6, '0')}] ${message}`;
     this.lines.push(line);
     if (this.lines.length > LOG_LINES) this.lines.splice(0, this.lines.length - LOG_LINES);

@@ -9,6 +9,8 @@ import { XEN_LEGACY_MAX_VCPUS as LEGACY_MAX_VCPUS } from '../abi/constants.js';
 import type { Hypercalls } from '../hypervisor/hypercalls.js';
 import { BalloonDriver, minimumTargetPages } from './balloon/balloon.js';
 import { HvcConsole } from './console/hvc.js';
+import { Shell } from './console/shell.js';
+import { registerBuiltins } from './console/shell-commands.js';
 import { ControlDriver } from './control/control.js';
 import { handleSysrq, type SysrqKernel } from './control/sysrq.js';
 import { acpiButton, unknownNmi } from './control/triggers.js';
@@ -128,6 +130,8 @@ export class Kernel {
   /** The back bus (`backend/`): the backends this domain serves, whichever domain it is. */
   xenbusBack!: XenbusBus;
   console: HvcConsole | null = null;
+  /** The shell at the console (src/kernel/console/shell.ts): drivers add commands with shell.register. */
+  readonly shell: Shell;
   /** The CPUID leaf where Xen's signature was found. */
   xenLeaf = -1;
   /** The free frames of the domain's reservation. */
@@ -152,6 +156,19 @@ export class Kernel {
     this.domid = options.domid;
     this.name = options.name;
     this.log = new KernelLog(options.clock, (line) => this.console?.writeLine(line));
+    this.shell = new Shell(
+      (text) => this.console?.write(text),
+      () => `root@${this.name}:~# `,
+    );
+    registerBuiltins(this.shell, {
+      nodename: () => this.name,
+      type: options.type,
+      xenVersion: () => this.hc.xenVersion(),
+      uptimeNs: () => this.log.sinceBootNs(),
+      now: () => new Date(),
+      logLines: () => this.log.lines,
+      clearLog: () => this.log.clear(),
+    });
   }
 
   /** The kernel's own mapping of its frame `gfn` (what grantRing fills and grants). */
@@ -214,6 +231,7 @@ export class Kernel {
     this.startSyntheticSources();
     this.state = 'running';
     this.log.print('Freeing unused kernel memory; reached the idle loop');
+    this.shell.start();
   }
 
   /** The interrupt layer and the objects on it: the clock interrupt, the IPIs, the event channel device. */
@@ -237,7 +255,7 @@ export class Kernel {
 
   /** hvc0 on the console ring, and the XenStore client on its ring (or dom0's local connection). */
   private connectRings(store: BootRings['store'], consoleRing: BootRings['consoleRing']): void {
-    if (consoleRing !== null) this.console = new HvcConsole(this.hc.platform.page(consoleRing.gfn), consoleRing.port, this.hc, this.intr);
+    if (consoleRing !== null) this.console = new HvcConsole(this.hc.platform.page(consoleRing.gfn), consoleRing.port, this.hc, this.intr, (b) => this.shell.input(b));
     const transport = store.kind === 'ring' ? xenstoreRingTransport(this.hc.platform.page(store.gfn), store.port, this.hc, this.intr) : store.transport;
     this.xs = new XsClient(transport);
   }
@@ -523,6 +541,8 @@ export class Kernel {
     const left = this.intr.awaitingHandlers();
     if (left.length > 0) throw new Error(`${this.name}: interrupt sources nobody took back after the load: ${left.map((src) => `irq${src.irq} (${src.name})`).join(', ')}`);
     this.state = s.state;
+    // The shell takes input again, without a prompt: the console's ring came back as it was.
+    if (s.state === 'running') this.shell.start(false);
   }
 
   /** A shutdown the toolstack asked for: a suspend quiesces the devices first, as Linux's do_suspend does. */

@@ -36,6 +36,11 @@ export class HvcConsole {
 
   /** One line of output; terminals want CR LF. */
   writeLine(line: string): void {
-    this.endpoint.send(Buffer.from(`${line}\r\n`, 'utf8'));
+    this.write(`${line}\r\n`);
+  }
+
+  /** Text as it is (the shell's echo and prompts). */
+  write(text: string): void {
+    this.endpoint.send(Buffer.from(text, 'utf8'));
   }
 }
