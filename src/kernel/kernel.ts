@@ -33,6 +33,7 @@ import { Blkfront } from './blk/blkfront.js';
 import { BlockLayer } from './blk/block-layer.js';
 import { Netback } from './net/netback.js';
 import { Netfront } from './net/netfront.js';
+import { GuestNet } from './net/stack/guest-net.js';
 import { xenstoreRingTransport } from './xenstore/ring-transport.js';
 
 /**
@@ -147,6 +148,8 @@ export class Kernel {
   /** The guest's NICs (netfront) and the vifs this kernel serves (netback). */
   netfront!: Netfront;
   netback!: Netback;
+  /** The guest's IPv4 on its NICs, and the console's ifconfig and ping. */
+  net!: GuestNet;
   /** What the kernel was built with: a kernel loaded from a save is built with the same. */
   readonly options: KernelOptions;
 
@@ -462,6 +465,7 @@ export class Kernel {
     this.xenbusBack.register(this.blkback);
     this.netfront = new Netfront(this);
     this.netback = new Netback(this);
+    this.net = new GuestNet(this.netfront, this.clock, this.shell);
     this.xenbusFront.register(this.netfront);
     this.xenbusBack.register(this.netback);
     if (saved === null) {

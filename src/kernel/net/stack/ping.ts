@@ -8,11 +8,17 @@ export const PING_MAX_SIZE = 65535 - IP_HLEN - 8;
 const MAXWAIT_NS = 10e9;
 
 export interface PingOptions {
+  /** Requests to send (-c); Infinity: until `signal` aborts, as ping without -c runs until Ctrl-C. */
   count: number;
   /** Data bytes per request (-s; 56 by default: 64 bytes of ICMP). */
   size: number;
   /** Between requests (-i; one second by default). */
   intervalNs: number;
+  /** Stops sending and summarises at once (Ctrl-C, SIGINT). */
+  signal?: AbortSignal;
+  /** Each reply and each unreachable request as it happens, for a ping that prints as it goes. */
+  onReply?: (r: PingReply) => void;
+  onUnreachable?: (seq: number) => void;
 }
 
 export interface PingReply {
@@ -79,6 +85,7 @@ export function runPing(stack: NetStack, dst: Ipv4, options: PingOptions, clock:
     const finish = (): void => {
       if (done) return;
       done = true;
+      options.signal?.removeEventListener('abort', finish);
       unlisten();
       sendTimer.cancel();
       lingerTimer.cancel();
@@ -111,7 +118,9 @@ export function runPing(stack: NetStack, dst: Ipv4, options: PingOptions, clock:
         sentAt.delete(r.seq);
         const now = clock.now();
         lastActivity = now;
-        replies.push({ seq: r.seq, ttl: r.ttl, bytes: r.bytes, rttUs: (now - at) / 1000 });
+        const reply = { seq: r.seq, ttl: r.ttl, bytes: r.bytes, rttUs: (now - at) / 1000 };
+        replies.push(reply);
+        options.onReply?.(reply);
         if (transmitted === options.count && settled()) finish();
       },
       unreachable(to, held) {
@@ -119,7 +128,10 @@ export function runPing(stack: NetStack, dst: Ipv4, options: PingOptions, clock:
         // Each request held for ARP that gave up is one "Destination Host Unreachable".
         for (const f of held) {
           const seq = (f[14 + 20 + 6]! << 8) | f[14 + 20 + 7]!;
-          if (sentAt.delete(seq)) unreachable.push(seq);
+          if (sentAt.delete(seq)) {
+            unreachable.push(seq);
+            options.onUnreachable?.(seq);
+          }
         }
         lastActivity = clock.now();
         if (transmitted === options.count) maybeDone();
@@ -134,6 +146,11 @@ export function runPing(stack: NetStack, dst: Ipv4, options: PingOptions, clock:
       if (transmitted < options.count) sendTimer = clock.after(options.intervalNs, sendNext);
       else maybeDone();
     };
+    if (options.signal?.aborted === true) {
+      finish();
+      return;
+    }
+    options.signal?.addEventListener('abort', finish);
     sendNext();
   });
 }
