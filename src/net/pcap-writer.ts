@@ -5,10 +5,14 @@ import { LINKTYPE_ETHERNET, PCAP_GLOBAL_HEADER_SIZE, PCAP_MAGIC_USEC, PCAP_RECOR
 /** Microseconds since the epoch: wall time (what Wireshark shows), at hrtime's resolution. */
 export type UsecClock = () => number;
 
-/** Date.now() fixed once, hrtime after: microseconds that never go backwards within a run. */
+/**
+ * The wall clock at process start plus the monotonic clock since: microseconds that
+ * never go backwards within a run. performance.now() rather than hrtime.bigint():
+ * a capture takes a timestamp per frame, and a double costs a fraction of a BigInt.
+ */
 export function wallUsecClock(): UsecClock {
-  const origin = Date.now() * 1000 - Number(process.hrtime.bigint() / 1000n);
-  return () => origin + Number(process.hrtime.bigint() / 1000n);
+  const origin = performance.timeOrigin;
+  return () => Math.floor((origin + performance.now()) * 1000);
 }
 
 export interface PcapWriterOptions {

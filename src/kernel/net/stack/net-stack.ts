@@ -167,13 +167,13 @@ export class NetStack {
     }
   }
 
-  private transmit(frame: Uint8Array): boolean {
+  private transmit(frame: Uint8Array, countDrop = true): boolean {
     if (this.link.send(frame)) {
       this.counters.txPackets++;
       this.counters.txBytes += frame.length;
       return true;
     }
-    this.counters.txDropped++;
+    if (countDrop) this.counters.txDropped++;
     return false;
   }
 
@@ -235,9 +235,13 @@ export class NetStack {
     return n !== undefined && this.clock.now() - n.at <= ARP_MAX_AGE_NS ? n.mac : null;
   }
 
-  /** Put a whole, addressed frame on the NIC (net-send's stream); false when the NIC refused it. */
-  sendFrame(frame: Uint8Array): boolean {
-    return this.transmit(frame);
+  /**
+   * Put a whole, addressed frame on the NIC; false when the NIC refused it. A sender
+   * that waits and tries again (net-send's stream, on a full ring) passes
+   * `retrying`, so that a refusal is not counted as a drop.
+   */
+  sendFrame(frame: Uint8Array, retrying = false): boolean {
+    return this.transmit(frame, !retrying);
   }
 }
 
