@@ -14,6 +14,8 @@ import { durableAnswers } from './control-gate.js';
 import { ControlServer, type RpcMethod } from './control-server.js';
 import type { RecoveryReport } from './db/index.js';
 import { blkMethods } from './blk-service.js';
+import { netMethods } from './net-service.js';
+import { NetFabric } from '../net/fabric.js';
 import { deviceMethods } from './device-service.js';
 import { domainMethods } from './domain-service.js';
 import { DurabilityBarrier } from './durability.js';
@@ -74,6 +76,8 @@ export class Host {
   /** Every answer, on either socket, waits here for the journal write holding its change. */
   private readonly barrier: DurabilityBarrier;
   machine!: Machine;
+  /** Bridges and capture files, following the machine's vifs. */
+  fabric!: NetFabric;
 
   private constructor(private readonly options: HostOptions) {
     this.barrier = new DurabilityBarrier(() => options.backend.flush(), { journalDir: options.paths.journalDir, log: options.log });
@@ -119,6 +123,7 @@ export class Host {
       memoryReport: () => Object.entries(host.status().persistence).map(([k, v]) => `${k}: ${v}`),
     });
     backend.flush();
+    host.fabric = new NetFabric(host.machine.vifs, { home: paths.home, clock: host.machine.hv.clock, log });
     host.xsServer = new XsSocketServer(host.xs, barrier, log);
     host.control.register(host.methods());
     await host.xsServer.listen(paths.socket, false);
@@ -141,6 +146,7 @@ export class Host {
       ...evtchnMethods(this.machine),
       ...blkMethods(this.machine),
       ...xenbusMethods(this.machine),
+      ...netMethods(this.machine, this.fabric),
     };
   }
 
@@ -174,6 +180,8 @@ export class Host {
     await this.xsServer.close();
     this.barrier.close();
     await this.machine.close();
+    // After the machine: the vifs' last frames are in their captures.
+    this.fabric.close();
     try {
       // close() writes out what is buffered first.
       await this.options.backend.close();

@@ -41,6 +41,11 @@ export const ARG_KINDS: Readonly<Record<string, ArgKinds>> = {
   'block-attach': domain,
   'block-list': domains,
   'block-detach': domain,
+  'bridge:list': {},
+  'net-ping': domain,
+  'net-send': domain,
+  // DOM VIF FILE.pcap: the vif is a devid or a MAC, nothing to complete.
+  'net-inject': { args: ['domain', 'none', 'file'] },
   'vcpu-set': domain,
   'vcpu-pin': domain,
   'mem-set': domain,

@@ -39,7 +39,7 @@ const MAX_WAITS_IN_A_ROW = 10_000;
  */
 export async function runUdpStream(stack: NetStack, o: UdpStreamOptions, clock: Clock): Promise<UdpStreamResult> {
   const turn = (): Promise<void> => new Promise((resolve) => clock.defer(resolve));
-  if (stack.ip === null) throw new XenemuError('ENETUNREACH', `${stack.name} has no address (give the vif an ip=)`);
+  // Without an address the stream goes from 0.0.0.0, as a DHCP client's first datagrams do.
   const payload = o.frameSize - STREAM_MIN_FRAME;
   let mac = stack.neighbourMac(o.dst);
   if (mac === null) {
