@@ -1,4 +1,6 @@
-import { VifRegistry } from '../net/vif-registry.js';
+import { dirname, join } from 'node:path';
+import { VifRegistry, type VifEntry, type VifPort } from '../net/vif-registry.js';
+import type { NetbackEvent } from '../kernel/net/netback.js';
 import { XsClient } from '../protocol/xs-client.js';
 import type { Clock } from '../hypervisor/clock.js';
 import { defaultHostModel, type HostModel } from '../hypervisor/host-model.js';
@@ -60,6 +62,7 @@ export class Machine {
   readonly rings: XsRingService;
   /** The vifs connected now, for the network fabric (bridges, captures). */
   readonly vifs = new VifRegistry();
+  private readonly vifEntries = new Map<VifPort, VifEntry>();
   dom0!: Kernel;
   toolstack!: Toolstack;
 
@@ -76,6 +79,36 @@ export class Machine {
     });
     this.rings.attach(this.xs);
     this.consoles = new ConsoleService(() => this.dom0, options.consoleDir, options.log);
+  }
+
+  /**
+   * A netback (dom0's or a driver domain's) connected or disconnected a vif: the
+   * registry gets it with what the daemon knows of it (the guest's name, the spec's
+   * vifname= and capture=, the captures directory).
+   */
+  private vifEvent(e: NetbackEvent): void {
+    if (e.type === 'disconnect') {
+      const entry = this.vifEntries.get(e.vif);
+      this.vifEntries.delete(e.vif);
+      if (entry !== undefined) this.vifs.remove(entry);
+      return;
+    }
+    const { domid, devid } = e.vif;
+    const domain = this.hv.domains.get(domid)?.name ?? `domain-${domid}`;
+    const spec = this.toolstack?.vifSpec(domid, devid);
+    const entry: VifEntry = {
+      ...e.vif,
+      domain,
+      name: spec?.vifname ?? `vif${domid}.${devid}`,
+      capture: spec?.capture ?? join(this.captureDir, `${domain}-${devid}.pcap`),
+    };
+    this.vifEntries.set(e.vif, entry);
+    this.vifs.add(entry);
+  }
+
+  /** Where vif captures go by default: `captures/` beside the console logs, in the state dir. */
+  private get captureDir(): string {
+    return join(dirname(this.options.consoleDir), 'captures');
   }
 
   /** The kernel running in a domain (dom0's included), if it has one. */
@@ -132,6 +165,7 @@ export class Machine {
       hc: new Hypercalls(hv, 0),
       clock: hv.clock,
       boot: { kind: 'dom0', xenstore: engineTransport(this.xs), sharedInfoGfn: DOM0_SHARED_INFO_MFN },
+      onVif: (e) => this.vifEvent(e),
     });
     const xs = new XsClient(engineTransport(this.xs));
     if (this.options.xenInitDom0 === true) {
@@ -153,6 +187,7 @@ export class Machine {
     const records = new Map<number, DomainRecord>(state.domains().map((r) => [r.domid, r]));
     this.toolstack = new Toolstack({
       hv: this.hv,
+      onVif: (e) => this.vifEvent(e),
       clock: this.hv.clock,
       xs: new XsClient(engineTransport(this.xs)),
       storeDomid: this.rings.domid,

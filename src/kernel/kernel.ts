@@ -31,7 +31,7 @@ import { XenstoreChildren } from './xenbus/xenstore-children.js';
 import { Blkback } from './blk/blkback.js';
 import { Blkfront } from './blk/blkfront.js';
 import { BlockLayer } from './blk/block-layer.js';
-import { Netback } from './net/netback.js';
+import { Netback, type NetbackEvent } from './net/netback.js';
 import { Netfront } from './net/netfront.js';
 import { GuestNet } from './net/stack/guest-net.js';
 import { xenstoreRingTransport } from './xenstore/ring-transport.js';
@@ -69,6 +69,8 @@ export interface KernelOptions {
   cost?: Partial<CostModel>;
   /** The kernel command line (a PV guest's is also in start_info): e.g. unknown_nmi_panic. */
   cmdline?: string;
+  /** Told of each vif this kernel's netback connects or disconnects (the daemon's vif registry). */
+  onVif?: (event: NetbackEvent) => void;
 }
 
 /** dom0's console driver on VIRQ_CONSOLE: Xen's console has output (xenemu's driver reads none). */
@@ -466,6 +468,7 @@ export class Kernel {
     this.netfront = new Netfront(this);
     this.netback = new Netback(this);
     this.net = new GuestNet(this.netfront, this.clock, this.shell);
+    this.netback.onVif = this.options.onVif ?? null;
     this.xenbusFront.register(this.netfront);
     this.xenbusBack.register(this.netback);
     if (saved === null) {

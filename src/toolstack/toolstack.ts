@@ -7,13 +7,17 @@ import { Hypercalls } from '../hypervisor/hypercalls.js';
 import { type DomainEvent, HypervisorError, type Hypervisor } from '../hypervisor/hypervisor.js';
 import type { DomainTrigger } from '../hypervisor/triggers.js';
 import { Kernel } from '../kernel/kernel.js';
+import type { NetbackEvent } from '../kernel/net/netback.js';
 import { XsType } from '../protocol/xs-wire.js';
-import type { DiskSpec, DomainConfig } from './config/index.js';
-import { checkConfig, decodeVdev, domainNameProblem, expandCpuList, formatPath, kernelCommandLine, PLAIN_WORDING } from './config/index.js';
+import type { DiskSpec, DomainConfig, VifSpec, VifSpecInput } from './config/index.js';
+import { checkConfig, decodeVdev, finishVif, domainNameProblem, expandCpuList, formatPath, kernelCommandLine, PLAIN_WORDING } from './config/index.js';
 import { buildDomain, type BuiltDomain } from './domain-builder.js';
 import { ToolstackError } from './errors.js';
 import { removeDomainLayout, writeConsoleLayout, writeDomainLayout, type LayoutInfo } from './xenstore-layout.js';
-import { attachDisk, detachDisk, findDisk, listDisks, type DiskDeps } from './devices/disks.js';
+import type { DeviceDeps } from './devices/device-flow.js';
+import { attachDisk, detachDisk, findDisk, listDisks } from './devices/disks.js';
+import { attachNic, detachNic, findNic, listNics, nicDevids } from './devices/nics.js';
+import type { NicInfo } from './devices/vif.js';
 import type { VbdInfo } from './devices/vbd.js';
 import { domainQualifier } from './libxl/qualifier.js';
 
@@ -67,6 +71,8 @@ export interface ToolstackDeps {
   log: (line: string) => void;
   /** Added to the daemon's environment for hotplug scripts (XENSTORED_PATH, so their xenstore-write reaches this host). */
   hotplugEnv?: Record<string, string>;
+  /** Told of each vif a guest's netback (a driver domain's) connects or disconnects. */
+  onVif?: (event: NetbackEvent) => void;
 }
 
 /** How long a guest has to acknowledge control/shutdown, as libxl waits. */
@@ -191,6 +197,8 @@ export class Toolstack {
         }
       }
       if (dropped.length > 0) this.setDisks(domain.domid, config.disk.filter((d) => !dropped.includes(d.devid)));
+      // libxl__add_nics, after the disks.
+      for (const vif of config.vif) await this.attachNicNodes(domain.domid, vif);
       if (!options.paused) {
         this.domctl.unpauseDomain(domain.domid);
         await this.bootKernel(domain.domid);
@@ -249,6 +257,7 @@ export class Toolstack {
       boot: c.type === 'pv' ? { kind: 'pv', startInfoGfn: built.startInfoGfn } : { kind: 'hvm', sharedInfoGfn: built.sharedInfoGfn },
       xenemu: c.xenemu,
       cmdline: kernelCommandLine(c) ?? '',
+      ...(this.deps.onVif !== undefined ? { onVif: this.deps.onVif } : {}),
     });
   }
 
@@ -548,17 +557,84 @@ export class Toolstack {
     this.recordChange(domid, { affinity: d.vcpus.map((v) => ({ hard: v.hardAffinity, soft: v.softAffinity })) });
   }
 
-  private diskDeps(): DiskDeps {
+  private diskDeps(): DeviceDeps {
     const { xs, clock, log } = this.deps;
     return { xs, clock, log, hotplugBaseEnv: { ...process.env, ...this.deps.hotplugEnv } };
   }
 
   /** The domain a disk's backend= names (by id or name), which must exist. */
   private backendDomid(disk: DiskSpec): number {
-    const q = domainQualifier(disk.backend);
+    return this.resolveBackend(disk.backend, `Disk vdev=${disk.vdev}`);
+  }
+
+  /** The domain a device's backend= names (by id or name); ESRCH naming `what` when there is none. */
+  private resolveBackend(backend: string, what: string): number {
+    const q = domainQualifier(backend);
     const d = 'domid' in q ? this.deps.hv.domains.get(q.domid) : [...this.deps.hv.domains.values()].find((x) => x.name === q.name);
-    if (d === undefined) throw new ToolstackError('ESRCH', `Disk vdev=${disk.vdev}: backend domain '${disk.backend}' does not exist`);
+    if (d === undefined) throw new ToolstackError('ESRCH', `${what}: backend domain '${backend}' does not exist`);
     return d.domid;
+  }
+
+  /**
+   * A vif's nodes and device flow, after the checks libxl does not make and a host
+   * needs: no other vif on the host (this guest's included) has its MAC.
+   */
+  private async attachNicNodes(domid: number, vif: VifSpec): Promise<void> {
+    for (const [other, g] of this.guests) {
+      const clash = g.record.config.vif.find((v) => v.mac === vif.mac && !(other === domid && v.devid === vif.devid));
+      if (clash !== undefined) throw new ToolstackError('EEXIST', `MAC address ${vif.mac} is already in use by domain ${other} '${g.record.name}' (vif ${clash.devid})`);
+    }
+    await attachNic(this.diskDeps(), vif, { domid, backendDomid: this.resolveBackend(vif.backend, `vif ${vif.devid}`) });
+  }
+
+  /**
+   * xl network-attach: a vif for a running (or paused) guest, kept in its record like
+   * a disk. Without devid= it takes the next free one (libxl__device_nextid); without
+   * mac= one derived from the guest's uuid and the devid, so it is stable.
+   */
+  async networkAttach(domid: number, spec: VifSpecInput): Promise<{ devid: number; mac: string }> {
+    if (domid === 0) throw new ToolstackError('EINVAL', 'xenemu attaches vifs to guests, not to Domain-0');
+    const d = this.find(domid);
+    const guest = this.guests.get(domid)!;
+    const used = new Set([...(await nicDevids(this.deps.xs, domid)), ...guest.record.config.vif.map((v) => v.devid)]);
+    let devid = spec.devid ?? 0;
+    if (spec.devid === undefined) while (used.has(devid)) devid++;
+    const vif = finishVif(spec, d.uuid, devid, guest.record.config.type);
+    await this.attachNicNodes(domid, vif);
+    this.setVifs(domid, [...guest.record.config.vif.filter((v) => v.devid !== devid), vif]);
+    return { devid, mac: vif.mac };
+  }
+
+  /** xl network-detach: DEVID or MAC. ENODEV ("Unknown device") when the guest has no such vif. */
+  async networkDetach(domid: number, ref: string): Promise<{ devid: number }> {
+    this.find(domid);
+    const d = await findNic(this.deps.xs, domid, ref);
+    if (d === undefined) throw new ToolstackError('ENODEV', `Unknown device ${ref}.`);
+    try {
+      await detachNic(this.diskDeps(), d);
+    } finally {
+      const vifs = this.guests.get(domid)?.record.config.vif;
+      if (vifs !== undefined && (await findNic(this.deps.xs, domid, String(d.devid))) === undefined) this.setVifs(domid, vifs.filter((v) => v.devid !== d.devid));
+    }
+    return { devid: d.devid };
+  }
+
+  /** xl network-list: one row per vif of the guest, from XenStore. */
+  async networkList(domid: number): Promise<NicInfo[]> {
+    this.find(domid);
+    return listNics(this.deps.xs, domid);
+  }
+
+  private setVifs(domid: number, vif: VifSpec[]): void {
+    const guest = this.guests.get(domid);
+    if (guest === undefined) return;
+    guest.record = { ...guest.record, config: { ...guest.record.config, vif: vif.sort((a, b) => a.devid - b.devid) } };
+    this.deps.store.save(guest.record);
+  }
+
+  /** The vif spec a guest's record has for `devid` (capture=, vifname=), if any. */
+  vifSpec(domid: number, devid: number): VifSpec | undefined {
+    return this.guests.get(domid)?.record.config.vif.find((v) => v.devid === devid);
   }
 
   private async attachDiskNodes(domid: number, disk: DiskSpec): Promise<void> {

@@ -74,8 +74,8 @@ test('netdev is read as gatewaydev, with a warning; accel and COLO keys are repo
 });
 
 const ERRORS: [string, string, number][] = [
-  ['foo', 'unrecognized argument "foo": vif items are key=value (mac, bridge, gatewaydev, type, model, vifname, script, ip, backend, rate, devid, mtu) or the flags trusted, untrusted', 0],
-  ['bridge=br0,brige=br1', 'unrecognized argument "brige=br1" (did you mean "bridge"?): vif keys are mac, bridge, gatewaydev, type, model, vifname, script, ip, backend, rate, devid, mtu, and the flags trusted, untrusted', 11],
+  ['foo', 'unrecognized argument "foo": vif items are key=value (mac, bridge, gatewaydev, type, model, vifname, script, ip, backend, rate, devid, mtu, capture) or the flags trusted, untrusted', 0],
+  ['bridge=br0,brige=br1', 'unrecognized argument "brige=br1" (did you mean "bridge"?): vif keys are mac, bridge, gatewaydev, type, model, vifname, script, ip, backend, rate, devid, mtu, capture, and the flags trusted, untrusted', 11],
   ['mac=00:16:3e:74:3d', 'invalid mac "00:16:3e:74:3d": write six hex bytes, e.g. 00:16:3e:74:3d:76', 4],
   ['mac=00:16:3e:74:3d:7g', 'invalid mac "00:16:3e:74:3d:7g": write six hex bytes, e.g. 00:16:3e:74:3d:76', 4],
   ['type=virtio', 'invalid type "virtio": use vif (PV only) or ioemu (emulated and PV, HVM guests)', 5],

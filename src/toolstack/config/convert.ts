@@ -64,6 +64,7 @@ function vifObject(config: DomainConfig, v: VifSpec, index: number): Record<stri
   if (v.vifname !== undefined) o.vifname = v.vifname;
   if (v.script !== 'vif-bridge') o.script = v.script;
   if (v.ip !== undefined) o.ip = v.ip;
+  if (v.capture !== undefined) o.capture = v.capture;
   if (v.backend !== '0') o.backend = v.backend;
   if (v.rate !== undefined) o.rate = v.rate;
   if (v.devid !== index) o.devid = v.devid;

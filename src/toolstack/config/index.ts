@@ -28,6 +28,8 @@ export {
   DiskSpecField,
   DiskSpecObject,
   domainNameProblem,
+  finishVif,
+  VifSpecField,
   kernelCommandLine,
   MAX_NAME_LENGTH,
   MAX_VCPUS,
@@ -36,10 +38,11 @@ export {
   type DomainConfigInput,
   type EventSource,
   type VifSpec,
+  type VifSpecInput,
 } from './schema.js';
 export { checkConfig, checkValue, DomainConfigField, PLAIN_WORDING, type ExplainedIssue, type IssueWording } from './validate.js';
 export { vdevToDevid, decodeVdev } from './vdev.js';
-export { parseVifRate, generateMac, type VifRate } from './vif-spec.js';
+export { parseVifRate, generateMac, normaliseMac, type VifRate } from './vif-spec.js';
 export { expandCpuList } from './cpulist.js';
 export { toXlCfg, toYaml } from './convert.js';
 export { OVERRIDE_SOURCE } from './overrides.js';

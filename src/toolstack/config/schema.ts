@@ -216,6 +216,32 @@ const DiskItem = z
   )
   .describe('A virtual block device');
 
+/**
+ * A vif with its defaults filled in (libxl__device_nic_setdefault): the MAC derived
+ * from `seed` (the domain's uuid or name) and the devid when the spec has none, the
+ * type and model from the domain's type.
+ */
+export function finishVif(v: z.output<typeof VifObject>, seed: string, devid: number, domainType: (typeof DOMAIN_TYPES)[number]) {
+  const type = v.type ?? (domainType === 'hvm' ? 'ioemu' : 'vif');
+  const model = v.model ?? (type === 'ioemu' ? 'rtl8139' : undefined);
+  return {
+    mac: v.mac ?? generateMac(seed, devid),
+    bridge: v.bridge,
+    ...(v.gatewaydev !== undefined ? { gatewaydev: v.gatewaydev } : {}),
+    type,
+    ...(model !== undefined ? { model } : {}),
+    ...(v.vifname !== undefined ? { vifname: v.vifname } : {}),
+    script: v.script,
+    ...(v.ip !== undefined ? { ip: v.ip } : {}),
+    ...(v.capture !== undefined ? { capture: v.capture } : {}),
+    backend: v.backend,
+    ...(v.rate !== undefined ? { rate: v.rate } : {}),
+    devid,
+    mtu: v.mtu,
+    trusted: v.trusted,
+  };
+}
+
 /** One disk, as a DISKSPEC string or a mapping, normalised (block-attach's parameter). */
 export const DiskSpecField = DiskItem;
 /** One disk as a mapping (what parseDiskSpec's fields are), with the mapping's own messages. */
@@ -235,6 +261,7 @@ const VifObject = z.strictObject({
   vifname: specValue('vifname').optional().describe('Backend interface name; default vif<domid>.<devid>'),
   script: specValue('script').default('vif-bridge').describe('Hotplug script, relative to /etc/xen/scripts'),
   ip: specValue('ip').optional(),
+  capture: specValue('capture').optional().describe("The vif's pcap capture file (xenemu's); default $XENEMU_HOME/captures/<domain>-<devid>.pcap"),
   backend: backendDomain,
   rate: specValue('rate')
     .superRefine((r, ctx) => {
@@ -260,6 +287,10 @@ const VifItem = z.union(
   ],
   { error: 'a vif is a vifspec string or a mapping with mac, bridge, ...' },
 );
+
+/** One vif, as a vifspec string or a mapping, defaults not yet filled in (network-attach's parameter; see finishVif). */
+export const VifSpecField = VifItem;
+export type VifSpecInput = z.output<typeof VifObject>;
 
 const EventObject = z.strictObject({
   name: z
@@ -419,23 +450,7 @@ function finish(c: Parsed, ctx: z.core.$RefinementCtx<Parsed>) {
     const prev = vifIds.get(devid);
     if (prev !== undefined) fail(['vif', i, 'devid'], `devid ${devid} is already used by vif[${prev}]`);
     vifIds.set(devid, i);
-    const type = v.type ?? (c.type === 'hvm' ? 'ioemu' : 'vif');
-    const model = v.model ?? (type === 'ioemu' ? 'rtl8139' : undefined);
-    return {
-      mac: v.mac ?? generateMac(seed, devid),
-      bridge: v.bridge,
-      ...(v.gatewaydev !== undefined ? { gatewaydev: v.gatewaydev } : {}),
-      type,
-      ...(model !== undefined ? { model } : {}),
-      ...(v.vifname !== undefined ? { vifname: v.vifname } : {}),
-      script: v.script,
-      ...(v.ip !== undefined ? { ip: v.ip } : {}),
-      backend: v.backend,
-      ...(v.rate !== undefined ? { rate: v.rate } : {}),
-      devid,
-      mtu: v.mtu,
-      trusted: v.trusted,
-    };
+    return finishVif(v, seed, devid, c.type);
   });
 
   const names = new Map<string, number>();

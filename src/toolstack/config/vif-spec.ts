@@ -18,6 +18,7 @@ export interface VifSpecFields {
   vifname?: string;
   script?: string;
   ip?: string;
+  capture?: string;
   backend?: string;
   rate?: string;
   devid?: number;
@@ -39,8 +40,9 @@ export class VifSpecError extends XenemuError {
   }
 }
 
-export const VIF_KEYS = ['mac', 'bridge', 'gatewaydev', 'type', 'model', 'vifname', 'script', 'ip', 'backend', 'rate', 'devid', 'mtu'] as const;
-const STRING_KEYS = new Set(['bridge', 'gatewaydev', 'model', 'vifname', 'script', 'ip', 'backend']);
+export const VIF_KEYS = ['mac', 'bridge', 'gatewaydev', 'type', 'model', 'vifname', 'script', 'ip', 'backend', 'rate', 'devid', 'mtu', 'capture'] as const;
+/** capture= is xenemu's: the vif's pcap file. */
+const STRING_KEYS = new Set(['bridge', 'gatewaydev', 'model', 'vifname', 'script', 'ip', 'backend', 'capture']);
 
 /** xl parses these (COLO network replication) and xenemu does not emulate them. */
 const COLO_KEY = /^(forwarddev|colo_[a-z0-9_]+)$/;
@@ -201,6 +203,7 @@ export function formatVifSpec(
     vifname?: string | undefined;
     script: string;
     ip?: string | undefined;
+    capture?: string | undefined;
     backend: string;
     rate?: string | undefined;
     devid: number;
@@ -218,6 +221,7 @@ export function formatVifSpec(
   if (v.vifname !== undefined) items.push(`vifname=${v.vifname}`);
   if (v.script !== 'vif-bridge') items.push(`script=${v.script}`);
   if (v.ip !== undefined) items.push(`ip=${v.ip}`);
+  if (v.capture !== undefined) items.push(`capture=${v.capture}`);
   if (v.backend !== '0') items.push(`backend=${v.backend}`);
   if (v.rate !== undefined) items.push(`rate=${v.rate}`);
   if (v.devid !== defaults.devid) items.push(`devid=${v.devid}`);

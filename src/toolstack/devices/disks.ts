@@ -13,26 +13,12 @@
 
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { XenbusState } from '../../abi/index.js';
-import type { Clock } from '../../hypervisor/clock.js';
 import type { XsClient } from '../../protocol/xs-client.js';
 import { decodeVdev, type DiskSpec } from '../config/index.js';
 import { ToolstackError } from '../errors.js';
-import { backendPath, frontendPath, libxlPath, readOrNull, removeDeviceNodes, waitForState, writeDeviceNodes, type DeviceId } from './generic.js';
-import { DEFAULT_BLOCK_SCRIPT, hotplugEnv, runHotplugScript } from './hotplug.js';
+import { connectDevice, detachDevice, type DeviceDeps } from './device-flow.js';
+import { libxlPath, readOrNull, removeDeviceNodes, writeDeviceNodes, type DeviceId } from './generic.js';
 import { vbdEntries, type VbdContext, type VbdInfo } from './vbd.js';
-
-/** LIBXL_INIT_TIMEOUT and LIBXL_DESTROY_TIMEOUT: how long a backend has to answer. */
-export const INIT_TIMEOUT_NS = 10e9;
-export const DESTROY_TIMEOUT_NS = 10e9;
-
-export interface DiskDeps {
-  xs: XsClient;
-  clock: Clock;
-  log: (line: string) => void;
-  /** The environment hotplug scripts start from (the daemon's, plus XENSTORED_PATH). */
-  hotplugBaseEnv: NodeJS.ProcessEnv;
-}
 
 /** strerror() of the errno a failed stat(2) gives, as libxl's LOGE prints it. */
 const STRERROR: Readonly<Record<string, string>> = {
@@ -93,7 +79,7 @@ export function checkDisk(disk: DiskSpec): void {
  * Attach one disk: write its nodes (refusing a vdev the guest already has), then the
  * libxl device flow. Any failure removes the nodes and throws.
  */
-export async function attachDisk(deps: DiskDeps, disk: DiskSpec, ctx: VbdContext): Promise<DeviceId> {
+export async function attachDisk(deps: DeviceDeps, disk: DiskSpec, ctx: VbdContext): Promise<DeviceId> {
   checkDisk(disk);
   const { xs } = deps;
   const e = vbdEntries(disk, ctx);
@@ -115,82 +101,6 @@ export async function attachDisk(deps: DiskDeps, disk: DiskSpec, ctx: VbdContext
   return d;
 }
 
-/**
- * libxl__wait_device_connection(): wait for the backend's InitWait, then the hotplug
- * script. libxl waits for exactly InitWait, relying on the backend to stay there until
- * the script has run, as Linux blkback and xenemu's do; a backend that does not wait
- * may have gone on to Initialised or Connected when the watch reads the node, which is
- * as good.
- */
-async function connectDevice(deps: DiskDeps, d: DeviceId): Promise<void> {
-  const { xs, clock } = deps;
-  const be = backendPath(d);
-  await waitForState(
-    xs,
-    clock,
-    `${be}/state`,
-    (s) => s === XenbusState.InitWait || s === XenbusState.Initialised || s === XenbusState.Connected,
-    INIT_TIMEOUT_NS,
-    `unable to initialize device ${be}`,
-  );
-  await hotplug(deps, d, 'add');
-}
-
-/**
- * device_hotplug(): run the backend's `script` and take its verdict from
- * hotplug-status. A script that fails, or reports "error"/"busy", fails the attach
- * with its hotplug-error (libxl logs it as "script: ..."); on remove, errors are only
- * logged, as libxl carries on with the removal. Xen's default `block` script is done
- * in-process (defaultBlockScript): xenemu's blkback opens the target itself.
- */
-async function hotplug(deps: DiskDeps, d: DeviceId, action: 'add' | 'remove'): Promise<void> {
-  const { xs, clock } = deps;
-  const be = backendPath(d);
-  const script = await readOrNull(xs, `${be}/script`);
-  if (script === null) throw new ToolstackError('EIO', `unable to read script from ${be}`);
-  if (script === DEFAULT_BLOCK_SCRIPT) {
-    if (action === 'add') await defaultBlockScript(xs, be);
-    return;
-  }
-  const run = await runHotplugScript(clock, script, action, { ...deps.hotplugBaseEnv, ...hotplugEnv(script, d) });
-  if (run.output.trim() !== '') deps.log(`domain ${d.domid}: hotplug ${script} ${action}: ${run.output.trim().slice(0, 2000)}`);
-  let problem: string | undefined;
-  if (run.status === null) problem = run.failure;
-  const status = await readOrNull(xs, `${be}/hotplug-status`);
-  const error = await readOrNull(xs, `${be}/hotplug-error`);
-  if (status === 'error' || status === 'busy' || (run.status !== null && run.status !== 0)) problem = error ?? `exit status ${run.status ?? '?'}${status !== null ? `, hotplug-status ${status}` : ''}`;
-  else if (problem === undefined && action === 'add' && status !== 'connected') problem = `it exited without writing hotplug-status "connected" to ${be}`;
-  if (problem === undefined) return;
-  const message = `hotplug script ${script} ${action} failed for ${be}: ${problem}`;
-  if (action === 'remove') {
-    deps.log(`domain ${d.domid}: ${message}`);
-    return;
-  }
-  throw new ToolstackError('EIO', `script: ${message}`);
-}
-
-/**
- * What tools/hotplug/Linux/block writes on `add` once its checks pass (checkDisk made
- * them): for a block device its number (`physical-device`, major:minor in hex, as
- * `stat -L -c %t:%T` prints it) and path, then hotplug-status "connected", which is
- * what blkback waits for. A file needs no loop device here, so it gets only the status.
- */
-async function defaultBlockScript(xs: XsClient, be: string): Promise<void> {
-  const params = (await readOrNull(xs, `${be}/params`)) ?? '';
-  await xs.transaction(async (tx) => {
-    if (params !== '') {
-      const st = statSync(params, { throwIfNoEntry: false });
-      if (st?.isBlockDevice() === true) {
-        const major = Math.floor(st.rdev / 256) & 0xfff;
-        const minor = (st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00);
-        await xs.write(`${be}/physical-device`, `${major.toString(16)}:${minor.toString(16)}`, tx);
-        await xs.write(`${be}/physical-device-path`, params, tx);
-      }
-    }
-    await xs.write(`${be}/hotplug-status`, 'connected', tx);
-  });
-}
-
 /** The device a /libxl entry describes, or undefined when the guest has no such disk. */
 export async function findDisk(xs: XsClient, domid: number, devid: number): Promise<DeviceId | undefined> {
   const be = await readOrNull(xs, `/libxl/${domid}/device/vbd/${devid}/backend`);
@@ -201,37 +111,11 @@ export async function findDisk(xs: XsClient, domid: number, devid: number): Prom
 }
 
 /**
- * xl block-detach: libxl__initiate_device_generic_remove(). Without `force`
- * (libxl_device_disk_safe_remove) a backend that does not reach Closed in 10 s fails
- * the detach and the device stays; with it (libxl_device_disk_destroy) the frontend
- * folder goes first and everything is removed whatever the backend does.
+ * xl block-detach: libxl__initiate_device_generic_remove() (see detachDevice); without
+ * `force` a backend that does not reach Closed in 10 s fails the detach.
  */
-export async function detachDisk(deps: DiskDeps, d: DeviceId, force: boolean): Promise<void> {
-  const { xs, clock } = deps;
-  const be = backendPath(d);
-  let backendGone = false;
-  await xs.transaction(async (tx) => {
-    if (force) await xs.rm(frontendPath(d), tx).catch(() => {});
-    const state = await readOrNull(xs, `${be}/state`, tx);
-    // No backend state: the backend (domain) is gone already; only the rest is cleaned.
-    if (state === null) {
-      backendGone = true;
-      return;
-    }
-    await xs.write(`${be}/online`, '0', tx);
-    if (Number.parseInt(state, 10) !== XenbusState.Closed) await xs.write(`${be}/state`, String(XenbusState.Closing), tx);
-  });
-  let failure: unknown = null;
-  if (!backendGone) {
-    try {
-      await waitForState(xs, clock, `${be}/state`, (s) => s === XenbusState.Closed, DESTROY_TIMEOUT_NS, `unable to remove device with path ${be}`);
-      await hotplug(deps, d, 'remove');
-    } catch (err) {
-      failure = err;
-    }
-  }
-  if (failure === null || force) await removeDeviceNodes(xs, d);
-  if (failure !== null) throw failure;
+export async function detachDisk(deps: DeviceDeps, d: DeviceId, force: boolean): Promise<void> {
+  await detachDevice(deps, d, force);
   deps.log(`domain ${d.domid}: vbd ${d.devid} detached`);
 }
 

@@ -37,7 +37,7 @@ export type Entries = ReadonlyArray<readonly [string, string]>;
  * domain and readable by the guest. Each folder is removed first, so nothing stale of
  * an earlier device with the same id survives.
  */
-export async function writeDeviceNodes(xs: XsClient, tx: number, d: DeviceId, back: Entries, front: Entries): Promise<void> {
+export async function writeDeviceNodes(xs: XsClient, tx: number, d: DeviceId, back: Entries, front: Entries, roFront: Entries = []): Promise<void> {
   const fe = frontendPath(d);
   const be = backendPath(d);
   const lx = libxlPath(d);
@@ -56,6 +56,11 @@ export async function writeDeviceNodes(xs: XsClient, tx: number, d: DeviceId, ba
   for (const [k, v] of front) {
     await xs.write(`${fe}/${k}`, v, tx);
     await xs.setPerms(`${fe}/${k}`, frontendPerms, tx);
+  }
+  // libxl's ro_front: keys in the guest's folder that only the backend domain may change (a vif's mtu).
+  for (const [k, v] of roFront) {
+    await xs.write(`${fe}/${k}`, v, tx);
+    await xs.setPerms(`${fe}/${k}`, [`n${d.backendDomid}`, `r${d.domid}`], tx);
   }
 
   await rmIfThere(be);

@@ -21,6 +21,8 @@ export const XEN_SCRIPT_DIR = '/etc/xen/scripts';
 
 /** The script libxl names when a spec names none. */
 export const DEFAULT_BLOCK_SCRIPT = `${XEN_SCRIPT_DIR}/block`;
+/** The script libxl names for a vif whose spec names none. */
+export const DEFAULT_VIF_SCRIPT = `${XEN_SCRIPT_DIR}/vif-bridge`;
 
 /** libxl__abs_path(script, the script dir): a bare name is one of Xen's scripts. */
 export const scriptPath = (script: string): string => (isAbsolute(script) ? script : join(XEN_SCRIPT_DIR, script));

@@ -1,0 +1,72 @@
+/**
+ * vifs through the toolstack: libxl's XenStore entries at create and network-attach,
+ * the MAC rules, network-list's rows, network-detach by devid or MAC, and the daemon's
+ * vif registry the network fabric plugs into.
+ */
+import test from 'ava';
+import { join } from 'node:path';
+import type { VifEvent } from '../../../src/net/vif-registry.js';
+import { parseVifSpec } from '../../../src/toolstack/config/vif-spec.js';
+import { VifSpecField } from '../../../src/toolstack/config/index.js';
+import { until } from '../../helpers/machine.js';
+import { machineWithGuest, readNode } from '../blk/helpers.js';
+import { collect, frame } from './helpers.js';
+
+const spec = (s: string) => VifSpecField.parse(s);
+
+test('a vif from the config: libxl keys in order, a connected NIC, a registry entry with the default capture path', async (t) => {
+  const { tm, domid, kernel } = await machineWithGuest('web', 'vif:\n  - "mac=00:16:3e:0a:0b:0c,bridge=br1,ip=10.1.0.5"\n');
+  t.teardown(() => tm.dispose());
+  const be = `/local/domain/0/backend/vif/${domid}/0`;
+  const fe = `/local/domain/${domid}/device/vif/0`;
+  t.deepEqual((await tm.xs.directory(be)).sort(), ['frontend', 'frontend-id', 'online', 'state', 'script', 'mac', 'ip', 'bridge', 'handle', 'type', 'hotplug-status', 'feature-sg', 'feature-gso-tcpv4', 'feature-gso-tcpv6', 'feature-ipv6-csum-offload', 'feature-rx-copy', 'feature-rx-flip', 'feature-split-event-channels', 'multi-queue-max-queues'].sort());
+  t.is(await readNode(tm.xs, `${be}/script`), '/etc/xen/scripts/vif-bridge');
+  t.is(await readNode(tm.xs, `${be}/type`), 'vif');
+  t.is(await readNode(tm.xs, `${be}/hotplug-status`), 'connected');
+  t.is(await readNode(tm.xs, `${fe}/mtu`), '1500');
+  t.deepEqual(await tm.xs.getPerms(`${fe}/mtu`), ['n0', `r${domid}`], 'mtu is read-only to the guest');
+  await until(() => tm.m.vifs.get(domid, 0) !== undefined, 'the vif in the registry');
+  const v = tm.m.vifs.get(domid, 0)!;
+  t.like(v, { domid, devid: 0, backendDomid: 0, domain: 'web', name: `vif${domid}.0`, mac: '00:16:3e:0a:0b:0c', bridge: 'br1', ip: '10.1.0.5' });
+  t.true(v.capture.endsWith(join('captures', 'web-0.pcap')));
+  await until(() => kernel.netfront.nic(0) !== undefined, 'the NIC up in the guest');
+  const got = collect(v.link);
+  const f = frame(1514, 'ff:ff:ff:ff:ff:ff', '00:16:3e:0a:0b:0c', 7);
+  t.true(kernel.netfront.nic(0)!.send(f));
+  await until(() => got.length === 1, 'the frame at the registry link');
+  t.deepEqual(got[0], f);
+  t.is(v.stats().txPackets, 1);
+  const rows = await tm.m.toolstack.networkList(domid);
+  t.is(rows.length, 1);
+  t.like(rows[0], { devid: 0, backendId: 0, mac: '00:16:3e:0a:0b:0c', state: 4, evtch: -1, backendPath: be });
+  t.true(rows[0]!.rrefTx >= 0 && rows[0]!.rrefRx >= 0);
+});
+
+test('network-attach: next devid, a MAC stable for the guest, capture=; a MAC in use is refused; detach by MAC leaves the registry', async (t) => {
+  const { tm, domid, kernel } = await machineWithGuest('db', 'vif:\n  - "bridge=xenbr0"\n');
+  t.teardown(() => tm.dispose());
+  const events: VifEvent[] = [];
+  tm.m.vifs.subscribe((e) => events.push(e));
+  const r = await tm.m.toolstack.networkAttach(domid, spec('bridge=xenbr0,capture=/tmp/x.pcap'));
+  t.is(r.devid, 1);
+  t.regex(r.mac, /^00:16:3e:[0-7][0-9a-f]:[0-9a-f]{2}:[0-9a-f]{2}$/);
+  await until(() => tm.m.vifs.get(domid, 1) !== undefined && kernel.netfront.nic(1) !== undefined, 'vif 1 connected');
+  t.is(tm.m.vifs.get(domid, 1)!.capture, '/tmp/x.pcap');
+  const taken = tm.m.vifs.get(domid, 0)!.mac;
+  const err = await t.throwsAsync(tm.m.toolstack.networkAttach(domid, spec(`mac=${taken}`)));
+  t.regex(err!.message, /already in use by domain/);
+  t.is((await tm.m.toolstack.networkList(domid)).length, 2, 'the refused vif left nothing behind');
+  await tm.m.toolstack.networkDetach(domid, r.mac.toUpperCase());
+  await until(() => tm.m.vifs.get(domid, 1) === undefined, 'vif 1 gone from the registry');
+  t.deepEqual(events.map((e) => `${e.type} ${e.vif.devid}`), ['connect 0', 'connect 1', 'disconnect 1']);
+  t.deepEqual((await tm.m.toolstack.networkList(domid)).map((n) => n.devid), [0]);
+  await t.throwsAsync(tm.m.toolstack.networkDetach(domid, '7'), { message: 'Unknown device 7.' });
+  // Re-attached, it gets the same MAC: derived from the guest's uuid and the devid.
+  const again = await tm.m.toolstack.networkAttach(domid, spec('bridge=xenbr0'));
+  t.deepEqual(again, r);
+});
+
+test('a malformed vifspec is refused before anything is written', (t) => {
+  t.throws(() => parseVifSpec('mac=zz'), { message: /invalid mac/ });
+  t.throws(() => parseVifSpec('bogus=1'), { message: /unrecognized argument/ });
+});
