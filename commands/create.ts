@@ -14,6 +14,7 @@ A config error names file:line:column and the key, and exits 1. When the host re
     '<%= config.bin %> create configs/web.yaml',
     `<%= config.bin %> create configs/web.yaml 'name="web2"' memory=1024`,
     '<%= config.bin %> create -p configs/db.yaml   # created paused',
+    '<%= config.bin %> create -c configs/web.yaml  # and attach to its console (Ctrl-] detaches)',
     '<%= config.bin %> create -n configs/web.yaml  # print the configuration, create nothing',
     '<%= config.bin %> create /etc/xen/legacy.cfg vcpus=4',
   ];
@@ -30,6 +31,7 @@ A config error names file:line:column and the key, and exits 1. When the host re
     quiet: Flags.boolean({ char: 'q', description: 'do not print "Parsing config from ..."' }),
     defconfig: Flags.string({ char: 'f', description: 'the config file (instead of the CONFIG argument)' }),
     debug: Flags.boolean({ char: 'd', description: 'print the resulting configuration on standard error, then create' }),
+    console: Flags.boolean({ char: 'c', description: "attach to the domain's console once it is created (as `xenemu console`; Ctrl-] detaches)" }),
     verbose: Flags.boolean({ char: 'v', description: 'also warn of config keys xenemu does not emulate and of deprecated forms (xl says nothing of these)' }),
   };
 

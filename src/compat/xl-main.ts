@@ -92,6 +92,15 @@ const COMMANDS: Record<Exclude<XenemuXlCommand, 'create'>, CommandSpec> = {
   },
   pause: { optstring: '', longopts: [], run: (ctx, p) => xlPause(ctx, { domain: p.operands[0]!, unpause: false }) },
   unpause: { optstring: '', longopts: [], run: (ctx, p) => xlPause(ctx, { domain: p.operands[0]!, unpause: true }) },
+  console: {
+    optstring: 'n:t:',
+    longopts: [],
+    run: async (ctx, p) => {
+      const opt = (o: string): string | undefined => p.options.findLast((x) => x.opt === o)?.arg;
+      const [type, num] = [opt('t'), opt('n')];
+      return (await import('./xl-console.js')).xlConsole(ctx, { domain: p.operands[0]!, ...(type !== undefined ? { type } : {}), ...(num !== undefined ? { num } : {}) });
+    },
+  },
   'mem-max': { optstring: '', longopts: [], run: (ctx, p) => xlMem(ctx, { domain: p.operands[0]!, size: p.operands[1]!, max: true }) },
   'mem-set': { optstring: '', longopts: [], run: (ctx, p) => xlMem(ctx, { domain: p.operands[0]!, size: p.operands[1]!, max: false }) },
   // -l is xenemu's (the vcpu_info column); xl's vcpu-list has no options.
@@ -180,9 +189,8 @@ function runCreate(ctx: XlContext, argv: readonly string[], g: Globals, env: Nod
     else if (file === undefined) file = operand;
     else return { stdout: formatCommandHelp('create'), stderr: '', code: 2 };
   }
-  if (has(p, 'c')) ctx.note('xenemu: -c: attaching to the console is not emulated; `xenemu dmesg DOMAIN` shows the guest kernel log\n');
   if (has(p, 'V') || has(p, 'A')) ctx.note('xenemu: -V/-A: the emulated guests have no VNC display\n');
-  return xlCreate(ctx, {
+  const created = xlCreate(ctx, {
     ...(file !== undefined ? { file } : {}),
     overrides,
     paused: has(p, 'p'),
@@ -190,6 +198,12 @@ function runCreate(ctx: XlContext, argv: readonly string[], g: Globals, env: Nod
     quiet: has(p, 'q'),
     debug: has(p, 'd'),
     verbose: g.verbose,
+  });
+  if (!has(p, 'c')) return created;
+  // -c: the new domain's console, until it is detached or the domain goes.
+  return created.then(async (out) => {
+    if (!out.data.dryRun) await (await import('./xl-console.js')).xlCreateConsole(ctx, out.data.domid);
+    return out;
   });
 }
 

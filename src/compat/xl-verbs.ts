@@ -46,8 +46,8 @@ export const XL_VERBS = {
   create: {
     usage: (p) => (createFiles(p).length + (str(p, 'defconfig') !== undefined ? 1 : 0) > 1 ? 'give one config file: CONFIG or -f FILE' : undefined),
     globalVerbose: 'verbose',
-    run: (xl, ctx, p) =>
-      xl.xlCreate(ctx, {
+    run: async (xl, ctx, p) => {
+      const out = await xl.xlCreate(ctx, {
         ...opt('file', str(p, 'defconfig') ?? createFiles(p)[0]),
         overrides: operands(p).filter((a) => a.includes('=')),
         paused: on(p, 'paused'),
@@ -55,7 +55,11 @@ export const XL_VERBS = {
         quiet: on(p, 'quiet'),
         debug: on(p, 'debug'),
         verbose: on(p, 'verbose'),
-      }),
+      });
+      // -c: the console of the new domain, until it is detached or the domain goes.
+      if (on(p, 'console') && !out.data.dryRun) await (await import('./xl-console.js')).xlCreateConsole(ctx, out.data.domid);
+      return out;
+    },
   } satisfies XlVerb<XlCommands.XlCreateResult>,
   list: {
     run: (xl, ctx, p) =>
@@ -94,6 +98,10 @@ export const XL_VERBS = {
   trigger: {
     run: (xl, ctx, p) => xl.xlTrigger(ctx, { domain: arg(p, 'domain'), trigger: arg(p, 'trigger'), ...opt('vcpu', p.args.vcpu) }),
   } satisfies XlVerb<{ domid: number; trigger: string; vcpu: number }>,
+  // xl_console.c's verb lives in xl-console.ts, loaded only when it runs.
+  console: {
+    run: async (_xl, ctx, p) => (await import('./xl-console.js')).xlConsole(ctx, { domain: arg(p, 'domain'), ...opt('type', str(p, 'type')), ...opt('num', str(p, 'num')) }),
+  } satisfies XlVerb<{ domid: number; end: string }>,
   // xl_block.c's verbs live in xl-block.ts, loaded only when one of them runs.
   'block-attach': {
     run: async (_xl, ctx, p) =>

@@ -1,8 +1,10 @@
-import { createWriteStream, existsSync, mkdirSync, openSync, rmSync, type WriteStream } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConsoleRingBackend, GNTMAP, GNTST, GNTTAB, RingEndpoint } from '../abi/index.js';
+import { XenemuError } from '../common/errors.js';
 import { gntstName } from '../hypervisor/gnttab.js';
 import type { Kernel } from '../kernel/kernel.js';
+import { ConsoleLog, DEFAULT_CONSOLE_LOG_LIMITS, type ConsoleLogLimits } from './console-log.js';
 
 /** The guest's console page as the backend has it mapped, and how to give it back. */
 interface RingMapping {
@@ -17,16 +19,41 @@ interface Attached {
   localPort: number;
   ring: RingMapping;
   /** null when the log file cannot be written: the console still runs, its tail kept. */
-  log: WriteStream | null;
+  log: ConsoleLog | null;
   logPath: string;
   /** attach made the log file (it opened it, and no earlier domain of this name left one). */
   newLog: boolean;
   /** The last lines, for `xenemu console --tail` style readers. */
   tail: string[];
   partial: string;
+  /** The attached `xenemu console`, if one is (one at a time, as xenconsole's lock allows). */
+  client: ConsoleClient | null;
+  /** The client's socket is full: output waits in `pending` until it drains. */
+  clientBehind: boolean;
+  /** Output no client has taken yet (none attached, or it is behind), oldest first. */
+  pending: Buffer[];
+  pendingBytes: number;
+}
+
+/** Someone at the console: `xenemu console` through the control socket. */
+export interface ConsoleClient {
+  /** The guest's output; false when the client is behind (call clientCaughtUp when it drains). */
+  output(chunk: Buffer): boolean;
+  /** The console ended with its domain (destroyed, or gone in a reboot). */
+  gone(reason: string): void;
 }
 
 const TAIL_LINES = 200;
+
+/**
+ * Output kept for the next client while none reads it: the newest 64 KiB, the oldest
+ * dropped first. xenconsoled likewise buffers what no pty reader took, so `xl console`
+ * right after `xl create` shows the boot log.
+ */
+export const CONSOLE_PENDING_BYTES = 64 * 1024;
+
+/** Keystrokes waiting for room in the guest's in[] ring; more is dropped, as a full tty drops input. */
+const INPUT_BACKLOG_BYTES = 64 * 1024;
 
 /**
  * The console backend, xenconsoled's job, in the domain it runs in (dom0 here): map each
@@ -46,6 +73,7 @@ export class ConsoleService {
     private readonly home: () => Kernel,
     private readonly dir: string,
     private readonly log: (line: string) => void,
+    private readonly logLimits: ConsoleLogLimits = DEFAULT_CONSOLE_LOG_LIMITS,
   ) {}
 
   /** The domain the console backend runs in: guests grant their console page to it. */
@@ -62,7 +90,7 @@ export class ConsoleService {
    * Opened synchronously, so that a create that fails later can remove the file it
    * made (an open still pending could create it after the removal).
    */
-  private openLog(domid: number, name: string): WriteStream | null {
+  private openLog(domid: number, name: string): ConsoleLog | null {
     const fail = (why: string): null => {
       this.log(`console: domain ${domid}: no log file ${JSON.stringify(this.logPath(name))}: ${why}`);
       return null;
@@ -70,20 +98,16 @@ export class ConsoleService {
     // The name must stay one file name in this directory (domain names are checked on
     // the way in; this holds for whatever a store from an older version brings back).
     if (name.includes('/') || name.includes('\0')) return fail('the domain name is not a file name');
-    let fd: number;
     try {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      fd = openSync(this.logPath(name), 'a', 0o600);
+      return new ConsoleLog(this.logPath(name), this.logLimits, (why) => {
+        fail(why);
+        const entry = this.consoles.get(domid);
+        if (entry !== undefined) entry.log = null;
+      });
     } catch (err) {
       return fail((err as Error).message);
     }
-    const stream = createWriteStream('', { fd });
-    stream.on('error', (err) => {
-      fail(err.message);
-      const entry = this.consoles.get(domid);
-      if (entry?.log === stream) entry.log = null;
-    });
-    return stream;
   }
 
   /**
@@ -125,6 +149,10 @@ export class ConsoleService {
       newLog: log !== null && !existed,
       tail: [],
       partial: '',
+      client: null,
+      clientBehind: false,
+      pending: [],
+      pendingBytes: 0,
     };
     entry.endpoint = new RingEndpoint(
       { write: (b) => ring.write(b), read: () => ring.read() },
@@ -138,6 +166,8 @@ export class ConsoleService {
 
   private output(entry: Attached, chunk: Buffer): void {
     entry.log?.write(chunk);
+    if (entry.client !== null && !entry.clientBehind) entry.clientBehind = !entry.client.output(chunk);
+    else keep(entry, chunk);
     const text = entry.partial + chunk.toString('utf8');
     const lines = text.split(/\r?\n/);
     entry.partial = lines.pop()!;
@@ -150,13 +180,65 @@ export class ConsoleService {
     return this.consoles.get(domid)?.tail ?? [];
   }
 
+  private entry(domid: number): Attached {
+    const entry = this.consoles.get(domid);
+    if (entry === undefined) throw new XenemuError('ESRCH', `domain ${domid} has no console (no such domain, or it has none)`);
+    return entry;
+  }
+
+  /**
+   * Attach `client` to the domain's console: it gets the output no one took yet, then
+   * everything as it comes. One client at a time (EBUSY), as xenconsole's lock file
+   * allows; returns what detaches it.
+   */
+  attachClient(domid: number, client: ConsoleClient): () => void {
+    const entry = this.entry(domid);
+    if (entry.client !== null) throw new XenemuError('EBUSY', `domain ${domid}'s console is already attached to another xenemu console`);
+    entry.client = client;
+    entry.clientBehind = false;
+    this.flushPending(entry);
+    return () => {
+      if (entry.client === client) {
+        entry.client = null;
+        entry.clientBehind = false;
+      }
+    };
+  }
+
+  /** The client drained what it was behind with: send what waited. */
+  clientCaughtUp(domid: number, client: ConsoleClient): void {
+    const entry = this.consoles.get(domid);
+    if (entry?.client !== client) return;
+    entry.clientBehind = false;
+    this.flushPending(entry);
+  }
+
+  private flushPending(entry: Attached): void {
+    while (entry.client !== null && !entry.clientBehind && entry.pending.length > 0) {
+      const chunk = entry.pending.shift()!;
+      entry.pendingBytes -= chunk.length;
+      entry.clientBehind = !entry.client.output(chunk);
+    }
+  }
+
+  /** Keystrokes for the guest (its in[] ring); returns how many were taken. */
+  input(domid: number, bytes: Uint8Array): number {
+    const entry = this.entry(domid);
+    const room = Math.max(0, INPUT_BACKLOG_BYTES - entry.endpoint.backlog);
+    const taken = bytes.subarray(0, room);
+    if (taken.length > 0) entry.endpoint.send(Uint8Array.from(taken));
+    return taken.length;
+  }
+
   /** Stop serving a console; with discardNewConsoleLog, remove a log file attach made. */
   detach(domid: number, options: { discardNewConsoleLog?: boolean } = {}): void {
     const entry = this.consoles.get(domid);
     if (entry === undefined) return;
     this.consoles.delete(domid);
     entry.endpoint.close();
-    entry.log?.end();
+    entry.log?.close();
+    entry.client?.gone('the domain is gone');
+    entry.client = null;
     if (options.discardNewConsoleLog && entry.newLog) rmSync(entry.logPath, { force: true });
     const home = this.home();
     home.intr.unbind(entry.localPort);
@@ -168,12 +250,30 @@ export class ConsoleService {
     entry.ring.unmap();
   }
 
-  async close(): Promise<void> {
-    const ends = [...this.consoles.values()].map((e) => {
+  close(): Promise<void> {
+    for (const e of this.consoles.values()) {
       e.endpoint.close();
-      return new Promise<void>((resolve) => (e.log === null ? resolve() : e.log.end(resolve)));
-    });
+      e.log?.close();
+      e.client?.gone('the xenemu daemon is stopping');
+    }
     this.consoles.clear();
-    await Promise.all(ends);
+    return Promise.resolve();
+  }
+}
+
+/** Hold output for a later client, the newest CONSOLE_PENDING_BYTES of it. */
+function keep(entry: Attached, chunk: Buffer): void {
+  entry.pending.push(chunk);
+  entry.pendingBytes += chunk.length;
+  while (entry.pendingBytes > CONSOLE_PENDING_BYTES && entry.pending.length > 0) {
+    const over = entry.pendingBytes - CONSOLE_PENDING_BYTES;
+    const head = entry.pending[0]!;
+    if (head.length <= over) {
+      entry.pending.shift();
+      entry.pendingBytes -= head.length;
+    } else {
+      entry.pending[0] = head.subarray(over);
+      entry.pendingBytes -= over;
+    }
   }
 }

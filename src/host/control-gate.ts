@@ -30,6 +30,10 @@ const READ_ONLY_METHODS: ReadonlySet<string> = new Set([
   'stats.select',
   'stats.interval',
   'stats.unsubscribe',
+  // Keystrokes and a console client are no state the daemon keeps.
+  'console.attach',
+  'console.input',
+  'console.detach',
 ]);
 
 /** The control socket's side of the durability barrier. */

@@ -7,7 +7,14 @@ import { checkValue, formatPath, PLAIN_WORDING } from '../toolstack/config/index
 
 /** What a method may do beyond answering: push events to its caller, until it hangs up. */
 export interface RpcContext {
+  /** A snapshot event (a top frame): while the caller is behind, a newer one of the same name replaces it. */
   push(event: string, data: unknown): void;
+  /**
+   * An event of a stream (console output): sent in order, never replaced. Returns false
+   * when the caller is behind (its socket's buffer is full): stop sending until onDrain.
+   */
+  send(event: string, data: unknown): boolean;
+  onDrain(listener: () => void): void;
   onClose(listener: () => void): void;
 }
 
@@ -115,7 +122,9 @@ export class ControlServer {
     const send = (event: string, data: unknown): void => {
       socket.write(`${JSON.stringify({ event, data })}\n`);
     };
+    const drainListeners: Array<() => void> = [];
     socket.on('drain', () => {
+      for (const l of drainListeners) l();
       const due = [...behind];
       behind.clear();
       for (const [event, data] of due) if (!socket.destroyed) send(event, data);
@@ -126,6 +135,12 @@ export class ControlServer {
         if (socket.writableNeedDrain) behind.set(event, data);
         else send(event, data);
       },
+      send: (event, data) => {
+        if (socket.destroyed) return true;
+        send(event, data);
+        return !socket.writableNeedDrain;
+      },
+      onDrain: (listener) => drainListeners.push(listener),
       onClose: (listener) => closeListeners.push(listener),
     };
     // A line over the limit is a broken or hostile client: it is told why and the
@@ -149,6 +164,7 @@ export class ControlServer {
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       this.sockets.delete(socket);
+      drainListeners.length = 0;
       for (const l of closeListeners.splice(0)) l();
     });
   }

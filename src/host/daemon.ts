@@ -13,6 +13,7 @@ import type { LastStart } from '../state/last-start.js';
 import { Host, type StoreBackend } from './host.js';
 import { checkSocketPaths, ensureStateDir, statePaths, type StatePaths } from '../state/state-dir.js';
 import { readHostConfig } from '../state/host-config.js';
+import { DEFAULT_CONSOLE_LOG_LIMITS } from './console-log.js';
 import { readXenstoredConf } from './xenstored-conf.js';
 
 function parseArgs(argv: string[]): { home: string; recover: boolean } {
@@ -111,6 +112,10 @@ async function main(): Promise<void> {
     },
     ...(machine.dom0_memory !== undefined ? { dom0MemoryMiB: machine.dom0_memory } : {}),
     xenInitDom0: machine.xen_init_dom0 === true,
+    consoleLog: {
+      maxBytes: (machine.console_log_max_kib ?? DEFAULT_CONSOLE_LOG_LIMITS.maxBytes / 1024) * 1024,
+      backups: machine.console_log_backups ?? DEFAULT_CONSOLE_LOG_LIMITS.backups,
+    },
     log,
     onStopRequest: () => void stop('stop requested'),
   });

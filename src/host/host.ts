@@ -1,3 +1,5 @@
+import type { ConsoleLogLimits } from './console-log.js';
+import { consoleMethods } from './console-control.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RealClock, type Clock } from '../hypervisor/clock.js';
@@ -54,6 +56,8 @@ export interface HostOptions {
    * with `xenstored --no-domain-init`, so relative paths of dom0 start empty). */
   xenInitDom0?: boolean;
   clock?: Clock;
+  /** When guests' console logs rotate (host.yaml's console_log_max_kib, console_log_backups). */
+  consoleLog?: ConsoleLogLimits;
   log: (line: string) => void;
   /** Called when a client asks the host to stop (the daemon exits after it). */
   onStopRequest?: () => void;
@@ -118,6 +122,7 @@ export class Host {
         saveDomidCursor: (next) => setMeta(META_DOMID_CURSOR, String(next)),
       },
       consoleDir: join(paths.home, 'console'),
+      ...(options.consoleLog ? { consoleLog: options.consoleLog } : {}),
       daemonPath: process.argv[1] ?? 'xenemu',
       log,
       memoryReport: () => Object.entries(host.status().persistence).map(([k, v]) => `${k}: ${v}`),
@@ -147,6 +152,7 @@ export class Host {
       ...blkMethods(this.machine),
       ...xenbusMethods(this.machine),
       ...netMethods(this.machine, this.fabric),
+      ...consoleMethods(this.machine),
     };
   }
 

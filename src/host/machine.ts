@@ -13,6 +13,7 @@ import type { NodeRecord } from '../xenstore/database.js';
 import type { QuotaLimits } from '../xenstore/quota.js';
 import type { Change } from '../xenstore/store.js';
 import { XenStored } from '../xenstore/xenstored.js';
+import type { ConsoleLogLimits } from './console-log.js';
 import { ConsoleService } from './console-service.js';
 import { XsRingService } from './xs-ring-service.js';
 
@@ -38,6 +39,8 @@ export interface MachineOptions {
   onStoreChanges?: (changes: Change[]) => void;
   state: MachineState;
   consoleDir: string;
+  /** When guests' console logs rotate (default: DEFAULT_CONSOLE_LOG_LIMITS). */
+  consoleLog?: ConsoleLogLimits;
   /** What /tool/xenstored holds in a new store. */
   daemonPath: string;
   log: (line: string) => void;
@@ -78,7 +81,7 @@ export class Machine {
       ...(options.memoryReport ? { memoryReport: options.memoryReport } : {}),
     });
     this.rings.attach(this.xs);
-    this.consoles = new ConsoleService(() => this.dom0, options.consoleDir, options.log);
+    this.consoles = new ConsoleService(() => this.dom0, options.consoleDir, options.log, options.consoleLog);
   }
 
   /**

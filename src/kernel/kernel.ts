@@ -228,6 +228,8 @@ export class Kernel {
     this.log.print(`xen: clock interrupt at ${this.timer.hz} Hz on each vCPU (${mode === 'pci-intx' ? 'emulated LAPIC timer' : 'Xen PV timer, VIRQ_TIMER'})${this.ipis.enabled ? ', PV IPIs' : ''}`);
     if (this.initialDomain) this.bindDom0Virqs();
     this.connectRings(store, consoleRing);
+    // Linux replays its log buffer to a console as it registers: hvc0 shows the boot from the start.
+    for (const line of this.log.lines) this.console?.writeLine(line);
     if (consoleRing !== null) this.log.print(`hvc0: console ring at gfn 0x${consoleRing.gfn.toString(16)}, event channel ${consoleRing.port}`);
     this.log.print(store.kind === 'ring' ? `xenstore: ring at gfn 0x${store.gfn.toString(16)}, event channel ${store.port}` : 'xenstore: local connection (xenstored runs in this domain)');
     const home = await this.xs.getDomainPath(o.domid);

@@ -1,5 +1,6 @@
 import type * as z from 'zod';
 import { BlkParams } from './blk-rpc.js';
+import { ConsoleParams } from './console-rpc.js';
 import { DeviceParams } from './device-rpc.js';
 import { DomainParams } from './domain-rpc.js';
 import { EvtchnParams } from './evtchn-rpc.js';
@@ -13,4 +14,4 @@ import { XenbusParams } from './xenbus-rpc.js';
  * daemon serves these and nothing else, and checks each request's parameters against
  * its method's before the method runs. Not imported by the CLI (it loads every schema).
  */
-export const RPC_PARAMS: Readonly<Record<string, z.ZodType>> = { ...HostParams, ...DomainParams, ...DeviceParams, ...EvtchnParams, ...StatsParams, ...BlkParams, ...XenbusParams, ...NetParams };
+export const RPC_PARAMS: Readonly<Record<string, z.ZodType>> = { ...HostParams, ...DomainParams, ...DeviceParams, ...EvtchnParams, ...StatsParams, ...BlkParams, ...XenbusParams, ...NetParams, ...ConsoleParams };

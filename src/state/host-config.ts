@@ -14,11 +14,15 @@ import { XenemuError } from '../common/errors.js';
  *   memory: 262144        # MiB
  *   dom0_memory: 2048     # MiB
  *   xen_init_dom0: true   # write dom0's name and domid as xencommons' xen-init-dom0 does
+ *   console_log_max_kib: 1024   # a guest's console/guest-NAME.log rotates at this size
+ *   console_log_backups: 3      # ... and this many old ones are kept (guest-NAME.log.1 ...)
  */
 const HostConfigSchema = z.strictObject({
   pcpus: z.int().min(1).max(MAX_PCPUS).optional().describe('Physical CPUs (default: this machine\'s)'),
   memory: z.int().min(256).max(0x7fffffff).optional().describe('Total memory in MiB (default: this machine\'s)'),
   dom0_memory: z.int().min(64).max(0x7fffffff).optional().describe('dom0\'s memory in MiB (default: an eighth of the total, at most 2048)'),
+  console_log_max_kib: z.int().min(4).max(0x3fffffff).optional().describe('A guest\'s console log (console/guest-NAME.log) is rotated when it reaches this many KiB (default: 1024)'),
+  console_log_backups: z.int().min(0).max(99).optional().describe('Rotated console logs kept per guest, guest-NAME.log.1 the newest (default: 3)'),
   xen_init_dom0: z.boolean().optional().describe('Write /local/domain/0/name and domid as xen-init-dom0 does (default: false, like a xenstored started with --no-domain-init)'),
 });
 

@@ -76,6 +76,9 @@ const VALID: Record<string, unknown> = {
   'net.ping': { ref: 'fuzz', ip: '10.0.0.9', count: 1, size: 56, interval: 0.2 },
   'net.send': { ref: 'fuzz', vif: '0', count: 10, size: 64, port: 9 },
   'net.inject': { ref: 'fuzz', vif: '0', file: '/dev/null' },
+  'console.attach': { domid: 1, num: 0 },
+  'console.input': { domid: 1, data: 'dW5hbWUNCg==' },
+  'console.detach': { domid: 1 },
 };
 const METHODS = Object.keys(VALID);
 

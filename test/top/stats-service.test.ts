@@ -248,6 +248,8 @@ function fakeCtx(): RpcContext & { frames: StatsFrame[]; close(): void } {
     push: (event, data) => {
       if (event === 'stats') frames.push(data as StatsFrame);
     },
+    send: () => true,
+    onDrain: () => {},
     onClose: (l) => listeners.push(l),
     close: () => listeners.splice(0).forEach((l) => l()),
   };

@@ -33,6 +33,7 @@ export const ARG_KINDS: Readonly<Record<string, ArgKinds>> = {
   unpause: domain,
   rename: domain,
   dmesg: domain,
+  console: domain,
   sysrq: domain,
   trigger: domain,
   'xenbus:list': domain,
