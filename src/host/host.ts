@@ -17,7 +17,6 @@ import { ControlServer, type RpcMethod } from './control-server.js';
 import type { RecoveryReport } from './db/index.js';
 import { blkMethods } from './blk-service.js';
 import { netMethods } from './net-service.js';
-import { NetFabric } from '../net/fabric.js';
 import { deviceMethods } from './device-service.js';
 import { domainMethods } from './domain-service.js';
 import { DurabilityBarrier } from './durability.js';
@@ -58,6 +57,8 @@ export interface HostOptions {
   clock?: Clock;
   /** When guests' console logs rotate (host.yaml's console_log_max_kib, console_log_backups). */
   consoleLog?: ConsoleLogLimits;
+  /** The bridges dom0 has (host.yaml's bridges). */
+  bridges?: readonly string[];
   log: (line: string) => void;
   /** Called when a client asks the host to stop (the daemon exits after it). */
   onStopRequest?: () => void;
@@ -80,8 +81,6 @@ export class Host {
   /** Every answer, on either socket, waits here for the journal write holding its change. */
   private readonly barrier: DurabilityBarrier;
   machine!: Machine;
-  /** Bridges and capture files, following the machine's vifs. */
-  fabric!: NetFabric;
 
   private constructor(private readonly options: HostOptions) {
     this.barrier = new DurabilityBarrier(() => options.backend.flush(), { journalDir: options.paths.journalDir, log: options.log });
@@ -123,12 +122,12 @@ export class Host {
       },
       consoleDir: join(paths.home, 'console'),
       ...(options.consoleLog ? { consoleLog: options.consoleLog } : {}),
+      ...(options.bridges ? { bridges: options.bridges } : {}),
       daemonPath: process.argv[1] ?? 'xenemu',
       log,
       memoryReport: () => Object.entries(host.status().persistence).map(([k, v]) => `${k}: ${v}`),
     });
     backend.flush();
-    host.fabric = new NetFabric(host.machine.vifs, { home: paths.home, clock: host.machine.hv.clock, log });
     host.xsServer = new XsSocketServer(host.xs, barrier, log);
     host.control.register(host.methods());
     await host.xsServer.listen(paths.socket, false);
@@ -151,7 +150,7 @@ export class Host {
       ...evtchnMethods(this.machine),
       ...blkMethods(this.machine),
       ...xenbusMethods(this.machine),
-      ...netMethods(this.machine, this.fabric),
+      ...netMethods(this.machine),
       ...consoleMethods(this.machine),
     };
   }
@@ -186,8 +185,6 @@ export class Host {
     await this.xsServer.close();
     this.barrier.close();
     await this.machine.close();
-    // After the machine: the vifs' last frames are in their captures.
-    this.fabric.close();
     try {
       // close() writes out what is buffered first.
       await this.options.backend.close();

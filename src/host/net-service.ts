@@ -5,7 +5,6 @@ import type { NetStack } from '../kernel/net/stack/net-stack.js';
 import { IPV4_BROADCAST, parseIpv4 } from '../kernel/net/stack/packet.js';
 import { runPing } from '../kernel/net/stack/ping.js';
 import { runUdpStream } from '../kernel/net/stack/udp-stream.js';
-import type { NetFabric } from '../net/fabric.js';
 import { LINKTYPE_ETHERNET, parsePcap } from '../net/pcap-format.js';
 import type { VifEntry } from '../net/vif-registry.js';
 import type { NetRpc } from '../protocol/net-rpc.js';
@@ -24,7 +23,8 @@ const INJECT_MAX_WAITS = 10_000;
  * capture's frames on the guest's vif from dom0's end (through its capture, like
  * any frame), waiting whenever the guest's rx ring is full.
  */
-export function netMethods(machine: Machine, fabric: NetFabric): Record<string, RpcMethod> {
+export function netMethods(machine: Machine): Record<string, RpcMethod> {
+  const fabric = machine.net;
   const running = (ref: string): { kernel: Kernel; domid: number; name: string } => {
     const d = machine.toolstack.find(ref);
     return { kernel: bootedKernel(machine, d), domid: d.domid, name: d.name };

@@ -15,7 +15,7 @@ import { collect, frame } from './helpers.js';
 const spec = (s: string) => VifSpecField.parse(s);
 
 test('a vif from the config: libxl keys in order, a connected NIC, a registry entry with the default capture path', async (t) => {
-  const { tm, domid, kernel } = await machineWithGuest('web', 'vif:\n  - "mac=00:16:3e:0a:0b:0c,bridge=br1,ip=10.1.0.5"\n');
+  const { tm, domid, kernel } = await machineWithGuest('web', 'vif:\n  - "mac=00:16:3e:0a:0b:0c,bridge=xenbr0,ip=10.1.0.5"\n');
   t.teardown(() => tm.dispose());
   const be = `/local/domain/0/backend/vif/${domid}/0`;
   const fe = `/local/domain/${domid}/device/vif/0`;
@@ -27,7 +27,7 @@ test('a vif from the config: libxl keys in order, a connected NIC, a registry en
   t.deepEqual(await tm.xs.getPerms(`${fe}/mtu`), ['n0', `r${domid}`], 'mtu is read-only to the guest');
   await until(() => tm.m.vifs.get(domid, 0) !== undefined, 'the vif in the registry');
   const v = tm.m.vifs.get(domid, 0)!;
-  t.like(v, { domid, devid: 0, backendDomid: 0, domain: 'web', name: `vif${domid}.0`, mac: '00:16:3e:0a:0b:0c', bridge: 'br1', ip: '10.1.0.5' });
+  t.like(v, { domid, devid: 0, backendDomid: 0, domain: 'web', name: `vif${domid}.0`, mac: '00:16:3e:0a:0b:0c', bridge: 'xenbr0', ip: '10.1.0.5' });
   t.true(v.capture.endsWith(join('captures', 'web-0.pcap')));
   await until(() => kernel.netfront.nic(0) !== undefined, 'the NIC up in the guest');
   const got = collect(v.link);
