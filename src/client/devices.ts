@@ -1,6 +1,8 @@
 import type { DeviceRpc } from '../protocol/device-rpc.js';
 import type { DiskSpecFields } from '../toolstack/config/disk-spec.js';
+import type { VifSpecFields } from '../toolstack/config/vif-spec.js';
 import type { VbdInfo } from '../toolstack/devices/vbd.js';
+import type { NicInfo } from '../toolstack/devices/vif.js';
 import { TypedClient } from './typed-client.js';
 
 /** The device methods of the daemon, typed (src/protocol/device-rpc.ts), over a DomainClient's connection. */
@@ -15,5 +17,17 @@ export class DeviceClient extends TypedClient<DeviceRpc> {
 
   blockList(ref: string): Promise<VbdInfo[]> {
     return this.call('block.list', { ref });
+  }
+
+  networkAttach(ref: string, vif: VifSpecFields): Promise<{ devid: number; mac: string }> {
+    return this.call('network.attach', { ref, vif: vif as DeviceRpc['network.attach']['params']['vif'] });
+  }
+
+  networkDetach(ref: string, dev: string): Promise<{ devid: number }> {
+    return this.call('network.detach', { ref, dev });
+  }
+
+  networkList(ref: string): Promise<NicInfo[]> {
+    return this.call('network.list', { ref });
   }
 }

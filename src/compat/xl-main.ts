@@ -54,6 +54,7 @@ import {
 } from './xl-commands.js';
 import { isXlExit, xlGetopt, type ParsedXlArgs, type XlExit } from './xl-getopt.js';
 import { xlBlockAttach, xlBlockDetach, xlBlockList } from './xl-block.js';
+import { xlNetworkAttach, xlNetworkDetach, xlNetworkList } from './xl-network.js';
 
 interface Globals {
   dryRun: boolean;
@@ -156,6 +157,9 @@ const COMMANDS: Record<Exclude<XenemuXlCommand, 'create'>, CommandSpec> = {
     longopts: [long('force', 'f')],
     run: (ctx, p) => xlBlockDetach(ctx, { domain: p.operands[0]!, vdev: p.operands[1]!, force: has(p, 'f') }),
   },
+  'network-attach': { optstring: '', longopts: [], run: (ctx, p) => xlNetworkAttach(ctx, { domain: p.operands[0]!, specs: p.operands.slice(1) }) },
+  'network-list': { optstring: '', longopts: [], run: (ctx, p) => xlNetworkList(ctx, { domains: p.operands }) },
+  'network-detach': { optstring: '', longopts: [], run: (ctx, p) => xlNetworkDetach(ctx, { domain: p.operands[0]!, dev: p.operands[1]! }) },
 };
 
 const CREATE_LONGOPTS: readonly LongOption[] = [

@@ -113,6 +113,16 @@ export const XL_VERBS = {
   'block-detach': {
     run: async (_xl, ctx, p) => (await import('./xl-block.js')).xlBlockDetach(ctx, { domain: arg(p, 'domain'), vdev: arg(p, 'vdev'), force: on(p, 'force') }),
   } satisfies XlVerb<{ domid: number; devid: number }>,
+  // xl_nic.c's verbs live in xl-network.ts, loaded only when one of them runs.
+  'network-attach': {
+    run: async (_xl, ctx, p) => (await import('./xl-network.js')).xlNetworkAttach(ctx, { domain: arg(p, 'domain'), specs: operands(p).slice(1) }),
+  } satisfies XlVerb<{ domid: number; devid: number; mac: string }>,
+  'network-list': {
+    run: async (_xl, ctx, p) => (await import('./xl-network.js')).xlNetworkList(ctx, { domains: operands(p) }),
+  } satisfies XlVerb<unknown>,
+  'network-detach': {
+    run: async (_xl, ctx, p) => (await import('./xl-network.js')).xlNetworkDetach(ctx, { domain: arg(p, 'domain'), dev: arg(p, 'dev') }),
+  } satisfies XlVerb<{ domid: number; devid: number }>,
 } as const;
 
 export type XlVerbName = keyof typeof XL_VERBS;

@@ -12,6 +12,16 @@ export function deviceMethods(machine: Machine): Record<string, RpcMethod> {
     'block.attach': (p) => toolstack.blockAttach(domid(p.ref), p.disk),
     'block.detach': (p) => toolstack.blockDetach(domid(p.ref), p.vdev, p.force),
     'block.list': async (p) => (await toolstack.blockList(domid(p.ref))).map((r) => withStats(machine, r)),
+    'network.attach': (p) => toolstack.networkAttach(domid(p.ref), p.vif),
+    'network.detach': (p) => toolstack.networkDetach(domid(p.ref), p.dev),
+    'network.list': async (p) => {
+      const id = domid(p.ref);
+      // The counters of a connected vif, from the netback serving it (the registry has it).
+      return (await toolstack.networkList(id)).map((n) => {
+        const vif = machine.vifs.get(id, n.devid);
+        return vif === undefined ? n : { ...n, stats: vif.stats() };
+      });
+    },
   });
 }
 

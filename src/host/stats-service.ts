@@ -61,7 +61,8 @@ const NO_DEVICES: DomainDevices = Object.freeze({ nets: [], vbds: [] }) as Domai
  * hypervisor delivers coalesced timer ticks lazily. A domain's vbds are those dom0's
  * blkback serves it, with blkback's counters, as libxenstat reads them from dom0's
  * sysfs (vbd-<domid>-<devid>/statistics): a disk served by a driver domain is not
- * among them, as it is not for xentop. Network backends do not exist yet: no vifs.
+ * among them, as it is not for xentop. The same for vifs: those dom0's netback serves
+ * (its vif<domid>.<devid> interfaces in /proc/net/dev), with netback's counters.
  */
 export function machineSources(machine: Machine): StatsSources {
   return {
@@ -79,7 +80,8 @@ export function machineSources(machine: Machine): StatsSources {
     },
     devices: (domid) => {
       const vbds = dom0Vbds(machine, domid);
-      return vbds.length === 0 ? NO_DEVICES : { nets: [], vbds };
+      const nets = dom0Vifs(machine, domid);
+      return vbds.length === 0 && nets.length === 0 ? NO_DEVICES : { nets, vbds };
     },
     nowNs: () => machine.hv.clock.now(),
     wallMs: () => Date.now(),
@@ -102,6 +104,19 @@ function dom0Vbds(machine: Machine, domid: number): VbdStats[] {
       wsect: b.stats.wrSect,
     }))
     .sort((a, b) => a.dev - b.dev);
+}
+
+/**
+ * The vifs dom0's netback serves domain `domid`, by devid. libxenstat swaps the
+ * interface's rx and tx so they are the domain's ("the vif's rx is the domain's tx");
+ * netback counts from the guest's side already.
+ */
+function dom0Vifs(machine: Machine, domid: number): NetStats[] {
+  const served = machine.dom0?.netback?.vifs() ?? [];
+  return served
+    .filter((v) => v.frontendDomid === domid)
+    .sort((a, b) => a.devid - b.devid)
+    .map(({ stats: s }) => ({ rbytes: s.rxBytes, rpackets: s.rxPackets, rerrs: 0, rdrop: s.rxDropped, tbytes: s.txBytes, tpackets: s.txPackets, terrs: s.txErrors, tdrop: s.txDropped }));
 }
 
 /** libxenstat's state accessors over a Domain (the same reading as `xl list`'s listRow). */

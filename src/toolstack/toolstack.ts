@@ -199,8 +199,19 @@ export class Toolstack {
         }
       }
       if (dropped.length > 0) this.setDisks(domain.domid, config.disk.filter((d) => !dropped.includes(d.devid)));
-      // libxl__add_nics, after the disks.
-      for (const vif of config.vif) await this.attachNicNodes(domain.domid, vif);
+      // libxl__add_nics, after the disks; a rebuilt domain comes back without a vif that no
+      // longer attaches (its backend domain gone, say), as without such a disk.
+      const droppedVifs: number[] = [];
+      for (const vif of config.vif) {
+        try {
+          await this.attachNicNodes(domain.domid, vif);
+        } catch (err) {
+          if (options.keepGoingWithoutDisks !== true) throw err;
+          this.deps.log(`domain ${domain.domid} '${config.name}' comes back without its vif ${vif.devid}: ${(err as Error).message}`);
+          droppedVifs.push(vif.devid);
+        }
+      }
+      if (droppedVifs.length > 0) this.setVifs(domain.domid, config.vif.filter((v) => !droppedVifs.includes(v.devid)));
       if (!options.paused) {
         this.domctl.unpauseDomain(domain.domid);
         await this.bootKernel(domain.domid);

@@ -59,6 +59,10 @@ const RUNS: Record<JsonCommand, string[][]> = {
   'block-attach': [['db', `vdev=xvdc,access=rw,target=${SPARE}`]],
   'block-list': [['web', 'db'], ['-l', 'db']],
   'block-detach': [['db', 'xvdc']],
+  // db has vif 0 from its config: this is vif 1, listed, then detached.
+  'network-attach': [['db', 'bridge=xenbr0']],
+  'network-list': [['web', 'db']],
+  'network-detach': [['db', '1']],
   'xenbus:list': [['web'], ['0']],
   // web's vif (from its config) is up in the guest, with no ip=: ping says so (exit 2, in the JSON), the stream goes from 0.0.0.0.
   'bridge:list': [[]],

@@ -70,6 +70,9 @@ const VALID: Record<string, unknown> = {
   'block.attach': { ref: 'fuzz', disk: { vdev: 'xvdb', devtype: 'cdrom', access: 'ro', format: 'empty' } },
   'block.detach': { ref: 'fuzz', vdev: 'xvdb', force: false },
   'block.list': { ref: 'fuzz' },
+  'network.attach': { ref: 'fuzz', vif: { bridge: 'xenbr0' } },
+  'network.detach': { ref: 'fuzz', dev: '0' },
+  'network.list': { ref: 'fuzz' },
   'net.bridges': {},
   // The fuzz domain has no vif: these end in ENODEV/ENETUNREACH after the checks. A short
   // ping and stream keep each request quick; net.inject's file is one that is no pcap.

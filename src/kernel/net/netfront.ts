@@ -84,6 +84,8 @@ export class NetfrontNic implements EthernetLink {
   private txBufs: Buffer[] = [];
   private rxBufs: Buffer[] = [];
   private txFree: number[] = [];
+  /** Per tx id: 1 while its request is on the ring (a response for an id not in flight is the backend's bug). */
+  private txBusy = new Uint8Array(0);
   private readonly counters: NetfrontStats = { txPackets: 0, txBytes: 0, txDropped: 0, txErrors: 0, rxPackets: 0, rxBytes: 0, rxErrors: 0 };
 
   constructor(
@@ -115,6 +117,8 @@ export class NetfrontNic implements EthernetLink {
   async backendChanged(state: XenbusState): Promise<void> {
     switch (state) {
       case XenbusState.InitWait:
+        // A backend ready again after we closed (the toolstack made the device anew under the same node): start over.
+        if (this.dev.state === XenbusState.Closed && this.tx === null) await this.dev.setState(XenbusState.Initialising);
         if (this.dev.state !== XenbusState.Initialising) return;
         if (!(await this.talkToNetback())) return;
         // Linux netfront skips Initialised: its rings are ready, it is Connected.
@@ -159,6 +163,7 @@ export class NetfrontNic implements EthernetLink {
       this.txBufs = this.buffers(be, NET_TX_RING_SIZE, true);
       this.rxBufs = this.buffers(be, NET_RX_RING_SIZE, false);
       this.txFree = Array.from({ length: NET_TX_RING_SIZE }, (_, i) => NET_TX_RING_SIZE - 1 - i);
+      this.txBusy = new Uint8Array(NET_TX_RING_SIZE);
       if (split) {
         this.txSrc = this.k.intr.allocAndBindLocalPort(`${this.name}-tx`, be, { ithread: () => this.txInterrupt() });
         this.rxSrc = this.k.intr.allocAndBindLocalPort(`${this.name}-rx`, be, { ithread: () => this.rxInterrupt() });
@@ -238,6 +243,7 @@ export class NetfrontNic implements EthernetLink {
     }
     for (let i = 0; i < slots; i++) {
       const id = this.txFree.pop()!;
+      this.txBusy[id] = 1;
       const buf = this.txBufs[id]!;
       const chunk = frame.subarray(i * XEN_PAGE_SIZE, Math.min(frame.length, (i + 1) * XEN_PAGE_SIZE));
       buf.page.set(chunk);
@@ -268,8 +274,9 @@ export class NetfrontNic implements EthernetLink {
         for (let slot = ring.takeResponse(); slot !== undefined; slot = ring.takeResponse()) {
           const r = readTxResponse(slot.view, slot.offset);
           if (r.status === NETIF_RSP.NULL) continue;
-          if (r.id >= this.txBufs.length || this.txFree.includes(r.id)) throw new Error(`tx response for id ${r.id}, which is not in flight`);
+          if (this.txBusy[r.id] !== 1) throw new Error(`tx response for id ${r.id}, which is not in flight`);
           if (r.status !== NETIF_RSP.OKAY) this.counters.txErrors++;
+          this.txBusy[r.id] = 0;
           this.txFree.push(r.id);
         }
       } while (ring.finalCheckForResponses());
@@ -432,6 +439,11 @@ export class Netfront implements XenbusDriver {
     const nic = this.instances.get(dev);
     if (nic === undefined) return;
     void nic.serial(() => nic.backendChanged(state));
+  }
+
+  /** Every vif device this driver has, link up or not (the guest's `ip link`). */
+  devices(): Array<{ node: string; devid: number; state: XenbusState; carrier: boolean; mac: string; stats: NetfrontStats }> {
+    return [...this.instances.values()].map((n) => ({ node: n.dev.node, devid: n.devid, state: n.dev.state, carrier: n.carrier, mac: n.mac, stats: n.stats() }));
   }
 
   /** The NICs whose link is up, by devid. */

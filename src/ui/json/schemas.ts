@@ -278,6 +278,25 @@ const XsValue = { value: z.string().nullable(), encoding: z.enum(['utf8', 'base6
 
 const XenbusState = Count.describe('a XenbusState: 1 Initialising, 2 InitWait, 3 Initialised, 4 Connected, 5 Closing, 6 Closed');
 
+const NicJson = z.strictObject({
+  devid: Count.describe('the vif\'s device number (its handle)'),
+  backendDomid: Domid,
+  mac: z.string().describe('the guest\'s MAC, lower case'),
+  state: XenbusState.describe("the frontend's XenbusState"),
+  backendState: XenbusState.describe("the backend's XenbusState"),
+  port: Count.nullable().describe("the frontend's event-channel; null while not connected or with split tx/rx channels (xl prints -1)"),
+  txRingRef: Count.nullable().describe('the grant of the tx ring; null while not connected'),
+  rxRingRef: Count.nullable().describe('the grant of the rx ring; null while not connected'),
+  frontendPath: z.string(),
+  backendPath: z.string(),
+  bridge: z.string(),
+  ip: z.string().nullable(),
+  stats: z
+    .strictObject({ txPackets: Count, txBytes: Count, txDropped: Count, txErrors: Count, rxPackets: Count, rxBytes: Count, rxDropped: Count })
+    .optional()
+    .describe("netback's counters from the guest's side (tx = what the guest sent), while connected"),
+});
+
 const BlockDiskJson = z.strictObject({
   devid: Count.describe("the vdev's device number (51712 for xvda)"),
   vdev: z.string(),
@@ -443,6 +462,9 @@ export const JSON_OUTPUTS = {
   'block-list': z.array(z.strictObject({ domid: Domid, disks: z.array(BlockDiskJson) })),
   'block-detach': z.strictObject({ domid: Domid, devid: Count }),
   'block-io': BlockIoJson,
+  'network-attach': z.strictObject({ domid: Domid, devid: Count, mac: z.string() }),
+  'network-list': z.array(z.strictObject({ domid: Domid, nics: z.array(NicJson) })),
+  'network-detach': z.strictObject({ domid: Domid, devid: Count }),
   'xenbus:list': z.strictObject({ domid: Domid, name: DomainName, devices: z.array(XenbusDeviceJson) }),
   'bridge:list': z.strictObject({ bridges: z.array(BridgeJson) }),
   'net-ping': PingJson,

@@ -8,6 +8,7 @@ import type { XlListResult } from '../../compat/xl-commands.js';
 import type { BlockIoResult } from '../../protocol/blk-rpc.js';
 import type { DomainIntrStats, EvtchnPortRow, EvtchnRpc, HostIntrRow } from '../../protocol/evtchn-rpc.js';
 import type { StatsFrame } from '../../protocol/stats.js';
+import type { NicInfo } from '../../toolstack/devices/vif.js';
 import type { VbdInfo } from '../../toolstack/devices/vbd.js';
 import type { XlInfo, XlVcpuRow } from '../../toolstack/libxl/rows.js';
 import type { JsonOutput } from './schemas.js';
@@ -191,6 +192,27 @@ export function blockListJson(result: ReadonlyArray<{ domid: number; disks: read
       mode: d.mode,
       deviceType: d.deviceType,
       ...(d.stats !== undefined ? { stats: { ...d.stats } } : {}),
+    })),
+  }));
+}
+
+export function networkListJson(result: ReadonlyArray<{ domid: number; nics: readonly NicInfo[] }>): JsonOutput<'network-list'> {
+  return result.map(({ domid, nics }) => ({
+    domid,
+    nics: nics.map((n) => ({
+      devid: n.devid,
+      backendDomid: n.backendId,
+      mac: n.mac,
+      state: n.state,
+      backendState: n.backendState,
+      port: connected(n.evtch),
+      txRingRef: connected(n.rrefTx),
+      rxRingRef: connected(n.rrefRx),
+      frontendPath: n.frontendPath,
+      backendPath: n.backendPath,
+      bridge: n.bridge,
+      ip: n.ip,
+      ...(n.stats !== undefined ? { stats: { ...n.stats } } : {}),
     })),
   }));
 }

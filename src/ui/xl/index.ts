@@ -24,5 +24,6 @@ export { VCPU_LIST_HEADER, VCPU_INFO_HEADER, formatVcpuList, formatVcpuPinDryRun
 export { formatInfo, type XlInfoOptions } from './info.js';
 export { UPTIME_HEADER, formatUptime, uptimeToString, domainUptime, dom0Uptime, type XlUptimeOptions } from './uptime.js';
 export { BLOCK_LIST_HEADER, BLOCK_LIST_LONG_HEADER, blockListLine, blockListLongLine } from './block-list.js';
+export { NETWORK_LIST_HEADER, networkListLine } from './network-list.js';
 export * from './cmdtable.js';
 export { XlArgError, parseCpuList, parseRange, parseMemSizeKb, parseMemSizeKbRaw, type CpuListOptions } from './args.js';

@@ -3,7 +3,7 @@
  * emulated kernels, connected by the XenBus handshake; frames cross with grant copies.
  */
 import test from 'ava';
-import { XenbusState } from '../../../src/abi/index.js';
+import { readRxRequest, SharedRing, SRING_PROTOCOLS, writeRxRequest, XenbusState } from '../../../src/abi/index.js';
 import { until } from '../../helpers/machine.js';
 import { machineWithGuest, readNode, readState } from '../blk/helpers.js';
 import { attachVif, collect, frame, removeVif, vifBack, vifFront, type VifNodes } from './helpers.js';
@@ -101,4 +101,44 @@ test('detach and re-attach while the guest runs: traffic flows again on the new 
   await until(() => atHost.length === 1 && atGuest.length === 1, 'both directions again');
   t.deepEqual(atHost[0], f);
   t.deepEqual(atGuest[0], f);
+});
+
+test('with one event channel (a frontend that does not split them) frames cross both ways', async (t) => {
+  const { tm, domid, kernel } = await machineWithGuest();
+  t.teardown(() => tm.dispose());
+  kernel.netfront.tunables = { splitEventChannels: false };
+  const s: VifNodes = { frontDomid: domid, backDomid: 0, devid: 0, mac: GUEST_MAC };
+  const { nic, link } = await attachVif(tm, kernel, s);
+  t.regex((await readNode(tm.xs, `${vifFront(s)}/event-channel`)) ?? '', /^[0-9]+$/);
+  t.is(await readNode(tm.xs, `${vifFront(s)}/event-channel-tx`), undefined);
+  const atHost = collect(link);
+  const atGuest = collect(nic);
+  const f = frame(9000, HOST_MAC, GUEST_MAC, 5);
+  t.true(nic.send(f));
+  t.true(link.send(f));
+  await until(() => atHost.length === 1 && atGuest.length === 1, 'a frame each way');
+  t.deepEqual(atHost[0], f);
+  t.deepEqual(atGuest[0], f);
+});
+
+test('rx buffers whose grants do not copy drop the frame with an error status; the vif stays up', async (t) => {
+  const { tm, domid, kernel } = await machineWithGuest();
+  t.teardown(() => tm.dispose());
+  const s: VifNodes = { frontDomid: domid, backDomid: 0, devid: 0, mac: GUEST_MAC };
+  const { nic, link } = await attachVif(tm, kernel, s);
+  const atGuest = collect(nic);
+  // The guest's next posted buffer: its grant ended under the backend (a guest gone bad).
+  const rxRef = Number(await readNode(tm.xs, `${vifFront(s)}/rx-ring-ref`));
+  const sring = new SharedRing([kernel.page(kernel.gnttab.entry(rxRef).frame)], SRING_PROTOCOLS.netif_rx.slotBytes);
+  // netback has answered every request it took: the next one it takes is at rsp_prod.
+  const next = sring.slot(sring.rspProd);
+  writeRxRequest(next.view, next.offset, readRxRequest(next.view, next.offset).id, 0xfffffff0);
+  t.true(link.send(frame(100, GUEST_MAC, HOST_MAC, 1)), 'netback took it');
+  await until(() => nic.stats().rxErrors === 1, 'the guest dropped the bad frame');
+  t.is(tm.m.dom0.netback.vifs()[0]!.stats.rxDropped, 1);
+  const f = frame(100, GUEST_MAC, HOST_MAC, 2);
+  t.true(link.send(f));
+  await until(() => atGuest.length === 1, 'the next frame arrives');
+  t.deepEqual(atGuest[0], f);
+  t.is(await readState(tm.xs, vifBack(s)), XenbusState.Connected);
 });

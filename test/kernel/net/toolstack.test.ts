@@ -5,10 +5,11 @@
  */
 import test from 'ava';
 import { join } from 'node:path';
+import { machineSources } from '../../../src/host/stats-service.js';
 import type { VifEvent } from '../../../src/net/vif-registry.js';
 import { parseVifSpec } from '../../../src/toolstack/config/vif-spec.js';
 import { VifSpecField } from '../../../src/toolstack/config/index.js';
-import { until } from '../../helpers/machine.js';
+import { bootMachine, until, yamlConfig } from '../../helpers/machine.js';
 import { machineWithGuest, readNode } from '../blk/helpers.js';
 import { collect, frame } from './helpers.js';
 
@@ -69,4 +70,61 @@ test('network-attach: next devid, a MAC stable for the guest, capture=; a MAC in
 test('a malformed vifspec is refused before anything is written', (t) => {
   t.throws(() => parseVifSpec('mac=zz'), { message: /invalid mac/ });
   t.throws(() => parseVifSpec('bogus=1'), { message: /unrecognized argument/ });
+});
+
+test("top's NET columns: dom0's netback counters of the domain's vifs, from the guest's side", async (t) => {
+  const { tm, domid, kernel } = await machineWithGuest('net', 'vif:\n  - "bridge=xenbr0"\n  - "bridge=xenbr0"\n');
+  t.teardown(() => tm.dispose());
+  await until(() => kernel.netfront.nics().length === 2 && tm.m.vifs.list().length === 2, 'both vifs up');
+  const sources = machineSources(tm.m);
+  t.deepEqual(sources.devices(domid).nets.map((n) => n.tbytes), [0, 0]);
+  const host = tm.m.vifs.get(domid, 1)!;
+  const got = collect(host.link);
+  const nic = kernel.netfront.nic(1)!;
+  const guestGot = collect(nic);
+  t.true(nic.send(frame(1000, 'ff:ff:ff:ff:ff:ff', nic.mac, 1)));
+  t.true(host.link.send(frame(600, nic.mac, '00:16:3e:77:77:77', 2)));
+  await until(() => got.length === 1 && guestGot.length === 1, 'a frame each way');
+  const nets = sources.devices(domid).nets;
+  t.is(nets.length, 2);
+  t.like(nets[1], { tbytes: 1000, tpackets: 1, tdrop: 0, rbytes: 600, rpackets: 1, rdrop: 0 });
+  t.like(nets[0], { tbytes: 0, rbytes: 0 });
+});
+
+test('backend=: a driver domain serves the vif with its own netback; the registry names it', async (t) => {
+  const { tm, domid, kernel } = await machineWithGuest();
+  t.teardown(() => tm.dispose());
+  const dd = await tm.m.toolstack.create(yamlConfig('name: dd\nmemory: 64\ndriver_domain: true\n'));
+  await until(() => tm.m.toolstack.kernel(dd.domid)?.state === 'running', 'driver domain running');
+  const r = await tm.m.toolstack.networkAttach(domid, spec('backend=dd,bridge=xenbr1'));
+  await until(() => tm.m.vifs.get(domid, r.devid) !== undefined && kernel.netfront.nic(r.devid) !== undefined, 'the vif connected');
+  const v = tm.m.vifs.get(domid, r.devid)!;
+  t.is(v.backendDomid, dd.domid);
+  t.is(tm.m.toolstack.kernel(dd.domid)!.netback.vifs().length, 1);
+  t.is(tm.m.dom0.netback.vifs().length, 0, 'dom0 serves nothing');
+  const got = collect(v.link);
+  const f = frame(3000, 'ff:ff:ff:ff:ff:ff', r.mac, 9);
+  t.true(kernel.netfront.nic(r.devid)!.send(f));
+  await until(() => got.length === 1, 'the frame at the driver domain');
+  t.deepEqual(got[0], f);
+});
+
+test('after a restart of the machine, a rebuilt guest has its vifs (config and hot-attached) with the same MACs, connected again', async (t) => {
+  const first = await bootMachine();
+  let domid: number;
+  let macs: string[];
+  try {
+    const r = await first.m.toolstack.create(yamlConfig('name: g\nmemory: 64\nvif:\n  - "bridge=xenbr0"\n'));
+    domid = r.domid;
+    await first.m.toolstack.networkAttach(domid, spec('bridge=br1'));
+    await until(() => first.m.vifs.list().length === 2, 'both vifs connected');
+    macs = first.m.vifs.list().map((v) => v.mac);
+  } finally {
+    await first.dispose();
+  }
+  const again = await bootMachine({ state: first.state, machine: first.m });
+  t.teardown(() => again.dispose());
+  await until(() => again.m.vifs.list().length === 2, 'both vifs connected again');
+  t.deepEqual(again.m.vifs.list().map((v) => v.mac), macs);
+  t.deepEqual(again.m.vifs.list().map((v) => v.bridge), ['xenbr0', 'br1']);
 });
