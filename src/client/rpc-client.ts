@@ -101,6 +101,19 @@ export class RpcClient {
     });
   }
 
+  /**
+   * Stop reading the daemon's answers and events until resume(): a consumer that
+   * cannot keep up (a console's slow stdout) lets the socket fill, and the daemon's
+   * flow control (RpcContext.send) holds the rest.
+   */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
   close(): void {
     this.fail(new Error('client closed'));
     this.socket.destroy();

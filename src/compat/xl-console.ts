@@ -4,8 +4,8 @@
  * guest's console ring, its output comes back as the daemon pushes it, and Ctrl-]
  * alone in a read detaches. The session ends without a word, status 0, on Ctrl-],
  * when the domain goes away (xenconsole's watch finds the console's tty gone) and on
- * SIGTERM; the terminal's modes come back on every way out (and Node resets them at
- * exit besides). Without a terminal on both stdin and stdout, xenconsole is not
+ * SIGTERM (SIGHUP and SIGINT: 129 and 130, as they kill xenconsole); the terminal's
+ * modes come back on every way out (and Node resets them at exit besides). Without a terminal on both stdin and stdout, xenconsole is not
  * interactive: it shows the output and never reads stdin.
  */
 
@@ -17,8 +17,15 @@ import { findDomain, XlFailure, type XlContext, type XlOutput } from './xl-comma
 /** xenconsole's ESCAPE_CHARACTER: Ctrl-]. */
 const ESCAPE_CHARACTER = 0x1d;
 
-/** How the session ended. */
+/** How the session ended: Ctrl-] (or the end of stdin), the domain gone, SIGTERM. */
 export type ConsoleEnd = 'detached' | 'gone' | 'signal';
+
+/**
+ * xenconsole handles SIGTERM (it ends the session, status 0) and nothing else: SIGINT
+ * (from `kill`: a raw terminal sends Ctrl-C to the guest) and SIGHUP kill it, 128 +
+ * the signal. Here they end the session the same way, the terminal restored first.
+ */
+const SIGNAL_STATUS: Readonly<Record<string, number>> = { SIGTERM: 0, SIGHUP: 129, SIGINT: 130 };
 
 /** The terminal a session runs on (process.stdin/stdout; tests give their own). */
 export interface ConsoleTerminal {
@@ -67,7 +74,7 @@ export async function attachConsole(rpc: ConsoleRpcClient, domid: number, num = 
   const early: Buffer[] = [];
   let write = (b: Buffer): void => void early.push(b);
   const offOutput = rpc.onOutput(domid, (b) => write(b));
-  let ended: ((end: ConsoleEnd | Error) => void) | null = null;
+  let ended: ((end: ConsoleEnd | Error | NodeJS.Signals) => void) | null = null;
   let goneEarly = false;
   const offGone = rpc.onGone(domid, () => (ended !== null ? ended('gone') : (goneEarly = true)));
   try {
@@ -81,8 +88,19 @@ export async function attachConsole(rpc: ConsoleRpcClient, domid: number, num = 
   }
 
   const interactive = stdin.isTTY === true && stdout.isTTY === true && typeof stdin.setRawMode === 'function';
-  const done = new Promise<ConsoleEnd | Error>((resolve) => (ended = resolve));
-  write = (b) => void stdout.write(b);
+  const done = new Promise<ConsoleEnd | Error | NodeJS.Signals>((resolve) => (ended = resolve));
+  // A stdout slower than the guest (a pipe into a slow reader) holds the daemon back
+  // rather than this process's memory: stop reading until it drains.
+  let held = false;
+  write = (b) => {
+    if (stdout.write(b) || held) return;
+    held = true;
+    rpc.rpc.pause();
+    stdout.once('drain', () => {
+      held = false;
+      rpc.rpc.resume();
+    });
+  };
   for (const b of early) write(b);
   if (goneEarly) ended!('gone');
 
@@ -95,7 +113,7 @@ export async function attachConsole(rpc: ConsoleRpcClient, domid: number, num = 
     });
   };
   const onStdinEnd = (): void => ended!('detached');
-  const onSignal = (): void => ended!('signal');
+  const onSignal = (signal: NodeJS.Signals): void => ended!(signal);
   rpc.rpc.onClose(() => ended!(new Error('the xenemu daemon closed the control connection')));
   terminal.signals.on('SIGTERM', onSignal);
   terminal.signals.on('SIGHUP', onSignal);
@@ -109,7 +127,12 @@ export async function attachConsole(rpc: ConsoleRpcClient, domid: number, num = 
   try {
     const end = await done;
     if (end instanceof Error) throw new XlFailure(`xenemu: ${end.message}\n`, 1);
-    return end;
+    if (end.startsWith('SIG')) {
+      const status = SIGNAL_STATUS[end] ?? 1;
+      if (status !== 0) throw new XlFailure('', status);
+      return 'signal';
+    }
+    return end as ConsoleEnd;
   } finally {
     if (interactive) {
       stdin.removeListener('data', onKeys);

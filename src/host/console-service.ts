@@ -101,7 +101,7 @@ export class ConsoleService {
     try {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       return new ConsoleLog(this.logPath(name), this.logLimits, (why) => {
-        fail(why);
+        this.log(`console: domain ${domid}: log file ${JSON.stringify(this.logPath(name))}: ${why}; the console runs on without it`);
         const entry = this.consoles.get(domid);
         if (entry !== undefined) entry.log = null;
       });

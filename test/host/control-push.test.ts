@@ -67,3 +67,58 @@ test('events pushed to a subscriber that does not read are dropped, never queued
   t.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'in order');
   t.is(seqs.at(-1), EVENTS - 1, 'the newest event is not lost');
 });
+
+test('stream events (send) are never dropped: the sender stops when told the reader is behind and goes on at the drain', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'xe-send-'));
+  let buffered = 0;
+  let stops = 0;
+  // As console.attach does: send until the reader is behind, then wait for onDrain.
+  const server = new ControlServer({ stream: z.unknown() }, () => {});
+  server.register({
+    stream: (_params: unknown, ctx: RpcContext) => {
+      const socket = [...(Reflect.get(server, 'sockets') as Set<Socket>)][0]!;
+      let seq = 0;
+      const more = (): void => {
+        while (seq < EVENTS) {
+          const ok = ctx.send('chunk', { seq: seq++, pad: PAD });
+          buffered = Math.max(buffered, socket.writableLength);
+          if (!ok) {
+            stops++;
+            return;
+          }
+        }
+      };
+      ctx.onDrain(more);
+      setImmediate(more);
+      return null;
+    },
+  });
+  const path = join(dir, 'c');
+  await server.listen(path);
+  const client = connect(path);
+  t.teardown(async () => {
+    client.destroy();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await new Promise<void>((resolve) => client.once('connect', resolve));
+  client.write('{"id":1,"method":"stream"}\n');
+  const seqs: number[] = [];
+  let text = '';
+  await new Promise<void>((resolve) => {
+    client.setEncoding('utf8');
+    client.on('data', (chunk: string) => {
+      text += chunk;
+      let nl: number;
+      while ((nl = text.indexOf('\n')) >= 0) {
+        const msg = JSON.parse(text.slice(0, nl)) as { event?: string; data?: { seq: number } };
+        text = text.slice(nl + 1);
+        if (msg.event === 'chunk') seqs.push(msg.data!.seq);
+        if (msg.data?.seq === EVENTS - 1) resolve();
+      }
+    });
+  });
+  t.deepEqual(seqs, Array.from({ length: EVENTS }, (_, i) => i), 'every event, in order');
+  t.true(stops > 0, 'the reader was behind at least once');
+  t.true(buffered < 256 * 1024, `the daemon buffered ${buffered} bytes`);
+});
