@@ -3,7 +3,8 @@
 # xenstore-utils (xenstore-read, ...), python3-pyxs, tmux for the terminal check,
 # and Xen's test-xenstore (unpacked from xen-utils-4.17, see fetch-xen-tools.sh).
 # The ABI tests compile C against the Xen headers (libxen-dev, gcc), and the xl
-# format tests cross-check against libxenlight's own JSON (libyajl-dev).
+# format tests cross-check against libxenlight's own JSON (libyajl-dev). tshark reads
+# the network tests' capture files.
 # Installs what is missing when it can (root with apt), else says what to install.
 set -euo pipefail
 missing=()
@@ -13,6 +14,7 @@ command -v tmux >/dev/null || missing+=(tmux)
 [ -f /usr/include/xen/xen.h ] || missing+=(libxen-dev)
 [ -f /usr/include/yajl/yajl_gen.h ] || missing+=(libyajl-dev)
 command -v gcc >/dev/null || missing+=(gcc)
+command -v tshark >/dev/null || missing+=(tshark)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "test-prereqs: installing ${missing[*]}" >&2

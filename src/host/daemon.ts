@@ -112,6 +112,7 @@ async function main(): Promise<void> {
     },
     ...(machine.dom0_memory !== undefined ? { dom0MemoryMiB: machine.dom0_memory } : {}),
     xenInitDom0: machine.xen_init_dom0 === true,
+    ...(machine.bridges !== undefined ? { bridges: machine.bridges } : {}),
     consoleLog: {
       maxBytes: (machine.console_log_max_kib ?? DEFAULT_CONSOLE_LOG_LIMITS.maxBytes / 1024) * 1024,
       backups: machine.console_log_backups ?? DEFAULT_CONSOLE_LOG_LIMITS.backups,

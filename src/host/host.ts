@@ -16,6 +16,7 @@ import { durableAnswers } from './control-gate.js';
 import { ControlServer, type RpcMethod } from './control-server.js';
 import type { RecoveryReport } from './db/index.js';
 import { blkMethods } from './blk-service.js';
+import { netMethods } from './net-service.js';
 import { deviceMethods } from './device-service.js';
 import { domainMethods } from './domain-service.js';
 import { DurabilityBarrier } from './durability.js';
@@ -56,6 +57,8 @@ export interface HostOptions {
   clock?: Clock;
   /** When guests' console logs rotate (host.yaml's console_log_max_kib, console_log_backups). */
   consoleLog?: ConsoleLogLimits;
+  /** The bridges dom0 has (host.yaml's bridges). */
+  bridges?: readonly string[];
   log: (line: string) => void;
   /** Called when a client asks the host to stop (the daemon exits after it). */
   onStopRequest?: () => void;
@@ -119,6 +122,7 @@ export class Host {
       },
       consoleDir: join(paths.home, 'console'),
       ...(options.consoleLog ? { consoleLog: options.consoleLog } : {}),
+      ...(options.bridges ? { bridges: options.bridges } : {}),
       daemonPath: process.argv[1] ?? 'xenemu',
       log,
       memoryReport: () => Object.entries(host.status().persistence).map(([k, v]) => `${k}: ${v}`),
@@ -146,6 +150,7 @@ export class Host {
       ...evtchnMethods(this.machine),
       ...blkMethods(this.machine),
       ...xenbusMethods(this.machine),
+      ...netMethods(this.machine),
       ...consoleMethods(this.machine),
     };
   }

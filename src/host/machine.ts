@@ -1,4 +1,6 @@
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import { specCapturePath, vifCapturePath } from '../net/capture-path.js';
+import { NetFabric } from '../net/fabric.js';
 import { VifRegistry, type VifEntry, type VifPort } from '../net/vif-registry.js';
 import type { NetbackEvent } from '../kernel/net/netback.js';
 import { XsClient } from '../protocol/xs-client.js';
@@ -47,6 +49,8 @@ export interface MachineOptions {
   memoryReport?: () => string[];
   /** Added to hotplug scripts' environment (XENSTORED_PATH: where their xenstore-write goes). */
   hotplugEnv?: Record<string, string>;
+  /** The bridges dom0 has (host.yaml's bridges; default: xenbr0). */
+  bridges?: readonly string[];
 }
 
 /** Xen's own frame for dom0's shared_info (any value outside dom0's memory). */
@@ -65,6 +69,8 @@ export class Machine {
   readonly rings: XsRingService;
   /** The vifs connected now, for the network fabric (bridges, captures). */
   readonly vifs = new VifRegistry();
+  /** Bridges and capture files, following the vifs. */
+  readonly net: NetFabric;
   private readonly vifEntries = new Map<VifPort, VifEntry>();
   dom0!: Kernel;
   toolstack!: Toolstack;
@@ -82,6 +88,7 @@ export class Machine {
     });
     this.rings.attach(this.xs);
     this.consoles = new ConsoleService(() => this.dom0, options.consoleDir, options.log, options.consoleLog);
+    this.net = new NetFabric(this.vifs, { home: this.stateDir, clock: options.clock, log: options.log, ...(options.bridges !== undefined ? { bridges: options.bridges } : {}) });
   }
 
   /**
@@ -103,15 +110,31 @@ export class Machine {
       ...e.vif,
       domain,
       name: spec?.vifname ?? `vif${domid}.${devid}`,
-      capture: spec?.capture ?? join(this.captureDir, `${domain}-${devid}.pcap`),
+      capture: this.capturePath(domain, devid, spec?.capture),
     };
     this.vifEntries.set(e.vif, entry);
     this.vifs.add(entry);
   }
 
-  /** Where vif captures go by default: `captures/` beside the console logs, in the state dir. */
-  private get captureDir(): string {
-    return join(dirname(this.options.consoleDir), 'captures');
+  /** The state dir: where console/ is (and captures/ goes). */
+  private get stateDir(): string {
+    return dirname(this.options.consoleDir);
+  }
+
+  /**
+   * A vif's capture: captures/<domain>-<devid>.pcap, or its spec's capture= (a relative
+   * one inside captures/). A capture= that climbs out is refused when the spec is
+   * read; one that got past that (an older record) is logged and the default used.
+   */
+  private capturePath(domain: string, devid: number, capture: string | undefined): string {
+    if (capture !== undefined) {
+      try {
+        return specCapturePath(this.stateDir, capture);
+      } catch (err) {
+        this.options.log(`${domain}: vif ${devid}: ${(err as Error).message}; capturing to the default file`);
+      }
+    }
+    return vifCapturePath(this.stateDir, domain.replaceAll('/', '_'), String(devid));
   }
 
   /** The kernel running in a domain (dom0's included), if it has one. */
@@ -191,6 +214,7 @@ export class Machine {
     this.toolstack = new Toolstack({
       hv: this.hv,
       onVif: (e) => this.vifEvent(e),
+      bridgeExists: (name) => this.net.hasBridge(name),
       clock: this.hv.clock,
       xs: new XsClient(engineTransport(this.xs)),
       storeDomid: this.rings.domid,
@@ -212,6 +236,7 @@ export class Machine {
 
   async close(): Promise<void> {
     await this.consoles.close();
+    this.net.close();
   }
 }
 

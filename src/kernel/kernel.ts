@@ -33,6 +33,7 @@ import { Blkfront } from './blk/blkfront.js';
 import { BlockLayer } from './blk/block-layer.js';
 import { Netback, type NetbackEvent } from './net/netback.js';
 import { Netfront } from './net/netfront.js';
+import { GuestNet } from './net/stack/guest-net.js';
 import { xenstoreRingTransport } from './xenstore/ring-transport.js';
 
 /**
@@ -149,6 +150,8 @@ export class Kernel {
   /** The guest's NICs (netfront) and the vifs this kernel serves (netback). */
   netfront!: Netfront;
   netback!: Netback;
+  /** The guest's IPv4 on its NICs, and the console's ifconfig and ping. */
+  net!: GuestNet;
   /** What the kernel was built with: a kernel loaded from a save is built with the same. */
   readonly options: KernelOptions;
 
@@ -466,6 +469,7 @@ export class Kernel {
     this.xenbusBack.register(this.blkback);
     this.netfront = new Netfront(this);
     this.netback = new Netback(this);
+    this.net = new GuestNet(this.netfront, this.clock, this.shell);
     this.netback.onVif = this.options.onVif ?? null;
     this.xenbusFront.register(this.netfront);
     this.xenbusBack.register(this.netback);

@@ -6,6 +6,7 @@ import { DomainParams } from './domain-rpc.js';
 import { EvtchnParams } from './evtchn-rpc.js';
 import { HostParams } from './host-rpc.js';
 import { StatsParams } from './stats.js';
+import { NetParams } from './net-rpc.js';
 import { XenbusParams } from './xenbus-rpc.js';
 
 /**
@@ -13,4 +14,4 @@ import { XenbusParams } from './xenbus-rpc.js';
  * daemon serves these and nothing else, and checks each request's parameters against
  * its method's before the method runs. Not imported by the CLI (it loads every schema).
  */
-export const RPC_PARAMS: Readonly<Record<string, z.ZodType>> = { ...HostParams, ...DomainParams, ...DeviceParams, ...EvtchnParams, ...StatsParams, ...BlkParams, ...XenbusParams, ...ConsoleParams };
+export const RPC_PARAMS: Readonly<Record<string, z.ZodType>> = { ...HostParams, ...DomainParams, ...DeviceParams, ...EvtchnParams, ...StatsParams, ...BlkParams, ...XenbusParams, ...NetParams, ...ConsoleParams };

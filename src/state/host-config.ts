@@ -16,6 +16,7 @@ import { XenemuError } from '../common/errors.js';
  *   xen_init_dom0: true   # write dom0's name and domid as xencommons' xen-init-dom0 does
  *   console_log_max_kib: 1024   # a guest's console/guest-NAME.log rotates at this size
  *   console_log_backups: 3      # ... and this many old ones are kept (guest-NAME.log.1 ...)
+ *   bridges: [xenbr0, lab]      # the bridges dom0 has, that vifs' bridge= may name (default: xenbr0)
  */
 const HostConfigSchema = z.strictObject({
   pcpus: z.int().min(1).max(MAX_PCPUS).optional().describe('Physical CPUs (default: this machine\'s)'),
@@ -23,6 +24,11 @@ const HostConfigSchema = z.strictObject({
   dom0_memory: z.int().min(64).max(0x7fffffff).optional().describe('dom0\'s memory in MiB (default: an eighth of the total, at most 2048)'),
   console_log_max_kib: z.int().min(4).max(0x3fffffff).optional().describe('A guest\'s console log (console/guest-NAME.log) is rotated when it reaches this many KiB (default: 1024)'),
   console_log_backups: z.int().min(0).max(99).optional().describe('Rotated console logs kept per guest, guest-NAME.log.1 the newest (default: 3)'),
+  bridges: z
+    .array(z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'a bridge name: 1 to 15 letters, digits, _ . - (a Linux interface name)'))
+    .max(256)
+    .optional()
+    .describe('The bridges dom0 has, that vifs\' bridge= may name; each captures to captures/bridge-NAME.pcap (default: [xenbr0])'),
   xen_init_dom0: z.boolean().optional().describe('Write /local/domain/0/name and domid as xen-init-dom0 does (default: false, like a xenstored started with --no-domain-init)'),
 });
 
@@ -63,6 +69,7 @@ export function writeHostConfig(file: string, settings: HostConfig): void {
   const merged = { ...readHostConfig(file), ...settings };
   const lines = Object.entries(merged)
     .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}: ${v}`);
+    // A list (bridges) as a JSON array, which is YAML's flow form.
+    .map(([k, v]) => `${k}: ${Array.isArray(v) ? JSON.stringify(v) : v}`);
   writeFileSync(file, `# The emulated machine (read when the daemon starts). Memory in MiB.\n${lines.join('\n')}\n`, { mode: 0o600 });
 }

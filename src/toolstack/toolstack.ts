@@ -73,6 +73,8 @@ export interface ToolstackDeps {
   hotplugEnv?: Record<string, string>;
   /** Told of each vif a guest's netback (a driver domain's) connects or disconnects. */
   onVif?: (event: NetbackEvent) => void;
+  /** Whether dom0 has a bridge of that name (the in-process vif-bridge's check). */
+  bridgeExists?: (name: string) => boolean;
 }
 
 /** How long a guest has to acknowledge control/shutdown, as libxl waits. */
@@ -570,7 +572,7 @@ export class Toolstack {
 
   private diskDeps(): DeviceDeps {
     const { xs, clock, log } = this.deps;
-    return { xs, clock, log, hotplugBaseEnv: { ...process.env, ...this.deps.hotplugEnv } };
+    return { xs, clock, log, hotplugBaseEnv: { ...process.env, ...this.deps.hotplugEnv }, ...(this.deps.bridgeExists !== undefined ? { bridgeExists: this.deps.bridgeExists } : {}) };
   }
 
   /** The domain a disk's backend= names (by id or name), which must exist. */

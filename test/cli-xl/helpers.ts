@@ -88,8 +88,9 @@ export interface XlHost {
 export async function xlHost(): Promise<XlHost> {
   const home = tempHome();
   const paths = statePaths(home);
-  // A host as xencommons leaves it: xl looks dom0 up by its name in XenStore.
-  writeHostConfig(paths.hostConfig, { pcpus: HOST_PCPUS, memory: HOST_MEMORY_MIB, dom0_memory: DOM0_MEMORY_MIB, xen_init_dom0: true });
+  // A host as xencommons leaves it: xl looks dom0 up by its name in XenStore. dom0 has
+  // the bridges the test configs name (a vif on another fails as vif-bridge fails it).
+  writeHostConfig(paths.hostConfig, { pcpus: HOST_PCPUS, memory: HOST_MEMORY_MIB, dom0_memory: DOM0_MEMORY_MIB, xen_init_dom0: true, bridges: ['xenbr0', 'xenbr1'] });
   const host = await startHost(home);
   // Not XENSTORED_PATH: the commands under test find everything through XENEMU_HOME.
   const env: NodeJS.ProcessEnv = { ...process.env, XENEMU_HOME: home };

@@ -2,6 +2,7 @@ import test from 'ava';
 import Ajv from 'ajv';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PcapWriter } from '../../src/net/pcap-writer.js';
 import { JSON_OUTPUTS, renderJsonSchema, schemaFileName, type JsonCommand } from '../../src/ui/json/schemas.js';
 import { assertXlBuilt, CONFIGS, REPO, scratchFile, xlHost, type XlHost } from '../cli-xl/helpers.js';
 
@@ -13,6 +14,13 @@ const SCHEMAS = join(REPO, 'schemas');
 const COMMANDS = Object.keys(JSON_OUTPUTS) as JsonCommand[];
 /** A spare disk for block-attach (db has xvda and xvdb from its config; this is xvdc). */
 const SPARE = scratchFile('spare.img', '\0'.repeat(64 * 1024));
+/** A capture for net-inject: one broadcast ARP request for 10.0.0.9. */
+const INJECT = scratchFile('inject.pcap', '');
+{
+  const w = new PcapWriter({ path: INJECT, log: (l) => console.error(l), defer: () => {} });
+  w.write(Buffer.from('ffffffffffff02000000000108060001080006040001020000000001c0a80001000000000000' + '0a000009', 'hex'));
+  w.close();
+}
 
 /**
  * How to run each command for the check: argument lists (after the command's words),
@@ -56,6 +64,11 @@ const RUNS: Record<JsonCommand, string[][]> = {
   'network-list': [['web', 'db']],
   'network-detach': [['db', '1']],
   'xenbus:list': [['web'], ['0']],
+  // web's vif (from its config) is up in the guest, with no ip=: ping says so (exit 2, in the JSON), the stream goes from 0.0.0.0.
+  'bridge:list': [[]],
+  'net-ping': [['web', '10.0.0.9', '-c', '1']],
+  'net-inject': [['web', '0', INJECT]],
+  'net-send': [['web', '0', '--count', '100', '--size', '64']],
 };
 
 let h: XlHost;

@@ -17,7 +17,7 @@ export interface TestMachine {
 }
 
 /** The emulated machine in-process: no daemon, no sockets, a scratch console dir. */
-export async function bootMachine(options: { clock?: Clock; state?: ReturnType<typeof memoryState>; machine?: Machine } = {}): Promise<TestMachine> {
+export async function bootMachine(options: { clock?: Clock; state?: ReturnType<typeof memoryState>; machine?: Machine; bridges?: readonly string[] } = {}): Promise<TestMachine> {
   const dir = mkdtempSync(join(tmpdir(), 'xe-m-'));
   const state = options.state ?? memoryState();
   const log: string[] = [];
@@ -28,6 +28,7 @@ export async function bootMachine(options: { clock?: Clock; state?: ReturnType<t
     state,
     ...(options.machine ? { storeRecords: options.machine.xs.db.dump() } : {}),
     consoleDir: join(dir, 'console'),
+    ...(options.bridges !== undefined ? { bridges: options.bridges } : {}),
     daemonPath: '/usr/lib/xenemu/xenstored',
     log: (line) => log.push(line),
   });

@@ -45,6 +45,11 @@ export const ARG_KINDS: Readonly<Record<string, ArgKinds>> = {
   'network-attach': domain,
   'network-list': domains,
   'network-detach': domain,
+  'bridge:list': {},
+  'net-ping': domain,
+  'net-send': domain,
+  // DOM VIF FILE.pcap: the vif is a devid or a MAC, nothing to complete.
+  'net-inject': { args: ['domain', 'none', 'file'] },
   'vcpu-set': domain,
   'vcpu-pin': domain,
   'mem-set': domain,

@@ -10,6 +10,7 @@
 import { statSync } from 'node:fs';
 import { XenbusState } from '../../abi/index.js';
 import type { Clock } from '../../hypervisor/clock.js';
+import { unknownBridgeMessage } from '../../net/fabric.js';
 import type { XsClient } from '../../protocol/xs-client.js';
 import { ToolstackError } from '../errors.js';
 import { backendPath, frontendPath, readOrNull, removeDeviceNodes, waitForState, type DeviceId } from './generic.js';
@@ -25,6 +26,8 @@ export interface DeviceDeps {
   log: (line: string) => void;
   /** The environment hotplug scripts start from (the daemon's, plus XENSTORED_PATH). */
   hotplugBaseEnv: NodeJS.ProcessEnv;
+  /** Whether dom0 has this bridge (`ip link show dev $bridge` in vif-bridge); absent: every bridge does. */
+  bridgeExists?: (name: string) => boolean;
 }
 
 /**
@@ -66,8 +69,10 @@ async function hotplug(deps: DeviceDeps, d: DeviceId, action: 'add' | 'remove'):
   }
   if (script === DEFAULT_VIF_SCRIPT) {
     // vif-bridge "online": the vif joins its bridge, which is the daemon's own fabric here
-    // (netback hands the vif to it on connect), so all the script has left to say is this.
-    if (action === 'add') await xs.write(`${be}/hotplug-status`, 'connected');
+    // (netback hands the vif to it on connect), so all the script has left to do is
+    // vif-bridge's check that the bridge exists, failing as its `fatal` does.
+    const problem = action === 'add' ? await vifBridgeScript(deps, be) : null;
+    if (problem !== null) throw hotplugFailure(script, action, be, problem);
     return;
   }
   const run = await runHotplugScript(clock, script, action, { ...deps.hotplugBaseEnv, ...hotplugEnv(script, d) });
@@ -79,12 +84,36 @@ async function hotplug(deps: DeviceDeps, d: DeviceId, action: 'add' | 'remove'):
   if (status === 'error' || status === 'busy' || (run.status !== null && run.status !== 0)) problem = error ?? `exit status ${run.status ?? '?'}${status !== null ? `, hotplug-status ${status}` : ''}`;
   else if (problem === undefined && action === 'add' && status !== 'connected') problem = `it exited without writing hotplug-status "connected" to ${be}`;
   if (problem === undefined) return;
-  const message = `hotplug script ${script} ${action} failed for ${be}: ${problem}`;
   if (action === 'remove') {
-    deps.log(`domain ${d.domid}: ${message}`);
+    deps.log(`domain ${d.domid}: hotplug script ${script} ${action} failed for ${be}: ${problem}`);
     return;
   }
-  throw new ToolstackError('EIO', `script: ${message}`);
+  throw hotplugFailure(script, action, be, problem);
+}
+
+/** A script's failure to add a device, as libxl logs its hotplug-error ("script: ..."). */
+function hotplugFailure(script: string, action: string, be: string, problem: string): ToolstackError {
+  return new ToolstackError('EIO', `script: hotplug script ${script} ${action} failed for ${be}: ${problem}`);
+}
+
+/**
+ * tools/hotplug/Linux/vif-bridge `online`, in-process: a bridge dom0 does not have
+ * fails with `fatal "Could not find bridge device $bridge"` (hotplug-error, then
+ * hotplug-status error), and the error is returned for hotplug() to fail the device
+ * with; else "connected" and null.
+ */
+async function vifBridgeScript(deps: DeviceDeps, be: string): Promise<string | null> {
+  const bridge = (await readOrNull(deps.xs, `${be}/bridge`)) ?? '';
+  if (deps.bridgeExists !== undefined && !deps.bridgeExists(bridge)) {
+    const error = bridge === '' ? 'Could not find bridge, and none was specified' : unknownBridgeMessage(bridge);
+    await deps.xs.transaction(async (tx) => {
+      await deps.xs.write(`${be}/hotplug-error`, error, tx);
+      await deps.xs.write(`${be}/hotplug-status`, 'error', tx);
+    });
+    return error;
+  }
+  await deps.xs.write(`${be}/hotplug-status`, 'connected');
+  return null;
 }
 
 /**

@@ -370,6 +370,46 @@ const XenbusDeviceJson = z.strictObject({
 // ---- the registry ---------------------------------------------------------------------
 
 /** Every command with --json (by oclif id) and what it prints. */
+// ---- network -------------------------------------------------------------------------
+
+const BridgeJson = z.strictObject({
+  name: z.string(),
+  ports: z.array(
+    z.strictObject({
+      name: z.string().describe("netback's interface name, vif<domid>.<devid>"),
+      no: Count.describe('the port number, as brctl showmacs numbers ports'),
+      rxFrames: Count.describe('frames that came in on the port (from its guest)'),
+      rxBytes: Count,
+      txFrames: Count.describe('frames the bridge handed to the port (to its guest)'),
+      txBytes: Count,
+      txDropped: Count.describe("frames the port refused (the guest's rx ring full)"),
+    }),
+  ),
+  macs: z.array(z.strictObject({ mac: z.string(), port: z.string(), portNo: Count, ageSeconds: z.number().min(0).describe('since the MAC was last seen') })),
+  ageingSeconds: z.number(),
+  forwarded: Count,
+  flooded: Count.describe('broadcast, multicast and unknown-unicast frames sent to every other port'),
+  filtered: Count.describe('frames dropped: for a MAC on the port they came from, or too short'),
+  capture: z.string().nullable().describe("the bridge's capture file"),
+});
+
+const PingJson = z.strictObject({
+  domid: Domid,
+  name: DomainName,
+  dst: z.string(),
+  src: z.string().nullable().describe("the guest's own address; null when its NIC has none"),
+  size: Count.describe('data bytes per request (-s)'),
+  transmitted: Count,
+  received: Count,
+  errors: Count.describe('requests answered by "Destination Host Unreachable" (no ARP reply)'),
+  timeMs: Count,
+  replies: z.array(z.strictObject({ seq: Count, ttl: Count, bytes: Count, rttUs: z.number().min(0) })),
+  unreachable: z.array(Count).describe('icmp_seq of each unreachable request'),
+  rtt: z.strictObject({ min: z.number(), avg: z.number(), max: z.number(), mdev: z.number() }).nullable().describe('microseconds; null when no reply came'),
+  error: z.string().nullable().describe('why ping could not run, as it says after "ping: "'),
+  exitStatus: z.int().min(0).max(2).describe("ping's exit status: 0 a reply came, 1 none did, 2 an error"),
+});
+
 export const JSON_OUTPUTS = {
   list: z.union([z.array(ListRowJson), z.array(ListLongJson).describe('with -l')]),
   'vcpu-list': z.array(VcpuRowJson),
@@ -426,6 +466,20 @@ export const JSON_OUTPUTS = {
   'network-list': z.array(z.strictObject({ domid: Domid, nics: z.array(NicJson) })),
   'network-detach': z.strictObject({ domid: Domid, devid: Count }),
   'xenbus:list': z.strictObject({ domid: Domid, name: DomainName, devices: z.array(XenbusDeviceJson) }),
+  'bridge:list': z.strictObject({ bridges: z.array(BridgeJson) }),
+  'net-ping': PingJson,
+  'net-inject': z.strictObject({ domid: Domid, name: DomainName, vif: z.string(), file: z.string(), frames: Count, bytes: Count, truncated: Count.describe('records the capture had cut short, delivered as captured') }),
+  'net-send': z.strictObject({
+    domid: Domid,
+    name: DomainName,
+    vif: z.string(),
+    dest: z.string(),
+    frameSize: Count,
+    frames: Count,
+    bytes: Count,
+    elapsedNs: Count,
+    ringFullWaits: Count.describe('times the ring was full and the sender waited'),
+  }),
   'xenstore:exists': z.strictObject({ exists: z.boolean(), keys: z.array(z.strictObject({ path: z.string(), exists: z.boolean() })) }),
 } satisfies Record<string, z.ZodType>;
 

@@ -1,0 +1,175 @@
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { LINKTYPE_ETHERNET, PCAP_GLOBAL_HEADER_SIZE, PCAP_MAGIC_USEC, PCAP_RECORD_HEADER_SIZE, PCAP_SNAPLEN, pcapGlobalHeader, writeRecordHeader } from './pcap-format.js';
+
+/** Microseconds since the epoch: wall time (what Wireshark shows), at hrtime's resolution. */
+export type UsecClock = () => number;
+
+/**
+ * The wall clock at process start plus the monotonic clock since: microseconds that
+ * never go backwards within a run. performance.now() rather than hrtime.bigint():
+ * a capture takes a timestamp per frame, and a double costs a fraction of a BigInt.
+ */
+export function wallUsecClock(): UsecClock {
+  const origin = performance.timeOrigin;
+  return () => Math.floor((origin + performance.now()) * 1000);
+}
+
+export interface PcapWriterOptions {
+  /** The capture file; its folder is created. An existing capture of ours is appended to. */
+  path: string;
+  /** The host's log: the one line saying the capture stopped, and why. */
+  log: (line: string) => void;
+  now?: UsecClock;
+  /** Run the flush after the current work (setImmediate by default; tests pass their own). */
+  defer?: (fn: () => void) => void;
+}
+
+/** Records are gathered here and written in one write(2) per event-loop turn or when it fills. */
+const BUFFER_SIZE = 1024 * 1024;
+/** Flush once this much is waiting, without waiting for the turn to end. */
+const FLUSH_AT = 256 * 1024;
+/** Records that may share one clock reading within a turn (a few microseconds of frames). */
+const STAMP_EVERY = 32;
+
+export interface PcapWriterStats {
+  records: number;
+  bytes: number;
+  /** Frames not captured because the file could not be written. */
+  dropped: number;
+}
+
+/**
+ * A capture file that grows as frames pass. Each frame is copied (the link's bytes are
+ * only valid during its handler) into a buffer that reaches the file by the end of the
+ * event-loop turn, so tshark -r or Wireshark reading the file while it grows sees
+ * every frame whole, at the cost of one write per burst rather than per frame.
+ *
+ * A file that cannot be opened or written (a full disk, a removed folder, EACCES)
+ * stops the capture, with one line in the host's log; the frames still go where they
+ * were going, since a capture must never take a NIC down.
+ */
+export class PcapWriter {
+  readonly path: string;
+  private fd: number | null = null;
+  private readonly buf = new Uint8Array(BUFFER_SIZE);
+  private readonly view = new DataView(this.buf.buffer);
+  private used = 0;
+  /** Records in the buffer, not yet written. */
+  private pending = 0;
+  private flushQueued = false;
+  private readonly now: UsecClock;
+  private readonly defer: (fn: () => void) => void;
+  private readonly log: (line: string) => void;
+  /** Why the capture stopped; null while it runs. */
+  failure: string | null = null;
+  readonly stats: PcapWriterStats = { records: 0, bytes: 0, dropped: 0 };
+  /** The timestamp records get now, and how many have had it (0: read the clock again). */
+  private stampSec = 0;
+  private stampUsec = 0;
+  private stampUses = 0;
+  private readonly flushNow = (): void => {
+    this.flushQueued = false;
+    this.stampUses = 0;
+    this.flush();
+  };
+
+  constructor(options: PcapWriterOptions) {
+    this.path = options.path;
+    this.log = options.log;
+    this.now = options.now ?? wallUsecClock();
+    this.defer = options.defer ?? setImmediate;
+    try {
+      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+      this.fd = openSync(this.path, 'a+', 0o600);
+      this.startFile(this.fd);
+    } catch (err) {
+      this.fail(`cannot open it: ${(err as Error).message}`);
+    }
+  }
+
+  /** A new file gets the global header; an existing one must be a capture this writer could have made. */
+  private startFile(fd: number): void {
+    const size = fstatSync(fd).size;
+    if (size === 0) {
+      writeSync(fd, pcapGlobalHeader());
+      return;
+    }
+    const head = new Uint8Array(PCAP_GLOBAL_HEADER_SIZE);
+    const got = readSync(fd, head, 0, head.length, 0);
+    const v = new DataView(head.buffer);
+    if (got < head.length || v.getUint32(0, true) !== PCAP_MAGIC_USEC || v.getUint32(20, true) !== LINKTYPE_ETHERNET) {
+      throw new Error('it exists and is not a little-endian Ethernet pcap file (move it away to capture there)');
+    }
+  }
+
+  /** Append one frame (copied), timestamped now. */
+  write(frame: Uint8Array): void {
+    if (this.fd === null) {
+      this.stats.dropped++;
+      return;
+    }
+    const capLen = Math.min(frame.length, PCAP_SNAPLEN);
+    if (this.used + PCAP_RECORD_HEADER_SIZE + capLen > BUFFER_SIZE) this.flush();
+    if (this.fd === null) {
+      this.stats.dropped++;
+      return;
+    }
+    // Reading the clock costs more than recording a small frame: a burst of frames in
+    // one turn shares a reading, taken again every STAMP_EVERY frames and each turn.
+    if (this.stampUses === 0) {
+      const us = this.now();
+      this.stampSec = Math.floor(us / 1e6);
+      this.stampUsec = us - this.stampSec * 1e6;
+    }
+    if (++this.stampUses === STAMP_EVERY) this.stampUses = 0;
+    writeRecordHeader(this.view, this.used, this.stampSec, this.stampUsec, capLen, frame.length);
+    this.buf.set(capLen === frame.length ? frame : frame.subarray(0, capLen), this.used + PCAP_RECORD_HEADER_SIZE);
+    this.used += PCAP_RECORD_HEADER_SIZE + capLen;
+    this.pending++;
+    this.stats.records++;
+    this.stats.bytes += frame.length;
+    if (this.used >= FLUSH_AT) this.flush();
+    else if (!this.flushQueued) {
+      this.flushQueued = true;
+      this.defer(this.flushNow);
+    }
+  }
+
+  /** Write out what is buffered. */
+  flush(): void {
+    if (this.fd === null || this.used === 0) return;
+    try {
+      let done = 0;
+      while (done < this.used) done += writeSync(this.fd, this.buf, done, this.used - done);
+      this.used = 0;
+      this.pending = 0;
+    } catch (err) {
+      this.fail(`cannot write it: ${(err as Error).message}`);
+    }
+  }
+
+  close(): void {
+    this.flush();
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+
+  private fail(why: string): void {
+    // Buffered records are lost with the file: count them with what follows.
+    this.stats.records -= this.pending;
+    this.stats.dropped += this.pending;
+    this.pending = 0;
+    this.used = 0;
+    this.failure = why;
+    this.log(`capture ${this.path}: ${why}; frames are no longer captured there (the NIC keeps working)`);
+    if (this.fd !== null) {
+      try {
+        closeSync(this.fd);
+      } catch {
+        // Already unusable: the line above says so.
+      }
+    }
+    this.fd = null;
+  }
+}
