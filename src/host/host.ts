@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { RealClock, type Clock } from '../hypervisor/clock.js';
 import type { HostModel } from '../hypervisor/host-model.js';
 import type { DomainRecord } from '../toolstack/toolstack.js';
+import { faultTarget } from '../ui/faults.js';
 import type { HostStatus } from '../protocol/host-rpc.js';
 import { RPC_PARAMS } from '../protocol/methods.js';
 import { VERSION } from '../version.js';
@@ -22,6 +23,7 @@ import { Machine } from './machine.js';
 import type { StatePaths } from '../state/state-dir.js';
 import { statsMethods } from './stats-service.js';
 import { xenbusMethods } from './xenbus-service.js';
+import { faultMethods } from './fault-service.js';
 import { XsSocketServer } from './xs-server.js';
 
 /** What the host needs from the persistence layer. */
@@ -141,6 +143,7 @@ export class Host {
       ...evtchnMethods(this.machine),
       ...blkMethods(this.machine),
       ...xenbusMethods(this.machine),
+      ...faultMethods(this.machine),
     };
   }
 
@@ -161,6 +164,7 @@ export class Host {
       rssBytes: process.memoryUsage.rss(),
       persistence: { journal: this.barrier.health, ...backend.stats() },
       recovery: backend.recovery ?? null,
+      faults: this.machine.faults.rows().map((f) => ({ id: f.id, kind: f.kind, target: faultTarget(f.target), fired: f.fired })),
     };
   }
 

@@ -10,6 +10,9 @@ import type { NodeRecord } from '../xenstore/database.js';
 import type { QuotaLimits } from '../xenstore/quota.js';
 import type { Change } from '../xenstore/store.js';
 import { XenStored } from '../xenstore/xenstored.js';
+import { FaultRegistry } from '../faults/registry.js';
+import { GuestFaults } from '../faults/guest-faults.js';
+import { XsFaults } from '../faults/xs-faults.js';
 import { ConsoleService } from './console-service.js';
 import { XsRingService } from './xs-ring-service.js';
 
@@ -57,15 +60,21 @@ export class Machine {
   readonly xs: XenStored;
   readonly consoles: ConsoleService;
   readonly rings: XsRingService;
+  /** Faults in force (`xenemu fault`), and the guest kinds' side of them. */
+  readonly faults: FaultRegistry;
+  private readonly guestFaults: GuestFaults;
   dom0!: Kernel;
   toolstack!: Toolstack;
 
   private constructor(private readonly options: MachineOptions) {
     this.hv = new Hypervisor(defaultHostModel(options.host), options.clock);
+    this.faults = new FaultRegistry(this.hv.clock, (line) => this.hv.log(line));
+    this.guestFaults = new GuestFaults(this.faults, this.hv.clock, (domid) => (domid === 0 ? undefined : this.toolstack.kernel(domid)));
     // xenstored and xenconsoled run in dom0.
     this.rings = new XsRingService(() => this.dom0);
     this.xs = new XenStored({
       quota: options.quota,
+      faults: new XsFaults(this.faults, this.hv.clock, () => this.xs.quota),
       log: options.log,
       domains: this.rings,
       ...(options.onStoreChanges ? { onChanges: options.onStoreChanges } : {}),
@@ -166,6 +175,11 @@ export class Machine {
       },
       log,
       ...(this.options.hotplugEnv ? { hotplugEnv: this.options.hotplugEnv } : {}),
+      guestFaults: this.guestFaults,
+    });
+    // A fault aimed at a domain ends with it (a rebooted guest is a new domain).
+    this.hv.onDomainEvent((e) => {
+      if (e.kind === 'destroyed') this.faults.forgetDomain(e.domid);
     });
   }
 

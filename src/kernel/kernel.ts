@@ -9,7 +9,7 @@ import { XEN_LEGACY_MAX_VCPUS as LEGACY_MAX_VCPUS } from '../abi/constants.js';
 import type { Hypercalls } from '../hypervisor/hypercalls.js';
 import { BalloonDriver, minimumTargetPages } from './balloon/balloon.js';
 import { HvcConsole } from './console/hvc.js';
-import { ControlDriver } from './control/control.js';
+import { ControlDriver, type ShutdownFaults } from './control/control.js';
 import { handleSysrq, type SysrqKernel } from './control/sysrq.js';
 import { acpiButton, unknownNmi } from './control/triggers.js';
 import { CpuHotplug } from './cpu-hotplug.js';
@@ -64,6 +64,8 @@ export interface KernelOptions {
   cost?: Partial<CostModel>;
   /** The kernel command line (a PV guest's is also in start_info): e.g. unknown_nmi_panic. */
   cmdline?: string;
+  /** Faults put on this guest on purpose (`xenemu fault add guest-...`). */
+  faults?: ShutdownFaults;
 }
 
 /** dom0's console driver on VIRQ_CONSOLE: Xen's console has output (xenemu's driver reads none). */
@@ -422,7 +424,7 @@ export class Kernel {
    */
   private async startDrivers(saved: KernelState | null = null): Promise<void> {
     this.xenstoreChildren = new XenstoreChildren(this.xs, this.log);
-    await this.xenstoreChildren.add(new ControlDriver(this.log, (reason) => void this.shutdown(reason), (key) => handleSysrq(key, this.sysrqKernel()), this.initialDomain));
+    await this.xenstoreChildren.add(new ControlDriver(this.log, (reason) => void this.shutdown(reason), (key) => handleSysrq(key, this.sysrqKernel()), this.initialDomain, this.options.faults ?? null));
     const floor = minimumTargetPages(this.options.pages);
     this.balloon = new BalloonDriver(this.hc, this.log, () => this.hc.currentPages(), this.pageAllocator, this.options.pages, floor);
     if (saved !== null) this.balloon.load(saved.balloon);

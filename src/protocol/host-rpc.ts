@@ -27,6 +27,8 @@ export interface HostStatus {
   persistence: Record<string, number | string>;
   /** This start's recovery: what was replayed, and any damage found and set aside. */
   recovery: RecoveryReport | null;
+  /** Faults in force (`xenemu fault list` has the details). */
+  faults: Array<{ id: number; kind: string; target: string; fired: number }>;
 }
 
 type None = z.output<typeof NoParams>;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { XsRequestError, type XsClient } from '../protocol/xs-client.js';
+import type { GuestFaults } from '../faults/guest-faults.js';
 import type { Clock } from '../hypervisor/clock.js';
 import type { Domain, ShutdownReason } from '../hypervisor/domain.js';
 import { Domctl } from '../hypervisor/domctl.js';
@@ -67,6 +68,8 @@ export interface ToolstackDeps {
   log: (line: string) => void;
   /** Added to the daemon's environment for hotplug scripts (XENSTORED_PATH, so their xenstore-write reaches this host). */
   hotplugEnv?: Record<string, string>;
+  /** Faults put on guests on purpose (`xenemu fault add guest-...`). */
+  guestFaults?: GuestFaults;
 }
 
 /** How long a guest has to acknowledge control/shutdown, as libxl waits. */
@@ -238,6 +241,7 @@ export class Toolstack {
 
   private makeKernel(record: DomainRecord, built: BuiltDomain): Kernel {
     const c = record.config;
+    const faults = this.deps.guestFaults;
     return new Kernel({
       domid: record.domid,
       name: c.name,
@@ -249,6 +253,7 @@ export class Toolstack {
       boot: c.type === 'pv' ? { kind: 'pv', startInfoGfn: built.startInfoGfn } : { kind: 'hvm', sharedInfoGfn: built.sharedInfoGfn },
       xenemu: c.xenemu,
       cmdline: kernelCommandLine(c) ?? '',
+      ...(faults ? { faults: { armed: () => faults.armed, ignores: (command: string) => faults.ignoresShutdown(record.domid, command) } } : {}),
     });
   }
 

@@ -52,6 +52,10 @@ const RUNS: Record<JsonCommand, string[][]> = {
   'block-list': [['web', 'db'], ['-l', 'db']],
   'block-detach': [['db', 'xvdc']],
   'xenbus:list': [['web'], ['0']],
+  // In this order: added (one with no target, one on web), listed, cleared.
+  'fault:add': [['xs-delay', 'socket', '--delay', '0ms', '--count', '1', '--seed', '3'], ['guest-unresponsive', 'web']],
+  'fault:list': [[]],
+  'fault:clear': [['--all']],
 };
 
 let h: XlHost;

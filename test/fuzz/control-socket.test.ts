@@ -70,6 +70,10 @@ const VALID: Record<string, unknown> = {
   'block.attach': { ref: 'fuzz', disk: { vdev: 'xvdb', devtype: 'cdrom', access: 'ro', format: 'empty' } },
   'block.detach': { ref: 'fuzz', vdev: 'xvdb', force: false },
   'block.list': { ref: 'fuzz' },
+  // A fault that changes no answer (no delay, once), and the clear that ends any left.
+  'fault.add': { kind: 'xs-delay', target: 'socket', delayMs: 0, count: 1 },
+  'fault.list': {},
+  'fault.clear': { id: null },
 };
 const METHODS = Object.keys(VALID);
 

@@ -19,6 +19,7 @@
  */
 
 import * as z from 'zod';
+import { FAULT_KINDS, type FaultKind } from '../../faults/kinds.js';
 
 const Int = z.int();
 const Count = z.int().min(0);
@@ -231,6 +232,29 @@ const HostStatusJson = z.looseObject({
   rssBytes: Count,
   persistence: z.record(z.string(), z.union([z.number(), z.string()])),
   recovery: z.looseObject({}).nullable(),
+  faults: z.array(z.strictObject({ id: Count, kind: z.string(), target: z.string().describe('a domain name or id, "socket", or "all"'), fired: Count })).describe('faults in force'),
+});
+
+// ---- faults ---------------------------------------------------------------------------
+
+const FaultJson = z.strictObject({
+  id: Count,
+  kind: z.enum(Object.keys(FAULT_KINDS) as [FaultKind, ...FaultKind[]]),
+  target: z.union([z.strictObject({ domid: Domid, name: DomainName }), z.literal('socket'), z.null()]).describe('a domain, the socket clients, or null for every client'),
+  probability: z.number().gt(0).lte(1),
+  count: Count.nullable().describe('it ends after firing this many times; null: no limit'),
+  durationMs: Count.nullable().describe('how long it lasts from its start; null: until cleared'),
+  seed: Count,
+  options: z.strictObject({
+    errno: z.string().optional(),
+    op: z.string().optional(),
+    path: z.string().optional(),
+    delayMs: Count.optional(),
+    coalesce: z.boolean().optional(),
+    quota: z.record(z.string(), Count).optional(),
+  }),
+  fired: Count,
+  ageMs: Count.describe('how long it has been in force'),
 });
 
 // ---- top ------------------------------------------------------------------------------
@@ -405,6 +429,9 @@ export const JSON_OUTPUTS = {
   'block-io': BlockIoJson,
   'xenbus:list': z.strictObject({ domid: Domid, name: DomainName, devices: z.array(XenbusDeviceJson) }),
   'xenstore:exists': z.strictObject({ exists: z.boolean(), keys: z.array(z.strictObject({ path: z.string(), exists: z.boolean() })) }),
+  'fault:add': FaultJson,
+  'fault:list': z.strictObject({ faults: z.array(FaultJson) }),
+  'fault:clear': z.strictObject({ cleared: z.array(Count).describe('the ids of the faults ended') }),
 } satisfies Record<string, z.ZodType>;
 
 export type JsonCommand = keyof typeof JSON_OUTPUTS;
