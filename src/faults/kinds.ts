@@ -11,6 +11,11 @@ export const FAULT_KINDS = {
   'xs-quota': "the target domain's XenStore quotas are lowered to --quota NAME=VALUE while the fault lasts",
   'guest-unresponsive': 'the guest ignores control/shutdown: nobody acknowledges a shutdown or reboot request',
   'guest-crash': 'the guest crashes (after --delay, if given), and its on_crash action runs',
+  'guest-slow-boot': "the guest's kernel starts booting --delay after the domain is unpaused",
+  'guest-leak': 'the guest writes a new node under its data/ every --every (1 s), never removing one, until its quota stops it',
+  'vcpu-hang': 'vCPU --vcpu (0) of the guest stops taking interrupts: its events stay pending until the fault ends',
+  'hotplug-fail': "hotplug scripts of the target's devices (of every domain's, without one) fail with status 1",
+  'host-kill': 'the daemon kills itself (SIGKILL) at --at flush (the --after-th journal write) or --at create (mid-way through the --after-th domain create)',
 } as const;
 
 export type FaultKind = keyof typeof FAULT_KINDS;
@@ -20,16 +25,19 @@ export function isFaultKind(word: string): word is FaultKind {
 }
 
 /** Kinds that apply to one domain and need it named. */
-export const NEEDS_DOMAIN: ReadonlySet<FaultKind> = new Set(['xs-quota', 'guest-unresponsive', 'guest-crash']);
+export const NEEDS_DOMAIN: ReadonlySet<FaultKind> = new Set(['xs-quota', 'guest-unresponsive', 'guest-crash', 'guest-slow-boot', 'guest-leak', 'vcpu-hang']);
+
+/** Kinds about the host itself, aimed at nothing. */
+export const HOST_WIDE: ReadonlySet<FaultKind> = new Set(['host-kill']);
 
 /** Kinds that act once when added (or after --delay) rather than on each matching event. */
-export const ONE_SHOT: ReadonlySet<FaultKind> = new Set(['guest-crash']);
+export const ONE_SHOT: ReadonlySet<FaultKind> = new Set(['guest-crash', 'host-kill']);
 
 /** Kinds that hold a state while active rather than firing on events: probability and count mean nothing. */
-export const STATEFUL: ReadonlySet<FaultKind> = new Set(['xs-quota']);
+export const STATEFUL: ReadonlySet<FaultKind> = new Set(['xs-quota', 'vcpu-hang']);
 
 /** The kind-specific options (FaultRow.options keys): which each kind needs and which it takes. */
-export type FaultOption = 'errno' | 'op' | 'path' | 'delayMs' | 'coalesce' | 'quota';
+export type FaultOption = 'errno' | 'op' | 'path' | 'delayMs' | 'intervalMs' | 'coalesce' | 'quota' | 'vcpu' | 'at' | 'after';
 
 export const KIND_OPTIONS: Readonly<Record<FaultKind, { required: readonly FaultOption[]; optional: readonly FaultOption[] }>> = {
   'xs-eagain': { required: [], optional: ['path'] },
@@ -39,4 +47,12 @@ export const KIND_OPTIONS: Readonly<Record<FaultKind, { required: readonly Fault
   'xs-quota': { required: ['quota'], optional: [] },
   'guest-unresponsive': { required: [], optional: [] },
   'guest-crash': { required: [], optional: ['delayMs'] },
+  'guest-slow-boot': { required: ['delayMs'], optional: [] },
+  'guest-leak': { required: [], optional: ['intervalMs'] },
+  'vcpu-hang': { required: [], optional: ['vcpu'] },
+  'hotplug-fail': { required: [], optional: [] },
+  'host-kill': { required: ['at'], optional: ['after'] },
 };
+
+/** Where host-kill can strike. */
+export const KILL_POINTS = ['flush', 'create'] as const;

@@ -101,6 +101,11 @@ export class FaultRegistry {
     if (fault.spec.count !== null && fault.fired >= fault.spec.count) this.remove(fault, 'its count is reached');
   }
 
+  /** Log something a fault met without firing (a refused leak): the reader sees why it stalls. */
+  note(fault: ActiveFault, what: string): void {
+    this.log(`fault ${fault.id} (${fault.spec.kind}): ${what}`);
+  }
+
   /** End fault `id`; false when there is none. */
   clear(id: number): boolean {
     const fault = this.faults.get(id);

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { XS_ERRNO_NAMES, XsType } from './xs-wire.js';
-import { FAULT_KINDS, type FaultKind } from '../faults/kinds.js';
+import { FAULT_KINDS, KILL_POINTS, type FaultKind } from '../faults/kinds.js';
 import { DomainRef } from './params.js';
 
 /**
@@ -16,8 +16,12 @@ const FaultOptions = {
   op: z.enum(XS_TYPE_NAMES).optional(),
   path: z.string().startsWith('/').max(3072).optional(),
   delayMs: z.int().min(0).max(86_400_000).optional(),
+  intervalMs: z.int().min(1).max(86_400_000).optional(),
   coalesce: z.boolean().optional(),
   quota: z.record(z.string(), z.int().min(0)).optional(),
+  vcpu: z.int().min(0).max(8191).optional(),
+  at: z.enum(KILL_POINTS).optional(),
+  after: z.int().min(1).optional(),
 };
 
 export const FaultParams = {
@@ -49,7 +53,18 @@ export interface FaultRow {
   /** Milliseconds it lasts from its start; null: until cleared. */
   durationMs: number | null;
   seed: number;
-  options: { errno?: string; op?: string; path?: string; delayMs?: number; coalesce?: boolean; quota?: Record<string, number> };
+  options: {
+    errno?: string;
+    op?: string;
+    path?: string;
+    delayMs?: number;
+    intervalMs?: number;
+    coalesce?: boolean;
+    quota?: Record<string, number>;
+    vcpu?: number;
+    at?: (typeof KILL_POINTS)[number];
+    after?: number;
+  };
   fired: number;
   /** Milliseconds it has been active (on the host's clock). */
   ageMs: number;

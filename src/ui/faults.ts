@@ -16,7 +16,11 @@ function options(row: FaultRow): string {
   if (o.op !== undefined) parts.push(`op=${o.op}`);
   if (o.path !== undefined) parts.push(`path=${o.path}`);
   if (o.delayMs !== undefined) parts.push(`delay=${formatDurationMs(o.delayMs)}`);
+  if (o.intervalMs !== undefined) parts.push(`every=${formatDurationMs(o.intervalMs)}`);
   if (o.coalesce === true) parts.push('coalesce');
+  if (o.vcpu !== undefined) parts.push(`vcpu=${o.vcpu}`);
+  if (o.at !== undefined) parts.push(`at=${o.at}`);
+  if (o.after !== undefined) parts.push(`after=${o.after}`);
   for (const [k, v] of Object.entries(o.quota ?? {})) parts.push(`quota ${k}=${v}`);
   return parts.join(' ') || '-';
 }

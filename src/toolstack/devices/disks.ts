@@ -30,6 +30,8 @@ export interface DiskDeps {
   xs: XsClient;
   clock: Clock;
   log: (line: string) => void;
+  /** Faults made to happen on purpose: hotplug-fail. */
+  faults?: { hotplugFails(domid: number, script: string, action: string): number | null };
   /** The environment hotplug scripts start from (the daemon's, plus XENSTORED_PATH). */
   hotplugBaseEnv: NodeJS.ProcessEnv;
 }
@@ -144,14 +146,33 @@ async function connectDevice(deps: DiskDeps, d: DeviceId): Promise<void> {
  * in-process (defaultBlockScript): xenemu's blkback opens the target itself.
  */
 async function hotplug(deps: DiskDeps, d: DeviceId, action: 'add' | 'remove'): Promise<void> {
-  const { xs, clock } = deps;
+  const { xs } = deps;
   const be = backendPath(d);
   const script = await readOrNull(xs, `${be}/script`);
   if (script === null) throw new ToolstackError('EIO', `unable to read script from ${be}`);
-  if (script === DEFAULT_BLOCK_SCRIPT) {
+  const failing = deps.faults?.hotplugFails(d.domid, script, action) ?? null;
+  let problem: string | undefined;
+  if (failing !== null) {
+    // hotplug-fail: the script "ran" and exited 1, with nothing in hotplug-status.
+    problem = `exit status 1 (xenemu fault ${failing}: hotplug-fail)`;
+  } else if (script === DEFAULT_BLOCK_SCRIPT) {
     if (action === 'add') await defaultBlockScript(xs, be);
     return;
+  } else {
+    problem = await runScript(deps, d, be, script, action);
   }
+  if (problem === undefined) return;
+  const message = `hotplug script ${script} ${action} failed for ${be}: ${problem}`;
+  if (action === 'remove') {
+    deps.log(`domain ${d.domid}: ${message}`);
+    return;
+  }
+  throw new ToolstackError('EIO', `script: ${message}`);
+}
+
+/** Run a real script and read its verdict: what went wrong, or undefined. */
+async function runScript(deps: DiskDeps, d: DeviceId, be: string, script: string, action: 'add' | 'remove'): Promise<string | undefined> {
+  const { xs, clock } = deps;
   const run = await runHotplugScript(clock, script, action, { ...deps.hotplugBaseEnv, ...hotplugEnv(script, d) });
   if (run.output.trim() !== '') deps.log(`domain ${d.domid}: hotplug ${script} ${action}: ${run.output.trim().slice(0, 2000)}`);
   let problem: string | undefined;
@@ -160,13 +181,7 @@ async function hotplug(deps: DiskDeps, d: DeviceId, action: 'add' | 'remove'): P
   const error = await readOrNull(xs, `${be}/hotplug-error`);
   if (status === 'error' || status === 'busy' || (run.status !== null && run.status !== 0)) problem = error ?? `exit status ${run.status ?? '?'}${status !== null ? `, hotplug-status ${status}` : ''}`;
   else if (problem === undefined && action === 'add' && status !== 'connected') problem = `it exited without writing hotplug-status "connected" to ${be}`;
-  if (problem === undefined) return;
-  const message = `hotplug script ${script} ${action} failed for ${be}: ${problem}`;
-  if (action === 'remove') {
-    deps.log(`domain ${d.domid}: ${message}`);
-    return;
-  }
-  throw new ToolstackError('EIO', `script: ${message}`);
+  return problem;
 }
 
 /**

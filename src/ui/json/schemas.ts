@@ -19,7 +19,7 @@
  */
 
 import * as z from 'zod';
-import { FAULT_KINDS, type FaultKind } from '../../faults/kinds.js';
+import { FAULT_KINDS, KILL_POINTS, type FaultKind } from '../../faults/kinds.js';
 
 const Int = z.int();
 const Count = z.int().min(0);
@@ -250,8 +250,12 @@ const FaultJson = z.strictObject({
     op: z.string().optional(),
     path: z.string().optional(),
     delayMs: Count.optional(),
+    intervalMs: Count.optional(),
     coalesce: z.boolean().optional(),
     quota: z.record(z.string(), Count).optional(),
+    vcpu: Count.optional(),
+    at: z.enum(KILL_POINTS).optional(),
+    after: Count.optional(),
   }),
   fired: Count,
   ageMs: Count.describe('how long it has been in force'),
