@@ -27,6 +27,9 @@ ${Object.entries(FAULT_KINDS).map(([k, v]) => `  ${k.padEnd(19)} ${v}`).join('\n
     '<%= config.bin %> fault add xs-quota web --quota nodes=20 --quota watches=2 --duration 1m',
     '<%= config.bin %> fault add guest-unresponsive web',
     '<%= config.bin %> fault add guest-crash db --delay 5s',
+    '<%= config.bin %> fault add vcpu-hang web --vcpu 1 --duration 10s',
+    '<%= config.bin %> fault add hotplug-fail web --count 1',
+    '<%= config.bin %> fault add host-kill --at flush --after 100',
   ];
   static override enableJsonFlag = true;
   static override args = {
@@ -41,7 +44,11 @@ ${Object.entries(FAULT_KINDS).map(([k, v]) => `  ${k.padEnd(19)} ${v}`).join('\n
     errno: Flags.string({ description: 'xs-errno: the Xen errno name to answer with (EACCES, EIO, ENOSPC, ...)' }),
     op: Flags.string({ description: 'xs-errno: only requests of this type (READ, WRITE, TRANSACTION_START, ...)' }),
     path: Flags.string({ description: 'xs-errno, xs-eagain: only requests or transactions touching this path or below it' }),
-    delay: Flags.string({ description: 'xs-delay, xs-watch-delay: how late; guest-crash: when' }),
+    delay: Flags.string({ description: 'xs-delay, xs-watch-delay, guest-slow-boot: how late; guest-crash: when' }),
+    every: Flags.string({ description: 'guest-leak: how often a node is leaked (default 1s)' }),
+    vcpu: Flags.integer({ description: 'vcpu-hang: the vCPU that hangs (default 0)', min: 0 }),
+    at: Flags.string({ description: 'host-kill: where the daemon dies', options: ['flush', 'create'] }),
+    after: Flags.integer({ description: 'host-kill: at the Nth such point from now (default 1)', min: 1 }),
     coalesce: Flags.boolean({ description: 'xs-watch-delay: drop an event while the same one is still held' }),
     quota: Flags.string({ description: 'xs-quota: NAME=VALUE (nodes, watches, transactions, node-size, permissions, outstanding, transaction-nodes, path-max); repeat for several', multiple: true }),
   };
@@ -68,7 +75,11 @@ ${Object.entries(FAULT_KINDS).map(([k, v]) => `  ${k.padEnd(19)} ${v}`).join('\n
       ...(flags.op !== undefined ? { op: flags.op.toUpperCase() } : {}),
       ...(flags.path !== undefined ? { path: flags.path } : {}),
       ...(flags.delay !== undefined ? { delayMs: duration(flags.delay, '--delay') } : {}),
+      ...(flags.every !== undefined ? { intervalMs: duration(flags.every, '--every') } : {}),
       ...(flags.coalesce ? { coalesce: true } : {}),
+      ...(flags.vcpu !== undefined ? { vcpu: flags.vcpu } : {}),
+      ...(flags.at !== undefined ? { at: flags.at as 'flush' | 'create' } : {}),
+      ...(flags.after !== undefined ? { after: flags.after } : {}),
       ...(flags.quota !== undefined ? { quota } : {}),
     });
     if (!this.jsonEnabled()) this.log(formatFaultList([row]));
