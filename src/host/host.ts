@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { RealClock, type Clock } from '../hypervisor/clock.js';
 import type { HostModel } from '../hypervisor/host-model.js';
 import type { DomainRecord } from '../toolstack/toolstack.js';
-import { faultTarget } from '../ui/faults.js';
+import { faultSummaries } from '../ui/faults.js';
 import type { HostStatus } from '../protocol/host-rpc.js';
 import { RPC_PARAMS } from '../protocol/methods.js';
 import { VERSION } from '../version.js';
@@ -177,7 +177,7 @@ export class Host {
       rssBytes: process.memoryUsage.rss(),
       persistence: { journal: this.barrier.health, ...backend.stats() },
       recovery: backend.recovery ?? null,
-      faults: this.machine.faults.rows().map((f) => ({ id: f.id, kind: f.kind, target: faultTarget(f.target), fired: f.fired })),
+      faults: faultSummaries(this.machine.faults),
     };
   }
 

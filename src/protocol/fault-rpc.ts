@@ -41,6 +41,15 @@ export const FaultParams = {
 
 export type FaultAddParams = z.output<(typeof FaultParams)['fault.add']>;
 
+/** A fault in a line: what `host status` and `top` show of each fault in force. */
+export interface FaultSummary {
+  id: number;
+  kind: string;
+  /** A domain's name (or id), "socket", or "all". */
+  target: string;
+  fired: number;
+}
+
 /** One fault as `fault list` shows it. */
 export interface FaultRow {
   id: number;

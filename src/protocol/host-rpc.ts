@@ -1,3 +1,4 @@
+import type { FaultSummary } from './fault-rpc.js';
 import type * as z from 'zod';
 import type { RecoveryReport } from '../state/last-start.js';
 import { NoParams } from './params.js';
@@ -28,7 +29,7 @@ export interface HostStatus {
   /** This start's recovery: what was replayed, and any damage found and set aside. */
   recovery: RecoveryReport | null;
   /** Faults in force (`xenemu fault list` has the details). */
-  faults: Array<{ id: number; kind: string; target: string; fired: number }>;
+  faults: FaultSummary[];
 }
 
 type None = z.output<typeof NoParams>;

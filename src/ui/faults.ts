@@ -1,4 +1,4 @@
-import type { FaultRow } from '../protocol/fault-rpc.js';
+import type { FaultRow, FaultSummary } from '../protocol/fault-rpc.js';
 import { formatDurationMs } from '../common/duration.js';
 
 /** How `host status` and `fault list` name what a fault applies to. */
@@ -6,6 +6,16 @@ export function faultTarget(target: FaultRow['target']): string {
   if (target === null) return 'all';
   if (target === 'socket') return 'socket';
   return target.name ?? String(target.domid);
+}
+
+/** The one-line view of each fault in force (`host status`, `top`). */
+export function faultSummaries(registry: { rows(): FaultRow[] }): FaultSummary[] {
+  return registry.rows().map((f) => ({ id: f.id, kind: f.kind, target: faultTarget(f.target), fired: f.fired }));
+}
+
+/** `host status` and `top`: "#1 xs-errno on web (fired 3)". */
+export function faultSummaryText(faults: readonly FaultSummary[]): string {
+  return faults.map((f) => `#${f.id} ${f.kind} on ${f.target} (fired ${f.fired})`).join(', ');
 }
 
 /** The kind's options as `fault add` takes them: errno=EACCES path=/x delay=250 ms. */

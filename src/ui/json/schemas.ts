@@ -72,6 +72,8 @@ export const VcpuRowJson = z.strictObject({
 
 const UptimeRowJson = z.strictObject({ domid: Domid, name: DomainName, uptimeSeconds: Count });
 
+const FaultSummaryJson = z.strictObject({ id: Count, kind: z.string(), target: z.string().describe('a domain name or id, "socket", or "all"'), fired: Count });
+
 const CpuTopologyJson = z.strictObject({ core: Count, socket: Count, node: Count }).nullable();
 const NumaNodeJson = z.strictObject({ memKiB: KiB, freeMemKiB: KiB, distances: z.array(Count) }).nullable();
 const PciTopologyJson = z.strictObject({ seg: Count, bus: Count, devfn: Count, node: Count }).nullable();
@@ -232,7 +234,7 @@ const HostStatusJson = z.looseObject({
   rssBytes: Count,
   persistence: z.record(z.string(), z.union([z.number(), z.string()])),
   recovery: z.looseObject({}).nullable(),
-  faults: z.array(z.strictObject({ id: Count, kind: z.string(), target: z.string().describe('a domain name or id, "socket", or "all"'), fired: Count })).describe('faults in force'),
+  faults: z.array(FaultSummaryJson).describe('faults in force'),
 });
 
 // ---- faults ---------------------------------------------------------------------------
@@ -293,6 +295,7 @@ export const TopFrameJson = z.strictObject({
     totalMemKiB: KiB,
     freeMemKiB: KiB,
     uptimeSeconds: Count,
+    faults: z.array(FaultSummaryJson).describe('faults in force'),
   }),
   domains: z.array(TopDomainJson),
 });
