@@ -119,6 +119,12 @@ async function main(): Promise<void> {
     },
     log,
     onStopRequest: () => void stop('stop requested'),
+    // host-kill: die as a crash would, without stopping anything first.
+    kill: (why) => {
+      log(`pid ${process.pid}: ${why}`);
+      process.kill(process.pid, 'SIGKILL');
+    },
+    ...(machine.faults !== undefined ? { faults: machine.faults } : {}),
   });
   writeFileSync(paths.pidFile, `${process.pid}\n`, { mode: 0o600 });
   log(`pid ${process.pid}: serving ${paths.socket} (${host.xs.db.counts.total + 1} nodes)`);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { RealClock, type Clock } from '../hypervisor/clock.js';
 import type { HostModel } from '../hypervisor/host-model.js';
 import type { DomainRecord } from '../toolstack/toolstack.js';
+import { faultSummaries } from '../ui/faults.js';
 import type { HostStatus } from '../protocol/host-rpc.js';
 import { RPC_PARAMS } from '../protocol/methods.js';
 import { VERSION } from '../version.js';
@@ -25,6 +26,8 @@ import { Machine } from './machine.js';
 import type { StatePaths } from '../state/state-dir.js';
 import { statsMethods } from './stats-service.js';
 import { xenbusMethods } from './xenbus-service.js';
+import { faultMethods, faultSpec } from './fault-service.js';
+import { faultParams, type FaultConfig } from '../faults/config.js';
 import { XsSocketServer } from './xs-server.js';
 
 /** What the host needs from the persistence layer. */
@@ -32,8 +35,8 @@ export interface StoreBackend {
   loadRecords(): Iterable<NodeRecord>;
   /** Buffer changes; cheap, no I/O. */
   append(changes: Change[]): void;
-  /** Make everything appended durable against a crash of this process. */
-  flush(): void;
+  /** Make everything appended durable against a crash of this process; the bytes written (0: nothing was due). */
+  flush(): number;
   /** Flush, then close; rejects (after closing) if the journal cannot be written. */
   close(): Promise<void>;
   stats(): Record<string, number | string>;
@@ -62,6 +65,10 @@ export interface HostOptions {
   log: (line: string) => void;
   /** Called when a client asks the host to stop (the daemon exits after it). */
   onStopRequest?: () => void;
+  /** What the host-kill fault does: the daemon kills itself with SIGKILL. */
+  kill?: (why: string) => void;
+  /** Faults of host.yaml, added once the host runs. */
+  faults?: readonly FaultConfig[];
 }
 
 /** Meta keys of the toolstack's own state. */
@@ -83,7 +90,13 @@ export class Host {
   machine!: Machine;
 
   private constructor(private readonly options: HostOptions) {
-    this.barrier = new DurabilityBarrier(() => options.backend.flush(), { journalDir: options.paths.journalDir, log: options.log });
+    this.barrier = new DurabilityBarrier(
+      () => {
+        // A journal write done: a point host-kill can strike at, before anyone hears of it.
+        if (options.backend.flush() > 0) this.machine?.hostFaults.at('flush');
+      },
+      { journalDir: options.paths.journalDir, log: options.log },
+    );
     this.control = new ControlServer(RPC_PARAMS, options.log, durableAnswers(this.barrier));
   }
 
@@ -126,7 +139,9 @@ export class Host {
       daemonPath: process.argv[1] ?? 'xenemu',
       log,
       memoryReport: () => Object.entries(host.status().persistence).map(([k, v]) => `${k}: ${v}`),
+      ...(options.kill ? { kill: options.kill } : {}),
     });
+    for (const item of options.faults ?? []) addHostConfigFault(host.machine, item);
     backend.flush();
     host.xsServer = new XsSocketServer(host.xs, barrier, log);
     host.control.register(host.methods());
@@ -152,6 +167,7 @@ export class Host {
       ...xenbusMethods(this.machine),
       ...netMethods(this.machine),
       ...consoleMethods(this.machine),
+      ...faultMethods(this.machine),
     };
   }
 
@@ -172,6 +188,7 @@ export class Host {
       rssBytes: process.memoryUsage.rss(),
       persistence: { journal: this.barrier.health, ...backend.stats() },
       recovery: backend.recovery ?? null,
+      faults: faultSummaries(this.machine.faults),
     };
   }
 
@@ -191,6 +208,21 @@ export class Host {
     } catch (err) {
       this.options.log(`stopping without writing the last unacknowledged changes: ${(err as Error).message}`);
     }
+  }
+}
+
+/**
+ * A fault of host.yaml: aimed as its target says. One whose domain is not there (yet)
+ * is left out and logged, not fatal: the host must start to be repaired.
+ */
+function addHostConfigFault(machine: Machine, item: FaultConfig): void {
+  try {
+    machine.faults.add(faultSpec(faultParams(item, item.target ?? null), (ref) => {
+      const d = machine.toolstack.find(ref);
+      return { domid: d.domid, name: d.name };
+    }));
+  } catch (err) {
+    machine.hv.log(`host.yaml: fault ${item.kind} not added: ${(err as Error).message}`);
   }
 }
 

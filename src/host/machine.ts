@@ -16,6 +16,11 @@ import type { QuotaLimits } from '../xenstore/quota.js';
 import type { Change } from '../xenstore/store.js';
 import { XenStored } from '../xenstore/xenstored.js';
 import type { ConsoleLogLimits } from './console-log.js';
+import { FaultRegistry } from '../faults/registry.js';
+import { GuestFaults } from '../faults/guest-faults.js';
+import { XsFaults } from '../faults/xs-faults.js';
+import { HostFaults } from '../faults/host-faults.js';
+import { applyConfigFaults } from './fault-service.js';
 import { ConsoleService } from './console-service.js';
 import { XsRingService } from './xs-ring-service.js';
 
@@ -51,6 +56,8 @@ export interface MachineOptions {
   hotplugEnv?: Record<string, string>;
   /** The bridges dom0 has (host.yaml's bridges; default: xenbr0). */
   bridges?: readonly string[];
+  /** What the host-kill fault does (the daemon: SIGKILL itself). */
+  kill?: (why: string) => void;
 }
 
 /** Xen's own frame for dom0's shared_info (any value outside dom0's memory). */
@@ -72,15 +79,26 @@ export class Machine {
   /** Bridges and capture files, following the vifs. */
   readonly net: NetFabric;
   private readonly vifEntries = new Map<VifPort, VifEntry>();
+  /** Faults in force (`xenemu fault`), and the guest kinds' side of them. */
+  readonly faults: FaultRegistry;
+  private readonly guestFaults: GuestFaults;
+  readonly hostFaults: HostFaults;
   dom0!: Kernel;
   toolstack!: Toolstack;
 
   private constructor(private readonly options: MachineOptions) {
     this.hv = new Hypervisor(defaultHostModel(options.host), options.clock);
+    this.faults = new FaultRegistry(this.hv.clock, (line) => this.hv.log(line));
+    this.guestFaults = new GuestFaults(this.faults, this.hv.clock, {
+      kernel: (domid) => (domid === 0 ? undefined : this.toolstack.kernel(domid)),
+      hangVcpu: (domid, vcpu, hung) => this.hv.hangVcpu(domid, vcpu, hung),
+    });
+    this.hostFaults = new HostFaults(this.faults, options.kill ?? ((why) => options.log(`${why} (not done: this machine has no process of its own to kill)`)));
     // xenstored and xenconsoled run in dom0.
     this.rings = new XsRingService(() => this.dom0);
     this.xs = new XenStored({
       quota: options.quota,
+      faults: new XsFaults(this.faults, this.hv.clock, () => this.xs.quota),
       log: options.log,
       domains: this.rings,
       ...(options.onStoreChanges ? { onChanges: options.onStoreChanges } : {}),
@@ -231,6 +249,18 @@ export class Machine {
       },
       log,
       ...(this.options.hotplugEnv ? { hotplugEnv: this.options.hotplugEnv } : {}),
+      faults: {
+        armed: () => this.guestFaults.armed,
+        ignoresShutdown: (domid, command) => this.guestFaults.ignoresShutdown(domid, command),
+        bootDelayMs: (domid) => this.guestFaults.bootDelayMs(domid),
+        hotplugFails: (domid, script, action) => this.hostFaults.hotplugFails(domid, script, action)?.id ?? null,
+        at: (point) => this.hostFaults.at(point),
+        fromConfig: (domid, name, items) => applyConfigFaults(this.faults, { domid, name }, items),
+      },
+    });
+    // A fault aimed at a domain ends with it (a rebooted guest is a new domain).
+    this.hv.onDomainEvent((e) => {
+      if (e.kind === 'destroyed') this.faults.forgetDomain(e.domid);
     });
   }
 

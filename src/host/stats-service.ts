@@ -1,3 +1,5 @@
+import type { FaultSummary } from '../protocol/fault-rpc.js';
+import { faultSummaries } from '../ui/faults.js';
 import type { Domain } from '../hypervisor/domain.js';
 import type { CallbackVia, Hypervisor } from '../hypervisor/hypervisor.js';
 import type { IntrRow, IntrSnapshot } from '../kernel/intr/stats.js';
@@ -51,6 +53,8 @@ export interface StatsSources {
   nowNs(): number;
   /** Wall-clock time, ms since the epoch. */
   wallMs(): number;
+  /** The faults in force, if the machine has any. */
+  faults?(): FaultSummary[];
 }
 
 const NO_DEVICES: DomainDevices = Object.freeze({ nets: [], vbds: [] }) as DomainDevices;
@@ -85,6 +89,7 @@ export function machineSources(machine: Machine): StatsSources {
     },
     nowNs: () => machine.hv.clock.now(),
     wallMs: () => Date.now(),
+    faults: () => faultSummaries(machine.faults),
   };
 }
 
@@ -357,6 +362,7 @@ export class StatsSampler {
       totalKiB: hv.totalKiB,
       freeKiB: hv.freeKiB,
       uptimeSec: Math.max(0, Math.floor((now - hv.startedAtNs) / 1e9)),
+      faults: this.src.faults?.() ?? [],
     };
   }
 

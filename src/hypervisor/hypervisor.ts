@@ -61,6 +61,8 @@ interface Delivery {
   injected: Float64Array;
   /** Times the emulated INTx line was asserted (pci-intx / gsi only). */
   intxAssertions: number;
+  /** vCPUs made to stop taking interrupts (fault vcpu-hang); null while none is. */
+  hung: Set<number> | null;
 }
 
 /** Default timer slop: expiries of a domain are coalesced to multiples of this (see DomainTimers). */
@@ -296,6 +298,7 @@ export class Hypervisor implements EventChannelHost, GrantHost {
       run: () => this.runUpcalls(domain, d),
       injected: new Float64Array(n),
       intxAssertions: 0,
+      hung: null,
     };
     return d;
   }
@@ -383,6 +386,7 @@ export class Hypervisor implements EventChannelHost, GrantHost {
         break;
     }
     if (d.queued[vcpu] === 1 || domain.vcpus[vcpu]?.online !== true) return;
+    if (d.hung !== null && d.hung.has(vcpu)) return;
     d.queued[vcpu] = 1;
     d.queue.push(vcpu);
     if (!d.scheduled) {
@@ -405,6 +409,22 @@ export class Hypervisor implements EventChannelHost, GrantHost {
       if (domain.shutdownReason !== null || domain.dying) return;
       d.injected[v]!++;
       if (d.handler(v) === true && domain.evtchn!.vcpuInfo(v)?.evtchnUpcallPending) this.kick(domain, v);
+    }
+  }
+
+  /**
+   * A vCPU that stops taking interrupts (fault vcpu-hang): its upcalls are not
+   * delivered, so its events stay pending, until it is let go and takes them all.
+   */
+  hangVcpu(domid: number, vcpu: number, hung: boolean): void {
+    const d = this.delivery.get(domid);
+    if (d === undefined) return;
+    if (hung) (d.hung ??= new Set()).add(vcpu);
+    else {
+      d.hung?.delete(vcpu);
+      if (d.hung?.size === 0) d.hung = null;
+      const domain = this.domains.get(domid);
+      if (domain) this.kickPending(domain);
     }
   }
 

@@ -11,7 +11,7 @@ import { BalloonDriver, minimumTargetPages } from './balloon/balloon.js';
 import { HvcConsole } from './console/hvc.js';
 import { Shell } from './console/shell.js';
 import { registerBuiltins } from './console/shell-commands.js';
-import { ControlDriver } from './control/control.js';
+import { ControlDriver, type ShutdownFaults } from './control/control.js';
 import { handleSysrq, type SysrqKernel } from './control/sysrq.js';
 import { acpiButton, unknownNmi } from './control/triggers.js';
 import { CpuHotplug } from './cpu-hotplug.js';
@@ -71,6 +71,8 @@ export interface KernelOptions {
   cmdline?: string;
   /** Told of each vif this kernel's netback connects or disconnects (the daemon's vif registry). */
   onVif?: (event: NetbackEvent) => void;
+  /** Faults put on this guest on purpose (`xenemu fault add guest-...`). */
+  faults?: ShutdownFaults;
 }
 
 /** dom0's console driver on VIRQ_CONSOLE: Xen's console has output (xenemu's driver reads none). */
@@ -452,7 +454,7 @@ export class Kernel {
    */
   private async startDrivers(saved: KernelState | null = null): Promise<void> {
     this.xenstoreChildren = new XenstoreChildren(this.xs, this.log);
-    await this.xenstoreChildren.add(new ControlDriver(this.log, (reason) => void this.shutdown(reason), (key) => handleSysrq(key, this.sysrqKernel()), this.initialDomain));
+    await this.xenstoreChildren.add(new ControlDriver(this.log, (reason) => void this.shutdown(reason), (key) => handleSysrq(key, this.sysrqKernel()), this.initialDomain, this.options.faults ?? null));
     const floor = minimumTargetPages(this.options.pages);
     this.balloon = new BalloonDriver(this.hc, this.log, () => this.hc.currentPages(), this.pageAllocator, this.options.pages, floor);
     if (saved !== null) this.balloon.load(saved.balloon);

@@ -1,3 +1,4 @@
+import type { FaultSummary } from './fault-rpc.js';
 import type * as z from 'zod';
 import type { RecoveryReport } from '../state/last-start.js';
 import { NoParams } from './params.js';
@@ -27,6 +28,8 @@ export interface HostStatus {
   persistence: Record<string, number | string>;
   /** This start's recovery: what was replayed, and any damage found and set aside. */
   recovery: RecoveryReport | null;
+  /** Faults in force (`xenemu fault list` has the details). */
+  faults: FaultSummary[];
 }
 
 type None = z.output<typeof NoParams>;

@@ -15,6 +15,7 @@
  * frame of a 100-domain host stays a few tens of KiB.
  */
 
+import type { FaultSummary } from './fault-rpc.js';
 import * as z from 'zod';
 import { Domid, NoParams } from './params.js';
 
@@ -92,6 +93,8 @@ export interface HostStats {
   freeKiB: number;
   /** Time since the emulated machine booted, s. */
   uptimeSec: number;
+  /** Faults in force (`xenemu fault`): the summary shows them while there are any. */
+  faults: FaultSummary[];
 }
 
 /** libxenstat's state accessors (xenstat_domain_running, ...), as xentop's STATE column reads them. */

@@ -1,9 +1,10 @@
 import { writeFileSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, stringify } from 'yaml';
 import { MAX_PCPUS } from '../hypervisor/host-model.js';
 import { readOptionalFile } from '../common/optional-file.js';
 import { z } from 'zod';
 import { XenemuError } from '../common/errors.js';
+import { FaultConfigObject, faultParams, faultProblem } from '../faults/config.js';
 
 /**
  * The emulated machine's shape, from <state dir>/host.yaml: how many physical CPUs and
@@ -30,6 +31,16 @@ const HostConfigSchema = z.strictObject({
     .optional()
     .describe('The bridges dom0 has, that vifs\' bridge= may name; each captures to captures/bridge-NAME.pcap (default: [xenbr0])'),
   xen_init_dom0: z.boolean().optional().describe('Write /local/domain/0/name and domid as xen-init-dom0 does (default: false, like a xenstored started with --no-domain-init)'),
+  faults: z
+    .array(
+      FaultConfigObject.superRefine((f, ctx) => {
+        const t = f.target;
+        const problem = faultProblem(faultParams(f, t ?? null), t === undefined ? null : t === 'socket' ? 'socket' : t === '0' || t === 'Domain-0' ? 'dom0' : 'domain', 'keys');
+        if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    )
+    .optional()
+    .describe('Faults added when the daemon starts, as `xenemu fault add` adds them (target: a domain, "socket", or none)'),
 });
 
 export type HostConfig = z.infer<typeof HostConfigSchema>;
@@ -64,12 +75,15 @@ export function readHostConfig(file: string): HostConfig {
   return parseHostConfig(text, file);
 }
 
-/** Record settings (for `host start --pcpus ...`), keeping the ones not given. */
-export function writeHostConfig(file: string, settings: HostConfig): void {
-  const merged = { ...readHostConfig(file), ...settings };
-  const lines = Object.entries(merged)
-    .filter(([, v]) => v !== undefined)
-    // A list (bridges) as a JSON array, which is YAML's flow form.
-    .map(([k, v]) => `${k}: ${Array.isArray(v) ? JSON.stringify(v) : v}`);
-  writeFileSync(file, `# The emulated machine (read when the daemon starts). Memory in MiB.\n${lines.join('\n')}\n`, { mode: 0o600 });
+/**
+ * Record settings (for `host start --pcpus ...`), keeping the ones not given as they
+ * are written (a fault's "30s" stays "30s", not the milliseconds it is read into).
+ */
+export function writeHostConfig(file: string, settings: Omit<HostConfig, 'faults'>): void {
+  const text = readOptionalFile(file);
+  if (text !== null) parseHostConfig(text, file);
+  const written = text === null ? {} : (parseDocument(text).toJS() as Record<string, unknown> | null) ?? {};
+  const merged = { ...written, ...settings };
+  const kept = Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined));
+  writeFileSync(file, `# The emulated machine (read when the daemon starts). Memory in MiB.\n${stringify(kept)}`, { mode: 0o600 });
 }

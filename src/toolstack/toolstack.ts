@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { XsRequestError, type XsClient } from '../protocol/xs-client.js';
+import type { FaultConfig } from '../faults/config.js';
 import type { Clock } from '../hypervisor/clock.js';
 import type { Domain, ShutdownReason } from '../hypervisor/domain.js';
 import { Domctl } from '../hypervisor/domctl.js';
@@ -75,6 +76,23 @@ export interface ToolstackDeps {
   onVif?: (event: NetbackEvent) => void;
   /** Whether dom0 has a bridge of that name (the in-process vif-bridge's check). */
   bridgeExists?: (name: string) => boolean;
+  /** Faults made to happen on purpose (`xenemu fault`, `xenemu.faults` in a config). */
+  faults?: ToolstackFaults;
+}
+
+/** Where the toolstack meets the faults: what it asks, and what it reports. */
+export interface ToolstackFaults {
+  /** Whether a guest may ignore shutdown requests now (then each is asked about). */
+  armed(): boolean;
+  ignoresShutdown(domid: number, command: string): boolean;
+  /** How long a guest's kernel waits before it boots (guest-slow-boot); 0: it does not. */
+  bootDelayMs(domid: number): number;
+  /** The id of the fault that fails this hotplug script run, or null. */
+  hotplugFails(domid: number, script: string, action: string): number | null;
+  /** A point host-kill can strike at: half-way through a create. */
+  at(point: 'create'): void;
+  /** Add a domain config's faults, aimed at the domain being built. */
+  fromConfig(domid: number, name: string, items: readonly FaultConfig[]): void;
 }
 
 /** How long a guest has to acknowledge control/shutdown, as libxl waits. */
@@ -184,6 +202,8 @@ export class Toolstack {
       const kernel = this.makeKernel(record, built);
       this.guests.set(domain.domid, { record, built, kernel, shutdownWaiters: [] });
       this.deps.store.save(record);
+      if (config.xenemu.faults.length > 0) this.deps.faults?.fromConfig(domain.domid, config.name, config.xenemu.faults);
+      this.deps.faults?.at('create');
       // libxl__add_disks, after the console: each disk's nodes, its backend's InitWait
       // and its hotplug script, before the guest runs.
       const dropped: number[] = [];
@@ -259,6 +279,7 @@ export class Toolstack {
 
   private makeKernel(record: DomainRecord, built: BuiltDomain): Kernel {
     const c = record.config;
+    const faults = this.deps.faults;
     return new Kernel({
       domid: record.domid,
       name: c.name,
@@ -271,6 +292,7 @@ export class Toolstack {
       xenemu: c.xenemu,
       cmdline: kernelCommandLine(c) ?? '',
       ...(this.deps.onVif !== undefined ? { onVif: this.deps.onVif } : {}),
+      ...(faults ? { faults: { armed: () => faults.armed(), ignores: (command: string) => faults.ignoresShutdown(record.domid, command) } } : {}),
     });
   }
 
@@ -292,7 +314,20 @@ export class Toolstack {
 
   private async bootKernel(domid: number): Promise<void> {
     const guest = this.guests.get(domid);
-    if (guest !== undefined && guest.kernel.state === 'created') await guest.kernel.boot();
+    if (guest === undefined || guest.kernel.state !== 'created') return;
+    const late = this.deps.faults?.bootDelayMs(domid) ?? 0;
+    if (late === 0) {
+      await guest.kernel.boot();
+      return;
+    }
+    // guest-slow-boot: the domain runs (xl create has returned) but its kernel starts late.
+    this.deps.clock.after(late * 1e6, () => {
+      if (this.guests.get(domid) !== guest || guest.kernel.state !== 'created') return;
+      guest.kernel.boot().catch((err: Error) => {
+        guest.kernel.log.print(`Kernel panic - not syncing: ${err.message}`);
+        this.domctl.shutdownDomain(domid, 'crash');
+      });
+    });
   }
 
   /** xl sysrq (libxl_send_sysrq): the key in ~/control/sysrq, which the guest's control driver takes. */
@@ -572,7 +607,15 @@ export class Toolstack {
 
   private diskDeps(): DeviceDeps {
     const { xs, clock, log } = this.deps;
-    return { xs, clock, log, hotplugBaseEnv: { ...process.env, ...this.deps.hotplugEnv }, ...(this.deps.bridgeExists !== undefined ? { bridgeExists: this.deps.bridgeExists } : {}) };
+    const faults = this.deps.faults;
+    return {
+      xs,
+      clock,
+      log,
+      hotplugBaseEnv: { ...process.env, ...this.deps.hotplugEnv },
+      ...(this.deps.bridgeExists !== undefined ? { bridgeExists: this.deps.bridgeExists } : {}),
+      ...(faults ? { faults } : {}),
+    };
   }
 
   /** The domain a disk's backend= names (by id or name), which must exist. */

@@ -1,3 +1,4 @@
+import { faultSummaryText } from './faults.js';
 import type { ChalkInstance } from 'chalk';
 import type { HostStatus } from '../protocol/host-rpc.js';
 import { describeRecovery, type LastStart } from '../state/last-start.js';
@@ -24,6 +25,7 @@ export function formatHostStatus(s: HostStatus, c: ChalkInstance): string {
     ['connections', String(s.connections)],
     ['memory (RSS)', mib(s.rssBytes)],
     ...Object.entries(s.persistence).map(([k, v]): [string, string] => [k, String(v)]),
+    ['faults', s.faults.length === 0 ? 'none' : faultSummaryText(s.faults)],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   const recovery = s.recovery === null ? [] : [`  last recovery (${s.recovery.at}):`, ...describeRecovery(s.recovery).split('\n').map((l) => `    ${l}`)];

@@ -85,8 +85,24 @@ export class QuotaTable {
     this.global = { ...DEFAULT_QUOTA, ...limits };
   }
 
+  /** Limits lowered for a while (the xs-quota fault), over whatever else is set. */
+  private readonly lowered = new Map<number, Partial<QuotaLimits>>();
+
   limit(domid: number, key: keyof QuotaLimits): number {
+    if (this.lowered.size > 0) {
+      const low = this.lowered.get(domid)?.[key];
+      if (low !== undefined) return low;
+    }
     return this.perDomain.get(domid)?.[key] ?? this.global[key];
+  }
+
+  /** Hold `domid` to `limits` until `unlower` (SET_QUOTA meanwhile takes effect after). */
+  lower(domid: number, limits: Partial<QuotaLimits>): void {
+    this.lowered.set(domid, limits);
+  }
+
+  unlower(domid: number): void {
+    this.lowered.delete(domid);
   }
 
   set(domid: number | null, key: keyof QuotaLimits, value: number): void {

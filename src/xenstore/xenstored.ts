@@ -1,5 +1,5 @@
 import { DOMID } from '../abi/constants.js';
-import { encodeMessage, OK_PAYLOAD, PAYLOAD_MAX, splitNul, XsType, xsTypeName, type XsMessage } from '../protocol/xs-wire.js';
+import { encodeMessage, OK_PAYLOAD, PAYLOAD_MAX, splitNul, XsType, xsTypeName, type XsErrno, type XsMessage } from '../protocol/xs-wire.js';
 import { XsConnection, type ConnectionKind, type MessageSink } from './connection.js';
 import { Database, type Transaction } from './database.js';
 import { XsError, xsFail } from './errors.js';
@@ -20,6 +20,20 @@ export interface DomainHooks {
   release(domid: number): void;
 }
 
+/**
+ * Faults put on xenstored on purpose (`xenemu fault add xs-...`). The engine asks
+ * only while `armed`, so a host without faults takes one field load per request.
+ */
+export interface XsFaultHooks {
+  readonly armed: boolean;
+  /** An errno to answer `msg` with instead of handling it, or null. */
+  refuse(conn: XsConnection, msg: XsMessage): XsErrno | null;
+  /** Whether this commit fails with EAGAIN as if it had conflicted. */
+  failCommit(conn: XsConnection, tx: Transaction): boolean;
+  /** Deliver a reply or watch event now or later, keeping each connection's order. */
+  deliver(conn: XsConnection, frame: Buffer, event: boolean): void;
+}
+
 export interface IntroducedDomain {
   readonly domid: number;
   mfn: bigint;
@@ -35,6 +49,7 @@ export interface XenStoredOptions {
   log?: (line: string) => void;
   /** Extra lines for CONTROL memreport (the host adds process figures). */
   memoryReport?: () => string[];
+  faults?: XsFaultHooks;
 }
 
 export type SpecialEvent = '@introduceDomain' | '@releaseDomain';
@@ -94,6 +109,7 @@ export class XenStored {
   private readonly features = new Map<number, number>();
   private readonly hooks: DomainHooks | null;
   private readonly onChanges: ((changes: Change[]) => void) | null;
+  private readonly faults: XsFaultHooks | null;
   readonly log: (line: string) => void;
   readonly memoryReport: () => string[];
   /** Watch events raised while handling a request, sent after its reply. */
@@ -108,6 +124,7 @@ export class XenStored {
     this.db = new Database(this.quota);
     this.hooks = options.domains ?? null;
     this.onChanges = options.onChanges ?? null;
+    this.faults = options.faults ?? null;
     this.log = options.log ?? (() => {});
     this.memoryReport = options.memoryReport ?? (() => []);
     const h = this.handlers;
@@ -167,6 +184,13 @@ export class XenStored {
 
   /** Handle one request; the reply, then any watch events, go to the sinks. */
   handle(conn: XsConnection, msg: XsMessage): void {
+    if (this.faults !== null && this.faults.armed) {
+      const errno = this.faults.refuse(conn, msg);
+      if (errno !== null) {
+        this.refuse(conn, msg, errno);
+        return;
+      }
+    }
     conn.ops++;
     const type = msg.type;
     // WATCH and UNWATCH ignore the transaction field (xenstore.txt) and answer with 0.
@@ -220,10 +244,15 @@ export class XenStored {
     if (len > PAYLOAD_MAX) {
       // Clients cannot take more; C xenstored answers E2BIG and libxenstore then
       // falls back to DIRECTORY_PART for long directories.
-      conn.sink.deliver(encodeMessage(XsType.ERROR, reqId, txId, 'E2BIG\0'));
+      this.deliver(conn, encodeMessage(XsType.ERROR, reqId, txId, 'E2BIG\0'), false);
       return;
     }
-    conn.sink.deliver(encodeMessage(type, reqId, txId, payload));
+    this.deliver(conn, encodeMessage(type, reqId, txId, payload), false);
+  }
+
+  private deliver(conn: XsConnection, frame: Buffer, event: boolean): void {
+    if (this.faults !== null && this.faults.armed) this.faults.deliver(conn, frame, event);
+    else conn.sink.deliver(frame);
   }
 
   private flushChanges(): void {
@@ -236,7 +265,7 @@ export class XenStored {
     const events = this.events;
     this.events = [];
     for (const [conn, path, token] of events) {
-      if (!conn.closed) conn.sink.deliver(encodeMessage(XsType.WATCH_EVENT, 0, 0, `${path}\0${token}\0`));
+      if (!conn.closed) this.deliver(conn, encodeMessage(XsType.WATCH_EVENT, 0, 0, `${path}\0${token}\0`), true);
     }
   }
 
@@ -477,7 +506,7 @@ export class XenStored {
     if (tx === null) xsFail('ENOENT', 'no transaction given');
     conn.transactions.delete(tx.id);
     if (verdict === 'F') return OK;
-    if (!this.db.commit(tx, conn)) {
+    if ((this.faults !== null && this.faults.armed && this.faults.failCommit(conn, tx)) || !this.db.commit(tx, conn)) {
       this.conflicts++;
       // oxenstored retries a conflicting commit under a transaction id of its own,
       // so the next id a client sees skips one; clients see the same here.

@@ -69,6 +69,10 @@ const RUNS: Record<JsonCommand, string[][]> = {
   'net-ping': [['web', '10.0.0.9', '-c', '1']],
   'net-inject': [['web', '0', INJECT]],
   'net-send': [['web', '0', '--count', '100', '--size', '64']],
+  // In this order: added (one with no target, one on web), listed, cleared.
+  'fault:add': [['xs-delay', 'socket', '--delay', '0ms', '--count', '1', '--seed', '3'], ['guest-unresponsive', 'web']],
+  'fault:list': [[]],
+  'fault:clear': [['--all']],
 };
 
 let h: XlHost;

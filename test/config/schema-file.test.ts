@@ -19,5 +19,5 @@ test('the JSON Schema describes the keys, the defaults and the xenemu extensions
   t.is(schema.properties.on_reboot!.default, 'restart');
   t.is(schema.properties.cpu_weight!.default, 256);
   t.regex(schema.properties.xenemu!.description!, /xenemu extensions/);
-  t.deepEqual(Object.keys(schema.properties.xenemu!.properties!), ['hz', 'callback', 'events']);
+  t.deepEqual(Object.keys(schema.properties.xenemu!.properties!), ['hz', 'callback', 'events', 'faults']);
 });

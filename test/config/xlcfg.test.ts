@@ -82,7 +82,7 @@ const ERRORS: [string, string, string][] = [
   ['no name', 'memory = 512\n', 'vm.cfg:1:1: name: is mandatory: every domain needs a name, e.g. name = "web"'],
   ['a misspelt key', 'name = "web"\nmemroy = 512\n', 'vm.cfg:2:1: memroy: unknown key (did you mean "memory"?): xl.cfg(5) has no such key'],
   ['a key xl does not know', 'name = "web"\nfrobnicate = 1\n', 'vm.cfg:2:1: frobnicate: unknown key: xl.cfg(5) has no such key'],
-  ['a misspelt xenemu key', 'name = "web"\nxenemu.hzz = 5\n', 'vm.cfg:2:1: xenemu.hzz: unknown xenemu key (did you mean "xenemu.hz"?): the xenemu keys are xenemu.hz, xenemu.callback, xenemu.events'],
+  ['a misspelt xenemu key', 'name = "web"\nxenemu.hzz = 5\n', 'vm.cfg:2:1: xenemu.hzz: unknown xenemu key (did you mean "xenemu.hz"?): the xenemu keys are xenemu.hz, xenemu.callback, xenemu.events, xenemu.faults'],
   ['builder against type', 'name = "web"\nbuilder = "hvm"\ntype = "pv"\n', 'vm.cfg:2:11: builder: contradicting "builder" and "type" options: builder = "hvm" is type "hvm", but type = "pv"'],
   ['a bad builder', 'name = "web"\nbuilder = "linux"\n', 'vm.cfg:2:11: builder: invalid builder "linux": it is "generic" (pv) or "hvm"; better, write type = "pv", "pvh" or "hvm"'],
   ['a bad type', 'name = "web"\ntype = "pvx"\n', 'vm.cfg:2:8: type: "pvx" is not valid: must be one of pv, pvh, hvm (did you mean "pv"?)'],
@@ -158,7 +158,7 @@ test('the defaults of xl and libxl', (t) => {
     driver_domain: false,
     disk: [],
     vif: [],
-    xenemu: { hz: 100, callback: 'vector', events: [] },
+    xenemu: { hz: 100, callback: 'vector', events: [], faults: [] },
   });
 });
 
@@ -221,7 +221,7 @@ test('overrides replace settings, in order, and += appends', (t) => {
 });
 
 test('an override may add a key and use ";" between settings', (t) => {
-  t.like(config('name = "web"\n', ['vcpus=2; maxvcpus=4', 'xenemu.hz=1000']), { vcpus: 2, maxvcpus: 4, xenemu: { hz: 1000, callback: 'vector', events: [] } });
+  t.like(config('name = "web"\n', ['vcpus=2; maxvcpus=4', 'xenemu.hz=1000']), { vcpus: 2, maxvcpus: 4, xenemu: { hz: 1000, callback: 'vector', events: [], faults: [] } });
 });
 
 test('errors in overrides name the argument', (t) => {

@@ -23,7 +23,7 @@ const VALID: [string, string, Partial<DomainConfig>][] = [
   ['anchors and aliases', 'name: &n web\ncmdline: *n\n', { cmdline: 'web' }],
   ['booleans', 'name: web\ndriver_domain: true\n', { driver_domain: true }],
   ['a quoted name that looks like a version', 'name: "1.0-a"\n', { name: '1.0-a' }],
-  ['xenemu keys', 'name: web\nxenemu:\n  hz: 1000\n  callback: pci-intx\n', { xenemu: { hz: 1000, callback: 'pci-intx', events: [] } }],
+  ['xenemu keys', 'name: web\nxenemu:\n  hz: 1000\n  callback: pci-intx\n', { xenemu: { hz: 1000, callback: 'pci-intx', events: [], faults: [] } }],
 ];
 
 for (const [what, text, expected] of VALID) {
@@ -62,7 +62,7 @@ const ERRORS: [string, string, string][] = [
   ['a bad mac', 'name: web\nvif:\n  - mac: 00:16:3e:zz:00:00\n', 'vm.yaml:3:10: vif[0].mac: mac must be six hex bytes, e.g. 00:16:3e:74:3d:76'],
   ['a comma in a bridge name', 'name: web\nvif:\n  - bridge: "br,0"\n', 'vm.yaml:3:13: vif[0].bridge: bridge cannot contain a comma or a newline (xl cuts specs at commas)'],
   ['hz of 0', 'name: web\nxenemu:\n  hz: 0\n', 'vm.yaml:3:7: xenemu.hz: must be at least 1'],
-  ['an unknown xenemu key', 'name: web\nxenemu:\n  hertz: 100\n', 'vm.yaml:3:3: xenemu.hertz: unknown key: the keys here are hz, callback, events'],
+  ['an unknown xenemu key', 'name: web\nxenemu:\n  hertz: 100\n', 'vm.yaml:3:3: xenemu.hertz: unknown key: the keys here are hz, callback, events, faults'],
   ['an event without a handler', 'name: web\nxenemu:\n  events:\n    - name: a\n      rate: 10\n', 'vm.yaml:4:7: xenemu.events[0].handler: is mandatory: one of filter, ithread, both'],
   ['a number for xenemu', 'name: web\nxenemu: 5\n', 'vm.yaml:2:9: xenemu: expected a mapping, got 5'],
   ['a number as a key', '1: web\n', 'vm.yaml:1:1: keys must be plain strings; 1 is not one'],

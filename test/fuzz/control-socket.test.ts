@@ -82,6 +82,10 @@ const VALID: Record<string, unknown> = {
   'console.attach': { domid: 1, num: 0 },
   'console.input': { domid: 1, data: 'dW5hbWUNCg==' },
   'console.detach': { domid: 1 },
+  // A fault that changes no answer (no delay, once), and the clear that ends any left.
+  'fault.add': { kind: 'xs-delay', target: 'socket', delayMs: 0, count: 1 },
+  'fault.list': {},
+  'fault.clear': { id: null },
 };
 const METHODS = Object.keys(VALID);
 

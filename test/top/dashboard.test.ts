@@ -389,3 +389,18 @@ test('top -a starts with the IPIs that never fired in the grid; a hides them aga
   await until(() => !/^callfunc /m.test(d.last()) && d.last().includes('timer'), 'the IPI hidden');
   t.pass();
 });
+
+test('faults in force get a summary line of their own, and the screen still fits the terminal', async (t) => {
+  const feed = host();
+  const d = dashboard({}, feed);
+  t.teardown(() => d.unmount());
+  await d.show('Domain-0');
+  const faulty = frame([domain(0, 'Domain-0', { cpuNs: 12e9, cpuPct: 2.5, memKiB: 1048576, vcpus: 4, eventsPerSec: 20 })]);
+  faulty.host = { ...faulty.host, faults: [{ id: 2, kind: 'xs-eagain', target: 'all', fired: 17 }] };
+  feed.push(faulty);
+  await d.show('Faults:');
+  const lines = d.lines();
+  t.is(lines.length, 24);
+  t.is(lines[3]!.trimEnd(), 'Faults: #2 xs-eagain on all (fired 17)');
+  t.is(lines[4]!.trimEnd(), '       NAME  STATE   CPU(sec) CPU(%)     MEM(k) MEM(%)  MAXMEM(k) VCPUS EVTS/s');
+});

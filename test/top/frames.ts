@@ -58,7 +58,7 @@ export function frame(domains: DomainStats[], over: Partial<StatsFrame> = {}): S
     timeMs: Date.UTC(2026, 0, 1, 12, 0, 0),
     elapsedNs: 1e9,
     intervalMs: 1000,
-    host: { hostname: 'testhost', xenVersion: '4.17.7-xenemu', pcpus: 4, cpuMhz: 2400, totalKiB: 16777216, freeKiB: 14000000, uptimeSec: 3723 },
+    host: { hostname: 'testhost', xenVersion: '4.17.7-xenemu', pcpus: 4, cpuMhz: 2400, totalKiB: 16777216, freeKiB: 14000000, uptimeSec: 3723, faults: [] },
     domains,
     selected: null,
     ...over,

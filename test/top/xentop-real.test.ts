@@ -125,7 +125,7 @@ function frames(hosts: readonly Host[]): StatsFrame[] {
       timeMs: 0,
       elapsedNs: i === 0 ? 0 : STEP_US * 1000,
       intervalMs: 1000,
-      host: { hostname: 'h', xenVersion: '4.17.7-xenemu', pcpus: h.pcpus, cpuMhz: h.mhz, totalKiB: h.totalKiB, freeKiB: h.freeKiB, uptimeSec: 0 },
+      host: { hostname: 'h', xenVersion: '4.17.7-xenemu', pcpus: h.pcpus, cpuMhz: h.mhz, totalKiB: h.totalKiB, freeKiB: h.freeKiB, uptimeSec: 0, faults: [] },
       domains,
       selected: null,
     };

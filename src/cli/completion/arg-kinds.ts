@@ -37,6 +37,8 @@ export const ARG_KINDS: Readonly<Record<string, ArgKinds>> = {
   sysrq: domain,
   trigger: domain,
   'xenbus:list': domain,
+  // KIND, then the domain (or "socket") it aims at.
+  'fault:add': { args: ['none', 'domain'] },
   'block-io': domain,
   // The DISKSPEC after the domain is key=value words (a target= in one of them), no file name alone.
   'block-attach': domain,

@@ -179,12 +179,14 @@ export class StorePersistence {
    * the requests whose changes were appended is sent. Throws if the write fails; the
    * bytes stay queued and nothing they carry may be acknowledged.
    */
-  flush(): void {
-    if (this.journal.flush() === 0) return;
+  flush(): number {
+    const written = this.journal.flush();
+    if (written === 0) return 0;
     if (this.writer.failed && Date.now() >= this.writerRestartedAt + WRITER_RESTART_MS) this.restartWriter();
     if (this.journal.size >= this.options.rotateBytes) this.rotate();
     else if (this.journal.unposted >= this.options.handOffBytes) this.handOff();
     else this.timer ??= setTimeout(this.onTimer, this.options.handOffMs);
+    return written;
   }
 
   /** Resolves once SQLite holds everything flushed so far. */

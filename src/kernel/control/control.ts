@@ -4,6 +4,13 @@ import type { KernelLog } from '../kernel-log.js';
 import type { XenbusDevice } from '../xenbus/device.js';
 import type { XenbusDriver } from '../xenbus/driver.js';
 
+/** Faults put on the guest on purpose: whether it ignores a shutdown request. */
+export interface ShutdownFaults {
+  /** Whether any such fault may apply (else the request is taken at once). */
+  armed(): boolean;
+  ignores(command: string): boolean;
+}
+
 /** What the toolstack may write to control/shutdown, and what the guest then does. */
 const COMMANDS: Readonly<Record<string, ShutdownReason>> = {
   poweroff: 'poweroff',
@@ -31,6 +38,7 @@ export class ControlDriver implements XenbusDriver {
     private readonly shutdown: (reason: ShutdownReason) => void,
     private readonly sysrq: (key: string) => void,
     private readonly initialDomain: boolean,
+    private readonly faults: ShutdownFaults | null = null,
   ) {}
 
   identify(): string | null {
@@ -69,6 +77,11 @@ export class ControlDriver implements XenbusDriver {
   }
 
   private async onShutdownWatch(dev: XenbusDevice): Promise<void> {
+    if (this.faults?.armed()) {
+      // A guest made unresponsive (fault guest-unresponsive) leaves the request there, unacknowledged.
+      const pending = (await dev.xs.read(`${dev.node}/shutdown`).catch(() => Buffer.alloc(0))).toString('latin1');
+      if (pending !== '' && this.faults.ignores(pending)) return;
+    }
     const command = await this.takeRequest(dev, 'shutdown').catch(() => '');
     if (command === '') return;
     const reason = COMMANDS[command];

@@ -8,6 +8,7 @@
 import { stringify } from 'yaml';
 import { formatDiskSpec } from './disk-spec.js';
 import { formatEventSpec } from './events.js';
+import { formatFaultSpec } from '../../faults/spec.js';
 import type { DiskSpec, DomainConfig, VifSpec } from './schema.js';
 import { formatVifSpec, generateMac } from './vif-spec.js';
 import { quoteXlString } from './xlcfg-syntax.js';
@@ -105,6 +106,10 @@ function xenemuObject(config: DomainConfig): Record<string, unknown> {
   if (config.xenemu.hz !== 100) x.hz = config.xenemu.hz;
   if (config.xenemu.callback !== 'vector') x.callback = config.xenemu.callback;
   if (config.xenemu.events.length > 0) x.events = config.xenemu.events.map((e) => ({ ...e }));
+  // Durations were read into milliseconds; written back with their unit, as a bare number reads as seconds.
+  if (config.xenemu.faults.length > 0) {
+    x.faults = config.xenemu.faults.map((f) => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, k === 'duration' || k === 'delay' || k === 'every' ? `${v as number}ms` : v])));
+  }
   return x;
 }
 
@@ -140,5 +145,6 @@ export function toXlCfg(config: DomainConfig): string {
   if (x.hz !== undefined) lines.push(`xenemu.hz = ${xlValue(x.hz)}`);
   if (x.callback !== undefined) lines.push(`xenemu.callback = ${xlValue(x.callback)}`);
   if (config.xenemu.events.length > 0) lines.push(xlList('xenemu.events', config.xenemu.events.map(formatEventSpec)));
+  if (config.xenemu.faults.length > 0) lines.push(xlList('xenemu.faults', config.xenemu.faults.map(formatFaultSpec)));
   return `${lines.join('\n')}\n`;
 }

@@ -4,7 +4,7 @@
  */
 
 import { suggestion } from './errors.js';
-import { XenemuError } from '../../common/errors.js';
+import { forEachSpecPair, SpecError } from './spec-pairs.js';
 
 export const EVENT_HANDLERS = ['filter', 'ithread', 'both'] as const;
 export const EVENT_KEYS = ['name', 'rate', 'handler', 'vcpu'] as const;
@@ -16,39 +16,18 @@ export interface EventSpecFields {
   vcpu?: number;
 }
 
-export class EventSpecError extends XenemuError {
-  constructor(
-    message: string,
-    readonly offset: number,
-  ) {
-    super('EINVAL', message);
-  }
-}
-
 export function parseEventSpec(spec: string): EventSpecFields {
   const fields: EventSpecFields = {};
-  let pos = 0;
-  for (const raw of spec.split(',')) {
-    const start = pos;
-    pos += raw.length + 1;
-    const lead = raw.length - raw.trimStart().length;
-    const token = raw.trim();
-    const at = start + lead;
-    if (token === '') continue;
-    const eq = token.indexOf('=');
-    if (eq < 0) throw new EventSpecError(`"${token}" is not key=value: event sources take ${EVENT_KEYS.join(', ')}`, at);
-    const key = token.slice(0, eq).trim();
-    const value = token.slice(eq + 1).trim();
-    const vat = at + eq + 1;
+  forEachSpecPair(spec, 'event sources', EVENT_KEYS, (key, value, at, vat) => {
     if (key === 'name' || key === 'handler') {
       fields[key] = value;
     } else if (key === 'rate' || key === 'vcpu') {
-      if (!/^[0-9]+(\.[0-9]+)?$/.test(value)) throw new EventSpecError(`${key}=${value}: ${key} must be a number`, vat);
+      if (!/^[0-9]+(\.[0-9]+)?$/.test(value)) throw new SpecError(`${key}=${value}: ${key} must be a number`, vat);
       fields[key] = Number(value);
     } else {
-      throw new EventSpecError(`unknown key "${key}"${suggestion(key, EVENT_KEYS)}: event sources take ${EVENT_KEYS.join(', ')}`, at);
+      throw new SpecError(`unknown key "${key}"${suggestion(key, EVENT_KEYS)}: event sources take ${EVENT_KEYS.join(', ')}`, at);
     }
-  }
+  });
   return fields;
 }
 

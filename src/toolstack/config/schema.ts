@@ -9,12 +9,15 @@
  * and the real xl ignores keys it does not know, so such a file still works there).
  */
 
+import { FaultConfigObject, faultParams, faultProblem } from '../../faults/config.js';
+import { parseFaultSpec } from '../../faults/spec.js';
 import { posix } from 'node:path';
 import * as z from 'zod';
 import { DOMID, MAX_GUEST_CMDLINE } from '../../abi/constants.js';
 import { cpuListProblem } from './cpulist.js';
 import { DISK_BACKENDTYPES, DISK_FORMATS, DISK_SPECIFICATIONS, DiskSpecError, parseDiskSpec } from './disk-spec.js';
-import { EVENT_HANDLERS, EventSpecError, parseEventSpec } from './events.js';
+import { EVENT_HANDLERS, parseEventSpec } from './events.js';
+import { SpecError } from './spec-pairs.js';
 import { decodeVdev, vdevProblem } from './vdev.js';
 import { generateMac, normaliseMac, parseVifRate, parseVifSpec, VifSpecError } from './vif-spec.js';
 
@@ -124,7 +127,7 @@ function specString<T>(what: string, parse: (s: string) => T) {
     try {
       return parse(s);
     } catch (e) {
-      if (e instanceof DiskSpecError || e instanceof VifSpecError || e instanceof EventSpecError) {
+      if (e instanceof DiskSpecError || e instanceof VifSpecError || e instanceof SpecError) {
         ctx.issues.push({ code: 'custom', message: e.message, input: s, params: { offset: e.offset, spec: what } });
         return z.NEVER;
       }
@@ -307,6 +310,22 @@ const EventItem = z.union(
   { error: 'an event source is a spec string or a mapping with name, rate, handler, vcpu' },
 );
 
+/** A fault of the domain's own: aimed at it, so it names no target, and nothing host-wide. */
+const DomainFaultObject = FaultConfigObject.superRefine((f, ctx) => {
+  const problem = f.target !== undefined ? "a domain config's faults act on the domain itself: remove target" : faultProblem(faultParams(f, null), 'domain', 'keys');
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem, path: f.target !== undefined ? ['target'] : [] });
+});
+
+const FaultItem = z.union(
+  [
+    specString('fault', parseFaultSpec)
+      .pipe(DomainFaultObject)
+      .describe('"kind=xs-errno,errno=EACCES,op=READ,count=3"; quotas as quota.nodes=20'),
+    DomainFaultObject,
+  ],
+  { error: 'a fault is a spec string or a mapping with kind and its options' },
+);
+
 const XenemuObject = z
   .strictObject({
     hz: z.int().min(1).max(10000).default(100).describe('Timer interrupt frequency of the emulated guest kernel (HZ)'),
@@ -315,6 +334,10 @@ const XenemuObject = z
       .default('vector')
       .describe('HVM event channel upcall: a per-vCPU vector, or the platform PCI device\'s INTx line'),
     events: z.array(EventItem).default([]).describe('Synthetic event sources the emulated guest kernel receives'),
+    faults: z
+      .array(FaultItem)
+      .default([])
+      .describe('Faults made to happen to this domain each time it is built, as `xenemu fault add KIND DOMAIN` adds them'),
   })
   .prefault({})
   .describe('xenemu extensions: emulation settings that are not xl.cfg keys');
@@ -500,6 +523,7 @@ function finish(c: Parsed, ctx: z.core.$RefinementCtx<Parsed>) {
       hz: c.xenemu.hz,
       callback: c.xenemu.callback,
       events: c.xenemu.events.map((e) => ({ name: e.name, rate: e.rate, handler: e.handler, ...opt('vcpu', e.vcpu) })),
+      faults: c.xenemu.faults,
     },
   };
 }
@@ -522,6 +546,7 @@ export const XENEMU_KEYS = Object.keys(XenemuObject.unwrap().shape);
 export const DISK_KEYS = Object.keys(DiskObject.in.shape);
 export const VIF_OBJECT_KEYS = Object.keys(VifObject.shape);
 export const EVENT_OBJECT_KEYS = Object.keys(EventObject.shape);
+export const FAULT_OBJECT_KEYS = Object.keys(FaultConfigObject.shape).filter((k) => k !== 'target');
 
 /** The keys valid in the mapping at `path` (for unknown-key messages). */
 export function knownKeysAt(path: readonly (string | number)[]): readonly string[] {
@@ -532,5 +557,6 @@ export function knownKeysAt(path: readonly (string | number)[]): readonly string
   if (last === 'disk') return DISK_KEYS;
   if (last === 'vif') return VIF_OBJECT_KEYS;
   if (last === 'xenemu.events') return EVENT_OBJECT_KEYS;
+  if (last === 'xenemu.faults') return FAULT_OBJECT_KEYS;
   return [];
 }

@@ -38,6 +38,7 @@ export const XL_MAPPED_KEYS: Readonly<Record<string, Mapped>> = Object.freeze({
   'xenemu.hz': { path: ['xenemu', 'hz'], type: 'long' },
   'xenemu.callback': { path: ['xenemu', 'callback'], type: 'string' },
   'xenemu.events': { path: ['xenemu', 'events'], type: 'list' },
+  'xenemu.faults': { path: ['xenemu', 'faults'], type: 'list' },
 });
 
 /**

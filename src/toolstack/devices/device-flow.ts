@@ -28,6 +28,8 @@ export interface DeviceDeps {
   hotplugBaseEnv: NodeJS.ProcessEnv;
   /** Whether dom0 has this bridge (`ip link show dev $bridge` in vif-bridge); absent: every bridge does. */
   bridgeExists?: (name: string) => boolean;
+  /** Faults made to happen on purpose: hotplug-fail. */
+  faults?: { hotplugFails(domid: number, script: string, action: string): number | null };
 }
 
 /**
@@ -63,6 +65,13 @@ async function hotplug(deps: DeviceDeps, d: DeviceId, action: 'add' | 'remove'):
   const be = backendPath(d);
   const script = await readOrNull(xs, `${be}/script`);
   if (script === null) throw new ToolstackError('EIO', `unable to read script from ${be}`);
+  const failing = deps.faults?.hotplugFails(d.domid, script, action) ?? null;
+  if (failing !== null) {
+    // hotplug-fail: the script "ran" and exited 1, with nothing in hotplug-status.
+    const problem = `exit status 1 (xenemu fault ${failing}: hotplug-fail)`;
+    if (action === 'remove') return deps.log(`domain ${d.domid}: hotplug script ${script} ${action} failed for ${be}: ${problem}`);
+    throw hotplugFailure(script, action, be, problem);
+  }
   if (script === DEFAULT_BLOCK_SCRIPT) {
     if (action === 'add') await defaultBlockScript(xs, be);
     return;

@@ -19,6 +19,7 @@
  */
 
 import * as z from 'zod';
+import { FAULT_KINDS, KILL_POINTS, type FaultKind } from '../../faults/kinds.js';
 
 const Int = z.int();
 const Count = z.int().min(0);
@@ -70,6 +71,8 @@ export const VcpuRowJson = z.strictObject({
 });
 
 const UptimeRowJson = z.strictObject({ domid: Domid, name: DomainName, uptimeSeconds: Count });
+
+const FaultSummaryJson = z.strictObject({ id: Count, kind: z.string(), target: z.string().describe('a domain name or id, "socket", or "all"'), fired: Count });
 
 const CpuTopologyJson = z.strictObject({ core: Count, socket: Count, node: Count }).nullable();
 const NumaNodeJson = z.strictObject({ memKiB: KiB, freeMemKiB: KiB, distances: z.array(Count) }).nullable();
@@ -231,6 +234,33 @@ const HostStatusJson = z.looseObject({
   rssBytes: Count,
   persistence: z.record(z.string(), z.union([z.number(), z.string()])),
   recovery: z.looseObject({}).nullable(),
+  faults: z.array(FaultSummaryJson).describe('faults in force'),
+});
+
+// ---- faults ---------------------------------------------------------------------------
+
+const FaultJson = z.strictObject({
+  id: Count,
+  kind: z.enum(Object.keys(FAULT_KINDS) as [FaultKind, ...FaultKind[]]),
+  target: z.union([z.strictObject({ domid: Domid, name: DomainName }), z.literal('socket'), z.null()]).describe('a domain, the socket clients, or null for every client'),
+  probability: z.number().gt(0).lte(1),
+  count: Count.nullable().describe('it ends after firing this many times; null: no limit'),
+  durationMs: Count.nullable().describe('how long it lasts from its start; null: until cleared'),
+  seed: Count,
+  options: z.strictObject({
+    errno: z.string().optional(),
+    op: z.string().optional(),
+    path: z.string().optional(),
+    delayMs: Count.optional(),
+    intervalMs: Count.optional(),
+    coalesce: z.boolean().optional(),
+    quota: z.record(z.string(), Count).optional(),
+    vcpu: Count.optional(),
+    at: z.enum(KILL_POINTS).optional(),
+    after: Count.optional(),
+  }),
+  fired: Count,
+  ageMs: Count.describe('how long it has been in force'),
 });
 
 // ---- top ------------------------------------------------------------------------------
@@ -265,6 +295,7 @@ export const TopFrameJson = z.strictObject({
     totalMemKiB: KiB,
     freeMemKiB: KiB,
     uptimeSeconds: Count,
+    faults: z.array(FaultSummaryJson).describe('faults in force'),
   }),
   domains: z.array(TopDomainJson),
 });
@@ -481,6 +512,9 @@ export const JSON_OUTPUTS = {
     ringFullWaits: Count.describe('times the ring was full and the sender waited'),
   }),
   'xenstore:exists': z.strictObject({ exists: z.boolean(), keys: z.array(z.strictObject({ path: z.string(), exists: z.boolean() })) }),
+  'fault:add': FaultJson,
+  'fault:list': z.strictObject({ faults: z.array(FaultJson) }),
+  'fault:clear': z.strictObject({ cleared: z.array(Count).describe('the ids of the faults ended') }),
 } satisfies Record<string, z.ZodType>;
 
 export type JsonCommand = keyof typeof JSON_OUTPUTS;

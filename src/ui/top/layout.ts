@@ -20,12 +20,12 @@ export interface PanelNeeds {
  * panel's idle rows, which get what remains. The parts always add up to `rows`, so
  * the screen is exactly the terminal's height: Ink never scrolls it.
  */
-export function screenLayout(rows: number, domains: number, panel: PanelNeeds): ScreenLayout {
+export function screenLayout(rows: number, domains: number, panel: PanelNeeds, summaryWants = 3): ScreenLayout {
   const footer = 1;
   if (rows < 8) {
     return { summary: 0, tableRows: Math.max(0, rows - footer - 1), panel: 0, footer };
   }
-  const summary = rows >= 14 ? 3 : 1;
+  const summary = rows >= 14 ? summaryWants : 1;
   const available = rows - summary - footer - 1;
   const minTable = Math.min(Math.max(1, domains), 3);
   const essential = available - minTable >= 4 ? Math.min(panel.essential, panel.wants, available - minTable) : 0;

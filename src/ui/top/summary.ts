@@ -1,3 +1,4 @@
+import { faultSummaryText } from '../faults.js';
 import type { StatsFrame } from '../../protocol/stats.js';
 import { clock, fit, seg, uptime, type Line } from './lines.js';
 import { columnHeader, type SortOrder } from './table.js';
@@ -50,6 +51,8 @@ export function summaryLines(frame: StatsFrame, width: number): Line[] {
       width,
     ),
     fit([seg(`Mem: ${h.totalKiB}k total, ${used}k used, ${h.freeKiB}k free    CPUs: ${h.pcpus} @ ${h.cpuMhz}MHz`)], width),
+    // Only while faults are in force: a host misbehaving on purpose says so.
+    ...(h.faults.length > 0 ? [fit([seg('Faults: ', { color: 'red', bold: true }), seg(faultSummaryText(h.faults))], width)] : []),
   ];
 }
 

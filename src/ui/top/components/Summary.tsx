@@ -13,5 +13,5 @@ export interface SummaryProps {
 export function Summary({ frame, width, height, color }: SummaryProps) {
   const lines = summaryLines(frame, width);
   // On a short terminal only the line with the domain counts is kept.
-  return <Lines lines={height >= 3 ? lines : lines.slice(1, 1 + height)} color={color} />;
+  return <Lines lines={height >= 3 ? lines.slice(0, height) : lines.slice(1, 1 + height)} color={color} />;
 }

@@ -92,7 +92,12 @@ export function TopApp({ feed, delayMs, color, size, keys = true, allSources = f
   const frame = state.frame;
   const detail = frame?.selected ?? null;
   const domains = frame?.domains.length ?? 0;
-  const layout = useMemo(() => screenLayout(rows, domains, panelNeeds(detail, state.allSources)), [rows, domains, detail, state.allSources]);
+  // A fourth summary line names the faults in force, while there are any.
+  const summaryWants = (frame?.host.faults.length ?? 0) > 0 ? 4 : 3;
+  const layout = useMemo(
+    () => screenLayout(rows, domains, panelNeeds(detail, state.allSources), summaryWants),
+    [rows, domains, detail, state.allSources, summaryWants],
+  );
   // The selection stays among the rows shown, above the "more" line.
   const shownRows = domainRowsShown(layout.tableRows, domains);
   useEffect(() => dispatch({ type: 'viewport', rows: shownRows }), [shownRows]);

@@ -1,0 +1,58 @@
+/**
+ * The faults `xenemu fault add` can make happen: the KIND words scripts rely on, what
+ * each does, and which options it takes. A kind not listed here is refused by name.
+ */
+
+export const FAULT_KINDS = {
+  'xs-eagain': 'transaction commits fail with EAGAIN (all, or those writing under --path)',
+  'xs-errno': 'requests get --errno instead of their answer (all, or those naming a path under --path, or of --op)',
+  'xs-delay': 'replies and watch events reach their client --delay late, in order',
+  'xs-watch-delay': 'watch events reach their client --delay late; with --coalesce, repeats of a pending event are dropped',
+  'xs-quota': "the target domain's XenStore quotas are lowered to --quota NAME=VALUE while the fault lasts",
+  'guest-unresponsive': 'the guest ignores control/shutdown: nobody acknowledges a shutdown or reboot request',
+  'guest-crash': 'the guest crashes (after --delay, if given), and its on_crash action runs',
+  'guest-slow-boot': "the guest's kernel starts booting --delay after the domain is unpaused",
+  'guest-leak': 'the guest writes a new node under its data/ every --every (1 s), never removing one, until its quota stops it',
+  'vcpu-hang': 'vCPU --vcpu (0) of the guest stops taking interrupts: its events stay pending until the fault ends',
+  'hotplug-fail': "hotplug scripts of the target's devices (of every domain's, without one) fail with status 1",
+  'host-kill': 'the daemon kills itself (SIGKILL) at --at flush (the --after-th journal write) or --at create (mid-way through the --after-th domain create)',
+} as const;
+
+export type FaultKind = keyof typeof FAULT_KINDS;
+
+export function isFaultKind(word: string): word is FaultKind {
+  return Object.hasOwn(FAULT_KINDS, word);
+}
+
+/** Kinds that apply to one domain and need it named. */
+export const NEEDS_DOMAIN: ReadonlySet<FaultKind> = new Set(['xs-quota', 'guest-unresponsive', 'guest-crash', 'guest-slow-boot', 'guest-leak', 'vcpu-hang']);
+
+/** Kinds about the host itself, aimed at nothing. */
+export const HOST_WIDE: ReadonlySet<FaultKind> = new Set(['host-kill']);
+
+/** Kinds that act once when added (or after --delay) rather than on each matching event. */
+export const ONE_SHOT: ReadonlySet<FaultKind> = new Set(['guest-crash', 'host-kill']);
+
+/** Kinds that hold a state while active rather than firing on events: probability and count mean nothing. */
+export const STATEFUL: ReadonlySet<FaultKind> = new Set(['xs-quota', 'vcpu-hang']);
+
+/** The kind-specific options (FaultRow.options keys): which each kind needs and which it takes. */
+export type FaultOption = 'errno' | 'op' | 'path' | 'delayMs' | 'intervalMs' | 'coalesce' | 'quota' | 'vcpu' | 'at' | 'after';
+
+export const KIND_OPTIONS: Readonly<Record<FaultKind, { required: readonly FaultOption[]; optional: readonly FaultOption[] }>> = {
+  'xs-eagain': { required: [], optional: ['path'] },
+  'xs-errno': { required: ['errno'], optional: ['op', 'path'] },
+  'xs-delay': { required: ['delayMs'], optional: [] },
+  'xs-watch-delay': { required: ['delayMs'], optional: ['coalesce'] },
+  'xs-quota': { required: ['quota'], optional: [] },
+  'guest-unresponsive': { required: [], optional: [] },
+  'guest-crash': { required: [], optional: ['delayMs'] },
+  'guest-slow-boot': { required: ['delayMs'], optional: [] },
+  'guest-leak': { required: [], optional: ['intervalMs'] },
+  'vcpu-hang': { required: [], optional: ['vcpu'] },
+  'hotplug-fail': { required: [], optional: [] },
+  'host-kill': { required: ['at'], optional: ['after'] },
+};
+
+/** Where host-kill can strike. */
+export const KILL_POINTS = ['flush', 'create'] as const;
