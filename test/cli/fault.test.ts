@@ -64,7 +64,7 @@ with pyxs.Client() as c:
 
 test.serial('bad fault requests are refused with what is wrong, exit 1, and add nothing', async (t) => {
   const cases: Array<[string[], RegExp]> = [
-    [['add', 'bogus'], /^xenemu: unknown fault kind bogus \(one of xs-eagain, xs-errno, .*guest-crash\)\n$/],
+    [['add', 'bogus'], /^xenemu: unknown fault kind bogus \(one of xs-eagain, xs-errno, .*, host-kill\)\n$/],
     [['add', 'xs-errno'], /^xenemu: xs-errno needs --errno\n$/],
     [['add', 'xs-errno', '--errno', 'EWHAT'], /EWHAT/],
     [['add', 'xs-eagain', '--delay', '1s'], /^xenemu: --delay does not apply to xs-eagain\n$/],

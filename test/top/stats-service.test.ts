@@ -60,7 +60,7 @@ test('the first frame: every domain in domid order, the host, no rates yet', asy
       [2, 'db', 4, 512 * 1024, 0, 0],
     ],
   );
-  t.deepEqual(f.host, { hostname: 'testhost', xenVersion: '4.17.7-xenemu', pcpus: 4, cpuMhz: f.host.cpuMhz, totalKiB: 16384 * 1024, freeKiB: r.tm.m.hv.freeKiB, uptimeSec: f.host.uptimeSec });
+  t.deepEqual(f.host, { hostname: 'testhost', xenVersion: '4.17.7-xenemu', pcpus: 4, cpuMhz: f.host.cpuMhz, totalKiB: 16384 * 1024, freeKiB: r.tm.m.hv.freeKiB, uptimeSec: f.host.uptimeSec, faults: [] });
   t.is(f.selected, null);
   t.is(f.domains[0]!.vcpuNs, undefined, 'per-vCPU times only when asked for');
   t.deepEqual(f.domains[0]!.state, { dying: false, shutdown: false, blocked: false, crashed: false, paused: false, running: true });
