@@ -30,6 +30,8 @@ ${Object.entries(FAULT_KINDS).map(([k, v]) => `  ${k.padEnd(19)} ${v}`).join('\n
     '<%= config.bin %> fault add vcpu-hang web --vcpu 1 --duration 10s',
     '<%= config.bin %> fault add hotplug-fail web --count 1',
     '<%= config.bin %> fault add host-kill --at flush --after 100',
+    '<%= config.bin %> fault add net-drop web --probability 0.1 --seed 3',
+    '<%= config.bin %> fault add net-delay web --vif 0 --delay 50ms',
   ];
   static override enableJsonFlag = true;
   static override args = {
@@ -49,6 +51,7 @@ ${Object.entries(FAULT_KINDS).map(([k, v]) => `  ${k.padEnd(19)} ${v}`).join('\n
     vcpu: Flags.integer({ description: 'vcpu-hang: the vCPU that hangs (default 0)', min: 0 }),
     at: Flags.string({ description: 'host-kill: where the daemon dies', options: ['flush', 'create'] }),
     after: Flags.integer({ description: 'host-kill: at the Nth such point from now (default 1)', min: 1 }),
+    vif: Flags.integer({ description: "net-drop, net-delay, net-corrupt: only this vif's devid (default: every NIC of the domain)", min: 0 }),
     coalesce: Flags.boolean({ description: 'xs-watch-delay: drop an event while the same one is still held' }),
     quota: Flags.string({ description: 'xs-quota: NAME=VALUE (nodes, watches, transactions, node-size, permissions, outstanding, transaction-nodes, path-max); repeat for several', multiple: true }),
   };
@@ -80,6 +83,7 @@ ${Object.entries(FAULT_KINDS).map(([k, v]) => `  ${k.padEnd(19)} ${v}`).join('\n
       ...(flags.vcpu !== undefined ? { vcpu: flags.vcpu } : {}),
       ...(flags.at !== undefined ? { at: flags.at as 'flush' | 'create' } : {}),
       ...(flags.after !== undefined ? { after: flags.after } : {}),
+      ...(flags.vif !== undefined ? { vif: flags.vif } : {}),
       ...(flags.quota !== undefined ? { quota } : {}),
     });
     if (!this.jsonEnabled()) this.log(formatFaultList([row]));

@@ -39,6 +39,7 @@ export const FaultConfigObject = z.strictObject({
   vcpu: z.int().min(0).optional(),
   at: z.enum(KILL_POINTS).optional(),
   after: z.int().min(1).optional(),
+  vif: z.int().min(0).max(0xffff).optional(),
 });
 
 export type FaultConfig = z.output<typeof FaultConfigObject>;
@@ -68,6 +69,7 @@ const OPTION_KEYS: Readonly<Record<FaultOption, string>> = {
   vcpu: 'vcpu',
   at: 'at',
   after: 'after',
+  vif: 'vif',
 };
 
 /** The CLI's words for the options, for messages. */
@@ -82,6 +84,7 @@ export const OPTION_FLAGS: Readonly<Record<FaultOption, string>> = {
   vcpu: '--vcpu',
   at: '--at',
   after: '--after',
+  vif: '--vif',
 };
 
 /**

@@ -15,6 +15,9 @@ export const FAULT_KINDS = {
   'guest-leak': 'the guest writes a new node under its data/ every --every (1 s), never removing one, until its quota stops it',
   'vcpu-hang': 'vCPU --vcpu (0) of the guest stops taking interrupts: its events stay pending until the fault ends',
   'hotplug-fail': "hotplug scripts of the target's devices (of every domain's, without one) fail with status 1",
+  'net-drop': "the target's NICs (or --vif N's) lose frames, both ways, with --probability",
+  'net-delay': "the target's NICs carry frames --delay late, both ways",
+  'net-corrupt': "the target's NICs flip a byte of frames, both ways, with --probability",
   'host-kill': 'the daemon kills itself (SIGKILL) at --at flush (the --after-th journal write) or --at create (mid-way through the --after-th domain create)',
 } as const;
 
@@ -25,7 +28,7 @@ export function isFaultKind(word: string): word is FaultKind {
 }
 
 /** Kinds that apply to one domain and need it named. */
-export const NEEDS_DOMAIN: ReadonlySet<FaultKind> = new Set(['xs-quota', 'guest-unresponsive', 'guest-crash', 'guest-slow-boot', 'guest-leak', 'vcpu-hang']);
+export const NEEDS_DOMAIN: ReadonlySet<FaultKind> = new Set(['xs-quota', 'guest-unresponsive', 'guest-crash', 'guest-slow-boot', 'guest-leak', 'vcpu-hang', 'net-drop', 'net-delay', 'net-corrupt']);
 
 /** Kinds about the host itself, aimed at nothing. */
 export const HOST_WIDE: ReadonlySet<FaultKind> = new Set(['host-kill']);
@@ -37,7 +40,7 @@ export const ONE_SHOT: ReadonlySet<FaultKind> = new Set(['guest-crash', 'host-ki
 export const STATEFUL: ReadonlySet<FaultKind> = new Set(['xs-quota', 'vcpu-hang']);
 
 /** The kind-specific options (FaultRow.options keys): which each kind needs and which it takes. */
-export type FaultOption = 'errno' | 'op' | 'path' | 'delayMs' | 'intervalMs' | 'coalesce' | 'quota' | 'vcpu' | 'at' | 'after';
+export type FaultOption = 'errno' | 'op' | 'path' | 'delayMs' | 'intervalMs' | 'coalesce' | 'quota' | 'vcpu' | 'at' | 'after' | 'vif';
 
 export const KIND_OPTIONS: Readonly<Record<FaultKind, { required: readonly FaultOption[]; optional: readonly FaultOption[] }>> = {
   'xs-eagain': { required: [], optional: ['path'] },
@@ -51,6 +54,9 @@ export const KIND_OPTIONS: Readonly<Record<FaultKind, { required: readonly Fault
   'guest-leak': { required: [], optional: ['intervalMs'] },
   'vcpu-hang': { required: [], optional: ['vcpu'] },
   'hotplug-fail': { required: [], optional: [] },
+  'net-drop': { required: [], optional: ['vif'] },
+  'net-delay': { required: ['delayMs'], optional: ['vif'] },
+  'net-corrupt': { required: [], optional: ['vif'] },
   'host-kill': { required: ['at'], optional: ['after'] },
 };
 

@@ -20,6 +20,7 @@ import { FaultRegistry } from '../faults/registry.js';
 import { GuestFaults } from '../faults/guest-faults.js';
 import { XsFaults } from '../faults/xs-faults.js';
 import { HostFaults } from '../faults/host-faults.js';
+import { NetFaults } from '../faults/net-faults.js';
 import { applyConfigFaults } from './fault-service.js';
 import { ConsoleService } from './console-service.js';
 import { XsRingService } from './xs-ring-service.js';
@@ -106,7 +107,14 @@ export class Machine {
     });
     this.rings.attach(this.xs);
     this.consoles = new ConsoleService(() => this.dom0, options.consoleDir, options.log, options.consoleLog);
-    this.net = new NetFabric(this.vifs, { home: this.stateDir, clock: options.clock, log: options.log, ...(options.bridges !== undefined ? { bridges: options.bridges } : {}) });
+    const netFaults = new NetFaults(this.faults, this.hv.clock);
+    this.net = new NetFabric(this.vifs, {
+      home: this.stateDir,
+      clock: options.clock,
+      log: options.log,
+      ...(options.bridges !== undefined ? { bridges: options.bridges } : {}),
+      nicLayer: (vif, link) => netFaults.wrap(vif, link),
+    });
   }
 
   /**

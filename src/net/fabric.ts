@@ -33,6 +33,8 @@ export interface NetFabricOptions {
   /** Timestamps and flush scheduling of the capture files (tests and benchmarks pass their own). */
   captureNow?: UsecClock;
   captureDefer?: (fn: () => void) => void;
+  /** What the NIC itself does to frames on their way (faults), below the capture. */
+  nicLayer?: (vif: VifEntry, link: EthernetLink) => EthernetLink;
 }
 
 interface Plugged {
@@ -131,7 +133,8 @@ export class NetFabric {
 
   private plug(vif: VifEntry): void {
     const capture = this.writer(vif.capture);
-    const link = tapLink(vif.link, capture);
+    const nic = this.options.nicLayer ? this.options.nicLayer(vif, vif.link) : vif.link;
+    const link = tapLink(nic, capture);
     let bridge: Bridge | null = null;
     if (vif.bridge !== null) {
       bridge = this.bridges.get(vif.bridge) ?? null;

@@ -22,6 +22,7 @@ const FaultOptions = {
   vcpu: z.int().min(0).max(8191).optional(),
   at: z.enum(KILL_POINTS).optional(),
   after: z.int().min(1).optional(),
+  vif: z.int().min(0).max(0xffff).optional(),
 };
 
 export const FaultParams = {
@@ -73,6 +74,7 @@ export interface FaultRow {
     vcpu?: number;
     at?: (typeof KILL_POINTS)[number];
     after?: number;
+    vif?: number;
   };
   fired: number;
   /** Milliseconds it has been active (on the host's clock). */

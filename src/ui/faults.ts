@@ -31,6 +31,7 @@ function options(row: FaultRow): string {
   if (o.vcpu !== undefined) parts.push(`vcpu=${o.vcpu}`);
   if (o.at !== undefined) parts.push(`at=${o.at}`);
   if (o.after !== undefined) parts.push(`after=${o.after}`);
+  if (o.vif !== undefined) parts.push(`vif=${o.vif}`);
   for (const [k, v] of Object.entries(o.quota ?? {})) parts.push(`quota ${k}=${v}`);
   return parts.join(' ') || '-';
 }

@@ -258,6 +258,7 @@ const FaultJson = z.strictObject({
     vcpu: Count.optional(),
     at: z.enum(KILL_POINTS).optional(),
     after: Count.optional(),
+    vif: Count.optional(),
   }),
   fired: Count,
   ageMs: Count.describe('how long it has been in force'),
