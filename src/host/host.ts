@@ -18,6 +18,7 @@ import { deviceMethods } from './device-service.js';
 import { domainMethods } from './domain-service.js';
 import { DurabilityBarrier } from './durability.js';
 import { evtchnMethods } from './evtchn-service.js';
+import { XenbusSockets } from './exec-service.js';
 import { Machine } from './machine.js';
 import type { StatePaths } from '../state/state-dir.js';
 import { statsMethods } from './stats-service.js';
@@ -70,6 +71,8 @@ const META_DOMID_CURSOR = 'toolstack/next-domid';
 export class Host {
   private readonly startedAt = new Date();
   private xsServer!: XsSocketServer;
+  /** Each domain kernel's xenbus device, for `xenemu exec`. */
+  private xenbusSockets!: XenbusSockets;
   private readonly control: ControlServer;
   /** Every answer, on either socket, waits here for the journal write holding its change. */
   private readonly barrier: DurabilityBarrier;
@@ -120,6 +123,7 @@ export class Host {
     });
     backend.flush();
     host.xsServer = new XsSocketServer(host.xs, barrier, log);
+    host.xenbusSockets = new XenbusSockets(host.machine, paths.home, log);
     host.control.register(host.methods());
     await host.xsServer.listen(paths.socket, false);
     await host.xsServer.listen(paths.socketRo, true);
@@ -141,6 +145,7 @@ export class Host {
       ...evtchnMethods(this.machine),
       ...blkMethods(this.machine),
       ...xenbusMethods(this.machine),
+      ...this.xenbusSockets.methods(),
     };
   }
 
@@ -172,6 +177,7 @@ export class Host {
   async stop(): Promise<void> {
     await this.control.close();
     await this.xsServer.close();
+    this.xenbusSockets.close();
     this.barrier.close();
     await this.machine.close();
     try {

@@ -3,6 +3,7 @@ import { BlkParams } from './blk-rpc.js';
 import { DeviceParams } from './device-rpc.js';
 import { DomainParams } from './domain-rpc.js';
 import { EvtchnParams } from './evtchn-rpc.js';
+import { ExecParams } from './exec-rpc.js';
 import { HostParams } from './host-rpc.js';
 import { StatsParams } from './stats.js';
 import { XenbusParams } from './xenbus-rpc.js';
@@ -12,4 +13,4 @@ import { XenbusParams } from './xenbus-rpc.js';
  * daemon serves these and nothing else, and checks each request's parameters against
  * its method's before the method runs. Not imported by the CLI (it loads every schema).
  */
-export const RPC_PARAMS: Readonly<Record<string, z.ZodType>> = { ...HostParams, ...DomainParams, ...DeviceParams, ...EvtchnParams, ...StatsParams, ...BlkParams, ...XenbusParams };
+export const RPC_PARAMS: Readonly<Record<string, z.ZodType>> = { ...HostParams, ...DomainParams, ...DeviceParams, ...EvtchnParams, ...StatsParams, ...BlkParams, ...XenbusParams, ...ExecParams };
