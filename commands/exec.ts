@@ -22,13 +22,10 @@ Without COMMAND, opens an interactive shell ($SHELL) with that environment and a
 
   async run(): Promise<void> {
     const [first, ...rest] = this.argv;
-    // Only a leading option is exec's (--help); the rest belongs to the command.
-    if (first === undefined || first.startsWith('-')) {
-      await this.parse(Exec);
-      this.error('expected DOM [--] [COMMAND [ARGS...]]', { exit: 2 });
-    }
+    // exec's own parser sees DOM only (or a leading --help): the rest is the command's.
+    const { args } = await this.parse(Exec, first === undefined || first.startsWith('-') ? this.argv : [first]);
     const command = rest[0] === '--' ? rest.slice(1) : rest;
-    const d = await domainXenbusSocket(this.paths, first);
+    const d = await domainXenbusSocket(this.paths, args.dom);
     process.exitCode = await runInDomain(d, command, (line) => process.stderr.write(`xenemu exec: ${line}\n`));
   }
 }
