@@ -16,8 +16,9 @@ Without COMMAND, opens an interactive shell ($SHELL) with that environment and a
   // Everything after DOM is the command's, its options included.
   static override strict = false;
   static override args = {
-    dom: Args.string({ required: true, description: 'domain id or name' }),
-    command: Args.string({ required: false, description: 'command and its arguments (default: an interactive shell)' }),
+    // Standard input is the command's, never read for an argument (oclif would, when it is a pipe).
+    dom: Args.string({ required: true, description: 'domain id or name', ignoreStdin: true }),
+    command: Args.string({ required: false, description: 'command and its arguments (default: an interactive shell)', ignoreStdin: true }),
   };
 
   async run(): Promise<void> {
