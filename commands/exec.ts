@@ -27,6 +27,6 @@ Without COMMAND, opens an interactive shell ($SHELL) with that environment and a
     const { args } = await this.parse(Exec, first === undefined || first.startsWith('-') ? this.argv : [first]);
     const command = rest[0] === '--' ? rest.slice(1) : rest;
     const d = await domainXenbusSocket(this.paths, args.dom);
-    process.exitCode = await runInDomain(d, command, (line) => process.stderr.write(`xenemu exec: ${line}\n`));
+    process.exitCode = await runInDomain(d, command, this.paths, (line) => process.stderr.write(`xenemu exec: ${line}\n`));
   }
 }

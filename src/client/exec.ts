@@ -5,6 +5,7 @@ import { constants } from 'node:os';
 import type { ExecRpc } from '../protocol/exec-rpc.js';
 import type { StatePaths } from '../state/state-dir.js';
 import { daemonCall } from './call.js';
+import { reachDaemon } from './daemon.js';
 import { isRpcError } from './domains.js';
 import { UnknownDomainError } from './xenbus.js';
 
@@ -40,7 +41,7 @@ function shellCommand(shell: string): string[] {
  * socket, which a connection of our own notices, and the command is sent SIGHUP, as a
  * terminal's hang-up would. Resolves with the exit status (128 + signal for a signal).
  */
-export async function runInDomain(d: DomainSocket, command: readonly string[], say: (line: string) => void): Promise<number> {
+export async function runInDomain(d: DomainSocket, command: readonly string[], paths: StatePaths, say: (line: string) => void): Promise<number> {
   const interactive = command.length === 0;
   const argv = interactive ? shellCommand(process.env.SHELL || '/bin/sh') : [...command];
   const env = domainEnv(d);
@@ -63,8 +64,13 @@ export async function runInDomain(d: DomainSocket, command: readonly string[], s
   watcher.on('close', () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     gone = true;
-    say(`domain ${d.domid} (${d.name}) has gone away (shut down or destroyed); ending ${interactive ? 'its shell' : argv[0]}`);
-    child.kill('SIGHUP');
+    const ending = `ending ${interactive ? 'its shell' : argv[0]}`;
+    // The daemon hangs the socket up when the domain goes, and when it stops itself.
+    void reachDaemon(paths).then((rpc) => {
+      rpc?.close();
+      say(rpc === null ? `the xenemu host stopped, and domain ${d.domid} (${d.name}) with it; ${ending}` : `domain ${d.domid} (${d.name}) has gone away (shut down or destroyed); ${ending}`);
+      child.kill('SIGHUP');
+    });
   });
   try {
     return await new Promise<number>((resolve) => {

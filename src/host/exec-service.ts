@@ -5,6 +5,7 @@ import type { ExecRpc } from '../protocol/exec-rpc.js';
 import { domainXenbusSocket } from '../state/state-dir.js';
 import { bootedKernel } from './booted-kernel.js';
 import { rpcMethods, type RpcMethod } from './control-server.js';
+import type { DurabilityBarrier } from './durability.js';
 import type { Machine } from './machine.js';
 
 /** Requests of one client read ahead of their answers before its socket stops being read. */
@@ -32,6 +33,8 @@ export class XenbusSockets {
   constructor(
     private readonly machine: Machine,
     private readonly home: string,
+    /** Answers wait for the journal, as on xenstored's own sockets. */
+    private readonly barrier: DurabilityBarrier,
     private readonly log: (line: string) => void,
   ) {
     machine.hv.onDomainEvent((e) => {
@@ -82,9 +85,11 @@ export class XenbusSockets {
   private accept(dev: XenbusDev, sockets: Set<Socket>, socket: Socket, domid: number): void {
     sockets.add(socket);
     const file = dev.open({
-      deliver: (frame) => {
+      // A reply may acknowledge a change the journal has not taken yet: it goes out once
+      // the journal has it (in order: the barrier releases its waiters in turn).
+      deliver: (frame) => this.barrier.whenWritable(() => {
         if (!socket.destroyed) socket.write(frame);
-      },
+      }),
       hangUp: (reason) => {
         this.log(`domain ${domid}: xenbus device client closed: ${reason}`);
         socket.destroy();

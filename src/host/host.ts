@@ -123,7 +123,7 @@ export class Host {
     });
     backend.flush();
     host.xsServer = new XsSocketServer(host.xs, barrier, log);
-    host.xenbusSockets = new XenbusSockets(host.machine, paths.home, log);
+    host.xenbusSockets = new XenbusSockets(host.machine, paths.home, barrier, log);
     host.control.register(host.methods());
     await host.xsServer.listen(paths.socket, false);
     await host.xsServer.listen(paths.socketRo, true);

@@ -106,3 +106,14 @@ test.serial('exec ends when its domain goes away, saying so, and the domain’s 
   t.is(err, `xenemu exec: domain ${b} (b) has gone away (shut down or destroyed); ending sh\n`);
   t.false(existsSync(socket));
 });
+
+test.serial('exec ends when the host stops, saying so (the last test: it stops the host)', async (t) => {
+  const child = spawn(process.execPath, [RUN_JS, 'exec', 'a', '--', 'sh', '-c', 'echo started; exec sleep 60'], { env: h.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  const code = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await h.host.stop();
+  t.is(await code, 1);
+  t.is(err, `xenemu exec: the xenemu host stopped, and domain ${a} (a) with it; ending sh\n`);
+});
