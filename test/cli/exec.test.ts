@@ -47,6 +47,14 @@ withTools('exec runs a command as the domain: relative paths are its home, its e
   t.is(statSync(h.host.paths.home).mode & 0o777, 0o700);
 });
 
+withTools('the command’s own options are its own, --help included, with or without --', async (t) => {
+  for (const args of [['a', 'xenstore-ls', '--help'], ['a', '--', 'xenstore-ls', '--help']]) {
+    const r = await h.xenemu('exec', ...args);
+    t.regex(r.stdout + r.stderr, /^xenstore-ls: Usage: xenstore-ls /, args.join(' '));
+  }
+  t.regex((await h.xenemu('exec', '--help')).stdout, /^Run a command inside a domain/);
+});
+
 test.serial('exec of a command that does not exist says so and exits 127; an unknown domain is xl’s error', async (t) => {
   const r = await h.xenemu('exec', 'a', '--', 'no-such-command-here');
   t.deepEqual(r, { code: 127, stdout: '', stderr: 'xenemu exec: no-such-command-here: command not found\n' });
