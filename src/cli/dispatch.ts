@@ -18,6 +18,11 @@ export async function dispatch(argv: readonly string[], manifest: URL, env: Node
   if (argv[0] === 'xenstore') {
     return { handled: env.XENEMU_FAST_PATH !== '0' && (await (await import('../compat/fast-path.js')).fastXenstore([...argv], env)), argv: [...argv] };
   }
+  // `exec DOM CMD --help`: the --help is CMD's, so it goes after a -- (oclif takes any
+  // --help before one as a request for its own help).
+  if (argv[0] === 'exec' && argv.length > 2 && !argv[1]!.startsWith('-') && argv[2] !== '--') {
+    return { handled: false, argv: ['exec', argv[1]!, '--', ...argv.slice(2)] };
+  }
   const { applyGlobalVerbose, isXlVerb } = await import('../compat/xl-verbs.js');
   const args = applyGlobalVerbose(argv);
   if (env.XENEMU_FAST_PATH === '0' || !isXlVerb(args[0])) return { handled: false, argv: args };

@@ -22,6 +22,7 @@ import { deviceMethods } from './device-service.js';
 import { domainMethods } from './domain-service.js';
 import { DurabilityBarrier } from './durability.js';
 import { evtchnMethods } from './evtchn-service.js';
+import { XenbusSockets } from './exec-service.js';
 import { Machine } from './machine.js';
 import type { StatePaths } from '../state/state-dir.js';
 import { statsMethods } from './stats-service.js';
@@ -84,6 +85,8 @@ const META_DOMID_CURSOR = 'toolstack/next-domid';
 export class Host {
   private readonly startedAt = new Date();
   private xsServer!: XsSocketServer;
+  /** Each domain kernel's xenbus device, for `xenemu exec`. */
+  private xenbusSockets!: XenbusSockets;
   private readonly control: ControlServer;
   /** Every answer, on either socket, waits here for the journal write holding its change. */
   private readonly barrier: DurabilityBarrier;
@@ -144,6 +147,7 @@ export class Host {
     for (const item of options.faults ?? []) addHostConfigFault(host.machine, item);
     backend.flush();
     host.xsServer = new XsSocketServer(host.xs, barrier, log);
+    host.xenbusSockets = new XenbusSockets(host.machine, paths.home, barrier, log);
     host.control.register(host.methods());
     await host.xsServer.listen(paths.socket, false);
     await host.xsServer.listen(paths.socketRo, true);
@@ -168,6 +172,7 @@ export class Host {
       ...netMethods(this.machine),
       ...consoleMethods(this.machine),
       ...faultMethods(this.machine),
+      ...this.xenbusSockets.methods(),
     };
   }
 
@@ -200,6 +205,7 @@ export class Host {
   async stop(): Promise<void> {
     await this.control.close();
     await this.xsServer.close();
+    this.xenbusSockets.close();
     this.barrier.close();
     await this.machine.close();
     try {

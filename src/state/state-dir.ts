@@ -59,6 +59,14 @@ export function statePaths(home: string): StatePaths {
   };
 }
 
+/**
+ * The unix socket on which domain `domid`'s kernel serves its xenbus device (xenemu
+ * exec). In the state dir itself: its 0700 mode keeps other users out.
+ */
+export function domainXenbusSocket(home: string, domid: number): string {
+  return join(home, `xenbus-${domid}.sock`);
+}
+
 export class StateDirError extends XenemuError {
   constructor(message: string) {
     super('EINVAL', message);

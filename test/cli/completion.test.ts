@@ -95,3 +95,10 @@ test('flags of the command', async (t) => {
 test('every command of the table exists', (t) => {
   for (const id of Object.keys(ARG_KINDS)) t.not(commands[id], undefined, id);
 });
+
+test('exec: a domain, then the command to run in it; --domain of the xenstore tools takes a domain', async (t) => {
+  t.deepEqual(await offered('exec w'), ['web']);
+  t.deepEqual(await tab('exec web '), { kind: 'files' });
+  t.deepEqual(await offered('xenstore read --domain '), ['Domain-0', 'db', 'web']);
+  t.deepEqual(await offered('xenstore write --domain web /t'), ['/tool']);
+});

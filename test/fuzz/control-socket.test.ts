@@ -63,6 +63,7 @@ const VALID: Record<string, unknown> = {
   'stats.interval': { intervalMs: 1000 },
   'stats.unsubscribe': {},
   'xenbus.list': { ref: '0' },
+  'domain.xenbusSocket': { ref: '0' },
   // No --from/--to: mutations of a host path would have the daemon write files.
   'block.io': { ref: 'fuzz', vdev: 'xvda', op: 'read', offset: 0, length: 4096, blockSize: 4096, queueDepth: 1, pattern: 'zero', seed: 1, flush: false },
   // An empty CD-ROM drive: no target (a host file the backend would open read-write) and

@@ -17,7 +17,9 @@ export interface ArgKinds {
 
 const domain: ArgKinds = { args: ['domain'] };
 const domains: ArgKinds = { rest: ['domain'] };
-const paths: ArgKinds = { rest: ['xspath'] };
+/** The xenstore tools: XenStore paths, and --domain to run as a domain. */
+const asDomain = { domain: 'domain' } as const;
+const paths: ArgKinds = { rest: ['xspath'], flags: asDomain };
 
 export const ARG_KINDS: Readonly<Record<string, ArgKinds>> = {
   create: { args: ['file'], rest: ['none'], flags: { defconfig: 'file' } },
@@ -71,8 +73,10 @@ export const ARG_KINDS: Readonly<Record<string, ArgKinds>> = {
   'xenstore:mkdir': paths,
   'xenstore:rm': paths,
   'xenstore:watch': paths,
-  'xenstore:chmod': { args: ['xspath'], rest: ['none'] },
-  'xenstore:write': { rest: ['xspath', 'none'] },
+  'xenstore:chmod': { args: ['xspath'], rest: ['none'], flags: asDomain },
+  'xenstore:write': { rest: ['xspath', 'none'], flags: asDomain },
+  // The command after DOM is a program: a file name is the closest guess.
+  exec: { args: ['domain'], rest: ['file'] },
 };
 
 /** The kind of operand number `n` (from 0). */
