@@ -17,23 +17,8 @@ export interface Clock {
   defer(fn: () => void): void;
 }
 
-/**
- * How many deferred functions run back to back as microtasks before the rest wait for
- * the next turn of the event loop: enough for every hop of an I/O round trip
- * (event → upcall → taskqueue → answer → upcall → interrupt thread), few enough that a
- * pair of domains signalling each other without end cannot keep sockets and files
- * from being served.
- */
-export const MICROTASK_CHAIN = 64;
-
 /** Wall-clock time: process.hrtime, timers from Node's event loop. */
 export class RealClock implements Clock {
-  /** Deferred functions run as microtasks since the event loop last turned. */
-  private chain = 0;
-  private readonly turned = (): void => {
-    this.chain = 0;
-  };
-
   now(): number {
     return Number(process.hrtime.bigint());
   }
@@ -44,19 +29,8 @@ export class RealClock implements Clock {
     return { cancel: () => clearTimeout(t) };
   }
 
-  /**
-   * At the end of the current work (a microtask), as a vCPU whose upcall is not masked
-   * takes an event as soon as the hypercall that raised it returns; a setImmediate hop
-   * per event would put a turn of the event loop (its poll for I/O) between every step
-   * of a request. Past MICROTASK_CHAIN in a row, the next turn of the event loop.
-   */
   defer(fn: () => void): void {
-    if (this.chain >= MICROTASK_CHAIN) {
-      setImmediate(fn);
-      return;
-    }
-    if (this.chain++ === 0) setImmediate(this.turned);
-    queueMicrotask(fn);
+    setImmediate(fn);
   }
 }
 
