@@ -10,6 +10,10 @@
  * Both sides hit the page cache (no O_DIRECT, no flush), so the figures are the
  * emulated path's own cost over the host's file I/O.
  *
+ * "CPU µs/MiB" is the process's CPU time (every thread: the main thread's path work and
+ * libuv's copies) per MiB moved: on a machine shared with other work it moves much
+ * less between runs than MiB/s does, and it is what a deep queue runs out of.
+ *
  * Rows: sequential 1 MiB and random 4 KiB, read and write, queue depth 1 and 32; the
  * xenemu side on the negotiated ring (8 pages, 256 requests, 128 KiB requests with
  * indirect segments, feature-persistent) and on the original protocol (one page, 32
@@ -58,6 +62,19 @@ interface Case {
 const cases: Case[] = [];
 for (const [kind, bs, random, mib] of [['seq 1M', MiB, false, Number(values['seq-mib'])], ['rand 4K', 4096, true, Number(values['rand-mib'])]] as const) {
   for (const op of ['read', 'write'] as const) for (const qd of [1, 32]) cases.push({ name: `${kind} ${op}`, op, blockSize: bs, qd, random, bytes: mib * MiB });
+}
+
+/** A run's speed and CPU time (all threads) per MiB. */
+interface Run {
+  mibPerSec: number;
+  cpuUsPerMiB: number;
+}
+
+async function measured(c: Case, body: () => Promise<number>): Promise<Run> {
+  const cpu = process.cpuUsage();
+  const mibPerSec = await body();
+  const used = process.cpuUsage(cpu);
+  return { mibPerSec, cpuUsPerMiB: (used.user + used.system) / (c.bytes / MiB) };
 }
 
 /** Raw: preadv/pwritev on the file from Node, qd at a time. */
@@ -139,26 +156,28 @@ async function main(): Promise<void> {
 
   const rows: Array<Array<string | number>> = [];
   for (const c of cases.filter((x) => values.only === undefined || `${x.name} qd${x.qd}`.includes(values.only))) {
-    const r: number[] = [];
-    const g: number[] = [];
-    const o: number[] = [];
+    const r: Run[] = [];
+    const g: Run[] = [];
+    const o: Run[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      r.push(await raw(image, c));
-      g.push(await guest(xvda, k, c));
-      o.push(await guest(xvdb, k, c));
+      r.push(await measured(c, () => raw(image, c)));
+      g.push(await measured(c, () => guest(xvda, k, c)));
+      o.push(await measured(c, () => guest(xvdb, k, c)));
     }
-    const mr = median(r);
-    const mg = median(g);
-    const mo = median(o);
+    const speed = (runs: Run[]) => median(runs.map((x) => x.mibPerSec));
+    const cpu = (runs: Run[]) => median(runs.map((x) => x.cpuUsPerMiB)).toFixed(0);
+    const mr = speed(r);
+    const mg = speed(g);
+    const mo = speed(o);
     const iops = (mib: number) => Math.round((mib * MiB) / c.blockSize);
-    rows.push([c.name, c.qd, mr.toFixed(0), mg.toFixed(0), `${((mg / mr) * 100).toFixed(0)}%`, mo.toFixed(0), `${((mo / mr) * 100).toFixed(0)}%`, c.blockSize === 4096 ? `${iops(mr)}/${iops(mg)}/${iops(mo)}` : '-']);
+    rows.push([c.name, c.qd, mr.toFixed(0), mg.toFixed(0), `${((mg / mr) * 100).toFixed(0)}%`, mo.toFixed(0), `${((mo / mr) * 100).toFixed(0)}%`, c.blockSize === 4096 ? `${iops(mr)}/${iops(mg)}/${iops(mo)}` : '-', `${cpu(r)}/${cpu(g)}/${cpu(o)}`]);
     console.error(`${c.name} qd${c.qd}: raw ${mr.toFixed(0)} MiB/s, xenemu ${mg.toFixed(0)}, original ${mo.toFixed(0)}`);
   }
   const negotiated = k.blkfront.limits();
   console.log(`blk: ${ROUNDS} rounds alternating raw / xenemu (negotiated) / xenemu (original protocol), median; file ${FILE / MiB} MiB in the page cache`);
   console.log(`machine: ${machine()}`);
   for (const n of negotiated) console.log(`${n.name}: ${n.limits!.ringPages} ring pages, ${n.limits!.requests} requests, ${n.limits!.segments} segments, ${n.limits!.requestSize / 1024} KiB requests`);
-  console.log(table(['case', 'qd', 'raw MiB/s', 'xenemu MiB/s', 'of raw', 'original MiB/s', 'of raw', 'IOPS raw/xenemu/orig'], rows));
+  console.log(table(['case', 'qd', 'raw MiB/s', 'xenemu MiB/s', 'of raw', 'original MiB/s', 'of raw', 'IOPS raw/xenemu/orig', 'CPU µs/MiB raw/xenemu/orig'], rows));
   xs.close();
   await m.close();
   for (const d of [xvda, xvdb]) k.blocks.remove(d.name);

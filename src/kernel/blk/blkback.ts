@@ -20,7 +20,7 @@ import {
   XEN_PAGE_SIZE,
   XenbusState,
   type BlkifRequestCopy,
-  type BlkifSegment,
+  type PackedSegments,
 } from '../../abi/index.js';
 import type { XenIntrSource } from '../intr/xen-intr.js';
 import type { XenbusDevice } from '../xenbus/device.js';
@@ -107,7 +107,8 @@ interface Job {
   op: number;
   /** Byte offset in the store. */
   position: number;
-  segments: BlkifSegment[];
+  /** Its segments, packed (see PackedSegments). */
+  segments: PackedSegments;
   bytes: number;
 }
 
@@ -184,6 +185,8 @@ class BlkbackInstance {
   private scheduled = false;
   /** Jobs started and not finished. */
   private inFlight = 0;
+  /** The page list mapSegments fills for one request (reused). */
+  private readonly pageScratch: Uint8Array[] = [];
   /** Jobs started in this pass of the ring and not yet sent to the store (the plug). */
   private plugged: Job[] = [];
   /** Jobs waiting behind a fence (a flush or barrier, which waits for the requests before it). */
@@ -510,7 +513,8 @@ class BlkbackInstance {
    */
   private check(req: BlkifRequestCopy): Job | Refusal {
     let op = req.operation;
-    let segments = req.segments;
+    let segments: PackedSegments = [];
+    for (const s of req.segments) segments.push(s.gref, s.firstSect, s.lastSect);
     switch (op) {
       case BLKIF_OP.READ:
       case BLKIF_OP.WRITE:
@@ -536,9 +540,11 @@ class BlkbackInstance {
     if ((op === BLKIF_OP.READ || op === BLKIF_OP.WRITE) && segments.length === 0) return new Refusal(BLKIF_RSP.ERROR, 'read or write with no segments');
     if (op !== BLKIF_OP.READ && this.readOnly && (op !== BLKIF_OP.FLUSH_DISKCACHE || segments.length > 0)) return new Refusal(BLKIF_RSP.ERROR, 'write to a read-only disk');
     let sectors = 0;
-    for (const s of segments) {
-      if (s.lastSect >= BLKIF_SECTORS_PER_PAGE || s.firstSect > s.lastSect) return new Refusal(BLKIF_RSP.ERROR, `segment sectors ${s.firstSect}..${s.lastSect} are not inside a page`);
-      sectors += s.lastSect - s.firstSect + 1;
+    for (let i = 0; i < segments.length; i += 3) {
+      const first = segments[i + 1]!;
+      const last = segments[i + 2]!;
+      if (last >= BLKIF_SECTORS_PER_PAGE || first > last) return new Refusal(BLKIF_RSP.ERROR, `segment sectors ${first}..${last} are not inside a page`);
+      sectors += last - first + 1;
     }
     const store = this.store!;
     const unit = this.sectorSize / BLKIF_SECTOR_SIZE;
@@ -552,11 +558,11 @@ class BlkbackInstance {
   }
 
   /** Map the indirect pages read-only, copy the descriptors out, unmap. */
-  private readIndirect(req: BlkifRequestCopy): BlkifSegment[] | Refusal {
+  private readIndirect(req: BlkifRequestCopy): PackedSegments | Refusal {
     const refs = req.indirectGrefs.slice(0, indirectPages(req.nrSegments));
     const pages: Uint8Array[] = [];
     const handles: number[] = [];
-    const failed = this.mapGrants(refs, true, pages, handles);
+    const failed = this.mapGrants(refs, 1, refs.length, true, pages, handles);
     try {
       if (failed !== null) return new Refusal(BLKIF_RSP.ERROR, `cannot map indirect page ${failed}`);
       return readIndirectSegments(pages, req.nrSegments);
@@ -566,29 +572,34 @@ class BlkbackInstance {
   }
 
   /**
-   * Map the frontend's grants `refs` (xen_blkbk_map): each page's view goes to `pages`
-   * in order. With feature-persistent a grant already mapped is reused, and a new one
-   * stays mapped (read-write, as the frontend grants persistent pages) while fewer than
-   * maxPersistent are; any other is mapped for this request only (read-only when
-   * `readonly`) and its handle goes to `handles`, for the caller to unmap. On a
-   * failure, returns which page and why, and unmaps this request's own mappings
-   * (those already in `handles` included).
+   * Map the frontend's grants (xen_blkbk_map): `count` of them, `refs[i * stride]`
+   * (packed segments give their grants at a stride of 3); each page's view goes to
+   * `pages` in order. With feature-persistent a grant already mapped is reused, and a
+   * new one stays mapped (read-write, as the frontend grants persistent pages) while
+   * fewer than maxPersistent are; any other is mapped for this request only (read-only
+   * when `readonly`) and its handle goes to `handles`, for the caller to unmap. On a
+   * failure, returns which page and why, and unmaps this request's own mappings (those
+   * already in `handles` included).
    */
-  private mapGrants(refs: readonly number[], readonly: boolean, pages: Uint8Array[], handles: number[]): string | null {
+  private mapGrants(refs: readonly number[], stride: number, count: number, readonly: boolean, pages: Uint8Array[], handles: number[]): string | null {
     const dom = this.dev.otherend!.domid;
     const persist = this.persistentMaps;
-    const ops: Array<{ dom: number; ref: number; flags: number }> = [];
-    const at: number[] = [];
     const first = pages.length;
-    for (let i = 0; i < refs.length; i++) {
-      const cached = persist?.get(refs[i]!);
+    let ops: Array<{ dom: number; ref: number; flags: number }> | null = null;
+    let at: number[] | null = null;
+    for (let i = 0; i < count; i++) {
+      const ref = refs[i * stride]!;
+      const cached = persist?.get(ref);
       pages.push(cached?.page ?? EMPTY_PAGE);
       if (cached !== undefined) continue;
+      // Only a page not mapped yet makes these (none, once a persistent pool is warm).
+      ops ??= [];
+      at ??= [];
       const keep = persist !== null && persist.size + ops.length < this.maxPersistent;
-      ops.push({ dom, ref: refs[i]!, flags: GNTMAP.host_map | (readonly && !keep ? GNTMAP.readonly : 0) });
+      ops.push({ dom, ref, flags: GNTMAP.host_map | (readonly && !keep ? GNTMAP.readonly : 0) });
       at.push(i);
     }
-    if (ops.length === 0) return null;
+    if (ops === null || at === null) return null;
     const results = this.k.hc.gnttabMapGrantRef(ops);
     const handlesBefore = handles.length;
     let failed: string | null = null;
@@ -637,7 +648,7 @@ class BlkbackInstance {
         void this.run({ op: job.op, position: job.position, end: job.position, jobs: [job], vectors: [], handles: [] });
         continue;
       }
-      if (batch !== null && (isFence(job) || isFence(batch.jobs[0]!) || job.op !== batch.op || job.position !== batch.end || batch.vectors.length + job.segments.length > IOV_MAX || batch.end - batch.position + job.bytes > MAX_MERGE_BYTES)) {
+      if (batch !== null && (isFence(job) || isFence(batch.jobs[0]!) || job.op !== batch.op || job.position !== batch.end || batch.vectors.length + job.segments.length / 3 > IOV_MAX || batch.end - batch.position + job.bytes > MAX_MERGE_BYTES)) {
         void this.run(batch);
         batch = null;
       }
@@ -666,17 +677,20 @@ class BlkbackInstance {
    */
   private mapSegments(job: Job, into: Batch | null): Batch | Error {
     const segs = job.segments;
-    const pages: Uint8Array[] = [];
+    const n = segs.length / 3;
+    // Reused: mapGrants fills it and it is read right after, never across a turn.
+    const pages = this.pageScratch;
+    pages.length = 0;
     const handles = into?.handles ?? [];
-    const failed = this.mapGrants(segs.map((s) => s.gref), job.op !== BLKIF_OP.READ, pages, handles);
+    const failed = this.mapGrants(segs, 3, n, job.op !== BLKIF_OP.READ, pages, handles);
     if (failed !== null) return new Error(`cannot map segment ${failed}`);
     const batch = into ?? { op: job.op, position: job.position, end: job.position, jobs: [], vectors: [], handles };
     batch.jobs.push(job);
     batch.end += job.bytes;
-    for (let i = 0; i < segs.length; i++) {
-      const s = segs[i]!;
+    for (let i = 0; i < n; i++) {
       const page = pages[i]!;
-      appendAdjacent(batch.vectors, page.buffer, page.byteOffset + s.firstSect * BLKIF_SECTOR_SIZE, (s.lastSect - s.firstSect + 1) * BLKIF_SECTOR_SIZE);
+      const firstSect = segs[3 * i + 1]!;
+      appendAdjacent(batch.vectors, page.buffer, page.byteOffset + firstSect * BLKIF_SECTOR_SIZE, (segs[3 * i + 2]! - firstSect + 1) * BLKIF_SECTOR_SIZE);
     }
     return batch;
   }
@@ -755,8 +769,10 @@ class BlkbackInstance {
         this.k.log.print(`${this.name}: cannot notify the frontend: ${(err as Error).message}`);
       }
     }
-    // Answering freed a slot: requests held back by the unconsumed-requests cap may now be taken.
-    this.kick();
+    // Answering freed a slot: requests held back by the unconsumed-requests cap may now be
+    // taken. Only then: a pass that finds nothing would run ahead of the frontend's
+    // interrupt thread. (A raw compare: work() is where a bogus req_prod is caught.)
+    if (ring.sring.reqProd !== ring.reqCons) this.kick();
   }
 
   /**

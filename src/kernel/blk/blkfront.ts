@@ -4,6 +4,7 @@ import {
   BLKIF_OP,
   BLKIF_RSP,
   BLKIF_SECTOR_SIZE,
+  BLKIF_SECTORS_PER_PAGE,
   BLKIF_SEGS_PER_INDIRECT_FRAME,
   BlkifRequestView,
   BlkifResponseView,
@@ -14,7 +15,7 @@ import {
   SharedRing,
   SRING_PROTOCOLS,
   VDISK,
-  writeIndirectSegments,
+  writeIndirectSegment,
   XEN_IO_PROTO_ABI_X86_64,
   XEN_PAGE_SIZE,
   XenbusState,
@@ -94,6 +95,8 @@ class BlkfrontInstance implements BlockDriverDisk {
   private freeIds: number[] = [];
   /** Per shadow id, the frames of its indirect pages (when indirect descriptors are used). */
   private indirect: number[][] = [];
+  /** The same pages as DataViews, made once: a request writes its descriptors through them. */
+  private indirectViews: DataView[][] = [];
   private readonly ringWaiters: Array<() => void> = [];
   private connected = false;
   private readonly drained: Array<() => void> = [];
@@ -178,6 +181,10 @@ class BlkfrontInstance implements BlockDriverDisk {
       this.shadows = new Array<Shadow | null>(limits.requests).fill(null);
       this.freeIds = Array.from({ length: limits.requests }, (_, i) => limits.requests - 1 - i);
       this.indirect = limits.indirect ? Array.from({ length: limits.requests }, () => Array.from({ length: indirectPages(limits.segments) }, () => this.k.pageAllocator.alloc())) : [];
+      this.indirectViews = this.indirect.map((frames) => frames.map((gfn) => {
+        const page = this.k.page(gfn);
+        return new DataView(page.buffer, page.byteOffset, page.byteLength);
+      }));
     } catch (err) {
       this.releaseRing();
       await this.dev.fatal('ENOMEM', `setting up the ring: ${(err as Error).message}`);
@@ -286,8 +293,9 @@ class BlkfrontInstance implements BlockDriverDisk {
   }
 
   /** The disk's requests: see BlockDriverDisk.submit. */
-  async submit(op: BlockOp, offset: number, length: number, buf: BlockBuffer): Promise<void> {
-    await this.waitForSlot();
+  async submit(op: BlockOp, offset: number, length: number, buf: BlockBuffer, first = 0): Promise<void> {
+    // A free slot is taken in this turn: no hop through a resolved promise.
+    if (!this.slotFree()) await this.waitForSlot();
     const ring = this.ring!;
     const limits = this.limits!;
     const id = this.freeIds.pop()!;
@@ -303,22 +311,24 @@ class BlkfrontInstance implements BlockDriverDisk {
         req.writeDiscard(this.vdev, BigInt(id), sector, BigInt(length / BLKIF_SECTOR_SIZE), false);
       } else {
         // Grants for the data pages: read-only when the backend only reads them.
-        const segments: BlkifSegment[] = [];
-        for (let at = 0, p = 0; at < length; at += XEN_PAGE_SIZE, p++) {
-          const bytes = Math.min(XEN_PAGE_SIZE, length - at);
-          const gref = this.grant(beDomid, buf.gfns[p]!, op !== 'read', refs);
-          segments.push({ gref, firstSect: 0, lastSect: bytes / BLKIF_SECTOR_SIZE - 1 });
-        }
+        const n = Math.ceil(length / XEN_PAGE_SIZE);
+        const lastSect = (length - (n - 1) * XEN_PAGE_SIZE) / BLKIF_SECTOR_SIZE - 1;
+        const readonly = op !== 'read';
         const ringOp = op === 'read' ? BLKIF_OP.READ : op === 'write' ? BLKIF_OP.WRITE : op === 'barrier' ? BLKIF_OP.WRITE_BARRIER : BLKIF_OP.FLUSH_DISKCACHE;
-        if (segments.length <= BLKIF_MAX_SEGMENTS_PER_REQUEST) {
+        if (n <= BLKIF_MAX_SEGMENTS_PER_REQUEST) {
+          const segments: BlkifSegment[] = [];
+          for (let p = 0; p < n; p++) segments.push({ gref: this.grant(beDomid, buf.gfns[first + p]!, readonly, refs), firstSect: 0, lastSect: p === n - 1 ? lastSect : BLKIF_SECTORS_PER_PAGE - 1 });
           req.writeRequest(ringOp, this.vdev, BigInt(id), sector, segments);
         } else if (limits.indirect && (op === 'read' || op === 'write')) {
-          const pages = this.indirect[id]!.slice(0, indirectPages(segments.length));
-          writeIndirectSegments(pages.map((gfn) => this.k.page(gfn)), segments);
-          const igrefs = pages.map((gfn) => this.grant(beDomid, gfn, true, refs));
-          req.writeIndirect(ringOp, this.vdev, BigInt(id), sector, segments.length, igrefs);
+          // The descriptors go straight into the request's indirect pages: no object per segment.
+          const views = this.indirectViews[id]!;
+          for (let p = 0; p < n; p++) writeIndirectSegment(views, p, this.grant(beDomid, buf.gfns[first + p]!, readonly, refs), 0, p === n - 1 ? lastSect : BLKIF_SECTORS_PER_PAGE - 1);
+          const frames = this.indirect[id]!;
+          const igrefs: number[] = [];
+          for (let i = 0; i < indirectPages(n); i++) igrefs.push(this.grant(beDomid, frames[i]!, true, refs));
+          req.writeIndirect(ringOp, this.vdev, BigInt(id), sector, n, igrefs);
         } else {
-          throw new BlockIoError('EINVAL', `${this.name}: a ${op} of ${segments.length} pages does not fit one request`, null);
+          throw new BlockIoError('EINVAL', `${this.name}: a ${op} of ${n} pages does not fit one request`, null);
         }
       }
     } catch (err) {
@@ -372,9 +382,13 @@ class BlkfrontInstance implements BlockDriverDisk {
     this.k.gnttab.endForeignAccessReferences([gref], () => this.k.pageAllocator.freePage(gfn));
   }
 
+  private slotFree(): boolean {
+    return this.connected && this.freeIds.length > 0 && !this.ring!.isFull();
+  }
+
   private waitForSlot(): Promise<void> {
     if (!this.connected) return Promise.reject(new BlockIoError('ENODEV', `${this.name}: the disk is not connected`, null));
-    if (this.freeIds.length > 0 && !this.ring!.isFull()) return Promise.resolve();
+    if (this.slotFree()) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.ringWaiters.push(() => (this.connected ? resolve() : reject(new BlockIoError('ENODEV', `${this.name}: the disk went away`, null))));
     });
@@ -484,6 +498,7 @@ class BlkfrontInstance implements BlockDriverDisk {
     this.persistent = false;
     for (const gfns of this.indirect) for (const gfn of gfns) this.reclaimFrame(gfn);
     this.indirect = [];
+    this.indirectViews = [];
     this.shadows = [];
     this.freeIds = [];
   }

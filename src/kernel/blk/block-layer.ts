@@ -36,10 +36,11 @@ export interface BlockDriverDisk {
   readonly maxInFlight: number;
   /**
    * Start one request: `offset` and `length` in bytes (sector-aligned), the data in
-   * `buf` from its first byte (read: filled; write and barrier: taken). Resolves when
-   * the backend answered OKAY; rejects with a BlockIoError otherwise.
+   * `buf` from the first byte of its page `first` (read: filled; write and barrier:
+   * taken). Resolves when the backend answered OKAY; rejects with a BlockIoError
+   * otherwise.
    */
-  submit(op: BlockOp, offset: number, length: number, buf: BlockBuffer): Promise<void>;
+  submit(op: BlockOp, offset: number, length: number, buf: BlockBuffer, first?: number): Promise<void>;
 }
 
 /** A request the disk answered with an error: what the backend said. */
@@ -227,7 +228,7 @@ export class BlockDevice {
   async readDirect(offset: number, buf: BlockBuffer, length: number): Promise<void> {
     this.checkDirect(buf, length, 'read');
     this.checkRange(offset, length, 'read');
-    await this.split(offset, length, (at, n) => this.request('read', at, n, null, pagesFrom(buf, at - offset, n), null));
+    await this.split(offset, length, (at, n) => this.request('read', at, n, null, buf, null, (at - offset) / XEN_PAGE_SIZE));
   }
 
   /** Write `length` bytes from a buffer from allocBuffer (from its first byte) at `offset`, without a copy. */
@@ -235,7 +236,7 @@ export class BlockDevice {
     this.checkDirect(buf, length, 'write');
     this.checkRange(offset, length, 'write');
     if (this.disk.readOnly) throw new BlockIoError('EROFS', `${this.name}: the disk is read-only`, null);
-    await this.split(offset, length, (at, n) => this.request('write', at, n, null, pagesFrom(buf, at - offset, n), null));
+    await this.split(offset, length, (at, n) => this.request('write', at, n, null, buf, null, (at - offset) / XEN_PAGE_SIZE));
   }
 
   /** A cache flush: everything completed before it is on stable storage when it completes. */
@@ -298,17 +299,19 @@ export class BlockDevice {
   }
 
   /**
-   * One request through a queue slot: on the caller's direct buffer `own`, or on a
-   * queue buffer filled from `data`; submit, copy out (`after`), count.
+   * One request through a queue slot: on the caller's direct buffer `own` (from its
+   * page `first`: requests split on page boundaries), or on a queue buffer filled from
+   * `data`; submit, copy out (`after`), count.
    */
-  private async request(op: BlockOp, offset: number, length: number, data: Uint8Array | null, own: BlockBuffer | null, after: ((buf: BlockBuffer) => void) | null): Promise<void> {
-    await this.slot();
+  private async request(op: BlockOp, offset: number, length: number, data: Uint8Array | null, own: BlockBuffer | null, after: ((buf: BlockBuffer) => void) | null, first = 0): Promise<void> {
+    // A free slot is taken in this turn: no hop through a resolved promise.
+    if (!this.takeSlot()) await this.slot();
     const buf = own ?? this.free.pop() ?? this.make();
     const t0 = this.clock.now();
     this.stats.inFlight++;
     try {
       if (data !== null) this.copyIn(buf, data);
-      await this.disk.submit(op, offset, length, buf);
+      await this.disk.submit(op, offset, length, buf, own === null ? 0 : first);
       after?.(buf);
       this.count(op, length, this.clock.now() - t0);
     } catch (err) {
@@ -340,10 +343,7 @@ export class BlockDevice {
   /** Take a queue slot (one of `depth`), waiting for one when all are taken. */
   private slot(): Promise<void> {
     if (this.gone) return Promise.reject(new BlockIoError('ENODEV', `${this.name}: the disk is gone`, null));
-    if (this.busy < this.depth) {
-      this.busy++;
-      return Promise.resolve();
-    }
+    if (this.takeSlot()) return Promise.resolve();
     this.stats.queued++;
     return new Promise((resolve, reject) => {
       this.waiters.push((ok) => {
@@ -352,6 +352,13 @@ export class BlockDevice {
         else reject(new BlockIoError('ENODEV', `${this.name}: the disk is gone`, null));
       });
     });
+  }
+
+  /** Take a free slot now, if the disk is here and one is free. */
+  private takeSlot(): boolean {
+    if (this.gone || this.busy >= this.depth) return false;
+    this.busy++;
+    return true;
   }
 
   /** Give a slot back: to the next waiter (which keeps it taken), else free. */
@@ -410,13 +417,6 @@ export function fillPages(buf: BlockBuffer, src: Uint8Array): void {
 /** The buffer's first `out.length` bytes into `out`. */
 export function readPages(buf: BlockBuffer, out: Uint8Array): void {
   for (let at = 0, p = 0; at < out.length; at += XEN_PAGE_SIZE, p++) out.set(buf.pages[p]!.subarray(0, Math.min(XEN_PAGE_SIZE, out.length - at)), at);
-}
-
-/** The pages of `buf` that hold its bytes [at, at + n) (`at` a multiple of the page size: requests split on page boundaries). */
-function pagesFrom(buf: BlockBuffer, at: number, n: number): BlockBuffer {
-  const p0 = at / XEN_PAGE_SIZE;
-  const p1 = p0 + Math.ceil(n / XEN_PAGE_SIZE);
-  return { gfns: buf.gfns.slice(p0, p1), pages: buf.pages.slice(p0, p1) };
 }
 
 /**

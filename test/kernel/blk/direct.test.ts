@@ -8,6 +8,7 @@
 import test from 'ava';
 import { patternBytes, runBlockIo, type BlockIoOptions } from '../../../src/kernel/blk/block-io.js';
 import { attachDisk, machineWithGuest, pattern, removeVbd, scratchImage } from './helpers.js';
+import { until } from '../../helpers/machine.js';
 
 const MiB = 1024 * 1024;
 
@@ -19,9 +20,9 @@ async function setup(t: import('ava').ExecutionContext, bytes: number) {
     img.dispose();
   });
   const spec = { frontDomid: domid, backDomid: 0, vdev: 51712, target: img.path };
-  const xvda = await attachDisk(tm, kernel, spec, 'xvda');
-  // Frames free once connected: the queue's and the programs' buffers come on top, at the first I/O.
+  // Frames free before the disk: its ring, indirect pages, queue and program buffers all come on top.
   const freeFrames = kernel.pageAllocator.free;
+  const xvda = await attachDisk(tm, kernel, spec, 'xvda');
   const io = (o: Partial<BlockIoOptions>) => runBlockIo(xvda, { op: 'read', offset: 0, length: bytes, blockSize: MiB, queueDepth: 4, pattern: 'offset', seed: 1, flush: false, ...o }, kernel.clock);
   return { tm, kernel, spec, xvda, freeFrames, io };
 }
@@ -52,7 +53,11 @@ test('block-io writes, verifies and reads on its own guest pages: the block laye
   t.is(xvda.bytesCopied, 2 * MiB, 'the copying write and read copy their bytes once each');
 
   await removeVbd(tm.xs, spec);
-  kernel.gnttab.retryDeferred();
+  // The ring and its indirect pages go when the frontend sees the backend Closed, or its device removed: whichever comes first.
+  await until(() => {
+    kernel.gnttab.retryDeferred();
+    return kernel.pageAllocator.free === freeFrames;
+  }, 'every frame of the disk back');
   t.is(kernel.gnttab.deferredCount, 0, 'every grant ended');
   t.is(kernel.pageAllocator.free, freeFrames, 'the direct buffers\' frames went back with the queue\'s');
 });

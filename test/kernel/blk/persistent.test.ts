@@ -7,6 +7,7 @@
 import test from 'ava';
 import type { Kernel } from '../../../src/kernel/kernel.js';
 import { attachDisk, machineWithGuest, pattern, removeVbd, scratchImage } from './helpers.js';
+import { until } from '../../helpers/machine.js';
 
 const MiB = 1024 * 1024;
 
@@ -37,9 +38,9 @@ async function setup(t: import('ava').ExecutionContext, front: boolean, back: bo
   tm.m.dom0.blkback.tunables = { ...tm.m.dom0.blkback.tunables, persistent: back };
   const spec = { frontDomid: domid, backDomid: 0, vdev: 51712, target: img.path };
   const unattached = tm.m.hv.get(0).grantTable!.liveHandles().length;
-  const xvda = await attachDisk(tm, kernel, spec, 'xvda');
-  // Frames free once connected: the block layer's queue buffers come on top, at the first I/O.
+  // Frames free before the disk: its ring, indirect pages, queue and program buffers all come on top.
   const freeFrames = kernel.pageAllocator.free;
+  const xvda = await attachDisk(tm, kernel, spec, 'xvda');
   return { tm, kernel, spec, xvda, unattached, freeFrames, count: countGrants(kernel, tm.m.dom0) };
 }
 
@@ -65,7 +66,11 @@ test('both ends offer feature-persistent: negotiated; the second 1 MiB write and
   t.is(tm.m.hv.get(0).grantTable!.liveHandles().length, unattached, 'the persistent mappings went with the ring\'s');
   // The block layer let go of its buffers while the backend still mapped them: their
   // grants were deferred, and their frames kept until the deferred end succeeds.
-  kernel.gnttab.retryDeferred();
+  // The ring and its indirect pages go when the frontend sees the backend Closed, or its device removed: whichever comes first.
+  await until(() => {
+    kernel.gnttab.retryDeferred();
+    return kernel.pageAllocator.free === freeFrames;
+  }, 'every frame of the disk back');
   t.is(kernel.gnttab.deferredCount, 0, 'every grant ended');
   t.is(kernel.pageAllocator.free, freeFrames, 'and every queue buffer frame went back once its grant ended');
 });
