@@ -32,6 +32,8 @@ function options(row: FaultRow): string {
   if (o.at !== undefined) parts.push(`at=${o.at}`);
   if (o.after !== undefined) parts.push(`after=${o.after}`);
   if (o.vif !== undefined) parts.push(`vif=${o.vif}`);
+  if (o.vdev !== undefined) parts.push(`vdev=${o.vdev}`);
+  if (o.sectors !== undefined) parts.push(`sectors=${o.sectors}`);
   for (const [k, v] of Object.entries(o.quota ?? {})) parts.push(`quota ${k}=${v}`);
   return parts.join(' ') || '-';
 }
