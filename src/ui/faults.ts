@@ -1,17 +1,6 @@
 import type { FaultRow, FaultSummary } from '../protocol/fault-rpc.js';
+import { faultTarget } from '../faults/summary.js';
 import { formatDurationMs } from '../common/duration.js';
-
-/** How `host status` and `fault list` name what a fault applies to. */
-export function faultTarget(target: FaultRow['target']): string {
-  if (target === null) return 'all';
-  if (target === 'socket') return 'socket';
-  return target.name ?? String(target.domid);
-}
-
-/** The one-line view of each fault in force (`host status`, `top`). */
-export function faultSummaries(registry: { rows(): FaultRow[] }): FaultSummary[] {
-  return registry.rows().map((f) => ({ id: f.id, kind: f.kind, target: faultTarget(f.target), fired: f.fired }));
-}
 
 /** `host status` and `top`: "#1 xs-errno on web (fired 3)". */
 export function faultSummaryText(faults: readonly FaultSummary[]): string {
