@@ -30,6 +30,9 @@ ${Object.entries(FAULT_KINDS).map(([k, v]) => `  ${k.padEnd(19)} ${v}`).join('\n
     '<%= config.bin %> fault add vcpu-hang web --vcpu 1 --duration 10s',
     '<%= config.bin %> fault add hotplug-fail web --count 1',
     '<%= config.bin %> fault add host-kill --at flush --after 100',
+    '<%= config.bin %> fault add disk-error web --vdev xvda --sectors 2048-4095',
+    '<%= config.bin %> fault add disk-slow db --delay 20ms --duration 1m',
+    '<%= config.bin %> fault add backend-die web --vdev xvdb',
     '<%= config.bin %> fault add net-drop web --probability 0.1 --seed 3',
     '<%= config.bin %> fault add net-delay web --vif 0 --delay 50ms',
   ];
@@ -51,6 +54,8 @@ ${Object.entries(FAULT_KINDS).map(([k, v]) => `  ${k.padEnd(19)} ${v}`).join('\n
     vcpu: Flags.integer({ description: 'vcpu-hang: the vCPU that hangs (default 0)', min: 0 }),
     at: Flags.string({ description: 'host-kill: where the daemon dies', options: ['flush', 'create'] }),
     after: Flags.integer({ description: 'host-kill: at the Nth such point from now (default 1)', min: 1 }),
+    vdev: Flags.string({ description: 'disk-error, disk-slow, backend-die: only this disk (xvda, hdc, or its number; default: every disk of the domain)' }),
+    sectors: Flags.string({ description: 'disk-error: only requests touching START-END (512-byte sectors, inclusive)' }),
     vif: Flags.integer({ description: "net-drop, net-delay, net-corrupt: only this vif's devid (default: every NIC of the domain)", min: 0 }),
     coalesce: Flags.boolean({ description: 'xs-watch-delay: drop an event while the same one is still held' }),
     quota: Flags.string({ description: 'xs-quota: NAME=VALUE (nodes, watches, transactions, node-size, permissions, outstanding, transaction-nodes, path-max); repeat for several', multiple: true }),
@@ -84,6 +89,8 @@ ${Object.entries(FAULT_KINDS).map(([k, v]) => `  ${k.padEnd(19)} ${v}`).join('\n
       ...(flags.at !== undefined ? { at: flags.at as 'flush' | 'create' } : {}),
       ...(flags.after !== undefined ? { after: flags.after } : {}),
       ...(flags.vif !== undefined ? { vif: flags.vif } : {}),
+      ...(flags.vdev !== undefined ? { vdev: flags.vdev } : {}),
+      ...(flags.sectors !== undefined ? { sectors: flags.sectors } : {}),
       ...(flags.quota !== undefined ? { quota } : {}),
     });
     if (!this.jsonEnabled()) this.log(formatFaultList([row]));

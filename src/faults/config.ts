@@ -3,6 +3,7 @@ import { parseDurationMs } from '../common/duration.js';
 import type { FaultAddParams } from '../protocol/fault-rpc.js';
 import { XS_ERRNO_NAMES, XsType } from '../protocol/xs-wire.js';
 import { QUOTA_NAMES } from '../xenstore/quota.js';
+import { decodeVdev, vdevProblem } from '../toolstack/config/vdev.js';
 import { FAULT_KINDS, HOST_WIDE, KILL_POINTS, KIND_OPTIONS, NEEDS_DOMAIN, ONE_SHOT, STATEFUL, type FaultKind, type FaultOption } from './kinds.js';
 
 /**
@@ -40,6 +41,8 @@ export const FaultConfigObject = z.strictObject({
   at: z.enum(KILL_POINTS).optional(),
   after: z.int().min(1).optional(),
   vif: z.int().min(0).max(0xffff).optional(),
+  vdev: z.string().optional(),
+  sectors: z.string().regex(/^[0-9]+-[0-9]+$/, { error: 'sectors are START-END, in 512-byte sectors' }).optional(),
 });
 
 export type FaultConfig = z.output<typeof FaultConfigObject>;
@@ -70,6 +73,8 @@ const OPTION_KEYS: Readonly<Record<FaultOption, string>> = {
   at: 'at',
   after: 'after',
   vif: 'vif',
+  vdev: 'vdev',
+  sectors: 'sectors',
 };
 
 /** The CLI's words for the options, for messages. */
@@ -85,6 +90,8 @@ export const OPTION_FLAGS: Readonly<Record<FaultOption, string>> = {
   at: '--at',
   after: '--after',
   vif: '--vif',
+  vdev: '--vdev',
+  sectors: '--sectors',
 };
 
 /**
@@ -100,6 +107,11 @@ export function faultProblem(p: FaultAddParams, target: 'domain' | 'dom0' | 'soc
     const given = p[name] !== undefined;
     if (!given && rules.required.includes(name)) return `${p.kind} needs ${names[name]}`;
     if (given && !rules.required.includes(name) && !rules.optional.includes(name)) return `${names[name]} does not apply to ${p.kind}`;
+  }
+  if (p.vdev !== undefined && decodeVdev(p.vdev) === undefined) return vdevProblem(p.vdev);
+  if (p.sectors !== undefined) {
+    const [start, end] = p.sectors.split('-').map(Number);
+    if (start! > end!) return `sectors ${p.sectors}: the range ends before it starts`;
   }
   for (const name of Object.keys(p.quota ?? {})) {
     if (QUOTA_NAMES[name] === undefined) return `unknown quota ${name} (one of ${Object.keys(QUOTA_NAMES).join(', ')})`;

@@ -15,6 +15,9 @@ export const FAULT_KINDS = {
   'guest-leak': 'the guest writes a new node under its data/ every --every (1 s), never removing one, until its quota stops it',
   'vcpu-hang': 'vCPU --vcpu (0) of the guest stops taking interrupts: its events stay pending until the fault ends',
   'hotplug-fail': "hotplug scripts of the target's devices (of every domain's, without one) fail with status 1",
+  'disk-error': "the target's disks (or --vdev's) answer BLKIF_RSP_ERROR, for requests touching --sectors START-END or with --probability",
+  'disk-slow': "the target's disks take --delay longer for each request",
+  'backend-die': "the backend of the target's disks (or --vdev's) dies: Closing, with an error node, as a failed blkback leaves it",
   'net-drop': "the target's NICs (or --vif N's) lose frames, both ways, with --probability",
   'net-delay': "the target's NICs carry frames --delay late, both ways",
   'net-corrupt': "the target's NICs flip a byte of frames, both ways, with --probability",
@@ -28,19 +31,19 @@ export function isFaultKind(word: string): word is FaultKind {
 }
 
 /** Kinds that apply to one domain and need it named. */
-export const NEEDS_DOMAIN: ReadonlySet<FaultKind> = new Set(['xs-quota', 'guest-unresponsive', 'guest-crash', 'guest-slow-boot', 'guest-leak', 'vcpu-hang', 'net-drop', 'net-delay', 'net-corrupt']);
+export const NEEDS_DOMAIN: ReadonlySet<FaultKind> = new Set(['xs-quota', 'guest-unresponsive', 'guest-crash', 'guest-slow-boot', 'guest-leak', 'vcpu-hang', 'net-drop', 'net-delay', 'net-corrupt', 'disk-error', 'disk-slow', 'backend-die']);
 
 /** Kinds about the host itself, aimed at nothing. */
 export const HOST_WIDE: ReadonlySet<FaultKind> = new Set(['host-kill']);
 
 /** Kinds that act once when added (or after --delay) rather than on each matching event. */
-export const ONE_SHOT: ReadonlySet<FaultKind> = new Set(['guest-crash', 'host-kill']);
+export const ONE_SHOT: ReadonlySet<FaultKind> = new Set(['guest-crash', 'host-kill', 'backend-die']);
 
 /** Kinds that hold a state while active rather than firing on events: probability and count mean nothing. */
 export const STATEFUL: ReadonlySet<FaultKind> = new Set(['xs-quota', 'vcpu-hang']);
 
 /** The kind-specific options (FaultRow.options keys): which each kind needs and which it takes. */
-export type FaultOption = 'errno' | 'op' | 'path' | 'delayMs' | 'intervalMs' | 'coalesce' | 'quota' | 'vcpu' | 'at' | 'after' | 'vif';
+export type FaultOption = 'errno' | 'op' | 'path' | 'delayMs' | 'intervalMs' | 'coalesce' | 'quota' | 'vcpu' | 'at' | 'after' | 'vif' | 'vdev' | 'sectors';
 
 export const KIND_OPTIONS: Readonly<Record<FaultKind, { required: readonly FaultOption[]; optional: readonly FaultOption[] }>> = {
   'xs-eagain': { required: [], optional: ['path'] },
@@ -54,6 +57,9 @@ export const KIND_OPTIONS: Readonly<Record<FaultKind, { required: readonly Fault
   'guest-leak': { required: [], optional: ['intervalMs'] },
   'vcpu-hang': { required: [], optional: ['vcpu'] },
   'hotplug-fail': { required: [], optional: [] },
+  'disk-error': { required: [], optional: ['vdev', 'sectors'] },
+  'disk-slow': { required: ['delayMs'], optional: ['vdev'] },
+  'backend-die': { required: [], optional: ['vdev'] },
   'net-drop': { required: [], optional: ['vif'] },
   'net-delay': { required: ['delayMs'], optional: ['vif'] },
   'net-corrupt': { required: [], optional: ['vif'] },

@@ -2,10 +2,10 @@ import { suggestion } from '../toolstack/config/errors.js';
 import { forEachSpecPair, SpecError } from '../toolstack/config/spec-pairs.js';
 
 /** Keys of a fault spec string; quota limits are `quota.NAME=VALUE`. */
-export const FAULT_SPEC_KEYS = ['kind', 'probability', 'count', 'duration', 'seed', 'errno', 'op', 'path', 'delay', 'every', 'coalesce', 'quota.NAME', 'vcpu', 'at', 'after', 'vif'] as const;
+export const FAULT_SPEC_KEYS = ['kind', 'probability', 'count', 'duration', 'seed', 'errno', 'op', 'path', 'delay', 'every', 'coalesce', 'quota.NAME', 'vcpu', 'at', 'after', 'vif', 'vdev', 'sectors'] as const;
 
 const NUMBERS = new Set(['probability', 'count', 'seed', 'vcpu', 'after', 'vif']);
-const STRINGS = new Set(['kind', 'errno', 'op', 'path', 'duration', 'delay', 'every', 'at']);
+const STRINGS = new Set(['kind', 'errno', 'op', 'path', 'duration', 'delay', 'every', 'at', 'vdev', 'sectors']);
 
 /**
  * A fault written as a spec string, so it fits in an xl.cfg list (`xenemu.faults`):

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { RealClock, type Clock } from '../hypervisor/clock.js';
 import type { HostModel } from '../hypervisor/host-model.js';
 import type { DomainRecord } from '../toolstack/toolstack.js';
-import { faultSummaries } from '../ui/faults.js';
+import { faultSummaries } from '../faults/summary.js';
 import type { HostStatus } from '../protocol/host-rpc.js';
 import { RPC_PARAMS } from '../protocol/methods.js';
 import { VERSION } from '../version.js';

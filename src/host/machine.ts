@@ -21,6 +21,7 @@ import { GuestFaults } from '../faults/guest-faults.js';
 import { XsFaults } from '../faults/xs-faults.js';
 import { HostFaults } from '../faults/host-faults.js';
 import { NetFaults } from '../faults/net-faults.js';
+import { DiskFaults } from '../faults/disk-faults.js';
 import { applyConfigFaults } from './fault-service.js';
 import { ConsoleService } from './console-service.js';
 import { XsRingService } from './xs-ring-service.js';
@@ -84,6 +85,7 @@ export class Machine {
   readonly faults: FaultRegistry;
   private readonly guestFaults: GuestFaults;
   readonly hostFaults: HostFaults;
+  private readonly diskFaults: DiskFaults;
   dom0!: Kernel;
   toolstack!: Toolstack;
 
@@ -93,6 +95,10 @@ export class Machine {
     this.guestFaults = new GuestFaults(this.faults, this.hv.clock, {
       kernel: (domid) => (domid === 0 ? undefined : this.toolstack.kernel(domid)),
       hangVcpu: (domid, vcpu, hung) => this.hv.hangVcpu(domid, vcpu, hung),
+    });
+    this.diskFaults = new DiskFaults(this.faults, this.hv.clock, {
+      // Whichever kernel serves the disk: dom0's, or a driver domain's.
+      killBackends: (domid, devid, why) => [this.dom0, ...this.toolstack.kernels()].reduce((n, k) => n + (k.blkback?.kill(domid, devid, why) ?? 0), 0),
     });
     this.hostFaults = new HostFaults(this.faults, options.kill ?? ((why) => options.log(`${why} (not done: this machine has no process of its own to kill)`)));
     // xenstored and xenconsoled run in dom0.
@@ -217,6 +223,7 @@ export class Machine {
       hc: new Hypercalls(hv, 0),
       clock: hv.clock,
       boot: { kind: 'dom0', xenstore: engineTransport(this.xs), sharedInfoGfn: DOM0_SHARED_INFO_MFN },
+      blkFaults: this.diskFaults,
       onVif: (e) => this.vifEvent(e),
     });
     const xs = new XsClient(engineTransport(this.xs));
@@ -264,6 +271,7 @@ export class Machine {
         hotplugFails: (domid, script, action) => this.hostFaults.hotplugFails(domid, script, action)?.id ?? null,
         at: (point) => this.hostFaults.at(point),
         fromConfig: (domid, name, items) => applyConfigFaults(this.faults, { domid, name }, items),
+        blk: this.diskFaults,
       },
     });
     // A fault aimed at a domain ends with it (a rebooted guest is a new domain).

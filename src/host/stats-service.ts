@@ -1,5 +1,5 @@
 import type { FaultSummary } from '../protocol/fault-rpc.js';
-import { faultSummaries } from '../ui/faults.js';
+import { faultSummaries } from '../faults/summary.js';
 import type { Domain } from '../hypervisor/domain.js';
 import type { CallbackVia, Hypervisor } from '../hypervisor/hypervisor.js';
 import type { IntrRow, IntrSnapshot } from '../kernel/intr/stats.js';

@@ -12,6 +12,7 @@ import { HvcConsole } from './console/hvc.js';
 import { Shell } from './console/shell.js';
 import { registerBuiltins } from './console/shell-commands.js';
 import { ControlDriver, type ShutdownFaults } from './control/control.js';
+import type { BlkFaults } from '../faults/disk-faults.js';
 import { handleSysrq, type SysrqKernel } from './control/sysrq.js';
 import { acpiButton, unknownNmi } from './control/triggers.js';
 import { CpuHotplug } from './cpu-hotplug.js';
@@ -73,6 +74,8 @@ export interface KernelOptions {
   onVif?: (event: NetbackEvent) => void;
   /** Faults put on this guest on purpose (`xenemu fault add guest-...`). */
   faults?: ShutdownFaults;
+  /** Faults put on the disks this kernel's blkback serves (`xenemu fault add disk-...`). */
+  blkFaults?: BlkFaults;
 }
 
 /** dom0's console driver on VIRQ_CONSOLE: Xen's console has output (xenemu's driver reads none). */
@@ -149,6 +152,10 @@ export class Kernel {
   /** The block drivers on the busses: every domain can be a driver domain. */
   blkfront!: Blkfront;
   blkback!: Blkback;
+
+  get blkFaults(): BlkFaults | null {
+    return this.options.blkFaults ?? null;
+  }
   /** The guest's NICs (netfront) and the vifs this kernel serves (netback). */
   netfront!: Netfront;
   netback!: Netback;

@@ -23,6 +23,8 @@ const FaultOptions = {
   at: z.enum(KILL_POINTS).optional(),
   after: z.int().min(1).optional(),
   vif: z.int().min(0).max(0xffff).optional(),
+  vdev: z.string().max(64).optional(),
+  sectors: z.string().regex(/^[0-9]+-[0-9]+$/, { error: 'sectors are START-END, in 512-byte sectors' }).optional(),
 };
 
 export const FaultParams = {
@@ -75,6 +77,8 @@ export interface FaultRow {
     at?: (typeof KILL_POINTS)[number];
     after?: number;
     vif?: number;
+    vdev?: string;
+    sectors?: string;
   };
   fired: number;
   /** Milliseconds it has been active (on the host's clock). */

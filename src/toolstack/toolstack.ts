@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { XsRequestError, type XsClient } from '../protocol/xs-client.js';
 import type { FaultConfig } from '../faults/config.js';
+import type { BlkFaults } from '../faults/disk-faults.js';
 import type { Clock } from '../hypervisor/clock.js';
 import type { Domain, ShutdownReason } from '../hypervisor/domain.js';
 import { Domctl } from '../hypervisor/domctl.js';
@@ -93,6 +94,8 @@ export interface ToolstackFaults {
   at(point: 'create'): void;
   /** Add a domain config's faults, aimed at the domain being built. */
   fromConfig(domid: number, name: string, items: readonly FaultConfig[]): void;
+  /** What a driver domain's blkback asks. */
+  readonly blk: BlkFaults;
 }
 
 /** How long a guest has to acknowledge control/shutdown, as libxl waits. */
@@ -140,6 +143,11 @@ export class Toolstack {
 
   kernel(domid: number): Kernel | undefined {
     return this.guests.get(domid)?.kernel;
+  }
+
+  /** Every guest's kernel (driver domains' included). */
+  kernels(): Kernel[] {
+    return [...this.guests.values()].map((g) => g.kernel);
   }
 
   /**
@@ -292,7 +300,7 @@ export class Toolstack {
       xenemu: c.xenemu,
       cmdline: kernelCommandLine(c) ?? '',
       ...(this.deps.onVif !== undefined ? { onVif: this.deps.onVif } : {}),
-      ...(faults ? { faults: { armed: () => faults.armed(), ignores: (command: string) => faults.ignoresShutdown(record.domid, command) } } : {}),
+      ...(faults ? { faults: { armed: () => faults.armed(), ignores: (command: string) => faults.ignoresShutdown(record.domid, command) }, blkFaults: faults.blk } : {}),
     });
   }
 

@@ -1,17 +1,6 @@
 import type { FaultRow, FaultSummary } from '../protocol/fault-rpc.js';
+import { faultTarget } from '../faults/summary.js';
 import { formatDurationMs } from '../common/duration.js';
-
-/** How `host status` and `fault list` name what a fault applies to. */
-export function faultTarget(target: FaultRow['target']): string {
-  if (target === null) return 'all';
-  if (target === 'socket') return 'socket';
-  return target.name ?? String(target.domid);
-}
-
-/** The one-line view of each fault in force (`host status`, `top`). */
-export function faultSummaries(registry: { rows(): FaultRow[] }): FaultSummary[] {
-  return registry.rows().map((f) => ({ id: f.id, kind: f.kind, target: faultTarget(f.target), fired: f.fired }));
-}
 
 /** `host status` and `top`: "#1 xs-errno on web (fired 3)". */
 export function faultSummaryText(faults: readonly FaultSummary[]): string {
@@ -32,6 +21,8 @@ function options(row: FaultRow): string {
   if (o.at !== undefined) parts.push(`at=${o.at}`);
   if (o.after !== undefined) parts.push(`after=${o.after}`);
   if (o.vif !== undefined) parts.push(`vif=${o.vif}`);
+  if (o.vdev !== undefined) parts.push(`vdev=${o.vdev}`);
+  if (o.sectors !== undefined) parts.push(`sectors=${o.sectors}`);
   for (const [k, v] of Object.entries(o.quota ?? {})) parts.push(`quota ${k}=${v}`);
   return parts.join(' ') || '-';
 }

@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const CLI_SIDE = ['commands', 'src/client', 'src/cli', 'src/compat', 'src/ui'];
-const BELOW_UI = ['src/protocol', 'src/toolstack', 'src/host', 'src/hypervisor', 'src/kernel', 'src/xenstore', 'src/abi', 'src/state', 'src/common'];
+const BELOW_UI = ['src/protocol', 'src/toolstack', 'src/host', 'src/hypervisor', 'src/kernel', 'src/xenstore', 'src/abi', 'src/state', 'src/common', 'src/faults', 'src/net'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>

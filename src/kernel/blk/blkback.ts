@@ -210,6 +210,19 @@ class BlkbackInstance {
     this.name = `xbbd${unit}`;
   }
 
+  /** The device number: the last part of backend/vbd/<domid>/<devid>. */
+  get devid(): number {
+    return Number(this.dev.node.slice(this.dev.node.lastIndexOf('/') + 1));
+  }
+
+  /** Fail as a backend whose disk went away does (fault backend-die): disconnect, error node, Closing. */
+  die(why: string): void {
+    void this.serial(async () => {
+      await this.disconnect();
+      await this.dev.fatal(ERRNO.EIO, why);
+    });
+  }
+
   private get watchToken(): string {
     return `${this.name}:hotplug`;
   }
@@ -460,6 +473,13 @@ class BlkbackInstance {
       this.respond(this.generation, req.id, req.operation, job.status);
       return;
     }
+    const faults = this.k.blkFaults;
+    if (faults !== null && faults.armed() && faults.fails(this.dev.otherend?.domid ?? -1, this.devid, job.position / BLKIF_SECTOR_SIZE, job.bytes / BLKIF_SECTOR_SIZE)) {
+      // disk-error: the request fails as a failing disk's does, without touching the image.
+      this.stats.errors++;
+      this.respond(this.generation, req.id, req.operation, BLKIF_RSP.ERROR);
+      return;
+    }
     this.count(job);
     if (this.fenceRunning || this.waiting.length > 0 || (isFence(job) && this.inFlight > 0)) {
       this.waiting.push(job);
@@ -705,6 +725,10 @@ class BlkbackInstance {
     let status: number = BLKIF_RSP.OKAY;
     try {
       const store = this.store!;
+      const faults = this.k.blkFaults;
+      const late = faults !== null && faults.armed() ? faults.delayMs(this.dev.otherend?.domid ?? -1, this.devid) : 0;
+      // disk-slow: the image answers late.
+      if (late > 0) await new Promise<void>((resolve) => this.k.clock.after(late * 1e6, resolve));
       if (batch.vectors.length > 0) {
         const buffers = batch.vectors.map((v) => new Uint8Array(v.buffer, v.offset, v.length));
         if (batch.op === BLKIF_OP.READ) await store.readv(buffers, batch.position);
@@ -911,6 +935,17 @@ export class Blkback implements XenbusDriver {
   /** Every device served, for `block-list -l` and `top`. */
   devices(): BlkbackInfo[] {
     return [...this.instances.values()].map((i) => i.info());
+  }
+
+  /** Make the backends of domain `domid`'s disk `devid` (every disk, with null) die; how many. */
+  kill(domid: number, devid: number | null, why: string): number {
+    let n = 0;
+    for (const inst of this.instances.values()) {
+      if (inst.dev.otherend?.domid !== domid || (devid !== null && inst.devid !== devid)) continue;
+      inst.die(why);
+      n++;
+    }
+    return n;
   }
 
   /** The kernel stops (its domain is destroyed): close every store, without XenStore (its connection is gone). */

@@ -1,3 +1,4 @@
+import type { BlkFaults } from '../../faults/disk-faults.js';
 import type { Clock } from '../../hypervisor/clock.js';
 import type { Hypercalls } from '../../hypervisor/hypercalls.js';
 import type { XenIntr } from '../intr/xen-intr.js';
@@ -21,4 +22,6 @@ export interface BlkKernel {
   readonly gnttab: GuestGrantTable;
   /** The kernel's own mapping of its frame `gfn`. */
   page(gfn: number): Uint8Array;
+  /** Disk faults made to happen on purpose (`xenemu fault add disk-...`); null when none can be. */
+  readonly blkFaults: BlkFaults | null;
 }

@@ -28,4 +28,4 @@ export function parseUnsigned(text: string | undefined): number | undefined {
 }
 
 /** Errno numbers the error node carries (Linux's, as its drivers print them) that src/common/errno.ts does not name. */
-export const ERRNO = { ENODEV: 19, EPROTO: 71 } as const;
+export const ERRNO = { EIO: 5, ENODEV: 19, EPROTO: 71 } as const;

@@ -259,6 +259,8 @@ const FaultJson = z.strictObject({
     at: z.enum(KILL_POINTS).optional(),
     after: Count.optional(),
     vif: Count.optional(),
+    vdev: z.string().optional(),
+    sectors: z.string().optional(),
   }),
   fired: Count,
   ageMs: Count.describe('how long it has been in force'),
