@@ -62,7 +62,7 @@ let nextId = 0x1d00;
 /**
  * Run ping inside the guest (iputils' ping4 main loop, simplified): a request every
  * interval until `count` are sent, then linger for the outstanding replies (twice the
- * longest round trip seen, or ping's MAXWAIT when none came), all on the kernel's
+ * longest round trip seen but at least the interval, or ping's MAXWAIT when none came), all on the kernel's
  * clock so a virtual clock runs it in no time.
  */
 export function runPing(stack: NetStack, dst: Ipv4, options: PingOptions, clock: Clock): Promise<PingResult> {
@@ -109,7 +109,9 @@ export function runPing(stack: NetStack, dst: Ipv4, options: PingOptions, clock:
       }
       lingerTimer.cancel();
       const maxRtt = replies.length === 0 ? 0 : Math.max(...replies.map((r) => r.rttUs)) * 1000;
-      lingerTimer = clock.after(replies.length === 0 ? MAXWAIT_NS : Math.max(2 * maxRtt, 1e6), finish);
+      // iputils' ping_common: after the last request it waits twice the longest round trip,
+      // but never less than the interval (`if (waittime < 1000 * interval) waittime = ...`).
+      lingerTimer = clock.after(replies.length === 0 ? MAXWAIT_NS : Math.max(2 * maxRtt, options.intervalNs, 1e6), finish);
     };
     const unlisten = stack.listenEcho(id, {
       reply(r) {
