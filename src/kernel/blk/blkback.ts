@@ -1,3 +1,4 @@
+import { PerDeviceDriver } from '../xenbus/per-device-driver.js';
 import {
   BackRing,
   BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST,
@@ -25,7 +26,6 @@ import {
 import type { XenIntrSource } from '../intr/xen-intr.js';
 import type { XenbusDevice } from '../xenbus/device.js';
 import { mapRing, type MappedRing } from '../xenbus/map-ring.js';
-import type { XenbusDriver } from '../xenbus/driver.js';
 import { emptyDrive, openBackingStore, type BackingStore } from './backing-store.js';
 import type { BlkKernel } from './context.js';
 import { ERRNO, parseUnsigned, readOptional, readOtherendOptional } from './xenbus-util.js';
@@ -322,7 +322,7 @@ class BlkbackInstance {
   }
 
   /** Frontend state changes (xbb_frontend_changed). */
-  async frontendChanged(state: XenbusState): Promise<void> {
+  async otherendChanged(state: XenbusState): Promise<void> {
     const dev = this.dev;
     switch (state) {
       case XenbusState.Initialising:
@@ -891,45 +891,24 @@ function requireRef(text: string | undefined, key: string): number {
  * per kernel, on its back bus, serving every `vbd` backend node the toolstack puts in
  * this domain's `backend/` folder, whichever domain this is.
  */
-export class Blkback implements XenbusDriver {
+export class Blkback extends PerDeviceDriver<BlkbackInstance> {
   readonly name = 'xbbd';
-  private readonly instances = new Map<XenbusDevice, BlkbackInstance>();
   private units = 0;
   /** Loader tunables; a change applies to devices attached after it. */
   tunables: BlkbackTunables = { ...DEFAULT_BLKBACK_TUNABLES };
   /** How a disk's `params` becomes a store (FreeBSD picks its file or device backend the same way); replaceable for tests. */
   openStore: StoreOpener = openBackingStore;
 
-  constructor(private readonly k: BlkKernel) {}
+  constructor(private readonly k: BlkKernel) {
+    super();
+  }
 
   probe(dev: XenbusDevice): boolean {
     return dev.type === 'vbd';
   }
 
-  async attach(dev: XenbusDevice): Promise<void> {
-    const inst = new BlkbackInstance(dev, this.k, this.units++, { ...this.tunables }, this.openStore);
-    this.instances.set(dev, inst);
-    try {
-      await inst.attach();
-    } catch (err) {
-      this.instances.delete(dev);
-      await inst.detach();
-      throw err;
-    }
-  }
-
-  async detach(dev: XenbusDevice): Promise<void> {
-    const inst = this.instances.get(dev);
-    if (inst === undefined) return;
-    this.instances.delete(dev);
-    await inst.serial(() => inst.detach());
-  }
-
-  otherendChanged(dev: XenbusDevice, state: XenbusState): void {
-    const inst = this.instances.get(dev);
-    // A device loaded from a save has no instance: its connection did not survive.
-    if (inst === undefined) return;
-    void inst.serial(() => inst.frontendChanged(state));
+  attach(dev: XenbusDevice): Promise<void> {
+    return this.attachOrUndo(dev, new BlkbackInstance(dev, this.k, this.units++, { ...this.tunables }, this.openStore));
   }
 
   /** Every device served, for `block-list -l` and `top`. */

@@ -1,3 +1,4 @@
+import { PerDeviceDriver } from '../xenbus/per-device-driver.js';
 import {
   BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST,
   BLKIF_MAX_SEGMENTS_PER_REQUEST,
@@ -23,7 +24,6 @@ import {
 } from '../../abi/index.js';
 import type { XenIntrSource } from '../intr/xen-intr.js';
 import type { XenbusDevice } from '../xenbus/device.js';
-import type { XenbusDriver } from '../xenbus/driver.js';
 import { grantRing, XENBUS_MAX_RING_GRANTS, type GrantedRing } from '../xenbus/grant-ring.js';
 import { BlockIoError, type BlockBuffer, type BlockDriverDisk, type BlockLayer, type BlockOp } from './block-layer.js';
 import type { BlkKernel } from './context.js';
@@ -144,7 +144,7 @@ class BlkfrontInstance implements BlockDriverDisk {
   }
 
   /** blkfront_backend_changed (FreeBSD xbd_backend_changed). */
-  async backendChanged(state: XenbusState): Promise<void> {
+  async otherendChanged(state: XenbusState): Promise<void> {
     switch (state) {
       case XenbusState.InitWait:
       case XenbusState.Initialised:
@@ -514,16 +514,17 @@ class BlkfrontInstance implements BlockDriverDisk {
  * The block frontend driver (FreeBSD's xbd on xenbusb_front, Linux's xen-blkfront):
  * one per kernel, on its front bus, for every `vbd` device node of this domain.
  */
-export class Blkfront implements XenbusDriver {
+export class Blkfront extends PerDeviceDriver<BlkfrontInstance> {
   readonly name = 'xbd';
-  private readonly instances = new Map<XenbusDevice, BlkfrontInstance>();
   private units = 0;
   tunables: BlkfrontTunables = { skipInitWait: false, persistent: true };
 
   constructor(
     private readonly k: BlkKernel,
     readonly blocks: BlockLayer,
-  ) {}
+  ) {
+    super();
+  }
 
   probe(dev: XenbusDevice): boolean {
     return dev.type === 'vbd';
@@ -532,22 +533,7 @@ export class Blkfront implements XenbusDriver {
   async attach(dev: XenbusDevice): Promise<void> {
     const vdev = parseUnsigned(await readOptional(dev, 'virtual-device'));
     if (vdev === undefined) throw new Error('no virtual-device number');
-    const inst = new BlkfrontInstance(dev, this.k, this.blocks, this.units++, vdev, { ...this.tunables });
-    this.instances.set(dev, inst);
-    await inst.serial(() => inst.attach());
-  }
-
-  async detach(dev: XenbusDevice): Promise<void> {
-    const inst = this.instances.get(dev);
-    if (inst === undefined) return;
-    this.instances.delete(dev);
-    await inst.serial(async () => inst.detach());
-  }
-
-  otherendChanged(dev: XenbusDevice, state: XenbusState): void {
-    const inst = this.instances.get(dev);
-    if (inst === undefined) return;
-    void inst.serial(() => inst.backendChanged(state));
+    await this.attachInOrder(dev, new BlkfrontInstance(dev, this.k, this.blocks, this.units++, vdev, { ...this.tunables }));
   }
 
   /** The negotiated limits of each device, by name (what `block-list -l` shows of the ring). */

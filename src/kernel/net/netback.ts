@@ -16,6 +16,7 @@
  * is a fatal error: the vif is disconnected and the device closed with an error node
  * (Linux's xenvif_fatal_tx_err disables the interface the same way).
  */
+import { PerDeviceDriver } from '../xenbus/per-device-driver.js';
 import {
   BackRing,
   DOMID,
@@ -46,7 +47,6 @@ import type { BlkKernel } from '../blk/context.js';
 import { ERRNO, parseUnsigned, readOptional, readOtherendOptional } from '../blk/xenbus-util.js';
 import type { XenIntrSource } from '../intr/xen-intr.js';
 import type { XenbusDevice } from '../xenbus/device.js';
-import type { XenbusDriver } from '../xenbus/driver.js';
 import { mapRing, type MappedRing } from '../xenbus/map-ring.js';
 
 const TX_SLOT = SRING_PROTOCOLS.netif_tx.slotBytes;
@@ -171,7 +171,7 @@ class NetbackVif implements EthernetLink {
   }
 
   /** frontend_changed. */
-  async frontendChanged(state: XenbusState): Promise<void> {
+  async otherendChanged(state: XenbusState): Promise<void> {
     const dev = this.dev;
     switch (state) {
       case XenbusState.Initialising:
@@ -600,42 +600,22 @@ function ref(text: string | undefined, key: string): number {
 export type NetbackEvent = { type: 'connect' | 'disconnect'; vif: VifPort };
 
 /** The network backend driver: one per kernel, on its back bus, for every `vif` node. */
-export class Netback implements XenbusDriver {
+export class Netback extends PerDeviceDriver<NetbackVif> {
   readonly name = 'netback';
-  private readonly instances = new Map<XenbusDevice, NetbackVif>();
   private readonly ports = new Map<NetbackVif, VifPort>();
   /** Told of each vif that connects or disconnects (the daemon's vif registry). */
   onVif: ((event: NetbackEvent) => void) | null = null;
 
-  constructor(private readonly k: BlkKernel) {}
+  constructor(private readonly k: BlkKernel) {
+    super();
+  }
 
   probe(dev: XenbusDevice): boolean {
     return dev.type === 'vif';
   }
 
-  async attach(dev: XenbusDevice): Promise<void> {
-    const inst = new NetbackVif(dev, this.k, this);
-    this.instances.set(dev, inst);
-    try {
-      await inst.attach();
-    } catch (err) {
-      this.instances.delete(dev);
-      await inst.detach();
-      throw err;
-    }
-  }
-
-  async detach(dev: XenbusDevice): Promise<void> {
-    const inst = this.instances.get(dev);
-    if (inst === undefined) return;
-    this.instances.delete(dev);
-    await inst.serial(() => inst.detach());
-  }
-
-  otherendChanged(dev: XenbusDevice, state: XenbusState): void {
-    const inst = this.instances.get(dev);
-    if (inst === undefined) return;
-    void inst.serial(() => inst.frontendChanged(state));
+  attach(dev: XenbusDevice): Promise<void> {
+    return this.attachOrUndo(dev, new NetbackVif(dev, this.k, this));
   }
 
   /** A vif's connection changed: tell the listener (its failure is logged, never thrown at the ring). */

@@ -8,6 +8,7 @@
  * fragments (NETTXF_more_data; the first request's size is the frame's); one comes in
  * as a chain of filled rx buffers (NETRXF_more_data), each buffer posted again at once.
  */
+import { PerDeviceDriver } from '../xenbus/per-device-driver.js';
 import {
   FrontRing,
   NET_RX_RING_SIZE,
@@ -30,7 +31,6 @@ import type { BlkKernel } from '../blk/context.js';
 import { ERRNO, parseUnsigned, readOptional, readOtherendOptional } from '../blk/xenbus-util.js';
 import type { XenIntrSource } from '../intr/xen-intr.js';
 import type { XenbusDevice } from '../xenbus/device.js';
-import type { XenbusDriver } from '../xenbus/driver.js';
 import { grantRing, type GrantedRing } from '../xenbus/grant-ring.js';
 
 const TX_SLOT = SRING_PROTOCOLS.netif_tx.slotBytes;
@@ -114,7 +114,7 @@ export class NetfrontNic implements EthernetLink {
   }
 
   /** netback_changed. */
-  async backendChanged(state: XenbusState): Promise<void> {
+  async otherendChanged(state: XenbusState): Promise<void> {
     switch (state) {
       case XenbusState.InitWait:
         // A backend ready again after we closed (the toolstack made the device anew under the same node): start over.
@@ -137,7 +137,7 @@ export class NetfrontNic implements EthernetLink {
         return;
       case XenbusState.Closed:
         if (this.dev.state !== XenbusState.Closed) await this.close();
-        this.release();
+        this.detach();
         return;
       default:
         return;
@@ -177,7 +177,7 @@ export class NetfrontNic implements EthernetLink {
         this.rxSrc = this.txSrc;
       }
     } catch (err) {
-      this.release();
+      this.detach();
       await dev.fatal('ENOMEM', `setting up the rings: ${(err as Error).message}`);
       return false;
     }
@@ -387,7 +387,7 @@ export class NetfrontNic implements EthernetLink {
   }
 
   /** End the rings' and buffers' grants and free their frames. */
-  release(): void {
+  detach(): void {
     this.down();
     this.unbind();
     for (const r of [this.txRing, this.rxRing]) {
@@ -409,13 +409,14 @@ export class NetfrontNic implements EthernetLink {
 export type NetfrontEvent = { type: 'up' | 'down'; nic: NetfrontNic };
 
 /** The network frontend driver: one per kernel, on its front bus, for every `vif` node. */
-export class Netfront implements XenbusDriver {
+export class Netfront extends PerDeviceDriver<NetfrontNic> {
   readonly name = 'netfront';
-  private readonly instances = new Map<XenbusDevice, NetfrontNic>();
   private readonly listeners = new Set<(e: NetfrontEvent) => void>();
   tunables: NetfrontTunables = { splitEventChannels: true };
 
-  constructor(private readonly k: BlkKernel) {}
+  constructor(private readonly k: BlkKernel) {
+    super();
+  }
 
   probe(dev: XenbusDevice): boolean {
     return dev.type === 'vif';
@@ -423,22 +424,7 @@ export class Netfront implements XenbusDriver {
 
   async attach(dev: XenbusDevice): Promise<void> {
     const devid = parseUnsigned(await readOptional(dev, 'handle')) ?? Number(dev.node.split('/').pop());
-    const nic = new NetfrontNic(dev, this.k, devid, { ...this.tunables }, this);
-    this.instances.set(dev, nic);
-    await nic.serial(() => nic.attach());
-  }
-
-  async detach(dev: XenbusDevice): Promise<void> {
-    const nic = this.instances.get(dev);
-    if (nic === undefined) return;
-    this.instances.delete(dev);
-    await nic.serial(async () => nic.release());
-  }
-
-  otherendChanged(dev: XenbusDevice, state: XenbusState): void {
-    const nic = this.instances.get(dev);
-    if (nic === undefined) return;
-    void nic.serial(() => nic.backendChanged(state));
+    await this.attachInOrder(dev, new NetfrontNic(dev, this.k, devid, { ...this.tunables }, this));
   }
 
   /** Every vif device this driver has, link up or not (the guest's `ip link`). */
