@@ -98,16 +98,19 @@ export async function readNode(xs: XsClient, path: string): Promise<string | und
   );
 }
 
-/** libxl's unplug: online=0, backend Closing; wait for the backend to be Closed; remove both dirs. */
-export async function removeVbd(xs: XsClient, s: VbdSpec): Promise<void> {
-  const be = backPath(s);
+/** libxl's unplug of any device: online=0, backend Closing; wait for the backend to be Closed; remove both dirs. */
+export async function unplug(xs: XsClient, front: string, be: string): Promise<void> {
   await xs.transaction(async (tx) => {
     await xs.write(`${be}/online`, '0', tx);
     await xs.write(`${be}/state`, String(XenbusState.Closing), tx);
   });
   await until(async () => (await readState(xs, be)) === XenbusState.Closed, `${be} Closed`);
-  await xs.rm(frontPath(s));
+  await xs.rm(front);
   await xs.rm(be);
+}
+
+export function removeVbd(xs: XsClient, s: VbdSpec): Promise<void> {
+  return unplug(xs, frontPath(s), backPath(s));
 }
 
 /** A scratch directory with an image of `bytes` zero bytes (or the given contents). */

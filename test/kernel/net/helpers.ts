@@ -4,7 +4,7 @@ import type { NetfrontNic } from '../../../src/kernel/net/netfront.js';
 import type { EthernetLink } from '../../../src/net/link.js';
 import type { XsClient } from '../../../src/protocol/xs-client.js';
 import { until, type TestMachine } from '../../helpers/machine.js';
-import { readState } from '../blk/helpers.js';
+import { readState, unplug } from '../blk/helpers.js';
 
 /** A vif as a test attaches it: what libxl writes for `mac=...,bridge=...` (xenstore-layout.md). */
 export interface VifNodes {
@@ -61,16 +61,8 @@ export async function attachVif(tm: TestMachine, guest: Kernel, s: VifNodes): Pr
   return { nic: guest.netfront.nic(s.devid)!, link: back.netback.link(s.frontDomid, s.devid)! };
 }
 
-/** libxl's unplug: online=0, backend Closing, wait for Closed, remove both folders. */
-export async function removeVif(xs: XsClient, s: VifNodes): Promise<void> {
-  const be = vifBack(s);
-  await xs.transaction(async (tx) => {
-    await xs.write(`${be}/online`, '0', tx);
-    await xs.write(`${be}/state`, String(XenbusState.Closing), tx);
-  });
-  await until(async () => (await readState(xs, be)) === XenbusState.Closed, `${be} Closed`);
-  await xs.rm(vifFront(s));
-  await xs.rm(be);
+export function removeVif(xs: XsClient, s: VifNodes): Promise<void> {
+  return unplug(xs, vifFront(s), vifBack(s));
 }
 
 /** An Ethernet frame of `length` bytes: dst, src, ethertype 0x88b5 (local experimental), then a pattern. */
