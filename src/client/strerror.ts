@@ -4,10 +4,12 @@
  * xsd_errors[] (an unknown name becomes EINVAL), and the tools print it with err(3)
  * or "%d"; so we need glibc's words, not libuv's ("no such file or directory").
  */
+import { XS_ERRNO_NAMES } from '../protocol/xs-wire.js';
+
 export { errnoNumber, strerror } from '../common/errno.js';
 
-/** The xsd_errors[] names libxenstore knows; anything else it reads as EINVAL. */
-const XSD_ERRORS = new Set(['EINVAL', 'EACCES', 'EEXIST', 'EISDIR', 'ENOENT', 'ENOMEM', 'ENOSPC', 'EIO', 'ENOTEMPTY', 'ENOSYS', 'EROFS', 'EBUSY', 'EAGAIN', 'EISCONN', 'E2BIG', 'EPERM']);
+/** The xsd_errors[] names libxenstore knows; anything else (oxenstored's EQUOTA) it reads as EINVAL. */
+const XSD_ERRORS: ReadonlySet<string> = new Set(XS_ERRNO_NAMES);
 
 /** The errno libxenstore sets for an ERROR reply carrying `name`. */
 export function replyErrno(name: string): string {

@@ -57,6 +57,15 @@ export const XS_ERRNO_NAMES = [
 ] as const;
 export type XsErrno = (typeof XS_ERRNO_NAMES)[number];
 
+/**
+ * What an ERROR reply may carry: an xsd_errors[] name, or oxenstored's EQUOTA for a
+ * domU past its node, watch or transaction quota (Quota.Limit_reached and
+ * Transaction_opened in process.ml). EQUOTA is outside xsd_errors[]: libxenstore
+ * reads it as EINVAL.
+ */
+export const XS_REPLY_ERRNO_NAMES = [...XS_ERRNO_NAMES, 'EQUOTA'] as const;
+export type XsReplyErrno = (typeof XS_REPLY_ERRNO_NAMES)[number];
+
 export const HEADER_SIZE = 16;
 /** XENSTORE_PAYLOAD_MAX: the largest payload in either direction. */
 export const PAYLOAD_MAX: number = XENSTORE_PAYLOAD_MAX;

@@ -140,7 +140,7 @@ export class StoreView {
     if (this.enforceQuota && !caller.privileged) {
       const limit = this.quota.limit(caller.domid, 'nodes');
       if (overLimit(this.counts.get(perms.owner) + missing.length, limit)) {
-        xsFail('ENOSPC', `domain ${caller.domid} is over its node quota`);
+        xsFail('EQUOTA', `domain ${caller.domid} is over its node quota`);
       }
     }
 

@@ -345,7 +345,7 @@ export class XenStored {
     const { conn, tx } = req;
     if (tx !== null) {
       if (!conn.privileged && overLimit(this.db.touched(tx) + 1, this.quota.limit(conn.domid, 'transactionNodes'))) {
-        xsFail('ENOSPC', 'transaction touches too many nodes');
+        xsFail('EQUOTA', 'transaction touches too many nodes');
       }
       if (applyOp(tx.view, conn, op)) tx.ops.push(op);
       return;
@@ -449,7 +449,7 @@ export class XenStored {
     const key = `${abs}\0${token}`;
     if (conn.watches.has(key)) xsFail('EEXIST', 'watch exists');
     if (!conn.privileged && overLimit(conn.watches.size + 1, this.quota.limit(conn.domid, 'watches'))) {
-      xsFail('E2BIG', 'too many watches');
+      xsFail('EQUOTA', 'too many watches');
     }
     const relative = path.charCodeAt(0) !== 0x2f && path.charCodeAt(0) !== 0x40;
     const w: Watch<XsConnection> = { owner: conn, path, abs, token, depth, relativeBase: relative ? conn.home : null };
@@ -490,7 +490,7 @@ export class XenStored {
     const { conn } = req;
     if (req.tx !== null) xsFail('EBUSY', 'transactions do not nest');
     if (!conn.privileged && overLimit(conn.transactions.size + 1, this.quota.limit(conn.domid, 'transactions'))) {
-      xsFail('ENOSPC', 'too many open transactions');
+      xsFail('EQUOTA', 'too many open transactions');
     }
     const id = conn.allocateTxId();
     conn.transactions.set(id, this.db.begin(id));

@@ -150,7 +150,7 @@ test('xs-quota lowers a domain\'s quota while it lasts and the old one is back w
   r.add({ kind: 'xs-quota', target: dom5, durationMs: 60_000, options: { quota: { nodes: 2 } } });
   t.is(r.faults.rows()[0]!.fired, 1, 'applying it counts');
   t.is(guest.write('a', '1'), 'OK\0');
-  t.is(guest.write('b', '1'), 'ERROR:ENOSPC', 'its home and a: two nodes');
+  t.is(guest.write('b', '1'), 'ERROR:EQUOTA', 'its home and a: two nodes');
   r.clock.advance(60_000 * MS);
   t.is(r.faults.size, 0, 'expired');
   t.is(guest.write('b', '1'), 'OK\0');

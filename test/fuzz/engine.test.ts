@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import test from 'ava';
 import fc from 'fast-check';
-import { encodeMessage, PAYLOAD_MAX, XS_ERRNO_NAMES, XsFrameReader, XsType } from '../../src/protocol/xs-wire.js';
+import { encodeMessage, PAYLOAD_MAX, XS_REPLY_ERRNO_NAMES, XsFrameReader, XsType } from '../../src/protocol/xs-wire.js';
 import type { ConnectionKind, XsConnection } from '../../src/xenstore/connection.js';
 import type { XenStored } from '../../src/xenstore/xenstored.js';
 import { newEngine } from '../helpers/engine.js';
@@ -182,7 +182,7 @@ test('engine fuzz: one well-formed reply per request, invariants hold', (t) => {
         assert.equal(reply.txId, ignoresTx ? 0 : r.tx);
         if (reply.type === XsType.ERROR) {
           const name = reply.payload.toString('latin1');
-          assert.ok(name.endsWith('\0') && (XS_ERRNO_NAMES as readonly string[]).includes(name.slice(0, -1)), `error payload ${name}`);
+          assert.ok(name.endsWith('\0') && (XS_REPLY_ERRNO_NAMES as readonly string[]).includes(name.slice(0, -1)), `error payload ${name}`);
         } else {
           assert.equal(reply.type, r.type, 'a success answers with the request type');
         }

@@ -9,12 +9,31 @@ import errno
 import sys
 
 import pyxs
+import pyxs.client
 from pyxs._internal import Op
 
 NUL = b"\0"
 
 
+# pyxs turns a reply's error name into an errno number, and a name outside
+# xsd_errors[] (oxenstored's EQUOTA) into 0; keep the name the wire carried.
+_error = pyxs.client.error
+
+
+def _error_keeping_name(smth):
+    e = _error(smth)
+    if isinstance(smth, bytes):
+        e.wire_name = smth.decode()
+    return e
+
+
+pyxs.client.error = _error_keeping_name
+
+
 def errname(e):
+    wire = getattr(e, "wire_name", None)
+    if wire is not None:
+        return wire
     n = e.args[0] if e.args else None
     return errno.errorcode.get(n, str(n)) if isinstance(n, int) else repr(e)
 

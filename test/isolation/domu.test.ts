@@ -14,9 +14,8 @@ import { SYSTEM_PYTHON } from '../helpers/run.js';
 // and writing other domains' nodes and dom0's, changing permissions and owners of
 // nodes it does not own, watching other domains' paths, going past its quotas,
 // privileged requests, and a request flood. Each answer is checked against what
-// oxenstored 4.17 gives a domU (process.ml, perms.ml, store.ml, quota.ml), except
-// where we answer as C xenstored does, listed in DIVERGES. After every case, dom0
-// sees the store exactly as before, outside a's own home.
+// oxenstored 4.17 gives a domU (process.ml, perms.ml, store.ml, quota.ml). After
+// every case, dom0 sees the store exactly as before, outside a's own home.
 //
 // oxenstored-peer cannot take part: without a hypervisor all its connections are
 // dom0's, and an introduced domain has no ring to talk through.
@@ -170,23 +169,9 @@ const OXENSTORED: Readonly<Record<string, string>> = {
   'the domain works under quota again': 'ok',
 };
 
-/**
- * Where xenemu's xenstored answers as C xenstored 4.17 does instead: errnos from
- * xsd_errors[] for quotas (ENOSPC for nodes and transactions, E2BIG for watches:
- * xenstored_core.c, xenstored_watch.c, xenstored_transaction.c), and EACCES for
- * CONTROL from an unprivileged domain (do_control). The refusal is the same: only
- * the name differs.
- */
-const DIVERGES: Readonly<Record<string, string>> = {
-  CONTROL: 'EACCES',
-  'past the node quota': 'ENOSPC',
-  'past the watch quota': 'E2BIG',
-  'past the transaction quota': 'ENOSPC',
-};
-
 withPeers('pyxs in a domU: every access, permission and privileged request gets the answer oxenstored gives a domU', async (t) => {
   const got = await attempts('access,privileged');
-  const expected = Object.fromEntries(Object.keys(got).map((k) => [k, DIVERGES[k] ?? OXENSTORED[k]]));
+  const expected = Object.fromEntries(Object.keys(got).map((k) => [k, OXENSTORED[k]]));
   t.deepEqual(got, expected);
   t.is(Object.keys(got).length, 26);
   await othersUnchanged(t);
@@ -194,7 +179,7 @@ withPeers('pyxs in a domU: every access, permission and privileged request gets 
 
 withPeers('pyxs in a domU: past each quota it gets the Xen errno, and it keeps working once under quota again', async (t) => {
   const got = await attempts('quotas');
-  const expected = Object.fromEntries(Object.keys(got).map((k) => [k, DIVERGES[k] ?? OXENSTORED[k]]));
+  const expected = Object.fromEntries(Object.keys(got).map((k) => [k, OXENSTORED[k]]));
   t.deepEqual(got, expected);
   t.is(Object.keys(got).length, 9);
   await othersUnchanged(t);
