@@ -12,6 +12,11 @@ import type { Machine } from './machine.js';
 const MAX_QUEUED_REQUESTS = 64;
 /** Answers and events a client leaves unread before its socket stops being read. */
 const MAX_UNREAD_BYTES = 1024 * 1024;
+/**
+ * Unread bytes past which a client is hung up: not reading stops its requests, but
+ * not the watch events others cause, which the daemon would otherwise hold without end.
+ */
+const MAX_HELD_BYTES = 4 * MAX_UNREAD_BYTES;
 
 interface Served {
   server: Server;
@@ -88,7 +93,12 @@ export class XenbusSockets {
       // A reply may acknowledge a change the journal has not taken yet: it goes out once
       // the journal has it (in order: the barrier releases its waiters in turn).
       deliver: (frame) => this.barrier.whenWritable(() => {
-        if (!socket.destroyed) socket.write(frame);
+        if (socket.destroyed) return;
+        socket.write(frame);
+        if (socket.writableLength > MAX_HELD_BYTES) {
+          this.log(`domain ${domid}: xenbus device client closed: ${socket.writableLength} bytes of answers and watch events unread (at most ${MAX_HELD_BYTES})`);
+          socket.destroy();
+        }
       }),
       hangUp: (reason) => {
         this.log(`domain ${domid}: xenbus device client closed: ${reason}`);

@@ -1,9 +1,11 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { connectXsClient } from '../../src/client/xs-socket.js';
 import type { XsClient } from '../../src/protocol/xs-client.js';
+import { encodeMessage, XsType } from '../../src/protocol/xs-wire.js';
 import { assertXlBuilt, RUN_JS, scratchFile, xlHost, type XlHost } from '../cli-xl/helpers.js';
 import { needing } from '../helpers/needing.js';
 import { SYSTEM_PYTHON } from '../helpers/run.js';
@@ -98,6 +100,28 @@ test.serial('what a command in the domain asks of XenStore shows in the guest’
   const r = await h.xenemu('exec', 'a', '--', SYSTEM_PYTHON, join(new URL('../isolation', import.meta.url).pathname, 'flood.py'), '200');
   t.is(r.stdout, '200\n', r.stderr);
   t.true((await count()) - before >= 200);
+});
+
+test.serial('a program in the domain that watches and never reads is hung up once 4 MiB of events wait for it; the domain goes on', async (t) => {
+  const path = (await h.xenemu('exec', 'a', '--', 'sh', '-c', 'printf %s "$XENSTORED_PATH"')).stdout;
+  const sleeper = createConnection(path);
+  t.teardown(() => sleeper.destroy());
+  // Never read: the socket is not resumed and has no 'data' listener.
+  sleeper.pause();
+  const token = 't'.repeat(2000);
+  await new Promise<void>((resolve, reject) => sleeper.write(encodeMessage(XsType.WATCH, 1, 0, `data/flood\0${token}\0`), (err) => (err ? reject(err) : resolve())));
+  const watched = async (): Promise<boolean> => (await dom0.control(['watches'])).includes(token);
+  for (let i = 0; i < 100 && !(await watched()); i++) await new Promise((r) => setImmediate(r));
+  t.true(await watched(), 'the watch is set');
+  // Each change is a ~2 KB event for it: 4 MiB and the socket buffers are ~2200 of them.
+  let writes = 0;
+  while (writes < 20_000 && (writes % 250 !== 0 || (await watched()))) {
+    await dom0.write(`/local/domain/${a}/data/flood`, String(writes++));
+  }
+  t.false(await watched(), `hung up after ${writes} events`);
+  t.true(writes > 2000, `not before 4 MiB waited (${writes} events)`);
+  t.regex(readFileSync(h.host.paths.log, 'utf8'), /xenbus device client closed: \d+ bytes of answers and watch events unread \(at most 4194304\)/);
+  t.deepEqual((await h.xenemu('exec', 'a', 'xenstore-read', 'name')).stdout, 'a\n');
 });
 
 test.serial('exec ends when its domain goes away, saying so, and the domain’s socket goes with it', async (t) => {
