@@ -155,6 +155,31 @@ test('an async command holds the prompt; Ctrl-C aborts it and type-ahead waits f
   t.is(s.out(), '# uname\r\nxenemu\r\n# ');
 });
 
+test('a command that handles Ctrl-C is told, keeps writing, and the prompt comes back when it ends', async (t) => {
+  const s = shell();
+  s.sh.register({
+    name: 'count',
+    summary: 'until interrupted',
+    handlesInterrupt: true,
+    run: (_argv, io) =>
+      new Promise<number>((resolve) => {
+        io.signal.addEventListener('abort', () => {
+          io.println();
+          io.println('3 counted');
+          resolve(1);
+        });
+      }),
+  });
+  s.out();
+  s.type('count\r');
+  t.is(s.out(), 'count\r\n');
+  s.type('uname\r\x03');
+  await Promise.resolve();
+  await Promise.resolve();
+  t.is(s.out(), '^C\r\n3 counted\r\n# ', 'its last words, then the prompt; the type-ahead went with ^C');
+  t.is(s.sh.status, 1, 'its own status, not 130');
+});
+
 test('a command that throws prints its error and the prompt comes back', (t) => {
   const s = shell();
   s.sh.register({

@@ -14,6 +14,11 @@
  *
  * `run` gets argv (argv[0] is the name) and a ShellIO; it may be async (ping), in
  * which case the prompt comes back when it settles, and Ctrl-C aborts `io.signal`.
+ * Like a program without a SIGINT handler, a command is cut off by Ctrl-C: the
+ * prompt comes back at once and what it writes after goes nowhere. One that says
+ * `handlesInterrupt` is like a program that catches SIGINT (ping prints its
+ * statistics): it is told through `io.signal`, keeps writing, and the prompt comes
+ * back when it settles.
  * The status it returns (default 0) is what `$?` would hold; nothing reads it yet but
  * the tests. A command that throws prints `NAME: message` and counts as status 1.
  */
@@ -33,6 +38,8 @@ export interface ShellCommand {
   readonly name: string;
   /** One line for `help`. */
   readonly summary: string;
+  /** Ctrl-C only aborts `io.signal`: the command finishes (and prints) on its own. */
+  readonly handlesInterrupt?: boolean;
   run(argv: readonly string[], io: ShellIO): number | void | Promise<number | void>;
 }
 
@@ -199,10 +206,14 @@ export class Shell {
     this.run(argv);
   }
 
-  /** Ctrl-C while a command runs: abort it; its type-ahead goes, as n_tty flushes input on VINTR. */
+  /**
+   * Ctrl-C while a command runs: abort it; its type-ahead goes, as n_tty flushes input
+   * on VINTR. n_tty echoes "^C" alone: the line ends with what the command prints
+   * next, or, for one cut off, with the shell's new line.
+   */
   private interrupt(): void {
     this.typeAhead = [];
-    this.output('^C\r\n');
+    this.output('^C');
     this.running?.abort();
   }
 
@@ -214,9 +225,10 @@ export class Shell {
       return;
     }
     const abort = new AbortController();
+    const cutOff = (): boolean => abort.signal.aborted && command.handlesInterrupt !== true;
     const io: ShellIO = {
       write: (text) => {
-        if (!abort.signal.aborted) this.output(text.replace(/\r?\n/g, '\r\n'));
+        if (!cutOff()) this.output(text.replace(/\r?\n/g, '\r\n'));
       },
       println: (line = '') => io.write(`${line}\n`),
       signal: abort.signal,
@@ -243,8 +255,17 @@ export class Shell {
       return;
     }
     if (result instanceof Promise) {
-      // Ctrl-C ends the wait at once, whatever the command does with its signal.
-      abort.signal.addEventListener('abort', () => done(130), { once: true });
+      if (command.handlesInterrupt !== true) {
+        // Ctrl-C ends the wait at once, whatever the command does with its signal.
+        abort.signal.addEventListener(
+          'abort',
+          () => {
+            this.output('\r\n');
+            done(130);
+          },
+          { once: true },
+        );
+      }
       result.then((s) => done(s ?? 0), failed);
     } else {
       done(result ?? 0);

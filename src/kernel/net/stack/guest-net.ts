@@ -35,7 +35,13 @@ export class GuestNet {
   ) {
     netfront.subscribe((e) => (e.type === 'up' ? this.up(e.nic) : this.down(e.nic)));
     shell.register({ name: 'ifconfig', summary: 'show the network interfaces', run: (argv, io) => this.ifconfig(argv, io) });
-    shell.register({ name: 'ping', summary: 'send ICMP ECHO_REQUEST to a host: ping [-c count] [-s size] [-i interval] host', run: (argv, io) => this.ping(argv, io) });
+    shell.register({
+      name: 'ping',
+      summary: 'send ICMP ECHO_REQUEST to a host: ping [-c count] [-s size] [-i interval] host',
+      // iputils catches SIGINT and prints its statistics.
+      handlesInterrupt: true,
+      run: (argv, io) => this.ping(argv, io),
+    });
   }
 
   /** The stacks of the NICs up now, by devid. */
