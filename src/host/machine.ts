@@ -1,6 +1,7 @@
 import { dirname } from 'node:path';
 import { specCapturePath, vifCapturePath } from '../net/capture-path.js';
 import { NetFabric } from '../net/fabric.js';
+import { captureProblem } from '../net/pcap-writer.js';
 import { VifRegistry, type VifEntry, type VifPort } from '../net/vif-registry.js';
 import type { NetbackEvent } from '../kernel/net/netback.js';
 import { XsClient } from '../protocol/xs-client.js';
@@ -248,6 +249,12 @@ export class Machine {
       hv: this.hv,
       onVif: (e) => this.vifEvent(e),
       bridgeExists: (name) => this.net.hasBridge(name),
+      captureProblem: (domid, devid, capture) => {
+        const domain = this.hv.domains.get(domid)?.name ?? `domain-${domid}`;
+        const path = this.capturePath(domain, devid, capture);
+        const problem = captureProblem(path);
+        return problem === null ? null : `capture ${path}: ${problem}`;
+      },
       clock: this.hv.clock,
       xs: new XsClient(engineTransport(this.xs)),
       storeDomid: this.rings.domid,

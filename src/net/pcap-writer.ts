@@ -49,6 +49,45 @@ export interface PcapWriterStats {
  * stops the capture, with one line in the host's log; the frames still go where they
  * were going, since a capture must never take a NIC down.
  */
+/**
+ * Open a capture for appending: a new file gets the global header; an existing one
+ * must be a capture this writer could have made. Throws what is wrong.
+ */
+function openCapture(path: string): number {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const fd = openSync(path, 'a+', 0o600);
+  try {
+    if (fstatSync(fd).size === 0) {
+      writeSync(fd, pcapGlobalHeader());
+      return fd;
+    }
+    const head = new Uint8Array(PCAP_GLOBAL_HEADER_SIZE);
+    const got = readSync(fd, head, 0, head.length, 0);
+    const v = new DataView(head.buffer);
+    if (got < head.length || v.getUint32(0, true) !== PCAP_MAGIC_USEC || v.getUint32(20, true) !== LINKTYPE_ETHERNET) {
+      throw new Error('it exists and is not a little-endian Ethernet pcap file (move it away to capture there)');
+    }
+    return fd;
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+}
+
+/**
+ * Why a capture could not be started at `path` ("cannot open it: ..."), or null once it
+ * is ready (created with its header if it was not there): so that a NIC whose capture
+ * cannot be written is refused when it is attached, not only logged when it connects.
+ */
+export function captureProblem(path: string): string | null {
+  try {
+    closeSync(openCapture(path));
+    return null;
+  } catch (err) {
+    return `cannot open it: ${(err as Error).message}`;
+  }
+}
+
 export class PcapWriter {
   readonly path: string;
   private fd: number | null = null;
@@ -80,26 +119,9 @@ export class PcapWriter {
     this.now = options.now ?? wallUsecClock();
     this.defer = options.defer ?? setImmediate;
     try {
-      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-      this.fd = openSync(this.path, 'a+', 0o600);
-      this.startFile(this.fd);
+      this.fd = openCapture(this.path);
     } catch (err) {
       this.fail(`cannot open it: ${(err as Error).message}`);
-    }
-  }
-
-  /** A new file gets the global header; an existing one must be a capture this writer could have made. */
-  private startFile(fd: number): void {
-    const size = fstatSync(fd).size;
-    if (size === 0) {
-      writeSync(fd, pcapGlobalHeader());
-      return;
-    }
-    const head = new Uint8Array(PCAP_GLOBAL_HEADER_SIZE);
-    const got = readSync(fd, head, 0, head.length, 0);
-    const v = new DataView(head.buffer);
-    if (got < head.length || v.getUint32(0, true) !== PCAP_MAGIC_USEC || v.getUint32(20, true) !== LINKTYPE_ETHERNET) {
-      throw new Error('it exists and is not a little-endian Ethernet pcap file (move it away to capture there)');
     }
   }
 

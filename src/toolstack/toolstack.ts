@@ -77,6 +77,8 @@ export interface ToolstackDeps {
   onVif?: (event: NetbackEvent) => void;
   /** Whether dom0 has a bridge of that name (the in-process vif-bridge's check). */
   bridgeExists?: (name: string) => boolean;
+  /** Why a vif's capture file cannot be written, or null (checked as the vif is added). */
+  captureProblem?: (domid: number, devid: number, capture: string | undefined) => string | null;
   /** Faults made to happen on purpose (`xenemu fault`, `xenemu.faults` in a config). */
   faults?: ToolstackFaults;
 }
@@ -622,6 +624,7 @@ export class Toolstack {
       log,
       hotplugBaseEnv: { ...process.env, ...this.deps.hotplugEnv },
       ...(this.deps.bridgeExists !== undefined ? { bridgeExists: this.deps.bridgeExists } : {}),
+      ...(this.deps.captureProblem !== undefined ? { captureProblem: this.deps.captureProblem } : {}),
       ...(faults ? { faults } : {}),
     };
   }

@@ -28,6 +28,8 @@ export interface DeviceDeps {
   hotplugBaseEnv: NodeJS.ProcessEnv;
   /** Whether dom0 has this bridge (`ip link show dev $bridge` in vif-bridge); absent: every bridge does. */
   bridgeExists?: (name: string) => boolean;
+  /** Why a vif's capture file (its spec's capture=, or the default) cannot be written, or null; absent: not checked. */
+  captureProblem?: (domid: number, devid: number, capture: string | undefined) => string | null;
   /** Faults made to happen on purpose: hotplug-fail. */
   faults?: { hotplugFails(domid: number, script: string, action: string): number | null };
 }

@@ -17,6 +17,9 @@ export async function attachNic(deps: DeviceDeps, vif: VifSpec, ctx: { domid: nu
   const { xs } = deps;
   const e = vifEntries(vif, ctx);
   const d = e.device;
+  // xenemu's own part of a vif, whatever its script: the file its frames are captured to.
+  const problem = deps.captureProblem?.(d.domid, d.devid, vif.capture) ?? null;
+  if (problem !== null) throw new ToolstackError('EIO', `vif ${d.devid}: ${problem}`);
   await xs.transaction(async (tx) => {
     if ((await readOrNull(xs, libxlPath(d), tx)) !== null) {
       throw new ToolstackError('EEXIST', `vif ${d.devid} of domain ${d.domid} is already in use: device already exists in xenstore`);

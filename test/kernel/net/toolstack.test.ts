@@ -4,6 +4,8 @@
  * vif registry the network fabric plugs into.
  */
 import test from 'ava';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vifFromArgs } from '../../../src/compat/xl-network.js';
 import { machineSources } from '../../../src/host/stats-service.js';
@@ -67,6 +69,24 @@ test('network-attach: next devid, a MAC stable for the guest, capture=; a MAC in
   // Re-attached, it gets the same MAC: derived from the guest's uuid and the devid.
   const again = await tm.m.toolstack.networkAttach(domid, spec('bridge=xenbr0'));
   t.deepEqual(again, r);
+});
+
+test('network-attach with a capture that cannot be written is refused, naming the file and why, and leaves nothing behind', async (t) => {
+  const { tm, domid } = await machineWithGuest('cap', '');
+  t.teardown(() => tm.dispose());
+  const dir = mkdtempSync(join(tmpdir(), 'xe-cap-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const notes = join(dir, 'notes.txt');
+  writeFileSync(notes, 'my notes, not a capture\n');
+  const err = await t.throwsAsync(tm.m.toolstack.networkAttach(domid, spec(`bridge=xenbr0,capture=${notes}`)));
+  t.is(err!.message, `vif 0: capture ${notes}: cannot open it: it exists and is not a little-endian Ethernet pcap file (move it away to capture there)`);
+  t.is(readFileSync(notes, 'utf8'), 'my notes, not a capture\n', 'the file is untouched');
+  t.deepEqual(await tm.m.toolstack.networkList(domid), []);
+  t.deepEqual(tm.m.vifs.list(), []);
+  // A capture that can be written is created, with its header, as the vif is added.
+  const good = join(dir, 'c.pcap');
+  await tm.m.toolstack.networkAttach(domid, spec(`bridge=xenbr0,capture=${good}`));
+  t.is(statSync(good).size, 24);
 });
 
 test('a malformed vifspec is refused before anything is written', (t) => {
