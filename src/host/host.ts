@@ -20,6 +20,7 @@ import { blkMethods } from './blk-service.js';
 import { netMethods } from './net-service.js';
 import { deviceMethods } from './device-service.js';
 import { domainMethods } from './domain-service.js';
+import { saveRestoreMethods } from './saverestore-service.js';
 import { DurabilityBarrier } from './durability.js';
 import { evtchnMethods } from './evtchn-service.js';
 import { XenbusSockets } from './exec-service.js';
@@ -172,6 +173,7 @@ export class Host {
       ...netMethods(this.machine),
       ...consoleMethods(this.machine),
       ...faultMethods(this.machine),
+      ...saveRestoreMethods(this.machine),
       ...this.xenbusSockets.methods(),
     };
   }

@@ -84,6 +84,7 @@ import {
   XL_MANDATORY_FLAG_JSON,
   XL_MANDATORY_FLAG_STREAMV2,
   padded,
+  type XlHeaderInfo,
 } from './stream-format.js';
 
 /** Where the bytes go: a file, a pipe. It may return a promise to hold the writer back (backpressure). */
@@ -145,17 +146,19 @@ export class SaveStreamWriter {
     this.phase = to;
   }
 
-  /** xl's save_file_header and its optional data: the config (JSON, NUL-terminated), or none. */
-  async xlHeader(configJson: string | null): Promise<void> {
+  /** xl's save_file_header and its optional data: the config (JSON, NUL-terminated), or none. Returns the flags and length xl reports. */
+  async xlHeader(configJson: string | null): Promise<Omit<XlHeaderInfo, 'configJson'>> {
     this.step('start', 'start', 'the xl header');
     const config = configJson === null ? Buffer.alloc(0) : Buffer.from(`${configJson}\0`, 'utf8');
     const head = Buffer.alloc(48);
     XL_MAGIC.copy(head, 0);
     head.writeUInt32LE(XL_BYTEORDER, 32);
-    head.writeUInt32LE(XL_MANDATORY_FLAG_STREAMV2 | (config.length > 0 ? XL_MANDATORY_FLAG_JSON : 0), 36);
-    head.writeUInt32LE(0, 40);
-    head.writeUInt32LE(4 + config.length, 44);
+    const info = { mandatoryFlags: XL_MANDATORY_FLAG_STREAMV2 | (config.length > 0 ? XL_MANDATORY_FLAG_JSON : 0), optionalFlags: 0, optionalDataLength: 4 + config.length };
+    head.writeUInt32LE(info.mandatoryFlags, 36);
+    head.writeUInt32LE(info.optionalFlags, 40);
+    head.writeUInt32LE(info.optionalDataLength, 44);
     await this.put(Buffer.concat([head, u32s(config.length), config]));
+    return info;
   }
 
   /** The libxl header, LIBXC_CONTEXT, the libxc image and domain headers and the static records. */
