@@ -16,6 +16,7 @@ import { ByteSource } from '../toolstack/migrate/byte-source.js';
 import { SaveFileError } from '../toolstack/migrate/errors.js';
 import type { XlHeaderInfo } from '../toolstack/migrate/stream-format.js';
 import { readLibxlStream, readXlHeader } from '../toolstack/migrate/stream-reader.js';
+import { fileSink } from '../toolstack/migrate/sinks.js';
 import { SaveStreamWriter } from '../toolstack/migrate/stream-writer.js';
 import { ToolstackError } from '../toolstack/errors.js';
 import { rpcErrorOf, rpcMethods, type RpcMethod } from './control-server.js';
@@ -58,9 +59,7 @@ export function saveRestoreMethods(machine: Machine): Record<string, RpcMethod> 
         const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
         return { outcome: 'open-failed', code, message: strerror(code) };
       }
-      const writer = new SaveStreamWriter(async (chunk) => {
-        await fh.write(chunk);
-      });
+      const writer = new SaveStreamWriter(fileSink(fh));
       let header: Extract<SaveResult, { outcome: 'saved' }>['header'] | undefined;
       try {
         header = await writer.xlHeader(gen.buffer);

@@ -7,6 +7,7 @@ import { finished } from 'node:stream/promises';
 import type { SavedMemory } from '../../src/hypervisor/memory.js';
 import { ByteSource } from '../../src/toolstack/migrate/byte-source.js';
 import { readSaveStream } from '../../src/toolstack/migrate/stream-reader.js';
+import { writableSink } from '../../src/toolstack/migrate/sinks.js';
 import { writeSaveStream } from '../../src/toolstack/migrate/stream-writer.js';
 import { pattern } from '../kernel/blk/helpers.js';
 import { bootMachine, until, yamlConfig } from '../helpers/machine.js';
@@ -42,9 +43,7 @@ test('save to a file then restore: same memory (hash), same XenStore home, the d
   const image = await ts.suspendDomain(r.domid);
   const file = join(dir, 'sr.save');
   const out = createWriteStream(file);
-  await writeSaveStream(async (chunk) => {
-    if (!out.write(chunk)) await new Promise((done) => out.once('drain', done));
-  }, image, '{}');
+  await writeSaveStream(writableSink(out), image, '{}');
   out.end();
   await finished(out);
   await ts.destroySaved(r.domid);
