@@ -23,9 +23,6 @@ import { rpcErrorOf, rpcMethods, type RpcMethod } from './control-server.js';
 import { libxlConfigOf } from './domain-service.js';
 import type { Machine } from './machine.js';
 
-/** Reads of the save file: large enough that a 4 MiB PAGE_DATA record is a few reads. */
-const READ_CHUNK = 1 << 20;
-
 /** A control error the CLI can print, or a bug (rethrown for the control server to log). */
 function expected(err: unknown): { code: string; message: string } {
   const { code, message, internal } = rpcErrorOf(err);
@@ -103,7 +100,7 @@ export function saveRestoreMethods(machine: Machine): Record<string, RpcMethod> 
         return { outcome: 'refused', header, configSource, code, message: `Can't open restore file: ${strerror(code)}`, record: null, offset: null };
       }
       try {
-        const src = new ByteSource(fh.createReadStream({ highWaterMark: READ_CHUNK, autoClose: false }));
+        const src = ByteSource.fromFile(fh);
         header = await readXlHeader(src);
         let config: DomainConfig | undefined;
         if (p.config !== undefined) {
