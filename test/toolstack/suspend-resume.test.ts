@@ -225,3 +225,31 @@ test('ping running across a checkpoint of the pinged guest and after its restore
   const r2 = await runPing(a.net.route()!, dst, { count: 5, size: 56, intervalNs: 5e6 }, a.clock);
   t.is(r2.received, 5, 'the restored guest answers on its new vif');
 });
+
+for (const [what, cfg] of [
+  ['PVH', 'type: pvh\nvcpus: 3\n'],
+  ['HVM with the INTx callback and a synthetic source', 'type: hvm\nvcpus: 2\nxenemu:\n  callback: pci-intx\n  events:\n    - name=xn0,rate=1000,handler=ithread\n'],
+] as const) {
+  test(`${what}: restored into a new domain, its VIRQs and IPIs are on their vCPUs again and it answers the toolstack`, async (t) => {
+    const tm = await bootMachine();
+    t.teardown(() => tm.dispose());
+    const ts = tm.m.toolstack;
+    const r = await ts.create(yamlConfig(`name: h\nmemory: 64\n${cfg}`));
+    const k = ts.kernel(r.domid)!;
+    await until(() => k.state === 'running', 'running');
+    const percpu = percpuBindings(k);
+    const saved = await ts.suspendDomain(r.domid);
+    await ts.destroySaved(r.domid);
+    const nid = await ts.restoreDomain(saved);
+    const k2 = ts.kernel(nid)!;
+    t.is(k2.state, 'running');
+    t.deepEqual(percpuBindings(k2), percpu);
+    if (k2.synthetic !== null) t.is(k2.synthetic.sources.length, 1, 'the synthetic source attached again');
+    const before = k2.hc.currentPages();
+    await ts.memSet(nid, 60 * 1024);
+    await until(() => k2.hc.currentPages() < before, 'the balloon deflates');
+    // Its console reconnected: what it prints reaches the console backend's log.
+    k2.log.print('after the restore');
+    await until(() => tm.m.consoles.tail(nid).some((l) => l.includes('after the restore')), 'the line on the console backend');
+  });
+}
