@@ -11,6 +11,7 @@ import { BalloonDriver, minimumTargetPages } from './balloon/balloon.js';
 import { HvcConsole } from './console/hvc.js';
 import { Shell } from './console/shell.js';
 import { registerBuiltins } from './console/shell-commands.js';
+import { registerMemwrite } from './mm/memwrite.js';
 import { ControlDriver, type ShutdownFaults } from './control/control.js';
 import type { BlkFaults } from '../faults/disk-faults.js';
 import { handleSysrq, type SysrqKernel } from './control/sysrq.js';
@@ -182,6 +183,12 @@ export class Kernel {
       now: () => new Date(),
       logLines: () => this.log.lines,
       clearLog: () => this.log.clear(),
+    });
+    registerMemwrite(this.shell, {
+      alloc: () => this.pageAllocator.alloc(),
+      free: (gfn) => this.pageAllocator.freePage(gfn),
+      freePages: () => this.pageAllocator.free,
+      page: (gfn) => this.page(gfn),
     });
   }
 
