@@ -125,6 +125,7 @@ async function main(): Promise<void> {
       process.kill(process.pid, 'SIGKILL');
     },
     ...(machine.faults !== undefined ? { faults: machine.faults } : {}),
+    ...(machine.checkpoint_interval_ms !== undefined ? { checkpointIntervalMs: machine.checkpoint_interval_ms } : {}),
   });
   writeFileSync(paths.pidFile, `${process.pid}\n`, { mode: 0o600 });
   log(`pid ${process.pid}: serving ${paths.socket} (${host.xs.db.counts.total + 1} nodes)`);
