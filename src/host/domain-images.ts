@@ -1,11 +1,12 @@
-import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock, Timer } from '../hypervisor/clock.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { DomainImage } from '../toolstack/migrate/image.js';
-import { readSaveFile } from '../toolstack/migrate/stream-reader.js';
+import { ByteSource } from '../toolstack/migrate/byte-source.js';
+import { fileSink } from '../toolstack/migrate/sinks.js';
+import { readSaveStream } from '../toolstack/migrate/stream-reader.js';
 import { writeSaveStream } from '../toolstack/migrate/stream-writer.js';
 import type { Toolstack } from '../toolstack/toolstack.js';
 
@@ -44,7 +45,12 @@ export class DomainImages {
     const path = this.path(domid);
     let image: DomainImage;
     try {
-      image = (await readSaveFile(createReadStream(path))).image;
+      const fh = await open(path, 'r');
+      try {
+        image = (await readSaveStream(ByteSource.fromFile(fh))).image;
+      } finally {
+        await fh.close();
+      }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log(`domain ${domid}: its saved image ${path} cannot be read (${(err as Error).message}); it boots again`);
       return null;
@@ -67,7 +73,7 @@ export class DomainImages {
     const aside = `${final}.new`;
     const fh = await open(aside, 'w', 0o600);
     try {
-      await writeSaveStream(async (chunk) => void (await fh.write(chunk)), image, null);
+      await writeSaveStream(fileSink(fh), image, null);
       await fh.sync();
     } finally {
       await fh.close();
