@@ -59,3 +59,22 @@ test('save to a file then restore: same memory (hash), same XenStore home, the d
   t.deepEqual(new Uint8Array(await k2.blocks.find('xvda')!.read(0, 8192)), pattern(8192, 3), 'the disk is back');
   t.is((await tm.xs.read(`/local/domain/${newid}/data/note`)).toString(), 'kept');
 });
+
+test('a guest ballooned down by 1 GiB saves and restores (the balloon\'s quarter million frames come back)', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  const ts = tm.m.toolstack;
+  const r = await ts.create(yamlConfig('name: small\nmemory: 2048\nvcpus: 1\n'));
+  await until(() => tm.m.kernel(r.domid)?.state === 'running', 'the guest boots');
+  await ts.memSet(r.domid, 1024 * 1024);
+  await until(() => tm.m.kernel(r.domid)!.hc.currentPages() <= 262144 + 16, 'the balloon inflates', 100_000);
+  const image = await ts.suspendDomain(r.domid);
+  const chunks: Uint8Array[] = [];
+  await writeSaveStream((pieces) => void chunks.push(...pieces), image, null);
+  await ts.destroySaved(r.domid);
+  const back = await readSaveStream(ByteSource.of(Buffer.concat(chunks)));
+  const newid = await ts.restoreDomain(back.image);
+  const k = ts.kernel(newid)!;
+  await until(() => k.state === 'running', 'the restored guest runs');
+  t.true(k.hc.currentPages() <= 262144 + 16, 'still ballooned down');
+});
