@@ -253,3 +253,39 @@ for (const [what, cfg] of [
     await until(() => tm.m.consoles.tail(nid).some((l) => l.includes('after the restore')), 'the line on the console backend');
   });
 }
+
+test('a disk whose backend holds a request past 30 s fails the guest\'s suspend: the disk thaws, the toolstack times out at 60 s, the domain runs on', async (t) => {
+  const clock = new VirtualClock();
+  const tm = await bootMachine({ clock });
+  const stop = pumpClock(clock);
+  t.teardown(async () => {
+    stop();
+    await tm.dispose();
+  });
+  const img = image('stuck.img');
+  const { domid, kernel } = await guestWithDisk(tm, 'stuck', img);
+  tm.m.faults.add({ probability: 1, count: null, durationMs: null, seed: 1, options: { delayMs: 45_000 }, kind: 'disk-slow', target: { domid, name: 'stuck' } });
+  const xvda = kernel.blocks.find('xvda')!;
+  let written = false;
+  const write = xvda.write(0, pattern(4096, 1)).then(() => (written = true));
+  let outcome: { code?: string; message?: string } | null = null;
+  const suspending = tm.m.toolstack.suspendDomain(domid).then(
+    () => (outcome = { code: 'done' }),
+    (err: { code?: string; message?: string }) => (outcome = err),
+  );
+  await until(() => kernel.log.lines.some((l) => l.includes('PM: freezing devices')), 'the guest took the request');
+  clock.advance(30e9);
+  await until(() => kernel.log.lines.some((l) => l.includes('do_suspend: freeze of devices failed: xenbusb_front: device/vbd/51712: cannot suspend: xvda: 1 requests still in flight after 30 s')), 'the freeze gave up');
+  clock.advance(15e9);
+  await write;
+  t.true(written, 'the held write completed once the backend let it go');
+  clock.advance(15e9);
+  await suspending;
+  t.like(outcome, { code: 'ETIMEDOUT' });
+  t.regex(outcome!.message!, /guest did not suspend, timed out/);
+  t.is(kernel.state, 'running');
+  t.is(tm.m.hv.get(domid).shutdownReason, null);
+  tm.m.faults.clear(1);
+  await xvda.write(8192, pattern(4096, 2));
+  t.deepEqual(new Uint8Array(readFileSync(img).subarray(8192, 8192 + 4096)), pattern(4096, 2), 'the thawed disk takes new writes');
+});
