@@ -99,6 +99,7 @@ test('restore into a new domain: same memory and home, VIRQs and IPIs on the sam
   await tm.xs.write(`/local/domain/${domid}/data/note`, 'kept');
   await tm.xs.setPerms(`/local/domain/${domid}/data/note`, [`n${domid}`, 'r0']);
   await ts.memSet(domid, 60 * 1024);
+  await until(() => kernel.hc.currentPages() === 60 * 256, 'the balloon reached the target');
   const percpu = percpuBindings(kernel);
 
   const saved = await ts.suspendDomain(domid);
@@ -118,6 +119,7 @@ test('restore into a new domain: same memory and home, VIRQs and IPIs on the sam
   const k2 = ts.kernel(newid)!;
   await until(() => k2.state === 'running' && k2.blocks?.find('xvda') !== undefined, 'the restored guest runs with xvda');
   t.deepEqual(percpuBindings(k2), percpu, 'each VIRQ and IPI is bound again on the vCPU it was on');
+  t.is(k2.hc.currentPages(), 60 * 256, 'the balloon kept its target');
   t.deepEqual(new Uint8Array(await k2.blocks.find('xvda')!.read(0, 8192)), pattern(8192, 7));
   await k2.blocks.find('xvda')!.write(16384, pattern(4096, 9));
   t.deepEqual(new Uint8Array(readFileSync(img).subarray(16384, 16384 + 4096)), pattern(4096, 9));
@@ -264,7 +266,7 @@ test('a disk whose backend holds a request past 30 s fails the guest\'s suspend:
   });
   const img = image('stuck.img');
   const { domid, kernel } = await guestWithDisk(tm, 'stuck', img);
-  tm.m.faults.add({ probability: 1, count: null, durationMs: null, seed: 1, options: { delayMs: 45_000 }, kind: 'disk-slow', target: { domid, name: 'stuck' } });
+  const slow = tm.m.faults.add({ probability: 1, count: null, durationMs: null, seed: 1, options: { delayMs: 45_000 }, kind: 'disk-slow', target: { domid, name: 'stuck' } });
   const xvda = kernel.blocks.find('xvda')!;
   let written = false;
   const write = xvda.write(0, pattern(4096, 1)).then(() => (written = true));
@@ -285,7 +287,7 @@ test('a disk whose backend holds a request past 30 s fails the guest\'s suspend:
   t.regex(outcome!.message!, /guest did not suspend, timed out/);
   t.is(kernel.state, 'running');
   t.is(tm.m.hv.get(domid).shutdownReason, null);
-  tm.m.faults.clear(1);
+  tm.m.faults.clear(slow.id);
   await xvda.write(8192, pattern(4096, 2));
   t.deepEqual(new Uint8Array(readFileSync(img).subarray(8192, 8192 + 4096)), pattern(4096, 2), 'the thawed disk takes new writes');
 });
