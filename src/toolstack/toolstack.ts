@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { XsRequestError, type XsClient } from '../protocol/xs-client.js';
 import type { FaultConfig } from '../faults/config.js';
 import type { BlkFaults } from '../faults/disk-faults.js';
-import type { Clock } from '../hypervisor/clock.js';
+import { withTimeout, type Clock } from '../hypervisor/clock.js';
 import type { Domain, ShutdownReason } from '../hypervisor/domain.js';
 import { Domctl } from '../hypervisor/domctl.js';
 import { Hypercalls } from '../hypervisor/hypercalls.js';
@@ -1004,23 +1004,6 @@ export class Toolstack {
     this.deps.log(`domain ${r.domid} '${r.name}' ${paused ? 'restored from its image, paused (it resumes when unpaused)' : 'resumed from its image'}`);
     return true;
   }
-}
-
-/** `p`'s value, or null once `ns` passed on the clock first. */
-function withTimeout<T>(p: Promise<T>, clock: Clock, ns: number): Promise<T | null> {
-  return new Promise<T | null>((resolve, reject) => {
-    const timer = clock.after(ns, () => resolve(null));
-    p.then(
-      (v) => {
-        timer.cancel();
-        resolve(v);
-      },
-      (err: unknown) => {
-        timer.cancel();
-        reject(err as Error);
-      },
-    );
-  });
 }
 
 /** The frames a domain is built with (its initial memory): the builder's special pages sit at the top of them. */
