@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     await until(() => tm.m.kernel(domid)?.state === 'running', 'the guest boots', 1_000_000);
     console.log(`machine: ${machine()}`);
     console.log(`save/restore of a 512 MiB PV guest, ${ROUNDS} rounds, medians in ms`);
-    console.log('guest            file MiB   save  restore      cp   save/cp  restore/cp   (save = suspend + write + destroy; restore = read + build + resume)');
+    console.log('guest            file KiB   save  restore      cp   save/cp  restore/cp   (save = suspend + write + destroy; restore = read + build + resume)');
     for (const [what, write] of [
       ['idle', null],
       ['wrote 256 MiB', '256M'],
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
       }
       const [s, rs, c] = [median(save), median(restore), median(cp)];
       console.log(
-        `${what.padEnd(15)} ${(size / 2 ** 20).toFixed(1).padStart(9)} ${s.toFixed(0).padStart(6)} ${rs.toFixed(0).padStart(8)} ${c.toFixed(0).padStart(7)} ${(s / c).toFixed(2).padStart(9)} ${(rs / c).toFixed(2).padStart(11)}   (${(['suspend', 'write', 'destroy'] as const).map((k) => median(parts.map((x) => x[k])).toFixed(0)).join(' + ')}; ${(['read', 'build', 'resume'] as const).map((k) => median(rparts.map((x) => x[k])).toFixed(0)).join(' + ')})`,
+        `${what.padEnd(15)} ${(size / 1024).toFixed(0).padStart(9)} ${s.toFixed(0).padStart(6)} ${rs.toFixed(0).padStart(8)} ${c.toFixed(0).padStart(7)} ${(s / c).toFixed(2).padStart(9)} ${(rs / c).toFixed(2).padStart(11)}   (${(['suspend', 'write', 'destroy'] as const).map((k) => median(parts.map((x) => x[k])).toFixed(0)).join(' + ')}; ${(['read', 'build', 'resume'] as const).map((k) => median(rparts.map((x) => x[k])).toFixed(0)).join(' + ')})`,
       );
     }
   } finally {
