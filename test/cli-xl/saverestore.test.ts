@@ -115,3 +115,29 @@ test.serial('save to a file that cannot be opened fails as xl does and the domai
   t.is(usage.code, 2);
   t.regex(usage.stdout, /^Usage: xl \[-vtTf\] restore \[options\] \[<ConfigFile>\] <CheckpointFile>/);
 });
+
+/** The config JSON xl stored in a save file's header. */
+function storedConfig(file: string): { c_info: { name: string; domid?: number } } {
+  const b = readFileSync(file);
+  const length = b.readUInt32LE(48);
+  return JSON.parse(b.subarray(52, 52 + length - 1).toString('utf8')) as { c_info: { name: string; domid?: number } };
+}
+
+test.serial('save -D stores the domain id in the config (0 without); restore CONFIG FILE builds from that config', async (t) => {
+  await created('dd');
+  const domid = (await row('dd'))!.domid;
+  const plain = join(dir, 'dd-plain.save');
+  t.is((await h.xenemu('save', '-c', 'dd', plain)).code, 0);
+  t.is(storedConfig(plain).c_info.name, 'dd');
+  t.is(storedConfig(plain).c_info.domid ?? 0, 0);
+  const keep = join(dir, 'dd-D.save');
+  t.is((await h.xl('save', '-D', 'dd', keep)).code, 0);
+  t.is(storedConfig(keep).c_info.domid, domid);
+  t.is(await row('dd'), undefined);
+
+  const other = scratchFile('other.yaml', 'name: other\ntype: pv\nmemory: 64\nvcpus: 2\n');
+  const r = await h.xl('restore', other, keep);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, new RegExp(`\\nParsing config from ${lit(other)}\\n$`));
+  await h.until((rows) => rows.some((x) => x.name === 'other' && x.stateFlags.blocked), 'other runs');
+});
