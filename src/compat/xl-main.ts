@@ -55,6 +55,7 @@ import {
 import { isXlExit, xlGetopt, type ParsedXlArgs, type XlExit } from './xl-getopt.js';
 import { xlBlockAttach, xlBlockDetach, xlBlockList } from './xl-block.js';
 import { xlNetworkAttach, xlNetworkDetach, xlNetworkList } from './xl-network.js';
+import { xlRestore, xlSave } from './xl-saverestore.js';
 
 interface Globals {
   dryRun: boolean;
@@ -100,6 +101,32 @@ const COMMANDS: Record<Exclude<XenemuXlCommand, 'create'>, CommandSpec> = {
       const opt = (o: string): string | undefined => p.options.findLast((x) => x.opt === o)?.arg;
       const [type, num] = [opt('t'), opt('n')];
       return (await import('./xl-console.js')).xlConsole(ctx, { domain: p.operands[0]!, ...(type !== undefined ? { type } : {}), ...(num !== undefined ? { num } : {}) });
+    },
+  },
+  save: {
+    optstring: 'cpD',
+    longopts: [],
+    run: (ctx, p) => {
+      // main_save(): DOM FILE [CONFIG]; more prints the help, status 1.
+      if (p.operands.length > 3) return { stdout: formatCommandHelp('save'), stderr: '', code: 1 };
+      const [domain, file, config] = p.operands;
+      return xlSave(ctx, { domain: domain!, file: file ?? '', ...(config !== undefined ? { config } : {}), checkpoint: has(p, 'c'), pause: has(p, 'p'), preserveDomid: has(p, 'D'), cwd: process.cwd() });
+    },
+  },
+  restore: {
+    optstring: 'FcpdeVA',
+    longopts: [long('vncviewer', 'V'), long('vncviewer-autopass', 'A')],
+    run: (ctx, p) => {
+      // main_restore(): FILE or CONFIG FILE, else the help, status 1.
+      if (p.operands.length < 1 || p.operands.length > 2) return { stdout: formatCommandHelp('restore'), stderr: '', code: 1 };
+      if (has(p, 'V') || has(p, 'A')) ctx.note('xenemu: -V/-A: the emulated guests have no VNC display\n');
+      const [file, config] = p.operands.length === 2 ? [p.operands[1]!, p.operands[0]] : [p.operands[0]!, undefined];
+      const restored = xlRestore(ctx, { file, ...(config !== undefined ? { config } : {}), paused: has(p, 'p'), debug: has(p, 'd'), cwd: process.cwd() });
+      if (!has(p, 'c')) return restored;
+      return restored.then(async (out) => {
+        await (await import('./xl-console.js')).xlCreateConsole(ctx, out.data.domid);
+        return out;
+      });
     },
   },
   'mem-max': { optstring: '', longopts: [], run: (ctx, p) => xlMem(ctx, { domain: p.operands[0]!, size: p.operands[1]!, max: true }) },

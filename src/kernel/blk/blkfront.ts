@@ -1,4 +1,4 @@
-import { PerDeviceDriver } from '../xenbus/per-device-driver.js';
+import { PerDeviceDriver, type HeldResources } from '../xenbus/per-device-driver.js';
 import {
   BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST,
   BLKIF_MAX_SEGMENTS_PER_REQUEST,
@@ -22,6 +22,7 @@ import {
   XenbusState,
   type BlkifSegment,
 } from '../../abi/index.js';
+import { withTimeout } from '../../hypervisor/clock.js';
 import type { XenIntrSource } from '../intr/xen-intr.js';
 import type { XenbusDevice } from '../xenbus/device.js';
 import { grantRing, XENBUS_MAX_RING_GRANTS, type GrantedRing } from '../xenbus/grant-ring.js';
@@ -36,6 +37,8 @@ const SLOT = SRING_PROTOCOLS.blkif.slotBytes;
 export const BLKFRONT_MAX_REQUEST_SIZE = 128 * 1024;
 export const BLKFRONT_MAX_SEGMENTS = BLKFRONT_MAX_REQUEST_SIZE / XEN_PAGE_SIZE + 1;
 export const BLKFRONT_MAX_REQUESTS = 256;
+/** How long a suspend waits for the requests in flight (less than the toolstack's 60 s wait for the suspend). */
+export const BLKFRONT_DRAIN_TIMEOUT_NS = 30e9;
 
 /** What a backend that says nothing offers: the original protocol's one page, 32 requests, 11 segments. */
 const ORIGINAL = {
@@ -99,6 +102,8 @@ class BlkfrontInstance implements BlockDriverDisk {
   private indirectViews: DataView[][] = [];
   private readonly ringWaiters: Array<() => void> = [];
   private connected = false;
+  /** Suspending: no new request goes on the ring until a thaw (or the resumed domain's new connection). */
+  private frozen = false;
   private readonly drained: Array<() => void> = [];
   private inFlight = 0;
   /** feature-persistent is in use on this connection. */
@@ -382,8 +387,36 @@ class BlkfrontInstance implements BlockDriverDisk {
     this.k.gnttab.endForeignAccessReferences([gref], () => this.k.pageAllocator.freePage(gfn));
   }
 
+  /**
+   * Quiesce for a suspend, as Linux's blkfront_freeze: requests not yet on the ring
+   * wait, and those in flight are waited for (the backend still serves them), so the
+   * domain is suspended with nothing outstanding: nothing to lose or to do twice
+   * whichever domain it resumes in.
+   */
+  async suspend(): Promise<void> {
+    this.frozen = true;
+    if (this.inFlight > 0) {
+      // A backend that stops answering must not hold the guest half-frozen: after
+      // BLKFRONT_DRAIN_TIMEOUT_NS the suspend fails and the disk thaws (the toolstack
+      // has given up by then: it waits 60 s).
+      const drained = await withTimeout(new Promise<true>((resolve) => this.drained.push(() => resolve(true))), this.k.clock, BLKFRONT_DRAIN_TIMEOUT_NS);
+      if (drained === null) {
+        this.thaw();
+        throw new Error(`${this.name}: ${this.inFlight} requests still in flight after ${BLKFRONT_DRAIN_TIMEOUT_NS / 1e9} s`);
+      }
+    }
+    this.print(`${this.name}: suspended with no request in flight`);
+  }
+
+  /** A cancelled suspend: the requests that waited go on the ring. */
+  thaw(): void {
+    this.frozen = false;
+    this.print(`${this.name}: resuming on the same ring`);
+    this.wakeOne();
+  }
+
   private slotFree(): boolean {
-    return this.connected && this.freeIds.length > 0 && !this.ring!.isFull();
+    return this.connected && !this.frozen && this.freeIds.length > 0 && !this.ring!.isFull();
   }
 
   private waitForSlot(): Promise<void> {
@@ -395,7 +428,7 @@ class BlkfrontInstance implements BlockDriverDisk {
   }
 
   private wakeOne(): void {
-    while (this.ringWaiters.length > 0 && this.freeIds.length > 0 && this.ring !== null && !this.ring.isFull()) this.ringWaiters.shift()!();
+    while (!this.frozen && this.ringWaiters.length > 0 && this.freeIds.length > 0 && this.ring !== null && !this.ring.isFull()) this.ringWaiters.shift()!();
   }
 
   /**
@@ -503,6 +536,22 @@ class BlkfrontInstance implements BlockDriverDisk {
     this.freeIds = [];
   }
 
+  /** The ring, its indirect pages, the disk's buffers and their grants (see PerDeviceDriver.held). */
+  held(): HeldResources {
+    const frames = [...(this.granted?.gfns ?? []), ...this.indirect.flat(), ...(this.blocks.find(this.name)?.heldFrames() ?? [])];
+    const grantRefs = [...(this.granted?.refs ?? []), ...this.frameGrants.values()];
+    return { frames, grantRefs };
+  }
+
+  /**
+   * The kernel stops with its domain (destroyed, or saved and gone): what waits for
+   * the ring or is in flight fails now rather than waiting for a domain that will not
+   * run again. Nothing is written: the domain's store and rings are going with it.
+   */
+  stop(): void {
+    this.failInFlight('the domain is going away');
+  }
+
   /** The device node is gone (the toolstack removed it): everything goes, nothing is written. */
   detach(): void {
     this.failInFlight('the device was removed');
@@ -534,6 +583,12 @@ export class Blkfront extends PerDeviceDriver<BlkfrontInstance> {
     const vdev = parseUnsigned(await readOptional(dev, 'virtual-device'));
     if (vdev === undefined) throw new Error('no virtual-device number');
     await this.attachInOrder(dev, new BlkfrontInstance(dev, this.k, this.blocks, this.units++, vdev, { ...this.tunables }));
+  }
+
+  /** The kernel stops: every disk's waiting and in-flight I/O fails (see BlkfrontInstance.stop). */
+  stopAll(): void {
+    for (const inst of this.instances.values()) inst.stop();
+    this.instances.clear();
   }
 
   /** The negotiated limits of each device, by name (what `block-list -l` shows of the ring). */
