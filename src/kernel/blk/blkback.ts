@@ -156,7 +156,7 @@ const IOV_MAX = 1024;
  * one call of tens of MiB on one of libuv's threads, done in series instead of in
  * parallel, and every request in it would wait for the last byte.
  */
-const MAX_MERGE_BYTES = Number(process.env.XE_MERGE ?? 1024 * 1024);
+const MAX_MERGE_BYTES = 1024 * 1024;
 
 /** Why a request is refused: its status and the log line. */
 class Refusal {
