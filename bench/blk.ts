@@ -12,7 +12,10 @@
  *
  * "CPU µs/MiB" is the process's CPU time (every thread: the main thread's path work and
  * libuv's copies) per MiB moved: on a machine shared with other work it moves much
- * less between runs than MiB/s does, and it is what a deep queue runs out of.
+ * less between runs than MiB/s does, and it is what a deep queue runs out of. "main"
+ * is the main thread's alone (from /proc's schedstat): the part of it that runs in
+ * series with itself, the rings, grants and both drivers; the copies run on other
+ * threads (libuv's pool for raw, blkback's I/O threads for the path).
  *
  * Rows: sequential 1 MiB and random 4 KiB, read and write, queue depth 1 and 32; the
  * xenemu side on the negotiated ring (8 pages, 256 requests, 128 KiB requests with
@@ -21,7 +24,7 @@
  *
  *   node --import tsx bench/blk.ts [--rounds 5] [--seq-mib 256] [--rand-mib 16] [--file-mib 512] [--only 'seq 1M read qd1']
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,17 +67,25 @@ for (const [kind, bs, random, mib] of [['seq 1M', MiB, false, Number(values['seq
   for (const op of ['read', 'write'] as const) for (const qd of [1, 32]) cases.push({ name: `${kind} ${op}`, op, blockSize: bs, qd, random, bytes: mib * MiB });
 }
 
-/** A run's speed and CPU time (all threads) per MiB. */
+/** A run's speed, CPU time (all threads) per MiB and the main thread's CPU time per MiB. */
 interface Run {
   mibPerSec: number;
   cpuUsPerMiB: number;
+  mainUsPerMiB: number;
+}
+
+/** The main thread's CPU time so far, in µs (the first field of its schedstat is ns on a CPU). */
+function mainThreadCpuUs(): number {
+  return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'latin1').split(' ')[0]) / 1000;
 }
 
 async function measured(c: Case, body: () => Promise<number>): Promise<Run> {
   const cpu = process.cpuUsage();
+  const main = mainThreadCpuUs();
   const mibPerSec = await body();
   const used = process.cpuUsage(cpu);
-  return { mibPerSec, cpuUsPerMiB: (used.user + used.system) / (c.bytes / MiB) };
+  const mib = c.bytes / MiB;
+  return { mibPerSec, cpuUsPerMiB: (used.user + used.system) / mib, mainUsPerMiB: (mainThreadCpuUs() - main) / mib };
 }
 
 /** Raw: preadv/pwritev on the file from Node, qd at a time. */
@@ -166,18 +177,19 @@ async function main(): Promise<void> {
     }
     const speed = (runs: Run[]) => median(runs.map((x) => x.mibPerSec));
     const cpu = (runs: Run[]) => median(runs.map((x) => x.cpuUsPerMiB)).toFixed(0);
+    const main = (runs: Run[]) => median(runs.map((x) => x.mainUsPerMiB)).toFixed(0);
     const mr = speed(r);
     const mg = speed(g);
     const mo = speed(o);
     const iops = (mib: number) => Math.round((mib * MiB) / c.blockSize);
-    rows.push([c.name, c.qd, mr.toFixed(0), mg.toFixed(0), `${((mg / mr) * 100).toFixed(0)}%`, mo.toFixed(0), `${((mo / mr) * 100).toFixed(0)}%`, c.blockSize === 4096 ? `${iops(mr)}/${iops(mg)}/${iops(mo)}` : '-', `${cpu(r)}/${cpu(g)}/${cpu(o)}`]);
+    rows.push([c.name, c.qd, mr.toFixed(0), mg.toFixed(0), `${((mg / mr) * 100).toFixed(0)}%`, mo.toFixed(0), `${((mo / mr) * 100).toFixed(0)}%`, c.blockSize === 4096 ? `${iops(mr)}/${iops(mg)}/${iops(mo)}` : '-', `${cpu(r)}/${cpu(g)}/${cpu(o)}`, `${main(r)}/${main(g)}/${main(o)}`]);
     console.error(`${c.name} qd${c.qd}: raw ${mr.toFixed(0)} MiB/s, xenemu ${mg.toFixed(0)}, original ${mo.toFixed(0)}`);
   }
   const negotiated = k.blkfront.limits();
   console.log(`blk: ${ROUNDS} rounds alternating raw / xenemu (negotiated) / xenemu (original protocol), median; file ${FILE / MiB} MiB in the page cache`);
   console.log(`machine: ${machine()}`);
   for (const n of negotiated) console.log(`${n.name}: ${n.limits!.ringPages} ring pages, ${n.limits!.requests} requests, ${n.limits!.segments} segments, ${n.limits!.requestSize / 1024} KiB requests`);
-  console.log(table(['case', 'qd', 'raw MiB/s', 'xenemu MiB/s', 'of raw', 'original MiB/s', 'of raw', 'IOPS raw/xenemu/orig', 'CPU µs/MiB raw/xenemu/orig'], rows));
+  console.log(table(['case', 'qd', 'raw MiB/s', 'xenemu MiB/s', 'of raw', 'original MiB/s', 'of raw', 'IOPS raw/xenemu/orig', 'CPU µs/MiB raw/xenemu/orig', 'main µs/MiB raw/xenemu/orig'], rows));
   xs.close();
   await m.close();
   for (const d of [xvda, xvdb]) k.blocks.remove(d.name);
