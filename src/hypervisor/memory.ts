@@ -8,7 +8,7 @@ export const PAGE_SHIFT = 12;
  * Host memory is allocated in aligned chunks of this many frames. A frontend that
  * allocates a multi-page ring as an aligned block of up to 16 frames (Linux's
  * alloc_pages(order ≤ 4), which max-ring-page-order allows) gets pages that are
- * contiguous in one SharedArrayBuffer, so a backend can lay io/ring.h slots across page
+ * contiguous in one ArrayBuffer, so a backend can lay io/ring.h slots across page
  * boundaries without copying.
  */
 export const CHUNK_PAGES = 16;
@@ -41,7 +41,7 @@ export interface SavedMemory {
 }
 
 interface Chunk {
-  buffer: SharedArrayBuffer;
+  buffer: ArrayBuffer;
   /** Frames of this chunk something has touched. */
   backed: number;
 }
@@ -66,11 +66,9 @@ function standalone(page: Uint8Array): boolean {
  *
  * Xen gives every populated frame real memory; here a frame only gets host memory when
  * something touches it (the kernel's own structures, rings, granted pages), so a 4 GiB
- * guest that uses a handful of pages costs a chunk or two. Frames are
- * SharedArrayBuffers in the binary layouts of the Xen headers, so a backend's worker
- * thread can do its I/O straight into pages the backend mapped (see blk/io-pool.ts).
- * A SharedArrayBuffer is shared, not cloned, by postMessage: whatever saves or copies
- * guest memory copies it explicitly (save() slices every page).
+ * guest that uses a handful of pages costs a chunk or two. Frames are plain
+ * ArrayBuffers in the binary layouts of the Xen headers, which keeps a later move of
+ * domains into worker threads (SharedArrayBuffer) open.
  *
  * Pages carry reference counts, as Xen's page_info count_info does: another domain that
  * maps a page (a grant mapping, a privileged foreign mapping) takes a reference, and a
@@ -121,7 +119,7 @@ export class GuestMemory {
     const key = gfn >> CHUNK_SHIFT;
     let c = this.chunks.get(key);
     if (c === undefined) {
-      c = { buffer: new SharedArrayBuffer(CHUNK_PAGES * XEN_PAGE_SIZE), backed: 0 };
+      c = { buffer: new ArrayBuffer(CHUNK_PAGES * XEN_PAGE_SIZE), backed: 0 };
       this.chunks.set(key, c);
     }
     return c;
@@ -133,7 +131,7 @@ export class GuestMemory {
     if (v === undefined) {
       this.check(gfn);
       if (this.slotTaken.has(gfn)) {
-        v = new Uint8Array(new SharedArrayBuffer(XEN_PAGE_SIZE));
+        v = new Uint8Array(XEN_PAGE_SIZE);
         this.standalone++;
       } else {
         const c = this.chunk(gfn);

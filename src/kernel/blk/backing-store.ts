@@ -1,14 +1,12 @@
 import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
-import type { IoCall } from './io-pool.js';
 
 /**
  * What blkback reads and writes for a disk: a regular file (a raw image) or a block
  * device, chosen by what the path is, as FreeBSD's xbb_open_backend picks its
  * "file" or "dev" backend from the vnode type. Every request is one vectored system
- * call at a position, made by one of blkback's I/O threads (io-pool.ts) straight into
- * the mapped pages, so many requests are in flight at once and finish in whatever
- * order the kernel completes them.
+ * call at a position (preadv/pwritev through libuv's thread pool), so many requests
+ * are in flight at once and finish in whatever order the kernel completes them.
  *
  * Discard: Node has no fallocate(FALLOC_FL_PUNCH_HOLE) and no BLKDISCARD ioctl, so
  * no store can really discard; blkback advertises no feature-discard and answers a
@@ -21,12 +19,12 @@ export interface BackingStore {
   /** Size in bytes (a file's length; a device's from sysfs; 0 for an empty drive). */
   readonly sizeBytes: number;
   readonly readOnly: boolean;
-  /** One preadv at `position` on one of blkback's I/O threads: fills the buffers (mapped pages) in order, all or fails. */
-  readv(buffers: readonly Uint8Array[], position: number, io: IoCall): Promise<void>;
-  /** One pwritev at `position` (finished if the kernel writes less) on one of blkback's I/O threads. */
-  writev(buffers: readonly Uint8Array[], position: number, io: IoCall): Promise<void>;
+  /** One preadv at `position`: fills the buffers in order, all or fails. */
+  readv(buffers: readonly Uint8Array[], position: number): Promise<void>;
+  /** One pwritev at `position`. */
+  writev(buffers: readonly Uint8Array[], position: number): Promise<void>;
   /** fdatasync: what was written is on stable storage. */
-  flush(io: IoCall): Promise<void>;
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -85,24 +83,29 @@ class FileStore implements BackingStore {
     readonly readOnly: boolean,
   ) {}
 
-  async readv(buffers: readonly Uint8Array[], position: number, io: IoCall): Promise<void> {
+  async readv(buffers: readonly Uint8Array[], position: number): Promise<void> {
     const want = total(buffers);
-    const got = await io.pool.submit('read', this.fh.fd, buffers, position, io.pages).catch((err: Error) => this.failed(err));
+    const { bytesRead } = await this.fh.readv(buffers as Uint8Array[], position);
     // A file that shrank under us (or a device that ended early): what is past its end reads as an error.
-    if (got !== want) throw new BackingStoreError('EIO', `${this.path}: short read at ${position}: ${got} of ${want} bytes`);
+    if (bytesRead !== want) throw new BackingStoreError('EIO', `${this.path}: short read at ${position}: ${bytesRead} of ${want} bytes`);
   }
 
-  async writev(buffers: readonly Uint8Array[], position: number, io: IoCall): Promise<void> {
-    await io.pool.submit('write', this.fh.fd, buffers, position, io.pages).catch((err: Error) => this.failed(err));
+  async writev(buffers: readonly Uint8Array[], position: number): Promise<void> {
+    let rest = buffers.slice();
+    let at = position;
+    // pwritev may write less than asked (a signal, a full disk first fills what it can); finish or fail.
+    for (;;) {
+      const want = total(rest);
+      const { bytesWritten } = await this.fh.writev(rest as Uint8Array[], at);
+      if (bytesWritten === want) return;
+      if (bytesWritten === 0) throw new BackingStoreError('EIO', `${this.path}: write at ${at} made no progress`);
+      rest = skip(rest, bytesWritten);
+      at += bytesWritten;
+    }
   }
 
-  async flush(io: IoCall): Promise<void> {
-    await io.pool.submit('sync', this.fh.fd, [], 0).catch((err: Error) => this.failed(err));
-  }
-
-  /** A call failed: say which file. */
-  private failed(err: Error): never {
-    throw new BackingStoreError((err as NodeJS.ErrnoException).code ?? 'EIO', `${this.path}: ${err.message}`);
+  async flush(): Promise<void> {
+    await this.fh.datasync();
   }
 
   async close(): Promise<void> {
@@ -114,6 +117,21 @@ function total(buffers: readonly Uint8Array[]): number {
   let n = 0;
   for (const b of buffers) n += b.byteLength;
   return n;
+}
+
+/** The buffers without their first `n` bytes. */
+function skip(buffers: readonly Uint8Array[], n: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let left = n;
+  for (const b of buffers) {
+    if (left >= b.byteLength) {
+      left -= b.byteLength;
+      continue;
+    }
+    out.push(left > 0 ? b.subarray(left) : b);
+    left = 0;
+  }
+  return out;
 }
 
 /**

@@ -27,7 +27,6 @@ import type { XenIntrSource } from '../intr/xen-intr.js';
 import type { XenbusDevice } from '../xenbus/device.js';
 import { mapRing, type MappedRing } from '../xenbus/map-ring.js';
 import { emptyDrive, openBackingStore, type BackingStore } from './backing-store.js';
-import { IoPool } from './io-pool.js';
 import type { BlkKernel } from './context.js';
 import { ERRNO, parseUnsigned, readOptional, readOtherendOptional } from './xenbus-util.js';
 
@@ -128,13 +127,7 @@ interface Batch {
   /** The vectors of the call (IOV_MAX at most), as byte ranges until the call is made. */
   vectors: Vector[];
   /** The grant mappings to drop once the call ended. */
-  transient: Transient;
-}
-
-/** Grants mapped for one request or batch only, unmapped once it is answered: handles and their pages, in step. */
-interface Transient {
   handles: number[];
-  pages: Uint8Array[];
 }
 
 /** A byte range of one buffer: a vector of a call. */
@@ -189,8 +182,6 @@ class BlkbackInstance {
   private persistentMaps: Map<number, { handle: number; page: Uint8Array }> | null = null;
   /** How many grants persistentMaps may hold (see MAX_PGRANTS). */
   private maxPersistent = MAX_PGRANTS;
-  /** The driver's I/O threads, while a ring is connected. */
-  private io: IoPool | null = null;
   private scheduled = false;
   /** Jobs started and not finished. */
   private inFlight = 0;
@@ -215,7 +206,6 @@ class BlkbackInstance {
     unit: number,
     private readonly tunables: BlkbackTunables,
     private readonly openStore: StoreOpener,
-    private readonly threads: IoThreads,
   ) {
     this.name = `xbbd${unit}`;
   }
@@ -404,7 +394,6 @@ class BlkbackInstance {
     if (port === undefined) throw new Error('frontend published no event-channel');
     // All or nothing: a RingMapError names the reference that failed, as Linux's xenbus_dev_fatal says it.
     this.mapped = mapRing(this.k.hc, frontDomid, refs);
-    this.io = this.threads.acquire();
     const sring = new SharedRing(this.mapped.pages, SLOT);
     this.ring = new BackRing(sring);
     this.ringPages = pages;
@@ -592,13 +581,13 @@ class BlkbackInstance {
   private readIndirect(req: BlkifRequestCopy): PackedSegments | Refusal {
     const refs = req.indirectGrefs.slice(0, indirectPages(req.nrSegments));
     const pages: Uint8Array[] = [];
-    const transient: Transient = { handles: [], pages: [] };
-    const failed = this.mapGrants(refs, 1, refs.length, true, pages, transient);
+    const handles: number[] = [];
+    const failed = this.mapGrants(refs, 1, refs.length, true, pages, handles);
     try {
       if (failed !== null) return new Refusal(BLKIF_RSP.ERROR, `cannot map indirect page ${failed}`);
       return readIndirectSegments(pages, req.nrSegments);
     } finally {
-      this.unmapTransient(transient);
+      if (handles.length > 0) this.k.hc.gnttabUnmapGrantRef(handles);
     }
   }
 
@@ -608,13 +597,11 @@ class BlkbackInstance {
    * `pages` in order. With feature-persistent a grant already mapped is reused, and a
    * new one stays mapped (read-write, as the frontend grants persistent pages) while
    * fewer than maxPersistent are; any other is mapped for this request only (read-only
-   * when `readonly`) and goes to `transient`, for the caller to unmap. The I/O threads
-   * are told of the persistent mappings now, and of a transient one with the call that
-   * uses it: they touch no other page. On a failure, returns
-   * which page and why, and unmaps this request's own mappings (those already in
-   * `transient` included).
+   * when `readonly`) and its handle goes to `handles`, for the caller to unmap. On a
+   * failure, returns which page and why, and unmaps this request's own mappings (those
+   * already in `handles` included).
    */
-  private mapGrants(refs: readonly number[], stride: number, count: number, readonly: boolean, pages: Uint8Array[], transient: Transient): string | null {
+  private mapGrants(refs: readonly number[], stride: number, count: number, readonly: boolean, pages: Uint8Array[], handles: number[]): string | null {
     const dom = this.dev.otherend!.domid;
     const persist = this.persistentMaps;
     const first = pages.length;
@@ -634,8 +621,7 @@ class BlkbackInstance {
     }
     if (ops === null || at === null) return null;
     const results = this.k.hc.gnttabMapGrantRef(ops);
-    const before = transient.handles.length;
-    const kept: Uint8Array[] = [];
+    const handlesBefore = handles.length;
     let failed: string | null = null;
     for (let j = 0; j < results.length; j++) {
       const r = results[j]!;
@@ -645,25 +631,15 @@ class BlkbackInstance {
       }
       pages[first + at[j]!] = r.page!;
       // A persistent mapping is kept; the same grant twice in one request is kept once.
-      if ((ops[j]!.flags & GNTMAP.readonly) === 0 && persist !== null && persist.size < this.maxPersistent && !persist.has(ops[j]!.ref)) {
-        persist.set(ops[j]!.ref, { handle: r.handle, page: r.page! });
-        kept.push(r.page!);
-      } else {
-        transient.handles.push(r.handle);
-        transient.pages.push(r.page!);
-      }
+      if ((ops[j]!.flags & GNTMAP.readonly) === 0 && persist !== null && persist.size < this.maxPersistent && !persist.has(ops[j]!.ref)) persist.set(ops[j]!.ref, { handle: r.handle, page: r.page! });
+      else handles.push(r.handle);
     }
-    this.io?.map(kept);
     if (failed !== null) {
-      this.unmapTransient({ handles: transient.handles.splice(before), pages: transient.pages.splice(before) });
+      const mine = handles.splice(handlesBefore);
+      if (mine.length > 0) this.k.hc.gnttabUnmapGrantRef(mine);
       pages.length = first;
     }
     return failed;
-  }
-
-  /** Unmap a request's own mappings (its I/O thread already let go of them: the call answered). */
-  private unmapTransient(t: Transient): void {
-    if (t.handles.length > 0) this.k.hc.gnttabUnmapGrantRef(t.handles);
   }
 
   /**
@@ -689,7 +665,7 @@ class BlkbackInstance {
       if (job.segments.length === 0) {
         if (batch !== null) void this.run(batch);
         batch = null;
-        void this.run({ op: job.op, position: job.position, end: job.position, jobs: [job], vectors: [], transient: { handles: [], pages: [] } });
+        void this.run({ op: job.op, position: job.position, end: job.position, jobs: [job], vectors: [], handles: [] });
         continue;
       }
       if (batch !== null && (isFence(job) || isFence(batch.jobs[0]!) || job.op !== batch.op || job.position !== batch.end || batch.vectors.length + job.segments.length / 3 > IOV_MAX || batch.end - batch.position + job.bytes > MAX_MERGE_BYTES)) {
@@ -725,10 +701,10 @@ class BlkbackInstance {
     // Reused: mapGrants fills it and it is read right after, never across a turn.
     const pages = this.pageScratch;
     pages.length = 0;
-    const transient = into?.transient ?? { handles: [], pages: [] };
-    const failed = this.mapGrants(segs, 3, n, job.op !== BLKIF_OP.READ, pages, transient);
+    const handles = into?.handles ?? [];
+    const failed = this.mapGrants(segs, 3, n, job.op !== BLKIF_OP.READ, pages, handles);
     if (failed !== null) return new Error(`cannot map segment ${failed}`);
-    const batch = into ?? { op: job.op, position: job.position, end: job.position, jobs: [], vectors: [], transient };
+    const batch = into ?? { op: job.op, position: job.position, end: job.position, jobs: [], vectors: [], handles };
     batch.jobs.push(job);
     batch.end += job.bytes;
     for (let i = 0; i < n; i++) {
@@ -749,24 +725,23 @@ class BlkbackInstance {
     let status: number = BLKIF_RSP.OKAY;
     try {
       const store = this.store!;
-      const io = { pool: this.io!, pages: batch.transient.pages };
       const faults = this.k.blkFaults;
       const late = faults !== null && faults.armed() ? faults.delayMs(this.dev.otherend?.domid ?? -1, this.devid) : 0;
       // disk-slow: the image answers late.
       if (late > 0) await new Promise<void>((resolve) => this.k.clock.after(late * 1e6, resolve));
       if (batch.vectors.length > 0) {
         const buffers = batch.vectors.map((v) => new Uint8Array(v.buffer, v.offset, v.length));
-        if (batch.op === BLKIF_OP.READ) await store.readv(buffers, batch.position, io);
-        else await store.writev(buffers, batch.position, io);
+        if (batch.op === BLKIF_OP.READ) await store.readv(buffers, batch.position);
+        else await store.writev(buffers, batch.position);
       }
-      if (batch.op === BLKIF_OP.WRITE_BARRIER || batch.op === BLKIF_OP.FLUSH_DISKCACHE) await store.flush(io);
+      if (batch.op === BLKIF_OP.WRITE_BARRIER || batch.op === BLKIF_OP.FLUSH_DISKCACHE) await store.flush();
     } catch (err) {
       status = BLKIF_RSP.ERROR;
       this.stats.errors += batch.jobs.length;
       const ids = batch.jobs.map((j) => j.id).join(', ');
       this.k.log.print(`${this.name}: request${batch.jobs.length > 1 ? 's' : ''} ${ids}: ${(err as Error).message}`);
     } finally {
-      this.unmapTransient(batch.transient);
+      if (batch.handles.length > 0) this.k.hc.gnttabUnmapGrantRef(batch.handles);
       this.inFlight -= batch.jobs.length;
     }
     // Nothing here may throw out of a request: it runs detached from any caller, and a
@@ -841,13 +816,7 @@ class BlkbackInstance {
     // The persistent mappings go with the connection (free_persistent_gnts).
     const persist = this.persistentMaps;
     this.persistentMaps = null;
-    if (persist !== null && persist.size > 0) {
-      // The I/O threads refuse the pages first (no call is running: the ring drained), then the grants go.
-      this.io?.unmap([...persist.values()].map((m) => m.page));
-      this.k.hc.gnttabUnmapGrantRef([...persist.values()].map((m) => m.handle));
-    }
-    if (this.io !== null) this.threads.release();
-    this.io = null;
+    if (persist !== null && persist.size > 0) this.k.hc.gnttabUnmapGrantRef([...persist.values()].map((m) => m.handle));
     if (this.src !== null) this.k.intr.unbindSource(this.src);
     this.src = null;
     try {
@@ -870,12 +839,10 @@ class BlkbackInstance {
     this.store = null;
   }
 
-  /** The kernel stops: close the store once `threadsStopped` (no call of ours can be running on it then). */
-  closeStore(threadsStopped: Promise<void>): void {
+  closeStore(): void {
     this.closed = true;
-    const store = this.store;
+    void this.store?.close().catch(() => {});
     this.store = null;
-    void threadsStopped.then(() => store?.close()).catch(() => {});
   }
 
   info(): BlkbackInfo {
@@ -908,49 +875,6 @@ function appendAdjacent(out: Vector[], buffer: ArrayBufferLike, offset: number, 
   else out.push({ buffer, offset, length });
 }
 
-/**
- * How many threads make one backend domain's disk I/O. Linux runs a kthread per ring
- * and the block layer's I/O is asynchronous; here each call is synchronous on its
- * thread, so a few threads keep a deep queue's calls in parallel (libuv's pool has 4).
- */
-const IO_THREADS = 2;
-
-/**
- * A driver's I/O threads: started when its first ring connects, stopped when its last
- * ring disconnects or its kernel stops, so a domain that serves no disk (or is
- * destroyed) holds no thread.
- */
-export class IoThreads {
-  private pool: IoPool | null = null;
-  private users = 0;
-
-  constructor(readonly size: number) {}
-
-  /** Threads running now (0 when no ring is connected). */
-  get running(): number {
-    return this.pool?.threads ?? 0;
-  }
-
-  acquire(): IoPool {
-    this.users++;
-    this.pool ??= new IoPool(this.size);
-    return this.pool;
-  }
-
-  release(): void {
-    if (--this.users > 0) return;
-    void this.stop();
-  }
-
-  /** Stop the threads now (jobs still running fail); resolves once they are gone. */
-  stop(): Promise<void> {
-    const pool = this.pool;
-    this.pool = null;
-    this.users = 0;
-    return pool?.close() ?? Promise.resolve();
-  }
-}
-
 /** A flush or barrier: it waits for the requests before it and holds back those after it. */
 function isFence(job: Job): boolean {
   return job.op === BLKIF_OP.WRITE_BARRIER || job.op === BLKIF_OP.FLUSH_DISKCACHE;
@@ -974,8 +898,6 @@ export class Blkback extends PerDeviceDriver<BlkbackInstance> {
   tunables: BlkbackTunables = { ...DEFAULT_BLKBACK_TUNABLES };
   /** How a disk's `params` becomes a store (FreeBSD picks its file or device backend the same way); replaceable for tests. */
   openStore: StoreOpener = openBackingStore;
-  /** The threads that make the stores' system calls, shared by this driver's rings. */
-  readonly threads = new IoThreads(IO_THREADS);
 
   constructor(private readonly k: BlkKernel) {
     super();
@@ -986,7 +908,7 @@ export class Blkback extends PerDeviceDriver<BlkbackInstance> {
   }
 
   attach(dev: XenbusDevice): Promise<void> {
-    return this.attachOrUndo(dev, new BlkbackInstance(dev, this.k, this.units++, { ...this.tunables }, this.openStore, this.threads));
+    return this.attachOrUndo(dev, new BlkbackInstance(dev, this.k, this.units++, { ...this.tunables }, this.openStore));
   }
 
   /** Every device served, for `block-list -l` and `top`. */
@@ -1007,9 +929,7 @@ export class Blkback extends PerDeviceDriver<BlkbackInstance> {
 
   /** The kernel stops (its domain is destroyed): close every store, without XenStore (its connection is gone). */
   stopAll(): void {
-    // The threads stop first: a call still running finishes before its file is closed (its descriptor could be reused).
-    const stopped = this.threads.stop();
-    for (const inst of this.instances.values()) inst.closeStore(stopped);
+    for (const inst of this.instances.values()) inst.closeStore();
     this.instances.clear();
   }
 }
