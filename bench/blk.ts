@@ -15,14 +15,18 @@
  * less between runs than MiB/s does, and it is what a deep queue runs out of. "main"
  * is the main thread's alone (from /proc's schedstat): the part of it that runs in
  * series with itself, the rings, grants and both drivers; the copies run on other
- * threads (libuv's pool for raw, blkback's I/O threads for the path).
+ * threads (libuv's pool, for raw and for the path alike).
  *
  * Rows: sequential 1 MiB and random 4 KiB, read and write, queue depth 1 and 32; the
  * xenemu side on the negotiated ring (8 pages, 256 requests, 128 KiB requests with
  * indirect segments, feature-persistent) and on the original protocol (one page, 32
  * requests, 11 segments, a grant and a map per page per request).
  *
- *   node --import tsx bench/blk.ts [--rounds 5] [--seq-mib 256] [--rand-mib 16] [--file-mib 512] [--only 'seq 1M read qd1']
+ *   node --import tsx bench/blk.ts [--rounds 5] [--seq-mib 256] [--rand-mib 16] [--file-mib 512] [--only 'seq 1M read qd1'] [--path-only]
+ *
+ * --path-only runs the negotiated ring alone (no raw, no original protocol): for a CPU
+ * profile of the path (`node --cpu-prof --cpu-prof-interval 50 --import tsx bench/blk.ts
+ * --path-only --only 'seq 1M read qd1'`), or A/B runs of the path's own cost.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -47,6 +51,7 @@ const { values } = parseArgs({
     'rand-mib': { type: 'string', default: '16' },
     'file-mib': { type: 'string', default: '512' },
     only: { type: 'string' },
+    'path-only': { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -171,9 +176,14 @@ async function main(): Promise<void> {
     const g: Run[] = [];
     const o: Run[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      r.push(await measured(c, () => raw(image, c)));
+      if (!values['path-only']) r.push(await measured(c, () => raw(image, c)));
       g.push(await measured(c, () => guest(xvda, k, c)));
-      o.push(await measured(c, () => guest(xvdb, k, c)));
+      if (!values['path-only']) o.push(await measured(c, () => guest(xvdb, k, c)));
+    }
+    if (values['path-only']) {
+      const at = (f: (x: Run) => number) => median(g.map(f)).toFixed(0);
+      rows.push([c.name, c.qd, '-', at((x) => x.mibPerSec), '-', '-', '-', '-', `-/${at((x) => x.cpuUsPerMiB)}/-`, `-/${at((x) => x.mainUsPerMiB)}/-`]);
+      continue;
     }
     const speed = (runs: Run[]) => median(runs.map((x) => x.mibPerSec));
     const cpu = (runs: Run[]) => median(runs.map((x) => x.cpuUsPerMiB)).toFixed(0);
