@@ -12,16 +12,23 @@
  *
  * "CPU µs/MiB" is the process's CPU time (every thread: the main thread's path work and
  * libuv's copies) per MiB moved: on a machine shared with other work it moves much
- * less between runs than MiB/s does, and it is what a deep queue runs out of.
+ * less between runs than MiB/s does, and it is what a deep queue runs out of. "main"
+ * is the main thread's alone (from /proc's schedstat): the part of it that runs in
+ * series with itself, the rings, grants and both drivers; the copies run on other
+ * threads (libuv's pool, for raw and for the path alike).
  *
  * Rows: sequential 1 MiB and random 4 KiB, read and write, queue depth 1 and 32; the
  * xenemu side on the negotiated ring (8 pages, 256 requests, 128 KiB requests with
  * indirect segments, feature-persistent) and on the original protocol (one page, 32
  * requests, 11 segments, a grant and a map per page per request).
  *
- *   node --import tsx bench/blk.ts [--rounds 5] [--seq-mib 256] [--rand-mib 16] [--file-mib 512] [--only 'seq 1M read qd1']
+ *   node --import tsx bench/blk.ts [--rounds 5] [--seq-mib 256] [--rand-mib 16] [--file-mib 512] [--only 'seq 1M read qd1'] [--path-only]
+ *
+ * --path-only runs the negotiated ring alone (no raw, no original protocol): for a CPU
+ * profile of the path (`node --cpu-prof --cpu-prof-interval 50 --import tsx bench/blk.ts
+ * --path-only --only 'seq 1M read qd1'`), or A/B runs of the path's own cost.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +51,7 @@ const { values } = parseArgs({
     'rand-mib': { type: 'string', default: '16' },
     'file-mib': { type: 'string', default: '512' },
     only: { type: 'string' },
+    'path-only': { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -64,17 +72,25 @@ for (const [kind, bs, random, mib] of [['seq 1M', MiB, false, Number(values['seq
   for (const op of ['read', 'write'] as const) for (const qd of [1, 32]) cases.push({ name: `${kind} ${op}`, op, blockSize: bs, qd, random, bytes: mib * MiB });
 }
 
-/** A run's speed and CPU time (all threads) per MiB. */
+/** A run's speed, CPU time (all threads) per MiB and the main thread's CPU time per MiB. */
 interface Run {
   mibPerSec: number;
   cpuUsPerMiB: number;
+  mainUsPerMiB: number;
+}
+
+/** The main thread's CPU time so far, in µs (the first field of its schedstat is ns on a CPU). */
+function mainThreadCpuUs(): number {
+  return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'latin1').split(' ')[0]) / 1000;
 }
 
 async function measured(c: Case, body: () => Promise<number>): Promise<Run> {
   const cpu = process.cpuUsage();
+  const main = mainThreadCpuUs();
   const mibPerSec = await body();
   const used = process.cpuUsage(cpu);
-  return { mibPerSec, cpuUsPerMiB: (used.user + used.system) / (c.bytes / MiB) };
+  const mib = c.bytes / MiB;
+  return { mibPerSec, cpuUsPerMiB: (used.user + used.system) / mib, mainUsPerMiB: (mainThreadCpuUs() - main) / mib };
 }
 
 /** Raw: preadv/pwritev on the file from Node, qd at a time. */
@@ -160,24 +176,30 @@ async function main(): Promise<void> {
     const g: Run[] = [];
     const o: Run[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      r.push(await measured(c, () => raw(image, c)));
+      if (!values['path-only']) r.push(await measured(c, () => raw(image, c)));
       g.push(await measured(c, () => guest(xvda, k, c)));
-      o.push(await measured(c, () => guest(xvdb, k, c)));
+      if (!values['path-only']) o.push(await measured(c, () => guest(xvdb, k, c)));
+    }
+    if (values['path-only']) {
+      const at = (f: (x: Run) => number) => median(g.map(f)).toFixed(0);
+      rows.push([c.name, c.qd, '-', at((x) => x.mibPerSec), '-', '-', '-', '-', `-/${at((x) => x.cpuUsPerMiB)}/-`, `-/${at((x) => x.mainUsPerMiB)}/-`]);
+      continue;
     }
     const speed = (runs: Run[]) => median(runs.map((x) => x.mibPerSec));
     const cpu = (runs: Run[]) => median(runs.map((x) => x.cpuUsPerMiB)).toFixed(0);
+    const main = (runs: Run[]) => median(runs.map((x) => x.mainUsPerMiB)).toFixed(0);
     const mr = speed(r);
     const mg = speed(g);
     const mo = speed(o);
     const iops = (mib: number) => Math.round((mib * MiB) / c.blockSize);
-    rows.push([c.name, c.qd, mr.toFixed(0), mg.toFixed(0), `${((mg / mr) * 100).toFixed(0)}%`, mo.toFixed(0), `${((mo / mr) * 100).toFixed(0)}%`, c.blockSize === 4096 ? `${iops(mr)}/${iops(mg)}/${iops(mo)}` : '-', `${cpu(r)}/${cpu(g)}/${cpu(o)}`]);
+    rows.push([c.name, c.qd, mr.toFixed(0), mg.toFixed(0), `${((mg / mr) * 100).toFixed(0)}%`, mo.toFixed(0), `${((mo / mr) * 100).toFixed(0)}%`, c.blockSize === 4096 ? `${iops(mr)}/${iops(mg)}/${iops(mo)}` : '-', `${cpu(r)}/${cpu(g)}/${cpu(o)}`, `${main(r)}/${main(g)}/${main(o)}`]);
     console.error(`${c.name} qd${c.qd}: raw ${mr.toFixed(0)} MiB/s, xenemu ${mg.toFixed(0)}, original ${mo.toFixed(0)}`);
   }
   const negotiated = k.blkfront.limits();
   console.log(`blk: ${ROUNDS} rounds alternating raw / xenemu (negotiated) / xenemu (original protocol), median; file ${FILE / MiB} MiB in the page cache`);
   console.log(`machine: ${machine()}`);
   for (const n of negotiated) console.log(`${n.name}: ${n.limits!.ringPages} ring pages, ${n.limits!.requests} requests, ${n.limits!.segments} segments, ${n.limits!.requestSize / 1024} KiB requests`);
-  console.log(table(['case', 'qd', 'raw MiB/s', 'xenemu MiB/s', 'of raw', 'original MiB/s', 'of raw', 'IOPS raw/xenemu/orig', 'CPU µs/MiB raw/xenemu/orig'], rows));
+  console.log(table(['case', 'qd', 'raw MiB/s', 'xenemu MiB/s', 'of raw', 'original MiB/s', 'of raw', 'IOPS raw/xenemu/orig', 'CPU µs/MiB raw/xenemu/orig', 'main µs/MiB raw/xenemu/orig'], rows));
   xs.close();
   await m.close();
   for (const d of [xvda, xvdb]) k.blocks.remove(d.name);
