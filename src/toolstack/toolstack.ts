@@ -957,6 +957,10 @@ export class Toolstack {
   async rebuildAfterRestart(records: readonly DomainRecord[], images?: (r: DomainRecord) => Promise<DomainImage | null>): Promise<void> {
     const { xs } = this.deps;
     for (const r of records) {
+      const image = (await images?.(r)) ?? null;
+      // The store is journalled: its copy of the guest's home is at least as new as
+      // the image's (a checkpoint may be seconds older than the last acknowledged write).
+      const home = image === null ? [] : await captureStoreHome(xs, r.domid).catch(() => []);
       // Whatever the previous run left in the store for this domain is stale now.
       await xs.transaction((tx) => removeDomainLayout(xs, tx, r.domid, r.uuid));
       // A store written by an older xenemu may hold a config it should have refused:
@@ -968,8 +972,7 @@ export class Toolstack {
         this.deps.store.forget(r.domid);
         continue;
       }
-      const image = (await images?.(r)) ?? null;
-      if (image !== null && (await this.resumeAfterRestart({ ...image, record: { ...r, config: checked.value } }))) continue;
+      if (image !== null && (await this.resumeAfterRestart({ ...image, record: { ...r, config: checked.value }, xenstore: home.length > 0 ? home : image.xenstore }))) continue;
       try {
         await this.create(checked.value, { domid: r.domid, uuid: r.uuid, paused: true, keepGoingWithoutDisks: true, ...(r.source ? { source: r.source } : {}) });
         const changed = r.changed ?? {};

@@ -14,7 +14,7 @@ const count = (lines: readonly string[], text: string): number => lines.filter((
 
 test('host stop and start resume the guests where they were; a kill -9 resumes them from their last checkpoint', async (t) => {
   const home = tempHome();
-  writeFileSync(join(home, 'host.yaml'), 'checkpoint_interval_ms: 200\n');
+  writeFileSync(join(home, 'host.yaml'), 'checkpoint_interval_ms: 1000\n');
   const host = await startHost(home);
   t.teardown(() => host.dispose());
   let dc = await DomainClient.connect(host.paths);
@@ -52,6 +52,10 @@ test('host stop and start resume the guests where they were; a kill -9 resumes t
   const image = join(home, 'images', `${domid}.xl`);
   const started = statSync(image).mtimeMs;
   await until(() => statSync(image).mtimeMs > started, 'a checkpoint after the restart', 1_000_000);
+  // Acknowledged after that checkpoint (the next is a second away): the store has it, the image does not.
+  const xs3 = await connectXsClient(host.paths.socket);
+  await xs3.write(`/local/domain/${domid}/data/late`, 'acknowledged');
+  xs3.close();
   dc.close();
   await host.kill();
   await host.restart();
@@ -61,6 +65,10 @@ test('host stop and start resume the guests where they were; a kill -9 resumes t
   t.is(count(g2, `resumed in domain ${domid}`), 2);
   // Its log is the checkpoint's: the suspend at the stop and the checkpoint's, each a freeze.
   t.true(count(g2, 'PM: freeze of devices complete') >= 2, 'it came back from a checkpoint taken after the first restart');
+  const xs4 = await connectXsClient(host.paths.socket);
+  t.is((await xs4.read(`/local/domain/${domid}/data/late`)).toString(), 'acknowledged', 'a write acknowledged after the checkpoint is not lost');
+  t.deepEqual(await xs4.getPerms(`/local/domain/${domid}/data/late`), [`n${domid}`], 'owned by the guest as it was');
+  xs4.close();
   t.true((await dc.list()).find((r) => r.name === 'p')!.stateFlags.paused, 'p still paused');
   await dc.unpause('p');
   await until(async () => count(await dc.dmesg('p'), `resumed in domain ${pid}`) === 1, 'p resumes once unpaused', 1_000_000);
