@@ -1,7 +1,10 @@
 import test from 'ava';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { reachDaemon } from '../../src/client/daemon.js';
 import { DomainClient } from '../../src/client/domains.js';
+import type { DomainIntrStats } from '../../src/protocol/evtchn-rpc.js';
+import type { StatePaths } from '../../src/state/state-dir.js';
 import { connectXsClient } from '../../src/client/xs-socket.js';
 import { startHost, tempHome } from '../helpers/daemon.js';
 import { until, yamlConfig } from '../helpers/machine.js';
@@ -11,6 +14,17 @@ import { until, yamlConfig } from '../helpers/machine.js';
 // after a kill -9 each comes back from its last periodic checkpoint.
 
 const count = (lines: readonly string[], text: string): number => lines.filter((l) => l.includes(text)).length;
+
+/** What `xenemu interrupts` shows of a domain's VIRQs and IPIs: each row's name and vCPU (the ports are new after a resume). */
+async function percpuRows(paths: StatePaths, ref: string): Promise<Array<[string, number | null]>> {
+  const rpc = (await reachDaemon(paths))!;
+  try {
+    const stats = await rpc.call<DomainIntrStats>('intr.stats', { ref });
+    return stats.rows.filter((r) => r.kind === 'virq' || r.kind === 'ipi').map((r) => [r.name, r.vcpu]);
+  } finally {
+    rpc.close();
+  }
+}
 
 test('host stop and start resume the guests where they were; a kill -9 resumes them from their last checkpoint', async (t) => {
   const home = tempHome();
@@ -27,6 +41,8 @@ test('host stop and start resume the guests where they were; a kill -9 resumes t
   await xs.write(`/local/domain/${domid}/data/kept`, 'yes');
   xs.close();
   const [before] = await dc.uptime(['g']);
+  const intrBefore = await percpuRows(host.paths, 'g');
+  t.true(intrBefore.length > 4, 'timers, IPIs and VIRQ_DEBUG on both vCPUs');
 
   dc.close();
   await host.stop();
@@ -43,6 +59,7 @@ test('host stop and start resume the guests where they were; a kill -9 resumes t
   t.is(count(g, 'Booting g'), 1, 'g did not boot again');
   t.is(count(g, `resumed in domain ${domid}`), 1);
   const [after] = await dc.uptime(['g']);
+  t.deepEqual(await percpuRows(host.paths, 'g'), intrBefore, 'each VIRQ and IPI on the vCPU it was on');
   t.true(after!.uptimeSeconds >= before!.uptimeSeconds, 'uptime goes on');
   const xs2 = await connectXsClient(host.paths.socket);
   t.is((await xs2.read(`/local/domain/${domid}/data/kept`)).toString(), 'yes');
