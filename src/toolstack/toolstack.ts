@@ -519,7 +519,8 @@ export class Toolstack {
       image = {
         record: structuredClone(guest.record),
         hypervisor: this.deps.hv.saveDomain(domid),
-        kernel: guest.kernel.save(),
+        // A copy: a checkpointed guest runs on while its image is written.
+        kernel: structuredClone(guest.kernel.save()),
         xenstore: await captureStoreHome(this.deps.xs, domid),
       };
     } catch (err) {
