@@ -61,8 +61,6 @@ export const LIBXC_IMAGE_HEADER_SIZE = 24;
 export const LIBXC_DOMAIN_HEADER_SIZE = 16;
 export const DHDR_TYPE_X86_PV = 1;
 export const DHDR_TYPE_X86_HVM = 2;
-export const PAGE_SHIFT = 12;
-export const PAGE_SIZE = 1 << PAGE_SHIFT;
 
 export const LIBXC_REC = {
   END: 0x00,

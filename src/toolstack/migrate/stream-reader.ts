@@ -9,6 +9,7 @@
  * page replaces an earlier one's, and an XTAB entry drops the frame.
  */
 
+import { XEN_PAGE_SHIFT, XEN_PAGE_SIZE } from '../../abi/layout.js';
 import { z } from 'zod';
 import type { SavedDomain, SavedVcpu } from '../../hypervisor/domain.js';
 import { ByteSource } from './byte-source.js';
@@ -25,8 +26,6 @@ import {
   LIBXL_IDENT,
   LIBXL_REC,
   LIBXL_VERSION,
-  PAGE_SHIFT,
-  PAGE_SIZE,
   PFINFO_TYPES_WITH_DATA,
   PFINFO_XTAB,
   PFN_MASK,
@@ -156,12 +155,12 @@ function readPageData(r: Rec, pages: Map<number, Uint8Array>): void {
     if (!PFINFO_TYPES_WITH_DATA.has(type) && type < 0xd) fail(`pfn[${i}] has invalid type ${type}`, r.name, r.offset);
     if (!PFINFO_TYPES_WITH_DATA.has(type)) {
       // XTAB (gone), BROKEN: no frame; XALLOC: a frame with no contents yet.
-      incoming.push([pfn, type === PFINFO_XTAB || type === 0xd ? null : new Uint8Array(PAGE_SIZE)]);
+      incoming.push([pfn, type === PFINFO_XTAB || type === 0xd ? null : new Uint8Array(XEN_PAGE_SIZE)]);
       continue;
     }
-    if (at + PAGE_SIZE > r.body.length) fail(`pfn[${i}]'s page lies past the record's end`, r.name, r.offset);
-    incoming.push([pfn, new Uint8Array(r.body.buffer, r.body.byteOffset + at, PAGE_SIZE)]);
-    at += PAGE_SIZE;
+    if (at + XEN_PAGE_SIZE > r.body.length) fail(`pfn[${i}]'s page lies past the record's end`, r.name, r.offset);
+    incoming.push([pfn, new Uint8Array(r.body.buffer, r.body.byteOffset + at, XEN_PAGE_SIZE)]);
+    at += XEN_PAGE_SIZE;
   }
   if (at !== r.body.length) fail(`${r.body.length - at} bytes after the last page`, r.name, r.offset);
   for (const [pfn, page] of incoming) {
@@ -182,7 +181,7 @@ async function readLibxc(src: ByteSource): Promise<LibxcPart> {
   const dhdr = await src.read(16, 'libxc domain header', dat);
   const gtype = dhdr.readUInt32LE(0);
   if (gtype !== DHDR_TYPE_X86_PV && gtype !== DHDR_TYPE_X86_HVM) fail(`domain type ${gtype} is neither x86 PV nor x86 HVM`, 'libxc domain header', dat);
-  if (dhdr.readUInt16LE(4) !== PAGE_SHIFT) fail(`page shift ${dhdr.readUInt16LE(4)}, not ${PAGE_SHIFT}`, 'libxc domain header', dat);
+  if (dhdr.readUInt16LE(4) !== XEN_PAGE_SHIFT) fail(`page shift ${dhdr.readUInt16LE(4)}, not ${XEN_PAGE_SHIFT}`, 'libxc domain header', dat);
   const pv = gtype === DHDR_TYPE_X86_PV;
   const part: LibxcPart = { type: pv ? 'pv' : 'x86 HVM', pages: new Map(), ageNs: null, sharedInfo: null, vcpus: null, hvmParams: null };
   const pvVcpus: SavedVcpu[] = [];
@@ -237,7 +236,7 @@ async function readLibxc(src: ByteSource): Promise<LibxcPart> {
         part.ageNs = Number(r.body.readBigUInt64LE(8));
         break;
       case LIBXC_REC.SHARED_INFO:
-        if (r.body.length !== PAGE_SIZE) fail(`length ${r.body.length}, not ${PAGE_SIZE}`, r.name, r.offset);
+        if (r.body.length !== XEN_PAGE_SIZE) fail(`length ${r.body.length}, not ${XEN_PAGE_SIZE}`, r.name, r.offset);
         part.sharedInfo = Uint8Array.from(r.body);
         break;
       case LIBXC_REC.X86_PV_VCPU_BASIC: {

@@ -63,6 +63,7 @@
  * went in the rounds) but still states maxPages and reservation.
  */
 
+import { XEN_PAGE_SHIFT, XEN_PAGE_SIZE } from '../../abi/layout.js';
 import type { SavedDomain, SavedVcpu } from '../../hypervisor/domain.js';
 import type { DomainImage } from './image.js';
 import { encodeStateBlob } from './state-blob.js';
@@ -78,8 +79,6 @@ import {
   LIBXL_REC,
   LIBXL_VERSION,
   PAGE_DATA_MAX_BATCH,
-  PAGE_SHIFT,
-  PAGE_SIZE,
   PFINFO_XTAB,
   PFN_TYPE_SHIFT,
   TSC_KHZ,
@@ -185,7 +184,7 @@ export class SaveStreamWriter {
     ihdr.writeUInt32BE(LIBXC_VERSION, 12);
     const dhdr = Buffer.alloc(16);
     dhdr.writeUInt32LE(type === 'pv' ? DHDR_TYPE_X86_PV : DHDR_TYPE_X86_HVM, 0);
-    dhdr.writeUInt16LE(PAGE_SHIFT, 4);
+    dhdr.writeUInt16LE(XEN_PAGE_SHIFT, 4);
     dhdr.writeUInt32LE(XEN_MAJOR, 8);
     dhdr.writeUInt32LE(XEN_MINOR, 12);
     const parts = [libxl, record(LIBXL_REC.LIBXC_CONTEXT, Buffer.alloc(0)), ihdr, dhdr];
@@ -212,13 +211,13 @@ export class SaveStreamWriter {
         const page = pageOf(pfn);
         head.writeBigUInt64LE(page === null ? BigInt(pfn) | (BigInt(PFINFO_XTAB) << PFN_TYPE_SHIFT) : BigInt(pfn), 16 + j * 8);
         if (page === null) return;
-        if (page.length !== PAGE_SIZE) throw new Error(`save stream: the page of pfn ${pfn} is ${page.length} bytes, not ${PAGE_SIZE}`);
+        if (page.length !== XEN_PAGE_SIZE) throw new Error(`save stream: the page of pfn ${pfn} is ${page.length} bytes, not ${XEN_PAGE_SIZE}`);
         pieces.push(page);
       });
       const withData = pieces.length - 1;
       head.writeUInt32LE(LIBXC_REC.PAGE_DATA, 0);
       // 8 + 8n + 4096m is a multiple of 8: no padding.
-      head.writeUInt32LE(8 + batch.length * 8 + withData * PAGE_SIZE, 4);
+      head.writeUInt32LE(8 + batch.length * 8 + withData * XEN_PAGE_SIZE, 4);
       head.writeUInt32LE(batch.length, 8);
       this.pagesSent += withData;
       await this.put(pieces);
