@@ -190,6 +190,11 @@ export class Kernel {
     return this.hc.platform.page(gfn);
   }
 
+  /** The kernel wrote its frame `gfn` (for log-dirty: see EmulatedPlatform.stored). */
+  stored(gfn: number): void {
+    this.hc.platform.stored(gfn);
+  }
+
   get clock(): Clock {
     return this.options.clock;
   }
@@ -470,7 +475,7 @@ export class Kernel {
     this.xenbusFront = new XenbusBus(FRONT, this.xs, this.log);
     this.xenbusBack = new XenbusBus(BACK, this.xs, this.log);
     // Each disk's queue may hold up to an eighth of the domain's memory as I/O buffers.
-    const pages = { alloc: () => this.pageAllocator.alloc(), free: (gfn: number) => this.pageAllocator.freePage(gfn), page: (gfn: number) => this.page(gfn) };
+    const pages = { alloc: () => this.pageAllocator.alloc(), free: (gfn: number) => this.pageAllocator.freePage(gfn), page: (gfn: number) => this.page(gfn), stored: (gfn: number) => this.stored(gfn) };
     this.blocks = new BlockLayer(pages, this.clock, Math.floor(this.options.pages / 8));
     this.blkfront = new Blkfront(this, this.blocks);
     this.blkback = new Blkback(this);
