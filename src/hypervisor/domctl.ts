@@ -138,6 +138,20 @@ export class Domctl {
     }
   }
 
+  /**
+   * The frames of a domain that have memory behind them, and a read of one (null for a
+   * frame never touched, which reads as zeros): what libxc's save reads through
+   * read-only foreign mappings (xenforeignmemory_map with PROT_READ), which neither
+   * take a reference nor dirty anything.
+   */
+  backedFrames(domid: number): number[] {
+    return this.hv.get(domid).memory.backedFrames();
+  }
+
+  readFrame(domid: number, gfn: number): Uint8Array | null {
+    return this.hv.get(domid).memory.backedPage(gfn);
+  }
+
   /** The frames of `d` that the hypervisor or another domain holds writable now. */
   private heldWritable(d: Domain): number[] {
     const gfns: number[] = [];

@@ -179,6 +179,16 @@ export class GuestMemory {
     return this.views.has(gfn);
   }
 
+  /** The frames with host memory behind them, ascending: every page that exists to a migration's first round. */
+  backedFrames(): number[] {
+    return [...this.views.keys()].sort((a, b) => a - b);
+  }
+
+  /** The page at `gfn` if it has memory behind it, else null (never backs one: a reader must not grow the domain). */
+  backedPage(gfn: number): Uint8Array | null {
+    return this.views.get(gfn) ?? null;
+  }
+
   /** Frames that have host memory behind them. */
   get backedPages(): number {
     return this.views.size;
@@ -285,7 +295,7 @@ export class GuestMemory {
   }
 
   save(): SavedMemory {
-    const pfns = [...this.views.keys()].sort((a, b) => a - b);
+    const pfns = this.backedFrames();
     return { maxPages: this.maxPages, reservation: this.reservation - this.orphans, pfns, pages: pfns.map((gfn) => this.views.get(gfn)!.slice()) };
   }
 
