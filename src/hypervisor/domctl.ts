@@ -51,6 +51,11 @@ export class Domctl {
     this.hv.shutdown(domid, reason);
   }
 
+  /** XEN_DOMCTL_resumedomain (xc_domain_resume's cooperative path): a suspended domain runs again in place. */
+  resumeDomain(domid: number): void {
+    this.hv.resumeDomain(domid);
+  }
+
   /** XEN_DOMCTL_sendtrigger (xc_domain_send_trigger): an NMI, or an ACPI button of an HVM guest. */
   sendTrigger(domid: number, trigger: DomainTrigger, vcpu: number): void {
     sendTrigger(this.hv.get(domid), trigger, vcpu, this.hv.clock);

@@ -167,7 +167,8 @@ export class Hypervisor implements EventChannelHost, GrantHost {
     this.nextDomid = next >= 1 && next < DOMID.FIRST_RESERVED ? next : 1;
   }
 
-  private allocateDomid(): number {
+  /** A free domid, moving the cursor on: for a new domain, or one loaded from a save under a new id (a restore). */
+  allocateDomid(): number {
     for (let tries = 0; tries < DOMID.FIRST_RESERVED; tries++) {
       const id = this.nextDomid;
       this.nextDomid = id + 1 >= DOMID.FIRST_RESERVED ? 1 : id + 1;
@@ -485,6 +486,21 @@ export class Hypervisor implements EventChannelHost, GrantHost {
     // domain_shutdown tells the toolstack's domain through VIRQ_DOM_EXC.
     this.sendGlobalVirq(VIRQ.DOM_EXC);
     this.emit({ kind: 'shutdown', domid, reason });
+  }
+
+  /**
+   * domain_resume (XEN_DOMCTL_resumedomain): a domain that shut down for a suspend runs
+   * again in place, its memory and event channels as they were. Only a suspend can be
+   * undone: a domain that powered off, rebooted or crashed is on its way out.
+   */
+  resumeDomain(domid: number): void {
+    const d = this.get(domid);
+    if (d.shutdownReason !== 'suspend') {
+      throw new HypervisorError('EINVAL', `domain ${domid} is ${d.shutdownReason === null ? 'running' : `shut down (${d.shutdownReason})`}, not suspended`);
+    }
+    d.shutdownReason = null;
+    this.log(`d${domid}: resumed`);
+    if (!d.paused) this.kickPending(d);
   }
 
   /**

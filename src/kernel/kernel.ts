@@ -1,4 +1,4 @@
-import { EVTCHN_2L_NR_CHANNELS, HVM_PARAM, HVM_PARAM_CALLBACK_TYPE, HVM_PARAM_CALLBACK_TYPE_SHIFT, StartInfoView, VIRQ } from '../abi/index.js';
+import { EVTCHN_2L_NR_CHANNELS, HVM_PARAM, HVM_PARAM_CALLBACK_TYPE, HVM_PARAM_CALLBACK_TYPE_SHIFT, StartInfoView, VIRQ, XenstoreRingGuest } from '../abi/index.js';
 import { XsClient, type XsTransport } from '../protocol/xs-client.js';
 import { XsType } from '../protocol/xs-wire.js';
 import type { Clock } from '../hypervisor/clock.js';
@@ -11,6 +11,7 @@ import { BalloonDriver, minimumTargetPages } from './balloon/balloon.js';
 import { HvcConsole } from './console/hvc.js';
 import { Shell } from './console/shell.js';
 import { registerBuiltins } from './console/shell-commands.js';
+import { registerMemwrite } from './mm/memwrite.js';
 import { ControlDriver, type ShutdownFaults } from './control/control.js';
 import type { BlkFaults } from '../faults/disk-faults.js';
 import { handleSysrq, type SysrqKernel } from './control/sysrq.js';
@@ -116,7 +117,7 @@ export class Kernel {
   readonly hc: Hypercalls;
   readonly domid: number;
   readonly name: string;
-  state: 'created' | 'booting' | 'running' | 'halted' = 'created';
+  state: 'created' | 'booting' | 'running' | 'suspended' | 'halted' = 'created';
   intr!: XenIntr;
   /** The per-vCPU clock interrupt. */
   timer!: XenTimer;
@@ -182,6 +183,12 @@ export class Kernel {
       now: () => new Date(),
       logLines: () => this.log.lines,
       clearLog: () => this.log.clear(),
+    });
+    registerMemwrite(this.shell, {
+      alloc: () => this.pageAllocator.alloc(),
+      free: (gfn) => this.pageAllocator.freePage(gfn),
+      freePages: () => this.pageAllocator.free,
+      page: (gfn) => this.page(gfn),
     });
   }
 
@@ -498,7 +505,7 @@ export class Kernel {
 
   /** Everything the kernel keeps in its own memory (see saved.ts); guest pages are not copied. */
   save(): KernelState {
-    if (this.state !== 'running' && this.state !== 'halted') throw new Error(`${this.name}: a kernel that is ${this.state} cannot be saved`);
+    if (this.state !== 'running' && this.state !== 'halted' && this.state !== 'suspended') throw new Error(`${this.name}: a kernel that is ${this.state} cannot be saved`);
     const cpusReady: number[] = [];
     this.cpuReady.forEach((ready, v) => ready && cpusReady.push(v));
     return {
@@ -527,9 +534,30 @@ export class Kernel {
    * is installed again (its code is the kernel's); the XenStore connection drops the
    * watches it had (XS_RESET_WATCHES, as Linux's xenbus does on connecting) and the
    * drivers and busses watch again. Xen is asked nothing else: its state is its own.
-   * Not a resume: ports are not rebound and devices do not reconnect.
+   * Not a resume: ports are not rebound and devices do not reconnect (see restore()).
    */
   async load(s: KernelState): Promise<void> {
+    await this.loadObjects(s, false);
+  }
+
+  /**
+   * A suspended kernel's save, taken into a new domain (a restore, a migration, a host
+   * that came back): its memory is the saved one, Xen's state is new. Its
+   * SCHEDOP_shutdown(SHUTDOWN_suspend) returns 0 here, and the kernel does what
+   * Linux's do_suspend and FreeBSD's xctrl_suspend do after it: the interrupt layer
+   * forgets every port and binds the VIRQs and IPIs again on the vCPUs they were on
+   * (xen_intr_resume), hvc0 and XenStore reconnect on the ports the toolstack put in
+   * start_info (or the HVM params), every watch is registered again, and each device
+   * reconnects through its driver with the backend its node names now (xenbusb_resume).
+   */
+  async restore(s: KernelState): Promise<void> {
+    if (s.state !== 'suspended') throw new Error(`${this.name}: only a suspended kernel resumes in a new domain; this save is of a ${s.state} one`);
+    await this.loadObjects(s, true);
+    this.log.print('PM: restore of devices complete');
+    this.log.print(`xen:manage: resumed in domain ${this.domid}`);
+  }
+
+  private async loadObjects(s: KernelState, resume: boolean): Promise<void> {
     if (this.state !== 'created') throw new Error(`${this.name}: a saved kernel loads only into one not booted`);
     this.state = 'booting';
     this.log.load(s.log);
@@ -541,9 +569,15 @@ export class Kernel {
     this.gnttab.load(s.gnttab);
     this.makeInterrupts(s.intr.mode);
     this.intr.load(s.intr);
+    if (resume) {
+      this.log.print(`xen:manage: SCHEDOP_shutdown(SHUTDOWN_suspend) returned 0: resuming in a new domain (${this.domid})`);
+      const n = this.intr.resume();
+      this.log.print(`xen:events: forgot every port; rebound ${n.virqs} VIRQs and ${n.ipis} IPIs on the vCPUs they were on; ${n.forgotten} device ports wait for their drivers`);
+    }
     this.timer.load(s.timer);
     this.ipis.load(s.ipis);
-    this.evtchn.load(s.evtchn);
+    // The event channel device's ports were the old domain's: a resume closes them (their users see the device reset).
+    this.evtchn.load(resume ? { ...s.evtchn, ports: [] } : s.evtchn);
     for (const v of s.cpusReady) this.cpuReady[v] = true;
     // The VIRQs the kernel bound itself (the device's and the timer's are back already).
     for (const src of this.intr.awaitingHandlers()) {
@@ -553,32 +587,76 @@ export class Kernel {
     }
     this.hc.setUpcallHandler((v) => this.intr.handleUpcall(v));
     this.installTriggerHandlers();
+    if (resume) {
+      if (consoleRing !== null) this.intr.expectPort(consoleRing.port, 'xc0');
+      if (store.kind === 'ring') this.intr.expectPort(store.port, 'xenstore0');
+    }
+    if (resume && store.kind === 'ring') {
+      // Replies and events still in the ring were for the connection the old domain had.
+      const stale = new XenstoreRingGuest(this.page(store.gfn)).read().length;
+      this.log.print(`xenbus: resuming: xenstore ring at gfn 0x${store.gfn.toString(16)}, event channel ${store.port}${stale > 0 ? `; dropped ${stale} bytes meant for the old connection` : ''}`);
+    }
     this.connectRings(store, consoleRing);
     if (s.console !== null) this.console?.load(s.console);
     await this.xs.request(XsType.RESET_WATCHES, '');
     await this.startDrivers(s);
     if (s.synthetic !== null) {
       this.synthetic = new SyntheticSources(this.intr, this.hc, this.log);
-      this.synthetic.load(s.synthetic);
+      // An emulated device is the old domain's hardware: a resume finds a new one of each, on a new port.
+      if (resume) for (const src of s.synthetic.sources) this.synthetic.attach(src.spec);
+      else this.synthetic.load(s.synthetic);
     }
     const left = this.intr.awaitingHandlers();
     if (left.length > 0) throw new Error(`${this.name}: interrupt sources nobody took back after the load: ${left.map((src) => `irq${src.irq} (${src.name})`).join(', ')}`);
-    this.state = s.state;
+    this.state = resume ? 'running' : s.state;
+    if (resume) await this.resumeDevices();
     // The shell takes input again, without a prompt: the console's ring came back as it was.
-    if (s.state === 'running') this.shell.start(false);
+    if (this.state === 'running') this.shell.start(false);
   }
 
   /** A shutdown the toolstack asked for: a suspend quiesces the devices first, as Linux's do_suspend does. */
   private async shutdown(reason: ShutdownReason): Promise<void> {
     if (reason === 'suspend') {
-      try {
-        await this.suspendDevices();
-      } catch (err) {
-        this.log.print(`xen:manage: cannot suspend: ${(err as Error).message}`);
-        return;
-      }
+      await this.suspend();
+      return;
     }
     this.halt(reason);
+  }
+
+  /**
+   * do_suspend: quiesce the devices, then SCHEDOP_shutdown(SHUTDOWN_suspend). The
+   * kernel waits in that hypercall: it returns 1 in the same domain when the suspend
+   * was cancelled (resume()), or 0 in a new one (restore()). Interrupts are not
+   * stopped: Xen delivers none while the domain is shut down, and those that came
+   * meanwhile are pending when it runs again.
+   */
+  private async suspend(): Promise<void> {
+    this.log.print('PM: freezing devices');
+    try {
+      await this.suspendDevices();
+    } catch (err) {
+      this.log.print(`xen:manage: do_suspend: freeze of devices failed: ${(err as Error).message}`);
+      return;
+    }
+    this.log.print('PM: freeze of devices complete');
+    this.log.print('xen:manage: suspending xenstore...');
+    this.state = 'suspended';
+    this.hc.shutdown('suspend');
+  }
+
+  /**
+   * SCHEDOP_shutdown(SHUTDOWN_suspend) returned 1 in the same domain: the suspend was
+   * cancelled (a checkpoint, `save -c`, a save that failed), which is xc_domain_resume's
+   * cooperative resume. Xen kept everything (ports, grants, rings), so, as Linux does
+   * for si.cancelled, nothing is rebound and no device reconnects: the devices thaw
+   * and go on where they were; what their backends answered meanwhile is pending.
+   */
+  async resume(): Promise<void> {
+    if (this.state !== 'suspended') throw new Error(`${this.name}: the kernel is ${this.state}, not suspended`);
+    this.log.print('xen:manage: SCHEDOP_shutdown(SHUTDOWN_suspend) returned 1: suspend cancelled, resuming in the same domain');
+    this.state = 'running';
+    await this.thawDevices();
+    this.log.print('PM: thaw of devices complete');
   }
 
   /** Suspend every device: the frontends, the backends, then xenstore's children. */
@@ -594,14 +672,19 @@ export class Kernel {
     }
   }
 
-  /** Resume every device, in the order they were suspended. */
+  /** Resume every device, in the order they were suspended: each reconnects (xenbusb_resume). */
   async resumeDevices(): Promise<void> {
     for (const p of [this.xenbusFront, this.xenbusBack, this.xenstoreChildren]) await p.resume();
   }
 
+  /** A cancelled suspend: every device goes on with the connection it had. */
+  private async thawDevices(): Promise<void> {
+    for (const p of [this.xenbusFront, this.xenbusBack, this.xenstoreChildren]) await p.thaw();
+  }
+
   /** Stop the kernel and tell Xen why (SCHEDOP_shutdown). */
   halt(reason: ShutdownReason): void {
-    this.log.print(`reboot: ${reason === 'reboot' ? 'Restarting system' : reason === 'suspend' ? 'Suspending' : 'Power down'}`);
+    this.log.print(`reboot: ${reason === 'reboot' ? 'Restarting system' : 'Power down'}`);
     this.stopAndShutdown(reason);
   }
 

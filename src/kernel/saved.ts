@@ -25,7 +25,8 @@ export interface KernelLogState {
  * per-CPU interrupts set up, which a vCPU that comes up again must not bind twice.
  */
 export interface KernelState {
-  state: 'running' | 'halted';
+  /** 'suspended': it waits in SCHEDOP_shutdown(SHUTDOWN_suspend), to resume in the same domain or a new one. */
+  state: 'running' | 'halted' | 'suspended';
   /** The CPUID leaf where Xen was found. */
   xenLeaf: number;
   /** vCPUs whose timer, IPIs and VIRQ_DEBUG were set up. */

@@ -80,6 +80,41 @@ export function buildDomain(domctl: Domctl, spec: BuildSpec): BuiltDomain {
   }
 }
 
+/** Where Xen's own shared_info frame of a PV domain is (outside the guest's memory; start_info gives it). */
+export function pvSharedInfoMfn(domid: number): number {
+  return XEN_HEAP_MFN_BASE + domid;
+}
+
+/**
+ * A domain loaded from a save gets what libxc's restore gives it (xc_sr_restore_x86_pv's
+ * process_start_info, the HVM params of the restore): new unbound event channels for
+ * the xenstore and console domains, written where the guest reads them on resume,
+ * start_info for PV (with shared_info's new frame), HVM params otherwise. The pages
+ * themselves are the guest's, where the builder put them (the top of the memory it
+ * was built with, `builtPages` frames), and their reserved grants came with the save.
+ */
+export function restoreSpecialPages(domctl: Domctl, domain: Domain, spec: { builtPages: number; storeDomid: number; consoleDomid: number }): BuiltDomain {
+  const evtchn = domain.evtchn!;
+  const top = spec.builtPages;
+  const storeGfn = top - 1;
+  const consoleGfn = top - 2;
+  const thirdGfn = top - 3;
+  const storePort = evtchn.allocUnbound(spec.storeDomid);
+  const consolePort = evtchn.allocUnbound(spec.consoleDomid);
+  const served = { domain, storeGfn, storePort, consoleGfn, consolePort, storeDomid: spec.storeDomid, consoleDomid: spec.consoleDomid };
+  if (domain.type === 'pv') {
+    const si = new StartInfoView(domain.memory.page(thirdGfn));
+    if (si.magic !== START_INFO_MAGIC_X86_64) throw new Error(`the saved domain has no start_info at gfn 0x${thirdGfn.toString(16)} (magic "${si.magic}")`);
+    si.sharedInfo = BigInt(domain.sharedInfoGfn) << 12n;
+    si.storeEvtchn = storePort;
+    si.consoleEvtchn = consolePort;
+    return { ...served, startInfoGfn: thirdGfn, sharedInfoGfn: domain.sharedInfoGfn };
+  }
+  domctl.setHvmParam(domain.domid, HVM_PARAM.STORE_EVTCHN, BigInt(storePort));
+  domctl.setHvmParam(domain.domid, HVM_PARAM.CONSOLE_EVTCHN, BigInt(consolePort));
+  return { ...served, startInfoGfn: -1, sharedInfoGfn: domain.sharedInfoGfn };
+}
+
 function buildInto(domctl: Domctl, domain: Domain, spec: BuildSpec): BuiltDomain {
   // libxl sets HVM_PARAM_VIRIDIAN to its mask of enlightenments; HVMPV_base_freq (1) is the base set.
   if (spec.viridian && spec.type === 'hvm') domctl.setHvmParam(domain.domid, HVM_PARAM.VIRIDIAN, 1n);
@@ -99,7 +134,7 @@ function buildInto(domctl: Domctl, domain: Domain, spec: BuildSpec): BuiltDomain
   if (spec.type === 'pv') {
     // shared_info is Xen's own frame, outside the guest's memory; a PV guest learns its
     // machine address from start_info.
-    const sharedInfoMfn = XEN_HEAP_MFN_BASE + domain.domid;
+    const sharedInfoMfn = pvSharedInfoMfn(domain.domid);
     const si = new StartInfoView(domain.memory.page(thirdGfn));
     si.magic = START_INFO_MAGIC_X86_64;
     si.nrPages = BigInt(top);

@@ -13,7 +13,11 @@ import type { NetbackEvent } from '../kernel/net/netback.js';
 import { XsType } from '../protocol/xs-wire.js';
 import type { DiskSpec, DomainConfig, VifSpec, VifSpecInput } from './config/index.js';
 import { checkConfig, decodeVdev, finishVif, domainNameProblem, expandCpuList, formatPath, kernelCommandLine, PLAIN_WORDING } from './config/index.js';
-import { buildDomain, type BuiltDomain } from './domain-builder.js';
+import { buildDomain, pvSharedInfoMfn, restoreSpecialPages, type BuiltDomain } from './domain-builder.js';
+import type { DomainImage } from './migrate/image.js';
+import { savedForNewDomain } from './migrate/new-domain.js';
+import { captureStoreHome, writeStoreHome } from './migrate/store-home.js';
+import type { KernelState } from '../kernel/saved.js';
 import { ToolstackError } from './errors.js';
 import { removeDomainLayout, writeConsoleLayout, writeDomainLayout, type LayoutInfo } from './xenstore-layout.js';
 import type { DeviceDeps } from './devices/device-flow.js';
@@ -101,12 +105,17 @@ export interface ToolstackFaults {
 /** How long a guest has to acknowledge control/shutdown, as libxl waits. */
 export const SHUTDOWN_ACK_TIMEOUT_NS = 60e9;
 
+/** How long a guest that acknowledged a suspend has to suspend (libxl's suspend_common_wait_guest: 60 s). */
+export const SUSPEND_TIMEOUT_NS = 60e9;
+
 interface Guest {
   record: DomainRecord;
   built: BuiltDomain;
   kernel: Kernel;
   /** Waiters for this domain to shut down (xl shutdown -w). */
   shutdownWaiters: Array<(reason: ShutdownReason) => void>;
+  /** A restored domain's kernel save: its kernel resumes from it (instead of booting) when the domain first runs. */
+  resumeFrom?: KernelState;
 }
 
 /**
@@ -293,7 +302,7 @@ export class Toolstack {
       name: c.name,
       type: c.type,
       vcpus: c.maxvcpus,
-      pages: built.domain.memory.reservation,
+      pages: builtPages(c),
       hc: new Hypercalls(this.deps.hv, record.domid),
       clock: this.deps.clock,
       boot: c.type === 'pv' ? { kind: 'pv', startInfoGfn: built.startInfoGfn } : { kind: 'hvm', sharedInfoGfn: built.sharedInfoGfn },
@@ -323,6 +332,12 @@ export class Toolstack {
   private async bootKernel(domid: number): Promise<void> {
     const guest = this.guests.get(domid);
     if (guest === undefined || guest.kernel.state !== 'created') return;
+    if (guest.resumeFrom !== undefined) {
+      const saved = guest.resumeFrom;
+      delete guest.resumeFrom;
+      await guest.kernel.restore(saved);
+      return;
+    }
     const late = this.deps.faults?.bootDelayMs(domid) ?? 0;
     if (late === 0) {
       await guest.kernel.boot();
@@ -403,9 +418,19 @@ export class Toolstack {
     const guest = this.guests.get(domid);
     if (guest === undefined) throw new ToolstackError('ESRCH', `domain ${domid} does not exist`);
     const done = wait ? new Promise<ShutdownReason>((resolve) => guest.shutdownWaiters.push(resolve)) : null;
+    await this.controlRequest(domid, command);
+    return done === null ? null : await done;
+  }
+
+  /**
+   * Write `command` to the guest's control/shutdown and resolve once the guest
+   * acknowledged it by clearing the node (or the node went with the domain); reject
+   * with ETIMEDOUT after SHUTDOWN_ACK_TIMEOUT_NS, leaving the request there.
+   */
+  private controlRequest(domid: number, command: string): Promise<void> {
     const { xs, clock } = this.deps;
     const node = `/local/domain/${domid}/control/shutdown`;
-    const acked = new Promise<void>((resolve, reject) => {
+    return new Promise<void>((resolve, reject) => {
       const token = `ack-${domid}-${clock.now()}`;
       const timer = clock.after(SHUTDOWN_ACK_TIMEOUT_NS, () => {
         off();
@@ -430,8 +455,166 @@ export class Toolstack {
       };
       void xs.write(node, command).then(() => xs.watch(node, token, onAck));
     });
-    await acked;
-    return done === null ? null : await done;
+  }
+
+  /**
+   * Suspend a guest and take its image, as libxl's domain_suspend does for xl save and
+   * migrate: write "suspend" to control/shutdown, wait for the guest to acknowledge it
+   * (a guest that does not is left running: the request is taken back, as libxl
+   * cancels it) and to shut down with SHUTDOWN_suspend (60 s), then capture the
+   * hypervisor's part, the kernel's and the XenStore home. With `checkpoint` (xl save
+   * -c), the guest then resumes in place (resumeDomain); without it, the domain stays
+   * suspended for the caller to destroy (destroySaved) or resume once the image is
+   * safe. A failure after the guest suspended resumes it, so a save that failed
+   * leaves the domain running, as xl does.
+   */
+  async suspendDomain(domid: number, options: { checkpoint?: boolean } = {}): Promise<DomainImage> {
+    if (domid === 0) throw new ToolstackError('EINVAL', 'Domain-0 cannot be suspended');
+    const guest = this.guests.get(domid);
+    const d = this.find(domid);
+    if (guest === undefined) throw new ToolstackError('ESRCH', `domain ${domid} does not exist`);
+    if (d.shutdownReason !== null) throw new ToolstackError('EINVAL', `domain ${domid} '${d.name}' is shut down (${d.shutdownReason}): there is nothing to suspend`);
+    if (guest.kernel.state !== 'running') throw new ToolstackError('EINVAL', `domain ${domid} '${d.name}' has no running kernel to suspend (it is ${guest.kernel.state})`);
+    const { clock } = this.deps;
+    let stopWaiting = (): void => {};
+    const suspended = new Promise<ShutdownReason>((resolve) => {
+      guest.shutdownWaiters.push(resolve);
+      stopWaiting = () => {
+        const i = guest.shutdownWaiters.indexOf(resolve);
+        if (i >= 0) guest.shutdownWaiters.splice(i, 1);
+      };
+    });
+    try {
+      await this.controlRequest(domid, 'suspend');
+    } catch (err) {
+      stopWaiting();
+      if (!(err instanceof ToolstackError && err.code === 'ETIMEDOUT')) throw err;
+      // libxl: "guest didn't acknowledge suspend, cancelling request"; a request taken meanwhile goes on.
+      if (await this.takeBackRequest(domid, 'suspend')) throw new ToolstackError('ETIMEDOUT', "guest didn't acknowledge suspend, request cancelled");
+    }
+    const reason = await withTimeout(suspended, clock, SUSPEND_TIMEOUT_NS);
+    if (reason === null) {
+      stopWaiting();
+      throw new ToolstackError('ETIMEDOUT', `guest did not suspend, timed out (domain ${domid} '${d.name}' is still running)`);
+    }
+    if (reason !== 'suspend') throw new ToolstackError('EINVAL', `domain ${domid} '${d.name}' shut down (${reason}) instead of suspending`);
+    this.deps.log(`domain ${domid} '${d.name}' suspended`);
+    let image: DomainImage;
+    try {
+      image = {
+        record: structuredClone(guest.record),
+        hypervisor: this.deps.hv.saveDomain(domid),
+        kernel: guest.kernel.save(),
+        xenstore: await captureStoreHome(this.deps.xs, domid),
+      };
+    } catch (err) {
+      await this.resumeDomain(domid);
+      throw err;
+    }
+    if (options.checkpoint === true) await this.resumeDomain(domid);
+    return image;
+  }
+
+  /** Take a control request back if the guest has not (libxl's cancel): true when it was still there. */
+  private async takeBackRequest(domid: number, command: string): Promise<boolean> {
+    const { xs } = this.deps;
+    const node = `/local/domain/${domid}/control/shutdown`;
+    return xs.transaction(async (tx) => {
+      const v = (await xs.read(node, tx).catch(() => Buffer.alloc(0))).toString('latin1');
+      if (v !== command) return false;
+      await xs.write(node, '', tx);
+      return true;
+    });
+  }
+
+  /**
+   * A suspended guest runs on in the same domain (xc_domain_resume's cooperative
+   * resume, XEN_DOMCTL_resumedomain): its SCHEDOP_shutdown returns 1, "cancelled", and
+   * it goes on with the ports, rings and devices it had. What xl save -c and a failed
+   * save or migration do.
+   */
+  async resumeDomain(domid: number): Promise<void> {
+    const guest = this.guests.get(domid);
+    if (guest === undefined) throw new ToolstackError('ESRCH', `domain ${domid} does not exist`);
+    this.domctl.resumeDomain(domid);
+    await guest.kernel.resume();
+    this.deps.log(`domain ${domid} '${guest.record.name}' resumed`);
+  }
+
+  /** xl save without -c: once the image is safe, the suspended domain goes (libxl_domain_destroy). */
+  async destroySaved(domid: number): Promise<void> {
+    const d = this.find(domid);
+    if (d.shutdownReason !== 'suspend') throw new ToolstackError('EINVAL', `domain ${domid} '${d.name}' is not suspended`);
+    await this.teardown(domid);
+  }
+
+  /**
+   * xl restore (libxl_domain_create_restore): a new domain built from an image. The
+   * hypervisor loads the saved domain under a new domid (savedForNewDomain: Xen's
+   * objects start anew), the xenstore and console rings get new event channels in
+   * start_info or the HVM params, the toolstack writes the domain's XenStore layout as
+   * create does and INTRODUCEs it (xenstored maps the same ring page), then the
+   * image's home nodes (permissions moved to the new domid), the console, and each
+   * disk and vif of the config for their backends now. The guest's kernel is then
+   * made from the image and resumed in the new domain (Kernel.restore); with
+   * `paused`, when it is first unpaused. `config` replaces the image's (xl restore
+   * CONFIG), `name` its name; `domid` asks for that id (a host bringing its domains
+   * back). On any failure nothing of the new domain is left.
+   */
+  async restoreDomain(image: DomainImage, options: { paused?: boolean; name?: string; config?: DomainConfig; domid?: number } = {}): Promise<number> {
+    const { hv } = this.deps;
+    const base = options.config ?? image.record.config;
+    const config: DomainConfig = options.name !== undefined ? { ...base, name: options.name } : base;
+    const uuid = image.record.uuid;
+    for (const d of hv.domains.values()) {
+      if (d.name === config.name) throw new ToolstackError('EEXIST', `domain '${config.name}' already exists with ID ${d.domid}`);
+      if (d.uuid === uuid) throw new ToolstackError('EEXIST', `domain ${d.domid} '${d.name}' already has UUID ${uuid}`);
+    }
+    if (image.hypervisor.type !== config.type) throw new ToolstackError('EINVAL', `the image is of a ${image.hypervisor.type} domain; the config says ${config.type}`);
+    let domid: number;
+    try {
+      domid = options.domid ?? hv.allocateDomid();
+    } finally {
+      this.deps.store.saveDomidCursor(hv.domidCursor);
+    }
+    const sharedInfoGfn = config.type === 'pv' ? pvSharedInfoMfn(domid) : image.hypervisor.sharedInfoGfn;
+    let built: BuiltDomain;
+    try {
+      const [domain] = hv.loadDomains([savedForNewDomain(image.hypervisor, domid, config.name, sharedInfoGfn)]);
+      built = restoreSpecialPages(this.domctl, domain!, { builtPages: builtPages(config), storeDomid: this.deps.storeDomid, consoleDomid: this.deps.consoles.domid });
+    } catch (err) {
+      if (hv.domains.has(domid)) this.domctl.destroyDomain(domid);
+      throw restoreFailure(config.name, err);
+    }
+    const changed = { ...image.record.changed, ...(options.paused ? { paused: true } : {}) };
+    const record: DomainRecord = {
+      domid,
+      uuid,
+      name: config.name,
+      config,
+      ...(image.record.source ? { source: image.record.source } : {}),
+      ...(Object.keys(changed).length > 0 ? { changed } : {}),
+    };
+    try {
+      await this.writeLayout(record, built);
+      const { xs } = this.deps;
+      await xs.transaction((tx) => writeStoreHome(xs, tx, domid, image.record.domid, image.xenstore));
+      this.deps.consoles.attach(domid, config.name, built.consoleGfn, built.consolePort);
+      const kernel = this.makeKernel(record, built);
+      this.guests.set(domid, { record, built, kernel, shutdownWaiters: [], resumeFrom: image.kernel });
+      this.deps.store.save(record);
+      for (const disk of config.disk) await this.attachDiskNodes(domid, disk);
+      for (const vif of config.vif) await this.attachNicNodes(domid, vif);
+      if (!options.paused) {
+        this.domctl.unpauseDomain(domid);
+        await this.bootKernel(domid);
+      }
+    } catch (err) {
+      await this.teardown(domid, { discardNewConsoleLog: true });
+      throw restoreFailure(config.name, err);
+    }
+    this.deps.log(`restored domain ${domid} '${config.name}' from the image of domain ${image.record.domid}`);
+    return domid;
   }
 
   /** xl destroy: tear the domain down at once. */
@@ -789,6 +972,34 @@ export class Toolstack {
       }
     }
   }
+}
+
+/** `p`'s value, or null once `ns` passed on the clock first. */
+function withTimeout<T>(p: Promise<T>, clock: Clock, ns: number): Promise<T | null> {
+  return new Promise<T | null>((resolve, reject) => {
+    const timer = clock.after(ns, () => resolve(null));
+    p.then(
+      (v) => {
+        timer.cancel();
+        resolve(v);
+      },
+      (err: unknown) => {
+        timer.cancel();
+        reject(err as Error);
+      },
+    );
+  });
+}
+
+/** The frames a domain is built with (its initial memory): the builder's special pages sit at the top of them. */
+function builtPages(config: DomainConfig): number {
+  return Math.ceil((config.memory * 1024) / 4);
+}
+
+/** A restore that failed, as the CLI reports it (the domain was not created). */
+function restoreFailure(name: string, err: unknown): ToolstackError {
+  const f = createFailure(name, err);
+  return f === err ? f : new ToolstackError(f.code, f.message.replace(/^cannot create domain/, 'cannot restore domain'));
 }
 
 /** A create that failed, as the CLI reports it: the errno name and what went wrong. */

@@ -37,8 +37,8 @@ test('create builds, introduces and boots a guest; its home has libxl\'s layout 
   // The guest's control driver announced what it can do, through its own ring.
   t.is(await read(`${home}/control/feature-poweroff`), '1');
   t.is(await read(`${home}/control/feature-reboot`), '1');
-  // Not suspend: nothing can save a suspended guest yet, so it must not offer to be one.
-  t.is(await read(`${home}/control/feature-suspend`), '');
+  // It suspends and resumes (Toolstack.suspendDomain / resumeDomain / restoreDomain).
+  t.is(await read(`${home}/control/feature-suspend`), '1');
   // xenstored serves the guest: it is introduced, and a dom0 watcher heard of it.
   t.is((await tm.xs.request(17, '1\0')).toString(), 'T\0');
   await until(() => introduced.includes('@introduceDomain/1'), '@introduceDomain/1 event');

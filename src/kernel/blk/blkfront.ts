@@ -99,6 +99,8 @@ class BlkfrontInstance implements BlockDriverDisk {
   private indirectViews: DataView[][] = [];
   private readonly ringWaiters: Array<() => void> = [];
   private connected = false;
+  /** Suspending: no new request goes on the ring until a thaw (or the resumed domain's new connection). */
+  private frozen = false;
   private readonly drained: Array<() => void> = [];
   private inFlight = 0;
   /** feature-persistent is in use on this connection. */
@@ -385,8 +387,27 @@ class BlkfrontInstance implements BlockDriverDisk {
     this.k.gnttab.endForeignAccessReferences([gref], () => this.k.pageAllocator.freePage(gfn));
   }
 
+  /**
+   * Quiesce for a suspend, as Linux's blkfront_freeze: requests not yet on the ring
+   * wait, and those in flight are waited for (the backend still serves them), so the
+   * domain is suspended with nothing outstanding: nothing to lose or to do twice
+   * whichever domain it resumes in.
+   */
+  async suspend(): Promise<void> {
+    this.frozen = true;
+    if (this.inFlight > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
+    this.print(`${this.name}: suspended with no request in flight`);
+  }
+
+  /** A cancelled suspend: the requests that waited go on the ring. */
+  thaw(): void {
+    this.frozen = false;
+    this.print(`${this.name}: resuming on the same ring`);
+    this.wakeOne();
+  }
+
   private slotFree(): boolean {
-    return this.connected && this.freeIds.length > 0 && !this.ring!.isFull();
+    return this.connected && !this.frozen && this.freeIds.length > 0 && !this.ring!.isFull();
   }
 
   private waitForSlot(): Promise<void> {
@@ -398,7 +419,7 @@ class BlkfrontInstance implements BlockDriverDisk {
   }
 
   private wakeOne(): void {
-    while (this.ringWaiters.length > 0 && this.freeIds.length > 0 && this.ring !== null && !this.ring.isFull()) this.ringWaiters.shift()!();
+    while (!this.frozen && this.ringWaiters.length > 0 && this.freeIds.length > 0 && this.ring !== null && !this.ring.isFull()) this.ringWaiters.shift()!();
   }
 
   /**

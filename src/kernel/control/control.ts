@@ -50,9 +50,8 @@ export class ControlDriver implements XenbusDriver {
   }
 
   async attach(dev: XenbusDevice): Promise<void> {
-    // Not feature-suspend: a suspended guest cannot be saved or resumed yet, so
-    // advertising it would invite `xl save` into a dead end (the save issue adds it).
-    for (const feature of ['feature-poweroff', 'feature-reboot']) {
+    // feature-suspend: the kernel suspends and resumes (in the same domain or a new one).
+    for (const feature of ['feature-poweroff', 'feature-reboot', 'feature-suspend']) {
       // xenstore-paths: a guest must not treat a failure to write these as fatal.
       await dev.xs.write(`${dev.node}/${feature}`, '1').catch(() => {});
     }

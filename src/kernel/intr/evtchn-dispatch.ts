@@ -64,7 +64,7 @@ export class EvtchnDispatch {
   /** For each vCPU, the ports enabled on it, as 32-bit lanes like evtchn_pending. */
   protected readonly enabled: Uint32Array[] = [];
   /** For each vCPU, the port its next scan starts at (one past the last one served). */
-  private readonly resume: Int32Array;
+  private readonly scanStart: Int32Array;
   protected readonly boundVcpu = new Int32Array(EVTCHN_2L_NR_CHANNELS).fill(-1);
   /** evtchn_pending and evtchn_mask of shared_info as lanes, read directly by the scan. */
   private readonly pendingLanes: Uint32Array;
@@ -84,7 +84,7 @@ export class EvtchnDispatch {
     this.maskLanes = new Uint32Array(v.buffer, v.byteOffset + f.evtchnMask.offset, LANES);
     this.atomic = shared.evtchnPending.atomic;
     for (let cpu = 0; cpu < nrVcpus; cpu++) this.enabled.push(new Uint32Array(LANES));
-    this.resume = new Int32Array(nrVcpus);
+    this.scanStart = new Int32Array(nrVcpus);
   }
 
   /** Take `port` on `vcpu` with `handler`; its mask is cleared by the caller (unmask). */
@@ -136,7 +136,7 @@ export class EvtchnDispatch {
       });
       return ports;
     });
-    return { enabledPorts, scanResume: Array.from(this.resume) };
+    return { enabledPorts, scanResume: Array.from(this.scanStart) };
   }
 
   /**
@@ -159,7 +159,15 @@ export class EvtchnDispatch {
     for (const lanes of this.enabled) lanes.fill(0);
     this.boundVcpu.fill(-1);
     for (const [port, v] of owner) this.cpuUnmaskPort(v, port);
-    this.resume.set(s.scanResume);
+    this.scanStart.set(s.scanResume);
+  }
+
+  /** Forget every port (a resume in a new domain, where none of them exists): no vCPU takes any, scans start at 0. */
+  protected resetDispatch(): void {
+    for (const lanes of this.enabled) lanes.fill(0);
+    this.boundVcpu.fill(-1);
+    this.handlers.length = 0;
+    this.scanStart.fill(0);
   }
 
   /** Serve one port (pending already cleared). Subclasses dispatch to their sources. */
@@ -200,7 +208,7 @@ export class EvtchnDispatch {
    */
   private scan(vcpu: number, lo: number, hi: number): number {
     const en = this.enabled[vcpu]!;
-    const start = this.resume[vcpu]!;
+    const start = this.scanStart[vcpu]!;
     const sw = start >>> 6;
     const sb = start & 63;
     const selected = sw < 32 ? (lo >>> sw) & 1 : (hi >>> (sw - 32)) & 1;
@@ -258,7 +266,7 @@ export class EvtchnDispatch {
         const m = 1 << bit;
         if (this.atomic) Atomics.and(this.pendingLanes, lane, ~m);
         else this.pendingLanes[lane]! &= ~m;
-        this.resume[vcpu] = (port + 1) & PORT_MASK;
+        this.scanStart[vcpu] = (port + 1) & PORT_MASK;
         this.servePort(port, vcpu);
         served++;
       }

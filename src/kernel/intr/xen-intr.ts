@@ -317,6 +317,8 @@ export class XenIntr extends EvtchnDispatch {
   /** The measurement mark of the running upcall: time up to here is accounted. */
   private mark = 0;
   private stopped = false;
+  /** The layer was resumed in a new domain (ports masked until their handlers are back). */
+  private resumed = false;
   /** Modelled ns of one upcall (entry, plus the APIC accesses of the INTx path). */
   private readonly upcallModelNs: number;
   private readonly upcallApicNs: number;
@@ -923,12 +925,63 @@ export class XenIntr extends EvtchnDispatch {
     src.handlers = handlers;
     src.eventsOf = eventsOf;
     this.awaiting.delete(irq);
+    // After a resume every port started masked: the source is enabled once it can be handled.
+    if (this.resumed && !src.driverMasked) this.table.unmask(src.port);
     return src;
   }
 
   /** Loaded sources whose owners have not installed their handlers again (a kernel checks none is left). */
   awaitingHandlers(): XenIntrSource[] {
     return [...this.awaiting.keys()].map((irq) => this.isrcs[irq - FIRST_EVTCHN_IRQ]!);
+  }
+
+  /**
+   * xen_intr_resume, in a new domain (a restore, a migration), where none of the old
+   * ports exists: every port is masked and forgotten. VIRQ and IPI sources are bound
+   * again (EVTCHNOP_bind_virq, EVTCHNOP_bind_ipi) on the vCPU they were on, under the
+   * same interrupt number, so their owners and statistics carry on; a global VIRQ is
+   * bound on vCPU 0 and moved, as Xen allows only there. The sources of ordinary
+   * ports are released without closing anything (their ports are gone with the old
+   * domain): their drivers bind new ones as they reconnect. A rebound source whose
+   * owner has not installed its handlers again (after a load) stays masked until
+   * restoreHandlers does.
+   */
+  resume(): { virqs: number; ipis: number; forgotten: number } {
+    for (let port = 0; port < EVTCHN_2L_NR_CHANNELS; port++) this.shared.testAndSetMask(port);
+    this.resetDispatch();
+    this.expected.clear();
+    this.resumed = true;
+    const counts = { virqs: 0, ipis: 0, forgotten: 0 };
+    const live = this.sources();
+    for (const src of live) this.byPort[src.port] = undefined;
+    for (const src of live) {
+      if (src.type !== 'virq' && src.type !== 'ipi') {
+        src.bound = false;
+        src.handlers = null;
+        this.awaiting.delete(src.irq);
+        this.free.push(src);
+        counts.forgotten++;
+        continue;
+      }
+      let port: number;
+      if (src.type === 'ipi') {
+        port = this.table.bindIpi(src.cpu);
+        counts.ipis++;
+      } else {
+        const global = !isPerVcpuVirq(src.virq);
+        port = this.table.bindVirq(src.virq, global ? 0 : src.cpu);
+        if (global && src.cpu !== 0) this.table.bindVcpu(port, src.cpu);
+        counts.virqs++;
+      }
+      src.port = port;
+      src.wasMasked = false;
+      this.byPort[port] = src;
+      this.cpuUnmaskPort(src.cpu, port);
+      if (src.handlers !== null && !src.driverMasked) this.table.unmask(port);
+    }
+    // A forgotten source's queued thread does not run: its driver's new source takes its events.
+    for (const q of this.ithreadQueues) q.splice(0, q.length, ...q.filter((src) => src.bound));
+    return counts;
   }
 
   /** The kernel is going away: run no more threads. */

@@ -303,6 +303,7 @@ export class XenbusBus extends XenbusParent {
     dev.otherend = otherend;
     dev.otherendState = XenbusState.Unknown;
     this.delivered.set(dev, XenbusState.Unknown);
+    this.log.print(`${dev.driver?.name ?? this.name}: ${dev.node}: resuming; backend ${otherend.path} (domain ${otherend.domid})`);
     await super.resumeDevice(dev);
     await this.watchOtherend(dev);
   }

@@ -30,7 +30,9 @@ export interface XenbusDriver {
   detach(dev: XenbusDevice): Promise<void>;
   /** Quiesce before the domain is suspended (save, migration). */
   suspend?(dev: XenbusDevice): Promise<void>;
-  /** Reconnect after the domain resumed, possibly with a new other end. */
+  /** Go on after a cancelled suspend: the connection is the one it had (Linux's PMSG_THAW). */
+  thaw?(dev: XenbusDevice): Promise<void>;
+  /** Reconnect after the domain resumed in a new domain, possibly with a new other end. */
   resume?(dev: XenbusDevice): Promise<void>;
   /** The other end published a new state (XENBUS_OTHEREND_CHANGED). */
   otherendChanged?(dev: XenbusDevice, state: XenbusState): void;

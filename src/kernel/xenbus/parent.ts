@@ -123,6 +123,13 @@ export abstract class XenbusParent {
     }
   }
 
+  /** A cancelled suspend: every child goes on with the connection it had; one that fails is logged. */
+  async thaw(): Promise<void> {
+    for (const dev of this.devices) {
+      await dev.driver?.thaw?.(dev).catch((err: Error) => this.log.print(`${dev.driver?.name}: ${dev.node}: thaw failed: ${err.message}`));
+    }
+  }
+
   protected async resumeDevice(dev: XenbusDevice): Promise<void> {
     await dev.driver?.resume?.(dev);
   }

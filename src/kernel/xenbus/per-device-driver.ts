@@ -11,6 +11,9 @@ export interface DeviceInstance {
   detach(): Promise<void> | void;
   /** The other end published a new state. */
   otherendChanged(state: XenbusState): Promise<void>;
+  /** Quiesce before a suspend, and go on after a cancelled one (default: nothing to do). */
+  suspend?(): Promise<void>;
+  thaw?(): void;
 }
 
 /**
@@ -49,6 +52,25 @@ export abstract class PerDeviceDriver<I extends DeviceInstance> implements Xenbu
     if (inst === undefined) return;
     this.instances.delete(dev);
     await inst.serial(async () => inst.detach());
+  }
+
+  async suspend(dev: XenbusDevice): Promise<void> {
+    await this.instances.get(dev)?.suspend?.();
+  }
+
+  async thaw(dev: XenbusDevice): Promise<void> {
+    this.instances.get(dev)?.thaw?.();
+  }
+
+  /**
+   * Resumed in a new domain: the old connection is gone with the old domain (its
+   * ring, grants mapped by the old backend, event channel), so the device attaches
+   * anew and negotiates with the backend its node names now, as on its first attach.
+   * A kernel resuming from a save has no instance; one left from before is let go.
+   */
+  async resume(dev: XenbusDevice): Promise<void> {
+    await this.detach(dev);
+    await this.attach(dev);
   }
 
   otherendChanged(dev: XenbusDevice, state: XenbusState): void {

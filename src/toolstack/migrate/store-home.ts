@@ -1,0 +1,58 @@
+/**
+ * A domain's XenStore home in an image: read from the store when the domain is
+ * suspended, written back under the new domain's home on a restore.
+ */
+
+import type { XsClient } from '../../protocol/xs-client.js';
+import type { ImageStoreNode } from './image.js';
+
+/**
+ * Every node below /local/domain/<domid> (the home itself as path ""), with its value
+ * and permissions, parents before children. Read in one transaction, so the subtree
+ * is one state of the store.
+ */
+export async function captureStoreHome(xs: XsClient, domid: number): Promise<ImageStoreNode[]> {
+  const home = `/local/domain/${domid}`;
+  return xs.transaction(async (tx) => {
+    const out: ImageStoreNode[] = [];
+    const walk = async (rel: string): Promise<void> => {
+      const path = rel === '' ? home : `${home}/${rel}`;
+      const value = await xs.read(path, tx);
+      const perms = await xs.getPerms(path, tx);
+      out.push({ path: rel, value: new Uint8Array(value), perms });
+      for (const child of await xs.directory(path, tx)) await walk(rel === '' ? child : `${rel}/${child}`);
+    };
+    await walk('');
+    return out;
+  });
+}
+
+/** Write the carried nodes of an image's home (carriedStoreNodes) under a new domain's, owned as they were. */
+export async function writeStoreHome(xs: XsClient, tx: number, domid: number, oldDomid: number, nodes: readonly ImageStoreNode[]): Promise<void> {
+  const home = `/local/domain/${domid}`;
+  for (const n of carriedStoreNodes(nodes)) {
+    const path = `${home}/${n.path}`;
+    await xs.write(path, Buffer.from(n.value), tx);
+    await xs.setPerms(path, permsForDomid(n.perms, oldDomid, domid), tx);
+  }
+}
+
+/**
+ * Where a restore writes the image's home nodes: everything the guest and the toolstack
+ * kept there (data/, attr/, control/, memory/, error/, feature nodes, ...), except what
+ * the restoring toolstack writes itself for the new domain, as libxl does on create:
+ * the identity nodes, the xenstore and console rings' nodes (new ports) and the devices
+ * (written from the config for their new backends).
+ */
+export function carriedStoreNodes(nodes: readonly ImageStoreNode[]): ImageStoreNode[] {
+  const toolstackOwned = /^(domid|vm|name|store|console|device|backend)(\/|$)/;
+  return nodes.filter((n) => n.path !== '' && !toolstackOwned.test(n.path));
+}
+
+/**
+ * A node's permissions with the old domain's id replaced by the new one (the owner
+ * and any read or write grant it had), others left alone: "n5","r0" → "n7","r0".
+ */
+export function permsForDomid(perms: readonly string[], oldDomid: number, newDomid: number): string[] {
+  return perms.map((p) => (p.length > 1 && Number(p.slice(1)) === oldDomid && /^[nrwb][0-9]+$/.test(p) ? `${p[0]}${newDomid}` : p));
+}

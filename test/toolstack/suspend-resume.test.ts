@@ -1,0 +1,161 @@
+import test from 'ava';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { machineSources } from '../../src/host/stats-service.js';
+import { VirtualClock } from '../../src/hypervisor/clock.js';
+import type { SavedMemory } from '../../src/hypervisor/memory.js';
+import type { Kernel } from '../../src/kernel/kernel.js';
+import { SHUTDOWN_ACK_TIMEOUT_NS } from '../../src/toolstack/toolstack.js';
+import { bootMachine, pumpClock, until, yamlConfig, type TestMachine } from '../helpers/machine.js';
+import { pattern } from '../kernel/blk/helpers.js';
+
+// Suspend and resume through the toolstack, against the real drivers: a checkpoint
+// (the suspend is cancelled, the guest goes on in its domain) and a restore into a new
+// domain (the guest's memory and kernel come back, its ports are new, its devices
+// reconnect to the backends the config names).
+
+const dir = mkdtempSync(join(tmpdir(), 'xe-suspend-'));
+test.after.always(() => rmSync(dir, { recursive: true, force: true }));
+
+function image(name: string, bytes = 4 << 20): string {
+  const p = join(dir, name);
+  writeFileSync(p, Buffer.alloc(bytes));
+  return p;
+}
+
+async function guestWithDisk(tm: TestMachine, name: string, img: string): Promise<{ domid: number; kernel: Kernel }> {
+  const r = await tm.m.toolstack.create(yamlConfig(`name: ${name}\nmemory: 64\nvcpus: 2\ndisk:\n  - "vdev=xvda, access=rw, target=${img}"\n`));
+  const kernel = tm.m.kernel(r.domid)!;
+  await until(() => kernel.blocks?.find('xvda') !== undefined, 'xvda in the guest');
+  return { domid: r.domid, kernel };
+}
+
+/** Where each VIRQ and IPI is delivered, by source name: what a resume must keep. */
+function percpuBindings(k: Kernel): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const src of k.intr.sources()) if (src.type === 'virq' || src.type === 'ipi') out[src.name] = src.cpu;
+  return out;
+}
+
+/** Every bound source: name, vCPU and port. */
+function bindings(k: Kernel): Array<[string, number, number]> {
+  return k.intr.sources().map((src) => [src.name, src.cpu, src.port]);
+}
+
+function pageHashes(m: SavedMemory, skip: ReadonlySet<number>): Map<number, string> {
+  const out = new Map<number, string>();
+  m.pfns.forEach((pfn, i) => {
+    if (!skip.has(pfn)) out.set(pfn, createHash('sha256').update(m.pages[i]!).digest('hex'));
+  });
+  return out;
+}
+
+test('a checkpoint with writes running: every write lands once, the guest goes on in its domain with the same interrupts', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  const img = image('ckpt.img');
+  const { domid, kernel } = await guestWithDisk(tm, 'ckpt', img);
+  const before = bindings(kernel);
+  const xvda = kernel.blocks.find('xvda')!;
+  // 4 KiB writes 8 KiB apart: no two merge into one request.
+  const N = 120;
+  const chunk = (i: number) => pattern(4096, i + 1);
+  let completed = 0;
+  const writes = Array.from({ length: N }, (_, i) => xvda.write(i * 8192, chunk(i)).then(() => completed++));
+  const image1 = await tm.m.toolstack.suspendDomain(domid, { checkpoint: true });
+  await Promise.all(writes);
+  t.is(completed, N, 'no write failed');
+  const file = readFileSync(img);
+  for (let i = 0; i < N; i++) t.deepEqual(new Uint8Array(file.subarray(i * 8192, i * 8192 + 4096)), chunk(i), `write ${i} landed`);
+  t.is(machineSources(tm.m).devices(domid).vbds[0]!.wr, N, 'each write went to the backend once');
+  t.is(image1.kernel.state, 'suspended');
+  t.is(image1.hypervisor.shutdownReason, 'suspend');
+  t.is(Buffer.from(image1.xenstore.find((n) => n.path === 'control/feature-suspend')!.value).toString(), '1');
+  t.is(kernel.state, 'running');
+  t.is(tm.m.hv.get(domid).shutdownReason, null);
+  t.deepEqual(bindings(kernel), before, 'same sources, vCPUs and ports: a cancelled suspend rebinds nothing');
+  const log = kernel.log.lines.join('\n');
+  for (const line of ['xen:manage: Suspending (requested by the toolstack)', 'PM: freeze of devices complete', 'xen:manage: suspending xenstore...', 'suspend cancelled, resuming in the same domain', 'xvda: resuming on the same ring']) {
+    t.true(log.includes(line), line);
+  }
+  // It goes on: a write after the checkpoint, and another checkpoint.
+  await xvda.write(N * 8192, chunk(N));
+  await tm.m.toolstack.suspendDomain(domid, { checkpoint: true });
+  await xvda.write((N + 1) * 8192, chunk(N + 1));
+  t.deepEqual(new Uint8Array(readFileSync(img).subarray((N + 1) * 8192, (N + 1) * 8192 + 4096)), chunk(N + 1));
+});
+
+test('restore into a new domain: same memory and home, VIRQs and IPIs on the same vCPUs, the disk back and usable', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  const img = image('restore.img');
+  const ts = tm.m.toolstack;
+  const { domid, kernel } = await guestWithDisk(tm, 'mover', img);
+  await kernel.blocks.find('xvda')!.write(0, pattern(8192, 7));
+  await tm.xs.write(`/local/domain/${domid}/data/note`, 'kept');
+  await tm.xs.setPerms(`/local/domain/${domid}/data/note`, [`n${domid}`, 'r0']);
+  await ts.memSet(domid, 60 * 1024);
+  const percpu = percpuBindings(kernel);
+
+  const saved = await ts.suspendDomain(domid);
+  t.is(kernel.state, 'suspended');
+  t.is(tm.m.hv.get(domid).shutdownReason, 'suspend');
+  await ts.destroySaved(domid);
+  t.false(tm.m.hv.domains.has(domid));
+
+  const newid = await ts.restoreDomain(saved, { paused: true });
+  t.not(newid, domid);
+  // Before the kernel runs, the memory is the saved memory (start_info aside: the toolstack writes the new ports there).
+  const top = 64 * 256;
+  const skip = new Set([top - 3]);
+  t.deepEqual(pageHashes(tm.m.hv.saveDomain(newid).memory, skip), pageHashes(saved.hypervisor.memory, skip));
+  t.is(tm.m.hv.saveDomain(newid).ageNs >= saved.hypervisor.ageNs, true, 'uptime goes on');
+  await ts.unpause(newid);
+  const k2 = ts.kernel(newid)!;
+  await until(() => k2.state === 'running' && k2.blocks?.find('xvda') !== undefined, 'the restored guest runs with xvda');
+  t.deepEqual(percpuBindings(k2), percpu, 'each VIRQ and IPI is bound again on the vCPU it was on');
+  t.deepEqual(new Uint8Array(await k2.blocks.find('xvda')!.read(0, 8192)), pattern(8192, 7));
+  await k2.blocks.find('xvda')!.write(16384, pattern(4096, 9));
+  t.deepEqual(new Uint8Array(readFileSync(img).subarray(16384, 16384 + 4096)), pattern(4096, 9));
+  // The home came back under the new domid, owned by it; the toolstack's nodes are the new domain's.
+  t.is((await tm.xs.read(`/local/domain/${newid}/data/note`)).toString(), 'kept');
+  t.deepEqual(await tm.xs.getPerms(`/local/domain/${newid}/data/note`), [`n${newid}`, 'r0']);
+  t.is((await tm.xs.read(`/local/domain/${newid}/memory/target`)).toString(), String(60 * 1024), 'mem-set kept');
+  t.is((await tm.xs.read(`/local/domain/${newid}/domid`)).toString(), String(newid));
+  t.is((await tm.xs.read(`/local/domain/${newid}/device/vbd/51712/backend`)).toString(), `/local/domain/0/backend/vbd/${newid}/51712`);
+  // It answers the toolstack through its new XenStore connection.
+  const before = k2.hc.currentPages();
+  await ts.memSet(newid, 56 * 1024);
+  await until(() => k2.hc.currentPages() < before, 'the restored balloon deflates');
+  const log = k2.log.lines.join('\n');
+  for (const line of ['xen:manage: suspending xenstore...', `resuming in a new domain (${newid})`, 'xen:events: forgot every port', 'xbd: device/vbd/51712: resuming', 'PM: restore of devices complete']) {
+    t.true(log.includes(line), line);
+  }
+});
+
+test('a guest that never acknowledges the suspend: a clear error after 60 s, the request is taken back, the domain runs on', async (t) => {
+  const clock = new VirtualClock();
+  const tm = await bootMachine({ clock });
+  const stop = pumpClock(clock);
+  t.teardown(async () => {
+    stop();
+    await tm.dispose();
+  });
+  const { domid } = await tm.m.toolstack.create(yamlConfig('name: mute\ntype: pvh\nmemory: 64\n'));
+  await until(() => tm.m.toolstack.kernel(domid)?.state === 'running', 'running');
+  const fault = tm.m.faults.add({ probability: 1, count: null, durationMs: null, seed: 1, options: {}, kind: 'guest-unresponsive', target: { domid, name: 'mute' } });
+  let outcome: { code?: string; message?: string } | null = null;
+  const request = tm.m.toolstack.suspendDomain(domid).then(
+    () => (outcome = { code: 'done' }),
+    (err: { code?: string; message?: string }) => (outcome = err),
+  );
+  await until(() => fault.fired === 1, 'the guest ignored it');
+  clock.advance(SHUTDOWN_ACK_TIMEOUT_NS);
+  await request;
+  t.like(outcome, { code: 'ETIMEDOUT', message: "guest didn't acknowledge suspend, request cancelled" });
+  t.is((await tm.xs.read(`/local/domain/${domid}/control/shutdown`)).toString(), '', 'the request was taken back');
+  t.is(tm.m.hv.get(domid).shutdownReason, null);
+  t.is(tm.m.toolstack.kernel(domid)!.state, 'running');
+});
