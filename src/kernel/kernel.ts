@@ -189,6 +189,7 @@ export class Kernel {
       free: (gfn) => this.pageAllocator.freePage(gfn),
       freePages: () => this.pageAllocator.free,
       page: (gfn) => this.page(gfn),
+      stored: (gfn) => this.stored(gfn),
     });
   }
 

@@ -4,7 +4,7 @@ import { memwritePattern, parseMemSize, registerMemwrite } from '../../src/kerne
 import { PageAllocator } from '../../src/kernel/mm/page-allocator.js';
 import { bootMachine, until, yamlConfig } from '../helpers/machine.js';
 
-function guest(frames: number): { sh: Shell; out: () => string; pages: Map<number, Uint8Array>; alloc: PageAllocator } {
+function guest(frames: number): { sh: Shell; out: () => string; pages: Map<number, Uint8Array>; stored: Set<number>; alloc: PageAllocator } {
   let text = '';
   const sh = new Shell(
     (t) => (text += t),
@@ -13,11 +13,13 @@ function guest(frames: number): { sh: Shell; out: () => string; pages: Map<numbe
   const alloc = new PageAllocator(0, frames, []);
   const pages = new Map<number, Uint8Array>();
   const page = (gfn: number) => pages.get(gfn) ?? pages.set(gfn, new Uint8Array(4096)).get(gfn)!;
-  registerMemwrite(sh, { alloc: () => alloc.alloc(), free: (g) => alloc.freePage(g), freePages: () => alloc.free, page });
+  const stored = new Set<number>();
+  registerMemwrite(sh, { alloc: () => alloc.alloc(), free: (g) => alloc.freePage(g), freePages: () => alloc.free, page, stored: (g) => stored.add(g) });
   sh.start(false);
   return {
     sh,
     pages,
+    stored,
     alloc,
     out: () => {
       const t = text;
@@ -41,6 +43,7 @@ test('memwrite SIZE writes the pattern into every byte of SIZE worth of frames, 
   await until(() => g.out().includes('# '), 'the prompt');
   t.is(g.pages.size, 10);
   for (const [gfn, page] of g.pages) t.true(page.every((b) => b === memwritePattern(gfn, 0)), `gfn ${gfn}`);
+  t.deepEqual([...g.stored].sort((a, b) => a - b), [...g.pages.keys()].sort((a, b) => a - b), 'every page written is reported (log-dirty)');
   t.is(g.alloc.free, 64, 'the frames are back in the allocator');
   t.is(g.sh.status, 0);
 });

@@ -25,6 +25,8 @@ export interface MemwriteHost {
   /** Frames free now (checked first, so a SIZE too large fails before taking anything). */
   freePages(): number;
   page(gfn: number): Uint8Array;
+  /** The frame was written (log-dirty: a migration sends it again). */
+  stored(gfn: number): void;
 }
 
 const PAGE = 4096;
@@ -75,6 +77,7 @@ async function run(argv: readonly string[], host: MemwriteHost, io: ShellIO): Pr
       for (let i = 0; i < gfns.length; i++) {
         const gfn = gfns[i]!;
         host.page(gfn).fill(memwritePattern(gfn, pass));
+        host.stored(gfn);
         if (loop && (i + 1) % BATCH === 0) {
           await new Promise<void>((resolve) => setImmediate(resolve));
           if (io.signal.aborted) break;
