@@ -736,6 +736,7 @@ export class Kernel {
     // logging a failed connect) logs to dmesg only, instead of notifying a port of a
     // domain that no longer exists, which would throw out of its error handler.
     this.console = null;
+    this.blkfront?.stopAll();
     this.blkback?.stopAll();
     this.netback?.stopAll();
     this.xs?.close();

@@ -527,6 +527,15 @@ class BlkfrontInstance implements BlockDriverDisk {
     this.freeIds = [];
   }
 
+  /**
+   * The kernel stops with its domain (destroyed, or saved and gone): what waits for
+   * the ring or is in flight fails now rather than waiting for a domain that will not
+   * run again. Nothing is written: the domain's store and rings are going with it.
+   */
+  stop(): void {
+    this.failInFlight('the domain is going away');
+  }
+
   /** The device node is gone (the toolstack removed it): everything goes, nothing is written. */
   detach(): void {
     this.failInFlight('the device was removed');
@@ -558,6 +567,12 @@ export class Blkfront extends PerDeviceDriver<BlkfrontInstance> {
     const vdev = parseUnsigned(await readOptional(dev, 'virtual-device'));
     if (vdev === undefined) throw new Error('no virtual-device number');
     await this.attachInOrder(dev, new BlkfrontInstance(dev, this.k, this.blocks, this.units++, vdev, { ...this.tunables }));
+  }
+
+  /** The kernel stops: every disk's waiting and in-flight I/O fails (see BlkfrontInstance.stop). */
+  stopAll(): void {
+    for (const inst of this.instances.values()) inst.stop();
+    this.instances.clear();
   }
 
   /** The negotiated limits of each device, by name (what `block-list -l` shows of the ring). */
