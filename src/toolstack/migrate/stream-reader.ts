@@ -288,7 +288,7 @@ const contextSchema = z.object({
       hvmParams: z.array(z.object({ index: z.number().int().nonnegative(), value: z.string().regex(/^\d+$/) })).optional(),
     })
     .passthrough(),
-  kernel: z.object({ state: z.enum(['running', 'halted']) }).passthrough(),
+  kernel: z.object({ state: z.enum(['running', 'halted', 'suspended']) }).passthrough(),
   xenstore: z.array(z.object({ path: z.string().regex(/^(?:[A-Za-z0-9\-_@]+(?:\/[A-Za-z0-9\-_@]+)*)?$/), value: z.instanceof(Uint8Array), perms: z.array(z.string()) })),
 });
 
