@@ -3,7 +3,9 @@ import { Domctl } from '../hypervisor/domctl.js';
 import { MIGRATE_MESSAGE_EVENT, type MigrateMessageEvent, type MigrateRpc } from '../protocol/migrate-rpc.js';
 import { loadDomainConfig } from '../toolstack/config/index.js';
 import { xlParsedDomainConfig } from '../toolstack/libxl/from-config.js';
-import { ByteSource } from '../toolstack/migrate/byte-source.js';
+import type { ByteSource } from '../toolstack/migrate/byte-source.js';
+import { streamChannel } from '../toolstack/migrate/channel.js';
+import { toolstackSource, toolstackTarget } from '../toolstack/migrate/ends.js';
 import { MigrationError } from '../toolstack/migrate/handshake.js';
 import { migrateReceive } from '../toolstack/migrate/receiver.js';
 import { migrateDomain, type PeerChannel } from '../toolstack/migrate/sender.js';
@@ -33,17 +35,7 @@ export function migrateMethods(machine: Machine): Record<string, RpcMethod> {
       const ch = await openChannel(p.channel);
       try {
         return await migrateDomain(
-          {
-            domctl,
-            suspend: async (domid) => {
-              const image = await toolstack.suspendDomain(domid);
-              // -C: the target builds the domain from this config instead of the one it was created from.
-              return p.config === undefined ? image : { ...image, record: { ...image.record, config } };
-            },
-            resume: (domid) => toolstack.resumeDomain(domid),
-            rename: (domid, name) => toolstack.rename(domid, name),
-            destroy: (domid) => toolstack.destroySaved(domid),
-          },
+          toolstackSource(toolstack, domctl, p.config === undefined ? undefined : config),
           ch,
           { domid: d.domid, name: d.name, type: d.type, maxPages: d.memory.maxPages, configJson, rune: p.rune },
           sayTo(ctx),
@@ -56,12 +48,7 @@ export function migrateMethods(machine: Machine): Record<string, RpcMethod> {
       const ch = await openChannel(p.channel);
       try {
         return await migrateReceive(
-          {
-            restore: (image, _configJson, name) => toolstack.restoreDomain(image, { paused: true, name }),
-            rename: (domid, name) => toolstack.rename(domid, name),
-            unpause: (domid) => toolstack.unpause(domid),
-            destroy: (domid) => toolstack.destroy(domid),
-          },
+          toolstackTarget(toolstack),
           ch,
           { paused: p.paused },
           sayTo(ctx),
@@ -80,35 +67,5 @@ async function openChannel(path: string): Promise<PeerChannel & { reader: ByteSo
     s.once('connect', () => resolve(s));
     s.once('error', (err) => reject(new MigrationError(`cannot reach the migration channel ${path}: ${err.message}`)));
   });
-  let broken: Error | null = null;
-  // A peer that goes away is an answer (a failed write or read), never an unhandled error.
-  sock.on('error', (err) => (broken ??= err));
-  sock.on('close', () => (broken ??= new Error('the migration channel closed')));
-  return {
-    reader: new ByteSource(sock),
-    write: (chunk) =>
-      new Promise<void>((resolve, reject) => {
-        if (broken !== null || !sock.writable) {
-          reject(new MigrationError(`writing the migration stream: ${broken?.message ?? 'the channel is closed'}`));
-          return;
-        }
-        if (sock.write(chunk)) {
-          resolve();
-          return;
-        }
-        const done = (err?: Error): void => {
-          sock.off('drain', onDrain);
-          sock.off('close', onClose);
-          if (err === undefined) resolve();
-          else reject(new MigrationError(`writing the migration stream: ${err.message}`));
-        };
-        const onDrain = (): void => done();
-        const onClose = (): void => done(broken ?? new Error('the migration channel closed'));
-        sock.once('drain', onDrain);
-        sock.once('close', onClose);
-      }),
-    end: () => {
-      if (!sock.destroyed) sock.end();
-    },
-  };
+  return streamChannel(sock, sock);
 }
