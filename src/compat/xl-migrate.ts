@@ -108,6 +108,12 @@ export async function xlMigrate(ctx: XlContext, o: XlMigrateOptions): Promise<Xl
     conn.on('error', () => {});
     child.stdout.pipe(conn);
     conn.pipe(child.stdin);
+    // The receiver is gone (its stdin closed): once all it said has reached the daemon,
+    // close the channel so that the daemon's next write fails, as xl's gets EPIPE.
+    child.stdin.once('close', () => {
+      if (conn.writableFinished) conn.destroy();
+      else conn.once('finish', () => conn.destroy());
+    });
   });
   const mig = new TypedClient<MigrateRpc>(client.rpc);
   const stop = relayMessages(ctx, mig);

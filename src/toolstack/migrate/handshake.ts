@@ -40,8 +40,9 @@ export async function readFixedMessage(src: ByteReader, msg: Uint8Array, what: s
   try {
     got = await src.read(msg.length, what, src.offset);
   } catch (err) {
-    // libxl_read_exactly's messages: "file/stream truncated reading <what> from <stream>".
-    throw new MigrationError(`${stream}: ${what}: ${(err as Error).message}`);
+    // libxl_read_exactly's messages: the stream ended first, or the read failed.
+    const short = /truncated/.test((err as Error).message);
+    throw new MigrationError(short ? `file/stream truncated reading ${what} from ${stream}` : `failed to read ${what} from ${stream}: ${(err as Error).message}`);
   }
   if (!got.equals(msg)) {
     throw new MigrationError(`${stream} contained unexpected data instead of ${what}${rune !== null ? `\n(command run was: ${rune} )` : ''}`);
