@@ -119,7 +119,11 @@ export async function xlMigrate(ctx: XlContext, o: XlMigrateOptions): Promise<Xl
   const stop = relayMessages(ctx, mig);
   try {
     const report = await mig.call('domain.migrateSend', { ref: String(domid), channel: channel.path, rune, ...(o.config !== undefined ? { config: resolve(o.cwd, o.config) } : {}) });
-    if (o.debug) for (const r of report.rounds) ctx.note(`migration sender: round ${r.round}${r.final ? ' (suspended)' : ''}: ${r.pages} pages in ${r.ms.toFixed(1)} ms\n`);
+    if (o.debug) {
+      for (const r of report.rounds) ctx.note(`migration sender: round ${r.round}${r.final ? ' (suspended)' : ''}: ${r.pages} pages in ${r.ms.toFixed(1)} ms\n`);
+      const p = report.phases;
+      ctx.note(`migration sender: downtime: suspend ${p.suspendMs.toFixed(1)} ms, last round and final records ${p.lastRoundMs.toFixed(1)} ms, target restore ${p.targetRestoreMs.toFixed(1)} ms, go to started ${p.startMs.toFixed(1)} ms\n`);
+    }
     ctx.note(migrationSummary(report));
     return { stdout: '', data: report };
   } catch (err) {

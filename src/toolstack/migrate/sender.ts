@@ -52,6 +52,12 @@ export interface MigrationReport {
   totalMs: number;
   /** From the suspend until the target reported the domain running. */
   downtimeMs: number;
+  /**
+   * Where the downtime went: the guest suspending and its state being taken, the last
+   * round and the final records going out, the target building the domain until it
+   * said ready, and the "go" until the target reported it running.
+   */
+  phases: { suspendMs: number; lastRoundMs: number; targetRestoreMs: number; startMs: number };
 }
 
 /** The sender's lines on stderr, as xl prints them. */
@@ -77,6 +83,8 @@ export async function migrateDomain(src: MigrationSource, ch: PeerChannel, o: Se
   const precopy = new PrecopySender(src.domctl, o.domid, writer, o.policy);
   let suspended = false;
   let tSuspend = 0;
+  let tSuspended = 0;
+  let tSent = 0;
   const failedResume = async (why: string): Promise<never> => {
     ch.end();
     say(why);
@@ -104,9 +112,11 @@ export async function migrateDomain(src: MigrationSource, ch: PeerChannel, o: Se
       throw new MigrationError('Migration failed, failed to suspend at sender.');
     }
     suspended = true;
+    tSuspended = now();
     try {
       await precopy.final();
       await writer.finish(image, { pages: 'sent' });
+      tSent = now();
     } catch (err) {
       return await sendFailed(err);
     }
@@ -119,6 +129,7 @@ export async function migrateDomain(src: MigrationSource, ch: PeerChannel, o: Se
   } catch (err) {
     return failedResume((err as Error).message);
   }
+  const tReady = now();
   say('migration sender: Target has acknowledged transfer.');
   // About to give the target permission to rename and resume: rename ours away first.
   const away = `${o.name}--migratedaway`;
@@ -129,6 +140,7 @@ export async function migrateDomain(src: MigrationSource, ch: PeerChannel, o: Se
   }
 
   // The point of no return: once "go" may have reached the target, two copies could run.
+  const tGo = now();
   say('migration sender: Giving target permission to start.');
   let status: number;
   try {
@@ -140,7 +152,9 @@ export async function migrateDomain(src: MigrationSource, ch: PeerChannel, o: Se
     say((err as Error).message);
     throw new MigrationError(FAILED_BADLY);
   }
-  const downtimeMs = now() - tSuspend;
+  const tReport = now();
+  const downtimeMs = tReport - tSuspend;
+  const phases = { suspendMs: tSuspended - tSuspend, lastRoundMs: tSent - tSuspended, targetRestoreMs: tReady - tSent, startMs: tReport - tGo };
 
   if (status !== 0) {
     say(`migration sender: Target reports startup failure (status code ${status}).`);
@@ -167,5 +181,5 @@ export async function migrateDomain(src: MigrationSource, ch: PeerChannel, o: Se
   say('migration sender: Target reports successful startup.');
   await src.destroy(o.domid);
   say('Migration successful.');
-  return { rounds: precopy.rounds, pagesSent: precopy.pagesSent, bytes: writer.bytes, totalMs: now() - t0, downtimeMs };
+  return { rounds: precopy.rounds, pagesSent: precopy.pagesSent, bytes: writer.bytes, totalMs: now() - t0, downtimeMs, phases };
 }
