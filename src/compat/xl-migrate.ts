@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import { PassThrough } from 'node:stream';
 import { join, resolve } from 'node:path';
 import { RpcCallError } from '../client/rpc-client.js';
 import { TypedClient } from '../client/typed-client.js';
@@ -101,12 +102,15 @@ export async function xlMigrate(ctx: XlContext, o: XlMigrateOptions): Promise<Xl
   const rune = migrationRune(o);
   const channel = channelSocket();
   const child = spawn('sh', ['-c', rune], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // A consumer from the start: Node discards what an exited child wrote to a stdout
+  // nobody reads yet (flushStdio), and the daemon may connect after a quick receiver exits.
+  const fromReceiver = child.stdout.pipe(new PassThrough());
   // The receiver going away is an answer the daemon reads from the stream, not a crash here.
   child.stdin.on('error', () => {});
   child.on('error', (err) => ctx.note(`failed to exec sh: ${err.message}\n`));
   void channel.connection.then((conn) => {
     conn.on('error', () => {});
-    child.stdout.pipe(conn);
+    fromReceiver.pipe(conn);
     conn.pipe(child.stdin);
     // The receiver is gone (its stdin closed): once all it said has reached the daemon,
     // close the channel so that the daemon's next write fails, as xl's gets EPIPE.

@@ -27,7 +27,15 @@ export function toolstackTarget(toolstack: Toolstack): MigrationTarget {
   return {
     restore: (image, _configJson, name) => toolstack.restoreDomain(image, { paused: true, name }),
     rename: (domid, name) => toolstack.rename(domid, name),
-    unpause: (domid) => toolstack.unpause(domid),
+    unpause: async (domid) => {
+      // libxl_domain_unpause returns once the vCPUs may run: the guest's resume that
+      // follows (its devices reconnecting) is the guest's own time, as on Xen. A failure
+      // there crashes the domain (toolstack.unpause), which on_crash handles.
+      const resuming = toolstack.unpause(domid);
+      resuming.catch(() => {});
+      // The unpause itself fails before the guest runs (its promise is rejected already).
+      await Promise.race([resuming, Promise.resolve()]);
+    },
     destroy: (domid) => toolstack.destroy(domid),
   };
 }
