@@ -15,6 +15,7 @@ import { PassThrough, Transform } from 'node:stream';
 import { Domctl } from '../../src/hypervisor/domctl.js';
 import type { SavedMemory } from '../../src/hypervisor/memory.js';
 import type { Kernel } from '../../src/kernel/kernel.js';
+import type { DomainConfig } from '../../src/toolstack/config/index.js';
 import { streamChannel } from '../../src/toolstack/migrate/channel.js';
 import { LIBXC_REC } from '../../src/toolstack/migrate/stream-format.js';
 import { toolstackSource, toolstackTarget } from '../../src/toolstack/migrate/ends.js';
@@ -74,10 +75,10 @@ interface Run {
   atSuspend: SavedMemory | null;
 }
 
-async function migrate(a: TestMachine, b: TestMachine, domid: number, o: { damage?: Transform; paused?: boolean } = {}): Promise<Run> {
+async function migrate(a: TestMachine, b: TestMachine, domid: number, o: { damage?: Transform; paused?: boolean; config?: DomainConfig } = {}): Promise<Run> {
   const ch = pipes(o.damage);
   const lines: string[] = [];
-  const src = toolstackSource(a.m.toolstack, new Domctl(a.m.hv));
+  const src = toolstackSource(a.m.toolstack, new Domctl(a.m.hv), o.config);
   let atSuspend: SavedMemory | null = null;
   const suspend = src.suspend;
   src.suspend = async (id) => {
@@ -243,4 +244,16 @@ test('a stream the target cannot read (corrupted on the way) is refused; the sou
   t.true(run.lines.some((l) => /xl header/.test(l)), run.lines.join('\n'));
   keptAtSource(t, a, domid, 'garbled');
   t.deepEqual([...b.m.hv.domains.keys()], [0]);
+});
+
+test('-C: the target builds the domain from the config sent instead of the one it was created from', async (t) => {
+  const [a, b] = await twoHosts(t);
+  const img = image('other.img');
+  const { domid } = await guest(a, 'recast', img);
+  const config = { ...a.m.toolstack.record(domid)!.config, on_crash: 'preserve' as const };
+  const run = await migrate(a, b, domid, { config });
+  t.is(run.sent.status, 'fulfilled', run.lines.join('\n'));
+  const got = (run.received as PromiseFulfilledResult<ReceiveResult>).value;
+  t.is(b.m.toolstack.record(got.domid)!.config.on_crash, 'preserve');
+  t.is(a.m.toolstack.record(domid), undefined);
 });
