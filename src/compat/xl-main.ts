@@ -56,6 +56,7 @@ import { isXlExit, xlGetopt, type ParsedXlArgs, type XlExit } from './xl-getopt.
 import { xlBlockAttach, xlBlockDetach, xlBlockList } from './xl-block.js';
 import { xlNetworkAttach, xlNetworkDetach, xlNetworkList } from './xl-network.js';
 import { xlMigrate, xlMigrateReceive } from './xl-migrate.js';
+import { xlRestore, xlSave } from './xl-saverestore.js';
 
 interface Globals {
   dryRun: boolean;
@@ -114,6 +115,32 @@ const COMMANDS: Record<Exclude<XenemuXlCommand, 'create'>, CommandSpec> = {
     },
   },
   'migrate-receive': { optstring: 'Fedrp', longopts: [], run: (ctx, p) => xlMigrateReceive(ctx, { paused: has(p, 'p') }) },
+  save: {
+    optstring: 'cpD',
+    longopts: [],
+    run: (ctx, p) => {
+      // main_save(): DOM FILE [CONFIG]; more prints the help, status 1.
+      if (p.operands.length > 3) return { stdout: formatCommandHelp('save'), stderr: '', code: 1 };
+      const [domain, file, config] = p.operands;
+      return xlSave(ctx, { domain: domain!, file: file ?? '', ...(config !== undefined ? { config } : {}), checkpoint: has(p, 'c'), pause: has(p, 'p'), preserveDomid: has(p, 'D'), cwd: process.cwd() });
+    },
+  },
+  restore: {
+    optstring: 'FcpdeVA',
+    longopts: [long('vncviewer', 'V'), long('vncviewer-autopass', 'A')],
+    run: (ctx, p) => {
+      // main_restore(): FILE or CONFIG FILE, else the help, status 1.
+      if (p.operands.length < 1 || p.operands.length > 2) return { stdout: formatCommandHelp('restore'), stderr: '', code: 1 };
+      if (has(p, 'V') || has(p, 'A')) ctx.note('xenemu: -V/-A: the emulated guests have no VNC display\n');
+      const [file, config] = p.operands.length === 2 ? [p.operands[1]!, p.operands[0]] : [p.operands[0]!, undefined];
+      const restored = xlRestore(ctx, { file, ...(config !== undefined ? { config } : {}), paused: has(p, 'p'), debug: has(p, 'd'), cwd: process.cwd() });
+      if (!has(p, 'c')) return restored;
+      return restored.then(async (out) => {
+        await (await import('./xl-console.js')).xlCreateConsole(ctx, out.data.domid);
+        return out;
+      });
+    },
+  },
   'mem-max': { optstring: '', longopts: [], run: (ctx, p) => xlMem(ctx, { domain: p.operands[0]!, size: p.operands[1]!, max: true }) },
   'mem-set': { optstring: '', longopts: [], run: (ctx, p) => xlMem(ctx, { domain: p.operands[0]!, size: p.operands[1]!, max: false }) },
   // -l is xenemu's (the vcpu_info column); xl's vcpu-list has no options.

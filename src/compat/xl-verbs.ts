@@ -11,6 +11,7 @@
 
 import type * as XlCommands from './xl-commands.js';
 import type { XlContext, XlOutput } from './xl-commands.js';
+import type { XlRestoreResult, XlSaveResult } from './xl-saverestore.js';
 
 /** A parsed command line, as oclif's parse() returns it (the parts read here). */
 export interface VerbInput {
@@ -118,6 +119,34 @@ export const XL_VERBS = {
   'migrate-receive': {
     run: async (_xl, ctx, p) => (await import('./xl-migrate.js')).xlMigrateReceive(ctx, { paused: on(p, 'paused') }),
   } satisfies XlVerb<unknown>,
+  // xl_saverestore.c's verbs live in xl-saverestore.ts, loaded only when one of them runs.
+  save: {
+    run: async (_xl, ctx, p) =>
+      (await import('./xl-saverestore.js')).xlSave(ctx, {
+        domain: arg(p, 'domain'),
+        file: arg(p, 'file'),
+        ...opt('config', p.args.config),
+        checkpoint: on(p, 'checkpoint'),
+        pause: on(p, 'pause'),
+        preserveDomid: on(p, 'preserve-domid'),
+        cwd: process.cwd(),
+      }),
+  } satisfies XlVerb<XlSaveResult>,
+  restore: {
+    run: async (_xl, ctx, p) => {
+      // restore [CONFIG] FILE: with one operand it is the file.
+      const [first, second] = [p.args.config, p.args.file];
+      const out = await (await import('./xl-saverestore.js')).xlRestore(ctx, {
+        file: second ?? first ?? '',
+        ...opt('config', second !== undefined ? first : undefined),
+        paused: on(p, 'paused'),
+        debug: on(p, 'debug'),
+        cwd: process.cwd(),
+      });
+      if (on(p, 'console')) await (await import('./xl-console.js')).xlCreateConsole(ctx, out.data.domid);
+      return out;
+    },
+  } satisfies XlVerb<XlRestoreResult>,
   // xl_block.c's verbs live in xl-block.ts, loaded only when one of them runs.
   'block-attach': {
     run: async (_xl, ctx, p) =>

@@ -10,6 +10,7 @@
 import { appendFileSync, closeSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { FileLock } from '../state/lock.js';
 import type { LastStart } from '../state/last-start.js';
+import { DEFAULT_CHECKPOINT_INTERVAL_MS } from './domain-images.js';
 import { Host, type StoreBackend } from './host.js';
 import { checkSocketPaths, ensureStateDir, statePaths, type StatePaths } from '../state/state-dir.js';
 import { readHostConfig } from '../state/host-config.js';
@@ -125,6 +126,7 @@ async function main(): Promise<void> {
       process.kill(process.pid, 'SIGKILL');
     },
     ...(machine.faults !== undefined ? { faults: machine.faults } : {}),
+    checkpointIntervalMs: checkpointInterval(machine.checkpoint_interval_ms, process.env.XENEMU_CHECKPOINT_INTERVAL_MS, log),
   });
   writeFileSync(paths.pidFile, `${process.pid}\n`, { mode: 0o600 });
   log(`pid ${process.pid}: serving ${paths.socket} (${host.xs.db.counts.total + 1} nodes)`);
@@ -142,6 +144,20 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/**
+ * How often guests are checkpointed: host.yaml's checkpoint_interval_ms, else
+ * $XENEMU_CHECKPOINT_INTERVAL_MS (a default for a whole environment: the test suite
+ * sets 0, so its daemons' guests are not suspended under the tests), else 5 s.
+ */
+function checkpointInterval(configured: number | undefined, env: string | undefined, log: (line: string) => void): number {
+  if (configured !== undefined) return configured;
+  if (env !== undefined && env !== '') {
+    if (/^[0-9]{1,7}$/.test(env)) return Number(env);
+    log(`XENEMU_CHECKPOINT_INTERVAL_MS=${env} is not a number of milliseconds; using ${DEFAULT_CHECKPOINT_INTERVAL_MS}`);
+  }
+  return DEFAULT_CHECKPOINT_INTERVAL_MS;
 }
 
 main().catch((err: unknown) => {

@@ -7,6 +7,7 @@ import type { CreateFileResult, DomainRpc } from '../protocol/domain-rpc.js';
 import { ConfigError, loadDomainConfig, type ConfigIssue } from '../toolstack/config/index.js';
 import { xlDom0DomainConfig, xlGuestDomainConfig } from '../toolstack/libxl/defaults.js';
 import { xlParsedDomainConfig } from '../toolstack/libxl/from-config.js';
+import type { LibxlDomainConfig } from '../toolstack/libxl/idl.js';
 import type { XlDomainRow, XlInfo, XlVcpuRow } from '../toolstack/libxl/rows.js';
 import { rpcErrorOf, rpcMethods, type RpcMethod } from './control-server.js';
 import { XenemuError } from '../common/errors.js';
@@ -17,13 +18,32 @@ import type { Machine } from './machine.js';
 const plainIssue = (i: ConfigIssue): ConfigIssue => ({ file: i.file, line: i.line, column: i.column, key: i.key, message: i.message });
 
 /**
+ * libxl_retrieve_domain_configuration(): what `xl list -l` prints and `xl save` stores
+ * in its header, the parsed config with what xl changed since (name, vCPUs online,
+ * memory target, the scheduler's weight).
+ */
+export function libxlConfigOf(machine: Machine, d: Domain): LibxlDomainConfig {
+  const { hv, toolstack } = machine;
+  const record = toolstack.record(d.domid);
+  // libxl_domain_sched_params_get(): the host's one scheduler, the weight the domain was given.
+  const sched = (weight = 256) => ({ sched: hv.host.scheduler, weight, cap: 0 });
+  if (d.domid === 0 || record === undefined) {
+    return xlDom0DomainConfig({ name: d.name, uuid: d.uuid, targetMemKb: d.targetKiB, maxMemKb: d.maxKiB, sched: sched() });
+  }
+  const domidOfName = (name: string): number | undefined => [...hv.domains.values()].find((o) => o.name === name)?.domid;
+  const parsed = xlParsedDomainConfig(record.config, { hostCpus: hv.host.pcpus, uuid: () => d.uuid });
+  const onlineVcpus = d.vcpus.filter((v) => v.online).map((v) => v.id);
+  const live = { name: d.name, uuid: d.uuid, onlineVcpus, targetMemKb: d.targetKiB, sched: sched(parsed.b_info?.sched_params?.weight) };
+  return xlGuestDomainConfig(parsed, live, { domidOfName });
+}
+
+/**
  * The daemon's side of the xl-like commands: it finds domains, calls the toolstack, and
  * answers with the plain rows src/ui/xl formats (libxl's raw units: KiB, ns).
  */
 export function domainMethods(machine: Machine, dom0Uptime: () => number): Record<string, RpcMethod> {
   const { hv, toolstack } = machine;
   const find = (ref: string): Domain => toolstack.find(ref);
-  const domidOfName = (name: string): number | undefined => [...hv.domains.values()].find((d) => d.name === name)?.domid;
   const select = (refs: string[] | undefined): Domain[] =>
     refs === undefined || refs.length === 0 ? [...hv.domains.values()].sort((a, b) => a.domid - b.domid) : refs.map(find);
   return rpcMethods<DomainRpc>({
@@ -51,19 +71,7 @@ export function domainMethods(machine: Machine, dom0Uptime: () => number): Recor
       }
     },
     'domain.list': (p) => select(p.refs).map(listRow),
-    'domain.listLong': (p) =>
-      select(p.refs).map((d) => {
-        const record = toolstack.record(d.domid);
-        // libxl_domain_sched_params_get(): the host's one scheduler, the weight the domain was given.
-        const sched = (weight = 256) => ({ sched: hv.host.scheduler, weight, cap: 0 });
-        if (d.domid === 0 || record === undefined) {
-          return { domid: d.domid, config: xlDom0DomainConfig({ name: d.name, uuid: d.uuid, targetMemKb: d.targetKiB, maxMemKb: d.maxKiB, sched: sched() }) };
-        }
-        const parsed = xlParsedDomainConfig(record.config, { hostCpus: hv.host.pcpus, uuid: () => d.uuid });
-        const onlineVcpus = d.vcpus.filter((v) => v.online).map((v) => v.id);
-        const live = { name: d.name, uuid: d.uuid, onlineVcpus, targetMemKb: d.targetKiB, sched: sched(parsed.b_info?.sched_params?.weight) };
-        return { domid: d.domid, config: xlGuestDomainConfig(parsed, live, { domidOfName }) };
-      }),
+    'domain.listLong': (p) => select(p.refs).map((d) => ({ domid: d.domid, config: libxlConfigOf(machine, d) })),
     'domain.destroy': async (p) => {
       await toolstack.destroy(find(p.ref).domid);
       return null;

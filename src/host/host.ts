@@ -20,9 +20,11 @@ import { blkMethods } from './blk-service.js';
 import { netMethods } from './net-service.js';
 import { deviceMethods } from './device-service.js';
 import { domainMethods } from './domain-service.js';
+import { saveRestoreMethods } from './saverestore-service.js';
 import { DurabilityBarrier } from './durability.js';
 import { evtchnMethods } from './evtchn-service.js';
 import { XenbusSockets } from './exec-service.js';
+import { DEFAULT_CHECKPOINT_INTERVAL_MS } from './domain-images.js';
 import { Machine } from './machine.js';
 import type { StatePaths } from '../state/state-dir.js';
 import { statsMethods } from './stats-service.js';
@@ -71,6 +73,8 @@ export interface HostOptions {
   kill?: (why: string) => void;
   /** Faults of host.yaml, added once the host runs. */
   faults?: readonly FaultConfig[];
+  /** How often each running guest is checkpointed into its image (host.yaml's checkpoint_interval_ms; 0: never). */
+  checkpointIntervalMs?: number;
 }
 
 /** Meta keys of the toolstack's own state. */
@@ -144,6 +148,7 @@ export class Host {
       log,
       memoryReport: () => Object.entries(host.status().persistence).map(([k, v]) => `${k}: ${v}`),
       ...(options.kill ? { kill: options.kill } : {}),
+      images: { checkpointIntervalMs: options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS },
     });
     for (const item of options.faults ?? []) addHostConfigFault(host.machine, item);
     backend.flush();
@@ -174,6 +179,7 @@ export class Host {
       ...consoleMethods(this.machine),
       ...faultMethods(this.machine),
       ...migrateMethods(this.machine),
+      ...saveRestoreMethods(this.machine),
       ...this.xenbusSockets.methods(),
     };
   }
@@ -206,6 +212,8 @@ export class Host {
    */
   async stop(): Promise<void> {
     await this.control.close();
+    // Before the store's sockets close: suspending a guest talks to it through XenStore.
+    await this.machine.saveAll();
     await this.xsServer.close();
     this.xenbusSockets.close();
     this.barrier.close();

@@ -1,4 +1,4 @@
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { specCapturePath, vifCapturePath } from '../net/capture-path.js';
 import { NetFabric } from '../net/fabric.js';
 import { VifRegistry, type VifEntry, type VifPort } from '../net/vif-registry.js';
@@ -24,6 +24,7 @@ import { NetFaults } from '../faults/net-faults.js';
 import { DiskFaults } from '../faults/disk-faults.js';
 import { applyConfigFaults } from './fault-service.js';
 import { ConsoleService } from './console-service.js';
+import { DomainImages } from './domain-images.js';
 import { XsRingService } from './xs-ring-service.js';
 
 /** Where the machine keeps the toolstack's own state between runs. */
@@ -60,6 +61,12 @@ export interface MachineOptions {
   bridges?: readonly string[];
   /** What the host-kill fault does (the daemon: SIGKILL itself). */
   kill?: (why: string) => void;
+  /**
+   * Keep the guests' images in <state dir>/images (the daemon does): restore from them
+   * at boot, checkpoint each running guest every `checkpointIntervalMs` (0: never), and
+   * save them all at saveAll(). Without it a restart boots the guests again.
+   */
+  images?: { checkpointIntervalMs: number };
 }
 
 /** Xen's own frame for dom0's shared_info (any value outside dom0's memory). */
@@ -88,6 +95,8 @@ export class Machine {
   private readonly diskFaults: DiskFaults;
   dom0!: Kernel;
   toolstack!: Toolstack;
+  /** The guests' save files, when the machine keeps them (MachineOptions.images). */
+  images: DomainImages | null = null;
 
   private constructor(private readonly options: MachineOptions) {
     this.hv = new Hypervisor(defaultHostModel(options.host), options.clock);
@@ -184,7 +193,16 @@ export class Machine {
     m.startToolstack();
     const cursor = options.state.domidCursor();
     if (cursor !== undefined && cursor > 0) m.hv.domidCursor = cursor;
-    await m.toolstack.rebuildAfterRestart(options.state.domains());
+    const images = options.images === undefined ? null : new DomainImages(join(m.stateDir, 'images'), m.hv, () => m.toolstack, m.hv.clock, options.log);
+    await m.toolstack.rebuildAfterRestart(options.state.domains(), images === null ? undefined : (r) => images.load(r.domid, r.uuid));
+    if (images !== null) {
+      m.images = images;
+      // A domain gone is gone at the next start too.
+      m.hv.onDomainEvent((e) => {
+        if (e.kind === 'destroyed') images.remove(e.domid);
+      });
+      images.start(options.images!.checkpointIntervalMs);
+    }
     return m;
   }
 
@@ -278,6 +296,11 @@ export class Machine {
     this.hv.onDomainEvent((e) => {
       if (e.kind === 'destroyed') this.faults.forgetDomain(e.domid);
     });
+  }
+
+  /** `host stop`: every guest suspended into its image (when the machine keeps them), to resume at the next start. */
+  async saveAll(): Promise<void> {
+    await this.images?.saveAll();
   }
 
   async close(): Promise<void> {

@@ -34,6 +34,23 @@ export class RealClock implements Clock {
   }
 }
 
+/** `p`'s value, or null once `ns` passed on `clock` first (a bounded wait on emulated time). */
+export function withTimeout<T>(p: Promise<T>, clock: Clock, ns: number): Promise<T | null> {
+  return new Promise<T | null>((resolve, reject) => {
+    const timer = clock.after(ns, () => resolve(null));
+    p.then(
+      (v) => {
+        timer.cancel();
+        resolve(v);
+      },
+      (err: unknown) => {
+        timer.cancel();
+        reject(err as Error);
+      },
+    );
+  });
+}
+
 interface Pending {
   at: number;
   seq: number;

@@ -296,7 +296,15 @@ export class GuestMemory {
 
   save(): SavedMemory {
     const pfns = this.backedFrames();
-    return { maxPages: this.maxPages, reservation: this.reservation - this.orphans, pfns, pages: pfns.map((gfn) => this.views.get(gfn)!.slice()) };
+    // One buffer for all the copies: a page each would be an ArrayBuffer each, which
+    // for a guest that touched 256 MiB costs more than copying the bytes.
+    const copy = new Uint8Array(pfns.length * XEN_PAGE_SIZE);
+    const pages = pfns.map((gfn, i) => {
+      const page = copy.subarray(i * XEN_PAGE_SIZE, (i + 1) * XEN_PAGE_SIZE);
+      page.set(this.views.get(gfn)!);
+      return page;
+    });
+    return { maxPages: this.maxPages, reservation: this.reservation - this.orphans, pfns, pages };
   }
 
   /** A domain's memory from a save: the saved frames backed with their contents, nothing held. */

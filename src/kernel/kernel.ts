@@ -590,12 +590,12 @@ export class Kernel {
     this.installTriggerHandlers();
     if (resume) {
       if (consoleRing !== null) this.intr.expectPort(consoleRing.port, 'xc0');
-      if (store.kind === 'ring') this.intr.expectPort(store.port, 'xenstore0');
-    }
-    if (resume && store.kind === 'ring') {
-      // Replies and events still in the ring were for the connection the old domain had.
-      const stale = new XenstoreRingGuest(this.page(store.gfn)).read().length;
-      this.log.print(`xenbus: resuming: xenstore ring at gfn 0x${store.gfn.toString(16)}, event channel ${store.port}${stale > 0 ? `; dropped ${stale} bytes meant for the old connection` : ''}`);
+      if (store.kind === 'ring') {
+        this.intr.expectPort(store.port, 'xenstore0');
+        // Replies and events still in the ring were for the connection the old domain had.
+        const stale = new XenstoreRingGuest(this.page(store.gfn)).read().length;
+        this.log.print(`xenbus: resuming: xenstore ring at gfn 0x${store.gfn.toString(16)}, event channel ${store.port}${stale > 0 ? `; dropped ${stale} bytes meant for the old connection` : ''}`);
+      }
     }
     this.connectRings(store, consoleRing);
     if (s.console !== null) this.console?.load(s.console);
@@ -667,7 +667,8 @@ export class Kernel {
       try {
         await p.suspend();
       } catch (err) {
-        for (const q of parents.slice(0, i).reverse()) await q.resume();
+        // Those already frozen go on with the connections they have.
+        for (const q of parents.slice(0, i).reverse()) await q.thaw();
         throw err;
       }
     }
@@ -684,7 +685,7 @@ export class Kernel {
   }
 
   /** Stop the kernel and tell Xen why (SCHEDOP_shutdown). */
-  halt(reason: ShutdownReason): void {
+  halt(reason: Exclude<ShutdownReason, 'suspend'>): void {
     this.log.print(`reboot: ${reason === 'reboot' ? 'Restarting system' : 'Power down'}`);
     this.stopAndShutdown(reason);
   }
@@ -697,9 +698,10 @@ export class Kernel {
     this.stopAndShutdown('crash');
   }
 
-  private stopAndShutdown(reason: ShutdownReason): void {
+  /** The end of the kernel (a suspend is not one: see suspend()). */
+  private stopAndShutdown(reason: Exclude<ShutdownReason, 'suspend'>): void {
     this.state = 'halted';
-    if (reason !== 'suspend') this.stopInterrupts();
+    this.stopInterrupts();
     this.hc.shutdown(reason);
   }
 

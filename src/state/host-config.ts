@@ -18,6 +18,7 @@ import { FaultConfigObject, faultParams, faultProblem } from '../faults/config.j
  *   console_log_max_kib: 1024   # a guest's console/guest-NAME.log rotates at this size
  *   console_log_backups: 3      # ... and this many old ones are kept (guest-NAME.log.1 ...)
  *   bridges: [xenbr0, lab]      # the bridges dom0 has, that vifs' bridge= may name (default: xenbr0)
+ *   checkpoint_interval_ms: 5000 # each running guest is checkpointed this often (0: never)
  */
 const HostConfigSchema = z.strictObject({
   pcpus: z.int().min(1).max(MAX_PCPUS).optional().describe('Physical CPUs (default: this machine\'s)'),
@@ -30,6 +31,12 @@ const HostConfigSchema = z.strictObject({
     .max(256)
     .optional()
     .describe('The bridges dom0 has, that vifs\' bridge= may name; each captures to captures/bridge-NAME.pcap (default: [xenbr0])'),
+  checkpoint_interval_ms: z
+    .int()
+    .min(0)
+    .max(3_600_000)
+    .optional()
+    .describe('How often each running guest is checkpointed into images/DOMID.xl, so a daemon killed -9 resumes it from there (at most this old) instead of booting it; 0: never (default: 5000)'),
   xen_init_dom0: z.boolean().optional().describe('Write /local/domain/0/name and domid as xen-init-dom0 does (default: false, like a xenstored started with --no-domain-init)'),
   faults: z
     .array(

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { XsRequestError, type XsClient } from '../protocol/xs-client.js';
 import type { FaultConfig } from '../faults/config.js';
 import type { BlkFaults } from '../faults/disk-faults.js';
-import type { Clock } from '../hypervisor/clock.js';
+import { withTimeout, type Clock } from '../hypervisor/clock.js';
 import type { Domain, ShutdownReason } from '../hypervisor/domain.js';
 import { Domctl } from '../hypervisor/domctl.js';
 import { Hypercalls } from '../hypervisor/hypercalls.js';
@@ -427,9 +427,14 @@ export class Toolstack {
    * acknowledged it by clearing the node (or the node went with the domain); reject
    * with ETIMEDOUT after SHUTDOWN_ACK_TIMEOUT_NS, leaving the request there.
    */
-  private controlRequest(domid: number, command: string): Promise<void> {
+  private async controlRequest(domid: number, command: string, options: { onlyIfNone?: boolean } = {}): Promise<void> {
     const { xs, clock } = this.deps;
     const node = `/local/domain/${domid}/control/shutdown`;
+    if (options.onlyIfNone === true) {
+      // A suspend does not overwrite a request the guest has not taken yet (a poweroff would become a suspend).
+      const pending = (await xs.read(node).catch(() => Buffer.alloc(0))).toString('latin1');
+      if (pending !== '') throw new ToolstackError('EBUSY', `domain ${domid} has a control request it has not taken yet (${pending})`);
+    }
     return new Promise<void>((resolve, reject) => {
       const token = `ack-${domid}-${clock.now()}`;
       const timer = clock.after(SHUTDOWN_ACK_TIMEOUT_NS, () => {
@@ -485,7 +490,7 @@ export class Toolstack {
       };
     });
     try {
-      await this.controlRequest(domid, 'suspend');
+      await this.controlRequest(domid, 'suspend', { onlyIfNone: true });
     } catch (err) {
       stopWaiting();
       if (!(err instanceof ToolstackError && err.code === 'ETIMEDOUT')) throw err;
@@ -942,11 +947,14 @@ export class Toolstack {
   }
 
   /**
-   * After a daemon restart, rebuild the guests of the previous run from their configs:
-   * same domids, names and UUIDs, booted again. Not a restore: no guest state is
-   * carried over (that word belongs to save/restore).
+   * After a daemon restart, bring back the guests of the previous run: same domids,
+   * names and UUIDs. One whose image `images` has (the host saved it at stop, or
+   * checkpointed it before a crash) is restored from it and resumes where it was;
+   * the others, and one whose restore fails, are built again from their configs and
+   * boot. Either way the record's acknowledged changes (targets, pins, vCPUs, pause,
+   * devices, renames) apply: they may be newer than the image.
    */
-  async rebuildAfterRestart(records: readonly DomainRecord[]): Promise<void> {
+  async rebuildAfterRestart(records: readonly DomainRecord[], images?: (r: DomainRecord) => Promise<DomainImage | null>): Promise<void> {
     const { xs } = this.deps;
     for (const r of records) {
       // Whatever the previous run left in the store for this domain is stale now.
@@ -960,6 +968,8 @@ export class Toolstack {
         this.deps.store.forget(r.domid);
         continue;
       }
+      const image = (await images?.(r)) ?? null;
+      if (image !== null && (await this.resumeAfterRestart({ ...image, record: { ...r, config: checked.value } }))) continue;
       try {
         await this.create(checked.value, { domid: r.domid, uuid: r.uuid, paused: true, keepGoingWithoutDisks: true, ...(r.source ? { source: r.source } : {}) });
         const changed = r.changed ?? {};
@@ -972,23 +982,28 @@ export class Toolstack {
       }
     }
   }
-}
 
-/** `p`'s value, or null once `ns` passed on the clock first. */
-function withTimeout<T>(p: Promise<T>, clock: Clock, ns: number): Promise<T | null> {
-  return new Promise<T | null>((resolve, reject) => {
-    const timer = clock.after(ns, () => resolve(null));
-    p.then(
-      (v) => {
-        timer.cancel();
-        resolve(v);
-      },
-      (err: unknown) => {
-        timer.cancel();
-        reject(err as Error);
-      },
-    );
-  });
+  /**
+   * A guest of the previous run restored from its image under its own domid, with the
+   * record's changes applied (still paused if the record says so, its kernel resuming
+   * at the unpause). False, with the reason logged and nothing left, when it cannot
+   * be: the caller boots it again instead.
+   */
+  private async resumeAfterRestart(image: DomainImage): Promise<boolean> {
+    const r = image.record;
+    const paused = r.changed?.paused === true;
+    try {
+      await this.restoreDomain(image, { domid: r.domid, paused: true });
+    } catch (err) {
+      this.deps.log(`domain ${r.domid} '${r.name}' could not be restored from its image (${(err as Error).message}); it boots again`);
+      return false;
+    }
+    await this.reapply(r.domid, r.name, r.changed ?? {});
+    if (paused) this.recordChange(r.domid, { paused: true });
+    else await this.unpause(r.domid);
+    this.deps.log(`domain ${r.domid} '${r.name}' ${paused ? 'restored from its image, paused (it resumes when unpaused)' : 'resumed from its image'}`);
+    return true;
+  }
 }
 
 /** The frames a domain is built with (its initial memory): the builder's special pages sit at the top of them. */

@@ -14,6 +14,9 @@ const SCHEMAS = join(REPO, 'schemas');
 const COMMANDS = Object.keys(JSON_OUTPUTS) as JsonCommand[];
 /** A spare disk for block-attach (db has xvda and xvdb from its config; this is xvdc). */
 const SPARE = scratchFile('spare.img', '\0'.repeat(64 * 1024));
+/** Where the save run writes db and the restore run reads it. */
+const DB_SAVE = scratchFile('db.save', '');
+
 /** A capture for net-inject: one broadcast ARP request for 10.0.0.9. */
 const INJECT = scratchFile('inject.pcap', '');
 {
@@ -73,6 +76,9 @@ const RUNS: Record<JsonCommand, string[][]> = {
   'fault:add': [['xs-delay', 'socket', '--delay', '0ms', '--count', '1', '--seed', '3'], ['guest-unresponsive', 'web']],
   'fault:list': [[]],
   'fault:clear': [['--all']],
+  // Last: db is saved (and goes), then restored from the file.
+  save: [['db', DB_SAVE]],
+  restore: [[DB_SAVE]],
 };
 
 let h: XlHost;

@@ -31,6 +31,9 @@ const VALID: Record<string, unknown> = {
   // A file that is not there: mutations of the path must not have the daemon read what they name.
   'domain.createFile': { file: '/nonexistent/fuzz.yaml', label: 'fuzz.yaml', overrides: ['memory=64'], paused: true },
   'domain.list': { refs: ['0'] },
+  // No such domain and no such file: mutations must not have the daemon write or read what they name.
+  'domain.save': { ref: 'nosuchdomain', file: '/nonexistent/fuzz.save', label: 'fuzz.save', checkpoint: true, pause: false, preserveDomid: false },
+  'domain.restore': { file: '/nonexistent/fuzz.save', label: 'fuzz.save', paused: true },
   'domain.listLong': { refs: ['0'] },
   'domain.destroy': { ref: 'fuzz' },
   'domain.shutdown': { refs: ['fuzz'], all: false, wait: false, command: 'poweroff' },

@@ -2,7 +2,8 @@
  * The save-file reader under arbitrary input: whatever is done to a valid file (bytes
  * overwritten, cut, inserted, removed) and however its bytes arrive in chunks, reading
  * it either succeeds or fails with a SaveFileError (never another exception), and it
- * always finishes; a valid file reads the same whatever its chunking.
+ * always finishes; a valid file reads the same whatever its chunking, or the sizes a
+ * file source's reads return.
  */
 import test from 'ava';
 import fc from 'fast-check';
@@ -25,7 +26,7 @@ test.before(async () => {
     const r = await tm.m.toolstack.create(yamlConfig(`name: g${type}\ntype: ${type}\nmemory: 32\nvcpus: 2\n`));
     await until(() => tm.m.kernel(r.domid)?.state === 'running', 'the guest boots');
     const chunks: Uint8Array[] = [];
-    await writeSaveStream((c) => void chunks.push(c), await imageOf(tm, r.domid), '{"c_info":{}}');
+    await writeSaveStream((pieces) => void chunks.push(...pieces), await imageOf(tm, r.domid), '{"c_info":{}}');
     files.push(Buffer.concat(chunks));
   }
   await tm.dispose();
@@ -41,13 +42,28 @@ async function* chunked(bytes: Buffer, cuts: number[]): AsyncGenerator<Uint8Arra
   }
 }
 
-async function outcome(bytes: Buffer, cuts: number[]): Promise<'read' | 'refused'> {
+/** The bytes as a file read at will: each read gives at most the next cut's worth (at least 1 byte). */
+function pulled(bytes: Buffer, cuts: number[]): ByteSource {
+  let at = 0;
+  let i = 0;
+  return new ByteSource(async (into, offset, want) => {
+    const most = cuts.length === 0 ? want : 1 + (cuts[i++ % cuts.length]! % 70_000);
+    const n = Math.min(want, most, bytes.length - at);
+    bytes.copy(into, offset, at, at + n);
+    at += n;
+    return n;
+  });
+}
+
+const source = (bytes: Buffer, cuts: number[], pull: boolean): ByteSource => (pull ? pulled(bytes, cuts) : new ByteSource(chunked(bytes, cuts)));
+
+async function outcome(bytes: Buffer, cuts: number[], pull = false): Promise<'read' | 'refused'> {
   let timer: NodeJS.Timeout | undefined;
   const hang = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`the reader hung on ${bytes.length} bytes`)), HANG_MS);
   });
   try {
-    await Promise.race([readSaveStream(new ByteSource(chunked(bytes, cuts))), hang]);
+    await Promise.race([readSaveStream(source(bytes, cuts, pull)), hang]);
     return 'read';
   } catch (err) {
     if (err instanceof SaveFileError) return 'refused';
@@ -83,8 +99,8 @@ function apply(file: Buffer, edits: Edit[]): Buffer {
 
 test('an edited save file is read or refused with a SaveFileError, never anything else, and never hangs', async (t) => {
   await fc.assert(
-    fc.asyncProperty(fc.nat({ max: 1 }), fc.array(editArb, { minLength: 1, maxLength: 4 }), fc.array(fc.nat(), { maxLength: 8 }), async (which, edits, cuts) => {
-      await outcome(apply(files[which]!, edits), cuts);
+    fc.asyncProperty(fc.nat({ max: 1 }), fc.array(editArb, { minLength: 1, maxLength: 4 }), fc.array(fc.nat(), { maxLength: 8 }), fc.boolean(), async (which, edits, cuts, pull) => {
+      await outcome(apply(files[which]!, edits), cuts, pull);
     }),
     { seed: SEED, numRuns: 400 },
   );
@@ -103,11 +119,11 @@ test('arbitrary bytes, with or without a valid start, are refused with a SaveFil
   );
 });
 
-test('a valid file reads the same however it is chunked', async (t) => {
+test('a valid file reads the same however it is chunked or read', async (t) => {
   const whole = await Promise.all(files.map((f) => readSaveStream(ByteSource.of(f))));
   await fc.assert(
-    fc.asyncProperty(fc.nat({ max: 1 }), fc.array(fc.nat(), { maxLength: 64 }), async (which, cuts) => {
-      const got = await readSaveStream(new ByteSource(chunked(files[which]!, cuts)));
+    fc.asyncProperty(fc.nat({ max: 1 }), fc.array(fc.nat(), { maxLength: 64 }), fc.boolean(), async (which, cuts, pull) => {
+      const got = await readSaveStream(source(files[which]!, cuts, pull));
       t.deepEqual(got, whole[which]);
     }),
     { seed: SEED, numRuns: 50 },

@@ -100,3 +100,12 @@ test('the guest grant table round-trips: its size, its references and the grants
   t.is(loaded.grantForeignAccess(1, 0x9999, true), busy, 'the reference released last goes out first');
   t.throws(() => new GuestGrantTable(f).load({ ...saved, nrFrames: 3 }), { message: /1024 references for 3 frames/ });
 });
+
+test('a page allocator with a few hundred thousand frames given back loads (no spread of them as arguments)', (t) => {
+  const pages = new PageAllocator(0, 400_000, []);
+  const taken = pages.allocMany(300_000);
+  for (const g of taken) pages.freePage(g);
+  const loaded = new PageAllocator(0, 1, []);
+  loaded.load(pages.save());
+  t.is(loaded.free, 400_000);
+});

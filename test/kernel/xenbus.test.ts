@@ -46,6 +46,9 @@ class Recorder implements XenbusDriver {
   async resume(dev: XenbusDevice): Promise<void> {
     this.calls.push(`resume ${dev.node}`);
   }
+  async thaw(dev: XenbusDevice): Promise<void> {
+    this.calls.push(`thaw ${dev.node}`);
+  }
   otherendChanged(dev: XenbusDevice, state: XenbusState): void {
     this.calls.push(`otherend ${dev.node} ${state}`);
   }
@@ -154,7 +157,7 @@ test('removing a whole type folder detaches each of its devices', async (t) => {
   t.is(bus.devices.length, 0);
 });
 
-test('suspend and resume reach every device in attach order; a refused suspend resumes those already suspended', async (t) => {
+test('suspend, thaw and resume reach every device in attach order; a refused suspend thaws those already suspended', async (t) => {
   const { xs, log } = setup();
   const children = new XenstoreChildren(xs, log);
   const calls: string[] = [];
@@ -163,12 +166,14 @@ test('suspend and resume reach every device in attach order; a refused suspend r
   calls.length = 0;
   await children.suspend();
   await children.resume();
-  t.deepEqual(calls, ['suspend node-a', 'suspend node-b', 'resume node-a', 'resume node-b']);
+  await children.thaw();
+  t.deepEqual(calls, ['suspend node-a', 'suspend node-b', 'resume node-a', 'resume node-b', 'thaw node-a', 'thaw node-b']);
 
   await children.add(new Recorder('c', 'c', 'node-c', true, calls));
   calls.length = 0;
   await t.throwsAsync(children.suspend(), { message: /node-c: cannot suspend: busy/ });
-  t.deepEqual(calls, ['suspend node-a', 'suspend node-b', 'resume node-b', 'resume node-a']);
+  // Their connections are still there: they thaw, they do not reconnect.
+  t.deepEqual(calls, ['suspend node-a', 'suspend node-b', 'thaw node-b', 'thaw node-a']);
 });
 
 test('a child of xenstore is identified by its driver, and a driver that identifies nothing adds no device', async (t) => {

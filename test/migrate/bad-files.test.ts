@@ -13,7 +13,7 @@ test.before(async () => {
   const r = await tm.m.toolstack.create(yamlConfig('name: g\ntype: pv\nmemory: 64\nvcpus: 2\n'));
   await until(() => tm.m.kernel(r.domid)?.state === 'running', 'the guest boots');
   const chunks: Uint8Array[] = [];
-  await writeSaveStream((c) => void chunks.push(c), await imageOf(tm, r.domid), '{}');
+  await writeSaveStream((pieces) => void chunks.push(...pieces), await imageOf(tm, r.domid), '{}');
   file = Buffer.concat(chunks);
   await tm.dispose();
 });

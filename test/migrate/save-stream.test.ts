@@ -10,7 +10,7 @@ import { bootMachine, until, yamlConfig, type TestMachine } from '../helpers/mac
 
 async function encode(image: DomainImage, config: string | null = '{"c_info":{}}'): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
-  await writeSaveStream((c) => void chunks.push(c), image, config);
+  await writeSaveStream((pieces) => void chunks.push(...pieces), image, config);
   return Buffer.concat(chunks);
 }
 
@@ -62,7 +62,7 @@ test('pre-copy rounds: a later round replaces a page, an XTAB drops one, and the
   const image = await imageOf(tm, domid);
   const m = image.hypervisor.memory;
   const chunks: Uint8Array[] = [];
-  const w = new SaveStreamWriter((c) => void chunks.push(c));
+  const w = new SaveStreamWriter((pieces) => void chunks.push(...pieces));
   await w.xlHeader(null);
   await w.begin('pv', m.maxPages);
   const stale = new Uint8Array(4096).fill(0xee);

@@ -25,7 +25,7 @@ for (const type of ['pv', 'pvh', 'hvm'] as const) {
     await until(() => tm.m.kernel(r.domid)?.state === 'running', 'the guest boots');
     tm.m.kernel(r.domid)!.shell.input(Buffer.from('memwrite 5M\r'));
     const chunks: Uint8Array[] = [];
-    await writeSaveStream((c) => void chunks.push(c), await imageOf(tm, r.domid), '{"c_info":{"name":"g"}}');
+    await writeSaveStream((pieces) => void chunks.push(...pieces), await imageOf(tm, r.domid), '{"c_info":{"name":"g"}}');
     const file = join(dir, 'g.save');
     writeFileSync(file, Buffer.concat(chunks));
     const res = await run(SYSTEM_PYTHON, [VERIFY, '-f', 'xl', '-v', '-i', file], { env: { ...process.env, PYTHONPATH: LIB } });

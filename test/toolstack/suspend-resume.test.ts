@@ -99,6 +99,7 @@ test('restore into a new domain: same memory and home, VIRQs and IPIs on the sam
   await tm.xs.write(`/local/domain/${domid}/data/note`, 'kept');
   await tm.xs.setPerms(`/local/domain/${domid}/data/note`, [`n${domid}`, 'r0']);
   await ts.memSet(domid, 60 * 1024);
+  await until(() => kernel.hc.currentPages() === 60 * 256, 'the balloon reached the target');
   const percpu = percpuBindings(kernel);
 
   const saved = await ts.suspendDomain(domid);
@@ -118,6 +119,7 @@ test('restore into a new domain: same memory and home, VIRQs and IPIs on the sam
   const k2 = ts.kernel(newid)!;
   await until(() => k2.state === 'running' && k2.blocks?.find('xvda') !== undefined, 'the restored guest runs with xvda');
   t.deepEqual(percpuBindings(k2), percpu, 'each VIRQ and IPI is bound again on the vCPU it was on');
+  t.is(k2.hc.currentPages(), 60 * 256, 'the balloon kept its target');
   t.deepEqual(new Uint8Array(await k2.blocks.find('xvda')!.read(0, 8192)), pattern(8192, 7));
   await k2.blocks.find('xvda')!.write(16384, pattern(4096, 9));
   t.deepEqual(new Uint8Array(readFileSync(img).subarray(16384, 16384 + 4096)), pattern(4096, 9));
@@ -253,3 +255,39 @@ for (const [what, cfg] of [
     await until(() => tm.m.consoles.tail(nid).some((l) => l.includes('after the restore')), 'the line on the console backend');
   });
 }
+
+test('a disk whose backend holds a request past 30 s fails the guest\'s suspend: the disk thaws, the toolstack times out at 60 s, the domain runs on', async (t) => {
+  const clock = new VirtualClock();
+  const tm = await bootMachine({ clock });
+  const stop = pumpClock(clock);
+  t.teardown(async () => {
+    stop();
+    await tm.dispose();
+  });
+  const img = image('stuck.img');
+  const { domid, kernel } = await guestWithDisk(tm, 'stuck', img);
+  const slow = tm.m.faults.add({ probability: 1, count: null, durationMs: null, seed: 1, options: { delayMs: 45_000 }, kind: 'disk-slow', target: { domid, name: 'stuck' } });
+  const xvda = kernel.blocks.find('xvda')!;
+  let written = false;
+  const write = xvda.write(0, pattern(4096, 1)).then(() => (written = true));
+  let outcome: { code?: string; message?: string } | null = null;
+  const suspending = tm.m.toolstack.suspendDomain(domid).then(
+    () => (outcome = { code: 'done' }),
+    (err: { code?: string; message?: string }) => (outcome = err),
+  );
+  await until(() => kernel.log.lines.some((l) => l.includes('PM: freezing devices')), 'the guest took the request');
+  clock.advance(30e9);
+  await until(() => kernel.log.lines.some((l) => l.includes('do_suspend: freeze of devices failed: xenbusb_front: device/vbd/51712: cannot suspend: xvda: 1 requests still in flight after 30 s')), 'the freeze gave up');
+  clock.advance(15e9);
+  await write;
+  t.true(written, 'the held write completed once the backend let it go');
+  clock.advance(15e9);
+  await suspending;
+  t.like(outcome, { code: 'ETIMEDOUT' });
+  t.regex(outcome!.message!, /guest did not suspend, timed out/);
+  t.is(kernel.state, 'running');
+  t.is(tm.m.hv.get(domid).shutdownReason, null);
+  tm.m.faults.clear(slow.id);
+  await xvda.write(8192, pattern(4096, 2));
+  t.deepEqual(new Uint8Array(readFileSync(img).subarray(8192, 8192 + 4096)), pattern(4096, 2), 'the thawed disk takes new writes');
+});

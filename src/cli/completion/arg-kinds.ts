@@ -52,6 +52,8 @@ export const ARG_KINDS: Readonly<Record<string, ArgKinds>> = {
   'network-attach': domain,
   'network-list': domains,
   'network-detach': domain,
+  save: { args: ['domain', 'file', 'file'] },
+  restore: { args: ['file', 'file'] },
   'bridge:list': {},
   'net-ping': domain,
   'net-send': domain,

@@ -85,7 +85,9 @@ export class BalloonDriver implements XenbusDriver {
   /** Take a save (with the page allocator loaded from the same save: the ballooned frames are in neither's free list). */
   load(s: BalloonState): void {
     this.targetPages = s.targetPages;
-    this.ballooned.splice(0, this.ballooned.length, ...s.ballooned);
+    // Not splice(...s.ballooned): a spread of a quarter million frames (1 GiB ballooned out) overflows the stack.
+    this.ballooned.length = 0;
+    for (const gfn of s.ballooned) this.ballooned.push(gfn);
     this.nextNewGfn = s.nextNewGfn;
   }
 

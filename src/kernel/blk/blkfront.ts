@@ -22,6 +22,7 @@ import {
   XenbusState,
   type BlkifSegment,
 } from '../../abi/index.js';
+import { withTimeout } from '../../hypervisor/clock.js';
 import type { XenIntrSource } from '../intr/xen-intr.js';
 import type { XenbusDevice } from '../xenbus/device.js';
 import { grantRing, XENBUS_MAX_RING_GRANTS, type GrantedRing } from '../xenbus/grant-ring.js';
@@ -36,6 +37,8 @@ const SLOT = SRING_PROTOCOLS.blkif.slotBytes;
 export const BLKFRONT_MAX_REQUEST_SIZE = 128 * 1024;
 export const BLKFRONT_MAX_SEGMENTS = BLKFRONT_MAX_REQUEST_SIZE / XEN_PAGE_SIZE + 1;
 export const BLKFRONT_MAX_REQUESTS = 256;
+/** How long a suspend waits for the requests in flight (less than the toolstack's 60 s wait for the suspend). */
+export const BLKFRONT_DRAIN_TIMEOUT_NS = 30e9;
 
 /** What a backend that says nothing offers: the original protocol's one page, 32 requests, 11 segments. */
 const ORIGINAL = {
@@ -395,7 +398,16 @@ class BlkfrontInstance implements BlockDriverDisk {
    */
   async suspend(): Promise<void> {
     this.frozen = true;
-    if (this.inFlight > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
+    if (this.inFlight > 0) {
+      // A backend that stops answering must not hold the guest half-frozen: after
+      // BLKFRONT_DRAIN_TIMEOUT_NS the suspend fails and the disk thaws (the toolstack
+      // has given up by then: it waits 60 s).
+      const drained = await withTimeout(new Promise<true>((resolve) => this.drained.push(() => resolve(true))), this.k.clock, BLKFRONT_DRAIN_TIMEOUT_NS);
+      if (drained === null) {
+        this.thaw();
+        throw new Error(`${this.name}: ${this.inFlight} requests still in flight after ${BLKFRONT_DRAIN_TIMEOUT_NS / 1e9} s`);
+      }
+    }
     this.print(`${this.name}: suspended with no request in flight`);
   }
 

@@ -116,8 +116,11 @@ export class PageAllocator {
     if (freed.size !== s.freed.length || s.freed.some((g) => !Number.isInteger(g) || s.runs.some(([a, b]) => g >= a && g < b))) {
       throw new RangeError('saved page allocator: a frame is free twice');
     }
-    this.runs.splice(0, this.runs.length, ...s.runs.map(([a, b]): [number, number] => [a, b]));
-    this.freed.splice(0, this.freed.length, ...s.freed);
+    // Element by element, not splice(...): a spread of a few hundred thousand frames overflows the stack.
+    this.runs.length = 0;
+    for (const [a, b] of s.runs) this.runs.push([a, b]);
+    this.freed.length = 0;
+    for (const g of s.freed) this.freed.push(g);
     this.freedSet.clear();
     for (const g of s.freed) this.freedSet.add(g);
     this.count = this.runs.reduce((n, [a, b]) => n + b - a, 0) + this.freed.length;

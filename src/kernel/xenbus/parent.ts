@@ -99,9 +99,9 @@ export abstract class XenbusParent {
   }
 
   /**
-   * bus_generic_suspend: suspend the children in order; if one refuses, resume those
-   * already suspended (newest first) and fail, so the domain is not suspended with
-   * half its devices quiesced.
+   * bus_generic_suspend: suspend the children in order; if one refuses, thaw those
+   * already suspended (newest first: their connections are still there) and fail, so
+   * the domain is not suspended with half its devices quiesced.
    */
   async suspend(): Promise<void> {
     const done: XenbusDevice[] = [];
@@ -109,7 +109,7 @@ export abstract class XenbusParent {
       try {
         await dev.driver?.suspend?.(dev);
       } catch (err) {
-        for (const d of done.reverse()) await d.driver?.resume?.(d).catch(() => {});
+        for (const d of done.reverse()) await d.driver?.thaw?.(d).catch(() => {});
         throw new Error(`${this.name}: ${dev.node}: cannot suspend: ${(err as Error).message}`);
       }
       done.push(dev);

@@ -14,13 +14,19 @@ export function streamChannel(input: Readable, output: Writable): PeerChannel & 
   output.on('error', (err) => (broken ??= err));
   output.on('close', () => (broken ??= new Error('the migration channel closed')));
   input.on('error', () => {});
-  const write = (chunk: Uint8Array): Promise<void> =>
+  const write = (data: Uint8Array | readonly Uint8Array[]): Promise<void> =>
     new Promise<void>((resolve, reject) => {
       if (broken !== null || !output.writable) {
         reject(new MigrationError(`writing the migration stream: ${broken?.message ?? 'the channel is closed'}`));
         return;
       }
-      if (output.write(chunk)) {
+      // A record's pieces (its header and 1024 pages) go out as one writev.
+      const pieces = data instanceof Uint8Array ? [data] : data;
+      output.cork();
+      let room = true;
+      for (const p of pieces) room = output.write(p);
+      output.uncork();
+      if (room) {
         resolve();
         return;
       }

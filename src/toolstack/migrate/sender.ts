@@ -16,7 +16,11 @@ import { PrecopySender, type PrecopyPolicy, type PrecopyRound } from './precopy.
 /** The byte channel to the receiver: what it says, and a way to write to it (resolving once taken, rejecting once broken). */
 export interface PeerChannel {
   reader: ByteReader;
-  write(chunk: Uint8Array): Promise<void>;
+  /**
+   * Write bytes, or a record's pieces in order. Pieces may be views of the guest's
+   * pages: a page the guest changes before it went out is dirty, and goes again.
+   */
+  write(data: Uint8Array | readonly Uint8Array[]): Promise<void>;
   /** Close our side (xl's close(send_fd)): the receiver sees the end of the stream. */
   end(): void;
 }
@@ -79,7 +83,7 @@ export async function migrateDomain(src: MigrationSource, ch: PeerChannel, o: Se
     ch.end();
     throw err;
   }
-  const writer = new SaveStreamWriter((chunk) => ch.write(chunk));
+  const writer = new SaveStreamWriter((pieces) => ch.write(pieces));
   const precopy = new PrecopySender(src.domctl, o.domid, writer, o.policy);
   let suspended = false;
   let tSuspend = 0;

@@ -22,6 +22,15 @@ export const XL_MANDATORY_FLAG_JSON = 1 << 0;
 export const XL_MANDATORY_FLAG_STREAMV2 = 1 << 1;
 export const XL_MANDATORY_FLAG_ALL = XL_MANDATORY_FLAG_JSON | XL_MANDATORY_FLAG_STREAMV2;
 
+/** xl's header as read: its flags (xl prints them) and the config it carries. */
+export interface XlHeaderInfo {
+  mandatoryFlags: number;
+  optionalFlags: number;
+  optionalDataLength: number;
+  /** The domain config xl stored (libxl_domain_config JSON), or null if none. */
+  configJson: string | null;
+}
+
 /** libxl stream header: ident "LibxlFmt", version 2, options (bit 0: big-endian, bit 1: legacy). */
 export const LIBXL_IDENT = 0x4c6962786c466d74n;
 export const LIBXL_VERSION = 2;

@@ -38,6 +38,7 @@ import {
   XL_MANDATORY_FLAG_STREAMV2,
   padded,
   recordName,
+  type XlHeaderInfo,
 } from './stream-format.js';
 import type { EmulatorContext } from './stream-writer.js';
 
@@ -47,7 +48,8 @@ const RECORD_MAX = 1 << 30;
 const XL_OPTIONAL_MAX = 64 << 20;
 
 export interface ReadSaveStream {
-  /** The domain config xl stored in the header (libxl_domain_config JSON), or null if none. */
+  header: XlHeaderInfo;
+  /** header.configJson, for short. */
   configJson: string | null;
   image: DomainImage;
 }
@@ -75,8 +77,8 @@ async function readRecord(src: ByteSource, layer: 'libxl' | 'libxc'): Promise<Re
   return { type, name, offset, body: data.subarray(0, length) };
 }
 
-/** xl's save_file_header: what main_restore checks before handing the fd to libxl. */
-async function readXlHeader(src: ByteSource): Promise<string | null> {
+/** xl's save_file_header and optional data: what create_domain() checks before handing the fd to libxl. */
+export async function readXlHeader(src: ByteSource): Promise<XlHeaderInfo> {
   const where = 'xl header';
   const head = await src.read(48, where, 0);
   if (!head.subarray(0, 32).equals(XL_MAGIC)) fail("not an xl save file: no 'Xen saved domain, xl format' magic", where, 0);
@@ -90,13 +92,14 @@ async function readXlHeader(src: ByteSource): Promise<string | null> {
   if (optional !== 0) fail(`unknown optional flags 0x${optional.toString(16)}`, where, 0);
   if (optionalLength > XL_OPTIONAL_MAX) fail(`${optionalLength} bytes of optional data`, where, 0);
   const data = await src.read(optionalLength, where, 0);
-  if ((mandatory & XL_MANDATORY_FLAG_JSON) === 0) return null;
+  const info = { mandatoryFlags: mandatory, optionalFlags: optional, optionalDataLength: optionalLength };
+  if ((mandatory & XL_MANDATORY_FLAG_JSON) === 0) return { ...info, configJson: null };
   if (data.length < 4) fail('the optional data has no config length', where, 0);
   const length = data.readUInt32LE(0);
   if (length < 1 || 4 + length > data.length) fail(`a config of ${length} bytes in ${data.length - 4} bytes of optional data`, where, 0);
   const text = data.subarray(4, 4 + length);
   if (text[length - 1] !== 0) fail('the config is not NUL-terminated', where, 0);
-  return text.subarray(0, length - 1).toString('utf8');
+  return { ...info, configJson: text.subarray(0, length - 1).toString('utf8') };
 }
 
 async function readLibxlHeader(src: ByteSource): Promise<void> {
@@ -300,12 +303,11 @@ function emulatorHeader(r: Rec): void {
 }
 
 /**
- * A whole save stream: the xl header, the libxl stream and the libxc stream in it, up
- * to libxl's END. With `trailing` 'refuse' (a file) anything after END is an error; with
- * 'keep' (a pipe), it stays in `src` for the caller.
+ * The libxl stream after xl's header, and the libxc stream in it, up to libxl's END.
+ * With `trailing` 'refuse' (a file) anything after END is an error; with 'keep' (a
+ * pipe), it stays in `src` for the caller.
  */
-export async function readSaveStream(src: ByteSource, options: { trailing: 'refuse' | 'keep' } = { trailing: 'refuse' }): Promise<ReadSaveStream> {
-  const configJson = await readXlHeader(src);
+export async function readLibxlStream(src: ByteSource, options: { trailing: 'refuse' | 'keep' } = { trailing: 'refuse' }): Promise<DomainImage> {
   await readLibxlHeader(src);
   let libxc: LibxcPart | null = null;
   let context: EmulatorContext | null = null;
@@ -337,7 +339,7 @@ export async function readSaveStream(src: ByteSource, options: { trailing: 'refu
         if (libxc === null) fail('the stream ends without a libxc stream (LIBXC_CONTEXT)', r.name, r.offset);
         if (context === null) fail('the stream ends without EMULATOR_CONTEXT (device-model state)', r.name, r.offset);
         if (options.trailing === 'refuse' && !(await src.atEnd())) fail('bytes follow the stream\'s END', 'END', r.offset);
-        return { configJson, image: assemble(libxc, context, contextAt) };
+        return assemble(libxc, context, contextAt);
       }
       case LIBXL_REC.CHECKPOINT_END:
       case LIBXL_REC.CHECKPOINT_STATE:
@@ -368,7 +370,8 @@ function assemble(libxc: LibxcPart, context: EmulatorContext, at: number): Domai
   return { record: context.record, hypervisor, kernel: context.kernel, xenstore: context.xenstore };
 }
 
-/** A save file from any chunk source (a file's read stream). */
-export async function readSaveFile(source: AsyncIterable<Uint8Array>): Promise<ReadSaveStream> {
-  return readSaveStream(new ByteSource(source));
+/** A whole save stream: xl's header, then the libxl stream. */
+export async function readSaveStream(src: ByteSource, options: { trailing: 'refuse' | 'keep' } = { trailing: 'refuse' }): Promise<ReadSaveStream> {
+  const header = await readXlHeader(src);
+  return { header, configJson: header.configJson, image: await readLibxlStream(src, options) };
 }

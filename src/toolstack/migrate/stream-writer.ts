@@ -44,7 +44,7 @@
  * For live migration (h/migrate): the pre-copy rounds are PAGE_DATA records between
  * `begin` and `finish`, and a pipe is as good a sink as a file:
  *
- *     const w = new SaveStreamWriter(sinkOf(socket));
+ *     const w = new SaveStreamWriter(writableSink(socket));   // sinks.ts
  *     await w.xlHeader(configJson);              // xl migrate sends the same header
  *     await w.begin(type, maxPages);
  *     await w.pages(allPfns, pageOf);            // round 1, guest running
@@ -52,6 +52,10 @@
  *     ...suspend the domain...
  *     await w.pages(lastDirty, pageOf);          // the final round
  *     await w.finish(image, { pages: 'sent' });  // vCPUs, shared_info, XenStore, kernel
+ *
+ * The pages go to the sink as views, not copies: a running guest's page that changes
+ * while a socket still holds it is dirty, so a later round sends it again, and the last
+ * round runs with the guest suspended.
  *
  * `pageOf` returns null for a frame the guest gave up since an earlier round: it goes
  * as XTAB, and the reader drops the frame. A later round's page replaces an earlier
@@ -84,10 +88,16 @@ import {
   XL_MANDATORY_FLAG_JSON,
   XL_MANDATORY_FLAG_STREAMV2,
   padded,
+  type XlHeaderInfo,
 } from './stream-format.js';
 
-/** Where the bytes go: a file, a pipe. It may return a promise to hold the writer back (backpressure). */
-export type ChunkSink = (chunk: Uint8Array) => void | Promise<void>;
+/**
+ * Where the bytes go: a file, a pipe. Each call is one record (or header) in pieces,
+ * to be written in order as one (writev, or a corked socket). The pieces may be views
+ * of the image's pages, not copies: a sink must not keep them past its promise, which
+ * may hold the writer back (backpressure).
+ */
+export type ChunkSink = (pieces: readonly Uint8Array[]) => void | Promise<void>;
 
 /** What the hypervisor part of the emulator context keeps: SavedDomain less what the libxc records carry. */
 export type DomainRest = Omit<SavedDomain, 'memory' | 'sharedInfo' | 'vcpus' | 'ageNs' | 'hvmParams'> & {
@@ -134,9 +144,10 @@ export class SaveStreamWriter {
 
   constructor(private readonly sink: ChunkSink) {}
 
-  private async put(chunk: Uint8Array): Promise<void> {
-    this.bytes += chunk.length;
-    await this.sink(chunk);
+  private async put(pieces: Uint8Array | readonly Uint8Array[]): Promise<void> {
+    const list = pieces instanceof Uint8Array ? [pieces] : pieces;
+    for (const p of list) this.bytes += p.length;
+    await this.sink(list);
   }
 
   private step(from: Phase | Phase[], to: Phase, what: string): void {
@@ -145,17 +156,19 @@ export class SaveStreamWriter {
     this.phase = to;
   }
 
-  /** xl's save_file_header and its optional data: the config (JSON, NUL-terminated), or none. */
-  async xlHeader(configJson: string | null): Promise<void> {
+  /** xl's save_file_header and its optional data: the config (JSON, NUL-terminated), or none. Returns the flags and length xl reports. */
+  async xlHeader(configJson: string | null): Promise<Omit<XlHeaderInfo, 'configJson'>> {
     this.step('start', 'start', 'the xl header');
     const config = configJson === null ? Buffer.alloc(0) : Buffer.from(`${configJson}\0`, 'utf8');
     const head = Buffer.alloc(48);
     XL_MAGIC.copy(head, 0);
     head.writeUInt32LE(XL_BYTEORDER, 32);
-    head.writeUInt32LE(XL_MANDATORY_FLAG_STREAMV2 | (config.length > 0 ? XL_MANDATORY_FLAG_JSON : 0), 36);
-    head.writeUInt32LE(0, 40);
-    head.writeUInt32LE(4 + config.length, 44);
+    const info = { mandatoryFlags: XL_MANDATORY_FLAG_STREAMV2 | (config.length > 0 ? XL_MANDATORY_FLAG_JSON : 0), optionalFlags: 0, optionalDataLength: 4 + config.length };
+    head.writeUInt32LE(info.mandatoryFlags, 36);
+    head.writeUInt32LE(info.optionalFlags, 40);
+    head.writeUInt32LE(info.optionalDataLength, 44);
     await this.put(Buffer.concat([head, u32s(config.length), config]));
+    return info;
   }
 
   /** The libxl header, LIBXC_CONTEXT, the libxc image and domain headers and the static records. */
@@ -184,30 +197,31 @@ export class SaveStreamWriter {
     await this.put(Buffer.concat(parts));
   }
 
-  /** One round of pages: PAGE_DATA records of up to 1024 pfns; a null page goes as XTAB (the frame is gone). */
+  /**
+   * One round of pages: PAGE_DATA records of up to 1024 pfns; a null page goes as XTAB
+   * (the frame is gone). The pages themselves are not copied: each record goes to the
+   * sink as its header and pfn list followed by the page views `pageOf` returned.
+   */
   async pages(pfns: readonly number[], pageOf: (pfn: number) => Uint8Array | null): Promise<void> {
     this.step(['header', 'pages'], 'pages', 'page data');
     for (let i = 0; i < pfns.length; i += PAGE_DATA_MAX_BATCH) {
       const batch = pfns.slice(i, i + PAGE_DATA_MAX_BATCH);
-      const data = batch.map(pageOf);
-      const withData = data.filter((p) => p !== null).length;
-      const body = 8 + batch.length * 8 + withData * PAGE_SIZE;
-      const out = Buffer.allocUnsafe(8 + body);
-      out.writeUInt32LE(LIBXC_REC.PAGE_DATA, 0);
-      out.writeUInt32LE(body, 4);
-      out.writeUInt32LE(batch.length, 8);
-      out.writeUInt32LE(0, 12);
-      let at = 16 + batch.length * 8;
+      const head = Buffer.alloc(16 + batch.length * 8);
+      const pieces: Uint8Array[] = [head];
       batch.forEach((pfn, j) => {
-        const page = data[j]!;
-        out.writeBigUInt64LE(page === null ? BigInt(pfn) | (BigInt(PFINFO_XTAB) << PFN_TYPE_SHIFT) : BigInt(pfn), 16 + j * 8);
+        const page = pageOf(pfn);
+        head.writeBigUInt64LE(page === null ? BigInt(pfn) | (BigInt(PFINFO_XTAB) << PFN_TYPE_SHIFT) : BigInt(pfn), 16 + j * 8);
         if (page === null) return;
         if (page.length !== PAGE_SIZE) throw new Error(`save stream: the page of pfn ${pfn} is ${page.length} bytes, not ${PAGE_SIZE}`);
-        out.set(page, at);
-        at += PAGE_SIZE;
+        pieces.push(page);
       });
+      const withData = pieces.length - 1;
+      head.writeUInt32LE(LIBXC_REC.PAGE_DATA, 0);
+      // 8 + 8n + 4096m is a multiple of 8: no padding.
+      head.writeUInt32LE(8 + batch.length * 8 + withData * PAGE_SIZE, 4);
+      head.writeUInt32LE(batch.length, 8);
       this.pagesSent += withData;
-      await this.put(out);
+      await this.put(pieces);
     }
   }
 

@@ -518,6 +518,15 @@ export const JSON_OUTPUTS = {
   'fault:add': FaultJson,
   'fault:list': z.strictObject({ faults: z.array(FaultJson) }),
   'fault:clear': z.strictObject({ cleared: z.array(Count).describe('the ids of the faults ended') }),
+  save: z.strictObject({
+    domid: Domid,
+    name: DomainName,
+    file: z.string(),
+    bytes: Count.describe('the size of the file written'),
+    pages: Count.describe('guest pages written (only those that exist)'),
+    after: z.enum(['destroyed', 'running', 'paused']).describe('what the domain is after the save: gone, running (-c) or paused (-p)'),
+  }),
+  restore: z.strictObject({ domid: Domid, name: DomainName, paused: z.boolean() }),
 } satisfies Record<string, z.ZodType>;
 
 export type JsonCommand = keyof typeof JSON_OUTPUTS;

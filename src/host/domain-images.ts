@@ -1,0 +1,145 @@
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Clock, Timer } from '../hypervisor/clock.js';
+import type { Hypervisor } from '../hypervisor/hypervisor.js';
+import type { Kernel } from '../kernel/kernel.js';
+import type { DomainImage } from '../toolstack/migrate/image.js';
+import { ByteSource } from '../toolstack/migrate/byte-source.js';
+import { fileSink } from '../toolstack/migrate/sinks.js';
+import { readSaveStream } from '../toolstack/migrate/stream-reader.js';
+import { writeSaveStream } from '../toolstack/migrate/stream-writer.js';
+import type { Toolstack } from '../toolstack/toolstack.js';
+
+/** How often a guest is checkpointed when host.yaml says nothing (ms): a kill -9 loses at most this much of it. */
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 5000;
+
+/**
+ * The host's own save files, what makes a daemon restart not a reboot: one per guest
+ * in <state dir>/images/<domid>.xl, in xl's save-file format (the same codec as
+ * `xenemu save`). `host stop` suspends every guest into its file (saveAll); while the
+ * host runs, each running guest is checkpointed every `intervalMs` (suspended,
+ * captured and resumed in place, as `xl save -c`), so after a kill -9 its file is at
+ * most that old; `host start` restores each domain of the toolstack's records from its
+ * file (load) instead of booting it again. A file is replaced whole (written aside,
+ * then renamed), so a crash while writing leaves the previous one.
+ */
+export class DomainImages {
+  private timer: Timer | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly dir: string,
+    private readonly hv: Hypervisor,
+    private readonly toolstack: () => Toolstack,
+    private readonly clock: Clock,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  private path(domid: number): string {
+    return join(this.dir, `${domid}.xl`);
+  }
+
+  /** The image of a domain of the last run, if its file is there, reads and is of that domain (its UUID). */
+  async load(domid: number, uuid: string): Promise<DomainImage | null> {
+    const path = this.path(domid);
+    let image: DomainImage;
+    try {
+      const fh = await open(path, 'r');
+      try {
+        image = (await readSaveStream(ByteSource.fromFile(fh))).image;
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log(`domain ${domid}: its saved image ${path} cannot be read (${(err as Error).message}); it boots again`);
+      return null;
+    }
+    if (image.record.uuid !== uuid) {
+      this.log(`domain ${domid}: ${path} is of another domain (UUID ${image.record.uuid}, not ${uuid}); it boots again`);
+      return null;
+    }
+    return image;
+  }
+
+  /** Forget a domain's file (the domain is gone). */
+  remove(domid: number): void {
+    void rm(this.path(domid), { force: true }).catch(() => {});
+  }
+
+  private async write(domid: number, image: DomainImage): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const final = this.path(domid);
+    const aside = `${final}.new`;
+    const fh = await open(aside, 'w', 0o600);
+    try {
+      await writeSaveStream(fileSink(fh), image, null);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(aside, final);
+  }
+
+  /** The guests a checkpoint or a stop can suspend: a kernel that runs, in a domain not shut down. */
+  private guests(): Kernel[] {
+    return this.toolstack()
+      .kernels()
+      .filter((k) => k.state === 'running' && this.hv.domains.get(k.domid)?.shutdownReason === null);
+  }
+
+  /**
+   * Checkpoint every running, unpaused guest (a paused one cannot answer the suspend
+   * request; its last file stays): suspend, capture, resume in place, write the file.
+   * One that cannot be checkpointed is logged and keeps its last file.
+   */
+  async checkpointAll(): Promise<void> {
+    const ts = this.toolstack();
+    for (const k of this.guests()) {
+      if (this.hv.domains.get(k.domid)?.paused !== false) continue;
+      try {
+        await this.write(k.domid, await ts.suspendDomain(k.domid, { checkpoint: true }));
+      } catch (err) {
+        this.log(`domain ${k.domid} '${k.name}': checkpoint failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Checkpoint every `intervalMs` until stop() (each round starts once the last one ended). */
+  start(intervalMs: number): void {
+    if (intervalMs <= 0) return;
+    const next = (): void => {
+      this.timer = this.clock.after(intervalMs * 1e6, () => {
+        this.timer = null;
+        if (this.stopped) return;
+        this.running = this.checkpointAll().finally(() => {
+          this.running = null;
+          if (!this.stopped) next();
+        });
+      });
+    };
+    next();
+  }
+
+  /**
+   * `host stop`: no more checkpoints, then every guest is suspended into its file
+   * (a paused one is let run for its suspend, and comes back paused: its record says
+   * so). The domains are not destroyed: they end with the process.
+   */
+  async saveAll(): Promise<void> {
+    this.stopped = true;
+    this.timer?.cancel();
+    await this.running;
+    const ts = this.toolstack();
+    for (const k of this.guests()) {
+      try {
+        while (this.hv.get(k.domid).paused) this.hv.unpause(k.domid);
+        await this.write(k.domid, await ts.suspendDomain(k.domid));
+        this.log(`domain ${k.domid} '${k.name}' saved to ${this.path(k.domid)}`);
+      } catch (err) {
+        this.log(`domain ${k.domid} '${k.name}': cannot be saved (${(err as Error).message}); it boots again at the next start`);
+        this.remove(k.domid);
+      }
+    }
+  }
+}
