@@ -1,6 +1,7 @@
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock, Timer } from '../hypervisor/clock.js';
+import { Domctl } from '../hypervisor/domctl.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { DomainImage } from '../toolstack/migrate/image.js';
@@ -25,7 +26,9 @@ export const DEFAULT_CHECKPOINT_INTERVAL_MS = 5000;
  */
 export class DomainImages {
   private timer: Timer | null = null;
-  private running: Promise<void> | null = null;
+  private readonly domctl: Domctl;
+  /** The checkpoint round under way, if any. */
+  private round: Promise<void> | null = null;
   private stopped = false;
 
   constructor(
@@ -34,7 +37,9 @@ export class DomainImages {
     private readonly toolstack: () => Toolstack,
     private readonly clock: Clock,
     private readonly log: (line: string) => void,
-  ) {}
+  ) {
+    this.domctl = new Domctl(hv);
+  }
 
   private path(domid: number): string {
     return join(this.dir, `${domid}.xl`);
@@ -112,8 +117,8 @@ export class DomainImages {
       this.timer = this.clock.after(intervalMs * 1e6, () => {
         this.timer = null;
         if (this.stopped) return;
-        this.running = this.checkpointAll().finally(() => {
-          this.running = null;
+        this.round = this.checkpointAll().finally(() => {
+          this.round = null;
           if (!this.stopped) next();
         });
       });
@@ -129,11 +134,11 @@ export class DomainImages {
   async saveAll(): Promise<void> {
     this.stopped = true;
     this.timer?.cancel();
-    await this.running;
+    await this.round;
     const ts = this.toolstack();
     for (const k of this.guests()) {
       try {
-        while (this.hv.get(k.domid).paused) this.hv.unpause(k.domid);
+        while (this.hv.get(k.domid).paused) this.domctl.unpauseDomain(k.domid);
         await this.write(k.domid, await ts.suspendDomain(k.domid));
         this.log(`domain ${k.domid} '${k.name}' saved to ${this.path(k.domid)}`);
       } catch (err) {

@@ -525,7 +525,24 @@ export class Kernel {
       balloon: this.balloon.save(),
       xenbusFront: this.xenbusFront.save(),
       xenbusBack: this.xenbusBack.save(),
+      ...(this.state === 'suspended' ? { connections: this.heldByFrontends() } : {}),
     };
+  }
+
+  /** What the frontends' connections hold (see KernelState.connections). */
+  private heldByFrontends(): { frames: number[]; grantRefs: number[] } {
+    const parts = [this.blkfront.held(), this.netfront.held()];
+    return { frames: [...new Set(parts.flatMap((p) => p.frames))], grantRefs: [...new Set(parts.flatMap((p) => p.grantRefs))] };
+  }
+
+  /**
+   * Resumed in a new domain: the old connections' grants end (nobody maps them now:
+   * their backends were the old domain's) and their frames go back to the allocator.
+   */
+  private releaseOldConnections(held: { frames: number[]; grantRefs: number[] }): void {
+    this.gnttab.endForeignAccessReferences(held.grantRefs);
+    for (const gfn of held.frames) this.pageAllocator.freePage(gfn);
+    if (held.frames.length > 0) this.log.print(`xen:manage: released ${held.frames.length} frames and ${held.grantRefs.length} grants of the connections the old domain had`);
   }
 
   /**
@@ -610,7 +627,10 @@ export class Kernel {
     const left = this.intr.awaitingHandlers();
     if (left.length > 0) throw new Error(`${this.name}: interrupt sources nobody took back after the load: ${left.map((src) => `irq${src.irq} (${src.name})`).join(', ')}`);
     this.state = resume ? 'running' : s.state;
-    if (resume) await this.resumeDevices();
+    if (resume) {
+      if (s.connections !== undefined) this.releaseOldConnections(s.connections);
+      await this.resumeDevices();
+    }
     // The shell takes input again, without a prompt: the console's ring came back as it was.
     if (this.state === 'running') this.shell.start(false);
   }

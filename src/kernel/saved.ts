@@ -11,6 +11,7 @@ import type { BalloonState } from './balloon/saved.js';
 import type { HvcConsoleState } from './console/saved.js';
 import type { EvtchnUserState, SyntheticSourcesState, XenIntrState, XenIpisState, XenTimerState } from './intr/saved.js';
 import type { GuestGrantTableState, PageAllocatorState } from './mm/saved.js';
+import type { HeldResources } from './xenbus/per-device-driver.js';
 import type { XenbusBusState } from './xenbus/saved.js';
 
 /** The kernel's log: its lines, and when it booted. */
@@ -43,4 +44,10 @@ export interface KernelState {
   balloon: BalloonState;
   xenbusFront: XenbusBusState;
   xenbusBack: XenbusBusState;
+  /**
+   * A suspended kernel's device connections (its frontends' rings, buffers and their
+   * grants): what it gives back when it resumes in a new domain, where those
+   * connections are gone. Absent from a kernel that is not suspended.
+   */
+  connections?: HeldResources;
 }

@@ -291,3 +291,29 @@ test('a disk whose backend holds a request past 30 s fails the guest\'s suspend:
   await xvda.write(8192, pattern(4096, 2));
   t.deepEqual(new Uint8Array(readFileSync(img).subarray(8192, 8192 + 4096)), pattern(4096, 2), 'the thawed disk takes new writes');
 });
+
+test('restores give back what the old connections held: the guest has as many free frames and grant references after three as before', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  const ts = tm.m.toolstack;
+  const img = image('again.img');
+  const r = await ts.create(yamlConfig(`name: again\nmemory: 64\nvif:\n  - "bridge=xenbr0"\ndisk:\n  - "vdev=xvda, access=rw, target=${img}"\n`));
+  let domid = r.domid;
+  let k = ts.kernel(domid)!;
+  const ready = async (): Promise<void> => {
+    await until(() => k.state === 'running' && k.blocks?.find('xvda') !== undefined && k.netfront?.nic(0) !== undefined, 'disk and NIC connected');
+    await k.blocks.find('xvda')!.write(0, pattern(65536, domid));
+  };
+  await ready();
+  const free = { frames: k.pageAllocator.free, grants: k.gnttab.refs.free };
+  for (let i = 0; i < 3; i++) {
+    const saved = await ts.suspendDomain(domid);
+    t.true(saved.kernel.connections!.frames.length > 0 && saved.kernel.connections!.grantRefs.length > 0);
+    await ts.destroySaved(domid);
+    domid = await ts.restoreDomain(saved);
+    k = ts.kernel(domid)!;
+    await ready();
+    t.deepEqual({ frames: k.pageAllocator.free, grants: k.gnttab.refs.free }, free, `after restore ${i + 1}`);
+  }
+  t.true(k.log.lines.some((l) => l.includes('xen:manage: released') && l.includes('of the connections the old domain had')));
+});

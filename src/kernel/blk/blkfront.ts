@@ -1,4 +1,4 @@
-import { PerDeviceDriver } from '../xenbus/per-device-driver.js';
+import { PerDeviceDriver, type HeldResources } from '../xenbus/per-device-driver.js';
 import {
   BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST,
   BLKIF_MAX_SEGMENTS_PER_REQUEST,
@@ -537,6 +537,13 @@ class BlkfrontInstance implements BlockDriverDisk {
     this.indirectViews = [];
     this.shadows = [];
     this.freeIds = [];
+  }
+
+  /** The ring, its indirect pages, the disk's buffers and their grants (see PerDeviceDriver.held). */
+  held(): HeldResources {
+    const frames = [...(this.granted?.gfns ?? []), ...this.indirect.flat(), ...(this.blocks.find(this.name)?.heldFrames() ?? [])];
+    const grantRefs = [...(this.granted?.refs ?? []), ...this.frameGrants.values()];
+    return { frames, grantRefs };
   }
 
   /**

@@ -265,6 +265,11 @@ export class BlockDevice {
     await this.request('discard', offset, length, null, null, null);
   }
 
+  /** Every frame the disk's buffers hold: the queue's, programs' direct buffers and the spare ones. */
+  heldFrames(): number[] {
+    return [...this.all.flatMap((b) => b.gfns), ...[...this.direct].flatMap((b) => b.gfns), ...this.spareDirect];
+  }
+
   /**
    * The disk went away: waiting requests fail, buffers go back once their requests
    * ended, each frame to `reclaim` (the allocator by default; a driver that granted

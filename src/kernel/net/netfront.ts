@@ -8,7 +8,7 @@
  * fragments (NETTXF_more_data; the first request's size is the frame's); one comes in
  * as a chain of filled rx buffers (NETRXF_more_data), each buffer posted again at once.
  */
-import { PerDeviceDriver } from '../xenbus/per-device-driver.js';
+import { PerDeviceDriver, type HeldResources } from '../xenbus/per-device-driver.js';
 import {
   FrontRing,
   NET_RX_RING_SIZE,
@@ -96,6 +96,15 @@ export class NetfrontNic implements EthernetLink {
     private readonly owner: Netfront,
   ) {
     this.name = `eth${devid}`;
+  }
+
+  /** Both rings, the buffer pages and their grants (see PerDeviceDriver.held). */
+  held(): HeldResources {
+    const bufs = [...this.txBufs, ...this.rxBufs];
+    return {
+      frames: [...(this.txRing?.gfns ?? []), ...(this.rxRing?.gfns ?? []), ...bufs.map((b) => b.gfn)],
+      grantRefs: [...(this.txRing?.refs ?? []), ...(this.rxRing?.refs ?? []), ...bufs.filter((b) => b.gref >= 0).map((b) => b.gref)],
+    };
   }
 
   serial(work: () => Promise<void>): Promise<void> {

@@ -2,6 +2,12 @@ import type { XenbusState } from '../../abi/index.js';
 import type { XenbusDevice } from './device.js';
 import type { XenbusDriver } from './driver.js';
 
+/** Guest frames and grant references a device's connection holds (its rings, buffers and their grants). */
+export interface HeldResources {
+  frames: number[];
+  grantRefs: number[];
+}
+
 /** What a split driver keeps for each device it attached (a disk's blkback instance, a NIC). */
 export interface DeviceInstance {
   /** Run this device's XenBus work in order (watch events, state changes, detach). */
@@ -14,6 +20,8 @@ export interface DeviceInstance {
   /** Quiesce before a suspend, and go on after a cancelled one (default: nothing to do). */
   suspend?(): Promise<void>;
   thaw?(): void;
+  /** What its connection holds (a frontend's; see PerDeviceDriver.held). */
+  held?(): HeldResources;
 }
 
 /**
@@ -71,6 +79,23 @@ export abstract class PerDeviceDriver<I extends DeviceInstance> implements Xenbu
   async resume(dev: XenbusDevice): Promise<void> {
     await this.detach(dev);
     await this.attach(dev);
+  }
+
+  /**
+   * What every device's connection holds: what a kernel resuming in a new domain gives
+   * back before it connects anew (the old connection's rings, buffers and grants went
+   * with the old domain's backends), as Linux's blkif_free and
+   * xennet_disconnect_backend do on resume.
+   */
+  held(): HeldResources {
+    const out: HeldResources = { frames: [], grantRefs: [] };
+    for (const inst of this.instances.values()) {
+      const h = inst.held?.();
+      if (h === undefined) continue;
+      out.frames.push(...h.frames);
+      out.grantRefs.push(...h.grantRefs);
+    }
+    return out;
   }
 
   otherendChanged(dev: XenbusDevice, state: XenbusState): void {
