@@ -190,12 +190,23 @@ export class Kernel {
       freePages: () => this.pageAllocator.free,
       page: (gfn) => this.page(gfn),
       stored: (gfn) => this.stored(gfn),
+      scheduled: () => this.scheduled(),
     });
   }
 
   /** The kernel's own mapping of its frame `gfn` (what grantRing fills and grants). */
   page(gfn: number): Uint8Array {
     return this.hc.platform.page(gfn);
+  }
+
+  /**
+   * For the programs at the console: resolves once the vCPUs run (at once if they do),
+   * true, or false once the kernel stopped. While the domain is suspended nothing in it
+   * runs, so a program's next step waits (polled: a suspend lasts milliseconds).
+   */
+  async scheduled(): Promise<boolean> {
+    while (this.state === 'suspended') await new Promise((resolve) => setTimeout(resolve, 1));
+    return this.state === 'running';
   }
 
   /** The kernel wrote its frame `gfn` (for log-dirty: see EmulatedPlatform.stored). */
