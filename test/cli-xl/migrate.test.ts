@@ -7,6 +7,7 @@
 import test from 'ava';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConsoleRpcClient } from '../../src/client/console.js';
 import type { XlDomainRow } from '../../src/toolstack/libxl/rows.js';
 import { assertXlBuilt, RUN_JS, scratchFile, xlHost, type XlHost } from './helpers.js';
 
@@ -32,10 +33,16 @@ function config(name: string): string {
   return file;
 }
 
-test.serial('migrate -s \'\' DOM RUNE moves the domain: xl\'s messages, the report, gone here, running there', async (t) => {
+test.serial('migrate -s \'\' DOM RUNE moves a domain rewriting its memory: xl\'s messages, the report, gone here, running there', async (t) => {
   t.is((await a.xenemu('create', config('mover'))).code, 0);
   await a.until((rows) => find(rows, 'mover')?.stateFlags.blocked === true, 'mover idle');
   await a.disksConnected('mover');
+  // The guest rewrites 8 MiB over and over while the rounds go.
+  const rpc = (await a.client()).rpc;
+  const domid = await (await a.client()).domid('mover');
+  const con = new ConsoleRpcClient(rpc);
+  await con.attach(domid);
+  await con.input(domid, Buffer.from('memwrite --loop 8M\r'));
   const r = await a.xenemu('migrate', '-s', '', 'mover', rune(b));
   t.is(r.code, 0, r.stderr);
   for (const line of [
@@ -50,7 +57,9 @@ test.serial('migrate -s \'\' DOM RUNE moves the domain: xl\'s messages, the repo
   ]) {
     t.true(r.stderr.includes(`${line}\n`), `${line}\n${r.stderr}`);
   }
-  t.regex(r.stderr, /migration sender: \d+ rounds, \d+ pages sent, [\d.]+ MiB in \d+ ms, downtime [\d.]+ ms\n/);
+  const report = /migration sender: (\d+) rounds, (\d+) pages sent, [\d.]+ MiB in \d+ ms, downtime [\d.]+ ms\n/.exec(r.stderr);
+  t.truthy(report, r.stderr);
+  t.true(Number(report![2]) >= 2048, `at least the 8 MiB the guest was writing went: ${report![0]}`);
   t.is(r.stdout, '');
   t.is(find(await (await a.client()).list(), 'mover'), undefined, 'gone from the source');
   await b.until((rows) => find(rows, 'mover')?.stateFlags.blocked === true, 'mover running (idle) on the target');
