@@ -122,7 +122,7 @@ export async function xlMigrate(ctx: XlContext, o: XlMigrateOptions): Promise<Xl
   const mig = new TypedClient<MigrateRpc>(client.rpc);
   const stop = relayMessages(ctx, mig);
   try {
-    const report = await mig.call('domain.migrateSend', { ref: String(domid), channel: channel.path, rune, ...(o.config !== undefined ? { config: resolve(o.cwd, o.config) } : {}) });
+    const report = await mig.call('domain.migrateSend', { ref: String(domid), channel: channel.path, rune, debug: o.debug, ...(o.config !== undefined ? { config: resolve(o.cwd, o.config) } : {}) });
     if (o.debug) {
       for (const r of report.rounds) ctx.note(`migration sender: round ${r.round}${r.final ? ' (suspended)' : ''}: ${r.pages} pages in ${r.ms.toFixed(1)} ms\n`);
       const p = report.phases;

@@ -37,7 +37,7 @@ export function migrateMethods(machine: Machine): Record<string, RpcMethod> {
         return await migrateDomain(
           toolstackSource(toolstack, domctl, p.config === undefined ? undefined : config),
           ch,
-          { domid: d.domid, name: d.name, type: d.type, maxPages: d.memory.maxPages, configJson, rune: p.rune },
+          { domid: d.domid, name: d.name, type: d.type, maxPages: d.memory.maxPages, configJson, rune: p.rune, verify: p.debug },
           sayTo(ctx),
         );
       } finally {

@@ -21,6 +21,8 @@ export const MigrateParams = {
     rune: z.string().max(64 * 1024),
     /** -C: send this config (an absolute path the daemon reads) instead of the domain's. */
     config: z.string().min(1).max(4096).optional(),
+    /** --debug: libxc's verify pass after the last round. */
+    debug: z.boolean().default(false),
   }),
   'domain.migrateReceive': z.strictObject({
     channel: SocketPath,

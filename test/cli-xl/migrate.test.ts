@@ -43,7 +43,7 @@ test.serial('migrate -s \'\' DOM RUNE moves a domain rewriting its memory: xl\'s
   const con = new ConsoleRpcClient(rpc);
   await con.attach(domid);
   await con.input(domid, Buffer.from('memwrite --loop 8M\r'));
-  const r = await a.xenemu('migrate', '-s', '', 'mover', rune(b));
+  const r = await a.xenemu('migrate', '--debug', '-s', '', 'mover', rune(b));
   t.is(r.code, 0, r.stderr);
   for (const line of [
     'migration target: Ready to receive domain.',
@@ -61,6 +61,10 @@ test.serial('migrate -s \'\' DOM RUNE moves a domain rewriting its memory: xl\'s
   t.truthy(report, r.stderr);
   t.true(Number(report![2]) >= 2048, `at least the 8 MiB the guest was writing went: ${report![0]}`);
   t.is(r.stdout, '');
+  // --debug: each round, the downtime's parts, and libxc's verify pass finding every page as sent.
+  t.regex(r.stderr, /migration sender: round 0: \d+ pages in [\d.]+ ms\n/);
+  t.regex(r.stderr, /migration sender: downtime: suspend [\d.]+ ms, last round and final records [\d.]+ ms, target restore [\d.]+ ms, go to started [\d.]+ ms\n/);
+  t.regex(r.stderr, /migration target: verify: \d+ pages compared, 0 differ\n/);
   t.is(find(await (await a.client()).list(), 'mover'), undefined, 'gone from the source');
   await b.until((rows) => find(rows, 'mover')?.stateFlags.blocked === true, 'mover running (idle) on the target');
   await b.disksConnected('mover');

@@ -75,7 +75,7 @@ interface Run {
   atSuspend: SavedMemory | null;
 }
 
-async function migrate(a: TestMachine, b: TestMachine, domid: number, o: { damage?: Transform; paused?: boolean; config?: DomainConfig } = {}): Promise<Run> {
+async function migrate(a: TestMachine, b: TestMachine, domid: number, o: { damage?: Transform; paused?: boolean; config?: DomainConfig; verify?: boolean } = {}): Promise<Run> {
   const ch = pipes(o.damage);
   const lines: string[] = [];
   const src = toolstackSource(a.m.toolstack, new Domctl(a.m.hv), o.config);
@@ -88,7 +88,7 @@ async function migrate(a: TestMachine, b: TestMachine, domid: number, o: { damag
   };
   const d = a.m.hv.get(domid);
   const [sent, received] = await Promise.allSettled([
-    migrateDomain(src, ch.source, { domid, name: d.name, type: d.type, maxPages: d.memory.maxPages, configJson: null, rune: 'test pipe' }, (l) => lines.push(l)),
+    migrateDomain(src, ch.source, { domid, name: d.name, type: d.type, maxPages: d.memory.maxPages, configJson: null, rune: 'test pipe', verify: o.verify ?? false }, (l) => lines.push(l)),
     migrateReceive(toolstackTarget(b.m.toolstack), ch.target, { paused: o.paused ?? false }, (l) => lines.push(l)),
   ]);
   return { sent, received, lines, atSuspend };
@@ -121,7 +121,8 @@ test('under memory and disk writes: the target gets the memory as it was at the 
   kernel.shell.input(Buffer.from('memwrite --loop 2M\r'));
   const writes = Array.from({ length: 64 }, (_, i) => xvda.write((64 + i) * 8192, pattern(4096, 100 + i)).then(() => i));
 
-  const run = await migrate(a, b, domid, { paused: true });
+  // With --debug's verify pass: every page again after the last round, compared at the target.
+  const run = await migrate(a, b, domid, { paused: true, verify: true });
   t.is(run.sent.status, 'fulfilled', run.lines.join('\n'));
   t.is(run.received.status, 'fulfilled', run.lines.join('\n'));
   const report = (run.sent as PromiseFulfilledResult<MigrationReport>).value;
@@ -132,6 +133,7 @@ test('under memory and disk writes: the target gets the memory as it was at the 
   t.true(report.rounds.at(-1)!.final);
   t.true(report.rounds[1]!.pages > 0, 'the guest dirtied pages during round 0, which round 1 sent');
   t.false(a.m.hv.domains.has(domid), 'gone from the source');
+  t.true(run.lines.some((l) => /^migration target: verify: \d+ pages compared, 0 differ$/.test(l)), run.lines.join('\n'));
 
   // Paused on the target (-p), its memory is the source's at the suspend. Aside: start_info
   // (the target's ports are new there) and the XenStore and console rings, which the

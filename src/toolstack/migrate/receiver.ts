@@ -51,7 +51,14 @@ export async function migrateReceive(target: MigrationTarget, ch: PeerChannel & 
   let domid: number;
   let name: string;
   try {
-    const { configJson, image } = await readSaveStream(ch.reader, { trailing: 'keep' });
+    const { configJson, image } = await readSaveStream(ch.reader, {
+      trailing: 'keep',
+      // The sender's --debug verify pass: libxc logs each page that differs.
+      onVerify: (v) => {
+        for (const pfn of v.differ.slice(0, 8)) say(`migration target: verify pfn 0x${pfn.toString(16)} failed`);
+        say(`migration target: verify: ${v.compared} pages compared, ${v.differ.length} differ`);
+      },
+    });
     name = image.record.name;
     domid = await target.restore(image, configJson, `${name}--incoming`);
   } catch (err) {

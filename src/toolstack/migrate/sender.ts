@@ -46,6 +46,12 @@ export interface SendOptions {
   /** The command run to reach the receiver, for messages. */
   rune: string;
   policy?: PrecopyPolicy;
+  /**
+   * --debug: after the last round, libxc's verify pass: a VERIFY record and every page
+   * again, which the receiver compares with what it got (it reports pages that differ:
+   * a write the dirty log missed). It lengthens the downtime by a full copy.
+   */
+  verify?: boolean;
 }
 
 /** What a migration did: the rounds (the last one with the domain suspended), totals and times. */
@@ -119,6 +125,10 @@ export async function migrateDomain(src: MigrationSource, ch: PeerChannel, o: Se
     tSuspended = now();
     try {
       await precopy.final();
+      if (o.verify === true) {
+        await writer.verify();
+        await writer.pages(src.domctl.backedFrames(o.domid), (gfn) => src.domctl.readFrame(o.domid, gfn));
+      }
       await writer.finish(image, { pages: 'sent' });
       tSent = now();
     } catch (err) {
