@@ -63,8 +63,13 @@ export async function xlSave(ctx: XlContext, o: XlSaveOptions): Promise<XlOutput
     throw err;
   }
   if (r.outcome === 'open-failed') throw new XlFailure(`Failed to open temp file ${o.file} for writing\n`, 1);
+  if (r.outcome === 'failed') {
+    // The header's write failed: nothing was suspended, xl's CHK_ERRNOVAL ends the command.
+    if (r.header === null) throw new XlFailure(`xenemu: ${r.message}\n`, 1);
+    ctx.note(`Saving to ${o.file} new xl format (info ${flags(r.header)})\n`);
+    throw new XlFailure(`xenemu: ${r.message}\nFailed to save domain, resuming domain\n`, 1);
+  }
   ctx.note(`Saving to ${o.file} new xl format (info ${flags(r.header)})\n`);
-  if (r.outcome === 'failed') throw new XlFailure(`xenemu: ${r.message}\nFailed to save domain, resuming domain\n`, 1);
   return { stdout: '', data: { domid: r.domid, name: r.name, file: o.file, bytes: r.bytes, pages: r.pages, after: r.after } };
 }
 

@@ -23,8 +23,10 @@ import { rpcErrorOf, rpcMethods, type RpcMethod } from './control-server.js';
 import { libxlConfigOf } from './domain-service.js';
 import type { Machine } from './machine.js';
 
-/** A control error the CLI can print, or a bug (rethrown for the control server to log). */
+/** A control error the CLI can print (the file's I/O errors included), or a bug (rethrown for the control server to log). */
 function expected(err: unknown): { code: string; message: string } {
+  const io = err as NodeJS.ErrnoException;
+  if (typeof io?.code === 'string' && typeof io.syscall === 'string') return { code: io.code, message: `${io.syscall} of the save file: ${strerror(io.code)}` };
   const { code, message, internal } = rpcErrorOf(err);
   if (internal) throw err;
   return { code, message };
@@ -57,9 +59,15 @@ export function saveRestoreMethods(machine: Machine): Record<string, RpcMethod> 
         return { outcome: 'open-failed', code, message: strerror(code) };
       }
       const writer = new SaveStreamWriter(fileSink(fh));
-      let header: Extract<SaveResult, { outcome: 'saved' }>['header'] | undefined;
+      let header: Extract<SaveResult, { outcome: 'saved' }>['header'];
       try {
         header = await writer.xlHeader(gen.buffer);
+      } catch (err) {
+        // Nothing suspended yet: xl's CHK_ERRNOVAL on the header's write ends the command.
+        await fh.close().catch(() => {});
+        return { outcome: 'failed', header: null, ...expected(err) };
+      }
+      try {
         // A failed suspend leaves the domain running (the toolstack takes the request back).
         const image = await toolstack.suspendDomain(d.domid);
         if (override !== undefined) image.record = { ...image.record, config: override };
@@ -74,7 +82,7 @@ export function saveRestoreMethods(machine: Machine): Record<string, RpcMethod> 
         }
       } catch (err) {
         await fh.close().catch(() => {});
-        return { outcome: 'failed', header: header ?? { mandatoryFlags: 0, optionalFlags: 0, optionalDataLength: 0 }, ...expected(err) };
+        return { outcome: 'failed', header, ...expected(err) };
       }
       // After a good save: -p pauses then resumes (it runs once unpaused), -c resumes, else the domain goes.
       let after: 'destroyed' | 'running' | 'paused';

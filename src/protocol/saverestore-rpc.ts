@@ -46,13 +46,14 @@ type HeaderFlags = Omit<XlHeaderInfo, 'configJson'>;
 
 /**
  * What became of a save, in xl's order: the file could not be opened (nothing else
- * happened), or the header was written (xl reports its flags) and then the domain was
- * saved, or the save failed and the domain runs on. `after` says what the domain is
- * now: destroyed, running (-c) or paused (-p).
+ * happened); the header could not be written (header null: nothing suspended); the
+ * header was written (xl reports its flags) and then the save failed and the domain
+ * was resumed, or the domain was saved. `after` says what the domain is now:
+ * destroyed, running (-c) or paused (-p).
  */
 export type SaveResult =
   | { outcome: 'open-failed'; code: string; message: string }
-  | { outcome: 'failed'; header: HeaderFlags; code: string; message: string }
+  | { outcome: 'failed'; header: HeaderFlags | null; code: string; message: string }
   | { outcome: 'saved'; header: HeaderFlags; domid: number; name: string; bytes: number; pages: number; after: 'destroyed' | 'running' | 'paused' };
 
 /**

@@ -1,6 +1,8 @@
 import test from 'ava';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { needing } from '../helpers/needing.js';
+import { mountTmpfs, unmount } from '../helpers/tmpfs.js';
 import { assertXlBuilt, lit, scratch, scratchFile, xlHost, type XlHost } from './helpers.js';
 
 // xenemu save / restore and the xl shim's, against a daemon: xl's messages and exit
@@ -140,4 +142,30 @@ test.serial('save -D stores the domain id in the config (0 without); restore CON
   t.is(r.code, 0, r.stderr);
   t.regex(r.stderr, new RegExp(`\\nParsing config from ${lit(other)}\\n$`));
   await h.until((rows) => rows.some((x) => x.name === 'other' && x.stateFlags.blocked), 'other runs');
+});
+
+test.serial('a save whose header cannot be written (/dev/full) suspends nothing: the domain runs on', async (t) => {
+  await created('full');
+  const r = await h.xl('save', 'full', '/dev/full');
+  t.is(r.code, 1);
+  t.is(r.stderr, 'xenemu: write of the save file: No space left on device\n');
+  t.false((await row('full'))!.stateFlags.paused);
+});
+
+const tmpfs = process.getuid?.() === 0 ? mountTmpfs('16k') : { problem: 'mounting a tmpfs needs root' };
+const onTmpfs = needing('problem' in tmpfs ? tmpfs.problem : null, { serial: true });
+test.after.always(() => {
+  if ('dir' in tmpfs) unmount(tmpfs.dir);
+});
+
+onTmpfs('a save whose disk fills up after the suspend resumes the domain, which runs on and answers, as xl does', async (t) => {
+  if (!('dir' in tmpfs)) return;
+  await created('filled');
+  const r = await h.xl('save', 'filled', join(tmpfs.dir, 'filled.save'));
+  t.is(r.code, 1);
+  t.regex(r.stderr, /^Saving to .*filled\.save new xl format \(info 0x3\/0x0\/\d+\)\nxenemu: write of the save file: No space left on device\nFailed to save domain, resuming domain\n$/);
+  const after = await row('filled');
+  t.truthy(after, 'the domain is still there');
+  t.is((await h.xenemu('xenstore', 'write', `/local/domain/${after!.domid}/control/shutdown`, 'poweroff')).code, 0);
+  await h.until((rows) => !rows.some((x) => x.name === 'filled'), 'the resumed guest answers its control node and powers off');
 });

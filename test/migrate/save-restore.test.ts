@@ -78,3 +78,22 @@ test('a guest ballooned down by 1 GiB saves and restores (the balloon\'s quarter
   await until(() => k.state === 'running', 'the restored guest runs');
   t.true(k.hc.currentPages() <= 262144 + 16, 'still ballooned down');
 });
+
+test('a file whose device-model state is well formed but wrong inside is refused by the restore, leaving nothing', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  const ts = tm.m.toolstack;
+  const r = await ts.create(yamlConfig('name: odd\nmemory: 64\nvcpus: 1\n'));
+  await until(() => tm.m.kernel(r.domid)?.state === 'running', 'the guest boots');
+  const image = await ts.suspendDomain(r.domid);
+  await ts.destroySaved(r.domid);
+  const domains = [...tm.m.hv.domains.keys()];
+  // The reader checks the stream and the state's outline; the kernel's objects are its loaders' to refuse.
+  const broken = { ...image, kernel: { ...image.kernel, pages: { runs: [[5, 1]], freed: [] } } } as typeof image;
+  const chunks: Uint8Array[] = [];
+  await writeSaveStream((pieces) => void chunks.push(...pieces), broken, null);
+  const back = await readSaveStream(ByteSource.of(Buffer.concat(chunks)));
+  await t.throwsAsync(() => ts.restoreDomain(back.image), { message: /cannot restore domain 'odd'/ });
+  t.deepEqual([...tm.m.hv.domains.keys()], domains, 'no domain left behind');
+  t.is(ts.record(Math.max(...domains) + 1), undefined);
+});
