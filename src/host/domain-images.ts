@@ -15,6 +15,13 @@ import type { Toolstack } from '../toolstack/toolstack.js';
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 5000;
 
 /**
+ * How long a checkpoint or a stop waits for a guest to acknowledge and to suspend
+ * (each): a guest that does not answer in this time is skipped (a stop boots it again
+ * next time) rather than holding the host for libxl's minute.
+ */
+const HOST_SUSPEND_TIMEOUT_NS = 5e9;
+
+/**
  * The host's own save files, what makes a daemon restart not a reboot: one per guest
  * in <state dir>/images/<domid>.xl, in xl's save-file format (the same codec as
  * `xenemu save`). `host stop` suspends every guest into its file (saveAll); while the
@@ -103,7 +110,7 @@ export class DomainImages {
     for (const k of this.guests()) {
       if (this.hv.domains.get(k.domid)?.paused !== false) continue;
       try {
-        await this.write(k.domid, await ts.suspendDomain(k.domid, { checkpoint: true }));
+        await this.write(k.domid, await ts.suspendDomain(k.domid, { checkpoint: true, timeoutNs: HOST_SUSPEND_TIMEOUT_NS }));
       } catch (err) {
         this.log(`domain ${k.domid} '${k.name}': checkpoint failed: ${(err as Error).message}`);
       }
@@ -139,7 +146,7 @@ export class DomainImages {
     for (const k of this.guests()) {
       try {
         while (this.hv.get(k.domid).paused) this.domctl.unpauseDomain(k.domid);
-        await this.write(k.domid, await ts.suspendDomain(k.domid));
+        await this.write(k.domid, await ts.suspendDomain(k.domid, { timeoutNs: HOST_SUSPEND_TIMEOUT_NS }));
         this.log(`domain ${k.domid} '${k.name}' saved to ${this.path(k.domid)}`);
       } catch (err) {
         this.log(`domain ${k.domid} '${k.name}': cannot be saved (${(err as Error).message}); it boots again at the next start`);

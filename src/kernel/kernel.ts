@@ -141,6 +141,8 @@ export class Kernel {
   console: HvcConsole | null = null;
   /** The shell at the console (src/kernel/console/shell.ts): drivers add commands with shell.register. */
   readonly shell: Shell;
+  /** do_suspend is freezing the devices (a second request meanwhile is not taken). */
+  private freezing = false;
   /** The CPUID leaf where Xen's signature was found. */
   xenLeaf = -1;
   /** The free frames of the domain's reservation. */
@@ -663,12 +665,19 @@ export class Kernel {
    * meanwhile are pending when it runs again.
    */
   private async suspend(): Promise<void> {
+    if (this.freezing) {
+      this.log.print('xen:manage: a suspend is already under way');
+      return;
+    }
+    this.freezing = true;
     this.log.print('PM: freezing devices');
     try {
       await this.suspendDevices();
     } catch (err) {
       this.log.print(`xen:manage: do_suspend: freeze of devices failed: ${(err as Error).message}`);
       return;
+    } finally {
+      this.freezing = false;
     }
     this.log.print('PM: freeze of devices complete');
     this.log.print('xen:manage: suspending xenstore...');

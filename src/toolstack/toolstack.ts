@@ -425,9 +425,9 @@ export class Toolstack {
   /**
    * Write `command` to the guest's control/shutdown and resolve once the guest
    * acknowledged it by clearing the node (or the node went with the domain); reject
-   * with ETIMEDOUT after SHUTDOWN_ACK_TIMEOUT_NS, leaving the request there.
+   * with ETIMEDOUT after `timeoutNs` (libxl's 60 s by default), leaving the request there.
    */
-  private async controlRequest(domid: number, command: string, options: { onlyIfNone?: boolean } = {}): Promise<void> {
+  private async controlRequest(domid: number, command: string, options: { onlyIfNone?: boolean; timeoutNs?: number } = {}): Promise<void> {
     const { xs, clock } = this.deps;
     const node = `/local/domain/${domid}/control/shutdown`;
     if (options.onlyIfNone === true) {
@@ -437,7 +437,7 @@ export class Toolstack {
     }
     return new Promise<void>((resolve, reject) => {
       const token = `ack-${domid}-${clock.now()}`;
-      const timer = clock.after(SHUTDOWN_ACK_TIMEOUT_NS, () => {
+      const timer = clock.after(options.timeoutNs ?? SHUTDOWN_ACK_TIMEOUT_NS, () => {
         off();
         reject(new ToolstackError('ETIMEDOUT', "guest didn't acknowledge control request"));
       });
@@ -471,9 +471,10 @@ export class Toolstack {
    * -c), the guest then resumes in place (resumeDomain); without it, the domain stays
    * suspended for the caller to destroy (destroySaved) or resume once the image is
    * safe. A failure after the guest suspended resumes it, so a save that failed
-   * leaves the domain running, as xl does.
+   * leaves the domain running, as xl does. `timeoutNs` shortens both waits (a host
+   * stopping does not wait a minute for each guest that does not answer).
    */
-  async suspendDomain(domid: number, options: { checkpoint?: boolean } = {}): Promise<DomainImage> {
+  async suspendDomain(domid: number, options: { checkpoint?: boolean; timeoutNs?: number } = {}): Promise<DomainImage> {
     if (domid === 0) throw new ToolstackError('EINVAL', 'Domain-0 cannot be suspended');
     const guest = this.guests.get(domid);
     const d = this.find(domid);
@@ -490,16 +491,25 @@ export class Toolstack {
       };
     });
     try {
-      await this.controlRequest(domid, 'suspend', { onlyIfNone: true });
+      await this.controlRequest(domid, 'suspend', { onlyIfNone: true, ...(options.timeoutNs !== undefined ? { timeoutNs: options.timeoutNs } : {}) });
     } catch (err) {
-      stopWaiting();
-      if (!(err instanceof ToolstackError && err.code === 'ETIMEDOUT')) throw err;
+      const timedOut = err instanceof ToolstackError && err.code === 'ETIMEDOUT';
       // libxl: "guest didn't acknowledge suspend, cancelling request"; a request taken meanwhile goes on.
-      if (await this.takeBackRequest(domid, 'suspend')) throw new ToolstackError('ETIMEDOUT', "guest didn't acknowledge suspend, request cancelled");
+      if (!timedOut || (await this.takeBackRequest(domid, 'suspend'))) {
+        stopWaiting();
+        throw timedOut ? new ToolstackError('ETIMEDOUT', "guest didn't acknowledge suspend, request cancelled") : err;
+      }
     }
-    const reason = await withTimeout(suspended, clock, SUSPEND_TIMEOUT_NS);
+    const reason = await withTimeout(suspended, clock, options.timeoutNs ?? SUSPEND_TIMEOUT_NS);
     if (reason === null) {
-      stopWaiting();
+      // Nobody will take the image of a guest that suspends after this: it is resumed then.
+      void suspended.then((late) => {
+        if (late !== 'suspend') return;
+        this.resumeDomain(domid).then(
+          () => this.deps.log(`domain ${domid} '${d.name}' suspended after the toolstack gave up: resumed`),
+          (e: Error) => this.deps.log(`domain ${domid} '${d.name}' suspended after the toolstack gave up and cannot be resumed: ${e.message}`),
+        );
+      });
       throw new ToolstackError('ETIMEDOUT', `guest did not suspend, timed out (domain ${domid} '${d.name}' is still running)`);
     }
     if (reason !== 'suspend') throw new ToolstackError('EINVAL', `domain ${domid} '${d.name}' shut down (${reason}) instead of suspending`);
@@ -957,6 +967,10 @@ export class Toolstack {
   async rebuildAfterRestart(records: readonly DomainRecord[], images?: (r: DomainRecord) => Promise<DomainImage | null>): Promise<void> {
     const { xs } = this.deps;
     for (const r of records) {
+      const image = (await images?.(r)) ?? null;
+      // The store is journalled: its copy of the guest's home is at least as new as
+      // the image's (a checkpoint may be seconds older than the last acknowledged write).
+      const home = image === null ? [] : await captureStoreHome(xs, r.domid).catch(() => []);
       // Whatever the previous run left in the store for this domain is stale now.
       await xs.transaction((tx) => removeDomainLayout(xs, tx, r.domid, r.uuid));
       // A store written by an older xenemu may hold a config it should have refused:
@@ -968,8 +982,7 @@ export class Toolstack {
         this.deps.store.forget(r.domid);
         continue;
       }
-      const image = (await images?.(r)) ?? null;
-      if (image !== null && (await this.resumeAfterRestart({ ...image, record: { ...r, config: checked.value } }))) continue;
+      if (image !== null && (await this.resumeAfterRestart({ ...image, record: { ...r, config: checked.value }, xenstore: home.length > 0 ? home : image.xenstore }))) continue;
       try {
         await this.create(checked.value, { domid: r.domid, uuid: r.uuid, paused: true, keepGoingWithoutDisks: true, ...(r.source ? { source: r.source } : {}) });
         const changed = r.changed ?? {};

@@ -317,3 +317,32 @@ test('restores give back what the old connections held: the guest has as many fr
   }
   t.true(k.log.lines.some((l) => l.includes('xen:manage: released') && l.includes('of the connections the old domain had')));
 });
+
+test('a guest that suspends after the toolstack gave up is resumed, not left suspended with nobody to take its image', async (t) => {
+  const clock = new VirtualClock();
+  const tm = await bootMachine({ clock });
+  const stop = pumpClock(clock);
+  t.teardown(async () => {
+    stop();
+    await tm.dispose();
+  });
+  const { domid, kernel } = await guestWithDisk(tm, 'late', image('late.img'));
+  const slow = tm.m.faults.add({ probability: 1, count: null, durationMs: null, seed: 1, options: { delayMs: 8000 }, kind: 'disk-slow', target: { domid, name: 'late' } });
+  const write = kernel.blocks.find('xvda')!.write(0, pattern(4096, 1));
+  let outcome: { code?: string; message?: string } | null = null;
+  const suspending = tm.m.toolstack.suspendDomain(domid, { timeoutNs: 5e9 }).then(
+    () => (outcome = { code: 'done' }),
+    (err: { code?: string; message?: string }) => (outcome = err),
+  );
+  await until(() => kernel.log.lines.some((l) => l.includes('PM: freezing devices')), 'the guest took the request');
+  clock.advance(5e9);
+  await suspending;
+  t.like(outcome, { code: 'ETIMEDOUT' });
+  tm.m.faults.clear(slow.id);
+  clock.advance(3e9);
+  await write;
+  await until(() => kernel.log.lines.some((l) => l.includes('suspend cancelled, resuming in the same domain')), 'resumed once it suspended');
+  t.is(kernel.state, 'running');
+  t.is(tm.m.hv.get(domid).shutdownReason, null);
+  t.true(tm.log.some((l) => l.includes('suspended after the toolstack gave up: resumed')));
+});
