@@ -4,7 +4,8 @@
  * daemons), back and forth. For an idle guest and for one rewriting memory the whole
  * time (`memwrite --loop SIZE` at its console, started again on each host since the
  * program does not travel): total time, downtime (suspend to "running on the target",
- * as the sender measures it), rounds, pages and bytes sent.
+ * as the sender measures it, and its parts), rounds, pages and bytes sent. No
+ * --debug: its verify pass would add a full copy to the downtime.
  *
  *   npm run build && node --import tsx bench/migrate.ts [--runs 6] [--memory 512] [--write 64M]
  */
@@ -47,12 +48,11 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; st
 async function migrate(name: string, from: number): Promise<Report> {
   const [src, dst] = [hosts[from]!, hosts[1 - from]!];
   const t0 = performance.now();
-  const r = await run(['migrate', '--debug', '-s', '', name, `env XENEMU_HOME=${dst.paths.home} ${process.execPath} ${RUN_JS} migrate-receive`], { ...process.env, XENEMU_HOME: src.paths.home });
+  const r = await run(['migrate', '-s', '', name, `env XENEMU_HOME=${dst.paths.home} ${process.execPath} ${RUN_JS} migrate-receive`], { ...process.env, XENEMU_HOME: src.paths.home });
   const wallMs = performance.now() - t0;
-  const m = /migration sender: (\d+) rounds, (\d+) pages sent, ([\d.]+) MiB in (\d+) ms, downtime ([\d.]+) ms/.exec(r.stderr);
-  const p = /downtime: suspend ([\d.]+) ms, last round and final records ([\d.]+) ms, target restore ([\d.]+) ms, go to started ([\d.]+) ms/.exec(r.stderr);
-  if (r.code !== 0 || m === null || p === null) throw new Error(`migrate ${name} failed (${r.code}):\n${r.stderr}`);
-  return { rounds: Number(m[1]), pages: Number(m[2]), mib: Number(m[3]), totalMs: Number(m[4]), downtimeMs: Number(m[5]), wallMs, phases: p.slice(1).map(Number) };
+  const m = /migration sender: (\d+) rounds, (\d+) pages sent, ([\d.]+) MiB in (\d+) ms, downtime ([\d.]+) ms \(suspend ([\d.]+), last round ([\d.]+), target ([\d.]+), start ([\d.]+)\)/.exec(r.stderr);
+  if (r.code !== 0 || m === null) throw new Error(`migrate ${name} failed (${r.code}):\n${r.stderr}`);
+  return { rounds: Number(m[1]), pages: Number(m[2]), mib: Number(m[3]), totalMs: Number(m[4]), downtimeMs: Number(m[5]), wallMs, phases: m.slice(6).map(Number) };
 }
 
 async function create(name: string): Promise<void> {

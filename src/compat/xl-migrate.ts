@@ -89,10 +89,16 @@ function waitForExit(child: ChildProcess, ms: number): Promise<void> {
   });
 }
 
-/** One line of the report: what the migration sent and how long the domain was away. */
+/**
+ * One line of the report: what the migration sent and how long the domain was away,
+ * with the downtime's parts: the guest suspending, the last round and final records,
+ * the target building the domain until "ready", and "go" until it reported started.
+ */
 export function migrationSummary(r: MigrationReport): string {
   const mib = (bytes: number) => (bytes / 1048576).toFixed(1);
-  return `migration sender: ${r.rounds.length} rounds, ${r.pagesSent} pages sent, ${mib(r.bytes)} MiB in ${r.totalMs.toFixed(0)} ms, downtime ${r.downtimeMs.toFixed(1)} ms\n`;
+  const p = r.phases;
+  const parts = `suspend ${p.suspendMs.toFixed(1)}, last round ${p.lastRoundMs.toFixed(1)}, target ${p.targetRestoreMs.toFixed(1)}, start ${p.startMs.toFixed(1)}`;
+  return `migration sender: ${r.rounds.length} rounds, ${r.pagesSent} pages sent, ${mib(r.bytes)} MiB in ${r.totalMs.toFixed(0)} ms, downtime ${r.downtimeMs.toFixed(1)} ms (${parts})\n`;
 }
 
 /** main_migrate(). */
@@ -123,11 +129,7 @@ export async function xlMigrate(ctx: XlContext, o: XlMigrateOptions): Promise<Xl
   const stop = relayMessages(ctx, mig);
   try {
     const report = await mig.call('domain.migrateSend', { ref: String(domid), channel: channel.path, rune, debug: o.debug, ...(o.config !== undefined ? { config: resolve(o.cwd, o.config) } : {}) });
-    if (o.debug) {
-      for (const r of report.rounds) ctx.note(`migration sender: round ${r.round}${r.final ? ' (suspended)' : ''}: ${r.pages} pages in ${r.ms.toFixed(1)} ms\n`);
-      const p = report.phases;
-      ctx.note(`migration sender: downtime: suspend ${p.suspendMs.toFixed(1)} ms, last round and final records ${p.lastRoundMs.toFixed(1)} ms, target restore ${p.targetRestoreMs.toFixed(1)} ms, go to started ${p.startMs.toFixed(1)} ms\n`);
-    }
+    if (o.debug) for (const r of report.rounds) ctx.note(`migration sender: round ${r.round}${r.final ? ' (suspended)' : ''}: ${r.pages} pages in ${r.ms.toFixed(1)} ms\n`);
     ctx.note(migrationSummary(report));
     return { stdout: '', data: report };
   } catch (err) {
