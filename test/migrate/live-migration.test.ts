@@ -75,21 +75,26 @@ interface Run {
   atSuspend: SavedMemory | null;
 }
 
-async function migrate(a: TestMachine, b: TestMachine, domid: number, o: { damage?: Transform; paused?: boolean; config?: DomainConfig; verify?: boolean } = {}): Promise<Run> {
+async function migrate(a: TestMachine, b: TestMachine, domid: number, o: { damage?: Transform; paused?: boolean; config?: DomainConfig; verify?: boolean; afterSuspend?: (domid: number) => Promise<void>; onLine?: (line: string) => void } = {}): Promise<Run> {
   const ch = pipes(o.damage);
   const lines: string[] = [];
+  const say = (l: string) => {
+    lines.push(l);
+    o.onLine?.(l);
+  };
   const src = toolstackSource(a.m.toolstack, new Domctl(a.m.hv), o.config);
   let atSuspend: SavedMemory | null = null;
   const suspend = src.suspend;
   src.suspend = async (id) => {
     const img = await suspend(id);
     atSuspend = a.m.hv.saveDomain(id).memory;
+    await o.afterSuspend?.(id);
     return img;
   };
   const d = a.m.hv.get(domid);
   const [sent, received] = await Promise.allSettled([
-    migrateDomain(src, ch.source, { domid, name: d.name, type: d.type, maxPages: d.memory.maxPages, configJson: null, rune: 'test pipe', verify: o.verify ?? false }, (l) => lines.push(l)),
-    migrateReceive(toolstackTarget(b.m.toolstack), ch.target, { paused: o.paused ?? false }, (l) => lines.push(l)),
+    migrateDomain(src, ch.source, { domid, name: d.name, type: d.type, maxPages: d.memory.maxPages, configJson: null, rune: 'test pipe', verify: o.verify ?? false }, say),
+    migrateReceive(toolstackTarget(b.m.toolstack), ch.target, { paused: o.paused ?? false }, say),
   ]);
   return { sent, received, lines, atSuspend };
 }
@@ -258,4 +263,30 @@ test('-C: the target builds the domain from the config sent instead of the one i
   const got = (run.received as PromiseFulfilledResult<ReceiveResult>).value;
   t.is(b.m.toolstack.record(got.domid)!.config.on_crash, 'preserve');
   t.is(a.m.toolstack.record(domid), undefined);
+});
+
+test('a domain something else resumed during the last round (a racing checkpoint) does not start at the target; it runs on here', async (t) => {
+  const [a, b] = await twoHosts(t);
+  const { domid } = await guest(a, 'raced', image('raced.img'));
+  const run = await migrate(a, b, domid, { afterSuspend: (id) => a.m.toolstack.resumeDomain(id) });
+  t.is(run.sent.status, 'rejected');
+  t.regex((run.sent as PromiseRejectedResult).reason.message as string, /Migration failed, resuming at sender\./);
+  t.true(run.lines.some((l) => l.includes('the domain ran again during the last round')), run.lines.join('\n'));
+  keptAtSource(t, a, domid, 'raced');
+  t.deepEqual([...b.m.hv.domains.keys()], [0]);
+});
+
+test('a domain resumed after the last round, before the "go": no go, the target destroys its copy, the domain runs on here', async (t) => {
+  const [a, b] = await twoHosts(t);
+  const { domid } = await guest(a, 'late2', image('late2.img'));
+  const run = await migrate(a, b, domid, {
+    onLine: (l) => {
+      if (l.startsWith('migration target: Transfer complete')) void a.m.toolstack.resumeDomain(domid);
+    },
+  });
+  t.is(run.sent.status, 'rejected');
+  t.true(run.lines.some((l) => l.includes('the domain ran again after the last round')), run.lines.join('\n'));
+  t.regex((run.received as PromiseRejectedResult).reason.message as string, /no permission to start the domain came; our copy is destroyed/);
+  keptAtSource(t, a, domid, 'late2');
+  t.deepEqual([...b.m.hv.domains.keys()], [0], 'no NAME--incoming left behind');
 });

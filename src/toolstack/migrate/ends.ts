@@ -17,6 +17,7 @@ export function toolstackSource(toolstack: Toolstack, domctl: Domctl, config?: D
       return config === undefined ? image : { ...image, record: { ...image.record, config } };
     },
     resume: (domid) => toolstack.resumeDomain(domid),
+    isSuspended: (domid) => toolstack.find(domid).shutdownReason === 'suspend',
     rename: (domid, name) => toolstack.rename(domid, name),
     destroy: (domid) => toolstack.destroySaved(domid),
   };

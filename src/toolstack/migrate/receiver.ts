@@ -71,9 +71,18 @@ export async function migrateReceive(target: MigrationTarget, ch: PeerChannel & 
   say('migration target: Transfer complete, requesting permission to start domain.');
   await ch.write(MIGRATE_RECEIVER_READY);
 
-  let rc = 0;
   try {
     await readFixedMessage(ch.reader, MIGRATE_PERMISSION_TO_GO, 'GO message', null);
+  } catch (err) {
+    // The sender kept its domain (or is gone): our copy can never start, so it goes
+    // rather than stay paused as NAME--incoming, as xl's would.
+    ch.end();
+    say(`migration target: ${(err as Error).message}`);
+    await target.destroy(domid).catch((e: Error) => say(`migration target: Failed to destroy our copy: ${e.message}`));
+    throw new MigrationError('migration target: no permission to start the domain came; our copy is destroyed.');
+  }
+  let rc = 0;
+  try {
     say('migration target: Got permission, starting domain.');
     await target.rename(domid, name);
     if (!o.paused) await target.unpause(domid);

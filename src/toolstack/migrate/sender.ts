@@ -32,6 +32,8 @@ export interface MigrationSource {
   suspend(domid: number): Promise<DomainImage>;
   /** A suspended domain runs again where it is (xl's libxl_domain_resume with suspend_cancel). */
   resume(domid: number): Promise<void>;
+  /** Whether the domain is (still) shut down for a suspend. */
+  isSuspended(domid: number): boolean;
   rename(domid: number, name: string): Promise<void>;
   destroy(domid: number): Promise<void>;
 }
@@ -98,7 +100,13 @@ export async function migrateDomain(src: MigrationSource, ch: PeerChannel, o: Se
   const failedResume = async (why: string): Promise<never> => {
     ch.end();
     say(why);
-    if (suspended) await src.resume(o.domid);
+    if (suspended) {
+      try {
+        await src.resume(o.domid);
+      } catch (err) {
+        say(`migration sender: resuming the domain failed: ${(err as Error).message}`);
+      }
+    }
     throw new MigrationError('Migration failed, resuming at sender.');
   };
 
@@ -129,6 +137,12 @@ export async function migrateDomain(src: MigrationSource, ch: PeerChannel, o: Se
         await writer.verify();
         await writer.pages(src.domctl.backedFrames(o.domid), (gfn) => src.domctl.readFrame(o.domid, gfn));
       }
+      // Something else (a host checkpoint's suspend and resume racing ours) may have let
+      // the guest run meanwhile: then what went is not its state, and it must not start there.
+      if (!src.isSuspended(o.domid)) {
+        suspended = false;
+        throw new MigrationError('the domain ran again during the last round (resumed by something else)');
+      }
       await writer.finish(image, { pages: 'sent' });
       tSent = now();
     } catch (err) {
@@ -145,6 +159,11 @@ export async function migrateDomain(src: MigrationSource, ch: PeerChannel, o: Se
   }
   const tReady = now();
   say('migration sender: Target has acknowledged transfer.');
+  // As for the last round: a domain something else let run since is not what the target has.
+  if (!src.isSuspended(o.domid)) {
+    suspended = false;
+    return failedResume('migration sender: the domain ran again after the last round (resumed by something else)');
+  }
   // About to give the target permission to rename and resume: rename ours away first.
   const away = `${o.name}--migratedaway`;
   try {
