@@ -519,7 +519,8 @@ export class Toolstack {
       image = {
         record: structuredClone(guest.record),
         hypervisor: this.deps.hv.saveDomain(domid),
-        kernel: guest.kernel.save(),
+        // A copy: a checkpointed guest runs on while its image is written.
+        kernel: structuredClone(guest.kernel.save()),
         xenstore: await captureStoreHome(this.deps.xs, domid),
       };
     } catch (err) {
@@ -1013,7 +1014,18 @@ export class Toolstack {
     }
     await this.reapply(r.domid, r.name, r.changed ?? {});
     if (paused) this.recordChange(r.domid, { paused: true });
-    else await this.unpause(r.domid);
+    else {
+      this.domctl.unpauseDomain(r.domid);
+      this.recordChange(r.domid, { paused: false });
+      try {
+        await this.bootKernel(r.domid);
+      } catch (err) {
+        // A kernel that cannot resume from its image boots instead (unpause would crash it, and on_crash might destroy it).
+        this.deps.log(`domain ${r.domid} '${r.name}' could not resume from its image (${(err as Error).message}); it boots again`);
+        await this.teardown(r.domid).catch(() => {});
+        return false;
+      }
+    }
     this.deps.log(`domain ${r.domid} '${r.name}' ${paused ? 'restored from its image, paused (it resumes when unpaused)' : 'resumed from its image'}`);
     return true;
   }

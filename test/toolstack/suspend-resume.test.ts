@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { machineSources } from '../../src/host/stats-service.js';
 import { VirtualClock } from '../../src/hypervisor/clock.js';
 import type { SavedMemory } from '../../src/hypervisor/memory.js';
+import type { DomainImage } from '../../src/toolstack/migrate/image.js';
 import type { Kernel } from '../../src/kernel/kernel.js';
 import { runPing } from '../../src/kernel/net/stack/ping.js';
 import { parseIpv4 } from '../../src/kernel/net/stack/packet.js';
@@ -222,8 +223,11 @@ test('ping running across a checkpoint of the pinged guest and after its restore
   await ts.destroySaved(b);
   const nb = await ts.restoreDomain(saved);
   const kb = ts.kernel(nb)!;
-  await until(() => kb.netfront.nic(0) !== undefined, 'the restored NIC up');
+  // The NIC is up in the guest, and its new vif is on the bridge (netback tells the registry as it connects).
+  await until(() => kb.netfront.nic(0) !== undefined && tm.m.vifs.get(nb, 0) !== undefined, 'the restored NIC up and on the bridge');
   t.true(kb.log.lines.some((l) => l.includes('netfront: device/vif/0: resuming')));
+  // A first answer (the bridge learns the restored vif's MAC), then nothing lost.
+  for (let i = 0; i < 20 && (await runPing(a.net.route()!, dst, { count: 1, size: 56, intervalNs: 5e6 }, a.clock)).received === 0; i++);
   const r2 = await runPing(a.net.route()!, dst, { count: 5, size: 56, intervalNs: 5e6 }, a.clock);
   t.is(r2.received, 5, 'the restored guest answers on its new vif');
 });
@@ -345,4 +349,28 @@ test('a guest that suspends after the toolstack gave up is resumed, not left sus
   t.is(kernel.state, 'running');
   t.is(tm.m.hv.get(domid).shutdownReason, null);
   t.true(tm.log.some((l) => l.includes('suspended after the toolstack gave up: resumed')));
+});
+
+test('a host bringing its domains back resumes each from its image under its domid, and boots one whose image does not resume', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  const ts = tm.m.toolstack;
+  const a = await ts.create(yamlConfig('name: ra\nmemory: 64\nvcpus: 2\n'));
+  const b = await ts.create(yamlConfig('name: rb\nmemory: 64\n'));
+  await until(() => ts.kernel(a.domid)?.state === 'running' && ts.kernel(b.domid)?.state === 'running', 'both running');
+  const images = new Map([a, b].map((r) => [r.domid, null as DomainImage | null]));
+  for (const r of [a, b]) {
+    images.set(r.domid, await ts.suspendDomain(r.domid));
+    await ts.destroySaved(r.domid);
+  }
+  // b's kernel state is for another number of vCPUs: its interrupt layer refuses it.
+  images.get(b.domid)!.kernel.intr.nrVcpus = 7;
+  await ts.rebuildAfterRestart([a, b], async (r) => images.get(r.domid) ?? null);
+  const ka = ts.kernel(a.domid)!;
+  const kb = ts.kernel(b.domid)!;
+  await until(() => ka.state === 'running' && kb.state === 'running', 'both back');
+  t.is(ka.log.lines.filter((l) => l.includes('Booting ra')).length, 1, 'ra resumed: its log goes on');
+  t.true(ka.log.lines.some((l) => l.includes(`resumed in domain ${a.domid}`)));
+  t.false(kb.log.lines.some((l) => l.includes('resumed in domain')), 'rb booted afresh');
+  t.true(tm.log.some((l) => l.includes(`domain ${b.domid} 'rb' could not resume from its image`)));
 });
