@@ -186,6 +186,23 @@ export const SHUTDOWN = group('SHUTDOWN_', 'xen/sched.h', {
   MAX: 5,
 });
 
+/**
+ * XEN_DOMCTL_shadow_op's operations (domctl.h): the log-dirty ones libxc's
+ * xc_shadow_control issues for a live migration.
+ */
+export const XEN_DOMCTL_SHADOW_OP = group('XEN_DOMCTL_SHADOW_OP_', 'xen/domctl.h', {
+  OFF: 0,
+  ENABLE_LOGDIRTY: 2,
+  CLEAN: 11,
+  PEEK: 12,
+});
+
+/** XEN_DOMCTL_SHADOW_OP_{CLEAN,PEEK}'s mode flags (domctl.h). */
+export const XEN_DOMCTL_SHADOW_LOGDIRTY = group('XEN_DOMCTL_SHADOW_LOGDIRTY_', 'xen/domctl.h', {
+  /** The last round: pages the hypervisor (and other domains) hold writable count as dirty too. */
+  FINAL: 1 << 0,
+});
+
 /** HYPERVISOR_memory_op commands (memory.h). */
 export const XENMEM = group('XENMEM_', 'xen/memory.h', {
   increase_reservation: 0,

@@ -55,6 +55,7 @@ import {
 import { isXlExit, xlGetopt, type ParsedXlArgs, type XlExit } from './xl-getopt.js';
 import { xlBlockAttach, xlBlockDetach, xlBlockList } from './xl-block.js';
 import { xlNetworkAttach, xlNetworkDetach, xlNetworkList } from './xl-network.js';
+import { xlMigrate, xlMigrateReceive } from './xl-migrate.js';
 import { xlRestore, xlSave } from './xl-saverestore.js';
 
 interface Globals {
@@ -103,6 +104,17 @@ const COMMANDS: Record<Exclude<XenemuXlCommand, 'create'>, CommandSpec> = {
       return (await import('./xl-console.js')).xlConsole(ctx, { domain: p.operands[0]!, ...(type !== undefined ? { type } : {}), ...(num !== undefined ? { num } : {}) });
     },
   },
+  // --debug and --live have no short option (0x100, 0x200 in xl_migrate.c).
+  migrate: {
+    optstring: 'FC:s:epD',
+    longopts: [long('debug', '\u0100'), long('live', '\u0200')],
+    run: (ctx, p) => {
+      const opt = (o: string): string | undefined => p.options.findLast((x) => x.opt === o)?.arg;
+      const config = opt('C');
+      return xlMigrate(ctx, { domain: p.operands[0]!, host: p.operands[1]!, ssh: opt('s') ?? 'ssh', ...(config !== undefined ? { config } : {}), cwd: process.cwd(), debug: has(p, '\u0100'), paused: has(p, 'p') });
+    },
+  },
+  'migrate-receive': { optstring: 'Fedrp', longopts: [], run: (ctx, p) => xlMigrateReceive(ctx, { paused: has(p, 'p') }) },
   save: {
     optstring: 'cpD',
     longopts: [],

@@ -103,6 +103,22 @@ export const XL_VERBS = {
   console: {
     run: async (_xl, ctx, p) => (await import('./xl-console.js')).xlConsole(ctx, { domain: arg(p, 'domain'), ...opt('type', str(p, 'type')), ...opt('num', str(p, 'num')) }),
   } satisfies XlVerb<{ domid: number; end: string }>,
+  // xl_migrate.c's verbs live in xl-migrate.ts, loaded only when one of them runs.
+  migrate: {
+    run: async (_xl, ctx, p) =>
+      (await import('./xl-migrate.js')).xlMigrate(ctx, {
+        domain: arg(p, 'domain'),
+        host: arg(p, 'host'),
+        ssh: str(p, 'ssh') ?? 'ssh',
+        ...opt('config', str(p, 'config')),
+        cwd: process.cwd(),
+        debug: on(p, 'debug'),
+        paused: on(p, 'paused'),
+      }),
+  } satisfies XlVerb<unknown>,
+  'migrate-receive': {
+    run: async (_xl, ctx, p) => (await import('./xl-migrate.js')).xlMigrateReceive(ctx, { paused: on(p, 'paused') }),
+  } satisfies XlVerb<unknown>,
   // xl_saverestore.c's verbs live in xl-saverestore.ts, loaded only when one of them runs.
   save: {
     run: async (_xl, ctx, p) =>

@@ -30,6 +30,7 @@ import type { StatePaths } from '../state/state-dir.js';
 import { statsMethods } from './stats-service.js';
 import { xenbusMethods } from './xenbus-service.js';
 import { faultMethods, faultSpec } from './fault-service.js';
+import { migrateMethods } from './migrate-service.js';
 import { faultParams, type FaultConfig } from '../faults/config.js';
 import { XsSocketServer } from './xs-server.js';
 
@@ -177,6 +178,7 @@ export class Host {
       ...netMethods(this.machine),
       ...consoleMethods(this.machine),
       ...faultMethods(this.machine),
+      ...migrateMethods(this.machine),
       ...saveRestoreMethods(this.machine),
       ...this.xenbusSockets.methods(),
     };

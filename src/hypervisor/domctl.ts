@@ -1,7 +1,19 @@
+import { XEN_DOMCTL_SHADOW_LOGDIRTY, XEN_DOMCTL_SHADOW_OP } from '../abi/index.js';
 import type { Domain, ShutdownReason } from './domain.js';
+import { writablyGranted } from './gnttab.js';
 import { HypervisorError, type Hypervisor, type NewDomainSpec } from './hypervisor.js';
 import { placeAfterAffinity } from './placement.js';
 import { sendTrigger, type DomainTrigger } from './triggers.js';
+
+/** XEN_DOMCTL_SHADOW_OP_CLEAN / PEEK's answer: the dirty bitmap and its stats. */
+export interface LogDirtyBitmap {
+  /** Bit n of byte n/8 is frame n, as the dirty_bitmap buffer holds it. */
+  bitmap: Uint8Array;
+  /** Frames the bitmap covers (the op's `pages` OUT). */
+  pages: number;
+  /** struct xen_domctl_shadow_op_stats. */
+  stats: { faultCount: number; dirtyCount: number };
+}
 
 /**
  * The toolstack's way to change domains: the privileged operations libxc issues as
@@ -92,6 +104,66 @@ export class Domctl {
    */
   setDomainName(domid: number, name: string): void {
     this.hv.get(domid).name = name;
+  }
+
+  /**
+   * XEN_DOMCTL_shadow_op's log-dirty operations (xc_shadow_control), as libxc's save
+   * code drives them: ENABLE_LOGDIRTY before the first round (EINVAL if on already),
+   * CLEAN after each round for what was written since the previous one, OFF when the
+   * migration ends either way. PEEK is CLEAN without clearing; both are EINVAL with
+   * log-dirty off.
+   *
+   * `mode` XEN_DOMCTL_SHADOW_LOGDIRTY_FINAL (the round after the suspend) also reports
+   * the frames written behind the log's back: those Xen holds writable (a registered
+   * vcpu_info, which Xen updates on every event), those another domain holds a
+   * writable grant mapping of, and those a privileged domain has mapped by frame
+   * number (the rings dom0's backends, xenstored and xenconsoled keep mapped). Their
+   * unmaps mark them too; until then only this tells.
+   */
+  shadowControl(domid: number, op: number, mode = 0): LogDirtyBitmap | null {
+    const d = this.hv.get(domid);
+    const memory = d.memory;
+    switch (op) {
+      case XEN_DOMCTL_SHADOW_OP.ENABLE_LOGDIRTY:
+        if (memory.logDirty) throw new HypervisorError('EINVAL', `domain ${domid}: log-dirty mode is already on`);
+        memory.enableLogDirty();
+        return null;
+      case XEN_DOMCTL_SHADOW_OP.OFF:
+        memory.disableLogDirty();
+        return null;
+      case XEN_DOMCTL_SHADOW_OP.CLEAN:
+      case XEN_DOMCTL_SHADOW_OP.PEEK: {
+        if (!memory.logDirty) throw new HypervisorError('EINVAL', `domain ${domid}: log-dirty mode is off`);
+        if ((mode & XEN_DOMCTL_SHADOW_LOGDIRTY.FINAL) !== 0) for (const gfn of this.heldWritable(d)) memory.markDirty(gfn);
+        const r = memory.dirtyBitmap(op === XEN_DOMCTL_SHADOW_OP.CLEAN);
+        return { bitmap: r.bitmap, pages: memory.maxPages, stats: { faultCount: r.faultCount, dirtyCount: r.dirtyCount } };
+      }
+      default:
+        throw new HypervisorError('EINVAL', `domain ${domid}: shadow op ${op} is not a log-dirty operation this hypervisor offers`);
+    }
+  }
+
+  /**
+   * The frames of a domain that have memory behind them, and a read of one (null for a
+   * frame never touched, which reads as zeros): what libxc's save reads through
+   * read-only foreign mappings (xenforeignmemory_map with PROT_READ), which neither
+   * take a reference nor dirty anything.
+   */
+  backedFrames(domid: number): number[] {
+    return this.hv.get(domid).memory.backedFrames();
+  }
+
+  readFrame(domid: number, gfn: number): Uint8Array | null {
+    return this.hv.get(domid).memory.backedPage(gfn);
+  }
+
+  /** The frames of `d` that the hypervisor or another domain holds writable now. */
+  private heldWritable(d: Domain): number[] {
+    const gfns: number[] = [];
+    for (const v of d.vcpus) if (v.vcpuInfo.kind === 'registered' && v.vcpuInfo.gfn >= 0) gfns.push(v.vcpuInfo.gfn);
+    if (d.grantTable !== null) gfns.push(...writablyGranted(d));
+    for (const other of this.hv.domains.values()) gfns.push(...other.foreignMaps.framesOf(d.domid));
+    return gfns;
   }
 
   /** HVMOP_set_param on another domain (xc_hvm_param_set): HVM_PARAM_STORE_PFN, VIRIDIAN, ... */

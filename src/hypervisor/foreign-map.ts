@@ -11,6 +11,8 @@ export interface ForeignMapping {
   handle: number;
   /** The domain the frames belong to. */
   dom: number;
+  /** The frames mapped, and their pages. */
+  gfns: number[];
   pages: Uint8Array[];
 }
 
@@ -19,8 +21,8 @@ export class ForeignMaps {
   private next = 1;
   private readonly maps = new Map<number, ForeignMapping>();
 
-  add(dom: number, pages: Uint8Array[]): ForeignMapping {
-    const m = { handle: this.next++, dom, pages };
+  add(dom: number, gfns: number[], pages: Uint8Array[]): ForeignMapping {
+    const m = { handle: this.next++, dom, gfns, pages };
     this.maps.set(m.handle, m);
     return m;
   }
@@ -30,6 +32,13 @@ export class ForeignMaps {
     const m = this.maps.get(handle);
     this.maps.delete(handle);
     return m;
+  }
+
+  /** The frames of domain `dom` mapped here. */
+  framesOf(dom: number): number[] {
+    const gfns: number[] = [];
+    for (const m of this.maps.values()) if (m.dom === dom) gfns.push(...m.gfns);
+    return gfns;
   }
 
   /** Take every mapping out (the mapping domain is dying). */

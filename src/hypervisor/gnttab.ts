@@ -403,6 +403,8 @@ function unpin(host: GrantHost, rd: Domain, ref: number, kinds: readonly PinKind
   const rgt = rd.grantTable!;
   const act = rgt.active.get(ref)!;
   for (const k of kinds) act.pins[k]--;
+  // gnttab_mark_dirty: whatever a writable use wrote is in the page now (unmap_common_complete, __release_grant_for_copy).
+  if (!readonly) rd.memory.markDirty(act.gfn);
   reduceStatus(rgt.entries, ref, act, readonly);
   if (pinCount(act) === 0) {
     rgt.active.delete(ref);
@@ -457,6 +459,17 @@ function mapKinds(flags: number): PinKind[] {
   if (flags & GNTMAP.device_map) kinds.push(ro ? 'devRead' : 'devWrite');
   if (flags & GNTMAP.host_map) kinds.push(ro ? 'hostRead' : 'hostWrite');
   return kinds;
+}
+
+/**
+ * The frames of `rd` another domain holds a writable grant use of now: what it may
+ * write at any moment, so the last round of a migration sends them (their unmap marks
+ * them too, but the backend may still hold them when the guest is suspended).
+ */
+export function writablyGranted(rd: Domain): number[] {
+  const gfns: number[] = [];
+  for (const [, act] of rd.grantTable!.active) if (writePins(act) > 0) gfns.push(act.gfn);
+  return gfns;
 }
 
 /** GNTTABOP_map_grant_ref, one op, for domain `ld` (map_grant_ref). */
@@ -526,6 +539,8 @@ function claim(ld: Domain, host: GrantHost, ptr: GnttabCopyPtr, byGref: boolean,
     return { page: act.page, rd: d, ref: ptr.refOrGmfn, kinds, readonly };
   }
   if (!d.memory.inRange(ptr.refOrGmfn)) return GNTST.bad_page;
+  // A copy into the caller's own frame is a write of the caller's (gnttab_copy_release_buf marks it).
+  if (!readonly) d.memory.markDirty(ptr.refOrGmfn);
   return { page: d.memory.page(ptr.refOrGmfn), rd: null, ref: 0, kinds, readonly };
 }
 

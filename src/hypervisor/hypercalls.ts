@@ -282,7 +282,7 @@ export class Hypercalls {
     const d = this.target(dom, 'map the frames');
     const bad = gfns.find((g) => !d.memory.inRange(g));
     if (bad !== undefined) throw new HypervisorError('EINVAL', `gfn ${bad} is not a frame of domain ${d.domid}`);
-    return this.domain.foreignMaps.add(d.domid, gfns.map((g) => d.memory.getPage(g)));
+    return this.domain.foreignMaps.add(d.domid, [...gfns], gfns.map((g) => d.memory.getPage(g)));
   }
 
   /** Undo a mapForeignFrames. */

@@ -285,7 +285,10 @@ export class Hypervisor implements EventChannelHost, GrantHost {
   /** Undo a foreign mapping: its pages' references go back to their domain. */
   releaseForeignMapping(m: ForeignMapping): void {
     const d = this.grantDomain(m.dom);
-    if (d !== undefined) for (const p of m.pages) this.putPage(d, p);
+    if (d === undefined) return;
+    // A foreign mapping is writable: what the mapper wrote is in the frames now.
+    for (const gfn of m.gfns) d.memory.markDirty(gfn);
+    for (const p of m.pages) this.putPage(d, p);
   }
 
   private newDelivery(domain: Domain): Delivery {

@@ -14,6 +14,13 @@ export const PAGE_SHIFT = 12;
 export const CHUNK_PAGES = 16;
 const CHUNK_SHIFT = 4;
 
+/** Bits set in each byte value, for counting dirty pages. */
+const POPCOUNT = Uint8Array.from({ length: 256 }, (_, b) => {
+  let n = 0;
+  for (let x = b; x !== 0; x &= x - 1) n++;
+  return n;
+});
+
 /** A frame outside the domain's memory, or a reservation past its maximum. */
 export class MemoryError extends XenemuError {
   constructor(message: string) {
@@ -94,6 +101,15 @@ export class GuestMemory {
   private standalone = 0;
   /** Held pages the guest gave up, waiting for their last put. */
   private orphans = 0;
+  /**
+   * Log-dirty mode (Xen's paging log-dirty, what a live migration turns on): one bit per
+   * frame, set by every write the hypervisor learns of, in the bitmap layout
+   * XEN_DOMCTL_SHADOW_OP_CLEAN returns (bit n of byte n/8 is frame n). Null while off,
+   * which is the only thing a write path checks then.
+   */
+  private dirtyBits: Uint8Array | null = null;
+  /** Writes marked since the last clean (Xen's fault_count: the log-dirty faults taken). */
+  private dirtyFaults = 0;
 
   constructor(
     /** Size of the guest's frame space (its maxmem in pages). */
@@ -163,6 +179,16 @@ export class GuestMemory {
     return this.views.has(gfn);
   }
 
+  /** The frames with host memory behind them, ascending: every page that exists to a migration's first round. */
+  backedFrames(): number[] {
+    return [...this.views.keys()].sort((a, b) => a - b);
+  }
+
+  /** The page at `gfn` if it has memory behind it, else null (never backs one: a reader must not grow the domain). */
+  backedPage(gfn: number): Uint8Array | null {
+    return this.views.get(gfn) ?? null;
+  }
+
   /** Frames that have host memory behind them. */
   get backedPages(): number {
     return this.views.size;
@@ -230,6 +256,8 @@ export class GuestMemory {
   private giveUp(gfn: number): boolean {
     const v = this.views.get(gfn);
     if (v === undefined) return true;
+    // The frame's contents are gone: a migration must send it again (as nothing, now).
+    this.markDirty(gfn);
     this.views.delete(gfn);
     const h = this.held.get(v);
     if (h !== undefined) {
@@ -267,7 +295,7 @@ export class GuestMemory {
   }
 
   save(): SavedMemory {
-    const pfns = [...this.views.keys()].sort((a, b) => a - b);
+    const pfns = this.backedFrames();
     // One buffer for all the copies: a page each would be an ArrayBuffer each, which
     // for a guest that touched 256 MiB costs more than copying the bytes.
     const copy = new Uint8Array(pfns.length * XEN_PAGE_SIZE);
@@ -289,6 +317,54 @@ export class GuestMemory {
       m.page(gfn).set(data);
     });
     return m;
+  }
+
+  /** Whether log-dirty mode is on. */
+  get logDirty(): boolean {
+    return this.dirtyBits !== null;
+  }
+
+  /** Turn log-dirty mode on with no page dirty (paging_log_dirty_enable); EINVAL if it is on already. */
+  enableLogDirty(): void {
+    if (this.dirtyBits !== null) throw new MemoryError('log-dirty mode is already on');
+    this.dirtyBits = new Uint8Array((this.maxPages + 7) >> 3);
+    this.dirtyFaults = 0;
+  }
+
+  /** Turn log-dirty mode off, forgetting what was dirty (paging_log_dirty_disable). */
+  disableLogDirty(): void {
+    this.dirtyBits = null;
+  }
+
+  /**
+   * paging_mark_dirty: the page at `gfn` was written (a store of the guest, a grant
+   * mapping or copy into it, a foreign mapping of it). Nothing happens with log-dirty
+   * off, or for a frame outside the domain.
+   */
+  markDirty(gfn: number): void {
+    const bits = this.dirtyBits;
+    if (bits === null || !(gfn >= 0 && gfn < bits.length * 8)) return;
+    bits[gfn >> 3]! |= 1 << (gfn & 7);
+    this.dirtyFaults++;
+  }
+
+  /**
+   * The dirty bitmap, and how many bits are set in it; `clean` also clears it, so the
+   * next call reports only what was written since (XEN_DOMCTL_SHADOW_OP_CLEAN; PEEK
+   * leaves it). Throws unless log-dirty mode is on.
+   */
+  dirtyBitmap(clean: boolean): { bitmap: Uint8Array; dirtyCount: number; faultCount: number } {
+    const bits = this.dirtyBits;
+    if (bits === null) throw new MemoryError('log-dirty mode is off');
+    const bitmap = bits.slice();
+    const faultCount = this.dirtyFaults;
+    if (clean) {
+      bits.fill(0);
+      this.dirtyFaults = 0;
+    }
+    let dirtyCount = 0;
+    for (const byte of bitmap) dirtyCount += POPCOUNT[byte]!;
+    return { bitmap, dirtyCount, faultCount };
   }
 
   /** Take frames back (a balloon deflating); the caller has checked the allocation limit. */

@@ -34,6 +34,17 @@ export class EmulatedPlatform {
   }
 
   /**
+   * The guest stored into its frame `gfn`. Xen learns of a guest's writes in log-dirty
+   * mode from the write faults its shadow page tables take; an emulated guest's stores
+   * are plain JavaScript, so its kernel says so after writing a page. Pages others hold
+   * writable (rings a backend maps, a registered vcpu_info) need not be reported: the
+   * last round of a migration sends them anyway (XEN_DOMCTL_SHADOW_LOGDIRTY_FINAL).
+   */
+  stored(gfn: number): void {
+    this.domain.memory.markDirty(gfn);
+  }
+
+  /**
    * Account time the emulated vCPU spent running guest code (its runstate time, what
    * `xl list` and `xl vcpu-list` show).
    */

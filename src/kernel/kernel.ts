@@ -191,12 +191,29 @@ export class Kernel {
       free: (gfn) => this.pageAllocator.freePage(gfn),
       freePages: () => this.pageAllocator.free,
       page: (gfn) => this.page(gfn),
+      stored: (gfn) => this.stored(gfn),
+      scheduled: () => this.scheduled(),
     });
   }
 
   /** The kernel's own mapping of its frame `gfn` (what grantRing fills and grants). */
   page(gfn: number): Uint8Array {
     return this.hc.platform.page(gfn);
+  }
+
+  /**
+   * For the programs at the console: resolves once the vCPUs run (at once if they do),
+   * true, or false once the kernel stopped. While the domain is suspended nothing in it
+   * runs, so a program's next step waits (polled: a suspend lasts milliseconds).
+   */
+  async scheduled(): Promise<boolean> {
+    while (this.state === 'suspended') await new Promise((resolve) => setTimeout(resolve, 1));
+    return this.state === 'running';
+  }
+
+  /** The kernel wrote its frame `gfn` (for log-dirty: see EmulatedPlatform.stored). */
+  stored(gfn: number): void {
+    this.hc.platform.stored(gfn);
   }
 
   get clock(): Clock {
@@ -479,7 +496,7 @@ export class Kernel {
     this.xenbusFront = new XenbusBus(FRONT, this.xs, this.log);
     this.xenbusBack = new XenbusBus(BACK, this.xs, this.log);
     // Each disk's queue may hold up to an eighth of the domain's memory as I/O buffers.
-    const pages = { alloc: () => this.pageAllocator.alloc(), free: (gfn: number) => this.pageAllocator.freePage(gfn), page: (gfn: number) => this.page(gfn) };
+    const pages = { alloc: () => this.pageAllocator.alloc(), free: (gfn: number) => this.pageAllocator.freePage(gfn), page: (gfn: number) => this.page(gfn), stored: (gfn: number) => this.stored(gfn) };
     this.blocks = new BlockLayer(pages, this.clock, Math.floor(this.options.pages / 8));
     this.blkfront = new Blkfront(this, this.blocks);
     this.blkback = new Blkback(this);

@@ -10,6 +10,7 @@ import { StatsParams } from './stats.js';
 import { NetParams } from './net-rpc.js';
 import { XenbusParams } from './xenbus-rpc.js';
 import { FaultParams } from './fault-rpc.js';
+import { MigrateParams } from './migrate-rpc.js';
 import { SaveRestoreParams } from './saverestore-rpc.js';
 
 /**
@@ -17,4 +18,4 @@ import { SaveRestoreParams } from './saverestore-rpc.js';
  * daemon serves these and nothing else, and checks each request's parameters against
  * its method's before the method runs. Not imported by the CLI (it loads every schema).
  */
-export const RPC_PARAMS: Readonly<Record<string, z.ZodType>> = { ...HostParams, ...DomainParams, ...DeviceParams, ...EvtchnParams, ...StatsParams, ...BlkParams, ...XenbusParams, ...NetParams, ...ConsoleParams, ...FaultParams, ...ExecParams, ...SaveRestoreParams };
+export const RPC_PARAMS: Readonly<Record<string, z.ZodType>> = { ...HostParams, ...DomainParams, ...DeviceParams, ...EvtchnParams, ...StatsParams, ...BlkParams, ...XenbusParams, ...NetParams, ...ConsoleParams, ...FaultParams, ...ExecParams, ...SaveRestoreParams, ...MigrateParams };

@@ -90,6 +90,8 @@ const VALID: Record<string, unknown> = {
   'fault.add': { kind: 'xs-delay', target: 'socket', delayMs: 0, count: 1 },
   'fault.list': {},
   'fault.clear': { id: null },
+  'domain.migrateSend': { ref: '1', channel: '/nonexistent/xenemu-channel', rune: 'ssh host xenemu migrate-receive' },
+  'domain.migrateReceive': { channel: '/nonexistent/xenemu-channel', paused: false },
 };
 const METHODS = Object.keys(VALID);
 

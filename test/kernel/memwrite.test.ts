@@ -4,7 +4,7 @@ import { memwritePattern, parseMemSize, registerMemwrite } from '../../src/kerne
 import { PageAllocator } from '../../src/kernel/mm/page-allocator.js';
 import { bootMachine, until, yamlConfig } from '../helpers/machine.js';
 
-function guest(frames: number): { sh: Shell; out: () => string; pages: Map<number, Uint8Array>; alloc: PageAllocator } {
+function guest(frames: number, scheduled: () => Promise<boolean> = () => Promise.resolve(true)): { sh: Shell; out: () => string; pages: Map<number, Uint8Array>; stored: Set<number>; alloc: PageAllocator } {
   let text = '';
   const sh = new Shell(
     (t) => (text += t),
@@ -13,11 +13,13 @@ function guest(frames: number): { sh: Shell; out: () => string; pages: Map<numbe
   const alloc = new PageAllocator(0, frames, []);
   const pages = new Map<number, Uint8Array>();
   const page = (gfn: number) => pages.get(gfn) ?? pages.set(gfn, new Uint8Array(4096)).get(gfn)!;
-  registerMemwrite(sh, { alloc: () => alloc.alloc(), free: (g) => alloc.freePage(g), freePages: () => alloc.free, page });
+  const stored = new Set<number>();
+  registerMemwrite(sh, { alloc: () => alloc.alloc(), free: (g) => alloc.freePage(g), freePages: () => alloc.free, page, stored: (g) => stored.add(g), scheduled });
   sh.start(false);
   return {
     sh,
     pages,
+    stored,
     alloc,
     out: () => {
       const t = text;
@@ -41,6 +43,7 @@ test('memwrite SIZE writes the pattern into every byte of SIZE worth of frames, 
   await until(() => g.out().includes('# '), 'the prompt');
   t.is(g.pages.size, 10);
   for (const [gfn, page] of g.pages) t.true(page.every((b) => b === memwritePattern(gfn, 0)), `gfn ${gfn}`);
+  t.deepEqual([...g.stored].sort((a, b) => a - b), [...g.pages.keys()].sort((a, b) => a - b), 'every page written is reported (log-dirty)');
   t.is(g.alloc.free, 64, 'the frames are back in the allocator');
   t.is(g.sh.status, 0);
 });
@@ -65,6 +68,23 @@ test('memwrite --loop rewrites the pages pass after pass, with a new byte each p
   await until(() => g.sh.status === 130, 'the interrupt');
   await until(() => g.alloc.free === 4096, 'the frames given back');
   t.true(g.out().includes('^C'));
+});
+
+test('memwrite --loop writes nothing while the guest is suspended, and ends when its kernel stops', async (t) => {
+  let gate: ((run: boolean) => void) | null = null;
+  let state: 'running' | 'suspended' | 'halted' = 'running';
+  const g = guest(4096, () => (state === 'suspended' ? new Promise<boolean>((resolve) => (gate = resolve)) : Promise.resolve(state === 'running')));
+  g.sh.input(Buffer.from('memwrite --loop 8M\r'));
+  await until(() => g.pages.get(0)?.[0] === memwritePattern(0, 1), 'the second pass');
+  state = 'suspended';
+  await until(() => gate !== null, 'the program waits for its vCPU');
+  const frozen = new Map([...g.pages].map(([gfn, p]) => [gfn, p[0]]));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.deepEqual(new Map([...g.pages].map(([gfn, p]) => [gfn, p[0]])), frozen, 'no page changed while suspended');
+  state = 'halted';
+  gate!(false);
+  await until(() => g.alloc.free === 4096, `the program ended, its frames given back (status ${g.sh.status}, free ${g.alloc.free})`);
+  t.is(g.sh.status, 0);
 });
 
 test('memwrite in a booted guest writes its domain\'s memory', async (t) => {

@@ -36,6 +36,9 @@ export const ARG_KINDS: Readonly<Record<string, ArgKinds>> = {
   rename: domain,
   dmesg: domain,
   console: domain,
+  // DOM HOST: the host is an ssh destination (or with -s '' a command), nothing to complete.
+  migrate: { args: ['domain', 'none'], flags: { config: 'file' } },
+  'migrate-receive': {},
   sysrq: domain,
   trigger: domain,
   'xenbus:list': domain,

@@ -330,7 +330,10 @@ class BlkfrontInstance implements BlockDriverDisk {
           for (let p = 0; p < n; p++) writeIndirectSegment(views, p, this.grant(beDomid, buf.gfns[first + p]!, readonly, refs), 0, p === n - 1 ? lastSect : BLKIF_SECTORS_PER_PAGE - 1);
           const frames = this.indirect[id]!;
           const igrefs: number[] = [];
-          for (let i = 0; i < indirectPages(n); i++) igrefs.push(this.grant(beDomid, frames[i]!, true, refs));
+          for (let i = 0; i < indirectPages(n); i++) {
+            this.k.stored(frames[i]!);
+            igrefs.push(this.grant(beDomid, frames[i]!, true, refs));
+          }
           req.writeIndirect(ringOp, this.vdev, BigInt(id), sector, n, igrefs);
         } else {
           throw new BlockIoError('EINVAL', `${this.name}: a ${op} of ${n} pages does not fit one request`, null);

@@ -1,6 +1,6 @@
 import type { Clock } from '../../hypervisor/clock.js';
 import { XEN_PAGE_SIZE } from '../../abi/index.js';
-import { BlockIoError, fillPages, readPages, type BlockBuffer, type BlockDevice } from './block-layer.js';
+import { BlockIoError, readPages, type BlockBuffer, type BlockDevice } from './block-layer.js';
 
 /**
  * `block-io`, a small program a user runs "inside" a guest against one of its disks
@@ -178,7 +178,7 @@ export async function runBlockIo(dev: BlockDevice, o: BlockIoOptions, clock: Clo
   /** One block on a worker's direct buffer. */
   const direct = async (at: number, n: number, buf: BlockBuffer): Promise<void> => {
     if (o.op === 'write') {
-      if (zeros === null) fillPages(buf, expected(at, n));
+      if (zeros === null) dev.fill(buf, expected(at, n));
       await dev.writeDirect(at, buf, n);
       return;
     }
@@ -208,7 +208,7 @@ export async function runBlockIo(dev: BlockDevice, o: BlockIoOptions, clock: Clo
     }
   }
   // A page from the allocator may hold anything: zeros are written once, here.
-  if (o.op === 'write' && zeros !== null) for (const b of buffers) for (const page of b.pages) page.fill(0);
+  if (o.op === 'write' && zeros !== null) for (const b of buffers) dev.fill(b, new Uint8Array(b.pages.length * XEN_PAGE_SIZE));
   const start = clock.now();
   let next = 0;
   const worker = async (buf: BlockBuffer | null): Promise<void> => {

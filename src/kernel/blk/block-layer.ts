@@ -96,6 +96,8 @@ export interface BlockPages {
   alloc(): number;
   free(gfn: number): void;
   page(gfn: number): Uint8Array;
+  /** The layer wrote the frame (EmulatedPlatform.stored: a migration sends it again). */
+  stored(gfn: number): void;
 }
 
 /**
@@ -396,8 +398,14 @@ export class BlockDevice {
     return { gfns, pages: gfns.map((g) => this.pages.page(g)) };
   }
 
+  /** Copy `src` into a buffer's pages from its first byte (a store of the guest's). */
+  fill(buf: BlockBuffer, src: Uint8Array): void {
+    fillPages(buf, src);
+    for (let p = 0; p * XEN_PAGE_SIZE < src.length; p++) this.pages.stored(buf.gfns[p]!);
+  }
+
   private copyIn(buf: BlockBuffer, data: Uint8Array): void {
-    fillPages(buf, data);
+    this.fill(buf, data);
     this.bytesCopied += data.length;
   }
 

@@ -22,6 +22,8 @@ export interface BlkKernel {
   readonly gnttab: GuestGrantTable;
   /** The kernel's own mapping of its frame `gfn`. */
   page(gfn: number): Uint8Array;
+  /** The kernel wrote its frame `gfn` (EmulatedPlatform.stored). */
+  stored(gfn: number): void;
   /** Disk faults made to happen on purpose (`xenemu fault add disk-...`); null when none can be. */
   readonly blkFaults: BlkFaults | null;
 }

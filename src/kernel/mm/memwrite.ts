@@ -25,6 +25,14 @@ export interface MemwriteHost {
   /** Frames free now (checked first, so a SIZE too large fails before taking anything). */
   freePages(): number;
   page(gfn: number): Uint8Array;
+  /** The frame was written (log-dirty: a migration sends it again). */
+  stored(gfn: number): void;
+  /**
+   * Resolves when the guest's vCPUs run again (at once if they do): true, or false when
+   * they never will (the kernel stopped). A suspended guest runs nothing, so a program
+   * in it must not write its memory while a migration takes the last copy.
+   */
+  scheduled(): Promise<boolean>;
 }
 
 const PAGE = 4096;
@@ -75,14 +83,15 @@ async function run(argv: readonly string[], host: MemwriteHost, io: ShellIO): Pr
       for (let i = 0; i < gfns.length; i++) {
         const gfn = gfns[i]!;
         host.page(gfn).fill(memwritePattern(gfn, pass));
+        host.stored(gfn);
         if (loop && (i + 1) % BATCH === 0) {
           await new Promise<void>((resolve) => setImmediate(resolve));
-          if (io.signal.aborted) break;
+          if (io.signal.aborted || !(await host.scheduled())) break;
         }
       }
       pass++;
       if (loop) await new Promise<void>((resolve) => setImmediate(resolve));
-    } while (loop && !io.signal.aborted);
+    } while (loop && !io.signal.aborted && (await host.scheduled()));
     const ms = performance.now() - start;
     io.println(`memwrite: ${pass} pass${pass === 1 ? '' : 'es'} over ${count} pages (${(count * PAGE) / 1024} KiB) in ${ms.toFixed(1)} ms`);
     return 0;

@@ -493,6 +493,7 @@ class NetbackVif implements EthernetLink {
     const domid = this.dev.otherend!.domid;
     const buf = this.rxBuf!;
     buf.bytes.set(frame);
+    for (let p = 0; p < slots; p++) this.k.stored(buf.gfn + p);
     const reqs = Array.from({ length: slots }, () => {
       const slot = ring.takeRequest()!;
       return readRxRequest(slot.view, slot.offset);

@@ -256,6 +256,7 @@ export class NetfrontNic implements EthernetLink {
       const buf = this.txBufs[id]!;
       const chunk = frame.subarray(i * XEN_PAGE_SIZE, Math.min(frame.length, (i + 1) * XEN_PAGE_SIZE));
       buf.page.set(chunk);
+      this.k.stored(buf.gfn);
       const slot = ring.nextRequest();
       writeTxRequest(slot.view, slot.offset, { gref: buf.gref, offset: 0, flags: i < slots - 1 ? NETTXF.more_data : 0, id, size: i === 0 ? frame.length : chunk.length });
     }

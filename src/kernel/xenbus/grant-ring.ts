@@ -26,6 +26,8 @@ export interface RingGrantKernel {
   readonly gnttab: GuestGrantTable;
   /** The kernel's own mapping of its frame `gfn`. */
   page(gfn: number): Uint8Array;
+  /** The kernel wrote its frame `gfn` (EmulatedPlatform.stored). */
+  stored(gfn: number): void;
 }
 
 /** How a release went: grants still mapped by the other end keep their frames out of use. */
@@ -67,6 +69,7 @@ export function grantRing(k: RingGrantKernel, otherendId: number, nrPages: numbe
   const first = k.pageAllocator.allocAligned(nrPages);
   const gfns = Array.from({ length: nrPages }, (_, i) => first + i);
   const pages = gfns.map((gfn) => k.page(gfn).fill(0));
+  for (const gfn of gfns) k.stored(gfn);
   const refs: number[] = [];
   try {
     for (const gfn of gfns) refs.push(k.gnttab.grantForeignAccess(otherendId, gfn, false));

@@ -140,7 +140,23 @@ function vcpusOf(value: unknown, r: Rec): SavedVcpu[] {
   return parsed.data;
 }
 
-function readPageData(r: Rec, pages: Map<number, Uint8Array>): void {
+/**
+ * What the pages after a VERIFY record found (libxc's verify mode, `xl migrate
+ * --debug`): each is compared with the page already received instead of replacing it.
+ */
+export interface VerifyReport {
+  compared: number;
+  /** The pfns whose page differed from the one the stream had delivered. */
+  differ: number[];
+}
+
+/** Reading options: what may follow libxl's END, and who hears of a VERIFY pass. */
+export interface ReadOptions {
+  trailing: 'refuse' | 'keep';
+  onVerify?: (report: VerifyReport) => void;
+}
+
+function readPageData(r: Rec, pages: Map<number, Uint8Array>, verify: VerifyReport | null = null): void {
   if (r.body.length < 8) fail('shorter than its count and reserved fields', r.name, r.offset);
   const count = r.body.readUInt32LE(0);
   if (r.body.readUInt32LE(4) !== 0) fail('reserved field not zero', r.name, r.offset);
@@ -163,13 +179,25 @@ function readPageData(r: Rec, pages: Map<number, Uint8Array>): void {
     at += XEN_PAGE_SIZE;
   }
   if (at !== r.body.length) fail(`${r.body.length - at} bytes after the last page`, r.name, r.offset);
+  if (verify !== null) {
+    // xg_sr_restore.c process_page_data in verify mode: memcmp, and report, never write.
+    for (const [pfn, page] of incoming) {
+      verify.compared++;
+      const have = pages.get(pfn);
+      // A frame never sent reads as zeros, as a populated page nobody wrote does.
+      const zero = (p: Uint8Array): boolean => p.every((b) => b === 0);
+      const same = page === null ? have === undefined || zero(have) : have === undefined ? zero(page) : Buffer.from(have.buffer, have.byteOffset, have.length).equals(page);
+      if (!same) verify.differ.push(pfn);
+    }
+    return;
+  }
   for (const [pfn, page] of incoming) {
     if (page === null) pages.delete(pfn);
     else pages.set(pfn, page);
   }
 }
 
-async function readLibxc(src: ByteSource): Promise<LibxcPart> {
+async function readLibxc(src: ByteSource, onVerify?: (report: VerifyReport) => void): Promise<LibxcPart> {
   const at = src.offset;
   const ihdr = await src.read(24, 'libxc image header', at);
   if (ihdr.readBigUInt64BE(0) !== LIBXC_MARKER) fail('no image marker', 'libxc image header', at);
@@ -186,6 +214,7 @@ async function readLibxc(src: ByteSource): Promise<LibxcPart> {
   const part: LibxcPart = { type: pv ? 'pv' : 'x86 HVM', pages: new Map(), ageNs: null, sharedInfo: null, vcpus: null, hvmParams: null };
   const pvVcpus: SavedVcpu[] = [];
   let staticEnd = version < 3;
+  let verify: VerifyReport | null = null;
   for (;;) {
     const r = await readRecord(src, 'libxc');
     const onlyFor = (wantPv: boolean): void => {
@@ -199,6 +228,7 @@ async function readLibxc(src: ByteSource): Promise<LibxcPart> {
         if (r.body.length !== 0) fail('END with a body', r.name, r.offset);
         if (!staticEnd) fail('no STATIC_DATA_END before the end', r.name, r.offset);
         if (part.sharedInfo === null) fail('the stream ends without SHARED_INFO', r.name, r.offset);
+        if (verify !== null) onVerify?.(verify);
         if (part.ageNs === null) fail('the stream ends without X86_TSC_INFO', r.name, r.offset);
         if (pv) {
           if (pvVcpus.length === 0) fail('the stream ends without X86_PV_VCPU_BASIC', r.name, r.offset);
@@ -210,7 +240,11 @@ async function readLibxc(src: ByteSource): Promise<LibxcPart> {
         return part;
       case LIBXC_REC.PAGE_DATA:
         if (!staticEnd) fail('page data before STATIC_DATA_END', r.name, r.offset);
-        readPageData(r, part.pages);
+        readPageData(r, part.pages, verify);
+        break;
+      case LIBXC_REC.VERIFY:
+        if (r.body.length !== 0) fail('VERIFY with a body', r.name, r.offset);
+        verify ??= { compared: 0, differ: [] };
         break;
       case LIBXC_REC.X86_PV_INFO:
         onlyFor(true);
@@ -306,7 +340,7 @@ function emulatorHeader(r: Rec): void {
  * With `trailing` 'refuse' (a file) anything after END is an error; with 'keep' (a
  * pipe), it stays in `src` for the caller.
  */
-export async function readLibxlStream(src: ByteSource, options: { trailing: 'refuse' | 'keep' } = { trailing: 'refuse' }): Promise<DomainImage> {
+export async function readLibxlStream(src: ByteSource, options: ReadOptions = { trailing: 'refuse' }): Promise<DomainImage> {
   await readLibxlHeader(src);
   let libxc: LibxcPart | null = null;
   let context: EmulatorContext | null = null;
@@ -317,7 +351,7 @@ export async function readLibxlStream(src: ByteSource, options: { trailing: 'ref
       case LIBXL_REC.LIBXC_CONTEXT:
         if (libxc !== null) fail('a second libxc stream', r.name, r.offset);
         if (r.body.length !== 0) fail('LIBXC_CONTEXT with a body', r.name, r.offset);
-        libxc = await readLibxc(src);
+        libxc = await readLibxc(src, options.onVerify);
         break;
       case LIBXL_REC.EMULATOR_XENSTORE_DATA:
         // Keys under the device model's own path: xenemu's has none (see stream-writer.ts).
@@ -370,7 +404,7 @@ function assemble(libxc: LibxcPart, context: EmulatorContext, at: number): Domai
 }
 
 /** A whole save stream: xl's header, then the libxl stream. */
-export async function readSaveStream(src: ByteSource, options: { trailing: 'refuse' | 'keep' } = { trailing: 'refuse' }): Promise<ReadSaveStream> {
+export async function readSaveStream(src: ByteSource, options: ReadOptions = { trailing: 'refuse' }): Promise<ReadSaveStream> {
   const header = await readXlHeader(src);
   return { header, configJson: header.configJson, image: await readLibxlStream(src, options) };
 }

@@ -197,6 +197,15 @@ export class SaveStreamWriter {
   }
 
   /**
+   * libxc's VERIFY record (verify_frames, `xl migrate --debug`): the pages that follow
+   * are compared by the receiver with what it has, not written.
+   */
+  async verify(): Promise<void> {
+    this.step(['header', 'pages'], 'pages', 'VERIFY');
+    await this.put(record(LIBXC_REC.VERIFY, Buffer.alloc(0)));
+  }
+
+  /**
    * One round of pages: PAGE_DATA records of up to 1024 pfns; a null page goes as XTAB
    * (the frame is gone). The pages themselves are not copied: each record goes to the
    * sink as its header and pfn list followed by the page views `pageOf` returned.

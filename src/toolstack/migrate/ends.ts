@@ -1,0 +1,42 @@
+import type { Domctl } from '../../hypervisor/domctl.js';
+import type { DomainConfig } from '../config/index.js';
+import type { Toolstack } from '../toolstack.js';
+import type { MigrationTarget } from './receiver.js';
+import type { MigrationSource } from './sender.js';
+
+/**
+ * The toolstack as a migration's sending end: the guest suspends and its image is
+ * taken, a failed migration resumes it in place, a finished one destroys it. With
+ * `config` (xl migrate -C) the target builds the domain from that config instead.
+ */
+export function toolstackSource(toolstack: Toolstack, domctl: Domctl, config?: DomainConfig): MigrationSource {
+  return {
+    domctl,
+    suspend: async (domid) => {
+      const image = await toolstack.suspendDomain(domid);
+      return config === undefined ? image : { ...image, record: { ...image.record, config } };
+    },
+    resume: (domid) => toolstack.resumeDomain(domid),
+    isSuspended: (domid) => toolstack.find(domid).shutdownReason === 'suspend',
+    rename: (domid, name) => toolstack.rename(domid, name),
+    destroy: (domid) => toolstack.destroySaved(domid),
+  };
+}
+
+/** The toolstack as the receiving end: the domain is restored paused, then renamed and unpaused on "go". */
+export function toolstackTarget(toolstack: Toolstack): MigrationTarget {
+  return {
+    restore: (image, _configJson, name) => toolstack.restoreDomain(image, { paused: true, name }),
+    rename: (domid, name) => toolstack.rename(domid, name),
+    unpause: async (domid) => {
+      // libxl_domain_unpause returns once the vCPUs may run: the guest's resume that
+      // follows (its devices reconnecting) is the guest's own time, as on Xen. A failure
+      // there crashes the domain (toolstack.unpause), which on_crash handles.
+      const resuming = toolstack.unpause(domid);
+      resuming.catch(() => {});
+      // The unpause itself fails before the guest runs (its promise is rejected already).
+      await Promise.race([resuming, Promise.resolve()]);
+    },
+    destroy: (domid) => toolstack.destroy(domid),
+  };
+}
