@@ -3,8 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { machineSources } from '../../src/host/stats-service.js';
+import { VirtualClock } from '../../src/hypervisor/clock.js';
 import type { Kernel } from '../../src/kernel/kernel.js';
-import { bootMachine, until, yamlConfig, type TestMachine } from '../helpers/machine.js';
+import { bootMachine, pumpClock, until, yamlConfig, type TestMachine } from '../helpers/machine.js';
 import { pattern } from '../kernel/blk/helpers.js';
 
 // The host's own checkpoint (Toolstack.checkpointImage, what the daemon takes every
@@ -138,4 +139,36 @@ test('a paused guest is checkpointed in place and stays paused; a suspend asked 
   t.is(saved.kernel.state, 'suspended');
   t.is(kernel.state, 'running');
   t.true(kernel.log.lines.some((l) => l.includes('suspend cancelled, resuming in the same domain')), 'the user-asked one is seen, as on Xen');
+});
+
+test('a paused guest with a disk request in flight is not checkpointed (only its interrupt could finish it): it stays paused, the write completes once it runs', async (t) => {
+  const clock = new VirtualClock();
+  const tm = await bootMachine({ clock });
+  const stop = pumpClock(clock);
+  t.teardown(async () => {
+    stop();
+    await tm.dispose();
+  });
+  const ts = tm.m.toolstack;
+  const img = image('held.img');
+  const { domid, kernel } = await guestWithDisk(tm, 'held', img);
+  const slow = tm.m.faults.add({ probability: 1, count: null, durationMs: null, seed: 1, options: { delayMs: 10_000 }, kind: 'disk-slow', target: { domid, name: 'held' } });
+  let written = false;
+  const write = kernel.blocks
+    .find('xvda')!
+    .write(0, pattern(4096, 3))
+    .then(() => (written = true));
+  await until(() => slow.fired === 1, 'the backend holds the write');
+  ts.pause(domid);
+  const guestLog = [...kernel.log.lines];
+  await t.throwsAsync(ts.checkpointImage(domid), { message: /xvda: 1 requests in flight, and the domain is paused/ });
+  t.is(tm.m.hv.get(domid).pauseCount, 1, 'still paused, once');
+  t.deepEqual(kernel.log.lines, guestLog);
+  await ts.unpause(domid);
+  clock.advance(10e9);
+  await write;
+  t.true(written);
+  tm.m.faults.clear(slow.id);
+  t.is((await ts.checkpointImage(domid)).kernel.state, 'suspended', 'with nothing in flight it is checkpointed');
+  t.deepEqual(new Uint8Array(readFileSync(img).subarray(0, 4096)), pattern(4096, 3));
 });
