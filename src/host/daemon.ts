@@ -148,8 +148,7 @@ async function main(): Promise<void> {
 
 /**
  * How often guests are checkpointed: host.yaml's checkpoint_interval_ms, else
- * $XENEMU_CHECKPOINT_INTERVAL_MS (a default for a whole environment: the test suite
- * sets 0, so its daemons' guests are not suspended under the tests), else 5 s.
+ * $XENEMU_CHECKPOINT_INTERVAL_MS (a default for a whole environment), else 5 s.
  */
 function checkpointInterval(configured: number | undefined, env: string | undefined, log: (line: string) => void): number {
   if (configured !== undefined) return configured;

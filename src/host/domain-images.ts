@@ -15,9 +15,9 @@ import type { Toolstack } from '../toolstack/toolstack.js';
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 5000;
 
 /**
- * How long a checkpoint or a stop waits for a guest to acknowledge and to suspend
- * (each): a guest that does not answer in this time is skipped (a stop boots it again
- * next time) rather than holding the host for libxl's minute.
+ * How long a stop waits for a guest to acknowledge and to suspend (each): a guest
+ * that does not answer in this time is skipped (it boots again next time) rather than
+ * holding the host for libxl's minute.
  */
 const HOST_SUSPEND_TIMEOUT_NS = 5e9;
 
@@ -25,9 +25,9 @@ const HOST_SUSPEND_TIMEOUT_NS = 5e9;
  * The host's own save files, what makes a daemon restart not a reboot: one per guest
  * in <state dir>/images/<domid>.xl, in xl's save-file format (the same codec as
  * `xenemu save`). `host stop` suspends every guest into its file (saveAll); while the
- * host runs, each running guest is checkpointed every `intervalMs` (suspended,
- * captured and resumed in place, as `xl save -c`), so after a kill -9 its file is at
- * most that old; `host start` restores each domain of the toolstack's records from its
+ * host runs, each guest is checkpointed every `intervalMs` (quiesced, paused and
+ * captured without the guest or anyone watching it seeing anything: see
+ * checkpointAll), so after a kill -9 its file is at most that old; `host start` restores each domain of the toolstack's records from its
  * file (load) instead of booting it again. A file is replaced whole (written aside,
  * then renamed), so a crash while writing leaves the previous one.
  */
@@ -37,6 +37,8 @@ export class DomainImages {
   /** The checkpoint round under way, if any. */
   private round: Promise<void> | null = null;
   private stopped = false;
+  /** Why each domain's last checkpoint failed, if it did (so a lasting cause is logged once). */
+  private readonly failing = new Map<number, string>();
 
   constructor(
     private readonly dir: string,
@@ -76,21 +78,26 @@ export class DomainImages {
 
   /** Forget a domain's file (the domain is gone). */
   remove(domid: number): void {
+    this.failing.delete(domid);
     void rm(this.path(domid), { force: true }).catch(() => {});
   }
 
-  private async write(domid: number, image: DomainImage): Promise<void> {
+  /** Write a domain's file (aside, then renamed over the last one); its size in bytes. */
+  private async write(domid: number, image: DomainImage): Promise<number> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const final = this.path(domid);
     const aside = `${final}.new`;
     const fh = await open(aside, 'w', 0o600);
+    let size: number;
     try {
       await writeSaveStream(fileSink(fh), image, null);
       await fh.sync();
+      size = (await fh.stat()).size;
     } finally {
       await fh.close();
     }
     await rename(aside, final);
+    return size;
   }
 
   /** The guests a checkpoint or a stop can suspend: a kernel that runs, in a domain not shut down. */
@@ -101,18 +108,23 @@ export class DomainImages {
   }
 
   /**
-   * Checkpoint every running, unpaused guest (a paused one cannot answer the suspend
-   * request; its last file stays): suspend, capture, resume in place, write the file.
-   * One that cannot be checkpointed is logged and keeps its last file.
+   * Checkpoint every running guest, paused ones included, and write its file: a
+   * checkpoint the guest does not see (Toolstack.checkpointImage: no control request,
+   * no log line anywhere, the domain paused only while it is captured). One that cannot
+   * be checkpointed keeps its last file; why is logged once, not every round.
    */
   async checkpointAll(): Promise<void> {
     const ts = this.toolstack();
     for (const k of this.guests()) {
-      if (this.hv.domains.get(k.domid)?.paused !== false) continue;
+      const started = performance.now();
       try {
-        await this.write(k.domid, await ts.suspendDomain(k.domid, { checkpoint: true, timeoutNs: HOST_SUSPEND_TIMEOUT_NS }));
+        const bytes = await this.write(k.domid, await ts.checkpointImage(k.domid));
+        this.failing.delete(k.domid);
+        this.log(`domain ${k.domid} '${k.name}' checkpointed (${Math.round(bytes / 1024)} KiB, ${Math.round(performance.now() - started)} ms)`);
       } catch (err) {
-        this.log(`domain ${k.domid} '${k.name}': checkpoint failed: ${(err as Error).message}`);
+        const why = (err as Error).message;
+        if (this.failing.get(k.domid) !== why) this.log(`domain ${k.domid} '${k.name}': checkpoint failed: ${why}`);
+        this.failing.set(k.domid, why);
       }
     }
   }

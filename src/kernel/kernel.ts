@@ -29,6 +29,7 @@ import type { KernelState } from './saved.js';
 import { GuestGrantTable, hypercallGrantFrames } from './mm/gnttab.js';
 import { PageAllocator } from './mm/page-allocator.js';
 import { BACK, FRONT, XenbusBus } from './xenbus/bus.js';
+import { GUEST_SUSPEND, type Freeze } from './xenbus/driver.js';
 import { XenstoreChildren } from './xenbus/xenstore-children.js';
 import { Blkback } from './blk/blkback.js';
 import { Blkfront } from './blk/blkfront.js';
@@ -143,6 +144,8 @@ export class Kernel {
   readonly shell: Shell;
   /** do_suspend is freezing the devices (a second request meanwhile is not taken). */
   private freezing = false;
+  /** A host checkpoint under way (checkpoint()): a suspend request waits for its end. */
+  private checkpointing: Promise<void> | null = null;
   /** The CPUID leaf where Xen's signature was found. */
   xenLeaf = -1;
   /** The free frames of the domain's reservation. */
@@ -670,9 +673,11 @@ export class Kernel {
       return;
     }
     this.freezing = true;
-    this.log.print('PM: freezing devices');
     try {
-      await this.suspendDevices();
+      // The host's checkpoint is not the guest's business: its suspend simply starts after it.
+      await this.checkpointing;
+      this.log.print('PM: freezing devices');
+      await this.suspendDevices(GUEST_SUSPEND);
     } catch (err) {
       this.log.print(`xen:manage: do_suspend: freeze of devices failed: ${(err as Error).message}`);
       return;
@@ -686,6 +691,46 @@ export class Kernel {
   }
 
   /**
+   * A checkpoint the guest does not see (the host's periodic images, see
+   * DomainImages): its devices quiesce as for a suspend (blkfront drains its ring, new
+   * requests wait), but nothing is logged, no control node is involved and the kernel
+   * makes no SCHEDOP_shutdown. `capture` gets the kernel's save as a suspended
+   * kernel's, with its connections: exactly what a suspend at this instant would have
+   * saved, which restore() takes in a new domain. It runs while the devices are
+   * quiesced and the domain still runs, so its caller pauses the domain first thing
+   * (in the same turn as this save, so the two agree). Then the devices thaw, quietly.
+   * `paused`: the domain already is, and no interrupt can come to drain with, so a
+   * driver with work in flight refuses instead of waiting. Refused, changing nothing,
+   * when the kernel is not running, is suspending or is in another checkpoint.
+   */
+  async checkpoint<T>(capture: (saved: KernelState) => Promise<T>, options: { paused: boolean }): Promise<T> {
+    if (this.state !== 'running' || this.freezing || this.checkpointing !== null) {
+      throw new Error(`${this.name}: cannot be checkpointed now (it is ${this.freezing ? 'suspending' : this.checkpointing !== null ? 'in a checkpoint' : this.state})`);
+    }
+    const how: Freeze = { quiet: true, paused: options.paused };
+    const run = async (): Promise<T> => {
+      await this.suspendDevices(how);
+      try {
+        // A halt or a crash while the devices drained: there is no running kernel to capture.
+        if (this.state !== 'running') throw new Error(`${this.name}: it ${this.state === 'halted' ? 'halted' : 'changed state'} during the checkpoint`);
+        return await capture({ ...this.save(), state: 'suspended', connections: this.heldByFrontends() });
+      } finally {
+        await this.thawDevices(how);
+      }
+    };
+    const done = run();
+    this.checkpointing = done.then(
+      () => {},
+      () => {},
+    );
+    try {
+      return await done;
+    } finally {
+      this.checkpointing = null;
+    }
+  }
+
+  /**
    * SCHEDOP_shutdown(SHUTDOWN_suspend) returned 1 in the same domain: the suspend was
    * cancelled (a checkpoint, `save -c`, a save that failed), which is xc_domain_resume's
    * cooperative resume. Xen kept everything (ports, grants, rings), so, as Linux does
@@ -696,19 +741,19 @@ export class Kernel {
     if (this.state !== 'suspended') throw new Error(`${this.name}: the kernel is ${this.state}, not suspended`);
     this.log.print('xen:manage: SCHEDOP_shutdown(SHUTDOWN_suspend) returned 1: suspend cancelled, resuming in the same domain');
     this.state = 'running';
-    await this.thawDevices();
+    await this.thawDevices(GUEST_SUSPEND);
     this.log.print('PM: thaw of devices complete');
   }
 
   /** Suspend every device: the frontends, the backends, then xenstore's children. */
-  async suspendDevices(): Promise<void> {
+  private async suspendDevices(how: Freeze): Promise<void> {
     const parents = [this.xenbusFront, this.xenbusBack, this.xenstoreChildren];
     for (const [i, p] of parents.entries()) {
       try {
-        await p.suspend();
+        await p.suspend(how);
       } catch (err) {
         // Those already frozen go on with the connections they have.
-        for (const q of parents.slice(0, i).reverse()) await q.thaw();
+        for (const q of parents.slice(0, i).reverse()) await q.thaw(how);
         throw err;
       }
     }
@@ -720,8 +765,8 @@ export class Kernel {
   }
 
   /** A cancelled suspend: every device goes on with the connection it had. */
-  private async thawDevices(): Promise<void> {
-    for (const p of [this.xenbusFront, this.xenbusBack, this.xenstoreChildren]) await p.thaw();
+  private async thawDevices(how: Freeze): Promise<void> {
+    for (const p of [this.xenbusFront, this.xenbusBack, this.xenstoreChildren]) await p.thaw(how);
   }
 
   /** Stop the kernel and tell Xen why (SCHEDOP_shutdown). */

@@ -533,6 +533,45 @@ export class Toolstack {
     return image;
   }
 
+  /**
+   * A checkpoint the guest does not see, for the host's own images (DomainImages), not
+   * for xl (save -c is suspendDomain's checkpoint: there the guest takes part, as on
+   * Xen). Nothing is asked of the guest through control/shutdown, nobody's log gets a
+   * line, and the hypervisor does not shut the domain down: the kernel quiesces its
+   * devices without a word (Kernel.checkpoint), the domain is paused through Domctl
+   * while the image is taken, then unpaused and thawed. The image is what suspendDomain
+   * would have taken at that instant (a suspended kernel with its connections, a
+   * domain shut down for a suspend), so restoreDomain cannot tell the two apart. A
+   * paused domain can be checkpointed too (it stays paused), unless a device has work
+   * in flight that only its interrupts could finish.
+   */
+  async checkpointImage(domid: number): Promise<DomainImage> {
+    const guest = this.guests.get(domid);
+    const d = this.find(domid);
+    if (domid === 0 || guest === undefined) throw new ToolstackError('EINVAL', `domain ${domid} is not a guest`);
+    if (d.shutdownReason !== null) throw new ToolstackError('EINVAL', `domain ${domid} '${d.name}' is shut down (${d.shutdownReason})`);
+    const { hv, xs } = this.deps;
+    return guest.kernel.checkpoint(
+      async (kernel) => {
+        this.domctl.pauseDomain(domid);
+        try {
+          const saved = hv.saveDomain(domid);
+          return {
+            record: structuredClone(guest.record),
+            // As after SHUTDOWN_suspend (not shut down meanwhile: it was paused): the pause is this capture's own.
+            hypervisor: { ...saved, pauseCount: saved.pauseCount - 1, shutdownReason: 'suspend', vcpus: saved.vcpus.map((v) => ({ ...v, running: false })) },
+            // A copy: the guest runs on while its image is written.
+            kernel: structuredClone(kernel),
+            xenstore: await captureStoreHome(xs, domid),
+          };
+        } finally {
+          if (hv.domains.get(domid) === d) this.domctl.unpauseDomain(domid);
+        }
+      },
+      { paused: d.paused },
+    );
+  }
+
   /** Take a control request back if the guest has not (libxl's cancel): true when it was still there. */
   private async takeBackRequest(domid: number, command: string): Promise<boolean> {
     const { xs } = this.deps;

@@ -5,7 +5,7 @@ import { engineTransport } from '../../src/kernel/engine-transport.js';
 import { KernelLog } from '../../src/kernel/kernel-log.js';
 import { BACK, FRONT, XenbusBus } from '../../src/kernel/xenbus/bus.js';
 import type { XenbusDevice } from '../../src/kernel/xenbus/device.js';
-import type { XenbusDriver } from '../../src/kernel/xenbus/driver.js';
+import { GUEST_SUSPEND, type XenbusDriver } from '../../src/kernel/xenbus/driver.js';
 import { XenstoreChildren } from '../../src/kernel/xenbus/xenstore-children.js';
 import { XsClient } from '../../src/protocol/xs-client.js';
 import { bootMachine, until, yamlConfig } from '../helpers/machine.js';
@@ -164,14 +164,14 @@ test('suspend, thaw and resume reach every device in attach order; a refused sus
   await children.add(new Recorder('a', 'a', 'node-a', false, calls));
   await children.add(new Recorder('b', 'b', 'node-b', false, calls));
   calls.length = 0;
-  await children.suspend();
+  await children.suspend(GUEST_SUSPEND);
   await children.resume();
-  await children.thaw();
+  await children.thaw(GUEST_SUSPEND);
   t.deepEqual(calls, ['suspend node-a', 'suspend node-b', 'resume node-a', 'resume node-b', 'thaw node-a', 'thaw node-b']);
 
   await children.add(new Recorder('c', 'c', 'node-c', true, calls));
   calls.length = 0;
-  await t.throwsAsync(children.suspend(), { message: /node-c: cannot suspend: busy/ });
+  await t.throwsAsync(children.suspend(GUEST_SUSPEND), { message: /node-c: cannot suspend: busy/ });
   // Their connections are still there: they thaw, they do not reconnect.
   t.deepEqual(calls, ['suspend node-a', 'suspend node-b', 'thaw node-b', 'thaw node-a']);
 });
@@ -230,7 +230,7 @@ test('after resume a frontend starts again from Initialising and follows its new
   await bus.start();
   const dev = bus.devices[0]!;
   await dev.setState(XenbusState.Connected);
-  await bus.suspend();
+  await bus.suspend(GUEST_SUSPEND);
   // A migration: the toolstack names another backend.
   const newBe = '/local/domain/0/backend/vbd/0/70';
   await xs.write(`${newBe}/state`, String(XenbusState.InitWait));

@@ -25,6 +25,7 @@ import {
 import { withTimeout } from '../../hypervisor/clock.js';
 import type { XenIntrSource } from '../intr/xen-intr.js';
 import type { XenbusDevice } from '../xenbus/device.js';
+import type { Freeze } from '../xenbus/driver.js';
 import { grantRing, XENBUS_MAX_RING_GRANTS, type GrantedRing } from '../xenbus/grant-ring.js';
 import { BlockIoError, type BlockBuffer, type BlockDriverDisk, type BlockLayer, type BlockOp } from './block-layer.js';
 import type { BlkKernel } from './context.js';
@@ -394,27 +395,32 @@ class BlkfrontInstance implements BlockDriverDisk {
    * Quiesce for a suspend, as Linux's blkfront_freeze: requests not yet on the ring
    * wait, and those in flight are waited for (the backend still serves them), so the
    * domain is suspended with nothing outstanding: nothing to lose or to do twice
-   * whichever domain it resumes in.
+   * whichever domain it resumes in. A paused domain takes no interrupt to drain with:
+   * with requests in flight it refuses at once.
    */
-  async suspend(): Promise<void> {
+  async suspend(how: Freeze): Promise<void> {
     this.frozen = true;
+    if (this.inFlight > 0 && how.paused) {
+      this.thaw(how);
+      throw new Error(`${this.name}: ${this.inFlight} requests in flight, and the domain is paused`);
+    }
     if (this.inFlight > 0) {
       // A backend that stops answering must not hold the guest half-frozen: after
       // BLKFRONT_DRAIN_TIMEOUT_NS the suspend fails and the disk thaws (the toolstack
       // has given up by then: it waits 60 s).
       const drained = await withTimeout(new Promise<true>((resolve) => this.drained.push(() => resolve(true))), this.k.clock, BLKFRONT_DRAIN_TIMEOUT_NS);
       if (drained === null) {
-        this.thaw();
+        this.thaw(how);
         throw new Error(`${this.name}: ${this.inFlight} requests still in flight after ${BLKFRONT_DRAIN_TIMEOUT_NS / 1e9} s`);
       }
     }
-    this.print(`${this.name}: suspended with no request in flight`);
+    if (!how.quiet) this.print(`${this.name}: suspended with no request in flight`);
   }
 
   /** A cancelled suspend: the requests that waited go on the ring. */
-  thaw(): void {
+  thaw(how: Freeze): void {
     this.frozen = false;
-    this.print(`${this.name}: resuming on the same ring`);
+    if (!how.quiet) this.print(`${this.name}: resuming on the same ring`);
     this.wakeOne();
   }
 

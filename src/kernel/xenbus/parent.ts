@@ -2,7 +2,7 @@ import type { KernelLog } from '../kernel-log.js';
 import type { XsClient } from '../../protocol/xs-client.js';
 import { XenbusState } from '../../abi/index.js';
 import { errnoOf, XenbusDevice } from './device.js';
-import type { XenbusDriver } from './driver.js';
+import type { Freeze, XenbusDriver } from './driver.js';
 import type { XenbusDeviceState } from './saved.js';
 
 /**
@@ -103,13 +103,13 @@ export abstract class XenbusParent {
    * already suspended (newest first: their connections are still there) and fail, so
    * the domain is not suspended with half its devices quiesced.
    */
-  async suspend(): Promise<void> {
+  async suspend(how: Freeze): Promise<void> {
     const done: XenbusDevice[] = [];
     for (const dev of this.devices) {
       try {
-        await dev.driver?.suspend?.(dev);
+        await dev.driver?.suspend?.(dev, how);
       } catch (err) {
-        for (const d of done.reverse()) await d.driver?.thaw?.(d).catch(() => {});
+        for (const d of done.reverse()) await d.driver?.thaw?.(d, how).catch(() => {});
         throw new Error(`${this.name}: ${dev.node}: cannot suspend: ${(err as Error).message}`);
       }
       done.push(dev);
@@ -123,10 +123,13 @@ export abstract class XenbusParent {
     }
   }
 
-  /** A cancelled suspend: every child goes on with the connection it had; one that fails is logged. */
-  async thaw(): Promise<void> {
+  /**
+   * A cancelled suspend: every child goes on with the connection it had; one that
+   * fails is logged (in the kernel's log, quiet or not: the device is broken).
+   */
+  async thaw(how: Freeze): Promise<void> {
     for (const dev of this.devices) {
-      await dev.driver?.thaw?.(dev).catch((err: Error) => this.log.print(`${dev.driver?.name}: ${dev.node}: thaw failed: ${err.message}`));
+      await dev.driver?.thaw?.(dev, how).catch((err: Error) => this.log.print(`${dev.driver?.name}: ${dev.node}: thaw failed: ${err.message}`));
     }
   }
 

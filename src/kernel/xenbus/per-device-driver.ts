@@ -1,6 +1,6 @@
 import type { XenbusState } from '../../abi/index.js';
 import type { XenbusDevice } from './device.js';
-import type { XenbusDriver } from './driver.js';
+import type { Freeze, XenbusDriver } from './driver.js';
 
 /** Guest frames and grant references a device's connection holds (its rings, buffers and their grants). */
 export interface HeldResources {
@@ -18,8 +18,8 @@ export interface DeviceInstance {
   /** The other end published a new state. */
   otherendChanged(state: XenbusState): Promise<void>;
   /** Quiesce before a suspend, and go on after a cancelled one (default: nothing to do). */
-  suspend?(): Promise<void>;
-  thaw?(): void;
+  suspend?(how: Freeze): Promise<void>;
+  thaw?(how: Freeze): void;
   /** What its connection holds (a frontend's; see PerDeviceDriver.held). */
   held?(): HeldResources;
 }
@@ -62,12 +62,12 @@ export abstract class PerDeviceDriver<I extends DeviceInstance> implements Xenbu
     await inst.serial(async () => inst.detach());
   }
 
-  async suspend(dev: XenbusDevice): Promise<void> {
-    await this.instances.get(dev)?.suspend?.();
+  async suspend(dev: XenbusDevice, how: Freeze): Promise<void> {
+    await this.instances.get(dev)?.suspend?.(how);
   }
 
-  async thaw(dev: XenbusDevice): Promise<void> {
-    this.instances.get(dev)?.thaw?.();
+  async thaw(dev: XenbusDevice, how: Freeze): Promise<void> {
+    this.instances.get(dev)?.thaw?.(how);
   }
 
   /**
