@@ -39,7 +39,7 @@ interface SaveParts {
 
 async function saveTo(tm: TestMachine, domid: number, file: string): Promise<SaveParts> {
   let t = now();
-  const image = await tm.m.toolstack.suspendDomain(domid);
+  const image = await tm.m.toolstack.suspendDomain(domid, { pagesInPlace: true });
   const suspend = now() - t;
   t = now();
   const fh = await open(file, 'w');

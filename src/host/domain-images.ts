@@ -158,7 +158,7 @@ export class DomainImages {
     for (const k of this.guests()) {
       try {
         while (this.hv.get(k.domid).paused) this.domctl.unpauseDomain(k.domid);
-        await this.write(k.domid, await ts.suspendDomain(k.domid, { timeoutNs: HOST_SUSPEND_TIMEOUT_NS }));
+        await this.write(k.domid, await ts.suspendDomain(k.domid, { timeoutNs: HOST_SUSPEND_TIMEOUT_NS, pagesInPlace: true }));
         this.log(`domain ${k.domid} '${k.name}' saved to ${this.path(k.domid)}`);
       } catch (err) {
         this.log(`domain ${k.domid} '${k.name}': cannot be saved (${(err as Error).message}); it boots again at the next start`);

@@ -69,7 +69,8 @@ export function saveRestoreMethods(machine: Machine): Record<string, RpcMethod> 
       }
       try {
         // A failed suspend leaves the domain running (the toolstack takes the request back).
-        const image = await toolstack.suspendDomain(d.domid);
+        // The file is written before the domain resumes or goes: its frames need no copy.
+        const image = await toolstack.suspendDomain(d.domid, { pagesInPlace: true });
         if (override !== undefined) image.record = { ...image.record, config: override };
         try {
           await writer.begin(image.hypervisor.type, image.hypervisor.memory.maxPages);

@@ -151,7 +151,7 @@ export class Domain {
   }
 
   /** Everything about the domain (see SavedDomain); a dying domain cannot be saved. */
-  save(nowNs: number): SavedDomain {
+  save(nowNs: number, options: { pagesInPlace?: boolean } = {}): SavedDomain {
     if (this.dying) throw new XenemuError('EINVAL', `domain ${this.domid} is dying: there is nothing left to save`);
     return {
       domid: this.domid,
@@ -176,7 +176,7 @@ export class Domain {
         running: v.running,
         vcpuInfo: { ...v.vcpuInfo },
       })),
-      memory: this.memory.save(),
+      memory: this.memory.save({ inPlace: options.pagesInPlace === true }),
       evtchn: this.evtchn!.save(),
       grantTable: this.grantTable!.save(),
       timers: this.timers!.save(),

@@ -202,9 +202,12 @@ export class Hypervisor implements EventChannelHost, GrantHost {
     return domain;
   }
 
-  /** Save a domain (see SavedDomain): a snapshot; the domain goes on as it was. */
-  saveDomain(domid: number): SavedDomain {
-    return this.get(domid).save(this.clock.now());
+  /**
+   * Save a domain (see SavedDomain): a snapshot; the domain goes on as it was. With
+   * `pagesInPlace` the memory's pages are the domain's own frames (GuestMemory.save).
+   */
+  saveDomain(domid: number, options: { pagesInPlace?: boolean } = {}): SavedDomain {
+    return this.get(domid).save(this.clock.now(), options);
   }
 
   /**

@@ -475,8 +475,12 @@ export class Toolstack {
    * safe. A failure after the guest suspended resumes it, so a save that failed
    * leaves the domain running, as xl does. `timeoutNs` shortens both waits (a host
    * stopping does not wait a minute for each guest that does not answer).
+   * `pagesInPlace` (not with `checkpoint`) gives the image the domain's own frames
+   * instead of copies, for a caller that writes the image out before it resumes or
+   * destroys the domain: a save or a migration then copies no page it does not send.
    */
-  async suspendDomain(domid: number, options: { checkpoint?: boolean; timeoutNs?: number } = {}): Promise<DomainImage> {
+  async suspendDomain(domid: number, options: { checkpoint?: boolean; timeoutNs?: number; pagesInPlace?: boolean } = {}): Promise<DomainImage> {
+    if (options.checkpoint === true && options.pagesInPlace === true) throw new ToolstackError('EINVAL', 'a checkpoint resumes the guest at once: its image cannot use the frames in place');
     if (domid === 0) throw new ToolstackError('EINVAL', 'Domain-0 cannot be suspended');
     const guest = this.guests.get(domid);
     const d = this.find(domid);
@@ -520,7 +524,7 @@ export class Toolstack {
     try {
       image = {
         record: structuredClone(guest.record),
-        hypervisor: this.deps.hv.saveDomain(domid),
+        hypervisor: this.deps.hv.saveDomain(domid, { pagesInPlace: options.pagesInPlace === true }),
         // A copy: a checkpointed guest runs on while its image is written.
         kernel: structuredClone(guest.kernel.save()),
         xenstore: await captureStoreHome(this.deps.xs, domid),

@@ -13,7 +13,8 @@ export function toolstackSource(toolstack: Toolstack, domctl: Domctl, config?: D
   return {
     domctl,
     suspend: async (domid) => {
-      const image = await toolstack.suspendDomain(domid);
+      // The pages went in the rounds; the image's are not sent, so they are not copied.
+      const image = await toolstack.suspendDomain(domid, { pagesInPlace: true });
       return config === undefined ? image : { ...image, record: { ...image.record, config } };
     },
     resume: (domid) => toolstack.resumeDomain(domid),
