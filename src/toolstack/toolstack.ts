@@ -662,6 +662,8 @@ export class Toolstack {
       await xs.transaction((tx) => writeStoreHome(xs, tx, domid, image.record.domid, image.xenstore));
       this.deps.consoles.attach(domid, config.name, built.consoleGfn, built.consolePort);
       const kernel = this.makeKernel(record, built);
+      // A domain restored paused has its kernel's log already: dmesg shows it before it runs again.
+      kernel.log.load(image.kernel.log);
       this.guests.set(domid, { record, built, kernel, shutdownWaiters: [], resumeFrom: image.kernel });
       this.deps.store.save(record);
       for (const disk of config.disk) await this.attachDiskNodes(domid, disk);

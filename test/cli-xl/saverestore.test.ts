@@ -67,6 +67,8 @@ test.serial('save then restore: the domain goes, and comes back with its own Xen
   t.true((await row('rt'))!.stateFlags.paused);
   const kept = await h.xenemu('xenstore', 'read', `/local/domain/${out.domid}/data/kept`);
   t.is(kept.stdout, 'across the save\n');
+  // Its kernel has not run yet, but its log came with it.
+  t.regex((await h.xenemu('dmesg', 'rt')).stdout, /xen:manage: suspending xenstore\.\.\.\n$/);
   t.is((await h.xl('unpause', 'rt')).code, 0);
   await h.until((rows) => rows.some((x) => x.name === 'rt' && x.stateFlags.blocked && !x.stateFlags.paused), 'rt runs again');
 });
