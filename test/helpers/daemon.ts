@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDaemon, reachDaemon } from '../../src/client/daemon.js';
@@ -36,18 +36,25 @@ process.on('exit', () => {
   }
 });
 
-/** Whether `pid` has exited (a zombie counts: its files are closed), polling up to `timeoutMs`. */
+/**
+ * Whether `pid` has exited, polling up to `timeoutMs`. A zombie counts (its files are
+ * closed; nobody may reap a daemon the CLI started detached), but only once it is its
+ * last thread: a leader that exited first shows Z while its other threads (SQLite's
+ * writer, libuv's pool) are still exiting with the process's files open.
+ */
 export async function processGone(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let stat: string;
+    let threads: number;
     try {
       stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      threads = readdirSync(`/proc/${pid}/task`).length;
     } catch {
       return true;
     }
     // The state letter follows the command name, which is in parentheses and may hold spaces.
-    if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') return true;
+    if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z' && threads <= 1) return true;
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 10));
   }

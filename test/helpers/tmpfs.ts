@@ -31,19 +31,37 @@ export function unmount(dir: string): void {
   rmdirSync(dir);
 }
 
-/** The processes with a file, cwd or root under `dir`, as "pid command: path". */
+/**
+ * The processes with a file, cwd, root or mapping under `dir`, as "pid command: path".
+ * Each thread is looked at: a process whose main thread exited still holds its files
+ * through the others.
+ */
 function holders(dir: string): string[] {
   const found: string[] = [];
+  const under = (target: string | undefined): boolean => target !== undefined && (target.startsWith(`${dir}/`) || target === dir);
   for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
     try {
-      const links = ['cwd', 'root', ...readdirSync(`/proc/${pid}/fd`).map((fd) => `fd/${fd}`)];
-      const held = links.map((l) => readlinkSafe(`/proc/${pid}/${l}`)).find((target) => target?.startsWith(`${dir}/`) || target === dir);
+      const tasks = readdirSync(`/proc/${pid}/task`).map((tid) => `/proc/${pid}/task/${tid}`);
+      const links = tasks.flatMap((task) => ['cwd', 'root', ...listSafe(`${task}/fd`).map((fd) => `fd/${fd}`)].map((l) => `${task}/${l}`));
+      const mapped = readFileSync(`/proc/${pid}/maps`, 'utf8')
+        .split('\n')
+        .map((line) => (line.includes('/') ? line.slice(line.indexOf('/')) : ''))
+        .find(under);
+      const held = links.map(readlinkSafe).find(under) ?? mapped;
       if (held) found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()}: ${held}`);
     } catch {
       // gone meanwhile, or not ours to read
     }
   }
   return found;
+}
+
+function listSafe(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
 }
 
 function readlinkSafe(path: string): string | undefined {
