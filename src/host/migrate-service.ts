@@ -2,7 +2,6 @@ import { connect, type Socket } from 'node:net';
 import { Domctl } from '../hypervisor/domctl.js';
 import { MIGRATE_MESSAGE_EVENT, type MigrateMessageEvent, type MigrateRpc } from '../protocol/migrate-rpc.js';
 import { loadDomainConfig } from '../toolstack/config/index.js';
-import { xlParsedDomainConfig } from '../toolstack/libxl/from-config.js';
 import type { ByteSource } from '../toolstack/migrate/byte-source.js';
 import { streamChannel } from '../toolstack/migrate/channel.js';
 import { toolstackSource, toolstackTarget } from '../toolstack/migrate/ends.js';
@@ -12,6 +11,7 @@ import { migrateDomain, type PeerChannel } from '../toolstack/migrate/sender.js'
 import { ToolstackError } from '../toolstack/errors.js';
 import { rpcMethods, type RpcContext, type RpcMethod } from './control-server.js';
 import type { Machine } from './machine.js';
+import { storedConfigJson } from './saverestore-service.js';
 
 /**
  * The daemon's side of `xenemu migrate` and `migrate-receive`: it connects to the
@@ -30,12 +30,12 @@ export function migrateMethods(machine: Machine): Record<string, RpcMethod> {
       const d = toolstack.find(p.ref);
       const record = toolstack.record(d.domid);
       if (d.domid === 0 || record === undefined) throw new ToolstackError('EINVAL', 'Domain-0 cannot be migrated');
-      const config = p.config !== undefined ? loadDomainConfig(p.config, [], { regularFileOnly: true }).config : record.config;
-      const configJson = JSON.stringify(xlParsedDomainConfig(config, { hostCpus: hv.host.pcpus, uuid: () => d.uuid }));
+      const override = p.config !== undefined ? loadDomainConfig(p.config, [], { regularFileOnly: true }).config : undefined;
+      const configJson = storedConfigJson(machine, d, override, false);
       const ch = await openChannel(p.channel);
       try {
         return await migrateDomain(
-          toolstackSource(toolstack, domctl, p.config === undefined ? undefined : config),
+          toolstackSource(toolstack, domctl, override),
           ch,
           { domid: d.domid, name: d.name, type: d.type, maxPages: d.memory.maxPages, configJson, rune: p.rune, verify: p.debug },
           sayTo(ctx),

@@ -21,6 +21,7 @@ import { SaveStreamWriter } from '../toolstack/migrate/stream-writer.js';
 import { ToolstackError } from '../toolstack/errors.js';
 import { rpcErrorOf, rpcMethods, type RpcMethod } from './control-server.js';
 import { libxlConfigOf } from './domain-service.js';
+import type { Domain } from '../hypervisor/domain.js';
 import type { Machine } from './machine.js';
 
 /** A control error the CLI can print (the file's I/O errors included), or a bug (rethrown for the control server to log). */
@@ -32,24 +33,27 @@ function expected(err: unknown): { code: string; message: string } {
   return { code, message };
 }
 
+/**
+ * save_domain_core_begin(): the config xl stores in a save file's (and a migration
+ * stream's) header, as libxl JSON: the one given (-C, or save's CONFIG), else the
+ * domain's own as libxl retrieves it; its domid only with -D.
+ */
+export function storedConfigJson(machine: Machine, d: Domain, override: DomainConfig | undefined, preserveDomid: boolean): string {
+  const libxl = override !== undefined ? xlParsedDomainConfig(override, { hostCpus: machine.hv.host.pcpus, uuid: () => d.uuid }) : libxlConfigOf(machine, d);
+  libxl.c_info = { ...libxl.c_info, domid: preserveDomid ? d.domid : 0 };
+  const gen = new YajlGen();
+  libxlDomainConfigGenJson(gen, libxl);
+  return gen.buffer;
+}
+
 export function saveRestoreMethods(machine: Machine): Record<string, RpcMethod> {
   const { hv, toolstack } = machine;
   return rpcMethods<SaveRestoreRpc>({
     'domain.save': async (p): Promise<SaveResult> => {
       const d = toolstack.find(p.ref);
       if (d.domid === 0) throw new ToolstackError('EINVAL', 'Domain-0 cannot be saved');
-      // save_domain_core_begin(): the config to store, the domain's own or the one given.
-      let override: DomainConfig | undefined;
-      let libxl;
-      if (p.config !== undefined) {
-        override = loadDomainConfig(p.config.file, [], { label: p.config.label, regularFileOnly: true }).config;
-        libxl = xlParsedDomainConfig(override, { hostCpus: hv.host.pcpus, uuid: () => d.uuid });
-      } else {
-        libxl = libxlConfigOf(machine, d);
-      }
-      libxl.c_info = { ...libxl.c_info, domid: p.preserveDomid ? d.domid : 0 };
-      const gen = new YajlGen();
-      libxlDomainConfigGenJson(gen, libxl);
+      const override = p.config !== undefined ? loadDomainConfig(p.config.file, [], { label: p.config.label, regularFileOnly: true }).config : undefined;
+      const configJson = storedConfigJson(machine, d, override, p.preserveDomid);
 
       let fh: FileHandle;
       try {
@@ -61,7 +65,7 @@ export function saveRestoreMethods(machine: Machine): Record<string, RpcMethod> 
       const writer = new SaveStreamWriter(fileSink(fh));
       let header: Extract<SaveResult, { outcome: 'saved' }>['header'];
       try {
-        header = await writer.xlHeader(gen.buffer);
+        header = await writer.xlHeader(configJson);
       } catch (err) {
         // Nothing suspended yet: xl's CHK_ERRNOVAL on the header's write ends the command.
         await fh.close().catch(() => {});

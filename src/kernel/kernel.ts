@@ -30,6 +30,7 @@ import { GuestGrantTable, hypercallGrantFrames } from './mm/gnttab.js';
 import { PageAllocator } from './mm/page-allocator.js';
 import { BACK, FRONT, XenbusBus } from './xenbus/bus.js';
 import { GUEST_SUSPEND, type Freeze } from './xenbus/driver.js';
+import type { XenbusParent } from './xenbus/parent.js';
 import { XenstoreChildren } from './xenbus/xenstore-children.js';
 import { Blkback } from './blk/blkback.js';
 import { Blkfront } from './blk/blkfront.js';
@@ -745,9 +746,14 @@ export class Kernel {
     this.log.print('PM: thaw of devices complete');
   }
 
-  /** Suspend every device: the frontends, the backends, then xenstore's children. */
+  /** Whose children are suspended, resumed and thawed, in that order: the frontends, the backends, then xenstore's children. */
+  private get deviceParents(): XenbusParent[] {
+    return [this.xenbusFront, this.xenbusBack, this.xenstoreChildren];
+  }
+
+  /** Suspend every device (deviceParents' order). */
   private async suspendDevices(how: Freeze): Promise<void> {
-    const parents = [this.xenbusFront, this.xenbusBack, this.xenstoreChildren];
+    const parents = this.deviceParents;
     for (const [i, p] of parents.entries()) {
       try {
         await p.suspend(how);
@@ -761,12 +767,12 @@ export class Kernel {
 
   /** Resume every device, in the order they were suspended: each reconnects (xenbusb_resume). */
   async resumeDevices(): Promise<void> {
-    for (const p of [this.xenbusFront, this.xenbusBack, this.xenstoreChildren]) await p.resume();
+    for (const p of this.deviceParents) await p.resume();
   }
 
   /** A cancelled suspend: every device goes on with the connection it had. */
   private async thawDevices(how: Freeze): Promise<void> {
-    for (const p of [this.xenbusFront, this.xenbusBack, this.xenstoreChildren]) await p.thaw(how);
+    for (const p of this.deviceParents) await p.thaw(how);
   }
 
   /** Stop the kernel and tell Xen why (SCHEDOP_shutdown). */

@@ -3,7 +3,7 @@ import { XsRequestError, type XsClient } from '../protocol/xs-client.js';
 import type { FaultConfig } from '../faults/config.js';
 import type { BlkFaults } from '../faults/disk-faults.js';
 import { withTimeout, type Clock } from '../hypervisor/clock.js';
-import type { Domain, ShutdownReason } from '../hypervisor/domain.js';
+import type { Domain, SavedDomain, ShutdownReason } from '../hypervisor/domain.js';
 import { Domctl } from '../hypervisor/domctl.js';
 import { Hypercalls } from '../hypervisor/hypercalls.js';
 import { type DomainEvent, HypervisorError, type Hypervisor } from '../hypervisor/hypervisor.js';
@@ -469,18 +469,16 @@ export class Toolstack {
    * migrate: write "suspend" to control/shutdown, wait for the guest to acknowledge it
    * (a guest that does not is left running: the request is taken back, as libxl
    * cancels it) and to shut down with SHUTDOWN_suspend (60 s), then capture the
-   * hypervisor's part, the kernel's and the XenStore home. With `checkpoint` (xl save
-   * -c), the guest then resumes in place (resumeDomain); without it, the domain stays
-   * suspended for the caller to destroy (destroySaved) or resume once the image is
-   * safe. A failure after the guest suspended resumes it, so a save that failed
-   * leaves the domain running, as xl does. `timeoutNs` shortens both waits (a host
-   * stopping does not wait a minute for each guest that does not answer).
-   * `pagesInPlace` (not with `checkpoint`) gives the image the domain's own frames
-   * instead of copies, for a caller that writes the image out before it resumes or
-   * destroys the domain: a save or a migration then copies no page it does not send.
+   * hypervisor's part, the kernel's and the XenStore home. The domain stays suspended
+   * for the caller to destroy (destroySaved) or resume in place (resumeDomain: xl save
+   * -c) once the image is safe. A failure after the guest suspended resumes it, so a
+   * save that failed leaves the domain running, as xl does. `timeoutNs` shortens both
+   * waits (a host stopping does not wait a minute for each guest that does not
+   * answer). `pagesInPlace` gives the image the domain's own frames instead of copies,
+   * for a caller that writes the image out before it resumes or destroys the domain:
+   * a save or a migration then copies no page it does not send.
    */
-  async suspendDomain(domid: number, options: { checkpoint?: boolean; timeoutNs?: number; pagesInPlace?: boolean } = {}): Promise<DomainImage> {
-    if (options.checkpoint === true && options.pagesInPlace === true) throw new ToolstackError('EINVAL', 'a checkpoint resumes the guest at once: its image cannot use the frames in place');
+  async suspendDomain(domid: number, options: { timeoutNs?: number; pagesInPlace?: boolean } = {}): Promise<DomainImage> {
     if (domid === 0) throw new ToolstackError('EINVAL', 'Domain-0 cannot be suspended');
     const guest = this.guests.get(domid);
     const d = this.find(domid);
@@ -520,26 +518,31 @@ export class Toolstack {
     }
     if (reason !== 'suspend') throw new ToolstackError('EINVAL', `domain ${domid} '${d.name}' shut down (${reason}) instead of suspending`);
     this.deps.log(`domain ${domid} '${d.name}' suspended`);
-    let image: DomainImage;
     try {
-      image = {
-        record: structuredClone(guest.record),
-        hypervisor: this.deps.hv.saveDomain(domid, { pagesInPlace: options.pagesInPlace === true }),
-        // A copy: a checkpointed guest runs on while its image is written.
-        kernel: structuredClone(guest.kernel.save()),
-        xenstore: await captureStoreHome(this.deps.xs, domid),
-      };
+      return await this.imageOf(domid, this.deps.hv.saveDomain(domid, { pagesInPlace: options.pagesInPlace === true }), guest.kernel.save());
     } catch (err) {
       await this.resumeDomain(domid);
       throw err;
     }
-    if (options.checkpoint === true) await this.resumeDomain(domid);
-    return image;
+  }
+
+  /**
+   * A domain's image from its hypervisor and kernel parts: the toolstack's record and
+   * the kernel's state are copied, since the guest may run on (resumed, or after a
+   * checkpoint) while the image is written.
+   */
+  private async imageOf(domid: number, hypervisor: SavedDomain, kernel: KernelState): Promise<DomainImage> {
+    return {
+      record: structuredClone(this.guests.get(domid)!.record),
+      hypervisor,
+      kernel: structuredClone(kernel),
+      xenstore: await captureStoreHome(this.deps.xs, domid),
+    };
   }
 
   /**
    * A checkpoint the guest does not see, for the host's own images (DomainImages), not
-   * for xl (save -c is suspendDomain's checkpoint: there the guest takes part, as on
+   * for xl (save -c is suspendDomain then resumeDomain: there the guest takes part, as on
    * Xen). Nothing is asked of the guest through control/shutdown, nobody's log gets a
    * line, and the hypervisor does not shut the domain down: the kernel quiesces its
    * devices without a word (Kernel.checkpoint), the domain is paused through Domctl
@@ -554,20 +557,14 @@ export class Toolstack {
     const d = this.find(domid);
     if (domid === 0 || guest === undefined) throw new ToolstackError('EINVAL', `domain ${domid} is not a guest`);
     if (d.shutdownReason !== null) throw new ToolstackError('EINVAL', `domain ${domid} '${d.name}' is shut down (${d.shutdownReason})`);
-    const { hv, xs } = this.deps;
+    const { hv } = this.deps;
     return guest.kernel.checkpoint(
       async (kernel) => {
         this.domctl.pauseDomain(domid);
         try {
           const saved = hv.saveDomain(domid);
-          return {
-            record: structuredClone(guest.record),
-            // As after SHUTDOWN_suspend (not shut down meanwhile: it was paused): the pause is this capture's own.
-            hypervisor: { ...saved, pauseCount: saved.pauseCount - 1, shutdownReason: 'suspend', vcpus: saved.vcpus.map((v) => ({ ...v, running: false })) },
-            // A copy: the guest runs on while its image is written.
-            kernel: structuredClone(kernel),
-            xenstore: await captureStoreHome(xs, domid),
-          };
+          // As after SHUTDOWN_suspend (not shut down meanwhile: it was paused): the pause is this capture's own.
+          return await this.imageOf(domid, { ...saved, pauseCount: saved.pauseCount - 1, shutdownReason: 'suspend', vcpus: saved.vcpus.map((v) => ({ ...v, running: false })) }, kernel);
         } finally {
           if (hv.domains.get(domid) === d) this.domctl.unpauseDomain(domid);
         }

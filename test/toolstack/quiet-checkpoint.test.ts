@@ -133,7 +133,10 @@ test('a paused guest is checkpointed in place and stays paused; a suspend asked 
 
   // xl save -c while a host checkpoint is under way: the guest's suspend waits for it, then is its own.
   const host = ts.checkpointImage(domid);
-  const user = ts.suspendDomain(domid, { checkpoint: true });
+  const user = ts.suspendDomain(domid).then(async (image) => {
+    await ts.resumeDomain(domid);
+    return image;
+  });
   await host;
   const saved = await user;
   t.is(saved.kernel.state, 'suspended');
