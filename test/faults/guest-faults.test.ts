@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualClock } from '../../src/hypervisor/clock.js';
 import { SHUTDOWN_ACK_TIMEOUT_NS } from '../../src/toolstack/toolstack.js';
-import { bootMachine, pumpClock, until, yamlConfig } from '../helpers/machine.js';
+import { bootMachine, bootPumpedMachine, pumpClock, until, yamlConfig } from '../helpers/machine.js';
 
 const web = yamlConfig('name: web\ntype: pvh\nmemory: 256\nvcpus: 1\n');
 const MS = 1e6;
@@ -78,13 +78,7 @@ test('a fault aimed at a domain ends when the domain is destroyed', async (t) =>
 });
 
 test('faults in the domain config are added, aimed at it, when it is built: guest-slow-boot holds its kernel back', async (t) => {
-  const clock = new VirtualClock();
-  const tm = await bootMachine({ clock });
-  const stop = pumpClock(clock);
-  t.teardown(async () => {
-    stop();
-    await tm.dispose();
-  });
+  const { tm, clock } = await bootPumpedMachine(t);
   const slow = yamlConfig('name: slow\ntype: pvh\nmemory: 256\nxenemu:\n  faults:\n    - { kind: guest-slow-boot, delay: 10s }\n    - { kind: xs-errno, errno: EACCES, op: WRITE, path: /local/domain/0 }\n');
   const { domid } = await tm.m.toolstack.create(slow);
   t.deepEqual(

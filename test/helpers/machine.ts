@@ -1,8 +1,9 @@
+import type { ExecutionContext } from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XsClient } from '../../src/protocol/xs-client.js';
-import { RealClock, type Clock, type VirtualClock } from '../../src/hypervisor/clock.js';
+import { RealClock, VirtualClock, type Clock } from '../../src/hypervisor/clock.js';
 import { engineTransport } from '../../src/kernel/engine-transport.js';
 import { Machine, memoryState } from '../../src/host/machine.js';
 import { parseDomainConfigText, type DomainConfig } from '../../src/toolstack/config/index.js';
@@ -58,6 +59,18 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
     await new Promise((r) => setImmediate(r));
   }
   throw new Error(`never happened: ${what}`);
+}
+
+/** A machine on a virtual clock whose deferred work runs every turn of the event loop; both end with the test. */
+export async function bootPumpedMachine(t: ExecutionContext): Promise<{ tm: TestMachine; clock: VirtualClock }> {
+  const clock = new VirtualClock();
+  const tm = await bootMachine({ clock });
+  const stop = pumpClock(clock);
+  t.teardown(async () => {
+    stop();
+    await tm.dispose();
+  });
+  return { tm, clock };
 }
 
 /** Run the virtual clock's deferred work on every turn of the event loop, until stopped. */

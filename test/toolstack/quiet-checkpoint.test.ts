@@ -1,38 +1,16 @@
 import test from 'ava';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { machineSources } from '../../src/host/stats-service.js';
-import { VirtualClock } from '../../src/hypervisor/clock.js';
-import type { Kernel } from '../../src/kernel/kernel.js';
-import { bootMachine, pumpClock, until, yamlConfig, type TestMachine } from '../helpers/machine.js';
+import { bootMachine, bootPumpedMachine, until, type TestMachine } from '../helpers/machine.js';
 import { pattern } from '../kernel/blk/helpers.js';
+import { bindings, guestWithDisk, image } from './helpers.js';
 
 // The host's own checkpoint (Toolstack.checkpointImage, what the daemon takes every
 // checkpoint_interval_ms): the guest's devices quiesce and the domain is captured, but
 // neither the guest nor anyone watching it sees it happen, and its image is one the
 // restore path takes as a suspended guest's.
 
-const dir = mkdtempSync(join(tmpdir(), 'xe-quiet-'));
-test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
-function image(name: string, bytes = 4 << 20): string {
-  const p = join(dir, name);
-  writeFileSync(p, Buffer.alloc(bytes));
-  return p;
-}
-
-async function guestWithDisk(tm: TestMachine, name: string, img: string): Promise<{ domid: number; kernel: Kernel }> {
-  const r = await tm.m.toolstack.create(yamlConfig(`name: ${name}\nmemory: 64\nvcpus: 2\ndisk:\n  - "vdev=xvda, access=rw, target=${img}"\n`));
-  const kernel = tm.m.kernel(r.domid)!;
-  await until(() => kernel.blocks?.find('xvda') !== undefined, 'xvda in the guest');
-  return { domid: r.domid, kernel };
-}
-
-/** Every bound source: name, vCPU and port. */
-function bindings(k: Kernel): Array<[string, number, number]> {
-  return k.intr.sources().map((src) => [src.name, src.cpu, src.port]);
-}
 
 /**
  * Every watch event on the guest's control/shutdown after the watch's own first
@@ -145,13 +123,7 @@ test('a paused guest is checkpointed in place and stays paused; a suspend asked 
 });
 
 test('a paused guest with a disk request in flight is not checkpointed (only its interrupt could finish it): it stays paused, the write completes once it runs', async (t) => {
-  const clock = new VirtualClock();
-  const tm = await bootMachine({ clock });
-  const stop = pumpClock(clock);
-  t.teardown(async () => {
-    stop();
-    await tm.dispose();
-  });
+  const { tm, clock } = await bootPumpedMachine(t);
   const ts = tm.m.toolstack;
   const img = image('held.img');
   const { domid, kernel } = await guestWithDisk(tm, 'held', img);

@@ -1,39 +1,22 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { machineSources } from '../../src/host/stats-service.js';
-import { VirtualClock } from '../../src/hypervisor/clock.js';
 import type { SavedMemory } from '../../src/hypervisor/memory.js';
 import type { DomainImage } from '../../src/toolstack/migrate/image.js';
 import type { Kernel } from '../../src/kernel/kernel.js';
 import { runPing } from '../../src/kernel/net/stack/ping.js';
 import { parseIpv4 } from '../../src/kernel/net/stack/packet.js';
 import { SHUTDOWN_ACK_TIMEOUT_NS } from '../../src/toolstack/toolstack.js';
-import { bootMachine, pumpClock, until, yamlConfig, type TestMachine } from '../helpers/machine.js';
+import { bootMachine, bootPumpedMachine, until, yamlConfig, type TestMachine } from '../helpers/machine.js';
 import { pattern } from '../kernel/blk/helpers.js';
+import { bindings, guestWithDisk, image } from './helpers.js';
 
 // Suspend and resume through the toolstack, against the real drivers: a checkpoint
 // (the suspend is cancelled, the guest goes on in its domain) and a restore into a new
 // domain (the guest's memory and kernel come back, its ports are new, its devices
 // reconnect to the backends the config names).
 
-const dir = mkdtempSync(join(tmpdir(), 'xe-suspend-'));
-test.after.always(() => rmSync(dir, { recursive: true, force: true }));
-
-function image(name: string, bytes = 4 << 20): string {
-  const p = join(dir, name);
-  writeFileSync(p, Buffer.alloc(bytes));
-  return p;
-}
-
-async function guestWithDisk(tm: TestMachine, name: string, img: string): Promise<{ domid: number; kernel: Kernel }> {
-  const r = await tm.m.toolstack.create(yamlConfig(`name: ${name}\nmemory: 64\nvcpus: 2\ndisk:\n  - "vdev=xvda, access=rw, target=${img}"\n`));
-  const kernel = tm.m.kernel(r.domid)!;
-  await until(() => kernel.blocks?.find('xvda') !== undefined, 'xvda in the guest');
-  return { domid: r.domid, kernel };
-}
 
 /** Where each VIRQ and IPI is delivered, by source name: what a resume must keep. */
 function percpuBindings(k: Kernel): Record<string, number> {
@@ -42,10 +25,6 @@ function percpuBindings(k: Kernel): Record<string, number> {
   return out;
 }
 
-/** Every bound source: name, vCPU and port. */
-function bindings(k: Kernel): Array<[string, number, number]> {
-  return k.intr.sources().map((src) => [src.name, src.cpu, src.port]);
-}
 
 function pageHashes(m: SavedMemory, skip: ReadonlySet<number>): Map<number, string> {
   const out = new Map<number, string>();
@@ -144,13 +123,7 @@ test('restore into a new domain: same memory and home, VIRQs and IPIs on the sam
 });
 
 test('a guest that never acknowledges the suspend: a clear error after 60 s, the request is taken back, the domain runs on', async (t) => {
-  const clock = new VirtualClock();
-  const tm = await bootMachine({ clock });
-  const stop = pumpClock(clock);
-  t.teardown(async () => {
-    stop();
-    await tm.dispose();
-  });
+  const { tm, clock } = await bootPumpedMachine(t);
   const { domid } = await tm.m.toolstack.create(yamlConfig('name: mute\ntype: pvh\nmemory: 64\n'));
   await until(() => tm.m.toolstack.kernel(domid)?.state === 'running', 'running');
   const fault = tm.m.faults.add({ probability: 1, count: null, durationMs: null, seed: 1, options: {}, kind: 'guest-unresponsive', target: { domid, name: 'mute' } });
@@ -265,13 +238,7 @@ for (const [what, cfg] of [
 }
 
 test('a disk whose backend holds a request past 30 s fails the guest\'s suspend: the disk thaws, the toolstack times out at 60 s, the domain runs on', async (t) => {
-  const clock = new VirtualClock();
-  const tm = await bootMachine({ clock });
-  const stop = pumpClock(clock);
-  t.teardown(async () => {
-    stop();
-    await tm.dispose();
-  });
+  const { tm, clock } = await bootPumpedMachine(t);
   const img = image('stuck.img');
   const { domid, kernel } = await guestWithDisk(tm, 'stuck', img);
   const slow = tm.m.faults.add({ probability: 1, count: null, durationMs: null, seed: 1, options: { delayMs: 45_000 }, kind: 'disk-slow', target: { domid, name: 'stuck' } });
@@ -327,13 +294,7 @@ test('restores give back what the old connections held: the guest has as many fr
 });
 
 test('a guest that suspends after the toolstack gave up is resumed, not left suspended with nobody to take its image', async (t) => {
-  const clock = new VirtualClock();
-  const tm = await bootMachine({ clock });
-  const stop = pumpClock(clock);
-  t.teardown(async () => {
-    stop();
-    await tm.dispose();
-  });
+  const { tm, clock } = await bootPumpedMachine(t);
   const { domid, kernel } = await guestWithDisk(tm, 'late', image('late.img'));
   const slow = tm.m.faults.add({ probability: 1, count: null, durationMs: null, seed: 1, options: { delayMs: 8000 }, kind: 'disk-slow', target: { domid, name: 'late' } });
   const write = kernel.blocks.find('xvda')!.write(0, pattern(4096, 1));
