@@ -1,9 +1,9 @@
-import { chmodSync, unlinkSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type * as z from 'zod';
 import { LineReader, MAX_RPC_LINE, type RpcRequest, type RpcResponse, type RpcTable } from '../protocol/control-rpc.js';
 import { XenemuError } from '../common/errors.js';
 import { checkValue, formatPath, PLAIN_WORDING } from '../toolstack/config/index.js';
+import { listenPrivate } from './private-socket.js';
 
 /** What a method may do beyond answering: push events to its caller, until it hangs up. */
 export interface RpcContext {
@@ -91,21 +91,7 @@ export class ControlServer {
   }
 
   async listen(path: string): Promise<void> {
-    try {
-      unlinkSync(path);
-    } catch {
-      // nothing there
-    }
-    const server = createServer((socket) => this.accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.removeListener('error', reject);
-        resolve();
-      });
-    });
-    chmodSync(path, 0o600);
-    this.server = server;
+    this.server = await listenPrivate(path, (socket) => this.accept(socket));
   }
 
   private accept(socket: Socket): void {

@@ -1,5 +1,4 @@
-import { chmodSync, unlinkSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { XenbusDev } from '../kernel/xenstore/xenbus-dev.js';
 import type { ExecRpc } from '../protocol/exec-rpc.js';
 import { domainXenbusSocket } from '../state/state-dir.js';
@@ -7,6 +6,7 @@ import { bootedKernel } from './booted-kernel.js';
 import { rpcMethods, type RpcMethod } from './control-server.js';
 import type { DurabilityBarrier } from './durability.js';
 import type { Machine } from './machine.js';
+import { listenPrivate } from './private-socket.js';
 
 /** Requests of one client read ahead of their answers before its socket stops being read. */
 const MAX_QUEUED_REQUESTS = 64;
@@ -70,20 +70,11 @@ export class XenbusSockets {
 
   private async listen(domid: number): Promise<Served> {
     const path = domainXenbusSocket(this.home, domid);
-    removeStale(path);
     const machine = this.machine;
     // The kernel's connection as it is at each request: a restored kernel has a new one.
     const dev = new XenbusDev(() => machine.kernel(domid)?.xs ?? null);
     const sockets = new Set<Socket>();
-    const server = createServer((socket) => this.accept(dev, sockets, socket, domid));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.removeListener('error', reject);
-        resolve();
-      });
-    });
-    chmodSync(path, 0o600);
+    const server = await listenPrivate(path, (socket) => this.accept(dev, sockets, socket, domid));
     return { server, sockets, path };
   }
 
@@ -141,13 +132,5 @@ export class XenbusSockets {
 
   close(): void {
     for (const domid of [...this.served.keys()]) this.stop(domid);
-  }
-}
-
-function removeStale(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // nothing there
   }
 }

@@ -1,10 +1,10 @@
-import { chmodSync, unlinkSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { encodeMessage, XsFrameReader, XsType, type XsMessage } from '../protocol/xs-wire.js';
 import type { XsConnection } from '../xenstore/connection.js';
 import { overLimit, queuedFrameLimit } from '../xenstore/quota.js';
 import { changesStore, type XenStored } from '../xenstore/xenstored.js';
 import type { DurabilityBarrier } from './durability.js';
+import { listenPrivate } from './private-socket.js';
 
 /** Requests handled for one connection before others get a turn. */
 const BATCH = 64;
@@ -60,21 +60,7 @@ export class XsSocketServer {
 
   /** Listen on `path` (created 0600; any stale file there is replaced). */
   async listen(path: string, readOnly: boolean): Promise<void> {
-    try {
-      unlinkSync(path);
-    } catch {
-      // nothing there
-    }
-    const server = createServer((socket) => this.accept(socket, readOnly));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.removeListener('error', reject);
-        resolve();
-      });
-    });
-    chmodSync(path, 0o600);
-    this.servers.push(server);
+    this.servers.push(await listenPrivate(path, (socket) => this.accept(socket, readOnly)));
   }
 
   get connectionCount(): number {
