@@ -48,6 +48,7 @@ import { ERRNO, parseUnsigned, readOptional, readOtherendOptional } from '../blk
 import type { XenIntrSource } from '../intr/xen-intr.js';
 import type { XenbusDevice } from '../xenbus/device.js';
 import { mapRing, type MappedRing } from '../xenbus/map-ring.js';
+import { Task } from '../task.js';
 
 const TX_SLOT = SRING_PROTOCOLS.netif_tx.slotBytes;
 const RX_SLOT = SRING_PROTOCOLS.netif_rx.slotBytes;
@@ -106,7 +107,8 @@ class NetbackVif implements EthernetLink {
   /** 16 adjacent frames of this kernel: tx frames are copied in here, rx frames copied from here. */
   private txBuf: { gfn: number; bytes: Uint8Array } | null = null;
   private rxBuf: { gfn: number; bytes: Uint8Array } | null = null;
-  private scheduled = false;
+  /** The ring work, on the fast taskqueue (the events' filter only enqueues it). */
+  private readonly task: Task;
   private readonly rxQueue: Uint8Array[] = [];
   private rxQueueBytes = 0;
   private readonly counters: VifStats = { txPackets: 0, txBytes: 0, txDropped: 0, txErrors: 0, rxPackets: 0, rxBytes: 0, rxDropped: 0 };
@@ -122,6 +124,7 @@ class NetbackVif implements EthernetLink {
     private readonly owner: Netback,
   ) {
     this.name = `vif${dev.otherend?.domid ?? '?'}.${dev.node.split('/').pop()}`;
+    this.task = new Task(k.clock, () => this.work());
   }
 
   get connected(): boolean {
@@ -254,12 +257,7 @@ class NetbackVif implements EthernetLink {
 
   /** Schedule the ring work (once, however often the events fire meanwhile). */
   kick(): void {
-    if (this.scheduled || this.tx === null) return;
-    this.scheduled = true;
-    this.k.clock.defer(() => {
-      this.scheduled = false;
-      this.work();
-    });
+    if (this.tx !== null) this.task.enqueue();
   }
 
   private work(): void {
