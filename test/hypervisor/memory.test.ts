@@ -49,6 +49,41 @@ test('relinquish frees all but the held pages, which then make up the whole coun
   t.is(mem.hostBytes, 0);
 });
 
+test('relinquish drops the chunks wholesale and keeps what the held pages need: each is freed at its last put, old orphans and standalone pages included', (t) => {
+  const mem = new GuestMemory(256, 200);
+  for (let g = 0; g < 64; g++) mem.page(g).fill(3);
+  const before = mem.getPage(5); // given up while held, before the destroy
+  mem.release([5]);
+  const standalone = mem.getPage(5); // the gfn again: a page outside the chunk, held too
+  const inChunk = mem.getPage(6);
+  const elsewhere = mem.getPage(40);
+  t.is(mem.hostBytes, (4 * CHUNK_PAGES + 1) * XEN_PAGE_SIZE);
+  t.is(mem.relinquish(), 4);
+  t.is(mem.backedPages, 0);
+  t.is(mem.hostBytes, (2 * CHUNK_PAGES + 1) * XEN_PAGE_SIZE, 'only the chunks of held pages, and the standalone page');
+  t.true([before, standalone, inChunk, elsewhere].every((p) => p.every((x) => x === 3 || x === 0)), 'held pages keep their contents');
+  t.true(inChunk.every((x) => x === 3));
+  mem.putPage(inChunk);
+  t.is(mem.hostBytes, (2 * CHUNK_PAGES + 1) * XEN_PAGE_SIZE, "the first chunk still has the old orphan's slot");
+  mem.putPage(before);
+  mem.putPage(standalone);
+  t.is(mem.hostBytes, CHUNK_PAGES * XEN_PAGE_SIZE);
+  mem.putPage(elsewhere);
+  t.is(mem.hostBytes, 0);
+  t.is(mem.reservation, 0);
+  t.is(mem.heldOrphans, 0);
+});
+
+test('a frame backed in a chunk that held other data reads as zeros; one backed to be overwritten is not zeroed first', (t) => {
+  const mem = new GuestMemory(64, 64);
+  mem.page(0).fill(5);
+  const b = mem.page(1, { overwrite: true });
+  b.fill(6);
+  mem.release([1]);
+  t.true(mem.page(1).every((x) => x === 0), 'touched again: zeros');
+  t.true(mem.page(2).every((x) => x === 0));
+});
+
 test('save and load: only backed frames are carried, contents and counts survive, nothing stays held', (t) => {
   const mem = new GuestMemory(1024, 600);
   mem.page(2).fill(0xaa);
