@@ -620,6 +620,38 @@ export class Toolstack {
    * back). On any failure nothing of the new domain is left.
    */
   async restoreDomain(image: DomainImage, options: { paused?: boolean; name?: string; config?: DomainConfig; domid?: number } = {}): Promise<number> {
+    const { domid, devices, name } = await this.restoreWithDevicesPending(image, options);
+    try {
+      await devices;
+      if (!options.paused) {
+        this.domctl.unpauseDomain(domid);
+        await this.bootKernel(domid);
+      }
+    } catch (err) {
+      await this.teardown(domid, { discardNewConsoleLog: true });
+      throw restoreFailure(name, err);
+    }
+    this.deps.log(`restored domain ${domid} '${name}' from the image of domain ${image.record.domid}`);
+    return domid;
+  }
+
+  /**
+   * A migration target's restore (paused): restoreDomain up to its devices, which are
+   * attached meanwhile. It returns once the domain is loaded and its XenStore written,
+   * with `devices` settling when every backend is up (hotplug done), so the target can
+   * say it is ready while they come up: the sender's rename and "go" overlap them. If
+   * `devices` rejects, the domain is still there for the caller to destroy (a target
+   * then reports failure at the "go", and the sender resumes its domain). Any other
+   * failure leaves nothing, as restoreDomain.
+   */
+  async restoreIncoming(image: DomainImage, name: string): Promise<{ domid: number; devices: Promise<void> }> {
+    const { domid, devices } = await this.restoreWithDevicesPending(image, { paused: true, name });
+    // Settled later by the caller; never an unhandled rejection meanwhile.
+    devices.catch(() => {});
+    return { domid, devices };
+  }
+
+  private async restoreWithDevicesPending(image: DomainImage, options: { paused?: boolean; name?: string; config?: DomainConfig; domid?: number }): Promise<{ domid: number; name: string; devices: Promise<void> }> {
     const { hv } = this.deps;
     const base = options.config ?? image.record.config;
     const config: DomainConfig = options.name !== undefined ? { ...base, name: options.name } : base;
@@ -663,18 +695,16 @@ export class Toolstack {
       kernel.log.load(image.kernel.log);
       this.guests.set(domid, { record, built, kernel, shutdownWaiters: [], resumeFrom: image.kernel });
       this.deps.store.save(record);
-      for (const disk of config.disk) await this.attachDiskNodes(domid, disk);
-      for (const vif of config.vif) await this.attachNicNodes(domid, vif);
-      if (!options.paused) {
-        this.domctl.unpauseDomain(domid);
-        await this.bootKernel(domid);
-      }
     } catch (err) {
       await this.teardown(domid, { discardNewConsoleLog: true });
       throw restoreFailure(config.name, err);
     }
-    this.deps.log(`restored domain ${domid} '${config.name}' from the image of domain ${image.record.domid}`);
-    return domid;
+    // All at once: each waits on its backend, and a migration's downtime waits on them all.
+    const devices = Promise.allSettled([...config.disk.map((disk) => this.attachDiskNodes(domid, disk)), ...config.vif.map((vif) => this.attachNicNodes(domid, vif))]).then((attached) => {
+      const failed = attached.find((a) => a.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+    });
+    return { domid, name: config.name, devices };
   }
 
   /** xl destroy: tear the domain down at once. */

@@ -24,10 +24,13 @@ export function toolstackSource(toolstack: Toolstack, domctl: Domctl, config?: D
   };
 }
 
-/** The toolstack as the receiving end: the domain is restored paused, then renamed and unpaused on "go". */
+/**
+ * The toolstack as the receiving end: the domain is restored paused (its devices'
+ * backends coming up while the sender gives the "go"), then renamed and unpaused.
+ */
 export function toolstackTarget(toolstack: Toolstack): MigrationTarget {
   return {
-    restore: (image, _configJson, name) => toolstack.restoreDomain(image, { paused: true, name }),
+    restore: (image, _configJson, name) => toolstack.restoreIncoming(image, name),
     rename: (domid, name) => toolstack.rename(domid, name),
     unpause: async (domid) => {
       // libxl_domain_unpause returns once the vCPUs may run: the guest's resume that
