@@ -137,6 +137,13 @@ export class GuestMemory {
   private dirtyBits: Uint8Array | null = null;
   /** Writes marked since the last clean (Xen's fault_count: the log-dirty faults taken). */
   private dirtyFaults = 0;
+  /**
+   * Bumped by every change of the memory's contents the hypervisor learns of, log-dirty
+   * mode or not: a write marked (markDirty), a frame backed or given up. Equal
+   * generations mean the same pages, except those other domains hold writable (whose
+   * writes are not reported, as for log-dirty): a host's checkpoint compares it.
+   */
+  generation = 0;
 
   constructor(
     /** Size of the guest's frame space (its maxmem in pages). */
@@ -189,6 +196,7 @@ export class GuestMemory {
         if (options.overwrite !== true) v.fill(0);
       }
       this.views.set(gfn, v);
+      this.generation++;
     }
     return v;
   }
@@ -347,6 +355,7 @@ export class GuestMemory {
       keep(gfn);
     }
     this.views.clear();
+    this.generation++;
     this.chunks.clear();
     for (const [key, c] of kept) this.chunks.set(key, c);
     this.reservation = this.orphans;
@@ -432,6 +441,7 @@ export class GuestMemory {
    * off, or for a frame outside the domain.
    */
   markDirty(gfn: number): void {
+    this.generation++;
     const bits = this.dirtyBits;
     if (bits === null || !(gfn >= 0 && gfn < bits.length * 8)) return;
     bits[gfn >> 3]! |= 1 << (gfn & 7);

@@ -553,6 +553,15 @@ export class Toolstack {
    * in flight that only its interrupts could finish.
    */
   async checkpointImage(domid: number): Promise<DomainImage> {
+    return (await this.checkpointUnlessUnchanged(domid, async () => false))!;
+  }
+
+  /**
+   * checkpointImage, unless `unchanged` says the image taken (its pages in place, the
+   * domain still paused) is the same as the caller's last one: then null, and no page
+   * is copied. The host's checkpoints skip a guest that did nothing this way.
+   */
+  async checkpointUnlessUnchanged(domid: number, unchanged: (image: DomainImage) => Promise<boolean>): Promise<DomainImage | null> {
     const guest = this.guests.get(domid);
     const d = this.find(domid);
     if (domid === 0 || guest === undefined) throw new ToolstackError('EINVAL', `domain ${domid} is not a guest`);
@@ -562,9 +571,12 @@ export class Toolstack {
       async (kernel) => {
         this.domctl.pauseDomain(domid);
         try {
-          const saved = hv.saveDomain(domid);
+          const saved = hv.saveDomain(domid, { pagesInPlace: true });
           // As after SHUTDOWN_suspend (not shut down meanwhile: it was paused): the pause is this capture's own.
-          return await this.imageOf(domid, { ...saved, pauseCount: saved.pauseCount - 1, shutdownReason: 'suspend', vcpus: saved.vcpus.map((v) => ({ ...v, running: false })) }, kernel);
+          const image = await this.imageOf(domid, { ...saved, pauseCount: saved.pauseCount - 1, shutdownReason: 'suspend', vcpus: saved.vcpus.map((v) => ({ ...v, running: false })) }, kernel);
+          if (await unchanged(image)) return null;
+          // The guest runs on while the image is written: its pages are copied now.
+          return { ...image, hypervisor: { ...image.hypervisor, memory: d.memory.save() } };
         } finally {
           if (hv.domains.get(domid) === d) this.domctl.unpauseDomain(domid);
         }
