@@ -5,11 +5,18 @@
  */
 export function joined(pieces: readonly Uint8Array[]): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (const p of pieces) {
-    const last = out[out.length - 1];
-    if (last !== undefined && last.buffer === p.buffer && last.byteOffset + last.byteLength === p.byteOffset) {
-      out[out.length - 1] = new Uint8Array(last.buffer, last.byteOffset, last.byteLength + p.byteLength);
-    } else out.push(p);
+  let i = 0;
+  while (i < pieces.length) {
+    const first = pieces[i]!;
+    let end = first.byteOffset + first.byteLength;
+    let j = i + 1;
+    for (; j < pieces.length; j++) {
+      const p = pieces[j]!;
+      if (p.buffer !== first.buffer || p.byteOffset !== end) break;
+      end += p.byteLength;
+    }
+    out.push(j === i + 1 ? first : new Uint8Array(first.buffer, first.byteOffset, end - first.byteOffset));
+    i = j;
   }
   return out;
 }
