@@ -320,9 +320,11 @@ export class Toolstack {
    * domain exists by then (create returned), so a kernel that fails to boot crashes
    * it, and on_crash says what happens next.
    */
-  async unpause(domid: number): Promise<void> {
+  async unpause(domid: number, options: { kernelNextTurn?: boolean } = {}): Promise<void> {
     this.domctl.unpauseDomain(domid);
     if (this.guests.get(domid)?.record.changed?.paused === true) this.recordChange(domid, { paused: false });
+    // The caller answers someone first (a migration target's report), as libxl_domain_unpause returns before the guest runs.
+    if (options.kernelNextTurn === true) await new Promise<void>((resolve) => setImmediate(resolve));
     try {
       await this.bootKernel(domid);
     } catch (err) {

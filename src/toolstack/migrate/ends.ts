@@ -36,7 +36,7 @@ export function toolstackTarget(toolstack: Toolstack): MigrationTarget {
       // libxl_domain_unpause returns once the vCPUs may run: the guest's resume that
       // follows (its devices reconnecting) is the guest's own time, as on Xen. A failure
       // there crashes the domain (toolstack.unpause), which on_crash handles.
-      const resuming = toolstack.unpause(domid);
+      const resuming = toolstack.unpause(domid, { kernelNextTurn: true });
       resuming.catch(() => {});
       // The unpause itself fails before the guest runs (its promise is rejected already).
       await Promise.race([resuming, Promise.resolve()]);
