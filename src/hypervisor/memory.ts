@@ -78,6 +78,12 @@ interface Chunk {
   buffer: ArrayBuffer;
   /** Frames of this chunk something has touched. */
   backed: number;
+  /**
+   * Slots whose bytes are not zeros yet (bit n: slot n), in a chunk allocated unzeroed
+   * for a restore's reads; 0 for every other chunk, whose frames not backed are zeros
+   * (code may rely on that: netback views 16 frames it backed one of).
+   */
+  unzeroed: number;
 }
 
 /** A page another domain holds: its view (the page's identity, as an mfn is in Xen). */
@@ -165,22 +171,22 @@ export class GuestMemory {
     return Number.isInteger(gfn) && gfn >= 0 && gfn < this.maxPages;
   }
 
-  private chunk(gfn: number): Chunk {
+  /** `gfn`'s chunk; a new one is zeros, or for a caller about to overwrite, not yet (its slots are zeroed as they are backed). */
+  private chunk(gfn: number, overwrite = false): Chunk {
     const key = gfn >> CHUNK_SHIFT;
     let c = this.chunks.get(key);
     if (c === undefined) {
-      // Not zeroed here: each frame is as it is backed (page()), unless its backer
-      // writes every byte of it at once (a restore reading pages into place).
-      c = { buffer: Buffer.allocUnsafeSlow(CHUNK_PAGES * XEN_PAGE_SIZE).buffer, backed: 0 };
+      const bytes = CHUNK_PAGES * XEN_PAGE_SIZE;
+      c = overwrite ? { buffer: Buffer.allocUnsafeSlow(bytes).buffer, backed: 0, unzeroed: (1 << CHUNK_PAGES) - 1 } : { buffer: new ArrayBuffer(bytes), backed: 0, unzeroed: 0 };
       this.chunks.set(key, c);
     }
     return c;
   }
 
   /**
-   * The page at `gfn`, backed on first touch (zeroed: an untouched frame reads as
-   * zeros). `overwrite`: the caller writes all of a newly backed page before anything
-   * reads it, so it is not zeroed first.
+   * The page at `gfn`, backed on first touch (an untouched frame reads as zeros).
+   * `overwrite`: the caller writes all of a newly backed page before anything reads
+   * it (a restore reading pages into place), so its chunk need not be zeroed first.
    */
   page(gfn: number, options: { overwrite?: boolean } = {}): Uint8Array {
     let v = this.views.get(gfn);
@@ -190,10 +196,14 @@ export class GuestMemory {
         v = new Uint8Array(XEN_PAGE_SIZE);
         this.standalone++;
       } else {
-        const c = this.chunk(gfn);
+        const c = this.chunk(gfn, options.overwrite === true);
         c.backed++;
-        v = new Uint8Array(c.buffer, (gfn & (CHUNK_PAGES - 1)) * XEN_PAGE_SIZE, XEN_PAGE_SIZE);
-        if (options.overwrite !== true) v.fill(0);
+        const slot = gfn & (CHUNK_PAGES - 1);
+        v = new Uint8Array(c.buffer, slot * XEN_PAGE_SIZE, XEN_PAGE_SIZE);
+        if ((c.unzeroed & (1 << slot)) !== 0) {
+          c.unzeroed &= ~(1 << slot);
+          if (options.overwrite !== true) v.fill(0);
+        }
       }
       this.views.set(gfn, v);
       this.generation++;
@@ -338,7 +348,7 @@ export class GuestMemory {
     const keep = (gfn: number): void => {
       const key = gfn >> CHUNK_SHIFT;
       const c = kept.get(key);
-      if (c === undefined) kept.set(key, { buffer: this.chunks.get(key)!.buffer, backed: 1 });
+      if (c === undefined) kept.set(key, { buffer: this.chunks.get(key)!.buffer, backed: 1, unzeroed: 0 });
       else c.backed++;
     };
     for (const gfn of this.slotTaken) keep(gfn);
@@ -406,6 +416,14 @@ export class GuestMemory {
     for (const gfn of m.views.keys()) if (gfn >= saved.maxPages) throw new MemoryError(`saved page for gfn ${gfn} is outside the domain's ${saved.maxPages} pages`);
     m.maxPages = saved.maxPages;
     m.reservation = saved.reservation;
+    // The frames the stream did not fill read as zeros from now on, as in any chunk.
+    for (const c of m.chunks.values()) {
+      for (let slot = 0; c.unzeroed !== 0; slot++) {
+        if ((c.unzeroed & (1 << slot)) === 0) continue;
+        new Uint8Array(c.buffer, slot * XEN_PAGE_SIZE, XEN_PAGE_SIZE).fill(0);
+        c.unzeroed &= ~(1 << slot);
+      }
+    }
     return m;
   }
 
