@@ -7,7 +7,7 @@
  * as the sender measures it, and its parts), rounds, pages and bytes sent. No
  * --debug: its verify pass would add a full copy to the downtime.
  *
- *   npm run build && node --import tsx bench/migrate.ts [--runs 6] [--memory 512] [--write 64M]
+ *   npm run build && node --import tsx bench/migrate.ts [--runs 6] [--memory 512] [--write 64M] [--idle-only]
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { RpcClient } from '../src/client/rpc-client.js';
 import { machine, median, table } from './lib/stats.js';
 import { startXenemu, stopXenemu } from './lib/xenemu-host.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '6' }, memory: { type: 'string', default: '512' }, write: { type: 'string', default: '64M' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '6' }, memory: { type: 'string', default: '512' }, write: { type: 'string', default: '64M' }, 'idle-only': { type: 'boolean', default: false } } });
 const runs = Number(values.runs);
 const RUN_JS = new URL('../bin/run.js', import.meta.url).pathname;
 
@@ -111,13 +111,13 @@ function row(what: string, rs: Report[]): (string | number)[] {
 
 try {
   const idle = await series('idle', false);
-  const busy = await series('busy', true);
+  const busy = values['idle-only'] ? [] : await series('busy', true);
   console.log(machine());
   console.log(`${runs} migrations each, alternating between the two hosts; guests of ${values.memory} MiB with a disk and a NIC; medians (min-max)\n`);
   console.log(
     table(
       ['guest', 'downtime ms', 'total ms (sender)', 'suspend / last round / target restore / start', 'wall ms (CLI)', 'rounds', 'pages', 'MiB sent'],
-      [row('idle', idle), row(`memwrite --loop ${values.write}`, busy)],
+      [row('idle', idle), ...(busy.length > 0 ? [row(`memwrite --loop ${values.write}`, busy)] : [])],
     ),
   );
 } finally {

@@ -1,18 +1,27 @@
+import { createHash } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock, Timer } from '../hypervisor/clock.js';
 import { Domctl } from '../hypervisor/domctl.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
+import type { TimerPhase } from '../hypervisor/vtimers.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { DomainImage } from '../toolstack/migrate/image.js';
 import { ByteSource } from '../toolstack/migrate/byte-source.js';
 import { fileSink } from '../toolstack/migrate/sinks.js';
 import { readSaveStream } from '../toolstack/migrate/stream-reader.js';
-import { writeSaveStream } from '../toolstack/migrate/stream-writer.js';
+import { SaveStreamWriter, writeSaveStream } from '../toolstack/migrate/stream-writer.js';
 import type { Toolstack } from '../toolstack/toolstack.js';
 
 /** How often a guest is checkpointed when host.yaml says nothing (ms): a kill -9 loses at most this much of it. */
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 5000;
+
+/**
+ * A checkpoint the guest did nothing since is skipped (DomainImages.fingerprint), but
+ * not for longer than this: the file's age and timer phases, which a skipped round
+ * leaves as they were, are then at most this old (uptime after a kill -9).
+ */
+const UNCHANGED_REWRITE_NS = 60e9;
 
 /**
  * How long a stop waits for a guest to acknowledge and to suspend (each): a guest
@@ -39,6 +48,8 @@ export class DomainImages {
   private stopped = false;
   /** Why each domain's last checkpoint failed, if it did (so a lasting cause is logged once). */
   private readonly failing = new Map<number, string>();
+  /** What each domain's file holds, in short (fingerprint()), and when it was written (hypervisor clock, ns). */
+  private readonly written = new Map<number, { fingerprint: string; atNs: number }>();
 
   constructor(
     private readonly dir: string,
@@ -79,6 +90,7 @@ export class DomainImages {
   /** Forget a domain's file (the domain is gone). */
   remove(domid: number): void {
     this.failing.delete(domid);
+    this.written.delete(domid);
     void rm(this.path(domid), { force: true }).catch(() => {});
   }
 
@@ -110,15 +122,26 @@ export class DomainImages {
   /**
    * Checkpoint every running guest, paused ones included, and write its file: a
    * checkpoint the guest does not see (Toolstack.checkpointImage: no control request,
-   * no log line anywhere, the domain paused only while it is captured). One that cannot
-   * be checkpointed keeps its last file; why is logged once, not every round.
+   * no log line anywhere, the domain paused only while it is captured). One whose
+   * image would be what its file holds already (fingerprint) is not written again: a
+   * paused or idle guest costs a capture, not a file. One that cannot be checkpointed
+   * keeps its last file; why is logged once, not every round.
    */
   async checkpointAll(): Promise<void> {
     const ts = this.toolstack();
     for (const k of this.guests()) {
       const started = performance.now();
       try {
-        const bytes = await this.write(k.domid, await ts.checkpointImage(k.domid));
+        let fingerprint = '';
+        const last = this.written.get(k.domid);
+        const image = await ts.checkpointUnlessUnchanged(k.domid, async (im) => {
+          fingerprint = await this.fingerprint(k.domid, im);
+          return last !== undefined && last.fingerprint === fingerprint && this.clock.now() - last.atNs < UNCHANGED_REWRITE_NS;
+        });
+        if (image === null) continue;
+        this.written.delete(k.domid);
+        const bytes = await this.write(k.domid, image);
+        this.written.set(k.domid, { fingerprint, atNs: this.clock.now() });
         this.failing.delete(k.domid);
         this.log(`domain ${k.domid} '${k.name}' checkpointed (${Math.round(bytes / 1024)} KiB, ${Math.round(performance.now() - started)} ms)`);
       } catch (err) {
@@ -127,6 +150,34 @@ export class DomainImages {
         this.failing.set(k.domid, why);
       }
     }
+  }
+
+  /**
+   * An image in short, taken while its domain is paused with its pages in place: the
+   * memory's generation (it moves with every write, backing and release the hypervisor
+   * learns of), a hash of the frames others hold writable (their writes are not
+   * reported), and a hash of every other record the file would hold, but for what
+   * moves on with time alone: the domain's age and its timers' phases. Two checkpoints
+   * with the same fingerprint would write the same file, bar those: the guest did
+   * nothing, nor did anyone to it.
+   */
+  private async fingerprint(domid: number, image: DomainImage): Promise<string> {
+    const d = this.hv.get(domid);
+    const hash = createHash('sha256');
+    for (const gfn of this.domctl.heldWritable(d).sort((a, b) => a - b)) {
+      hash.update(`${gfn}:`);
+      const page = d.memory.backedPage(gfn);
+      if (page !== null) hash.update(page);
+    }
+    const w = new SaveStreamWriter((pieces) => {
+      for (const p of pieces) hash.update(p);
+    });
+    await w.begin(image.hypervisor.type, image.hypervisor.memory.maxPages);
+    const t = image.hypervisor.timers;
+    const still = <T extends { phase: TimerPhase }>(x: T): T => ({ ...x, phase: { ...x.phase, elapsedNs: 0 } });
+    const timers = { vcpu: t.vcpu.map(still), lapic: t.lapic.map(still), sources: t.sources.map(still) };
+    await w.finish({ ...image, hypervisor: { ...image.hypervisor, ageNs: 0, timers } }, { pages: 'sent' });
+    return `${d.memory.generation}:${hash.digest('hex')}`;
   }
 
   /** Checkpoint every `intervalMs` until stop() (each round starts once the last one ended). */

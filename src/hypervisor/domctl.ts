@@ -157,8 +157,8 @@ export class Domctl {
     return this.hv.get(domid).memory.backedPage(gfn);
   }
 
-  /** The frames of `d` that the hypervisor or another domain holds writable now. */
-  private heldWritable(d: Domain): number[] {
+  /** The frames of `d` that the hypervisor or another domain holds writable now: their writes are not reported (markDirty). */
+  heldWritable(d: Domain): number[] {
     const gfns: number[] = [];
     for (const v of d.vcpus) if (v.vcpuInfo.kind === 'registered' && v.vcpuInfo.gfn >= 0) gfns.push(v.vcpuInfo.gfn);
     if (d.grantTable !== null) gfns.push(...writablyGranted(d));

@@ -13,6 +13,8 @@ export const PAGE_SHIFT = 12;
  */
 export const CHUNK_PAGES = 16;
 const CHUNK_SHIFT = 4;
+/** No domain has more frames than this (8 TiB): frame numbers stay small integers. */
+export const MAX_FRAMES = 2 ** 31;
 
 /** Bits set in each byte value, for counting dirty pages. */
 const POPCOUNT = Uint8Array.from({ length: 256 }, (_, b) => {
@@ -45,12 +47,43 @@ export interface SavedMemory {
   reservation: number;
   pfns: number[];
   pages: Uint8Array[];
+  /**
+   * When `pages` are the frames of a GuestMemory already (a save stream read straight
+   * into place): a load takes that memory as the new domain's instead of copying them.
+   */
+  frames?: ReadFrames;
+}
+
+/**
+ * Pages read in place, waiting for the domain that takes them (GuestMemory.load). They
+ * go to one domain only: a second load of the same image would share the first's
+ * frames, so it is refused.
+ */
+export class ReadFrames {
+  private memory: GuestMemory | null;
+
+  constructor(memory: GuestMemory) {
+    this.memory = memory;
+  }
+
+  take(): GuestMemory {
+    const m = this.memory;
+    if (m === null) throw new MemoryError('the saved pages were read into a domain that took them already: the image cannot be loaded twice');
+    this.memory = null;
+    return m;
+  }
 }
 
 interface Chunk {
   buffer: ArrayBuffer;
   /** Frames of this chunk something has touched. */
   backed: number;
+  /**
+   * Slots whose bytes are not zeros yet (bit n: slot n), in a chunk allocated unzeroed
+   * for a restore's reads; 0 for every other chunk, whose frames not backed are zeros
+   * (code may rely on that: netback views 16 frames it backed one of).
+   */
+  unzeroed: number;
 }
 
 /** A page another domain holds: its view (the page's identity, as an mfn is in Xen). */
@@ -110,6 +143,13 @@ export class GuestMemory {
   private dirtyBits: Uint8Array | null = null;
   /** Writes marked since the last clean (Xen's fault_count: the log-dirty faults taken). */
   private dirtyFaults = 0;
+  /**
+   * Bumped by every change of the memory's contents the hypervisor learns of, log-dirty
+   * mode or not: a write marked (markDirty), a frame backed or given up. Equal
+   * generations mean the same pages, except those other domains hold writable (whose
+   * writes are not reported, as for log-dirty): a host's checkpoint compares it.
+   */
+  generation = 0;
 
   constructor(
     /** Size of the guest's frame space (its maxmem in pages). */
@@ -131,18 +171,24 @@ export class GuestMemory {
     return Number.isInteger(gfn) && gfn >= 0 && gfn < this.maxPages;
   }
 
-  private chunk(gfn: number): Chunk {
+  /** `gfn`'s chunk; a new one is zeros, or for a caller about to overwrite, not yet (its slots are zeroed as they are backed). */
+  private chunk(gfn: number, overwrite = false): Chunk {
     const key = gfn >> CHUNK_SHIFT;
     let c = this.chunks.get(key);
     if (c === undefined) {
-      c = { buffer: new ArrayBuffer(CHUNK_PAGES * XEN_PAGE_SIZE), backed: 0 };
+      const bytes = CHUNK_PAGES * XEN_PAGE_SIZE;
+      c = overwrite ? { buffer: Buffer.allocUnsafeSlow(bytes).buffer, backed: 0, unzeroed: (1 << CHUNK_PAGES) - 1 } : { buffer: new ArrayBuffer(bytes), backed: 0, unzeroed: 0 };
       this.chunks.set(key, c);
     }
     return c;
   }
 
-  /** The page at `gfn`, backed on first touch. */
-  page(gfn: number): Uint8Array {
+  /**
+   * The page at `gfn`, backed on first touch (an untouched frame reads as zeros).
+   * `overwrite`: the caller writes all of a newly backed page before anything reads
+   * it (a restore reading pages into place), so its chunk need not be zeroed first.
+   */
+  page(gfn: number, options: { overwrite?: boolean } = {}): Uint8Array {
     let v = this.views.get(gfn);
     if (v === undefined) {
       this.check(gfn);
@@ -150,11 +196,17 @@ export class GuestMemory {
         v = new Uint8Array(XEN_PAGE_SIZE);
         this.standalone++;
       } else {
-        const c = this.chunk(gfn);
+        const c = this.chunk(gfn, options.overwrite === true);
         c.backed++;
-        v = new Uint8Array(c.buffer, (gfn & (CHUNK_PAGES - 1)) * XEN_PAGE_SIZE, XEN_PAGE_SIZE);
+        const slot = gfn & (CHUNK_PAGES - 1);
+        v = new Uint8Array(c.buffer, slot * XEN_PAGE_SIZE, XEN_PAGE_SIZE);
+        if ((c.unzeroed & (1 << slot)) !== 0) {
+          c.unzeroed &= ~(1 << slot);
+          if (options.overwrite !== true) v.fill(0);
+        }
       }
       this.views.set(gfn, v);
+      this.generation++;
     }
     return v;
   }
@@ -289,7 +341,33 @@ export class GuestMemory {
    * still held.
    */
   relinquish(): number {
-    for (const gfn of [...this.views.keys()]) this.giveUp(gfn);
+    // Wholesale: the chunks go with the domain, so no page is zeroed or unbacked one by
+    // one. What stays is what putPage needs for the held pages' last puts: each chunk
+    // with a held page in it, counting its held pages (those given up before included).
+    const kept = new Map<number, Chunk>();
+    const keep = (gfn: number): void => {
+      const key = gfn >> CHUNK_SHIFT;
+      const c = kept.get(key);
+      if (c === undefined) kept.set(key, { buffer: this.chunks.get(key)!.buffer, backed: 1, unzeroed: 0 });
+      else c.backed++;
+    };
+    for (const gfn of this.slotTaken) keep(gfn);
+    for (const [gfn, v] of this.views) {
+      const h = this.held.get(v);
+      if (h === undefined) {
+        if (standalone(v)) this.standalone--;
+        continue;
+      }
+      h.orphaned = true;
+      this.orphans++;
+      if (standalone(v)) continue;
+      this.slotTaken.add(gfn);
+      keep(gfn);
+    }
+    this.views.clear();
+    this.generation++;
+    this.chunks.clear();
+    for (const [key, c] of kept) this.chunks.set(key, c);
     this.reservation = this.orphans;
     return this.orphans;
   }
@@ -318,6 +396,7 @@ export class GuestMemory {
   /** A domain's memory from a save: the saved frames backed with their contents, nothing held. */
   static load(saved: SavedMemory): GuestMemory {
     if (saved.pfns.length !== saved.pages.length) throw new MemoryError(`saved memory has ${saved.pfns.length} frame numbers but ${saved.pages.length} pages`);
+    if (saved.frames !== undefined) return GuestMemory.adopt(saved, saved.frames);
     const m = new GuestMemory(saved.maxPages, saved.reservation);
     saved.pfns.forEach((gfn, i) => {
       const data = saved.pages[i]!;
@@ -325,6 +404,36 @@ export class GuestMemory {
       m.page(gfn).set(data);
     });
     return m;
+  }
+
+  /**
+   * A memory whose frames were filled before the domain was known (a stream read in
+   * place: GuestMemory.reading), sized now as the save says. Its pages are not copied.
+   */
+  private static adopt(saved: SavedMemory, frames: ReadFrames): GuestMemory {
+    if (saved.reservation > saved.maxPages) throw new MemoryError(`reservation ${saved.reservation} exceeds the ${saved.maxPages}-page maximum`);
+    const m = frames.take();
+    for (const gfn of m.views.keys()) if (gfn >= saved.maxPages) throw new MemoryError(`saved page for gfn ${gfn} is outside the domain's ${saved.maxPages} pages`);
+    m.maxPages = saved.maxPages;
+    m.reservation = saved.reservation;
+    // The frames the stream did not fill read as zeros from now on, as in any chunk.
+    for (const c of m.chunks.values()) {
+      for (let slot = 0; c.unzeroed !== 0; slot++) {
+        if ((c.unzeroed & (1 << slot)) === 0) continue;
+        new Uint8Array(c.buffer, slot * XEN_PAGE_SIZE, XEN_PAGE_SIZE).fill(0);
+        c.unzeroed &= ~(1 << slot);
+      }
+    }
+    return m;
+  }
+
+  /**
+   * An empty memory to read a save's pages into before their domain is known: its
+   * frame space is every pfn a domain could have; GuestMemory.load sizes it (the
+   * save's ReadFrames) and takes it as the domain's.
+   */
+  static reading(): GuestMemory {
+    return new GuestMemory(MAX_FRAMES, 0);
   }
 
   /** Whether log-dirty mode is on. */
@@ -350,6 +459,7 @@ export class GuestMemory {
    * off, or for a frame outside the domain.
    */
   markDirty(gfn: number): void {
+    this.generation++;
     const bits = this.dirtyBits;
     if (bits === null || !(gfn >= 0 && gfn < bits.length * 8)) return;
     bits[gfn >> 3]! |= 1 << (gfn & 7);

@@ -320,9 +320,11 @@ export class Toolstack {
    * domain exists by then (create returned), so a kernel that fails to boot crashes
    * it, and on_crash says what happens next.
    */
-  async unpause(domid: number): Promise<void> {
+  async unpause(domid: number, options: { kernelNextTurn?: boolean } = {}): Promise<void> {
     this.domctl.unpauseDomain(domid);
     if (this.guests.get(domid)?.record.changed?.paused === true) this.recordChange(domid, { paused: false });
+    // The caller answers someone first (a migration target's report), as libxl_domain_unpause returns before the guest runs.
+    if (options.kernelNextTurn === true) await new Promise<void>((resolve) => setImmediate(resolve));
     try {
       await this.bootKernel(domid);
     } catch (err) {
@@ -553,6 +555,15 @@ export class Toolstack {
    * in flight that only its interrupts could finish.
    */
   async checkpointImage(domid: number): Promise<DomainImage> {
+    return (await this.checkpointUnlessUnchanged(domid, async () => false))!;
+  }
+
+  /**
+   * checkpointImage, unless `unchanged` says the image taken (its pages in place, the
+   * domain still paused) is the same as the caller's last one: then null, and no page
+   * is copied. The host's checkpoints skip a guest that did nothing this way.
+   */
+  async checkpointUnlessUnchanged(domid: number, unchanged: (image: DomainImage) => Promise<boolean>): Promise<DomainImage | null> {
     const guest = this.guests.get(domid);
     const d = this.find(domid);
     if (domid === 0 || guest === undefined) throw new ToolstackError('EINVAL', `domain ${domid} is not a guest`);
@@ -562,9 +573,12 @@ export class Toolstack {
       async (kernel) => {
         this.domctl.pauseDomain(domid);
         try {
-          const saved = hv.saveDomain(domid);
+          const saved = hv.saveDomain(domid, { pagesInPlace: true });
           // As after SHUTDOWN_suspend (not shut down meanwhile: it was paused): the pause is this capture's own.
-          return await this.imageOf(domid, { ...saved, pauseCount: saved.pauseCount - 1, shutdownReason: 'suspend', vcpus: saved.vcpus.map((v) => ({ ...v, running: false })) }, kernel);
+          const image = await this.imageOf(domid, { ...saved, pauseCount: saved.pauseCount - 1, shutdownReason: 'suspend', vcpus: saved.vcpus.map((v) => ({ ...v, running: false })) }, kernel);
+          if (await unchanged(image)) return null;
+          // The guest runs on while the image is written: its pages are copied now.
+          return { ...image, hypervisor: { ...image.hypervisor, memory: d.memory.save() } };
         } finally {
           if (hv.domains.get(domid) === d) this.domctl.unpauseDomain(domid);
         }
@@ -620,6 +634,38 @@ export class Toolstack {
    * back). On any failure nothing of the new domain is left.
    */
   async restoreDomain(image: DomainImage, options: { paused?: boolean; name?: string; config?: DomainConfig; domid?: number } = {}): Promise<number> {
+    const { domid, devices, name } = await this.restoreWithDevicesPending(image, options);
+    try {
+      await devices;
+      if (!options.paused) {
+        this.domctl.unpauseDomain(domid);
+        await this.bootKernel(domid);
+      }
+    } catch (err) {
+      await this.teardown(domid, { discardNewConsoleLog: true });
+      throw restoreFailure(name, err);
+    }
+    this.deps.log(`restored domain ${domid} '${name}' from the image of domain ${image.record.domid}`);
+    return domid;
+  }
+
+  /**
+   * A migration target's restore (paused): restoreDomain up to its devices, which are
+   * attached meanwhile. It returns once the domain is loaded and its XenStore written,
+   * with `devices` settling when every backend is up (hotplug done), so the target can
+   * say it is ready while they come up: the sender's rename and "go" overlap them. If
+   * `devices` rejects, the domain is still there for the caller to destroy (a target
+   * then reports failure at the "go", and the sender resumes its domain). Any other
+   * failure leaves nothing, as restoreDomain.
+   */
+  async restoreIncoming(image: DomainImage, name: string): Promise<{ domid: number; devices: Promise<void> }> {
+    const { domid, devices } = await this.restoreWithDevicesPending(image, { paused: true, name });
+    // Settled later by the caller; never an unhandled rejection meanwhile.
+    devices.catch(() => {});
+    return { domid, devices };
+  }
+
+  private async restoreWithDevicesPending(image: DomainImage, options: { paused?: boolean; name?: string; config?: DomainConfig; domid?: number }): Promise<{ domid: number; name: string; devices: Promise<void> }> {
     const { hv } = this.deps;
     const base = options.config ?? image.record.config;
     const config: DomainConfig = options.name !== undefined ? { ...base, name: options.name } : base;
@@ -663,18 +709,16 @@ export class Toolstack {
       kernel.log.load(image.kernel.log);
       this.guests.set(domid, { record, built, kernel, shutdownWaiters: [], resumeFrom: image.kernel });
       this.deps.store.save(record);
-      for (const disk of config.disk) await this.attachDiskNodes(domid, disk);
-      for (const vif of config.vif) await this.attachNicNodes(domid, vif);
-      if (!options.paused) {
-        this.domctl.unpauseDomain(domid);
-        await this.bootKernel(domid);
-      }
     } catch (err) {
       await this.teardown(domid, { discardNewConsoleLog: true });
       throw restoreFailure(config.name, err);
     }
-    this.deps.log(`restored domain ${domid} '${config.name}' from the image of domain ${image.record.domid}`);
-    return domid;
+    // All at once: each waits on its backend, and a migration's downtime waits on them all.
+    const devices = Promise.allSettled([...config.disk.map((disk) => this.attachDiskNodes(domid, disk)), ...config.vif.map((vif) => this.attachNicNodes(domid, vif))]).then((attached) => {
+      const failed = attached.find((a) => a.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+    });
+    return { domid, name: config.name, devices };
   }
 
   /** xl destroy: tear the domain down at once. */

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { XEN_PAGE_SIZE } from '../../src/abi/layout.js';
-import { CHUNK_PAGES, GuestMemory } from '../../src/hypervisor/memory.js';
+import { CHUNK_PAGES, GuestMemory, ReadFrames } from '../../src/hypervisor/memory.js';
 
 test('a held page given up keeps its contents and its place in the count until the last put', (t) => {
   const mem = new GuestMemory(64, 32);
@@ -47,6 +47,52 @@ test('relinquish frees all but the held pages, which then make up the whole coun
   mem.putPage(held);
   t.is(mem.reservation, 0);
   t.is(mem.hostBytes, 0);
+});
+
+test('relinquish drops the chunks wholesale and keeps what the held pages need: each is freed at its last put, old orphans and standalone pages included', (t) => {
+  const mem = new GuestMemory(256, 200);
+  for (let g = 0; g < 64; g++) mem.page(g).fill(3);
+  const before = mem.getPage(5); // given up while held, before the destroy
+  mem.release([5]);
+  const standalone = mem.getPage(5); // the gfn again: a page outside the chunk, held too
+  const inChunk = mem.getPage(6);
+  const elsewhere = mem.getPage(40);
+  t.is(mem.hostBytes, (4 * CHUNK_PAGES + 1) * XEN_PAGE_SIZE);
+  t.is(mem.relinquish(), 4);
+  t.is(mem.backedPages, 0);
+  t.is(mem.hostBytes, (2 * CHUNK_PAGES + 1) * XEN_PAGE_SIZE, 'only the chunks of held pages, and the standalone page');
+  t.true([before, standalone, inChunk, elsewhere].every((p) => p.every((x) => x === 3 || x === 0)), 'held pages keep their contents');
+  t.true(inChunk.every((x) => x === 3));
+  mem.putPage(inChunk);
+  t.is(mem.hostBytes, (2 * CHUNK_PAGES + 1) * XEN_PAGE_SIZE, "the first chunk still has the old orphan's slot");
+  mem.putPage(before);
+  mem.putPage(standalone);
+  t.is(mem.hostBytes, CHUNK_PAGES * XEN_PAGE_SIZE);
+  mem.putPage(elsewhere);
+  t.is(mem.hostBytes, 0);
+  t.is(mem.reservation, 0);
+  t.is(mem.heldOrphans, 0);
+});
+
+test('frames backed to be overwritten get an unzeroed chunk: its other frames read as zeros once backed, and all of them once a load takes the memory', (t) => {
+  const reading = GuestMemory.reading();
+  const filled = reading.page(17, { overwrite: true });
+  filled.fill(6);
+  t.true(reading.page(18).every((x) => x === 0), 'a frame of that chunk backed for use: zeros');
+  // What an unzeroed chunk may hold in the frames nobody backed (left over from other memory).
+  new Uint8Array(filled.buffer, 5 * XEN_PAGE_SIZE, XEN_PAGE_SIZE).fill(0xee);
+  const saved = { maxPages: 64, reservation: 32, pfns: [17, 18], pages: [filled, reading.page(18)], frames: new ReadFrames(reading) };
+  const m = GuestMemory.load(saved);
+  t.is(m.backedPage(17), filled, 'the same frame, not a copy');
+  // Code may view a whole chunk through its first frame (netback's 16-frame buffers).
+  const chunk = new Uint8Array(filled.buffer, 0, CHUNK_PAGES * XEN_PAGE_SIZE);
+  t.true(chunk.every((x, i) => (i >= 1 * XEN_PAGE_SIZE && i < 2 * XEN_PAGE_SIZE ? x === 6 : x === 0)), 'frames never backed read as zeros');
+  t.throws(() => GuestMemory.load(saved), { message: /cannot be loaded twice/ });
+  const fresh = new GuestMemory(64, 64);
+  fresh.page(0).fill(5);
+  fresh.page(1, { overwrite: true }).fill(6);
+  fresh.release([1]);
+  t.true(fresh.page(1).every((x) => x === 0), 'a frame given up and touched again: zeros');
 });
 
 test('save and load: only backed frames are carried, contents and counts survive, nothing stays held', (t) => {

@@ -290,3 +290,26 @@ test('a domain resumed after the last round, before the "go": no go, the target 
   keptAtSource(t, a, domid, 'late2');
   t.deepEqual([...b.m.hv.domains.keys()], [0], 'no NAME--incoming left behind');
 });
+
+test('a target whose NIC cannot come up (no such bridge there): it says so at the "go", destroys its copy, and the source resumes the domain', async (t) => {
+  const a = await bootMachine();
+  const b = await bootMachine({ bridges: [] });
+  t.teardown(async () => {
+    await a.dispose();
+    await b.dispose();
+  });
+  const { domid } = await guest(a, 'nobridge', image('nobridge.img'));
+  const run = await migrate(a, b, domid);
+  t.is(run.sent.status, 'rejected', run.lines.join('\n'));
+  t.true(run.lines.some((l) => l.startsWith('migration target:') && l.includes('xenbr0')), run.lines.join('\n'));
+  // The target said ready before its backends were up (they came up during the "go"): the failure comes with the start.
+  t.true(run.lines.includes('migration sender: Target reports startup failure (status code 3).'), run.lines.join('\n'));
+  t.true(run.lines.includes('migration sender: Resumed OK.'));
+  keptAtSource(t, a, domid, 'nobridge');
+  t.deepEqual([...b.m.hv.domains.keys()], [0], 'nothing left at the target');
+  t.deepEqual(
+    (await b.xs.directory('/local/domain/0/backend/vif').catch(() => [])).length + (await b.xs.directory('/local/domain/0/backend/vbd').catch(() => [])).length,
+    0,
+    'no backend nodes left at the target',
+  );
+});

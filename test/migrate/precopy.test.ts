@@ -31,11 +31,11 @@ function target(between: (round: number) => void = () => {}): PageWriter & { mem
     memory,
     batches,
     async pages(pfns, pageOf) {
-      for (const pfn of pfns) {
-        const page = pageOf(pfn);
+      pfns.forEach((pfn, i) => {
+        const page = pageOf(pfn, i);
         if (page === null) memory.delete(pfn);
         else memory.set(pfn, page.slice());
-      }
+      });
       batches.push([...pfns]);
       between(batches.length - 1);
     },

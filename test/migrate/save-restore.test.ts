@@ -1,6 +1,7 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
@@ -123,4 +124,39 @@ test('an image with the frames in place (what save and migrate write out before 
   // The files differ only in the domain's age (taken a moment apart), not in length.
   t.is((await write(inPlace)).length, (await write(copied)).length);
   await ts.resumeDomain(r.domid);
+});
+
+test('a restore reads each page once, straight into the new domain\'s frames, and an image goes to one domain only', async (t) => {
+  const tm = await bootMachine();
+  t.teardown(() => tm.dispose());
+  const ts = tm.m.toolstack;
+  const r = await ts.create(yamlConfig('name: inplace\nmemory: 64\nvcpus: 1\n'));
+  const kernel = tm.m.kernel(r.domid)!;
+  await until(() => kernel.state === 'running', 'the guest boots');
+  kernel.shell.input(Buffer.from('memwrite 4M\r'));
+  await until(() => kernel.shell.status === 0, 'memwrite');
+  const image = await ts.suspendDomain(r.domid);
+  const file = join(dir, 'inplace.save');
+  const out = createWriteStream(file);
+  await writeSaveStream(writableSink(out), image, '{}');
+  out.end();
+  await finished(out);
+  await ts.destroySaved(r.domid);
+
+  const fh = await open(file, 'r');
+  const back = await readSaveStream(ByteSource.fromFile(fh)).finally(() => fh.close());
+  const saved = back.image.hypervisor.memory;
+  t.true(saved.pfns.length > 1024, 'a few MiB of pages');
+  const newid = await ts.restoreDomain(back.image, { paused: true });
+  const memory = tm.m.hv.get(newid).memory;
+  const notOwn = saved.pfns.filter((pfn, i) => memory.backedPage(pfn) !== saved.pages[i]);
+  t.deepEqual(notOwn, [], 'every page the file held is a frame of the new domain, not a copy of one');
+  const skip = new Set([64 * 256 - 3]);
+  t.is(hashes(tm.m.hv.saveDomain(newid).memory, skip), hashes(image.hypervisor.memory, skip), 'the same memory');
+
+  // Its frames are that domain's: after it is gone, the image cannot make another.
+  await ts.destroy(newid);
+  const domains = [...tm.m.hv.domains.keys()];
+  await t.throwsAsync(() => ts.restoreDomain(back.image), { message: /cannot be loaded twice/ });
+  t.deepEqual([...tm.m.hv.domains.keys()], domains, 'the second restore left nothing');
 });

@@ -39,7 +39,10 @@ for (const type of ['pv', 'pvh', 'hvm'] as const) {
     const back = await readSaveStream(ByteSource.of(bytes));
     t.is(back.configJson, '{"c_info":{}}');
     t.is(memoryHash(back.image), memoryHash(image), 'the same memory');
-    t.deepEqual(back.image.hypervisor, image.hypervisor);
+    // The read pages wait in frames of their own for the domain that takes them (ReadFrames).
+    const { frames, ...memory } = back.image.hypervisor.memory;
+    t.truthy(frames);
+    t.deepEqual({ ...back.image.hypervisor, memory }, image.hypervisor);
     t.deepEqual(back.image.xenstore, image.xenstore, 'the same XenStore home, values and permissions');
     t.deepEqual(back.image.kernel, json(image.kernel));
     t.deepEqual(back.image.record, json(image.record));

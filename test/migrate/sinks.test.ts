@@ -1,3 +1,4 @@
+import { joined } from '../../src/toolstack/migrate/joined.js';
 import test from 'ava';
 import type { FileHandle } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
@@ -31,4 +32,22 @@ test('the writable sink waits for drain when the stream is full, and fails when 
   const held = Promise.resolve(writableSink(closing)([Buffer.from('abc')]));
   closing.destroy();
   await t.throwsAsync(held, { message: /closed while the save was being written/ });
+});
+
+test('neighbouring pieces in one buffer go as one view, in order; others stay as they are', (t) => {
+  const [a, b] = [new ArrayBuffer(65536), new ArrayBuffer(65536)];
+  const page = (buf: ArrayBuffer, i: number): Uint8Array => new Uint8Array(buf, i * 4096, 4096);
+  const head = new Uint8Array(16);
+  const out = joined([head, page(a, 0), page(a, 1), page(a, 2), page(a, 5), page(a, 3), page(b, 4), page(b, 5)]);
+  t.deepEqual(
+    out.map((v) => [v.buffer === a ? 'a' : v.buffer === b ? 'b' : 'head', v.byteOffset, v.byteLength]),
+    [
+      ['head', 0, 16],
+      ['a', 0, 3 * 4096],
+      ['a', 5 * 4096, 4096],
+      ['a', 3 * 4096, 4096],
+      ['b', 4 * 4096, 2 * 4096],
+    ],
+  );
+  t.is(out[0], head, 'a piece alone is itself');
 });

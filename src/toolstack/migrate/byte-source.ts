@@ -18,6 +18,19 @@ const READ_AHEAD = 64 * 1024;
 
 /** Up to `want` bytes into `into` at `at`; 0 at the end. */
 type Pull = (into: Buffer, at: number, want: number) => Promise<number>;
+/** Up to all the bytes `into` hold, filling them in order (readv); 0 at the end. */
+type PullV = (into: readonly Uint8Array[]) => Promise<number>;
+
+/**
+ * What a read is part of, when it is a piece of something larger (a record's body read
+ * in parts): a truncation names the whole, from its start, as one read of it would.
+ */
+export interface Whole {
+  offset: number;
+  length: number;
+}
+
+const bytesOf = (v: Uint8Array): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 
 export class ByteSource {
   private readonly chunks: Buffer[] = [];
@@ -28,7 +41,11 @@ export class ByteSource {
   /** Bytes handed out so far: the offset of the next read. */
   offset = 0;
 
-  constructor(source: AsyncIterable<Uint8Array> | Pull) {
+  /** `pullv`, for a pulled source that can fill several buffers in one call (a file's readv). */
+  constructor(
+    source: AsyncIterable<Uint8Array> | Pull,
+    private readonly pullv: PullV | null = null,
+  ) {
     if (typeof source === 'function') {
       this.iterator = null;
       this.pull = source;
@@ -49,7 +66,10 @@ export class ByteSource {
 
   /** A file from its current position on, read as the reader asks. */
   static fromFile(fh: FileHandle): ByteSource {
-    return new ByteSource(async (into, at, want) => (await fh.read(into, at, want, null)).bytesRead);
+    return new ByteSource(
+      async (into, at, want) => (await fh.read(into, at, want, null)).bytesRead,
+      async (into) => (await fh.readv(into)).bytesRead,
+    );
   }
 
   private failed(err: unknown): never {
@@ -87,11 +107,11 @@ export class ByteSource {
    * `at`: the stream ended first. A read larger than what is buffered goes straight
    * into the returned buffer when the source is a file.
    */
-  async read(n: number, what: string, at: number): Promise<Buffer> {
+  async read(n: number, what: string, at: number, whole?: Whole): Promise<Buffer> {
     if (n === 0) return Buffer.alloc(0);
-    if (this.pull !== null && n > this.buffered + READ_AHEAD) return this.readDirect(n, what, at);
+    if (this.pull !== null && n > this.buffered + READ_AHEAD) return this.readDirect(n, what, at, whole);
     await this.fill(n);
-    if (this.buffered < n) this.truncated(n, what, at);
+    if (this.buffered < n) this.truncated(n, what, at, this.offset + this.buffered, whole);
     let out: Buffer;
     const first = this.chunks[0]!;
     if (first.length >= n) {
@@ -121,7 +141,7 @@ export class ByteSource {
   }
 
   /** What is buffered, then the rest read into place. */
-  private async readDirect(n: number, what: string, at: number): Promise<Buffer> {
+  private async readDirect(n: number, what: string, at: number, whole?: Whole): Promise<Buffer> {
     const out = Buffer.allocUnsafe(n);
     let got = this.buffered;
     this.take(out, got);
@@ -139,7 +159,7 @@ export class ByteSource {
         // Keep what came in, so the error's offsets are those of a buffered read.
         this.chunks.push(out.subarray(0, got));
         this.buffered = got;
-        this.truncated(n, what, at);
+        this.truncated(n, what, at, this.offset + got, whole);
       }
       got += count;
     }
@@ -147,8 +167,55 @@ export class ByteSource {
     return out;
   }
 
-  private truncated(n: number, what: string, at: number): never {
-    throw new SaveFileError(`truncated: the ${what} at offset ${at} needs ${n} bytes at offset ${this.offset}, the stream ends at ${this.offset + this.buffered}`, what, at);
+  /**
+   * Exactly as many bytes as `into` hold, filling them in order (a record's pages
+   * into the frames they belong in), or a SaveFileError as read() gives. What is
+   * buffered is copied; a file's rest is read straight into place, with one readv
+   * where the source has it.
+   */
+  async readInto(into: readonly Uint8Array[], what: string, at: number, whole?: Whole): Promise<void> {
+    const views = into.filter((v) => v.byteLength > 0).map(bytesOf);
+    const n = views.reduce((sum, v) => sum + v.length, 0);
+    // The next byte goes to views[next] at `part`.
+    let next = 0;
+    let part = 0;
+    let got = 0;
+    const advance = (count: number): void => {
+      got += count;
+      part += count;
+      while (next < views.length && part >= views[next]!.length) part -= views[next++]!.length;
+    };
+    const rest = (): Buffer[] => (part === 0 ? views.slice(next) : [views[next]!.subarray(part), ...views.slice(next + 1)]);
+    while (next < views.length) {
+      if (this.buffered === 0) {
+        if (this.pull === null) await this.fill(1);
+        else {
+          let count = 0;
+          try {
+            count = this.pullv !== null ? await this.pullv(rest()) : await this.pull(views[next]!, part, views[next]!.length - part);
+          } catch (err) {
+            this.offset += got;
+            this.failed(err);
+          }
+          if (count === 0) this.ended = true;
+          advance(count);
+        }
+        if (this.ended && this.buffered === 0 && next < views.length) this.truncated(n, what, at, this.offset + got, whole);
+        continue;
+      }
+      const c = this.chunks[0]!;
+      const count = Math.min(c.length, views[next]!.length - part);
+      c.copy(views[next]!, part, 0, count);
+      if (count === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(count);
+      this.buffered -= count;
+      advance(count);
+    }
+    this.offset += n;
+  }
+
+  private truncated(n: number, what: string, at: number, end: number, whole: Whole = { offset: this.offset, length: n }): never {
+    throw new SaveFileError(`truncated: the ${what} at offset ${at} needs ${whole.length} bytes at offset ${whole.offset}, the stream ends at ${end}`, what, at);
   }
 
   /** True if nothing is left. */

@@ -24,16 +24,19 @@ export function toolstackSource(toolstack: Toolstack, domctl: Domctl, config?: D
   };
 }
 
-/** The toolstack as the receiving end: the domain is restored paused, then renamed and unpaused on "go". */
+/**
+ * The toolstack as the receiving end: the domain is restored paused (its devices'
+ * backends coming up while the sender gives the "go"), then renamed and unpaused.
+ */
 export function toolstackTarget(toolstack: Toolstack): MigrationTarget {
   return {
-    restore: (image, _configJson, name) => toolstack.restoreDomain(image, { paused: true, name }),
+    restore: (image, _configJson, name) => toolstack.restoreIncoming(image, name),
     rename: (domid, name) => toolstack.rename(domid, name),
     unpause: async (domid) => {
       // libxl_domain_unpause returns once the vCPUs may run: the guest's resume that
       // follows (its devices reconnecting) is the guest's own time, as on Xen. A failure
       // there crashes the domain (toolstack.unpause), which on_crash handles.
-      const resuming = toolstack.unpause(domid);
+      const resuming = toolstack.unpause(domid, { kernelNextTurn: true });
       resuming.catch(() => {});
       // The unpause itself fails before the guest runs (its promise is rejected already).
       await Promise.race([resuming, Promise.resolve()]);

@@ -14,7 +14,7 @@ import type { Domctl } from '../../hypervisor/domctl.js';
 
 /** Where a round's pages go: the stream writer's page records (a null page is a frame that is gone: XTAB). */
 export interface PageWriter {
-  pages(pfns: readonly number[], pageOf: (pfn: number) => Uint8Array | null): Promise<void>;
+  pages(pfns: readonly number[], pageOf: (pfn: number, index: number) => Uint8Array | null): Promise<void>;
 }
 
 /** What the policy decides on (libxc's struct precopy_stats, plus the round before's count). */

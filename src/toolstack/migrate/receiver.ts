@@ -15,8 +15,12 @@ import { readSaveStream } from './stream-reader.js';
 
 /** What the receiver does on this host (the toolstack's restore, rename, unpause, destroy). */
 export interface MigrationTarget {
-  /** A new domain from the image, paused, named `name` (xl's create_domain from a migration stream); its domid. */
-  restore(image: DomainImage, configJson: string | null, name: string): Promise<number>;
+  /**
+   * A new domain from the image, paused, named `name` (xl's create_domain from a
+   * migration stream): its domid, and `devices`, which settles once its devices'
+   * backends are up (rejecting: the domain cannot start, and is the receiver's to destroy).
+   */
+  restore(image: DomainImage, configJson: string | null, name: string): Promise<{ domid: number; devices: Promise<void> }>;
   rename(domid: number, name: string): Promise<void>;
   unpause(domid: number): Promise<void>;
   destroy(domid: number): Promise<void>;
@@ -49,6 +53,7 @@ export async function migrateReceive(target: MigrationTarget, ch: PeerChannel & 
   await ch.write(MIGRATE_RECEIVER_BANNER);
 
   let domid: number;
+  let devices: Promise<void>;
   let name: string;
   try {
     const { configJson, image } = await readSaveStream(ch.reader, {
@@ -60,7 +65,7 @@ export async function migrateReceive(target: MigrationTarget, ch: PeerChannel & 
       },
     });
     name = image.record.name;
-    domid = await target.restore(image, configJson, `${name}--incoming`);
+    ({ domid, devices } = await target.restore(image, configJson, `${name}--incoming`));
   } catch (err) {
     // The sender, waiting for the ready message, sees our end of the pipe and resumes its copy.
     ch.end();
@@ -69,21 +74,23 @@ export async function migrateReceive(target: MigrationTarget, ch: PeerChannel & 
   }
 
   say('migration target: Transfer complete, requesting permission to start domain.');
-  await ch.write(MIGRATE_RECEIVER_READY);
-
   try {
+    await ch.write(MIGRATE_RECEIVER_READY);
     await readFixedMessage(ch.reader, MIGRATE_PERMISSION_TO_GO, 'GO message', null);
   } catch (err) {
     // The sender kept its domain (or is gone): our copy can never start, so it goes
     // rather than stay paused as NAME--incoming, as xl's would.
     ch.end();
     say(`migration target: ${(err as Error).message}`);
+    await devices.catch(() => {});
     await target.destroy(domid).catch((e: Error) => say(`migration target: Failed to destroy our copy: ${e.message}`));
     throw new MigrationError('migration target: no permission to start the domain came; our copy is destroyed.');
   }
   let rc = 0;
   try {
     say('migration target: Got permission, starting domain.');
+    // Its backends came up while the sender was deciding; one that failed stops the start.
+    await devices;
     await target.rename(domid, name);
     if (!o.paused) await target.unpause(domid);
     say('migration target: Domain started successsfully.');

@@ -6,12 +6,13 @@
 
 import type { FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
+import { joined } from './joined.js';
 import type { ChunkSink } from './stream-writer.js';
 
 export function fileSink(fh: FileHandle): ChunkSink {
   return async (pieces) => {
     let left = pieces.reduce((n, p) => n + p.length, 0);
-    const rest = [...pieces];
+    const rest = joined(pieces);
     // writev may write less than asked (a signal, a full disk's last bytes): go on from there.
     while (left > 0) {
       const { bytesWritten } = await fh.writev(rest);
@@ -27,7 +28,7 @@ export function writableSink(w: Writable): ChunkSink {
   return async (pieces) => {
     w.cork();
     let ok = true;
-    for (const p of pieces) ok = w.write(p);
+    for (const p of joined(pieces)) ok = w.write(p);
     w.uncork();
     if (!ok && !w.destroyed) {
       await new Promise<void>((resolve, reject) => {

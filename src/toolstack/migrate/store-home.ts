@@ -9,21 +9,19 @@ import type { ImageStoreNode } from './image.js';
 /**
  * Every node below /local/domain/<domid> (the home itself as path ""), with its value
  * and permissions, parents before children. Read in one transaction, so the subtree
- * is one state of the store.
+ * is one state of the store; the requests go out together (a node's three, and its
+ * children's), not one round trip after another: a suspend's image waits on them.
  */
 export async function captureStoreHome(xs: XsClient, domid: number): Promise<ImageStoreNode[]> {
   const home = `/local/domain/${domid}`;
   return xs.transaction(async (tx) => {
-    const out: ImageStoreNode[] = [];
-    const walk = async (rel: string): Promise<void> => {
+    const walk = async (rel: string): Promise<ImageStoreNode[]> => {
       const path = rel === '' ? home : `${home}/${rel}`;
-      const value = await xs.read(path, tx);
-      const perms = await xs.getPerms(path, tx);
-      out.push({ path: rel, value: new Uint8Array(value), perms });
-      for (const child of await xs.directory(path, tx)) await walk(rel === '' ? child : `${rel}/${child}`);
+      const [value, perms, children] = await Promise.all([xs.read(path, tx), xs.getPerms(path, tx), xs.directory(path, tx)]);
+      const below = await Promise.all(children.map((child) => walk(rel === '' ? child : `${rel}/${child}`)));
+      return [{ path: rel, value: new Uint8Array(value), perms }, ...below.flat()];
     };
-    await walk('');
-    return out;
+    return walk('');
   });
 }
 

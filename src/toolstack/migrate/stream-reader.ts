@@ -12,8 +12,10 @@
 import { XEN_PAGE_SHIFT, XEN_PAGE_SIZE } from '../../abi/layout.js';
 import { z } from 'zod';
 import type { SavedDomain, SavedVcpu } from '../../hypervisor/domain.js';
+import { GuestMemory, MAX_FRAMES, ReadFrames } from '../../hypervisor/memory.js';
 import { ByteSource } from './byte-source.js';
 import { SaveFileError } from './errors.js';
+import { joined } from './joined.js';
 import type { DomainImage } from './image.js';
 import { decodeStateBlob } from './state-blob.js';
 import {
@@ -27,7 +29,6 @@ import {
   LIBXL_REC,
   LIBXL_VERSION,
   PFINFO_TYPES_WITH_DATA,
-  PFINFO_XTAB,
   PFN_MASK,
   PFN_TYPE_SHIFT,
   XL_BYTEORDER,
@@ -64,16 +65,32 @@ function fail(what: string, record: string, offset: number): never {
   throw new SaveFileError(`${record} at offset ${offset}: ${what}`, record, offset);
 }
 
-async function readRecord(src: ByteSource, layer: 'libxl' | 'libxc'): Promise<Rec> {
+/** A record's type and length, its body not read yet. */
+interface RecHead {
+  type: number;
+  name: string;
+  offset: number;
+  length: number;
+}
+
+async function readRecordHead(src: ByteSource, layer: 'libxl' | 'libxc'): Promise<RecHead> {
   const offset = src.offset;
   const head = await src.read(8, `${layer} record header`, offset);
   const type = head.readUInt32LE(0);
   const length = head.readUInt32LE(4);
   const name = recordName(layer, type);
   if (length > RECORD_MAX) fail(`a body of ${length} bytes is more than any record holds`, name, offset);
-  const data = await src.read(padded(length), `${name} record`, offset);
-  if (data.subarray(length).some((b) => b !== 0)) fail('its padding is not zeros', name, offset);
-  return { type, name, offset, body: data.subarray(0, length) };
+  return { type, name, offset, length };
+}
+
+async function readBody(src: ByteSource, h: RecHead): Promise<Rec> {
+  const data = await src.read(padded(h.length), `${h.name} record`, h.offset);
+  if (data.subarray(h.length).some((b) => b !== 0)) fail('its padding is not zeros', h.name, h.offset);
+  return { type: h.type, name: h.name, offset: h.offset, body: data.subarray(0, h.length) };
+}
+
+async function readRecord(src: ByteSource, layer: 'libxl' | 'libxc'): Promise<Rec> {
+  return readBody(src, await readRecordHead(src, layer));
 }
 
 /** xl's save_file_header and optional data: what create_domain() checks before handing the fd to libxl. */
@@ -116,7 +133,8 @@ async function readLibxlHeader(src: ByteSource): Promise<void> {
 
 interface LibxcPart {
   type: SavedDomain['type'] | 'x86 HVM';
-  pages: Map<number, Uint8Array>;
+  /** The pages so far, in place in the frames the new domain will take. */
+  frames: GuestMemory;
   ageNs: number | null;
   sharedInfo: Uint8Array | null;
   vcpus: SavedVcpu[] | null;
@@ -156,45 +174,76 @@ export interface ReadOptions {
   onVerify?: (report: VerifyReport) => void;
 }
 
-function readPageData(r: Rec, pages: Map<number, Uint8Array>, verify: VerifyReport | null = null): void {
-  if (r.body.length < 8) fail('shorter than its count and reserved fields', r.name, r.offset);
-  const count = r.body.readUInt32LE(0);
-  if (r.body.readUInt32LE(4) !== 0) fail('reserved field not zero', r.name, r.offset);
-  if (count === 0 || 8 + count * 8 > r.body.length) fail(`${count} pfns do not fit in ${r.body.length} bytes`, r.name, r.offset);
+/**
+ * A PAGE_DATA record, its pages read straight into their frames in `frames` (no copy
+ * of the record first): the count and pfn list are read and checked, then the pages.
+ * XTAB and BROKEN drop the frame; XALLOC (a frame with no contents yet) leaves it
+ * unbacked too, which reads as zeros as a populated frame nobody wrote does. In
+ * verify mode nothing is written: each page is compared with the frame's.
+ */
+async function readPageData(src: ByteSource, h: RecHead, frames: GuestMemory, verify: VerifyReport | null): Promise<void> {
+  if (h.length < 8) {
+    await readBody(src, h);
+    fail('shorter than its count and reserved fields', h.name, h.offset);
+  }
+  const what = `${h.name} record`;
+  const whole = { offset: src.offset, length: h.length };
+  const head = await src.read(8, what, h.offset, whole);
+  const count = head.readUInt32LE(0);
+  if (head.readUInt32LE(4) !== 0) fail('reserved field not zero', h.name, h.offset);
+  if (count === 0 || 8 + count * 8 > h.length) fail(`${count} pfns do not fit in ${h.length} bytes`, h.name, h.offset);
+  const words = await src.read(count * 8, what, h.offset, whole);
   let at = 8 + count * 8;
-  const incoming: Array<[number, Uint8Array | null]> = [];
+  /** Each pfn, and whether a page of data comes for it. */
+  const incoming: Array<[number, boolean]> = [];
   for (let i = 0; i < count; i++) {
-    const word = r.body.readBigUInt64LE(8 + i * 8);
+    const word = words.readBigUInt64LE(i * 8);
     const pfn = Number(word & PFN_MASK);
     const type = Number(word >> PFN_TYPE_SHIFT);
-    if (((word >> 52n) & 0xffn) !== 0n) fail(`reserved bits set in pfn[${i}]`, r.name, r.offset);
-    if (!PFINFO_TYPES_WITH_DATA.has(type) && type < 0xd) fail(`pfn[${i}] has invalid type ${type}`, r.name, r.offset);
-    if (!PFINFO_TYPES_WITH_DATA.has(type)) {
-      // XTAB (gone), BROKEN: no frame; XALLOC: a frame with no contents yet.
-      incoming.push([pfn, type === PFINFO_XTAB || type === 0xd ? null : new Uint8Array(XEN_PAGE_SIZE)]);
-      continue;
+    if (((word >> 52n) & 0xffn) !== 0n) fail(`reserved bits set in pfn[${i}]`, h.name, h.offset);
+    if (!PFINFO_TYPES_WITH_DATA.has(type) && type < 0xd) fail(`pfn[${i}] has invalid type ${type}`, h.name, h.offset);
+    if (pfn >= MAX_FRAMES) fail(`pfn[${i}] is ${pfn}, past any domain's ${MAX_FRAMES} frames`, h.name, h.offset);
+    const data = PFINFO_TYPES_WITH_DATA.has(type);
+    if (data) {
+      if (at + XEN_PAGE_SIZE > h.length) fail(`pfn[${i}]'s page lies past the record's end`, h.name, h.offset);
+      at += XEN_PAGE_SIZE;
     }
-    if (at + XEN_PAGE_SIZE > r.body.length) fail(`pfn[${i}]'s page lies past the record's end`, r.name, r.offset);
-    incoming.push([pfn, new Uint8Array(r.body.buffer, r.body.byteOffset + at, XEN_PAGE_SIZE)]);
-    at += XEN_PAGE_SIZE;
+    incoming.push([pfn, data]);
   }
-  if (at !== r.body.length) fail(`${r.body.length - at} bytes after the last page`, r.name, r.offset);
+  if (at !== h.length) fail(`${h.length - at} bytes after the last page`, h.name, h.offset);
+  // 8 + 8n + 4096m is a multiple of 8: there is no padding.
   if (verify !== null) {
     // xg_sr_restore.c process_page_data in verify mode: memcmp, and report, never write.
-    for (const [pfn, page] of incoming) {
+    const pages = await src.read(h.length - 8 - count * 8, what, h.offset, whole);
+    let p = 0;
+    for (const [pfn, data] of incoming) {
       verify.compared++;
-      const have = pages.get(pfn);
+      const have = frames.backedPage(pfn);
+      const page = data ? pages.subarray(p * XEN_PAGE_SIZE, ++p * XEN_PAGE_SIZE) : null;
       // A frame never sent reads as zeros, as a populated page nobody wrote does.
-      const zero = (p: Uint8Array): boolean => p.every((b) => b === 0);
-      const same = page === null ? have === undefined || zero(have) : have === undefined ? zero(page) : Buffer.from(have.buffer, have.byteOffset, have.length).equals(page);
+      const zero = (x: Uint8Array): boolean => x.every((b) => b === 0);
+      const same = page === null ? have === null || zero(have) : have === null ? zero(page) : Buffer.from(have.buffer, have.byteOffset, have.length).equals(page);
       if (!same) verify.differ.push(pfn);
     }
     return;
   }
-  for (const [pfn, page] of incoming) {
-    if (page === null) pages.delete(pfn);
-    else pages.set(pfn, page);
+  // In order: a frame dropped after its page came in the same record is dropped, and the
+  // other way round. Pages of consecutive frames in one chunk are one piece of the read.
+  let views: Uint8Array[] = [];
+  const flush = async (): Promise<void> => {
+    if (views.length > 0) await src.readInto(joined(views), what, h.offset, whole);
+    views = [];
+  };
+  for (const [pfn, data] of incoming) {
+    if (!data) {
+      await flush();
+      frames.release([pfn]);
+      continue;
+    }
+    // Not zeroed first: the read fills it, or fails and the frames are dropped.
+    views.push(frames.page(pfn, { overwrite: true }));
   }
+  await flush();
 }
 
 async function readLibxc(src: ByteSource, onVerify?: (report: VerifyReport) => void): Promise<LibxcPart> {
@@ -211,12 +260,18 @@ async function readLibxc(src: ByteSource, onVerify?: (report: VerifyReport) => v
   if (gtype !== DHDR_TYPE_X86_PV && gtype !== DHDR_TYPE_X86_HVM) fail(`domain type ${gtype} is neither x86 PV nor x86 HVM`, 'libxc domain header', dat);
   if (dhdr.readUInt16LE(4) !== XEN_PAGE_SHIFT) fail(`page shift ${dhdr.readUInt16LE(4)}, not ${XEN_PAGE_SHIFT}`, 'libxc domain header', dat);
   const pv = gtype === DHDR_TYPE_X86_PV;
-  const part: LibxcPart = { type: pv ? 'pv' : 'x86 HVM', pages: new Map(), ageNs: null, sharedInfo: null, vcpus: null, hvmParams: null };
+  const part: LibxcPart = { type: pv ? 'pv' : 'x86 HVM', frames: GuestMemory.reading(), ageNs: null, sharedInfo: null, vcpus: null, hvmParams: null };
   const pvVcpus: SavedVcpu[] = [];
   let staticEnd = version < 3;
   let verify: VerifyReport | null = null;
   for (;;) {
-    const r = await readRecord(src, 'libxc');
+    const h = await readRecordHead(src, 'libxc');
+    if (h.type === LIBXC_REC.PAGE_DATA) {
+      if (!staticEnd) fail('page data before STATIC_DATA_END', h.name, h.offset);
+      await readPageData(src, h, part.frames, verify);
+      continue;
+    }
+    const r = await readBody(src, h);
     const onlyFor = (wantPv: boolean): void => {
       if (wantPv !== pv) fail(`a record of ${wantPv ? 'PV' : 'HVM'} domains in an ${pv ? 'x86 PV' : 'x86 HVM'} stream`, r.name, r.offset);
     };
@@ -238,10 +293,6 @@ async function readLibxc(src: ByteSource, onVerify?: (report: VerifyReport) => v
           if (part.hvmParams === null) fail('the stream ends without HVM_PARAMS', r.name, r.offset);
         }
         return part;
-      case LIBXC_REC.PAGE_DATA:
-        if (!staticEnd) fail('page data before STATIC_DATA_END', r.name, r.offset);
-        readPageData(r, part.pages, verify);
-        break;
       case LIBXC_REC.VERIFY:
         if (r.body.length !== 0) fail('VERIFY with a body', r.name, r.offset);
         verify ??= { compared: 0, differ: [] };
@@ -389,12 +440,14 @@ function assemble(libxc: LibxcPart, context: EmulatorContext, at: number): Domai
   const where = 'EMULATOR_CONTEXT';
   const d = context.domain;
   if ((d.type === 'pv') !== (libxc.type === 'pv')) fail(`a ${d.type} domain's state with an ${libxc.type === 'pv' ? 'x86 PV' : 'x86 HVM'} libxc stream`, where, at);
-  const pfns = [...libxc.pages.keys()].sort((a, b) => a - b);
+  const { frames } = libxc;
+  const pfns = frames.backedFrames();
   if (pfns.length > 0 && pfns[pfns.length - 1]! >= d.memory.maxPages) fail(`page data for pfn ${pfns[pfns.length - 1]} of a domain of ${d.memory.maxPages} frames`, where, at);
+  if (d.memory.reservation > d.memory.maxPages) fail(`a reservation of ${d.memory.reservation} frames in a domain of ${d.memory.maxPages}`, where, at);
   const { hvmParams: pvParams, memory, ...rest } = d;
   const hypervisor: SavedDomain = {
     ...(rest as Omit<SavedDomain, 'memory' | 'sharedInfo' | 'vcpus' | 'ageNs' | 'hvmParams'>),
-    memory: { maxPages: memory.maxPages, reservation: memory.reservation, pfns, pages: pfns.map((p) => libxc.pages.get(p)!) },
+    memory: { maxPages: memory.maxPages, reservation: memory.reservation, pfns, pages: pfns.map((p) => frames.backedPage(p)!), frames: new ReadFrames(frames) },
     sharedInfo: libxc.sharedInfo!,
     vcpus: libxc.vcpus!,
     ageNs: libxc.ageNs!,

@@ -80,7 +80,6 @@ import {
   LIBXL_VERSION,
   PAGE_DATA_MAX_BATCH,
   PFINFO_XTAB,
-  PFN_TYPE_SHIFT,
   TSC_KHZ,
   XL_BYTEORDER,
   XL_MAGIC,
@@ -210,26 +209,37 @@ export class SaveStreamWriter {
    * (the frame is gone). The pages themselves are not copied: each record goes to the
    * sink as its header and pfn list followed by the page views `pageOf` returned.
    */
-  async pages(pfns: readonly number[], pageOf: (pfn: number) => Uint8Array | null): Promise<void> {
+  async pages(pfns: readonly number[], pageOf: (pfn: number, index: number) => Uint8Array | null): Promise<void> {
     this.step(['header', 'pages'], 'pages', 'page data');
-    for (let i = 0; i < pfns.length; i += PAGE_DATA_MAX_BATCH) {
-      const batch = pfns.slice(i, i + PAGE_DATA_MAX_BATCH);
-      const head = Buffer.alloc(16 + batch.length * 8);
-      const pieces: Uint8Array[] = [head];
-      batch.forEach((pfn, j) => {
-        const page = pageOf(pfn);
-        head.writeBigUInt64LE(page === null ? BigInt(pfn) | (BigInt(PFINFO_XTAB) << PFN_TYPE_SHIFT) : BigInt(pfn), 16 + j * 8);
-        if (page === null) return;
-        if (page.length !== XEN_PAGE_SIZE) throw new Error(`save stream: the page of pfn ${pfn} is ${page.length} bytes, not ${XEN_PAGE_SIZE}`);
-        pieces.push(page);
-      });
-      const withData = pieces.length - 1;
-      head.writeUInt32LE(LIBXC_REC.PAGE_DATA, 0);
-      // 8 + 8n + 4096m is a multiple of 8: no padding.
-      head.writeUInt32LE(8 + batch.length * 8 + withData * XEN_PAGE_SIZE, 4);
-      head.writeUInt32LE(batch.length, 8);
-      this.pagesSent += withData;
-      await this.put(pieces);
+    // Each record is made while the one before is being written: the writes go back to back.
+    let writing: Promise<void> | null = null;
+    try {
+      for (let i = 0; i < pfns.length; i += PAGE_DATA_MAX_BATCH) {
+        const batch = pfns.slice(i, i + PAGE_DATA_MAX_BATCH);
+        const head = Buffer.alloc(16 + batch.length * 8);
+        const pieces: Uint8Array[] = [head];
+        batch.forEach((pfn, j) => {
+          const page = pageOf(pfn, i + j);
+          // The pfn in 64 bits, with XTAB's type in the top nibble for a frame that is gone.
+          head.writeUInt32LE(pfn % 0x1_0000_0000, 16 + j * 8);
+          head.writeUInt32LE(Math.floor(pfn / 0x1_0000_0000) + (page === null ? PFINFO_XTAB * 0x1000_0000 : 0), 20 + j * 8);
+          if (page === null) return;
+          if (page.length !== XEN_PAGE_SIZE) throw new Error(`save stream: the page of pfn ${pfn} is ${page.length} bytes, not ${XEN_PAGE_SIZE}`);
+          pieces.push(page);
+        });
+        const withData = pieces.length - 1;
+        head.writeUInt32LE(LIBXC_REC.PAGE_DATA, 0);
+        // 8 + 8n + 4096m is a multiple of 8: no padding.
+        head.writeUInt32LE(8 + batch.length * 8 + withData * XEN_PAGE_SIZE, 4);
+        head.writeUInt32LE(batch.length, 8);
+        this.pagesSent += withData;
+        if (writing !== null) await writing;
+        writing = this.put(pieces);
+      }
+      if (writing !== null) await writing;
+    } catch (err) {
+      await writing?.catch(() => {});
+      throw err;
     }
   }
 
@@ -241,8 +251,7 @@ export class SaveStreamWriter {
   async finish(image: DomainImage, options: { pages: 'include' | 'sent' } = { pages: 'include' }): Promise<void> {
     const h = image.hypervisor;
     if (options.pages === 'include') {
-      const byPfn = new Map(h.memory.pfns.map((pfn, i) => [pfn, h.memory.pages[i]!]));
-      await this.pages(h.memory.pfns, (pfn) => byPfn.get(pfn)!);
+      await this.pages(h.memory.pfns, (_pfn, i) => h.memory.pages[i]!);
     }
     this.step(['header', 'pages'], 'done', 'the final records');
     if (h.type !== this.type) throw new Error(`save stream: the image is of a ${h.type} domain, the stream was begun for ${this.type}`);
