@@ -227,6 +227,19 @@ test('an ordinary HVM config creates without warnings, as xl; -v shows xenemu\'s
   }
 });
 
+test('a key xl does not know (xen-create-image\'s dhcp) is ignored as xl ignores it, with a warning that names it', async (t) => {
+  const cfg = scratchFile(
+    'deb.cfg',
+    "bootloader = 'pygrub'\nvcpus = '2'\nmemory = '256'\nroot = '/dev/xvda2 ro'\nname = 'deb1'\ndhcp = 'dhcp'\nvif = [ 'mac=00:16:3E:68:7F:D4,bridge=xenbr0' ]\n",
+  );
+  for (const run of [h.xl, h.xenemu]) {
+    const r = await run('create', '-n', cfg);
+    t.is(r.code, 0, r.stderr);
+    t.is(r.stderr, `Parsing config from ${cfg}\nxenemu: warning: ${cfg}:6:1: dhcp: unknown key: xl.cfg(5) has no such key; ignored, as xl ignores it\n`);
+    t.like(JSON.parse(r.stdout), { c_info: { name: 'deb1' }, b_info: { max_memkb: 262144, bootloader: 'pygrub' } });
+  }
+});
+
 // ---- the daemon reads the file (domain.createFile) ---------------------------------------
 // With a daemon running, create hands it the file's absolute path and the file as typed,
 // and prints what it answers; the CLI loads neither YAML nor zod for that.
