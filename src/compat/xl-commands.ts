@@ -285,12 +285,13 @@ async function noteWarnings(ctx: XlContext, warnings: readonly ConfigIssue[], ve
 }
 
 /**
- * "all" in cpus= stands for every CPU of the host. A dry run does not start the
+ * "all" (or node:0) in cpus= stands for every CPU of the host. A dry run does not start the
  * daemon for that: it asks a running one, else assumes this machine's CPU count.
  */
 async function dryRunHostCpus(ctx: XlContext, c: DomainConfig): Promise<number> {
   const specs = [c.cpus, c.cpus_soft].flat().filter((s): s is string => typeof s === 'string');
-  if (!specs.some((s) => s.includes('all'))) return 0;
+  // "all" and a NUMA node (node 0 is every CPU) both stand for the host's CPUs.
+  if (!specs.some((s) => s.includes('all') || s.includes('node'))) return 0;
   const client = await ctx.peekClient();
   if (client !== null) return (await client.vcpuList(['0'])).nrCpus;
   const { availableParallelism } = await import('node:os');

@@ -240,6 +240,18 @@ test('a key xl does not know (xen-create-image\'s dhcp) is ignored as xl ignores
   }
 });
 
+test('cpus = "node:0" is every host CPU, as "all" is (the host is one NUMA node)', async (t) => {
+  const affinity = async (cpus: string) => {
+    const r = await h.xl('create', '-n', scratchFile('numa.cfg', `name = "numa"\nmemory = 128\nvcpus = 2\ncpus = "${cpus}"\n`));
+    t.is(r.code, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { b_info: { vcpu_hard_affinity: number[][] } }).b_info.vcpu_hard_affinity;
+  };
+  const all = await affinity('all');
+  t.true(all[0]!.length > 0);
+  t.deepEqual(await affinity('node:0'), all);
+  t.deepEqual(await affinity('nodes:0-1,^0'), all.map((cpus) => cpus.slice(1)));
+});
+
 // ---- the daemon reads the file (domain.createFile) ---------------------------------------
 // With a daemon running, create hands it the file's absolute path and the file as typed,
 // and prints what it answers; the CLI loads neither YAML nor zod for that.
