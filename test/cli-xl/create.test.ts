@@ -240,6 +240,32 @@ test('a key xl does not know (xen-create-image\'s dhcp) is ignored as xl ignores
   }
 });
 
+test('-n prints what a vif or disk spells out even at its default, as parse_nic_config and xlu_disk_parse set it', async (t) => {
+  const cfg = scratchFile(
+    'given.cfg',
+    [
+      'name = "given"',
+      'type = "hvm"',
+      'memory = 128',
+      "vif = [ 'mac=00:16:3e:00:00:01, bridge=xenbr0, script=vif-bridge, mtu=1500, backend=0, type=ioemu, model=rtl8139', 'mac=00:16:3e:00:00:02' ]",
+      "disk = [ 'vdev=xvda, discard, specification=xen, target=/dev/null', ',hdc:cdrom,r', 'vdev=hdd, devtype=cdrom' ]",
+      '',
+    ].join('\n'),
+  );
+  const r = await h.xl('create', '-n', cfg);
+  t.is(r.code, 0, r.stderr);
+  const config = JSON.parse(r.stdout) as { nics: unknown[]; disks: unknown[] };
+  t.deepEqual(config.nics, [
+    { backend_domname: '0', devid: 0, mtu: 1500, model: 'rtl8139', mac: '00:16:3e:00:00:01', bridge: 'xenbr0', script: 'vif-bridge', nictype: 'vif_ioemu' },
+    { devid: 1, mac: '00:16:3e:00:00:02' },
+  ]);
+  t.deepEqual(config.disks, [
+    { pdev_path: '/dev/null', vdev: 'xvda', format: 'raw', readwrite: 1, discard_enable: 'True', specification: 'xen' },
+    { pdev_path: '', vdev: 'hdc', format: 'empty', removable: 1, is_cdrom: 1 },
+    { vdev: 'hdd', format: 'empty', removable: 1, is_cdrom: 1 },
+  ]);
+});
+
 test('cpus = "node:0" is every host CPU, as "all" is (the host is one NUMA node)', async (t) => {
   const affinity = async (cpus: string) => {
     const r = await h.xl('create', '-n', scratchFile('numa.cfg', `name = "numa"\nmemory = 128\nvcpus = 2\ncpus = "${cpus}"\n`));

@@ -12,10 +12,12 @@
 
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
+import { parseDiskSpec } from './disk-spec.js';
 import { ConfigError, type ConfigWarning } from './errors.js';
 import { applyOverrides, parseOverrides } from './overrides.js';
 import type { DomainConfig } from './schema.js';
 import { SpotMap } from './spots.js';
+import { parseVifSpec } from './vif-spec.js';
 import { lintConfig, resolveConfigPaths, validateInput } from './validate.js';
 import { mapXlSettings } from './xlcfg.js';
 import { parseXlCfgSettings, resolveSettings } from './xlcfg-syntax.js';
@@ -53,6 +55,26 @@ export interface LoadedDomainConfig {
   config: DomainConfig;
   warnings: ConfigWarning[];
   format: ConfigFormat;
+  /** The keys each disk and vif spelled out (see givenKeys). */
+  given: GivenKeys;
+}
+
+/**
+ * The keys each disk and each vif spec string spelled out, defaults included: the
+ * config is normalised (a default written and one left out look alike), but xl's
+ * parse sets a field it reads even to its default, and `xl create -n` prints it
+ * (bridge=xenbr0, discard, an empty cdrom's target of ""). A YAML mapping is not
+ * xl's syntax: it prints as its xl.cfg conversion, which leaves defaults out.
+ */
+export interface GivenKeys {
+  disk: ReadonlySet<string>[];
+  vif: ReadonlySet<string>[];
+}
+
+function givenKeys(raw: Record<string, unknown>): GivenKeys {
+  const keysOf = (items: unknown, parseSpec: (s: string) => object): ReadonlySet<string>[] =>
+    (Array.isArray(items) ? items : []).map((i) => new Set(typeof i === 'string' ? Object.keys(parseSpec(i)) : []));
+  return { disk: keysOf(raw.disk, (s) => parseDiskSpec(s).fields), vif: keysOf(raw.vif, (s) => parseVifSpec(s).fields) };
 }
 
 export interface ParseOptions {
@@ -94,7 +116,7 @@ function parse(text: string, format: ConfigFormat, file: string, options: ParseO
   let config = validateInput(raw, spots, file, format);
   warnings.push(...lintConfig(raw, config, spots, file));
   if (options.baseDir !== undefined) config = resolveConfigPaths(config, options.baseDir);
-  return { config, warnings, format };
+  return { config, warnings, format, given: givenKeys(raw) };
 }
 
 /**

@@ -6,8 +6,9 @@
  * object, no {"domid", "config"} wrapper.
  *
  * xenemu reads configs into a normalised DomainConfig (every default filled in), so a
- * key the file left out and a key set to its default look the same here. The rule:
- * a field appears when its value differs from what xl leaves unset, plus the fields
+ * key the file left out and a key set to its default look the same there; the keys
+ * each disk and vif spelled out come alongside (GivenKeys). The rule: a field appears
+ * when its value differs from what xl leaves unset or the spec spelled it out, plus the fields
  * xl always sets (name, type, uuid, memory, vCPUs, run_hotplug_scripts and claim_mode
  * from xl.conf's defaults, on_reboot, on_soft_reset, each nic's devid). Checked
  * against the real xl 4.17 for configs/web.yaml, db.yaml, legacy.cfg and an HVM
@@ -21,7 +22,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { expandCpuList, kernelCommandLine, parseVifRate, type DiskSpec, type DomainConfig, type VifSpec } from '../config/index.js';
+import { expandCpuList, kernelCommandLine, parseVifRate, type DiskSpec, type DomainConfig, type GivenKeys, type VifSpec } from '../config/index.js';
 import type { LibxlActionOnShutdown, LibxlDeviceDisk, LibxlDeviceNic, LibxlDomainBuildInfo, LibxlDomainConfig } from './idl.js';
 
 export interface DryRunOptions {
@@ -29,6 +30,8 @@ export interface DryRunOptions {
   hostCpus: number;
   /** xl generates a uuid when the config has none (tests pass a fixed one). */
   uuid?: () => string;
+  /** The keys each disk and vif spelled out, printed even at their defaults (a config read from its file has them). */
+  given?: GivenKeys;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -90,8 +93,8 @@ export function xlParsedDomainConfig(config: DomainConfig, options: DryRunOption
     },
     b_info: b,
   };
-  if (c.disk.length > 0) out.disks = c.disk.map(xlParsedDisk);
-  if (c.vif.length > 0) out.nics = c.vif.map((v) => nic(v, c.type));
+  if (c.disk.length > 0) out.disks = c.disk.map((d, i) => xlParsedDisk(d, options.given?.disk[i]));
+  if (c.vif.length > 0) out.nics = c.vif.map((v, i) => nic(v, c.type, options.given?.vif[i] ?? NONE));
   // xl sets every on_* from the config or its own default; the printer leaves out
   // destroy, libxl's initial value.
   out.on_poweroff = action(c.on_poweroff);
@@ -102,12 +105,19 @@ export function xlParsedDomainConfig(config: DomainConfig, options: DryRunOption
   return out;
 }
 
-/** xlu_disk_parse() (libxlu_disk_l.l) into a libxl_device_disk (also what `xl -N block-attach` prints). */
-export function xlParsedDisk(d: DiskSpec): LibxlDeviceDisk {
+const NONE: ReadonlySet<string> = new Set();
+
+/**
+ * xlu_disk_parse() (libxlu_disk_l.l) into a libxl_device_disk (also what `xl -N
+ * block-attach` prints). `given`: the keys the spec spelled out; libxlu sets those
+ * fields even to their defaults (an empty cdrom's target "", discard, specification=xen).
+ */
+export function xlParsedDisk(d: DiskSpec, given: ReadonlySet<string> = NONE): LibxlDeviceDisk {
   const cdrom = d.devtype === 'cdrom';
+  const target = d.target ?? (given.has('target') ? '' : undefined);
   return {
-    ...(d.backend !== '0' ? { backend_domname: d.backend } : {}),
-    ...(d.target !== undefined ? { pdev_path: d.target } : {}),
+    ...(d.backend !== '0' || given.has('backend') ? { backend_domname: d.backend } : {}),
+    ...(target !== undefined ? { pdev_path: target } : {}),
     vdev: d.vdev,
     ...(d.backendtype !== undefined ? { backend: d.backendtype } : {}),
     // An empty cdrom drive has format "empty"; a cdrom image keeps its format.
@@ -115,31 +125,31 @@ export function xlParsedDisk(d: DiskSpec): LibxlDeviceDisk {
     ...(d.script !== undefined ? { script: d.script } : {}),
     ...(cdrom ? { removable: 1, is_cdrom: 1 } : { readwrite: d.access === 'rw' ? 1 : 0 }),
     ...(d['direct-io-safe'] ? { direct_io_safe: true } : {}),
-    ...(!d.discard ? { discard_enable: false } : {}),
-    ...(!d.trusted ? { trusted: false } : {}),
-    ...(d.specification !== 'xen' ? { specification: d.specification } : {}),
+    ...(!d.discard || given.has('discard') ? { discard_enable: d.discard } : {}),
+    ...(!d.trusted || given.has('trusted') ? { trusted: d.trusted } : {}),
+    ...(d.specification !== 'xen' || given.has('specification') ? { specification: d.specification } : {}),
   };
 }
 
-/** parse_nic_config() (xl_parse.c) into a libxl_device_nic. */
-function nic(v: VifSpec, type: DomainConfig['type']): LibxlDeviceNic {
+/** parse_nic_config() (xl_parse.c) into a libxl_device_nic; `given` as for xlParsedDisk (bridge=xenbr0 is printed). */
+function nic(v: VifSpec, type: DomainConfig['type'], given: ReadonlySet<string>): LibxlDeviceNic {
   const rate = v.rate !== undefined ? parseVifRate(v.rate) : undefined;
   // type= sets nictype; without it xl leaves nictype to libxl (vif_ioemu on HVM).
   const defaultType = type === 'hvm' ? 'ioemu' : 'vif';
   return {
-    ...(v.backend !== '0' ? { backend_domname: v.backend } : {}),
+    ...(v.backend !== '0' || given.has('backend') ? { backend_domname: v.backend } : {}),
     devid: v.devid,
-    ...(v.mtu !== 1500 ? { mtu: v.mtu } : {}),
+    ...(v.mtu !== 1500 || given.has('mtu') ? { mtu: v.mtu } : {}),
     // The config reader fills model rtl8139 for an emulated (ioemu) nic; xl leaves it to libxl.
-    ...(v.model !== undefined && !(v.model === 'rtl8139' && v.type === 'ioemu') ? { model: v.model } : {}),
+    ...(v.model !== undefined && (given.has('model') || !(v.model === 'rtl8139' && v.type === 'ioemu')) ? { model: v.model } : {}),
     mac: v.mac,
     ...(v.ip !== undefined ? { ip: v.ip } : {}),
-    ...(v.bridge !== 'xenbr0' ? { bridge: v.bridge } : {}),
+    ...(v.bridge !== 'xenbr0' || given.has('bridge') ? { bridge: v.bridge } : {}),
     ...(v.vifname !== undefined ? { ifname: v.vifname } : {}),
-    ...(v.script !== 'vif-bridge' ? { script: v.script } : {}),
-    ...(v.type !== defaultType ? { nictype: v.type === 'ioemu' ? 'vif_ioemu' : 'vif' } : {}),
+    ...(v.script !== 'vif-bridge' || given.has('script') ? { script: v.script } : {}),
+    ...(v.type !== defaultType || given.has('type') ? { nictype: v.type === 'ioemu' ? 'vif_ioemu' : 'vif' } : {}),
     ...(rate !== undefined ? { rate_bytes_per_interval: rate.bytesPerInterval, rate_interval_usecs: rate.intervalUsecs } : {}),
     ...(v.gatewaydev !== undefined ? { gatewaydev: v.gatewaydev } : {}),
-    ...(!v.trusted ? { trusted: false } : {}),
+    ...(!v.trusted || given.has('trusted') ? { trusted: v.trusted } : {}),
   };
 }
