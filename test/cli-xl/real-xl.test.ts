@@ -131,3 +131,31 @@ oracle('create -n: the same libxl JSON as xl 4.17 for an xl.cfg with most keys x
   t.not(expected, real.stdout, 'the relative targets are there to resolve');
   t.deepEqual(ours, { ...real, stdout: expected });
 });
+
+oracle('create -n: what an xl.cfg leaves out is left out, and what its specs spell out is printed, as xl 4.17 prints them', async (t) => {
+  const configs = [
+    // No vcpus, no memory: xl leaves both to libxl (no max_vcpus, no memkb, no affinity from a string).
+    ['name = "bare"', 'kernel = "/k"', 'cpus = "all"'],
+    // maxvcpus and maxmem alone; a per-vCPU list longer than max_vcpus, which turns NUMA placement off.
+    ['name = "maxonly"', 'kernel = "/k"', 'maxmem = 256', 'maxvcpus = 2', 'cpus = [ "0", "1", "0" ]'],
+    ['name = "short"', 'kernel = "/k"', 'vcpus = 3', 'cpus = [ "1" ]', 'cpus_soft = "0-1"'],
+    // Defaults written out in a vif and in disks; the empty cdrom forms.
+    [
+      'name = "given"',
+      'type = "hvm"',
+      'memory = 128',
+      "vif = [ 'mac=00:16:3e:00:00:01, bridge=xenbr0, script=vif-bridge, mtu=1500, backend=0, type=ioemu, model=rtl8139' ]",
+      "disk = [ 'vdev=xvda, discard, specification=xen, target=/dev/null', ',hdc:cdrom,r', 'vdev=hdd, devtype=cdrom' ]",
+    ],
+    // xen-create-image's PV config, with xm's dhcp, which xl ignores (xenemu warns).
+    ["bootloader = 'pygrub'", "vcpus = '2'", "memory = '512'", "root = '/dev/xvda2 ro'", "disk = [ 'file:/srv/deb1/disk.img,xvda2,w', 'file:/srv/deb1/swap.img,xvda1,w' ]", "name = 'deb1'", "vif = [ 'mac=00:16:3E:68:7F:D4,bridge=xenbr0' ]", "on_crash = 'restart'"],
+  ];
+  for (const lines of configs) {
+    const cfg = scratchFile('given.cfg', `${lines.join('\n')}\n`);
+    const [real, ours] = await Promise.all([realXl(['create', '-n', cfg]), shim(['create', '-n', cfg])]);
+    t.is(real.code, 0, real.stderr);
+    const uuid = (s: string) => s.replace(/"uuid": "[0-9a-f-]{36}"/, '"uuid": "U"');
+    t.is(uuid(ours.stdout), uuid(real.stdout), lines[0]);
+    t.is(ours.code, real.code);
+  }
+});

@@ -60,21 +60,28 @@ export interface LoadedDomainConfig {
 }
 
 /**
- * The keys each disk and each vif spec string spelled out, defaults included: the
- * config is normalised (a default written and one left out look alike), but xl's
- * parse sets a field it reads even to its default, and `xl create -n` prints it
- * (bridge=xenbr0, discard, an empty cdrom's target of ""). A YAML mapping is not
- * xl's syntax: it prints as its xl.cfg conversion, which leaves defaults out.
+ * What an xl.cfg spelled out, defaults included: the config is normalised (a default
+ * written and one left out look alike), but xl's parse sets a field it reads even to
+ * its default, leaves one it does not to libxl, and `xl create -n` prints just what it
+ * set (no vcpus: no max_vcpus; bridge=xenbr0, discard, an empty cdrom's target of "").
+ * A YAML config is not xl's syntax: it prints as its xl.cfg conversion, which names
+ * the top-level keys and leaves the specs' defaults out.
  */
 export interface GivenKeys {
+  /** The keys an xl.cfg set (vcpus, memory...); undefined for YAML, printed as its conversion, which names them all. */
+  keys?: ReadonlySet<string>;
   disk: ReadonlySet<string>[];
   vif: ReadonlySet<string>[];
 }
 
-function givenKeys(raw: Record<string, unknown>): GivenKeys {
+function givenKeys(raw: Record<string, unknown>, format: ConfigFormat): GivenKeys {
   const keysOf = (items: unknown, parseSpec: (s: string) => object): ReadonlySet<string>[] =>
     (Array.isArray(items) ? items : []).map((i) => new Set(typeof i === 'string' ? Object.keys(parseSpec(i)) : []));
-  return { disk: keysOf(raw.disk, (s) => parseDiskSpec(s).fields), vif: keysOf(raw.vif, (s) => parseVifSpec(s).fields) };
+  return {
+    ...(format === 'xlcfg' ? { keys: new Set(Object.keys(raw)) } : {}),
+    disk: keysOf(raw.disk, (s) => parseDiskSpec(s).fields),
+    vif: keysOf(raw.vif, (s) => parseVifSpec(s).fields),
+  };
 }
 
 export interface ParseOptions {
@@ -116,7 +123,7 @@ function parse(text: string, format: ConfigFormat, file: string, options: ParseO
   let config = validateInput(raw, spots, file, format);
   warnings.push(...lintConfig(raw, config, spots, file));
   if (options.baseDir !== undefined) config = resolveConfigPaths(config, options.baseDir);
-  return { config, warnings, format, given: givenKeys(raw) };
+  return { config, warnings, format, given: givenKeys(raw, format) };
 }
 
 /**

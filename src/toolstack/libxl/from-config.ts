@@ -6,11 +6,11 @@
  * object, no {"domid", "config"} wrapper.
  *
  * xenemu reads configs into a normalised DomainConfig (every default filled in), so a
- * key the file left out and a key set to its default look the same there; the keys
- * each disk and vif spelled out come alongside (GivenKeys). The rule: a field appears
- * when its value differs from what xl leaves unset or the spec spelled it out, plus the fields
- * xl always sets (name, type, uuid, memory, vCPUs, run_hotplug_scripts and claim_mode
- * from xl.conf's defaults, on_reboot, on_soft_reset, each nic's devid). Checked
+ * key the file left out and a key set to its default look the same there; what the
+ * file spelled out comes alongside (GivenKeys). The rule: a field appears when its
+ * value differs from what xl leaves unset or the file spelled it out, plus the fields
+ * xl always sets (name, type, uuid, run_hotplug_scripts and claim_mode from xl.conf's
+ * defaults, on_reboot, on_soft_reset, each nic's devid). Checked
  * against the real xl 4.17 for configs/web.yaml, db.yaml, legacy.cfg and an HVM
  * config (see test/cli-xl/create.test.ts). Differences that remain, by design:
  *
@@ -30,7 +30,7 @@ export interface DryRunOptions {
   hostCpus: number;
   /** xl generates a uuid when the config has none (tests pass a fixed one). */
   uuid?: () => string;
-  /** The keys each disk and vif spelled out, printed even at their defaults (a config read from its file has them). */
+  /** What the config spelled out: xl prints only what it read (a config read from its file has them). */
   given?: GivenKeys;
 }
 
@@ -44,17 +44,21 @@ function action(a: DomainConfig['on_poweroff']): LibxlActionOnShutdown {
 /** parse_config_data()'s libxl_domain_config for `config`. */
 export function xlParsedDomainConfig(config: DomainConfig, options: DryRunOptions): LibxlDomainConfig {
   const c = config;
+  // What an xl.cfg leaves out, xl leaves to libxl: no vcpus is max_vcpus 0 (unless
+  // maxvcpus), no memory is no target, neither memory nor maxmem no maximum.
+  const named = (key: string): boolean => options.given?.keys?.has(key) ?? true;
+  const maxVcpus = named('vcpus') || named('maxvcpus') ? c.maxvcpus : 0;
   const affinity = (spec: string | string[] | undefined): number[][] | undefined => {
     if (spec === undefined) return undefined;
-    // A string applies to every vCPU (max_vcpus of them); a list gives one per entry.
-    if (typeof spec === 'string') return Array.from({ length: c.maxvcpus }, () => expandCpuList(spec, options.hostCpus));
-    return spec.map((s) => expandCpuList(s, options.hostCpus));
+    // A string applies to every vCPU (max_vcpus of them); a list gives one per entry, up to max_vcpus.
+    const specs = typeof spec === 'string' ? Array.from({ length: maxVcpus }, () => spec) : spec.slice(0, maxVcpus);
+    return specs.length > 0 ? specs.map((s) => expandCpuList(s, options.hostCpus)) : undefined;
   };
   const b: Mutable<LibxlDomainBuildInfo> = {
-    max_vcpus: c.maxvcpus,
-    avail_vcpus: Array.from({ length: c.vcpus }, (_, i) => i),
-    max_memkb: c.maxmem * 1024,
-    target_memkb: c.memory * 1024,
+    max_vcpus: maxVcpus,
+    ...(named('vcpus') ? { avail_vcpus: Array.from({ length: c.vcpus }, (_, i) => i) } : {}),
+    ...(named('maxmem') || named('memory') ? { max_memkb: c.maxmem * 1024 } : {}),
+    ...(named('memory') ? { target_memkb: c.memory * 1024 } : {}),
     sched_params: {
       ...(c.cpu_weight !== 256 ? { weight: c.cpu_weight } : {}),
       ...(c.cap !== 0 ? { cap: c.cap } : {}),
@@ -67,11 +71,9 @@ export function xlParsedDomainConfig(config: DomainConfig, options: DryRunOption
   const hard = affinity(c.cpus);
   const soft = affinity(c.cpus_soft);
   if (hard) b.vcpu_hard_affinity = hard;
-  if (soft) {
-    b.vcpu_soft_affinity = soft;
-    // A soft affinity turns libxl's automatic NUMA placement off (xl_parse.c).
-    b.numa_placement = false;
-  }
+  if (soft) b.vcpu_soft_affinity = soft;
+  // A soft affinity, or a hard one given per vCPU, turns libxl's automatic NUMA placement off (parse_vcpu_affinity).
+  if (c.cpus_soft !== undefined || Array.isArray(c.cpus)) b.numa_placement = false;
   if (c.max_grant_frames !== 64) b.max_grant_frames = c.max_grant_frames;
   if (c.max_maptrack_frames !== 1024) b.max_maptrack_frames = c.max_maptrack_frames;
   if (c.max_event_channels !== 1023) b.event_channels = c.max_event_channels;
