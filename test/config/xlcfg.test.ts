@@ -62,6 +62,7 @@ const ERRORS: [string, string, string][] = [
   ['an unknown escape', "name = 'web\\q'\n", 'vm.cfg:1:12: name: invalid escape \\q in quoted string: use one of \\" \\\' \\\\ \\a \\b \\f \\n \\r \\t \\v'],
   ['a missing value', 'name = "web"\nmemory = \n', 'vm.cfg:2:10: memory: syntax error near the end of the line: expected a value: a "string", a number or a [ list ]'],
   ['an unquoted string', 'name = web\n', 'vm.cfg:1:8: name: syntax error near `web\': strings must be quoted, e.g. name = "web"'],
+  ['Python\'s True for a boolean', 'name = "web"\nacpi = True\n', 'vm.cfg:2:8: acpi: lexical error near `True\': xl.cfg has no true/false; a boolean is a number, 1 or 0'],
   ['true for a boolean', 'name = "web"\ndriver_domain = true\n', 'vm.cfg:2:17: driver_domain: syntax error near `true\': xl.cfg has no true/false; a boolean is a number, 1 or 0'],
   ['Python', 'name = "web"\nmemory = (512)\n', 'vm.cfg:2:10: memory: lexical error near `(512)\': this looks like Python, which xl.cfg is not since xl replaced xm: write KEY = "string", KEY = number or KEY = [ list ]'],
   ['an upper-case key', 'Name = "a"\n', 'vm.cfg:1:1: lexical error near `Name\': keys are lower case letters, digits, "_" and "." (did you mean "name"?)'],
