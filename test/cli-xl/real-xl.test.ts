@@ -147,6 +147,10 @@ oracle('create -n: what an xl.cfg leaves out is left out, and what its specs spe
       "vif = [ 'mac=00:16:3e:00:00:01, bridge=xenbr0, script=vif-bridge, mtu=1500, backend=0, type=ioemu, model=rtl8139' ]",
       "disk = [ 'vdev=xvda, discard, specification=xen, target=/dev/null', ',hdc:cdrom,r', 'vdev=hdd, devtype=cdrom' ]",
     ],
+    // Top-level keys written at their defaults are set, and printed.
+    ['name = "dflt"', 'kernel = "/k"', 'cpu_weight = 256', 'cap = 0', 'max_grant_frames = 64', 'max_maptrack_frames = 1024', 'max_event_channels = 1023', 'driver_domain = 0'],
+    ['name = "vir0"', 'type = "hvm"', 'viridian = 0'],
+    ['name = "vir1"', 'type = "hvm"', 'viridian = [ "defaults" ]'],
     // xen-create-image's PV config, with xm's dhcp, which xl ignores (xenemu warns).
     ["bootloader = 'pygrub'", "vcpus = '2'", "memory = '512'", "root = '/dev/xvda2 ro'", "disk = [ 'file:/srv/deb1/disk.img,xvda2,w', 'file:/srv/deb1/swap.img,xvda1,w' ]", "name = 'deb1'", "vif = [ 'mac=00:16:3E:68:7F:D4,bridge=xenbr0' ]", "on_crash = 'restart'"],
   ];

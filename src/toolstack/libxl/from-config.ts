@@ -18,7 +18,7 @@
  *   later); xenemu settles the mac when it reads the config, so it is always shown.
  * - A domain needs no kernel or bootloader here (xl refuses such a config: the
  *   emulated kernel boots anyway).
- * - viridian given as a list of enlightenments is not shown (only `viridian = 1`).
+ * - The enlightenment bitmaps of a viridian list are not shown (its "defaults" is).
  */
 
 import { randomUUID } from 'node:crypto';
@@ -47,6 +47,8 @@ export function xlParsedDomainConfig(config: DomainConfig, options: DryRunOption
   // What an xl.cfg leaves out, xl leaves to libxl: no vcpus is max_vcpus 0 (unless
   // maxvcpus), no memory is no target, neither memory nor maxmem no maximum.
   const named = (key: string): boolean => options.given?.keys?.has(key) ?? true;
+  // And what it names is set, to its default too.
+  const spelled = (key: string): boolean => options.given?.keys?.has(key) ?? false;
   const maxVcpus = named('vcpus') || named('maxvcpus') ? c.maxvcpus : 0;
   const affinity = (spec: string | string[] | undefined): number[][] | undefined => {
     if (spec === undefined) return undefined;
@@ -60,13 +62,13 @@ export function xlParsedDomainConfig(config: DomainConfig, options: DryRunOption
     ...(named('maxmem') || named('memory') ? { max_memkb: c.maxmem * 1024 } : {}),
     ...(named('memory') ? { target_memkb: c.memory * 1024 } : {}),
     sched_params: {
-      ...(c.cpu_weight !== 256 ? { weight: c.cpu_weight } : {}),
-      ...(c.cap !== 0 ? { cap: c.cap } : {}),
+      ...(c.cpu_weight !== 256 || spelled('cpu_weight') ? { weight: c.cpu_weight } : {}),
+      ...(c.cap !== 0 || spelled('cap') ? { cap: c.cap } : {}),
     },
     // xl.conf's claim_mode defaults to 1, and xl sets it on every domain.
     claim_mode: true,
     type: c.type,
-    u: { [c.type]: c.type === 'hvm' && c.viridian === true ? { viridian: true } : {} },
+    u: { [c.type]: c.type === 'hvm' ? viridian(c.viridian, spelled('viridian')) : {} },
   };
   const hard = affinity(c.cpus);
   const soft = affinity(c.cpus_soft);
@@ -74,9 +76,9 @@ export function xlParsedDomainConfig(config: DomainConfig, options: DryRunOption
   if (soft) b.vcpu_soft_affinity = soft;
   // A soft affinity, or a hard one given per vCPU, turns libxl's automatic NUMA placement off (parse_vcpu_affinity).
   if (c.cpus_soft !== undefined || Array.isArray(c.cpus)) b.numa_placement = false;
-  if (c.max_grant_frames !== 64) b.max_grant_frames = c.max_grant_frames;
-  if (c.max_maptrack_frames !== 1024) b.max_maptrack_frames = c.max_maptrack_frames;
-  if (c.max_event_channels !== 1023) b.event_channels = c.max_event_channels;
+  if (c.max_grant_frames !== 64 || spelled('max_grant_frames')) b.max_grant_frames = c.max_grant_frames;
+  if (c.max_maptrack_frames !== 1024 || spelled('max_maptrack_frames')) b.max_maptrack_frames = c.max_maptrack_frames;
+  if (c.max_event_channels !== 1023 || spelled('max_event_channels')) b.event_channels = c.max_event_channels;
   if (c.kernel !== undefined) b.kernel = c.kernel;
   const cmdline = kernelCommandLine(c);
   if (cmdline !== undefined) b.cmdline = cmdline;
@@ -91,7 +93,7 @@ export function xlParsedDomainConfig(config: DomainConfig, options: DryRunOption
       uuid: c.uuid ?? (options.uuid ?? randomUUID)(),
       // xl.conf's run_hotplug_scripts defaults to 1.
       run_hotplug_scripts: true,
-      ...(c.driver_domain ? { driver_domain: true } : {}),
+      ...(c.driver_domain || spelled('driver_domain') ? { driver_domain: c.driver_domain } : {}),
     },
     b_info: b,
   };
@@ -108,6 +110,15 @@ export function xlParsedDomainConfig(config: DomainConfig, options: DryRunOption
 }
 
 const NONE: ReadonlySet<string> = new Set();
+
+/**
+ * The viridian defbool: a number sets it; a list sets it true for "defaults" (its
+ * enlightenment bitmaps are not shown, see above).
+ */
+function viridian(v: DomainConfig['viridian'], spelled: boolean): { viridian?: boolean } {
+  if (typeof v === 'boolean') return v || spelled ? { viridian: v } : {};
+  return v.includes('defaults') ? { viridian: true } : {};
+}
 
 /**
  * xlu_disk_parse() (libxlu_disk_l.l) into a libxl_device_disk (also what `xl -N
