@@ -107,3 +107,14 @@ check('disk specs xl refuses are refused', (t) => {
     t.is(ours(spec), null, spec);
   }
 });
+
+check('trusted and untrusted: in xl-disk-configuration(5) 4.17 and read here, though the shipped libxlutil refuses them (its generated scanner predates them)', (t) => {
+  const specs = ['/img,raw,xvda,w,trusted', '/img,raw,xvda,w,untrusted'];
+  const real = theirs(specs);
+  t.deepEqual(
+    specs.map((s) => real.get(s)),
+    [null, null],
+  );
+  t.regex(ours(specs[0]!)!, /"trusted": "True"/);
+  t.regex(ours(specs[1]!)!, /"trusted": "False"/);
+});
