@@ -266,6 +266,29 @@ test('-n prints what a vif or disk spells out even at its default, as parse_nic_
   ]);
 });
 
+test('-n prints the HVM keys xenemu reads but does not emulate where xl puts them (vnc, serial, boot, acpi, vga, viridian bitmaps)', async (t) => {
+  const cfg = scratchFile(
+    'hvm-keys.cfg',
+    'name = "win"\ntype = "hvm"\nmemory = 128\nvnc = 1\nvnclisten = "0.0.0.0"\nserial = "pty"\nboot = "dc"\nacpi = 1\nlocaltime = 1\nstdvga = 0\nusbdevice = [ "tablet" ]\nviridian = [ "defaults", "!hcall_ipi" ]\n',
+  );
+  const r = await h.xl('create', '-n', cfg);
+  t.is(r.code, 0, r.stderr);
+  const b = (JSON.parse(r.stdout) as { b_info: Record<string, unknown> }).b_info;
+  t.like(b, { acpi: 'True', localtime: 'True' });
+  t.deepEqual(b['type.hvm'], {
+    viridian: 'True',
+    viridian_disable: [9],
+    vga: { kind: 'cirrus' },
+    vnc: { enable: 'True', listen: '0.0.0.0' },
+    sdl: {},
+    spice: {},
+    serial: 'pty',
+    boot: 'dc',
+    usbdevice_list: ['tablet'],
+    rdm: {},
+  });
+});
+
 test('cpus = "node:0" is every host CPU, as "all" is (the host is one NUMA node)', async (t) => {
   const affinity = async (cpus: string) => {
     const r = await h.xl('create', '-n', scratchFile('numa.cfg', `name = "numa"\nmemory = 128\nvcpus = 2\ncpus = "${cpus}"\n`));

@@ -19,8 +19,8 @@ import type { DomainConfig } from './schema.js';
 import { SpotMap } from './spots.js';
 import { parseVifSpec } from './vif-spec.js';
 import { lintConfig, resolveConfigPaths, validateInput } from './validate.js';
-import { mapXlSettings } from './xlcfg.js';
-import { parseXlCfgSettings, resolveSettings } from './xlcfg-syntax.js';
+import { mapXlSettings, XL_NOT_EMULATED_KEYS } from './xlcfg.js';
+import { parseXlCfgSettings, resolveSettings, type ResolvedSetting, type XlValue } from './xlcfg-syntax.js';
 import { loadYamlText } from './yaml.js';
 
 export { ConfigError, formatIssue, formatPath, isVerboseOnly, warningsToShow, type ConfigIssue, type ConfigLocation, type ConfigWarning } from './errors.js';
@@ -35,6 +35,7 @@ export {
   kernelCommandLine,
   MAX_NAME_LENGTH,
   MAX_VCPUS,
+  VIRIDIAN_ENLIGHTENMENTS,
   type DiskSpec,
   type DomainConfig,
   type DomainConfigInput,
@@ -70,15 +71,27 @@ export interface LoadedDomainConfig {
 export interface GivenKeys {
   /** The keys an xl.cfg set (vcpus, memory...); undefined for YAML, printed as its conversion, which names them all. */
   keys?: ReadonlySet<string>;
+  /** An xl.cfg's keys xenemu does not emulate, with their values (xl still prints them). */
+  notEmulated?: ReadonlyMap<string, XlPlain>;
   disk: ReadonlySet<string>[];
   vif: ReadonlySet<string>[];
 }
 
-function givenKeys(raw: Record<string, unknown>, format: ConfigFormat): GivenKeys {
+/** A setting's value as plain data: an atom, or a list. */
+export type XlPlain = string | readonly XlPlain[];
+
+const plain = (v: XlValue): XlPlain => (v.kind === 'string' ? v.value : v.items.map(plain));
+
+function givenKeys(raw: Record<string, unknown>, settings: ReadonlyMap<string, ResolvedSetting> | null): GivenKeys {
   const keysOf = (items: unknown, parseSpec: (s: string) => object): ReadonlySet<string>[] =>
     (Array.isArray(items) ? items : []).map((i) => new Set(typeof i === 'string' ? Object.keys(parseSpec(i)) : []));
   return {
-    ...(format === 'xlcfg' ? { keys: new Set(Object.keys(raw)) } : {}),
+    ...(settings !== null
+      ? {
+          keys: new Set(Object.keys(raw)),
+          notEmulated: new Map([...settings].filter(([k]) => XL_NOT_EMULATED_KEYS.has(k)).map(([k, s]) => [k, plain(s.value)])),
+        }
+      : {}),
     disk: keysOf(raw.disk, (s) => parseDiskSpec(s).fields),
     vif: keysOf(raw.vif, (s) => parseVifSpec(s).fields),
   };
@@ -112,10 +125,11 @@ function parse(text: string, format: ConfigFormat, file: string, options: ParseO
   let raw: Record<string, unknown>;
   let spots: SpotMap;
   let warnings: ConfigWarning[];
+  let resolved: Map<string, ResolvedSetting> | null = null;
   if (format === 'xlcfg') {
     // As xl does: the overrides are statements after the file's last line.
-    const settings = [...parseXlCfgSettings(text, file), ...overrides];
-    ({ raw, spots, warnings } = mapXlSettings(resolveSettings(settings)));
+    resolved = resolveSettings([...parseXlCfgSettings(text, file), ...overrides]);
+    ({ raw, spots, warnings } = mapXlSettings(resolved));
   } else {
     ({ raw, spots, warnings } = loadYamlText(text, file));
     applyOverrides(raw, spots, overrides, warnings);
@@ -123,7 +137,7 @@ function parse(text: string, format: ConfigFormat, file: string, options: ParseO
   let config = validateInput(raw, spots, file, format);
   warnings.push(...lintConfig(raw, config, spots, file));
   if (options.baseDir !== undefined) config = resolveConfigPaths(config, options.baseDir);
-  return { config, warnings, format, given: givenKeys(raw, format) };
+  return { config, warnings, format, given: givenKeys(raw, resolved) };
 }
 
 /**

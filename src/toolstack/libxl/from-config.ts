@@ -11,19 +11,22 @@
  * value differs from what xl leaves unset or the file spelled it out, plus the fields
  * xl always sets (name, type, uuid, run_hotplug_scripts and claim_mode from xl.conf's
  * defaults, on_reboot, on_soft_reset, each nic's devid). Checked
- * against the real xl 4.17 for configs/web.yaml, db.yaml, legacy.cfg and an HVM
- * config (see test/cli-xl/create.test.ts). Differences that remain, by design:
+ * against the real xl 4.17 (test/cli-xl/real-xl.test.ts, and create.test.ts for the
+ * sample configs); the keys xenemu does not emulate are set by not-emulated-keys.ts.
+ * Differences that remain, by design:
  *
  * - xl prints a nic's mac only when the config has one (libxl draws a random one
  *   later); xenemu settles the mac when it reads the config, so it is always shown.
  * - A domain needs no kernel or bootloader here (xl refuses such a config: the
  *   emulated kernel boots anyway).
- * - The enlightenment bitmaps of a viridian list are not shown (its "defaults" is).
+ * - What xl prints on stderr while it parses (tsc_mode notes, deprecations) is
+ *   xenemu's warnings instead, and a value xl refuses is refused with xenemu's message.
  */
 
 import { randomUUID } from 'node:crypto';
-import { expandCpuList, kernelCommandLine, parseVifRate, type DiskSpec, type DomainConfig, type GivenKeys, type VifSpec } from '../config/index.js';
-import type { LibxlActionOnShutdown, LibxlDeviceDisk, LibxlDeviceNic, LibxlDomainBuildInfo, LibxlDomainConfig } from './idl.js';
+import { expandCpuList, kernelCommandLine, parseVifRate, VIRIDIAN_ENLIGHTENMENTS, type DiskSpec, type DomainConfig, type GivenKeys, type VifSpec } from '../config/index.js';
+import type { LibxlActionOnShutdown, LibxlDeviceDisk, LibxlDeviceNic, LibxlDomainBuildInfo, LibxlDomainConfig, LibxlDomainCreateInfo } from './idl.js';
+import { applyNotEmulatedKeys } from './not-emulated-keys.js';
 
 export interface DryRunOptions {
   /** libxl_get_max_cpus(): how many CPUs "all" in cpus=/cpus_soft= stands for. */
@@ -86,17 +89,16 @@ export function xlParsedDomainConfig(config: DomainConfig, options: DryRunOption
   if (c.bootloader !== undefined) b.bootloader = c.bootloader;
   if (c.bootloader_args !== undefined) b.bootloader_args = c.bootloader_args;
 
-  const out: Mutable<LibxlDomainConfig> = {
-    c_info: {
-      type: c.type,
-      name: c.name,
-      uuid: c.uuid ?? (options.uuid ?? randomUUID)(),
-      // xl.conf's run_hotplug_scripts defaults to 1.
-      run_hotplug_scripts: true,
-      ...(c.driver_domain || spelled('driver_domain') ? { driver_domain: c.driver_domain } : {}),
-    },
-    b_info: b,
+  const cInfo: Mutable<LibxlDomainCreateInfo> = {
+    type: c.type,
+    name: c.name,
+    uuid: c.uuid ?? (options.uuid ?? randomUUID)(),
+    // xl.conf's run_hotplug_scripts defaults to 1.
+    run_hotplug_scripts: true,
+    ...(c.driver_domain || spelled('driver_domain') ? { driver_domain: c.driver_domain } : {}),
   };
+  if (options.given?.notEmulated !== undefined) applyNotEmulatedKeys(options.given.notEmulated, cInfo, b);
+  const out: Mutable<LibxlDomainConfig> = { c_info: cInfo, b_info: b };
   if (c.disk.length > 0) out.disks = c.disk.map((d, i) => xlParsedDisk(d, options.given?.disk[i]));
   if (c.vif.length > 0) out.nics = c.vif.map((v, i) => nic(v, c.type, options.given?.vif[i] ?? NONE));
   // xl sets every on_* from the config or its own default; the printer leaves out
@@ -111,13 +113,35 @@ export function xlParsedDomainConfig(config: DomainConfig, options: DryRunOption
 
 const NONE: ReadonlySet<string> = new Set();
 
+/** LIBXL_BUILDINFO_HVM_VIRIDIAN_ENABLE_DISABLE_WIDTH: the bits "all" sets. */
+const VIRIDIAN_WIDTH = 64;
+
 /**
- * The viridian defbool: a number sets it; a list sets it true for "defaults" (its
- * enlightenment bitmaps are not shown, see above).
+ * The viridian defbool and bitmaps: a number sets the defbool; a list sets it for
+ * "defaults", every bit for "all", and each enlightenment's bit in the enable map (or,
+ * with "!", the disable map), clearing it in the other.
  */
-function viridian(v: DomainConfig['viridian'], spelled: boolean): { viridian?: boolean } {
+function viridian(v: DomainConfig['viridian'], spelled: boolean): { viridian?: boolean; viridian_enable?: number[]; viridian_disable?: number[] } {
   if (typeof v === 'boolean') return v || spelled ? { viridian: v } : {};
-  return v.includes('defaults') ? { viridian: true } : {};
+  const enable = new Set<number>();
+  const disable = new Set<number>();
+  for (const item of v) {
+    if (item === 'defaults') continue;
+    if (item === 'all') {
+      for (let bit = 0; bit < VIRIDIAN_WIDTH; bit++) enable.add(bit);
+      continue;
+    }
+    const off = item.startsWith('!');
+    const bit = VIRIDIAN_ENLIGHTENMENTS.indexOf(item.slice(off ? 1 : 0) as (typeof VIRIDIAN_ENLIGHTENMENTS)[number]);
+    (off ? disable : enable).add(bit);
+    (off ? enable : disable).delete(bit);
+  }
+  const bits = (set: Set<number>) => [...set].sort((a, b) => a - b);
+  return {
+    ...(v.includes('defaults') ? { viridian: true } : {}),
+    ...(enable.size > 0 ? { viridian_enable: bits(enable) } : {}),
+    ...(disable.size > 0 ? { viridian_disable: bits(disable) } : {}),
+  };
 }
 
 /**
