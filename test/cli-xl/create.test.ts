@@ -289,6 +289,24 @@ test('-n prints the HVM keys xenemu reads but does not emulate where xl puts the
   });
 });
 
+test('-n turns vfb= items, and a PV guest\'s top-level vnc, into vfb and vkb devices numbered by place', async (t) => {
+  const vfb = async (lines: string) => {
+    const r = await h.xl('create', '-n', scratchFile('fb.cfg', `name = "fb"\nmemory = 128\n${lines}`));
+    t.is(r.code, 0, r.stderr);
+    const c = JSON.parse(r.stdout) as { vfbs?: unknown[]; vkbs?: unknown[] };
+    return [c.vfbs, c.vkbs];
+  };
+  t.deepEqual(await vfb('vfb = [ "vnc=1,vnclisten=0.0.0.0,keymap=de", "sdl=1" ]\n'), [
+    [
+      { devid: 0, vnc: { enable: 'True', listen: '0.0.0.0' }, sdl: {}, keymap: 'de' },
+      { devid: 1, vnc: {}, sdl: { enable: 'True' } },
+    ],
+    [{ devid: 0 }, { devid: 1 }],
+  ]);
+  t.deepEqual(await vfb('vnc = 1\nvncdisplay = 2\n'), [[{ devid: 0, vnc: { enable: 'True', display: 2 }, sdl: {} }], [{ devid: 0 }]]);
+  t.deepEqual(await vfb('vnc = 0\n'), [undefined, undefined]);
+});
+
 test('cpus = "node:0" is every host CPU, as "all" is (the host is one NUMA node)', async (t) => {
   const affinity = async (cpus: string) => {
     const r = await h.xl('create', '-n', scratchFile('numa.cfg', `name = "numa"\nmemory = 128\nvcpus = 2\ncpus = "${cpus}"\n`));

@@ -202,3 +202,21 @@ oracle('create -n: an HVM config\'s firmware, display and device-model keys prin
     t.is(ours.code, 0);
   }
 });
+
+oracle('create -n: vfb= items and a PV guest\'s top-level vnc become vfb and vkb devices as xl 4.17 makes them', async (t) => {
+  const pv = (...lines: string[]) => ['name = "fb"', 'kernel = "/k"', 'memory = 256', ...lines];
+  const configs = [
+    pv('vfb = [ "vnc=1,vnclisten=0.0.0.0,vncpasswd=x,vncdisplay=3,vncunused=0,keymap=de" ]'),
+    pv('vfb = [ "sdl=1,opengl=1,display=:0,xauthority=/x", " vnc=1", "vnc=1,bogus,sdl=1" ]'),
+    pv('vnc = 1', 'vnclisten = "0.0.0.0"', 'keymap = "fr"', 'sdl = 0'),
+    pv('vnc = 1', 'vfb = [ "sdl=1" ]'),
+    pv('type = "hvm"', 'vfb = [ "vnc=1" ]'),
+  ];
+  for (const lines of configs) {
+    const cfg = scratchFile('fb.cfg', `${lines.join('\n')}\n`);
+    const [real, ours] = await Promise.all([realXl(['create', '-n', cfg]), shim(['create', '-n', cfg])]);
+    t.is(real.code, 0, real.stderr);
+    const uuid = (s: string) => s.replace(/"uuid": "[0-9a-f-]{36}"/, '"uuid": "U"');
+    t.is(uuid(ours.stdout), uuid(real.stdout), lines.slice(3).join('; '));
+  }
+});

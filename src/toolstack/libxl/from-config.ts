@@ -26,7 +26,7 @@
 import { randomUUID } from 'node:crypto';
 import { expandCpuList, kernelCommandLine, parseVifRate, VIRIDIAN_ENLIGHTENMENTS, type DiskSpec, type DomainConfig, type GivenKeys, type VifSpec } from '../config/index.js';
 import type { LibxlActionOnShutdown, LibxlDeviceDisk, LibxlDeviceNic, LibxlDomainBuildInfo, LibxlDomainConfig, LibxlDomainCreateInfo } from './idl.js';
-import { applyNotEmulatedKeys } from './not-emulated-keys.js';
+import { applyNotEmulatedKeys, notEmulatedDevices } from './not-emulated-keys.js';
 
 export interface DryRunOptions {
   /** libxl_get_max_cpus(): how many CPUs "all" in cpus=/cpus_soft= stands for. */
@@ -101,6 +101,7 @@ export function xlParsedDomainConfig(config: DomainConfig, options: DryRunOption
   const out: Mutable<LibxlDomainConfig> = { c_info: cInfo, b_info: b };
   if (c.disk.length > 0) out.disks = c.disk.map((d, i) => xlParsedDisk(d, options.given?.disk[i]));
   if (c.vif.length > 0) out.nics = c.vif.map((v, i) => nic(v, c.type, options.given?.vif[i] ?? NONE));
+  if (options.given?.notEmulated !== undefined) Object.assign(out, notEmulatedDevices(options.given.notEmulated, c.type));
   // xl sets every on_* from the config or its own default; the printer leaves out
   // destroy, libxl's initial value.
   out.on_poweroff = action(c.on_poweroff);

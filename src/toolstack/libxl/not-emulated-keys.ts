@@ -6,13 +6,12 @@
  * xl would refuse (`vga = "foo"`) is left out rather than refused: the config reader
  * already warned of the key.
  *
- * Not covered: a PV guest's top-level vnc (xl turns it into a vfb and a vkb device),
- * spice, gfx_passthru, device_model_override and the stubdomain keys.
+ * Not covered: spice, gfx_passthru, device_model_override and the stubdomain keys.
  */
 
-import { parseCLong } from '../../common/c-number.js';
+import { atoi, parseCLong } from '../../common/c-number.js';
 import type { XlPlain } from '../config/index.js';
-import type { LibxlDomainBuildInfo, LibxlDomainBuildInfoUHvm, LibxlDomainCreateInfo, LibxlSdlInfo, LibxlVncInfo } from './idl.js';
+import type { LibxlDeviceVfb, LibxlDeviceVkb, LibxlDomainBuildInfo, LibxlDomainBuildInfoUHvm, LibxlDomainConfig, LibxlDomainCreateInfo, LibxlSdlInfo, LibxlVncInfo } from './idl.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -66,6 +65,71 @@ const TSC_MODES = ['default', 'always_emulate', 'native', 'native_paravirt'] as 
 const TIMER_MODES = ['delay_for_missed_ticks', 'no_delay_for_missed_ticks', 'no_missed_ticks_pending', 'one_missed_tick_pending'] as const;
 const VGA_KINDS = { stdvga: 'std', cirrus: 'cirrus', none: 'none', qxl: 'qxl' } as const;
 
+/** parse_top_level_vnc_options and parse_top_level_sdl_options. */
+function topLevelDisplay(r: Reader): { vnc: LibxlVncInfo; sdl: LibxlSdlInfo } {
+  const vnc: Mutable<LibxlVncInfo> = {};
+  put(vnc, 'enable', r.bool('vnc'));
+  put(vnc, 'listen', r.string('vnclisten'));
+  put(vnc, 'passwd', r.string('vncpasswd'));
+  put(vnc, 'display', r.long('vncdisplay'));
+  put(vnc, 'findunused', r.bool('vncunused'));
+  const sdl: Mutable<LibxlSdlInfo> = {};
+  put(sdl, 'enable', r.bool('sdl'));
+  put(sdl, 'opengl', r.bool('opengl'));
+  put(sdl, 'display', r.string('display'));
+  put(sdl, 'xauthority', r.string('xauthority'));
+  return { vnc, sdl };
+}
+
+/** One vfb= item as xl reads it: KEY=VALUE items up to the first without "=", numbers by atoi. */
+function vfbItem(spec: string): LibxlDeviceVfb {
+  const vnc: Mutable<LibxlVncInfo> = {};
+  const sdl: Mutable<LibxlSdlInfo> = {};
+  const vfb: Mutable<LibxlDeviceVfb> = { vnc, sdl };
+  for (const raw of spec.split(',').filter((p) => p !== '')) {
+    const item = raw.replace(/^ +/, '');
+    const eq = item.indexOf('=');
+    if (eq < 0) break;
+    const [key, value] = [item.slice(0, eq), item.slice(eq + 1)];
+    if (key === 'vnc') vnc.enable = atoi(value) !== 0;
+    else if (key === 'vnclisten') vnc.listen = value;
+    else if (key === 'vncpasswd') vnc.passwd = value;
+    else if (key === 'vncdisplay') vnc.display = atoi(value);
+    else if (key === 'vncunused') vnc.findunused = atoi(value) !== 0;
+    else if (key === 'keymap') vfb.keymap = value;
+    else if (key === 'sdl') sdl.enable = atoi(value) !== 0;
+    else if (key === 'opengl') sdl.opengl = atoi(value) !== 0;
+    else if (key === 'display') sdl.display = value;
+    else if (key === 'xauthority') sdl.xauthority = value;
+  }
+  return vfb;
+}
+
+/**
+ * The vfb and vkb devices: one pair per vfb= item, or for a PV guest without any, one
+ * from the top-level vnc keys when vnc is on (as xl does; an HVM guest's go into b_info).
+ */
+export function notEmulatedDevices(settings: ReadonlyMap<string, XlPlain>, type: LibxlDomainBuildInfo['type']): Pick<LibxlDomainConfig, 'vfbs' | 'vkbs'> {
+  const r = new Reader(settings);
+  const list = settings.get('vfb');
+  const vfbs: LibxlDeviceVfb[] = [];
+  if (list !== undefined && typeof list !== 'string') {
+    // xlu_cfg_get_listitem stops at the first item that is not a string.
+    for (const item of list) {
+      if (typeof item !== 'string') break;
+      vfbs.push(vfbItem(item));
+    }
+  }
+  if (type === 'pv' && vfbs.length === 0 && (r.long('vnc') ?? 0) !== 0) {
+    const vfb: Mutable<LibxlDeviceVfb> = topLevelDisplay(r);
+    put(vfb, 'keymap', r.string('keymap'));
+    vfbs.push(vfb);
+  }
+  if (vfbs.length === 0) return {};
+  // ARRAY_EXTEND_INIT numbers each device by its place.
+  return { vfbs: vfbs.map((v, devid) => ({ ...v, devid })), vkbs: vfbs.map((_, devid): LibxlDeviceVkb => ({ devid })) };
+}
+
 /** Apply the keys to a parsed config's create and build info (type is b.type). */
 export function applyNotEmulatedKeys(settings: ReadonlyMap<string, XlPlain>, c: Mutable<LibxlDomainCreateInfo>, b: Mutable<LibxlDomainBuildInfo>): void {
   const r = new Reader(settings);
@@ -94,18 +158,8 @@ export function applyNotEmulatedKeys(settings: ReadonlyMap<string, XlPlain>, c: 
   put(h, 'bios', enumValue(r.string('bios'), ['rombios', 'seabios', 'ovmf'] as const));
   for (const key of ['pae', 'acpi_s3', 'acpi_s4', 'acpi_laptop_slate', 'nx', 'hpet', 'vpt_align', 'nographic', 'usb', 'vkb_device', 'xen_platform_pci'] as const) put(h, key, r.bool(key));
   put(b, 'apic', r.bool('apic'));
-  const vnc: Mutable<LibxlVncInfo> = {};
-  put(vnc, 'enable', r.bool('vnc'));
-  put(vnc, 'listen', r.string('vnclisten'));
-  put(vnc, 'passwd', r.string('vncpasswd'));
-  put(vnc, 'display', r.long('vncdisplay'));
-  put(vnc, 'findunused', r.bool('vncunused'));
+  const { vnc, sdl } = topLevelDisplay(r);
   if (Object.keys(vnc).length > 0) h.vnc = vnc;
-  const sdl: Mutable<LibxlSdlInfo> = {};
-  put(sdl, 'enable', r.bool('sdl'));
-  put(sdl, 'opengl', r.bool('opengl'));
-  put(sdl, 'display', r.string('display'));
-  put(sdl, 'xauthority', r.string('xauthority'));
   if (Object.keys(sdl).length > 0) h.sdl = sdl;
   const vga = r.string('vga');
   const stdvga = r.long('stdvga');
