@@ -77,7 +77,7 @@ export async function xlBlockAttach(ctx: XlContext, o: XlBlockAttachOptions): Pr
   if (o.dryRun === true) {
     const { xlParsedDisk } = await import('../toolstack/libxl/from-config.js');
     const { libxlDeviceDiskGenJson, YajlGen } = await import('../toolstack/libxl/index.js');
-    const libxlDisk = xlParsedDisk(checked.data);
+    const libxlDisk = xlParsedDisk(checked.data, new Set(Object.keys(disk)));
     const g = new YajlGen();
     libxlDeviceDiskGenJson(g, libxlDisk);
     return { stdout: `disk: ${g.buffer}\n`, data: { domid, disk: libxlDisk } };

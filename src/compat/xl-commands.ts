@@ -21,7 +21,7 @@ import { DomainClient, isRpcError } from '../client/domains.js';
 import { RpcCallError } from '../client/rpc-client.js';
 import { strerror } from '../client/strerror.js';
 import type { StatePaths } from '../state/state-dir.js';
-import type { DomainConfig } from '../toolstack/config/index.js';
+import type { DomainConfig, GivenKeys } from '../toolstack/config/index.js';
 import type { ConfigIssue } from '../toolstack/config/issues.js';
 // The formatters by module, not through ui/xl/index.js: a command loads what it prints
 // with (Node's start-up is most of a CLI call), and list -l / create -n load libxl's
@@ -232,19 +232,20 @@ export async function xlCreate(ctx: XlContext, o: XlCreateOptions): Promise<XlOu
   }
   const { loadDomainConfig, ConfigError } = await import('../toolstack/config/index.js');
   let config: DomainConfig;
+  let given: GivenKeys;
   try {
     // Relative disk, kernel and ramdisk paths resolve against the file's directory
     // (toolstack/config), in a dry run too: -n shows the paths a create would use.
     const loaded = loadDomainConfig(file, o.overrides);
     await noteWarnings(ctx, loaded.warnings, o.verbose ?? false);
-    config = loaded.config;
+    ({ config, given } = loaded);
   } catch (err) {
     if (err instanceof ConfigError) throw await configFailure(err.issues);
     throw err;
   }
   if (o.dryRun || o.debug) {
     const { xlParsedDomainConfig } = await import('../toolstack/libxl/from-config.js');
-    const parsed = xlParsedDomainConfig(config, { hostCpus: await dryRunHostCpus(ctx, config) });
+    const parsed = xlParsedDomainConfig(config, { hostCpus: await dryRunHostCpus(ctx, config), given });
     const json = await formatDomainConfigOnly(parsed);
     if (o.dryRun) return { stdout: json, data: { dryRun: true, config: parsed } };
     ctx.note(json);
@@ -285,12 +286,13 @@ async function noteWarnings(ctx: XlContext, warnings: readonly ConfigIssue[], ve
 }
 
 /**
- * "all" in cpus= stands for every CPU of the host. A dry run does not start the
+ * "all" (or node:0) in cpus= stands for every CPU of the host. A dry run does not start the
  * daemon for that: it asks a running one, else assumes this machine's CPU count.
  */
 async function dryRunHostCpus(ctx: XlContext, c: DomainConfig): Promise<number> {
   const specs = [c.cpus, c.cpus_soft].flat().filter((s): s is string => typeof s === 'string');
-  if (!specs.some((s) => s.includes('all'))) return 0;
+  // "all" and a NUMA node (node 0 is every CPU) both stand for the host's CPUs.
+  if (!specs.some((s) => s.includes('all') || s.includes('node'))) return 0;
   const client = await ctx.peekClient();
   if (client !== null) return (await client.vcpuList(['0'])).nrCpus;
   const { availableParallelism } = await import('node:os');

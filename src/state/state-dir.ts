@@ -1,6 +1,7 @@
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { strerror } from '../common/errno.js';
 import { XenemuError } from '../common/errors.js';
 
 /** Where a host keeps its sockets, database, journal and logs. */
@@ -87,7 +88,16 @@ export function ensureStateDir(paths: StatePaths): void {
   if (existing?.isSymbolicLink()) {
     throw new StateDirError(`${paths.home} is a symbolic link (to ${readlinkSync(paths.home)}), not a directory; set XENEMU_HOME to the directory itself`);
   }
-  mkdirSync(paths.home, { recursive: true, mode: 0o700 });
+  if (existing !== null && !existing.isDirectory()) {
+    throw new StateDirError(`${paths.home} is ${existing.isFile() ? 'a regular file' : 'not a directory'}; set XENEMU_HOME to a directory (it is made if missing)`);
+  }
+  try {
+    mkdirSync(paths.home, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    // A parent that is a file (ENOTDIR), or one we may not write (EACCES, EROFS).
+    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new StateDirError(`cannot make the state dir ${paths.home}: ${strerror(code)}; set XENEMU_HOME to a directory you can write`);
+  }
   const st = lstatSync(paths.home);
   if (!st.isDirectory()) throw new StateDirError(`${paths.home} is not a directory`);
   if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
@@ -128,7 +138,9 @@ function lstatOrNull(path: string): Stats | null {
   try {
     return lstatSync(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    // Nothing there, or a file where a parent directory should be.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
     throw err;
   }
 }

@@ -227,6 +227,98 @@ test('an ordinary HVM config creates without warnings, as xl; -v shows xenemu\'s
   }
 });
 
+test('a key xl does not know (xen-create-image\'s dhcp) is ignored as xl ignores it, with a warning that names it', async (t) => {
+  const cfg = scratchFile(
+    'deb.cfg',
+    "bootloader = 'pygrub'\nvcpus = '2'\nmemory = '256'\nroot = '/dev/xvda2 ro'\nname = 'deb1'\ndhcp = 'dhcp'\nvif = [ 'mac=00:16:3E:68:7F:D4,bridge=xenbr0' ]\n",
+  );
+  for (const run of [h.xl, h.xenemu]) {
+    const r = await run('create', '-n', cfg);
+    t.is(r.code, 0, r.stderr);
+    t.is(r.stderr, `Parsing config from ${cfg}\nxenemu: warning: ${cfg}:6:1: dhcp: unknown key: xl.cfg(5) has no such key; ignored, as xl ignores it\n`);
+    t.like(JSON.parse(r.stdout), { c_info: { name: 'deb1' }, b_info: { max_memkb: 262144, bootloader: 'pygrub' } });
+  }
+});
+
+test('-n prints what a vif or disk spells out even at its default, as parse_nic_config and xlu_disk_parse set it', async (t) => {
+  const cfg = scratchFile(
+    'given.cfg',
+    [
+      'name = "given"',
+      'type = "hvm"',
+      'memory = 128',
+      "vif = [ 'mac=00:16:3e:00:00:01, bridge=xenbr0, script=vif-bridge, mtu=1500, backend=0, type=ioemu, model=rtl8139', 'mac=00:16:3e:00:00:02' ]",
+      "disk = [ 'vdev=xvda, discard, specification=xen, target=/dev/null', ',hdc:cdrom,r', 'vdev=hdd, devtype=cdrom' ]",
+      '',
+    ].join('\n'),
+  );
+  const r = await h.xl('create', '-n', cfg);
+  t.is(r.code, 0, r.stderr);
+  const config = JSON.parse(r.stdout) as { nics: unknown[]; disks: unknown[] };
+  t.deepEqual(config.nics, [
+    { backend_domname: '0', devid: 0, mtu: 1500, model: 'rtl8139', mac: '00:16:3e:00:00:01', bridge: 'xenbr0', script: 'vif-bridge', nictype: 'vif_ioemu' },
+    { devid: 1, mac: '00:16:3e:00:00:02' },
+  ]);
+  t.deepEqual(config.disks, [
+    { pdev_path: '/dev/null', vdev: 'xvda', format: 'raw', readwrite: 1, discard_enable: 'True', specification: 'xen' },
+    { pdev_path: '', vdev: 'hdc', format: 'empty', removable: 1, is_cdrom: 1 },
+    { vdev: 'hdd', format: 'empty', removable: 1, is_cdrom: 1 },
+  ]);
+});
+
+test('-n prints the HVM keys xenemu reads but does not emulate where xl puts them (vnc, serial, boot, acpi, vga, viridian bitmaps)', async (t) => {
+  const cfg = scratchFile(
+    'hvm-keys.cfg',
+    'name = "win"\ntype = "hvm"\nmemory = 128\nvnc = 1\nvnclisten = "0.0.0.0"\nserial = "pty"\nboot = "dc"\nacpi = 1\nlocaltime = 1\nstdvga = 0\nusbdevice = [ "tablet" ]\nviridian = [ "defaults", "!hcall_ipi" ]\n',
+  );
+  const r = await h.xl('create', '-n', cfg);
+  t.is(r.code, 0, r.stderr);
+  const b = (JSON.parse(r.stdout) as { b_info: Record<string, unknown> }).b_info;
+  t.like(b, { acpi: 'True', localtime: 'True' });
+  t.deepEqual(b['type.hvm'], {
+    viridian: 'True',
+    viridian_disable: [9],
+    vga: { kind: 'cirrus' },
+    vnc: { enable: 'True', listen: '0.0.0.0' },
+    sdl: {},
+    spice: {},
+    serial: 'pty',
+    boot: 'dc',
+    usbdevice_list: ['tablet'],
+    rdm: {},
+  });
+});
+
+test('-n turns vfb= items, and a PV guest\'s top-level vnc, into vfb and vkb devices numbered by place', async (t) => {
+  const vfb = async (lines: string) => {
+    const r = await h.xl('create', '-n', scratchFile('fb.cfg', `name = "fb"\nmemory = 128\n${lines}`));
+    t.is(r.code, 0, r.stderr);
+    const c = JSON.parse(r.stdout) as { vfbs?: unknown[]; vkbs?: unknown[] };
+    return [c.vfbs, c.vkbs];
+  };
+  t.deepEqual(await vfb('vfb = [ "vnc=1,vnclisten=0.0.0.0,keymap=de", "sdl=1" ]\n'), [
+    [
+      { devid: 0, vnc: { enable: 'True', listen: '0.0.0.0' }, sdl: {}, keymap: 'de' },
+      { devid: 1, vnc: {}, sdl: { enable: 'True' } },
+    ],
+    [{ devid: 0 }, { devid: 1 }],
+  ]);
+  t.deepEqual(await vfb('vnc = 1\nvncdisplay = 2\n'), [[{ devid: 0, vnc: { enable: 'True', display: 2 }, sdl: {} }], [{ devid: 0 }]]);
+  t.deepEqual(await vfb('vnc = 0\n'), [undefined, undefined]);
+});
+
+test('cpus = "node:0" is every host CPU, as "all" is (the host is one NUMA node)', async (t) => {
+  const affinity = async (cpus: string) => {
+    const r = await h.xl('create', '-n', scratchFile('numa.cfg', `name = "numa"\nmemory = 128\nvcpus = 2\ncpus = "${cpus}"\n`));
+    t.is(r.code, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { b_info: { vcpu_hard_affinity: number[][] } }).b_info.vcpu_hard_affinity;
+  };
+  const all = await affinity('all');
+  t.true(all[0]!.length > 0);
+  t.deepEqual(await affinity('node:0'), all);
+  t.deepEqual(await affinity('nodes:0-1,^0'), all.map((cpus) => cpus.slice(1)));
+});
+
 // ---- the daemon reads the file (domain.createFile) ---------------------------------------
 // With a daemon running, create hands it the file's absolute path and the file as typed,
 // and prints what it answers; the CLI loads neither YAML nor zod for that.

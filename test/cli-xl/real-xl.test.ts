@@ -131,3 +131,92 @@ oracle('create -n: the same libxl JSON as xl 4.17 for an xl.cfg with most keys x
   t.not(expected, real.stdout, 'the relative targets are there to resolve');
   t.deepEqual(ours, { ...real, stdout: expected });
 });
+
+oracle('create -n: what an xl.cfg leaves out is left out, and what its specs spell out is printed, as xl 4.17 prints them', async (t) => {
+  const configs = [
+    // No vcpus, no memory: xl leaves both to libxl (no max_vcpus, no memkb, no affinity from a string).
+    ['name = "bare"', 'kernel = "/k"', 'cpus = "all"'],
+    // maxvcpus and maxmem alone; a per-vCPU list longer than max_vcpus, which turns NUMA placement off.
+    ['name = "maxonly"', 'kernel = "/k"', 'maxmem = 256', 'maxvcpus = 2', 'cpus = [ "0", "1", "0" ]'],
+    ['name = "short"', 'kernel = "/k"', 'vcpus = 3', 'cpus = [ "1" ]', 'cpus_soft = "0-1"'],
+    // Defaults written out in a vif and in disks; the empty cdrom forms.
+    [
+      'name = "given"',
+      'type = "hvm"',
+      'memory = 128',
+      "vif = [ 'mac=00:16:3e:00:00:01, bridge=xenbr0, script=vif-bridge, mtu=1500, backend=0, type=ioemu, model=rtl8139' ]",
+      "disk = [ 'vdev=xvda, discard, specification=xen, target=/dev/null', ',hdc:cdrom,r', 'vdev=hdd, devtype=cdrom' ]",
+    ],
+    // Top-level keys written at their defaults are set, and printed.
+    ['name = "dflt"', 'kernel = "/k"', 'cpu_weight = 256', 'cap = 0', 'max_grant_frames = 64', 'max_maptrack_frames = 1024', 'max_event_channels = 1023', 'driver_domain = 0'],
+    ['name = "vir0"', 'type = "hvm"', 'viridian = 0'],
+    ['name = "vir1"', 'type = "hvm"', 'viridian = [ "defaults" ]'],
+    // xen-create-image's PV config, with xm's dhcp, which xl ignores (xenemu warns).
+    ["bootloader = 'pygrub'", "vcpus = '2'", "memory = '512'", "root = '/dev/xvda2 ro'", "disk = [ 'file:/srv/deb1/disk.img,xvda2,w', 'file:/srv/deb1/swap.img,xvda1,w' ]", "name = 'deb1'", "vif = [ 'mac=00:16:3E:68:7F:D4,bridge=xenbr0' ]", "on_crash = 'restart'"],
+  ];
+  for (const lines of configs) {
+    const cfg = scratchFile('given.cfg', `${lines.join('\n')}\n`);
+    const [real, ours] = await Promise.all([realXl(['create', '-n', cfg]), shim(['create', '-n', cfg])]);
+    t.is(real.code, 0, real.stderr);
+    const uuid = (s: string) => s.replace(/"uuid": "[0-9a-f-]{36}"/, '"uuid": "U"');
+    t.is(uuid(ours.stdout), uuid(real.stdout), lines[0]);
+    t.is(ours.code, real.code);
+  }
+});
+
+oracle('create -n: an HVM config\'s firmware, display and device-model keys print as xl 4.17 prints them, though xenemu does not emulate them', async (t) => {
+  const hvm = (...lines: string[]) => ['name = "win"', 'type = "hvm"', 'memory = 256', ...lines];
+  const configs = [
+    // A typical HVM guest of the xm days.
+    hvm(
+      "disk = [ 'file:/srv/win.img,hda,w', ',hdc:cdrom,r' ]",
+      "vif = [ 'type=ioemu, mac=00:16:3e:11:22:33, bridge=xenbr0, model=e1000' ]",
+      'boot = "dc"',
+      'vnc = 1',
+      'vnclisten = "0.0.0.0"',
+      'vncpasswd = "s3cr#t"   # a # in a string',
+      'serial = "pty"',
+      'usb = 1',
+      'usbdevice = "tablet"',
+      'acpi = 1',
+      'apic = 1',
+      'pae = 1',
+      'localtime = 1',
+      'stdvga = 0',
+      'viridian = 1',
+    ),
+    hvm('sdl = 1', 'opengl = 1', 'display = ":0"', 'xauthority = "/root/.Xauthority"', 'vga = "stdvga"', 'videoram = 16', 'vncdisplay = 5', 'vncunused = 0'),
+    hvm('serial = [ "pty", "file:/tmp/x" ]', 'usbversion = 2', 'usbdevice = [ "tablet", "mouse" ]', 'soundhw = "hda"', 'keymap = "en-us"', 'hdtype = "ahci"'),
+    hvm('bios = "seabios"', 'firmware_override = "/x"', 'bios_path_override = "/y"', 'acpi_s3 = 0', 'acpi_s4 = 0', 'acpi_laptop_slate = 1', 'nx = 0', 'hpet = 0', 'vpt_align = 1'),
+    hvm('nographic = 1', 'xen_platform_pci = 0', 'vkb_device = 0', 'hap = 0', 'nestedhvm = 1', 'shadow_memory = 8', 'nomigrate = 1', 'rtc_timeoffset = 3600'),
+    hvm('tsc_mode = "native"', 'timer_mode = "no_delay_for_missed_ticks"', 'device_model_version = "qemu-xen"', 'dm_restrict = 1', 'vga = "qxl"'),
+    hvm('viridian = [ "defaults", "all", "!hcall_ipi" ]'),
+    hvm('viridian = [ "base", "!base", "freq" ]'),
+  ];
+  for (const lines of configs) {
+    const cfg = scratchFile('hvm.cfg', `${lines.join('\n')}\n`);
+    const [real, ours] = await Promise.all([realXl(['create', '-n', cfg]), shim(['create', '-n', cfg])]);
+    t.is(real.code, 0, real.stderr);
+    const uuid = (s: string) => s.replace(/"uuid": "[0-9a-f-]{36}"/, '"uuid": "U"');
+    t.is(uuid(ours.stdout), uuid(real.stdout), lines.slice(3).join('; '));
+    t.is(ours.code, 0);
+  }
+});
+
+oracle('create -n: vfb= items and a PV guest\'s top-level vnc become vfb and vkb devices as xl 4.17 makes them', async (t) => {
+  const pv = (...lines: string[]) => ['name = "fb"', 'kernel = "/k"', 'memory = 256', ...lines];
+  const configs = [
+    pv('vfb = [ "vnc=1,vnclisten=0.0.0.0,vncpasswd=x,vncdisplay=3,vncunused=0,keymap=de" ]'),
+    pv('vfb = [ "sdl=1,opengl=1,display=:0,xauthority=/x", " vnc=1", "vnc=1,bogus,sdl=1" ]'),
+    pv('vnc = 1', 'vnclisten = "0.0.0.0"', 'keymap = "fr"', 'sdl = 0'),
+    pv('vnc = 1', 'vfb = [ "sdl=1" ]'),
+    pv('type = "hvm"', 'vfb = [ "vnc=1" ]'),
+  ];
+  for (const lines of configs) {
+    const cfg = scratchFile('fb.cfg', `${lines.join('\n')}\n`);
+    const [real, ours] = await Promise.all([realXl(['create', '-n', cfg]), shim(['create', '-n', cfg])]);
+    t.is(real.code, 0, real.stderr);
+    const uuid = (s: string) => s.replace(/"uuid": "[0-9a-f-]{36}"/, '"uuid": "U"');
+    t.is(uuid(ours.stdout), uuid(real.stdout), lines.slice(3).join('; '));
+  }
+});

@@ -31,11 +31,11 @@ test('convert takes --to, -o and xl-style overrides', async (t) => {
 });
 
 test('a bad config is an error on stderr naming file:line:column and the key, exit 1 as xl', async (t) => {
-  const file = tmp('bad.cfg', 'name = "web"\nmemroy = 512\n');
+  const file = tmp('bad.cfg', 'name = "web"\nmemory = "lots"\n');
   const r = await convert(file);
   t.is(r.code, 1);
   t.is(r.stdout, '');
-  t.is(r.stderr, `xenemu: ${file}:2:1: memroy: unknown key (did you mean "memory"?): xl.cfg(5) has no such key\n`);
+  t.is(r.stderr, `xenemu: ${file}:2:10: memory: "lots" is not a valid number: memory wants a number, e.g. memory = 512\n`);
 });
 
 test('a missing file is a config error too', async (t) => {

@@ -28,6 +28,16 @@ test('CPU lists expand as xl.cfg(5) describes', (t) => {
   t.throws(() => expandCpuList('3-1', 4), { message: '"3-1": the range ends before it starts' });
 });
 
+test('NUMA node lists are the CPUs of those nodes: the host is one node, 0, with every CPU (as xl reads them on a one-node host)', (t) => {
+  t.deepEqual(expandCpuList('node:0', 4), [0, 1, 2, 3]);
+  t.deepEqual(expandCpuList('nodes:0-1,^2', 4), [0, 1, 3]);
+  t.deepEqual(expandCpuList('nodes:all', 2), [0, 1]);
+  t.deepEqual(expandCpuList('node:1,3', 4), [3], 'a node the host lacks has no CPUs (libxl_node_to_cpumap)');
+  t.deepEqual(expandCpuList('all,^node:0', 4), []);
+  t.throws(() => expandCpuList('^nodes:all', 4), { message: '"^nodes:all": "^" cannot be combined with "all"' });
+  t.throws(() => expandCpuList('socket:0', 4), { message: '"socket:0" is not a CPU range: write N, N-M, all, node:N, or ^N to exclude, e.g. "0-3,^2"' });
+});
+
 test('numbers parse as strtol base 0 does', (t) => {
   t.deepEqual(parseCLong('0x200'), { value: 512 });
   t.deepEqual(parseCLong('010'), { value: 8 });

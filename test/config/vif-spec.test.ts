@@ -21,6 +21,13 @@ test('the examples of xl-network-configuration(5)', (t) => {
   ]);
 });
 
+test('a mac with blanks before the next comma, or a byte of one digit, reads as xl\'s strtoul loop reads it', (t) => {
+  t.deepEqual(vifs(['mac=00:16:3e:0:0:1 ,bridge=br0', 'mac=00-16-3E-0a-0b-0c']), [
+    { ...dflt, mac: '00:16:3e:00:00:01', bridge: 'br0', devid: 0 },
+    { ...dflt, mac: '00:16:3e:0a:0b:0c', devid: 1 },
+  ]);
+});
+
 test('every vif key, and the flags', (t) => {
   const [v] = vifs([
     'mac=00:16:3e:00:00:01, bridge=br1,gatewaydev=eth0,vifname=web0,script=vif-route,ip=10.0.0.2,backend=netdom,rate=10Mb/s,devid=7,mtu=9000,untrusted',

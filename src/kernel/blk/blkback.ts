@@ -311,13 +311,21 @@ class BlkbackInstance {
       await this.dev.fatal(ERRNO.ENODEV, 'no params: the backend has no disk to open');
       return;
     } else {
+      let store: BackingStore;
       try {
-        this.store = await this.openStore(params, this.readOnly);
+        store = await this.openStore(params, this.readOnly);
       } catch (err) {
         this.hotplugFailed = true;
         await this.dev.fatal(ERRNO.ENODEV, `opening backend: ${(err as Error).message}`);
         return;
       }
+      // Stopped while it opened (closeStore runs outside the device's order): nothing
+      // else would close it, and a FileHandle left to the GC is Node's DEP0137.
+      if (this.closed) {
+        await store.close().catch(() => {});
+        return;
+      }
+      this.store = store;
     }
     this.hotplugReady = true;
     this.k.log.print(`${this.name}: ${this.dev.node}: ${this.store.kind} ${params} (${this.store.sizeBytes} bytes, ${this.readOnly ? 'read-only' : 'read-write'})`);

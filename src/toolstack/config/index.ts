@@ -12,13 +12,15 @@
 
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
+import { parseDiskSpec } from './disk-spec.js';
 import { ConfigError, type ConfigWarning } from './errors.js';
 import { applyOverrides, parseOverrides } from './overrides.js';
 import type { DomainConfig } from './schema.js';
 import { SpotMap } from './spots.js';
+import { parseVifSpec } from './vif-spec.js';
 import { lintConfig, resolveConfigPaths, validateInput } from './validate.js';
-import { mapXlSettings } from './xlcfg.js';
-import { parseXlCfgSettings, resolveSettings } from './xlcfg-syntax.js';
+import { mapXlSettings, XL_NOT_EMULATED_KEYS } from './xlcfg.js';
+import { parseXlCfgSettings, resolveSettings, type ResolvedSetting, type XlValue } from './xlcfg-syntax.js';
 import { loadYamlText } from './yaml.js';
 
 export { ConfigError, formatIssue, formatPath, isVerboseOnly, warningsToShow, type ConfigIssue, type ConfigLocation, type ConfigWarning } from './errors.js';
@@ -33,6 +35,7 @@ export {
   kernelCommandLine,
   MAX_NAME_LENGTH,
   MAX_VCPUS,
+  VIRIDIAN_ENLIGHTENMENTS,
   type DiskSpec,
   type DomainConfig,
   type DomainConfigInput,
@@ -53,6 +56,45 @@ export interface LoadedDomainConfig {
   config: DomainConfig;
   warnings: ConfigWarning[];
   format: ConfigFormat;
+  /** The keys each disk and vif spelled out (see givenKeys). */
+  given: GivenKeys;
+}
+
+/**
+ * What an xl.cfg spelled out, defaults included: the config is normalised (a default
+ * written and one left out look alike), but xl's parse sets a field it reads even to
+ * its default, leaves one it does not to libxl, and `xl create -n` prints just what it
+ * set (no vcpus: no max_vcpus; bridge=xenbr0, discard, an empty cdrom's target of "").
+ * A YAML config is not xl's syntax: it prints as its xl.cfg conversion, which names
+ * the top-level keys and leaves the specs' defaults out.
+ */
+export interface GivenKeys {
+  /** The keys an xl.cfg set (vcpus, memory...); undefined for YAML, printed as its conversion, which names them all. */
+  keys?: ReadonlySet<string>;
+  /** An xl.cfg's keys xenemu does not emulate, with their values (xl still prints them). */
+  notEmulated?: ReadonlyMap<string, XlPlain>;
+  disk: ReadonlySet<string>[];
+  vif: ReadonlySet<string>[];
+}
+
+/** A setting's value as plain data: an atom, or a list. */
+export type XlPlain = string | readonly XlPlain[];
+
+const plain = (v: XlValue): XlPlain => (v.kind === 'string' ? v.value : v.items.map(plain));
+
+function givenKeys(raw: Record<string, unknown>, settings: ReadonlyMap<string, ResolvedSetting> | null): GivenKeys {
+  const keysOf = (items: unknown, parseSpec: (s: string) => object): ReadonlySet<string>[] =>
+    (Array.isArray(items) ? items : []).map((i) => new Set(typeof i === 'string' ? Object.keys(parseSpec(i)) : []));
+  return {
+    ...(settings !== null
+      ? {
+          keys: new Set(Object.keys(raw)),
+          notEmulated: new Map([...settings].filter(([k]) => XL_NOT_EMULATED_KEYS.has(k)).map(([k, s]) => [k, plain(s.value)])),
+        }
+      : {}),
+    disk: keysOf(raw.disk, (s) => parseDiskSpec(s).fields),
+    vif: keysOf(raw.vif, (s) => parseVifSpec(s).fields),
+  };
 }
 
 export interface ParseOptions {
@@ -83,10 +125,11 @@ function parse(text: string, format: ConfigFormat, file: string, options: ParseO
   let raw: Record<string, unknown>;
   let spots: SpotMap;
   let warnings: ConfigWarning[];
+  let resolved: Map<string, ResolvedSetting> | null = null;
   if (format === 'xlcfg') {
     // As xl does: the overrides are statements after the file's last line.
-    const settings = [...parseXlCfgSettings(text, file), ...overrides];
-    ({ raw, spots, warnings } = mapXlSettings(resolveSettings(settings)));
+    resolved = resolveSettings([...parseXlCfgSettings(text, file), ...overrides]);
+    ({ raw, spots, warnings } = mapXlSettings(resolved));
   } else {
     ({ raw, spots, warnings } = loadYamlText(text, file));
     applyOverrides(raw, spots, overrides, warnings);
@@ -94,7 +137,7 @@ function parse(text: string, format: ConfigFormat, file: string, options: ParseO
   let config = validateInput(raw, spots, file, format);
   warnings.push(...lintConfig(raw, config, spots, file));
   if (options.baseDir !== undefined) config = resolveConfigPaths(config, options.baseDir);
-  return { config, warnings, format };
+  return { config, warnings, format, given: givenKeys(raw, resolved) };
 }
 
 /**

@@ -49,9 +49,12 @@ const COLO_KEY = /^(forwarddev|colo_[a-z0-9_]+)$/;
 
 const MAC_RE = /^([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})[:-]([0-9a-fA-F]{1,2})$/;
 
-/** `00:16:3E:74:3d:76` → `00:16:3e:74:3d:76`; undefined when it is not six hex bytes. */
+/**
+ * `00:16:3E:74:3d:76` → `00:16:3e:74:3d:76`; undefined when it is not six hex bytes.
+ * Blanks around it go, as xl's strtoul() loop skips them (`mac=00:16:3e:0:0:1 , bridge=br0`).
+ */
 export function normaliseMac(mac: string): string | undefined {
-  const m = MAC_RE.exec(mac);
+  const m = MAC_RE.exec(mac.trim());
   if (!m) return undefined;
   return m
     .slice(1, 7)

@@ -137,6 +137,10 @@ class Lexer {
     if (/^[A-Za-z_][A-Za-z0-9._]*/.test(word)) {
       const w = /^[A-Za-z_][A-Za-z0-9._]*/.exec(word)![0];
       const lower = w.toLowerCase();
+      // Python's True/False (xm configs), as a value.
+      if (key !== undefined && /^(true|false|yes|no|on|off)$/.test(lower)) {
+        this.fail(start, key, `lexical error near \`${word}': xl.cfg has no true/false; a boolean is a number, 1 or 0`);
+      }
       const hint = /^[a-z][._0-9a-z]*$/.test(lower) ? ` (did you mean "${lower}"?)` : '';
       this.fail(start, key, `lexical error near \`${word}': keys are lower case letters, digits, "_" and "."${hint}`);
     }

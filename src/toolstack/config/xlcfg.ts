@@ -203,8 +203,8 @@ export function applyBuilder(
 
 /**
  * Map one resolved setting: returns where it goes and its value, or undefined (with
- * a warning for a key xenemu does not emulate, an issue for a key xl does not know
- * or a value of the wrong shape). `builder` is handled by the caller.
+ * a warning for a key xenemu does not emulate or xl does not know, an issue for an
+ * unknown xenemu.* key or a value of the wrong shape). `builder` is handled by the caller.
  */
 export function mapXlSetting(
   s: ResolvedSetting,
@@ -225,13 +225,16 @@ export function mapXlSetting(
       issueAt(s.spot, s.name, `unknown xenemu key${hit ? ` (did you mean "xenemu.${hit}"?)` : ''}: the xenemu keys are ${XENEMU_KEYS.map((k) => `xenemu.${k}`).join(', ')}`),
     );
   } else {
+    // xl reads the keys it knows and ignores the rest (parse_config_data never lists the
+    // file's keys), so configs carrying xm-era leftovers (dhcp, netmask, hostname) work;
+    // xenemu takes them too, but says so, as such a key is often a typo.
     const hit = didYouMean(s.name, ALL_XL_KEYS);
-    issues.push(issueAt(s.spot, s.name, `unknown key${hit ? ` (did you mean "${hit}"?)` : ''}: xl.cfg(5) has no such key`));
+    warnings.push(issueAt(s.spot, s.name, `unknown key${hit ? ` (did you mean "${hit}"?)` : ''}: xl.cfg(5) has no such key; ignored, as xl ignores it`));
   }
   return undefined;
 }
 
-/** Map resolved xl.cfg settings onto the schema's input object. Throws ConfigError for keys xl does not know. */
+/** Map resolved xl.cfg settings onto the schema's input object. Throws ConfigError for values of the wrong shape. */
 export function mapXlSettings(settings: Map<string, ResolvedSetting>): MappedXl {
   const raw: Record<string, unknown> = {};
   const spots = new SpotMap();
