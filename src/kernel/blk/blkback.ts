@@ -30,6 +30,7 @@ import { emptyDrive, openBackingStore, type BackingStore } from './backing-store
 import type { BlkKernel } from './context.js';
 import { ERRNO, parseUnsigned, readOptional, readOtherendOptional } from './xenbus-util.js';
 import { Task } from '../task.js';
+import { PersistentMaps } from './persistent-maps.js';
 
 const SLOT = SRING_PROTOCOLS.blkif.slotBytes;
 
@@ -64,6 +65,9 @@ export const DEFAULT_BLKBACK_TUNABLES: BlkbackTunables = { maxRingPageOrder: 4, 
  * mapped and unmapped around it as without the feature.
  */
 export const MAX_PGRANTS = 1056;
+
+/** Sectors of 512 bytes below 2^53 bytes: no disk reaches this far. */
+const MAX_SECTOR = BigInt(Number.MAX_SAFE_INTEGER) / BigInt(BLKIF_SECTOR_SIZE);
 
 /** Opens the store a backend node's `params` names. */
 export type StoreOpener = (path: string, readOnly: boolean) => Promise<BackingStore>;
@@ -180,7 +184,7 @@ class BlkbackInstance {
   private src: XenIntrSource | null = null;
   private maxSegments: number = BLKIF_MAX_SEGMENTS_PER_REQUEST;
   /** The frontend's pages mapped across requests, by grant reference (feature-persistent); null without the feature. */
-  private persistentMaps: Map<number, { handle: number; page: Uint8Array }> | null = null;
+  private persistentMaps: PersistentMaps | null = null;
   /** How many grants persistentMaps may hold (see MAX_PGRANTS). */
   private maxPersistent = MAX_PGRANTS;
   /** The ring work, on the fast taskqueue (the event's filter only enqueues it). */
@@ -411,7 +415,7 @@ class BlkbackInstance {
     const indirect = this.tunables.publish === 'both' ? this.tunables.maxIndirectSegments : 0;
     this.maxSegments = Math.max(BLKIF_MAX_SEGMENTS_PER_REQUEST, Math.min(indirect, BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST * (XEN_PAGE_SIZE / 8)));
     const persistent = this.tunables.persistent && parseUnsigned(await readOtherendOptional(dev, 'feature-persistent')) === 1;
-    this.persistentMaps = persistent ? new Map() : null;
+    this.persistentMaps = persistent ? new PersistentMaps() : null;
     const perRequest = Math.min(parseUnsigned(await readOtherendOptional(dev, 'max-request-segments')) ?? this.maxSegments, this.maxSegments);
     this.maxPersistent = Math.max(MAX_PGRANTS, this.ring.size * (perRequest + indirectPages(perRequest)));
     // The interrupt source is a filter that only schedules the work (FreeBSD's xbb_filter
@@ -574,13 +578,15 @@ class BlkbackInstance {
     }
     const store = this.store!;
     const unit = this.sectorSize / BLKIF_SECTOR_SIZE;
-    const start = req.sectorNumber;
+    // Every sector of a disk is below 2^53 bytes: a larger number is past any disk's end,
+    // and one below it is exact as a Number (no BigInt arithmetic per request).
+    const start = req.sectorNumber < MAX_SECTOR ? Number(req.sectorNumber) : 2 ** 53;
     if (segments.length > 0) {
-      if (Number(start % BigInt(unit)) !== 0 || sectors % unit !== 0) return new Refusal(BLKIF_RSP.ERROR, `misaligned I/O: sector ${start}, ${sectors} sectors on a ${this.sectorSize}-byte-sector disk`);
-      const diskSectors = BigInt(Math.floor(store.sizeBytes / this.sectorSize) * unit);
-      if (start + BigInt(sectors) > diskSectors) return new Refusal(BLKIF_RSP.ERROR, `sectors ${start}..${start + BigInt(sectors) - 1n} go past the disk's end (${diskSectors} sectors)`);
+      if (start % unit !== 0 || sectors % unit !== 0) return new Refusal(BLKIF_RSP.ERROR, `misaligned I/O: sector ${req.sectorNumber}, ${sectors} sectors on a ${this.sectorSize}-byte-sector disk`);
+      const diskSectors = Math.floor(store.sizeBytes / this.sectorSize) * unit;
+      if (start + sectors > diskSectors) return new Refusal(BLKIF_RSP.ERROR, `sectors ${req.sectorNumber}..${req.sectorNumber + BigInt(sectors) - 1n} go past the disk's end (${diskSectors} sectors)`);
     }
-    return { id: req.id, ringOp: req.operation, op, position: Number(start) * BLKIF_SECTOR_SIZE, segments, bytes: sectors * BLKIF_SECTOR_SIZE };
+    return { id: req.id, ringOp: req.operation, op, position: start * BLKIF_SECTOR_SIZE, segments, bytes: sectors * BLKIF_SECTOR_SIZE };
   }
 
   /** Map the indirect pages read-only, copy the descriptors out, unmap. */
@@ -817,7 +823,7 @@ class BlkbackInstance {
     // The persistent mappings go with the connection (free_persistent_gnts).
     const persist = this.persistentMaps;
     this.persistentMaps = null;
-    if (persist !== null && persist.size > 0) this.k.hc.gnttabUnmapGrantRef([...persist.values()].map((m) => m.handle));
+    if (persist !== null && persist.size > 0) this.k.hc.gnttabUnmapGrantRef(persist.handles());
     if (this.src !== null) this.k.intr.unbindSource(this.src);
     this.src = null;
     try {
