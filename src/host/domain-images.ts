@@ -44,10 +44,16 @@ export class DomainImages {
   private timer: Timer | null = null;
   private readonly domctl: Domctl;
   /** The checkpoint round under way, if any. */
-  private round: Promise<void> | null = null;
+  private round: Promise<unknown> | null = null;
   private stopped = false;
   /** Why each domain's last checkpoint failed, if it did (so a lasting cause is logged once). */
   private readonly failing = new Map<number, string>();
+  /**
+   * Domains whose checkpoints are going well and were said to: after the first, a
+   * checkpoint is logged only when it fails or is the first to succeed after a failure
+   * (a line every interval per guest would grow daemon.log without bound).
+   */
+  private readonly announced = new Set<number>();
   /** What each domain's file holds, in short (fingerprint()), and when it was written (hypervisor clock, ns). */
   private readonly written = new Map<number, { fingerprint: string; atNs: number }>();
 
@@ -91,6 +97,7 @@ export class DomainImages {
   remove(domid: number): void {
     this.failing.delete(domid);
     this.written.delete(domid);
+    this.announced.delete(domid);
     void rm(this.path(domid), { force: true }).catch(() => {});
   }
 
@@ -125,10 +132,12 @@ export class DomainImages {
    * no log line anywhere, the domain paused only while it is captured). One whose
    * image would be what its file holds already (fingerprint) is not written again: a
    * paused or idle guest costs a capture, not a file. One that cannot be checkpointed
-   * keeps its last file; why is logged once, not every round.
+   * keeps its last file; why is logged once, not every round. Returns the domains
+   * whose file was written.
    */
-  async checkpointAll(): Promise<void> {
+  async checkpointAll(): Promise<number[]> {
     const ts = this.toolstack();
+    const wrote: number[] = [];
     for (const k of this.guests()) {
       const started = performance.now();
       try {
@@ -142,14 +151,19 @@ export class DomainImages {
         this.written.delete(k.domid);
         const bytes = await this.write(k.domid, image);
         this.written.set(k.domid, { fingerprint, atNs: this.clock.now() });
-        this.failing.delete(k.domid);
-        this.log(`domain ${k.domid} '${k.name}' checkpointed (${Math.round(bytes / 1024)} KiB, ${Math.round(performance.now() - started)} ms)`);
+        wrote.push(k.domid);
+        const recovered = this.failing.delete(k.domid);
+        if (!this.announced.has(k.domid) || recovered) {
+          this.log(`domain ${k.domid} '${k.name}' checkpointed${recovered ? ' again' : ''} (${Math.round(bytes / 1024)} KiB, ${Math.round(performance.now() - started)} ms); the next are logged only if one fails`);
+          this.announced.add(k.domid);
+        }
       } catch (err) {
         const why = (err as Error).message;
         if (this.failing.get(k.domid) !== why) this.log(`domain ${k.domid} '${k.name}': checkpoint failed: ${why}`);
         this.failing.set(k.domid, why);
       }
     }
+    return wrote;
   }
 
   /**
