@@ -76,10 +76,16 @@ export function decodeStateBlob(blob: Uint8Array, where: BlobPlace): unknown {
   } catch {
     return fail('the state\'s JSON is not UTF-8');
   }
+  // Each reference is decoded into its own copy: the encoder names every byte once, and
+  // a blob naming its bytes more often (a few JSON bytes a reference) would make a small
+  // record decode into any amount of memory.
+  let referenced = 0;
   const span = (ref: unknown, unit: number): [number, number] => {
     if (!Array.isArray(ref) || ref.length !== 2 || !ref.every((x) => Number.isSafeInteger(x) && (x as number) >= 0)) return fail('a binary reference is not [offset, length]');
     const [at, count] = ref as [number, number];
     if (at % unit !== 0 || at + count * unit > binary.length) return fail(`a binary reference [${at}, ${count}] lies outside the ${binary.length}-byte binary part`);
+    referenced += count * unit;
+    if (referenced > binary.length) return fail(`the binary references name ${referenced} bytes, more than the ${binary.length}-byte binary part holds: they overlap`);
     return [at, count];
   };
   try {
