@@ -5,6 +5,7 @@ import { readSaveStream } from '../../src/toolstack/migrate/stream-reader.js';
 import { writeSaveStream } from '../../src/toolstack/migrate/stream-writer.js';
 import { imageOf } from '../helpers/domain-image.js';
 import { bootMachine, until, yamlConfig } from '../helpers/machine.js';
+import { recordOf, records } from '../helpers/save-craft.js';
 
 let file: Buffer;
 
@@ -18,29 +19,7 @@ test.before(async () => {
   await tm.dispose();
 });
 
-/** The file's records: where each starts, by layer and type (the layout of stream-writer.ts). */
-function records(b: Buffer): Array<{ layer: string; type: number; offset: number; length: number }> {
-  const out: Array<{ layer: string; type: number; offset: number; length: number }> = [];
-  let at = 48 + b.readUInt32LE(44) + 16;
-  let layer = 'libxl';
-  for (;;) {
-    const type = b.readUInt32LE(at);
-    const length = b.readUInt32LE(at + 4);
-    out.push({ layer, type, offset: at, length });
-    at += 8 + ((length + 7) & ~7);
-    if (layer === 'libxl' && type === 1) {
-      layer = 'libxc';
-      at += 24 + 16;
-    } else if (type === 0) {
-      if (layer === 'libxl') return out;
-      layer = 'libxl';
-    }
-  }
-}
-
-function find(layer: string, type: number, nth = 0) {
-  return records(file).filter((r) => r.layer === layer && r.type === type)[nth]!;
-}
+const find = (layer: 'libxl' | 'libxc', type: number, nth = 0) => recordOf(file, layer, type, nth);
 
 async function refusal(bytes: Buffer): Promise<SaveFileError> {
   try {
