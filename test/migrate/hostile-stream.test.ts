@@ -13,7 +13,8 @@ import { streamChannel } from '../../src/toolstack/migrate/channel.js';
 import { toolstackTarget } from '../../src/toolstack/migrate/ends.js';
 import { SaveFileError } from '../../src/toolstack/migrate/errors.js';
 import { migrateReceive } from '../../src/toolstack/migrate/receiver.js';
-import { decodeStateBlob } from '../../src/toolstack/migrate/state-blob.js';
+import { decodeStateBlob, encodeStateBlob } from '../../src/toolstack/migrate/state-blob.js';
+import { LIBXC_REC } from '../../src/toolstack/migrate/stream-format.js';
 import { readSaveStream, type ReadOptions } from '../../src/toolstack/migrate/stream-reader.js';
 import { writeSaveStream } from '../../src/toolstack/migrate/stream-writer.js';
 import { imageOf } from '../helpers/domain-image.js';
@@ -168,4 +169,24 @@ test.serial('the migration receiver refuses a domain larger than the host has fr
   t.is(past.result.status, 'rejected');
   t.true(past.lines.includes(`migration target: PAGE_DATA at offset ${at}: pfn 0x2005 (index 0) outside domain maximum (8192 frames)`), past.lines.join('\n'));
   t.deepEqual([...tm.m.hv.domains.keys()], before, 'no domain was created');
+});
+
+test('vCPUs past the most a domain may have are refused at their record', async (t) => {
+  // The guest's vCPU 0 record, as vCPUs 0..128.
+  const r = recordOf(file, 'libxc', LIBXC_REC.X86_PV_VCPU_BASIC);
+  const saved = decodeStateBlob(file.subarray(r.offset + 16, r.offset + 8 + r.length), { record: 'X86_PV_VCPU_BASIC', offset: r.offset }) as { id: number };
+  const vcpu = (id: number): Buffer => {
+    const blob = encodeStateBlob({ ...saved, id });
+    const rec = Buffer.alloc(16 + ((blob.length + 7) & ~7));
+    rec.writeUInt32LE(LIBXC_REC.X86_PV_VCPU_BASIC, 0);
+    rec.writeUInt32LE(8 + blob.length, 4);
+    rec.writeUInt32LE(id, 8);
+    blob.copy(rec, 16);
+    return rec;
+  };
+  const many = Array.from({ length: 129 }, (_, id) => vcpu(id));
+  const crafted = Buffer.concat([file.subarray(0, r.offset), ...many, file.subarray(r.offset + 8 + ((r.length + 7) & ~7))]);
+  const at = r.offset + many.slice(0, 128).reduce((sum, b) => sum + b.length, 0);
+  const { err } = await refused(ByteSource.of(crafted), { trailing: 'refuse' });
+  t.is(err.message, `X86_PV_VCPU_BASIC at offset ${at}: record vcpu_id (128) exceeds domain max (127)`);
 });

@@ -13,6 +13,7 @@ import { XEN_PAGE_SHIFT, XEN_PAGE_SIZE } from '../../abi/layout.js';
 import { z } from 'zod';
 import type { SavedDomain, SavedVcpu } from '../../hypervisor/domain.js';
 import { GuestMemory, MAX_FRAMES, ReadFrames } from '../../hypervisor/memory.js';
+import { MAX_VCPUS } from '../config/index.js';
 import { ByteSource } from './byte-source.js';
 import { SaveFileError } from './errors.js';
 import { joined } from './joined.js';
@@ -363,6 +364,8 @@ async function readLibxc(src: ByteSource, options: ReadOptions): Promise<LibxcPa
         onlyFor(true);
         if (r.body.length < 8) fail('shorter than its vcpu_id and reserved fields', r.name, r.offset);
         const id = r.body.readUInt32LE(0);
+        // xg_sr_restore_x86_pv.c's words; no domain has more vCPUs than a config may ask for.
+        if (id >= MAX_VCPUS) fail(`record vcpu_id (${id}) exceeds domain max (${MAX_VCPUS - 1})`, r.name, r.offset);
         if (id !== pvVcpus.length) fail(`vCPU ${id} where vCPU ${pvVcpus.length} comes next`, r.name, r.offset);
         const [v] = vcpusOf([decodeStateBlob(r.body.subarray(8), { record: r.name, offset: r.offset })], r);
         if (v!.id !== id) fail(`the context of vCPU ${v!.id} in vCPU ${id}'s record`, r.name, r.offset);
@@ -379,6 +382,7 @@ async function readLibxc(src: ByteSource, options: ReadOptions): Promise<LibxcPa
         onlyFor(false);
         const vcpus = vcpusOf(decodeStateBlob(r.body, { record: r.name, offset: r.offset }), r);
         if (vcpus.some((v, i) => v.id !== i)) fail('the vCPUs are not numbered 0..n-1 in order', r.name, r.offset);
+        if (vcpus.length > MAX_VCPUS) fail(`${vcpus.length} vCPUs, more than the ${MAX_VCPUS} a domain may have`, r.name, r.offset);
         part.vcpus = vcpus;
         break;
       }
