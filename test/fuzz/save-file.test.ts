@@ -101,17 +101,19 @@ async function outcome(bytes: Buffer, cuts: number[], way: Way = 'chunks'): Prom
     timer = setTimeout(() => reject(new Error(`the reader hung on ${bytes.length} bytes`)), HANG_MS);
   });
   readInto.length = 0;
+  let result: 'read' | 'refused';
   try {
     await Promise.race([readSaveStream(source(bytes, cuts, way), { trailing: 'refuse', bound: BOUND }), hang]);
-    return 'read';
+    result = 'read';
   } catch (err) {
-    if (err instanceof SaveFileError) return 'refused';
-    throw err;
+    if (!(err instanceof SaveFileError)) throw err;
+    result = 'refused';
   } finally {
     clearTimeout(timer);
-    const taken = readInto.reduce((sum, m) => sum + m.hostBytes, 0);
-    if (taken > BOUND.hostBytes) throw new Error(`the read took ${taken} bytes of host memory`);
   }
+  const taken = readInto.reduce((sum, m) => sum + m.hostBytes, 0);
+  if (taken > BOUND.hostBytes) throw new Error(`the read took ${taken} bytes of host memory`);
+  return result;
 }
 
 type Edit = { kind: 'set'; at: number; bytes: Uint8Array } | { kind: 'cut'; at: number } | { kind: 'insert'; at: number; bytes: Uint8Array } | { kind: 'remove'; at: number; count: number } | { kind: 'u32'; at: number; value: number };
