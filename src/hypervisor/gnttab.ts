@@ -261,6 +261,7 @@ export class GrantTable {
     if (!gt.grow(saved.frames.length)) throw new HypervisorError('EINVAL', `saved grant table has ${saved.frames.length} frames, more than its ${saved.maxFrames}`);
     saved.frames.forEach((f, i) => gt.frames[i]!.set(f));
     for (const a of saved.active) {
+      if (!(Number.isInteger(a.ref) && a.ref >= 0 && a.ref < gt.entries.nrEntries)) throw new HypervisorError('EINVAL', `saved active grant ${a.ref} is outside the table's ${gt.entries.nrEntries} entries`);
       if (!memory.inRange(a.gfn)) throw new HypervisorError('EINVAL', `saved active grant ${a.ref} names gfn ${a.gfn}, outside the domain`);
       gt.active.set(a.ref, { domid: a.domid, gfn: a.gfn, page: memory.getPage(a.gfn), pins: { ...a.pins } });
     }
