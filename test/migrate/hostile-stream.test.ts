@@ -190,3 +190,18 @@ test('vCPUs past the most a domain may have are refused at their record', async 
   const { err } = await refused(ByteSource.of(crafted), { trailing: 'refuse' });
   t.is(err.message, `X86_PV_VCPU_BASIC at offset ${at}: record vcpu_id (128) exceeds domain max (127)`);
 });
+
+test.serial('an image whose XenStore home holds more nodes than a domain may own is refused, and nothing is left', async (t) => {
+  const before = [...tm.m.hv.domains.keys()];
+  const { image } = await readSaveStream(ByteSource.of(file));
+  const many = Array.from({ length: 1001 }, (_, i) => ({ path: `data/n${i}`, value: new Uint8Array(8), perms: [`n${image.record.domid}`] }));
+  await t.throwsAsync(tm.m.toolstack.restoreDomain({ ...image, xenstore: [...image.xenstore, ...many] }), {
+    message: /the image's XenStore home has \d+ nodes, more than the 1000 a domain may own \(xenstored's nodes quota\)/,
+  });
+  t.deepEqual([...tm.m.hv.domains.keys()], before);
+  // Within the quota it is restored.
+  const { image: fits } = await readSaveStream(ByteSource.of(file));
+  const domid = await tm.m.toolstack.restoreDomain({ ...fits, xenstore: [...fits.xenstore, ...many.slice(0, 100)] }, { paused: true });
+  t.is((await tm.xs.read(`/local/domain/${domid}/data/n99`)).length, 8);
+  await tm.m.toolstack.destroy(domid);
+});
