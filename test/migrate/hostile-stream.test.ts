@@ -205,3 +205,12 @@ test.serial('an image whose XenStore home holds more nodes than a domain may own
   t.is((await tm.xs.read(`/local/domain/${domid}/data/n99`)).length, 8);
   await tm.m.toolstack.destroy(domid);
 });
+
+test('a state blob of more JSON than any state holds is refused before it is parsed', (t) => {
+  const json = Buffer.from(`${' '.repeat(9 * MIB - 1)}0`);
+  const head = Buffer.alloc(8);
+  head.writeUInt32LE(json.length, 0);
+  head.writeUInt32LE(1, 4);
+  const err = t.throws(() => decodeStateBlob(Buffer.concat([head, json]), { record: 'HVM_CONTEXT', offset: 7 }), { instanceOf: SaveFileError });
+  t.is(err.message, `HVM_CONTEXT record at offset 7: the state's JSON is ${9 * MIB} bytes, more than the ${8 * MIB} any state of xenemu's holds`);
+});
