@@ -115,7 +115,7 @@ export async function xlRestore(ctx: XlContext, o: XlRestoreOptions): Promise<Xl
     if (/no 'Xen saved domain, xl format' magic/.test(r.message)) throw new XlFailure('File has wrong magic number - corrupt or for a different tool?\n', 1);
     if (/byte order/.test(r.message)) throw new XlFailure('File has wrong byte order\n', 1);
   }
-  // Can't open / Config file not specified: xl's own lines; the rest libxl's reason, ours here.
-  if (r.record === null && (r.message.startsWith("Can't open restore file") || r.message.startsWith('Config file not specified'))) throw new XlFailure(`${r.message}\n`, 1);
+  // Can't open / Config file not specified / failed to free memory: xl's own lines; the rest libxl's reason, ours here.
+  if (r.record === null && /^(?:Can't open restore file|Config file not specified|failed to free memory for the domain)/.test(r.message)) throw new XlFailure(`${r.message}\n`, 1);
   throw new XlFailure(`xenemu: ${r.message}\n`, 1);
 }

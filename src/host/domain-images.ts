@@ -7,6 +7,7 @@ import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { TimerPhase } from '../hypervisor/vtimers.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { DomainImage } from '../toolstack/migrate/image.js';
+import { NOTHING_DECLARED, pageBoundFor } from '../toolstack/migrate/admission.js';
 import { ByteSource } from '../toolstack/migrate/byte-source.js';
 import { fileSink } from '../toolstack/migrate/sinks.js';
 import { readSaveStream } from '../toolstack/migrate/stream-reader.js';
@@ -78,7 +79,8 @@ export class DomainImages {
     try {
       const fh = await open(path, 'r');
       try {
-        image = (await readSaveStream(ByteSource.fromFile(fh))).image;
+        // The host's own file, but a file: its pages may take no more than the host has free.
+        image = (await readSaveStream(ByteSource.fromFile(fh), { trailing: 'refuse', bound: pageBoundFor(NOTHING_DECLARED, this.hv.freeKiB) })).image;
       } finally {
         await fh.close();
       }

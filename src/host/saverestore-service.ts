@@ -12,6 +12,7 @@ import type { RestoreResult, SaveRestoreRpc, SaveResult } from '../protocol/save
 import { loadDomainConfig, type DomainConfig } from '../toolstack/config/index.js';
 import { xlParsedDomainConfig } from '../toolstack/libxl/from-config.js';
 import { libxlDomainConfigGenJson, YajlGen } from '../toolstack/libxl/index.js';
+import { declaredByConfig, declaredByLibxlJson } from '../toolstack/migrate/admission.js';
 import { ByteSource } from '../toolstack/migrate/byte-source.js';
 import { SaveFileError } from '../toolstack/migrate/errors.js';
 import type { XlHeaderInfo } from '../toolstack/migrate/stream-format.js';
@@ -126,8 +127,11 @@ export function saveRestoreMethods(machine: Machine): Record<string, RpcMethod> 
           // header's libxl JSON is what a real xl would read.
           configSource = '<saved>';
         }
-        // The whole stream is read and checked before anything is created.
-        const image = await readLibxlStream(src);
+        // The host must have the memory the domain is declared to have before a page is
+        // read, and its pages stay within it; the whole stream is read and checked before
+        // anything is created.
+        const bound = toolstack.admitRestore(config !== undefined ? declaredByConfig(config) : declaredByLibxlJson(header.configJson));
+        const image = await readLibxlStream(src, { trailing: 'refuse', bound });
         const domid = await toolstack.restoreDomain(image, { paused: p.paused, ...(config !== undefined ? { config } : {}) });
         return { outcome: 'restored', header, configSource, domid, name: hv.domains.get(domid)?.name ?? image.record.name, paused: p.paused };
       } catch (err) {

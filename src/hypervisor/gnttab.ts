@@ -261,13 +261,27 @@ export class GrantTable {
     if (!gt.grow(saved.frames.length)) throw new HypervisorError('EINVAL', `saved grant table has ${saved.frames.length} frames, more than its ${saved.maxFrames}`);
     saved.frames.forEach((f, i) => gt.frames[i]!.set(f));
     for (const a of saved.active) {
+      if (!(Number.isInteger(a.ref) && a.ref >= 0 && a.ref < gt.entries.nrEntries)) throw new HypervisorError('EINVAL', `saved active grant ${a.ref} is outside the table's ${gt.entries.nrEntries} entries`);
       if (!memory.inRange(a.gfn)) throw new HypervisorError('EINVAL', `saved active grant ${a.ref} names gfn ${a.gfn}, outside the domain`);
       gt.active.set(a.ref, { domid: a.domid, gfn: a.gfn, page: memory.getPage(a.gfn), pins: { ...a.pins } });
     }
-    if (saved.maptrackSize % MAPTRACK_PER_PAGE !== 0) throw new HypervisorError('EINVAL', `saved maptrack of ${saved.maptrackSize} handles is not whole frames`);
-    for (let h = 0; h < saved.maptrackSize; h++) gt.maptrack.push(null);
-    for (const { handle, ...m } of saved.mappings) gt.maptrack[handle] = m;
-    gt.freeHandles.push(...saved.freeHandles);
+    // A save is untrusted input: its maptrack is no larger than its handles account for
+    // (each live or free, up to a frame's worth), nor than its own maximum, so a number
+    // in it cannot make the load allocate more than the save's size.
+    const { maptrackSize } = saved;
+    const accounted = Math.ceil((saved.mappings.length + saved.freeHandles.length) / MAPTRACK_PER_PAGE) * MAPTRACK_PER_PAGE;
+    if (!Number.isSafeInteger(maptrackSize) || maptrackSize < 0 || maptrackSize % MAPTRACK_PER_PAGE !== 0) throw new HypervisorError('EINVAL', `saved maptrack of ${maptrackSize} handles is not whole frames`);
+    if (maptrackSize > accounted || maptrackSize / MAPTRACK_PER_PAGE > saved.maxMaptrackFrames) {
+      throw new HypervisorError('EINVAL', `saved maptrack of ${maptrackSize} handles, but ${saved.mappings.length} live and ${saved.freeHandles.length} free ones, at most ${saved.maxMaptrackFrames} frames`);
+    }
+    const inMaptrack = (handle: number): number => {
+      if (!Number.isInteger(handle) || handle < 0 || handle >= maptrackSize) throw new HypervisorError('EINVAL', `saved maptrack handle ${handle} is outside its ${maptrackSize} handles`);
+      return handle;
+    };
+    for (let h = 0; h < maptrackSize; h++) gt.maptrack.push(null);
+    for (const { handle, ...m } of saved.mappings) gt.maptrack[inMaptrack(handle)] = m;
+    // One at a time: a spread of a few hundred thousand handles overflows the stack.
+    for (const h of saved.freeHandles) gt.freeHandles.push(inMaptrack(h));
     return gt;
   }
 

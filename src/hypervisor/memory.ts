@@ -429,11 +429,12 @@ export class GuestMemory {
 
   /**
    * An empty memory to read a save's pages into before their domain is known: its
-   * frame space is every pfn a domain could have; GuestMemory.load sizes it (the
-   * save's ReadFrames) and takes it as the domain's.
+   * frame space is what the domain is declared to have (every pfn a domain could
+   * have, if nothing is); GuestMemory.load sizes it (the save's ReadFrames) and takes
+   * it as the domain's.
    */
-  static reading(): GuestMemory {
-    return new GuestMemory(MAX_FRAMES, 0);
+  static reading(maxPages = MAX_FRAMES): GuestMemory {
+    return new GuestMemory(Math.min(maxPages, MAX_FRAMES), 0);
   }
 
   /** Whether log-dirty mode is on. */

@@ -14,8 +14,10 @@ import { XsType } from '../protocol/xs-wire.js';
 import type { DiskSpec, DomainConfig, VifSpec, VifSpecInput } from './config/index.js';
 import { checkConfig, decodeVdev, finishVif, domainNameProblem, expandCpuList, formatPath, kernelCommandLine, PLAIN_WORDING } from './config/index.js';
 import { buildDomain, pvSharedInfoMfn, restoreSpecialPages, type BuiltDomain } from './domain-builder.js';
+import { pageBoundFor, type DeclaredMemory } from './migrate/admission.js';
 import type { DomainImage } from './migrate/image.js';
 import { savedForNewDomain } from './migrate/new-domain.js';
+import type { PageBound } from './migrate/stream-reader.js';
 import { captureStoreHome, writeStoreHome } from './migrate/store-home.js';
 import type { KernelState } from '../kernel/saved.js';
 import { ToolstackError } from './errors.js';
@@ -618,6 +620,14 @@ export class Toolstack {
     const d = this.find(domid);
     if (d.shutdownReason !== 'suspend') throw new ToolstackError('EINVAL', `domain ${domid} '${d.name}' is not suspended`);
     await this.teardown(domid);
+  }
+
+  /**
+   * Before a restore reads any page (xl's freemem, then libxl's domain creation): the
+   * declared memory against what the host has free, and what the pages may take.
+   */
+  admitRestore(declared: DeclaredMemory): PageBound {
+    return pageBoundFor(declared, this.deps.hv.freeKiB);
   }
 
   /**

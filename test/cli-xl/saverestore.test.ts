@@ -2,6 +2,7 @@ import test from 'ava';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { needing } from '../helpers/needing.js';
+import { withConfigJson } from '../helpers/save-craft.js';
 import { mountTmpfs, unmount } from '../helpers/tmpfs.js';
 import { assertXlBuilt, lit, scratch, scratchFile, xlHost, type XlHost } from './helpers.js';
 
@@ -103,6 +104,22 @@ test.serial('bad files are refused with xl\'s words or the record and offset, an
   t.is(missing.code, 1);
   t.is(missing.stderr, "Can't open restore file: No such file or directory\n");
 
+  t.deepEqual((await (await h.client()).list()).map((x) => x.domid), before, 'no domain was created');
+});
+
+test.serial('a file declaring more memory than the host has free is refused with xl\'s words before any page is read, nothing created', async (t) => {
+  await created('big');
+  const good = join(dir, 'big.save');
+  t.is((await h.xenemu('save', '-c', 'big', good)).code, 0);
+  const before = (await (await h.client()).list()).map((x) => x.domid);
+  const config = storedConfig(good) as unknown as { b_info: Record<string, unknown> };
+  const huge = withConfigJson(readFileSync(good), JSON.stringify({ ...config, b_info: { ...config.b_info, max_memkb: 2 ** 30, target_memkb: 2 ** 30 } }));
+  // Cut after the libxl header: refused for the memory, so before the pages.
+  const file = join(dir, 'huge.save');
+  writeFileSync(file, huge.subarray(0, 48 + huge.readUInt32LE(44) + 16));
+  const r = await h.xl('restore', file);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /\nParsing config from <saved>\nfailed to free memory for the domain: 1048576 MiB asked, \d+ MiB free\n$/);
   t.deepEqual((await (await h.client()).list()).map((x) => x.domid), before, 'no domain was created');
 });
 

@@ -2,11 +2,13 @@
  * The save-file reader under arbitrary input: whatever is done to a valid file (bytes
  * overwritten, cut, inserted, removed) and however its bytes arrive in chunks, reading
  * it either succeeds or fails with a SaveFileError (never another exception), and it
- * always finishes; a valid file reads the same whatever its chunking, or the sizes a
- * file source's reads return.
+ * always finishes, and the frames it reads pages into never take more host memory than
+ * the domain's frame space; a valid file reads the same whatever its chunking, or the
+ * sizes a file source's reads return.
  */
 import test from 'ava';
 import fc from 'fast-check';
+import { GuestMemory } from '../../src/hypervisor/memory.js';
 import { ByteSource } from '../../src/toolstack/migrate/byte-source.js';
 import { SaveFileError } from '../../src/toolstack/migrate/errors.js';
 import { readSaveStream, type ReadSaveStream } from '../../src/toolstack/migrate/stream-reader.js';
@@ -19,6 +21,17 @@ const SEED = 0x5a7e;
 const HANG_MS = 10_000;
 
 const files: Buffer[] = [];
+/** The guests' frame space (32 MiB): what a read is bounded by, as a restore of them would be. */
+const BOUND = { maxPages: 8192, hostBytes: 32 << 20 };
+
+/** The memories the reader reads pages into, for what they take. */
+const readInto: GuestMemory[] = [];
+const reading = GuestMemory.reading.bind(GuestMemory);
+GuestMemory.reading = (...args: Parameters<typeof GuestMemory.reading>) => {
+  const m = reading(...args);
+  readInto.push(m);
+  return m;
+};
 
 test.before(async () => {
   const tm = await bootMachine();
@@ -87,15 +100,20 @@ async function outcome(bytes: Buffer, cuts: number[], way: Way = 'chunks'): Prom
   const hang = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`the reader hung on ${bytes.length} bytes`)), HANG_MS);
   });
+  readInto.length = 0;
+  let result: 'read' | 'refused';
   try {
-    await Promise.race([readSaveStream(source(bytes, cuts, way)), hang]);
-    return 'read';
+    await Promise.race([readSaveStream(source(bytes, cuts, way), { trailing: 'refuse', bound: BOUND }), hang]);
+    result = 'read';
   } catch (err) {
-    if (err instanceof SaveFileError) return 'refused';
-    throw err;
+    if (!(err instanceof SaveFileError)) throw err;
+    result = 'refused';
   } finally {
     clearTimeout(timer);
   }
+  const taken = readInto.reduce((sum, m) => sum + m.hostBytes, 0);
+  if (taken > BOUND.hostBytes) throw new Error(`the read took ${taken} bytes of host memory`);
+  return result;
 }
 
 type Edit = { kind: 'set'; at: number; bytes: Uint8Array } | { kind: 'cut'; at: number } | { kind: 'insert'; at: number; bytes: Uint8Array } | { kind: 'remove'; at: number; count: number } | { kind: 'u32'; at: number; value: number };

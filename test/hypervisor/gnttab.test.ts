@@ -6,10 +6,11 @@ import test from 'ava';
 import { DOMID, GNTCOPY, GNTMAP, GNTST, GrantTableV1, GTF } from '../../src/abi/index.js';
 import { VirtualClock } from '../../src/hypervisor/clock.js';
 import type { DomainType } from '../../src/hypervisor/domain.js';
-import { MAPTRACK_PER_PAGE } from '../../src/hypervisor/gnttab.js';
+import { GrantTable, MAPTRACK_PER_PAGE } from '../../src/hypervisor/gnttab.js';
 import { defaultHostModel } from '../../src/hypervisor/host-model.js';
 import { Hypercalls } from '../../src/hypervisor/hypercalls.js';
 import { Hypervisor, HypervisorError } from '../../src/hypervisor/hypervisor.js';
+import { GuestMemory } from '../../src/hypervisor/memory.js';
 
 const RW = GNTMAP.host_map;
 const RO = GNTMAP.host_map | GNTMAP.readonly;
@@ -275,4 +276,20 @@ test('foreign mappings: only a privileged domain maps frames by number, and the 
   t.true(hv.dying.has(1));
   dom0.hc.unmapForeignFrames(again.handle);
   t.false(hv.dying.has(1));
+});
+
+test('a saved table is untrusted: a maptrack larger than its handles account for, handles or active grants outside it, are refused; a large one loads', (t) => {
+  const memory = new GuestMemory(16, 16);
+  let mfn = 1000;
+  const saved = new GrantTable(32, 0x7fffffff, () => mfn++).save();
+  // One number would have the load push a billion handles (the daemon out of memory).
+  t.throws(() => GrantTable.load({ ...saved, maptrackSize: 1 << 30 }, memory, () => mfn++), { message: /saved maptrack of 1073741824 handles, but 0 live and 0 free ones/ });
+  t.throws(() => GrantTable.load({ ...saved, maptrackSize: MAPTRACK_PER_PAGE, freeHandles: [0, 1e9] }, memory, () => mfn++), { message: 'saved maptrack handle 1000000000 is outside its 256 handles' });
+  // Refused at the load, before the domain is in (it took 24 s to fail once installed).
+  const pins = { hostRead: 1, hostWrite: 0, devRead: 0, devWrite: 0 };
+  t.throws(() => GrantTable.load({ ...saved, active: [{ ref: 1 << 30, domid: 0, gfn: 1, pins }] }, memory, () => mfn++), { message: `saved active grant ${1 << 30} is outside the table's ${saved.frames.length * 512} entries` });
+  // 1024 frames of free handles, as a table grown to its default maximum keeps: no stack overflow.
+  const size = 1024 * MAPTRACK_PER_PAGE;
+  const big = GrantTable.load({ ...saved, maptrackSize: size, freeHandles: Array.from({ length: size }, (_, h) => h) }, memory, () => mfn++);
+  t.is(big.save().freeHandles.length, size);
 });

@@ -15,6 +15,12 @@ import { SaveFileError } from './errors.js';
 
 /** What a file source reads ahead on a small read (a record header), so headers are not a syscall each. */
 const READ_AHEAD = 64 * 1024;
+/**
+ * The most a read allocates before the bytes are there: a larger one (a record that
+ * claims a size the stream may not have) is read in pieces of this, so a short file
+ * or a sender that stops costs what it sent, not what it claimed.
+ */
+export const READ_PIECE = 8 << 20;
 
 /** Up to `want` bytes into `into` at `at`; 0 at the end. */
 type Pull = (into: Buffer, at: number, want: number) => Promise<number>;
@@ -105,10 +111,12 @@ export class ByteSource {
   /**
    * Exactly `n` bytes, or a SaveFileError naming `what` (a record) and its start
    * `at`: the stream ended first. A read larger than what is buffered goes straight
-   * into the returned buffer when the source is a file.
+   * into the returned buffer when the source is a file; one larger than READ_PIECE
+   * is read in pieces.
    */
   async read(n: number, what: string, at: number, whole?: Whole): Promise<Buffer> {
     if (n === 0) return Buffer.alloc(0);
+    if (n > READ_PIECE) return this.readPieces(n, what, at, whole ?? { offset: this.offset, length: n });
     if (this.pull !== null && n > this.buffered + READ_AHEAD) return this.readDirect(n, what, at, whole);
     await this.fill(n);
     if (this.buffered < n) this.truncated(n, what, at, this.offset + this.buffered, whole);
@@ -138,6 +146,17 @@ export class ByteSource {
       if (count === c.length) this.chunks.shift();
       else this.chunks[0] = c.subarray(count);
     }
+  }
+
+  /** A large read, a piece at a time: each piece is allocated once the one before it has come. */
+  private async readPieces(n: number, what: string, at: number, whole: Whole): Promise<Buffer> {
+    const pieces: Buffer[] = [];
+    for (let left = n; left > 0; left -= READ_PIECE) {
+      const piece = Buffer.allocUnsafe(Math.min(left, READ_PIECE));
+      await this.readInto([piece], what, at, whole);
+      pieces.push(piece);
+    }
+    return Buffer.concat(pieces, n);
   }
 
   /** What is buffered, then the rest read into place. */

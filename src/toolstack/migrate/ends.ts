@@ -1,6 +1,7 @@
 import type { Domctl } from '../../hypervisor/domctl.js';
 import type { DomainConfig } from '../config/index.js';
 import type { Toolstack } from '../toolstack.js';
+import { declaredByLibxlJson } from './admission.js';
 import type { MigrationTarget } from './receiver.js';
 import type { MigrationSource } from './sender.js';
 
@@ -30,6 +31,7 @@ export function toolstackSource(toolstack: Toolstack, domctl: Domctl, config?: D
  */
 export function toolstackTarget(toolstack: Toolstack): MigrationTarget {
   return {
+    admit: (configJson) => toolstack.admitRestore(declaredByLibxlJson(configJson)),
     restore: (image, _configJson, name) => toolstack.restoreIncoming(image, name),
     rename: (domid, name) => toolstack.rename(domid, name),
     unpause: async (domid) => {

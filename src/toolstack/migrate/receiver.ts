@@ -11,10 +11,16 @@ import type { ByteSource } from './byte-source.js';
 import { ERROR_FAIL, ERROR_INVAL, MIGRATE_PERMISSION_TO_GO, MIGRATE_RECEIVER_BANNER, MIGRATE_RECEIVER_READY, MIGRATE_REPORT, MigrationError, readFixedMessage } from './handshake.js';
 import type { DomainImage } from './image.js';
 import type { PeerChannel, Say } from './sender.js';
-import { readSaveStream } from './stream-reader.js';
+import { readLibxlStream, readXlHeader, type PageBound } from './stream-reader.js';
 
 /** What the receiver does on this host (the toolstack's restore, rename, unpause, destroy). */
 export interface MigrationTarget {
+  /**
+   * Before any page is read: the memory the header's config declares against what this
+   * host has free (xl's freemem), and the bound the pages are read within; throws if
+   * the domain cannot have it.
+   */
+  admit(configJson: string | null): PageBound;
   /**
    * A new domain from the image, paused, named `name` (xl's create_domain from a
    * migration stream): its domid, and `devices`, which settles once its devices'
@@ -56,8 +62,11 @@ export async function migrateReceive(target: MigrationTarget, ch: PeerChannel & 
   let devices: Promise<void>;
   let name: string;
   try {
-    const { configJson, image } = await readSaveStream(ch.reader, {
+    const { configJson } = await readXlHeader(ch.reader);
+    const bound = target.admit(configJson);
+    const image = await readLibxlStream(ch.reader, {
       trailing: 'keep',
+      bound,
       // The sender's --debug verify pass: libxc logs each page that differs.
       onVerify: (v) => {
         for (const pfn of v.differ.slice(0, 8)) say(`migration target: verify pfn 0x${pfn.toString(16)} failed`);

@@ -19,6 +19,13 @@ import { padded } from './stream-format.js';
 const BLOB_VERSION = 1;
 /** Integer lists at least this long go to the binary part; shorter ones read better as JSON. */
 const BINARY_LIST_MIN = 32;
+/**
+ * The most JSON a blob may hold. A domain's is some 34 KB; the largest state we write
+ * (a XenStore home at xenstored's default quota with long paths, a full kernel log) a
+ * few MB. JSON.parse builds up to ~30 times its text in objects (8 MiB of "{}," is
+ * 250 MB; the 128 MiB a record may hold, 3.6 GB), so an untrusted blob is held to this.
+ */
+export const STATE_JSON_MAX = 8 << 20;
 
 function isInt32List(v: unknown): v is number[] {
   return Array.isArray(v) && v.length >= BINARY_LIST_MIN && v.every((x) => Number.isInteger(x) && x >= -0x80000000 && x <= 0x7fffffff);
@@ -68,6 +75,7 @@ export function decodeStateBlob(blob: Uint8Array, where: BlobPlace): unknown {
   const jsonLength = view.getUint32(0, true);
   const version = view.getUint32(4, true);
   if (version !== BLOB_VERSION) fail(`state version ${version}, not ${BLOB_VERSION}`);
+  if (jsonLength > STATE_JSON_MAX) fail(`the state's JSON is ${jsonLength} bytes, more than the ${STATE_JSON_MAX} any state of xenemu's holds`);
   if (8 + padded(jsonLength) > blob.length) fail(`the state's JSON (${jsonLength} bytes) runs past the record's end`);
   const binary = blob.subarray(8 + padded(jsonLength));
   let text: string;
@@ -76,10 +84,16 @@ export function decodeStateBlob(blob: Uint8Array, where: BlobPlace): unknown {
   } catch {
     return fail('the state\'s JSON is not UTF-8');
   }
+  // Each reference is decoded into its own copy: the encoder names every byte once, and
+  // a blob naming its bytes more often (a few JSON bytes a reference) would make a small
+  // record decode into any amount of memory.
+  let referenced = 0;
   const span = (ref: unknown, unit: number): [number, number] => {
     if (!Array.isArray(ref) || ref.length !== 2 || !ref.every((x) => Number.isSafeInteger(x) && (x as number) >= 0)) return fail('a binary reference is not [offset, length]');
     const [at, count] = ref as [number, number];
     if (at % unit !== 0 || at + count * unit > binary.length) return fail(`a binary reference [${at}, ${count}] lies outside the ${binary.length}-byte binary part`);
+    referenced += count * unit;
+    if (referenced > binary.length) return fail(`the binary references name ${referenced} bytes, more than the ${binary.length}-byte binary part holds: they overlap`);
     return [at, count];
   };
   try {

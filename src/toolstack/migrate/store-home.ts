@@ -3,6 +3,7 @@
  * suspended, written back under the new domain's home on a restore.
  */
 
+import { XenemuError } from '../../common/errors.js';
 import type { XsClient } from '../../protocol/xs-client.js';
 import type { ImageStoreNode } from './image.js';
 
@@ -28,7 +29,12 @@ export async function captureStoreHome(xs: XsClient, domid: number): Promise<Ima
 /** Write the carried nodes of an image's home (carriedStoreNodes) under a new domain's, owned as they were. */
 export async function writeStoreHome(xs: XsClient, tx: number, domid: number, oldDomid: number, nodes: readonly ImageStoreNode[]): Promise<void> {
   const home = `/local/domain/${domid}`;
-  for (const n of carriedStoreNodes(nodes)) {
+  const carried = carriedStoreNodes(nodes);
+  // The image is untrusted: its home may hold no more nodes than the domain could own
+  // (dom0 writes them, which xenstored's quota does not stop).
+  const quota = nodesQuota(await xs.control(['quota']));
+  if (quota > 0 && carried.length > quota) throw new XenemuError('ENOSPC', `the image's XenStore home has ${carried.length} nodes, more than the ${quota} a domain may own (xenstored's nodes quota)`);
+  for (const n of carried) {
     const path = `${home}/${n.path}`;
     await xs.write(path, Buffer.from(n.value), tx);
     await xs.setPerms(path, permsForDomid(n.perms, oldDomid, domid), tx);
@@ -42,6 +48,12 @@ export async function writeStoreHome(xs: XsClient, tx: number, domid: number, ol
  * the identity nodes, the xenstore and console rings' nodes (new ports) and the devices
  * (written from the config for their new backends).
  */
+/** The nodes quota in xenstore-control's `quota` listing ("nodes   : 1000"); 0 (none) if it is not there. */
+function nodesQuota(listing: string): number {
+  const m = /^nodes\s*:\s*(\d+)$/m.exec(listing);
+  return m === null ? 0 : Number(m[1]);
+}
+
 export function carriedStoreNodes(nodes: readonly ImageStoreNode[]): ImageStoreNode[] {
   const toolstackOwned = /^(domid|vm|name|store|console|device|backend)(\/|$)/;
   return nodes.filter((n) => n.path !== '' && !toolstackOwned.test(n.path));

@@ -13,6 +13,7 @@ import { XEN_PAGE_SHIFT, XEN_PAGE_SIZE } from '../../abi/layout.js';
 import { z } from 'zod';
 import type { SavedDomain, SavedVcpu } from '../../hypervisor/domain.js';
 import { GuestMemory, MAX_FRAMES, ReadFrames } from '../../hypervisor/memory.js';
+import { MAX_VCPUS } from '../config/index.js';
 import { ByteSource } from './byte-source.js';
 import { SaveFileError } from './errors.js';
 import { joined } from './joined.js';
@@ -42,8 +43,14 @@ import {
 } from './stream-format.js';
 import type { EmulatorContext } from './stream-writer.js';
 
-/** No record of ours comes near this; a larger length is corruption, refused before reading it. */
-const RECORD_MAX = 1 << 30;
+/**
+ * libxc's REC_LENGTH_MAX (xg_sr_stream_format.h): read_record refuses a longer record
+ * before allocating its buffer. No record of ours comes near it (a PAGE_DATA of 1024
+ * pages is 4 MiB); libxl records are held to it too.
+ */
+export const REC_LENGTH_MAX = 128 << 20;
+/** Pages of a PAGE_DATA record backed ahead of their bytes at most (libxc's MAX_BATCH_SIZE). */
+const PAGES_AHEAD = 1024;
 /** The xl header's optional data (the config) is at most this. */
 const XL_OPTIONAL_MAX = 64 << 20;
 
@@ -79,7 +86,7 @@ async function readRecordHead(src: ByteSource, layer: 'libxl' | 'libxc'): Promis
   const type = head.readUInt32LE(0);
   const length = head.readUInt32LE(4);
   const name = recordName(layer, type);
-  if (length > RECORD_MAX) fail(`a body of ${length} bytes is more than any record holds`, name, offset);
+  if (length > REC_LENGTH_MAX) fail(`length 0x${length.toString(16)} exceeds max (0x${REC_LENGTH_MAX.toString(16)})`, name, offset);
   return { type, name, offset, length };
 }
 
@@ -168,10 +175,25 @@ export interface VerifyReport {
   differ: number[];
 }
 
-/** Reading options: what may follow libxl's END, and who hears of a VERIFY pass. */
+/**
+ * What a stream's pages may take, decided before any is read, as libxl creates the
+ * domain from its config before libxc restores into it (admission.ts makes one).
+ */
+export interface PageBound {
+  /** The domain's frame space: a pfn at or past it is refused (libxc's pfn_is_valid). */
+  maxPages: number;
+  /** Host memory the frames read into may take (GuestMemory.hostBytes): what the host has free. */
+  hostBytes: number;
+}
+
+/** No bound but the reader's own: any domain's frame space. */
+export const ANY_DOMAIN: PageBound = { maxPages: MAX_FRAMES, hostBytes: Infinity };
+
+/** Reading options: what may follow libxl's END, who hears of a VERIFY pass, and what the pages may take. */
 export interface ReadOptions {
   trailing: 'refuse' | 'keep';
   onVerify?: (report: VerifyReport) => void;
+  bound?: PageBound;
 }
 
 /**
@@ -181,7 +203,7 @@ export interface ReadOptions {
  * unbacked too, which reads as zeros as a populated frame nobody wrote does. In
  * verify mode nothing is written: each page is compared with the frame's.
  */
-async function readPageData(src: ByteSource, h: RecHead, frames: GuestMemory, verify: VerifyReport | null): Promise<void> {
+async function readPageData(src: ByteSource, h: RecHead, frames: GuestMemory, verify: VerifyReport | null, bound: PageBound): Promise<void> {
   if (h.length < 8) {
     await readBody(src, h);
     fail('shorter than its count and reserved fields', h.name, h.offset);
@@ -194,21 +216,24 @@ async function readPageData(src: ByteSource, h: RecHead, frames: GuestMemory, ve
   if (count === 0 || 8 + count * 8 > h.length) fail(`${count} pfns do not fit in ${h.length} bytes`, h.name, h.offset);
   const words = await src.read(count * 8, what, h.offset, whole);
   let at = 8 + count * 8;
-  /** Each pfn, and whether a page of data comes for it. */
-  const incoming: Array<[number, boolean]> = [];
+  // Each pfn, and whether a page of data comes for it (typed: a record may hold millions).
+  const pfns = new Uint32Array(count);
+  const withData = new Uint8Array(count);
   for (let i = 0; i < count; i++) {
     const word = words.readBigUInt64LE(i * 8);
     const pfn = Number(word & PFN_MASK);
     const type = Number(word >> PFN_TYPE_SHIFT);
     if (((word >> 52n) & 0xffn) !== 0n) fail(`reserved bits set in pfn[${i}]`, h.name, h.offset);
     if (!PFINFO_TYPES_WITH_DATA.has(type) && type < 0xd) fail(`pfn[${i}] has invalid type ${type}`, h.name, h.offset);
-    if (pfn >= MAX_FRAMES) fail(`pfn[${i}] is ${pfn}, past any domain's ${MAX_FRAMES} frames`, h.name, h.offset);
+    // xg_sr_restore.c process_page_data's words, and the frame space the domain was given.
+    if (pfn >= bound.maxPages) fail(`pfn 0x${pfn.toString(16)} (index ${i}) outside domain maximum (${bound.maxPages} frames)`, h.name, h.offset);
     const data = PFINFO_TYPES_WITH_DATA.has(type);
     if (data) {
       if (at + XEN_PAGE_SIZE > h.length) fail(`pfn[${i}]'s page lies past the record's end`, h.name, h.offset);
       at += XEN_PAGE_SIZE;
     }
-    incoming.push([pfn, data]);
+    pfns[i] = pfn;
+    withData[i] = data ? 1 : 0;
   }
   if (at !== h.length) fail(`${h.length - at} bytes after the last page`, h.name, h.offset);
   // 8 + 8n + 4096m is a multiple of 8: there is no padding.
@@ -216,10 +241,11 @@ async function readPageData(src: ByteSource, h: RecHead, frames: GuestMemory, ve
     // xg_sr_restore.c process_page_data in verify mode: memcmp, and report, never write.
     const pages = await src.read(h.length - 8 - count * 8, what, h.offset, whole);
     let p = 0;
-    for (const [pfn, data] of incoming) {
+    for (let i = 0; i < count; i++) {
+      const pfn = pfns[i]!;
       verify.compared++;
       const have = frames.backedPage(pfn);
-      const page = data ? pages.subarray(p * XEN_PAGE_SIZE, ++p * XEN_PAGE_SIZE) : null;
+      const page = withData[i] === 1 ? pages.subarray(p * XEN_PAGE_SIZE, ++p * XEN_PAGE_SIZE) : null;
       // A frame never sent reads as zeros, as a populated page nobody wrote does.
       const zero = (x: Uint8Array): boolean => x.every((b) => b === 0);
       const same = page === null ? have === null || zero(have) : have === null ? zero(page) : Buffer.from(have.buffer, have.byteOffset, have.length).equals(page);
@@ -228,25 +254,35 @@ async function readPageData(src: ByteSource, h: RecHead, frames: GuestMemory, ve
     return;
   }
   // In order: a frame dropped after its page came in the same record is dropped, and the
-  // other way round. Pages of consecutive frames in one chunk are one piece of the read.
+  // other way round. Pages of consecutive frames in one chunk are one piece of the read;
+  // at most a batch of them is backed before its bytes are there.
   let views: Uint8Array[] = [];
   const flush = async (): Promise<void> => {
     if (views.length > 0) await src.readInto(joined(views), what, h.offset, whole);
     views = [];
   };
-  for (const [pfn, data] of incoming) {
-    if (!data) {
+  for (let i = 0; i < count; i++) {
+    const pfn = pfns[i]!;
+    if (withData[i] === 0) {
       await flush();
       frames.release([pfn]);
       continue;
     }
     // Not zeroed first: the read fills it, or fails and the frames are dropped.
     views.push(frames.page(pfn, { overwrite: true }));
+    // Scattered frames take a chunk each: the host's memory, not the record, is the limit.
+    if (frames.hostBytes > bound.hostBytes) {
+      fail(`pfn 0x${pfn.toString(16)} (index ${i}): the frames read take ${mib(frames.hostBytes)} MiB of host memory, more than the ${mib(bound.hostBytes)} MiB free`, h.name, h.offset);
+    }
+    if (views.length >= PAGES_AHEAD) await flush();
   }
   await flush();
 }
 
-async function readLibxc(src: ByteSource, onVerify?: (report: VerifyReport) => void): Promise<LibxcPart> {
+const mib = (bytes: number): number => Math.ceil(bytes / (1 << 20));
+
+async function readLibxc(src: ByteSource, options: ReadOptions): Promise<LibxcPart> {
+  const bound = options.bound ?? ANY_DOMAIN;
   const at = src.offset;
   const ihdr = await src.read(24, 'libxc image header', at);
   if (ihdr.readBigUInt64BE(0) !== LIBXC_MARKER) fail('no image marker', 'libxc image header', at);
@@ -260,7 +296,7 @@ async function readLibxc(src: ByteSource, onVerify?: (report: VerifyReport) => v
   if (gtype !== DHDR_TYPE_X86_PV && gtype !== DHDR_TYPE_X86_HVM) fail(`domain type ${gtype} is neither x86 PV nor x86 HVM`, 'libxc domain header', dat);
   if (dhdr.readUInt16LE(4) !== XEN_PAGE_SHIFT) fail(`page shift ${dhdr.readUInt16LE(4)}, not ${XEN_PAGE_SHIFT}`, 'libxc domain header', dat);
   const pv = gtype === DHDR_TYPE_X86_PV;
-  const part: LibxcPart = { type: pv ? 'pv' : 'x86 HVM', frames: GuestMemory.reading(), ageNs: null, sharedInfo: null, vcpus: null, hvmParams: null };
+  const part: LibxcPart = { type: pv ? 'pv' : 'x86 HVM', frames: GuestMemory.reading(bound.maxPages), ageNs: null, sharedInfo: null, vcpus: null, hvmParams: null };
   const pvVcpus: SavedVcpu[] = [];
   let staticEnd = version < 3;
   let verify: VerifyReport | null = null;
@@ -268,7 +304,7 @@ async function readLibxc(src: ByteSource, onVerify?: (report: VerifyReport) => v
     const h = await readRecordHead(src, 'libxc');
     if (h.type === LIBXC_REC.PAGE_DATA) {
       if (!staticEnd) fail('page data before STATIC_DATA_END', h.name, h.offset);
-      await readPageData(src, h, part.frames, verify);
+      await readPageData(src, h, part.frames, verify, bound);
       continue;
     }
     const r = await readBody(src, h);
@@ -283,7 +319,7 @@ async function readLibxc(src: ByteSource, onVerify?: (report: VerifyReport) => v
         if (r.body.length !== 0) fail('END with a body', r.name, r.offset);
         if (!staticEnd) fail('no STATIC_DATA_END before the end', r.name, r.offset);
         if (part.sharedInfo === null) fail('the stream ends without SHARED_INFO', r.name, r.offset);
-        if (verify !== null) onVerify?.(verify);
+        if (verify !== null) options.onVerify?.(verify);
         if (part.ageNs === null) fail('the stream ends without X86_TSC_INFO', r.name, r.offset);
         if (pv) {
           if (pvVcpus.length === 0) fail('the stream ends without X86_PV_VCPU_BASIC', r.name, r.offset);
@@ -328,6 +364,8 @@ async function readLibxc(src: ByteSource, onVerify?: (report: VerifyReport) => v
         onlyFor(true);
         if (r.body.length < 8) fail('shorter than its vcpu_id and reserved fields', r.name, r.offset);
         const id = r.body.readUInt32LE(0);
+        // xg_sr_restore_x86_pv.c's words; no domain has more vCPUs than a config may ask for.
+        if (id >= MAX_VCPUS) fail(`record vcpu_id (${id}) exceeds domain max (${MAX_VCPUS - 1})`, r.name, r.offset);
         if (id !== pvVcpus.length) fail(`vCPU ${id} where vCPU ${pvVcpus.length} comes next`, r.name, r.offset);
         const [v] = vcpusOf([decodeStateBlob(r.body.subarray(8), { record: r.name, offset: r.offset })], r);
         if (v!.id !== id) fail(`the context of vCPU ${v!.id} in vCPU ${id}'s record`, r.name, r.offset);
@@ -344,6 +382,7 @@ async function readLibxc(src: ByteSource, onVerify?: (report: VerifyReport) => v
         onlyFor(false);
         const vcpus = vcpusOf(decodeStateBlob(r.body, { record: r.name, offset: r.offset }), r);
         if (vcpus.some((v, i) => v.id !== i)) fail('the vCPUs are not numbered 0..n-1 in order', r.name, r.offset);
+        if (vcpus.length > MAX_VCPUS) fail(`${vcpus.length} vCPUs, more than the ${MAX_VCPUS} a domain may have`, r.name, r.offset);
         part.vcpus = vcpus;
         break;
       }
@@ -371,7 +410,7 @@ const contextSchema = z.object({
       name: z.string(),
       uuid: z.string(),
       type: z.enum(['pv', 'pvh', 'hvm']),
-      memory: z.object({ maxPages: z.number().int().nonnegative(), reservation: z.number().int().nonnegative() }),
+      memory: z.object({ maxPages: z.number().int().nonnegative().max(MAX_FRAMES), reservation: z.number().int().nonnegative() }),
       hvmParams: z.array(z.object({ index: z.number().int().nonnegative(), value: z.string().regex(/^\d+$/) })).optional(),
     })
     .passthrough(),
@@ -402,7 +441,7 @@ export async function readLibxlStream(src: ByteSource, options: ReadOptions = { 
       case LIBXL_REC.LIBXC_CONTEXT:
         if (libxc !== null) fail('a second libxc stream', r.name, r.offset);
         if (r.body.length !== 0) fail('LIBXC_CONTEXT with a body', r.name, r.offset);
-        libxc = await readLibxc(src, options.onVerify);
+        libxc = await readLibxc(src, options);
         break;
       case LIBXL_REC.EMULATOR_XENSTORE_DATA:
         // Keys under the device model's own path: xenemu's has none (see stream-writer.ts).
