@@ -185,8 +185,11 @@ export class Toolstack {
         uuid,
         type: config.type,
         memoryKiB: config.memory * 1024,
-        maxMemKiB: config.maxmem * 1024,
-        vcpus: config.vcpus,
+        // libxl__build_pre sets the hypervisor's maximum from the target, so a maxmem below
+        // memory (which xl takes) still builds memory; maxmem is then only memory/static-max.
+        maxMemKiB: Math.max(config.maxmem, config.memory) * 1024,
+        // vCPU 0 runs whatever vcpus says (the builder starts it); vcpus = 0 only marks it offline.
+        vcpus: Math.max(config.vcpus, 1),
         maxVcpus: config.maxvcpus,
         viridian: config.viridian !== false,
         cmdline: kernelCommandLine(config) ?? '',

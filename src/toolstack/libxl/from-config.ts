@@ -52,7 +52,8 @@ export function xlParsedDomainConfig(config: DomainConfig, options: DryRunOption
   const named = (key: string): boolean => options.given?.keys?.has(key) ?? true;
   // And what it names is set, to its default too.
   const spelled = (key: string): boolean => options.given?.keys?.has(key) ?? false;
-  const maxVcpus = named('vcpus') || named('maxvcpus') ? c.maxvcpus : 0;
+  // vcpus = 0 alone leaves max_vcpus 0 (libxl makes it 1 later, which the config holds).
+  const maxVcpus = named('maxvcpus') || (named('vcpus') && c.vcpus > 0) ? c.maxvcpus : 0;
   const affinity = (spec: string | string[] | undefined): number[][] | undefined => {
     if (spec === undefined) return undefined;
     // A string applies to every vCPU (max_vcpus of them); a list gives one per entry, up to max_vcpus.
@@ -61,7 +62,7 @@ export function xlParsedDomainConfig(config: DomainConfig, options: DryRunOption
   };
   const b: Mutable<LibxlDomainBuildInfo> = {
     max_vcpus: maxVcpus,
-    ...(named('vcpus') ? { avail_vcpus: Array.from({ length: c.vcpus }, (_, i) => i) } : {}),
+    ...(named('vcpus') && c.vcpus > 0 ? { avail_vcpus: Array.from({ length: c.vcpus }, (_, i) => i) } : {}),
     ...(named('maxmem') || named('memory') ? { max_memkb: c.maxmem * 1024 } : {}),
     ...(named('memory') ? { target_memkb: c.memory * 1024 } : {}),
     sched_params: {
