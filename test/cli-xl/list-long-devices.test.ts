@@ -88,6 +88,13 @@ test('list -l prints what create -n printed for the config, plus what the create
   t.deepEqual(hvm.nics!.map((n) => n.nictype), ['vif_ioemu']);
   // maxmem is memory/static-max; vCPU 0 runs though it is marked offline.
   t.like((await fields('odd1')).b_info, { max_memkb: 65536, target_memkb: 98304 });
+
+  // The record keeps what the xl.cfgs spelled out across a restart of the daemon.
+  const all = async () => (JSON.parse((await h.xl('list', '-l')).stdout) as { domid: number; config: Json }[]).map((e) => ({ domid: e.domid, config: vanilla(e.config) }));
+  const before = await all();
+  await h.host.stop();
+  await h.host.restart();
+  t.deepEqual(await all(), before);
 });
 
 test('a relative disk target is the same resolved path in create -n and in list -l (against the config\'s directory)', async (t) => {
