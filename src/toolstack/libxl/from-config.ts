@@ -19,8 +19,11 @@
  *   later); xenemu settles the mac when it reads the config, so it is always shown.
  * - A domain needs no kernel or bootloader here (xl refuses such a config: the
  *   emulated kernel boots anyway).
- * - What xl prints on stderr while it parses (tsc_mode notes, deprecations) is
- *   xenemu's warnings instead, and a value xl refuses is refused with xenemu's message.
+ * - What xl prints on stderr while it parses (tsc_mode notes, deprecations, a vif's
+ *   "Invalid parameter `mac'.") is xenemu's warnings instead, at the value's place, and a
+ *   value xl refuses is refused with xenemu's message.
+ * - `vcpus = 0` with `maxvcpus = 0` prints max_vcpus 1 (xl: 0): the config keeps
+ *   libxl's max_vcpus, which is 1 for both 0 and 1.
  */
 
 import { randomUUID } from 'node:crypto';
