@@ -36,6 +36,8 @@ export { group as defineConstantGroup, scalar as defineConstant };
 
 /** vCPUs with a vcpu_info slot in shared_info; the others must use VCPUOP_register_vcpu_info. */
 export const XEN_LEGACY_MAX_VCPUS = scalar('XEN_LEGACY_MAX_VCPUS', 'xen/arch-x86/xen.h', 32);
+/** The most vCPUs an HVM guest has (vcpu_online in hvm_info_table); xenemu's limit for every guest type. */
+export const HVM_MAX_VCPUS = scalar('HVM_MAX_VCPUS', 'xen/hvm/hvm_info_table.h', 128);
 /** Ports of the 2-level event channel ABI for a 64-bit guest: 64 words × 64 bits. */
 export const EVTCHN_2L_NR_CHANNELS = scalar('EVTCHN_2L_NR_CHANNELS', 'xen/event_channel.h', 4096);
 export const EVTCHN_FIFO_NR_CHANNELS = scalar('EVTCHN_FIFO_NR_CHANNELS', 'xen/event_channel.h', 131072);

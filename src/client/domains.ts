@@ -1,6 +1,6 @@
 import type { StatePaths } from '../state/state-dir.js';
 import type { DomainMethod, DomainRpc } from '../protocol/domain-rpc.js';
-import type { DomainConfig } from '../toolstack/config/index.js';
+import type { DomainConfig, StoredGivenKeys } from '../toolstack/config/index.js';
 import type { XlDomainRow, XlInfo, XlListLongEntry, XlUptimeRow, XlVcpuRow } from '../toolstack/libxl/rows.js';
 import { RpcCallError, RpcClient } from './rpc-client.js';
 import { TypedClient } from './typed-client.js';
@@ -30,8 +30,13 @@ export class DomainClient extends TypedClient<DomainRpc> {
     return new DomainClient(await RpcClient.connect(paths.control));
   }
 
-  create(config: DomainConfig, options: { paused: boolean; source?: string }): Promise<Result<'domain.create'>> {
-    return this.call('domain.create', { config, paused: options.paused, ...(options.source !== undefined ? { source: options.source } : {}) });
+  create(config: DomainConfig, options: { paused: boolean; source?: string; given?: StoredGivenKeys }): Promise<Result<'domain.create'>> {
+    return this.call('domain.create', {
+      config,
+      paused: options.paused,
+      ...(options.source !== undefined ? { source: options.source } : {}),
+      ...(options.given !== undefined ? { given: options.given } : {}),
+    });
   }
 
   /** Create from a config file the daemon reads (its absolute path, and its name as typed for messages). */

@@ -230,7 +230,7 @@ export async function xlCreate(ctx: XlContext, o: XlCreateOptions): Promise<XlOu
     const running = await ctx.peekClient();
     if (running !== null) return createInDaemon(ctx, running, file, o);
   }
-  const { loadDomainConfig, ConfigError } = await import('../toolstack/config/index.js');
+  const { loadDomainConfig, ConfigError, storeGivenKeys } = await import('../toolstack/config/index.js');
   let config: DomainConfig;
   let given: GivenKeys;
   try {
@@ -252,7 +252,7 @@ export async function xlCreate(ctx: XlContext, o: XlCreateOptions): Promise<XlOu
   }
   const client = await ctx.client();
   // libxl_domain_create_new() fails with ERROR_FAIL whatever the cause: exit status 3.
-  const r = await orFail(client.create(config, { paused: o.paused, source: resolve(file) }), () => '', 3);
+  const r = await orFail(client.create(config, { paused: o.paused, source: resolve(file), given: storeGivenKeys(given, config) }), () => '', 3);
   return { stdout: '', data: { dryRun: false, domid: r.domid, name: r.name, uuid: r.uuid, paused: o.paused } };
 }
 

@@ -22,16 +22,16 @@ import { findDomain, XlFailure, type XlContext, type XlOutput } from './xl-comma
 export function vifFromArgs(specs: readonly string[], cwd: string): VifSpecFields {
   const fields: VifSpecFields = {};
   for (const spec of specs) {
+    let parsed;
     try {
-      Object.assign(fields, parseVifSpec(spec).fields);
+      parsed = parseVifSpec(spec);
     } catch (err) {
       if (!(err instanceof VifSpecError)) throw err;
-      // An unrecognized item's offset is the item's; a bad value's is the value's.
-      if (/^unrecognized argument/.test(err.message)) throw new XlFailure(`unrecognized argument \`${/^[^,]*/.exec(spec.slice(err.offset))![0]}'\n`, 1);
-      const bad = /^invalid (mac|type) /.exec(err.message);
-      if (bad !== null) throw new XlFailure(`Invalid parameter \`${bad[1]}'.\n`, 1);
       throw new XlFailure(`xenemu: ${err.message}\n`, 1);
     }
+    // parse_nic_config() said why and returned 1: network-attach stops there.
+    if (parsed.refused.length > 0) throw new XlFailure(`${parsed.refused[0]!.xl}\n`, 1);
+    Object.assign(fields, parsed.fields);
   }
   // A relative capture= is the caller's, not the daemon's.
   if (fields.capture !== undefined) fields.capture = resolve(cwd, fields.capture);

@@ -4,7 +4,7 @@ import { hwCapabilities, PHYSCAP, physCapabilities } from '../hypervisor/capabil
 import type { Domain } from '../hypervisor/domain.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
 import type { CreateFileResult, DomainRpc } from '../protocol/domain-rpc.js';
-import { ConfigError, loadDomainConfig, type ConfigIssue } from '../toolstack/config/index.js';
+import { ConfigError, givenKeysOf, loadDomainConfig, storeGivenKeys, type ConfigIssue } from '../toolstack/config/index.js';
 import { xlDom0DomainConfig, xlGuestDomainConfig } from '../toolstack/libxl/defaults.js';
 import { xlParsedDomainConfig } from '../toolstack/libxl/from-config.js';
 import type { LibxlDomainConfig } from '../toolstack/libxl/idl.js';
@@ -30,11 +30,13 @@ export function libxlConfigOf(machine: Machine, d: Domain): LibxlDomainConfig {
   if (d.domid === 0 || record === undefined) {
     return xlDom0DomainConfig({ name: d.name, uuid: d.uuid, targetMemKb: d.targetKiB, maxMemKb: d.maxKiB, sched: sched() });
   }
-  const domidOfName = (name: string): number | undefined => [...hv.domains.values()].find((o) => o.name === name)?.domid;
-  const parsed = xlParsedDomainConfig(record.config, { hostCpus: hv.host.pcpus, uuid: () => d.uuid });
+  const given = record.given !== undefined ? givenKeysOf(record.given, record.config) : undefined;
+  const parsed = xlParsedDomainConfig(record.config, { hostCpus: hv.host.pcpus, uuid: () => d.uuid, ...(given ? { given } : {}) });
   const onlineVcpus = d.vcpus.filter((v) => v.online).map((v) => v.id);
-  const live = { name: d.name, uuid: d.uuid, onlineVcpus, targetMemKb: d.targetKiB, sched: sched(parsed.b_info?.sched_params?.weight) };
-  return xlGuestDomainConfig(parsed, live, { domidOfName });
+  // memory/static-max: the config's maxmem, or what mem-max made it.
+  const maxMemKb = record.changed?.maxKiB ?? record.config.maxmem * 1024;
+  const live = { name: d.name, uuid: d.uuid, onlineVcpus, targetMemKb: d.targetKiB, maxMemKb, sched: sched(parsed.b_info?.sched_params?.weight) };
+  return xlGuestDomainConfig(parsed, live);
 }
 
 /**
@@ -48,7 +50,7 @@ export function domainMethods(machine: Machine, dom0Uptime: () => number): Recor
     refs === undefined || refs.length === 0 ? [...hv.domains.values()].sort((a, b) => a.domid - b.domid) : refs.map(find);
   return rpcMethods<DomainRpc>({
     'domain.create': async (p) => {
-      const r = await toolstack.create(p.config, { paused: p.paused, ...(p.source ? { source: p.source } : {}) });
+      const r = await toolstack.create(p.config, { paused: p.paused, ...(p.source ? { source: p.source } : {}), ...(p.given ? { given: p.given } : {}) });
       return { domid: r.domid, name: r.name, uuid: r.uuid };
     },
     'domain.createFile': async (p): Promise<CreateFileResult> => {
@@ -61,7 +63,7 @@ export function domainMethods(machine: Machine, dom0Uptime: () => number): Recor
       }
       const warnings = loaded.warnings.map(plainIssue);
       try {
-        const r = await toolstack.create(loaded.config, { paused: p.paused, source: p.file });
+        const r = await toolstack.create(loaded.config, { paused: p.paused, source: p.file, given: storeGivenKeys(loaded.given, loaded.config) });
         return { outcome: 'created', warnings, domid: r.domid, name: r.name, uuid: r.uuid };
       } catch (err) {
         // A bug is the control server's to log and answer (EIO), as for domain.create.

@@ -1,4 +1,4 @@
-import { DOMID, HVM_PARAM, HVM_PARAM_CALLBACK_TYPE, HVM_PARAM_CALLBACK_TYPE_SHIFT, VIRQ } from '../abi/index.js';
+import { DOMID, HVM_MAX_VCPUS, HVM_PARAM, HVM_PARAM_CALLBACK_TYPE, HVM_PARAM_CALLBACK_TYPE_SHIFT, VIRQ } from '../abi/index.js';
 import type { Clock } from './clock.js';
 import { Domain, type DomainSpec, type SavedDomain, type ShutdownReason } from './domain.js';
 import { EventChannelTable, type EventChannelHost } from './evtchn.js';
@@ -186,6 +186,11 @@ export class Hypervisor implements EventChannelHost, GrantHost {
       if (this.domains.has(spec.domid)) throw new HypervisorError('EEXIST', `domain ${spec.domid} exists`);
       if (this.dying.has(spec.domid)) throw new HypervisorError('EEXIST', `domain ${spec.domid} is still dying: other domains map some of its pages`);
       if (spec.domid < 0 || spec.domid >= DOMID.FIRST_RESERVED) throw new HypervisorError('EINVAL', `domid ${spec.domid} is reserved`);
+    }
+    // XEN_DOMCTL_createdomain (arch_sanitise_domain_config): Xen allows HVM_MAX_VCPUS to an
+    // HVM guest and more to a PV one; xenemu runs at most HVM_MAX_VCPUS in any guest.
+    if (!Number.isInteger(spec.maxVcpus) || spec.maxVcpus < 1 || spec.maxVcpus > HVM_MAX_VCPUS) {
+      throw new HypervisorError('EINVAL', `max_vcpus ${spec.maxVcpus} is out of range: the hypervisor runs 1 to ${HVM_MAX_VCPUS} vCPUs per domain`);
     }
     if (spec.memoryKiB > this.freeKiB) {
       throw new HypervisorError('ENOMEM', `not enough free memory: ${Math.ceil(spec.memoryKiB / 1024)} MiB asked, ${Math.floor(this.freeKiB / 1024)} MiB free`);

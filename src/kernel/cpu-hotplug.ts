@@ -50,7 +50,9 @@ export class CpuHotplug implements XenbusDriver {
       this.hc.vcpuUp(vcpu);
       this.onUp(vcpu);
       this.log.print(`xen: vCPU ${vcpu} is now online`);
-    } else if (state === 'offline' && this.isOnline(vcpu)) {
+    } else if (state === 'offline' && vcpu !== 0 && this.isOnline(vcpu)) {
+      // The boot CPU stays up (Linux's cpu_down() refuses it): "offline" for vCPU 0 is
+      // what libxl writes for a config with vcpus = 0.
       this.hc.vcpuDown(vcpu);
       this.log.print(`xen: vCPU ${vcpu} is now offline`);
     }

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { MAX_PCPUS } from '../hypervisor/host-model.js';
-import { DomainConfigField, domainNameProblem, MAX_VCPUS } from '../toolstack/config/index.js';
+import { DomainConfigField, domainNameProblem, MAX_VCPUS, StoredGivenKeysField } from '../toolstack/config/index.js';
 import { DomainRef, Domid, NoParams } from './params.js';
 import type { ConfigIssue } from '../toolstack/config/issues.js';
 import type { XlDomainRow, XlInfo, XlListLongEntry, XlUptimeRow, XlVcpuRow } from '../toolstack/libxl/rows.js';
@@ -48,6 +48,8 @@ export const DomainParams = {
     paused: z.boolean().default(false),
     /** The config file the CLI read, kept with the domain's record. */
     source: z.string().min(1).max(4096).optional(),
+    /** What its xl.cfg spelled out (config/given-keys.ts), for `list -l`. */
+    given: StoredGivenKeysField.optional(),
   }),
   /**
    * `xl create FILE [KEY=VALUE...]` with the daemon reading the file (its config reader

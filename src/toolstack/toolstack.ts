@@ -11,7 +11,7 @@ import type { DomainTrigger } from '../hypervisor/triggers.js';
 import { Kernel } from '../kernel/kernel.js';
 import type { NetbackEvent } from '../kernel/net/netback.js';
 import { XsType } from '../protocol/xs-wire.js';
-import type { DiskSpec, DomainConfig, VifSpec, VifSpecInput } from './config/index.js';
+import type { DiskSpec, DomainConfig, StoredGivenKeys, VifSpec, VifSpecInput } from './config/index.js';
 import { checkConfig, decodeVdev, finishVif, domainNameProblem, expandCpuList, formatPath, kernelCommandLine, PLAIN_WORDING } from './config/index.js';
 import { buildDomain, pvSharedInfoMfn, restoreSpecialPages, type BuiltDomain } from './domain-builder.js';
 import { pageBoundFor, type DeclaredMemory } from './migrate/admission.js';
@@ -37,6 +37,8 @@ export interface DomainRecord {
   config: DomainConfig;
   /** Where the config came from (for `list -l` and messages), if from a file. */
   source?: string;
+  /** What its xl.cfg spelled out, for `list -l` to print what `create -n` did (absent: a YAML config, or an older record). */
+  given?: StoredGivenKeys;
   /** What xl commands changed since create; a restart brings the domain back so. */
   changed?: DomainChanges;
 }
@@ -170,7 +172,7 @@ export class Toolstack {
    */
   async create(
     config: DomainConfig,
-    options: { paused?: boolean; domid?: number; uuid?: string; source?: string; keepGoingWithoutDisks?: boolean } = {},
+    options: { paused?: boolean; domid?: number; uuid?: string; source?: string; given?: StoredGivenKeys; keepGoingWithoutDisks?: boolean } = {},
   ): Promise<DomainRecord> {
     const { hv } = this.deps;
     for (const d of hv.domains.values()) {
@@ -187,8 +189,11 @@ export class Toolstack {
         uuid,
         type: config.type,
         memoryKiB: config.memory * 1024,
-        maxMemKiB: config.maxmem * 1024,
-        vcpus: config.vcpus,
+        // libxl__build_pre sets the hypervisor's maximum from the target, so a maxmem below
+        // memory (which xl takes) still builds memory; maxmem is then only memory/static-max.
+        maxMemKiB: Math.max(config.maxmem, config.memory) * 1024,
+        // vCPU 0 runs whatever vcpus says (the builder starts it); vcpus = 0 only marks it offline.
+        vcpus: Math.max(config.vcpus, 1),
         maxVcpus: config.maxvcpus,
         viridian: config.viridian !== false,
         cmdline: kernelCommandLine(config) ?? '',
@@ -213,6 +218,7 @@ export class Toolstack {
       name: config.name,
       config,
       ...(options.source ? { source: options.source } : {}),
+      ...(options.given ? { given: options.given } : {}),
       // xl create -p: it stays paused across a restart too, until unpaused.
       ...(options.paused ? { changed: { paused: true } } : {}),
     };
@@ -707,6 +713,8 @@ export class Toolstack {
       name: config.name,
       config,
       ...(image.record.source ? { source: image.record.source } : {}),
+      // What the saved config spelled out; a config given to the restore spelled out its own.
+      ...(image.record.given && options.config === undefined ? { given: image.record.given } : {}),
       ...(Object.keys(changed).length > 0 ? { changed } : {}),
     };
     try {
@@ -787,7 +795,7 @@ export class Toolstack {
   }
 
   private async applyAction(guest: Guest, action: DomainConfig['on_poweroff']): Promise<void> {
-    const { domid, config, uuid, changed } = guest.record;
+    const { domid, config, uuid, changed, given } = guest.record;
     switch (action) {
       case 'preserve':
         return;
@@ -800,13 +808,13 @@ export class Toolstack {
       case 'soft-reset':
         // xl builds the domain again: same name and UUID, a new domain id.
         await this.teardown(domid);
-        await this.restart(config, uuid, changed);
+        await this.restart(config, uuid, changed, given);
         return;
       case 'rename-restart': {
         const renamed = `${config.name}-${domid}`;
         await this.rename(domid, renamed);
         this.guests.delete(domid);
-        await this.restart(config, randomUUID(), changed);
+        await this.restart(config, randomUUID(), changed, given);
         return;
       }
     }
@@ -818,8 +826,8 @@ export class Toolstack {
    * maximum and online vCPUs that mem-set, mem-max and vcpu-set gave it carry over;
    * the new domain starts paused until they are applied, then runs.
    */
-  private async restart(config: DomainConfig, uuid: string, changed: DomainChanges | undefined): Promise<void> {
-    const r = await this.create(config, { uuid, paused: true });
+  private async restart(config: DomainConfig, uuid: string, changed: DomainChanges | undefined, given: StoredGivenKeys | undefined): Promise<void> {
+    const r = await this.create(config, { uuid, paused: true, ...(given ? { given } : {}) });
     const { targetKiB, maxKiB, onlineVcpus } = changed ?? {};
     await this.reapply(r.domid, r.name, { targetKiB, maxKiB, onlineVcpus });
     await this.unpause(r.domid);
@@ -1084,7 +1092,7 @@ export class Toolstack {
       }
       if (image !== null && (await this.resumeAfterRestart({ ...image, record: { ...r, config: checked.value }, xenstore: home.length > 0 ? home : image.xenstore }))) continue;
       try {
-        await this.create(checked.value, { domid: r.domid, uuid: r.uuid, paused: true, keepGoingWithoutDisks: true, ...(r.source ? { source: r.source } : {}) });
+        await this.create(checked.value, { domid: r.domid, uuid: r.uuid, paused: true, keepGoingWithoutDisks: true, ...(r.source ? { source: r.source } : {}), ...(r.given ? { given: r.given } : {}) });
         const changed = r.changed ?? {};
         await this.reapply(r.domid, r.name, changed);
         if (changed.paused === true) this.recordChange(r.domid, { paused: true });

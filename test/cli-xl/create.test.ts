@@ -70,9 +70,9 @@ test.serial('config errors name file:line:column and the key, exit 1, and create
     code: 1,
   });
   // KEY=VALUE settings are statements after the file: "<command line>", line = their index.
-  const over = await h.xl('create', WEB, 'name="w2"', 'vcpus=200');
+  const over = await h.xl('create', WEB, 'name="w2"', 'vcpus=9000');
   t.is(over.code, 1);
-  t.is(over.stderr, `Parsing config from ${WEB}\n<command line>:2:7: vcpus: must be at most 128 (xenemu emulates at most 128 vCPUs per domain)\n`);
+  t.is(over.stderr, `Parsing config from ${WEB}\n<command line>:2:7: vcpus: must be at most 8192 (Xen's limit for any guest, MAX_VIRT_CPUS; xenemu runs at most 128)\n`);
   t.deepEqual(await names(), ['Domain-0', 'web']);
 });
 
@@ -401,4 +401,36 @@ test.serial('a config on a pipe (/dev/stdin) is read by the CLI; the daemon refu
   });
   await t.throwsAsync(client.createFile({ file: 'vm/x.yaml', label: 'x', overrides: [], paused: true }), { message: /params\.file: must be an absolute path/ });
   t.false((await names()).includes('piped'));
+});
+
+test.serial('what xl takes and libxl builds, xenemu creates: maxmem under memory, vcpus = 0, a vif with a bad mac; over 128 vCPUs the create fails (exit 3)', async (t) => {
+  // maxmem below memory: built with memory (libxl__build_pre's maximum is the target), maxmem is memory/static-max.
+  const mem = scratchFile('undermax.cfg', 'name = "undermax"\nkernel = "/k"\nmemory = 96\nmaxmem = 64\n');
+  const r1 = await h.xl('create', mem);
+  t.is(r1.code, 0, r1.stderr);
+  t.regex(r1.stderr, /maxmem: maxmem \(64 MiB\) is less than memory \(96 MiB\)/);
+  const read = async (path: string) => (await h.xenemu('xenstore', 'read', path)).stdout.trim();
+  const undermax = (await h.xl('domid', 'undermax')).stdout.trim();
+  t.is(await read(`/local/domain/${undermax}/memory/static-max`), String(64 * 1024));
+  t.is(await read(`/local/domain/${undermax}/memory/target`), String(96 * 1024));
+  t.is((await (await h.client()).list([undermax]))[0]!.currentMemKb, 96 * 1024);
+
+  // vcpus = 0: libxl's max_vcpus 1, vCPU 0 runs, its availability says offline; xl prints nothing.
+  const zero = scratchFile('zero.cfg', 'name = "zero"\nkernel = "/k"\nmemory = 64\nvcpus = 0\nvif = [ "mac=00:16:3e:zz:00:01,bogus=1" ]\n');
+  const r2 = await h.xl('create', zero);
+  t.is(r2.code, 0, r2.stderr);
+  const zeroId = (await h.xl('domid', 'zero')).stdout.trim();
+  t.is((await (await h.client()).list([zeroId]))[0]!.vcpusOnline, 1);
+  t.is(await read(`/local/domain/${zeroId}/cpu/0/availability`), 'offline');
+  t.is(await read(`/local/domain/${zeroId}/device/vif/0/mac`), '00:16:3e:00:00:00');
+  t.regex(r2.stderr, /vif\[0\]: invalid mac "00:16:3e:zz:00:01".*\n.*vif\[0\]: unrecognized argument "bogus=1"/);
+
+  // 129 vCPUs: xl prints the config; the hypervisor refuses the domain, as Xen refuses an HVM guest's.
+  const many = scratchFile('many.cfg', 'name = "many"\nkernel = "/k"\nmemory = 64\nvcpus = 129\n');
+  t.is((await h.xl('create', '-n', many)).code, 0);
+  const r3 = await h.xl('create', many);
+  t.is(r3.code, 3);
+  t.regex(r3.stderr, /\nxenemu: cannot create domain 'many': max_vcpus 129 is out of range: the hypervisor runs 1 to 128 vCPUs per domain\n$/);
+  t.false((await names()).includes('many'));
+  for (const d of ['undermax', 'zero']) t.is((await h.xl('destroy', d)).code, 0);
 });

@@ -3,77 +3,98 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { assertXlBuilt, scratch, scratchFile, xlHost } from './helpers.js';
 
-// `xl create -n` prints what xl's parser builds; `xl list -l` prints the same config
-// after libxl's defaults (libxl__device_disk_setdefault, libxl__device_nic_setdefault),
-// which resolve a device's backend domain (a name or an id) to backend_domid with
-// libxl_domain_qualifier_to_domid(): all digits is an id, anything else a name.
+// `xl list -l` prints the config libxl stored at create: the "vanilla" one xl's parser
+// built, which `xl create -n` prints (libxl_create.c keeps it as guest_config_saved), with
+// what libxl__update_domain_configuration() brought over from the create (each nic's
+// nictype, video_memkb, msr_relaxed) and what libxl_retrieve_domain_configuration()
+// reads live (name, uuid, avail_vcpus, max_memkb, target_memkb, sched_params).
 
-type Device = Record<string, unknown> & { backend_domname?: string; backend_domid?: number };
-interface LibxlConfig {
-  disks?: Device[];
-  nics?: Device[];
+interface Json {
+  [key: string]: unknown;
 }
 
-test('create -n and list -l agree on disks and vifs, backend_domid included (by name and by id)', async (t) => {
+/** A config without the fields a create and the running domain fill (nictype set or not), to compare list -l's with create -n's. */
+function vanilla(config: Json): Json {
+  const c = structuredClone(config) as { b_info?: Json & { arch_x86?: Json }; nics?: Json[] };
+  for (const k of ['avail_vcpus', 'max_memkb', 'target_memkb', 'video_memkb', 'sched_params']) delete c.b_info?.[k];
+  delete c.b_info?.arch_x86?.msr_relaxed;
+  for (const n of c.nics ?? []) delete n.nictype;
+  return c;
+}
+
+test('list -l prints what create -n printed for the config, plus what the create settled and the live fields', async (t) => {
   assertXlBuilt();
   const h = await xlHost();
   t.teardown(() => h.dispose());
-  t.is((await h.xl('create', '-q', scratchFile('dd.yaml', 'name: dd\nmemory: 64\ndriver_domain: true\n'))).code, 0);
-  const dd = (await (await h.client()).list(['dd']))[0]!.domid;
-  t.not(dd, 0);
-  // create attaches the disks: their images must exist.
+  t.is((await h.xl('create', '-q', scratchFile('dd.cfg', 'name = "dd"\nmemory = 64\ndriver_domain = 1\n'))).code, 0);
   const images = scratch();
-  for (const f of ['guest-root.img', 'guest-data.img', 'guest-ro.img']) writeFileSync(join(images, f), Buffer.alloc(65536));
-  const guest = scratchFile(
-    'guest.yaml',
+  for (const f of ['root.img', 'data.img', 'ro.img']) writeFileSync(join(images, f), Buffer.alloc(65536));
+  const configs: string[][] = [
+    // A PV guest: defaults spelt out at the top level and in the specs, backends by name and id, an xm leftover.
     [
-      'name: guest',
-      'memory: 64',
-      'disk:',
-      `  - "vdev=xvda, access=rw, backend=dd, target=${images}/guest-root.img"`,
-      `  - target: ${images}/guest-data.img`,
-      '    vdev: xvdb',
-      '    discard: false',
-      `    backend: ${dd}`,
-      `  - "vdev=xvdc, access=ro, target=${images}/guest-ro.img"`,
-      'vif:',
-      '  - backend: dd',
-      '    bridge: xenbr1',
-      '    mtu: 9000',
-      `  - "backend=${dd}, rate=100Mb/s"`,
-      '  - "mac=00:16:3e:00:00:01"',
-      '',
-    ].join('\n'),
-  );
-  const dry = await h.xl('create', '-n', guest);
-  t.is(dry.code, 0, dry.stderr);
-  const made = await h.xl('create', '-q', guest);
-  t.is(made.code, 0, made.stderr);
-  const long = await h.xl('list', '-l', 'guest');
-  t.is(long.code, 0, long.stderr);
-  const parsed = JSON.parse(dry.stdout) as LibxlConfig;
-  const live = (JSON.parse(long.stdout) as { config: LibxlConfig }[])[0]!.config;
-
-  const resolve = (name: string | undefined): number => (name === undefined ? 0 : /^\d+$/.test(name) ? Number(name) : name === 'dd' ? dd : -1);
-  for (const kind of ['disks', 'nics'] as const) {
-    const want = parsed[kind]!;
-    const got = live[kind]!;
-    t.is(got.length, want.length, kind);
-    want.forEach((w, i) => {
-      // Every key xl's parser set keeps its value; libxl only adds defaults.
-      t.like(got[i], w, `${kind}[${i}]`);
-      // The JSON writer leaves out a backend_domid of 0 (the IDL's default).
-      t.is(got[i]!.backend_domid ?? 0, resolve(w.backend_domname), `${kind}[${i}].backend_domid`);
-    });
+      'name = "pv1"',
+      'uuid = "6f1c8a52-3b1e-4c44-9d0a-2f7e5b9c1d20"',
+      'kernel = "/boot/vmlinuz"',
+      'memory = 64',
+      'maxmem = 128',
+      'vcpus = 2',
+      'maxvcpus = 3',
+      'cpu_weight = 256',
+      'cap = 0',
+      'max_grant_frames = 64',
+      'driver_domain = 0',
+      'dhcp = "dhcp"',
+      `disk = [ 'vdev=xvda, access=rw, backend=dd, discard, target=${images}/root.img', 'format=raw, vdev=xvdb, specification=xen, target=${images}/data.img', '${images}/ro.img,raw,xvdc,ro' ]`,
+      "vif = [ 'mac=00:16:3e:00:00:01, bridge=xenbr0, script=vif-bridge, mtu=1500', 'backend=dd, bridge=xenbr1, type=vif', 'bogus=1' ]",
+      'vfb = [ "vnc=1,vnclisten=0.0.0.0" ]',
+    ],
+    // An HVM guest with keys xenemu reads but does not emulate, and no vcpus or memory keys at all.
+    [
+      'name = "hvm1"',
+      'uuid = "f7e6d5c4-b3a2-4918-8776-655443322110"',
+      'type = "hvm"',
+      'boot = "dc"',
+      'vnc = 1',
+      'serial = "pty"',
+      'stdvga = 1',
+      'viridian = [ "defaults" ]',
+      "vif = [ 'mac=00:16:3e:11:22:33, model=e1000' ]",
+      `disk = [ '${images}/data.img,raw,hda,ro', ',hdc:cdrom,r' ]`,
+    ],
+    // vcpus = 0 and maxmem under memory, which xl takes.
+    ['name = "odd1"', 'uuid = "a0b1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d"', 'kernel = "/k"', 'memory = 96', 'maxmem = 64', 'vcpus = 0'],
+  ];
+  for (const lines of configs) {
+    const name = /"(.*)"/.exec(lines[0]!)![1]!;
+    const cfg = scratchFile(`${name}.cfg`, `${lines.join('\n')}\n`);
+    const dry = await h.xl('create', '-n', cfg);
+    t.is(dry.code, 0, dry.stderr);
+    const made = await h.xl('create', '-q', cfg);
+    t.is(made.code, 0, made.stderr);
+    const long = await h.xl('list', '-l', name);
+    t.is(long.code, 0, long.stderr);
+    const live = (JSON.parse(long.stdout) as { config: Json }[])[0]!.config;
+    t.deepEqual(vanilla(live), vanilla(JSON.parse(dry.stdout) as Json), name);
   }
-  t.deepEqual(
-    live.disks!.map((d) => d.backend_domid ?? 0),
-    [dd, dd, 0],
-  );
-  t.deepEqual(
-    live.nics!.map((n) => n.backend_domid ?? 0),
-    [dd, dd, 0],
-  );
+  // The fields a create fills and the domain reports.
+  const fields = async (name: string) => (JSON.parse((await h.xl('list', '-l', name)).stdout) as { config: { b_info: Json; nics?: Json[] } }[])[0]!.config;
+  const pv = await fields('pv1');
+  t.like(pv.b_info, { avail_vcpus: [0, 1], max_memkb: 131072, target_memkb: 65536, video_memkb: 0, arch_x86: { msr_relaxed: 'False' } });
+  t.deepEqual(pv.nics!.map((n) => n.nictype), ['vif', 'vif', 'vif']);
+  const hvm = await fields('hvm1');
+  // No vcpus key: max_vcpus stays 0 in the stored config, so no vCPU is read back.
+  t.is(hvm.b_info.avail_vcpus, undefined);
+  t.like(hvm.b_info, { max_memkb: 32768, video_memkb: 16384 });
+  t.deepEqual(hvm.nics!.map((n) => n.nictype), ['vif_ioemu']);
+  // maxmem is memory/static-max; vCPU 0 runs though it is marked offline.
+  t.like((await fields('odd1')).b_info, { max_memkb: 65536, target_memkb: 98304 });
+
+  // The record keeps what the xl.cfgs spelled out across a restart of the daemon.
+  const all = async () => (JSON.parse((await h.xl('list', '-l')).stdout) as { domid: number; config: Json }[]).map((e) => ({ domid: e.domid, config: vanilla(e.config) }));
+  const before = await all();
+  await h.host.stop();
+  await h.host.restart();
+  t.deepEqual(await all(), before);
 });
 
 test('a relative disk target is the same resolved path in create -n and in list -l (against the config\'s directory)', async (t) => {

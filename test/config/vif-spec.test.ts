@@ -80,12 +80,34 @@ test('netdev is read as gatewaydev, with a warning; accel and COLO keys are repo
   );
 });
 
+// What parse_nic_config() refuses with a message and goes on without (compared with xl
+// 4.17: test/cli-xl/real-xl.test.ts): xl's words, xenemu's, the offset, the fields kept.
+const REFUSED: [string, string, string, number, object][] = [
+  ['foo', "unrecognized argument `foo'", 'unrecognized argument "foo", ignored as xl ignores it: vif items are key=value (mac, bridge, gatewaydev, type, model, vifname, script, ip, backend, rate, devid, mtu, capture) or the flags trusted, untrusted', 0, {}],
+  ['bridge=br0,brige=br1', "unrecognized argument `brige=br1'", 'unrecognized argument "brige=br1" (did you mean "bridge"?), ignored as xl ignores it: vif items are key=value (mac, bridge, gatewaydev, type, model, vifname, script, ip, backend, rate, devid, mtu, capture) or the flags trusted, untrusted', 11, { bridge: 'br0' }],
+  ['mac=00:16:3e:74:3d', "Invalid parameter `mac'.", 'invalid mac "00:16:3e:74:3d" (six hex bytes, e.g. 00:16:3e:74:3d:76): the bytes before the bad one make the mac, 00:16:3e:74:3d:00, as in xl', 4, { mac: '00:16:3e:74:3d:00' }],
+  ['mac=zz:16:3e:74:3d:76', "Invalid parameter `mac'.", 'invalid mac "zz:16:3e:74:3d:76" (six hex bytes, e.g. 00:16:3e:74:3d:76): the vif gets a generated mac, as in xl', 4, {}],
+  ['mac=00:16:3e:100:0:1', "Invalid parameter `mac'.", 'invalid mac "00:16:3e:100:0:1" (six hex bytes, e.g. 00:16:3e:74:3d:76): the bytes before the bad one make the mac, 00:16:3e:00:00:00, as in xl', 4, { mac: '00:16:3e:00:00:00' }],
+  ['type=virtio', "Invalid parameter `type'.", 'invalid type "virtio" (vif, PV only, or ioemu, emulated and PV): ignored as xl ignores it, the guest type\'s default applies', 5, {}],
+];
+
+for (const [spec, xl, message, offset, fields] of REFUSED) {
+  test(`vif spec ${JSON.stringify(spec)}: the item is refused as xl refuses it, and the rest kept`, (t) => {
+    const r = parseVifSpec(spec);
+    t.deepEqual(r.refused, [{ xl, message, offset }]);
+    t.deepEqual(r.fields, fields);
+  });
+}
+
+test("vif spec mac=: xl's strtoul loop, any separator, 0x and blanks; all zeros is no mac", (t) => {
+  t.deepEqual(parseVifSpec('mac=00.16.3E.1.2.3').fields, { mac: '00:16:3e:01:02:03' });
+  t.deepEqual(parseVifSpec('mac= 0x1:2:3:4:5:06').fields, { mac: '01:02:03:04:05:06' });
+  t.deepEqual(parseVifSpec('mac=0016:3e:0:0:0:1').fields, { mac: '16:3e:00:00:00:01' });
+  t.deepEqual(parseVifSpec('mac=00:00:00:00:00:00'), { fields: {}, warnings: [], refused: [] });
+  t.is(parseVifSpec('mac=-1:2:3:4:5:6').refused.length, 1);
+});
+
 const ERRORS: [string, string, number][] = [
-  ['foo', 'unrecognized argument "foo": vif items are key=value (mac, bridge, gatewaydev, type, model, vifname, script, ip, backend, rate, devid, mtu, capture) or the flags trusted, untrusted', 0],
-  ['bridge=br0,brige=br1', 'unrecognized argument "brige=br1" (did you mean "bridge"?): vif keys are mac, bridge, gatewaydev, type, model, vifname, script, ip, backend, rate, devid, mtu, capture, and the flags trusted, untrusted', 11],
-  ['mac=00:16:3e:74:3d', 'invalid mac "00:16:3e:74:3d": write six hex bytes, e.g. 00:16:3e:74:3d:76', 4],
-  ['mac=00:16:3e:74:3d:7g', 'invalid mac "00:16:3e:74:3d:7g": write six hex bytes, e.g. 00:16:3e:74:3d:76', 4],
-  ['type=virtio', 'invalid type "virtio": use vif (PV only) or ioemu (emulated and PV, HVM guests)', 5],
   ['mtu=big', 'mtu=big: mtu must be a decimal number', 4],
   ['bridge=', 'bridge= has no value', 7],
   ['rate=10MB', 'invalid rate "10MB": write a number, an optional G, M or K, then B/s (bytes) or b/s (bits), e.g. 10Mb/s', 5],

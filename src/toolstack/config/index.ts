@@ -49,6 +49,7 @@ export { parseVifRate, generateMac, normaliseMac, type VifRate } from './vif-spe
 export { expandCpuList } from './cpulist.js';
 export { toXlCfg, toYaml } from './convert.js';
 export { OVERRIDE_SOURCE } from './overrides.js';
+export { givenKeysOf, storeGivenKeys, StoredGivenKeysField, type StoredGivenKeys } from './given-keys.js';
 
 export type ConfigFormat = 'yaml' | 'xlcfg';
 

@@ -13,7 +13,7 @@ import { FaultConfigObject, faultParams, faultProblem } from '../../faults/confi
 import { parseFaultSpec } from '../../faults/spec.js';
 import { posix } from 'node:path';
 import * as z from 'zod';
-import { DOMID, MAX_GUEST_CMDLINE } from '../../abi/constants.js';
+import { DOMID, HVM_MAX_VCPUS, MAX_GUEST_CMDLINE } from '../../abi/constants.js';
 import { cpuListProblem } from './cpulist.js';
 import { DISK_BACKENDTYPES, DISK_FORMATS, DISK_SPECIFICATIONS, DiskSpecError, parseDiskSpec } from './disk-spec.js';
 import { EVENT_HANDLERS, parseEventSpec } from './events.js';
@@ -41,8 +41,16 @@ export const VIRIDIAN_ENLIGHTENMENTS = [
 ] as const;
 export const CALLBACK_MODES = ['vector', 'pci-intx'] as const;
 
-/** The emulated hypervisor's vCPU limit per domain. */
-export const MAX_VCPUS = 128;
+/** The emulated hypervisor's vCPU limit per domain (createdomain refuses more). */
+export const MAX_VCPUS = HVM_MAX_VCPUS;
+/**
+ * The most vCPUs a config may ask for: Xen's own x86 limit (MAX_VIRT_CPUS, a PV
+ * guest's; HVM_MAX_VCPUS is 128). xl takes any count and leaves the refusal to the
+ * hypervisor; a config may say up to this, which `create -n` prints as xl does and
+ * create refuses as the hypervisor does, and no more (xl would list every one of a
+ * huge count in avail_vcpus).
+ */
+export const MAX_CONFIG_VCPUS = 8192;
 /** libxl's default when neither memory nor maxmem is given (libxl_create.c). */
 export const DEFAULT_MEMORY_MIB = 32;
 export const MAX_MEMORY_MIB = 0x7fffffff;
@@ -383,9 +391,24 @@ export const DomainConfigInputSchema = z
       .optional()
       .describe('Domain UUID; generated at create when absent'),
     memory: z.int().min(1).max(MAX_MEMORY_MIB).optional().describe(`Initial memory in MiB; default maxmem, or ${DEFAULT_MEMORY_MIB}`),
-    maxmem: z.int().min(1).max(MAX_MEMORY_MIB).optional().describe('Maximum memory in MiB (>= memory; more starts the guest ballooned down); default memory'),
-    vcpus: z.int().min(1).max(MAX_VCPUS).optional().describe('vCPUs online at start; default 1'),
-    maxvcpus: z.int().min(1).max(MAX_VCPUS).optional().describe(`vCPUs the guest may bring up (>= vcpus, at most ${MAX_VCPUS}); default vcpus`),
+    maxmem: z
+      .int()
+      .min(1)
+      .max(MAX_MEMORY_MIB)
+      .optional()
+      .describe('Maximum memory in MiB (more than memory starts the guest ballooned down; less is taken, as xl takes it, and the guest gets memory); default memory'),
+    vcpus: z
+      .int()
+      .min(0)
+      .max(MAX_CONFIG_VCPUS)
+      .optional()
+      .describe(`vCPUs online at start; default 1. 0: vCPU 0 still runs but is marked offline, as libxl does; more than ${MAX_VCPUS} fails the create`),
+    maxvcpus: z
+      .int()
+      .min(0)
+      .max(MAX_CONFIG_VCPUS)
+      .optional()
+      .describe(`vCPUs the guest may bring up (>= vcpus; xenemu runs at most ${MAX_VCPUS}); default (and 0) vcpus, at least 1`),
     cpus: cpuList.describe('Hard affinity: host CPUs the vCPUs may run on ("0-3,^2"), or one such string per vCPU'),
     cpus_soft: cpuList.describe('Soft affinity, as cpus'),
     cpu_weight: z.int().min(1).max(65535).default(256).describe('Credit scheduler weight'),
@@ -435,14 +458,15 @@ function finish(c: Parsed, ctx: z.core.$RefinementCtx<Parsed>) {
   const fail = (path: (string | number)[], message: string): void => {
     ctx.issues.push({ code: 'custom', message, input: c, path });
   };
+  // maxmem below memory is taken as xl and libxl take it (lintConfig warns): the guest
+  // is built with memory, and maxmem is its memory/static-max.
   const memory = c.memory ?? c.maxmem ?? DEFAULT_MEMORY_MIB;
   const maxmem = c.maxmem ?? memory;
-  if (maxmem < memory) {
-    fail(['maxmem'], `maxmem (${maxmem} MiB) is less than memory (${memory} MiB): maxmem must be equal to or greater than memory`);
-  }
+  // parse_config_data(): maxvcpus 0 or absent is vcpus; libxl makes a max_vcpus of 0 one
+  // (libxl__domain_build_info_setdefault). vcpus 0 leaves every vCPU marked offline.
   const vcpus = c.vcpus ?? 1;
-  const maxvcpus = c.maxvcpus ?? vcpus;
-  if (maxvcpus < vcpus) fail(['vcpus'], `vcpus (${vcpus}) is more than maxvcpus (${maxvcpus}): raise maxvcpus or lower vcpus`);
+  const maxvcpus = (c.maxvcpus || vcpus) || 1;
+  if ((c.maxvcpus || vcpus) < vcpus) fail(['vcpus'], `vcpus (${vcpus}) is more than maxvcpus (${maxvcpus}): raise maxvcpus or lower vcpus`);
 
   const cmdline = kernelCommandLine(c);
   if (cmdline !== undefined) {

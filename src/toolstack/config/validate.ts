@@ -110,7 +110,7 @@ export function configWording(nameExample: string): IssueWording {
       const missing = (iss.code === 'invalid_type' || iss.code === 'invalid_value') && iss.input === undefined;
       if (missing && path.length === 1 && path[0] === 'name') return `is mandatory: every domain needs a name, e.g. ${nameExample}`;
       const last = path[path.length - 1];
-      if (iss.code === 'too_big' && (last === 'vcpus' || last === 'maxvcpus')) return `${generic} (xenemu emulates at most ${MAX_VCPUS} vCPUs per domain)`;
+      if (iss.code === 'too_big' && (last === 'vcpus' || last === 'maxvcpus')) return `${generic} (Xen's limit for any guest, MAX_VIRT_CPUS; xenemu runs at most ${MAX_VCPUS})`;
       return generic;
     },
   };
@@ -253,7 +253,10 @@ export function lintConfig(raw: Record<string, unknown>, config: DomainConfig, s
   });
   const rawVifs = Array.isArray(raw.vif) ? (raw.vif as unknown[]) : [];
   rawVifs.forEach((v, i) => {
-    if (typeof v === 'string') for (const w of parseVifSpec(v).warnings) warn(['vif', i], w.message, w.offset);
+    if (typeof v !== 'string') return;
+    const parsed = parseVifSpec(v);
+    // What parse_nic_config() refuses it says on stderr and goes on without: xenemu warns.
+    for (const w of [...parsed.warnings, ...parsed.refused]) warn(['vif', i], w.message, w.offset);
   });
 
   config.disk.forEach((d, i) => {
@@ -286,6 +289,16 @@ export function lintConfig(raw: Record<string, unknown>, config: DomainConfig, s
   if (config.viridian !== false && config.type !== 'hvm') warn(['viridian'], `viridian applies to HVM guests only; it is ignored for a ${config.type} guest`);
   if (config.type !== 'hvm' && raw.xenemu && typeof raw.xenemu === 'object' && 'callback' in raw.xenemu) {
     warn(['xenemu', 'callback'], `callback applies to HVM guests only; a ${config.type} guest gets its upcall through its registered vector`);
+  }
+  if (config.maxmem < config.memory) {
+    warn(
+      [raw.maxmem !== undefined ? 'maxmem' : 'memory'],
+      `maxmem (${config.maxmem} MiB) is less than memory (${config.memory} MiB): the guest gets memory, and maxmem as its static maximum (xl and libxl take this too)`,
+    );
+  }
+  if (config.maxvcpus > MAX_VCPUS) {
+    const key = raw.maxvcpus ? 'maxvcpus' : 'vcpus';
+    warn([key], `${config.maxvcpus} vCPUs: xenemu's hypervisor runs at most ${MAX_VCPUS} per domain (as Xen's do for HVM guests), so create will fail`);
   }
   for (const k of ['cpus', 'cpus_soft'] as const) {
     const v = config[k];

@@ -26,9 +26,21 @@ export interface VifSpecFields {
   trusted?: boolean;
 }
 
+/**
+ * An item parse_nic_config() refuses with a message and then goes on without (the
+ * vif is still made): a bad mac or type, an item it does not know. `xl` is its
+ * message; network-attach fails on it, a config's vif= warns and goes on, as xl does.
+ */
+export interface VifItemRefusal {
+  xl: string;
+  message: string;
+  offset: number;
+}
+
 export interface VifSpecParse {
   fields: VifSpecFields;
   warnings: { message: string; offset: number }[];
+  refused: VifItemRefusal[];
 }
 
 export class VifSpecError extends XenemuError {
@@ -60,6 +72,33 @@ export function normaliseMac(mac: string): string | undefined {
     .slice(1, 7)
     .map((b) => b.toLowerCase().padStart(2, '0'))
     .join(':');
+}
+
+const hex2 = (b: number): string => b.toString(16).padStart(2, '0');
+
+/**
+ * parse_nic_config()'s mac=: six strtoul(p, &end, 16) in a row, each byte at most 255,
+ * whatever one character separates them (`00.16.3e.74.3d.76` and ` 0x0:...` pass). On
+ * the first byte that does not parse, xl says so and keeps the bytes it had (the rest
+ * are 0); a MAC of all zeros is libxl's "none", for which it makes one up.
+ */
+export function parseXlMac(value: string): { mac?: string; ok: boolean } {
+  const bytes = [0, 0, 0, 0, 0, 0];
+  let p = 0;
+  let ok = true;
+  for (let i = 0; i < 6; i++) {
+    const m = /^[ \t\n\v\f\r]*([+-]?)(?:0[xX](?=[0-9a-fA-F]))?([0-9a-fA-F]+)/.exec(value.slice(p));
+    // Up to two significant digits fit a byte; a minus makes strtoul's value wrap (unless -0).
+    const digits = m === null ? '' : m[2]!.replace(/^0+(?=.)/, '');
+    const v = m === null || digits.length > 2 || (m[1] === '-' && digits !== '0') ? 256 : parseInt(digits, 16);
+    if (m === null || v > 255) {
+      ok = false;
+      break;
+    }
+    bytes[i] = v;
+    p += m[0].length + 1;
+  }
+  return { ...(bytes.some((b) => b !== 0) ? { mac: bytes.map(hex2).join(':') } : {}), ok };
 }
 
 /**
@@ -137,10 +176,14 @@ function parseUlong(key: string, value: string, at: number): number {
   return Number(value);
 }
 
-/** Parse one vifspec. Throws VifSpecError where xl reports an error or would misread the item. */
+/**
+ * Parse one vifspec. Items xl refuses and goes on without are in `refused`; throws
+ * VifSpecError where xl stops (a bad rate, devid or mtu) or would misread the item.
+ */
 export function parseVifSpec(spec: string): VifSpecParse {
   const fields: VifSpecFields = {};
   const warnings: { message: string; offset: number }[] = [];
+  const refused: VifItemRefusal[] = [];
   let pos = 0;
   for (const raw of spec.split(',')) {
     const start = pos;
@@ -158,16 +201,34 @@ export function parseVifSpec(spec: string): VifSpecParse {
     const key = eq < 0 ? token : token.slice(0, eq);
     const value = eq < 0 ? '' : token.slice(eq + 1);
     const vat = at + eq + 1;
+    const unrecognized = (): void => {
+      const hint = suggestion(key, [...VIF_KEYS, 'trusted', 'untrusted']);
+      refused.push({
+        xl: `unrecognized argument \`${token}'`,
+        message: `unrecognized argument "${token}"${hint}, ignored as xl ignores it: vif items are key=value (${VIF_KEYS.join(', ')}) or the flags trusted, untrusted`,
+        offset: at,
+      });
+    };
     if (eq < 0) {
-      throw new VifSpecError(`unrecognized argument "${token}": vif items are key=value (${VIF_KEYS.join(', ')}) or the flags trusted, untrusted`, at);
+      unrecognized();
+      continue;
     }
     if (key === 'mac') {
-      const mac = normaliseMac(value);
-      if (mac === undefined) throw new VifSpecError(`invalid mac "${value}": write six hex bytes, e.g. 00:16:3e:74:3d:76`, vat);
-      fields.mac = mac;
+      const { mac, ok } = parseXlMac(value);
+      if (mac !== undefined) fields.mac = mac;
+      if (!ok) {
+        const kept = mac !== undefined ? `the bytes before the bad one make the mac, ${mac}, as in xl` : 'the vif gets a generated mac, as in xl';
+        refused.push({ xl: "Invalid parameter `mac'.", message: `invalid mac "${value}" (six hex bytes, e.g. 00:16:3e:74:3d:76): ${kept}`, offset: vat });
+      }
     } else if (key === 'type') {
-      if (value !== 'vif' && value !== 'ioemu') throw new VifSpecError(`invalid type "${value}": use vif (PV only) or ioemu (emulated and PV, HVM guests)`, vat);
-      fields.type = value;
+      if (value === 'vif' || value === 'ioemu') fields.type = value;
+      else {
+        refused.push({
+          xl: "Invalid parameter `type'.",
+          message: `invalid type "${value}" (vif, PV only, or ioemu, emulated and PV): ignored as xl ignores it, the guest type's default applies`,
+          offset: vat,
+        });
+      }
     } else if (key === 'netdev') {
       warnings.push({ message: 'netdev is deprecated: write gatewaydev', offset: at });
       fields.gatewaydev = value;
@@ -188,11 +249,10 @@ export function parseVifSpec(spec: string): VifSpecParse {
     } else if (COLO_KEY.test(key)) {
       warnings.push({ message: `"${key}" (COLO) is not emulated and was ignored`, offset: at });
     } else {
-      const hint = suggestion(key, [...VIF_KEYS, 'trusted', 'untrusted']);
-      throw new VifSpecError(`unrecognized argument "${token}"${hint}: vif keys are ${VIF_KEYS.join(', ')}, and the flags trusted, untrusted`, at);
+      unrecognized();
     }
   }
-  return { fields, warnings };
+  return { fields, warnings, refused };
 }
 
 /** The vifspec of structured fields, leaving out what equals its default. */

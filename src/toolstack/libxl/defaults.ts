@@ -1,34 +1,26 @@
 /**
  * The libxl_domain_config that `xl list -l` would retrieve for a domain xenemu
- * created, built from what xenemu knows. Real xl gets it in three steps, each copied
- * here as far as it matters for PV, PVH and HVM guests with disks and vifs:
+ * created, built from what xenemu knows. Real xl gets it in three steps (4.17):
  *
  * 1. xl's parse_config_data() (tools/xl/xl_parse.c) fills what the xl.cfg says, plus
- *    xl.conf defaults: claim_mode, the on_* actions, max_grant_version. That step is
- *    from-config.ts, the one translation from a DomainConfig; `create -n` prints it.
- * 2. libxl__domain_config_setdefault() and friends (tools/libs/light/libxl_create.c,
- *    libxl_x86.c, libxl_disk.c, libxl_nic.c) fill defaults; the result is what libxl
- *    stores as the domain's libxl-json userdata.
+ *    xl.conf defaults: from-config.ts, the one translation from a DomainConfig; `create
+ *    -n` prints it.
+ * 2. do_domain_create() (libxl_create.c) keeps a copy of that config as given, the
+ *    "vanilla config" (guest_config_saved), and libxl's defaults go into another;
+ *    domcreate_complete() stores the vanilla copy as the domain's libxl-json userdata
+ *    after libxl__update_domain_configuration() (libxl_internal.c) brought over what the
+ *    create settled: each nic's devid, nictype and mac (libxl_nic.c update_config), the
+ *    uuid, video_memkb, and x86's msr_relaxed (libxl__arch_update_domain_config). No other
+ *    default (disk backends, shadow memory, HVM firmware...) is stored.
  * 3. libxl_retrieve_domain_configuration() (libxl_domain.c) overwrites name, uuid,
- *    avail_vcpus, target_memkb/max_memkb and sched_params with live values.
+ *    avail_vcpus (cpu/N/availability for N below the stored max_vcpus), target_memkb and
+ *    max_memkb (memory/target plus the fudge, memory/static-max) and sched_params, and
+ *    empties a removable disk with no media (libxl_device_disk_merge).
  *
- * Places where the value depends on the real host rather than the config are marked
- * GUESS with the assumption made.
+ * So `list -l` prints what `create -n` printed for the same config, with those fields.
  */
 
-import type {
-  LibxlDeviceDisk,
-  LibxlDeviceNic,
-  LibxlDomainType,
-  LibxlDomainBuildInfo,
-  LibxlDomainConfig,
-  LibxlDomainSchedParams,
-  LibxlScheduler,
-} from './idl.js';
-import { domainQualifier } from './qualifier.js';
-
-/** SECINITSID_DOMU: the 12th initial SID of xen/xsm/flask/policy/initial_sids. */
-const SECINITSID_DOMU = 12;
+import type { LibxlDeviceNic, LibxlDomainBuildInfo, LibxlDomainConfig, LibxlDomainSchedParams, LibxlDomainType, LibxlScheduler } from './idl.js';
 
 /** The scheduler parameters libxl_domain_sched_params_get() reports (credit: weight and cap). */
 export interface XlSchedParams {
@@ -45,102 +37,64 @@ export interface LibxlLiveDomain {
   onlineVcpus: readonly number[];
   /** /local/domain/N/memory/target, KiB (xl adds back the fudge: 0 for PV and PVH). */
   targetMemKb: number | bigint;
+  /** /local/domain/N/memory/static-max, KiB. */
+  maxMemKb: number | bigint;
   /** Default: credit with weight 256 and cap 0, as a fresh domain under credit. */
   sched?: XlSchedParams;
 }
 
-export interface LibxlDefaultsOptions {
-  /**
-   * libxl_name_to_domid() for a device's backend_domname: the domid of the domain with
-   * that name, undefined when there is none (all-digit names never get here: they are
-   * ids). libxl resolves the name when it creates the device.
-   */
-  domidOfName: (name: string) => number | undefined;
-  /** Host capabilities that steer libxl's defaults; defaults: HAP and grant v2 present. */
-  host?: { capHap?: boolean; capGnttabV2?: boolean; capGnttabV1?: boolean };
-  /**
-   * GUESS: whether shadow_memkb is defaulted at create time (libxl does so when the
-   * caller used the 4.13+ libxl_domain_need_memory, which xl does when it balloons
-   * dom0). Default true: 4 * (256 * vcpus + pages for P2M/shadow).
-   */
-  defaultShadowMemkb?: boolean;
-}
-
 /**
  * libxl_domain_config for `xl list -l` of a guest xenemu created: `parsed` is what
- * xl's parser built from its config (libxlDomainConfigFromXl, the same object
- * `create -n` prints), filled with libxl's defaults and overwritten with `live`.
+ * xl's parser built from its config (the object `create -n` prints), with what the
+ * create settled and `live` over it.
  */
-export function xlGuestDomainConfig(parsed: LibxlDomainConfig, live: LibxlLiveDomain, options: LibxlDefaultsOptions): LibxlDomainConfig {
+export function xlGuestDomainConfig(parsed: LibxlDomainConfig, live: LibxlLiveDomain): LibxlDomainConfig {
   const p = parsed.b_info ?? {};
   const type = parsed.c_info?.type ?? p.type;
   if (type !== 'pv' && type !== 'pvh' && type !== 'hvm') throw new RangeError(`libxl domain config of unknown type ${String(type)}`);
-  const hapAvailable = options.host?.capHap ?? true;
-  const pv = type === 'pv';
-  const hap = !pv && hapAvailable;
-  const maxVcpus = p.max_vcpus ?? 1;
-  const maxMemKb = BigInt(p.max_memkb ?? 0);
+  const maxVcpus = p.max_vcpus ?? 0;
   const b: Mutable<LibxlDomainBuildInfo> = {
     ...p,
-    max_vcpus: maxVcpus,
-    avail_vcpus: [...live.onlineVcpus],
-    numa_placement: p.numa_placement ?? true,
-    max_memkb: maxMemKb,
+    avail_vcpus: live.onlineVcpus.filter((v) => v < maxVcpus),
+    max_memkb: BigInt(live.maxMemKb),
     target_memkb: BigInt(live.targetMemKb),
-    video_memkb: type === 'hvm' ? 8 * 1024 : 0,
-    shadow_memkb: options.defaultShadowMemkb === false ? 0 : requiredPagingMemoryKb(maxMemKb, maxVcpus, type, hap),
-    iommu_memkb: 0,
-    localtime: false,
-    disable_migrate: false,
-    blkdev_start: 'xvda',
-    max_grant_version: (options.host?.capGnttabV2 ?? true) ? 2 : (options.host?.capGnttabV1 ?? true) ? 1 : 0,
-    // GUESS: qemu-xen is installed, so libxl keeps QEMU_XEN (it falls back to
-    // qemu-xen-traditional only when the binary is missing).
-    device_model_version: 'qemu_xen',
-    device_model_stubdomain: false,
-    stubdomain_memkb: 0,
+    video_memkb: videoMemKb(p, type),
     sched_params: schedParams(live.sched),
-    claim_mode: p.claim_mode ?? true,
-    event_channels: p.event_channels ?? 1023,
-    acpi: true,
-    dm_restrict: false,
-    type,
-    arch_x86: { msr_relaxed: false },
-    vpmu: false,
+    arch_x86: { ...p.arch_x86, msr_relaxed: p.arch_x86?.msr_relaxed ?? false },
   };
-  if (!pv) {
-    b.timer_mode = 'no_delay_for_missed_ticks';
-    b.nested_hvm = false;
-    b.apic = true;
-  }
-  if (type === 'pv') b.u = { pv: { slack_memkb: 0, e820_host: false, ...p.u?.pv } };
-  if (type === 'pvh') b.u = { pvh: { pvshim: false, ...p.u?.pvh } };
-  if (type === 'hvm') b.u = { hvm: { ...hvmDefaults(), ...p.u?.hvm } };
-  return {
-    c_info: {
-      hap: pv ? undefined : hap,
-      oos: pv ? undefined : true,
-      ssidref: SECINITSID_DOMU,
-      run_hotplug_scripts: true,
-      driver_domain: false,
-      passthrough: 'disabled',
-      xend_suspend_evtchn_compat: false,
-      ...parsed.c_info,
-      type,
-      name: live.name,
-      uuid: live.uuid,
-    },
+  const out: LibxlDomainConfig = {
+    ...parsed,
+    c_info: { ...parsed.c_info, type, name: live.name, uuid: live.uuid },
     b_info: b,
-    disks: (parsed.disks ?? []).map((d) => diskDefaults(d, type, options)),
-    nics: (parsed.nics ?? []).map((n) => nicDefaults(n, type, options)),
-    // xl_parse.c: on_poweroff destroy, on_reboot restart, on_watchdog destroy,
-    // on_crash destroy, on_soft_reset soft-reset unless the config says otherwise.
-    on_poweroff: parsed.on_poweroff ?? 'destroy',
-    on_reboot: parsed.on_reboot ?? 'restart',
-    on_watchdog: parsed.on_watchdog ?? 'destroy',
-    on_crash: parsed.on_crash ?? 'destroy',
-    on_soft_reset: parsed.on_soft_reset ?? 'soft_reset',
   };
+  if (parsed.disks !== undefined) {
+    // A cdrom drive with no media reads back as empty (libxl_device_disk_merge).
+    out.disks = parsed.disks.map((d) => (d.removable && (d.pdev_path ?? '') === '' ? { ...d, pdev_path: '', format: 'empty' } : d));
+  }
+  // xenemu settles each nic's mac and devid when it reads the config (xl -n prints them).
+  if (parsed.nics !== undefined) out.nics = parsed.nics.map((n) => ({ ...n, nictype: nicType(n, type) }));
+  return out;
+}
+
+/**
+ * libxl__device_nic_setdefault()'s nictype, which update_config keeps: a vif given at
+ * create time on HVM gets the emulated twin (vif_ioemu) unless the config says type=vif;
+ * PV and PVH guests only have vif.
+ */
+function nicType(n: LibxlDeviceNic, type: LibxlDomainType): LibxlDeviceNic['nictype'] {
+  return type === 'hvm' ? (n.nictype ?? 'vif_ioemu') : 'vif';
+}
+
+/**
+ * libxl__domain_build_info_setdefault()'s video_memkb: the config's videoram, else by
+ * the graphics card for qemu-xen (none 0, qxl 128 MiB, std 16 MiB, cirrus 8 MiB); none
+ * for PV and PVH.
+ */
+function videoMemKb(p: LibxlDomainBuildInfo, type: LibxlDomainType): number {
+  if (p.video_memkb !== undefined) return Number(p.video_memkb);
+  if (type !== 'hvm') return 0;
+  const kind = p.u?.hvm?.vga?.kind;
+  return kind === 'none' ? 0 : kind === 'qxl' ? 128 * 1024 : kind === 'std' ? 16 * 1024 : 8 * 1024;
 }
 
 export interface XlDom0Spec {
@@ -175,92 +129,4 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 function schedParams(s: XlSchedParams | undefined): LibxlDomainSchedParams {
   const p = s ?? { sched: 'credit', weight: 256, cap: 0 };
   return { sched: p.sched, weight: p.weight, cap: p.cap };
-}
-
-/** libxl__get_required_paging_memory() (libxl_create.c), x86: no extra paging memory. */
-export function requiredPagingMemoryKb(maxMemKb: bigint, vcpus: number, type: 'pv' | 'pvh' | 'hvm', hap: boolean): bigint {
-  const perMiB = BigInt((type !== 'pv' ? 1 : 0) + (hap ? 0 : 1));
-  return 4n * (256n * BigInt(vcpus) + perMiB * (maxMemKb / 1024n));
-}
-
-/** The HVM defaults of libxl__domain_build_info_setdefault() for qemu-xen, no stubdom. */
-function hvmDefaults(): NonNullable<NonNullable<LibxlDomainBuildInfo['u']>['hvm']> {
-  return {
-    pae: true,
-    apic: undefined,
-    acpi: true,
-    acpi_s3: true,
-    acpi_s4: true,
-    acpi_laptop_slate: false,
-    nx: true,
-    viridian: false,
-    hpet: true,
-    vpt_align: true,
-    mmio_hole_memkb: 0,
-    altp2m: false,
-    bios: 'seabios',
-    vga: { kind: 'cirrus' },
-    vnc: { enable: true, listen: '127.0.0.1', findunused: true },
-    sdl: { enable: false },
-    spice: { enable: false },
-    nographic: false,
-    gfx_passthru: false,
-    boot: 'cda',
-    usb: false,
-    vkb_device: true,
-    xen_platform_pci: true,
-    rdm: { policy: 'relaxed' },
-    // LIBXL_RDM_MEM_BOUNDARY_MEMKB_DEFAULT: 2 GiB below 4 GiB.
-    rdm_mem_boundary_memkb: 2048 * 1024,
-  };
-}
-
-/**
- * libxl__resolve_domid() (libxl_internal.c) of a device's backend_domname. A name
- * that names no domain makes libxl refuse the device; xenemu keeps the device and
- * leaves backend_domid unset (it resolves when asked, not at create time).
- */
-function backendDomid(name: string | undefined, options: LibxlDefaultsOptions): number | undefined {
-  if (name === undefined) return undefined;
-  const q = domainQualifier(name);
-  return 'domid' in q ? q.domid : options.domidOfName(q.name);
-}
-
-/** libxl__device_disk_setdefault() after xl's disk-spec parser. */
-function diskDefaults(d: LibxlDeviceDisk, type: LibxlDomainType, options: LibxlDefaultsOptions): LibxlDeviceDisk {
-  // libxl forces qdisk for a cdrom of a guest with a device model.
-  // GUESS: libxl__device_disk_set_backend() picks "phy" for a block device or when a
-  // script is given, and "qdisk" for an image file when QEMU is present. xenemu has
-  // no such probe: "phy" unless the config says (backendtype=).
-  const backend = d.is_cdrom && type === 'hvm' ? 'qdisk' : (d.backend ?? 'phy');
-  return {
-    ...d,
-    backend_domid: backendDomid(d.backend_domname, options) ?? d.backend_domid,
-    backend,
-    format: d.format ?? 'raw',
-    removable: d.removable ?? 0,
-    readwrite: d.readwrite ?? 0,
-    is_cdrom: d.is_cdrom ?? 0,
-    discard_enable: d.discard_enable ?? d.readwrite === 1,
-    colo_enable: false,
-    colo_restore_enable: false,
-    trusted: d.trusted ?? true,
-    specification: d.specification ?? 'xen',
-  };
-}
-
-/** libxl__device_nic_setdefault(). */
-function nicDefaults(n: LibxlDeviceNic, type: LibxlDomainType, options: LibxlDefaultsOptions): LibxlDeviceNic {
-  return {
-    ...n,
-    backend_domid: backendDomid(n.backend_domname, options) ?? n.backend_domid,
-    mtu: n.mtu ?? 1500,
-    model: n.model ?? 'rtl8139',
-    bridge: n.bridge ?? 'xenbr0',
-    script: n.script ?? '/etc/xen/scripts/vif-bridge',
-    // A vif given at create time on HVM gets the emulated twin (vif_ioemu) unless the
-    // config says type=vif; PV and PVH guests only have vif.
-    nictype: type === 'hvm' ? (n.nictype ?? 'vif_ioemu') : 'vif',
-    trusted: n.trusted ?? true,
-  };
 }

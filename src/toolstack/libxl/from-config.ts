@@ -19,8 +19,11 @@
  *   later); xenemu settles the mac when it reads the config, so it is always shown.
  * - A domain needs no kernel or bootloader here (xl refuses such a config: the
  *   emulated kernel boots anyway).
- * - What xl prints on stderr while it parses (tsc_mode notes, deprecations) is
- *   xenemu's warnings instead, and a value xl refuses is refused with xenemu's message.
+ * - What xl prints on stderr while it parses (tsc_mode notes, deprecations, a vif's
+ *   "Invalid parameter `mac'.") is xenemu's warnings instead, at the value's place, and a
+ *   value xl refuses is refused with xenemu's message.
+ * - `vcpus = 0` with `maxvcpus = 0` prints max_vcpus 1 (xl: 0): the config keeps
+ *   libxl's max_vcpus, which is 1 for both 0 and 1.
  */
 
 import { randomUUID } from 'node:crypto';
@@ -52,7 +55,8 @@ export function xlParsedDomainConfig(config: DomainConfig, options: DryRunOption
   const named = (key: string): boolean => options.given?.keys?.has(key) ?? true;
   // And what it names is set, to its default too.
   const spelled = (key: string): boolean => options.given?.keys?.has(key) ?? false;
-  const maxVcpus = named('vcpus') || named('maxvcpus') ? c.maxvcpus : 0;
+  // vcpus = 0 alone leaves max_vcpus 0 (libxl makes it 1 later, which the config holds).
+  const maxVcpus = named('maxvcpus') || (named('vcpus') && c.vcpus > 0) ? c.maxvcpus : 0;
   const affinity = (spec: string | string[] | undefined): number[][] | undefined => {
     if (spec === undefined) return undefined;
     // A string applies to every vCPU (max_vcpus of them); a list gives one per entry, up to max_vcpus.
@@ -61,7 +65,7 @@ export function xlParsedDomainConfig(config: DomainConfig, options: DryRunOption
   };
   const b: Mutable<LibxlDomainBuildInfo> = {
     max_vcpus: maxVcpus,
-    ...(named('vcpus') ? { avail_vcpus: Array.from({ length: c.vcpus }, (_, i) => i) } : {}),
+    ...(named('vcpus') && c.vcpus > 0 ? { avail_vcpus: Array.from({ length: c.vcpus }, (_, i) => i) } : {}),
     ...(named('maxmem') || named('memory') ? { max_memkb: c.maxmem * 1024 } : {}),
     ...(named('memory') ? { target_memkb: c.memory * 1024 } : {}),
     sched_params: {
