@@ -257,11 +257,14 @@ test('-C: the target builds the domain from the config sent instead of the one i
   const [a, b] = await twoHosts(t);
   const img = image('other.img');
   const { domid } = await guest(a, 'recast', img);
+  // As if created from an xl.cfg that spelled out on_crash: list -l would print it.
+  a.m.toolstack.record(domid)!.given = { keys: ['on_crash'], disk: [], vif: [] };
   const config = { ...a.m.toolstack.record(domid)!.config, on_crash: 'preserve' as const };
   const run = await migrate(a, b, domid, { config });
   t.is(run.sent.status, 'fulfilled', run.lines.join('\n'));
   const got = (run.received as PromiseFulfilledResult<ReceiveResult>).value;
   t.is(b.m.toolstack.record(got.domid)!.config.on_crash, 'preserve');
+  t.is(b.m.toolstack.record(got.domid)!.given, undefined, 'what the old config spelled out did not come with the new one');
   t.is(a.m.toolstack.record(domid), undefined);
 });
 

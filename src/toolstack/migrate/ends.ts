@@ -16,7 +16,10 @@ export function toolstackSource(toolstack: Toolstack, domctl: Domctl, config?: D
     suspend: async (domid) => {
       // The pages went in the rounds; the image's are not sent, so they are not copied.
       const image = await toolstack.suspendDomain(domid, { pagesInPlace: true });
-      return config === undefined ? image : { ...image, record: { ...image.record, config } };
+      if (config === undefined) return image;
+      // What the old config spelled out goes with it, as in a restore given a config.
+      const { given: _given, ...record } = image.record;
+      return { ...image, record: { ...record, config } };
     },
     resume: (domid) => toolstack.resumeDomain(domid),
     isSuspended: (domid) => toolstack.find(domid).shutdownReason === 'suspend',
