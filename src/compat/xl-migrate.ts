@@ -59,6 +59,19 @@ function relayMessages(ctx: XlContext, client: TypedClient<MigrateRpc>): () => v
   return client.rpc.onEvent<MigrateMessageEvent>(MIGRATE_MESSAGE_EVENT, (e) => ctx.note(`${e.line}\n`));
 }
 
+/** One migration call with the daemon's messages relayed while it runs; a refusal is xl's exit 1 with its words. */
+async function relayedCall<T>(ctx: XlContext, mig: TypedClient<MigrateRpc>, call: () => Promise<T>): Promise<T> {
+  const stop = relayMessages(ctx, mig);
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof RpcCallError) throw new XlFailure(`${err.message}\n`, 1);
+    throw err;
+  } finally {
+    stop();
+  }
+}
+
 /** xl's rune for the receiving end. */
 export function migrationRune(o: { ssh: string; host: string; debug: boolean; paused: boolean }): string {
   if (o.ssh === '') return o.host;
@@ -126,17 +139,12 @@ export async function xlMigrate(ctx: XlContext, o: XlMigrateOptions): Promise<Xl
     });
   });
   const mig = new TypedClient<MigrateRpc>(client.rpc);
-  const stop = relayMessages(ctx, mig);
   try {
-    const report = await mig.call('domain.migrateSend', { ref: String(domid), channel: channel.path, rune, debug: o.debug, ...(o.config !== undefined ? { config: resolve(o.cwd, o.config) } : {}) });
+    const report = await relayedCall(ctx, mig, () => mig.call('domain.migrateSend', { ref: String(domid), channel: channel.path, rune, debug: o.debug, ...(o.config !== undefined ? { config: resolve(o.cwd, o.config) } : {}) }));
     if (o.debug) for (const r of report.rounds) ctx.note(`migration sender: round ${r.round}${r.final ? ' (suspended)' : ''}: ${r.pages} pages in ${r.ms.toFixed(1)} ms\n`);
     ctx.note(migrationSummary(report));
     return { stdout: '', data: report };
-  } catch (err) {
-    if (err instanceof RpcCallError) throw new XlFailure(`${err.message}\n`, 1);
-    throw err;
   } finally {
-    stop();
     await channel.drained();
     await waitForExit(child, CHILD_EXIT_WAIT_MS);
     if (child.exitCode !== null && child.exitCode !== 0) ctx.note(`migration transport process [${child.pid}] exited with error status ${child.exitCode}\n`);
@@ -155,14 +163,9 @@ export async function xlMigrateReceive(ctx: XlContext, o: { paused: boolean }): 
     conn.pipe(process.stdout, { end: false });
   });
   const mig = new TypedClient<MigrateRpc>(client.rpc);
-  const stop = relayMessages(ctx, mig);
   try {
-    return { stdout: '', data: await mig.call('domain.migrateReceive', { channel: channel.path, paused: o.paused }) };
-  } catch (err) {
-    if (err instanceof RpcCallError) throw new XlFailure(`${err.message}\n`, 1);
-    throw err;
+    return { stdout: '', data: await relayedCall(ctx, mig, () => mig.call('domain.migrateReceive', { channel: channel.path, paused: o.paused })) };
   } finally {
-    stop();
     await channel.drained();
     process.stdin.unpipe();
     process.stdin.destroy();

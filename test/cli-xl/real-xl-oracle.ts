@@ -3,8 +3,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import test from 'ava';
 import { needing } from '../helpers/needing.js';
-import { REPO, type Outcome, type XlHost } from './helpers.js';
+import { assertXlBuilt, REPO, xlHost, type Outcome, type XlHost } from './helpers.js';
 
 /**
  * The real xl 4.17 (Debian's xen-utils-4.17, unpacked by scripts/fetch-xen-tools.sh),
@@ -51,4 +52,22 @@ export function realXl(h: XlHost, args: readonly string[]): Promise<Outcome> {
       resolve({ stdout, stderr: stderr.split(XL).join('xl'), code: code ?? -1 });
     });
   });
+}
+
+/**
+ * The xenemu host a file's oracle tests run the real xl against: started before them
+ * when the real xl can run, stopped after. Call at the top of the test file; the
+ * function returned gives the host inside a test.
+ */
+export function oracleHost(): () => XlHost {
+  let h: XlHost | undefined;
+  test.before(async () => {
+    if (fake === null) return;
+    assertXlBuilt();
+    h = await xlHost();
+  });
+  test.after.always(async () => {
+    await h?.dispose();
+  });
+  return () => h!;
 }

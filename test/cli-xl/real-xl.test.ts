@@ -1,7 +1,6 @@
-import test from 'ava';
 import { dirname, join } from 'node:path';
-import { assertXlBuilt, scratchFile, XL_JS, xlHost, type Outcome, type XlHost } from './helpers.js';
-import { fake, oracle, realXl as realXlOn } from './real-xl-oracle.js';
+import { scratchFile, XL_JS, type Outcome } from './helpers.js';
+import { oracle, oracleHost, realXl as realXlOn } from './real-xl-oracle.js';
 
 // The shim against the real xl 4.17 (Debian's xen-utils-4.17, unpacked by
 // scripts/fetch-xen-tools.sh), run without a hypervisor: tools/fake-libxc.c answers
@@ -11,24 +10,14 @@ import { fake, oracle, realXl as realXlOn } from './real-xl-oracle.js';
 // (sizes, CPU lists, vCPU numbers, domain ids), name lookups, and `create -n`.
 // Skipped when the xl binary, gcc or the Xen headers (libxen-dev) are missing.
 
-let h: XlHost;
-
-test.before(async () => {
-  if (fake === null) return;
-  assertXlBuilt();
-  h = await xlHost();
-});
-
-test.after.always(async () => {
-  await h?.dispose();
-});
+const host = oracleHost();
 
 function realXl(args: readonly string[]): Promise<Outcome> {
-  return realXlOn(h, args);
+  return realXlOn(host(), args);
 }
 
 async function shim(args: readonly string[]): Promise<Outcome> {
-  const r = await h.xl(...args);
+  const r = await host().xl(...args);
   return { ...r, stderr: r.stderr.split(XL_JS).join('xl') };
 }
 

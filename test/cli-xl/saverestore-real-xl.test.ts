@@ -1,26 +1,16 @@
-import test from 'ava';
 import { join } from 'node:path';
-import { assertXlBuilt, scratch, scratchFile, XL_JS, xlHost, type XlHost } from './helpers.js';
-import { fake, oracle, realXl } from './real-xl-oracle.js';
+import { scratch, scratchFile, XL_JS } from './helpers.js';
+import { oracle, oracleHost, realXl } from './real-xl-oracle.js';
 
 // A save file of ours against the real xl 4.17's restore (run without a hypervisor,
 // see real-xl-oracle.ts): it reads our xl header, takes the config from it and parses
 // that JSON with libxl_domain_config_from_json (-d prints the result), then stops where
 // it needs Xen to build the domain. Up to there, our shim says what it says.
 
-let h: XlHost;
-
-test.before(async () => {
-  if (fake === null) return;
-  assertXlBuilt();
-  h = await xlHost();
-});
-
-test.after.always(async () => {
-  await h?.dispose();
-});
+const host = oracleHost();
 
 oracle("the real xl restore reads our save file's header and config as it reads its own", async (t) => {
+  const h = host();
   const r = await h.xl('create', '-q', scratchFile('real.yaml', 'name: real\ntype: pv\nmemory: 64\nvcpus: 2\n'));
   t.is(r.code, 0, r.stderr);
   await h.until((rows) => rows.some((x) => x.name === 'real' && x.stateFlags.blocked), 'real idle');

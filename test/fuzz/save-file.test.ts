@@ -8,7 +8,7 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
-import { GuestMemory } from '../../src/hypervisor/memory.js';
+import { watchReadMemories } from '../helpers/save-craft.js';
 import { ByteSource } from '../../src/toolstack/migrate/byte-source.js';
 import { SaveFileError } from '../../src/toolstack/migrate/errors.js';
 import { readSaveStream, type ReadSaveStream } from '../../src/toolstack/migrate/stream-reader.js';
@@ -25,13 +25,7 @@ const files: Buffer[] = [];
 const BOUND = { maxPages: 8192, hostBytes: 32 << 20 };
 
 /** The memories the reader reads pages into, for what they take. */
-const readInto: GuestMemory[] = [];
-const reading = GuestMemory.reading.bind(GuestMemory);
-GuestMemory.reading = (...args: Parameters<typeof GuestMemory.reading>) => {
-  const m = reading(...args);
-  readInto.push(m);
-  return m;
-};
+const readInto = watchReadMemories();
 
 test.before(async () => {
   const tm = await bootMachine();

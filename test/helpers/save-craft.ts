@@ -1,7 +1,25 @@
 /**
  * Crafting save files and migration streams from a valid one (stream-format.ts has
- * the layouts): where its records are, its xl header's config swapped, records put in.
+ * the layouts): where its records are, its xl header's config swapped, records put in;
+ * and watching the memory a read of one takes.
  */
+import { GuestMemory } from '../../src/hypervisor/memory.js';
+
+/**
+ * From now on, every memory a reader reads pages into (GuestMemory.reading) is kept in
+ * the array returned, whatever the read's outcome: the host memory a read took. The
+ * caller empties it between reads.
+ */
+export function watchReadMemories(): GuestMemory[] {
+  const readInto: GuestMemory[] = [];
+  const reading = GuestMemory.reading.bind(GuestMemory);
+  GuestMemory.reading = (...args: Parameters<typeof GuestMemory.reading>) => {
+    const m = reading(...args);
+    readInto.push(m);
+    return m;
+  };
+  return readInto;
+}
 
 export interface RecordAt {
   layer: 'libxl' | 'libxc';

@@ -7,7 +7,6 @@
  */
 import test from 'ava';
 import { PassThrough, Readable } from 'node:stream';
-import { GuestMemory } from '../../src/hypervisor/memory.js';
 import { ByteSource } from '../../src/toolstack/migrate/byte-source.js';
 import { streamChannel } from '../../src/toolstack/migrate/channel.js';
 import { toolstackTarget } from '../../src/toolstack/migrate/ends.js';
@@ -19,7 +18,7 @@ import { readSaveStream, type ReadOptions } from '../../src/toolstack/migrate/st
 import { writeSaveStream } from '../../src/toolstack/migrate/stream-writer.js';
 import { imageOf } from '../helpers/domain-image.js';
 import { bootMachine, until, yamlConfig, type TestMachine } from '../helpers/machine.js';
-import { inserted, pageData, recordOf, withConfigJson } from '../helpers/save-craft.js';
+import { inserted, pageData, recordOf, watchReadMemories, withConfigJson } from '../helpers/save-craft.js';
 
 const MIB = 1 << 20;
 /** The guest's memory and maxmem: 32 MiB, 8192 frames. */
@@ -44,13 +43,7 @@ test.after.always(async () => {
 });
 
 /** Every memory the reader reads pages into: the host memory a read took, whatever its outcome. */
-const readInto: GuestMemory[] = [];
-const reading = GuestMemory.reading.bind(GuestMemory);
-GuestMemory.reading = (...args: Parameters<typeof GuestMemory.reading>) => {
-  const m = reading(...args);
-  readInto.push(m);
-  return m;
-};
+const readInto = watchReadMemories();
 
 /** The refusal of reading `bytes`, and the host memory the read's frames took. */
 async function refused(src: ByteSource, options: ReadOptions): Promise<{ err: SaveFileError; hostBytes: number }> {

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -11,7 +11,8 @@ import { readSaveStream } from '../../src/toolstack/migrate/stream-reader.js';
 import { writableSink } from '../../src/toolstack/migrate/sinks.js';
 import { writeSaveStream } from '../../src/toolstack/migrate/stream-writer.js';
 import { pattern } from '../kernel/blk/helpers.js';
-import { bootMachine, until, yamlConfig } from '../helpers/machine.js';
+import { bootMachine, until, yamlConfig, type TestMachine } from '../helpers/machine.js';
+import type { Toolstack } from '../../src/toolstack/toolstack.js';
 
 // The whole path of xl save and xl restore in-process: the toolstack suspends the guest,
 // the codec writes its image to a file and reads it back, the toolstack restores it in
@@ -99,7 +100,8 @@ test('a file whose device-model state is well formed but wrong inside is refused
   t.is(ts.record(Math.max(...domains) + 1), undefined);
 });
 
-test('an image with the frames in place (what save and migrate write out before the domain goes) gives the same file as one with copies', async (t) => {
+/** A machine with a 64 MiB guest that wrote 4 MiB of its memory (memwrite at its console). */
+async function guestThatWrote(t: ExecutionContext): Promise<{ tm: TestMachine; ts: Toolstack; r: { domid: number } }> {
   const tm = await bootMachine();
   t.teardown(() => tm.dispose());
   const ts = tm.m.toolstack;
@@ -107,6 +109,12 @@ test('an image with the frames in place (what save and migrate write out before 
   const kernel = tm.m.kernel(r.domid)!;
   await until(() => kernel.state === 'running', 'the guest boots');
   kernel.shell.input(Buffer.from('memwrite 4M\r'));
+  await until(() => kernel.shell.status === 0, 'memwrite');
+  return { tm, ts, r };
+}
+
+test('an image with the frames in place (what save and migrate write out before the domain goes) gives the same file as one with copies', async (t) => {
+  const { tm, ts, r } = await guestThatWrote(t);
   const write = async (image: Parameters<typeof writeSaveStream>[1]): Promise<Buffer> => {
     const chunks: Uint8Array[] = [];
     await writeSaveStream((pieces) => void chunks.push(...pieces.map((p) => Uint8Array.from(p))), image, null);
@@ -127,14 +135,7 @@ test('an image with the frames in place (what save and migrate write out before 
 });
 
 test('a restore reads each page once, straight into the new domain\'s frames, and an image goes to one domain only', async (t) => {
-  const tm = await bootMachine();
-  t.teardown(() => tm.dispose());
-  const ts = tm.m.toolstack;
-  const r = await ts.create(yamlConfig('name: inplace\nmemory: 64\nvcpus: 1\n'));
-  const kernel = tm.m.kernel(r.domid)!;
-  await until(() => kernel.state === 'running', 'the guest boots');
-  kernel.shell.input(Buffer.from('memwrite 4M\r'));
-  await until(() => kernel.shell.status === 0, 'memwrite');
+  const { tm, ts, r } = await guestThatWrote(t);
   const image = await ts.suspendDomain(r.domid);
   const file = join(dir, 'inplace.save');
   const out = createWriteStream(file);
