@@ -44,22 +44,16 @@ Keys: arrows select, d sets the delay, s sorts by the next column (S the previou
       this.error("standard output is not a terminal: use -b for xentop's text, or --json", { exit: 1 });
     }
 
-    const { connectFeed } = await import('../src/ui/top/feed.js');
-    const feed = await connectFeed(this.paths, { intervalMs: delayMs, vcpuTimes: batch && flags.vcpus });
-    let status: number;
-    if (batch) {
-      const { runBatch } = await import('../src/ui/xentop-batch.js');
-      status = await runBatch({
-        feed,
-        iterations: flags.iterations ?? 0,
-        json: flags.json,
-        options: { vcpus: flags.vcpus, networks: flags.networks, vbds: flags.vbds, repeatHeader: flags['repeat-header'], fullName: flags['full-name'] },
-      });
-    } else {
-      // Ink and React load here, for this command only.
-      const { renderTop } = await import('../src/ui/top/index.js');
-      status = await renderTop({ feed, delayMs, allSources: flags['all-sources'] });
-    }
+    const { runTop } = await import('../src/ui/top/run.js');
+    const status = await runTop({
+      paths: this.paths,
+      delayMs,
+      batch,
+      json: flags.json,
+      iterations: flags.iterations ?? 0,
+      batchOptions: { vcpus: flags.vcpus, networks: flags.networks, vbds: flags.vbds, repeatHeader: flags['repeat-header'], fullName: flags['full-name'] },
+      allSources: flags['all-sources'],
+    });
     if (status !== 0) this.exit(status);
   }
 }

@@ -11,9 +11,10 @@ import { onPath } from './invoked-as.js';
  * tool this machine lacks, and in a directory appended to PATH: it can never shadow a
  * real tool.
  *
- * xl is the exception: a real xl only works on a Xen host (it opens /dev/xen/privcmd
- * before anything else), so where that device is missing an installed xl is useless
- * and xenemu's goes in front of it, in a second directory that holds nothing else.
+ * xl and xentop are the exception: they only work on a Xen host (xl opens
+ * /dev/xen/privcmd before anything else, xentop's xenstat_init opens it too), so where
+ * that device is missing an installed one is useless and xenemu's goes in front of it,
+ * in a second directory that holds nothing else.
  */
 
 /** Debian's xenstore-utils, plus xenstore-control from xen-utils. */
@@ -34,7 +35,11 @@ export const XENSTORE_TOOLS = [
 const SHIM_SCRIPTS: Readonly<Record<string, string>> = {
   ...Object.fromEntries(XENSTORE_TOOLS.map((t) => [t, 'xenstore.js'])),
   xl: 'xl.js',
+  xentop: 'xentop.js',
 };
+
+/** Tools that cannot work without Xen: where /dev/xen is missing, ours go in front of an installed one. */
+const NEED_XEN = ['xl', 'xentop'];
 
 export interface EnvVariables {
   XENEMU_HOME: string;
@@ -45,10 +50,10 @@ export interface EnvVariables {
 
 export interface EnvPlan {
   variables: EnvVariables;
-  /** The tools that get a shim (those missing from PATH, and xl where it cannot work). */
+  /** The tools that get a shim (those missing from PATH, and xl and xentop where they cannot work). */
   shims: string[];
   shimDir: string;
-  /** The directory put in front of PATH, for an installed xl that cannot work here. */
+  /** The directory put in front of PATH, for an installed xl or xentop that cannot work here. */
   overrideDir: string;
 }
 
@@ -72,15 +77,15 @@ export function prepareEnv(paths: StatePaths, env: NodeJS.ProcessEnv = process.e
   const overrideDir = `${shimDir}-override`;
   const ours = [shimDir, overrideDir];
   const missing = Object.keys(SHIM_SCRIPTS).filter((tool) => onPath(tool, env, ours) === undefined);
-  const unusableXl = !hasXen && onPath('xl', env, ours) !== undefined;
+  const unusable = hasXen ? [] : NEED_XEN.filter((tool) => onPath(tool, env, ours) !== undefined);
   syncLinks(shimDir, missing, script);
-  syncLinks(overrideDir, unusableXl ? ['xl'] : [], script);
+  syncLinks(overrideDir, unusable, script);
   const variables: EnvVariables = { XENEMU_HOME: paths.home, XENSTORED_PATH: paths.socket };
-  if (missing.length > 0 || unusableXl) {
+  if (missing.length > 0 || unusable.length > 0) {
     const entries = (env.PATH ?? '').split(delimiter).filter((e) => e !== '' && !ours.includes(resolve(e)));
-    variables.PATH = [...(unusableXl ? [overrideDir] : []), ...entries, ...(missing.length > 0 ? [shimDir] : [])].join(delimiter);
+    variables.PATH = [...(unusable.length > 0 ? [overrideDir] : []), ...entries, ...(missing.length > 0 ? [shimDir] : [])].join(delimiter);
   }
-  return { variables, shims: unusableXl ? [...missing, 'xl'] : missing, shimDir, overrideDir };
+  return { variables, shims: [...missing, ...unusable], shimDir, overrideDir };
 }
 
 /** Make `dir` hold exactly our links for `tools`, leaving anything else in it alone. */

@@ -76,7 +76,7 @@ const has = (p: ParsedXlArgs, opt: string): boolean => p.options.some((o) => o.o
 const long = (name: string, short: string, hasArg = false): LongOption => ({ name, short, hasArg });
 
 /** Each command's SWITCH_FOREACH_OPT: option string, long options, and what it runs. */
-const COMMANDS: Record<Exclude<XenemuXlCommand, 'create'>, CommandSpec> = {
+const COMMANDS: Record<Exclude<XenemuXlCommand, 'create' | 'top'>, CommandSpec> = {
   list: {
     optstring: 'lvhZcn',
     longopts: [long('long', 'l'), long('verbose', 'v'), long('context', 'Z'), long('cpupool', 'c'), long('numa', 'n')],
@@ -250,6 +250,20 @@ function runCreate(ctx: XlContext, argv: readonly string[], g: Globals, env: Nod
   });
 }
 
+/**
+ * main_top(): no options, then `return system("xentop")`, whose wait status exit() cuts
+ * to 0 whatever xentop did. The xentop is xenemu's own, run in this process: a real one
+ * only works on a Xen host, where this xl would not be the one running.
+ */
+function runTop(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<XlOutput<unknown>> | XlExit {
+  const p = xlGetopt('top', argv, '', [], 0, env);
+  if (isXlExit(p)) return p;
+  return import('./xentop-main.js').then(async ({ xentopMain }) => {
+    await xentopMain('xentop', [], env);
+    return { stdout: '', data: null };
+  });
+}
+
 /** What an unexpected error says: the daemon's answer or why it could not be reached. */
 function explain(err: unknown): XlExit {
   if (err instanceof XlFailure) return { stdout: err.stdout, stderr: err.stderr, code: err.exitStatus };
@@ -294,6 +308,8 @@ export async function xlRun(argv0: string, args: readonly string[], note: (text:
     let result: Promise<XlOutput<unknown>> | XlExit;
     if (name === 'create') {
       result = runCreate(session, rest, globals, env);
+    } else if (name === 'top') {
+      result = runTop(rest, env);
     } else {
       const c = COMMANDS[name];
       const parsed = xlGetopt(name, rest, c.optstring, c.longopts, XL_REQUIRED_ARGS[name], env);

@@ -24,10 +24,11 @@ test('only missing tools get a shim, and the shim directory goes last on PATH', 
   const paths = statePaths(scratchDir('xe-'));
   const plan = prepareEnv(paths, { PATH: `${real}:/nonexistent` }, binScript, true);
   const missing = XENSTORE_TOOLS.filter((n) => !['xenstore', 'xenstore-read', 'xenstore-write'].includes(n));
-  t.deepEqual(plan.shims, [...missing, 'xl']);
+  t.deepEqual(plan.shims, [...missing, 'xl', 'xentop']);
   t.is(plan.variables.PATH, `${real}:/nonexistent:${paths.shimDir}`);
   for (const tool of missing) t.is(readlinkSync(join(paths.shimDir, tool)), SHIM);
   t.is(readlinkSync(join(paths.shimDir, 'xl')), binScript('xl.js'));
+  t.is(readlinkSync(join(paths.shimDir, 'xentop')), binScript('xentop.js'));
   t.false(existsSync(join(paths.shimDir, 'xenstore-read')));
   t.deepEqual(
     { XENEMU_HOME: plan.variables.XENEMU_HOME, XENSTORED_PATH: plan.variables.XENSTORED_PATH },
@@ -49,25 +50,37 @@ test('running env again after eval gives the same answer; a tool installed since
 });
 
 test('nothing missing: no PATH and no shims', (t) => {
-  const real = fakeBin([...XENSTORE_TOOLS, 'xl']);
+  const real = fakeBin([...XENSTORE_TOOLS, 'xl', 'xentop']);
   const plan = prepareEnv(statePaths(scratchDir('xe-')), { PATH: real }, binScript, true);
   t.deepEqual(plan.shims, []);
   t.false('PATH' in plan.variables);
   t.notRegex(formatEnv(plan), /^export PATH=/m);
 });
 
-test('an installed xl that cannot work here (no /dev/xen) is overridden from the front of PATH, and only xl', (t) => {
-  const real = fakeBin([...XENSTORE_TOOLS, 'xl']);
+test('an installed xl or xentop that cannot work here (no /dev/xen) is overridden from the front of PATH, and only those', (t) => {
+  const real = fakeBin([...XENSTORE_TOOLS, 'xl', 'xentop']);
   const paths = statePaths(scratchDir('xe-'));
   const plan = prepareEnv(paths, { PATH: real }, binScript, false);
-  t.deepEqual(plan.shims, ['xl']);
+  t.deepEqual(plan.shims, ['xl', 'xentop']);
   t.is(plan.variables.PATH, `${plan.overrideDir}:${real}`);
   t.is(readlinkSync(join(plan.overrideDir, 'xl')), binScript('xl.js'));
+  t.is(readlinkSync(join(plan.overrideDir, 'xentop')), binScript('xentop.js'));
   t.false(existsSync(join(plan.overrideDir, 'xenstore-read')));
-  // With a hypervisor the real xl is used and the override goes away.
+  // With a hypervisor the real ones are used and the override goes away.
   const onXen = prepareEnv(paths, { PATH: plan.variables.PATH }, binScript, true);
   t.deepEqual(onXen.shims, []);
   t.false(existsSync(join(plan.overrideDir, 'xl')));
+  t.false(existsSync(join(plan.overrideDir, 'xentop')));
+});
+
+test('an installed xl alone is overridden alone; a missing xentop gets its shim at the end of PATH', (t) => {
+  const real = fakeBin([...XENSTORE_TOOLS, 'xl']);
+  const paths = statePaths(scratchDir('xe-'));
+  const plan = prepareEnv(paths, { PATH: real }, binScript, false);
+  t.deepEqual(plan.shims, ['xentop', 'xl']);
+  t.is(plan.variables.PATH, `${plan.overrideDir}:${real}:${paths.shimDir}`);
+  t.false(existsSync(join(plan.overrideDir, 'xentop')));
+  t.is(readlinkSync(join(paths.shimDir, 'xentop')), binScript('xentop.js'));
 });
 
 test('the exports survive eval whatever the characters', (t) => {

@@ -1,12 +1,12 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DomainStats, NetStats, StatsFrame, VbdStats } from '../../src/protocol/stats.js';
 import { XentopBatch, type XentopBatchOptions } from '../../src/ui/xentop-batch.js';
-import { xenToolsDir } from '../helpers/run.js';
+import { buildXentopStub, XENTOP } from '../helpers/xentop-stub.js';
 
 // The real xentop of Xen 4.17 (from xen-utils-4.17, see scripts/fetch-xen-tools.sh) run
 // in batch mode against a stand-in libxenstat (fixtures/xenstat-stub.c) that serves
@@ -14,18 +14,12 @@ import { xenToolsDir } from '../helpers/run.js';
 // (fixtures/clock-stub.c): its output is the reference for xenemu's -b printer, byte
 // for byte, on hand-picked hosts and on random ones.
 
-const FIXTURES = new URL('./fixtures/', import.meta.url).pathname;
-const XENTOP = join(xenToolsDir(), 'xentop');
 const STEP_US = 1_000_000;
 let dir: string;
 
 test.before(() => {
-  if (!existsSync(XENTOP)) throw new Error(`${XENTOP} is missing: run scripts/test-prereqs.sh (it fetches xen-utils-4.17)`);
   dir = mkdtempSync(join(tmpdir(), 'xe-xentop-'));
-  writeFileSync(join(dir, 'vers.map'), 'VERS_4.17.0 { global: xenstat_*; local: *; };\n');
-  // The library xentop links against, under its soname and symbol version.
-  execFileSync('gcc', ['-O1', '-shared', '-fPIC', '-o', join(dir, 'libxenstat.so.4.17'), join(FIXTURES, 'xenstat-stub.c'), '-Wl,-soname,libxenstat.so.4.17', `-Wl,--version-script=${join(dir, 'vers.map')}`]);
-  execFileSync('gcc', ['-O1', '-shared', '-fPIC', '-o', join(dir, 'libclock.so'), join(FIXTURES, 'clock-stub.c')]);
+  buildXentopStub(dir);
 });
 
 test.after.always(() => {

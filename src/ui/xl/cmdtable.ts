@@ -58,6 +58,7 @@ export const XENEMU_XL_COMMANDS = [
   'block-attach',
   'block-list',
   'block-detach',
+  'top',
 ] as const;
 
 export type XenemuXlCommand = (typeof XENEMU_XL_COMMANDS)[number];
@@ -163,4 +164,5 @@ export const XL_REQUIRED_ARGS: Readonly<Record<XenemuXlCommand, number>> = {
   'block-attach': 2,
   'block-list': 1,
   'block-detach': 2,
+  top: 0,
 };
