@@ -208,7 +208,11 @@ export async function runBlockIo(dev: BlockDevice, o: BlockIoOptions, clock: Clo
     }
   }
   // A page from the allocator may hold anything: zeros are written once, here.
-  if (o.op === 'write' && zeros !== null) for (const b of buffers) dev.fill(b, new Uint8Array(b.pages.length * XEN_PAGE_SIZE));
+  if (o.op === 'write' && zeros !== null && buffers.length > 0) {
+    // One block of zeros for every buffer (they are all the same size).
+    const blank = new Uint8Array(buffers[0]!.pages.length * XEN_PAGE_SIZE);
+    for (const b of buffers) dev.fill(b, blank);
+  }
   const start = clock.now();
   let next = 0;
   const worker = async (buf: BlockBuffer | null): Promise<void> => {
