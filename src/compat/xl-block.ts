@@ -16,7 +16,7 @@ import { BLOCK_LIST_HEADER, BLOCK_LIST_LONG_HEADER, blockListLine, blockListLong
 import { findDomain, XlFailure, type XlContext, type XlOutput } from './xl-commands.js';
 
 /** libxl_domain_qualifier_to_domid(): an id as it is, a name looked up; null when no domain has it. */
-async function qualifierToDomid(client: DomainClient, q: string): Promise<number | null> {
+export async function qualifierToDomid(client: DomainClient, q: string): Promise<number | null> {
   const parsed = domainQualifier(q);
   if ('domid' in parsed) return parsed.domid;
   try {

@@ -308,6 +308,8 @@ export interface XlListOptions {
   context: boolean;
   cpupool: boolean;
   numa: boolean;
+  /** `xl claims`: the Claimed column. */
+  claim?: boolean;
 }
 
 export type XlListResult = XlDomainRow[] | XlListLongEntry[];
@@ -337,7 +339,7 @@ export async function xlList(ctx: XlContext, o: XlListOptions): Promise<XlOutput
     return { stdout: (await import('../ui/xl/list-long.js')).formatListLong(entries), data: entries };
   }
   const rows = await client.list(refs);
-  const options = { verbose: o.verbose, context: o.context, cpupool: o.cpupool, numa: o.numa, nrNodes: 1 };
+  const options = { verbose: o.verbose, context: o.context, cpupool: o.cpupool, numa: o.numa, claim: o.claim ?? false, nrNodes: 1 };
   let stdout = listHeader(options);
   // One domain the daemon reports in a state no line can show must not hide the others:
   // they are listed, it is named on stderr, and the status says something was left out.

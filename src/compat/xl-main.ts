@@ -17,12 +17,15 @@
 import { XenemuError } from '../common/errors.js';
 import { resolveHome, statePaths } from '../state/state-dir.js';
 import {
+  CHANNEL_LIST_HEADER,
   COMMAND_NOT_IMPLEMENTED,
   formatCommandHelp,
   formatHelpList,
   lookupCommand,
   NO_DRYRUN,
   UNKNOWN_GLOBAL_OPTION,
+  VKB_LIST_HEADER,
+  VTPM_LIST_HEADER,
   XENEMU_XL_COMMANDS,
   XL_REQUIRED_ARGS,
   type XenemuXlCommand,
@@ -57,6 +60,7 @@ import { xlBlockAttach, xlBlockDetach, xlBlockList } from './xl-block.js';
 import { xlNetworkAttach, xlNetworkDetach, xlNetworkList } from './xl-network.js';
 import { xlMigrate, xlMigrateReceive } from './xl-migrate.js';
 import { xlRestore, xlSave } from './xl-saverestore.js';
+import { xlClaims, xlGetenforce, xlListOrExit, xlListOrSkip, xlPciAssignableList, xlPciList, xlUsbList } from './xl-listers.js';
 
 interface Globals {
   dryRun: boolean;
@@ -70,6 +74,8 @@ interface CommandSpec {
   optstring: string;
   longopts: readonly LongOption[];
   run: Runner;
+  /** false: the main_* calls no getopt (no -h, no option refused); every argument is an operand. */
+  getopt?: false;
 }
 
 const has = (p: ParsedXlArgs, opt: string): boolean => p.options.some((o) => o.opt === opt);
@@ -199,6 +205,17 @@ const COMMANDS: Record<Exclude<XenemuXlCommand, 'create' | 'top'>, CommandSpec> 
   'network-attach': { optstring: '', longopts: [], run: (ctx, p, g) => xlNetworkAttach(ctx, { domain: p.operands[0]!, specs: p.operands.slice(1), cwd: process.cwd(), dryRun: g.dryRun }) },
   'network-list': { optstring: '', longopts: [], run: (ctx, p) => xlNetworkList(ctx, { domains: p.operands }) },
   'network-detach': { optstring: '', longopts: [], run: (ctx, p) => xlNetworkDetach(ctx, { domain: p.operands[0]!, dev: p.operands[1]! }) },
+  // The listers of what the emulated host has none of (xl-listers.ts).
+  'pci-list': { optstring: '', longopts: [], run: (ctx, p) => xlPciList(ctx, { domain: p.operands[0]! }) },
+  'pci-assignable-list': { optstring: 'n', longopts: [long('show-names', 'n')], run: (ctx) => xlPciAssignableList(ctx) },
+  'usb-list': { optstring: '', longopts: [], run: (ctx, p) => xlUsbList(ctx, { domain: p.operands[0]!, extra: p.operands.length - 1 }) },
+  'vtpm-list': { optstring: '', longopts: [], run: (ctx, p) => xlListOrSkip(ctx, p.operands, VTPM_LIST_HEADER) },
+  'vkb-list': { optstring: '', longopts: [], run: (ctx, p) => xlListOrExit(ctx, p.operands, VKB_LIST_HEADER) },
+  'vdispl-list': { optstring: '', longopts: [], run: (ctx, p) => xlListOrSkip(ctx, p.operands) },
+  'vsnd-list': { optstring: '', longopts: [], run: (ctx, p) => xlListOrSkip(ctx, p.operands) },
+  'channel-list': { optstring: '', longopts: [], run: (ctx, p) => xlListOrExit(ctx, p.operands, CHANNEL_LIST_HEADER) },
+  claims: { optstring: '', longopts: [], run: (ctx) => xlClaims(ctx) },
+  getenforce: { optstring: '', longopts: [], getopt: false, run: (ctx) => xlGetenforce(ctx) },
 };
 
 const CREATE_LONGOPTS: readonly LongOption[] = [
@@ -312,7 +329,7 @@ export async function xlRun(argv0: string, args: readonly string[], note: (text:
       result = runTop(rest, env);
     } else {
       const c = COMMANDS[name];
-      const parsed = xlGetopt(name, rest, c.optstring, c.longopts, XL_REQUIRED_ARGS[name], env);
+      const parsed = c.getopt === false ? { options: [], operands: rest.slice(1) } : xlGetopt(name, rest, c.optstring, c.longopts, XL_REQUIRED_ARGS[name], env);
       result = isXlExit(parsed) ? parsed : c.run(session, parsed, globals);
     }
     if (!(result instanceof Promise)) return result;

@@ -59,6 +59,17 @@ export const XENEMU_XL_COMMANDS = [
   'block-list',
   'block-detach',
   'top',
+  // The listers of what the emulated host has none of (src/compat/xl-listers.ts).
+  'pci-list',
+  'pci-assignable-list',
+  'usb-list',
+  'vtpm-list',
+  'vkb-list',
+  'vdispl-list',
+  'vsnd-list',
+  'channel-list',
+  'claims',
+  'getenforce',
 ] as const;
 
 export type XenemuXlCommand = (typeof XENEMU_XL_COMMANDS)[number];
@@ -165,4 +176,15 @@ export const XL_REQUIRED_ARGS: Readonly<Record<XenemuXlCommand, number>> = {
   'block-list': 1,
   'block-detach': 2,
   top: 0,
+  'pci-list': 1,
+  'pci-assignable-list': 0,
+  'usb-list': 1,
+  'vtpm-list': 1,
+  'vkb-list': 1,
+  'vdispl-list': 1,
+  'vsnd-list': 1,
+  'channel-list': 1,
+  claims: 0,
+  // main_getenforce() calls no getopt: it reads no options and wants no operand.
+  getenforce: 0,
 };

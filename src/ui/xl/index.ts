@@ -25,5 +25,6 @@ export { formatInfo, type XlInfoOptions } from './info.js';
 export { UPTIME_HEADER, formatUptime, uptimeToString, domainUptime, dom0Uptime, type XlUptimeOptions } from './uptime.js';
 export { BLOCK_LIST_HEADER, BLOCK_LIST_LONG_HEADER, blockListLine, blockListLongLine } from './block-list.js';
 export { NETWORK_LIST_HEADER, networkListLine } from './network-list.js';
+export { VTPM_LIST_HEADER, VKB_LIST_HEADER, CHANNEL_LIST_HEADER, PCIBACK_NOT_LOADED, FLASK_XSM_DISABLED, USB_LIST_INVALID_ARGUMENTS } from './device-lists.js';
 export * from './cmdtable.js';
 export { XlArgError, parseCpuList, parseRange, parseMemSizeKb, parseMemSizeKbRaw, type CpuListOptions } from './args.js';

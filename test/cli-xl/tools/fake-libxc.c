@@ -96,3 +96,10 @@ int xc_flask_sid_to_context(xc_interface *xch, int sid, char *buf, uint32_t size
     errno = ENOSYS;
     return -1;
 }
+
+/* Xen without FLASK, as the emulated one: the dummy XSM answers every flask op ENOSYS. */
+int xc_flask_getenforce(xc_interface *xch)
+{
+    errno = ENOSYS;
+    return -1;
+}
