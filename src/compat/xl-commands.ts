@@ -34,6 +34,7 @@ import {
   domnameNotFoundMessage,
   formatDomid,
   formatDomname,
+  formatVmList,
   listDomainNotFoundMessage,
   listHeader,
   listLine,
@@ -495,10 +496,7 @@ export async function xlRename(ctx: XlContext, o: { domain: string; newName: str
 export async function xlVmList(ctx: XlContext): Promise<XlOutput<Array<{ uuid: string; domid: number; name: string | null }>>> {
   const client = await ctx.client();
   const vms = (await client.list()).map((r) => ({ uuid: r.uuid.toLowerCase(), domid: r.domid, name: r.name }));
-  let stdout = 'UUID                                  ID    name\n';
-  // %-30s of libxl_domid_to_name()'s NULL prints glibc's "(null)".
-  for (const v of vms) stdout += cprintf('%s  %d    %-30s\n', v.uuid, v.domid, v.name ?? '(null)');
-  return { stdout, data: vms };
+  return { stdout: formatVmList(vms), data: vms };
 }
 
 export async function xlDomid(ctx: XlContext, o: { name: string }): Promise<XlOutput<{ domid: number }>> {
