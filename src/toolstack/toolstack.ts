@@ -135,6 +135,8 @@ interface Guest {
  */
 export class Toolstack {
   private readonly guests = new Map<number, Guest>();
+  /** Each guest's medium changes, one after the other (as libxl's device lock orders them): two replugs of a drive must not interleave. */
+  private readonly mediumChanges = new Map<number, Promise<unknown>>();
   /** Every change the toolstack makes to a domain goes through here. */
   private readonly domctl: Domctl;
 
@@ -1056,7 +1058,17 @@ export class Toolstack {
    * is kept in the record, as libxl keeps it in the domain's stored configuration: a
    * restart of the daemon or a reboot of the guest brings the drive back with it.
    */
-  async cdromInsert(domid: number, vdev: string, target: string | null): Promise<{ devid: number }> {
+  cdromInsert(domid: number, vdev: string, target: string | null): Promise<{ devid: number }> {
+    const change = (this.mediumChanges.get(domid) ?? Promise.resolve()).catch(() => {}).then(() => this.changeMedium(domid, vdev, target));
+    const settled = change.catch(() => {});
+    this.mediumChanges.set(domid, settled);
+    void settled.then(() => {
+      if (this.mediumChanges.get(domid) === settled) this.mediumChanges.delete(domid);
+    });
+    return change;
+  }
+
+  private async changeMedium(domid: number, vdev: string, target: string | null): Promise<{ devid: number }> {
     const guest = this.guests.get(domid);
     const domain = this.deps.hv.domains.get(domid);
     if (domain === undefined) throw new ToolstackError('ESRCH', `unable to get domain type for domid=${domid}`);

@@ -40,11 +40,16 @@ async function verify(h: XlHost, file: string): Promise<{ code: number; mismatch
 }
 
 /** The guest's hdc as `block-list --json` shows it (its target, and the sectors its backend serves). */
-async function hdc(h: XlHost): Promise<{ target: string; state: number; sectors: number | undefined }> {
-  const [entry] = JSON.parse((await h.xenemu('block-list', '--json', 'win')).stdout) as Array<{ disks: Array<{ vdev: string; target: string; state: number; stats?: { sectors: number } }> }>;
+async function hdc(h: XlHost): Promise<{ target: string; state: number; backendState: number; sectors: number | undefined }> {
+  const [entry] = JSON.parse((await h.xenemu('block-list', '--json', 'win')).stdout) as Array<{
+    disks: Array<{ vdev: string; target: string; state: number; backendState: number; stats?: { sectors: number } }>;
+  }>;
   const d = entry!.disks.find((x) => x.vdev === 'hdc')!;
-  return { target: d.target, state: d.state, sectors: d.stats?.sectors };
+  return { target: d.target, state: d.state, backendState: d.backendState, sectors: d.stats?.sectors };
 }
+
+/** Both ends Connected: when cd-insert returns, the guest has the drive back. */
+const CONNECTED = { state: 4, backendState: 4 };
 
 test('insert, eject, insert again: the guest reads the new medium\'s bytes at its size, an empty drive fails its reads; the medium survives a restart', async (t) => {
   const h = await hvmGuest(t, "',hdc:cdrom,r'");
@@ -56,8 +61,7 @@ test('insert, eject, insert again: the guest reads the new medium\'s bytes at it
   t.is((await h.xenemu('block-io', 'win', 'hdc', 'read', '--length', '4k')).code, 1);
 
   t.deepEqual(await h.xl('cd-insert', 'win', 'hdc', a), { stdout: '', stderr: '', code: 0 });
-  await h.disksConnected('win');
-  t.like(await hdc(h), { target: a, state: 4, sectors: (192 * KiB) / 512 });
+  t.like(await hdc(h), { target: a, ...CONNECTED, sectors: (192 * KiB) / 512 });
   t.like(await verify(h, a), { code: 0, mismatches: 0, bytes: 192 * KiB });
   // list -l: the disk as libxl keeps it, with its medium.
   t.regex((await h.xl('list', '-l', 'win')).stdout, new RegExp(`"pdev_path": "${a}",\\s*"vdev": "hdc",\\s*"format": "raw"`));
@@ -65,13 +69,11 @@ test('insert, eject, insert again: the guest reads the new medium\'s bytes at it
   // A different medium, through `xenemu`, with a relative path (the caller's directory).
   const relative = await runNode(RUN_JS, ['cd-insert', 'win', 'hdc', 'b.iso'], h.env, dir);
   t.deepEqual(relative, { stdout: '', stderr: '', code: 0 });
-  await h.disksConnected('win');
-  t.like(await hdc(h), { target: b, sectors: (64 * KiB) / 512 });
+  t.like(await hdc(h), { target: b, ...CONNECTED, sectors: (64 * KiB) / 512 });
   t.like(await verify(h, b), { code: 0, mismatches: 0, bytes: 64 * KiB });
 
   t.deepEqual(await h.xl('cd-eject', 'win', 'hdc'), { stdout: '', stderr: '', code: 0 });
-  await h.disksConnected('win');
-  t.like(await hdc(h), { target: '', sectors: 0 });
+  t.like(await hdc(h), { target: '', ...CONNECTED, sectors: 0 });
   const read = await h.xenemu('block-io', 'win', 'hdc', 'read', '--length', '4k');
   t.is(read.code, 1);
   t.regex((await h.xl('list', '-l', 'win')).stdout, /"pdev_path": "",\s*"vdev": "hdc",\s*"format": "empty"/);
@@ -117,4 +119,28 @@ test('bad input: xl\'s messages and statuses, and the drive as it was', async (t
 
   t.is(JSON.stringify(await hdc(h)), before);
   t.like(await hdc(h), { target: '', sectors: 0, state: 4 });
+});
+
+test('a medium that fails to attach (its hotplug script fails) leaves the old one in, connected; two changes at once both finish, one after the other', async (t) => {
+  const h = await hvmGuest(t, "',hdc:cdrom,r'");
+  const a = iso('d.iso', 64 * KiB);
+  const b = iso('e.iso', 128 * KiB);
+  t.deepEqual(await h.xl('cd-insert', 'win', 'hdc', a), { stdout: '', stderr: '', code: 0 });
+
+  // The drive's removal runs the script once (its failure only logged, as libxl logs it), the new medium's add a second time: that one fails.
+  t.is((await h.xenemu('fault', 'add', 'hotplug-fail', 'win', '--count', '2')).code, 0);
+  const failed = await h.xl('cd-insert', 'win', 'hdc', b);
+  t.is(failed.code, 1);
+  t.regex(failed.stderr, /^xenemu: script: hotplug script \/etc\/xen\/scripts\/block add failed for \/local\/domain\/0\/backend\/vbd\/\d+\/5632: exit status 1 \(xenemu fault \d+: hotplug-fail\)\n$/);
+  t.like(await hdc(h), { target: a, ...CONNECTED, sectors: (64 * KiB) / 512 });
+  t.like(await verify(h, a), { code: 0, mismatches: 0 });
+  t.regex((await h.xl('list', '-l', 'win')).stdout, new RegExp(`"pdev_path": "${a}"`));
+
+  const both = await Promise.all([h.xl('cd-insert', 'win', 'hdc', b), h.xl('cd-eject', 'win', 'hdc')]);
+  t.deepEqual(both, [{ stdout: '', stderr: '', code: 0 }, { stdout: '', stderr: '', code: 0 }]);
+  const now = await hdc(h);
+  t.like(now, CONNECTED);
+  // Whichever came second is in the drive, and the guest sees exactly that.
+  if (now.target === b) t.like(await verify(h, b), { code: 0, mismatches: 0, bytes: 128 * KiB });
+  else t.like(now, { target: '', sectors: 0 });
 });

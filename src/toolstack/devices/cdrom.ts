@@ -16,9 +16,10 @@
 
 import type { DiskSpec } from '../config/index.js';
 import { ToolstackError } from '../errors.js';
-import { detachDevice, type DeviceDeps } from './device-flow.js';
+import { XenbusState } from '../../abi/index.js';
+import { detachDevice, INIT_TIMEOUT_NS, type DeviceDeps } from './device-flow.js';
 import { attachDisk, checkDisk, findDisk, listDisks } from './disks.js';
-import type { DeviceId } from './generic.js';
+import { backendPath, frontendPath, waitForState, type DeviceId } from './generic.js';
 import type { VbdContext, VbdInfo } from './vbd.js';
 
 /** How long both busses have to drop a removed drive (libxl's LIBXL_DESTROY_TIMEOUT). */
@@ -70,10 +71,29 @@ export async function changeMedium(deps: CdromDeps, from: DiskSpec, to: DiskSpec
     await attachDisk(deps, to, ctx);
   } catch (err) {
     await untilGone(deps, d).catch(() => {});
-    await attachDisk(deps, from, ctx).catch((again: Error) => deps.log(`domain ${ctx.domid}: cdrom ${from.vdev}: the old medium did not go back in either: ${again.message}`));
+    await attachDisk(deps, from, ctx).then(
+      () => untilConnected(deps, d),
+      (again: Error) => deps.log(`domain ${ctx.domid}: cdrom ${from.vdev}: the old medium did not go back in either: ${again.message}`),
+    );
     throw err;
   }
   deps.log(`domain ${ctx.domid}: cdrom ${to.vdev}: ${to.target === undefined ? 'medium ejected' : `medium ${to.target} inserted`}`);
+  await untilConnected(deps, d);
+}
+
+/**
+ * The change is done when the guest has the drive again: both ends Connected. A drive
+ * still connecting is no drive to change again (its frontend may not have attached
+ * yet to hear the backend close), and the command's caller may read it at once. A
+ * guest that takes longer than libxl's 10 s has the medium all the same: logged.
+ */
+async function untilConnected(deps: DeviceDeps, d: DeviceId): Promise<void> {
+  const connected = (s: number): boolean => s === XenbusState.Connected;
+  try {
+    for (const path of [frontendPath(d), backendPath(d)]) await waitForState(deps.xs, deps.clock, `${path}/state`, connected, INIT_TIMEOUT_NS, `cdrom vbd ${d.devid}`);
+  } catch (err) {
+    deps.log(`domain ${d.domid}: cdrom vbd ${d.devid}: the new medium is in, but the guest has not connected it: ${(err as Error).message}`);
+  }
 }
 
 /** Wait until neither end's kernel has the device on a bus any more (bounded: polled, as nothing in XenStore says it). */
