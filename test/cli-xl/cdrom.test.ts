@@ -58,11 +58,13 @@ test('insert, eject, insert again: the guest reads the new medium\'s bytes at it
 
   // The empty drive of the config: no medium, reads fail.
   t.like(await hdc(h), { target: '', sectors: 0 });
-  t.is((await h.xenemu('block-io', 'win', 'hdc', 'read', '--length', '4k')).code, 1);
+  t.deepEqual(await h.xenemu('block-io', 'win', 'hdc', 'read', '--length', '4k'), { stdout: '', stderr: 'xenemu: hdc: read of 4096 bytes at 0 goes past the end of the disk (0 bytes)\n', code: 1 });
 
   t.deepEqual(await h.xl('cd-insert', 'win', 'hdc', a), { stdout: '', stderr: '', code: 0 });
   t.like(await hdc(h), { target: a, ...CONNECTED, sectors: (192 * KiB) / 512 });
   t.like(await verify(h, a), { code: 0, mismatches: 0, bytes: 192 * KiB });
+  // The guest's own idea of the disk's size: a read with no --length reads to its end.
+  t.like(JSON.parse((await h.xenemu('block-io', 'win', 'hdc', 'read', '--json')).stdout), { bytes: 192 * KiB });
   // list -l: the disk as libxl keeps it, with its medium.
   t.regex((await h.xl('list', '-l', 'win')).stdout, new RegExp(`"pdev_path": "${a}",\\s*"vdev": "hdc",\\s*"format": "raw"`));
 
@@ -75,7 +77,8 @@ test('insert, eject, insert again: the guest reads the new medium\'s bytes at it
   t.deepEqual(await h.xl('cd-eject', 'win', 'hdc'), { stdout: '', stderr: '', code: 0 });
   t.like(await hdc(h), { target: '', ...CONNECTED, sectors: 0 });
   const read = await h.xenemu('block-io', 'win', 'hdc', 'read', '--length', '4k');
-  t.is(read.code, 1);
+  // As the config's empty drive: a disk of 0 bytes, the guest's block layer refuses the read.
+  t.deepEqual(read, { stdout: '', stderr: 'xenemu: hdc: read of 4096 bytes at 0 goes past the end of the disk (0 bytes)\n', code: 1 });
   t.regex((await h.xl('list', '-l', 'win')).stdout, /"pdev_path": "",\s*"vdev": "hdc",\s*"format": "empty"/);
 
   // The medium is the domain's: a restart of the daemon brings the drive back with it.
