@@ -1077,6 +1077,7 @@ export class Toolstack {
     const from = guest.record.config.disk.find((d) => d.devid === drive.devid);
     if (from === undefined) throw new ToolstackError('ENODEV', 'Virtual device not found');
     // libxl has QEMU change the medium; here the guest's frontend must let go of the drive (see devices/cdrom.ts).
+    if (domain.shutdownReason !== null) throw new ToolstackError('EBUSY', `domain ${domid} has shut down: its frontend cannot let go of ${vdev} for the medium to change`);
     if (domain.paused) throw new ToolstackError('EBUSY', `domain ${domid} is paused: its frontend cannot let go of ${vdev} for the medium to change; unpause it first`);
     const to = withMedium(from, target);
     const busHas = this.deps.busHas ?? (() => false);

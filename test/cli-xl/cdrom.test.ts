@@ -122,6 +122,16 @@ test('bad input: xl\'s messages and statuses, and the drive as it was', async (t
 
   t.is(JSON.stringify(await hdc(h)), before);
   t.like(await hdc(h), { target: '', sectors: 0, state: 4 });
+
+  // A guest that crashed (and is kept, on_crash=preserve) has no frontend to let go either.
+  const kept = await h.xl('create', '-q', scratchFile('kept.cfg', 'name = "kept"\ntype = "hvm"\nmemory = 64\non_crash = "preserve"\ndisk = [ \',hdc:cdrom,r\' ]\n'));
+  t.is(kept.code, 0, kept.stderr);
+  await h.disksConnected('kept');
+  t.is((await h.xl('sysrq', 'kept', 'c')).code, 0);
+  await h.until((rs) => rs.some((r) => r.name === 'kept' && r.stateFlags.shutdown), 'kept crashed');
+  const crashed = await h.xl('cd-insert', 'kept', 'hdc', a);
+  t.is(crashed.code, 1);
+  t.regex(crashed.stderr, /^xenemu: domain \d+ has shut down: its frontend cannot let go of hdc for the medium to change\n$/);
 });
 
 test('a medium that fails to attach (its hotplug script fails) leaves the old one in, connected; two changes at once both finish, one after the other', async (t) => {
