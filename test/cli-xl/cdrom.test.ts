@@ -48,6 +48,15 @@ async function hdc(h: XlHost): Promise<{ target: string; state: number; backendS
   return { target: d.target, state: d.state, backendState: d.backendState, sectors: d.stats?.sectors };
 }
 
+/** Poll hdc through the CLI (a new daemon after a restart: no client kept) until both ends are Connected. */
+async function hdcConnected(h: XlHost): Promise<Awaited<ReturnType<typeof hdc>>> {
+  for (let i = 0; i < 500; i++) {
+    const d = await hdc(h).catch(() => null);
+    if (d !== null && d.state === 4 && d.backendState === 4) return d;
+  }
+  throw new Error('never happened: hdc Connected after the restart');
+}
+
 /** Both ends Connected: when cd-insert returns, the guest has the drive back. */
 const CONNECTED = { state: 4, backendState: 4 };
 
@@ -81,12 +90,20 @@ test('insert, eject, insert again: the guest reads the new medium\'s bytes at it
   t.deepEqual(read, { stdout: '', stderr: 'xenemu: hdc: read of 4096 bytes at 0 goes past the end of the disk (0 bytes)\n', code: 1 });
   t.regex((await h.xl('list', '-l', 'win')).stdout, /"pdev_path": "",\s*"vdev": "hdc",\s*"format": "empty"/);
 
-  // The medium is the domain's: a restart of the daemon brings the drive back with it.
+  // The medium is the domain's: a restart of the daemon brings the drive back with it,
+  // after `host stop` (the guest resumed from its image) and after kill -9 alike.
   t.deepEqual(await h.xenemu('cd-insert', 'win', 'hdc', a), { stdout: '', stderr: '', code: 0 });
+  const pid = h.host.pid();
+  await h.host.stop();
   await h.host.restart();
-  await h.disksConnected('win');
-  t.like(await hdc(h), { target: a, sectors: (192 * KiB) / 512 });
+  t.not(h.host.pid(), pid);
+  t.like(await hdcConnected(h), { target: a, sectors: (192 * KiB) / 512 });
   t.like(await verify(h, a), { code: 0, mismatches: 0 });
+  t.deepEqual(await h.xl('cd-eject', 'win', 'hdc'), { stdout: '', stderr: '', code: 0 });
+  await h.host.kill();
+  await h.host.restart();
+  t.like(await hdcConnected(h), { target: '', sectors: 0 });
+  t.regex((await h.xl('list', '-l', 'win')).stdout, /"pdev_path": "",\s*"vdev": "hdc",\s*"format": "empty"/);
 });
 
 test('bad input: xl\'s messages and statuses, and the drive as it was', async (t) => {
