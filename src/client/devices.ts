@@ -19,6 +19,11 @@ export class DeviceClient extends TypedClient<DeviceRpc> {
     return this.call('block.list', { ref });
   }
 
+  /** xl cd-insert (an absolute target) and cd-eject (target ""). */
+  cdInsert(ref: string, vdev: string, target: string): Promise<{ devid: number }> {
+    return this.call('block.cdInsert', { ref, vdev, target });
+  }
+
   networkAttach(ref: string, vif: VifSpecFields): Promise<{ devid: number; mac: string }> {
     return this.call('network.attach', { ref, vif: vif as DeviceRpc['network.attach']['params']['vif'] });
   }

@@ -34,6 +34,7 @@ import {
   domnameNotFoundMessage,
   formatDomid,
   formatDomname,
+  formatVmList,
   listDomainNotFoundMessage,
   listHeader,
   listLine,
@@ -462,6 +463,23 @@ export async function xlTrigger(ctx: XlContext, o: { domain: string; trigger: st
   return { stdout: '', data: { domid, trigger, vcpu } };
 }
 
+/** main_button_press(): printed first thing, before its options are parsed (stderr). */
+export const BUTTON_PRESS_DEPRECATED = 'WARNING: "button-press" is deprecated. Please use "trigger"\n';
+
+/**
+ * main_button_press() (xl_misc.c): the deprecated spelling of `trigger DOMAIN power`
+ * or `sleep` (its warning is the caller's: xl prints it before parsing the command
+ * line). Only those two buttons, as strcmp() spells them; the trigger as xlTrigger
+ * sends it, failures included (xl exits 0 whatever libxl_send_trigger() answers;
+ * xenemu's trigger exits 1, and so does this).
+ */
+export async function xlButtonPress(ctx: XlContext, o: { domain: string; button: string }): Promise<XlOutput<{ domid: number; trigger: string; vcpu: number }>> {
+  const client = await ctx.client();
+  const domid = await findDomain(client, o.domain);
+  if (o.button !== 'power' && o.button !== 'sleep') throw new XlFailure(`${o.button} is an invalid button identifier\n`, 1);
+  return xlTrigger(ctx, { domain: String(domid), trigger: o.button });
+}
+
 export async function xlRename(ctx: XlContext, o: { domain: string; newName: string }): Promise<XlOutput<{ domid: number; name: string }>> {
   const client = await ctx.client();
   const domid = await findDomain(client, o.domain);
@@ -470,6 +488,18 @@ export async function xlRename(ctx: XlContext, o: { domain: string; newName: str
 }
 
 // ---- domid, domname, info, uptime, dmesg ---------------------------------------------
+
+/**
+ * main_vm_list() (xl_info.c, list_vm): libxl_list_vm()'s UUID, id and name of every
+ * domain but stub domains (xenemu has none). Domain-0 is listed: xl's help says
+ * "excluding dom0", but libxl_list_vm() has walked libxl_list_domain(), which starts
+ * at domid 0, since Xen 4.7.
+ */
+export async function xlVmList(ctx: XlContext): Promise<XlOutput<Array<{ uuid: string; domid: number; name: string | null }>>> {
+  const client = await ctx.client();
+  const vms = (await client.list()).map((r) => ({ uuid: r.uuid.toLowerCase(), domid: r.domid, name: r.name }));
+  return { stdout: formatVmList(vms), data: vms };
+}
 
 export async function xlDomid(ctx: XlContext, o: { name: string }): Promise<XlOutput<{ domid: number }>> {
   const client = await ctx.client();

@@ -35,6 +35,8 @@ import { invokedAs } from './invoked-as.js';
 import {
   XlFailure,
   XlSession,
+  BUTTON_PRESS_DEPRECATED,
+  xlButtonPress,
   xlCreate,
   xlDestroy,
   xlDmesg,
@@ -52,6 +54,7 @@ import {
   xlVcpuList,
   xlVcpuPin,
   xlVcpuSet,
+  xlVmList,
   type XlContext,
   type XlOutput,
 } from './xl-commands.js';
@@ -76,6 +79,8 @@ interface CommandSpec {
   run: Runner;
   /** false: the main_* calls no getopt (no -h, no option refused); every argument is an operand. */
   getopt?: false;
+  /** What the command prints on stderr before it parses its arguments. */
+  before?: string;
 }
 
 const has = (p: ParsedXlArgs, opt: string): boolean => p.options.some((o) => o.opt === opt);
@@ -147,6 +152,19 @@ const COMMANDS: Record<Exclude<XenemuXlCommand, 'create' | 'top'>, CommandSpec> 
       });
     },
   },
+  // xl_cdrom.c's verbs live in xl-cdrom.ts, loaded only when one of them runs.
+  'cd-insert': {
+    optstring: '',
+    longopts: [],
+    run: async (ctx, p) => (await import('./xl-cdrom.js')).xlCdInsert(ctx, { domain: p.operands[0]!, vdev: p.operands[1]!, target: p.operands[2]!, cwd: process.cwd() }),
+  },
+  'cd-eject': {
+    optstring: '',
+    longopts: [],
+    run: async (ctx, p) => (await import('./xl-cdrom.js')).xlCdInsert(ctx, { domain: p.operands[0]!, vdev: p.operands[1]!, target: null, cwd: process.cwd() }),
+  },
+  'button-press': { optstring: '', longopts: [], before: BUTTON_PRESS_DEPRECATED, run: (ctx, p) => xlButtonPress(ctx, { domain: p.operands[0]!, button: p.operands[1]! }) },
+  'vm-list': { optstring: '', longopts: [], run: (ctx) => xlVmList(ctx) },
   'mem-max': { optstring: '', longopts: [], run: (ctx, p) => xlMem(ctx, { domain: p.operands[0]!, size: p.operands[1]!, max: true }) },
   'mem-set': { optstring: '', longopts: [], run: (ctx, p) => xlMem(ctx, { domain: p.operands[0]!, size: p.operands[1]!, max: false }) },
   // -l is xenemu's (the vcpu_info column); xl's vcpu-list has no options.
@@ -329,6 +347,7 @@ export async function xlRun(argv0: string, args: readonly string[], note: (text:
       result = runTop(rest, env);
     } else {
       const c = COMMANDS[name];
+      if (c.before !== undefined) note(c.before);
       const parsed = c.getopt === false ? { options: [], operands: rest.slice(1) } : xlGetopt(name, rest, c.optstring, c.longopts, XL_REQUIRED_ARGS[name], env);
       result = isXlExit(parsed) ? parsed : c.run(session, parsed, globals);
     }

@@ -11,6 +11,7 @@
 
 import type * as XlCommands from './xl-commands.js';
 import type { XlContext, XlOutput } from './xl-commands.js';
+import type { XlCdInsertResult } from './xl-cdrom.js';
 import type { XlRestoreResult, XlSaveResult } from './xl-saverestore.js';
 
 /** A parsed command line, as oclif's parse() returns it (the parts read here). */
@@ -99,6 +100,13 @@ export const XL_VERBS = {
   trigger: {
     run: (xl, ctx, p) => xl.xlTrigger(ctx, { domain: arg(p, 'domain'), trigger: arg(p, 'trigger'), ...opt('vcpu', p.args.vcpu) }),
   } satisfies XlVerb<{ domid: number; trigger: string; vcpu: number }>,
+  'button-press': {
+    run: (xl, ctx, p) => {
+      ctx.note(xl.BUTTON_PRESS_DEPRECATED);
+      return xl.xlButtonPress(ctx, { domain: arg(p, 'domain'), button: arg(p, 'button') });
+    },
+  } satisfies XlVerb<{ domid: number; trigger: string; vcpu: number }>,
+  'vm-list': { run: (xl, ctx) => xl.xlVmList(ctx) } satisfies XlVerb<Array<{ uuid: string; domid: number; name: string | null }>>,
   // xl_console.c's verb lives in xl-console.ts, loaded only when it runs.
   console: {
     run: async (_xl, ctx, p) => (await import('./xl-console.js')).xlConsole(ctx, { domain: arg(p, 'domain'), ...opt('type', str(p, 'type')), ...opt('num', str(p, 'num')) }),
@@ -158,6 +166,13 @@ export const XL_VERBS = {
   'block-detach': {
     run: async (_xl, ctx, p) => (await import('./xl-block.js')).xlBlockDetach(ctx, { domain: arg(p, 'domain'), vdev: arg(p, 'vdev'), force: on(p, 'force') }),
   } satisfies XlVerb<{ domid: number; devid: number }>,
+  // xl_cdrom.c's verbs live in xl-cdrom.ts, loaded only when one of them runs.
+  'cd-insert': {
+    run: async (_xl, ctx, p) => (await import('./xl-cdrom.js')).xlCdInsert(ctx, { domain: arg(p, 'domain'), vdev: arg(p, 'vdev'), target: arg(p, 'target'), cwd: process.cwd() }),
+  } satisfies XlVerb<XlCdInsertResult>,
+  'cd-eject': {
+    run: async (_xl, ctx, p) => (await import('./xl-cdrom.js')).xlCdInsert(ctx, { domain: arg(p, 'domain'), vdev: arg(p, 'vdev'), target: null, cwd: process.cwd() }),
+  } satisfies XlVerb<XlCdInsertResult>,
   // xl_nic.c's verbs live in xl-network.ts, loaded only when one of them runs.
   'network-attach': {
     run: async (_xl, ctx, p) => (await import('./xl-network.js')).xlNetworkAttach(ctx, { domain: arg(p, 'domain'), specs: operands(p).slice(1), cwd: process.cwd() }),

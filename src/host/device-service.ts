@@ -11,6 +11,8 @@ export function deviceMethods(machine: Machine): Record<string, RpcMethod> {
   return rpcMethods<DeviceRpc>({
     'block.attach': (p) => toolstack.blockAttach(domid(p.ref), p.disk),
     'block.detach': (p) => toolstack.blockDetach(domid(p.ref), p.vdev, p.force),
+    // A domid as it is: libxl_cdrom_insert() itself says when no domain has it.
+    'block.cdInsert': (p) => toolstack.cdromInsert(/^[0-9]+$/.test(p.ref) ? Number(p.ref) : domid(p.ref), p.vdev, p.target === '' ? null : p.target),
     'block.list': async (p) => (await toolstack.blockList(domid(p.ref))).map((r) => withStats(machine, r)),
     'network.attach': (p) => toolstack.networkAttach(domid(p.ref), p.vif),
     'network.detach': (p) => toolstack.networkDetach(domid(p.ref), p.dev),

@@ -23,6 +23,7 @@ import type { KernelState } from '../kernel/saved.js';
 import { ToolstackError } from './errors.js';
 import { removeDomainLayout, writeConsoleLayout, writeDomainLayout, type LayoutInfo } from './xenstore-layout.js';
 import type { DeviceDeps } from './devices/device-flow.js';
+import { changeMedium, findCdrom, withMedium } from './devices/cdrom.js';
 import { attachDisk, detachDisk, findDisk, listDisks } from './devices/disks.js';
 import { attachNic, detachNic, findNic, listNics, nicDevids } from './devices/nics.js';
 import type { NicInfo } from './devices/vif.js';
@@ -89,6 +90,8 @@ export interface ToolstackDeps {
   captureProblem?: (domid: number, devid: number, capture: string | undefined) => string | null;
   /** Faults made to happen on purpose (`xenemu fault`, `xenemu.faults` in a config). */
   faults?: ToolstackFaults;
+  /** Whether a domain's kernel still has a XenBus device at `node` (relative to its home): a cdrom's medium change waits for its drive to be gone. */
+  busHas?: (domid: number, node: string) => boolean;
 }
 
 /** Where the toolstack meets the faults: what it asks, and what it reports. */
@@ -132,6 +135,8 @@ interface Guest {
  */
 export class Toolstack {
   private readonly guests = new Map<number, Guest>();
+  /** Each guest's medium changes, one after the other (as libxl's device lock orders them): two replugs of a drive must not interleave. */
+  private readonly mediumChanges = new Map<number, Promise<unknown>>();
   /** Every change the toolstack makes to a domain goes through here. */
   private readonly domctl: Domctl;
 
@@ -1045,6 +1050,40 @@ export class Toolstack {
       if (disks !== undefined && (await findDisk(this.deps.xs, domid, d.devid)) === undefined) this.setDisks(domid, disks.filter((x) => x.devid !== d.devid));
     }
     return { devid: d.devid };
+  }
+
+  /**
+   * xl cd-insert / cd-eject (libxl_cdrom_insert): put `target` (null: no medium) in the
+   * HVM guest's cdrom drive `vdev`, with libxl's checks and messages. The new medium
+   * is kept in the record, as libxl keeps it in the domain's stored configuration: a
+   * restart of the daemon or a reboot of the guest brings the drive back with it.
+   */
+  cdromInsert(domid: number, vdev: string, target: string | null): Promise<{ devid: number }> {
+    const change = (this.mediumChanges.get(domid) ?? Promise.resolve()).catch(() => {}).then(() => this.changeMedium(domid, vdev, target));
+    const settled = change.catch(() => {});
+    this.mediumChanges.set(domid, settled);
+    void settled.then(() => {
+      if (this.mediumChanges.get(domid) === settled) this.mediumChanges.delete(domid);
+    });
+    return change;
+  }
+
+  private async changeMedium(domid: number, vdev: string, target: string | null): Promise<{ devid: number }> {
+    const guest = this.guests.get(domid);
+    const domain = this.deps.hv.domains.get(domid);
+    if (domain === undefined) throw new ToolstackError('ESRCH', `unable to get domain type for domid=${domid}`);
+    if (guest?.record.config.type !== 'hvm') throw new ToolstackError('EINVAL', 'cdrom-insert requires an HVM domain');
+    const drive = await findCdrom(this.diskDeps(), domid, vdev);
+    const from = guest.record.config.disk.find((d) => d.devid === drive.devid);
+    if (from === undefined) throw new ToolstackError('ENODEV', 'Virtual device not found');
+    // libxl has QEMU change the medium; here the guest's frontend must let go of the drive (see devices/cdrom.ts).
+    if (domain.shutdownReason !== null) throw new ToolstackError('EBUSY', `domain ${domid} has shut down: its frontend cannot let go of ${vdev} for the medium to change`);
+    if (domain.paused) throw new ToolstackError('EBUSY', `domain ${domid} is paused: its frontend cannot let go of ${vdev} for the medium to change; unpause it first`);
+    const to = withMedium(from, target);
+    const busHas = this.deps.busHas ?? (() => false);
+    await changeMedium({ ...this.diskDeps(), busHas }, from, to, { domid, backendDomid: drive.backendId, guestType: 'hvm' });
+    this.setDisks(domid, guest.record.config.disk.map((d) => (d.devid === to.devid ? to : d)));
+    return { devid: to.devid };
   }
 
   /**

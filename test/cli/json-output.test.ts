@@ -37,6 +37,7 @@ const RUNS: Record<JsonCommand, string[][]> = {
   info: [[], ['-n']],
   domid: [['web']],
   domname: [['0']],
+  'vm-list': [[]],
   dmesg: [['web']],
   interrupts: [[], ['web']],
   'intr-bind': [['web', 'xenstore0', '0']],

@@ -74,6 +74,7 @@ const VALID: Record<string, unknown> = {
   'block.attach': { ref: 'fuzz', disk: { vdev: 'xvdb', devtype: 'cdrom', access: 'ro', format: 'empty' } },
   'block.detach': { ref: 'fuzz', vdev: 'xvdb', force: false },
   'block.list': { ref: 'fuzz' },
+  'block.cdInsert': { ref: 'fuzz', vdev: 'hdc', target: '' },
   'network.attach': { ref: 'fuzz', vif: { bridge: 'xenbr0' } },
   'network.detach': { ref: 'fuzz', dev: '0' },
   'network.list': { ref: 'fuzz' },

@@ -49,6 +49,11 @@ export const ARG_KINDS: Readonly<Record<string, ArgKinds>> = {
   'block-attach': domain,
   'block-list': domains,
   'block-detach': domain,
+  // DOM VDEV FILE: the drive is a guest's vdev, the medium a file.
+  'cd-insert': { args: ['domain', 'none', 'file'] },
+  'cd-eject': domain,
+  'button-press': domain,
+  'vm-list': {},
   'network-attach': domain,
   'network-list': domains,
   'network-detach': domain,

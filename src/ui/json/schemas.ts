@@ -450,6 +450,7 @@ export const JSON_OUTPUTS = {
   uptime: z.array(UptimeRowJson),
   info: InfoJson,
   domid: z.strictObject({ domid: Domid }),
+  'vm-list': z.array(z.strictObject({ uuid: z.string(), domid: Domid, name: DomainName })),
   domname: z.strictObject({ name: DomainName }),
   dmesg: z.strictObject({ lines: z.array(z.string()) }),
   interrupts: z.union([z.array(HostIntrRowJson).describe('without DOM: one row per domain'), DomainIntrJson.describe('for one domain')]),

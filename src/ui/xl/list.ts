@@ -69,7 +69,7 @@ export function listLine(row: XlDomainRow, options: XlListOptions = {}): string 
   return `${out}\n`;
 }
 
-/** `xl vm-list` (list_vm): guests with their UUIDs. The caller leaves out dom0. */
+/** `xl vm-list` (list_vm): the domains libxl_list_vm() answers (Domain-0 among them) with their UUIDs. */
 export function formatVmList(rows: readonly { uuid: string; domid: number; name: string | null }[]): string {
   let out = 'UUID                                  ID    name\n';
   for (const r of rows) out += `${formatUuid(r.uuid)}${cprintf('  %d    %-30s\n', r.domid, cstr(r.name))}`;
