@@ -173,7 +173,6 @@ export class DebugKeys {
       // One NUMA node (xl info's nr_nodes).
       this.print(`NODE affinity for domain ${d.domid}: [0]`);
       this.print(`VCPU information and callbacks for domain ${d.domid}:`);
-      const periods = new Map((d.timers?.save().vcpu ?? []).map((t) => [t.vcpu, t.periodNs]));
       for (const v of d.vcpus) {
         // sched-gran=cpu: one scheduling unit per vCPU, numbered as it.
         this.print(`  UNIT${v.id} affinities: hard={${bitmapList(v.hardAffinity ?? all)}} soft={${bitmapList(v.softAffinity ?? all)}}`);
@@ -187,7 +186,7 @@ export class DebugKeys {
         // domain_shutdown pauses each vCPU once (vcpu_pause_nosync); a vCPU not running waits blocked.
         const flags = !v.online ? VPF_DOWN : has ? 0 : VPF_BLOCKED;
         this.print(`    pause_count=${d.shutdownReason !== null ? 1 : 0} pause_flags=${flags.toString(16)}`);
-        const period = periods.get(v.id);
+        const period = d.timers?.vcpuPeriodNs(v.id);
         if (period === undefined) this.print('No periodic timer');
         else this.print(`${Math.floor(1e9 / period)} Hz periodic timer (period ${Math.floor(period / 1e6)} ms)`);
       }

@@ -91,7 +91,7 @@ export const DomainParams = {
    * XEN_SYSCTL_debug_keys: the keys as xl passes them (strlen bytes of its argument).
    * Bounded so that one call cannot fill the console ring many times over.
    */
-  'host.debugKeys': z.strictObject({ keys: z.string().max(MAX_DEBUG_KEYS) }),
+  'host.debugKeys': z.strictObject({ keys: z.string().max(MAX_DEBUG_KEYS, { error: `${MAX_DEBUG_KEYS} keys at most per call` }) }),
   'vcpu.list': z.strictObject({ refs: Refs.optional() }),
   'vcpu.pin': z.strictObject({
     ref: DomainRef,

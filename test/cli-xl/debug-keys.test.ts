@@ -1,6 +1,7 @@
 import test from 'ava';
 import { join } from 'node:path';
 import { connectXsClient } from '../../src/client/xs-socket.js';
+import { MAX_DEBUG_KEYS } from '../../src/protocol/domain-rpc.js';
 import { formatCommandHelp } from '../../src/ui/xl/index.js';
 import { assertXlBuilt, CONFIGS, xlHost, type XlHost } from './helpers.js';
 
@@ -205,8 +206,11 @@ test.serial("h lists the installed keys; * runs every diagnostic one under its h
   t.deepEqual(await press(''), []);
 });
 
-test.serial("usage: no KEYS is def_getopt's complaint and the usage, an option its complaint alone, exit 2", async (t) => {
+test.serial("usage: no KEYS is def_getopt's complaint and the usage, an option its complaint alone, exit 2; too many keys exit 1", async (t) => {
   t.deepEqual(await h.xl('debug-keys'), { stdout: formatCommandHelp('debug-keys'), stderr: "'xl debug-keys' requires at least 1 argument.\n\n", code: 2 });
   t.is((await h.xenemu('debug-keys')).code, 2);
+  // Past the daemon's bound: libxl's error, then xl's, exit 1; nothing pressed.
+  const many = 'h'.repeat(MAX_DEBUG_KEYS + 1);
+  t.deepEqual(await h.xl('debug-keys', many), { stdout: '', stderr: `xenemu: sending debug keys: params.keys: ${MAX_DEBUG_KEYS} keys at most per call\ncannot send debug keys: ${many}\n`, code: 1 });
   t.deepEqual(await h.xl('debug-keys', '-x', 'e'), { stdout: '', stderr: "option `x' not supported.\n", code: 2 });
 });

@@ -96,6 +96,10 @@ test("q: a shut-down domain's vCPUs are paused once; a destroyed domain that oth
     '    pause_count=0 pause_flags=2',
     'No periodic timer',
   ]);
+  // VCPUOP_set_periodic_timer: Hz and ms as Xen's integer divisions make them (1e9 / 3 ms).
+  a.hc.setPeriodicTimer(0, 3_000_000);
+  lines = press(hv, 'q');
+  t.is(lines[lines.indexOf('General information for domain 1:') + 9], '333 Hz periodic timer (period 3 ms)');
   hv.shutdown(1, 'crash');
   lines = press(hv, 'q');
   d1 = lines.indexOf('General information for domain 1:');
