@@ -44,11 +44,9 @@ const DOMDYING_DEAD = 2;
 
 const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
 
-/**
- * Xen's %*pbl (bitmap_scnlistprintf): set bits as ranges, "0-3,5"; nothing for none.
- * `bits` is sorted.
- */
-export function bitmapList(bits: readonly number[]): string {
+/** Xen's %*pbl (bitmap_scnlistprintf): the set bits as ranges, "0-3,5"; nothing for none. */
+export function bitmapList(set: readonly number[]): string {
+  const bits = [...new Set(set)].sort((a, b) => a - b);
   const out: string[] = [];
   for (let i = 0; i < bits.length; ) {
     let j = i;
@@ -164,7 +162,7 @@ export class DebugKeys {
       // page one; domain_kill drops the first, and the others go with the last such page.
       const refcnt = (dead ? 0 : 1) + (nrPages > 0 ? 1 : 0) + (xenheapPages > 0 ? 1 : 0);
       const running = d.vcpus.filter((v) => this.isRunning(d, v.id));
-      const dirty = [...new Set(running.map((v) => v.pcpu))].sort((a, b) => a - b);
+      const dirty = running.map((v) => v.pcpu);
       this.print(`General information for domain ${d.domid}:`);
       this.print(`    refcnt=${refcnt} dying=${dead ? DOMDYING_DEAD : DOMDYING_ALIVE} pause_count=${d.pauseCount}`);
       this.print(`    nr_pages=${nrPages} xenheap_pages=${xenheapPages} dirty_cpus={${bitmapList(dirty)}} max_pages=${Math.floor(d.maxKiB / 4)}`);

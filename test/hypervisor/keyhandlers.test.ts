@@ -33,6 +33,7 @@ test("%*pbl: runs as ranges, single bits alone, nothing for an empty map", (t) =
   t.is(bitmapList([]), '');
   t.is(bitmapList([3]), '3');
   t.is(bitmapList([0, 1, 2, 3, 5, 7, 8]), '0-3,5,7-8');
+  t.is(bitmapList([2, 0, 1, 2]), '0-2', 'a set: order and repeats do not matter');
 });
 
 test("g: pin packs the four counters (host-writable in bits 0-7, host-readable in 8-15); the shared entry as the granter wrote it", (t) => {
