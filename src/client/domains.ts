@@ -100,6 +100,11 @@ export class DomainClient extends TypedClient<DomainRpc> {
     return this.call('domain.dmesg', { ...(ref === undefined ? {} : { ref }), ...(clear ? { clear } : {}) });
   }
 
+  /** XEN_SYSCTL_debug_keys: each key's handler prints to the hypervisor's console (dmesg). */
+  debugKeys(keys: string): Promise<null> {
+    return this.call('host.debugKeys', { keys });
+  }
+
   async hostInfo(): Promise<XlInfo> {
     const info = await this.call('host.info', {});
     // JSON has no u64: a value a double cannot hold exactly may come as its decimal text.

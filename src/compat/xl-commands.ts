@@ -562,6 +562,23 @@ export async function xlDmesg(ctx: XlContext, o: { domain?: string; clear: boole
   return { stdout: lines.map((l) => `${l}\n`).join(''), data: { lines } };
 }
 
+/**
+ * main_debug_keys() (xl_misc.c): XEN_SYSCTL_debug_keys with the argument's bytes; the
+ * handlers print to the hypervisor's console (`xl dmesg`), xl itself prints nothing.
+ * Keys Xen has no handler for are ignored, so only a failed call is an error: libxl's
+ * message, then xl's "cannot send debug keys", exit 1.
+ */
+export async function xlDebugKeys(ctx: XlContext, o: { keys: string }): Promise<XlOutput<{ keys: string }>> {
+  const client = await ctx.client();
+  try {
+    await client.debugKeys(o.keys);
+  } catch (err) {
+    if (err instanceof RpcCallError) throw new XlFailure(`xenemu: sending debug keys: ${err.message}\ncannot send debug keys: ${o.keys}\n`, 1);
+    throw err;
+  }
+  return { stdout: '', data: { keys: o.keys } };
+}
+
 // ---- vCPUs ---------------------------------------------------------------------------
 
 /** vcpulist() (xl_vcpu.c), plus xenemu's -l column (where each vcpu_info lives). */

@@ -39,6 +39,7 @@ import {
   xlButtonPress,
   xlCreate,
   xlDestroy,
+  xlDebugKeys,
   xlDmesg,
   xlDomid,
   xlDomname,
@@ -201,6 +202,7 @@ const COMMANDS: Record<Exclude<XenemuXlCommand, 'create' | 'top'>, CommandSpec> 
     longopts: [long('clear', 'c')],
     run: (ctx, p) => xlDmesg(ctx, { clear: has(p, 'c'), ...(p.operands[0] !== undefined ? { domain: p.operands[0] } : {}) }),
   },
+  'debug-keys': { optstring: '', longopts: [], run: (ctx, p) => xlDebugKeys(ctx, { keys: p.operands[0]! }) },
   uptime: { optstring: 's', longopts: [], run: (ctx, p) => xlUptime(ctx, { domains: p.operands, short: has(p, 's') }) },
   sysrq: { optstring: '', longopts: [], run: (ctx, p) => xlSysrq(ctx, { domain: p.operands[0]!, key: p.operands[1]! }) },
   trigger: {

@@ -77,6 +77,7 @@ export const XL_VERBS = {
   domname: { run: (xl, ctx, p) => xl.xlDomname(ctx, { domid: arg(p, 'id') }) } satisfies XlVerb<{ name: string }>,
   info: { run: (xl, ctx, p) => xl.xlInfo(ctx, { numa: on(p, 'numa'), ...opt('only', p.args.name) }) } satisfies XlVerb<unknown>,
   uptime: { run: (xl, ctx, p) => xl.xlUptime(ctx, { domains: operands(p), short: on(p, 'short') }) } satisfies XlVerb<unknown>,
+  'debug-keys': { run: (xl, ctx, p) => xl.xlDebugKeys(ctx, { keys: arg(p, 'keys') }) } satisfies XlVerb<{ keys: string }>,
   dmesg: { run: (xl, ctx, p) => xl.xlDmesg(ctx, { clear: on(p, 'clear'), ...opt('domain', p.args.domain) }) } satisfies XlVerb<{ lines: string[] }>,
   'vcpu-list': { run: (xl, ctx, p) => xl.xlVcpuList(ctx, { domains: operands(p), long: on(p, 'long') }) } satisfies XlVerb<unknown>,
   'vcpu-set': {

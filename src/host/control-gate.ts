@@ -20,6 +20,8 @@ const READ_ONLY_METHODS: ReadonlySet<string> = new Set([
   'domain.domname',
   'domain.uptime',
   'domain.dmesg',
+  // Handlers only print to the console ring (and send guests VIRQ_DEBUG): nothing persisted.
+  'host.debugKeys',
   'vcpu.list',
   'evtchn.list',
   'evtchn.status',

@@ -132,6 +132,10 @@ export function domainMethods(machine: Machine, dom0Uptime: () => number): Recor
       return lines;
     },
     'host.info': () => hostInfo(hv),
+    'host.debugKeys': (p) => {
+      hv.debugKeys.press(Buffer.from(p.keys, 'utf8'));
+      return null;
+    },
     'vcpu.list': (p) => ({ rows: select(p.refs).flatMap(vcpuRows), nrCpus: hv.host.pcpus }),
     'vcpu.pin': (p) => {
       const d = find(p.ref);

@@ -335,6 +335,11 @@ export class GrantTable {
   untrack(handle: number): void {
     this.putHandle(handle);
   }
+
+  /** nr_maptrack_frames: the maptrack's size in frames (the 'g' debug key prints it). */
+  get maptrackFrames(): number {
+    return this.maptrack.length / MAPTRACK_PER_PAGE;
+  }
 }
 
 function pinCount(act: ActiveGrant): number {

@@ -76,6 +76,11 @@ export class GuestTimers {
     this.vcpu[vcpu] = { handle, periodNs };
   }
 
+  /** The period of the vCPU's periodic timer, if it has one running (Xen's v->periodic_period). */
+  vcpuPeriodNs(vcpu: number): number | undefined {
+    return this.vcpu[vcpu]?.periodNs;
+  }
+
   stopVcpu(vcpu: number): void {
     this.vcpu[vcpu]?.handle.cancel();
     this.vcpu[vcpu] = undefined;

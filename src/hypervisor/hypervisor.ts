@@ -10,6 +10,7 @@ import { DomainTimers } from './vtimers.js';
 import { initialPcpus } from './placement.js';
 import { XenemuError } from '../common/errors.js';
 import { ConsoleRing } from './console-ring.js';
+import { DebugKeys } from './keyhandlers.js';
 import type { XenScheduler } from './host-model.js';
 
 /** Each scheduler's opt_name (struct scheduler.name in xen/common/sched/*.c), as Xen's boot log names it. */
@@ -115,6 +116,8 @@ export class Hypervisor implements EventChannelHost, GrantHost {
   private readonly listeners = new Set<(e: DomainEvent) => void>();
   /** The hypervisor console (`xl dmesg`): "(XEN) ..." lines, bounded. */
   readonly console = new ConsoleRing();
+  /** The debug keys (`xl debug-keys`), whose handlers print to that console. */
+  readonly debugKeys = new DebugKeys(this);
   /** Xen's boot command line (`xl info`'s xen_commandline), set by whoever boots it. */
   commandLine = '';
   readonly startedAtNs: number;
@@ -461,14 +464,6 @@ export class Hypervisor implements EventChannelHost, GrantHost {
   /** send_global_virq: a global VIRQ goes to the domain that handles it, dom0 here. */
   sendGlobalVirq(virq: number): void {
     this.domains.get(0)?.evtchn?.raiseVirq(virq, 0);
-  }
-
-  /**
-   * The 'q' debug key (dump domain and vCPU state): Xen raises VIRQ_DEBUG on every
-   * vCPU of every domain that bound it, and guests that did print their state.
-   */
-  debugKey(): void {
-    for (const d of this.domains.values()) for (const v of d.vcpus) d.evtchn?.raiseVirq(VIRQ.DEBUG, v.id);
   }
 
   pause(domid: number): void {

@@ -40,6 +40,8 @@ const ConfigFile = z
 /** Bounds on create's KEY=VALUE operands, far above any command line. */
 const MAX_OVERRIDES = 1024;
 const MAX_OVERRIDE_LENGTH = 64 * 1024;
+/** The most debug keys one call presses: the console ring holds 128 KiB, and '*' alone prints a few KiB. */
+export const MAX_DEBUG_KEYS = 256;
 
 export const DomainParams = {
   'domain.create': z.strictObject({
@@ -85,6 +87,11 @@ export const DomainParams = {
   'domain.sysrq': z.strictObject({ ref: DomainRef, key: z.string().length(1) }),
   'domain.trigger': z.strictObject({ ref: DomainRef, trigger: z.enum(['nmi', 'reset', 'init', 'power', 'sleep']), vcpu: z.int().min(0).max(0x7fffffff) }),
   'host.info': NoParams,
+  /**
+   * XEN_SYSCTL_debug_keys: the keys as xl passes them (strlen bytes of its argument).
+   * Bounded so that one call cannot fill the console ring many times over.
+   */
+  'host.debugKeys': z.strictObject({ keys: z.string().max(MAX_DEBUG_KEYS, { error: `${MAX_DEBUG_KEYS} keys at most per call` }) }),
   'vcpu.list': z.strictObject({ refs: Refs.optional() }),
   'vcpu.pin': z.strictObject({
     ref: DomainRef,
@@ -126,6 +133,7 @@ interface DomainResults {
   'domain.sysrq': null;
   'domain.trigger': null;
   'host.info': XlInfo;
+  'host.debugKeys': null;
   'vcpu.list': { rows: XlVcpuRow[]; nrCpus: number };
   'vcpu.pin': null;
   'vcpu.set': null;

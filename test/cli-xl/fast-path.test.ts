@@ -104,6 +104,8 @@ const SCRIPT: string[][] = [
   ['unpause', 'second'],
   ['rename', 'web', 'web2'],
   ['rename', 'nope', 'x'],
+  ['debug-keys', 'hx'],
+  ['debug-keys'],
   ['dmesg'],
   ['uptime', '-s', 'web2'],
   ['shutdown'],

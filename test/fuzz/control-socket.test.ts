@@ -47,6 +47,7 @@ const VALID: Record<string, unknown> = {
   'domain.sysrq': { ref: 'fuzz', key: 's' },
   'domain.trigger': { ref: 'fuzz', trigger: 'nmi', vcpu: 0 },
   'host.info': {},
+  'host.debugKeys': { keys: 'h' },
   'vcpu.list': { refs: ['0'] },
   'vcpu.pin': { ref: '0', vcpu: 0, hard: [0], soft: 'all' },
   'vcpu.set': { ref: '0', count: 1 },

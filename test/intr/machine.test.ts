@@ -246,7 +246,7 @@ test('VIRQ_DEBUG reaches every vCPU of every domain that bound it; the host view
   t.teardown(() => tm.dispose());
   await tm.m.toolstack.create(yamlConfig('name: web\ntype: pv\nmemory: 128\nvcpus: 2\n'));
   await running(tm, 1);
-  tm.m.hv.debugKey();
+  tm.m.hv.debugKeys.press(Buffer.from('q'));
   const r = rpc(tm);
   await until(() => row(r['intr.stats']({ ref: 'web' }), 'cpu1:debug').total === 1, 'VIRQ_DEBUG on vCPU 1');
   t.is(row(r['intr.stats']({ ref: '0' }), 'cpu3:debug').total, 1);

@@ -41,6 +41,8 @@ export const ARG_KINDS: Readonly<Record<string, ArgKinds>> = {
   'migrate-receive': {},
   sysrq: domain,
   trigger: domain,
+  // KEYS: Xen's debug-key letters, nothing to complete.
+  'debug-keys': { args: ['none'] },
   'xenbus:list': domain,
   // KIND, then the domain (or "socket") it aims at.
   'fault:add': { args: ['none', 'domain'] },
