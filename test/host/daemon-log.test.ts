@@ -1,12 +1,12 @@
 import test from 'ava';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectXsClient } from '../../src/client/xs-socket.js';
 import { DaemonLog } from '../../src/state/daemon-log.js';
 import { writeHostConfig } from '../../src/state/host-config.js';
 import { statePaths } from '../../src/state/state-dir.js';
-import { startHost, tempHome } from '../helpers/daemon.js';
+import { processGone, startHost, tempHome } from '../helpers/daemon.js';
 
 /** A daemon.log line: its time, then what was said. */
 const LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z .*$/;
@@ -61,7 +61,7 @@ test('a daemon.log line longer than the limit is written whole, in a file of its
   t.true(linesOf([path]).at(-1)!.includes('line 199 '));
 });
 
-test('the daemon rotates daemon.log at host.yaml\'s daemon_log_max_kib keeping daemon_log_backups, and each start begins a log of its own with the last run\'s kept as daemon.log.1', async (t) => {
+test.serial('the daemon rotates daemon.log at host.yaml\'s daemon_log_max_kib keeping daemon_log_backups, and each start begins a log of its own with the last run\'s kept as daemon.log.1', async (t) => {
   const home = tempHome();
   const paths = statePaths(home);
   writeHostConfig(paths.hostConfig, { pcpus: 2, memory: 4096, dom0_memory: 512, daemon_log_max_kib: 4, daemon_log_backups: 2 });
@@ -87,4 +87,31 @@ test('the daemon rotates daemon.log at host.yaml\'s daemon_log_max_kib keeping d
   t.is(readFileSync(`${paths.log}.1`, 'utf8'), stopped, 'the last run\'s log is daemon.log.1');
   t.true(readFileSync(paths.log, 'utf8').split('\n')[0]!.includes(` pid ${host.pid()}: `), 'the new run\'s log starts with it');
   t.false(existsSync(`${paths.log}.3`));
+});
+
+test.serial('an uncaught error is said in the current daemon.log, not only on the stderr the daemon started with (rotated away meanwhile)', async (t) => {
+  const home = tempHome();
+  const paths = statePaths(home);
+  writeHostConfig(paths.hostConfig, { pcpus: 2, memory: 4096, dom0_memory: 512, daemon_log_max_kib: 4, daemon_log_backups: 2 });
+  // The daemon inherits the environment: a preload that throws out of a signal handler, an error nothing catches.
+  const preload = join(home, 'crash-on-usr2.mjs');
+  writeFileSync(preload, "process.on('SIGUSR2', () => { throw new Error('xenemu test crash'); });\n");
+  const saved = process.env.NODE_OPTIONS;
+  process.env.NODE_OPTIONS = `${saved ?? ''} --import=${preload}`;
+  let host: Awaited<ReturnType<typeof startHost>>;
+  try {
+    host = await startHost(home);
+  } finally {
+    if (saved === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = saved;
+  }
+  t.teardown(() => host.dispose());
+  const xs = await connectXsClient(paths.socket);
+  for (let i = 0; i < 40; i++) await xs.control(['print', `filler ${i} ${'f'.repeat(180)}`]);
+  xs.close();
+  t.true(existsSync(`${paths.log}.1`), 'the log the daemon started with was rotated away');
+  const pid = host.pid();
+  process.kill(pid, 'SIGUSR2');
+  t.true(await processGone(pid, 30_000), 'the daemon died of it');
+  t.regex(readFileSync(paths.log, 'utf8'), new RegExp(`pid ${pid}: uncaughtException: Error: xenemu test crash\n +at `), 'daemon.log has the error and its stack');
 });
