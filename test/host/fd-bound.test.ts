@@ -15,7 +15,7 @@ import { openFiles, procFdMissing } from '../helpers/open-files.js';
  * The daemon holds no more files after an operation than before it: each of the
  * operations that open something (a disk's image, a NIC's link, a save file, a
  * console client, a domain's xenbus socket and its client, a xenstored connection
- * with a watch) is done ROUNDS times after a first round, and the daemon's open files
+ * with a watch, a guest created with a disk and a NIC, then destroyed) is done ROUNDS times after a first round, and the daemon's open files
  * (/proc/PID/fd) come back to what they were after the first. A descriptor kept per
  * operation would show as ROUNDS more.
  */
@@ -46,7 +46,7 @@ async function settled(pid: number, before: string[]): Promise<string[]> {
   }
 }
 
-withProcFd('the daemon\'s open files come back after disks, NICs, saves and restores, consoles, exec sockets and watched xenstored connections', async (t) => {
+withProcFd('the daemon\'s open files come back after disks, NICs, saves and restores, consoles, exec sockets, watched xenstored connections and guests created and destroyed', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'xe-fdb-'));
   const host = await startHost();
   const rpc = await RpcClient.connect(host.paths.control);
@@ -59,6 +59,10 @@ withProcFd('the daemon\'s open files come back after disks, NICs, saves and rest
   writeFileSync(img, Buffer.alloc(1 << 20));
   const cfg = join(dir, 'g.yaml');
   writeFileSync(cfg, 'name: g\nmemory: 64\n');
+  const briefImg = join(dir, 'brief.img');
+  writeFileSync(briefImg, Buffer.alloc(1 << 20));
+  const briefCfg = join(dir, 'brief.yaml');
+  writeFileSync(briefCfg, `name: brief\nmemory: 64\ndisk:\n  - "vdev=xvda, access=rw, target=${briefImg}"\nvif:\n  - "bridge=xenbr0"\n`);
   await rpc.call('domain.createFile', { file: cfg, label: cfg, overrides: [] });
   const until = async (check: () => Promise<boolean>, what: string): Promise<void> => {
     for (let i = 0; i < 2000; i++) {
@@ -95,6 +99,12 @@ withProcFd('the daemon\'s open files come back after disks, NICs, saves and rest
     t.like(await rpc.call('domain.save', { ref: 'g', file, label: file }), { outcome: 'saved' }, `save ${n}`);
     t.like(await rpc.call('domain.restore', { file, label: file }), { outcome: 'restored' }, `restore ${n}`);
     rmSync(file);
+
+    // A guest with a disk and a NIC (an image, a capture, a console log), destroyed once they are up.
+    await rpc.call('domain.createFile', { file: briefCfg, label: briefCfg, overrides: [] });
+    await until(async () => (await rpc.call<VbdInfo[]>('block.list', { ref: 'brief' })).some((d) => d.state === XenbusState.Connected), 'brief\'s disk connected');
+    await until(async () => (await rpc.call<NicInfo[]>('network.list', { ref: 'brief' })).some((v) => v.state === XenbusState.Connected), 'brief\'s vif connected');
+    await rpc.call('domain.destroy', { ref: 'brief' });
   };
 
   await round(0);
