@@ -5,7 +5,7 @@ import { entryPoint } from '../common/entry-point.js';
 import { FileLock } from '../state/lock.js';
 import { ensureStateDir, type StatePaths } from '../state/state-dir.js';
 import { DEFAULT_DAEMON_LOG_LIMITS, daemonLogLimits, rotateDaemonLogAtStart } from '../state/daemon-log.js';
-import type { LogLimits } from '../state/log-files.js';
+import type { LogLimits } from '../common/log-files.js';
 import { RpcClient } from './rpc-client.js';
 import { XenemuError } from '../common/errors.js';
 

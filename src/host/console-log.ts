@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
-import { rotateLogFiles, type LogLimits } from '../state/log-files.js';
+import { rotateLogFiles, type LogLimits } from '../common/log-files.js';
 
 /** When a guest's console log is rotated and how many old ones are kept (host.yaml's console_log_*). */
 export type ConsoleLogLimits = LogLimits;

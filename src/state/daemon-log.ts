@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, statSync } from 'node:fs';
 import type { HostConfig } from './host-config.js';
-import { rotateLogFiles, type LogLimits } from './log-files.js';
+import { rotateLogFiles, type LogLimits } from '../common/log-files.js';
 
 /**
  * 1 MiB, and the ten old logs libxl keeps of each of its own (xl-NAME.log.1 to .10,
