@@ -8,6 +8,11 @@ export interface LogLimits {
   backups: number;
 }
 
+/** Limits from a config's KiB and count, each default where the config leaves it out. */
+export function configuredLimits(maxKiB: number | undefined, backups: number | undefined, defaults: LogLimits): LogLimits {
+  return { maxBytes: maxKiB !== undefined ? maxKiB * 1024 : defaults.maxBytes, backups: backups ?? defaults.backups };
+}
+
 /**
  * Rotate `path` as libxl_create_logfile (tools/libs/light/libxl_utils.c) rotates xl's
  * and qemu-dm's logs: the oldest (`path`.`backups`) goes, each `path`.i becomes

@@ -17,6 +17,8 @@ import { checkSocketPaths, ensureStateDir, statePaths, type StatePaths } from '.
 import { readHostConfig } from '../state/host-config.js';
 import { DaemonLog, daemonLogLimits } from '../state/daemon-log.js';
 import { DEFAULT_CONSOLE_LOG_LIMITS } from './console-log.js';
+import { DEFAULT_CAPTURE_LIMITS } from '../net/pcap-writer.js';
+import { configuredLimits } from '../common/log-files.js';
 import { readXenstoredConf } from './xenstored-conf.js';
 
 function parseArgs(argv: string[]): { home: string; recover: boolean } {
@@ -111,10 +113,8 @@ async function main(): Promise<void> {
     ...(machine.dom0_memory !== undefined ? { dom0MemoryMiB: machine.dom0_memory } : {}),
     xenInitDom0: machine.xen_init_dom0 === true,
     ...(machine.bridges !== undefined ? { bridges: machine.bridges } : {}),
-    consoleLog: {
-      maxBytes: (machine.console_log_max_kib ?? DEFAULT_CONSOLE_LOG_LIMITS.maxBytes / 1024) * 1024,
-      backups: machine.console_log_backups ?? DEFAULT_CONSOLE_LOG_LIMITS.backups,
-    },
+    captureLimits: configuredLimits(machine.capture_max_kib, machine.capture_backups, DEFAULT_CAPTURE_LIMITS),
+    consoleLog: configuredLimits(machine.console_log_max_kib, machine.console_log_backups, DEFAULT_CONSOLE_LOG_LIMITS),
     log,
     onStopRequest: () => void stop('stop requested'),
     // host-kill: die as a crash would, without stopping anything first.

@@ -17,6 +17,7 @@ import type { QuotaLimits } from '../xenstore/quota.js';
 import type { Change } from '../xenstore/store.js';
 import { XenStored } from '../xenstore/xenstored.js';
 import type { ConsoleLogLimits } from './console-log.js';
+import type { LogLimits } from '../common/log-files.js';
 import { FaultRegistry } from '../faults/registry.js';
 import { GuestFaults } from '../faults/guest-faults.js';
 import { XsFaults } from '../faults/xs-faults.js';
@@ -60,6 +61,8 @@ export interface MachineOptions {
   hotplugEnv?: Record<string, string>;
   /** The bridges dom0 has (host.yaml's bridges; default: xenbr0). */
   bridges?: readonly string[];
+  /** When vif and bridge captures rotate (default: DEFAULT_CAPTURE_LIMITS). */
+  captureLimits?: LogLimits;
   /** What the host-kill fault does (the daemon: SIGKILL itself). */
   kill?: (why: string) => void;
   /**
@@ -129,6 +132,7 @@ export class Machine {
       clock: options.clock,
       log: options.log,
       ...(options.bridges !== undefined ? { bridges: options.bridges } : {}),
+      ...(options.captureLimits !== undefined ? { captureLimits: options.captureLimits } : {}),
       nicLayer: (vif, link) => netFaults.wrap(vif, link),
     });
   }

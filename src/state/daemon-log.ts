@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, statSync } from 'node:fs';
 import type { HostConfig } from './host-config.js';
-import { rotateLogFiles, type LogLimits } from '../common/log-files.js';
+import { configuredLimits, rotateLogFiles, type LogLimits } from '../common/log-files.js';
 
 /**
  * 1 MiB, and the ten old logs libxl keeps of each of its own (xl-NAME.log.1 to .10,
@@ -10,10 +10,7 @@ export const DEFAULT_DAEMON_LOG_LIMITS: LogLimits = { maxBytes: 1024 * 1024, bac
 
 /** host.yaml's daemon_log_max_kib and daemon_log_backups, defaults for what it leaves out. */
 export function daemonLogLimits(config: HostConfig): LogLimits {
-  return {
-    maxBytes: (config.daemon_log_max_kib ?? DEFAULT_DAEMON_LOG_LIMITS.maxBytes / 1024) * 1024,
-    backups: config.daemon_log_backups ?? DEFAULT_DAEMON_LOG_LIMITS.backups,
-  };
+  return configuredLimits(config.daemon_log_max_kib, config.daemon_log_backups, DEFAULT_DAEMON_LOG_LIMITS);
 }
 
 /**
