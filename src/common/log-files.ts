@@ -1,8 +1,8 @@
 import { renameSync, rmSync } from 'node:fs';
 
-/** When a log is rotated and how many old ones are kept (host.yaml's *_log_max_kib and *_log_backups). */
+/** When a log (or a capture) is rotated and how many old ones are kept (host.yaml's console_log_*, daemon_log_*, capture_*). */
 export interface LogLimits {
-  /** A log reaching this size is rotated: NAME.log becomes NAME.log.1. */
+  /** A file reaching this size is rotated: NAME becomes NAME.1. */
   maxBytes: number;
   /** Rotated logs kept (.1 the newest); 0 keeps none, the log starts over. */
   backups: number;
