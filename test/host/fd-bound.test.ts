@@ -13,9 +13,10 @@ import { openFiles, procFdMissing } from '../helpers/open-files.js';
 
 /**
  * The daemon holds no more files after an operation than before it: each of the
- * operations that open something (a disk's image, a NIC's link, a save file, a
+ * operations that open something (a disk's image, a NIC's capture, a save file, a
  * console client, a domain's xenbus socket and its client, a xenstored connection
- * with a watch, a guest created with a disk and a NIC, then destroyed) is done ROUNDS times after a first round, and the daemon's open files
+ * with a watch, a guest created with a disk and a NIC then destroyed, a migration's
+ * channel) is done ROUNDS times after a first round, and the daemon's open files
  * (/proc/PID/fd) come back to what they were after the first. A descriptor kept per
  * operation would show as ROUNDS more.
  */
