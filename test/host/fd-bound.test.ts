@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RpcClient } from '../../src/client/rpc-client.js';
 import { connectXsClient } from '../../src/client/xs-socket.js';
+import { MIN_INTERVAL_MS } from '../../src/protocol/stats.js';
 import type { VbdInfo } from '../../src/toolstack/devices/vbd.js';
 import type { NicInfo } from '../../src/toolstack/devices/vif.js';
 import { XenbusState } from '../../src/abi/constants.js';
@@ -14,7 +15,7 @@ import { openFiles, procFdMissing } from '../helpers/open-files.js';
 /**
  * The daemon holds no more files after an operation than before it: each of the
  * operations that open something (a disk's image, a NIC's capture, a save file, a
- * console client, a domain's xenbus socket and its client, a xenstored connection
+ * console client, a `top` subscriber, a domain's xenbus socket and its client, a xenstored connection
  * with a watch, a guest created with a disk and a NIC then destroyed, a migration's
  * channel) is done ROUNDS times after a first round, and the daemon's open files
  * (/proc/PID/fd) come back to what they were after the first. A descriptor kept per
@@ -47,7 +48,7 @@ async function settled(pid: number, before: string[]): Promise<string[]> {
   }
 }
 
-withProcFd('the daemon\'s open files come back after disks, NICs, saves and restores, consoles, exec sockets, watched xenstored connections and guests created and destroyed', async (t) => {
+withProcFd('the daemon\'s open files come back after disks, NICs, saves and restores, consoles, top subscribers, exec sockets, watched xenstored connections and guests created and destroyed', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'xe-fdb-'));
   const host = await startHost();
   const rpc = await RpcClient.connect(host.paths.control);
@@ -86,6 +87,10 @@ withProcFd('the daemon\'s open files come back after disks, NICs, saves and rest
     const console = await RpcClient.connect(host.paths.control);
     await console.call('console.attach', { domid: await domid() });
     console.close();
+
+    const top = await RpcClient.connect(host.paths.control);
+    await top.call('stats.subscribe', { intervalMs: MIN_INTERVAL_MS });
+    top.close();
 
     const exec = await rpc.call<{ socket: string }>('domain.xenbusSocket', { ref: 'g' });
     const inGuest = await connectXsClient(exec.socket);
