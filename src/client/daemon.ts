@@ -4,6 +4,8 @@ import type { Readable } from 'node:stream';
 import { entryPoint } from '../common/entry-point.js';
 import { FileLock } from '../state/lock.js';
 import { ensureStateDir, type StatePaths } from '../state/state-dir.js';
+import { DEFAULT_DAEMON_LOG_LIMITS, daemonLogLimits, rotateDaemonLogAtStart } from '../state/daemon-log.js';
+import type { LogLimits } from '../common/log-files.js';
 import { RpcClient } from './rpc-client.js';
 import { XenemuError } from '../common/errors.js';
 
@@ -62,12 +64,13 @@ export async function ensureDaemon(paths: StatePaths, options: { recover?: boole
 }
 
 /**
- * Start the daemon detached, with its output in the log, and wait for the line it
- * writes on fd 3 once it is listening (or for it to exit, which is a failure: its
- * "failed" line on fd 3 says why).
+ * Start the daemon detached, with its output in a log of its own (the last run's
+ * rotated to daemon.log.1), and wait for the line it writes on fd 3 once it is
+ * listening (or for it to exit, which is a failure: its "failed" line on fd 3 says why).
  */
 async function spawnDaemon(paths: StatePaths, recover: boolean): Promise<void> {
   const entry = entryPoint('../host/daemon.js', import.meta.url);
+  rotateDaemonLogAtStart(paths.log, await configuredLogLimits(paths));
   const logFd = openSync(paths.log, 'a', 0o600);
   const child = spawn(process.execPath, [...entry.execArgv, entry.file, '--home', paths.home, ...(recover ? ['--recover'] : [])], {
     detached: true,
@@ -97,6 +100,17 @@ async function spawnDaemon(paths: StatePaths, recover: boolean): Promise<void> {
     const failed = /^failed (.*)$/m.exec(text);
     if (failed) throw new DaemonError(`the xenemu daemon did not start: ${JSON.parse(failed[1]!) as string}\n(daemon log: ${paths.log})`);
     throw new DaemonError(`the xenemu daemon failed to start:\n${logTail(paths.log)}`);
+  }
+}
+
+/** host.yaml's daemon log limits, or the defaults if it cannot be read (the daemon says why, in its new log). */
+async function configuredLogLimits(paths: StatePaths): Promise<LogLimits> {
+  // Loaded here only: the commands that find the daemon running never need it.
+  const { readHostConfig } = await import('../state/host-config.js');
+  try {
+    return daemonLogLimits(readHostConfig(paths.hostConfig));
+  } catch {
+    return DEFAULT_DAEMON_LOG_LIMITS;
   }
 }
 

@@ -1,12 +1,8 @@
-import { closeSync, fstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
+import { rotateLogFiles, type LogLimits } from '../common/log-files.js';
 
 /** When a guest's console log is rotated and how many old ones are kept (host.yaml's console_log_*). */
-export interface ConsoleLogLimits {
-  /** A log reaching this size is rotated: guest-NAME.log becomes guest-NAME.log.1. */
-  maxBytes: number;
-  /** Rotated logs kept (.1 the newest); 0 keeps none, the log starts over. */
-  backups: number;
-}
+export type ConsoleLogLimits = LogLimits;
 
 /** 1 MiB and three old ones, so a guest that prints without end holds at most 4 MiB of disk. */
 export const DEFAULT_CONSOLE_LOG_LIMITS: ConsoleLogLimits = { maxBytes: 1024 * 1024, backups: 3 };
@@ -63,13 +59,7 @@ export class ConsoleLog {
     try {
       closeSync(this.fd);
       this.fd = -1;
-      const { backups } = this.limits;
-      if (backups === 0) rmSync(this.path, { force: true });
-      else {
-        rmSync(`${this.path}.${backups}`, { force: true });
-        for (let i = backups - 1; i >= 1; i--) renameIfThere(`${this.path}.${i}`, `${this.path}.${i + 1}`);
-        renameSync(this.path, `${this.path}.1`);
-      }
+      rotateLogFiles(this.path, this.limits.backups);
       this.fd = openSync(this.path, 'a', 0o600);
       this.size = 0;
     } catch (err) {
@@ -92,13 +82,5 @@ export class ConsoleLog {
       // already gone
     }
     this.fd = -1;
-  }
-}
-
-function renameIfThere(from: string, to: string): void {
-  try {
-    renameSync(from, to);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }

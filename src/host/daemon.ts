@@ -1,20 +1,24 @@
 /**
  * The host daemon process: `node daemon.js --home DIR`. Started on demand by the CLI
- * (src/client/daemon.ts), detached, with stdout and stderr going to DIR/daemon.log.
+ * (src/client/daemon.ts), detached, with stdout and stderr going to DIR/daemon.log,
+ * which the starter rotates first and the daemon rotates at a size (src/state/daemon-log.ts).
  *
  * Start-up order matters: take the state dir's lock first (only the lock holder may
  * touch the sockets, so a stale socket from a crashed daemon is safe to replace), then
  * recover the store (refusing a damaged one unless started with --recover), then
  * listen, then write the pid file, which is informational only.
  */
-import { appendFileSync, closeSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { FileLock } from '../state/lock.js';
 import type { LastStart } from '../state/last-start.js';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS } from './domain-images.js';
 import { Host, type StoreBackend } from './host.js';
 import { checkSocketPaths, ensureStateDir, statePaths, type StatePaths } from '../state/state-dir.js';
 import { readHostConfig } from '../state/host-config.js';
+import { DaemonLog, daemonLogLimits } from '../state/daemon-log.js';
 import { DEFAULT_CONSOLE_LOG_LIMITS } from './console-log.js';
+import { DEFAULT_CAPTURE_LIMITS } from '../net/pcap-writer.js';
+import { configuredLimits } from '../common/log-files.js';
 import { readXenstoredConf } from './xenstored-conf.js';
 
 function parseArgs(argv: string[]): { home: string; recover: boolean } {
@@ -22,16 +26,6 @@ function parseArgs(argv: string[]): { home: string; recover: boolean } {
   const home = i >= 0 ? argv[i + 1] : undefined;
   if (!home) throw new Error('usage: daemon --home DIR [--recover]');
   return { home, recover: argv.includes('--recover') };
-}
-
-function logger(paths: StatePaths): (line: string) => void {
-  return (line) => {
-    try {
-      appendFileSync(paths.log, `${new Date().toISOString()} ${line}\n`, { mode: 0o600 });
-    } catch {
-      // the log is best effort; never let it take the daemon down
-    }
-  };
 }
 
 /**
@@ -90,7 +84,11 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv);
   const paths = statePaths(args.home);
   ensureStateDir(paths);
-  const log = logger(paths);
+  const daemonLog = new DaemonLog(paths.log);
+  const log = (line: string): void => daemonLog.line(line);
+  // Node reports an uncaught error on stderr, which stays in the file the daemon
+  // started with: after a rotation that is daemon.log.N, so say it in daemon.log too.
+  process.on('uncaughtExceptionMonitor', (err, origin) => log(`pid ${process.pid}: ${origin}: ${err.stack ?? String(err)}`));
   const lock = await FileLock.acquire(paths.daemonLock);
   if (lock === null) {
     // Another daemon owns this state dir; the CLI will talk to that one.
@@ -100,6 +98,7 @@ async function main(): Promise<void> {
   }
   const quota = readXenstoredConf(paths.xenstoredConf);
   const machine = readHostConfig(paths.hostConfig);
+  daemonLog.limits = daemonLogLimits(machine);
   checkSocketPaths(paths);
   const backend = await openBackend(paths, args.recover, log);
   let stopping = false;
@@ -114,10 +113,8 @@ async function main(): Promise<void> {
     ...(machine.dom0_memory !== undefined ? { dom0MemoryMiB: machine.dom0_memory } : {}),
     xenInitDom0: machine.xen_init_dom0 === true,
     ...(machine.bridges !== undefined ? { bridges: machine.bridges } : {}),
-    consoleLog: {
-      maxBytes: (machine.console_log_max_kib ?? DEFAULT_CONSOLE_LOG_LIMITS.maxBytes / 1024) * 1024,
-      backups: machine.console_log_backups ?? DEFAULT_CONSOLE_LOG_LIMITS.backups,
-    },
+    captureLimits: configuredLimits(machine.capture_max_kib, machine.capture_backups, DEFAULT_CAPTURE_LIMITS),
+    consoleLog: configuredLimits(machine.console_log_max_kib, machine.console_log_backups, DEFAULT_CONSOLE_LOG_LIMITS),
     log,
     onStopRequest: () => void stop('stop requested'),
     // host-kill: die as a crash would, without stopping anything first.

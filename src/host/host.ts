@@ -1,4 +1,5 @@
 import type { ConsoleLogLimits } from './console-log.js';
+import type { LogLimits } from '../common/log-files.js';
 import { consoleMethods } from './console-control.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -66,6 +67,8 @@ export interface HostOptions {
   consoleLog?: ConsoleLogLimits;
   /** The bridges dom0 has (host.yaml's bridges). */
   bridges?: readonly string[];
+  /** When captures rotate (host.yaml's capture_max_kib, capture_backups). */
+  captureLimits?: LogLimits;
   log: (line: string) => void;
   /** Called when a client asks the host to stop (the daemon exits after it). */
   onStopRequest?: () => void;
@@ -144,6 +147,7 @@ export class Host {
       consoleDir: join(paths.home, 'console'),
       ...(options.consoleLog ? { consoleLog: options.consoleLog } : {}),
       ...(options.bridges ? { bridges: options.bridges } : {}),
+      ...(options.captureLimits ? { captureLimits: options.captureLimits } : {}),
       daemonPath: process.argv[1] ?? 'xenemu',
       log,
       memoryReport: () => Object.entries(host.status().persistence).map(([k, v]) => `${k}: ${v}`),

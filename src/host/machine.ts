@@ -17,6 +17,7 @@ import type { QuotaLimits } from '../xenstore/quota.js';
 import type { Change } from '../xenstore/store.js';
 import { XenStored } from '../xenstore/xenstored.js';
 import type { ConsoleLogLimits } from './console-log.js';
+import type { LogLimits } from '../common/log-files.js';
 import { FaultRegistry } from '../faults/registry.js';
 import { GuestFaults } from '../faults/guest-faults.js';
 import { XsFaults } from '../faults/xs-faults.js';
@@ -60,6 +61,8 @@ export interface MachineOptions {
   hotplugEnv?: Record<string, string>;
   /** The bridges dom0 has (host.yaml's bridges; default: xenbr0). */
   bridges?: readonly string[];
+  /** When vif and bridge captures rotate (default: DEFAULT_CAPTURE_LIMITS). */
+  captureLimits?: LogLimits;
   /** What the host-kill fault does (the daemon: SIGKILL itself). */
   kill?: (why: string) => void;
   /**
@@ -129,6 +132,7 @@ export class Machine {
       clock: options.clock,
       log: options.log,
       ...(options.bridges !== undefined ? { bridges: options.bridges } : {}),
+      ...(options.captureLimits !== undefined ? { captureLimits: options.captureLimits } : {}),
       nicLayer: (vif, link) => netFaults.wrap(vif, link),
     });
   }
@@ -316,7 +320,14 @@ export class Machine {
     await this.images?.saveAll();
   }
 
+  /**
+   * The machine goes away: every kernel stops first (the guests', then dom0's), as a
+   * destroyed domain's does, so that what their drivers hold open is closed now (dom0's
+   * blkback holds each disk's image), not left to the GC (Node's DEP0137) or to exit.
+   */
   async close(): Promise<void> {
+    for (const k of this.toolstack.kernels()) k.stop();
+    this.dom0.stop();
     await this.consoles.close();
     this.net.close();
   }

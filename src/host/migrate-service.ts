@@ -60,12 +60,17 @@ export function migrateMethods(machine: Machine): Record<string, RpcMethod> {
   });
 }
 
-/** The CLI's channel socket as the migration's byte channel. */
+/**
+ * The CLI's channel socket as the migration's byte channel. Its end closes the socket
+ * once what was written is out: a migration that stopped reading (a refused or broken
+ * stream) leaves the peer's last bytes unread, so the peer's end of file is never
+ * read either, and a socket only half closed would stay open for good.
+ */
 async function openChannel(path: string): Promise<PeerChannel & { reader: ByteSource }> {
   const sock = await new Promise<Socket>((resolve, reject) => {
     const s = connect(path);
     s.once('connect', () => resolve(s));
     s.once('error', (err) => reject(new MigrationError(`cannot reach the migration channel ${path}: ${err.message}`)));
   });
-  return streamChannel(sock, sock);
+  return { ...streamChannel(sock, sock), end: () => void sock.end(() => sock.destroy()) };
 }

@@ -3,6 +3,7 @@ import type { Clock } from '../hypervisor/clock.js';
 import { Bridge, type BridgeView } from './bridge.js';
 import { bridgeCapturePath } from './capture-path.js';
 import { tapLink } from './capture-tap.js';
+import type { LogLimits } from '../common/log-files.js';
 import type { EthernetLink } from './link.js';
 import { PcapWriter, type PcapWriterStats, type UsecClock } from './pcap-writer.js';
 import type { VifEntry, VifRegistry } from './vif-registry.js';
@@ -33,6 +34,8 @@ export interface NetFabricOptions {
   /** Timestamps and flush scheduling of the capture files (tests and benchmarks pass their own). */
   captureNow?: UsecClock;
   captureDefer?: (fn: () => void) => void;
+  /** When captures rotate (DEFAULT_CAPTURE_LIMITS unless given). */
+  captureLimits?: LogLimits;
   /** What the NIC itself does to frames on their way (faults), below the capture. */
   nicLayer?: (vif: VifEntry, link: EthernetLink) => EthernetLink;
 }
@@ -111,8 +114,14 @@ export class NetFabric {
   }
 
   private writer(path: string): PcapWriter {
-    const { log, captureNow, captureDefer } = this.options;
-    return new PcapWriter({ path, log, ...(captureNow !== undefined ? { now: captureNow } : {}), ...(captureDefer !== undefined ? { defer: captureDefer } : {}) });
+    const { log, captureNow, captureDefer, captureLimits } = this.options;
+    return new PcapWriter({
+      path,
+      log,
+      ...(captureNow !== undefined ? { now: captureNow } : {}),
+      ...(captureDefer !== undefined ? { defer: captureDefer } : {}),
+      ...(captureLimits !== undefined ? { limits: captureLimits } : {}),
+    });
   }
 
   /** A bridge's capture file is made when its first frame comes, not for every bridge at start. */

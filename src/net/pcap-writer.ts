@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { rotateLogFiles, type LogLimits } from '../common/log-files.js';
 import { LINKTYPE_ETHERNET, PCAP_GLOBAL_HEADER_SIZE, PCAP_MAGIC_USEC, PCAP_RECORD_HEADER_SIZE, PCAP_SNAPLEN, pcapGlobalHeader, writeRecordHeader } from './pcap-format.js';
 
 /** Microseconds since the epoch: wall time (what Wireshark shows), at hrtime's resolution. */
@@ -23,7 +24,18 @@ export interface PcapWriterOptions {
   now?: UsecClock;
   /** Run the flush after the current work (setImmediate by default; tests pass their own). */
   defer?: (fn: () => void) => void;
+  /** When the file is rotated and how many old ones are kept (DEFAULT_CAPTURE_LIMITS unless given). */
+  limits?: LogLimits;
 }
+
+/**
+ * 64 MiB and three old captures: a NIC that never stops carrying frames holds at most
+ * 256 MiB of disk, its last 64 to 256 MiB of traffic. (tcpdump's -C and -W bound a
+ * capture the same way.)
+ */
+export const DEFAULT_CAPTURE_LIMITS: LogLimits = { maxBytes: 64 << 20, backups: 3 };
+/** The smallest file limit: room for the global header and one record of the largest frame captured. */
+export const MIN_CAPTURE_MAX_BYTES = 1 << 20;
 
 /** Records are gathered here and written in one write(2) per event-loop turn or when it fills. */
 const BUFFER_SIZE = 1024 * 1024;
@@ -44,6 +56,10 @@ export interface PcapWriterStats {
  * only valid during its handler) into a buffer that reaches the file by the end of the
  * event-loop turn, so tshark -r or Wireshark reading the file while it grows sees
  * every frame whole, at the cost of one write per burst rather than per frame.
+ *
+ * A file that would pass its size limit is rotated as the logs are (NAME.pcap becomes
+ * NAME.pcap.1 ..., the oldest dropped) between two records, and the capture goes on in
+ * a new file with its own global header: each file is a whole capture on its own.
  *
  * A file that cannot be opened or written (a full disk, a removed folder, EACCES)
  * stops the capture, with one line in the host's log; the frames still go where they
@@ -91,6 +107,9 @@ export function captureProblem(path: string): string | null {
 export class PcapWriter {
   readonly path: string;
   private fd: number | null = null;
+  /** The file's size: its header and the records written to it. */
+  private size = 0;
+  private readonly limits: LogLimits;
   private readonly buf = new Uint8Array(BUFFER_SIZE);
   private readonly view = new DataView(this.buf.buffer);
   private used = 0;
@@ -118,8 +137,10 @@ export class PcapWriter {
     this.log = options.log;
     this.now = options.now ?? wallUsecClock();
     this.defer = options.defer ?? setImmediate;
+    this.limits = options.limits ?? DEFAULT_CAPTURE_LIMITS;
     try {
       this.fd = openCapture(this.path);
+      this.size = fstatSync(this.fd).size;
     } catch (err) {
       this.fail(`cannot open it: ${(err as Error).message}`);
     }
@@ -162,13 +183,50 @@ export class PcapWriter {
   flush(): void {
     if (this.fd === null || this.used === 0) return;
     try {
-      let done = 0;
-      while (done < this.used) done += writeSync(this.fd, this.buf, done, this.used - done);
+      for (let at = 0; at < this.used; ) {
+        let fits = this.recordsFitting(at);
+        if (fits.end === at && this.size > PCAP_GLOBAL_HEADER_SIZE) {
+          this.rotate();
+          fits = this.recordsFitting(at);
+        }
+        // A record larger than a whole file (MIN_CAPTURE_MAX_BYTES rules it out) goes alone into one.
+        if (fits.end === at) fits = { end: at + this.recordLength(at), records: 1 };
+        for (let done = at; done < fits.end; ) done += writeSync(this.fd!, this.buf, done, fits.end - done);
+        this.size += fits.end - at;
+        this.pending -= fits.records;
+        at = fits.end;
+      }
       this.used = 0;
-      this.pending = 0;
     } catch (err) {
       this.fail(`cannot write it: ${(err as Error).message}`);
     }
+  }
+
+  private recordLength(at: number): number {
+    return PCAP_RECORD_HEADER_SIZE + this.view.getUint32(at + 8, true);
+  }
+
+  /** The end of the buffered records from `at` on that the file still has room for, and how many they are. */
+  private recordsFitting(at: number): { end: number; records: number } {
+    const room = this.limits.maxBytes - this.size;
+    // All of them, as nearly always: no need to walk them (`pending` counts those from `at` on).
+    if (this.used - at <= room) return { end: this.used, records: this.pending };
+    let end = at;
+    let records = 0;
+    while (end < this.used && end + this.recordLength(end) - at <= room) {
+      end += this.recordLength(end);
+      records++;
+    }
+    return { end, records };
+  }
+
+  /** NAME.pcap to NAME.pcap.1 (and so on), and a new NAME.pcap with its global header. */
+  private rotate(): void {
+    closeSync(this.fd!);
+    this.fd = null;
+    rotateLogFiles(this.path, this.limits.backups);
+    this.fd = openCapture(this.path);
+    this.size = PCAP_GLOBAL_HEADER_SIZE;
   }
 
   close(): void {

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { LineCounter, parseDocument, stringify } from 'yaml';
 import { MAX_PCPUS } from '../hypervisor/host-model.js';
+import { MIN_CAPTURE_MAX_BYTES } from '../net/pcap-writer.js';
 import { readOptionalFile } from '../common/optional-file.js';
 import { z } from 'zod';
 import { XenemuError } from '../common/errors.js';
@@ -17,6 +18,10 @@ import { FaultConfigObject, faultParams, faultProblem } from '../faults/config.j
  *   xen_init_dom0: true   # write dom0's name and domid as xencommons' xen-init-dom0 does
  *   console_log_max_kib: 1024   # a guest's console/guest-NAME.log rotates at this size
  *   console_log_backups: 3      # ... and this many old ones are kept (guest-NAME.log.1 ...)
+ *   daemon_log_max_kib: 1024    # daemon.log rotates at this size, and at each daemon start
+ *   daemon_log_backups: 10      # ... and this many old ones are kept (daemon.log.1 ...)
+ *   capture_max_kib: 65536      # a vif's or bridge's capture (captures/*.pcap) rotates at this size
+ *   capture_backups: 3          # ... and this many old ones are kept (NAME.pcap.1 ...)
  *   bridges: [xenbr0, lab]      # the bridges dom0 has, that vifs' bridge= may name (default: xenbr0)
  *   checkpoint_interval_ms: 5000 # each running guest is checkpointed this often (0: never)
  */
@@ -26,6 +31,10 @@ const HostConfigSchema = z.strictObject({
   dom0_memory: z.int().min(64).max(0x7fffffff).optional().describe('dom0\'s memory in MiB (default: an eighth of the total, at most 2048)'),
   console_log_max_kib: z.int().min(4).max(0x3fffffff).optional().describe('A guest\'s console log (console/guest-NAME.log) is rotated when it reaches this many KiB (default: 1024)'),
   console_log_backups: z.int().min(0).max(99).optional().describe('Rotated console logs kept per guest, guest-NAME.log.1 the newest (default: 3)'),
+  daemon_log_max_kib: z.int().min(4).max(0x3fffffff).optional().describe('daemon.log is rotated when it reaches this many KiB, and at each daemon start (default: 1024)'),
+  daemon_log_backups: z.int().min(0).max(99).optional().describe('Rotated daemon logs kept, daemon.log.1 the newest (default: 10, as libxl keeps of its logs)'),
+  capture_max_kib: z.int().min(MIN_CAPTURE_MAX_BYTES / 1024).max(0x3fffffff).optional().describe('A vif\'s or bridge\'s capture (captures/NAME.pcap) is rotated when it reaches this many KiB (default: 65536)'),
+  capture_backups: z.int().min(0).max(99).optional().describe('Rotated captures kept per vif or bridge, NAME.pcap.1 the newest (default: 3)'),
   bridges: z
     .array(z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'a bridge name: 1 to 15 letters, digits, _ . - (a Linux interface name)'))
     .max(256)

@@ -1,7 +1,8 @@
 import test from 'ava';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { LogLimits } from '../../src/common/log-files.js';
 import { VirtualClock } from '../../src/hypervisor/clock.js';
 import { NetStack } from '../../src/kernel/net/stack/net-stack.js';
 import { parseIpv4 } from '../../src/kernel/net/stack/packet.js';
@@ -17,13 +18,13 @@ import { needing } from '../helpers/needing.js';
 import { tsharkFields, tsharkMissing } from '../helpers/tshark.js';
 
 /** A host: the fabric on a virtual clock, and guests whose NICs are fake links with the guest stack on them. */
-function host(t: { teardown(fn: () => void): void }) {
+function host(t: { teardown(fn: () => void): void }, options: { captureLimits?: LogLimits } = {}) {
   const home = mkdtempSync(join(tmpdir(), 'xe-fab-'));
   const clock = new VirtualClock();
   const registry = new VifRegistry();
   const log: string[] = [];
   let us = 1_760_000_000_000_000;
-  const fabric = new NetFabric(registry, { home, clock, log: (l) => log.push(l), captureNow: () => us++, captureDefer: (fn) => clock.defer(fn), bridges: ['xenbr0', 'xenbr1'] });
+  const fabric = new NetFabric(registry, { home, clock, log: (l) => log.push(l), captureNow: () => us++, captureDefer: (fn) => clock.defer(fn), bridges: ['xenbr0', 'xenbr1'], ...options });
   t.teardown(() => {
     fabric.close();
     rmSync(home, { recursive: true, force: true });
@@ -141,4 +142,25 @@ test('capture paths: the default per vif and bridge, and capture= kept inside th
   t.is(specCapturePath('/h', '/tmp/web.pcap'), '/tmp/web.pcap');
   for (const bad of ['../x.pcap', 'a/../../x.pcap', '..', '.', 'a\0b']) t.throws(() => specCapturePath('/h', bad), { code: 'EINVAL' }, bad);
   t.throws(() => vifCapturePath('/h', '../etc', '0'), { code: 'EINVAL' });
+});
+
+test('vif and bridge captures rotate at the fabric\'s capture limits: a guest that never stops pinging holds (backups + 1) files of at most the limit', async (t) => {
+  const limits = { maxBytes: 1 << 20, backups: 1 };
+  const h = host(t, { captureLimits: limits });
+  const a = h.guest(1, '10.0.0.1');
+  h.guest(2, '10.0.0.2');
+  // 60 requests and 60 replies of ~30 KB: 3.6 MiB through each capture, more than its two files hold.
+  const done = runPing(a.stack, parseIpv4('10.0.0.2')!, { count: 60, size: 30_000, intervalNs: 1e9 }, h.clock);
+  h.clock.advance(61e9);
+  t.like(await done, { transmitted: 60, received: 60 });
+  h.fabric.flush();
+  for (const capture of [a.entry.capture, bridgeCapturePath(h.home, 'xenbr0')]) {
+    t.true(existsSync(`${capture}.1`), `${capture} was rotated`);
+    t.false(existsSync(`${capture}.2`), `${capture}: one old file kept`);
+    for (const f of [capture, `${capture}.1`]) {
+      t.true(statSync(f).size <= limits.maxBytes, `${f}: ${statSync(f).size} bytes`);
+      t.true(parsePcap(readFileSync(f), f).records.length > 0, `${f} is a capture on its own`);
+    }
+  }
+  t.deepEqual(h.log, [], 'nothing went wrong on the way');
 });

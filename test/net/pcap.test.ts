@@ -1,5 +1,5 @@
 import test from 'ava';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parsePcap, PcapFormatError } from '../../src/net/pcap-format.js';
@@ -144,4 +144,34 @@ needing(tsharkMissing)('tshark reads a capture while it grows: every flushed fra
   w.flush();
   t.is(tsharkFields(path, ['frame.len']).length, 3, 'the file stays readable as it grows, the writer still open');
   w.close();
+});
+
+test('a capture past its size limit rotates between two records, keeping `backups` old files, each a whole capture; nothing kept is lost', (t) => {
+  const dir = scratch();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'busy.pcap');
+  const limits = { maxBytes: 1 << 20, backups: 2 };
+  let turnEnd: (() => void) | null = null;
+  const w = new PcapWriter({ path, log: () => t.fail('no error expected'), defer: (fn) => (turnEnd = fn), limits });
+  // 12 MiB of frames of varied sizes, some turns holding many: four times what the three files hold.
+  let seed = 0;
+  for (let turn = 0; turn < 400; turn++) {
+    for (let i = 0; i < 20; i++, seed++) w.write(frame(60 + ((seed * 997) % 3000), seed));
+    turnEnd!();
+  }
+  w.close();
+  const files = [`${path}.2`, `${path}.1`, path];
+  t.false(existsSync(`${path}.3`), 'no more than two old ones');
+  const seeds: number[] = [];
+  for (const f of files) {
+    const bytes = readFileSync(f);
+    t.true(bytes.length <= limits.maxBytes, `${f}: ${bytes.length} bytes`);
+    // Each is a capture on its own: its global header, then whole records.
+    for (const r of parsePcap(bytes, f).records) seeds.push(r.data[11]!);
+  }
+  t.true(statSync(`${path}.2`).size > limits.maxBytes - 4000, 'the oldest kept file is a full one');
+  // What is kept runs on without a gap up to the last frame written (seeds modulo 256, in order).
+  t.is(seeds.at(-1), (seed - 1) & 0xff);
+  t.true(seeds.every((s, i) => i === 0 || s === ((seeds[i - 1]! + 1) & 0xff)), 'no frame missing between the files');
+  t.deepEqual(w.stats, { records: seed, bytes: w.stats.bytes, dropped: 0 });
 });
