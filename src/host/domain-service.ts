@@ -25,17 +25,17 @@ const plainIssue = (i: ConfigIssue): ConfigIssue => ({ file: i.file, line: i.lin
 export function libxlConfigOf(machine: Machine, d: Domain): LibxlDomainConfig {
   const { hv, toolstack } = machine;
   const record = toolstack.record(d.domid);
-  // libxl_domain_sched_params_get(): the host's one scheduler, the weight the domain was given.
-  const sched = (weight = 256) => ({ sched: hv.host.scheduler, weight, cap: 0 });
+  // libxl_domain_sched_params_get(): the host's one scheduler, the weight and cap the domain has.
+  const sched = { sched: hv.host.scheduler, weight: d.sched.weight, cap: d.sched.cap };
   if (d.domid === 0 || record === undefined) {
-    return xlDom0DomainConfig({ name: d.name, uuid: d.uuid, targetMemKb: d.targetKiB, maxMemKb: d.maxKiB, sched: sched() });
+    return xlDom0DomainConfig({ name: d.name, uuid: d.uuid, targetMemKb: d.targetKiB, maxMemKb: d.maxKiB, sched });
   }
   const given = record.given !== undefined ? givenKeysOf(record.given, record.config) : undefined;
   const parsed = xlParsedDomainConfig(record.config, { hostCpus: hv.host.pcpus, uuid: () => d.uuid, ...(given ? { given } : {}) });
   const onlineVcpus = d.vcpus.filter((v) => v.online).map((v) => v.id);
   // memory/static-max: the config's maxmem, or what mem-max made it.
   const maxMemKb = record.changed?.maxKiB ?? record.config.maxmem * 1024;
-  const live = { name: d.name, uuid: d.uuid, onlineVcpus, targetMemKb: d.targetKiB, maxMemKb, sched: sched(parsed.b_info?.sched_params?.weight) };
+  const live = { name: d.name, uuid: d.uuid, onlineVcpus, targetMemKb: d.targetKiB, maxMemKb, sched };
   return xlGuestDomainConfig(parsed, live);
 }
 

@@ -4,6 +4,7 @@ import { ForeignMaps } from './foreign-map.js';
 import type { GrantTable, SavedGrantTable } from './gnttab.js';
 import type { GuestTimers, SavedTimers } from './guest-timers.js';
 import { GuestMemory, type SavedMemory } from './memory.js';
+import { DEFAULT_DOMAIN_SCHED, type DomainSchedParams } from './scheduler.js';
 import { XenemuError } from '../common/errors.js';
 
 export type DomainType = 'pv' | 'pvh' | 'hvm';
@@ -129,6 +130,8 @@ export class Domain {
   readonly foreignMaps = new ForeignMaps();
   /** HVM params the domain builder sets (HVM_PARAM_STORE_PFN, ...), for HVM and PVH guests. */
   readonly hvmParams = new Map<number, bigint>();
+  /** Its credit / credit2 weight and cap (struct csched_dom), which the toolstack sets through Domctl. */
+  sched: DomainSchedParams = { ...DEFAULT_DOMAIN_SCHED };
 
   constructor(spec: DomainSpec, nowNs: number, memory?: GuestMemory) {
     this.domid = spec.domid;

@@ -3,6 +3,7 @@ import type { Domain, ShutdownReason } from './domain.js';
 import { writablyGranted } from './gnttab.js';
 import { HypervisorError, type Hypervisor, type NewDomainSpec } from './hypervisor.js';
 import { placeAfterAffinity } from './placement.js';
+import type { Credit2PoolParams, CreditPoolParams, DomainSchedParams, WeightedScheduler } from './scheduler.js';
 import { sendTrigger, type DomainTrigger } from './triggers.js';
 
 /** XEN_DOMCTL_SHADOW_OP_CLEAN / PEEK's answer: the dirty bitmap and its stats. */
@@ -96,6 +97,28 @@ export class Domctl {
     if (hard !== undefined) v.hardAffinity = hard === null ? null : [...hard];
     if (soft !== undefined) v.softAffinity = soft === null ? null : [...soft];
     v.pcpu = placeAfterAffinity(v.pcpu, v.hardAffinity, v.softAffinity, this.hv.host.pcpus);
+  }
+
+  /**
+   * XEN_DOMCTL_scheduler_op (xc_sched_credit_domain_get/set, xc_sched_credit2_domain_get/set):
+   * the domain's weight and cap under `sched`, which must be its pool's scheduler
+   * (EINVAL otherwise); with `put`, set them first.
+   */
+  schedulerOp(domid: number, sched: WeightedScheduler, put?: DomainSchedParams): DomainSchedParams {
+    const d = this.hv.get(domid);
+    const now = this.hv.scheduler.domainParams(d.sched, d.vcpus.length, sched, put);
+    d.sched = now;
+    return { ...now };
+  }
+
+  /** XEN_SYSCTL_scheduler_op for credit (xc_sched_credit_params_get/set): a cpupool's global parameters. */
+  creditParams(poolid: number, put?: CreditPoolParams): CreditPoolParams {
+    return this.hv.scheduler.creditParams(poolid, put);
+  }
+
+  /** XEN_SYSCTL_scheduler_op for credit2 (xc_sched_credit2_params_get/set). */
+  credit2Params(poolid: number, put?: Credit2PoolParams): Credit2PoolParams {
+    return this.hv.scheduler.credit2Params(poolid, put);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { LineCounter, parseDocument, stringify } from 'yaml';
-import { MAX_PCPUS } from '../hypervisor/host-model.js';
+import { MAX_PCPUS, XEN_SCHEDULERS } from '../hypervisor/host-model.js';
 import { readOptionalFile } from '../common/optional-file.js';
 import { z } from 'zod';
 import { XenemuError } from '../common/errors.js';
@@ -18,6 +18,7 @@ import { FaultConfigObject, faultParams, faultProblem } from '../faults/config.j
  *   console_log_max_kib: 1024   # a guest's console/guest-NAME.log rotates at this size
  *   console_log_backups: 3      # ... and this many old ones are kept (guest-NAME.log.1 ...)
  *   bridges: [xenbr0, lab]      # the bridges dom0 has, that vifs' bridge= may name (default: xenbr0)
+ *   sched: credit               # Xen's sched=: the scheduler of Pool-0 (default: credit2)
  *   checkpoint_interval_ms: 5000 # each running guest is checkpointed this often (0: never)
  */
 const HostConfigSchema = z.strictObject({
@@ -37,6 +38,7 @@ const HostConfigSchema = z.strictObject({
     .max(3_600_000)
     .optional()
     .describe('How often each running guest is checkpointed into images/DOMID.xl, so a daemon killed -9 resumes it from there (at most this old) instead of booting it; 0: never (default: 5000)'),
+  sched: z.enum(XEN_SCHEDULERS).optional().describe('The scheduler Xen boots with, as its sched= option: credit, credit2, rtds, arinc653 or null (default: credit2, as Xen 4.17)'),
   xen_init_dom0: z.boolean().optional().describe('Write /local/domain/0/name and domid as xen-init-dom0 does (default: false, like a xenstored started with --no-domain-init)'),
   faults: z
     .array(
