@@ -45,6 +45,9 @@ export const XENEMU_XL_COMMANDS = [
   'vcpu-pin',
   'vcpu-set',
   'info',
+  'sched-credit',
+  'sched-credit2',
+  'sched-rtds',
   'domid',
   'domname',
   'rename',
@@ -58,6 +61,7 @@ export const XENEMU_XL_COMMANDS = [
   'block-attach',
   'block-list',
   'block-detach',
+  'cpupool-list',
 ] as const;
 
 export type XenemuXlCommand = (typeof XENEMU_XL_COMMANDS)[number];
@@ -150,6 +154,9 @@ export const XL_REQUIRED_ARGS: Readonly<Record<XenemuXlCommand, number>> = {
   'vcpu-pin': 3,
   'vcpu-set': 2,
   info: 0,
+  'sched-credit': 0,
+  'sched-credit2': 0,
+  'sched-rtds': 0,
   domid: 1,
   domname: 1,
   rename: 2,
@@ -163,4 +170,5 @@ export const XL_REQUIRED_ARGS: Readonly<Record<XenemuXlCommand, number>> = {
   'block-attach': 2,
   'block-list': 1,
   'block-detach': 2,
+  'cpupool-list': 0,
 };
