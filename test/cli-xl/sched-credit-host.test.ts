@@ -1,0 +1,95 @@
+import test from 'ava';
+import { join } from 'node:path';
+import type { XlDomainRow } from '../../src/toolstack/libxl/rows.js';
+import { assertXlBuilt, CONFIGS, xlHost, type XlHost } from './helpers.js';
+
+// A host booted with sched=credit (host.yaml `sched: credit`): xl sched-credit reads
+// and sets what credit has (xl_sched.c, libxl_sched.c, csched_sys_cntl), and
+// sched-credit2 fails as it does on such a host. db.yaml: cpu_weight 512, 4 vCPUs.
+
+let h: XlHost;
+let db: number;
+
+const HEADER = 'Name                                ID Weight  Cap\n';
+const row = (name: string, domid: number, weight: number, cap: number): string =>
+  `${name.padEnd(33)} ${String(domid).padStart(4)} ${String(weight).padStart(6)} ${String(cap).padStart(4)}\n`;
+const ok = (stdout = '') => ({ stdout, stderr: '', code: 0 });
+const fails = (stderr: string, stdout = '') => ({ stdout, stderr, code: 1 });
+const setFailed = 'libxl_sched_credit_params_set failed.\n';
+const idleDb = (rows: XlDomainRow[]) => rows.find((r) => r.name === 'db')?.stateFlags.blocked === true;
+
+test.before(async () => {
+  assertXlBuilt();
+  h = await xlHost({ sched: 'credit' });
+  const r = await h.xl('create', '-q', join(CONFIGS, 'db.yaml'));
+  if (r.code !== 0) throw new Error(r.stderr);
+  db = (await h.until(idleDb, 'db idle')).find((x) => x.name === 'db')!.domid;
+});
+
+test.after.always(async () => {
+  await h?.dispose();
+});
+
+test.serial('xl info and cpupool-list name the scheduler; Xen\'s command line says sched=credit', async (t) => {
+  const info = (await h.xl('info')).stdout;
+  t.regex(info, /\nxen_scheduler {10}: credit\n/);
+  t.regex(info, /\nxen_commandline {8}: dom0_mem=1024M,max:1024M sched=credit\n/);
+  t.deepEqual(await h.xl('cpupool-list'), ok('Name               CPUs   Sched     Active   Domain count\nPool-0               4    credit       y          2\n'));
+});
+
+test.serial('sched-credit lists the pool\'s tslice, rate limit and migration delay (Xen\'s defaults) and each domain', async (t) => {
+  t.deepEqual(
+    await h.xl('sched-credit'),
+    ok(`Cpupool Pool-0: tslice=30ms ratelimit=1000us migration-delay=0us\n${HEADER}${row('Domain-0', 0, 256, 0)}${row('db', db, 512, 0)}`),
+  );
+  t.deepEqual(await h.xl('sched-credit', '-s'), ok('Cpupool Pool-0: tslice=30ms ratelimit=1000us migration-delay=0us\n'));
+});
+
+test.serial('sched-credit -s -t -r -m sets the pool\'s parameters, each left as it was unless given', async (t) => {
+  t.deepEqual(await h.xl('sched-credit', '-s', '-t', '10', '-m', '500'), ok());
+  t.deepEqual(await h.xl('sched-credit', '-s'), ok('Cpupool Pool-0: tslice=10ms ratelimit=1000us migration-delay=500us\n'));
+  t.deepEqual(await h.xl('sched-credit', '-s', '--ratelimit_us=0', '-p', 'Pool-0'), ok());
+  t.deepEqual(await h.xl('sched-credit', '-s', '-p', '0'), ok('Cpupool Pool-0: tslice=10ms ratelimit=0us migration-delay=500us\n'));
+});
+
+test.serial('sched-credit -s refuses what libxl refuses, in its order and words, and what Xen alone refuses', async (t) => {
+  t.deepEqual(await h.xl('sched-credit', '-s', '-t', '0'), fails(`xenemu: Time slice out of range, valid range is from 1 to 1000\n${setFailed}`));
+  t.deepEqual(await h.xl('sched-credit', '-s', '-t', '1001', '-r', '5'), fails(`xenemu: Time slice out of range, valid range is from 1 to 1000\n${setFailed}`));
+  t.deepEqual(await h.xl('sched-credit', '-s', '-r', '99'), fails(`xenemu: Ratelimit out of range, valid range is from 100 to 500000\n${setFailed}`));
+  t.deepEqual(await h.xl('sched-credit', '-s', '-t', '1', '-r', '1001'), fails(`xenemu: Ratelimit cannot be greater than timeslice\n${setFailed}`));
+  t.deepEqual(await h.xl('sched-credit', '-s', '-m', '100001'), fails(`xenemu: vcpu migration delay should be >= 0 and <= 100000us\n${setFailed}`));
+  // libxl compares an int; Xen reads a uint32_t and refuses it.
+  t.deepEqual(
+    await h.xl('sched-credit', '-s', '-m', '-1'),
+    fails(`xenemu: Setting Credit scheduler parameters: Invalid argument (credit parameters out of range: tslice 10 ms, ratelimit 0 us, migration delay -1 us)\n${setFailed}`),
+  );
+  t.deepEqual(await h.xl('sched-credit', '-s'), ok('Cpupool Pool-0: tslice=10ms ratelimit=0us migration-delay=500us\n'));
+});
+
+test.serial('sched-credit -d DOM -w -c; the weight and cap carry over an on_reboot restart', async (t) => {
+  t.deepEqual(await h.xl('sched-credit', '-d', 'db', '-w', '128', '-c', '250'), ok());
+  t.deepEqual(await h.xl('sched-credit', '-d', 'db'), ok(HEADER + row('db', db, 128, 250)));
+  t.deepEqual(await h.xl('sched-credit', '-d', 'db', '-c', '401'), fails('xenemu: Cpu cap out of range, valid range is from 0 to 400 for specified number of vcpus\nlibxl_domain_sched_params_set failed.\n'));
+  t.is((await h.xl('reboot', 'db')).code, 0);
+  const rows = await h.until((rs) => (rs.find((r) => r.name === 'db')?.domid ?? db) !== db && idleDb(rs), 'db back with a new domid');
+  const after = rows.find((r) => r.name === 'db')!.domid;
+  t.deepEqual(await h.xl('sched-credit', '-d', 'db'), ok(HEADER + row('db', after, 128, 250)));
+});
+
+test('sched-credit2 on a credit host fails as xl does there', async (t) => {
+  t.deepEqual(await h.xl('sched-credit2'), ok());
+  t.deepEqual(await h.xl('sched-credit2', '-d', '0'), fails('libxl_domain_sched_params_get returned credit not credit2.\n', HEADER));
+  t.deepEqual(
+    await h.xl('sched-credit2', '-d', '0', '-w', '300'),
+    fails('xenemu: Getting domain sched credit2: Invalid argument (cpupool Pool-0 runs the credit scheduler, not credit2)\nlibxl_domain_sched_params_set failed.\n'),
+  );
+  t.deepEqual(await h.xl('sched-credit2', '-s'), {
+    stdout: 'Cpupool Pool-0: [sched params unavailable]\n',
+    stderr: 'xenemu: getting Credit2 scheduler parameters: Invalid argument (cpupool Pool-0 runs the credit scheduler, not credit2)\nlibxl_sched_credit2_params_get failed.\n',
+    code: 0,
+  });
+  t.deepEqual(
+    await h.xl('sched-credit2', '-s', '-r', '500'),
+    fails('xenemu: Setting Credit2 scheduler parameters: Invalid argument (cpupool Pool-0 runs the credit scheduler, not credit2)\nlibxl_sched_credit2_params_set failed.\n'),
+  );
+});
