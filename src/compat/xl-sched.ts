@@ -48,25 +48,20 @@ async function findPool(sched: Sched, qualifier: string): Promise<CpupoolInfo> {
 /** The pool's parameter line, as sched_credit*_pool_output() prints it: a failure to read them is said on stderr, and the line says so. */
 type PoolLine = (ctx: XlContext, sched: Sched, pool: CpupoolInfo) => Promise<string>;
 
-const creditPoolOutput: PoolLine = async (ctx, sched, pool) => {
-  try {
-    return creditPoolLine(pool.name, await sched.call('sched.credit.get', { poolid: pool.poolid }));
-  } catch (err) {
-    if (!(err instanceof RpcCallError)) throw err;
-    ctx.note(`xenemu: ${err.message}\nlibxl_sched_credit_params_get failed.\n`);
-    return creditPoolLine(pool.name, null);
-  }
-};
+function poolOutput<P>(get: (sched: Sched, poolid: number) => Promise<P>, line: (pool: string, p: P | null) => string, failed: string): PoolLine {
+  return async (ctx, sched, pool) => {
+    try {
+      return line(pool.name, await get(sched, pool.poolid));
+    } catch (err) {
+      if (!(err instanceof RpcCallError)) throw err;
+      ctx.note(`xenemu: ${err.message}\n${failed}`);
+      return line(pool.name, null);
+    }
+  };
+}
 
-const credit2PoolOutput: PoolLine = async (ctx, sched, pool) => {
-  try {
-    return credit2PoolLine(pool.name, await sched.call('sched.credit2.get', { poolid: pool.poolid }));
-  } catch (err) {
-    if (!(err instanceof RpcCallError)) throw err;
-    ctx.note(`xenemu: ${err.message}\nlibxl_sched_credit2_params_get failed.\n`);
-    return credit2PoolLine(pool.name, null);
-  }
-};
+const creditPoolOutput = poolOutput((s, poolid) => s.call('sched.credit.get', { poolid }), creditPoolLine, 'libxl_sched_credit_params_get failed.\n');
+const credit2PoolOutput = poolOutput((s, poolid) => s.call('sched.credit2.get', { poolid }), credit2PoolLine, 'libxl_sched_credit2_params_get failed.\n');
 
 /** The rows a listing shows (a domain under another scheduler has no weight: it is in no pool shown). */
 const weighted = (r: DomainSchedRow): { name: string; domid: number; weight: number; cap: number } => ({ name: r.name, domid: r.domid, weight: r.weight ?? 0, cap: r.cap ?? 0 });

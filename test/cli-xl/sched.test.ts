@@ -1,6 +1,6 @@
 import test from 'ava';
 import { join } from 'node:path';
-import { assertXlBuilt, CONFIGS, scratchFile, xlHost, type XlHost } from './helpers.js';
+import { assertXlBuilt, CONFIGS, RUN_JS, runNode, scratchFile, xlHost, type XlHost } from './helpers.js';
 
 // xl sched-credit2 / sched-credit / sched-rtds and cpupool-list (xl_sched.c,
 // xl_cpupool.c, libxl_sched.c, 4.17) on the test host: 4 CPUs, Xen's default
@@ -117,6 +117,16 @@ test.serial('cpupool-list: Pool-0 with every host CPU, the scheduler and the dom
   t.deepEqual(await h.xl('cpupool-list', '-c', 'Pool-0'), ok('Name               CPU list\nPool-0             0,1,2,3\n'));
   t.deepEqual(await h.xl('cpupool-list', '--cpus'), await h.xl('cpupool-list', '-c'));
   t.deepEqual(await h.xl('cpupool-list', '0'), fails("Pool '0' does not exist\n"));
+});
+
+test('xenemu sched-credit2, sched-credit and cpupool-list print what the xl shim prints, through the fast path and through oclif', async (t) => {
+  const oclif = (...args: string[]) => runNode(RUN_JS, args, { ...h.env, XENEMU_FAST_PATH: '0' });
+  for (const args of [['sched-credit2'], ['sched-credit2', '-d', 'db'], ['sched-credit2', '-s', '-p', 'Pool-0'], ['sched-credit', '-d', 'db'], ['cpupool-list', '-c'], ['cpupool-list', 'nosuch']]) {
+    const xl = await h.xl(...args);
+    t.deepEqual(await h.xenemu(...args), xl, args.join(' '));
+    t.deepEqual(await oclif(...args), xl, `${args.join(' ')} (oclif)`);
+  }
+  t.regex((await h.xenemu('help', 'sched-credit2')).stdout, /like xl sched-credit2/);
 });
 
 test('help: xl help sched-credit prints xl\'s usage, as -h does', async (t) => {
