@@ -153,3 +153,13 @@ test.serial('a weight and cap set by sched-credit2 survive a daemon restart', as
   // The pool's parameters are Xen's alone: a restarted host has Xen's defaults, as a rebooted one.
   t.deepEqual(await h.xl('sched-credit2', '-s'), ok('Cpupool Pool-0: ratelimit=1000us\n'));
 });
+
+test.serial('xl save and restore keep the weight and cap (the record travels in the save file)', async (t) => {
+  const file = scratchFile('db.save', '');
+  t.is((await h.xl('save', 'db', file)).code, 0);
+  const restored = await h.xl('restore', file);
+  t.is(restored.code, 0, restored.stderr);
+  const out = (await h.xl('sched-credit2', '-d', 'db')).stdout;
+  const domid = Number(/\ndb +(\d+) /.exec(out)?.[1]);
+  t.is(out, HEADER + row('db', domid, 700, 50));
+});
