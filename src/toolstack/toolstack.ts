@@ -714,7 +714,9 @@ export class Toolstack {
       if (hv.domains.has(domid)) this.domctl.destroyDomain(domid);
       throw restoreFailure(config.name, err);
     }
-    const changed = { ...image.record.changed, ...(options.paused ? { paused: true } : {}) };
+    const changed: DomainChanges = { ...image.record.changed, ...(options.paused ? { paused: true } : {}) };
+    // A config given to the restore brings its own cpu_weight and cap, as its sched_params replace the saved ones.
+    if (options.config !== undefined) delete changed.sched;
     const record: DomainRecord = {
       domid,
       uuid,

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertXlBuilt, CONFIGS, RUN_JS, runNode, scratchFile, xlHost, type XlHost } from './helpers.js';
 
@@ -155,6 +156,7 @@ test.serial('a weight and cap set by sched-credit2 survive a daemon restart', as
 });
 
 test.serial('xl save and restore keep the weight and cap (the record travels in the save file)', async (t) => {
+  t.deepEqual(await h.xl('sched-credit2', '-d', 'db', '-w', '700', '-c', '50'), ok());
   const file = scratchFile('db.save', '');
   t.is((await h.xl('save', 'db', file)).code, 0);
   const restored = await h.xl('restore', file);
@@ -162,4 +164,10 @@ test.serial('xl save and restore keep the weight and cap (the record travels in 
   const out = (await h.xl('sched-credit2', '-d', 'db')).stdout;
   const domid = Number(/\ndb +(\d+) /.exec(out)?.[1]);
   t.is(out, HEADER + row('db', domid, 700, 50));
+  // xl restore CONFIG FILE: that config's cpu_weight and cap, not the saved ones.
+  const config = scratchFile('db-300.yaml', readFileSync(join(CONFIGS, 'db.yaml'), 'utf8').replaceAll('images/', `${CONFIGS}/images/`).replace('cpu_weight: 512', 'cpu_weight: 300\ncap: 25'));
+  t.is((await h.xl('save', 'db', file)).code, 0);
+  const again = await h.xl('restore', config, file);
+  t.is(again.code, 0, again.stderr);
+  t.regex((await h.xl('sched-credit2', '-d', 'db')).stdout, / {3}300 {3}25\n$/);
 });
