@@ -1,7 +1,9 @@
 import test from 'ava';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { XlDomainRow } from '../../src/toolstack/libxl/rows.js';
-import { assertXlBuilt, CONFIGS, xlHost, type XlHost } from './helpers.js';
+import { tempHome } from '../helpers/daemon.js';
+import { assertXlBuilt, CONFIGS, RUN_JS, runNode, XL_JS, xlHost, type XlHost } from './helpers.js';
 
 // A host booted with sched=credit (host.yaml `sched: credit`): xl sched-credit reads
 // and sets what credit has (xl_sched.c, libxl_sched.c, csched_sys_cntl), and
@@ -92,4 +94,20 @@ test('sched-credit2 on a credit host fails as xl does there', async (t) => {
     await h.xl('sched-credit2', '-s', '-r', '500'),
     fails('xenemu: Setting Credit2 scheduler parameters: Invalid argument (cpupool Pool-0 runs the credit scheduler, not credit2)\nlibxl_sched_credit2_params_set failed.\n'),
   );
+});
+
+test('host start --sched credit records sched: credit in host.yaml; the daemon boots with it', async (t) => {
+  const home = tempHome();
+  const env = { ...process.env, XENEMU_HOME: home };
+  delete env.XENSTORED_PATH;
+  t.teardown(async () => {
+    await runNode(RUN_JS, ['host', 'stop'], env);
+    rmSync(home, { recursive: true, force: true });
+  });
+  t.is((await runNode(RUN_JS, ['host', 'start', '--sched', 'credit'], env)).code, 0);
+  t.regex(readFileSync(join(home, 'host.yaml'), 'utf8'), /^sched: credit$/m);
+  t.is((await runNode(XL_JS, ['info', 'xen_scheduler'], env)).stdout, 'credit\n');
+  const bad = await runNode(RUN_JS, ['host', 'start', '--sched', 'sedf'], env);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr.replace(/\s+›\s+/g, ' '), /Expected --sched=sedf to be one of: credit, credit2, rtds, arinc653, null/);
 });
