@@ -9,6 +9,8 @@ import { xlDom0DomainConfig, xlGuestDomainConfig } from '../toolstack/libxl/defa
 import { xlParsedDomainConfig } from '../toolstack/libxl/from-config.js';
 import type { LibxlDomainConfig } from '../toolstack/libxl/idl.js';
 import type { XlDomainRow, XlInfo, XlVcpuRow } from '../toolstack/libxl/rows.js';
+import { Domctl } from '../hypervisor/domctl.js';
+import { domainSchedParamsGet } from '../toolstack/sched.js';
 import { rpcErrorOf, rpcMethods, type RpcMethod } from './control-server.js';
 import { XenemuError } from '../common/errors.js';
 import type { Machine } from './machine.js';
@@ -25,8 +27,8 @@ const plainIssue = (i: ConfigIssue): ConfigIssue => ({ file: i.file, line: i.lin
 export function libxlConfigOf(machine: Machine, d: Domain): LibxlDomainConfig {
   const { hv, toolstack } = machine;
   const record = toolstack.record(d.domid);
-  // libxl_domain_sched_params_get(): the host's one scheduler, the weight and cap the domain has.
-  const sched = { sched: hv.host.scheduler, weight: d.sched.weight, cap: d.sched.cap };
+  // libxl_domain_sched_params_get(): the pool's scheduler, and under credit and credit2 the weight and cap.
+  const sched = domainSchedParamsGet(new Domctl(hv), hv, d.domid);
   if (d.domid === 0 || record === undefined) {
     return xlDom0DomainConfig({ name: d.name, uuid: d.uuid, targetMemKb: d.targetKiB, maxMemKb: d.maxKiB, sched });
   }

@@ -98,7 +98,7 @@ test('sched-credit2 on a credit host fails as xl does there', async (t) => {
 
 test('host start --sched credit records sched: credit in host.yaml; the daemon boots with it', async (t) => {
   const home = tempHome();
-  const env = { ...process.env, XENEMU_HOME: home };
+  const env: NodeJS.ProcessEnv = { ...process.env, XENEMU_HOME: home };
   delete env.XENSTORED_PATH;
   t.teardown(async () => {
     await runNode(RUN_JS, ['host', 'stop'], env);
@@ -110,4 +110,13 @@ test('host start --sched credit records sched: credit in host.yaml; the daemon b
   const bad = await runNode(RUN_JS, ['host', 'start', '--sched', 'sedf'], env);
   t.is(bad.code, 2);
   t.regex(bad.stderr.replace(/\s+›\s+/g, ' '), /Expected --sched=sedf to be one of: credit, credit2, rtds, arinc653, null/);
+});
+
+test('a host booted with sched=null: list -l shows sched_params with the scheduler alone; sched-credit2 names it', async (t) => {
+  const n = await xlHost({ sched: 'null' });
+  t.teardown(() => n.dispose());
+  const long = JSON.parse((await n.xl('list', '-l', '0')).stdout) as Array<{ config: { b_info: { sched_params: unknown } } }>;
+  t.deepEqual(long[0]!.config.b_info.sched_params, { sched: 'null' });
+  t.deepEqual(await n.xl('sched-credit2', '-d', '0'), fails('libxl_domain_sched_params_get returned null not credit2.\n', HEADER));
+  t.deepEqual(await n.xl('cpupool-list'), ok('Name               CPUs   Sched     Active   Domain count\nPool-0               4      null       y          1\n'));
 });
