@@ -13,9 +13,6 @@ import { HypervisorError } from './hypervisor.js';
 /** The one cpupool: cpupool0, named by libxl (libxl_cpupoolid_to_name). */
 export const POOL0 = { id: 0, name: 'Pool-0' } as const;
 
-/** XEN_SCHEDULER_* (public/domctl.h): the sched_id of a scheduler_op. */
-export const XEN_SCHEDULER_ID: Readonly<Record<XenScheduler, number>> = { credit: 5, credit2: 6, arinc653: 7, rtds: 8, null: 9 };
-
 /** The schedulers with a per-domain weight and cap. */
 export type WeightedScheduler = 'credit' | 'credit2';
 
