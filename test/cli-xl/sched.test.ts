@@ -155,6 +155,13 @@ test.serial('a weight and cap set by sched-credit2 survive a daemon restart', as
   t.deepEqual(await h.xl('sched-credit2', '-s'), ok('Cpupool Pool-0: ratelimit=1000us\n'));
 });
 
+test.serial('a weight and cap set by sched-credit2 survive a kill -9 of the daemon (journalled)', async (t) => {
+  t.deepEqual(await h.xl('sched-credit2', '-d', 'db', '-w', '800', '-c', '75'), ok());
+  await h.host.kill();
+  await h.host.restart();
+  t.deepEqual(await h.xl('sched-credit2', '-d', 'db'), ok(HEADER + row('db', db, 800, 75)));
+});
+
 test.serial('xl save and restore keep the weight and cap (the record travels in the save file)', async (t) => {
   t.deepEqual(await h.xl('sched-credit2', '-d', 'db', '-w', '700', '-c', '50'), ok());
   const file = scratchFile('db.save', '');
