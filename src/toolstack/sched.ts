@@ -5,6 +5,7 @@
  * argument" when the pool runs another scheduler). xenemu has one cpupool, Pool-0.
  */
 
+import { strtoul } from '../common/c-number.js';
 import { strerror } from '../common/errno.js';
 import type { Domctl } from '../hypervisor/domctl.js';
 import type { XenScheduler } from '../hypervisor/host-model.js';
@@ -57,7 +58,10 @@ export function listCpupools(hv: Hypervisor): CpupoolInfo[] {
  */
 export function findCpupool(hv: Hypervisor, qualifier: string): CpupoolInfo | undefined {
   const pools = listCpupools(hv);
-  return /^[0-9]+$/.test(qualifier) ? pools.find((p) => p.poolid === Number(qualifier)) : pools.find((p) => p.name === qualifier);
+  // qualifier_to_id(): at least one digit and nothing else, strtoul'd into a uint32_t.
+  if (!/^[0-9]+$/.test(qualifier)) return pools.find((p) => p.name === qualifier);
+  const poolid = Number(BigInt.asUintN(32, strtoul(qualifier, 10).value));
+  return pools.find((p) => p.poolid === poolid);
 }
 
 /** libxl_domain_sched_params_get(): the scheduler of the domain's pool and what it keeps for the domain. */

@@ -59,6 +59,9 @@ test('sched-credit2 refuses what libxl refuses, in libxl\'s words, and xl\'s own
   t.deepEqual(await h.xl('sched-credit2', '-p', 'Pool-0', '-d', 'db'), fails('Specifying a cpupool is not allowed with other options.\n'));
   t.deepEqual(await h.xl('sched-credit2', '-p', 'nosuch'), fails("unknown cpupool 'nosuch'\n"));
   t.deepEqual(await h.xl('sched-credit2', '-s', '-p', '3'), fails("unknown cpupool '3'\n"));
+  t.deepEqual(await h.xl('sched-credit2', '-s', '-p', ''), fails("unknown cpupool ''\n"));
+  // strtoul() into a uint32_t: 2^32 is pool 0.
+  t.deepEqual(await h.xl('sched-credit2', '-s', '-p', '4294967296'), ok('Cpupool Pool-0: ratelimit=1000us\n'));
   t.deepEqual(await h.xl('sched-credit2', '-s', '-r', '50'), fails('xenemu: Ratelimit out of range, valid range is from 100 to 500000\nlibxl_sched_credit2_params_set failed.\n'));
   t.deepEqual(await h.xl('sched-credit2', '-x'), { stdout: '', stderr: "option `x' not supported.\n", code: 2 });
 });
