@@ -16,7 +16,18 @@ import { atoi } from '../common/c-number.js';
 import type { DomainSchedParams } from '../hypervisor/scheduler.js';
 import type { DomainSchedRow, SchedRpc } from '../protocol/sched-rpc.js';
 import type { CpupoolInfo } from '../toolstack/sched.js';
-import { credit2PoolLine, creditPoolLine, formatCpupoolList, SCHED_CREDIT_HEADER, SCHED_RTDS_HEADER, SCHED_RTDS_VCPU_HEADER, schedCreditLine } from '../ui/xl/sched.js';
+import {
+  credit2PoolLine,
+  creditPoolLine,
+  formatCpupoolList,
+  rtdsDomainLine,
+  rtdsPoolLine,
+  rtdsVcpuLine,
+  SCHED_CREDIT_HEADER,
+  SCHED_RTDS_HEADER,
+  SCHED_RTDS_VCPU_HEADER,
+  schedCreditLine,
+} from '../ui/xl/sched.js';
 import { findDomain, XlFailure, type XlContext, type XlOutput } from './xl-commands.js';
 
 type Sched = TypedClient<SchedRpc>;
@@ -201,10 +212,11 @@ export interface XlSchedRtdsOptions {
 }
 
 /**
- * main_sched_rtds(), for a host whose pool runs another scheduler (xenemu does not
- * emulate RTDS's parameters): xl's checks, then what libxl answers there. Listings show
- * no pool; `-d DOM` says what scheduler the domain has; per-vCPU reads are refused as
- * libxl refuses them for that scheduler, and settings as Xen refuses them.
+ * main_sched_rtds(): xl's checks, then the listing (pools run by RTDS, with each
+ * domain's defaults or, with -v all, every vCPU's parameters), one domain's, some of
+ * its vCPUs', or their setting. On a pool run by another scheduler it fails as xl does
+ * there: listings show no pool, `-d DOM` names the scheduler, per-vCPU reads are refused
+ * as libxl refuses them, settings as Xen does.
  */
 export async function xlSchedRtds(ctx: XlContext, o: XlSchedRtdsOptions): Promise<XlOutput<unknown>> {
   if (o.extratimes.some((e) => e !== '0' && e !== '1')) throw new XlFailure('Invalid extratime.\n', 1);
@@ -218,33 +230,47 @@ export async function xlSchedRtds(ctx: XlContext, o: XlSchedRtdsOptions): Promis
   const [nV, nP, nB, nE] = [ids.length, o.periods.length, o.budgets.length, o.extratimes.length];
   if ((nV > nB && optB) || (nV > nP && optP) || (nV > nE && optE) || nP !== nB || nP !== nE) throw new XlFailure('Incorrect number of period, budget and extratime\n', 1);
   const sched = await schedClient(ctx);
-  if (o.domain === undefined) {
-    // sched_domain_output() / sched_vcpu_output(): no pool runs RTDS, so nothing to list.
-    if (o.cpupool !== undefined) await findPool(sched, o.cpupool);
-    const pools = await sched.call('cpupool.list', {});
-    if (pools.some((p) => p.sched === 'rtds')) throw notEmulated();
-    return { stdout: '', data: [] };
-  }
+  if (o.domain === undefined) return rtdsListing(sched, all, o.cpupool);
   const domid = await findDomain(await ctx.client(), o.domain);
   if (!optV && !all) {
     const [row] = await orXl(sched.call('sched.domain.get', { refs: [String(domid)] }), 'libxl_domain_sched_params_get failed.\n', SCHED_RTDS_HEADER);
-    if (row!.sched === 'rtds') throw notEmulated();
-    throw new XlFailure(`libxl_domain_sched_params_get returned ${row!.sched} not rtds.\n`, 1, SCHED_RTDS_HEADER);
+    if (row!.sched !== 'rtds') throw new XlFailure(`libxl_domain_sched_params_get returned ${row!.sched} not rtds.\n`, 1, SCHED_RTDS_HEADER);
+    return { stdout: SCHED_RTDS_HEADER + rtdsDomainLine(row!), data: [row!] };
   }
   if (!optP && !optB && !optE) {
-    // libxl_vcpu_sched_params_get(_all)(): the domain's pool's scheduler has no per-vCPU parameters.
     const failed = optV ? 'libxl_vcpu_sched_params_get failed.\n' : 'libxl_vcpu_sched_params_get_all failed.\n';
-    const [row] = await orXl(sched.call('sched.domain.get', { refs: [String(domid)] }), failed, SCHED_RTDS_VCPU_HEADER);
-    if (row!.sched === 'rtds') throw notEmulated();
-    throw new XlFailure(`xenemu: per-VCPU parameter getting not supported for this scheduler\n${failed}`, 1, SCHED_RTDS_VCPU_HEADER);
+    const vcpus = await orXl(sched.call('sched.rtds.vcpuGet', { ref: String(domid), ...(optV ? { vcpuids: ids } : {}) }), failed, SCHED_RTDS_VCPU_HEADER);
+    const name = await (await ctx.client()).domname(domid);
+    return { stdout: SCHED_RTDS_VCPU_HEADER + vcpus.map((v) => rtdsVcpuLine(name, domid, v)).join(''), data: vcpus };
   }
   const params = (i: number, vcpuid: number) => ({ vcpuid, period: atoi(o.periods[i]!), budget: atoi(o.budgets[i]!), extratime: o.extratimes[i] === '1' });
   const vcpus = optV ? ids.map((id, i) => params(i, id)) : [params(0, 0)];
   const failed = optV ? 'libxl_vcpu_sched_params_set failed.\n' : 'libxl_vcpu_sched_params_set_all failed.\n';
-  await orXl(sched.call('sched.rtds.vcpuSet', { ref: String(domid), vcpus, all: !optV }), failed);
-  return { stdout: '', data: { domid, vcpus } };
+  const now = await orXl(sched.call('sched.rtds.vcpuSet', { ref: String(domid), vcpus, all: !optV }), failed);
+  return { stdout: '', data: { domid, vcpus: now } };
 }
 
-function notEmulated(): XlFailure {
-  return new XlFailure("xenemu: the RTDS scheduler's parameters are not emulated\n", 1);
+/**
+ * sched_domain_output() / sched_vcpu_output() for RTDS: each pool run by RTDS, the
+ * header, and its domains' defaults or (`all`) every vCPU's parameters. A vCPU read
+ * that fails ends xl at once, with what it printed.
+ */
+async function rtdsListing(sched: Sched, all: boolean, cpupool: string | undefined): Promise<XlOutput<unknown>> {
+  const only = cpupool === undefined ? undefined : await findPool(sched, cpupool);
+  const pools = await sched.call('cpupool.list', {});
+  const domains = await sched.call('sched.domain.get', {});
+  let out = '';
+  for (const pool of pools) {
+    if (pool.sched !== 'rtds' || (only !== undefined && only.poolid !== pool.poolid)) continue;
+    out += rtdsPoolLine(pool.name) + (all ? SCHED_RTDS_VCPU_HEADER : SCHED_RTDS_HEADER);
+    for (const d of domains.filter((r) => r.cpupool === pool.poolid)) {
+      if (!all) {
+        out += rtdsDomainLine(d);
+        continue;
+      }
+      const vcpus = await orXl(sched.call('sched.rtds.vcpuGet', { ref: String(d.domid) }), 'libxl_vcpu_sched_params_get_all failed.\n', out);
+      out += vcpus.map((v) => rtdsVcpuLine(d.name, d.domid, v)).join('');
+    }
+  }
+  return { stdout: out, data: domains.filter((d) => d.sched === 'rtds') };
 }

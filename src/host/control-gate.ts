@@ -26,6 +26,7 @@ const READ_ONLY_METHODS: ReadonlySet<string> = new Set([
   'sched.domain.get',
   'sched.credit.get',
   'sched.credit2.get',
+  'sched.rtds.vcpuGet',
   'evtchn.list',
   'evtchn.status',
   'intr.stats',

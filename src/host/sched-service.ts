@@ -3,7 +3,7 @@ import type { Domain } from '../hypervisor/domain.js';
 import { POOL0 } from '../hypervisor/scheduler.js';
 import type { DomainSchedRow, SchedRpc } from '../protocol/sched-rpc.js';
 import { ToolstackError } from '../toolstack/errors.js';
-import { credit2ParamsGet, credit2ParamsSet, creditParamsGet, creditParamsSet, domainSchedParamsGet, findCpupool, listCpupools, rtdsVcpuSet } from '../toolstack/sched.js';
+import { credit2ParamsGet, credit2ParamsSet, creditParamsGet, creditParamsSet, domainSchedParamsGet, findCpupool, listCpupools, rtdsVcpuGet } from '../toolstack/sched.js';
 import { rpcMethods, type RpcMethod } from './control-server.js';
 import type { Machine } from './machine.js';
 
@@ -39,6 +39,7 @@ export function schedMethods(machine: Machine): Record<string, RpcMethod> {
     'sched.credit.set': (p) => creditParamsSet(domctl, p.poolid, { tsliceMs: p.tsliceMs, ratelimitUs: p.ratelimitUs, vcpuMigrDelayUs: p.vcpuMigrDelayUs }),
     'sched.credit2.get': (p) => credit2ParamsGet(domctl, p.poolid),
     'sched.credit2.set': (p) => credit2ParamsSet(domctl, p.poolid, { ratelimitUs: p.ratelimitUs }),
-    'sched.rtds.vcpuSet': (p) => rtdsVcpuSet(hv, toolstack.find(p.ref).domid, p.vcpus, p.all),
+    'sched.rtds.vcpuGet': (p) => rtdsVcpuGet(domctl, hv, toolstack.find(p.ref).domid, p.vcpuids ?? null),
+    'sched.rtds.vcpuSet': (p) => toolstack.rtdsVcpuSet(toolstack.find(p.ref).domid, p.vcpus, p.all),
   });
 }

@@ -4,7 +4,7 @@ import { ForeignMaps } from './foreign-map.js';
 import type { GrantTable, SavedGrantTable } from './gnttab.js';
 import type { GuestTimers, SavedTimers } from './guest-timers.js';
 import { GuestMemory, type SavedMemory } from './memory.js';
-import { DEFAULT_DOMAIN_SCHED, type DomainSchedParams } from './scheduler.js';
+import { DEFAULT_DOMAIN_SCHED, RTDS_DEFAULT_VCPU, type DomainSchedParams, type RtdsVcpuParams } from './scheduler.js';
 import { XenemuError } from '../common/errors.js';
 
 export type DomainType = 'pv' | 'pvh' | 'hvm';
@@ -68,6 +68,8 @@ export class VCpu {
   pcpu = 0;
   running = false;
   vcpuInfo: VcpuInfoPlace;
+  /** Its RTDS period, budget and extra time (struct rt_unit), set through Domctl. */
+  rtds: RtdsVcpuParams = { ...RTDS_DEFAULT_VCPU };
 
   constructor(readonly id: number) {
     this.vcpuInfo = id < XEN_LEGACY_MAX_VCPUS ? { kind: 'shared_info', slot: id } : { kind: 'registered', gfn: -1, offset: 0 };

@@ -37,6 +37,19 @@ export interface Credit2PoolParams {
   ratelimitUs: number;
 }
 
+/** A vCPU's RTDS parameters (struct xen_domctl_schedparam_vcpu's rtds), in microseconds. */
+export interface RtdsVcpuParams {
+  periodUs: number;
+  budgetUs: number;
+  extratime: boolean;
+}
+
+/** RTDS_DEFAULT_PERIOD and _BUDGET (rt.c), with extra time, as rt_alloc_udata() starts a vCPU. */
+export const RTDS_DEFAULT_VCPU: Readonly<RtdsVcpuParams> = { periodUs: 10000, budgetUs: 4000, extratime: true };
+
+/** RTDS_MIN_PERIOD and RTDS_MIN_BUDGET (rt.c), in microseconds. */
+const RTDS_MIN_US = 10;
+
 /** XEN_SYSCTL_SCHED_RATELIMIT_MIN / _MAX, XEN_SYSCTL_CSCHED_TSLICE_MIN / _MAX, XEN_SYSCTL_CSCHED_MGR_DLY_MAX_US (public/sysctl.h). */
 export const SCHED_LIMITS = { ratelimitMinUs: 100, ratelimitMaxUs: 500000, tsliceMinMs: 1, tsliceMaxMs: 1000, migrDelayMaxUs: 100 * 1000 } as const;
 
@@ -104,6 +117,33 @@ export class PoolScheduler {
       throw new HypervisorError('EINVAL', `${sched} weight ${put.weight} or cap ${put.cap} out of range`);
     }
     return { weight: put.weight !== 0 ? put.weight : current.weight, cap: put.cap };
+  }
+
+  /**
+   * XEN_DOMCTL_SCHEDOP_getinfo under RTDS (rt_dom_cntl): the defaults, whatever the
+   * domain's vCPUs have (rt.c answers RTDS_DEFAULT_PERIOD and _BUDGET).
+   */
+  rtdsDomain(): { periodUs: number; budgetUs: number } {
+    if (this.name !== 'rtds') throw this.otherScheduler('rtds');
+    return { periodUs: RTDS_DEFAULT_VCPU.periodUs, budgetUs: RTDS_DEFAULT_VCPU.budgetUs };
+  }
+
+  /**
+   * XEN_DOMCTL_SCHEDOP_putvcpuinfo under RTDS (rt_dom_cntl): a period or budget under
+   * 10 us, or a budget over the period, is EINVAL. Answers the vCPU's new parameters.
+   */
+  rtdsVcpu(put: RtdsVcpuParams): RtdsVcpuParams {
+    if (this.name !== 'rtds') throw this.otherScheduler('rtds');
+    const { periodUs, budgetUs } = put;
+    if (!isU32(periodUs) || !isU32(budgetUs) || budgetUs < RTDS_MIN_US || budgetUs > periodUs || periodUs < RTDS_MIN_US) {
+      throw new HypervisorError('EINVAL', `RTDS period ${periodUs} us, budget ${budgetUs} us: both at least ${RTDS_MIN_US} us, the budget at most the period`);
+    }
+    return { ...put };
+  }
+
+  /** XEN_DOMCTL_SCHEDOP_getvcpuinfo under RTDS: only the pool's scheduler answers. */
+  checkRtds(): void {
+    if (this.name !== 'rtds') throw this.otherScheduler('rtds');
   }
 
   private checkPool(poolid: number, sched: XenScheduler): void {

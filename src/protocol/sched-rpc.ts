@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import type { Credit2PoolParams, CreditPoolParams, DomainSchedParams } from '../hypervisor/scheduler.js';
-import type { CpupoolInfo, LibxlDomainSched } from '../toolstack/sched.js';
+import type { CpupoolInfo, LibxlDomainSched, LibxlRtdsVcpu } from '../toolstack/sched.js';
 import { MAX_VCPUS } from '../toolstack/config/index.js';
 import { DomainRef } from './params.js';
 
@@ -29,6 +29,8 @@ export const SchedParams = {
   'sched.credit.set': z.strictObject({ poolid: Poolid, tsliceMs: CInt, ratelimitUs: CInt, vcpuMigrDelayUs: CInt }),
   'sched.credit2.get': z.strictObject({ poolid: Poolid }),
   'sched.credit2.set': z.strictObject({ poolid: Poolid, ratelimitUs: CInt }),
+  /** libxl_vcpu_sched_params_get() (`vcpuids` absent: _get_all) under RTDS. */
+  'sched.rtds.vcpuGet': z.strictObject({ ref: DomainRef, vcpuids: z.array(CInt).max(MAX_VCPUS).optional() }),
   /** libxl_vcpu_sched_params_set() (`all`: _set_all, with one set of parameters) under RTDS. */
   'sched.rtds.vcpuSet': z.strictObject({
     ref: DomainRef,
@@ -54,7 +56,8 @@ interface SchedResults {
   'sched.credit.set': CreditPoolParams;
   'sched.credit2.get': Credit2PoolParams;
   'sched.credit2.set': Credit2PoolParams;
-  'sched.rtds.vcpuSet': null;
+  'sched.rtds.vcpuGet': LibxlRtdsVcpu[];
+  'sched.rtds.vcpuSet': LibxlRtdsVcpu[];
 }
 
 export type SchedMethod = keyof typeof SchedParams;

@@ -10,14 +10,17 @@ import { strerror } from '../common/errno.js';
 import type { Domctl } from '../hypervisor/domctl.js';
 import type { XenScheduler } from '../hypervisor/host-model.js';
 import { HypervisorError, type Hypervisor } from '../hypervisor/hypervisor.js';
-import { POOL0, SCHED_LIMITS, type Credit2PoolParams, type CreditPoolParams, type DomainSchedParams, type WeightedScheduler } from '../hypervisor/scheduler.js';
+import type { Domain } from '../hypervisor/domain.js';
+import { POOL0, SCHED_LIMITS, type Credit2PoolParams, type CreditPoolParams, type DomainSchedParams, type RtdsVcpuParams, type WeightedScheduler } from '../hypervisor/scheduler.js';
 import { ToolstackError } from './errors.js';
 
-/** libxl_domain_sched_params as libxl_domain_sched_params_get() fills it: weight and cap under credit and credit2 only. */
+/** libxl_domain_sched_params as libxl_domain_sched_params_get() fills it: weight and cap under credit and credit2, period and budget under RTDS. */
 export interface LibxlDomainSched {
   sched: XenScheduler;
   weight?: number;
   cap?: number;
+  period?: number;
+  budget?: number;
 }
 
 /** libxl_cpupoolinfo, as `xl cpupool-list` prints it. */
@@ -67,6 +70,10 @@ export function findCpupool(hv: Hypervisor, qualifier: string): CpupoolInfo | un
 /** libxl_domain_sched_params_get(): the scheduler of the domain's pool and what it keeps for the domain. */
 export function domainSchedParamsGet(domctl: Domctl, hv: Hypervisor, domid: number): LibxlDomainSched {
   const sched = hv.scheduler.name;
+  if (sched === 'rtds') {
+    const r = xen('Getting domain sched rtds', () => domctl.rtdsDomainGet(domid));
+    return { sched, period: r.periodUs, budget: r.budgetUs };
+  }
   if (!isWeighted(sched)) return { sched };
   const p = xen(`Getting domain sched ${sched}`, () => domctl.schedulerOp(domid, sched));
   return { sched, weight: p.weight, cap: p.cap };
@@ -139,8 +146,8 @@ export function credit2ParamsSet(domctl: Domctl, poolid: number, p: Credit2PoolP
   return xen('Setting Credit2 scheduler parameters', () => domctl.credit2Params(poolid, p));
 }
 
-/** One vCPU's RTDS parameters as xl sends them (libxl_sched_params: ints, extratime a flag). */
-export interface RtdsVcpuParams {
+/** libxl_sched_params for one vCPU under RTDS: microseconds, extratime a flag. */
+export interface LibxlRtdsVcpu {
   vcpuid: number;
   period: number;
   budget: number;
@@ -154,26 +161,47 @@ function checkRtdsParams(period: number, budget: number): void {
   if (budget > period) throw new ToolstackError('EINVAL', `VCPU budget must be smaller than or equal to period, but ${budget} > ${period}`);
 }
 
+function existing(hv: Hypervisor, domid: number): Domain {
+  const d = hv.domains.get(domid);
+  if (d === undefined) throw new ToolstackError('ESRCH', `domain ${domid} does not exist`);
+  return d;
+}
+
+const libxlVcpu = (vcpuid: number, p: RtdsVcpuParams): LibxlRtdsVcpu => ({ vcpuid, period: p.periodUs, budget: p.budgetUs, extratime: p.extratime });
+
+/**
+ * libxl_vcpu_sched_params_get() / _get_all() (`vcpuids` null): only a domain whose pool
+ * runs RTDS has per-vCPU parameters; each vCPU named must be one the domain has.
+ */
+export function rtdsVcpuGet(domctl: Domctl, hv: Hypervisor, domid: number, vcpuids: readonly number[] | null): LibxlRtdsVcpu[] {
+  const d = existing(hv, domid);
+  if (hv.scheduler.name !== 'rtds') throw new ToolstackError('EINVAL', 'per-VCPU parameter getting not supported for this scheduler');
+  const max = d.vcpus.length - 1;
+  const ids = vcpuids ?? d.vcpus.map((v) => v.id);
+  if (ids.length === 0) throw new ToolstackError('EINVAL', 'no vCPU named');
+  const bad = ids.find((id) => id < 0 || id > max);
+  if (bad !== undefined) throw new ToolstackError('EINVAL', `VCPU index is out of range, valid values are within range from 0 to ${max}`);
+  return xen('Getting vcpu sched rtds', () => domctl.rtdsVcpus(domid, ids)).map((p, i) => libxlVcpu(ids[i]!, p));
+}
+
 /**
  * libxl_vcpu_sched_params_set() / _set_all() with LIBXL_SCHEDULER_RTDS, as `xl
  * sched-rtds -d DOM -v ...` asks (`all`: `vcpus` holds the one set of parameters for
- * every vCPU): libxl's checks of the vCPU ids and the parameters, then Xen's answer,
- * which refuses RTDS parameters for a domain whose pool runs another scheduler. xenemu
- * does not emulate RTDS's parameters, so on an RTDS host it says so instead.
+ * every vCPU): libxl's checks of the vCPU ids and the parameters, then Xen's, which
+ * refuses RTDS parameters for a domain whose pool runs another scheduler. Answers
+ * every vCPU's parameters after the change.
  */
-export function rtdsVcpuSet(hv: Hypervisor, domid: number, vcpus: readonly RtdsVcpuParams[], all: boolean): never {
-  const d = hv.domains.get(domid);
-  if (d === undefined) throw new ToolstackError('ESRCH', `domain ${domid} does not exist`);
-  const maxVcpuid = d.vcpus.length - 1;
+export function rtdsVcpuSet(domctl: Domctl, hv: Hypervisor, domid: number, vcpus: readonly LibxlRtdsVcpu[], all: boolean): LibxlRtdsVcpu[] {
+  const d = existing(hv, domid);
+  const max = d.vcpus.length - 1;
   // Both libxl functions return ERROR_INVAL without a word for a wrong count.
   if (all ? vcpus.length !== 1 : vcpus.length === 0) throw new ToolstackError('EINVAL', `${vcpus.length} sets of vCPU parameters`);
   for (const v of vcpus) {
-    if (!all && (v.vcpuid < 0 || v.vcpuid > maxVcpuid)) throw new ToolstackError('EINVAL', `Invalid VCPU ${v.vcpuid}: valid range is [0, ${maxVcpuid}]`);
+    if (!all && (v.vcpuid < 0 || v.vcpuid > max)) throw new ToolstackError('EINVAL', `Invalid VCPU ${v.vcpuid}: valid range is [0, ${max}]`);
     checkRtdsParams(v.period, v.budget);
   }
-  const sched = hv.scheduler.name;
-  if (sched !== 'rtds') {
-    throw new ToolstackError('EINVAL', `Setting vcpu sched rtds: ${strerror('EINVAL')} (cpupool ${POOL0.name} runs the ${sched} scheduler, not rtds)`);
-  }
-  throw new ToolstackError('ENOSYS', 'Setting vcpu sched rtds: the RTDS scheduler\'s parameters are not emulated');
+  const wanted = all ? d.vcpus.map((x) => ({ ...vcpus[0]!, vcpuid: x.id })) : vcpus;
+  const put = wanted.map((v) => ({ periodUs: v.period, budgetUs: v.budget, extratime: v.extratime }));
+  xen('Setting vcpu sched rtds', () => domctl.rtdsVcpus(domid, wanted.map((v) => v.vcpuid), put));
+  return d.vcpus.map((v) => libxlVcpu(v.id, v.rtds));
 }

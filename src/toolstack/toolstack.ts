@@ -29,7 +29,7 @@ import type { NicInfo } from './devices/vif.js';
 import type { VbdInfo } from './devices/vbd.js';
 import { domainQualifier } from './libxl/qualifier.js';
 import type { DomainSchedParams, WeightedScheduler } from '../hypervisor/scheduler.js';
-import { domainSchedParamsSet } from './sched.js';
+import { domainSchedParamsSet, rtdsVcpuSet, type LibxlRtdsVcpu } from './sched.js';
 
 /** What the toolstack keeps per guest, and persists so the guest comes back after a restart. */
 export interface DomainRecord {
@@ -59,6 +59,8 @@ export interface DomainChanges {
   affinity?: Array<{ hard: number[] | null; soft: number[] | null }>;
   /** xl sched-credit / sched-credit2 -w / -c: the weight and cap the domain has since. */
   sched?: DomainSchedParams;
+  /** xl sched-rtds -v: each vCPU's RTDS period, budget and extra time since (by vCPU number). */
+  rtds?: Array<Omit<LibxlRtdsVcpu, 'vcpuid'>>;
 }
 
 /** The host services a toolstack drives, all as dom0 would. */
@@ -407,6 +409,8 @@ export class Toolstack {
     if (changed.onlineVcpus !== undefined) steps.push(['vcpu-set', () => this.vcpuSet(domid, changed.onlineVcpus!)]);
     const sched = changed.sched;
     if (sched !== undefined) steps.push(['scheduler weight and cap', () => void this.schedDomainSet(domid, sched)]);
+    const rtds = changed.rtds;
+    if (rtds !== undefined) steps.push(['RTDS parameters', () => void this.rtdsVcpuSet(domid, rtds.map((p, vcpuid) => ({ vcpuid, ...p })), false)]);
     const affinity = changed.affinity;
     if (affinity !== undefined) {
       steps.push([
@@ -731,6 +735,7 @@ export class Toolstack {
       // libxl__build_post after the stream: the saved weight and cap (those sched-credit
       // gave it, else its config's), under this host's scheduler.
       domainSchedParamsSet(this.domctl, hv, domid, changed.sched ?? { weight: config.cpu_weight, cap: config.cap });
+      if (changed.rtds !== undefined && hv.scheduler.name === 'rtds') rtdsVcpuSet(this.domctl, hv, domid, changed.rtds.map((p, vcpuid) => ({ vcpuid, ...p })), false);
       await this.writeLayout(record, built);
       const { xs } = this.deps;
       await xs.transaction((tx) => writeStoreHome(xs, tx, domid, image.record.domid, image.xenstore));
@@ -842,8 +847,8 @@ export class Toolstack {
    */
   private async restart(config: DomainConfig, uuid: string, changed: DomainChanges | undefined, given: StoredGivenKeys | undefined): Promise<void> {
     const r = await this.create(config, { uuid, paused: true, ...(given ? { given } : {}) });
-    const { targetKiB, maxKiB, onlineVcpus, sched } = changed ?? {};
-    await this.reapply(r.domid, r.name, { targetKiB, maxKiB, onlineVcpus, sched });
+    const { targetKiB, maxKiB, onlineVcpus, sched, rtds } = changed ?? {};
+    await this.reapply(r.domid, r.name, { targetKiB, maxKiB, onlineVcpus, sched, rtds });
     await this.unpause(r.domid);
   }
 
@@ -940,6 +945,16 @@ export class Toolstack {
   schedDomainSet(domid: number, change: { sched?: WeightedScheduler; weight?: number; cap?: number }): DomainSchedParams | null {
     const now = domainSchedParamsSet(this.domctl, this.deps.hv, domid, change);
     if (now !== null) this.recordChange(domid, { sched: now });
+    return now;
+  }
+
+  /**
+   * xl sched-rtds -d DOM -v ... -p -b -e (libxl_vcpu_sched_params_set / _set_all); every
+   * vCPU's parameters after it are kept in the domain's record.
+   */
+  rtdsVcpuSet(domid: number, vcpus: readonly LibxlRtdsVcpu[], all: boolean): LibxlRtdsVcpu[] {
+    const now = rtdsVcpuSet(this.domctl, this.deps.hv, domid, vcpus, all);
+    this.recordChange(domid, { rtds: now.map(({ period, budget, extratime }) => ({ period, budget, extratime })) });
     return now;
   }
 

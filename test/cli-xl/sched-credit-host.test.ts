@@ -120,3 +120,41 @@ test('a host booted with sched=null: list -l shows sched_params with the schedul
   t.deepEqual(await n.xl('sched-credit2', '-d', '0'), fails('libxl_domain_sched_params_get returned null not credit2.\n', HEADER));
   t.deepEqual(await n.xl('cpupool-list'), ok('Name               CPUs   Sched     Active   Domain count\nPool-0               4      null       y          1\n'));
 });
+
+test('a host booted with sched=rtds: sched-rtds lists, reads and sets each vCPU\'s period, budget and extra time; they survive a restart', async (t) => {
+  const r = await xlHost({ sched: 'rtds' });
+  t.teardown(() => r.dispose());
+  t.is((await r.xl('create', '-q', join(CONFIGS, 'db.yaml'))).code, 0);
+  const id = (await r.until((rows) => rows.some((x) => x.name === 'db'), 'db created')).find((x) => x.name === 'db')!.domid;
+  const H = 'Name                                ID    Period    Budget  Extratime\n';
+  const V = 'Name                                ID VCPU    Period    Budget  Extratime\n';
+  const dom = (name: string, domid: number) => `${name.padEnd(33)} ${String(domid).padStart(4)}     10000      4000        yes\n`;
+  const vcpu = (name: string, domid: number, v: number, period: number, budget: number, extra: boolean) =>
+    `${name.padEnd(33)} ${String(domid).padStart(4)} ${String(v).padStart(4)} ${String(period).padStart(9)} ${String(budget).padStart(9)} ${(extra ? 'yes' : 'no').padStart(10)}\n`;
+  t.deepEqual(await r.xl('sched-rtds'), ok(`Cpupool Pool-0: sched=RTDS\n${H}${dom('Domain-0', 0)}${dom('db', id)}`));
+  t.deepEqual(await r.xl('sched-rtds', '-d', 'db'), ok(H + dom('db', id)));
+  t.deepEqual(await r.xl('sched-rtds', '-d', 'db', '-v', '1', '-p', '20000', '-b', '5000', '-e', '0', '-v', '3', '-p', '100', '-b', '100', '-e', '1'), ok());
+  t.deepEqual(await r.xl('sched-rtds', '-d', 'db', '-v', '3', '-v', '1'), ok(V + vcpu('db', id, 3, 100, 100, true) + vcpu('db', id, 1, 20000, 5000, false)));
+  t.deepEqual(
+    await r.xl('sched-rtds', '-d', 'db', '-v', 'all'),
+    ok(V + vcpu('db', id, 0, 10000, 4000, true) + vcpu('db', id, 1, 20000, 5000, false) + vcpu('db', id, 2, 10000, 4000, true) + vcpu('db', id, 3, 100, 100, true)),
+  );
+  // Xen's getinfo answers its defaults, whatever the vCPUs have.
+  t.deepEqual(await r.xl('sched-rtds', '-d', 'db'), ok(H + dom('db', id)));
+  t.deepEqual(await r.xl('sched-rtds', '-d', 'db', '-v', '4'), fails('xenemu: VCPU index is out of range, valid values are within range from 0 to 3\nlibxl_vcpu_sched_params_get failed.\n', V));
+  t.deepEqual(
+    await r.xl('sched-rtds', '-d', 'db', '-v', '0', '-p', '5', '-b', '5', '-e', '1'),
+    fails('xenemu: Setting vcpu sched rtds: Invalid argument (RTDS period 5 us, budget 5 us: both at least 10 us, the budget at most the period)\nlibxl_vcpu_sched_params_set failed.\n'),
+  );
+  t.deepEqual(await r.xl('sched-rtds', '-d', '0', '-v', 'all', '-p', '1000', '-b', '500', '-e', '0'), ok());
+  const dom0 = [0, 1, 2, 3].map((v) => vcpu('Domain-0', 0, v, 1000, 500, false)).join('');
+  const listed = `Cpupool Pool-0: sched=RTDS\n${V}${dom0}`;
+  t.true((await r.xl('sched-rtds', '-v', 'all')).stdout.startsWith(listed));
+  const long = JSON.parse((await r.xl('list', '-l', 'db')).stdout) as Array<{ config: { b_info: { sched_params: unknown } } }>;
+  t.deepEqual(long[0]!.config.b_info.sched_params, { sched: 'rtds', period: 10000, budget: 4000 });
+  t.deepEqual(await r.xl('sched-credit2', '-d', 'db'), fails('libxl_domain_sched_params_get returned rtds not credit2.\n', HEADER));
+  const before = await r.xl('sched-rtds', '-d', 'db', '-v', 'all');
+  await r.host.stop();
+  await r.host.restart();
+  t.deepEqual(await r.xl('sched-rtds', '-d', 'db', '-v', 'all'), before);
+});

@@ -61,3 +61,22 @@ test('credit: tslice 30 ms, ratelimit 1000 us, no migration delay at boot; each 
   }
   t.deepEqual(ctl.creditParams(0), { tsliceMs: 1, ratelimitUs: 1000, vcpuMigrDelayUs: 100000 });
 });
+
+test('rtds: vCPUs start at 10000/4000 us with extra time; getinfo answers the defaults; a put below 10 us, a budget over the period or a missing vCPU is EINVAL', (t) => {
+  const { ctl } = setup('rtds');
+  const dflt = { periodUs: 10000, budgetUs: 4000, extratime: true };
+  t.deepEqual(ctl.rtdsVcpus(1, [0, 1]), [dflt, dflt]);
+  t.deepEqual(ctl.rtdsVcpus(1, [1], [{ periodUs: 10, budgetUs: 10, extratime: false }]), [{ periodUs: 10, budgetUs: 10, extratime: false }]);
+  t.deepEqual(ctl.rtdsDomainGet(1), { periodUs: 10000, budgetUs: 4000 });
+  for (const bad of [
+    { periodUs: 9, budgetUs: 9, extratime: true },
+    { periodUs: 100, budgetUs: 9, extratime: true },
+    { periodUs: 100, budgetUs: 101, extratime: true },
+  ]) {
+    t.throws(() => ctl.rtdsVcpus(1, [0], [bad]), einval, JSON.stringify(bad));
+  }
+  t.throws(() => ctl.rtdsVcpus(1, [2]), einval);
+  t.deepEqual(ctl.rtdsVcpus(1, [0, 1]), [dflt, { periodUs: 10, budgetUs: 10, extratime: false }]);
+  t.throws(() => setup('credit2').ctl.rtdsVcpus(1, [0]), { ...einval, message: 'cpupool Pool-0 runs the credit2 scheduler, not rtds' });
+  t.throws(() => setup('credit2').ctl.rtdsDomainGet(1), einval);
+});

@@ -27,6 +27,24 @@ export const SCHED_RTDS_HEADER = cprintf('%-33s %4s %9s %9s %10s\n', 'Name', 'ID
 /** sched_rtds_vcpu_output(-1). */
 export const SCHED_RTDS_VCPU_HEADER = cprintf('%-33s %4s %4s %9s %9s %10s\n', 'Name', 'ID', 'VCPU', 'Period', 'Budget', 'Extratime');
 
+/** sched_rtds_pool_output(). */
+export function rtdsPoolLine(pool: string): string {
+  return `Cpupool ${pool}: sched=RTDS\n`;
+}
+
+/**
+ * sched_rtds_domain_output(domid): libxl's domain-wide period and budget; libxl leaves
+ * extratime at its default (-1), which xl prints as "yes".
+ */
+export function rtdsDomainLine(r: { name: string; domid: number; period?: number; budget?: number; extratime?: boolean }): string {
+  return cprintf('%-33s %4d %9d %9d %10s\n', r.name, r.domid, r.period ?? -1, r.budget ?? -1, r.extratime === false ? 'no' : 'yes');
+}
+
+/** sched_rtds_vcpu_output(domid): one vCPU's line. */
+export function rtdsVcpuLine(name: string, domid: number, v: { vcpuid: number; period: number; budget: number; extratime: boolean }): string {
+  return cprintf('%-33s %4d %4d %9u %9u %10s\n', name, domid, v.vcpuid, v.period, v.budget, v.extratime ? 'yes' : 'no');
+}
+
 /** What the pool lines print when the parameters could not be read. */
 const UNAVAILABLE = '[sched params unavailable]';
 
