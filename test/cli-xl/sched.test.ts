@@ -2,6 +2,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertXlBuilt, CONFIGS, RUN_JS, runNode, scratchFile, xlHost, type XlHost } from './helpers.js';
+import { fails, HEADER, ok, row } from './sched-rows.js';
 
 // xl sched-credit2 / sched-credit / sched-rtds and cpupool-list (xl_sched.c,
 // xl_cpupool.c, libxl_sched.c, 4.17) on the test host: 4 CPUs, Xen's default
@@ -10,11 +11,6 @@ import { assertXlBuilt, CONFIGS, RUN_JS, runNode, scratchFile, xlHost, type XlHo
 let h: XlHost;
 let db: number;
 
-const HEADER = 'Name                                ID Weight  Cap\n';
-const row = (name: string, domid: number, weight: number, cap: number): string =>
-  `${name.padEnd(33)} ${String(domid).padStart(4)} ${String(weight).padStart(6)} ${String(cap).padStart(4)}\n`;
-const ok = (stdout = '') => ({ stdout, stderr: '', code: 0 });
-const fails = (stderr: string, stdout = '') => ({ stdout, stderr, code: 1 });
 const notCredit = (what: string) => `${what}: Invalid argument (cpupool Pool-0 runs the credit2 scheduler, not credit)`;
 
 test.before(async () => {

@@ -4,19 +4,17 @@ import { join } from 'node:path';
 import type { XlDomainRow } from '../../src/toolstack/libxl/rows.js';
 import { tempHome } from '../helpers/daemon.js';
 import { assertXlBuilt, CONFIGS, RUN_JS, runNode, XL_JS, xlHost, type XlHost } from './helpers.js';
+import { fails, HEADER, ok, row } from './sched-rows.js';
 
-// A host booted with sched=credit (host.yaml `sched: credit`): xl sched-credit reads
-// and sets what credit has (xl_sched.c, libxl_sched.c, csched_sys_cntl), and
-// sched-credit2 fails as it does on such a host. db.yaml: cpu_weight 512, 4 vCPUs.
+// Hosts booted with another scheduler than credit2 (host.yaml `sched:`). Most tests
+// share one with sched=credit: xl sched-credit reads and sets what credit has
+// (xl_sched.c, libxl_sched.c, csched_sys_cntl), sched-credit2 fails as it does on
+// such a host. db.yaml: cpu_weight 512, 4 vCPUs. The last tests start their own
+// sched=null and sched=rtds hosts.
 
 let h: XlHost;
 let db: number;
 
-const HEADER = 'Name                                ID Weight  Cap\n';
-const row = (name: string, domid: number, weight: number, cap: number): string =>
-  `${name.padEnd(33)} ${String(domid).padStart(4)} ${String(weight).padStart(6)} ${String(cap).padStart(4)}\n`;
-const ok = (stdout = '') => ({ stdout, stderr: '', code: 0 });
-const fails = (stderr: string, stdout = '') => ({ stdout, stderr, code: 1 });
 const setFailed = 'libxl_sched_credit_params_set failed.\n';
 const idleDb = (rows: XlDomainRow[]) => rows.find((r) => r.name === 'db')?.stateFlags.blocked === true;
 
