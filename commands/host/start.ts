@@ -5,13 +5,14 @@ import { TypedClient } from '../../src/client/typed-client.js';
 import type { HostRpc, HostStatus } from '../../src/protocol/host-rpc.js';
 import { describeRecovery } from '../../src/state/last-start.js';
 import { ensureStateDir } from '../../src/state/state-dir.js';
+import { XEN_SCHEDULERS, type XenScheduler } from '../../src/hypervisor/host-model.js';
 import { parseMemSizeKb } from '../../src/ui/xl/args.js';
 
 export default class HostStart extends XenemuCommand {
   static override summary = 'Start the emulated host daemon (other commands start it on demand)';
   static override description = `The daemon serves the xenstored socket (the real xenstore-* tools, libxenstore and pyxs work against it), a read-only socket like xenstored's socket_ro, and the control socket of the CLI. Its state lives in $XENEMU_HOME, else $XDG_STATE_HOME/xenemu, else ~/.local/state/xenemu. Starting a running host does nothing.
 
---pcpus, --memory and --dom0-memory shape the emulated machine, and --xen-init-dom0 gives dom0 the name and domid keys a booted Xen host has (without it dom0's home starts empty, as under \`xenstored --no-domain-init\`); they are recorded in the state dir's host.yaml and apply from the next start of the daemon (stop it first to change a running host). Memory is only accounted, so the machine may be far bigger than this one. Sizes take xl's suffixes (b, k, m, g, t); a bare number is MiB, as for xl mem-set.
+--pcpus, --memory and --dom0-memory shape the emulated machine, --sched picks the scheduler Xen runs Pool-0 with (what \`sched-credit2\` or \`sched-credit\` then show and set), and --xen-init-dom0 gives dom0 the name and domid keys a booted Xen host has (without it dom0's home starts empty, as under \`xenstored --no-domain-init\`); they are recorded in the state dir's host.yaml and apply from the next start of the daemon (stop it first to change a running host). Memory is only accounted, so the machine may be far bigger than this one. Sizes take xl's suffixes (b, k, m, g, t); a bare number is MiB, as for xl mem-set.
 
 The daemon refuses to start over a damaged store (a journal file that fails its checks with data after the damage, a journal of another store, a missing or unreadable state.db that the journal continues) and says why. --recover starts it anyway with what can be kept: the database and the journal up to the damage. Every file it cannot apply is moved aside (journal/damaged-<time>/, state.db.damaged-<time>), never deleted, and what was not applied is reported here, in the daemon log and in \`host status\`.`;
   static override examples = [
@@ -26,6 +27,7 @@ The daemon refuses to start over a damaged store (a journal file that fails its 
     recover: Flags.boolean({
       summary: 'Start over a damaged store: keep the database and the journal up to the damage, move aside what cannot be applied, and report it',
     }),
+    sched: Flags.string({ summary: "The scheduler Xen boots with, as its sched= option (default: credit2, Xen 4.17's)", options: [...XEN_SCHEDULERS] }),
     'xen-init-dom0': Flags.boolean({
       summary: "Write dom0's name and domid to XenStore at start, as xencommons' xen-init-dom0 does",
       allowNo: true,
@@ -48,6 +50,7 @@ The daemon refuses to start over a damaged store (a journal file that fails its 
       memory: mib('memory', flags.memory),
       dom0_memory: mib('dom0-memory', flags['dom0-memory']),
       xen_init_dom0: flags['xen-init-dom0'],
+      sched: flags.sched as XenScheduler | undefined,
     };
     if (Object.values(settings).some((v) => v !== undefined)) {
       ensureStateDir(paths);

@@ -6,6 +6,7 @@
 const errnoTable: Record<string, readonly [number, string]> = {
   EPERM: [1, 'Operation not permitted'],
   ENOENT: [2, 'No such file or directory'],
+  ESRCH: [3, 'No such process'],
   EIO: [5, 'Input/output error'],
   E2BIG: [7, 'Argument list too long'],
   EAGAIN: [11, 'Resource temporarily unavailable'],

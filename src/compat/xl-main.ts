@@ -65,6 +65,7 @@ import { xlNetworkAttach, xlNetworkDetach, xlNetworkList } from './xl-network.js
 import { xlMigrate, xlMigrateReceive } from './xl-migrate.js';
 import { xlRestore, xlSave } from './xl-saverestore.js';
 import { xlClaims, xlGetenforce, xlListOrExit, xlListOrSkip, xlPciAssignableList, xlPciList, xlUsbList } from './xl-listers.js';
+import { xlCpupoolList, xlSchedCredit, xlSchedCredit2, xlSchedRtds } from './xl-sched.js';
 
 interface Globals {
   dryRun: boolean;
@@ -86,6 +87,18 @@ interface CommandSpec {
 
 const has = (p: ParsedXlArgs, opt: string): boolean => p.options.some((o) => o.opt === opt);
 const long = (name: string, short: string, hasArg = false): LongOption => ({ name, short, hasArg });
+/**
+ * Options kept as C keeps `x = optarg` in its loop: the last one given counts (an
+ * option without an argument sets NULL, so none). Each key names its option letter.
+ */
+function last<K extends string>(p: ParsedXlArgs, letters: Record<K, string>): { [P in K]?: string } {
+  const out: { [P in K]?: string } = {};
+  for (const [key, letter] of Object.entries(letters) as [K, string][]) {
+    const arg = p.options.findLast((o) => o.opt === letter)?.arg;
+    if (arg !== undefined) out[key] = arg;
+  }
+  return out;
+}
 
 /** Each command's SWITCH_FOREACH_OPT: option string, long options, and what it runs. */
 const COMMANDS: Record<Exclude<XenemuXlCommand, 'create' | 'top'>, CommandSpec> = {
@@ -236,6 +249,43 @@ const COMMANDS: Record<Exclude<XenemuXlCommand, 'create' | 'top'>, CommandSpec> 
   'channel-list': { optstring: '', longopts: [], run: (ctx, p) => xlListOrExit(ctx, p.operands, CHANNEL_LIST_HEADER) },
   claims: { optstring: '', longopts: [], run: (ctx) => xlClaims(ctx) },
   getenforce: { optstring: '', longopts: [], getopt: false, run: (ctx) => xlGetenforce(ctx) },
+  'sched-credit': {
+    optstring: 'd:w:c:p:t:r:m:s',
+    longopts: [
+      long('domain', 'd', true),
+      long('weight', 'w', true),
+      long('cap', 'c', true),
+      long('schedparam', 's'),
+      long('tslice_ms', 't', true),
+      long('ratelimit_us', 'r', true),
+      long('migration_delay_us', 'm', true),
+      long('cpupool', 'p', true),
+    ],
+    run: (ctx, p) =>
+      xlSchedCredit(ctx, {
+        ...last(p, { domain: 'd', weight: 'w', cap: 'c', tslice: 't', ratelimit: 'r', migrDelay: 'm', cpupool: 'p' }),
+        schedparam: has(p, 's'),
+      }),
+  },
+  'sched-credit2': {
+    optstring: 'd:w:c:p:r:s',
+    longopts: [long('domain', 'd', true), long('weight', 'w', true), long('cap', 'c', true), long('schedparam', 's'), long('ratelimit_us', 'r', true), long('cpupool', 'p', true)],
+    run: (ctx, p) => xlSchedCredit2(ctx, { ...last(p, { domain: 'd', weight: 'w', cap: 'c', ratelimit: 'r', cpupool: 'p' }), schedparam: has(p, 's') }),
+  },
+  // "c" takes no argument in xl's optstring, though --cpupool does.
+  'sched-rtds': {
+    optstring: 'd:p:b:e:v:c',
+    longopts: [long('domain', 'd', true), long('period', 'p', true), long('budget', 'b', true), long('extratime', 'e', true), long('vcpuid', 'v', true), long('cpupool', 'c', true)],
+    run: (ctx, p) => {
+      const every = (o: string): string[] => p.options.filter((x) => x.opt === o).map((x) => x.arg ?? '');
+      return xlSchedRtds(ctx, { ...last(p, { domain: 'd', cpupool: 'c' }), vcpus: every('v'), periods: every('p'), budgets: every('b'), extratimes: every('e') });
+    },
+  },
+  'cpupool-list': {
+    optstring: 'c',
+    longopts: [long('cpus', 'c')],
+    run: (ctx, p) => xlCpupoolList(ctx, { cpus: has(p, 'c'), ...(p.operands[0] !== undefined ? { pool: p.operands[0] } : {}) }),
+  },
 };
 
 const CREATE_LONGOPTS: readonly LongOption[] = [

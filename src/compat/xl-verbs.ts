@@ -184,6 +184,34 @@ export const XL_VERBS = {
   'network-detach': {
     run: async (_xl, ctx, p) => (await import('./xl-network.js')).xlNetworkDetach(ctx, { domain: arg(p, 'domain'), dev: arg(p, 'dev') }),
   } satisfies XlVerb<{ domid: number; devid: number }>,
+  // xl_sched.c's and xl_cpupool.c's verbs live in xl-sched.ts, loaded only when one of them runs.
+  'sched-credit': {
+    run: async (_xl, ctx, p) =>
+      (await import('./xl-sched.js')).xlSchedCredit(ctx, {
+        ...opt('domain', str(p, 'domain')),
+        ...opt('weight', str(p, 'weight')),
+        ...opt('cap', str(p, 'cap')),
+        schedparam: on(p, 'schedparam'),
+        ...opt('tslice', str(p, 'tslice_ms')),
+        ...opt('ratelimit', str(p, 'ratelimit_us')),
+        ...opt('migrDelay', str(p, 'migration_delay_us')),
+        ...opt('cpupool', str(p, 'cpupool')),
+      }),
+  } satisfies XlVerb<unknown>,
+  'sched-credit2': {
+    run: async (_xl, ctx, p) =>
+      (await import('./xl-sched.js')).xlSchedCredit2(ctx, {
+        ...opt('domain', str(p, 'domain')),
+        ...opt('weight', str(p, 'weight')),
+        ...opt('cap', str(p, 'cap')),
+        schedparam: on(p, 'schedparam'),
+        ...opt('ratelimit', str(p, 'ratelimit_us')),
+        ...opt('cpupool', str(p, 'cpupool')),
+      }),
+  } satisfies XlVerb<unknown>,
+  'cpupool-list': {
+    run: async (_xl, ctx, p) => (await import('./xl-sched.js')).xlCpupoolList(ctx, { cpus: on(p, 'cpus'), ...opt('pool', p.args.pool) }),
+  } satisfies XlVerb<unknown>,
 } as const;
 
 export type XlVerbName = keyof typeof XL_VERBS;

@@ -23,6 +23,12 @@ const READ_ONLY_METHODS: ReadonlySet<string> = new Set([
   // Handlers only print to the console ring (and send guests VIRQ_DEBUG): nothing persisted.
   'host.debugKeys',
   'vcpu.list',
+  'cpupool.find',
+  'cpupool.list',
+  'sched.domain.get',
+  'sched.credit.get',
+  'sched.credit2.get',
+  'sched.rtds.vcpuGet',
   'evtchn.list',
   'evtchn.status',
   'intr.stats',

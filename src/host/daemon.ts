@@ -109,6 +109,7 @@ async function main(): Promise<void> {
     host: {
       ...(machine.pcpus !== undefined ? { pcpus: machine.pcpus } : {}),
       ...(machine.memory !== undefined ? { totalMemoryMiB: machine.memory } : {}),
+      ...(machine.sched !== undefined ? { scheduler: machine.sched } : {}),
     },
     ...(machine.dom0_memory !== undefined ? { dom0MemoryMiB: machine.dom0_memory } : {}),
     xenInitDom0: machine.xen_init_dom0 === true,

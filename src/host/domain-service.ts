@@ -9,6 +9,8 @@ import { xlDom0DomainConfig, xlGuestDomainConfig } from '../toolstack/libxl/defa
 import { xlParsedDomainConfig } from '../toolstack/libxl/from-config.js';
 import type { LibxlDomainConfig } from '../toolstack/libxl/idl.js';
 import type { XlDomainRow, XlInfo, XlVcpuRow } from '../toolstack/libxl/rows.js';
+import { Domctl } from '../hypervisor/domctl.js';
+import { domainSchedParamsGet } from '../toolstack/sched.js';
 import { rpcErrorOf, rpcMethods, type RpcMethod } from './control-server.js';
 import { XenemuError } from '../common/errors.js';
 import type { Machine } from './machine.js';
@@ -25,17 +27,17 @@ const plainIssue = (i: ConfigIssue): ConfigIssue => ({ file: i.file, line: i.lin
 export function libxlConfigOf(machine: Machine, d: Domain): LibxlDomainConfig {
   const { hv, toolstack } = machine;
   const record = toolstack.record(d.domid);
-  // libxl_domain_sched_params_get(): the host's one scheduler, the weight the domain was given.
-  const sched = (weight = 256) => ({ sched: hv.host.scheduler, weight, cap: 0 });
+  // libxl_domain_sched_params_get(): the pool's scheduler, and under credit and credit2 the weight and cap.
+  const sched = domainSchedParamsGet(new Domctl(hv), hv, d.domid);
   if (d.domid === 0 || record === undefined) {
-    return xlDom0DomainConfig({ name: d.name, uuid: d.uuid, targetMemKb: d.targetKiB, maxMemKb: d.maxKiB, sched: sched() });
+    return xlDom0DomainConfig({ name: d.name, uuid: d.uuid, targetMemKb: d.targetKiB, maxMemKb: d.maxKiB, sched });
   }
   const given = record.given !== undefined ? givenKeysOf(record.given, record.config) : undefined;
   const parsed = xlParsedDomainConfig(record.config, { hostCpus: hv.host.pcpus, uuid: () => d.uuid, ...(given ? { given } : {}) });
   const onlineVcpus = d.vcpus.filter((v) => v.online).map((v) => v.id);
   // memory/static-max: the config's maxmem, or what mem-max made it.
   const maxMemKb = record.changed?.maxKiB ?? record.config.maxmem * 1024;
-  const live = { name: d.name, uuid: d.uuid, onlineVcpus, targetMemKb: d.targetKiB, maxMemKb, sched: sched(parsed.b_info?.sched_params?.weight) };
+  const live = { name: d.name, uuid: d.uuid, onlineVcpus, targetMemKb: d.targetKiB, maxMemKb, sched };
   return xlGuestDomainConfig(parsed, live);
 }
 

@@ -21,6 +21,7 @@ import { blkMethods } from './blk-service.js';
 import { netMethods } from './net-service.js';
 import { deviceMethods } from './device-service.js';
 import { domainMethods } from './domain-service.js';
+import { schedMethods } from './sched-service.js';
 import { saveRestoreMethods } from './saverestore-service.js';
 import { DurabilityBarrier } from './durability.js';
 import { evtchnMethods } from './evtchn-service.js';
@@ -184,6 +185,7 @@ export class Host {
       ...faultMethods(this.machine),
       ...migrateMethods(this.machine),
       ...saveRestoreMethods(this.machine),
+      ...schedMethods(this.machine),
       ...this.xenbusSockets.methods(),
     };
   }

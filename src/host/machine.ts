@@ -221,7 +221,8 @@ export class Machine {
     const hv = this.hv;
     const memoryMiB = this.options.dom0MemoryMiB ?? Math.min(2048, Math.floor(hv.host.totalMemoryMiB / 8));
     // What a boot loader would have given Xen for this dom0 (its size, fixed).
-    hv.commandLine = `dom0_mem=${memoryMiB}M,max:${memoryMiB}M`;
+    // A scheduler other than Xen's default was asked for on the command line too.
+    hv.commandLine = `dom0_mem=${memoryMiB}M,max:${memoryMiB}M${hv.host.scheduler !== 'credit2' ? ` sched=${hv.host.scheduler}` : ''}`;
     // Xen's boot log from here on (__start_xen, construct_dom0).
     hv.log(`Command line: ${hv.commandLine}`);
     const dom0 = hv.createDomain({

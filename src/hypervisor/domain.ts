@@ -4,6 +4,7 @@ import { ForeignMaps } from './foreign-map.js';
 import type { GrantTable, SavedGrantTable } from './gnttab.js';
 import type { GuestTimers, SavedTimers } from './guest-timers.js';
 import { GuestMemory, type SavedMemory } from './memory.js';
+import { DEFAULT_DOMAIN_SCHED, RTDS_DEFAULT_VCPU, type DomainSchedParams, type RtdsVcpuParams } from './scheduler.js';
 import { XenemuError } from '../common/errors.js';
 
 export type DomainType = 'pv' | 'pvh' | 'hvm';
@@ -67,6 +68,8 @@ export class VCpu {
   pcpu = 0;
   running = false;
   vcpuInfo: VcpuInfoPlace;
+  /** Its RTDS period, budget and extra time (struct rt_unit), set through Domctl. */
+  rtds: RtdsVcpuParams = { ...RTDS_DEFAULT_VCPU };
 
   constructor(readonly id: number) {
     this.vcpuInfo = id < XEN_LEGACY_MAX_VCPUS ? { kind: 'shared_info', slot: id } : { kind: 'registered', gfn: -1, offset: 0 };
@@ -129,6 +132,8 @@ export class Domain {
   readonly foreignMaps = new ForeignMaps();
   /** HVM params the domain builder sets (HVM_PARAM_STORE_PFN, ...), for HVM and PVH guests. */
   readonly hvmParams = new Map<number, bigint>();
+  /** Its credit / credit2 weight and cap (struct csched_dom), which the toolstack sets through Domctl. */
+  sched: DomainSchedParams = { ...DEFAULT_DOMAIN_SCHED };
 
   constructor(spec: DomainSpec, nowNs: number, memory?: GuestMemory) {
     this.domid = spec.domid;

@@ -3,6 +3,7 @@ import type { Domain, ShutdownReason } from './domain.js';
 import { writablyGranted } from './gnttab.js';
 import { HypervisorError, type Hypervisor, type NewDomainSpec } from './hypervisor.js';
 import { placeAfterAffinity } from './placement.js';
+import type { Credit2PoolParams, CreditPoolParams, DomainSchedParams, RtdsVcpuParams, WeightedScheduler } from './scheduler.js';
 import { sendTrigger, type DomainTrigger } from './triggers.js';
 
 /** XEN_DOMCTL_SHADOW_OP_CLEAN / PEEK's answer: the dirty bitmap and its stats. */
@@ -96,6 +97,50 @@ export class Domctl {
     if (hard !== undefined) v.hardAffinity = hard === null ? null : [...hard];
     if (soft !== undefined) v.softAffinity = soft === null ? null : [...soft];
     v.pcpu = placeAfterAffinity(v.pcpu, v.hardAffinity, v.softAffinity, this.hv.host.pcpus);
+  }
+
+  /**
+   * XEN_DOMCTL_scheduler_op (xc_sched_credit_domain_get/set, xc_sched_credit2_domain_get/set):
+   * the domain's weight and cap under `sched`, which must be its pool's scheduler
+   * (EINVAL otherwise); with `put`, set them first.
+   */
+  schedulerOp(domid: number, sched: WeightedScheduler, put?: DomainSchedParams): DomainSchedParams {
+    const d = this.hv.get(domid);
+    const now = this.hv.scheduler.domainParams(d.sched, d.vcpus.length, sched, put);
+    d.sched = now;
+    return { ...now };
+  }
+
+  /** XEN_DOMCTL_scheduler_op getinfo under RTDS (xc_sched_rtds_domain_get): Xen's default period and budget. */
+  rtdsDomainGet(domid: number): { periodUs: number; budgetUs: number } {
+    this.hv.get(domid);
+    return this.hv.scheduler.rtdsDomain();
+  }
+
+  /**
+   * XEN_DOMCTL_SCHEDOP_getvcpuinfo / putvcpuinfo under RTDS (xc_sched_rtds_vcpu_get/set):
+   * the vCPUs' parameters, set first with `put`; a vCPU the domain does not have is EINVAL,
+   * and a put stops at the first one refused, as rt_dom_cntl's loop does.
+   */
+  rtdsVcpus(domid: number, vcpuids: readonly number[], put?: readonly RtdsVcpuParams[]): RtdsVcpuParams[] {
+    const d = this.hv.get(domid);
+    this.hv.scheduler.checkRtds();
+    return vcpuids.map((id, i) => {
+      const v = d.vcpus[id];
+      if (v === undefined) throw new HypervisorError('EINVAL', `domain ${domid} has no vCPU ${id}`);
+      if (put !== undefined) v.rtds = this.hv.scheduler.rtdsVcpu(put[i]!);
+      return { ...v.rtds };
+    });
+  }
+
+  /** XEN_SYSCTL_scheduler_op for credit (xc_sched_credit_params_get/set): a cpupool's global parameters. */
+  creditParams(poolid: number, put?: CreditPoolParams): CreditPoolParams {
+    return this.hv.scheduler.creditParams(poolid, put);
+  }
+
+  /** XEN_SYSCTL_scheduler_op for credit2 (xc_sched_credit2_params_get/set). */
+  credit2Params(poolid: number, put?: Credit2PoolParams): Credit2PoolParams {
+    return this.hv.scheduler.credit2Params(poolid, put);
   }
 
   /**

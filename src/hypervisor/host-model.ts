@@ -23,8 +23,9 @@ export interface HostModel {
   hostname: string;
 }
 
-/** The schedulers Xen 4.17 can boot with (xen/common/sched/Kconfig). */
-export type XenScheduler = 'credit' | 'credit2' | 'rtds' | 'arinc653' | 'null';
+/** The schedulers Xen 4.17 can boot with (xen/common/sched/Kconfig), by their sched= names. */
+export const XEN_SCHEDULERS = ['credit', 'credit2', 'rtds', 'arinc653', 'null'] as const;
+export type XenScheduler = (typeof XEN_SCHEDULERS)[number];
 
 export function defaultHostModel(overrides: Partial<HostModel> = {}): HostModel {
   const cpuList = cpus();

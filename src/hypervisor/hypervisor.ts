@@ -12,6 +12,7 @@ import { XenemuError } from '../common/errors.js';
 import { ConsoleRing } from './console-ring.js';
 import { DebugKeys } from './keyhandlers.js';
 import type { XenScheduler } from './host-model.js';
+import { PoolScheduler } from './scheduler.js';
 
 /** Each scheduler's opt_name (struct scheduler.name in xen/common/sched/*.c), as Xen's boot log names it. */
 const SCHEDULER_NAMES: Record<XenScheduler, string> = {
@@ -120,6 +121,8 @@ export class Hypervisor implements EventChannelHost, GrantHost {
   readonly debugKeys = new DebugKeys(this);
   /** Xen's boot command line (`xl info`'s xen_commandline), set by whoever boots it. */
   commandLine = '';
+  /** cpupool0's scheduler, the one Xen booted with: its parameters and checks. */
+  readonly scheduler: PoolScheduler;
   readonly startedAtNs: number;
 
   constructor(
@@ -127,6 +130,7 @@ export class Hypervisor implements EventChannelHost, GrantHost {
     readonly clock: Clock,
   ) {
     this.startedAtNs = clock.now();
+    this.scheduler = new PoolScheduler(host.scheduler);
     this.log(`Xen version ${host.xenMajor}.${host.xenMinor}${host.xenExtra} (xenemu)`);
     this.log(`Detected ${host.pcpus} CPUs, ${host.totalMemoryMiB} MiB of RAM`);
     this.log(`System RAM: ${host.totalMemoryMiB}MB (${host.totalMemoryMiB * 1024}kB)`);

@@ -12,10 +12,11 @@ import { XenbusParams } from './xenbus-rpc.js';
 import { FaultParams } from './fault-rpc.js';
 import { MigrateParams } from './migrate-rpc.js';
 import { SaveRestoreParams } from './saverestore-rpc.js';
+import { SchedParams } from './sched-rpc.js';
 
 /**
  * Every control method the daemon serves, with the schema of its parameters. The
  * daemon serves these and nothing else, and checks each request's parameters against
  * its method's before the method runs. Not imported by the CLI (it loads every schema).
  */
-export const RPC_PARAMS: Readonly<Record<string, z.ZodType>> = { ...HostParams, ...DomainParams, ...DeviceParams, ...EvtchnParams, ...StatsParams, ...BlkParams, ...XenbusParams, ...NetParams, ...ConsoleParams, ...FaultParams, ...ExecParams, ...SaveRestoreParams, ...MigrateParams };
+export const RPC_PARAMS: Readonly<Record<string, z.ZodType>> = { ...HostParams, ...DomainParams, ...DeviceParams, ...EvtchnParams, ...StatsParams, ...BlkParams, ...XenbusParams, ...NetParams, ...ConsoleParams, ...FaultParams, ...ExecParams, ...SaveRestoreParams, ...MigrateParams, ...SchedParams };

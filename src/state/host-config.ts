@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { LineCounter, parseDocument, stringify } from 'yaml';
-import { MAX_PCPUS } from '../hypervisor/host-model.js';
+import { MAX_PCPUS, XEN_SCHEDULERS } from '../hypervisor/host-model.js';
 import { MIN_CAPTURE_MAX_BYTES } from '../net/pcap-writer.js';
 import { readOptionalFile } from '../common/optional-file.js';
 import { z } from 'zod';
@@ -23,6 +23,7 @@ import { FaultConfigObject, faultParams, faultProblem } from '../faults/config.j
  *   capture_max_kib: 65536      # a vif's or bridge's capture (captures/*.pcap) rotates at this size
  *   capture_backups: 3          # ... and this many old ones are kept (NAME.pcap.1 ...)
  *   bridges: [xenbr0, lab]      # the bridges dom0 has, that vifs' bridge= may name (default: xenbr0)
+ *   sched: credit               # Xen's sched=: the scheduler of Pool-0 (default: credit2)
  *   checkpoint_interval_ms: 5000 # each running guest is checkpointed this often (0: never)
  */
 const HostConfigSchema = z.strictObject({
@@ -46,6 +47,7 @@ const HostConfigSchema = z.strictObject({
     .max(3_600_000)
     .optional()
     .describe('How often each running guest is checkpointed into images/DOMID.xl, so a daemon killed -9 resumes it from there (at most this old) instead of booting it; 0: never (default: 5000)'),
+  sched: z.enum(XEN_SCHEDULERS).optional().describe('The scheduler Xen boots with, as its sched= option: credit, credit2, rtds, arinc653 or null (default: credit2, as Xen 4.17)'),
   xen_init_dom0: z.boolean().optional().describe('Write /local/domain/0/name and domid as xen-init-dom0 does (default: false, like a xenstored started with --no-domain-init)'),
   faults: z
     .array(

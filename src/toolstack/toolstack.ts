@@ -29,6 +29,8 @@ import { attachNic, detachNic, findNic, listNics, nicDevids } from './devices/ni
 import type { NicInfo } from './devices/vif.js';
 import type { VbdInfo } from './devices/vbd.js';
 import { domainQualifier } from './libxl/qualifier.js';
+import type { DomainSchedParams, WeightedScheduler } from '../hypervisor/scheduler.js';
+import { domainSchedParamsSet, rtdsVcpuSet, type LibxlRtdsVcpu } from './sched.js';
 
 /** What the toolstack keeps per guest, and persists so the guest comes back after a restart. */
 export interface DomainRecord {
@@ -56,6 +58,10 @@ export interface DomainChanges {
   onlineVcpus?: number;
   /** xl vcpu-pin: each vCPU's hard and soft affinity (null: every pCPU). */
   affinity?: Array<{ hard: number[] | null; soft: number[] | null }>;
+  /** xl sched-credit / sched-credit2 -w / -c: the weight and cap the domain has since. */
+  sched?: DomainSchedParams;
+  /** xl sched-rtds -v: each vCPU's RTDS period, budget and extra time since (by vCPU number). */
+  rtds?: Array<Omit<LibxlRtdsVcpu, 'vcpuid'>>;
 }
 
 /** The host services a toolstack drives, all as dom0 would. */
@@ -229,6 +235,8 @@ export class Toolstack {
     };
     try {
       applyAffinity(this.domctl, domain, config, hv.host.pcpus);
+      // libxl__build_post: the config's cpu_weight and cap, under the pool's scheduler.
+      domainSchedParamsSet(this.domctl, hv, domain.domid, { weight: config.cpu_weight, cap: config.cap });
       await this.writeLayout(record, built);
       this.deps.consoles.attach(domain.domid, config.name, built.consoleGfn, built.consolePort);
       const kernel = this.makeKernel(record, built);
@@ -404,6 +412,10 @@ export class Toolstack {
     if (changed.targetKiB !== undefined) steps.push(['mem-set', () => this.memSet(domid, changed.targetKiB!)]);
     if (changed.maxKiB !== undefined) steps.push(['mem-max', () => this.memMax(domid, changed.maxKiB!)]);
     if (changed.onlineVcpus !== undefined) steps.push(['vcpu-set', () => this.vcpuSet(domid, changed.onlineVcpus!)]);
+    const sched = changed.sched;
+    if (sched !== undefined) steps.push(['scheduler weight and cap', () => void this.schedDomainSet(domid, sched)]);
+    const rtds = changed.rtds;
+    if (rtds !== undefined) steps.push(['RTDS parameters', () => void this.rtdsVcpuSet(domid, rtds.map((p, vcpuid) => ({ vcpuid, ...p })), false)]);
     const affinity = changed.affinity;
     if (affinity !== undefined) {
       steps.push([
@@ -711,7 +723,9 @@ export class Toolstack {
       if (hv.domains.has(domid)) this.domctl.destroyDomain(domid);
       throw restoreFailure(config.name, err);
     }
-    const changed = { ...image.record.changed, ...(options.paused ? { paused: true } : {}) };
+    const changed: DomainChanges = { ...image.record.changed, ...(options.paused ? { paused: true } : {}) };
+    // A config given to the restore brings its own cpu_weight and cap, as its sched_params replace the saved ones.
+    if (options.config !== undefined) delete changed.sched;
     const record: DomainRecord = {
       domid,
       uuid,
@@ -723,6 +737,10 @@ export class Toolstack {
       ...(Object.keys(changed).length > 0 ? { changed } : {}),
     };
     try {
+      // libxl__build_post after the stream: the saved weight and cap (those sched-credit
+      // gave it, else its config's), under this host's scheduler.
+      domainSchedParamsSet(this.domctl, hv, domid, changed.sched ?? { weight: config.cpu_weight, cap: config.cap });
+      if (changed.rtds !== undefined && hv.scheduler.name === 'rtds') rtdsVcpuSet(this.domctl, hv, domid, changed.rtds.map((p, vcpuid) => ({ vcpuid, ...p })), false);
       await this.writeLayout(record, built);
       const { xs } = this.deps;
       await xs.transaction((tx) => writeStoreHome(xs, tx, domid, image.record.domid, image.xenstore));
@@ -828,13 +846,14 @@ export class Toolstack {
   /**
    * xl's restart actions build from the domain's current configuration
    * (reload_domain_config: libxl_retrieve_domain_configuration), so the memory target,
-   * maximum and online vCPUs that mem-set, mem-max and vcpu-set gave it carry over;
-   * the new domain starts paused until they are applied, then runs.
+   * maximum and online vCPUs that mem-set, mem-max and vcpu-set gave it carry over, and
+   * the weight and cap sched-credit gave it (its sched_params); the new domain starts
+   * paused until they are applied, then runs.
    */
   private async restart(config: DomainConfig, uuid: string, changed: DomainChanges | undefined, given: StoredGivenKeys | undefined): Promise<void> {
     const r = await this.create(config, { uuid, paused: true, ...(given ? { given } : {}) });
-    const { targetKiB, maxKiB, onlineVcpus } = changed ?? {};
-    await this.reapply(r.domid, r.name, { targetKiB, maxKiB, onlineVcpus });
+    const { targetKiB, maxKiB, onlineVcpus, sched, rtds } = changed ?? {};
+    await this.reapply(r.domid, r.name, { targetKiB, maxKiB, onlineVcpus, sched, rtds });
     await this.unpause(r.domid);
   }
 
@@ -921,6 +940,27 @@ export class Toolstack {
     if (targets.includes(undefined)) throw new ToolstackError('EINVAL', `domain ${domid} has no vCPU ${vcpu}`);
     for (const v of targets) this.domctl.setVcpuAffinity(domid, v!.id, hard, soft);
     this.recordChange(domid, { affinity: d.vcpus.map((v) => ({ hard: v.hardAffinity, soft: v.softAffinity })) });
+  }
+
+  /**
+   * xl sched-credit / sched-credit2 -d DOM -w / -c (libxl_domain_sched_params_set):
+   * `sched` is the scheduler the command is for (absent: the pool's); what the domain
+   * has since is kept in its record, so a restart and a reboot keep it.
+   */
+  schedDomainSet(domid: number, change: { sched?: WeightedScheduler; weight?: number; cap?: number }): DomainSchedParams | null {
+    const now = domainSchedParamsSet(this.domctl, this.deps.hv, domid, change);
+    if (now !== null) this.recordChange(domid, { sched: now });
+    return now;
+  }
+
+  /**
+   * xl sched-rtds -d DOM -v ... -p -b -e (libxl_vcpu_sched_params_set / _set_all); every
+   * vCPU's parameters after it are kept in the domain's record.
+   */
+  rtdsVcpuSet(domid: number, vcpus: readonly LibxlRtdsVcpu[], all: boolean): LibxlRtdsVcpu[] {
+    const now = rtdsVcpuSet(this.domctl, this.deps.hv, domid, vcpus, all);
+    this.recordChange(domid, { rtds: now.map(({ period, budget, extratime }) => ({ period, budget, extratime })) });
+    return now;
   }
 
   private diskDeps(): DeviceDeps {

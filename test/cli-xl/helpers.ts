@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeviceClient } from '../../src/client/devices.js';
 import { DomainClient } from '../../src/client/domains.js';
-import { writeHostConfig } from '../../src/state/host-config.js';
+import { writeHostConfig, type HostConfig } from '../../src/state/host-config.js';
 import { statePaths } from '../../src/state/state-dir.js';
 import type { NicInfo } from '../../src/toolstack/devices/vif.js';
 import type { VbdInfo } from '../../src/toolstack/devices/vbd.js';
@@ -84,13 +84,13 @@ export interface XlHost {
   dispose(): Promise<void>;
 }
 
-/** A daemon in a fresh state dir, on the fixed emulated machine. */
-export async function xlHost(): Promise<XlHost> {
+/** A daemon in a fresh state dir, on the fixed emulated machine (with `settings` added to its host.yaml). */
+export async function xlHost(settings: Omit<HostConfig, 'faults'> = {}): Promise<XlHost> {
   const home = tempHome();
   const paths = statePaths(home);
   // A host as xencommons leaves it: xl looks dom0 up by its name in XenStore. dom0 has
   // the bridges the test configs name (a vif on another fails as vif-bridge fails it).
-  writeHostConfig(paths.hostConfig, { pcpus: HOST_PCPUS, memory: HOST_MEMORY_MIB, dom0_memory: DOM0_MEMORY_MIB, xen_init_dom0: true, bridges: ['xenbr0', 'xenbr1'] });
+  writeHostConfig(paths.hostConfig, { pcpus: HOST_PCPUS, memory: HOST_MEMORY_MIB, dom0_memory: DOM0_MEMORY_MIB, xen_init_dom0: true, bridges: ['xenbr0', 'xenbr1'], ...settings });
   const host = await startHost(home);
   // Not XENSTORED_PATH: the commands under test find everything through XENEMU_HOME.
   const env: NodeJS.ProcessEnv = { ...process.env, XENEMU_HOME: home };

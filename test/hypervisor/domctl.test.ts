@@ -16,7 +16,7 @@ function sources(dir: string): string[] {
 // The hypervisor's objects are written by the hypervisor only: the toolstack and the
 // daemon go through Domctl, so that a save records exactly what Xen's calls made.
 const DOMAIN_FIELD_WRITE =
-  /\.(hardAffinity|softAffinity|maxKiB|targetKiB|pauseCount|shutdownReason|dying|online|cpuTimeNs|pcpu|running|sharedInfoGfn|vcpuInfo)\s*(=(?!=)|\+\+|--|\+=|-=)|\.hvmParams\.(set|delete|clear)\(/;
+  /\.(hardAffinity|softAffinity|maxKiB|targetKiB|pauseCount|shutdownReason|dying|online|cpuTimeNs|pcpu|running|sharedInfoGfn|vcpuInfo|sched|rtds)\s*(=(?!=)|\+\+|--|\+=|-=)|\.hvmParams\.(set|delete|clear)\(/;
 
 test('nothing in src/toolstack or src/host assigns a domain or vCPU field: writes go through Domctl', (t) => {
   const found: string[] = [];

@@ -22,11 +22,13 @@
 
 import type { LibxlDeviceNic, LibxlDomainBuildInfo, LibxlDomainConfig, LibxlDomainSchedParams, LibxlDomainType, LibxlScheduler } from './idl.js';
 
-/** The scheduler parameters libxl_domain_sched_params_get() reports (credit: weight and cap). */
+/** The scheduler parameters libxl_domain_sched_params_get() reports (credit, credit2: weight and cap; rtds: period and budget). */
 export interface XlSchedParams {
   sched: LibxlScheduler;
   weight?: number;
   cap?: number;
+  period?: number;
+  budget?: number;
 }
 
 /** What only the running domain knows: what libxl_retrieve_domain_configuration() overwrites. */
@@ -128,5 +130,5 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 function schedParams(s: XlSchedParams | undefined): LibxlDomainSchedParams {
   const p = s ?? { sched: 'credit', weight: 256, cap: 0 };
-  return { sched: p.sched, weight: p.weight, cap: p.cap };
+  return { sched: p.sched, weight: p.weight, cap: p.cap, period: p.period, budget: p.budget };
 }

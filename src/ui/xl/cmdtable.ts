@@ -49,6 +49,9 @@ export const XENEMU_XL_COMMANDS = [
   'vcpu-set',
   'vm-list',
   'info',
+  'sched-credit',
+  'sched-credit2',
+  'sched-rtds',
   'domid',
   'domname',
   'rename',
@@ -75,6 +78,7 @@ export const XENEMU_XL_COMMANDS = [
   'channel-list',
   'claims',
   'getenforce',
+  'cpupool-list',
 ] as const;
 
 export type XenemuXlCommand = (typeof XENEMU_XL_COMMANDS)[number];
@@ -171,6 +175,9 @@ export const XL_REQUIRED_ARGS: Readonly<Record<XenemuXlCommand, number>> = {
   'vcpu-set': 2,
   'vm-list': 0,
   info: 0,
+  'sched-credit': 0,
+  'sched-credit2': 0,
+  'sched-rtds': 0,
   domid: 1,
   domname: 1,
   rename: 2,
@@ -197,4 +204,5 @@ export const XL_REQUIRED_ARGS: Readonly<Record<XenemuXlCommand, number>> = {
   claims: 0,
   // main_getenforce() calls no getopt: it reads no options and wants no operand.
   getenforce: 0,
+  'cpupool-list': 0,
 };
