@@ -20,6 +20,12 @@ export async function listenPrivate(path: string, onConnection: (socket: Socket)
       resolve();
     });
   });
-  chmodSync(path, 0o600);
+  try {
+    chmodSync(path, 0o600);
+  } catch (err) {
+    // A socket that cannot be made private is not left listening.
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw err;
+  }
   return server;
 }
