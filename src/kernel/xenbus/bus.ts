@@ -177,7 +177,15 @@ export class XenbusBus extends XenbusParent {
     }
     const known = this.byNode.get(node);
     if (known === undefined) return this.addDevice(node);
-    if (!(await this.nodeExists(node))) await this.removeDevice(known);
+    if (!(await this.nodeExists(node))) return this.removeDevice(known);
+    // Removed and made again before this bus saw it go (a detach, then an attach of the
+    // same vdev): the node reads Initialising, which only the toolstack writes for a new
+    // device, while ours has moved on from it. The old device goes and the new one
+    // attaches, or the new one would never be probed and its peer would wait for it.
+    if (known.state !== XenbusState.Initialising && (await readDriverState(this.xs, node)) === XenbusState.Initialising) {
+      await this.removeDevice(known);
+      await this.addDevice(node);
+    }
   }
 
   /**
