@@ -303,6 +303,12 @@ export class Machine {
         fromConfig: (domid, name, items) => applyConfigFaults(this.faults, { domid, name }, items),
         blk: this.diskFaults,
       },
+      busHas: (domid, node) => {
+        // A bus names its devices relative to its kernel's home; a kernel not booted has no busses yet.
+        const k = this.kernel(domid);
+        const home = `/local/domain/${domid}/`;
+        return [k?.xenbusFront, k?.xenbusBack].some((bus) => bus?.devices.some((d) => d.node === node || d.node === home + node) === true);
+      },
     });
     // A fault aimed at a domain ends with it (a rebooted guest is a new domain).
     this.hv.onDomainEvent((e) => {

@@ -96,6 +96,8 @@ export interface ToolstackDeps {
   captureProblem?: (domid: number, devid: number, capture: string | undefined) => string | null;
   /** Faults made to happen on purpose (`xenemu fault`, `xenemu.faults` in a config). */
   faults?: ToolstackFaults;
+  /** Whether a domain's kernel still has a XenBus device at `node` (relative to its home): a cdrom's medium change waits for its drive to be gone. */
+  busHas?: (domid: number, node: string) => boolean;
 }
 
 /** Where the toolstack meets the faults: what it asks, and what it reports. */
@@ -1118,7 +1120,8 @@ export class Toolstack {
     if (domain.shutdownReason !== null) throw new ToolstackError('EBUSY', `domain ${domid} has shut down: its frontend cannot let go of ${vdev} for the medium to change`);
     if (domain.paused) throw new ToolstackError('EBUSY', `domain ${domid} is paused: its frontend cannot let go of ${vdev} for the medium to change; unpause it first`);
     const to = withMedium(from, target);
-    await changeMedium(this.diskDeps(), from, to, { domid, backendDomid: drive.backendId, guestType: 'hvm' });
+    const busHas = this.deps.busHas ?? (() => false);
+    await changeMedium({ ...this.diskDeps(), busHas }, from, to, { domid, backendDomid: drive.backendId, guestType: 'hvm' });
     this.setDisks(domid, guest.record.config.disk.map((d) => (d.devid === to.devid ? to : d)));
     return { devid: to.devid };
   }

@@ -8,9 +8,8 @@
  * medium under the guest. xenemu's blkback reads `params` once, when its device
  * attaches, and blkfront reads `sectors` once, when it connects, so a medium rewritten
  * in place would change nothing the guest sees. The medium is changed instead by
- * replugging the drive: the frontend closes it (as for block-detach), its nodes go, and
- * the same vdev attaches again with the new target, or empty (each end's XenBus bus
- * takes the nodes written again for a new device, even before it saw the old ones go). The guest then
+ * replugging the drive: the frontend closes it (as for block-detach), both busses drop
+ * it, and the same vdev attaches again with the new target, or empty. The guest then
  * sees a drive of the new size with the new bytes, or one with no medium, whose reads
  * fail.
  */
@@ -22,6 +21,15 @@ import { detachDevice, INIT_TIMEOUT_NS, type DeviceDeps } from './device-flow.js
 import { attachDisk, checkDisk, findDisk, listDisks } from './disks.js';
 import { backendPath, frontendPath, waitForState, type DeviceId } from './generic.js';
 import type { VbdContext, VbdInfo } from './vbd.js';
+
+/** How long both busses have to drop a removed drive (libxl's LIBXL_DESTROY_TIMEOUT). */
+const GONE_TIMEOUT_MS = 10_000;
+
+/** What a medium change needs besides the device flow. */
+export interface CdromDeps extends DeviceDeps {
+  /** Whether domain `domid`'s kernel still has a XenBus device at `node` (relative to its home), on either bus. */
+  busHas(domid: number, node: string): boolean;
+}
 
 /**
  * The guest's cdrom drive named `vdev`, as libxl_cdrom_insert() finds it: in the
@@ -49,16 +57,20 @@ export function withMedium(drive: DiskSpec, target: string | null): DiskSpec {
  * that cannot be served changes nothing; if the new medium then fails to attach, the
  * old one goes back in and the error is thrown.
  */
-export async function changeMedium(deps: DeviceDeps, from: DiskSpec, to: DiskSpec, ctx: VbdContext): Promise<void> {
+export async function changeMedium(deps: CdromDeps, from: DiskSpec, to: DiskSpec, ctx: VbdContext): Promise<void> {
   checkDisk(to);
   const d = await findDisk(deps.xs, ctx.domid, from.devid);
   if (d === undefined) throw new ToolstackError('ENODEV', 'Virtual device not found');
   // The guest's frontend lets go of the drive first (a backend that does not reach
-  // Closed in 10 s fails the change, as block-detach fails).
+  // Closed in 10 s fails the change, as block-detach fails), then both ends' busses
+  // must have dropped their device: a node written again before a bus saw it removed
+  // would look to that bus like the device it already has.
   await detachDevice(deps, d, false);
+  await untilGone(deps, d);
   try {
     await attachDisk(deps, to, ctx);
   } catch (err) {
+    await untilGone(deps, d).catch(() => {});
     await attachDisk(deps, from, ctx).then(
       () => untilConnected(deps, d),
       (again: Error) => deps.log(`domain ${ctx.domid}: cdrom ${from.vdev}: the old medium did not go back in either: ${again.message}`),
@@ -81,5 +93,17 @@ async function untilConnected(deps: DeviceDeps, d: DeviceId): Promise<void> {
     for (const path of [frontendPath(d), backendPath(d)]) await waitForState(deps.xs, deps.clock, `${path}/state`, connected, INIT_TIMEOUT_NS, `cdrom vbd ${d.devid}`);
   } catch (err) {
     deps.log(`domain ${d.domid}: cdrom vbd ${d.devid}: the new medium is in, but the guest has not connected it: ${(err as Error).message}`);
+  }
+}
+
+/** Wait until neither end's kernel has the device on a bus any more (bounded: polled, as nothing in XenStore says it). */
+async function untilGone(deps: CdromDeps, d: DeviceId): Promise<void> {
+  const front = `device/${d.kind}/${d.devid}`;
+  const back = `backend/${d.kind}/${d.domid}/${d.devid}`;
+  const present = (): boolean => deps.busHas(d.domid, front) || deps.busHas(d.backendDomid, back);
+  const deadline = Date.now() + GONE_TIMEOUT_MS;
+  while (present()) {
+    if (Date.now() > deadline) throw new ToolstackError('ETIMEDOUT', `vbd ${d.devid} of domain ${d.domid} is still on a XenBus bus 10 s after its removal`);
+    await new Promise((r) => setTimeout(r, 2));
   }
 }
