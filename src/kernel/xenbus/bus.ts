@@ -51,6 +51,9 @@ export class XenbusBus extends XenbusParent {
   private readonly attaching = new Set<Promise<void>>();
   /** The other end's state each attached device's driver was last told (Unknown until the first). */
   private readonly delivered = new Map<XenbusDevice, XenbusState>();
+  /** Each device's watch token on its other end (see otherendToken). */
+  private readonly tokens = new WeakMap<XenbusDevice, string>();
+  private tokenSeq = 0;
   private started = false;
 
   constructor(
@@ -247,8 +250,19 @@ export class XenbusBus extends XenbusParent {
     }
   }
 
+  /**
+   * The token of a device's watch on its other end: one per device, not per node. A
+   * device removed and made again under the same node (a detach, then an attach) is a
+   * new device whose watch the old one's late unwatch (its attach still finishing) must
+   * not take away, and one token names one callback (XsClient.watch).
+   */
   private otherendToken(dev: XenbusDevice): string {
-    return `otherend:${dev.node}`;
+    let token = this.tokens.get(dev);
+    if (token === undefined) {
+      token = `otherend:${dev.node}:${++this.tokenSeq}`;
+      this.tokens.set(dev, token);
+    }
+    return token;
   }
 
   /**
