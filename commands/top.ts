@@ -1,6 +1,5 @@
 import { Flags } from '@oclif/core';
 import { XenemuCommand } from '../src/cli/base-command.js';
-import { MAX_INTERVAL_MS, MIN_INTERVAL_MS } from '../src/protocol/stats.js';
 
 export default class Top extends XenemuCommand {
   static override summary = 'Live dashboard of the host, its domains and their interrupts, like xentop';
@@ -38,16 +37,15 @@ Keys: arrows select, d sets the delay, s sorts by the next column (S the previou
     const { flags } = await this.parse(Top);
     const seconds = Number(flags.delay);
     if (!Number.isFinite(seconds) || seconds <= 0) this.error(`-d ${flags.delay}: the delay is a positive number of seconds`, { exit: 2 });
-    const delayMs = Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, Math.round(seconds * 1000)));
     const batch = flags.batch || flags.json;
     if (!batch && !process.stdout.isTTY) {
       this.error("standard output is not a terminal: use -b for xentop's text, or --json", { exit: 1 });
     }
 
-    const { runTop } = await import('../src/ui/top/run.js');
+    const { runTop, topDelayMs } = await import('../src/ui/top/run.js');
     const status = await runTop({
       paths: this.paths,
-      delayMs,
+      delayMs: topDelayMs(seconds),
       batch,
       json: flags.json,
       iterations: flags.iterations ?? 0,

@@ -1,8 +1,7 @@
 import { atoi } from '../common/c-number.js';
 import { XenemuError } from '../common/errors.js';
-import { MAX_INTERVAL_MS, MIN_INTERVAL_MS } from '../protocol/stats.js';
 import { resolveHome, statePaths } from '../state/state-dir.js';
-import type { TopRun } from '../ui/top/run.js';
+import { topDelayMs, type TopRun } from '../ui/top/run.js';
 import { getoptLong, type LongOption } from './getopt.js';
 import { invokedAs } from './invoked-as.js';
 
@@ -103,7 +102,7 @@ export function planXentop(program: string, args: readonly string[], env: NodeJS
   }
   return {
     run: {
-      delayMs: Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, o.delay * 1000)),
+      delayMs: topDelayMs(o.delay),
       batch: o.batch,
       json: false,
       iterations: o.iterations,

@@ -1,3 +1,4 @@
+import { MAX_INTERVAL_MS, MIN_INTERVAL_MS } from '../../protocol/stats.js';
 import type { StatePaths } from '../../state/state-dir.js';
 import type { XentopBatchOptions } from '../xentop-batch.js';
 
@@ -13,6 +14,11 @@ export interface TopRun {
   batchOptions: XentopBatchOptions;
   /** Show the IPIs that never fired in the dashboard's grid from the start. */
   allSources: boolean;
+}
+
+/** A delay in seconds as the daemon's stats stream takes it: whole ms, 0.1 s to an hour. */
+export function topDelayMs(seconds: number): number {
+  return Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, Math.round(seconds * 1000)));
 }
 
 /**
