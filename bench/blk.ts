@@ -22,8 +22,10 @@
  * indirect segments, feature-persistent) and on the original protocol (one page, 32
  * requests, 11 segments, a grant and a map per page per request).
  *
- *   node --import tsx bench/blk.ts [--rounds 5] [--seq-mib 256] [--rand-mib 16] [--file-mib 512] [--only 'seq 1M read qd1'] [--path-only]
+ *   node --import tsx bench/blk.ts [--rounds 5] [--seq-mib 256] [--rand-mib 16] [--file-mib 512] [--only 'seq 1M read qd1'] [--path-only] [--pool-only]
  *
+ * --pool-only turns blkback's inline calls off (every read and write through libuv's
+ * pool, as before they existed): to see what they buy, alternate runs with and without.
  * --path-only runs the negotiated ring alone (no raw, no original protocol): for a CPU
  * profile of the path (`node --cpu-prof --cpu-prof-interval 50 --import tsx bench/blk.ts
  * --path-only --only 'seq 1M read qd1'`), or A/B runs of the path's own cost.
@@ -52,6 +54,7 @@ const { values } = parseArgs({
     'file-mib': { type: 'string', default: '512' },
     only: { type: 'string' },
     'path-only': { type: 'boolean', default: false },
+    'pool-only': { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -165,8 +168,9 @@ async function main(): Promise<void> {
     for (let i = 0; i < 1_000_000 && k.blocks.find(name) === undefined; i++) await new Promise((r) => setImmediate(r));
     return k.blocks.find(name)!;
   };
+  if (values['pool-only']) m.dom0.blkback.tunables = { ...m.dom0.blkback.tunables, inlineIo: false };
   const xvda = await attach({ frontDomid: domid, backDomid: 0, vdev: 51712, target: image }, 'xvda');
-  m.dom0.blkback.tunables = { maxRingPageOrder: 0, maxIndirectSegments: 0, publish: 'original', persistent: false };
+  m.dom0.blkback.tunables = { ...m.dom0.blkback.tunables, maxRingPageOrder: 0, maxIndirectSegments: 0, publish: 'original', persistent: false };
   const xvdb = await attach({ frontDomid: domid, backDomid: 0, vdev: 51728, target: image2 }, 'xvdb');
   if (xvda === undefined || xvdb === undefined) throw new Error(`disks: ${k.log.lines.slice(-12).join('\n')}\n${m.dom0.log.lines.slice(-6).join('\n')}`);
 
@@ -198,6 +202,7 @@ async function main(): Promise<void> {
   const negotiated = k.blkfront.limits();
   console.log(`blk: ${ROUNDS} rounds alternating raw / xenemu (negotiated) / xenemu (original protocol), median; file ${FILE / MiB} MiB in the page cache`);
   console.log(`machine: ${machine()}`);
+  console.log(`blkback: ${values['pool-only'] ? 'every call on libuv\'s pool (--pool-only)' : 'a disk\'s lone call inline, the rest on libuv\'s pool'}`);
   for (const n of negotiated) console.log(`${n.name}: ${n.limits!.ringPages} ring pages, ${n.limits!.requests} requests, ${n.limits!.segments} segments, ${n.limits!.requestSize / 1024} KiB requests`);
   console.log(table(['case', 'qd', 'raw MiB/s', 'xenemu MiB/s', 'of raw', 'original MiB/s', 'of raw', 'IOPS raw/xenemu/orig', 'CPU µs/MiB raw/xenemu/orig', 'main µs/MiB raw/xenemu/orig'], rows));
   xs.close();

@@ -1,12 +1,16 @@
 import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { constants, readvSync, writevSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { InlineGate } from './inline-gate.js';
 
 /**
  * What blkback reads and writes for a disk: a regular file (a raw image) or a block
  * device, chosen by what the path is, as FreeBSD's xbb_open_backend picks its
  * "file" or "dev" backend from the vnode type. Every request is one vectored system
  * call at a position (preadv/pwritev through libuv's thread pool), so many requests
- * are in flight at once and finish in whatever order the kernel completes them.
+ * are in flight at once and finish in whatever order the kernel completes them. A
+ * lone request may instead be made on the calling thread (readvNow/writevNow), while
+ * the store answers as fast as the page cache does (see inline-gate.ts).
  *
  * Discard: Node has no fallocate(FALLOC_FL_PUNCH_HOLE) and no BLKDISCARD ioctl, so
  * no store can really discard; blkback advertises no feature-discard and answers a
@@ -23,6 +27,14 @@ export interface BackingStore {
   readv(buffers: readonly Uint8Array[], position: number): Promise<void>;
   /** One pwritev at `position`. */
   writev(buffers: readonly Uint8Array[], position: number): Promise<void>;
+  /**
+   * The same preadv made now, on this thread, if the store has been answering fast:
+   * true when done (it throws as readv rejects), false when the caller must use readv.
+   * A store that cannot block its caller briefly has none.
+   */
+  readvNow?(buffers: readonly Uint8Array[], position: number): boolean;
+  /** writev's inline twin, as readvNow. */
+  writevNow?(buffers: readonly Uint8Array[], position: number): boolean;
   /** fdatasync: what was written is on stable storage. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -40,9 +52,10 @@ export class BackingStoreError extends Error {
 
 /**
  * Open `path` for a disk: read-write unless `readOnly`. A regular file or a block
- * device; anything else (a directory, a fifo) is refused.
+ * device; anything else (a directory, a fifo) is refused. `now` times the inline
+ * calls (ms, monotonic).
  */
-export async function openBackingStore(path: string, readOnly: boolean): Promise<BackingStore> {
+export async function openBackingStore(path: string, readOnly: boolean, now: () => number = () => performance.now()): Promise<BackingStore> {
   const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
     throw new BackingStoreError(err.code ?? 'EIO', `${path}: ${err.message}`);
   });
@@ -55,7 +68,7 @@ export async function openBackingStore(path: string, readOnly: boolean): Promise
   });
   try {
     const sizeBytes = kind === 'file' ? st.size : await deviceSize(path, st.rdev);
-    return new FileStore(path, kind, fh, sizeBytes, readOnly);
+    return new FileStore(path, kind, fh, sizeBytes, readOnly, new InlineGate(now));
   } catch (err) {
     await fh.close();
     throw err;
@@ -81,27 +94,58 @@ class FileStore implements BackingStore {
     private readonly fh: FileHandle,
     readonly sizeBytes: number,
     readonly readOnly: boolean,
+    private readonly gate: InlineGate,
   ) {}
 
   async readv(buffers: readonly Uint8Array[], position: number): Promise<void> {
+    this.checkRead(buffers, position, (await this.fh.readv(buffers as Uint8Array[], position)).bytesRead);
+  }
+
+  readvNow(buffers: readonly Uint8Array[], position: number): boolean {
+    return this.gate.attempt(() => this.checkRead(buffers, position, readvSync(this.fh.fd, buffers as Uint8Array[], position)));
+  }
+
+  /** A file that shrank under us (or a device that ended early): what is past its end reads as an error. */
+  private checkRead(buffers: readonly Uint8Array[], position: number, bytesRead: number): void {
     const want = total(buffers);
-    const { bytesRead } = await this.fh.readv(buffers as Uint8Array[], position);
-    // A file that shrank under us (or a device that ended early): what is past its end reads as an error.
     if (bytesRead !== want) throw new BackingStoreError('EIO', `${this.path}: short read at ${position}: ${bytesRead} of ${want} bytes`);
   }
 
   async writev(buffers: readonly Uint8Array[], position: number): Promise<void> {
-    let rest = buffers.slice();
+    let rest = buffers;
     let at = position;
-    // pwritev may write less than asked (a signal, a full disk first fills what it can); finish or fail.
     for (;;) {
-      const want = total(rest);
-      const { bytesWritten } = await this.fh.writev(rest as Uint8Array[], at);
-      if (bytesWritten === want) return;
-      if (bytesWritten === 0) throw new BackingStoreError('EIO', `${this.path}: write at ${at} made no progress`);
-      rest = skip(rest, bytesWritten);
-      at += bytesWritten;
+      const written = (await this.fh.writev(rest as Uint8Array[], at)).bytesWritten;
+      const left = this.remainder(rest, at, written);
+      if (left === null) return;
+      rest = left;
+      at += written;
     }
+  }
+
+  writevNow(buffers: readonly Uint8Array[], position: number): boolean {
+    return this.gate.attempt(() => {
+      let rest = buffers;
+      let at = position;
+      for (;;) {
+        const written = writevSync(this.fh.fd, rest as Uint8Array[], at);
+        const left = this.remainder(rest, at, written);
+        if (left === null) return;
+        rest = left;
+        at += written;
+      }
+    });
+  }
+
+  /**
+   * What a pwritev that wrote `written` bytes of `buffers` left to write (null: all
+   * of it was written). pwritev may write less than asked (a signal, a full disk first
+   * fills what it can): the caller goes on with the rest, or fails if nothing moved.
+   */
+  private remainder(buffers: readonly Uint8Array[], at: number, written: number): readonly Uint8Array[] | null {
+    if (written === total(buffers)) return null;
+    if (written === 0) throw new BackingStoreError('EIO', `${this.path}: write at ${at} made no progress`);
+    return skip(buffers, written);
   }
 
   async flush(): Promise<void> {

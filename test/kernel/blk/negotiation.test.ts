@@ -18,7 +18,7 @@ test('against a backend that publishes only the original keys: 2 ring pages as r
     await tm.dispose();
     img.dispose();
   });
-  tm.m.dom0.blkback.tunables = { maxRingPageOrder: 1, maxIndirectSegments: 0, publish: 'original', persistent: false };
+  tm.m.dom0.blkback.tunables = { ...tm.m.dom0.blkback.tunables, maxRingPageOrder: 1, maxIndirectSegments: 0, publish: 'original', persistent: false };
   const spec = { frontDomid: domid, backDomid: 0, vdev: 51712, target: img.path };
   const xvda = await attachDisk(tm, kernel, spec, 'xvda');
   const be = backPath(spec);
@@ -54,7 +54,7 @@ test('against a backend of the original protocol, which publishes no maxima: the
     await tm.dispose();
     img.dispose();
   });
-  tm.m.dom0.blkback.tunables = { maxRingPageOrder: 0, maxIndirectSegments: 0, publish: 'none', persistent: false };
+  tm.m.dom0.blkback.tunables = { ...tm.m.dom0.blkback.tunables, maxRingPageOrder: 0, maxIndirectSegments: 0, publish: 'none', persistent: false };
   const spec = { frontDomid: domid, backDomid: 0, vdev: 51712, target: img.path };
   const xvda = await attachDisk(tm, kernel, spec, 'xvda');
   for (const key of ['max-ring-pages', 'max-requests', 'max-request-segments', 'max-request-size', 'max-ring-page-order', 'feature-max-indirect-segments']) {

@@ -1,0 +1,55 @@
+/**
+ * Whether a disk's next read or write may be made on the kernel's own thread.
+ *
+ * A call handed to libuv's pool costs two thread handoffs (waking a pool thread, then
+ * the event loop), and on a small virtual machine a thread woken after being idle
+ * can take milliseconds to run. A request the page cache answers takes ~0.1-0.3 ms
+ * for 1 MiB when made in place, so a lone request is faster done inline, as an event
+ * loop server such as nginx reads cached files in its loop. The price is the loop
+ * blocked for the call: fine while the store answers from memory, not when it goes to
+ * a slow disk or is throttled by writeback. So the store keeps its last inline call's
+ * time: one slower than INLINE_SLOW_MS sends the following calls to the pool for a
+ * while (1 s, doubling while they keep being slow, up to a minute), after which one
+ * is tried inline again. Node has no preadv2(RWF_NOWAIT), which would say beforehand
+ * whether a read would block.
+ */
+
+/** An inline call this slow did not come from the page cache (1 MiB from memory takes ~0.3 ms at p99 here). */
+export const INLINE_SLOW_MS = 2;
+/** How long the first slow call keeps a store's calls on the pool. */
+export const INLINE_BACKOFF_MS = 1000;
+/** The longest a store stays off the inline path before trying again. */
+export const INLINE_BACKOFF_MAX_MS = 60_000;
+
+export class InlineGate {
+  /** No inline call before this time (ms, on `now`'s clock). */
+  private until = -Infinity;
+  private backoffMs = INLINE_BACKOFF_MS;
+
+  /** `now`: a monotonic clock in ms (the host's: the loop is blocked in real time, whatever the guests' clock says). */
+  constructor(private readonly now: () => number) {}
+
+  /**
+   * Run `call` inline if the store has been fast; false (nothing run) if it is in its
+   * backoff. `call` throws as the call fails; its time counts either way.
+   */
+  attempt(call: () => void): boolean {
+    const start = this.now();
+    if (start < this.until) return false;
+    try {
+      call();
+    } finally {
+      this.took(this.now() - start, start);
+    }
+    return true;
+  }
+
+  private took(ms: number, start: number): void {
+    if (ms <= INLINE_SLOW_MS) {
+      this.backoffMs = INLINE_BACKOFF_MS;
+      return;
+    }
+    this.until = start + ms + this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, INLINE_BACKOFF_MAX_MS);
+  }
+}
