@@ -9,15 +9,17 @@
  * blocked for the call: fine while the store answers from memory, not when it goes to
  * a slow disk or is throttled by writeback. So the store keeps its last inline call's
  * time: one slower than INLINE_SLOW_MS sends the following calls to the pool for a
- * while (1 s, doubling while they keep being slow, up to a minute), after which one
- * is tried inline again. Node has no preadv2(RWF_NOWAIT), which would say beforehand
+ * while (0.1 s, doubling while they keep being slow, up to a minute), after which one
+ * is tried inline again. The first backoff is short because a virtual machine's vCPU
+ * is sometimes descheduled for milliseconds mid-call: such a call says nothing of the
+ * image, and a long backoff would cost the disk its speed for nothing. Node has no preadv2(RWF_NOWAIT), which would say beforehand
  * whether a read would block.
  */
 
 /** An inline call this slow did not come from the page cache (1 MiB from memory takes ~0.3 ms at p99 here). */
 export const INLINE_SLOW_MS = 2;
 /** How long the first slow call keeps a store's calls on the pool. */
-export const INLINE_BACKOFF_MS = 1000;
+export const INLINE_BACKOFF_MS = 100;
 /** The longest a store stays off the inline path before trying again. */
 export const INLINE_BACKOFF_MAX_MS = 60_000;
 
