@@ -3,7 +3,8 @@
  * run, rounds alternating. The path: the guest's block layer (its buffers are guest
  * pages) → blkfront (persistent grants, a blkif request on the shared ring, an event)
  * → blkback in dom0 (the filter, the taskqueue, the persistent mappings, one
- * preadv/pwritev per run of contiguous requests taken in one pass, at most 1 MiB) →
+ * preadv/pwritev per run of contiguous requests taken in one pass, at most 1 MiB, made
+ * in place when it is the disk's only call in flight, else on libuv's pool) →
  * the image file → a response per request. Raw: Node's preadv/pwritev on the same
  * file, same block size, same queue depth.
  *
