@@ -17,6 +17,10 @@ export function xenbusStateName(state: number): string {
   return STATE_NAMES.get(state) ?? 'INVALID';
 }
 
+function closing(state: number): boolean {
+  return state === XenbusState.Closing || state === XenbusState.Closed;
+}
+
 /** The other end went away (Closing/Closed) or the device did while a driver waited on it. */
 export class OtherendGoneError extends Error {
   constructor(
@@ -65,10 +69,12 @@ export class XenbusDevice {
    */
   async setState(state: XenbusState): Promise<void> {
     if (state === this.state) return;
+    let closedByOthers: XenbusState | null = null;
     // As Linux's __xenbus_switch_state, in a transaction and only while the device's
     // node is there: a backend's last Closed, written just after the toolstack removed
     // its folder (a destroyed guest), must not make the folder again.
     await this.xs.transaction(async (tx) => {
+      closedByOthers = null;
       const there = await this.xs.read(this.node, tx).then(
         () => true,
         (err: unknown) => {
@@ -76,8 +82,25 @@ export class XenbusDevice {
           throw err;
         },
       );
-      if (there) await this.xs.write(`${this.node}/state`, String(state), tx);
+      if (!there) return;
+      // Unlike Linux: a step forward is not written over a Closing or Closed this end
+      // did not write. That is the toolstack detaching the device (libxl writes the
+      // backend's state Closing) while this end was still connecting; overwritten, the
+      // other end could read only our Connected, never close, and leave the detach
+      // waiting for a Closed that never comes. Left in place, the other end sees it and
+      // closes, and this end follows.
+      const now = closing(state) ? null : await this.xs.read(`${this.node}/state`, tx).then((v) => Number(v.toString('latin1')), () => null);
+      if (now !== null && closing(now) && now !== this.state) {
+        closedByOthers = now as XenbusState;
+        return;
+      }
+      await this.xs.write(`${this.node}/state`, String(state), tx);
     });
+    if (closedByOthers !== null) {
+      this.log?.print(`${this.driver?.name ?? this.type}: ${this.node}: not going ${xenbusStateName(state)}: the state was set ${xenbusStateName(closedByOthers)}`);
+      this.state = closedByOthers;
+      return;
+    }
     this.state = state;
   }
 
