@@ -298,6 +298,8 @@ export class BlockDevice {
   /** Run `each` on request-sized pieces of the range, all at once (the queue bounds how many run). */
   private async split(offset: number, length: number, each: (at: number, n: number) => Promise<void>): Promise<void> {
     const max = this.disk.maxRequestBytes;
+    // One request (a 4 KiB read, a 128 KiB write): no array of one promise to settle.
+    if (length > 0 && length <= max) return each(offset, length);
     const parts: Array<Promise<void>> = [];
     for (let at = offset; at < offset + length; at += max) parts.push(each(at, Math.min(max, offset + length - at)));
     const results = await Promise.allSettled(parts);
