@@ -37,7 +37,7 @@ export function libxlConfigOf(machine: Machine, d: Domain): LibxlDomainConfig {
   const onlineVcpus = d.vcpus.filter((v) => v.online).map((v) => v.id);
   // memory/static-max: the config's maxmem, or what mem-max made it.
   const maxMemKb = record.changed?.maxKiB ?? record.config.maxmem * 1024;
-  const live = { name: d.name, uuid: d.uuid, onlineVcpus, targetMemKb: d.targetKiB, maxMemKb, sched };
+  const live = { name: d.name, uuid: d.uuid, onlineVcpus, targetMemKb: d.targetKiB, maxMemKb, sched, nicMacs: record.config.vif.map((v) => v.mac) };
   return xlGuestDomainConfig(parsed, live);
 }
 

@@ -1,12 +1,13 @@
 import test from 'ava';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { generateMac } from '../../src/toolstack/config/vif-spec.js';
 import { assertXlBuilt, scratch, scratchFile, xlHost } from './helpers.js';
 
 // `xl list -l` prints the config libxl stored at create: the "vanilla" one xl's parser
 // built, which `xl create -n` prints (libxl_create.c keeps it as guest_config_saved), with
 // what libxl__update_domain_configuration() brought over from the create (each nic's
-// nictype, video_memkb, msr_relaxed) and what libxl_retrieve_domain_configuration()
+// nictype and mac, video_memkb, msr_relaxed) and what libxl_retrieve_domain_configuration()
 // reads live (name, uuid, avail_vcpus, max_memkb, target_memkb, sched_params).
 
 interface Json {
@@ -18,7 +19,10 @@ function vanilla(config: Json): Json {
   const c = structuredClone(config) as { b_info?: Json & { arch_x86?: Json }; nics?: Json[] };
   for (const k of ['avail_vcpus', 'max_memkb', 'target_memkb', 'video_memkb', 'sched_params']) delete c.b_info?.[k];
   delete c.b_info?.arch_x86?.msr_relaxed;
-  for (const n of c.nics ?? []) delete n.nictype;
+  for (const n of c.nics ?? []) {
+    delete n.nictype;
+    delete n.mac;
+  }
   return c;
 }
 
@@ -74,7 +78,12 @@ test('list -l prints what create -n printed for the config, plus what the create
     const long = await h.xl('list', '-l', name);
     t.is(long.code, 0, long.stderr);
     const live = (JSON.parse(long.stdout) as { config: Json }[])[0]!.config;
-    t.deepEqual(vanilla(live), vanilla(JSON.parse(dry.stdout) as Json), name);
+    const dryConfig = JSON.parse(dry.stdout) as Json;
+    t.deepEqual(vanilla(live), vanilla(dryConfig), name);
+    // Each nic has a mac once created: the one its spec names (create -n printed it), or the one drawn for it.
+    const dryNics = (dryConfig.nics ?? []) as Json[];
+    const seed = /^uuid = "(.*)"$/m.exec(lines.join('\n'))?.[1] ?? name;
+    for (const [i, n] of ((live.nics ?? []) as Json[]).entries()) t.is(n.mac, dryNics[i]!.mac ?? generateMac(seed, i), `${name} nic ${i}`);
   }
   // The fields a create fills and the domain reports.
   const fields = async (name: string) => (JSON.parse((await h.xl('list', '-l', name)).stdout) as { config: { b_info: Json; nics?: Json[] } }[])[0]!.config;

@@ -136,6 +136,8 @@ oracle('create -n: what an xl.cfg leaves out is left out, and what its specs spe
       "vif = [ 'mac=00:16:3e:00:00:01, bridge=xenbr0, script=vif-bridge, mtu=1500, backend=0, type=ioemu, model=rtl8139' ]",
       "disk = [ 'vdev=xvda, discard, specification=xen, target=/dev/null', ',hdc:cdrom,r', 'vdev=hdd, devtype=cdrom' ]",
     ],
+    // Vifs without a mac: xl leaves it to libxl, which draws one at create; nothing is printed.
+    ['name = "nomac"', 'kernel = "/k"', "vif = [ 'bridge=xenbr0', 'script=vif-route, ip=10.0.0.2', '' ]"],
     // Top-level keys written at their defaults are set, and printed.
     ['name = "dflt"', 'kernel = "/k"', 'cpu_weight = 256', 'cap = 0', 'max_grant_frames = 64', 'max_maptrack_frames = 1024', 'max_event_channels = 1023', 'driver_domain = 0'],
     ['name = "vir0"', 'type = "hvm"', 'viridian = 0'],

@@ -31,7 +31,7 @@ export const GUEST_DOMAINS: readonly XlListLongEntry[] = [
         ],
         nics: [{ devid: 0, mac: '00:16:3e:5a:01:02', bridge: 'xenbr0' }],
       },
-      { name: 'web', uuid: '6f1c8a52-3b1e-4c44-9d0a-2f7e5b9c1d20', onlineVcpus: [0, 1], targetMemKb: 524288, maxMemKb: 524288 },
+      { name: 'web', uuid: '6f1c8a52-3b1e-4c44-9d0a-2f7e5b9c1d20', onlineVcpus: [0, 1], targetMemKb: 524288, maxMemKb: 524288, nicMacs: ['00:16:3e:5a:01:02'] },
     ),
   },
   {
@@ -47,7 +47,7 @@ export const GUEST_DOMAINS: readonly XlListLongEntry[] = [
           { devid: 1, mac: '00:16:3e:00:00:11', ifname: 'builder-int', rate_bytes_per_interval: 62500, rate_interval_usecs: 50000 },
         ],
       },
-      { name: 'builder', uuid: 'a0b1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d', onlineVcpus: [0, 1], targetMemKb: 1048576, maxMemKb: 2097152 },
+      { name: 'builder', uuid: 'a0b1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d', onlineVcpus: [0, 1], targetMemKb: 1048576, maxMemKb: 2097152, nicMacs: ['00:16:3e:00:00:10', '00:16:3e:00:00:11'] },
     ),
   },
   {
@@ -62,7 +62,7 @@ export const GUEST_DOMAINS: readonly XlListLongEntry[] = [
         ],
         nics: [{ devid: 0, mac: '00:16:3e:7f:00:01', model: 'e1000' }],
       },
-      { name: 'win', uuid: 'f7e6d5c4-b3a2-4918-8776-655443322110', onlineVcpus: [0, 1], targetMemKb: 4194304 - 8192, maxMemKb: 4194304, sched: { sched: 'credit2', weight: 256, cap: 0 } },
+      { name: 'win', uuid: 'f7e6d5c4-b3a2-4918-8776-655443322110', onlineVcpus: [0, 1], targetMemKb: 4194304 - 8192, maxMemKb: 4194304, sched: { sched: 'credit2', weight: 256, cap: 0 }, nicMacs: ['00:16:3e:7f:00:01'] },
     ),
   },
 ];

@@ -43,6 +43,8 @@ export interface LibxlLiveDomain {
   maxMemKb: number | bigint;
   /** Default: credit with weight 256 and cap 0, as a fresh domain under credit. */
   sched?: XlSchedParams;
+  /** Each nic's mac as the create settled it, in the config's order (libxl_nic.c update_config). */
+  nicMacs: readonly string[];
 }
 
 /**
@@ -73,8 +75,8 @@ export function xlGuestDomainConfig(parsed: LibxlDomainConfig, live: LibxlLiveDo
     // A cdrom drive with no media reads back as empty (libxl_device_disk_merge).
     out.disks = parsed.disks.map((d) => (d.removable && (d.pdev_path ?? '') === '' ? { ...d, pdev_path: '', format: 'empty' } : d));
   }
-  // xenemu settles each nic's mac and devid when it reads the config (xl -n prints them).
-  if (parsed.nics !== undefined) out.nics = parsed.nics.map((n) => ({ ...n, nictype: nicType(n, type) }));
+  // The mac a nic got at create is stored whether or not the config named one; the devid xl -n prints already.
+  if (parsed.nics !== undefined) out.nics = parsed.nics.map((n, i) => ({ ...n, mac: n.mac ?? live.nicMacs[i], nictype: nicType(n, type) }));
   return out;
 }
 

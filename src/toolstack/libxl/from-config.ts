@@ -10,13 +10,13 @@
  * file spelled out comes alongside (GivenKeys). The rule: a field appears when its
  * value differs from what xl leaves unset or the file spelled it out, plus the fields
  * xl always sets (name, type, uuid, run_hotplug_scripts and claim_mode from xl.conf's
- * defaults, on_reboot, on_soft_reset, each nic's devid). Checked
+ * defaults, on_reboot, on_soft_reset, each nic's devid). An xl.cfg nic's mac is printed
+ * only when the config has one, as xl's: xenemu settles the mac when it reads the
+ * config, and `list -l` shows it, as libxl's does once the create drew one. Checked
  * against the real xl 4.17 (test/cli-xl/real-xl.test.ts, and create.test.ts for the
  * sample configs); the keys xenemu does not emulate are set by not-emulated-keys.ts.
  * Differences that remain, by design:
  *
- * - xl prints a nic's mac only when the config has one (libxl draws a random one
- *   later); xenemu settles the mac when it reads the config, so it is always shown.
  * - A domain needs no kernel or bootloader here (xl refuses such a config: the
  *   emulated kernel boots anyway).
  * - What xl prints on stderr while it parses (tsc_mode notes, deprecations, a vif's
@@ -104,7 +104,8 @@ export function xlParsedDomainConfig(config: DomainConfig, options: DryRunOption
   if (options.given?.notEmulated !== undefined) applyNotEmulatedKeys(options.given.notEmulated, cInfo, b);
   const out: Mutable<LibxlDomainConfig> = { c_info: cInfo, b_info: b };
   if (c.disk.length > 0) out.disks = c.disk.map((d, i) => xlParsedDisk(d, options.given?.disk[i]));
-  if (c.vif.length > 0) out.nics = c.vif.map((v, i) => nic(v, c.type, options.given?.vif[i] ?? NONE));
+  // Not from an xl.cfg (YAML, whose xl.cfg conversion writes out the mac it derives; a restore's override): the mac is shown.
+  if (c.vif.length > 0) out.nics = c.vif.map((v, i) => nic(v, c.type, options.given?.keys === undefined ? MAC_SHOWN : (options.given.vif[i] ?? NONE)));
   if (options.given?.notEmulated !== undefined) Object.assign(out, notEmulatedDevices(options.given.notEmulated, c.type));
   // xl sets every on_* from the config or its own default; the printer leaves out
   // destroy, libxl's initial value.
@@ -117,6 +118,8 @@ export function xlParsedDomainConfig(config: DomainConfig, options: DryRunOption
 }
 
 const NONE: ReadonlySet<string> = new Set();
+/** A nic's keys when nothing says what the config spelled out: its mac is printed, the rest by value. */
+const MAC_SHOWN: ReadonlySet<string> = new Set(['mac']);
 
 /** LIBXL_BUILDINFO_HVM_VIRIDIAN_ENABLE_DISABLE_WIDTH: the bits "all" sets. */
 const VIRIDIAN_WIDTH = 64;
@@ -184,7 +187,7 @@ function nic(v: VifSpec, type: DomainConfig['type'], given: ReadonlySet<string>)
     ...(v.mtu !== 1500 || given.has('mtu') ? { mtu: v.mtu } : {}),
     // The config reader fills model rtl8139 for an emulated (ioemu) nic; xl leaves it to libxl.
     ...(v.model !== undefined && (given.has('model') || !(v.model === 'rtl8139' && v.type === 'ioemu')) ? { model: v.model } : {}),
-    mac: v.mac,
+    ...(given.has('mac') ? { mac: v.mac } : {}),
     ...(v.ip !== undefined ? { ip: v.ip } : {}),
     ...(v.bridge !== 'xenbr0' || given.has('bridge') ? { bridge: v.bridge } : {}),
     ...(v.vifname !== undefined ? { ifname: v.vifname } : {}),
