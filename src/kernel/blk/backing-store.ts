@@ -1,7 +1,7 @@
-import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { open, readFile, stat, statfs, type FileHandle } from 'node:fs/promises';
 import { constants, readvSync, writevSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { InlineGate } from './inline-gate.js';
+import { InlineGate, localFilesystem } from './inline-gate.js';
 
 /**
  * What blkback reads and writes for a disk: a regular file (a raw image) or a block
@@ -68,7 +68,8 @@ export async function openBackingStore(path: string, readOnly: boolean, now: () 
   });
   try {
     const sizeBytes = kind === 'file' ? st.size : await deviceSize(path, st.rdev);
-    return new FileStore(path, kind, fh, sizeBytes, readOnly, new InlineGate(now));
+    const inline = kind === 'file' && localFilesystem(await statfs(path).then((f) => f.type, () => 0));
+    return new FileStore(path, kind, fh, sizeBytes, readOnly, inline ? new InlineGate(now) : null);
   } catch (err) {
     await fh.close();
     throw err;
@@ -94,7 +95,8 @@ class FileStore implements BackingStore {
     private readonly fh: FileHandle,
     readonly sizeBytes: number,
     readonly readOnly: boolean,
-    private readonly gate: InlineGate,
+    /** null: never inline (see inline-gate.ts). */
+    private readonly gate: InlineGate | null,
   ) {}
 
   async readv(buffers: readonly Uint8Array[], position: number): Promise<void> {
@@ -102,6 +104,7 @@ class FileStore implements BackingStore {
   }
 
   readvNow(buffers: readonly Uint8Array[], position: number): boolean {
+    if (this.gate === null) return false;
     return this.gate.attempt(() => this.checkRead(buffers, position, readvSync(this.fh.fd, buffers as Uint8Array[], position)));
   }
 
@@ -124,6 +127,7 @@ class FileStore implements BackingStore {
   }
 
   writevNow(buffers: readonly Uint8Array[], position: number): boolean {
+    if (this.gate === null) return false;
     return this.gate.attempt(() => {
       let rest = buffers;
       let at = position;

@@ -12,8 +12,14 @@
  * while (0.1 s, doubling while they keep being slow, up to a minute), after which one
  * is tried inline again. The first backoff is short because a virtual machine's vCPU
  * is sometimes descheduled for milliseconds mid-call: such a call says nothing of the
- * image, and a long backoff would cost the disk its speed for nothing. Node has no preadv2(RWF_NOWAIT), which would say beforehand
- * whether a read would block.
+ * image, and a long backoff would cost the disk its speed for nothing. Node has no
+ * preadv2(RWF_NOWAIT), which would say beforehand whether a read would block.
+ *
+ * A call that never returns cannot be timed: an image on NFS whose server went away, or
+ * on FUSE, would wedge the daemon on its first inline call. So only regular files on a
+ * local filesystem (LOCAL_FILESYSTEMS) are read and written inline; block devices (an
+ * NBD or iSCSI disk can hang the same way) and every other filesystem stay on the pool,
+ * where a hung call holds one of its threads, not the daemon.
  */
 
 /** An inline call this slow did not come from the page cache (1 MiB from memory takes ~0.3 ms at p99 here). */
@@ -22,6 +28,17 @@ export const INLINE_SLOW_MS = 2;
 export const INLINE_BACKOFF_MS = 100;
 /** The longest a store stays off the inline path before trying again. */
 export const INLINE_BACKOFF_MAX_MS = 60_000;
+
+/**
+ * statfs(2) f_type of the filesystems whose I/O is local (linux/magic.h): ext2-4, XFS,
+ * Btrfs, tmpfs, ramfs, overlayfs, F2FS, bcachefs and OpenZFS.
+ */
+const LOCAL_FILESYSTEMS: ReadonlySet<number> = new Set([0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x858458f6, 0x794c7630, 0xf2f52010, 0xca451a4e, 0x2fc12fc1]);
+
+/** Whether a file on a filesystem of this statfs type may be read and written inline. */
+export function localFilesystem(fsType: number): boolean {
+  return LOCAL_FILESYSTEMS.has(fsType);
+}
 
 export class InlineGate {
   /** No inline call before this time (ms, on `now`'s clock). */

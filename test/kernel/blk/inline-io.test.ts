@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { openBackingStore, type BackingStore } from '../../../src/kernel/blk/backing-store.js';
-import { INLINE_BACKOFF_MS, INLINE_SLOW_MS, InlineGate } from '../../../src/kernel/blk/inline-gate.js';
+import { INLINE_BACKOFF_MS, INLINE_SLOW_MS, InlineGate, localFilesystem } from '../../../src/kernel/blk/inline-gate.js';
 import { until } from '../../helpers/machine.js';
 import { attachDisk, machineWithGuest, pattern, scratchImage } from './helpers.js';
 
@@ -189,4 +189,9 @@ test('a file store reads and writes inline, fails a short read as the pool call 
   step = 0;
   t.false(store.readvNow!(back, 0));
   t.false(store.writevNow!(parts, 0));
+});
+
+test('only files on a local filesystem go inline: a hung NFS, SMB, FUSE or 9p call would wedge the daemon', (t) => {
+  for (const [name, type] of [['ext4', 0xef53], ['xfs', 0x58465342], ['btrfs', 0x9123683e], ['tmpfs', 0x01021994], ['overlayfs', 0x794c7630], ['zfs', 0x2fc12fc1]] as const) t.true(localFilesystem(type), name);
+  for (const [name, type] of [['nfs', 0x6969], ['smb2', 0xfe534d42], ['cifs', 0xff534d42], ['fuse', 0x65735546], ['9p', 0x01021997], ['ceph', 0x00c36400], ['unknown', 0]] as const) t.false(localFilesystem(type), name);
 });
