@@ -17,6 +17,7 @@ export function xenbusStateName(state: number): string {
   return STATE_NAMES.get(state) ?? 'INVALID';
 }
 
+/** Closing or Closed: the end that wrote it is going away. */
 function closing(state: number): boolean {
   return state === XenbusState.Closing || state === XenbusState.Closed;
 }
@@ -89,9 +90,9 @@ export class XenbusDevice {
       // other end could read only our Connected, never close, and leave the detach
       // waiting for a Closed that never comes. Left in place, the other end sees it and
       // closes, and this end follows.
-      const now = closing(state) ? null : await this.xs.read(`${this.node}/state`, tx).then((v) => Number(v.toString('latin1')), () => null);
-      if (now !== null && closing(now) && now !== this.state) {
-        closedByOthers = now as XenbusState;
+      const current = closing(state) ? null : await this.xs.read(`${this.node}/state`, tx).then((v) => Number(v.toString('latin1')), () => null);
+      if (current !== null && closing(current) && current !== this.state) {
+        closedByOthers = current as XenbusState;
         return;
       }
       await this.xs.write(`${this.node}/state`, String(state), tx);
@@ -171,8 +172,7 @@ export class XenbusDevice {
   }
 
   private goneReason(state: XenbusState, wanted: readonly XenbusState[]): string | null {
-    if (state !== XenbusState.Closing && state !== XenbusState.Closed) return null;
-    if (wanted.includes(state)) return null;
+    if (!closing(state) || wanted.includes(state)) return null;
     return `the other end (${this.otherend?.path ?? 'none'}) went ${xenbusStateName(state)} while waiting for ${wanted.map(xenbusStateName).join(' or ')}`;
   }
 }
