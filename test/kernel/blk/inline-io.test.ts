@@ -195,3 +195,20 @@ test('only files on a local filesystem go inline: a hung NFS, SMB, FUSE or 9p ca
   for (const [name, type] of [['ext4', 0xef53], ['xfs', 0x58465342], ['btrfs', 0x9123683e], ['tmpfs', 0x01021994], ['overlayfs', 0x794c7630], ['zfs', 0x2fc12fc1]] as const) t.true(localFilesystem(type), name);
   for (const [name, type] of [['nfs', 0x6969], ['smb2', 0xfe534d42], ['cifs', 0xff534d42], ['fuse', 0x65735546], ['9p', 0x01021997], ['ceph', 0x00c36400], ['unknown', 0]] as const) t.false(localFilesystem(type), name);
 });
+
+test('a file store\'s close waits for its calls still on the pool, and refuses calls after it', async (t) => {
+  const img = scratchImage(pattern(MiB, 4));
+  t.teardown(() => img.dispose());
+  const store = await openBackingStore(img.path, false);
+  const bufs = Array.from({ length: 16 }, () => [new Uint8Array(64 * 1024)]);
+  const reads = bufs.map((b, i) => store.readv(b, i * 64 * 1024));
+  const closed = store.close();
+  // The descriptor is closed only after every queued preadv ran: none of them fails with EBADF.
+  await Promise.all(reads);
+  await closed;
+  t.deepEqual(Buffer.concat(bufs.map((b) => b[0]!)), Buffer.from(pattern(MiB, 4)));
+  await t.throwsAsync(store.readv([new Uint8Array(512)], 0), { code: 'EBADF' });
+  await t.throwsAsync(store.writev([new Uint8Array(512)], 0), { code: 'EBADF' });
+  t.false(store.readvNow!([new Uint8Array(512)], 0), 'nor inline');
+  await store.close();
+});
