@@ -31,6 +31,7 @@ import type { BlkKernel } from './context.js';
 import { ERRNO, parseUnsigned, readOptional, readOtherendOptional } from './xenbus-util.js';
 import { Task } from '../task.js';
 import { PersistentMaps } from './persistent-maps.js';
+import { INLINE_SMALL_BYTES } from './inline-gate.js';
 
 const SLOT = SRING_PROTOCOLS.blkif.slotBytes;
 
@@ -53,10 +54,11 @@ export interface BlkbackTunables {
    */
   persistent: boolean;
   /**
-   * Make a read or write that is the disk's only one in flight on this thread instead
-   * of libuv's pool, while its store answers as fast as the page cache (see
-   * inline-gate.ts): two thread handoffs fewer for each request of a program that
-   * waits for each before the next. Deeper queues always go to the pool, whose
+   * Make a read or write that is the disk's only one in flight, or a small one
+   * (INLINE_SMALL_BYTES), on this thread instead of libuv's pool, while its store
+   * answers as fast as the page cache (see inline-gate.ts): two thread handoffs fewer
+   * for each request of a program that waits for each before the next, and for small
+   * requests at any depth. Larger calls of a deeper queue go to the pool, whose
    * threads copy in parallel.
    */
   inlineIo: boolean;
@@ -747,7 +749,8 @@ class BlkbackInstance {
       if (batch.vectors.length > 0) {
         const buffers = batch.vectors.map((v) => new Uint8Array(v.buffer, v.offset, v.length));
         const read = batch.op === BLKIF_OP.READ;
-        if (this.tunables.inlineIo && this.inFlight === batch.jobs.length && (read ? store.readvNow : store.writevNow)?.call(store, buffers, batch.position) === true) {
+        const alone = this.inFlight === batch.jobs.length;
+        if (this.tunables.inlineIo && (alone || batch.end - batch.position <= INLINE_SMALL_BYTES) && (read ? store.readvNow : store.writevNow)?.call(store, buffers, batch.position) === true) {
           // Done inline; the answers still come after the pass that started it, as a pool call's do.
           await Promise.resolve();
         } else if (read) await store.readv(buffers, batch.position);

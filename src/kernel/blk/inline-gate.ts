@@ -22,6 +22,15 @@
  * where a hung call holds one of its threads, not the daemon.
  */
 
+/**
+ * A call this small is made inline even with others of the disk on the pool: its copy
+ * (~2 µs for 16 KiB from the page cache) costs the thread less than handing it to the
+ * pool and taking its completion back, and small writes on the pool only contend for
+ * the file's inode lock. Random 4 KiB reads at queue depth 32 went from 27-29% of raw
+ * to 35-39%, writes from 100-103% to 179% (BENCHMARKS.md, eighth pass).
+ */
+export const INLINE_SMALL_BYTES = 16 * 1024;
+
 /** An inline call this slow did not come from the page cache (1 MiB from memory takes ~0.3 ms at p99 here). */
 export const INLINE_SLOW_MS = 2;
 /** How long the first slow call keeps a store's calls on the pool. */

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { openBackingStore, type BackingStore } from '../../../src/kernel/blk/backing-store.js';
-import { INLINE_BACKOFF_MS, INLINE_SLOW_MS, InlineGate, localFilesystem } from '../../../src/kernel/blk/inline-gate.js';
+import { INLINE_BACKOFF_MS, INLINE_SLOW_MS, INLINE_SMALL_BYTES, InlineGate, localFilesystem } from '../../../src/kernel/blk/inline-gate.js';
 import { until } from '../../helpers/machine.js';
 import { attachDisk, machineWithGuest, pattern, scratchImage } from './helpers.js';
 
@@ -93,13 +93,14 @@ test('a lone read or write is made inline and answered; with inlineIo off it goe
   t.deepEqual(poolCalls, [['writev', 0], ['readv', 0]]);
 });
 
-test('with another call of the disk in flight, or the store declining, the call goes to the pool', async (t) => {
+test('with another call of the disk in flight, a call over INLINE_SMALL_BYTES goes to the pool and a small one does not; a declining store sends all to the pool', async (t) => {
   const { tm, domid, kernel } = await machineWithGuest();
   t.teardown(() => tm.dispose());
   const s = inlineStore(8 * MiB);
   tm.m.dom0.blkback.openStore = async () => s.store;
   const xvda = await attachDisk(tm, kernel, { frontDomid: domid, backDomid: 0, vdev: 51712, target: '/inline' }, 'xvda');
-  // The store declines (its backoff): the lone read goes to the pool, and is held there.
+  const big = 4 * INLINE_SMALL_BYTES;
+  // The store declines (its backoff): even a lone small read goes to the pool, and is held there.
   s.inline.ok = false;
   s.hold(0);
   const first = xvda.read(0, 4096);
@@ -107,14 +108,17 @@ test('with another call of the disk in flight, or the store declining, the call 
   t.deepEqual(s.calls, [['readv', 0]]);
   // The store accepts again, but the first read is still in flight: the second is not alone.
   s.inline.ok = true;
-  const second = xvda.read(MiB, 4096);
+  const second = xvda.read(MiB, big);
   await until(() => s.calls.length === 2, 'the second read reaches the store');
   t.deepEqual(s.calls[1], ['readv', MiB]);
+  // A small one is cheaper made in place than handed over, alone or not.
+  await xvda.read(3 * MiB, INLINE_SMALL_BYTES);
+  t.deepEqual(s.calls[2], ['readvNow', 3 * MiB]);
   s.release(0);
   await Promise.all([first, second]);
-  // Alone again: inline.
-  await xvda.read(2 * MiB, 4096);
-  t.deepEqual(s.calls[2], ['readvNow', 2 * MiB]);
+  // Alone again: inline whatever its size.
+  await xvda.read(2 * MiB, big);
+  t.deepEqual(s.calls[3], ['readvNow', 2 * MiB]);
 });
 
 test('an inline call that fails answers its requests with an error, and the disk goes on', async (t) => {
