@@ -123,20 +123,15 @@ const COMMANDS: Record<Exclude<XenemuXlCommand, 'create' | 'top'>, CommandSpec> 
   console: {
     optstring: 'n:t:',
     longopts: [],
-    run: async (ctx, p) => {
-      const opt = (o: string): string | undefined => p.options.findLast((x) => x.opt === o)?.arg;
-      const [type, num] = [opt('t'), opt('n')];
-      return (await import('./xl-console.js')).xlConsole(ctx, { domain: p.operands[0]!, ...(type !== undefined ? { type } : {}), ...(num !== undefined ? { num } : {}) });
-    },
+    run: async (ctx, p) => (await import('./xl-console.js')).xlConsole(ctx, { domain: p.operands[0]!, ...last(p, { type: 't', num: 'n' }) }),
   },
   // --debug and --live have no short option (0x100, 0x200 in xl_migrate.c).
   migrate: {
     optstring: 'FC:s:epD',
     longopts: [long('debug', '\u0100'), long('live', '\u0200')],
     run: (ctx, p) => {
-      const opt = (o: string): string | undefined => p.options.findLast((x) => x.opt === o)?.arg;
-      const config = opt('C');
-      return xlMigrate(ctx, { domain: p.operands[0]!, host: p.operands[1]!, ssh: opt('s') ?? 'ssh', ...(config !== undefined ? { config } : {}), cwd: process.cwd(), debug: has(p, '\u0100'), paused: has(p, 'p') });
+      const { config, ssh } = last(p, { config: 'C', ssh: 's' });
+      return xlMigrate(ctx, { domain: p.operands[0]!, host: p.operands[1]!, ssh: ssh ?? 'ssh', ...(config !== undefined ? { config } : {}), cwd: process.cwd(), debug: has(p, '\u0100'), paused: has(p, 'p') });
     },
   },
   'migrate-receive': { optstring: 'Fedrp', longopts: [], run: (ctx, p) => xlMigrateReceive(ctx, { paused: has(p, 'p') }) },

@@ -13,6 +13,7 @@
 import { RpcCallError } from '../client/rpc-client.js';
 import { TypedClient } from '../client/typed-client.js';
 import { atoi } from '../common/c-number.js';
+import type { XenScheduler } from '../hypervisor/host-model.js';
 import type { DomainSchedParams } from '../hypervisor/scheduler.js';
 import type { DomainSchedRow, SchedRpc } from '../protocol/sched-rpc.js';
 import type { CpupoolInfo } from '../toolstack/sched.js';
@@ -56,6 +57,16 @@ async function findPool(sched: Sched, qualifier: string): Promise<CpupoolInfo> {
   return pool;
 }
 
+/**
+ * What sched_domain_output() walks: the pools run by `which` (only `cpupool`, when one
+ * is named: an unknown one is xl's failure), and every domain's row.
+ */
+async function poolsRunBy(sched: Sched, which: XenScheduler, cpupool: string | undefined): Promise<{ pools: CpupoolInfo[]; domains: DomainSchedRow[] }> {
+  const only = cpupool === undefined ? undefined : await findPool(sched, cpupool);
+  const pools = (await sched.call('cpupool.list', {})).filter((p) => p.sched === which && (only === undefined || only.poolid === p.poolid));
+  return { pools, domains: await sched.call('sched.domain.get', {}) };
+}
+
 /** The pool's parameter line, as sched_credit*_pool_output() prints it: a failure to read them is said on stderr, and the line says so. */
 type PoolLine = (ctx: XlContext, sched: Sched, pool: CpupoolInfo) => Promise<string>;
 
@@ -83,13 +94,10 @@ const weighted = (r: DomainSchedRow): { name: string; domid: number; weight: num
  * skipped without a word, so on the wrong scheduler this prints nothing, status 0.
  */
 async function schedDomainOutput(ctx: XlContext, sched: Sched, which: 'credit' | 'credit2', poolLine: PoolLine, cpupool: string | undefined): Promise<XlOutput<DomainSchedRow[]>> {
-  const only = cpupool === undefined ? undefined : await findPool(sched, cpupool);
-  const pools = await sched.call('cpupool.list', {});
-  const domains = await sched.call('sched.domain.get', {});
+  const { pools, domains } = await poolsRunBy(sched, which, cpupool);
   let out = '';
   const shown: DomainSchedRow[] = [];
   for (const pool of pools) {
-    if (pool.sched !== which || (only !== undefined && only.poolid !== pool.poolid)) continue;
     out += await poolLine(ctx, sched, pool);
     out += SCHED_CREDIT_HEADER;
     for (const d of domains.filter((r) => r.cpupool === pool.poolid)) {
@@ -256,12 +264,9 @@ export async function xlSchedRtds(ctx: XlContext, o: XlSchedRtdsOptions): Promis
  * that fails ends xl at once, with what it printed.
  */
 async function rtdsListing(sched: Sched, all: boolean, cpupool: string | undefined): Promise<XlOutput<unknown>> {
-  const only = cpupool === undefined ? undefined : await findPool(sched, cpupool);
-  const pools = await sched.call('cpupool.list', {});
-  const domains = await sched.call('sched.domain.get', {});
+  const { pools, domains } = await poolsRunBy(sched, 'rtds', cpupool);
   let out = '';
   for (const pool of pools) {
-    if (pool.sched !== 'rtds' || (only !== undefined && only.poolid !== pool.poolid)) continue;
     out += rtdsPoolLine(pool.name) + (all ? SCHED_RTDS_VCPU_HEADER : SCHED_RTDS_HEADER);
     for (const d of domains.filter((r) => r.cpupool === pool.poolid)) {
       if (!all) {

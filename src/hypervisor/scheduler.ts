@@ -55,6 +55,9 @@ export const SCHED_LIMITS = { ratelimitMinUs: 100, ratelimitMaxUs: 500000, tslic
 
 const isU32 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
 
+/** sched_ratelimit_check's rule, on a uint32_t: 0 (off) or within Xen's bounds. */
+const ratelimitOk = (us: number): boolean => isU32(us) && (us === 0 || (us >= SCHED_LIMITS.ratelimitMinUs && us <= SCHED_LIMITS.ratelimitMaxUs));
+
 /**
  * cpupool0's scheduler: its global parameters, at Xen's boot defaults
  * (CSCHED_DEFAULT_TSLICE_MS 30 ms, SCHED_DEFAULT_RATELIMIT_US 1000 us, no migration
@@ -77,10 +80,10 @@ export class PoolScheduler {
       const L = SCHED_LIMITS;
       const { tsliceMs, ratelimitUs, vcpuMigrDelayUs } = put;
       if (
-        ![tsliceMs, ratelimitUs, vcpuMigrDelayUs].every(isU32) ||
+        ![tsliceMs, vcpuMigrDelayUs].every(isU32) ||
         tsliceMs > L.tsliceMaxMs ||
         tsliceMs < L.tsliceMinMs ||
-        (ratelimitUs !== 0 && (ratelimitUs > L.ratelimitMaxUs || ratelimitUs < L.ratelimitMinUs)) ||
+        !ratelimitOk(ratelimitUs) ||
         ratelimitUs > tsliceMs * 1000 ||
         vcpuMigrDelayUs > L.migrDelayMaxUs
       ) {
@@ -96,7 +99,7 @@ export class PoolScheduler {
     this.checkPool(poolid, 'credit2');
     if (put !== undefined) {
       const { ratelimitUs } = put;
-      if (!isU32(ratelimitUs) || (ratelimitUs !== 0 && (ratelimitUs > SCHED_LIMITS.ratelimitMaxUs || ratelimitUs < SCHED_LIMITS.ratelimitMinUs))) {
+      if (!ratelimitOk(ratelimitUs)) {
         throw new HypervisorError('EINVAL', `credit2 ratelimit ${ratelimitUs} us out of range`);
       }
       this.credit2 = { ratelimitUs };
@@ -124,7 +127,7 @@ export class PoolScheduler {
    * domain's vCPUs have (rt.c answers RTDS_DEFAULT_PERIOD and _BUDGET).
    */
   rtdsDomain(): { periodUs: number; budgetUs: number } {
-    if (this.name !== 'rtds') throw this.otherScheduler('rtds');
+    this.checkRtds();
     return { periodUs: RTDS_DEFAULT_VCPU.periodUs, budgetUs: RTDS_DEFAULT_VCPU.budgetUs };
   }
 
@@ -133,7 +136,7 @@ export class PoolScheduler {
    * 10 us, or a budget over the period, is EINVAL. Answers the vCPU's new parameters.
    */
   rtdsVcpu(put: RtdsVcpuParams): RtdsVcpuParams {
-    if (this.name !== 'rtds') throw this.otherScheduler('rtds');
+    this.checkRtds();
     const { periodUs, budgetUs } = put;
     if (!isU32(periodUs) || !isU32(budgetUs) || budgetUs < RTDS_MIN_US || budgetUs > periodUs || periodUs < RTDS_MIN_US) {
       throw new HypervisorError('EINVAL', `RTDS period ${periodUs} us, budget ${budgetUs} us: both at least ${RTDS_MIN_US} us, the budget at most the period`);

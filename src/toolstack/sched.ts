@@ -36,6 +36,13 @@ export interface CpupoolInfo {
 
 const isWeighted = (s: XenScheduler): s is WeightedScheduler => s === 'credit' || s === 'credit2';
 
+/** The domain, or libxl's failure when xc_domain_getinfolist() finds another one or none (ERROR_INVAL, not logged). */
+function existing(hv: Hypervisor, domid: number): Domain {
+  const d = hv.domains.get(domid);
+  if (d === undefined) throw new ToolstackError('ESRCH', `domain ${domid} does not exist`);
+  return d;
+}
+
 /** A Xen refusal as libxl's LOGE reports it: what it was doing, then strerror (the reason behind it in brackets). */
 function xenFailure(what: string, err: unknown): unknown {
   if (!(err instanceof HypervisorError)) return err;
@@ -94,9 +101,7 @@ export function domainSchedParamsSet(
 ): DomainSchedParams | null {
   const sched = change.sched ?? hv.scheduler.name;
   if (!isWeighted(sched)) return null;
-  const d = hv.domains.get(domid);
-  // xc_domain_getinfolist() found another domain (or none): ERROR_INVAL, which libxl does not log.
-  if (d === undefined) throw new ToolstackError('ESRCH', `domain ${domid} does not exist`);
+  const d = existing(hv, domid);
   const sdom = xen(`Getting domain sched ${sched}`, () => domctl.schedulerOp(domid, sched));
   if (change.weight !== undefined) {
     if (change.weight < 1 || change.weight > 65535) throw new ToolstackError('EINVAL', 'Cpu weight out of range, valid values are within range from 1 to 65535');
@@ -159,12 +164,6 @@ function checkRtdsParams(period: number, budget: number): void {
   if (period < 1) throw new ToolstackError('EINVAL', `Invalid VCPU period of ${period} (it should be >= 1)`);
   if (budget < 1) throw new ToolstackError('EINVAL', `Invalid VCPU budget of ${budget} (it should be >= 1)`);
   if (budget > period) throw new ToolstackError('EINVAL', `VCPU budget must be smaller than or equal to period, but ${budget} > ${period}`);
-}
-
-function existing(hv: Hypervisor, domid: number): Domain {
-  const d = hv.domains.get(domid);
-  if (d === undefined) throw new ToolstackError('ESRCH', `domain ${domid} does not exist`);
-  return d;
 }
 
 const libxlVcpu = (vcpuid: number, p: RtdsVcpuParams): LibxlRtdsVcpu => ({ vcpuid, period: p.periodUs, budget: p.budgetUs, extratime: p.extratime });

@@ -150,3 +150,21 @@ export function pattern(length: number, seed: number): Uint8Array {
   }
   return out;
 }
+
+/** A preadv from an in-memory disk: `buffers` filled in order from `position`. */
+export function readFromDisk(disk: Uint8Array, buffers: readonly Uint8Array[], position: number): void {
+  let at = position;
+  for (const b of buffers) {
+    b.set(disk.subarray(at, at + b.length));
+    at += b.length;
+  }
+}
+
+/** A pwritev to an in-memory disk: `buffers` written in order from `position`. */
+export function writeToDisk(disk: Uint8Array, buffers: readonly Uint8Array[], position: number): void {
+  let at = position;
+  for (const b of buffers) {
+    disk.set(b, at);
+    at += b.length;
+  }
+}

@@ -8,7 +8,7 @@ import test from 'ava';
 import { openBackingStore, type BackingStore } from '../../../src/kernel/blk/backing-store.js';
 import { INLINE_BACKOFF_MS, INLINE_SLOW_MS, INLINE_SMALL_BYTES, InlineGate, localFilesystem } from '../../../src/kernel/blk/inline-gate.js';
 import { until } from '../../helpers/machine.js';
-import { attachDisk, machineWithGuest, pattern, scratchImage } from './helpers.js';
+import { attachDisk, machineWithGuest, pattern, readFromDisk, scratchImage, writeToDisk } from './helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -24,20 +24,8 @@ function inlineStore(size: number) {
   const inline = { ok: true, fail: false };
   const held = new Map<number, () => void>();
   const holds = new Set<number>();
-  const copyIn = (buffers: readonly Uint8Array[], position: number): void => {
-    let at = position;
-    for (const b of buffers) {
-      b.set(disk.subarray(at, at + b.length));
-      at += b.length;
-    }
-  };
-  const copyOut = (buffers: readonly Uint8Array[], position: number): void => {
-    let at = position;
-    for (const b of buffers) {
-      disk.set(b, at);
-      at += b.length;
-    }
-  };
+  const copyIn = (buffers: readonly Uint8Array[], position: number): void => readFromDisk(disk, buffers, position);
+  const copyOut = (buffers: readonly Uint8Array[], position: number): void => writeToDisk(disk, buffers, position);
   const now = (op: Call, move: () => void, position: number): boolean => {
     if (!inline.ok) return false;
     calls.push([op, position]);

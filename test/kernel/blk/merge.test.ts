@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import type { BackingStore } from '../../../src/kernel/blk/backing-store.js';
-import { attachDisk, machineWithGuest, pattern } from './helpers.js';
+import { attachDisk, machineWithGuest, pattern, readFromDisk, writeToDisk } from './helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -21,20 +21,12 @@ function countingStore(size: number, fail: (position: number) => boolean = () =>
     async readv(buffers, position) {
       calls.push({ op: 'readv', position, bytes: buffers.reduce((n, b) => n + b.length, 0), vectors: buffers.length });
       if (fail(position)) throw new Error('EIO on purpose');
-      let at = position;
-      for (const b of buffers) {
-        b.set(disk.subarray(at, at + b.length));
-        at += b.length;
-      }
+      readFromDisk(disk, buffers, position);
     },
     async writev(buffers, position) {
       calls.push({ op: 'writev', position, bytes: buffers.reduce((n, b) => n + b.length, 0), vectors: buffers.length });
       if (fail(position)) throw new Error('EIO on purpose');
-      let at = position;
-      for (const b of buffers) {
-        disk.set(b, at);
-        at += b.length;
-      }
+      writeToDisk(disk, buffers, position);
     },
     async flush() {
       calls.push({ op: 'flush', position: 0, bytes: 0, vectors: 0 });
