@@ -143,6 +143,8 @@ interface Batch {
   vectors: Vector[];
   /** The grant mappings to drop once the call ended. */
   handles: number[];
+  /** How a call made in place ended (see inPlace). */
+  status?: number;
 }
 
 /** A byte range of one buffer: a vector of a call. */
@@ -205,6 +207,8 @@ class BlkbackInstance {
   private readonly pageScratch: Uint8Array[] = [];
   /** Jobs started in this pass of the ring and not yet sent to the store (the plug). */
   private plugged: Job[] = [];
+  /** Batches made in place in this pass of the ring, to answer when it ends. */
+  private doneInPlace: Batch[] = [];
   /** Jobs waiting behind a fence (a flush or barrier, which waits for the requests before it). */
   private readonly waiting: Job[] = [];
   /** A flush or barrier is running. */
@@ -680,18 +684,18 @@ class BlkbackInstance {
     let refused = false;
     for (const job of jobs) {
       if (job.segments.length === 0) {
-        if (batch !== null) void this.run(batch);
+        if (batch !== null) this.dispatch(batch);
         batch = null;
-        void this.run({ op: job.op, position: job.position, end: job.position, jobs: [job], vectors: [], handles: [] });
+        this.dispatch({ op: job.op, position: job.position, end: job.position, jobs: [job], vectors: [], handles: [] });
         continue;
       }
       if (batch !== null && (isFence(job) || isFence(batch.jobs[0]!) || job.op !== batch.op || job.position !== batch.end || batch.vectors.length + job.segments.length / 3 > IOV_MAX || batch.end - batch.position + job.bytes > MAX_MERGE_BYTES)) {
-        void this.run(batch);
+        this.dispatch(batch);
         batch = null;
       }
       const mapped = this.mapSegments(job, batch);
       if (mapped instanceof Error) {
-        if (batch !== null) void this.run(batch);
+        if (batch !== null) this.dispatch(batch);
         batch = null;
         this.stats.errors++;
         this.k.log.print(`${this.name}: request ${job.id}: ${mapped.message}`);
@@ -703,7 +707,7 @@ class BlkbackInstance {
       }
       batch = mapped;
     }
-    if (batch !== null) void this.run(batch);
+    if (batch !== null) this.dispatch(batch);
     if (refused) this.settle();
   }
 
@@ -733,35 +737,87 @@ class BlkbackInstance {
   }
 
   /**
-   * Run a batch: one preadv/pwritev over its bytes in place, unmap, answer each of its
-   * requests with its own id. A barrier's write is followed by an fdatasync; a flush is
-   * an fdatasync. A failed call fails every request it covered (and only those).
+   * Send a batch to the store: made in place now when it may be (inPlace), else run on
+   * libuv's pool. disk-slow's delay goes before the call, so a delayed batch always runs.
    */
-  private async run(batch: Batch): Promise<void> {
+  private dispatch(batch: Batch): void {
+    const faults = this.k.blkFaults;
+    const late = faults !== null && faults.armed() ? faults.delayMs(this.dev.otherend?.domid ?? -1, this.devid) : 0;
+    if (late === 0 && this.inPlace(batch)) return;
+    void this.run(batch, late);
+  }
+
+  /**
+   * Make a read or write on this thread (see BlkbackTunables.inlineIo): the disk's only
+   * call in flight, or a small one, while the store answers fast. Its answers go out
+   * once this pass of the ring ends, with those of the pass's other calls made in place:
+   * one unmap, one push of responses and at most one event for all of them, as a pool
+   * call's answer also comes after the pass that started it. False when the batch must
+   * run instead: a flush or barrier, no data, or the store declined (slow lately).
+   */
+  private inPlace(batch: Batch): boolean {
+    if (!this.tunables.inlineIo || batch.vectors.length === 0 || isFence(batch.jobs[0]!)) return false;
+    const alone = this.inFlight === batch.jobs.length;
+    if (!alone && batch.end - batch.position > INLINE_SMALL_BYTES) return false;
+    const store = this.store!;
+    const call = batch.op === BLKIF_OP.READ ? store.readvNow : store.writevNow;
+    if (call === undefined) return false;
+    let status: number = BLKIF_RSP.OKAY;
+    try {
+      if (!call.call(store, buffersOf(batch), batch.position)) return false;
+    } catch (err) {
+      status = BLKIF_RSP.ERROR;
+      this.failed(batch, err as Error);
+    }
+    batch.status = status;
+    this.doneInPlace.push(batch);
+    if (this.doneInPlace.length === 1) queueMicrotask(this.answerInPlace);
+    return true;
+  }
+
+  /** Answer every batch made in place in the pass that just ended (see inPlace). */
+  private readonly answerInPlace = (): void => {
+    const batches = this.doneInPlace;
+    this.doneInPlace = [];
+    const handles: number[] = [];
+    for (const b of batches) {
+      if (b.handles.length > 0) handles.push(...b.handles);
+      this.inFlight -= b.jobs.length;
+    }
+    if (handles.length > 0) this.k.hc.gnttabUnmapGrantRef(handles);
+    const ring = this.ring;
+    try {
+      // A disconnect waits for inFlight to drain, so the ring is still this pass's.
+      if (ring !== null) {
+        for (const b of batches) for (const job of b.jobs) this.writeResponse(ring, job.id, job.ringOp, b.status ?? BLKIF_RSP.OKAY);
+        this.pushResponses();
+      }
+    } catch (err) {
+      this.k.log.print(`${this.name}: cannot answer requests made in place: ${(err as Error).message}`);
+    }
+    this.settle();
+  };
+
+  /**
+   * Run a batch on libuv's pool, after `lateMs` (disk-slow): one preadv/pwritev over its
+   * bytes, unmap, answer each of its requests with its own id. A barrier's write is
+   * followed by an fdatasync; a flush is an fdatasync. A failed call fails every request
+   * it covered (and only those).
+   */
+  private async run(batch: Batch, lateMs: number): Promise<void> {
     const gen = this.generation;
     let status: number = BLKIF_RSP.OKAY;
     try {
       const store = this.store!;
-      const faults = this.k.blkFaults;
-      const late = faults !== null && faults.armed() ? faults.delayMs(this.dev.otherend?.domid ?? -1, this.devid) : 0;
-      // disk-slow: the image answers late.
-      if (late > 0) await new Promise<void>((resolve) => this.k.clock.after(late * 1e6, resolve));
+      if (lateMs > 0) await new Promise<void>((resolve) => this.k.clock.after(lateMs * 1e6, resolve));
       if (batch.vectors.length > 0) {
-        const buffers = batch.vectors.map((v) => new Uint8Array(v.buffer, v.offset, v.length));
-        const read = batch.op === BLKIF_OP.READ;
-        const alone = this.inFlight === batch.jobs.length;
-        if (this.tunables.inlineIo && (alone || batch.end - batch.position <= INLINE_SMALL_BYTES) && (read ? store.readvNow : store.writevNow)?.call(store, buffers, batch.position) === true) {
-          // Done inline; the answers still come after the pass that started it, as a pool call's do.
-          await Promise.resolve();
-        } else if (read) await store.readv(buffers, batch.position);
-        else await store.writev(buffers, batch.position);
+        if (batch.op === BLKIF_OP.READ) await store.readv(buffersOf(batch), batch.position);
+        else await store.writev(buffersOf(batch), batch.position);
       }
       if (batch.op === BLKIF_OP.WRITE_BARRIER || batch.op === BLKIF_OP.FLUSH_DISKCACHE) await store.flush();
     } catch (err) {
       status = BLKIF_RSP.ERROR;
-      this.stats.errors += batch.jobs.length;
-      const ids = batch.jobs.map((j) => j.id).join(', ');
-      this.k.log.print(`${this.name}: request${batch.jobs.length > 1 ? 's' : ''} ${ids}: ${(err as Error).message}`);
+      this.failed(batch, err as Error);
     } finally {
       if (batch.handles.length > 0) this.k.hc.gnttabUnmapGrantRef(batch.handles);
       this.inFlight -= batch.jobs.length;
@@ -778,6 +834,13 @@ class BlkbackInstance {
     this.settle();
   }
 
+  /** A batch's call failed: count and log it (its requests are answered BLKIF_RSP_ERROR). */
+  private failed(batch: Batch, err: Error): void {
+    this.stats.errors += batch.jobs.length;
+    const ids = batch.jobs.map((j) => j.id).join(', ');
+    this.k.log.print(`${this.name}: request${batch.jobs.length > 1 ? 's' : ''} ${ids}: ${err.message}`);
+  }
+
   /** Jobs ended: start what waited, wake a disconnect waiting for the drain. */
   private settle(): void {
     this.pump();
@@ -788,19 +851,20 @@ class BlkbackInstance {
   private answer(gen: number, jobs: readonly Job[], status: number): void {
     const ring = this.ring;
     if (ring === null || gen !== this.generation) return;
-    for (const job of jobs) {
-      const slot = ring.nextResponse();
-      new BlkifResponseView(slot.view, slot.offset).write(job.id, job.ringOp, status);
-    }
+    for (const job of jobs) this.writeResponse(ring, job.id, job.ringOp, status);
     this.pushResponses();
+  }
+
+  private writeResponse(ring: BackRing, id: bigint, op: number, status: number): void {
+    const slot = ring.nextResponse();
+    new BlkifResponseView(slot.view, slot.offset).write(id, op, status);
   }
 
   /** Put a response on the ring and notify if the frontend asked (make_response). */
   private respond(gen: number, id: bigint, op: number, status: number): void {
     const ring = this.ring;
     if (ring === null || gen !== this.generation) return;
-    const slot = ring.nextResponse();
-    new BlkifResponseView(slot.view, slot.offset).write(id, op, status);
+    this.writeResponse(ring, id, op, status);
     this.pushResponses();
   }
 
@@ -895,6 +959,11 @@ function appendAdjacent(out: Vector[], buffer: ArrayBufferLike, offset: number, 
   // A range, not a view, until the call: a view per page joined would be a typed array made (and dropped) per page.
   if (last !== undefined && last.buffer === buffer && last.offset + last.length === offset) last.length += length;
   else out.push({ buffer, offset, length });
+}
+
+/** A batch's vectors as the views the call takes. */
+function buffersOf(batch: Batch): Uint8Array[] {
+  return batch.vectors.map((v) => new Uint8Array(v.buffer, v.offset, v.length));
 }
 
 /** A flush or barrier: it waits for the requests before it and holds back those after it. */
