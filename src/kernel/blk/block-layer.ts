@@ -55,6 +55,9 @@ export class BlockIoError extends XenemuError {
   }
 }
 
+/** What a read into null returns: no bytes (one array for all of them). */
+const NOTHING = new Uint8Array(0);
+
 /** Latency histogram buckets: bucket i counts requests that took [2^i, 2^(i+1)) µs (bucket 0 also < 1 µs). */
 export const LATENCY_BUCKETS = 32;
 
@@ -181,10 +184,8 @@ export class BlockDevice {
   async read(offset: number, length: number, into: Uint8Array | null = new Uint8Array(length)): Promise<Uint8Array> {
     this.checkRange(offset, length, 'read');
     if (into !== null && into.length < length) throw new BlockIoError('EINVAL', `${this.name}: a ${into.length}-byte buffer for a ${length}-byte read`, null);
-    await this.split(offset, length, async (at, n) => {
-      await this.request('read', at, n, null, null, into === null ? null : (buf) => this.copyOut(buf, into.subarray(at - offset, at - offset + n)));
-    });
-    return into ?? new Uint8Array(0);
+    await this.split(offset, length, (at, n) => this.request('read', at, n, null, null, into === null ? null : (buf) => this.copyOut(buf, into.subarray(at - offset, at - offset + n))));
+    return into ?? NOTHING;
   }
 
   /** Write `data` at `offset` (offset and length multiples of the sector size). */
@@ -296,10 +297,16 @@ export class BlockDevice {
   }
 
   /** Run `each` on request-sized pieces of the range, all at once (the queue bounds how many run). */
-  private async split(offset: number, length: number, each: (at: number, n: number) => Promise<void>): Promise<void> {
+  private split(offset: number, length: number, each: (at: number, n: number) => Promise<void>): Promise<void> {
+    // One request (a 4 KiB read, a 128 KiB write): its own promise, not one wrapped in
+    // another (an async function returning a promise costs the microtask queue two
+    // more turns) and no array of one promise to settle.
+    if (length > 0 && length <= this.disk.maxRequestBytes) return each(offset, length);
+    return this.splitMany(offset, length, each);
+  }
+
+  private async splitMany(offset: number, length: number, each: (at: number, n: number) => Promise<void>): Promise<void> {
     const max = this.disk.maxRequestBytes;
-    // One request (a 4 KiB read, a 128 KiB write): no array of one promise to settle.
-    if (length > 0 && length <= max) return each(offset, length);
     const parts: Array<Promise<void>> = [];
     for (let at = offset; at < offset + length; at += max) parts.push(each(at, Math.min(max, offset + length - at)));
     const results = await Promise.allSettled(parts);
