@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -46,9 +46,17 @@ export function runCommandSource(file: string, args: readonly string[]): Promise
   return run(process.execPath, ['--import=tsx', '--input-type=module', '-e', script]);
 }
 
-/** A file named `name` holding `text`, in a new temporary directory. */
+/** Directories tempFile made, removed when the test process exits. */
+const tempDirs: string[] = [];
+process.on('exit', () => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A file named `name` holding `text`, in a new temporary directory (gone when the process exits). */
 export function tempFile(name: string, text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'xenemu-')), name);
+  const dir = mkdtempSync(join(tmpdir(), 'xenemu-'));
+  tempDirs.push(dir);
+  const file = join(dir, name);
   writeFileSync(file, text);
   return file;
 }
