@@ -25,7 +25,7 @@
  * indirect segments, feature-persistent) and on the original protocol (one page, 32
  * requests, 11 segments, a grant and a map per page per request).
  *
- *   node --import tsx bench/blk.ts [--rounds 5] [--seq-mib 256] [--rand-mib 16] [--file-mib 512] [--only 'seq 1M read qd1'] [--path-only] [--pool-only]
+ *   npm run build && node --import tsx bench/blk.ts [--rounds 5] [--seq-mib 256] [--rand-mib 64] [--file-mib 512] [--only 'seq 1M read qd1'] [--path-only] [--pool-only] [--sources]
  *
  * --pool-only turns blkback's inline calls off (every read and write through libuv's
  * pool, as before they existed): to see what they buy, alternate runs with and without.
@@ -33,19 +33,13 @@
  * profile of the path (`node --cpu-prof --cpu-prof-interval 50 --import tsx bench/blk.ts
  * --path-only --only 'seq 1M read qd1'`), or A/B runs of the path's own cost.
  */
-import { mkdtempSync, readFileSync, readv, rmSync, writev, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readv, rmSync, writev, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { RealClock } from '../src/hypervisor/clock.js';
-import { Machine, memoryState } from '../src/host/machine.js';
-import { runBlockIo, shuffled } from '../src/kernel/blk/block-io.js';
 import type { BlockDevice } from '../src/kernel/blk/block-layer.js';
 import type { Kernel } from '../src/kernel/kernel.js';
-import { XsClient } from '../src/protocol/xs-client.js';
-import { engineTransport } from '../src/kernel/engine-transport.js';
-import { parseDomainConfigText } from '../src/toolstack/config/index.js';
 import { addVbd, runHotplug, type VbdSpec } from '../test/kernel/blk/helpers.js';
 import { machine, median, table } from './lib/stats.js';
 
@@ -53,13 +47,30 @@ const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '5' },
     'seq-mib': { type: 'string', default: '256' },
-    'rand-mib': { type: 'string', default: '16' },
+    'rand-mib': { type: 'string', default: '64' },
     'file-mib': { type: 'string', default: '512' },
     only: { type: 'string' },
     'path-only': { type: 'boolean', default: false },
     'pool-only': { type: 'boolean', default: false },
+    sources: { type: 'boolean', default: false },
   },
 });
+
+// What ships: the daemon runs dist/, compiled by tsc. Under tsx every named function a
+// request creates is also given its name at run time (esbuild's keepNames), which costs
+// the path ~15-25% of its JavaScript here; --sources measures that instead.
+const SOURCES = values.sources;
+const from = SOURCES ? '../src/' : '../dist/src/';
+if (!SOURCES && !existsSync(new URL(`${from}host/machine.js`, import.meta.url))) throw new Error('dist/ is missing: npm run build first (or --sources)');
+async function load<T>(path: string): Promise<T> {
+  return (await import(new URL(`${from}${path}`, import.meta.url).href)) as T;
+}
+const { RealClock } = await load<typeof import('../src/hypervisor/clock.js')>('hypervisor/clock.js');
+const { Machine, memoryState } = await load<typeof import('../src/host/machine.js')>('host/machine.js');
+const { runBlockIo, shuffled } = await load<typeof import('../src/kernel/blk/block-io.js')>('kernel/blk/block-io.js');
+const { XsClient } = await load<typeof import('../src/protocol/xs-client.js')>('protocol/xs-client.js');
+const { engineTransport } = await load<typeof import('../src/kernel/engine-transport.js')>('kernel/engine-transport.js');
+const { parseDomainConfigText } = await load<typeof import('../src/toolstack/config/index.js')>('toolstack/config/index.js');
 const ROUNDS = Number(values.rounds);
 const MiB = 1024 * 1024;
 const FILE = Number(values['file-mib']) * MiB;
@@ -148,6 +159,8 @@ async function guest(dev: BlockDevice, k: Kernel, c: Case): Promise<number> {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'xe-bench-blk-'));
+  // Two 512 MiB images: gone however the run ends (an exception included), not left to fill the disk.
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   const image = join(dir, 'disk.img');
   const image2 = join(dir, 'orig.img');
   writeFileSync(image, Buffer.alloc(FILE, 1));
@@ -205,13 +218,13 @@ async function main(): Promise<void> {
   const negotiated = k.blkfront.limits();
   console.log(`blk: ${ROUNDS} rounds alternating raw / xenemu (negotiated) / xenemu (original protocol), median; file ${FILE / MiB} MiB in the page cache`);
   console.log(`machine: ${machine()}`);
+  console.log(`xenemu: ${SOURCES ? 'the sources under tsx (--sources)' : 'compiled (dist/)'}`);
   console.log(`blkback: ${values['pool-only'] ? 'every call on libuv\'s pool (--pool-only)' : 'a disk\'s lone call inline, the rest on libuv\'s pool'}`);
   for (const n of negotiated) console.log(`${n.name}: ${n.limits!.ringPages} ring pages, ${n.limits!.requests} requests, ${n.limits!.segments} segments, ${n.limits!.requestSize / 1024} KiB requests`);
   console.log(table(['case', 'qd', 'raw MiB/s', 'xenemu MiB/s', 'of raw', 'original MiB/s', 'of raw', 'IOPS raw/xenemu/orig', 'CPU µs/MiB raw/xenemu/orig', 'main µs/MiB raw/xenemu/orig'], rows));
   xs.close();
   await m.close();
   for (const d of [xvda, xvdb]) k.blocks.remove(d.name);
-  rmSync(dir, { recursive: true, force: true });
   process.exit(0);
 }
 
