@@ -955,9 +955,10 @@ class BlkbackInstance {
  * vectors, not one per page.
  */
 function appendAdjacent(out: Vector[], buffer: ArrayBufferLike, offset: number, length: number): void {
-  const last = out[out.length - 1];
   // A range, not a view, until the call: a view per page joined would be a typed array made (and dropped) per page.
-  if (last !== undefined && last.buffer === buffer && last.offset + last.length === offset) last.length += length;
+  // (out[-1] of an empty list would be a property lookup of "-1", V8's slow path: a new batch's first vector is most of them.)
+  const last = out.length > 0 ? out[out.length - 1]! : null;
+  if (last !== null && last.buffer === buffer && last.offset + last.length === offset) last.length += length;
   else out.push({ buffer, offset, length });
 }
 
