@@ -1,6 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { scratchDir } from './scratch.js';
 import { ensureDaemon, reachDaemon } from '../../src/client/daemon.js';
 import { FileLock } from '../../src/state/lock.js';
 import { statePaths, type StatePaths } from '../../src/state/state-dir.js';
@@ -62,7 +61,7 @@ export async function processGone(pid: number, timeoutMs: number): Promise<boole
 
 export function tempHome(): string {
   // Short paths: unix socket names are limited to 107 bytes.
-  return mkdtempSync(join(tmpdir(), 'xe-'));
+  return scratchDir('xe-');
 }
 
 /**

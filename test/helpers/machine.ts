@@ -1,7 +1,7 @@
 import type { ExecutionContext } from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { scratchDir } from './scratch.js';
 import { XsClient } from '../../src/protocol/xs-client.js';
 import { RealClock, VirtualClock, type Clock } from '../../src/hypervisor/clock.js';
 import { engineTransport } from '../../src/kernel/engine-transport.js';
@@ -19,7 +19,7 @@ export interface TestMachine {
 
 /** The emulated machine in-process: no daemon, no sockets, a scratch console dir. */
 export async function bootMachine(options: { clock?: Clock; state?: ReturnType<typeof memoryState>; machine?: Machine; bridges?: readonly string[] } = {}): Promise<TestMachine> {
-  const dir = mkdtempSync(join(tmpdir(), 'xe-m-'));
+  const dir = scratchDir('xe-m-');
   const state = options.state ?? memoryState();
   const log: string[] = [];
   const m = await Machine.boot({

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { scratchDir } from './scratch.js';
 
 export interface RunResult {
   code: number | null;
@@ -46,17 +46,9 @@ export function runCommandSource(file: string, args: readonly string[]): Promise
   return run(process.execPath, ['--import=tsx', '--input-type=module', '-e', script]);
 }
 
-/** Directories tempFile made, removed when the test process exits. */
-const tempDirs: string[] = [];
-process.on('exit', () => {
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
-
 /** A file named `name` holding `text`, in a new temporary directory (gone when the process exits). */
 export function tempFile(name: string, text: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'xenemu-'));
-  tempDirs.push(dir);
-  const file = join(dir, name);
+  const file = join(scratchDir('xenemu-'), name);
   writeFileSync(file, text);
   return file;
 }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { scratchDir } from './scratch.js';
 
 /**
  * Running xenstore tools the way scripts do: through bash, with PATH pointing at a
@@ -32,17 +32,7 @@ export function assertBuilt(): void {
   }
 }
 
-const scratch: string[] = [];
-process.on('exit', () => {
-  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
-});
-
-/** A temporary directory removed when the test process exits. */
-export function scratchDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  scratch.push(dir);
-  return dir;
-}
+export { scratchDir } from './scratch.js';
 
 /** xenstore, xenstore-read, ..., xenstore-control: links to bin/xenstore.js. */
 export function makeShimDir(): string {

@@ -1,7 +1,7 @@
 import test from 'ava';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { scratchDir } from '../helpers/scratch.js';
 import { parseHostConfig, readHostConfig, writeHostConfig } from '../../src/state/host-config.js';
 import { bootMachine, yamlConfig } from '../helpers/machine.js';
 
@@ -19,8 +19,7 @@ test('host.yaml names the bridges dom0 has; a name that cannot be an interface i
   t.deepEqual(parseHostConfig('bridges: [xenbr0, lab]\n', 'host.yaml').bridges, ['xenbr0', 'lab']);
   t.throws(() => parseHostConfig('bridges: [xenbr0, "a/b"]\n', 'host.yaml'), { message: /^host\.yaml:1:19: bridges\.1: a bridge name: 1 to 15 letters, digits/ });
   t.throws(() => parseHostConfig('bridges: [averyveryverylongname]\n', 'host.yaml'), { code: 'EINVAL' });
-  const file = join(mkdtempSync(join(tmpdir(), 'xe-hc-')), 'host.yaml');
-  t.teardown(() => rmSync(file, { force: true }));
+  const file = join(scratchDir('xe-hc-'), 'host.yaml');
   writeFileSync(file, 'bridges: [xenbr0, lab]\n');
   writeHostConfig(file, { pcpus: 4 });
   t.deepEqual(readHostConfig(file), { bridges: ['xenbr0', 'lab'], pcpus: 4 });
