@@ -509,8 +509,12 @@ class BlkfrontInstance implements BlockDriverDisk {
     for (const w of this.ringWaiters.splice(0)) w();
     if (backendStillServes && this.inFlight > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
     this.failInFlight('the backend closed');
-    this.unbindChannel();
+    // Closed first, then the port, as Linux's blkfront frees its channel only at remove:
+    // until our state says Closed, a backend still acting on the Initialised we wrote
+    // binds the event-channel we published, and must find it ours (not EINVAL and a
+    // fatal error on a device that is only going away).
     await this.dev.setState(XenbusState.Closed).catch(() => {});
+    this.unbindChannel();
     if (!backendStillServes) this.releaseRing();
     this.print(`${this.name}: closed`);
   }

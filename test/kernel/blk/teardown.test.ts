@@ -1,13 +1,15 @@
 /**
- * A backend stopped while its hotplug step is still opening the image (the kernel's
- * domain destroyed, the daemon stopping): the store that opens afterwards is closed at
- * once, not left to the garbage collector (Node's DEP0137, "Closing a FileHandle
- * object on garbage collection").
+ * Tearing a disk down. A backend stopped while its hotplug step is still opening the
+ * image (the kernel's domain destroyed, the daemon stopping): the store that opens
+ * afterwards is closed at once, not left to the garbage collector (Node's DEP0137,
+ * "Closing a FileHandle object on garbage collection"). A frontend closing at an unplug
+ * says so before it frees what it published.
  */
 import test from 'ava';
+import { XenbusState } from '../../../src/abi/index.js';
 import type { BackingStore } from '../../../src/kernel/blk/backing-store.js';
 import { until } from '../../helpers/machine.js';
-import { addVbd, machineWithGuest, runHotplug } from './helpers.js';
+import { addVbd, attachDisk, frontPath, machineWithGuest, removeVbd, runHotplug, scratchImage } from './helpers.js';
 
 test('a store that finishes opening after its backend stopped is closed, not kept or leaked', async (t) => {
   const { tm, domid } = await machineWithGuest();
@@ -37,4 +39,22 @@ test('a store that finishes opening after its backend stopped is closed, not kep
   await until(async () => closes > 0, 'the store opened after the stop is closed');
   t.is(closes, 1);
   t.deepEqual(blkback.devices(), [], 'and no device is served');
+});
+
+test('at an unplug, blkfront writes Closed before it frees the event channel it published: a backend still acting on its Initialised never binds a freed port', async (t) => {
+  const { tm, domid, kernel } = await machineWithGuest();
+  t.teardown(() => tm.dispose());
+  const img = scratchImage(1024 * 1024);
+  t.teardown(img.dispose);
+  const spec = { frontDomid: domid, backDomid: 0, vdev: 51712, target: img.path };
+  await attachDisk(tm, kernel, spec, 'xvda');
+  // The frontend's state in the store at the moment each of the guest's event channels is freed.
+  const stateAtUnbind: Array<string | undefined> = [];
+  const unbind = kernel.intr.unbindSource.bind(kernel.intr);
+  kernel.intr.unbindSource = (src) => {
+    stateAtUnbind.push(tm.m.xs.db.dump().find((n) => n.path === `${frontPath(spec)}/state`)?.value);
+    unbind(src);
+  };
+  await removeVbd(tm.xs, spec);
+  t.deepEqual(stateAtUnbind, [String(XenbusState.Closed)]);
 });
