@@ -382,11 +382,16 @@ export class NetfrontNic implements EthernetLink {
     this.owner.announce('down', this);
   }
 
-  /** The backend is closing: the link goes down, we go Closed; the rings go once the backend is Closed. */
+  /**
+   * The backend is closing: the link goes down, we go Closed, then free our event
+   * channels (a backend still acting on the state we wrote before binds the ports we
+   * published, and must find them ours, as blkfront's close); the rings go once the
+   * backend is Closed.
+   */
   private async close(): Promise<void> {
     this.down();
-    this.unbind();
     await this.dev.setState(XenbusState.Closed).catch(() => {});
+    this.unbind();
   }
 
   private unbind(): void {

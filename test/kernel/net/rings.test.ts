@@ -167,3 +167,20 @@ test('a frontend publishing garbage keys gets an error node and Closing, never a
   t.is(tm.m.vifs.list().length, 0);
   t.is(tm.m.dom0.state, 'running');
 });
+
+test('at an unplug, netfront writes Closed before it frees the event channels it published', async (t) => {
+  const { tm, domid, kernel } = await machineWithGuest();
+  t.teardown(() => tm.dispose());
+  const s: VifNodes = { frontDomid: domid, backDomid: 0, devid: 0, mac: GUEST_MAC };
+  await attachVif(tm, kernel, s);
+  // The frontend's state in the store at the moment each of the guest's event channels is freed.
+  const stateAtUnbind: Array<string | undefined> = [];
+  const unbind = kernel.intr.unbindSource.bind(kernel.intr);
+  kernel.intr.unbindSource = (src) => {
+    stateAtUnbind.push(tm.m.xs.db.dump().find((n) => n.path === `${vifFront(s)}/state`)?.value);
+    unbind(src);
+  };
+  await removeVif(tm.xs, s);
+  t.true(stateAtUnbind.length >= 1, 'the channels are freed at the unplug');
+  t.deepEqual(new Set(stateAtUnbind), new Set([String(XenbusState.Closed)]));
+});
