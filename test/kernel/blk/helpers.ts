@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XenbusState } from '../../../src/abi/index.js';
 import type { Kernel } from '../../../src/kernel/kernel.js';
 import type { BlockDevice } from '../../../src/kernel/blk/block-layer.js';
 import type { XsClient } from '../../../src/protocol/xs-client.js';
 import { bootMachine, until, yamlConfig, type TestMachine } from '../../helpers/machine.js';
+import { scratchDir } from '../../helpers/scratch.js';
 
 /** A disk as a test attaches it: what libxl would write for `target=..., vdev=..., access=...`. */
 export interface VbdSpec {
@@ -115,7 +115,7 @@ export function removeVbd(xs: XsClient, s: VbdSpec): Promise<void> {
 
 /** A scratch directory with an image of `bytes` zero bytes (or the given contents). */
 export function scratchImage(bytes: number | Uint8Array, name = 'disk.img'): { dir: string; path: string; dispose(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'xe-blk-'));
+  const dir = scratchDir('xe-blk-');
   const path = join(dir, name);
   writeFileSync(path, typeof bytes === 'number' ? Buffer.alloc(bytes) : bytes);
   return { dir, path, dispose: () => rmSync(dir, { recursive: true, force: true }) };
@@ -167,4 +167,18 @@ export function writeToDisk(disk: Uint8Array, buffers: readonly Uint8Array[], po
     disk.set(b, at);
     at += b.length;
   }
+}
+
+/**
+ * The value of the store node `statePath` at the moment each of `guest`'s event
+ * channels is freed from now on (read straight from the store, not through a client).
+ */
+export function stateAtEachUnbind(tm: TestMachine, guest: Kernel, statePath: string): Array<string | undefined> {
+  const seen: Array<string | undefined> = [];
+  const unbind = guest.intr.unbindSource.bind(guest.intr);
+  guest.intr.unbindSource = (src) => {
+    seen.push(tm.m.xs.db.dump().find((n) => n.path === statePath)?.value);
+    unbind(src);
+  };
+  return seen;
 }

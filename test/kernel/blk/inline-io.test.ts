@@ -1,10 +1,11 @@
 /**
- * blkback's inline calls: a read or write that is the disk's only one in flight is
- * made on the kernel's thread (the store's readvNow/writevNow) while the store has been
- * answering fast; anything else, or a store in its backoff, goes to libuv's pool.
+ * blkback's inline calls: a read or write that is the disk's only one in flight, or
+ * one of INLINE_SMALL_BYTES at most, is made on the kernel's thread (the store's
+ * readvNow/writevNow) while the store has been answering fast; anything else, or a
+ * store in its backoff, goes to libuv's pool.
  */
 import { readFileSync } from 'node:fs';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { openBackingStore, type BackingStore } from '../../../src/kernel/blk/backing-store.js';
 import { INLINE_BACKOFF_MS, INLINE_SLOW_MS, INLINE_SMALL_BYTES, InlineGate, localFilesystem } from '../../../src/kernel/blk/inline-gate.js';
 import { until } from '../../helpers/machine.js';
@@ -58,12 +59,19 @@ function inlineStore(size: number) {
   return { store, disk, calls, inline, hold: (p: number) => holds.add(p), release: (p: number) => held.get(p)?.() };
 }
 
-test('a lone read or write is made inline and answered; with inlineIo off it goes to the pool', async (t) => {
+/** A guest whose xvda is an inlineStore of 8 MiB, served by dom0's blkback. */
+async function inlineDisk(t: ExecutionContext) {
   const { tm, domid, kernel } = await machineWithGuest();
   t.teardown(() => tm.dispose());
-  const { store, disk, calls } = inlineStore(8 * MiB);
-  tm.m.dom0.blkback.openStore = async () => store;
+  const s = inlineStore(8 * MiB);
+  tm.m.dom0.blkback.openStore = async () => s.store;
   const xvda = await attachDisk(tm, kernel, { frontDomid: domid, backDomid: 0, vdev: 51712, target: '/inline' }, 'xvda');
+  return { tm, domid, kernel, s, xvda };
+}
+
+test('a lone read or write is made inline and answered; with inlineIo off it goes to the pool', async (t) => {
+  const { tm, domid, kernel, s, xvda } = await inlineDisk(t);
+  const { disk, calls } = s;
   const data = pattern(MiB, 3);
   await xvda.write(MiB, data);
   t.deepEqual(disk.subarray(MiB, 2 * MiB), data);
@@ -82,11 +90,7 @@ test('a lone read or write is made inline and answered; with inlineIo off it goe
 });
 
 test('with another call of the disk in flight, a call over INLINE_SMALL_BYTES goes to the pool and a small one does not; a declining store sends all to the pool', async (t) => {
-  const { tm, domid, kernel } = await machineWithGuest();
-  t.teardown(() => tm.dispose());
-  const s = inlineStore(8 * MiB);
-  tm.m.dom0.blkback.openStore = async () => s.store;
-  const xvda = await attachDisk(tm, kernel, { frontDomid: domid, backDomid: 0, vdev: 51712, target: '/inline' }, 'xvda');
+  const { s, xvda } = await inlineDisk(t);
   const big = 4 * INLINE_SMALL_BYTES;
   // The store declines (its backoff): even a lone small read goes to the pool, and is held there.
   s.inline.ok = false;
@@ -110,11 +114,7 @@ test('with another call of the disk in flight, a call over INLINE_SMALL_BYTES go
 });
 
 test('an inline call that fails answers its requests with an error, and the disk goes on', async (t) => {
-  const { tm, domid, kernel } = await machineWithGuest();
-  t.teardown(() => tm.dispose());
-  const s = inlineStore(8 * MiB);
-  tm.m.dom0.blkback.openStore = async () => s.store;
-  const xvda = await attachDisk(tm, kernel, { frontDomid: domid, backDomid: 0, vdev: 51712, target: '/inline' }, 'xvda');
+  const { tm, s, xvda } = await inlineDisk(t);
   s.inline.fail = true;
   await t.throwsAsync(xvda.read(0, 256 * 1024), { message: /BLKIF_RSP_ERROR/ });
   t.is(tm.m.dom0.blkback.devices()[0]!.stats.errors, 2, 'both requests of the merged call failed');

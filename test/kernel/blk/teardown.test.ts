@@ -9,7 +9,7 @@ import test from 'ava';
 import { XenbusState } from '../../../src/abi/index.js';
 import type { BackingStore } from '../../../src/kernel/blk/backing-store.js';
 import { until } from '../../helpers/machine.js';
-import { addVbd, attachDisk, frontPath, machineWithGuest, removeVbd, runHotplug, scratchImage } from './helpers.js';
+import { addVbd, attachDisk, frontPath, machineWithGuest, removeVbd, runHotplug, scratchImage, stateAtEachUnbind } from './helpers.js';
 
 test('a store that finishes opening after its backend stopped is closed, not kept or leaked', async (t) => {
   const { tm, domid } = await machineWithGuest();
@@ -48,13 +48,7 @@ test('at an unplug, blkfront writes Closed before it frees the event channel it 
   t.teardown(img.dispose);
   const spec = { frontDomid: domid, backDomid: 0, vdev: 51712, target: img.path };
   await attachDisk(tm, kernel, spec, 'xvda');
-  // The frontend's state in the store at the moment each of the guest's event channels is freed.
-  const stateAtUnbind: Array<string | undefined> = [];
-  const unbind = kernel.intr.unbindSource.bind(kernel.intr);
-  kernel.intr.unbindSource = (src) => {
-    stateAtUnbind.push(tm.m.xs.db.dump().find((n) => n.path === `${frontPath(spec)}/state`)?.value);
-    unbind(src);
-  };
+  const stateAtUnbind = stateAtEachUnbind(tm, kernel, `${frontPath(spec)}/state`);
   await removeVbd(tm.xs, spec);
   t.deepEqual(stateAtUnbind, [String(XenbusState.Closed)]);
 });

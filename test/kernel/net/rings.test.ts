@@ -5,7 +5,7 @@
 import test from 'ava';
 import { readRxRequest, SharedRing, SRING_PROTOCOLS, writeRxRequest, XenbusState } from '../../../src/abi/index.js';
 import { bootMachine, until, yamlConfig } from '../../helpers/machine.js';
-import { machineWithGuest, readNode, readState } from '../blk/helpers.js';
+import { machineWithGuest, readNode, readState, stateAtEachUnbind } from '../blk/helpers.js';
 import { addVif, attachVif, collect, frame, removeVif, vifBack, vifFront, vifHotplug, type VifNodes } from './helpers.js';
 
 const GUEST_MAC = '00:16:3e:00:00:01';
@@ -173,13 +173,7 @@ test('at an unplug, netfront writes Closed before it frees the event channels it
   t.teardown(() => tm.dispose());
   const s: VifNodes = { frontDomid: domid, backDomid: 0, devid: 0, mac: GUEST_MAC };
   await attachVif(tm, kernel, s);
-  // The frontend's state in the store at the moment each of the guest's event channels is freed.
-  const stateAtUnbind: Array<string | undefined> = [];
-  const unbind = kernel.intr.unbindSource.bind(kernel.intr);
-  kernel.intr.unbindSource = (src) => {
-    stateAtUnbind.push(tm.m.xs.db.dump().find((n) => n.path === `${vifFront(s)}/state`)?.value);
-    unbind(src);
-  };
+  const stateAtUnbind = stateAtEachUnbind(tm, kernel, `${vifFront(s)}/state`);
   await removeVif(tm.xs, s);
   t.true(stateAtUnbind.length >= 1, 'the channels are freed at the unplug');
   t.deepEqual(new Set(stateAtUnbind), new Set([String(XenbusState.Closed)]));
