@@ -269,18 +269,20 @@ export type PackedSegments = number[];
 
 /**
  * The first `count` segment descriptors of the indirect pages, in order (descriptor i
- * is in page i / 512), packed: one DataView per page, no object per descriptor.
+ * is in page i / 512), packed: no object per page or per descriptor.
  */
 export function readIndirectSegments(pages: readonly Uint8Array[], count: number): PackedSegments {
   const out: PackedSegments = new Array<number>(3 * count);
   for (let p = 0, i = 0; i < count; p++) {
+    // Read from the page's bytes (little-endian, as x86_64's ABI): a DataView per page
+    // would be an object made, and dropped, per request.
     const page = pages[p]!;
-    const v = new DataView(page.buffer, page.byteOffset, page.byteLength);
     const end = Math.min(count, i + BLKIF_SEGS_PER_INDIRECT_FRAME);
     for (let at = 0; i < end; i++, at += BLKIF_REQUEST_SEGMENT.size) {
-      out[3 * i] = v.getUint32(at + S.gref.offset, true);
-      out[3 * i + 1] = v.getUint8(at + S.firstSect.offset);
-      out[3 * i + 2] = v.getUint8(at + S.lastSect.offset);
+      const g = at + S.gref.offset;
+      out[3 * i] = (page[g]! | (page[g + 1]! << 8) | (page[g + 2]! << 16) | (page[g + 3]! << 24)) >>> 0;
+      out[3 * i + 1] = page[at + S.firstSect.offset]!;
+      out[3 * i + 2] = page[at + S.lastSect.offset]!;
     }
   }
   return out;
