@@ -30,7 +30,7 @@ import { emptyDrive, openBackingStore, type BackingStore } from './backing-store
 import type { BlkKernel } from './context.js';
 import { ERRNO, parseUnsigned, readOptional, readOtherendOptional } from './xenbus-util.js';
 import { Task } from '../task.js';
-import { PersistentMaps } from './persistent-maps.js';
+import { mappedGrant, PersistentMaps, type MappedGrant } from './persistent-maps.js';
 import { INLINE_SMALL_BYTES } from './inline-gate.js';
 
 const SLOT = SRING_PROTOCOLS.blkif.slotBytes;
@@ -155,7 +155,7 @@ interface Vector {
 }
 
 /** A placeholder in a page list until the mapping is known. */
-const EMPTY_PAGE = new Uint8Array(0);
+const UNMAPPED = mappedGrant(-1, new Uint8Array(0));
 
 /** IOV_MAX (Linux UIO_MAXIOV): the most vectors one preadv/pwritev takes. */
 const IOV_MAX = 1024;
@@ -204,7 +204,7 @@ class BlkbackInstance {
   /** Jobs started and not finished. */
   private inFlight = 0;
   /** The page list mapSegments fills for one request (reused). */
-  private readonly pageScratch: Uint8Array[] = [];
+  private readonly pageScratch: MappedGrant[] = [];
   /** Jobs started in this pass of the ring and not yet sent to the store (the plug). */
   private plugged: Job[] = [];
   /** Batches made in place in this pass of the ring, to answer when it ends. */
@@ -557,14 +557,15 @@ class BlkbackInstance {
    */
   private check(req: BlkifRequestCopy): Job | Refusal {
     let op = req.operation;
-    let segments: PackedSegments = [];
-    for (const s of req.segments) segments.push(s.gref, s.firstSect, s.lastSect);
+    let segments: PackedSegments;
     switch (op) {
       case BLKIF_OP.READ:
       case BLKIF_OP.WRITE:
       case BLKIF_OP.WRITE_BARRIER:
       case BLKIF_OP.FLUSH_DISKCACHE:
         if (req.nrSegments > BLKIF_MAX_SEGMENTS_PER_REQUEST) return new Refusal(BLKIF_RSP.ERROR, `${req.nrSegments} segments, more than ${BLKIF_MAX_SEGMENTS_PER_REQUEST}`);
+        segments = [];
+        for (const s of req.segments) segments.push(s.gref, s.firstSect, s.lastSect);
         break;
       case BLKIF_OP.INDIRECT: {
         if (this.tunables.publish !== 'both') return new Refusal(BLKIF_RSP.EOPNOTSUPP, 'indirect request, but feature-max-indirect-segments was not offered');
@@ -606,12 +607,12 @@ class BlkbackInstance {
   /** Map the indirect pages read-only, copy the descriptors out, unmap. */
   private readIndirect(req: BlkifRequestCopy): PackedSegments | Refusal {
     const refs = req.indirectGrefs.slice(0, indirectPages(req.nrSegments));
-    const pages: Uint8Array[] = [];
+    const pages: MappedGrant[] = [];
     const handles: number[] = [];
     const failed = this.mapGrants(refs, 1, refs.length, true, pages, handles);
     try {
       if (failed !== null) return new Refusal(BLKIF_RSP.ERROR, `cannot map indirect page ${failed}`);
-      return readIndirectSegments(pages, req.nrSegments);
+      return readIndirectSegments(pages.map((m) => m.page), req.nrSegments);
     } finally {
       if (handles.length > 0) this.k.hc.gnttabUnmapGrantRef(handles);
     }
@@ -619,24 +620,24 @@ class BlkbackInstance {
 
   /**
    * Map the frontend's grants (xen_blkbk_map): `count` of them, `refs[i * stride]`
-   * (packed segments give their grants at a stride of 3); each page's view goes to
-   * `pages` in order. With feature-persistent a grant already mapped is reused, and a
+   * (packed segments give their grants at a stride of 3); page i's mapping goes to
+   * `pages[i]` (set by index: a reused list is never truncated, which would free its
+   * storage and grow it again for every request). With feature-persistent a grant already mapped is reused, and a
    * new one stays mapped (read-write, as the frontend grants persistent pages) while
    * fewer than maxPersistent are; any other is mapped for this request only (read-only
    * when `readonly`) and its handle goes to `handles`, for the caller to unmap. On a
    * failure, returns which page and why, and unmaps this request's own mappings (those
    * already in `handles` included).
    */
-  private mapGrants(refs: readonly number[], stride: number, count: number, readonly: boolean, pages: Uint8Array[], handles: number[]): string | null {
+  private mapGrants(refs: readonly number[], stride: number, count: number, readonly: boolean, pages: MappedGrant[], handles: number[]): string | null {
     const dom = this.dev.otherend!.domid;
     const persist = this.persistentMaps;
-    const first = pages.length;
     let ops: Array<{ dom: number; ref: number; flags: number }> | null = null;
     let at: number[] | null = null;
     for (let i = 0; i < count; i++) {
       const ref = refs[i * stride]!;
       const cached = persist?.get(ref);
-      pages.push(cached?.page ?? EMPTY_PAGE);
+      pages[i] = cached ?? UNMAPPED;
       if (cached !== undefined) continue;
       // Only a page not mapped yet makes these (none, once a persistent pool is warm).
       ops ??= [];
@@ -655,15 +656,15 @@ class BlkbackInstance {
         failed ??= `${at[j]} (grant ${ops[j]!.ref}) of domain ${dom}: status ${r.status}`;
         continue;
       }
-      pages[first + at[j]!] = r.page!;
+      const mapped = mappedGrant(r.handle, r.page!);
+      pages[at[j]!] = mapped;
       // A persistent mapping is kept; the same grant twice in one request is kept once.
-      if ((ops[j]!.flags & GNTMAP.readonly) === 0 && persist !== null && persist.size < this.maxPersistent && !persist.has(ops[j]!.ref)) persist.set(ops[j]!.ref, { handle: r.handle, page: r.page! });
+      if ((ops[j]!.flags & GNTMAP.readonly) === 0 && persist !== null && persist.size < this.maxPersistent && !persist.has(ops[j]!.ref)) persist.set(ops[j]!.ref, mapped);
       else handles.push(r.handle);
     }
     if (failed !== null) {
       const mine = handles.splice(handlesBefore);
       if (mine.length > 0) this.k.hc.gnttabUnmapGrantRef(mine);
-      pages.length = first;
     }
     return failed;
   }
@@ -719,9 +720,8 @@ class BlkbackInstance {
   private mapSegments(job: Job, into: Batch | null): Batch | Error {
     const segs = job.segments;
     const n = segs.length / 3;
-    // Reused: mapGrants fills it and it is read right after, never across a turn.
+    // Reused: mapGrants fills its first n and they are read right after, never across a turn.
     const pages = this.pageScratch;
-    pages.length = 0;
     const handles = into?.handles ?? [];
     const failed = this.mapGrants(segs, 3, n, job.op !== BLKIF_OP.READ, pages, handles);
     if (failed !== null) return new Error(`cannot map segment ${failed}`);
@@ -729,9 +729,9 @@ class BlkbackInstance {
     batch.jobs.push(job);
     batch.end += job.bytes;
     for (let i = 0; i < n; i++) {
-      const page = pages[i]!;
+      const mapped = pages[i]!;
       const firstSect = segs[3 * i + 1]!;
-      appendAdjacent(batch.vectors, page.buffer, page.byteOffset + firstSect * BLKIF_SECTOR_SIZE, (segs[3 * i + 2]! - firstSect + 1) * BLKIF_SECTOR_SIZE);
+      appendAdjacent(batch.vectors, mapped.buffer, mapped.offset + firstSect * BLKIF_SECTOR_SIZE, (segs[3 * i + 2]! - firstSect + 1) * BLKIF_SECTOR_SIZE);
     }
     return batch;
   }

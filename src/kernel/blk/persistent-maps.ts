@@ -1,7 +1,19 @@
-/** A grant kept mapped across requests: the handle to unmap it with, and the page. */
-export interface PersistentMap {
+/**
+ * A grant blkback has mapped: the handle to unmap it with, the page, and where the page
+ * lies in its buffer, read once at map time. Every segment of every request turns its
+ * page into a byte range of that buffer, and a typed array's `.buffer` is a call into
+ * V8's runtime (~25 ns: 6 µs per MiB moved, the path's costliest line per segment).
+ */
+export interface MappedGrant {
   handle: number;
   page: Uint8Array;
+  buffer: ArrayBufferLike;
+  offset: number;
+}
+
+/** `page` mapped under `handle`, as a MappedGrant. */
+export function mappedGrant(handle: number, page: Uint8Array): MappedGrant {
+  return { handle, page, buffer: page.buffer, offset: page.byteOffset };
 }
 
 /**
@@ -15,14 +27,14 @@ export interface PersistentMap {
  * elements fast.
  */
 export class PersistentMaps {
-  private readonly byRef: Array<PersistentMap | undefined> = [];
+  private readonly byRef: Array<MappedGrant | undefined> = [];
   private count = 0;
 
   get size(): number {
     return this.count;
   }
 
-  get(ref: number): PersistentMap | undefined {
+  get(ref: number): MappedGrant | undefined {
     return this.byRef[ref];
   }
 
@@ -30,7 +42,7 @@ export class PersistentMaps {
     return this.byRef[ref] !== undefined;
   }
 
-  set(ref: number, map: PersistentMap): void {
+  set(ref: number, map: MappedGrant): void {
     while (this.byRef.length <= ref) this.byRef.push(undefined);
     if (this.byRef[ref] === undefined) this.count++;
     this.byRef[ref] = map;
