@@ -27,7 +27,7 @@ import type { XenIntrSource } from '../intr/xen-intr.js';
 import type { XenbusDevice } from '../xenbus/device.js';
 import type { Freeze } from '../xenbus/driver.js';
 import { grantRing, XENBUS_MAX_RING_GRANTS, type GrantedRing } from '../xenbus/grant-ring.js';
-import { BlockIoError, type BlockBuffer, type BlockDriverDisk, type BlockLayer, type BlockOp } from './block-layer.js';
+import { BlockIoError, type BlockDriverDisk, type BlockLayer, type BlockRequest } from './block-layer.js';
 import type { BlkKernel } from './context.js';
 import { vbdName } from './vbd-name.js';
 import { ERRNO, parseUnsigned, readOptional, readOtherendOptional } from './xenbus-util.js';
@@ -69,10 +69,8 @@ export interface BlkfrontLimits {
 
 /** A request on the ring (Linux's blk_shadow): how to finish it. */
 interface Shadow {
-  op: BlockOp;
+  req: BlockRequest;
   refs: number[];
-  resolve(): void;
-  reject(err: Error): void;
 }
 
 /**
@@ -300,20 +298,23 @@ class BlkfrontInstance implements BlockDriverDisk {
     await this.dev.setState(XenbusState.Connected);
   }
 
-  /** The disk's requests: see BlockDriverDisk.submit. */
-  submit(op: BlockOp, offset: number, length: number, buf: BlockBuffer, first = 0): Promise<void> {
-    // A free slot is taken in this turn, and the request's own promise is returned, not
-    // one an async function wraps it in (two more microtask turns per request).
-    if (!this.slotFree()) return this.waitForSlot().then(() => this.push(op, offset, length, buf, first));
-    try {
-      return this.push(op, offset, length, buf, first);
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
+  /** The disk's requests: see BlockDriverDisk.submit. On the ring now if a slot is free, else once one is. */
+  submit(req: BlockRequest): void {
+    if (this.slotFree()) return this.push(req);
+    if (!this.connected) throw new BlockIoError('ENODEV', `${this.name}: the disk is not connected`, null);
+    this.ringWaiters.push(() => {
+      if (!this.connected) return req.done(new BlockIoError('ENODEV', `${this.name}: the disk went away`, null));
+      try {
+        this.push(req);
+      } catch (err) {
+        req.done(err as Error);
+      }
+    });
   }
 
-  /** Put one request on the ring (a slot is free); its promise settles with the response. */
-  private push(op: BlockOp, offset: number, length: number, buf: BlockBuffer, first: number): Promise<void> {
+  /** Put one request on the ring (a slot is free); the response ends it (see interrupt). */
+  private push(request: BlockRequest): void {
+    const { op, offset, length, buf, first } = request;
     const ring = this.ring!;
     const limits = this.limits!;
     const id = this.freeIds.pop()!;
@@ -361,11 +362,8 @@ class BlkfrontInstance implements BlockDriverDisk {
       throw err;
     }
     this.inFlight++;
-    const done = new Promise<void>((resolve, reject) => {
-      this.shadows[id] = { op, refs, resolve, reject };
-    });
+    this.shadows[id] = { req: request, refs };
     if (ring.pushRequestsAndCheckNotify()) this.k.intr.signal(this.src!);
-    return done;
   }
 
   /**
@@ -440,14 +438,6 @@ class BlkfrontInstance implements BlockDriverDisk {
     return this.connected && !this.frozen && this.freeIds.length > 0 && !this.ring!.isFull();
   }
 
-  private waitForSlot(): Promise<void> {
-    if (!this.connected) return Promise.reject(new BlockIoError('ENODEV', `${this.name}: the disk is not connected`, null));
-    if (this.slotFree()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.ringWaiters.push(() => (this.connected ? resolve() : reject(new BlockIoError('ENODEV', `${this.name}: the disk went away`, null))));
-    });
-  }
-
   private wakeOne(): void {
     while (!this.frozen && this.ringWaiters.length > 0 && this.freeIds.length > 0 && this.ring !== null && !this.ring.isFull()) this.ringWaiters.shift()!();
   }
@@ -481,8 +471,8 @@ class BlkfrontInstance implements BlockDriverDisk {
     if (refs.length > 0) this.k.gnttab.endForeignAccessReferences(refs);
     for (const { shadow, status } of done) {
       this.inFlight--;
-      if (status === BLKIF_RSP.OKAY) shadow.resolve();
-      else shadow.reject(new BlockIoError(status === BLKIF_RSP.EOPNOTSUPP ? 'EOPNOTSUPP' : 'EIO', `${this.name}: ${shadow.op} failed: backend answered ${status === BLKIF_RSP.EOPNOTSUPP ? 'BLKIF_RSP_EOPNOTSUPP' : `BLKIF_RSP_ERROR (${status})`}`, status));
+      if (status === BLKIF_RSP.OKAY) shadow.req.done(null);
+      else shadow.req.done(new BlockIoError(status === BLKIF_RSP.EOPNOTSUPP ? 'EOPNOTSUPP' : 'EIO', `${this.name}: ${shadow.req.op} failed: backend answered ${status === BLKIF_RSP.EOPNOTSUPP ? 'BLKIF_RSP_EOPNOTSUPP' : `BLKIF_RSP_ERROR (${status})`}`, status));
     }
     if (this.inFlight === 0) for (const wake of this.drained.splice(0)) wake();
     this.wakeOne();
@@ -528,7 +518,7 @@ class BlkfrontInstance implements BlockDriverDisk {
       if (shadow === null) continue;
       this.shadows[id] = null;
       refs.push(...shadow.refs);
-      shadow.reject(new BlockIoError('ENODEV', `${this.name}: ${why}`, null));
+      shadow.req.done(new BlockIoError('ENODEV', `${this.name}: ${why}`, null));
     }
     this.inFlight = 0;
     for (const wake of this.drained.splice(0)) wake();

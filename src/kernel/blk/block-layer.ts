@@ -35,13 +35,30 @@ export interface BlockDriverDisk {
   /** Requests the driver can have in flight (its ring's). */
   readonly maxInFlight: number;
   /**
-   * Start one request: `offset` and `length` in bytes (sector-aligned), the data in
-   * `buf` from the first byte of its page `first` (read: filled; write and barrier:
-   * taken). Resolves when the backend answered OKAY; rejects with a BlockIoError
-   * otherwise.
+   * Start one request, or throw what stops it going out at all. Otherwise the driver
+   * calls `req.done` once, when the backend answered.
    */
-  submit(op: BlockOp, offset: number, length: number, buf: BlockBuffer, first?: number): Promise<void>;
+  submit(req: BlockRequest): void;
 }
+
+/**
+ * One request as the layer hands it to the driver (FreeBSD's struct bio, reduced):
+ * `offset` and `length` in bytes (sector-aligned), the data in `buf` from the first
+ * byte of its page `first` (read: filled; write and barrier: taken). Its end comes back
+ * through `done` (bio_done), not a promise per request: a 1 MiB read is eight of them.
+ */
+export interface BlockRequest {
+  readonly op: BlockOp;
+  readonly offset: number;
+  readonly length: number;
+  readonly buf: BlockBuffer;
+  readonly first: number;
+  /** The backend answered: null for OKAY, else the error (a BlockIoError). */
+  done(err: Error | null): void;
+}
+
+/** A request, or a whole call, ended: null when it went well. */
+type Ended = (err: Error | null) => void;
 
 /** A request the disk answered with an error: what the backend said. */
 export class BlockIoError extends XenemuError {
@@ -57,6 +74,19 @@ export class BlockIoError extends XenemuError {
 
 /** What a read into null returns: no bytes (one array for all of them). */
 const NOTHING = new Uint8Array(0);
+
+/**
+ * `run()`'s promise, or a rejected one for what it threw before starting anything (a
+ * bad range): a caller sees a rejection either way, as from an async method, without
+ * the async function's own promise and turns around every call.
+ */
+function checked<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return run();
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
+}
 
 /** Latency histogram buckets: bucket i counts requests that took [2^i, 2^(i+1)) µs (bucket 0 also < 1 µs). */
 export const LATENCY_BUCKETS = 32;
@@ -189,18 +219,21 @@ export class BlockDevice {
    * pages and are not copied anywhere: a reader that only wants the I/O done (as
    * O_DIRECT into a buffer it drops).
    */
-  async read(offset: number, length: number, into: Uint8Array | null = new Uint8Array(length)): Promise<Uint8Array> {
-    this.checkRange(offset, length, 'read');
-    if (into !== null && into.length < length) throw new BlockIoError('EINVAL', `${this.name}: a ${into.length}-byte buffer for a ${length}-byte read`, null);
-    await this.split(offset, length, (at, n) => this.request('read', at, n, null, null, into === null ? null : (buf) => this.copyOut(buf, into.subarray(at - offset, at - offset + n))));
-    return into ?? NOTHING;
+  read(offset: number, length: number, into: Uint8Array | null = new Uint8Array(length)): Promise<Uint8Array> {
+    return checked(() => {
+      this.checkRange(offset, length, 'read');
+      if (into !== null && into.length < length) throw new BlockIoError('EINVAL', `${this.name}: a ${into.length}-byte buffer for a ${length}-byte read`, null);
+      return this.split('read', offset, length, null, null, into, into ?? NOTHING);
+    });
   }
 
   /** Write `data` at `offset` (offset and length multiples of the sector size). */
-  async write(offset: number, data: Uint8Array): Promise<void> {
-    this.checkRange(offset, data.length, 'write');
-    if (this.disk.readOnly) throw new BlockIoError('EROFS', `${this.name}: the disk is read-only`, null);
-    await this.split(offset, data.length, (at, n) => this.request('write', at, n, data.subarray(at - offset, at - offset + n), null, null));
+  write(offset: number, data: Uint8Array): Promise<void> {
+    return checked(() => {
+      this.checkRange(offset, data.length, 'write');
+      if (this.disk.readOnly) throw new BlockIoError('EROFS', `${this.name}: the disk is read-only`, null);
+      return this.split('write', offset, data.length, data, null, null, undefined);
+    });
   }
 
   /**
@@ -236,24 +269,28 @@ export class BlockDevice {
   }
 
   /** Read `length` bytes at `offset` into a buffer from allocBuffer, from its first byte, without a copy. */
-  async readDirect(offset: number, buf: BlockBuffer, length: number): Promise<void> {
-    this.checkDirect(buf, length, 'read');
-    this.checkRange(offset, length, 'read');
-    await this.split(offset, length, (at, n) => this.request('read', at, n, null, buf, null, (at - offset) / XEN_PAGE_SIZE));
+  readDirect(offset: number, buf: BlockBuffer, length: number): Promise<void> {
+    return checked(() => {
+      this.checkDirect(buf, length, 'read');
+      this.checkRange(offset, length, 'read');
+      return this.split('read', offset, length, null, buf, null, undefined);
+    });
   }
 
   /** Write `length` bytes from a buffer from allocBuffer (from its first byte) at `offset`, without a copy. */
-  async writeDirect(offset: number, buf: BlockBuffer, length: number): Promise<void> {
-    this.checkDirect(buf, length, 'write');
-    this.checkRange(offset, length, 'write');
-    if (this.disk.readOnly) throw new BlockIoError('EROFS', `${this.name}: the disk is read-only`, null);
-    await this.split(offset, length, (at, n) => this.request('write', at, n, null, buf, null, (at - offset) / XEN_PAGE_SIZE));
+  writeDirect(offset: number, buf: BlockBuffer, length: number): Promise<void> {
+    return checked(() => {
+      this.checkDirect(buf, length, 'write');
+      this.checkRange(offset, length, 'write');
+      if (this.disk.readOnly) throw new BlockIoError('EROFS', `${this.name}: the disk is read-only`, null);
+      return this.split('write', offset, length, null, buf, null, undefined);
+    });
   }
 
   /** A cache flush: everything completed before it is on stable storage when it completes. */
   async flush(): Promise<void> {
     if (!this.disk.features.flush) throw new BlockIoError('EOPNOTSUPP', `${this.name}: the backend offers no cache flush (feature-flush-cache)`, null);
-    await this.request('flush', 0, 0, null, null, null);
+    await this.whole('flush', 0, 0, null);
   }
 
   /**
@@ -264,14 +301,14 @@ export class BlockDevice {
     if (!this.disk.features.barrier) throw new BlockIoError('EOPNOTSUPP', `${this.name}: the backend offers no write barrier (feature-barrier)`, null);
     if (data.length > 0) this.checkRange(offset, data.length, 'barrier');
     if (data.length > this.disk.maxRequestBytes) throw new BlockIoError('EINVAL', `${this.name}: a barrier carries at most ${this.disk.maxRequestBytes} bytes`, null);
-    await this.request('barrier', offset, data.length, data, null, null);
+    await this.whole('barrier', offset, data.length, data);
   }
 
   /** Discard a range (only where the backend offers feature-discard). */
   async discard(offset: number, length: number): Promise<void> {
     if (!this.disk.features.discard) throw new BlockIoError('EOPNOTSUPP', `${this.name}: the backend offers no discard (feature-discard)`, null);
     this.checkRange(offset, length, 'discard');
-    await this.request('discard', offset, length, null, null, null);
+    await this.whole('discard', offset, length, null);
   }
 
   /** Every frame the disk's buffers hold: the queue's, programs' direct buffers and the spare ones. */
@@ -304,47 +341,83 @@ export class BlockDevice {
     if (offset + length > this.sizeBytes) throw new BlockIoError('ENOSPC', `${this.name}: ${what} of ${length} bytes at ${offset} goes past the end of the disk (${this.sizeBytes} bytes)`, null);
   }
 
-  /** Run `each` on request-sized pieces of the range, all at once (the queue bounds how many run). */
-  private split(offset: number, length: number, each: (at: number, n: number) => Promise<void>): Promise<void> {
-    // One request (a 4 KiB read, a 128 KiB write): its own promise, not one wrapped in
-    // another (an async function returning a promise costs the microtask queue two
-    // more turns) and no array of one promise to settle.
-    if (length > 0 && length <= this.disk.maxRequestBytes) return each(offset, length);
-    return this.splitMany(offset, length, each);
+  /**
+   * `op` over the range in request-sized pieces, all started now (each takes a queue
+   * slot, or waits for one, in order; the queue bounds how many run). Settles as
+   * `result` once every piece ended, or with the first error, but only then: no buffer
+   * is reused under a request still in flight. Data comes from `data` or goes to `into`
+   * through queue buffers, or stays in the caller's direct buffer `own` (its page i
+   * holds the range's page i). One promise per call, however many requests it makes.
+   */
+  private split<T>(op: 'read' | 'write', offset: number, length: number, data: Uint8Array | null, own: BlockBuffer | null, into: Uint8Array | null, result: T): Promise<T> {
+    const max = this.disk.maxRequestBytes;
+    const pieces = Math.ceil(length / max);
+    if (pieces === 0) return Promise.resolve(result);
+    return new Promise<T>((resolve, reject) => {
+      let left = pieces;
+      let failure: Error | null = null;
+      const ended: Ended = (err) => {
+        failure ??= err;
+        if (--left > 0) return;
+        if (failure === null) resolve(result);
+        else reject(failure);
+      };
+      for (let at = offset; at < offset + length; at += max) {
+        const n = Math.min(max, offset + length - at);
+        this.request(op, at, n, data === null ? null : data.subarray(at - offset, at - offset + n), own, (at - offset) / XEN_PAGE_SIZE, into === null ? null : into.subarray(at - offset, at - offset + n), ended);
+      }
+    });
   }
 
-  private async splitMany(offset: number, length: number, each: (at: number, n: number) => Promise<void>): Promise<void> {
-    const max = this.disk.maxRequestBytes;
-    const parts: Array<Promise<void>> = [];
-    for (let at = offset; at < offset + length; at += max) parts.push(each(at, Math.min(max, offset + length - at)));
-    const results = await Promise.allSettled(parts);
-    const failed = results.find((r) => r.status === 'rejected');
-    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+  /** `op` as one request (a flush, a barrier, a discard: nothing to split). */
+  private whole(op: BlockOp, offset: number, length: number, data: Uint8Array | null): Promise<void> {
+    return new Promise<void>((resolve, reject) => this.request(op, offset, length, data, null, 0, null, (err) => (err === null ? resolve() : reject(err))));
   }
 
   /**
-   * One request through a queue slot: on the caller's direct buffer `own` (from its
-   * page `first`: requests split on page boundaries), or on a queue buffer filled from
-   * `data`; submit, copy out (`after`), count.
+   * One request through a queue slot, taken now if one is free, else when one is given
+   * back: on the caller's direct buffer `own` from its page `first` (requests split on
+   * page boundaries), or on a queue buffer filled from `data`; submit, copy out to
+   * `into`, count, then `ended`.
    */
-  private async request(op: BlockOp, offset: number, length: number, data: Uint8Array | null, own: BlockBuffer | null, after: ((buf: BlockBuffer) => void) | null, first = 0): Promise<void> {
-    // A free slot is taken in this turn: no hop through a resolved promise.
-    if (!this.takeSlot()) await this.slot();
-    const buf = own ?? this.free.pop() ?? this.make();
+  private request(op: BlockOp, offset: number, length: number, data: Uint8Array | null, own: BlockBuffer | null, first: number, into: Uint8Array | null, ended: Ended): void {
+    const go = (): void => this.start(op, offset, length, data, own, first, into, ended);
+    if (this.takeSlot()) return go();
+    if (this.gone) return ended(this.goneError());
+    this.stats.queued++;
+    this.waiters.push((ok) => {
+      this.stats.queued--;
+      if (ok) go();
+      else ended(this.goneError());
+    });
+  }
+
+  /** A request with its slot: see request. */
+  private start(op: BlockOp, offset: number, length: number, data: Uint8Array | null, own: BlockBuffer | null, first: number, into: Uint8Array | null, ended: Ended): void {
+    let buf: BlockBuffer;
+    try {
+      buf = own ?? this.free.pop() ?? this.make();
+    } catch (err) {
+      this.put();
+      return ended(err as Error);
+    }
     const t0 = this.clock.now();
     this.stats.inFlight++;
-    try {
-      if (data !== null) this.copyIn(buf, data);
-      await this.disk.submit(op, offset, length, buf, own === null ? 0 : first);
-      after?.(buf);
-      this.count(op, length, this.clock.now() - t0);
-    } catch (err) {
-      this.stats.errors++;
-      throw err;
-    } finally {
+    if (data !== null) this.copyIn(buf, data);
+    const done = (err: Error | null): void => {
       this.stats.inFlight--;
+      if (err === null) {
+        if (into !== null) this.copyOut(buf, into);
+        this.count(op, length, this.clock.now() - t0);
+      } else this.stats.errors++;
       if (own === null) this.putBuffer(buf);
       this.put();
+      ended(err);
+    };
+    try {
+      this.disk.submit({ op, offset, length, buf, first: own === null ? 0 : first, done });
+    } catch (err) {
+      done(err as Error);
     }
   }
 
@@ -364,18 +437,8 @@ export class BlockDevice {
     s.latencyUs[bucket]!++;
   }
 
-  /** Take a queue slot (one of `depth`), waiting for one when all are taken. */
-  private slot(): Promise<void> {
-    if (this.gone) return Promise.reject(new BlockIoError('ENODEV', `${this.name}: the disk is gone`, null));
-    if (this.takeSlot()) return Promise.resolve();
-    this.stats.queued++;
-    return new Promise((resolve, reject) => {
-      this.waiters.push((ok) => {
-        this.stats.queued--;
-        if (ok) resolve();
-        else reject(new BlockIoError('ENODEV', `${this.name}: the disk is gone`, null));
-      });
-    });
+  private goneError(): BlockIoError {
+    return new BlockIoError('ENODEV', `${this.name}: the disk is gone`, null);
   }
 
   /** Take a free slot now, if the disk is here and one is free. */
