@@ -204,7 +204,9 @@ export class BlkifRequestView {
       out.nrSegments = v.getUint16(o + I.nrSegments.offset, true);
       out.handle = v.getUint16(o + I.handle.offset, true);
       const pages = Math.min(indirectPages(out.nrSegments), BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST);
-      for (let i = 0; i < pages; i++) out.indirectGrefs.push(v.getUint32(o + I.indirectGrefs.offset + 4 * i, true));
+      // Lists of their exact size: one grown by push takes 17 slots for the usual one or two entries.
+      out.indirectGrefs = new Array<number>(pages);
+      for (let i = 0; i < pages; i++) out.indirectGrefs[i] = v.getUint32(o + I.indirectGrefs.offset + 4 * i, true);
     } else if (operation === BLKIF_OP.DISCARD) {
       out.discardFlag = v.getUint8(o + D.flag.offset);
       out.handle = v.getUint16(o + D.handle.offset, true);
@@ -213,7 +215,8 @@ export class BlkifRequestView {
       out.nrSegments = v.getUint8(o + R.nrSegments.offset);
       out.handle = v.getUint16(o + R.handle.offset, true);
       const n = Math.min(out.nrSegments, BLKIF_MAX_SEGMENTS_PER_REQUEST);
-      for (let i = 0; i < n; i++) out.segments.push(readSegment(v, o + R.seg.offset + i * BLKIF_REQUEST_SEGMENT.size));
+      out.segments = new Array<BlkifSegment>(n);
+      for (let i = 0; i < n; i++) out.segments[i] = readSegment(v, o + R.seg.offset + i * BLKIF_REQUEST_SEGMENT.size);
     }
     return out;
   }

@@ -21,6 +21,7 @@ import {
   XEN_PAGE_SIZE,
   XenbusState,
   type BlkifRequestCopy,
+  type BlkifSegment,
   type PackedSegments,
 } from '../../abi/index.js';
 import type { XenIntrSource } from '../intr/xen-intr.js';
@@ -564,8 +565,7 @@ class BlkbackInstance {
       case BLKIF_OP.WRITE_BARRIER:
       case BLKIF_OP.FLUSH_DISKCACHE:
         if (req.nrSegments > BLKIF_MAX_SEGMENTS_PER_REQUEST) return new Refusal(BLKIF_RSP.ERROR, `${req.nrSegments} segments, more than ${BLKIF_MAX_SEGMENTS_PER_REQUEST}`);
-        segments = [];
-        for (const s of req.segments) segments.push(s.gref, s.firstSect, s.lastSect);
+        segments = packed(req.segments);
         break;
       case BLKIF_OP.INDIRECT: {
         if (this.tunables.publish !== 'both') return new Refusal(BLKIF_RSP.EOPNOTSUPP, 'indirect request, but feature-max-indirect-segments was not offered');
@@ -725,15 +725,22 @@ class BlkbackInstance {
     const handles = into?.handles ?? [];
     const failed = this.mapGrants(segs, 3, n, job.op !== BLKIF_OP.READ, pages, handles);
     if (failed !== null) return new Error(`cannot map segment ${failed}`);
-    const batch = into ?? { op: job.op, position: job.position, end: job.position, jobs: [], vectors: [], handles };
-    batch.jobs.push(job);
-    batch.end += job.bytes;
+    let batch = into;
     for (let i = 0; i < n; i++) {
       const mapped = pages[i]!;
       const firstSect = segs[3 * i + 1]!;
-      appendAdjacent(batch.vectors, mapped.buffer, mapped.offset + firstSect * BLKIF_SECTOR_SIZE, (segs[3 * i + 2]! - firstSect + 1) * BLKIF_SECTOR_SIZE);
+      const offset = mapped.offset + firstSect * BLKIF_SECTOR_SIZE;
+      const length = (segs[3 * i + 2]! - firstSect + 1) * BLKIF_SECTOR_SIZE;
+      // A new batch is made with its job and first vector in place: lists begun empty
+      // would take 17 slots at their first push, for the one job and one vector of most
+      // small requests.
+      if (batch === null) batch = { op: job.op, position: job.position, end: job.position, jobs: [job], vectors: [{ buffer: mapped.buffer, offset, length }], handles };
+      else appendAdjacent(batch.vectors, mapped.buffer, offset, length);
     }
-    return batch;
+    // (Not null: unplug sends only jobs with segments here.)
+    if (into !== null) into.jobs.push(job);
+    batch!.end += job.bytes;
+    return batch!;
   }
 
   /**
@@ -960,6 +967,18 @@ function appendAdjacent(out: Vector[], buffer: ArrayBufferLike, offset: number, 
   const last = out.length > 0 ? out[out.length - 1]! : null;
   if (last !== null && last.buffer === buffer && last.offset + last.length === offset) last.length += length;
   else out.push({ buffer, offset, length });
+}
+
+/** Inline segments packed as triples, into a list of their exact size (one grown by push would take 17 slots for one segment). */
+function packed(segments: readonly BlkifSegment[]): PackedSegments {
+  const out = new Array<number>(3 * segments.length);
+  for (let i = 0; i < segments.length; i++) {
+    const s = segments[i]!;
+    out[3 * i] = s.gref;
+    out[3 * i + 1] = s.firstSect;
+    out[3 * i + 2] = s.lastSect;
+  }
+  return out;
 }
 
 /** A batch's vectors as the views the call takes. */

@@ -335,8 +335,8 @@ class BlkfrontInstance implements BlockDriverDisk {
         const readonly = op !== 'read';
         const ringOp = op === 'read' ? BLKIF_OP.READ : op === 'write' ? BLKIF_OP.WRITE : op === 'barrier' ? BLKIF_OP.WRITE_BARRIER : BLKIF_OP.FLUSH_DISKCACHE;
         if (n <= BLKIF_MAX_SEGMENTS_PER_REQUEST) {
-          const segments: BlkifSegment[] = [];
-          for (let p = 0; p < n; p++) segments.push({ gref: this.grant(beDomid, buf.gfns[first + p]!, readonly, refs), firstSect: 0, lastSect: p === n - 1 ? lastSect : BLKIF_SECTORS_PER_PAGE - 1 });
+          const segments = new Array<BlkifSegment>(n);
+          for (let p = 0; p < n; p++) segments[p] = { gref: this.grant(beDomid, buf.gfns[first + p]!, readonly, refs), firstSect: 0, lastSect: p === n - 1 ? lastSect : BLKIF_SECTORS_PER_PAGE - 1 };
           req.writeRequest(ringOp, this.vdev, BigInt(id), sector, segments);
         } else if (limits.indirect && (op === 'read' || op === 'write')) {
           // The descriptors go straight into the request's indirect pages: no object per segment.
@@ -450,7 +450,9 @@ class BlkfrontInstance implements BlockDriverDisk {
   private interrupt(): void {
     const ring = this.ring;
     if (ring === null) return;
-    const done: Array<{ shadow: Shadow; status: number }> = [];
+    // In two lists, not an object per response.
+    const finished: Shadow[] = [];
+    const statuses: number[] = [];
     const refs: number[] = [];
     try {
       do {
@@ -461,15 +463,18 @@ class BlkfrontInstance implements BlockDriverDisk {
           if (shadow === null || shadow === undefined) throw new Error(`response for id ${rsp.id}, which is not in flight`);
           this.shadows[id] = null;
           this.freeIds.push(id);
-          refs.push(...shadow.refs);
-          done.push({ shadow, status: rsp.status });
+          if (shadow.refs.length > 0) refs.push(...shadow.refs);
+          finished.push(shadow);
+          statuses.push(rsp.status);
         }
       } while (ring.finalCheckForResponses());
     } catch (err) {
       void this.serial(() => this.fail(`backend broke the ring: ${(err as Error).message}`));
     }
     if (refs.length > 0) this.k.gnttab.endForeignAccessReferences(refs);
-    for (const { shadow, status } of done) {
+    for (let i = 0; i < finished.length; i++) {
+      const shadow = finished[i]!;
+      const status = statuses[i]!;
       this.inFlight--;
       if (status === BLKIF_RSP.OKAY) shadow.req.done(null);
       else shadow.req.done(new BlockIoError(status === BLKIF_RSP.EOPNOTSUPP ? 'EOPNOTSUPP' : 'EIO', `${this.name}: ${shadow.req.op} failed: backend answered ${status === BLKIF_RSP.EOPNOTSUPP ? 'BLKIF_RSP_EOPNOTSUPP' : `BLKIF_RSP_ERROR (${status})`}`, status));

@@ -381,13 +381,12 @@ export class BlockDevice {
    * `into`, count, then `ended`.
    */
   private request(op: BlockOp, offset: number, length: number, data: Uint8Array | null, own: BlockBuffer | null, first: number, into: Uint8Array | null, ended: Ended): void {
-    const go = (): void => this.start(op, offset, length, data, own, first, into, ended);
-    if (this.takeSlot()) return go();
+    if (this.takeSlot()) return this.start(op, offset, length, data, own, first, into, ended);
     if (this.gone) return ended(this.goneError());
     this.stats.queued++;
     this.waiters.push((ok) => {
       this.stats.queued--;
-      if (ok) go();
+      if (ok) this.start(op, offset, length, data, own, first, into, ended);
       else ended(this.goneError());
     });
   }
