@@ -622,12 +622,12 @@ class BlkbackInstance {
    * Map the frontend's grants (xen_blkbk_map): `count` of them, `refs[i * stride]`
    * (packed segments give their grants at a stride of 3); page i's mapping goes to
    * `pages[i]` (set by index: a reused list is never truncated, which would free its
-   * storage and grow it again for every request). With feature-persistent a grant already mapped is reused, and a
-   * new one stays mapped (read-write, as the frontend grants persistent pages) while
-   * fewer than maxPersistent are; any other is mapped for this request only (read-only
-   * when `readonly`) and its handle goes to `handles`, for the caller to unmap. On a
-   * failure, returns which page and why, and unmaps this request's own mappings (those
-   * already in `handles` included).
+   * storage and grow it again for every request). With feature-persistent a grant
+   * already mapped is reused, and a new one stays mapped (read-write, as the frontend
+   * grants persistent pages) while fewer than maxPersistent are; any other is mapped
+   * for this request only (read-only when `readonly`) and its handle goes to
+   * `handles`, for the caller to unmap. On a failure, returns which page and why, and
+   * unmaps this request's own mappings (those already in `handles` included).
    */
   private mapGrants(refs: readonly number[], stride: number, count: number, readonly: boolean, pages: MappedGrant[], handles: number[]): string | null {
     const dom = this.dev.otherend!.domid;

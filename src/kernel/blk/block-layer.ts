@@ -164,8 +164,8 @@ export class BlockDevice {
    * Frames of freed direct buffers, kept for the next program's (their grants with
    * them: a backend that keeps persistent mappings sees the same frames again) and
    * given back at detach, as the queue's own buffers are. Each with its page: looking
-   * a frame up again is a Map lookup in guest memory, ~100 ns for each of the 8,192
-   * frames of a block-io run at queue depth 32 with 1 MiB blocks.
+   * a frame up again is a Map lookup in guest memory, for each of the 8,192 frames of a
+   * block-io run at queue depth 32 with 1 MiB blocks.
    */
   private readonly spareDirect: SpareFrame[] = [];
   /** Frames direct buffers hold, allocated or spare: at most bufferPages. */
