@@ -145,14 +145,24 @@ test('a guest that never acknowledges the suspend: a clear error after 60 s, the
 });
 
 test('save without -c while writes wait: those the backend completed landed, those still waiting fail with ENODEV, none is half done', async (t) => {
-  const tm = await bootMachine();
-  t.teardown(() => tm.dispose());
+  const { tm, clock } = await bootPumpedMachine(t);
   const img = image('gone.img');
   const { domid, kernel } = await guestWithDisk(tm, 'gone', img);
+  // The backend holds every call for 1 s of the machine's virtual clock: the writes that
+  // found a queue slot are in flight when the guest freezes its disk, the others wait
+  // for a slot. (Not a race against the suspend: a fast path would otherwise finish all
+  // of them first.)
+  tm.m.faults.add({ probability: 1, count: null, durationMs: null, seed: 1, options: { delayMs: 1000 }, kind: 'disk-slow', target: { domid, name: 'gone' } });
   const xvda = kernel.blocks.find('xvda')!;
+  const depth = xvda.info().queueDepth;
   const N = 200;
+  t.true(depth < N);
   const writes = Array.from({ length: N }, (_, i) => xvda.write(i * 8192, pattern(4096, i + 1)));
-  await tm.m.toolstack.suspendDomain(domid);
+  const suspending = tm.m.toolstack.suspendDomain(domid);
+  await until(() => kernel.log.lines.some((l) => l.includes('PM: freezing devices')), 'the guest took the request');
+  t.true(xvda.info().stats.queued > 0, 'writes wait for a queue slot');
+  clock.advance(1e9);
+  await suspending;
   await tm.m.toolstack.destroySaved(domid);
   const results = await Promise.allSettled(writes);
   const file = readFileSync(img);
@@ -167,7 +177,7 @@ test('save without -c while writes wait: those the backend completed landed, tho
       t.deepEqual(landed, new Uint8Array(4096), `write ${i} failed and never reached the disk`);
     }
   });
-  t.true(done > 0 && done < N, `some writes were waiting when the guest suspended (${done} of ${N} done)`);
+  t.is(done, depth, 'the writes in flight when the guest froze its disk completed, those waiting for a queue slot did not');
 });
 
 /** Two guests on xenbr0 with addresses; b's is what a pings. */
