@@ -219,11 +219,13 @@ export class BlockDevice {
    * pages and are not copied anywhere: a reader that only wants the I/O done (as
    * O_DIRECT into a buffer it drops).
    */
-  read(offset: number, length: number, into: Uint8Array | null = new Uint8Array(length)): Promise<Uint8Array> {
+  read(offset: number, length: number, into?: Uint8Array | null): Promise<Uint8Array> {
     return checked(() => {
       this.checkRange(offset, length, 'read');
-      if (into !== null && into.length < length) throw new BlockIoError('EINVAL', `${this.name}: a ${into.length}-byte buffer for a ${length}-byte read`, null);
-      return this.split('read', offset, length, null, null, into, into ?? NOTHING);
+      // Made only once the range is known good (a bad length rejects, as the rest do, rather than throwing here).
+      const out = into === undefined ? new Uint8Array(length) : into;
+      if (out !== null && out.length < length) throw new BlockIoError('EINVAL', `${this.name}: a ${out.length}-byte buffer for a ${length}-byte read`, null);
+      return this.split('read', offset, length, null, null, out, out ?? NOTHING);
     });
   }
 

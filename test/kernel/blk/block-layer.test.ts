@@ -124,3 +124,13 @@ test('a driver that refuses a request at submit fails that call and frees its sl
   t.is(dev.info().stats.inFlight, 0);
   t.is(dev.heldFrames().length, 32, 'one queue buffer of 128 KiB, made once and reused');
 });
+
+test('bad arguments reject, as from an async method, and never throw at the call', async (t) => {
+  const disk = memoryDisk(4096, 32);
+  const dev = new BlockDevice(disk, framePool(), new VirtualClock());
+  await t.throwsAsync(() => dev.read(0, -512), { code: 'EINVAL' });
+  await t.throwsAsync(() => dev.read(100, 512), { code: 'EINVAL', message: /not aligned to the 512-byte sector size/ });
+  await t.throwsAsync(() => dev.write(4096 * 512, new Uint8Array(512)), { code: 'ENOSPC' });
+  await t.throwsAsync(() => dev.readDirect(0, { gfns: [1], pages: [new Uint8Array(PAGE)] }, PAGE), { code: 'EINVAL', message: /needs a buffer from this disk's allocBuffer/ });
+  t.is(disk.pending.length, 0, 'nothing reached the driver');
+});
