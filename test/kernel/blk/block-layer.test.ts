@@ -134,3 +134,20 @@ test('bad arguments reject, as from an async method, and never throw at the call
   await t.throwsAsync(() => dev.readDirect(0, { gfns: [1], pages: [new Uint8Array(PAGE)] }, PAGE), { code: 'EINVAL', message: /needs a buffer from this disk's allocBuffer/ });
   t.is(disk.pending.length, 0, 'nothing reached the driver');
 });
+
+test('direct buffers: a freed one comes back whole for the same size, under a new object; frames taken for a buffer that fails go back', async (t) => {
+  const disk = memoryDisk(4096, 32);
+  const pages = framePool();
+  const dev = new BlockDevice(disk, pages, new VirtualClock());
+  const a = dev.allocBuffer(2 * PAGE);
+  dev.freeBuffer(a);
+  const b = dev.allocBuffer(2 * PAGE);
+  t.deepEqual(b.gfns, a.gfns, 'the same frames');
+  t.not(b, a);
+  await t.throwsAsync(() => dev.readDirect(0, a, PAGE), { code: 'EINVAL' }, 'the freed object stays dead to whoever kept it');
+  dev.freeBuffer(b);
+  pages.failNext = 1;
+  t.throws(() => dev.allocBuffer(3 * PAGE), { code: 'ENOMEM' });
+  t.deepEqual(dev.heldFrames().sort(), [...a.gfns].sort(), 'the two spare frames are still the disk\'s');
+  t.deepEqual(dev.allocBuffer(2 * PAGE).gfns, a.gfns, 'and the next buffer gets them');
+});
