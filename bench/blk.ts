@@ -40,13 +40,13 @@
  * profile of the path (`node --cpu-prof --cpu-prof-interval 50 --import tsx bench/blk.ts
  * --path-only --only 'seq 1M read qd1'`), or A/B runs of the path's own cost.
  */
-import { existsSync, mkdtempSync, readFileSync, readv, rmSync, writev, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readv, writev, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BlockDevice } from '../src/kernel/blk/block-layer.js';
 import type { Kernel } from '../src/kernel/kernel.js';
+import { scratchDir } from '../test/helpers/scratch.js';
 import { addVbd, runHotplug, type VbdSpec } from '../test/kernel/blk/helpers.js';
 import { machine, median, table } from './lib/stats.js';
 
@@ -167,9 +167,8 @@ async function guest(dev: BlockDevice, k: Kernel, c: Case): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'xe-bench-blk-'));
   // Two 512 MiB images: gone however the run ends (an exception included), not left to fill the disk.
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const dir = scratchDir('xe-bench-blk-');
   const image = join(dir, 'disk.img');
   const image2 = join(dir, 'orig.img');
   writeFileSync(image, Buffer.alloc(FILE, 1));
@@ -205,11 +204,18 @@ async function main(): Promise<void> {
     const g: Run[] = [];
     const o: Run[] = [];
     for (let round = -WARMUP; round < ROUNDS; round++) {
-      // Warm-up rounds (round < 0) run the same alternation, untimed.
-      const keep = (runs: Run[]) => (run: Run) => void (round >= 0 && runs.push(run));
-      if (!values['path-only']) keep(r)(await measured(c, () => raw(image, c)));
-      keep(g)(await measured(c, () => guest(xvda, k, c)));
-      if (!values['path-only']) keep(o)(await measured(c, () => guest(xvdb, k, c)));
+      // Warm-up rounds (round < 0) run the same alternation, and go uncounted.
+      const counted = round >= 0;
+      if (!values['path-only']) {
+        const rawRun = await measured(c, () => raw(image, c));
+        if (counted) r.push(rawRun);
+      }
+      const pathRun = await measured(c, () => guest(xvda, k, c));
+      if (counted) g.push(pathRun);
+      if (!values['path-only']) {
+        const origRun = await measured(c, () => guest(xvdb, k, c));
+        if (counted) o.push(origRun);
+      }
     }
     if (values['path-only']) {
       const at = (f: (x: Run) => number) => median(g.map(f)).toFixed(0);

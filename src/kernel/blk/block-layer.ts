@@ -242,7 +242,7 @@ export class BlockDevice {
    */
   allocBuffer(bytes: number): BlockBuffer {
     if (!(Number.isSafeInteger(bytes) && bytes > 0)) throw new BlockIoError('EINVAL', `${this.name}: a ${bytes}-byte direct buffer`, null);
-    if (this.gone) throw new BlockIoError('ENODEV', `${this.name}: the disk is gone`, null);
+    if (this.gone) throw this.goneError();
     const n = Math.ceil(bytes / XEN_PAGE_SIZE);
     const same = this.spareDirect.findIndex((b) => b.gfns.length === n);
     // A new object over the same frames: a freed buffer stays dead to whoever still holds it.
