@@ -120,16 +120,17 @@ function mainThreadCpuUs(): number {
 /**
  * Run a side's loop, timed: its speed and the CPU it took (every thread, and the main
  * thread alone) over the same span, so that what a side sets up beforehand is in
- * neither. block-io times its own transfer loop and `loop` returns that time: the
- * buffers it allocates and, for a write, fills with zeros before it (32 MiB a round)
- * stay out of its speed, as raw's buffers do, but are in the path's CPU columns.
+ * neither. A loop that returns nothing is timed here; block-io times its own transfer
+ * loop and `loop` returns that time: the buffers it allocates and, for a write, fills
+ * with zeros before it (32 MiB a round) stay out of its speed, as raw's buffers do,
+ * but are in the path's CPU columns.
  */
-async function timed(c: Case, loop: () => Promise<number | undefined>): Promise<Run> {
+async function timed(c: Case, loop: () => Promise<number | void>): Promise<Run> {
   const cpu = process.cpuUsage();
   const main = mainThreadCpuUs();
   const t0 = process.hrtime.bigint();
   const own = await loop();
-  const s = own ?? Number(process.hrtime.bigint() - t0) / 1e9;
+  const s = typeof own === 'number' ? own : Number(process.hrtime.bigint() - t0) / 1e9;
   const used = process.cpuUsage(cpu);
   const mib = c.bytes / MiB;
   return { mibPerSec: mib / s, cpuUsPerMiB: (used.user + used.system) / mib, mainUsPerMiB: (mainThreadCpuUs() - main) / mib };
@@ -153,7 +154,6 @@ async function raw(path: string, c: Case, bufs: readonly Buffer[]): Promise<Run>
           }
         }),
       );
-      return undefined;
     });
   } finally {
     await fh.close();
@@ -178,7 +178,6 @@ async function guest(dev: BlockDevice, k: Kernel, c: Case): Promise<Run> {
           }
         }),
       );
-      return undefined;
     });
   }
   return timed(c, async () => (await runBlockIo(dev, { op: c.op, offset: 0, length: c.bytes, blockSize: c.blockSize, queueDepth: c.qd, pattern: 'zero', seed: 1, flush: false }, k.clock)).summary.seconds);
