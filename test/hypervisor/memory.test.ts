@@ -95,6 +95,56 @@ test('frames backed to be overwritten get an unzeroed chunk: its other frames re
   t.true(fresh.page(1).every((x) => x === 0), 'a frame given up and touched again: zeros');
 });
 
+/** A memory of 64 Ki frames whose first 64 chunks (the ones from the heap) are backed. */
+function pastHeapChunks(): GuestMemory {
+  const mem = new GuestMemory(1 << 16, 1 << 16);
+  for (let gfn = 0; gfn < 64 * CHUNK_PAGES; gfn += CHUNK_PAGES) mem.page(gfn);
+  return mem;
+}
+
+test('a domain\'s first 4 MiB of chunks are buffers of their own; later ones share 64 MiB slabs, frames adjacent across chunks', (t) => {
+  const mem = pastHeapChunks();
+  t.is(mem.page(0).buffer.byteLength, CHUNK_PAGES * XEN_PAGE_SIZE);
+  const [a, b] = [mem.page(2047), mem.page(2048)];
+  t.is(a.buffer.byteLength, 64 << 20);
+  t.is(b.buffer, a.buffer, 'frames 2047 and 2048, in two chunks of one slab');
+  t.is(b.byteOffset, a.byteOffset + XEN_PAGE_SIZE);
+  t.is(mem.pages(2048, 2).byteOffset, b.byteOffset, 'a multi-page view is the frames themselves');
+  t.not(mem.page(16384).buffer, a.buffer, 'the next 64 MiB: another slab');
+  t.true(mem.page(2049).every((x) => x === 0));
+});
+
+test('a restore\'s frames read into place keep to buffers of their own, past the first 4 MiB too', (t) => {
+  const mem = pastHeapChunks();
+  t.is(mem.page(4096, { overwrite: true }).buffer.byteLength, CHUNK_PAGES * XEN_PAGE_SIZE);
+});
+
+test('a slab whose chunks are all freed goes; a frame backed in its place again reads zeros', (t) => {
+  const mem = pastHeapChunks();
+  const a = mem.page(3000);
+  a.fill(1);
+  mem.page(3100).fill(2);
+  mem.release([3000, 3100]);
+  const again = mem.page(3000);
+  t.not(again.buffer, a.buffer, 'a new slab');
+  t.true(again.every((x) => x === 0));
+});
+
+test('a frame backed after relinquish reads zeros, though a slab lives on through a held page in it', (t) => {
+  const mem = pastHeapChunks();
+  const held = mem.getPage(3000);
+  held.fill(7);
+  mem.page(3100).fill(9);
+  t.is(mem.relinquish(), 1);
+  t.true(held.every((x) => x === 7), 'the held page keeps its contents');
+  for (let gfn = 0; gfn < 64 * CHUNK_PAGES; gfn += CHUNK_PAGES) mem.page(gfn);
+  const later = mem.page(3100);
+  t.not(later.buffer, held.buffer, 'not the relinquished slab');
+  t.true(later.every((x) => x === 0));
+  mem.putPage(held);
+  t.true(held.every((x) => x === 0));
+});
+
 test('save and load: only backed frames are carried, contents and counts survive, nothing stays held', (t) => {
   const mem = new GuestMemory(1024, 600);
   mem.page(2).fill(0xaa);

@@ -1,0 +1,58 @@
+import test from 'ava';
+import { closeSync, constants, openSync, readSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { XEN_PAGE_SIZE } from '../../src/abi/layout.js';
+import { pageAlignedBuffer, WASM_PAGE_SIZE } from '../../src/hypervisor/host-pages.js';
+import { CHUNK_PAGES, GuestMemory } from '../../src/hypervisor/memory.js';
+import { needing } from '../helpers/needing.js';
+import { scratchDir } from '../helpers/scratch.js';
+
+// The kernel tells aligned memory from unaligned for us: an O_DIRECT read takes a
+// buffer aligned to the device's logical block (512 bytes or more) and refuses others
+// with EINVAL. JavaScript never sees an address, so this is the one way to check.
+const file = join(scratchDir('xe-host-pages-'), 'probe');
+writeFileSync(file, Buffer.alloc(2 * XEN_PAGE_SIZE, 0x5a));
+let fd = -1;
+let missing: string | null = null;
+try {
+  fd = openSync(file, constants.O_RDONLY | constants.O_DIRECT);
+} catch (err) {
+  missing = `the temporary directory's file system has no O_DIRECT (${(err as NodeJS.ErrnoException).code}) to check alignment with`;
+}
+test.after.always(() => {
+  if (fd >= 0) closeSync(fd);
+});
+
+/** Whether the kernel takes `view` as an O_DIRECT read's buffer. */
+function directReadable(view: Uint8Array): boolean {
+  try {
+    return readSync(fd, view, 0, view.length, 0) === view.length;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EINVAL') return false;
+    throw err;
+  }
+}
+
+needing(missing)('guest frames past a domain\'s first 4 MiB are aligned host memory: the kernel takes them as O_DIRECT buffers, and refuses the same memory 16 bytes on', (t) => {
+  const mem = new GuestMemory(1 << 16, 1 << 16);
+  for (let gfn = 0; gfn < 64 * CHUNK_PAGES; gfn += CHUNK_PAGES) mem.page(gfn); // the chunks from the heap
+  for (const gfn of [1024, 1025, 1041, 2047, 40_000]) t.true(directReadable(mem.page(gfn)), `frame ${gfn}`);
+  const two = mem.pages(1040, 2);
+  t.true(directReadable(two), 'two frames as one buffer');
+  t.true(two.every((x) => x === 0x5a), 'and the bytes arrived');
+  t.false(directReadable(new Uint8Array(two.buffer, two.byteOffset + 16, XEN_PAGE_SIZE)), 'the probe can fail');
+});
+
+needing(missing)('a plain ArrayBuffer is not reliably aligned, which is why guest memory is not made of them', (t) => {
+  // malloc aligns to 16 bytes: of a few buffers in a row, some start off a 512-byte boundary.
+  const plain = Array.from({ length: 8 }, () => new Uint8Array(new ArrayBuffer(XEN_PAGE_SIZE + 16), 0, XEN_PAGE_SIZE));
+  t.true(plain.some((b) => !directReadable(b)));
+});
+
+test('page-aligned buffers are zeroed whole WebAssembly pages, and bad sizes are refused', (t) => {
+  const b = new Uint8Array(pageAlignedBuffer(2 * WASM_PAGE_SIZE));
+  t.is(b.length, 2 * WASM_PAGE_SIZE);
+  t.true(b.every((x) => x === 0));
+  t.throws(() => pageAlignedBuffer(XEN_PAGE_SIZE), { instanceOf: RangeError, message: /multiple of 65536 bytes, not 4096/ });
+  t.throws(() => pageAlignedBuffer(0), { instanceOf: RangeError });
+});
