@@ -44,6 +44,7 @@ import { existsSync, readFileSync, readv, writev, writeFileSync } from 'node:fs'
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { pageAlignedBuffer, WASM_PAGE_SIZE } from '../src/hypervisor/host-pages.js';
 import type { BlockDevice } from '../src/kernel/blk/block-layer.js';
 import type { Kernel } from '../src/kernel/kernel.js';
 import { scratchDir } from '../test/helpers/scratch.js';
@@ -222,8 +223,12 @@ async function main(): Promise<void> {
     const o: Run[] = [];
     // Raw's buffers, one per request in flight, made once per case: block-io keeps the
     // guest's from round to round (freed direct buffers are handed out again), and raw
-    // should not be paying for allocations the path does not make.
-    const rawBufs = values['path-only'] ? [] : Array.from({ length: c.qd }, () => Buffer.alloc(c.blockSize, 0x5a));
+    // should not be paying for allocations the path does not make. Page-aligned, as
+    // the guest's frames are and as fio's are: the kernel's copies into malloc'd memory
+    // (16-byte aligned) cost ~1.7 times as much (bench/page-copy.ts), which made raw's
+    // speed a matter of where malloc put its buffers.
+    const rawMem = values['path-only'] ? null : pageAlignedBuffer(Math.ceil((c.qd * c.blockSize) / WASM_PAGE_SIZE) * WASM_PAGE_SIZE);
+    const rawBufs = rawMem === null ? [] : Array.from({ length: c.qd }, (_, i) => Buffer.from(rawMem, i * c.blockSize, c.blockSize).fill(0x5a));
     for (let round = -WARMUP; round < ROUNDS; round++) {
       // Warm-up rounds (round < 0) run the same alternation, and go uncounted.
       const counted = round >= 0;
