@@ -5,9 +5,11 @@
  *
  * Each round reads --mib MiB of a file in the page cache with preadv, --block bytes a
  * call, --qd calls in flight on libuv's pool (as blkback's and raw's calls are), into
- * buffers that start at a page boundary, 64 bytes past one (a cache line), or 16 bytes
- * past one (where malloc puts a large ArrayBuffer: glibc gives mmapped blocks a 16-byte
- * header). The three alternate round by round in one process, the same memory behind
+ * buffers that start at a page boundary, or 64, 32, 48 or 16 bytes past one. malloc
+ * aligns to 16: a large ArrayBuffer (mmapped by glibc, behind a 16-byte header) starts
+ * 16 bytes past a page, and 64 KiB ones from the heap (guest memory's chunks before
+ * they came from page-aligned slabs) at each of 0, 16, 32 and 48 past a cache line in
+ * turn. The offsets alternate round by round in one process, the same memory behind
  * each; the figures are medians after --warmup uncounted rounds.
  *
  *   npm run bench -- page-copy [--rounds 7] [--warmup 1] [--mib 256] [--block 1048576] [--qd 32]
@@ -35,7 +37,7 @@ const WARMUP = Number(values.warmup);
 const BYTES = Number(values.mib) * MiB;
 const BLOCK = Number(values.block);
 const QD = Number(values.qd);
-const OFFSETS = [0, 64, 16] as const;
+const OFFSETS = [0, 64, 32, 48, 16] as const;
 
 /** One round: the file's first BYTES read into `bufs`, a call per block; MiB/s and CPU µs per MiB (every thread). */
 async function round(fd: number, bufs: readonly Uint8Array[]): Promise<{ mibPerSec: number; cpuUsPerMiB: number }> {
