@@ -23,7 +23,7 @@ const CHUNK_BYTES = CHUNK_PAGES * XEN_PAGE_SIZE;
  * aligned frames take at up to 1.7 times the speed. A restore's reads into place keep
  * to the heap: their chunks come from memory malloc has freed, already resident.
  */
-const HEAP_CHUNKS = 64;
+export const HEAP_CHUNKS = 64;
 const SLAB_SHIFT = 10;
 const SLAB_CHUNKS = 1 << SLAB_SHIFT;
 /** No domain has more frames than this (8 TiB): frame numbers stay small integers. */
