@@ -33,3 +33,23 @@ export function pageAlignedBuffer(bytes: number): ArrayBuffer {
   const pages = bytes / WASM_PAGE_SIZE;
   return new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer;
 }
+
+/** Set at the first refusal: see alignedSlab. */
+let refused = false;
+
+/**
+ * pageAlignedBuffer's memory, or null where the host will not give it. An address-space
+ * limit (`ulimit -v`) smaller than V8's guard region refuses every one, and each
+ * refusal costs V8's retries after a garbage collection: after the first, none is asked
+ * for again, and the caller uses memory from the heap (only slower to copy into).
+ */
+export function alignedSlab(bytes: number): ArrayBuffer | null {
+  if (refused) return null;
+  try {
+    return pageAlignedBuffer(bytes);
+  } catch (err) {
+    if (!(err instanceof RangeError) || !/could not allocate/.test(err.message)) throw err;
+    refused = true;
+    return null;
+  }
+}

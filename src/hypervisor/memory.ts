@@ -1,6 +1,6 @@
 import { XEN_PAGE_SIZE } from '../abi/layout.js';
 import { XenemuError } from '../common/errors.js';
-import { pageAlignedBuffer } from './host-pages.js';
+import { alignedSlab } from './host-pages.js';
 
 /** log2(XEN_PAGE_SIZE): guest pages are 4 KiB, as on x86. */
 export const PAGE_SHIFT = 12;
@@ -207,19 +207,29 @@ export class GuestMemory {
     let c = this.chunks.get(key);
     if (c === undefined) {
       if (overwrite) c = { buffer: Buffer.allocUnsafeSlow(CHUNK_BYTES).buffer, base: 0, slab: null, backed: 0, unzeroed: (1 << CHUNK_PAGES) - 1 };
-      else if (this.chunks.size < HEAP_CHUNKS) c = { buffer: new ArrayBuffer(CHUNK_BYTES), base: 0, slab: null, backed: 0, unzeroed: 0 };
       else {
-        let slab = this.slabs.get(key >> SLAB_SHIFT);
-        if (slab === undefined) {
-          slab = { buffer: pageAlignedBuffer(SLAB_CHUNKS * CHUNK_BYTES), chunks: 0 };
-          this.slabs.set(key >> SLAB_SHIFT, slab);
+        const slab = this.chunks.size < HEAP_CHUNKS ? null : this.slab(key >> SLAB_SHIFT);
+        if (slab === null) c = { buffer: new ArrayBuffer(CHUNK_BYTES), base: 0, slab: null, backed: 0, unzeroed: 0 };
+        else {
+          slab.chunks++;
+          c = { buffer: slab.buffer, base: (key & (SLAB_CHUNKS - 1)) * CHUNK_BYTES, slab, backed: 0, unzeroed: 0 };
         }
-        slab.chunks++;
-        c = { buffer: slab.buffer, base: (key & (SLAB_CHUNKS - 1)) * CHUNK_BYTES, slab, backed: 0, unzeroed: 0 };
       }
       this.chunks.set(key, c);
     }
     return c;
+  }
+
+  /** Slab number `n`, made if it is not there; null if the host gives no page-aligned memory. */
+  private slab(n: number): Slab | null {
+    let slab = this.slabs.get(n);
+    if (slab === undefined) {
+      const buffer = alignedSlab(SLAB_CHUNKS * CHUNK_BYTES);
+      if (buffer === null) return null;
+      slab = { buffer, chunks: 0 };
+      this.slabs.set(n, slab);
+    }
+    return slab;
   }
 
   /**

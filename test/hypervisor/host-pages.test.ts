@@ -1,5 +1,6 @@
 import test from 'ava';
-import { closeSync, constants, openSync, readSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, existsSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XEN_PAGE_SIZE } from '../../src/abi/layout.js';
 import { pageAlignedBuffer, WASM_PAGE_SIZE } from '../../src/hypervisor/host-pages.js';
@@ -49,4 +50,20 @@ test('page-aligned buffers are zeroed whole WebAssembly pages, and bad sizes are
   t.true(b.every((x) => x === 0));
   t.throws(() => pageAlignedBuffer(XEN_PAGE_SIZE), { instanceOf: RangeError, message: /multiple of 65536 bytes, not 4096/ });
   t.throws(() => pageAlignedBuffer(0), { instanceOf: RangeError });
+});
+
+test('under an address-space limit too small for V8\'s guard regions, frames come from the heap, and hold what is written', (t) => {
+  // The compiled module, as the daemon runs it: tsx itself needs WebAssembly memory, which the limit refuses.
+  const built = new URL('../../dist/src/hypervisor/memory.js', import.meta.url).pathname;
+  if (!existsSync(built)) return t.fail(`${built} is missing: run \`npx tsc -p tsconfig.build.json\` first`);
+  const script = `
+    import { GuestMemory } from ${JSON.stringify(built)};
+    const mem = new GuestMemory(1 << 16, 1 << 16);
+    for (let gfn = 0; gfn < 4096; gfn++) mem.page(gfn).fill(gfn & 0xff);
+    let ok = true;
+    for (let gfn = 0; gfn < 4096; gfn++) ok &&= mem.page(gfn).every((x) => x === (gfn & 0xff));
+    console.log(JSON.stringify({ ok, chunkBytes: mem.page(4000).buffer.byteLength }));`;
+  const r = spawnSync('bash', ['-c', 'ulimit -v 4000000 && exec "$0" --input-type=module -e "$1"', process.execPath, script], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  t.deepEqual(JSON.parse(r.stdout), { ok: true, chunkBytes: CHUNK_PAGES * XEN_PAGE_SIZE });
 });
