@@ -4,8 +4,8 @@
  * An ArrayBuffer's bytes come from malloc, aligned to 16 bytes only: a guest page in
  * one starts inside a cache line and straddles two host pages. The kernel's copies into
  * such a page (a backend's preadv from the page cache into granted frames, a restore
- * reading a save) cost ~1.7 times the CPU of copies into aligned memory on the
- * machines we measure on (bench/page-copy.ts; BENCHMARKS.md).
+ * reading a save) cost up to 1.7 times the CPU of copies into aligned memory (on the
+ * AMD EPYC we measured on: bench/page-copy.ts, BENCHMARKS.md).
  *
  * A WebAssembly memory is the one page-aligned memory JavaScript has without a native
  * addon: V8 maps it on its own, in whole pages (it guards and protects them), and the
@@ -40,8 +40,9 @@ let refused = false;
 /**
  * pageAlignedBuffer's memory, or null where the host will not give it. An address-space
  * limit (`ulimit -v`) smaller than V8's guard region refuses every one, and each
- * refusal costs V8's retries after a garbage collection: after the first, none is asked
- * for again, and the caller uses memory from the heap (only slower to copy into).
+ * refusal costs V8 three full garbage collections and retries (~80 ms beside a small
+ * heap): after the first, none is asked for again, and the caller uses memory from the
+ * heap (only slower to copy into).
  */
 export function alignedSlab(bytes: number): ArrayBuffer | null {
   if (refused) return null;
