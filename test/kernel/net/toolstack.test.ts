@@ -52,11 +52,13 @@ test('network-attach: next devid, a MAC stable for the guest, capture=; a MAC in
   t.teardown(() => tm.dispose());
   const events: VifEvent[] = [];
   tm.m.vifs.subscribe((e) => events.push(e));
-  const r = await tm.m.toolstack.networkAttach(domid, spec('bridge=xenbr0,capture=/tmp/x.pcap'));
+  const capture = join(mkdtempSync(join(tmpdir(), 'xe-vif-')), 'x.pcap');
+  t.teardown(() => rmSync(join(capture, '..'), { recursive: true, force: true }));
+  const r = await tm.m.toolstack.networkAttach(domid, spec(`bridge=xenbr0,capture=${capture}`));
   t.is(r.devid, 1);
   t.regex(r.mac, /^00:16:3e:[0-7][0-9a-f]:[0-9a-f]{2}:[0-9a-f]{2}$/);
   await until(() => tm.m.vifs.get(domid, 1) !== undefined && kernel.netfront.nic(1) !== undefined, 'vif 1 connected');
-  t.is(tm.m.vifs.get(domid, 1)!.capture, '/tmp/x.pcap');
+  t.is(tm.m.vifs.get(domid, 1)!.capture, capture);
   const taken = tm.m.vifs.get(domid, 0)!.mac;
   const err = await t.throwsAsync(tm.m.toolstack.networkAttach(domid, spec(`mac=${taken}`)));
   t.regex(err!.message, /already in use by domain/);
