@@ -40,7 +40,7 @@
  * profile of the path (`node --cpu-prof --cpu-prof-interval 50 --import tsx bench/blk.ts
  * --path-only --only 'seq 1M read qd1'`), or A/B runs of the path's own cost.
  */
-import { existsSync, readFileSync, readv, writev, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -49,6 +49,7 @@ import type { BlockDevice } from '../src/kernel/blk/block-layer.js';
 import type { Kernel } from '../src/kernel/kernel.js';
 import { scratchDir } from '../test/helpers/scratch.js';
 import { addVbd, runHotplug, type VbdSpec } from '../test/kernel/blk/helpers.js';
+import { rawIo } from './lib/raw-io.js';
 import { machine, median, table } from './lib/stats.js';
 
 const { values } = parseArgs({
@@ -142,20 +143,8 @@ async function raw(path: string, c: Case, bufs: readonly Buffer[]): Promise<Run>
   const fh = await open(path, 'r+');
   const blocks = c.bytes / c.blockSize;
   const order = c.random ? shuffled(FILE / c.blockSize, 7) : null;
-  let next = 0;
   try {
-    return await timed(c, async () => {
-      await Promise.all(
-        bufs.map(async (buf) => {
-          while (next < blocks) {
-            const b = order === null ? next : order[next]!;
-            next++;
-            // The callback API, as blkback's store uses: cheaper per call than FileHandle's promises.
-            await new Promise<number>((resolve, reject) => (c.op === 'read' ? readv : writev)(fh.fd, [buf], b * c.blockSize, (err, n) => (err === null ? resolve(n) : reject(err))));
-          }
-        }),
-      );
-    });
+    return await timed(c, () => rawIo(fh.fd, c.op, bufs, c.blockSize, blocks, order));
   } finally {
     await fh.close();
   }

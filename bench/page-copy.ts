@@ -14,12 +14,13 @@
  *
  *   npm run bench -- page-copy [--rounds 7] [--warmup 1] [--mib 256] [--block 1048576] [--qd 32]
  */
-import { readv, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pageAlignedBuffer, WASM_PAGE_SIZE } from '../src/hypervisor/host-pages.js';
 import { scratchDir } from '../test/helpers/scratch.js';
+import { rawIo } from './lib/raw-io.js';
 import { machine, median, table } from './lib/stats.js';
 
 const { values } = parseArgs({
@@ -41,18 +42,9 @@ const OFFSETS = [0, 64, 32, 48, 16] as const;
 
 /** One round: the file's first BYTES read into `bufs`, a call per block; MiB/s and CPU µs per MiB (every thread). */
 async function round(fd: number, bufs: readonly Uint8Array[]): Promise<{ mibPerSec: number; cpuUsPerMiB: number }> {
-  const blocks = BYTES / BLOCK;
-  let next = 0;
   const cpu = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  await Promise.all(
-    bufs.map(async (buf) => {
-      while (next < blocks) {
-        const at = next++ * BLOCK;
-        await new Promise<number>((resolve, reject) => readv(fd, [buf], at, (err, n) => (err === null ? resolve(n) : reject(err))));
-      }
-    }),
-  );
+  await rawIo(fd, 'read', bufs, BLOCK, BYTES / BLOCK);
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   const used = process.cpuUsage(cpu);
   return { mibPerSec: BYTES / MiB / s, cpuUsPerMiB: (used.user + used.system) / (BYTES / MiB) };

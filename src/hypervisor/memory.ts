@@ -206,15 +206,12 @@ export class GuestMemory {
     const key = gfn >> CHUNK_SHIFT;
     let c = this.chunks.get(key);
     if (c === undefined) {
-      if (overwrite) c = { buffer: Buffer.allocUnsafeSlow(CHUNK_BYTES).buffer, base: 0, slab: null, backed: 0, unzeroed: (1 << CHUNK_PAGES) - 1 };
-      else {
-        const slab = this.chunks.size < HEAP_CHUNKS ? null : this.slab(key >> SLAB_SHIFT);
-        if (slab === null) c = { buffer: new ArrayBuffer(CHUNK_BYTES), base: 0, slab: null, backed: 0, unzeroed: 0 };
-        else {
-          slab.chunks++;
-          c = { buffer: slab.buffer, base: (key & (SLAB_CHUNKS - 1)) * CHUNK_BYTES, slab, backed: 0, unzeroed: 0 };
-        }
-      }
+      const slab = overwrite || this.chunks.size < HEAP_CHUNKS ? null : this.slab(key >> SLAB_SHIFT);
+      if (slab !== null) {
+        slab.chunks++;
+        c = { buffer: slab.buffer, base: (key & (SLAB_CHUNKS - 1)) * CHUNK_BYTES, slab, backed: 0, unzeroed: 0 };
+      } else if (overwrite) c = { buffer: Buffer.allocUnsafeSlow(CHUNK_BYTES).buffer, base: 0, slab: null, backed: 0, unzeroed: (1 << CHUNK_PAGES) - 1 };
+      else c = { buffer: new ArrayBuffer(CHUNK_BYTES), base: 0, slab: null, backed: 0, unzeroed: 0 };
       this.chunks.set(key, c);
     }
     return c;

@@ -4,7 +4,8 @@ import { closeSync, constants, existsSync, openSync, readSync, writeFileSync } f
 import { join } from 'node:path';
 import { XEN_PAGE_SIZE } from '../../src/abi/layout.js';
 import { pageAlignedBuffer, WASM_PAGE_SIZE } from '../../src/hypervisor/host-pages.js';
-import { CHUNK_PAGES, GuestMemory, HEAP_CHUNKS } from '../../src/hypervisor/memory.js';
+import { CHUNK_PAGES, GuestMemory } from '../../src/hypervisor/memory.js';
+import { backHeapChunks } from '../helpers/guest-memory.js';
 import { needing } from '../helpers/needing.js';
 import { scratchDir } from '../helpers/scratch.js';
 
@@ -35,8 +36,7 @@ function directReadable(view: Uint8Array): boolean {
 }
 
 needing(missing)('guest frames past a domain\'s first 4 MiB are aligned host memory: the kernel takes them as O_DIRECT buffers, and refuses the same memory 16 bytes on', (t) => {
-  const mem = new GuestMemory(1 << 16, 1 << 16);
-  for (let gfn = 0; gfn < HEAP_CHUNKS * CHUNK_PAGES; gfn += CHUNK_PAGES) mem.page(gfn); // the chunks from the heap
+  const mem = backHeapChunks(new GuestMemory(1 << 16, 1 << 16));
   for (const gfn of [1024, 1025, 1041, 2047, 40_000]) t.true(directReadable(mem.page(gfn)), `frame ${gfn}`);
   const two = mem.pages(1040, 2);
   t.true(directReadable(two), 'two frames as one buffer');

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { XEN_PAGE_SIZE } from '../../src/abi/layout.js';
-import { CHUNK_PAGES, GuestMemory, HEAP_CHUNKS, ReadFrames } from '../../src/hypervisor/memory.js';
+import { CHUNK_PAGES, GuestMemory, ReadFrames } from '../../src/hypervisor/memory.js';
+import { backHeapChunks } from '../helpers/guest-memory.js';
 
 test('a held page given up keeps its contents and its place in the count until the last put', (t) => {
   const mem = new GuestMemory(64, 32);
@@ -96,11 +97,7 @@ test('frames backed to be overwritten get an unzeroed chunk: its other frames re
 });
 
 /** A memory of 64 Ki frames whose first chunks, the ones from the heap, are backed. */
-function pastHeapChunks(): GuestMemory {
-  const mem = new GuestMemory(1 << 16, 1 << 16);
-  for (let gfn = 0; gfn < HEAP_CHUNKS * CHUNK_PAGES; gfn += CHUNK_PAGES) mem.page(gfn);
-  return mem;
-}
+const pastHeapChunks = (): GuestMemory => backHeapChunks(new GuestMemory(1 << 16, 1 << 16));
 
 test('a domain\'s first 4 MiB of chunks are buffers of their own; later ones share 64 MiB slabs, frames adjacent across chunks', (t) => {
   const mem = pastHeapChunks();
@@ -137,7 +134,7 @@ test('a frame backed after relinquish reads zeros, though a slab lives on throug
   mem.page(3100).fill(9);
   t.is(mem.relinquish(), 1);
   t.true(held.every((x) => x === 7), 'the held page keeps its contents');
-  for (let gfn = 0; gfn < HEAP_CHUNKS * CHUNK_PAGES; gfn += CHUNK_PAGES) mem.page(gfn);
+  backHeapChunks(mem);
   const later = mem.page(3100);
   t.not(later.buffer, held.buffer, 'not the relinquished slab');
   t.true(later.every((x) => x === 0));

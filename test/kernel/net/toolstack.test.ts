@@ -52,8 +52,9 @@ test('network-attach: next devid, a MAC stable for the guest, capture=; a MAC in
   t.teardown(() => tm.dispose());
   const events: VifEvent[] = [];
   tm.m.vifs.subscribe((e) => events.push(e));
-  const capture = join(mkdtempSync(join(tmpdir(), 'xe-vif-')), 'x.pcap');
-  t.teardown(() => rmSync(join(capture, '..'), { recursive: true, force: true }));
+  const dir = mkdtempSync(join(tmpdir(), 'xe-vif-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const capture = join(dir, 'x.pcap');
   const r = await tm.m.toolstack.networkAttach(domid, spec(`bridge=xenbr0,capture=${capture}`));
   t.is(r.devid, 1);
   t.regex(r.mac, /^00:16:3e:[0-7][0-9a-f]:[0-9a-f]{2}:[0-9a-f]{2}$/);
