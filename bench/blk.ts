@@ -25,7 +25,7 @@
  * indirect segments, feature-persistent) and on the original protocol (one page, 32
  * requests, 11 segments, a grant and a map per page per request).
  *
- *   npm run build && node --import tsx bench/blk.ts [--rounds 5] [--warmup 2] [--seq-mib 256] [--rand-mib 64] [--file-mib 512] [--only 'seq 1M read qd1'] [--path-only] [--pool-only] [--sources]
+ *   npm run build && node --import tsx bench/blk.ts [--rounds 5] [--warmup 2] [--seq-mib 256] [--rand-mib 64] [--file-mib 512] [--only 'seq 1M read qd1'] [--path-only] [--pool-only] [--null-store] [--sources]
  *
  * Each case begins with --warmup rounds of every side, alternated as the counted ones
  * and not counted: the steady state is what a long-running daemon serves. The path's
@@ -39,12 +39,22 @@
  * --path-only runs the negotiated ring alone (no raw, no original protocol): for a CPU
  * profile of the path (`node --cpu-prof --cpu-prof-interval 50 --import tsx bench/blk.ts
  * --path-only --only 'seq 1M read qd1'`), or A/B runs of the path's own cost.
+ *
+ * --null-store puts a third disk in place of the original protocol's: the negotiated
+ * ring over a store that answers each call a turn later and moves no byte. Its CPU is
+ * the protocol's own (block layer, both drivers, grants, ring, events, and the rest of
+ * the store's loop), what the path pays on top of raw's copies. Both sides' copies run
+ * on the same CPUs, so where raw keeps every CPU busy the path can reach at best raw
+ * CPU / (raw CPU + protocol CPU) of raw's speed: the "ceiling" column (shown only for
+ * rows where raw used at least 90% of every CPU).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pageAlignedBuffer, WASM_PAGE_SIZE } from '../src/hypervisor/host-pages.js';
+import type { BackingStore } from '../src/kernel/blk/backing-store.js';
 import type { BlockDevice } from '../src/kernel/blk/block-layer.js';
 import type { Kernel } from '../src/kernel/kernel.js';
 import { scratchDir } from '../test/helpers/scratch.js';
@@ -62,6 +72,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'path-only': { type: 'boolean', default: false },
     'pool-only': { type: 'boolean', default: false },
+    'null-store': { type: 'boolean', default: false },
     sources: { type: 'boolean', default: false },
   },
 });
@@ -150,6 +161,15 @@ async function raw(path: string, c: Case, bufs: readonly Buffer[]): Promise<Run>
   }
 }
 
+/**
+ * A store that answers every call on the event loop's next turn (a pool call's answer
+ * also comes on a later turn) and moves no byte (see --null-store).
+ */
+function nullStore(path: string): BackingStore {
+  const later = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  return { path, kind: 'file', sizeBytes: statSync(path).size, readOnly: false, readv: later, writev: later, flush: later, close: async () => {} };
+}
+
 /** Through the guest: block-io's loop on the guest's disk. */
 async function guest(dev: BlockDevice, k: Kernel, c: Case): Promise<Run> {
   const blocks = c.bytes / c.blockSize;
@@ -201,7 +221,10 @@ async function main(): Promise<void> {
   };
   if (values['pool-only']) m.dom0.blkback.tunables = { ...m.dom0.blkback.tunables, inlineIo: false };
   const xvda = await attach({ frontDomid: domid, backDomid: 0, vdev: 51712, target: image }, 'xvda');
-  m.dom0.blkback.tunables = { ...m.dom0.blkback.tunables, maxRingPageOrder: 0, maxIndirectSegments: 0, publish: 'original', persistent: false };
+  const NULL = values['null-store'];
+  // The third side: the original protocol on its own image, or (--null-store) the negotiated ring over a null store.
+  if (NULL) m.dom0.blkback.openStore = async (path) => nullStore(path);
+  else m.dom0.blkback.tunables = { ...m.dom0.blkback.tunables, maxRingPageOrder: 0, maxIndirectSegments: 0, publish: 'original', persistent: false };
   const xvdb = await attach({ frontDomid: domid, backDomid: 0, vdev: 51728, target: image2 }, 'xvdb');
   if (xvda === undefined || xvdb === undefined) throw new Error(`disks: ${k.log.lines.slice(-12).join('\n')}\n${m.dom0.log.lines.slice(-6).join('\n')}`);
 
@@ -244,16 +267,27 @@ async function main(): Promise<void> {
     const mg = speed(g);
     const mo = speed(o);
     const iops = (mib: number) => Math.round((mib * MiB) / c.blockSize);
+    if (NULL) {
+      const cr = median(r.map((x) => x.cpuUsPerMiB));
+      const co = median(o.map((x) => x.cpuUsPerMiB));
+      // A ceiling only where raw keeps (nearly) every CPU busy: elsewhere raw waits on something else (a chain of calls at queue depth 1, a write's inode lock).
+      const busy = (cr * mr) / 1e6 / availableParallelism();
+      rows.push([c.name, c.qd, mr.toFixed(0), mg.toFixed(0), `${((mg / mr) * 100).toFixed(0)}%`, mo.toFixed(0), busy >= 0.9 ? `${((cr / (cr + co)) * 100).toFixed(0)}%` : '-', `${cpu(r)}/${cpu(g)}/${cpu(o)}`, `${main(r)}/${main(g)}/${main(o)}`]);
+      console.error(`${c.name} qd${c.qd}: raw ${mr.toFixed(0)} MiB/s, xenemu ${mg.toFixed(0)}, protocol alone ${mo.toFixed(0)}`);
+      continue;
+    }
     rows.push([c.name, c.qd, mr.toFixed(0), mg.toFixed(0), `${((mg / mr) * 100).toFixed(0)}%`, mo.toFixed(0), `${((mo / mr) * 100).toFixed(0)}%`, c.blockSize === 4096 ? `${iops(mr)}/${iops(mg)}/${iops(mo)}` : '-', `${cpu(r)}/${cpu(g)}/${cpu(o)}`, `${main(r)}/${main(g)}/${main(o)}`]);
     console.error(`${c.name} qd${c.qd}: raw ${mr.toFixed(0)} MiB/s, xenemu ${mg.toFixed(0)}, original ${mo.toFixed(0)}`);
   }
   const negotiated = k.blkfront.limits();
-  console.log(`blk: ${ROUNDS} rounds alternating raw / xenemu (negotiated) / xenemu (original protocol), median, after ${WARMUP} uncounted; file ${FILE / MiB} MiB in the page cache`);
+  const third = NULL ? 'the protocol alone (negotiated ring, null store)' : 'xenemu (original protocol)';
+  console.log(`blk: ${ROUNDS} rounds alternating raw / xenemu (negotiated) / ${third}, median, after ${WARMUP} uncounted; file ${FILE / MiB} MiB in the page cache`);
   console.log(`machine: ${machine()}`);
   console.log(`xenemu: ${SOURCES ? 'the sources under tsx (--sources)' : 'compiled (dist/)'}`);
   console.log(`blkback: ${values['pool-only'] ? 'every call on libuv\'s pool (--pool-only)' : 'a disk\'s lone call inline, the rest on libuv\'s pool'}`);
   for (const n of negotiated) console.log(`${n.name}: ${n.limits!.ringPages} ring pages, ${n.limits!.requests} requests, ${n.limits!.segments} segments, ${n.limits!.requestSize / 1024} KiB requests`);
-  console.log(table(['case', 'qd', 'raw MiB/s', 'xenemu MiB/s', 'of raw', 'original MiB/s', 'of raw', 'IOPS raw/xenemu/orig', 'CPU µs/MiB raw/xenemu/orig', 'main µs/MiB raw/xenemu/orig'], rows));
+  if (NULL) console.log(table(['case', 'qd', 'raw MiB/s', 'xenemu MiB/s', 'of raw', 'protocol MiB/s', 'ceiling', 'CPU µs/MiB raw/xenemu/protocol', 'main µs/MiB raw/xenemu/protocol'], rows));
+  else console.log(table(['case', 'qd', 'raw MiB/s', 'xenemu MiB/s', 'of raw', 'original MiB/s', 'of raw', 'IOPS raw/xenemu/orig', 'CPU µs/MiB raw/xenemu/orig', 'main µs/MiB raw/xenemu/orig'], rows));
   xs.close();
   await m.close();
   for (const d of [xvda, xvdb]) k.blocks.remove(d.name);
