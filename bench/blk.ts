@@ -281,13 +281,15 @@ async function main(): Promise<void> {
     console.error(`${c.name} qd${c.qd}: raw ${mr.toFixed(0)} MiB/s, xenemu ${mg.toFixed(0)}, original ${mo.toFixed(0)}`);
   }
   const negotiated = k.blkfront.limits();
-  const third = NULL ? 'the protocol alone (negotiated ring, null store)' : 'xenemu (original protocol)';
-  console.log(`blk: ${ROUNDS} rounds alternating raw / xenemu (negotiated) / ${third}, median, after ${WARMUP} uncounted; file ${FILE / MiB} MiB in the page cache`);
+  const sides = values['path-only']
+    ? `of ${NULL ? 'the protocol (negotiated ring, null store)' : 'xenemu (negotiated)'} alone`
+    : `alternating raw / xenemu (negotiated) / ${NULL ? 'the protocol alone (negotiated ring, null store)' : 'xenemu (original protocol)'}`;
+  console.log(`blk: ${ROUNDS} rounds ${sides}, median, after ${WARMUP} uncounted; file ${FILE / MiB} MiB in the page cache`);
   console.log(`machine: ${machine()}`);
   console.log(`xenemu: ${SOURCES ? 'the sources under tsx (--sources)' : 'compiled (dist/)'}`);
   console.log(`blkback: ${values['pool-only'] ? 'every call on libuv\'s pool (--pool-only)' : 'a disk\'s lone call inline, the rest on libuv\'s pool'}`);
   for (const n of negotiated) console.log(`${n.name}: ${n.limits!.ringPages} ring pages, ${n.limits!.requests} requests, ${n.limits!.segments} segments, ${n.limits!.requestSize / 1024} KiB requests`);
-  if (NULL) console.log(table(['case', 'qd', 'raw MiB/s', 'xenemu MiB/s', 'of raw', 'protocol MiB/s', 'ceiling', 'CPU µs/MiB raw/xenemu/protocol', 'main µs/MiB raw/xenemu/protocol'], rows));
+  if (NULL && !values['path-only']) console.log(table(['case', 'qd', 'raw MiB/s', 'xenemu MiB/s', 'of raw', 'protocol MiB/s', 'ceiling', 'CPU µs/MiB raw/xenemu/protocol', 'main µs/MiB raw/xenemu/protocol'], rows));
   else console.log(table(['case', 'qd', 'raw MiB/s', 'xenemu MiB/s', 'of raw', 'original MiB/s', 'of raw', 'IOPS raw/xenemu/orig', 'CPU µs/MiB raw/xenemu/orig', 'main µs/MiB raw/xenemu/orig'], rows));
   xs.close();
   await m.close();
