@@ -262,15 +262,16 @@ async function main(): Promise<void> {
       continue;
     }
     const speed = (runs: Run[]) => median(runs.map((x) => x.mibPerSec));
-    const cpu = (runs: Run[]) => median(runs.map((x) => x.cpuUsPerMiB)).toFixed(0);
+    const cpuOf = (runs: Run[]) => median(runs.map((x) => x.cpuUsPerMiB));
+    const cpu = (runs: Run[]) => cpuOf(runs).toFixed(0);
     const main = (runs: Run[]) => median(runs.map((x) => x.mainUsPerMiB)).toFixed(0);
     const mr = speed(r);
     const mg = speed(g);
     const mo = speed(o);
     const iops = (mib: number) => Math.round((mib * MiB) / c.blockSize);
     if (NULL) {
-      const cr = median(r.map((x) => x.cpuUsPerMiB));
-      const co = median(o.map((x) => x.cpuUsPerMiB));
+      const cr = cpuOf(r);
+      const co = cpuOf(o);
       // A ceiling only where raw keeps (nearly) every CPU busy: elsewhere raw waits on something else (a chain of calls at queue depth 1, a write's inode lock).
       const busy = (cr * mr) / 1e6 / availableParallelism();
       rows.push([c.name, c.qd, mr.toFixed(0), mg.toFixed(0), `${((mg / mr) * 100).toFixed(0)}%`, mo.toFixed(0), busy >= 0.9 ? `${((cr / (cr + co)) * 100).toFixed(0)}%` : '-', `${cpu(r)}/${cpu(g)}/${cpu(o)}`, `${main(r)}/${main(g)}/${main(o)}`]);

@@ -114,6 +114,11 @@ interface Chunk {
   unzeroed: number;
 }
 
+/** `count` frames of a chunk from slot `slot` on, in place. */
+function chunkFrames(c: Chunk, slot: number, count: number): Uint8Array {
+  return new Uint8Array(c.buffer, c.base + slot * XEN_PAGE_SIZE, count * XEN_PAGE_SIZE);
+}
+
 /** A page another domain holds: its view (the page's identity, as an mfn is in Xen). */
 interface Held {
   gfn: number;
@@ -245,7 +250,7 @@ export class GuestMemory {
         const c = this.chunk(gfn, options.overwrite === true);
         c.backed++;
         const slot = gfn & (CHUNK_PAGES - 1);
-        v = new Uint8Array(c.buffer, c.base + slot * XEN_PAGE_SIZE, XEN_PAGE_SIZE);
+        v = chunkFrames(c, slot, 1);
         if ((c.unzeroed & (1 << slot)) !== 0) {
           c.unzeroed &= ~(1 << slot);
           if (options.overwrite !== true) v.fill(0);
@@ -271,7 +276,7 @@ export class GuestMemory {
       if (standalone(this.page(gfn + i))) throw new MemoryError(`frame ${gfn + i} is not contiguous with its neighbours (its old page was still mapped by another domain when it was given up)`);
     }
     const c = this.chunk(gfn);
-    return new Uint8Array(c.buffer, c.base + (gfn & (CHUNK_PAGES - 1)) * XEN_PAGE_SIZE, count * XEN_PAGE_SIZE);
+    return chunkFrames(c, gfn & (CHUNK_PAGES - 1), count);
   }
 
   isBacked(gfn: number): boolean {
@@ -474,7 +479,7 @@ export class GuestMemory {
     for (const c of m.chunks.values()) {
       for (let slot = 0; c.unzeroed !== 0; slot++) {
         if ((c.unzeroed & (1 << slot)) === 0) continue;
-        new Uint8Array(c.buffer, c.base + slot * XEN_PAGE_SIZE, XEN_PAGE_SIZE).fill(0);
+        chunkFrames(c, slot, 1).fill(0);
         c.unzeroed &= ~(1 << slot);
       }
     }
